@@ -1,0 +1,1 @@
+"""Object detectors, one module per model; each registers itself."""

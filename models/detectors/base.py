@@ -1,0 +1,193 @@
+"""The interface every detector implements.
+
+A detector takes a batch of BGR uint8 frames and returns one
+``supervision.Detections`` per frame, with ``class_id``, ``confidence`` and
+the class name in ``data["class_name"]``.
+"""
+
+from __future__ import annotations
+
+import abc
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+import supervision as sv
+
+from models.errors import InvalidQueryError
+
+CLASS_NAME = "class_name"
+
+
+def normalize_queries(queries: str | Sequence[str] | None) -> tuple[str, ...]:
+    """Turn ``"person, car"`` or ``["person", " car "]`` into ``("person", "car")``.
+
+    Args:
+        queries: Comma-separated string, a sequence of strings, or None.
+
+    Returns:
+        The non-empty, stripped queries in order, without duplicates.
+    """
+    if queries is None:
+        return ()
+    if isinstance(queries, str):
+        queries = queries.split(",")
+    seen: dict[str, None] = {}
+    for query in queries:
+        query = query.strip()
+        if query:
+            seen.setdefault(query, None)
+    return tuple(seen)
+
+
+class Detector(abc.ABC):
+    """Base class for detectors.
+
+    Subclasses set :attr:`class_names` (closed vocabulary) or
+    :attr:`open_vocabulary` and implement :meth:`_predict`.
+
+    Attributes:
+        name: Registry name.
+        size: Model size, or None.
+        device: Device the model runs on.
+        weights: Where the weights came from (hub id, path or architecture file).
+        random_weights: True when the weights are randomly initialised
+            (architecture-only, for tests and benchmarks).
+        class_names: Class names in model order (empty for open vocabulary).
+        open_vocabulary: True when queries are a free-text prompt.
+        default_batch_size: Batch size the pool uses unless told otherwise.
+        lock: Serialises calls into this instance (one per model instance).
+    """
+
+    name: str = ""
+    open_vocabulary: bool = False
+
+    def __init__(
+        self,
+        *,
+        device: str,
+        weights: str,
+        size: str | None = None,
+        class_names: Sequence[str] = (),
+        random_weights: bool = False,
+    ) -> None:
+        self.device = device
+        self.weights = weights
+        self.size = size
+        self.class_names: list[str] = list(class_names)
+        self.random_weights = random_weights
+        self.default_batch_size = 1 if device == "cpu" else 8
+        self.lock = threading.Lock()
+
+    def validate_queries(self, queries: str | Sequence[str] | None) -> tuple[str, ...]:
+        """Normalise queries and check them against the model's vocabulary.
+
+        Args:
+            queries: Class names (closed vocabulary) or text phrases.
+
+        Returns:
+            The normalised queries; empty means "everything".
+
+        Raises:
+            InvalidQueryError: A closed-vocabulary query names an unknown class.
+        """
+        normalized = normalize_queries(queries)
+        if self.open_vocabulary:
+            if not normalized:
+                raise InvalidQueryError(
+                    f"{self.name} needs at least one text query, e.g. 'person, car'."
+                )
+            return normalized
+        known = {c.lower(): c for c in self.class_names}
+        unknown = [q for q in normalized if q.lower() not in known]
+        if unknown:
+            raise InvalidQueryError(
+                f"{self.name} does not know {', '.join(repr(u) for u in unknown)}. "
+                f"Valid classes: {', '.join(self.class_names)}."
+            )
+        return tuple(known[q.lower()] for q in normalized)
+
+    def detect(
+        self,
+        frames: Sequence[np.ndarray],
+        *,
+        confidence: float = 0.25,
+        queries: str | Sequence[str] | None = None,
+        timing: dict[str, float] | None = None,
+    ) -> list[sv.Detections]:
+        """Detect objects in a batch of frames.
+
+        Args:
+            frames: BGR uint8 images of shape (H, W, 3).
+            confidence: Minimum score kept.
+            queries: Class-name filter, or the text prompt for open vocabulary.
+            timing: If given, seconds per stage (``preprocess``, ``inference``,
+                ``postprocess``) are added into it.
+
+        Returns:
+            One ``sv.Detections`` per frame with ``data["class_name"]``.
+
+        Example:
+            >>> detector = models.create("detector", "yolox_nano")  # doctest: +SKIP
+            >>> [dets] = detector.detect([frame], queries="person")  # doctest: +SKIP
+        """
+        wanted = self.validate_queries(queries)
+        if timing is None:
+            timing = {}
+        with self.lock:
+            results = self._predict(list(frames), confidence, wanted, timing)
+        if wanted and not self.open_vocabulary:
+            keep = set(wanted)
+            results = [d[np.isin(d.data[CLASS_NAME], list(keep))] if len(d) else d for d in results]
+        return [_with_class_names(d) for d in results]
+
+    @abc.abstractmethod
+    def _predict(
+        self,
+        frames: list[np.ndarray],
+        confidence: float,
+        queries: tuple[str, ...],
+        timing: dict[str, float],
+    ) -> list[sv.Detections]:
+        """Run the model; return detections with ``data["class_name"]`` set."""
+
+    @contextmanager
+    def stage(self, timing: dict[str, float], name: str) -> Iterator[None]:
+        """Add the time spent in the ``with`` block to ``timing[name]``."""
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            timing[name] = timing.get(name, 0.0) + time.perf_counter() - start
+
+    def info(self) -> dict[str, Any]:
+        """What the tracks file records about the model."""
+        return {
+            "name": self.name,
+            "size": self.size,
+            "weights": self.weights,
+            "random_weights": self.random_weights,
+            "device": self.device,
+        }
+
+
+def _with_class_names(detections: sv.Detections) -> sv.Detections:
+    if CLASS_NAME not in detections.data:
+        detections.data[CLASS_NAME] = np.array([], dtype=object)[: len(detections)]
+    if detections.class_id is None:
+        detections.class_id = np.zeros(len(detections), dtype=int)
+    if detections.confidence is None:
+        detections.confidence = np.ones(len(detections), dtype=np.float32)
+    return detections
+
+
+def empty_detections() -> sv.Detections:
+    """An empty ``sv.Detections`` with the fields every detector fills."""
+    detections = sv.Detections.empty()
+    detections.class_id = np.zeros(0, dtype=int)
+    detections.confidence = np.zeros(0, dtype=np.float32)
+    detections.data[CLASS_NAME] = np.zeros(0, dtype=object)
+    return detections

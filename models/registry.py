@@ -1,0 +1,223 @@
+"""A registry of model factories, keyed by (kind, name).
+
+Adding a model is adding one module that decorates its factory with
+:func:`register`. Factories import their heavy libraries (torch, ultralytics,
+transformers, sam2) inside the factory body so that importing :mod:`models`
+stays fast.
+
+Example:
+    >>> from models import available, create
+    >>> "yolox_nano" in available("detector")
+    True
+    >>> detector = create("detector", "yolox_nano", device="cpu")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import importlib
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from models.errors import UnknownModelError
+
+Factory = Callable[..., Any]
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """What the registry knows about one model.
+
+    Attributes:
+        kind: Model family, e.g. ``"detector"``, ``"segmenter"``, ``"depth"``.
+        name: Registry name, e.g. ``"yolo11"``.
+        factory: Callable ``factory(device=..., **options)`` returning the model.
+        label: Human-readable name for dropdowns.
+        sizes: Sizes the model comes in (first is not necessarily default).
+        default_size: Size used when none is given.
+        open_vocabulary: Whether queries are free text rather than class names.
+        description: One line for the UI and ``--help``.
+    """
+
+    kind: str
+    name: str
+    factory: Factory
+    label: str
+    sizes: tuple[str, ...] = ()
+    default_size: str | None = None
+    open_vocabulary: bool = False
+    description: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+_REGISTRY: dict[tuple[str, str], ModelSpec] = {}
+_CACHE: dict[tuple[Any, ...], Any] = {}
+_CACHE_LOCK = threading.Lock()
+
+# Modules that register models on import. Listed here, not discovered, so
+# that the set of offered models is explicit and reviewable.
+_MODEL_MODULES = (
+    "models.detectors.yolo11",
+    "models.detectors.detr_resnet50",
+    "models.detectors.grounding_dino",
+    "models.detectors.drone_yolo",
+    "models.detectors.yolox_nano",
+)
+_loaded = False
+
+
+def _ensure_loaded() -> None:
+    global _loaded
+    if _loaded:
+        return
+    for module in _MODEL_MODULES:
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            # Only tolerate our own not-yet-written modules, never a missing
+            # third-party dependency inside one.
+            if exc.name != module:
+                raise
+    _loaded = True
+
+
+def register(
+    kind: str,
+    name: str,
+    *,
+    label: str | None = None,
+    sizes: tuple[str, ...] = (),
+    default_size: str | None = None,
+    open_vocabulary: bool = False,
+    description: str = "",
+    **extra: Any,
+) -> Callable[[Factory], Factory]:
+    """Register a model factory under ``(kind, name)``.
+
+    Args:
+        kind: Model family, e.g. ``"detector"``.
+        name: Unique name within the family.
+        label: Display name; defaults to ``name``.
+        sizes: Available sizes, if the model comes in several.
+        default_size: The size used when the caller gives none.
+        open_vocabulary: True when queries are free text (Grounding DINO).
+        description: One-line description.
+        **extra: Any further metadata (licence, hub ids...).
+
+    Returns:
+        A decorator that registers and returns the factory unchanged.
+    """
+
+    def decorator(factory: Factory) -> Factory:
+        key = (kind, name)
+        if key in _REGISTRY:
+            raise ValueError(f"{kind} {name!r} is already registered")
+        _REGISTRY[key] = ModelSpec(
+            kind=kind,
+            name=name,
+            factory=factory,
+            label=label or name,
+            sizes=tuple(sizes),
+            default_size=default_size,
+            open_vocabulary=open_vocabulary,
+            description=description,
+            extra=dict(extra),
+        )
+        return factory
+
+    return decorator
+
+
+def available(kind: str, *, include_hidden: bool = False) -> list[str]:
+    """Names registered for a kind, in registration order.
+
+    Args:
+        kind: Model family, e.g. ``"detector"``.
+        include_hidden: Also list models registered with ``hidden=True``
+            (test-only models that the UI and CLI must not offer).
+
+    Returns:
+        The registered names.
+    """
+    _ensure_loaded()
+    return [
+        name
+        for (k, name), model_spec in _REGISTRY.items()
+        if k == kind and (include_hidden or not model_spec.extra.get("hidden", False))
+    ]
+
+
+def spec(kind: str, name: str) -> ModelSpec:
+    """Look up a model's metadata.
+
+    Args:
+        kind: Model family.
+        name: Registered name.
+
+    Returns:
+        The model's :class:`ModelSpec`.
+
+    Raises:
+        UnknownModelError: If nothing is registered under that name.
+    """
+    _ensure_loaded()
+    try:
+        return _REGISTRY[(kind, name)]
+    except KeyError:
+        valid = ", ".join(available(kind)) or "none"
+        raise UnknownModelError(f"Unknown {kind} {name!r}. Available: {valid}.") from None
+
+
+def create(kind: str, name: str, *, device: str = "cpu", **options: Any) -> Any:
+    """Build a fresh model instance on ``device``.
+
+    Args:
+        kind: Model family.
+        name: Registered name.
+        device: ``"cpu"``, ``"cuda"``, ``"cuda:1"``... Always explicit.
+        **options: Model-specific options such as ``size`` or ``weights``.
+
+    Returns:
+        A new model instance.
+    """
+    model_spec = spec(kind, name)
+    if model_spec.sizes and options.get("size") is None:
+        options["size"] = model_spec.default_size
+    if model_spec.sizes and options["size"] not in model_spec.sizes:
+        raise UnknownModelError(
+            f"{model_spec.label} has no size {options['size']!r}. "
+            f"Available: {', '.join(model_spec.sizes)}."
+        )
+    return model_spec.factory(device=device, **options)
+
+
+def get_cached(kind: str, name: str, *, device: str = "cpu", **options: Any) -> Any:
+    """Return one shared instance per (kind, name, device, options).
+
+    The UI uses this so that repeated runs reuse loaded weights; the
+    multi-device pool uses :func:`create` to get an instance per device.
+
+    Args:
+        kind: Model family.
+        name: Registered name.
+        device: Target device.
+        **options: Model-specific options.
+
+    Returns:
+        The cached (or newly built) model instance.
+    """
+    model_spec = spec(kind, name)
+    if model_spec.sizes and options.get("size") is None:
+        options["size"] = model_spec.default_size
+    key = (kind, name, device, tuple(sorted((k, str(v)) for k, v in options.items())))
+    with _CACHE_LOCK:
+        if key not in _CACHE:
+            _CACHE[key] = create(kind, name, device=device, **options)
+        return _CACHE[key]
+
+
+def clear_cache() -> None:
+    """Drop every cached instance (tests, or freeing GPU memory)."""
+    with _CACHE_LOCK:
+        _CACHE.clear()

@@ -1,0 +1,1 @@
+"""Video pipeline: decode, detect, track, annotate, encode. Never imports gradio."""

@@ -1,0 +1,95 @@
+"""Drawing detections and tracks on frames with supervision's annotators."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import supervision as sv
+
+from models.detectors.base import CLASS_NAME
+
+#: Key in ``Detections.data`` holding each object's relative depth, when measured.
+DEPTH = "depth"
+
+
+def object_labels(detections: sv.Detections) -> list[str]:
+    """Labels like ``"#3 person 0.87"`` (track id when tracked, depth when measured).
+
+    Args:
+        detections: Detections with ``data["class_name"]``; ``tracker_id`` optional.
+
+    Returns:
+        One label per detection.
+    """
+    names = detections.data.get(CLASS_NAME, [""] * len(detections))
+    scores = detections.confidence if detections.confidence is not None else [None] * len(names)
+    ids = detections.tracker_id if detections.tracker_id is not None else [None] * len(names)
+    depths = detections.data.get(DEPTH, [None] * len(names))
+    labels = []
+    for name, score, track_id, depth in zip(names, scores, ids, depths, strict=True):
+        parts = [f"#{int(track_id)}"] if track_id is not None else []
+        parts.append(str(name))
+        if score is not None:
+            parts.append(f"{float(score):.2f}")
+        if depth is not None and np.isfinite(depth):
+            parts.append(f"d={float(depth):.2f}")
+        labels.append(" ".join(parts))
+    return labels
+
+
+_AnnotatorPair = tuple[sv.BoxAnnotator, sv.LabelAnnotator]
+
+
+class FrameAnnotator:
+    """Boxes and labels; colours follow the track id when there is one, else the class.
+
+    Args:
+        thickness: Box line width in pixels (None: scaled to the frame).
+    """
+
+    def __init__(self, thickness: int | None = None) -> None:
+        self.thickness = thickness
+        self._annotators: dict[tuple[int, sv.ColorLookup], _AnnotatorPair] = {}
+
+    def _for(self, image: np.ndarray, lookup: sv.ColorLookup) -> _AnnotatorPair:
+        thickness = self.thickness or sv.calculate_optimal_line_thickness(image.shape[1::-1])
+        key = (thickness, lookup)
+        if key not in self._annotators:
+            text_scale = sv.calculate_optimal_text_scale(image.shape[1::-1])
+            self._annotators[key] = (
+                sv.BoxAnnotator(thickness=thickness, color_lookup=lookup),
+                sv.LabelAnnotator(
+                    text_scale=text_scale,
+                    text_thickness=max(1, thickness // 2),
+                    color_lookup=lookup,
+                    smart_position=True,
+                ),
+            )
+        return self._annotators[key]
+
+    def annotate(self, image: np.ndarray, detections: sv.Detections) -> np.ndarray:
+        """Return a copy of ``image`` (BGR) with boxes and labels drawn.
+
+        Args:
+            image: BGR uint8 frame.
+            detections: What to draw.
+
+        Returns:
+            The annotated copy.
+        """
+        canvas = image.copy()
+        if len(detections) == 0:
+            return canvas
+        lookup = sv.ColorLookup.TRACK if detections.tracker_id is not None else sv.ColorLookup.CLASS
+        boxes, labels = self._for(canvas, lookup)
+        canvas = boxes.annotate(canvas, detections)
+        return labels.annotate(canvas, detections, labels=object_labels(detections))
+
+
+def downscale(image: np.ndarray, max_width: int) -> np.ndarray:
+    """Shrink to at most ``max_width`` pixels wide, keeping the aspect ratio."""
+    height, width = image.shape[:2]
+    if width <= max_width:
+        return image
+    new_height = max(1, round(height * max_width / width))
+    return cv2.resize(image, (max_width, new_height), interpolation=cv2.INTER_AREA)

@@ -1,0 +1,172 @@
+"""The command line: ``python -m pipeline detect|track ...``.
+
+The CLI builds the same config object as the UI and the API, and consumes the
+same events; it adds a progress bar.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+import models
+from models.detectors.base import normalize_queries
+from pipeline.config import DEFAULT_MAX_DURATION_S, DetectionConfig
+from pipeline.errors import PipelineError
+from pipeline.events import Done, FirstFrame, Progress
+
+
+def _add_detect_command(subparsers: argparse._SubParsersAction) -> None:
+    detectors = models.available("detector")
+    parser = subparsers.add_parser(
+        "detect",
+        help="detect and track objects in a video",
+        description="Detect objects, track them with ByteTrack, and write an annotated "
+        "H.264 video and the tracks (JSON, optionally MOTChallenge text).",
+    )
+    parser.add_argument("video", type=Path, help="input video file")
+    parser.add_argument("--detector", default="yolo11", help=f"one of: {', '.join(detectors)}")
+    parser.add_argument("--size", default=None, help="model size, e.g. n/s/m/l/x for yolo11")
+    parser.add_argument(
+        "--queries", default="", help="class names to keep (comma-separated), or the text "
+        "prompt for grounding_dino",
+    )
+    parser.add_argument("--conf", type=float, default=0.25, help="minimum detection score")
+    parser.add_argument(
+        "--device", action="append", default=None,
+        help="cpu, cuda or cuda:N; repeat for several devices (default: every GPU, else cpu)",
+    )
+    parser.add_argument("--batch-size", type=int, default=None, help="frames per model call")
+    parser.add_argument(
+        "--weights", default=None, help="local weights file/folder or hub id; for YOLO also an "
+        "architecture file such as yolo11n.yaml (random weights, real compute)",
+    )
+    parser.add_argument("--out", type=Path, required=True, help="output video (.mp4, H.264)")
+    parser.add_argument("--tracks", type=Path, required=True, help="output tracks (.json)")
+    parser.add_argument("--mot", type=Path, default=None, help="also write MOTChallenge text")
+    parser.add_argument("--max-frames", type=int, default=None, help="stop after N frames")
+    parser.add_argument(
+        "--max-duration", type=float, default=DEFAULT_MAX_DURATION_S,
+        help="refuse videos longer than this many seconds (0: no limit)",
+    )
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.set_defaults(handler=_detect)
+
+
+def _detect(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from pipeline.detection import run_detection
+
+    config = DetectionConfig(
+        detector=args.detector,
+        size=args.size,
+        weights=args.weights,
+        queries=normalize_queries(args.queries),
+        confidence=args.conf,
+        devices=tuple(args.device or ()),
+        batch_size=args.batch_size,
+        max_frames=args.max_frames,
+        max_duration_s=args.max_duration or None,
+    )
+    for path in (args.out, args.tracks, args.mot):
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+    stop = threading.Event()
+    bar = None
+    try:
+        events = run_detection(
+            args.video, config, out_video=args.out, out_tracks=args.tracks, out_mot=args.mot,
+            stop=stop, preview_interval_s=0.25,
+        )
+        for event in events:
+            if isinstance(event, FirstFrame):
+                bar = tqdm(desc="frames", unit="frame", disable=args.no_progress)
+                print(f"first frame: {len(event.detections)} detections", file=sys.stderr)
+            elif isinstance(event, Progress) and bar is not None:
+                bar.total = event.total_frames
+                bar.update(event.frame_index + 1 - bar.n)
+                bar.set_postfix(fps=f"{event.fps:.1f}")
+            elif isinstance(event, Done):
+                if bar is not None:
+                    bar.update(event.summary["frames"] - bar.n)
+                    bar.close()
+                _print_done(event)
+    except KeyboardInterrupt:
+        stop.set()
+        print("stopped; partial outputs removed", file=sys.stderr)
+        return 130
+    finally:
+        if bar is not None:
+            bar.close()
+    return 0
+
+
+def _print_done(event: Done) -> None:
+    summary = event.summary
+    if summary.get("warning"):
+        print(f"WARNING: {summary['warning']}", file=sys.stderr)
+    print(f"video:  {event.video_path}")
+    print(f"tracks: {event.tracks_path}")
+    if event.mot_path is not None:
+        print(f"mot:    {event.mot_path}")
+    print(json.dumps(summary, indent=2))
+
+
+def _add_track_command(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "track",
+        help="run the tracker alone on MOTChallenge detections",
+        description="Track MOTChallenge detections (frame,-1,x,y,w,h,score,...) with the "
+        "app's ByteTrack settings and write MOTChallenge results, to score against ground "
+        "truth.",
+    )
+    parser.add_argument("--detections", type=Path, required=True, help="det.txt")
+    parser.add_argument("--out", type=Path, required=True, help="result .txt")
+    parser.add_argument("--fps", type=float, default=25.0, help="sequence frame rate")
+    parser.add_argument(
+        "--min-score", type=float, default=None, help="ignore detections below this score"
+    )
+    parser.set_defaults(handler=_track)
+
+
+def _track(args: argparse.Namespace) -> int:
+    from pipeline.mot import track_detections_file
+
+    if not args.detections.is_file():
+        raise PipelineError(f"Detections file not found: {args.detections}")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    summary = track_detections_file(
+        args.detections, args.out, fps=args.fps, min_score=args.min_score
+    )
+    print(json.dumps(summary, indent=2))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``python -m pipeline`` argument parser with every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="python -m pipeline", description="Video detection, tracking, segmentation, depth."
+    )
+    subparsers = parser.add_subparsers(dest="command", required=True)
+    _add_detect_command(subparsers)
+    _add_track_command(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status.
+
+    Errors a user can cause (bad file, unknown model, bad query, missing
+    weights) print one clear line and exit with status 2.
+    """
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except (PipelineError, models.ModelError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2

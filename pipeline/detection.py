@@ -1,0 +1,319 @@
+"""The detection run: decode, detect on every device, track, annotate, encode.
+
+``run_detection`` is a generator of events (:mod:`pipeline.events`) consumed
+alike by the UI, the CLI and the tests. The work itself runs in threads; the
+generator only reports, so a slow consumer (a browser on a poor link) drops
+preview frames instead of slowing the run. Closing the generator early stops
+the run, joins its threads and removes its partial files.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import supervision as sv
+
+import models
+from models.detectors.base import CLASS_NAME, Detector
+from pipeline.annotate import FrameAnnotator, downscale
+from pipeline.config import DetectionConfig
+from pipeline.devices import resolve_devices
+from pipeline.errors import PipelineError, RunStopped, VideoError
+from pipeline.events import Done, Event, FirstFrame, Preview, Progress
+from pipeline.io import Frame, FrameReader, H264Writer, VideoInfo, probe, read_first_frame
+from pipeline.preview import LatestValue
+from pipeline.tracking import ObjectTracker
+from pipeline.tracks import TracksWriter
+from pipeline.workers import DevicePool, Worker
+
+log = logging.getLogger(__name__)
+
+
+def check_video(path: str | Path, config: DetectionConfig) -> VideoInfo:
+    """Probe a video and apply the run's limits.
+
+    Raises:
+        VideoError: Unreadable, or longer than ``config.max_duration_s``.
+    """
+    info = probe(path)
+    if config.max_duration_s is not None and info.duration_s > config.max_duration_s:
+        raise VideoError(
+            f"The video is {info.duration_s:.0f} s long; the limit is "
+            f"{config.max_duration_s:.0f} s. Trim it or raise the limit."
+        )
+    return info
+
+
+def load_detector(config: DetectionConfig, device: str) -> Detector:
+    """The cached detector instance for ``device`` (one per model, options and device)."""
+    return models.get_cached("detector", config.detector, device=device, **config.model_options())
+
+
+def first_frame(
+    video: str | Path, config: DetectionConfig, annotator: FrameAnnotator | None = None
+) -> FirstFrame:
+    """Decode frame 0, detect and annotate it: the fast preview shown before a run.
+
+    Args:
+        video: Video file.
+        config: The run's settings (detector, queries, confidence, devices).
+        annotator: Reused annotator, if the caller has one.
+
+    Returns:
+        The annotated first frame (BGR) and its detections.
+
+    Raises:
+        VideoError: The video is unreadable or too long.
+        models.ModelError: Unknown model, bad query or missing weights.
+    """
+    check_video(video, config)
+    device = resolve_devices(config.devices)[0]
+    detector = load_detector(config, device)
+    queries = detector.validate_queries(config.queries)
+    frame = read_first_frame(video)
+    [detections] = detector.detect([frame.image], confidence=config.confidence, queries=queries)
+    image = (annotator or FrameAnnotator()).annotate(frame.image, detections)
+    return FirstFrame(image=image, detections=detections)
+
+
+@dataclass
+class _RunState:
+    """What the processing thread shares with the reporting generator."""
+
+    frames_done: int = 0
+    peak_in_flight: int = 0
+    error: BaseException | None = None
+    finished: bool = False
+    started: float = field(default_factory=time.perf_counter)
+    timing: dict[str, float] = field(default_factory=dict)
+    classes_by_track: dict[int, Counter] = field(default_factory=lambda: defaultdict(Counter))
+
+
+def _remove(*paths: Path | None) -> None:
+    for path in paths:
+        if path is not None:
+            path.unlink(missing_ok=True)
+
+
+def run_detection(
+    video: str | Path,
+    config: DetectionConfig,
+    *,
+    out_video: str | Path,
+    out_tracks: str | Path,
+    out_mot: str | Path | None = None,
+    stop: threading.Event | None = None,
+    preview_interval_s: float = 0.1,
+    with_first_frame: bool = True,
+) -> Iterator[Event]:
+    """Run detection and tracking over a video, yielding events as it goes.
+
+    Args:
+        video: Input video file.
+        config: The run's settings.
+        out_video: Output H.264 ``.mp4``.
+        out_tracks: Output tracks ``.json``.
+        out_mot: Optional output in MOTChallenge text format.
+        stop: Set it to stop the run (as does closing the generator).
+        preview_interval_s: Least time between two yielded preview frames.
+        with_first_frame: Yield a :class:`FirstFrame` before the run starts.
+
+    Yields:
+        ``FirstFrame``, then ``Progress`` and ``Preview`` events, then ``Done``.
+
+    Raises:
+        VideoError: Bad or too-long video.
+        models.ModelError: Unknown model, bad query or missing weights.
+        RunStopped: ``stop`` was set before the end.
+        PipelineError: Anything else that failed, with the original message.
+    """
+    stop = stop or threading.Event()
+    out_video, out_tracks = Path(out_video), Path(out_tracks)
+    out_mot = Path(out_mot) if out_mot is not None else None
+    info = check_video(video, config)
+    devices = resolve_devices(config.devices)
+    # Fail on a bad model, weights or query before any thread or file exists.
+    detectors = {device: load_detector(config, device) for device in dict.fromkeys(devices)}
+    main_detector = detectors[devices[0]]
+    queries = main_detector.validate_queries(config.queries)
+    annotator = FrameAnnotator()
+
+    first_started = time.perf_counter()
+    if with_first_frame:
+        frame = read_first_frame(video)
+        [dets] = main_detector.detect([frame.image], confidence=config.confidence, queries=queries)
+        yield FirstFrame(image=annotator.annotate(frame.image, dets), detections=dets)
+    first_frame_s = time.perf_counter() - first_started
+
+    state = _RunState()
+    latest: LatestValue[tuple[int, Any]] = LatestValue()
+    slots = threading.Semaphore(config.max_in_flight)
+    reader = FrameReader(
+        video,
+        queue_size=config.queue_size,
+        stop=stop,
+        max_frames=config.max_frames,
+        slots=slots,
+    )
+
+    def make_worker(device: str) -> Worker[sv.Detections]:
+        detector = detectors[device]
+
+        def process(frames: list[Frame], timing: dict[str, float]) -> list[sv.Detections]:
+            return detector.detect(
+                [f.image for f in frames],
+                confidence=config.confidence,
+                queries=queries,
+                timing=timing,
+            )
+
+        return Worker(device, process, config.batch_size or detector.default_batch_size)
+
+    pool = DevicePool([make_worker(d) for d in devices], reader, stop)
+    writers: dict[str, Any] = {}
+    model_info = {**main_detector.info(), "queries": list(queries), "confidence": config.confidence}
+    model_info["devices"] = devices
+
+    def process_in_order() -> None:
+        from pipeline.mot import MotWriter
+
+        tracker = ObjectTracker(config.tracker, frame_rate=info.fps)
+        timing = state.timing
+        try:
+            writers["video"] = H264Writer(
+                out_video, info.width, info.height, info.fps,
+                queue_size=config.queue_size, stop=stop,
+            )
+            writers["tracks"] = TracksWriter(
+                out_tracks,
+                {"fps": info.fps, "width": info.width, "height": info.height, "frames": 0},
+                model_info,
+            )
+            if out_mot is not None:
+                writers["mot"] = MotWriter(out_mot)
+            for frame, detections in pool:
+                t0 = time.perf_counter()
+                tracked = tracker.update(detections)
+                t1 = time.perf_counter()
+                annotated = annotator.annotate(frame.image, tracked)
+                t2 = time.perf_counter()
+                writers["video"].write(annotated)
+                writers["tracks"].write(frame.index, frame.timestamp, tracked)
+                if "mot" in writers:
+                    writers["mot"].write(frame.index, tracked)
+                t3 = time.perf_counter()
+                timing["track"] = timing.get("track", 0.0) + t1 - t0
+                timing["annotate"] = timing.get("annotate", 0.0) + t2 - t1
+                timing["write"] = timing.get("write", 0.0) + t3 - t2
+                for track_id, name in zip(
+                    tracked.tracker_id, tracked.data.get(CLASS_NAME, []), strict=False
+                ):
+                    state.classes_by_track[int(track_id)][str(name)] += 1
+                state.frames_done = frame.index + 1
+                in_flight = reader.frames_decoded - frame.index
+                state.peak_in_flight = max(state.peak_in_flight, in_flight)
+                latest.publish((frame.index, annotated))
+                slots.release()
+            if stop.is_set():
+                raise RunStopped("The run was stopped.")
+            writers["video"].close()
+            writers["tracks"].close()
+            if "mot" in writers:
+                writers["mot"].close()
+        except BaseException as exc:  # noqa: BLE001 - reported by the generator
+            state.error = exc
+            stop.set()
+        finally:
+            state.finished = True
+            latest.close()
+
+    processor = threading.Thread(target=process_in_order, name="tracker-encoder", daemon=True)
+    processor.start()
+    completed = False
+    try:
+        version, next_yield = 0, 0.0
+        while not latest.closed:
+            # Throttle: at most one preview per interval, always the newest frame.
+            wait = next_yield - time.perf_counter()
+            if wait > 0:
+                time.sleep(wait)
+            version_now, value = latest.wait_newer(version, timeout=0.5)
+            if value is None or version_now == version:
+                continue
+            version = version_now
+            now = time.perf_counter()
+            next_yield = now + preview_interval_s
+            index, image = value
+            elapsed = max(now - state.started, 1e-9)
+            yield Progress(index, info.frames or None, state.frames_done / elapsed)
+            yield Preview(index, downscale(image, config.preview_max_width))
+        processor.join()
+        if state.error is not None:
+            raise state.error
+        elapsed = time.perf_counter() - state.started
+        timing = {
+            "decode": reader.decode_seconds,
+            **pool.timing,
+            **state.timing,
+            "encode": writers["video"].encode_seconds,
+        }
+        summary = _summary(
+            state, info, elapsed, timing, devices, pool.frames_per_device, main_detector
+        )
+        summary["first_frame_s"] = round(first_frame_s, 3)
+        completed = True
+        yield Done(out_video, out_tracks, out_mot, summary)
+    except RunStopped:
+        raise
+    except (PipelineError, models.ModelError):
+        raise
+    except Exception as exc:
+        raise PipelineError(f"The run failed: {exc}") from exc
+    finally:
+        stop.set()
+        processor.join(timeout=10)
+        pool.join()
+        reader.close()
+        if not completed:
+            for name in ("video", "tracks", "mot"):
+                if name in writers:
+                    writer = writers[name]
+                    getattr(writer, "abort", writer.close)()
+            _remove(out_video, out_tracks, out_mot)
+
+
+def _summary(
+    state: _RunState,
+    info: VideoInfo,
+    elapsed: float,
+    timing: dict[str, float],
+    devices: list[str],
+    frames_per_device: dict[str, int],
+    detector: Detector,
+) -> dict[str, Any]:
+    tracks_per_class: Counter[str] = Counter()
+    for counts in state.classes_by_track.values():
+        tracks_per_class[counts.most_common(1)[0][0]] += 1
+    summary: dict[str, Any] = {
+        "frames": state.frames_done,
+        "tracks": len(state.classes_by_track),
+        "tracks_per_class": dict(tracks_per_class.most_common()),
+        "fps": round(state.frames_done / max(elapsed, 1e-9), 2),
+        "seconds": round(elapsed, 3),
+        "video": {"width": info.width, "height": info.height, "fps": info.fps},
+        "devices": devices,
+        "frames_per_device": frames_per_device,
+        "peak_frames_in_flight": state.peak_in_flight,
+        "timing_s": {k: round(v, 4) for k, v in timing.items()},
+        "model": detector.info(),
+    }
+    if detector.random_weights:
+        summary["warning"] = "Random weights: detections are meaningless (architecture only)."
+    return summary

@@ -1,0 +1,61 @@
+"""Events a run yields; the UI, the CLI and the tests consume the same stream."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import supervision as sv
+
+
+@dataclass(frozen=True)
+class FirstFrame:
+    """The annotated first frame, produced before the full run starts."""
+
+    image: np.ndarray
+    detections: sv.Detections
+
+
+@dataclass(frozen=True)
+class Progress:
+    """How far the run is.
+
+    Attributes:
+        frame_index: Index of the last frame fully processed (0-based).
+        total_frames: Frames expected (an estimate from the container; may be None).
+        fps: Frames per second processed so far, end to end.
+    """
+
+    frame_index: int
+    total_frames: int | None
+    fps: float
+
+    @property
+    def fraction(self) -> float | None:
+        """Completed fraction in [0, 1], when the total is known."""
+        if not self.total_frames:
+            return None
+        return min(1.0, (self.frame_index + 1) / self.total_frames)
+
+
+@dataclass(frozen=True)
+class Preview:
+    """A recent annotated frame, downscaled for display. Older ones were dropped."""
+
+    frame_index: int
+    image: np.ndarray
+
+
+@dataclass(frozen=True)
+class Done:
+    """The run finished; its outputs are on disk."""
+
+    video_path: Path
+    tracks_path: Path
+    mot_path: Path | None
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+Event = FirstFrame | Progress | Preview | Done

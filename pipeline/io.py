@@ -1,0 +1,394 @@
+"""Video in and out with PyAV: a prefetching decoder and an H.264 encoder.
+
+Both run in their own thread behind a bounded queue, so the model never
+waits on I/O and a slow consumer slows the producer instead of piling frames
+up in memory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import queue
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+from pipeline.errors import PipelineError, VideoError
+
+log = logging.getLogger(__name__)
+
+# How long blocking queue operations wait before re-checking the stop flag.
+POLL_S = 0.05
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What the container says about a video.
+
+    Attributes:
+        path: The file.
+        width: Frame width in pixels.
+        height: Frame height in pixels.
+        fps: Average frame rate.
+        frames: Frame count from the container, or an estimate from the
+            duration (0 when neither is known).
+        duration_s: Duration in seconds (0.0 when unknown).
+    """
+
+    path: Path
+    width: int
+    height: int
+    fps: float
+    frames: int
+    duration_s: float
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One decoded frame: its index from 0, its time in seconds, BGR uint8 pixels."""
+
+    index: int
+    timestamp: float
+    image: np.ndarray
+
+
+def probe(path: str | Path) -> VideoInfo:
+    """Read a video's size, rate, length and frame count without decoding it.
+
+    Args:
+        path: Video file.
+
+    Returns:
+        The video's :class:`VideoInfo`.
+
+    Raises:
+        VideoError: The file is missing, not a video, or has no video stream.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise VideoError(f"Video file not found: {path.name}")
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.video:
+                raise VideoError(f"{path.name} has no video stream.")
+            stream = container.streams.video[0]
+            rate = stream.average_rate or stream.guessed_rate or Fraction(25)
+            fps = float(rate)
+            duration_s = 0.0
+            if stream.duration is not None and stream.time_base is not None:
+                duration_s = float(stream.duration * stream.time_base)
+            elif container.duration is not None:
+                duration_s = container.duration / av.time_base
+            frames = stream.frames or round(duration_s * fps)
+            width, height = stream.codec_context.width, stream.codec_context.height
+    except VideoError:
+        raise
+    except (av.FFmpegError, OSError, ValueError) as exc:
+        raise VideoError(f"{path.name} is not a readable video ({exc}).") from None
+    if width <= 0 or height <= 0:
+        raise VideoError(f"{path.name} has a video stream with no picture size.")
+    return VideoInfo(path, width, height, fps, int(frames), duration_s)
+
+
+def iter_frames(path: str | Path, max_frames: int | None = None) -> Iterator[Frame]:
+    """Decode frames in order in the calling thread.
+
+    Args:
+        path: Video file.
+        max_frames: Stop after this many frames.
+
+    Yields:
+        Frames with BGR uint8 images.
+
+    Raises:
+        VideoError: The file cannot be decoded.
+    """
+    path = Path(path)
+    try:
+        with av.open(str(path)) as container:
+            stream = container.streams.video[0]
+            stream.thread_type = "AUTO"
+            rate = float(stream.average_rate or 25)
+            for index, frame in enumerate(container.decode(stream)):
+                if max_frames is not None and index >= max_frames:
+                    return
+                timestamp = float(frame.time) if frame.time is not None else index / rate
+                yield Frame(index, timestamp, frame.to_ndarray(format="bgr24"))
+    except (av.FFmpegError, OSError, IndexError) as exc:
+        raise VideoError(f"Could not decode {path.name}: {exc}") from None
+
+
+def read_first_frame(path: str | Path) -> Frame:
+    """Decode only the first frame of a video.
+
+    Raises:
+        VideoError: The video has no decodable frame.
+    """
+    for frame in iter_frames(path, max_frames=1):
+        return frame
+    raise VideoError(f"{Path(path).name} contains no decodable frame.")
+
+
+class FrameReader:
+    """Decodes a video in a background thread into a bounded queue.
+
+    Iterating the reader yields :class:`Frame` objects in order. A decoding
+    error is re-raised in the consumer. Setting ``stop`` (or calling
+    :meth:`close`) ends the thread promptly.
+
+    Args:
+        path: Video file.
+        queue_size: Frames decoded ahead of the consumer.
+        stop: Shared stop flag for the run.
+        max_frames: Decode at most this many frames.
+        slots: Optional semaphore acquired per frame before it is queued; the
+            consumer releases it when the frame leaves the pipeline. It bounds
+            frames in flight across every stage.
+    """
+
+    _END = object()
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        queue_size: int = 16,
+        stop: threading.Event | None = None,
+        max_frames: int | None = None,
+        slots: threading.Semaphore | None = None,
+    ) -> None:
+        self.path = Path(path)
+        self.stop = stop or threading.Event()
+        self.max_frames = max_frames
+        self.slots = slots
+        self.decode_seconds = 0.0
+        self.frames_decoded = 0
+        self._queue: queue.Queue[object] = queue.Queue(maxsize=max(1, queue_size))
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="decoder", daemon=True)
+        self._thread.start()
+
+    def _put(self, item: object) -> bool:
+        while not self.stop.is_set():
+            try:
+                self._queue.put(item, timeout=POLL_S)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _acquire_slot(self) -> bool:
+        if self.slots is None:
+            return True
+        while not self.stop.is_set():
+            if self.slots.acquire(timeout=POLL_S):
+                return True
+        return False
+
+    def _run(self) -> None:
+        try:
+            frames = iter_frames(self.path, self.max_frames)
+            while not self.stop.is_set():
+                if not self._acquire_slot():
+                    return
+                start = time.perf_counter()
+                frame = next(frames, None)
+                self.decode_seconds += time.perf_counter() - start
+                if frame is None:
+                    if self.slots is not None:
+                        self.slots.release()
+                    break
+                self.frames_decoded += 1
+                if not self._put(frame):
+                    return
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer
+            self._error = exc
+        finally:
+            self._put(self._END)
+
+    def get(self) -> Frame | None:
+        """Next frame, or None at the end of the video or when stopped.
+
+        Raises:
+            VideoError: Decoding failed.
+        """
+        while True:
+            if self.stop.is_set() and self._queue.empty():
+                return None
+            try:
+                item = self._queue.get(timeout=POLL_S)
+            except queue.Empty:
+                continue
+            if item is self._END:
+                # Leave the marker for any other consumer of the same reader.
+                self._queue.put(self._END)
+                if self._error is not None:
+                    raise self._error
+                return None
+            assert isinstance(item, Frame)
+            return item
+
+    def get_nowait(self) -> Frame | None:
+        """A frame if one is already decoded, else None (never blocks)."""
+        try:
+            item = self._queue.get_nowait()
+        except queue.Empty:
+            return None
+        if item is self._END:
+            self._queue.put(self._END)
+            return None
+        assert isinstance(item, Frame)
+        return item
+
+    def __iter__(self) -> Iterator[Frame]:
+        while (frame := self.get()) is not None:
+            yield frame
+
+    def close(self) -> None:
+        """Stop decoding and wait for the thread to exit."""
+        self.stop.set()
+        self._thread.join(timeout=5)
+
+    @property
+    def alive(self) -> bool:
+        """Whether the decoding thread is still running."""
+        return self._thread.is_alive()
+
+
+def _even(value: int) -> int:
+    return value - (value % 2)
+
+
+class H264Writer:
+    """Encodes BGR frames to a browser-playable H.264 MP4 in a background thread.
+
+    yuv420p, even width and height (odd sizes lose their last row/column),
+    ``+faststart`` so playback starts before the file is fully downloaded.
+
+    Args:
+        path: Output ``.mp4`` file.
+        width: Frame width.
+        height: Frame height.
+        fps: Frame rate of the source.
+        queue_size: Frames buffered before :meth:`write` blocks.
+        crf: x264 quality (lower is better).
+        preset: x264 speed preset.
+        stop: Shared stop flag; when set, :meth:`write` gives up waiting.
+    """
+
+    _END = object()
+
+    def __init__(
+        self,
+        path: str | Path,
+        width: int,
+        height: int,
+        fps: float,
+        *,
+        queue_size: int = 16,
+        crf: int = 23,
+        preset: str = "veryfast",
+        stop: threading.Event | None = None,
+    ) -> None:
+        self.path = Path(path)
+        self.width, self.height = _even(width), _even(height)
+        if self.width < 2 or self.height < 2:
+            raise VideoError("The video is too small to encode (under 2x2 pixels).")
+        self.rate = Fraction(fps).limit_denominator(1001) if fps > 0 else Fraction(25)
+        self.crf, self.preset = crf, preset
+        self.stop = stop or threading.Event()
+        self.frames_written = 0
+        self.encode_seconds = 0.0
+        self._queue: queue.Queue[object] = queue.Queue(maxsize=max(1, queue_size))
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="encoder", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        container = None
+        try:
+            container = av.open(str(self.path), mode="w", options={"movflags": "+faststart"})
+            stream = container.add_stream("libx264", rate=self.rate)
+            stream.width, stream.height, stream.pix_fmt = self.width, self.height, "yuv420p"
+            stream.options = {"crf": str(self.crf), "preset": self.preset}
+            stream.codec_context.time_base = 1 / self.rate
+            while True:
+                item = self._queue.get()
+                if item is self._END:
+                    break
+                start = time.perf_counter()
+                assert isinstance(item, np.ndarray)
+                frame = av.VideoFrame.from_ndarray(
+                    np.ascontiguousarray(item[: self.height, : self.width]), format="bgr24"
+                )
+                frame.pts = self.frames_written
+                frame.time_base = 1 / self.rate
+                for packet in stream.encode(frame):
+                    container.mux(packet)
+                self.frames_written += 1
+                self.encode_seconds += time.perf_counter() - start
+            for packet in stream.encode():
+                container.mux(packet)
+        except BaseException as exc:  # noqa: BLE001 - re-raised in write()/close()
+            self._error = exc
+            # Drain so a blocked writer can notice the error.
+            while not self._queue.empty():
+                self._queue.get_nowait()
+        finally:
+            if container is not None:
+                container.close()
+
+    def _check(self) -> None:
+        if self._error is not None:
+            raise PipelineError(f"Video encoding failed: {self._error}") from self._error
+
+    def write(self, image: np.ndarray) -> None:
+        """Queue one BGR frame for encoding (blocks while the queue is full).
+
+        Raises:
+            PipelineError: The encoder failed.
+        """
+        while True:
+            self._check()
+            if self.stop.is_set():
+                return
+            try:
+                self._queue.put(image, timeout=POLL_S)
+                return
+            except queue.Full:
+                if not self._thread.is_alive():
+                    self._check()
+                    raise PipelineError("The video encoder stopped unexpectedly.") from None
+
+    def close(self) -> None:
+        """Flush and finish the file; waits for the encoder thread.
+
+        Raises:
+            PipelineError: The encoder failed.
+        """
+        while self._thread.is_alive():
+            try:
+                self._queue.put(self._END, timeout=POLL_S)
+                break
+            except queue.Full:
+                continue
+        self._thread.join()
+        self._check()
+
+    def abort(self) -> None:
+        """Stop encoding without waiting for queued frames; the file is incomplete."""
+        while True:
+            try:
+                self._queue.get_nowait()
+            except queue.Empty:
+                break
+        with contextlib.suppress(queue.Full):
+            self._queue.put_nowait(self._END)
+        self._thread.join(timeout=10)

@@ -1,0 +1,350 @@
+"""MOTChallenge text files: reading detections, writing tracks, scoring a tracker.
+
+A MOTChallenge row is ``frame,id,x,y,w,h,conf,...`` with 1-based frame numbers and, by the
+benchmark's MATLAB convention, 1-based pixel coordinates (motmetrics subtracts 1 from x and y
+when it loads a file). This module converts at the file boundary: detections in memory use
+0-based ``xyxy`` pixels like every detector and ``supervision``, so a file read and written
+again keeps its coordinates, and boxes from a detector line up with a ground-truth file.
+
+The ``track`` command (``python -m pipeline track --detections det.txt --out result.txt``)
+is :func:`track_detections_file`; :func:`score_mot` scores its output with motmetrics.
+
+Example:
+    >>> summary = track_detections_file("det.txt", "result.txt", fps=25.0)  # doctest: +SKIP
+    >>> score_mot("gt.txt", "result.txt")["mota"]  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from os import PathLike
+from pathlib import Path
+from types import TracebackType
+from typing import Any, TextIO
+
+import numpy as np
+import supervision as sv
+
+from pipeline.tracking import ObjectTracker, TrackerConfig
+
+StrPath = str | PathLike[str]
+
+_SEPARATOR = re.compile(r"[,\s]+")
+
+
+def read_mot_rows(path: StrPath) -> np.ndarray:
+    """Read the first seven columns of a MOTChallenge file as they are written.
+
+    Args:
+        path: A ``det.txt``, ``gt.txt`` or tracker result file (comma or whitespace
+            separated).
+
+    Returns:
+        Float array of shape (N, 7): ``frame, id, x, y, w, h, conf`` with the file's own
+        conventions (1-based frames and pixels). ``conf`` is 1 where a file has only six
+        columns.
+
+    Raises:
+        ValueError: A non-empty line has fewer than six numbers.
+    """
+    rows: list[list[float]] = []
+    with open(path, encoding="utf-8") as handle:
+        for line_number, line in enumerate(handle, start=1):
+            line = line.strip()
+            if not line:
+                continue
+            fields = _SEPARATOR.split(line)
+            if len(fields) < 6:
+                raise ValueError(
+                    f"{path}:{line_number}: expected at least 6 MOTChallenge columns "
+                    f"(frame,id,x,y,w,h[,conf]), got {len(fields)}"
+                )
+            values = [float(v) for v in fields[:7]]
+            if len(values) == 6:
+                values.append(1.0)
+            rows.append(values)
+    if not rows:
+        return np.zeros((0, 7), dtype=np.float64)
+    return np.asarray(rows, dtype=np.float64)
+
+
+def rows_to_detections(rows: np.ndarray) -> sv.Detections:
+    """Turn MOTChallenge rows of one frame into detections.
+
+    Args:
+        rows: Array of shape (N, 7) as returned by :func:`read_mot_rows`.
+
+    Returns:
+        Detections with 0-based ``xyxy`` and ``confidence``; ``tracker_id`` holds the
+        file's ids when every row has one (ground truth, tracker results) and is None
+        for detection files, whose id column is -1.
+    """
+    xywh = rows[:, 2:6].copy()
+    xywh[:, :2] -= 1.0  # 1-based MOT pixels to 0-based
+    ids = rows[:, 1].astype(int)
+    return sv.Detections(
+        xyxy=sv.xywh_to_xyxy(xywh) if len(rows) else np.zeros((0, 4), dtype=np.float64),
+        confidence=rows[:, 6].astype(np.float32),
+        tracker_id=ids if len(ids) and bool(np.all(ids >= 0)) else None,
+    )
+
+
+def read_mot_detections(
+    path: StrPath, min_score: float | None = None, *, num_frames: int | None = None
+) -> dict[int, sv.Detections]:
+    """Read a MOTChallenge detection (or ground-truth) file, frame by frame.
+
+    Args:
+        path: The file, ``frame,id,x,y,w,h,conf,...`` per line.
+        min_score: Drop rows whose confidence is below this value (scores are kept
+            as in the file, which for MOT15's ACF ``det.txt`` are not in 0..1).
+        num_frames: Length of the sequence, when known (``seqLength`` in
+            ``seqinfo.ini``); trailing frames without rows are only present if given.
+
+    Returns:
+        A dict from 1-based frame number to that frame's detections, with one entry for
+        every frame from 1 to the last frame (empty detections where a frame has no
+        rows), in frame order.
+
+    Example:
+        >>> frames = read_mot_detections("det.txt", min_score=0.5)  # doctest: +SKIP
+        >>> frames[1].xyxy  # doctest: +SKIP
+    """
+    rows = read_mot_rows(path)
+    if min_score is not None:
+        rows = rows[rows[:, 6] >= min_score]
+    frame_numbers = rows[:, 0].astype(int)
+    if len(frame_numbers) and frame_numbers.min() < 1:
+        raise ValueError(f"{path}: MOTChallenge frame numbers start at 1")
+    last = int(frame_numbers.max()) if len(frame_numbers) else 0
+    if num_frames is not None:
+        last = max(last, num_frames)
+    order = np.argsort(frame_numbers, kind="stable")
+    rows, frame_numbers = rows[order], frame_numbers[order]
+    starts = np.searchsorted(frame_numbers, np.arange(1, last + 2))
+    return {
+        frame: rows_to_detections(rows[starts[frame - 1] : starts[frame]])
+        for frame in range(1, last + 1)
+    }
+
+
+class MotWriter:
+    """Writes tracked detections to a MOTChallenge result file, one frame at a time.
+
+    Rows are ``frame,id,x,y,w,h,conf,-1,-1,-1`` with 1-based frame numbers and pixels.
+    Detections without a ``tracker_id`` (or with -1) are skipped: a result file holds
+    tracks only.
+
+    Args:
+        path: File to create (parent folders are created; an existing file is replaced).
+
+    Attributes:
+        rows: Rows written so far.
+        frames: Frames written so far (including frames with no rows).
+        track_ids: The distinct track ids written so far.
+
+    Example:
+        >>> with MotWriter("result.txt") as writer:  # doctest: +SKIP
+        ...     for index, frame in enumerate(frames):
+        ...         writer.write(index, tracker.update(detect(frame)))
+    """
+
+    def __init__(self, path: StrPath) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._file: TextIO | None = open(self.path, "w", encoding="utf-8")  # noqa: SIM115
+        self.rows = 0
+        self.frames = 0
+        self.track_ids: set[int] = set()
+
+    def write(self, frame_index0: int, detections: sv.Detections) -> int:
+        """Append one frame's tracks.
+
+        Args:
+            frame_index0: 0-based index of the frame in the video (written as
+                ``frame_index0 + 1``).
+            detections: Tracked detections of that frame.
+
+        Returns:
+            The number of rows written for this frame.
+
+        Raises:
+            ValueError: The writer is closed or ``frame_index0`` is negative.
+        """
+        if self._file is None:
+            raise ValueError(f"MotWriter for {self.path} is closed")
+        if frame_index0 < 0:
+            raise ValueError(f"frame_index0 must be >= 0, got {frame_index0}")
+        self.frames += 1
+        if len(detections) == 0 or detections.tracker_id is None:
+            return 0
+        ids = np.asarray(detections.tracker_id, dtype=int)
+        confidence = (
+            np.full(len(detections), -1.0)
+            if detections.confidence is None
+            else np.asarray(detections.confidence, dtype=np.float64)
+        )
+        xyxy = np.asarray(detections.xyxy, dtype=np.float64)
+        lines = []
+        for i in np.argsort(ids, kind="stable"):
+            if ids[i] < 0:
+                continue
+            x1, y1, x2, y2 = xyxy[i]
+            lines.append(
+                f"{frame_index0 + 1},{ids[i]},{x1 + 1:.2f},{y1 + 1:.2f},"
+                f"{x2 - x1:.2f},{y2 - y1:.2f},{confidence[i]:.4f},-1,-1,-1\n"
+            )
+            self.track_ids.add(int(ids[i]))
+        self._file.writelines(lines)
+        self.rows += len(lines)
+        return len(lines)
+
+    def close(self) -> None:
+        """Flush and close the file; further writes raise."""
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+    def __enter__(self) -> MotWriter:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def write_mot_results(
+    tracks: Mapping[int, sv.Detections] | Iterable[tuple[int, sv.Detections]],
+    path: StrPath,
+) -> int:
+    """Write a whole sequence of tracked detections to a MOTChallenge result file.
+
+    Args:
+        tracks: ``(frame_index0, detections)`` pairs, or a mapping of the same, with
+            0-based frame indices as in :meth:`MotWriter.write` (the keys of
+            :func:`read_mot_detections` are 1-based: subtract one).
+        path: File to create.
+
+    Returns:
+        The number of rows written.
+    """
+    items = tracks.items() if isinstance(tracks, Mapping) else tracks
+    with MotWriter(path) as writer:
+        for frame_index0, detections in items:
+            writer.write(frame_index0, detections)
+    return writer.rows
+
+
+def track_detections_file(
+    det_path: StrPath,
+    out_path: StrPath,
+    *,
+    fps: float = 25.0,
+    config: TrackerConfig | None = None,
+    min_score: float | None = None,
+    num_frames: int | None = None,
+) -> dict[str, Any]:
+    """Track the detections of a MOTChallenge ``det.txt`` and write a result file.
+
+    Every frame from 1 to the last is fed to the tracker in order, including frames
+    without detections, so that lost tracks age as they would on the video.
+
+    Args:
+        det_path: Detections, ``frame,-1,x,y,w,h,conf,...`` per line, scores in 0..1
+            for the default :class:`TrackerConfig`.
+        out_path: Result file to write (``frame,id,x,y,w,h,conf,-1,-1,-1``).
+        fps: Frame rate of the sequence (``frameRate`` in ``seqinfo.ini``).
+        config: Tracker settings; defaults when None.
+        min_score: Ignore detections below this score before tracking.
+        num_frames: Sequence length, if frames after the last detection should count.
+
+    Returns:
+        A summary: ``frames`` (frames tracked), ``detections`` (input rows used),
+        ``tracks`` (distinct ids), ``rows`` (rows written), ``output`` (the result path)
+        and ``fps``.
+
+    Example:
+        >>> track_detections_file("det.txt", "result.txt", fps=25.0)  # doctest: +SKIP
+        {'frames': 71, 'detections': 321, 'tracks': 9, 'rows': 298, ...}
+    """
+    frames = read_mot_detections(det_path, min_score=min_score, num_frames=num_frames)
+    tracker = ObjectTracker(config, frame_rate=fps)
+    with MotWriter(out_path) as writer:
+        for frame_number, detections in frames.items():
+            writer.write(frame_number - 1, tracker.update(detections))
+    return {
+        "frames": len(frames),
+        "detections": sum(len(d) for d in frames.values()),
+        "tracks": len(writer.track_ids),
+        "rows": writer.rows,
+        "output": str(out_path),
+        "fps": float(fps),
+    }
+
+
+def _load_mot_dataframe(path: StrPath) -> Any:
+    import motmetrics as mm
+    import pandas as pd
+
+    if read_mot_rows(path).size:
+        return mm.io.loadtxt(str(path), fmt="mot15-2D")
+    # motmetrics cannot parse an empty file; an empty result is a valid (bad) result.
+    columns = ["X", "Y", "Width", "Height", "Confidence", "ClassId", "Visibility"]
+    index = pd.MultiIndex.from_arrays([[], []], names=["FrameId", "Id"])
+    return pd.DataFrame(columns=columns, index=index, dtype=float)
+
+
+def score_mot(gt_path: StrPath, result_path: StrPath, iou: float = 0.5) -> dict[str, float]:
+    """Score a tracker result against ground truth with motmetrics (CLEAR MOT and IDF1).
+
+    Both files are loaded as motmetrics' ``mot15-2D`` format and matched at the given
+    IoU, as motmetrics' own MOTChallenge evaluation does.
+
+    Args:
+        gt_path: Ground truth, ``frame,id,x,y,w,h,conf,...``.
+        result_path: Tracker result in the same format.
+        iou: Minimum IoU for a ground-truth box and a track box to match.
+
+    Returns:
+        ``idf1``, ``mota``, ``motp`` (motmetrics' MOTP: mean ``1 - IoU`` of matches,
+        lower is better), ``precision``, ``recall``, ``num_false_positives``,
+        ``num_misses`` and ``num_switches``.
+
+    Raises:
+        ModuleNotFoundError: motmetrics (a test and evaluation dependency) is missing.
+
+    Example:
+        >>> score_mot("gt.txt", "result.txt")["idf1"]  # doctest: +SKIP
+        0.557659
+    """
+    if not 0.0 < iou <= 1.0:
+        raise ValueError(f"iou must be in (0, 1], got {iou!r}")
+    if not hasattr(np, "asfarray"):
+        # motmetrics 1.4 still calls np.asfarray, which numpy 2 removed.
+        np.asfarray = lambda a, dtype=np.float64: np.asarray(a, dtype=dtype)  # type: ignore[attr-defined]
+    import motmetrics as mm
+
+    gt = _load_mot_dataframe(gt_path)
+    result = _load_mot_dataframe(result_path)
+    accumulator = mm.utils.compare_to_groundtruth(gt, result, "iou", distth=1.0 - iou)
+    names = [
+        "idf1",
+        "mota",
+        "motp",
+        "precision",
+        "recall",
+        "num_false_positives",
+        "num_misses",
+        "num_switches",
+    ]
+    summary = mm.metrics.create().compute(accumulator, metrics=names, name="sequence")
+    values = summary.loc["sequence"]
+    return {
+        name: int(values[name]) if name.startswith("num_") else float(values[name])
+        for name in names
+    }

@@ -1,0 +1,83 @@
+"""The per-frame tracks file (JSON), written incrementally so memory stays flat."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, TextIO
+
+import supervision as sv
+
+from models.detectors.base import CLASS_NAME
+from pipeline.annotate import DEPTH
+
+
+def frame_objects(detections: sv.Detections) -> list[dict[str, Any]]:
+    """The JSON objects of one frame's tracked detections.
+
+    Args:
+        detections: Tracked detections (``tracker_id`` set).
+
+    Returns:
+        ``[{"track_id", "class", "score", "box": [x1, y1, x2, y2]}, ...]`` plus
+        ``"depth"`` where measured.
+    """
+    objects = []
+    names = detections.data.get(CLASS_NAME)
+    depths = detections.data.get(DEPTH)
+    for i in range(len(detections)):
+        obj: dict[str, Any] = {
+            "track_id": None if detections.tracker_id is None else int(detections.tracker_id[i]),
+            "class": str(names[i]) if names is not None else None,
+            "score": round(float(detections.confidence[i]), 4)
+            if detections.confidence is not None
+            else None,
+            "box": [round(float(v), 2) for v in detections.xyxy[i]],
+        }
+        if depths is not None:
+            obj["depth"] = round(float(depths[i]), 4)
+        objects.append(obj)
+    return objects
+
+
+class TracksWriter:
+    """Streams ``{"video": ..., "model": ..., "frames": [...]}`` to a file.
+
+    Args:
+        path: Output ``.json`` file.
+        video: ``{"fps", "width", "height", "frames"}``; ``frames`` is filled in
+            with the real count when the file is closed.
+        model: What produced the detections.
+    """
+
+    def __init__(self, path: str | Path, video: dict[str, Any], model: dict[str, Any]) -> None:
+        self.path = Path(path)
+        self.video = dict(video)
+        self.model = model
+        self.frames = 0
+        self._file: TextIO = self.path.open("w", encoding="utf-8")
+        self._file.write('{"frames": [\n')
+
+    def write(self, frame_index: int, timestamp: float, detections: sv.Detections) -> None:
+        """Append one frame's entry (call once per decoded frame, in order)."""
+        entry = {
+            "frame": frame_index,
+            "time": round(timestamp, 4),
+            "objects": frame_objects(detections),
+        }
+        if self.frames:
+            self._file.write(",\n")
+        self._file.write(json.dumps(entry, separators=(",", ":")))
+        self.frames += 1
+
+    def close(self) -> None:
+        """Finish the JSON document (the header keys go last so counts are exact)."""
+        self.video["frames"] = self.frames
+        self._file.write("\n],\n")
+        self._file.write(f'"video": {json.dumps(self.video)},\n')
+        self._file.write(f'"model": {json.dumps(self.model)}\n}}\n')
+        self._file.close()
+
+    def abort(self) -> None:
+        """Close the file without finishing it (the caller removes it)."""
+        self._file.close()

@@ -1,0 +1,193 @@
+"""The detection run end to end on synthetic videos whose right answer is known."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from pathlib import Path
+
+import av
+import pytest
+import synthetic
+
+import models
+from pipeline.config import DetectionConfig
+from pipeline.detection import first_frame, run_detection
+from pipeline.errors import RunStopped, VideoError
+from pipeline.events import Done, FirstFrame, Preview, Progress
+
+FRAMES, WIDTH, HEIGHT, FPS = 40, 320, 240, 25
+PIPELINE_THREADS = ("decoder", "encoder", "tracker-encoder", "worker-")
+
+
+@pytest.fixture(scope="module")
+def video(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("synthetic") / "shapes.mp4"
+    return synthetic.make_video(path, frames=FRAMES, width=WIDTH, height=HEIGHT, fps=FPS)
+
+
+def _outputs(tmp_path: Path) -> dict[str, Path]:
+    return {
+        "out_video": tmp_path / "out.mp4",
+        "out_tracks": tmp_path / "tracks.json",
+        "out_mot": tmp_path / "tracks.txt",
+    }
+
+
+def _pipeline_threads() -> list[str]:
+    return [t.name for t in threading.enumerate() if t.name.startswith(PIPELINE_THREADS)]
+
+
+def _wait_for_no_pipeline_threads(timeout: float = 5.0) -> list[str]:
+    deadline = time.monotonic() + timeout
+    while (alive := _pipeline_threads()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return alive
+
+
+def test_run_tracks_every_shape_in_every_frame_in_order(video, tmp_path):
+    outputs = _outputs(tmp_path)
+    events = list(run_detection(video, DetectionConfig(detector="test_shapes"), **outputs))
+
+    assert isinstance(events[0], FirstFrame)
+    assert len(events[0].detections) == 3
+    assert isinstance(events[-1], Done)
+    progress = [e.frame_index for e in events if isinstance(e, Progress)]
+    assert progress == sorted(progress)
+    assert any(isinstance(e, Preview) for e in events)
+    done = events[-1]
+    assert done.summary["frames"] == FRAMES
+    assert done.summary["tracks_per_class"] == {"red": 1, "green": 1, "blue": 1}
+
+    tracks = json.loads(outputs["out_tracks"].read_text())
+    assert tracks["video"] == {"fps": FPS, "width": WIDTH, "height": HEIGHT, "frames": FRAMES}
+    assert tracks["model"]["name"] == "test_shapes"
+    assert [f["frame"] for f in tracks["frames"]] == list(range(FRAMES))
+    times = [f["time"] for f in tracks["frames"]]
+    assert times == pytest.approx([i / FPS for i in range(FRAMES)], abs=1e-3)
+
+    ids_by_class: dict[str, set[int]] = {}
+    for entry in tracks["frames"]:
+        for obj in entry["objects"]:
+            ids_by_class.setdefault(obj["class"], set()).add(obj["track_id"])
+            shape = next(s for s in synthetic.DEFAULT_SHAPES if s.color == obj["class"])
+            assert obj["box"] == pytest.approx(shape.box(entry["frame"]), abs=2)
+    # One id per shape for the whole video, ids counted from 1.
+    assert all(len(ids) == 1 for ids in ids_by_class.values())
+    assert sorted(i for ids in ids_by_class.values() for i in ids) == [1, 2, 3]
+    # Tracks are confirmed after two frames, then reported in every frame.
+    assert all(len(f["objects"]) == 3 for f in tracks["frames"][1:])
+
+    mot_rows = outputs["out_mot"].read_text().splitlines()
+    assert len(mot_rows) == sum(len(f["objects"]) for f in tracks["frames"])
+    assert mot_rows[0].split(",")[0] in {"1", "2"}
+
+
+def test_output_is_browser_playable_h264_matching_the_input(video, tmp_path):
+    outputs = _outputs(tmp_path)
+    for _ in run_detection(video, DetectionConfig(detector="test_shapes"), **outputs):
+        pass
+    with av.open(str(outputs["out_video"])) as container:
+        stream = container.streams.video[0]
+        assert stream.codec_context.name == "h264"
+        assert stream.codec_context.pix_fmt == "yuv420p"
+        assert (stream.codec_context.width, stream.codec_context.height) == (WIDTH, HEIGHT)
+        assert float(stream.average_rate) == pytest.approx(FPS)
+        assert sum(1 for _ in container.decode(stream)) == FRAMES
+    head = outputs["out_video"].read_bytes()[:4096]
+    assert b"moov" in head, "moov atom must come first (+faststart) for streaming playback"
+
+
+def test_first_frame_preview(video):
+    preview = first_frame(video, DetectionConfig(detector="test_shapes"))
+    assert preview.image.shape == (HEIGHT, WIDTH, 3)
+    assert sorted(preview.detections.data["class_name"]) == ["blue", "green", "red"]
+
+
+def test_stop_ends_run_promptly_and_removes_partial_files(video, tmp_path):
+    outputs = _outputs(tmp_path)
+    stop = threading.Event()
+    config = DetectionConfig(detector="test_shapes", detector_options=(("delay_s", 0.05),))
+    events = run_detection(video, config, stop=stop, **outputs)
+    with pytest.raises(RunStopped):
+        for event in events:
+            if isinstance(event, Progress):
+                stop.set()
+                stopped_at = time.monotonic()
+    assert time.monotonic() - stopped_at < 2.0
+    assert not any(p.exists() for p in outputs.values())
+    assert _wait_for_no_pipeline_threads() == []
+
+
+def test_closing_the_generator_stops_the_run(video, tmp_path):
+    outputs = _outputs(tmp_path)
+    config = DetectionConfig(detector="test_shapes", detector_options=(("delay_s", 0.05),))
+    events = run_detection(video, config, **outputs)
+    for event in events:
+        if isinstance(event, Preview):
+            break
+    events.close()  # what Gradio does when the browser goes away
+    assert not any(p.exists() for p in outputs.values())
+    assert _wait_for_no_pipeline_threads() == []
+
+
+def test_worker_error_fails_run_with_its_message_and_cleans_up(video, tmp_path):
+    outputs = _outputs(tmp_path)
+    config = DetectionConfig(detector="test_shapes", detector_options=(("fail_on_frame", 10),))
+    with pytest.raises(Exception, match="exploded on purpose"):
+        for _ in run_detection(video, config, **outputs):
+            pass
+    assert not any(p.exists() for p in outputs.values())
+    assert _wait_for_no_pipeline_threads() == []
+
+
+@pytest.mark.parametrize(
+    ("config", "error", "message"),
+    [
+        (DetectionConfig(detector="nope"), models.UnknownModelError, "Available: .*yolo11"),
+        (
+            DetectionConfig(detector="test_shapes", queries=("purple",)),
+            models.InvalidQueryError,
+            "Valid classes: red, green, blue",
+        ),
+        (
+            DetectionConfig(detector="test_shapes", max_duration_s=0.5),
+            VideoError,
+            "limit is 0 s|limit is 1 s",
+        ),
+    ],
+)
+def test_user_errors_are_clear_and_leave_nothing(video, tmp_path, config, error, message):
+    outputs = _outputs(tmp_path)
+    with pytest.raises(error, match=message):
+        next(run_detection(video, config, **outputs))
+    assert not any(p.exists() for p in outputs.values())
+
+
+def test_bad_file_is_a_clear_video_error(tmp_path):
+    bad = tmp_path / "not_a_video.mp4"
+    bad.write_text("this is text, not a video")
+    outputs = _outputs(tmp_path)
+    with pytest.raises(VideoError, match="not a readable video"):
+        next(run_detection(bad, DetectionConfig(detector="test_shapes"), **outputs))
+    assert not any(p.exists() for p in outputs.values())
+
+
+def test_queries_filter_classes(video, tmp_path):
+    outputs = _outputs(tmp_path)
+    config = DetectionConfig(detector="test_shapes", queries=("red",))
+    for _ in run_detection(video, config, **outputs):
+        pass
+    tracks = json.loads(outputs["out_tracks"].read_text())
+    classes = {o["class"] for f in tracks["frames"] for o in f["objects"]}
+    assert classes == {"red"}
+
+
+def test_frames_in_flight_stay_under_the_bound(tmp_path):
+    long_video = synthetic.make_video(tmp_path / "long.mp4", frames=240, width=96, height=64)
+    outputs = _outputs(tmp_path)
+    config = DetectionConfig(detector="test_shapes", max_in_flight=6, queue_size=4)
+    *_, done = run_detection(long_video, config, **outputs)
+    assert done.summary["frames"] == 240
+    assert 1 <= done.summary["peak_frames_in_flight"] <= 6
