@@ -53,8 +53,10 @@ class TrackerConfig:
             detection, in frames at 30 fps; it is scaled to the real frame rate.
         minimum_iou_threshold: Minimum IoU between a track's predicted box and a
             detection for them to be associated.
-        minimum_consecutive_frames: Consecutive matched frames before a track is
-            confirmed and gets an id. Unconfirmed tracks are never returned.
+        minimum_consecutive_frames: Consecutive frames with a detection before a track
+            is confirmed and gets an id. Unconfirmed tracks are never returned, and
+            ByteTrack confirms a track at a match at the earliest, so an object shows
+            from the second frame it is detected in even with 1.
         high_conf_det_threshold: Detections at or above this score take part in the
             first association round; lower ones only extend existing tracks.
     """
@@ -103,9 +105,11 @@ class ObjectTracker:
 
     Example:
         >>> import numpy as np, supervision as sv
-        >>> tracker = ObjectTracker(TrackerConfig(minimum_consecutive_frames=1))
+        >>> tracker = ObjectTracker(frame_rate=25.0)
         >>> box = sv.Detections(xyxy=np.array([[10.0, 10.0, 50.0, 90.0]]),
         ...                     confidence=np.array([0.9]))
+        >>> len(tracker.update(box))  # a new track is not confirmed yet
+        0
         >>> tracker.update(box).tracker_id
         array([1])
     """
