@@ -63,6 +63,7 @@ _MODEL_MODULES = (
     "models.detectors.grounding_dino",
     "models.detectors.drone_yolo",
     "models.detectors.yolox_nano",
+    "models.depth.depth_anything_v2",
 )
 _loaded = False
 

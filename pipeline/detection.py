@@ -29,7 +29,7 @@ from pipeline.errors import PipelineError, RunStopped, VideoError
 from pipeline.events import Done, Event, FirstFrame, Preview, Progress
 from pipeline.io import Frame, FrameReader, H264Writer, VideoInfo, probe, read_first_frame
 from pipeline.preview import LatestValue
-from pipeline.tracking import ObjectTracker
+from pipeline.tracking import ObjectTracker, tracker_config_for
 from pipeline.tracks import TracksWriter
 from pipeline.workers import DevicePool, Worker
 
@@ -184,7 +184,8 @@ def run_detection(
     def process_in_order() -> None:
         from pipeline.mot import MotWriter
 
-        tracker = ObjectTracker(config.tracker, frame_rate=info.fps)
+        tracker_config = tracker_config_for(config.tracker, main_detector.open_vocabulary)
+        tracker = ObjectTracker(tracker_config, frame_rate=info.fps)
         timing = state.timing
         try:
             writers["video"] = H264Writer(

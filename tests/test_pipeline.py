@@ -191,3 +191,31 @@ def test_frames_in_flight_stay_under_the_bound(tmp_path):
     *_, done = run_detection(long_video, config, **outputs)
     assert done.summary["frames"] == 240
     assert 1 <= done.summary["peak_frames_in_flight"] <= 6
+
+
+def test_concurrent_runs_share_a_device_without_mixing_tracks(video, tmp_path):
+    """Two users at once: same cached model instance, separate trackers and outputs."""
+    config = DetectionConfig(detector="test_shapes", detector_options=(("delay_s", 0.01),))
+    results: dict[int, dict] = {}
+    errors: list[BaseException] = []
+
+    def one_run(i: int) -> None:
+        try:
+            outputs = _outputs(tmp_path / str(i))
+            (tmp_path / str(i)).mkdir()
+            *_, done = run_detection(video, config, **outputs)
+            results[i] = json.loads(done.tracks_path.read_text())
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=one_run, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not errors
+    for tracks in results.values():
+        assert [f["frame"] for f in tracks["frames"]] == list(range(FRAMES))
+        ids = {o["track_id"] for f in tracks["frames"] for o in f["objects"]}
+        assert ids == {1, 2, 3}, "each run numbers its own tracks from 1"
+    assert results[0]["frames"] == results[1]["frames"]

@@ -294,3 +294,12 @@ def test_yolox_nano_detects_and_tracks_tud_campus(
     # no switches). One extra switch costs several IDF1 points, hence the wider margin.
     assert tracking["mota"] >= 0.64, tracking
     assert tracking["idf1"] >= 0.75, tracking
+
+
+def test_open_vocabulary_detectors_get_lower_default_thresholds():
+    from pipeline.tracking import OPEN_VOCABULARY_TRACKER, TrackerConfig, tracker_config_for
+
+    assert tracker_config_for(TrackerConfig(), open_vocabulary=True) == OPEN_VOCABULARY_TRACKER
+    assert tracker_config_for(TrackerConfig(), open_vocabulary=False) == TrackerConfig()
+    custom = TrackerConfig(track_activation_threshold=0.9)
+    assert tracker_config_for(custom, open_vocabulary=True) == custom, "user settings win"

@@ -175,10 +175,11 @@ class Detector(abc.ABC):
 
 
 def _with_class_names(detections: sv.Detections) -> sv.Detections:
-    if CLASS_NAME not in detections.data:
-        detections.data[CLASS_NAME] = np.array([], dtype=object)[: len(detections)]
     if detections.class_id is None:
         detections.class_id = np.zeros(len(detections), dtype=int)
+    if CLASS_NAME not in detections.data:
+        # Every detection needs a name; the id is the only one available here.
+        detections.data[CLASS_NAME] = np.array([str(i) for i in detections.class_id], dtype=object)
     if detections.confidence is None:
         detections.confidence = np.ones(len(detections), dtype=np.float32)
     return detections
