@@ -1,0 +1,1 @@
+"""Monocular depth estimators, one module per model; each registers itself."""

@@ -1,0 +1,118 @@
+"""DETR with a ResNet-50 backbone (transformers), trained on COCO.
+
+Weights: ``weights=`` / ``$DETR_WEIGHTS`` (a ``save_pretrained`` folder or a Hub
+id), else ``facebook/detr-resnet-50`` at its ``no_timm`` revision, whose backbone
+is transformers' own ResNet so that ``timm`` is not needed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import supervision as sv
+
+from models.detectors.base import CLASS_NAME, Detector
+from models.detectors.transformers_common import bgr_to_rgb, load_pretrained
+from models.registry import register
+from models.weights import resolve_weights
+
+ENV_VAR = "DETR_WEIGHTS"
+DEFAULT_WEIGHTS = "facebook/detr-resnet-50"
+DEFAULT_REVISION = "no_timm"
+LABEL = "DETR ResNet-50"
+# DETR's 91-id COCO label map keeps placeholders for ids COCO never used.
+UNUSED_LABEL = "N/A"
+
+
+class DetrDetector(Detector):
+    """DETR object detector (closed vocabulary from ``config.id2label``).
+
+    ``class_id`` is the model's own label id (COCO's 91-id numbering), and
+    :attr:`class_names` lists the names it can output.
+    """
+
+    name = "detr_resnet50"
+
+    def __init__(self, model: Any, processor: Any, *, device: str, weights: str) -> None:
+        self.id2label: dict[int, str] = {int(k): v for k, v in model.config.id2label.items()}
+        names = dict.fromkeys(v for _, v in sorted(self.id2label.items()) if v != UNUSED_LABEL)
+        super().__init__(device=device, weights=weights, class_names=list(names))
+        self.model = model
+        self.processor = processor
+
+    def _predict(
+        self,
+        frames: list[np.ndarray],
+        confidence: float,
+        queries: tuple[str, ...],
+        timing: dict[str, float],
+    ) -> list[sv.Detections]:
+        import torch
+
+        if not frames:
+            return []
+        with self.stage(timing, "preprocess"):
+            inputs = self.processor(images=bgr_to_rgb(frames), return_tensors="pt")
+            inputs = inputs.to(self.device)
+            inputs["pixel_values"] = inputs["pixel_values"].to(self.model.dtype)
+        with self.stage(timing, "inference"), torch.inference_mode():
+            outputs = self.model(**inputs)
+        with self.stage(timing, "postprocess"):
+            results = self.processor.post_process_object_detection(
+                outputs,
+                threshold=confidence,
+                target_sizes=[frame.shape[:2] for frame in frames],
+            )
+            return [self._to_detections(result) for result in results]
+
+    def _to_detections(self, result: dict[str, Any]) -> sv.Detections:
+        class_id = result["labels"].cpu().numpy().astype(int)
+        return sv.Detections(
+            xyxy=result["boxes"].float().cpu().numpy().reshape(-1, 4),
+            confidence=result["scores"].float().cpu().numpy(),
+            class_id=class_id,
+            data={CLASS_NAME: np.array([self.id2label[i] for i in class_id], dtype=object)},
+        )
+
+
+@register(
+    "detector",
+    "detr_resnet50",
+    label=LABEL,
+    description="DETR (ResNet-50) trained on COCO; transformer detector, slower than YOLO.",
+    license="Apache-2.0",
+    env_var=ENV_VAR,
+)
+def create_detr(
+    *, device: str, weights: str | None = None, revision: str | None = None
+) -> DetrDetector:
+    """Build a DETR ResNet-50 detector.
+
+    Args:
+        device: ``"cpu"``, ``"cuda"``, ``"cuda:1"``...
+        weights: A ``save_pretrained`` folder or Hub id; defaults to
+            ``$DETR_WEIGHTS``, then ``facebook/detr-resnet-50``.
+        revision: Hub revision; defaults to ``no_timm`` for the default weights.
+
+    Returns:
+        The detector.
+
+    Raises:
+        MissingWeightsError: The weights are neither local nor downloadable.
+    """
+    from transformers import AutoImageProcessor, DetrForObjectDetection
+
+    chosen = resolve_weights(weights, env_var=ENV_VAR, default=DEFAULT_WEIGHTS)
+    if revision is None and chosen == DEFAULT_WEIGHTS:
+        revision = DEFAULT_REVISION
+    model, processor = load_pretrained(
+        DetrForObjectDetection,
+        AutoImageProcessor,
+        weights=chosen,
+        label=LABEL,
+        env_var=ENV_VAR,
+        device=device,
+        revision=revision,
+    )
+    return DetrDetector(model, processor, device=device, weights=chosen)

@@ -1,0 +1,230 @@
+"""YOLOX-Nano (Megvii, Apache-2.0) on ONNX Runtime: a 0.9 M-parameter COCO detector for CPUs.
+
+Weights: ``weights=`` / ``$YOLOX_NANO_WEIGHTS`` (a local ``.onnx`` file or a
+URL), else the official export from the YOLOX 0.1.1rc0 release (``$YOLOX_NANO_URL``
+overrides the address), downloaded once into :func:`models.weights.cache_dir`.
+
+The export takes ``images`` [1, 3, 416, 416] float32 BGR in 0..255 (no
+normalisation), letterboxed to the top-left with padding 114, and returns the
+raw head [1, 3549, 85]: grid offsets, log width/height, objectness and 80 class
+scores (both already sigmoid-activated), over strides 8, 16 and 32.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import cv2
+import numpy as np
+import supervision as sv
+
+from models.detectors.base import CLASS_NAME, Detector
+from models.registry import register
+from models.weights import download_url, loading_weights, resolve_weights
+
+ENV_VAR = "YOLOX_NANO_WEIGHTS"
+URL_ENV_VAR = "YOLOX_NANO_URL"
+DEFAULT_URL = (
+    "https://github.com/Megvii-BaseDetection/YOLOX/releases/download/0.1.1rc0/yolox_nano.onnx"
+)
+LABEL = "YOLOX-Nano"
+STRIDES = (8, 16, 32)
+PAD_VALUE = 114
+NMS_IOU = 0.45
+# The model's class order, with the darknet spellings its exports ship with.
+COCO_CLASSES = (
+    "person", "bicycle", "car", "motorbike", "aeroplane", "bus", "train", "truck", "boat",
+    "traffic light", "fire hydrant", "stop sign", "parking meter", "bench", "bird", "cat", "dog",
+    "horse", "sheep", "cow", "elephant", "bear", "zebra", "giraffe", "backpack", "umbrella",
+    "handbag", "tie", "suitcase", "frisbee", "skis", "snowboard", "sports ball", "kite",
+    "baseball bat", "baseball glove", "skateboard", "surfboard", "tennis racket", "bottle",
+    "wine glass", "cup", "fork", "knife", "spoon", "bowl", "banana", "apple", "sandwich",
+    "orange", "broccoli", "carrot", "hot dog", "pizza", "donut", "cake", "chair", "sofa",
+    "pottedplant", "bed", "diningtable", "toilet", "tvmonitor", "laptop", "mouse", "remote",
+    "keyboard", "cell phone", "microwave", "oven", "toaster", "sink", "refrigerator", "book",
+    "clock", "vase", "scissors", "teddy bear", "hair drier", "toothbrush",
+)  # fmt: skip
+
+
+def letterbox(frame: np.ndarray, height: int, width: int) -> tuple[np.ndarray, float]:
+    """Resize ``frame`` to fit (height, width), keep its aspect, pad bottom/right with 114.
+
+    Args:
+        frame: BGR uint8 image (H, W, 3).
+        height: Model input height.
+        width: Model input width.
+
+    Returns:
+        The NCHW float32 input blob and the resize ratio (model pixels per frame pixel).
+    """
+    ratio = min(height / frame.shape[0], width / frame.shape[1])
+    new_w, new_h = int(frame.shape[1] * ratio), int(frame.shape[0] * ratio)
+    canvas = np.full((height, width, 3), PAD_VALUE, dtype=np.uint8)
+    canvas[:new_h, :new_w] = cv2.resize(frame, (new_w, new_h), interpolation=cv2.INTER_LINEAR)
+    blob = canvas.transpose(2, 0, 1)[None].astype(np.float32)
+    return np.ascontiguousarray(blob), ratio
+
+
+def make_grid(height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """Cell offsets and strides of the YOLOX head outputs, in output order.
+
+    Args:
+        height: Model input height.
+        width: Model input width.
+
+    Returns:
+        ``(grid, strides)`` of shapes (N, 2) and (N, 1).
+    """
+    grids, strides = [], []
+    for stride in STRIDES:
+        xs, ys = np.meshgrid(np.arange(width // stride), np.arange(height // stride))
+        grid = np.stack((xs, ys), axis=-1).reshape(-1, 2)
+        grids.append(grid)
+        strides.append(np.full((len(grid), 1), stride))
+    return np.concatenate(grids).astype(np.float32), np.concatenate(strides).astype(np.float32)
+
+
+class YoloxNanoDetector(Detector):
+    """YOLOX-Nano on ONNX Runtime (fixed batch 1, so frames run one by one).
+
+    Attributes:
+        session: The ``onnxruntime.InferenceSession``.
+        providers: Execution providers the session actually uses.
+    """
+
+    name = "yolox_nano"
+
+    def __init__(
+        self, session: Any, *, device: str, weights: str, class_names: tuple[str, ...]
+    ) -> None:
+        super().__init__(device=device, weights=weights, class_names=class_names)
+        self.session = session
+        self.providers: list[str] = session.get_providers()
+        model_input = session.get_inputs()[0]
+        self._input_name = model_input.name
+        self._height, self._width = (int(d) for d in model_input.shape[2:4])
+        self._grid, self._strides = make_grid(self._height, self._width)
+        self._class_index = {n: i for i, n in enumerate(self.class_names)}
+
+    def _predict(
+        self,
+        frames: list[np.ndarray],
+        confidence: float,
+        queries: tuple[str, ...],
+        timing: dict[str, float],
+    ) -> list[sv.Detections]:
+        wanted = [self._class_index[q] for q in queries]
+        detections = []
+        for frame in frames:
+            with self.stage(timing, "preprocess"):
+                blob, ratio = letterbox(frame, self._height, self._width)
+            with self.stage(timing, "inference"):
+                output = self.session.run(None, {self._input_name: blob})[0][0]
+            with self.stage(timing, "postprocess"):
+                detections.append(self._decode(output, ratio, frame.shape, confidence, wanted))
+        return detections
+
+    def _decode(
+        self,
+        output: np.ndarray,
+        ratio: float,
+        shape: tuple[int, ...],
+        confidence: float,
+        wanted: list[int],
+    ) -> sv.Detections:
+        scores = output[:, 5:] * output[:, 4:5]
+        if wanted:
+            # Choose each box's best class among the queried ones, not overall.
+            mask = np.zeros(scores.shape[1], dtype=bool)
+            mask[wanted] = True
+            scores = np.where(mask, scores, 0.0)
+        class_id = scores.argmax(axis=1)
+        score = scores[np.arange(len(scores)), class_id]
+        keep = score > confidence
+        centers = (output[keep, :2] + self._grid[keep]) * self._strides[keep]
+        sizes = np.exp(output[keep, 2:4]) * self._strides[keep]
+        xyxy = np.concatenate([centers - sizes / 2, centers + sizes / 2], axis=1) / ratio
+        height, width = shape[:2]
+        xyxy = np.clip(xyxy, 0, [width, height, width, height]).astype(np.float32)
+        ids = class_id[keep].astype(int)
+        detections = sv.Detections(
+            xyxy=xyxy.reshape(-1, 4),
+            confidence=score[keep].astype(np.float32),
+            class_id=ids,
+            data={CLASS_NAME: np.array([self.class_names[i] for i in ids], dtype=object)},
+        )
+        return detections.with_nms(threshold=NMS_IOU, class_agnostic=False)
+
+    def info(self) -> dict[str, Any]:
+        """What the tracks file records about the model, plus the ONNX Runtime providers."""
+        return {**super().info(), "providers": self.providers}
+
+
+def _class_names(weights: Path, n_classes: int) -> tuple[str, ...]:
+    # A custom export may ship its own names beside the model.
+    names_file = weights.with_name("coco_classes.txt")
+    if names_file.is_file():
+        names = tuple(line.strip() for line in names_file.read_text().splitlines() if line.strip())
+        if len(names) == n_classes:
+            return names
+    if n_classes == len(COCO_CLASSES):
+        return COCO_CLASSES
+    return tuple(str(i) for i in range(n_classes))
+
+
+def _session(path: Path, device: str) -> Any:
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = os.cpu_count() or 1
+    providers: list[Any] = ["CPUExecutionProvider"]
+    if device.startswith("cuda") and "CUDAExecutionProvider" in ort.get_available_providers():
+        index = int(device.partition(":")[2] or 0)
+        providers.insert(0, ("CUDAExecutionProvider", {"device_id": index}))
+    return ort.InferenceSession(str(path), sess_options=options, providers=providers)
+
+
+@register(
+    "detector",
+    "yolox_nano",
+    label=LABEL,
+    description="YOLOX-Nano (COCO, 80 classes) on ONNX Runtime; small and fast on CPU.",
+    license="Apache-2.0",
+    env_var=ENV_VAR,
+)
+def create_yolox_nano(*, device: str, weights: str | None = None) -> YoloxNanoDetector:
+    """Build a YOLOX-Nano detector.
+
+    Args:
+        device: ``"cpu"``, or ``"cuda"``/``"cuda:N"`` to use ONNX Runtime's CUDA
+            provider when the installed onnxruntime has it (else CPU).
+        weights: A local ``.onnx`` file or a URL; defaults to
+            ``$YOLOX_NANO_WEIGHTS``, then the official release download.
+
+    Returns:
+        The detector.
+
+    Raises:
+        MissingWeightsError: The weights are neither local nor downloadable.
+
+    Example:
+        >>> detector = create_yolox_nano(device="cpu")  # doctest: +SKIP
+        >>> [dets] = detector.detect([frame], queries="person")  # doctest: +SKIP
+    """
+    default = os.environ.get(URL_ENV_VAR, "").strip() or DEFAULT_URL
+    chosen = resolve_weights(weights, env_var=ENV_VAR, default=default)
+    with loading_weights(LABEL, chosen, ENV_VAR):
+        if urlparse(chosen).scheme in ("http", "https"):
+            path = download_url(chosen, Path(urlparse(chosen).path).name or "yolox_nano.onnx")
+        else:
+            path = Path(chosen).expanduser()
+            if not path.is_file():
+                raise FileNotFoundError(f"no such file: {path}")
+    session = _session(path, device)
+    n_classes = int(session.get_outputs()[0].shape[-1]) - 5
+    return YoloxNanoDetector(
+        session, device=device, weights=chosen, class_names=_class_names(path, n_classes)
+    )

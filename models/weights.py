@@ -1,0 +1,178 @@
+"""Where model weights come from, and the one error when they cannot be found.
+
+Every model resolves its weights the same way, first match wins:
+
+1. the ``weights=`` option (``--weights`` on the CLI): a local file or folder, a
+   Hugging Face Hub id, or for ultralytics models an architecture file such as
+   ``yolo11n.yaml`` (random weights, for tests and benchmarks);
+2. the model's environment variable, e.g. ``YOLO11_WEIGHTS``;
+3. the model's default: a Hub id or an ultralytics asset, downloaded and cached
+   by the model's own library on a machine with network access.
+
+When none of these yields weights, loading raises
+:class:`~models.errors.MissingWeightsError` naming the weights and the three
+ways to supply them. Nothing falls back to a fake model.
+
+Example:
+    >>> from models.weights import resolve_weights
+    >>> resolve_weights("yolo11n.yaml", env_var="YOLO11_WEIGHTS", default="yolo11m.pt")
+    'yolo11n.yaml'
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from models.errors import MissingWeightsError
+
+_TRUE = {"1", "true", "yes", "on"}
+ARCHITECTURE_SUFFIXES = (".yaml", ".yml")
+
+
+def resolve_weights(option: str | os.PathLike[str] | None, *, env_var: str, default: str) -> str:
+    """Pick the weights: explicit option, else ``$env_var``, else ``default``.
+
+    Args:
+        option: The ``weights=`` option, or None.
+        env_var: Environment variable naming this model's weights.
+        default: Hub id or asset name used when neither is set.
+
+    Returns:
+        The chosen weights, as a string (a path, hub id or asset name).
+    """
+    if option is not None and str(option).strip():
+        return str(option).strip()
+    from_env = os.environ.get(env_var, "").strip()
+    return from_env or default
+
+
+def is_architecture_file(weights: str) -> bool:
+    """True for an architecture description (``yolo11n.yaml``): random weights."""
+    return weights.lower().endswith(ARCHITECTURE_SUFFIXES)
+
+
+def is_offline() -> bool:
+    """True when the environment asks libraries not to use the network."""
+    names = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "YOLO_OFFLINE")
+    return any(os.environ.get(name, "").strip().lower() in _TRUE for name in names)
+
+
+def cache_dir() -> Path:
+    """Folder for weights that no library caches for us (``$MODELS_CACHE_DIR``).
+
+    Returns:
+        The folder (created if needed); defaults to ``~/.cache/video-analysis/models``.
+    """
+    base = os.environ.get("MODELS_CACHE_DIR")
+    path = Path(base) if base else Path.home() / ".cache" / "video-analysis" / "models"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def missing_weights_error(
+    model: str, weights: str, env_var: str, cause: BaseException | str | None = None
+) -> MissingWeightsError:
+    """Build the error that tells a user which weights are missing and how to supply them.
+
+    Args:
+        model: Display name of the model, e.g. ``"YOLO11"``.
+        weights: What was looked for (path, hub id or asset name).
+        env_var: The model's environment variable.
+        cause: The underlying failure, summarised in the message.
+
+    Returns:
+        A :class:`MissingWeightsError` ready to raise.
+    """
+    reason = f" ({_summary(cause)})" if cause else ""
+    return MissingWeightsError(
+        f"Could not load the weights {weights!r} for {model}{reason}. "
+        f"Set {env_var}=/path/to/weights or pass --weights PATH (weights= in Python), "
+        "or run with network access so they can be downloaded."
+    )
+
+
+@contextmanager
+def loading_weights(model: str, weights: str, env_var: str) -> Iterator[None]:
+    """Turn a failure to find or fetch weights inside the block into MissingWeightsError.
+
+    Libraries report "offline and not cached", "no such repo" and "no such file"
+    as ``OSError`` subclasses (huggingface_hub, transformers, ultralytics,
+    urllib); anything else is a real bug and propagates unchanged.
+
+    Args:
+        model: Display name of the model.
+        weights: What is being loaded.
+        env_var: The model's environment variable.
+
+    Raises:
+        MissingWeightsError: The block raised an ``OSError``.
+    """
+    try:
+        yield
+    except MissingWeightsError:
+        raise
+    except OSError as exc:
+        raise missing_weights_error(model, weights, env_var, exc) from exc
+
+
+def hub_file(repo_id: str, filename: str, *, revision: str | None = None) -> str:
+    """Fetch one file from the Hugging Face Hub (or its local cache).
+
+    Args:
+        repo_id: Repository id, e.g. ``"mshamrai/yolov8s-visdrone"``.
+        filename: File inside the repository.
+        revision: Branch, tag or commit; None for the default branch.
+
+    Returns:
+        Local path of the cached file.
+
+    Raises:
+        OSError: Offline and not cached, or no such repository or file.
+    """
+    from huggingface_hub import hf_hub_download
+
+    return hf_hub_download(repo_id, filename, revision=revision)
+
+
+def download_url(url: str, filename: str) -> Path:
+    """Download ``url`` once into :func:`cache_dir` and return the cached file.
+
+    Args:
+        url: HTTP(S) address of the file.
+        filename: Name to store it under in the cache.
+
+    Returns:
+        Path of the cached file.
+
+    Raises:
+        OSError: Offline (see :func:`is_offline`) and not cached, or the download failed.
+    """
+    target = cache_dir() / filename
+    if target.is_file():
+        return target
+    if is_offline():
+        raise ConnectionError(f"offline mode is on and {target} is not cached")
+    # Download beside the target and rename, so an interrupted download never
+    # leaves a truncated file that later runs would take for the real one.
+    fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{filename}.")
+    try:
+        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=60) as response:
+            shutil.copyfileobj(response, out)
+        os.replace(tmp_name, target)
+    finally:
+        if os.path.exists(tmp_name):
+            os.unlink(tmp_name)
+    return target
+
+
+def _summary(cause: BaseException | str) -> str:
+    text = str(cause).strip().splitlines()[0] if str(cause).strip() else ""
+    if isinstance(cause, BaseException):
+        text = f"{type(cause).__name__}: {text}" if text else type(cause).__name__
+    return text[:300]
