@@ -64,6 +64,7 @@ _MODEL_MODULES = (
     "models.detectors.drone_yolo",
     "models.detectors.yolox_nano",
     "models.depth.depth_anything_v2",
+    "models.segmenters.sam2_video",
 )
 _loaded = False
 
@@ -183,9 +184,13 @@ def create(kind: str, name: str, *, device: str = "cpu", **options: Any) -> Any:
         A new model instance.
     """
     model_spec = spec(kind, name)
-    if model_spec.sizes and options.get("size") is None:
+    if not model_spec.sizes:
+        if options.pop("size", None) is not None:
+            raise UnknownModelError(f"{model_spec.label} comes in one size only; give no size.")
+        return model_spec.factory(device=device, **options)
+    if options.get("size") is None:
         options["size"] = model_spec.default_size
-    if model_spec.sizes and options["size"] not in model_spec.sizes:
+    if options["size"] not in model_spec.sizes:
         raise UnknownModelError(
             f"{model_spec.label} has no size {options['size']!r}. "
             f"Available: {', '.join(model_spec.sizes)}."

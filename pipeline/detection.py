@@ -22,33 +22,19 @@ import supervision as sv
 
 import models
 from models.detectors.base import CLASS_NAME, Detector
-from pipeline.annotate import FrameAnnotator, downscale
+from pipeline.annotate import FrameAnnotator
 from pipeline.config import DetectionConfig
 from pipeline.devices import resolve_devices
-from pipeline.errors import PipelineError, RunStopped, VideoError
-from pipeline.events import Done, Event, FirstFrame, Preview, Progress
-from pipeline.io import Frame, FrameReader, H264Writer, VideoInfo, probe, read_first_frame
+from pipeline.errors import PipelineError, RunStopped
+from pipeline.events import Done, Event, FirstFrame
+from pipeline.io import Frame, FrameReader, H264Writer, VideoInfo, read_first_frame
 from pipeline.preview import LatestValue
+from pipeline.runner import check_video, report_progress
 from pipeline.tracking import ObjectTracker, tracker_config_for
 from pipeline.tracks import TracksWriter
 from pipeline.workers import DevicePool, Worker
 
 log = logging.getLogger(__name__)
-
-
-def check_video(path: str | Path, config: DetectionConfig) -> VideoInfo:
-    """Probe a video and apply the run's limits.
-
-    Raises:
-        VideoError: Unreadable, or longer than ``config.max_duration_s``.
-    """
-    info = probe(path)
-    if config.max_duration_s is not None and info.duration_s > config.max_duration_s:
-        raise VideoError(
-            f"The video is {info.duration_s:.0f} s long; the limit is "
-            f"{config.max_duration_s:.0f} s. Trim it or raise the limit."
-        )
-    return info
 
 
 def load_detector(config: DetectionConfig, device: str) -> Detector:
@@ -73,7 +59,7 @@ def first_frame(
         VideoError: The video is unreadable or too long.
         models.ModelError: Unknown model, bad query or missing weights.
     """
-    check_video(video, config)
+    check_video(video, config.max_duration_s)
     device = resolve_devices(config.devices)[0]
     detector = load_detector(config, device)
     queries = detector.validate_queries(config.queries)
@@ -137,7 +123,7 @@ def run_detection(
     stop = stop or threading.Event()
     out_video, out_tracks = Path(out_video), Path(out_tracks)
     out_mot = Path(out_mot) if out_mot is not None else None
-    info = check_video(video, config)
+    info = check_video(video, config.max_duration_s)
     devices = resolve_devices(config.devices)
     # Fail on a bad model, weights or query before any thread or file exists.
     detectors = {device: load_detector(config, device) for device in dict.fromkeys(devices)}
@@ -239,22 +225,14 @@ def run_detection(
     processor.start()
     completed = False
     try:
-        version, next_yield = 0, 0.0
-        while not latest.closed:
-            # Throttle: at most one preview per interval, always the newest frame.
-            wait = next_yield - time.perf_counter()
-            if wait > 0:
-                time.sleep(wait)
-            version_now, value = latest.wait_newer(version, timeout=0.5)
-            if value is None or version_now == version:
-                continue
-            version = version_now
-            now = time.perf_counter()
-            next_yield = now + preview_interval_s
-            index, image = value
-            elapsed = max(now - state.started, 1e-9)
-            yield Progress(index, info.frames or None, state.frames_done / elapsed)
-            yield Preview(index, downscale(image, config.preview_max_width))
+        yield from report_progress(
+            latest,
+            started=state.started,
+            frames_done=lambda: state.frames_done,
+            total_frames=info.frames,
+            preview_interval_s=preview_interval_s,
+            preview_max_width=config.preview_max_width,
+        )
         processor.join()
         if state.error is not None:
             raise state.error

@@ -301,3 +301,10 @@ def test_weights_precedence(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("X_WEIGHTS", "/from/env")
     assert resolve_weights(None, env_var="X_WEIGHTS", default="hub/id") == "/from/env"
     assert resolve_weights("/option", env_var="X_WEIGHTS", default="hub/id") == "/option"
+
+
+def test_size_on_a_single_size_model_is_a_clear_error(yolox_weights):
+    with pytest.raises(models.UnknownModelError, match="one size only"):
+        models.create("detector", "yolox_nano", weights=str(yolox_weights), size="m")
+    detector = models.create("detector", "yolox_nano", weights=str(yolox_weights), size=None)
+    assert detector.size is None

@@ -1,0 +1,163 @@
+"""``python -m pipeline depth VIDEO ...``: the depth run on the command line.
+
+:func:`add_depth_command` adds the subcommand to the ``python -m pipeline``
+parser (:mod:`pipeline.cli`); its handler builds the same ``DepthConfig`` as
+the UI and the API and consumes the same events, with a progress bar.
+
+Example:
+    ``python -m pipeline depth clip.mp4 --size small --view side_by_side --out depth.mp4``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+import models
+from pipeline.config import DEFAULT_MAX_DURATION_S
+from pipeline.depth_display import COLORMAPS, VIEWS
+from pipeline.errors import PipelineError
+
+MODEL = "depth_anything_v2"
+
+
+def add_depth_command(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Add the ``depth`` subcommand; its handler is stored as ``args.handler``.
+
+    Args:
+        subparsers: What ``parser.add_subparsers()`` returned.
+
+    Returns:
+        The subcommand's parser.
+    """
+    spec = models.spec("depth", MODEL)
+    licenses = spec.extra.get("licenses", {})
+    sizes = ", ".join(f"{s} ({licenses.get(s, '?')})" for s in spec.sizes)
+    parser = subparsers.add_parser(
+        "depth",
+        help="estimate depth in a video (Depth Anything V2)",
+        description="Estimate relative depth in every frame with Depth Anything V2 and write "
+        "an H.264 video coloured with a display range smoothed over time. Values are "
+        "relative inverse depth (larger is nearer), not metres.",
+    )
+    parser.add_argument("video", type=Path, help="input video file")
+    parser.add_argument(
+        "--size", default=spec.default_size, choices=spec.sizes, help=f"model size: {sizes}"
+    )
+    parser.add_argument("--colormap", default="turbo", choices=list(COLORMAPS))
+    parser.add_argument(
+        "--view",
+        default="depth",
+        choices=VIEWS,
+        help="depth only, the frame and its depth side by side, or depth blended over the frame",
+    )
+    parser.add_argument(
+        "--weights",
+        default=None,
+        help="local save_pretrained folder or hub id (default: $DEPTH_ANYTHING_V2_<SIZE>_WEIGHTS, "
+        "then $DEPTH_ANYTHING_WEIGHTS, then the size's hub checkpoint)",
+    )
+    parser.add_argument(
+        "--device",
+        action="append",
+        default=None,
+        help="cpu, cuda or cuda:N; repeat for several devices (default: every GPU, else cpu)",
+    )
+    parser.add_argument("--batch-size", type=int, default=None, help="frames per model call")
+    parser.add_argument(
+        "--input-size", type=int, default=None, help="side the model sees (default 518)"
+    )
+    parser.add_argument("--out", type=Path, required=True, help="output video (.mp4, H.264)")
+    parser.add_argument("--max-frames", type=int, default=None, help="stop after N frames")
+    parser.add_argument(
+        "--max-duration",
+        type=float,
+        default=DEFAULT_MAX_DURATION_S,
+        help="refuse videos longer than this many seconds (0: no limit)",
+    )
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.set_defaults(handler=run_depth_command)
+    return parser
+
+
+def run_depth_command(args: argparse.Namespace) -> int:
+    """Handle ``python -m pipeline depth``.
+
+    Args:
+        args: Parsed arguments of the ``depth`` subcommand.
+
+    Returns:
+        The exit status: 0 done, 130 interrupted.
+
+    Raises:
+        PipelineError: Bad video or option, or a failed run.
+        models.ModelError: Unknown size or missing weights.
+    """
+    from tqdm import tqdm
+
+    from pipeline.depth import DepthConfig, DepthDone, run_depth
+    from pipeline.events import FirstFrame, Progress
+
+    config = DepthConfig(
+        model=MODEL,
+        size=args.size,
+        weights=args.weights,
+        colormap=args.colormap,
+        view=args.view,
+        input_size=args.input_size,
+        devices=tuple(args.device or ()),
+        batch_size=args.batch_size,
+        max_frames=args.max_frames,
+        max_duration_s=args.max_duration or None,
+    )
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    stop = threading.Event()
+    bar = None
+    try:
+        events = run_depth(
+            args.video, config, out_video=args.out, stop=stop, preview_interval_s=0.25
+        )
+        for event in events:
+            if isinstance(event, FirstFrame):
+                bar = tqdm(desc="frames", unit="frame", disable=args.no_progress)
+            elif isinstance(event, Progress) and bar is not None:
+                bar.total = event.total_frames
+                bar.update(event.frame_index + 1 - bar.n)
+                bar.set_postfix(fps=f"{event.fps:.1f}")
+            elif isinstance(event, DepthDone):
+                if bar is not None:
+                    bar.update(event.summary["frames"] - bar.n)
+                    bar.close()
+                print(f"video: {event.video_path}")
+                print(json.dumps(event.summary, indent=2))
+    except KeyboardInterrupt:
+        stop.set()
+        print("stopped; partial output removed", file=sys.stderr)
+        return 130
+    finally:
+        if bar is not None:
+            bar.close()
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``depth`` alone (``python -m pipeline.depth_cli VIDEO ...``); the exit status.
+
+    User errors print one line and exit with status 2, as in :mod:`pipeline.cli`.
+    """
+    parser = argparse.ArgumentParser(prog="python -m pipeline")
+    add_depth_command(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["depth", *(sys.argv[1:] if argv is None else argv)])
+    try:
+        return args.handler(args)
+    except (PipelineError, models.ModelError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
