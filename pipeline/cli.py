@@ -16,6 +16,7 @@ from pathlib import Path
 import models
 from models.detectors.base import normalize_queries
 from pipeline.config import DEFAULT_MAX_DURATION_S, DetectionConfig
+from pipeline.depth_cli import add_depth_command
 from pipeline.errors import PipelineError
 from pipeline.events import Done, FirstFrame, Progress
 
@@ -53,6 +54,12 @@ def _add_detect_command(subparsers: argparse._SubParsersAction) -> None:
         "--max-duration", type=float, default=DEFAULT_MAX_DURATION_S,
         help="refuse videos longer than this many seconds (0: no limit)",
     )
+    parser.add_argument(
+        "--depth", action="store_true",
+        help="add each tracked object's relative depth (Depth Anything V2) to labels and tracks",
+    )
+    parser.add_argument("--depth-size", default=None, help="small (default), base or large")
+    parser.add_argument("--depth-weights", default=None, help="local Depth Anything V2 weights")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(handler=_detect)
 
@@ -72,6 +79,9 @@ def _detect(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         max_frames=args.max_frames,
         max_duration_s=args.max_duration or None,
+        depth=args.depth,
+        depth_size=args.depth_size,
+        depth_weights=args.depth_weights,
     )
     for path in (args.out, args.tracks, args.mot):
         if path is not None:
@@ -155,6 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", required=True)
     _add_detect_command(subparsers)
     _add_track_command(subparsers)
+    add_depth_command(subparsers)
     return parser
 
 

@@ -32,6 +32,10 @@ class DetectionConfig:
         max_in_flight: Bound on frames anywhere between decoder and encoder.
         detector_options: Further detector options as ``(name, value)`` pairs
             (for example ``(("imgsz", 416),)``).
+        depth: Also measure each tracked object's relative depth with Depth
+            Anything V2 (labels, tracks file, near-to-far order in the summary).
+        depth_size: Depth Anything V2 size when ``depth`` is on.
+        depth_weights: Local depth weights, or None for the default.
     """
 
     detector: str = "yolo11"
@@ -48,6 +52,9 @@ class DetectionConfig:
     queue_size: int = 16
     max_in_flight: int = 64
     detector_options: tuple[tuple[str, Any], ...] = ()
+    depth: bool = False
+    depth_size: str | None = None
+    depth_weights: str | None = None
 
     def model_options(self) -> dict[str, Any]:
         """Options passed to the model registry for this run's detector."""
@@ -56,4 +63,11 @@ class DetectionConfig:
             options["size"] = self.size
         if self.weights is not None:
             options["weights"] = self.weights
+        return options
+
+    def depth_options(self) -> dict[str, Any]:
+        """Options passed to the model registry for the per-object depth model."""
+        options: dict[str, Any] = {"size": self.depth_size}
+        if self.depth_weights is not None:
+            options["weights"] = self.depth_weights
         return options

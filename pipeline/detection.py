@@ -18,9 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import supervision as sv
 
 import models
+from models.depth.base import DepthEstimator
 from models.detectors.base import CLASS_NAME, Detector
 from pipeline.annotate import FrameAnnotator
 from pipeline.config import DetectionConfig
@@ -28,6 +30,7 @@ from pipeline.devices import resolve_devices
 from pipeline.errors import PipelineError, RunStopped
 from pipeline.events import Done, Event, FirstFrame
 from pipeline.io import Frame, FrameReader, H264Writer, VideoInfo, read_first_frame
+from pipeline.object_depth import TrackDepths, add_object_depths
 from pipeline.preview import LatestValue
 from pipeline.runner import check_video, report_progress
 from pipeline.tracking import ObjectTracker, tracker_config_for
@@ -40,6 +43,35 @@ log = logging.getLogger(__name__)
 def load_detector(config: DetectionConfig, device: str) -> Detector:
     """The cached detector instance for ``device`` (one per model, options and device)."""
     return models.get_cached("detector", config.detector, device=device, **config.model_options())
+
+
+class _FrameModels:
+    """One device's models for a detection run: the detector, and depth when asked."""
+
+    def __init__(self, config: DetectionConfig, device: str) -> None:
+        self.config = config
+        self.detector = load_detector(config, device)
+        self.depth: DepthEstimator | None = None
+        if config.depth:
+            self.depth = models.get_cached(
+                "depth", "depth_anything_v2", device=device, **config.depth_options()
+            )
+
+    def __call__(
+        self, images: list[np.ndarray], queries: tuple[str, ...], timing: dict[str, float]
+    ) -> list[sv.Detections]:
+        detections = self.detector.detect(
+            images, confidence=self.config.confidence, queries=queries, timing=timing
+        )
+        if self.depth is None:
+            return detections
+        # Per-object depth is computed here, on the worker, so full-size depth maps
+        # never wait in the reorder buffer.
+        depth_timing: dict[str, float] = {}
+        maps = self.depth.predict(images, timing=depth_timing)
+        for stage, seconds in depth_timing.items():
+            timing[f"depth_{stage}"] = timing.get(f"depth_{stage}", 0.0) + seconds
+        return [add_object_depths(d, m) for d, m in zip(detections, maps, strict=True)]
 
 
 def first_frame(
@@ -60,11 +92,10 @@ def first_frame(
         models.ModelError: Unknown model, bad query or missing weights.
     """
     check_video(video, config.max_duration_s)
-    device = resolve_devices(config.devices)[0]
-    detector = load_detector(config, device)
-    queries = detector.validate_queries(config.queries)
+    frame_models = _FrameModels(config, resolve_devices(config.devices)[0])
+    queries = frame_models.detector.validate_queries(config.queries)
     frame = read_first_frame(video)
-    [detections] = detector.detect([frame.image], confidence=config.confidence, queries=queries)
+    [detections] = frame_models([frame.image], queries, {})
     image = (annotator or FrameAnnotator()).annotate(frame.image, detections)
     return FirstFrame(image=image, detections=detections)
 
@@ -126,15 +157,15 @@ def run_detection(
     info = check_video(video, config.max_duration_s)
     devices = resolve_devices(config.devices)
     # Fail on a bad model, weights or query before any thread or file exists.
-    detectors = {device: load_detector(config, device) for device in dict.fromkeys(devices)}
-    main_detector = detectors[devices[0]]
+    per_device = {device: _FrameModels(config, device) for device in dict.fromkeys(devices)}
+    main_detector = per_device[devices[0]].detector
     queries = main_detector.validate_queries(config.queries)
     annotator = FrameAnnotator()
 
     first_started = time.perf_counter()
     if with_first_frame:
         frame = read_first_frame(video)
-        [dets] = main_detector.detect([frame.image], confidence=config.confidence, queries=queries)
+        [dets] = per_device[devices[0]]([frame.image], queries, {})
         yield FirstFrame(image=annotator.annotate(frame.image, dets), detections=dets)
     first_frame_s = time.perf_counter() - first_started
 
@@ -150,22 +181,22 @@ def run_detection(
     )
 
     def make_worker(device: str) -> Worker[sv.Detections]:
-        detector = detectors[device]
+        frame_models = per_device[device]
 
         def process(frames: list[Frame], timing: dict[str, float]) -> list[sv.Detections]:
-            return detector.detect(
-                [f.image for f in frames],
-                confidence=config.confidence,
-                queries=queries,
-                timing=timing,
-            )
+            return frame_models([f.image for f in frames], queries, timing)
 
-        return Worker(device, process, config.batch_size or detector.default_batch_size)
+        batch_size = config.batch_size or frame_models.detector.default_batch_size
+        return Worker(device, process, batch_size)
 
     pool = DevicePool([make_worker(d) for d in devices], reader, stop)
     writers: dict[str, Any] = {}
     model_info = {**main_detector.info(), "queries": list(queries), "confidence": config.confidence}
     model_info["devices"] = devices
+    depth_model = per_device[devices[0]].depth
+    if depth_model is not None:
+        model_info["depth"] = depth_model.info()
+    track_depths = TrackDepths()
 
     def process_in_order() -> None:
         from pipeline.mot import MotWriter
@@ -203,6 +234,7 @@ def run_detection(
                     tracked.tracker_id, tracked.data.get(CLASS_NAME, []), strict=False
                 ):
                     state.classes_by_track[int(track_id)][str(name)] += 1
+                track_depths.add(tracked)
                 state.frames_done = frame.index + 1
                 in_flight = reader.frames_decoded - frame.index
                 state.peak_in_flight = max(state.peak_in_flight, in_flight)
@@ -247,6 +279,12 @@ def run_detection(
             state, info, elapsed, timing, devices, pool.frames_per_device, main_detector
         )
         summary["first_frame_s"] = round(first_frame_s, 3)
+        if depth_model is not None:
+            summary["depth_model"] = depth_model.info()
+            summary["near_to_far"] = [
+                {"track_id": track_id, "depth": round(depth, 4)}
+                for track_id, depth in track_depths.near_to_far()
+            ]
         completed = True
         yield Done(out_video, out_tracks, out_mot, summary)
     except RunStopped:

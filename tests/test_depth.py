@@ -91,6 +91,32 @@ def _decoded_frames(path: Path) -> tuple[int, str, str]:
         return count, stream.codec_context.name, stream.codec_context.pix_fmt
 
 
+# --- depth in detection runs ----------------------------------------------------------
+
+
+def test_detection_run_measures_each_tracked_objects_depth(tiny_depth_weights, video, tmp_path):
+    import json
+
+    from pipeline.config import DetectionConfig
+    from pipeline.detection import run_detection
+
+    config = DetectionConfig(
+        detector="test_shapes", depth=True, depth_weights=str(tiny_depth_weights)
+    )
+    *_, done = run_detection(
+        video, config, out_video=tmp_path / "d.mp4", out_tracks=tmp_path / "d.json"
+    )
+    tracks = json.loads(done.tracks_path.read_text())
+    objects = [o for f in tracks["frames"] for o in f["objects"]]
+    assert objects and all(isinstance(o["depth"], float) and o["depth"] >= 0 for o in objects)
+    assert tracks["model"]["depth"]["name"] == "depth_anything_v2"
+    order = done.summary["near_to_far"]
+    assert sorted(entry["track_id"] for entry in order) == [1, 2, 3]
+    depths = [entry["depth"] for entry in order]
+    assert depths == sorted(depths, reverse=True), "nearest (largest inverse depth) first"
+    assert "depth_inference" in done.summary["timing_s"]
+
+
 # --- the model ---------------------------------------------------------------------------
 
 

@@ -1,0 +1,87 @@
+"""``python -m pipeline``: the command line as a user runs it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import av
+import pytest
+import synthetic
+
+from pipeline.cli import main
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def video(tmp_path_factory) -> Path:
+    return synthetic.make_video(tmp_path_factory.mktemp("cli") / "shapes.mp4", frames=20)
+
+
+def test_detect_writes_video_tracks_and_mot(video, tmp_path, capsys):
+    out, tracks, mot = tmp_path / "o.mp4", tmp_path / "t.json", tmp_path / "t.txt"
+    status = main([
+        "detect", str(video), "--detector", "test_shapes", "--queries", "red,blue",
+        "--out", str(out), "--tracks", str(tracks), "--mot", str(mot), "--no-progress",
+    ])
+    assert status == 0
+    printed = capsys.readouterr().out
+    assert str(out) in printed and '"frames": 20' in printed
+    data = json.loads(tracks.read_text())
+    assert len(data["frames"]) == 20
+    assert {o["class"] for f in data["frames"] for o in f["objects"]} == {"red", "blue"}
+    with av.open(str(out)) as container:
+        assert container.streams.video[0].codec_context.name == "h264"
+    assert mot.read_text().count("\n") == sum(len(f["objects"]) for f in data["frames"])
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--detector", "nope"], "Unknown detector 'nope'"),
+        (["--detector", "test_shapes", "--queries", "purple"], "does not know 'purple'"),
+        (["--detector", "test_shapes", "--max-duration", "0.1"], "the limit is"),
+    ],
+)
+def test_detect_user_errors_exit_2_with_one_clear_line(video, tmp_path, capsys, argv, message):
+    out, tracks = tmp_path / "o.mp4", tmp_path / "t.json"
+    status = main(["detect", str(video), *argv, "--out", str(out), "--tracks", str(tracks)])
+    assert status == 2
+    assert message in capsys.readouterr().err
+    assert not out.exists() and not tracks.exists()
+
+
+def test_detect_bad_file(tmp_path, capsys):
+    bad = tmp_path / "bad.mp4"
+    bad.write_bytes(b"\x00" * 100)
+    status = main(["detect", str(bad), "--detector", "test_shapes",
+                   "--out", str(tmp_path / "o.mp4"), "--tracks", str(tmp_path / "t.json")])
+    assert status == 2
+    assert "not a readable video" in capsys.readouterr().err
+
+
+def test_track_command_on_public_detections(shared_assets, tmp_path, capsys):
+    det = shared_assets / "mot" / "TUD-Campus" / "det_frcnn.txt"
+    out = tmp_path / "result.txt"
+    assert main(["track", "--detections", str(det), "--out", str(out), "--fps", "25"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["frames"] == 71 and summary["rows"] == len(out.read_text().splitlines())
+
+
+def test_architecture_weights_run_for_real_and_say_they_are_random(shared_assets, tmp_path):
+    """``--weights yolo11n.yaml``: real YOLO11 compute, random weights, said on stderr."""
+    env = {**os.environ, "YOLO_CONFIG_DIR": str(tmp_path / "yolo"), "YOLO_OFFLINE": "1"}
+    result = subprocess.run(
+        [sys.executable, "-m", "pipeline", "detect",
+         str(shared_assets / "video" / "tud_campus.mp4"), "--detector", "yolo11",
+         "--size", "n", "--weights", "yolo11n.yaml", "--max-frames", "4", "--no-progress",
+         "--out", str(tmp_path / "o.mp4"), "--tracks", str(tmp_path / "t.json")],
+        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Random weights" in result.stderr
+    assert json.loads((tmp_path / "t.json").read_text())["model"]["random_weights"] is True
