@@ -50,6 +50,7 @@ def _config(args: argparse.Namespace) -> DetectionConfig:
         devices=tuple(args.device or ()),
         batch_size=args.batch_size,
         max_duration_s=None,
+        detector_options=(("runtime", args.runtime),) if args.runtime else (),
     )
 
 
@@ -166,7 +167,8 @@ def peak_memory_mib(args: argparse.Namespace, video: Path) -> float:
 def _model_args(args: argparse.Namespace) -> list[str]:
     out = ["--detector", args.detector, "--conf", str(args.conf)]
     for flag, value in (("--size", args.size), ("--weights", args.weights),
-                        ("--queries", args.queries), ("--batch-size", args.batch_size)):
+                        ("--queries", args.queries), ("--batch-size", args.batch_size),
+                        ("--runtime", args.runtime)):
         if value:
             out += [flag, str(value)]
     for device in args.device or ():
@@ -197,6 +199,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         workdir = Path(tmp)
         results["decode_fps"], results["frames"] = decode_only(args.video)
         results["model_only_fps"] = model_only(config, args.video)
+        detector = load_detector(config, results["devices"][0])
+        results["runtime"] = getattr(detector, "runtime", None)
         e2e = end_to_end(config, args.video, workdir)
         results["end_to_end_fps"] = e2e["fps"]
         results["first_preview_s"] = e2e["first_preview_s"]
@@ -239,6 +243,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--conf", type=float, default=0.25)
     parser.add_argument("--device", action="append", default=None)
     parser.add_argument("--batch-size", type=int, default=None)
+    parser.add_argument("--runtime", choices=("auto", "torch", "onnxruntime"), default=None,
+                        help="ultralytics detectors: network runtime (default: the detector's)")
     parser.add_argument("--loops", type=int, default=10,
                         help="memory: also run the clip looped this many times (1: skip)")
     parser.add_argument("--skip-plain", action="store_true", help="skip the plain-loop baseline")

@@ -59,6 +59,11 @@ class Frame:
     image: np.ndarray
 
 
+def _reason(exc: BaseException) -> str:
+    """The library's reason without the file's full path (server paths stay private)."""
+    return getattr(exc, "strerror", None) or type(exc).__name__
+
+
 def probe(path: str | Path) -> VideoInfo:
     """Read a video's size, rate, length and frame count without decoding it.
 
@@ -91,7 +96,7 @@ def probe(path: str | Path) -> VideoInfo:
     except VideoError:
         raise
     except (av.FFmpegError, OSError, ValueError) as exc:
-        raise VideoError(f"{path.name} is not a readable video ({exc}).") from None
+        raise VideoError(f"{path.name} is not a readable video ({_reason(exc)}).") from None
     if width <= 0 or height <= 0:
         raise VideoError(f"{path.name} has a video stream with no picture size.")
     return VideoInfo(path, width, height, fps, int(frames), duration_s)
@@ -122,7 +127,7 @@ def iter_frames(path: str | Path, max_frames: int | None = None) -> Iterator[Fra
                 timestamp = float(frame.time) if frame.time is not None else index / rate
                 yield Frame(index, timestamp, frame.to_ndarray(format="bgr24"))
     except (av.FFmpegError, OSError, IndexError) as exc:
-        raise VideoError(f"Could not decode {path.name}: {exc}") from None
+        raise VideoError(f"Could not decode {path.name}: {_reason(exc)}.") from None
 
 
 def read_first_frame(path: str | Path) -> Frame:

@@ -219,3 +219,12 @@ def test_concurrent_runs_share_a_device_without_mixing_tracks(video, tmp_path):
         ids = {o["track_id"] for f in tracks["frames"] for o in f["objects"]}
         assert ids == {1, 2, 3}, "each run numbers its own tracks from 1"
     assert results[0]["frames"] == results[1]["frames"]
+
+
+def test_error_messages_do_not_reveal_server_paths(tmp_path):
+    bad = tmp_path / "secret-folder" / "notes.mp4"
+    bad.parent.mkdir()
+    bad.write_text("text")
+    with pytest.raises(VideoError) as info:
+        first_frame(bad, DetectionConfig(detector="test_shapes"))
+    assert "notes.mp4" in str(info.value) and "secret-folder" not in str(info.value)

@@ -65,6 +65,7 @@ def create_drone_yolo(
     size: str = "m",
     weights: str | None = None,
     imgsz: int = 640,
+    runtime: str = "auto",
 ) -> UltralyticsDetector:
     """Build the VisDrone YOLO detector.
 
@@ -75,6 +76,8 @@ def create_drone_yolo(
             Hub repo id; defaults to ``$DRONE_YOLO_WEIGHTS``, then
             ``$DRONE_YOLO_REPO`` (``{size}`` is filled in) and ``$DRONE_YOLO_FILE``.
         imgsz: Inference image size.
+        runtime: ``"auto"`` (ONNX Runtime on the CPU, exported once and cached,
+            when that works; else PyTorch), ``"torch"`` or ``"onnxruntime"``.
 
     Returns:
         The detector.
@@ -93,5 +96,6 @@ def create_drone_yolo(
         device=device,
         size=size,
         imgsz=imgsz,
+        runtime=runtime,
         random_class_names=VISDRONE_CLASSES,
     )

@@ -31,6 +31,7 @@ def create_yolo11(
     size: str = "m",
     weights: str | None = None,
     imgsz: int = 640,
+    runtime: str = "auto",
 ) -> UltralyticsDetector:
     """Build a YOLO11 detector.
 
@@ -41,6 +42,8 @@ def create_yolo11(
             an ultralytics asset name; defaults to ``$YOLO11_WEIGHTS``, then
             ``yolo11{size}.pt``.
         imgsz: Inference image size.
+        runtime: ``"auto"`` (ONNX Runtime on the CPU, exported once and cached,
+            when that works; else PyTorch), ``"torch"`` or ``"onnxruntime"``.
 
     Returns:
         The detector.
@@ -64,5 +67,6 @@ def create_yolo11(
         device=device,
         size=size,
         imgsz=imgsz,
+        runtime=runtime,
         random_class_names=[coco[i] for i in sorted(coco)],
     )

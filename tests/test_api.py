@@ -1,0 +1,357 @@
+"""The app as API clients use it: gradio_client against a launched server on 127.0.0.1.
+
+Runs the real YOLOX-Nano on the real TUD-Campus clip (71 frames, 640x480).
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from types import SimpleNamespace
+
+import av
+import gradio as gr
+import numpy as np
+import pytest
+from gradio_client import Client, handle_file
+from gradio_client.exceptions import AppError
+from PIL import Image
+
+from ui import build_demo
+from ui.handlers import DetectionHandlers
+from ui.settings import Settings
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+FRAMES, WIDTH, HEIGHT = 71, 640, 480
+PIPELINE_THREADS = ("decoder", "encoder", "tracker-encoder", "worker-")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def files_under(root: Path) -> set[Path]:
+    return {p for p in root.rglob("*") if p.is_file()} if root.exists() else set()
+
+
+def run_folders(root: Path) -> set[Path]:
+    return set(root.glob("run-*")) if root.exists() else set()
+
+
+def wait_for(condition, timeout: float = 15.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.1)
+    return condition()
+
+
+def pipeline_threads() -> list[str]:
+    return [t.name for t in threading.enumerate() if t.name.startswith(PIPELINE_THREADS)]
+
+
+@pytest.fixture(scope="module")
+def clip(shared_assets: Path) -> Path:
+    path = shared_assets / "video" / "tud_campus.mp4"
+    if not path.is_file():
+        pytest.skip(f"{path} not found")
+    return path
+
+
+@pytest.fixture(scope="module")
+def app_env(tmp_path_factory, yolox_weights: Path) -> Iterator[Path]:
+    """Real YOLOX-Nano weights, no cached weights for anything else, a private output root."""
+    output_root = tmp_path_factory.mktemp("runs")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("YOLOX_NANO_WEIGHTS", str(yolox_weights))
+        mp.setenv("MODELS_CACHE_DIR", str(tmp_path_factory.mktemp("models-cache")))
+        mp.delenv("YOLO11_WEIGHTS", raising=False)
+        mp.setenv("VIDEO_APP_OUTPUT_DIR", str(output_root))
+        yield output_root
+
+
+@pytest.fixture(scope="module")
+def server(app_env: Path) -> Iterator[str]:
+    demo = build_demo()
+    port = free_port()
+    demo.queue().launch(
+        prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True
+    )
+    try:
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        demo.close()
+
+
+@pytest.fixture(scope="module")
+def client(server: str, tmp_path_factory) -> Client:
+    return Client(server, verbose=False, download_files=str(tmp_path_factory.mktemp("client")))
+
+
+@pytest.fixture(scope="module")
+def detect_run(client: Client, clip: Path) -> list[tuple]:
+    """Every output of one /detect run with YOLOX-Nano over the clip."""
+    job = client.submit(handle_file(str(clip)), "yolox_nano", "", "person", 0.3, api_name="/detect")
+    outputs = list(job)
+    assert job.status().success, job.status()
+    return outputs
+
+
+def test_api_lists_named_endpoints(client: Client) -> None:
+    api = client.view_api(print_info=False, return_format="dict")
+    endpoints = api["named_endpoints"]
+    assert {"/detect", "/first_frame"} <= set(endpoints)
+    assert [p["parameter_name"] for p in endpoints["/detect"]["parameters"]] == [
+        "video",
+        "detector",
+        "size",
+        "queries",
+        "confidence",
+    ]
+    assert len(endpoints["/detect"]["returns"]) == 5
+
+
+def test_detect_streams_previews_before_the_result(detect_run: list[tuple]) -> None:
+    *streamed, final = detect_run
+    previews = [out for out in streamed if out[0] is not None]
+    assert previews, "no preview frame was streamed before the result"
+    assert all(out[2] is None for out in streamed), "the video came before the run ended"
+    with Image.open(previews[-1][0]) as image:
+        assert image.size == (WIDTH, HEIGHT)
+    assert any("Processing" in out[1] for out in streamed)
+    preview, status, video, tracks, summary = final
+    assert preview is not None
+    assert status.startswith("Done: 71 frames")
+    assert summary["frames"] == FRAMES
+    assert summary["tracks_per_class"].get("person", 0) >= 1
+
+
+def test_detect_returns_playable_h264(detect_run: list[tuple]) -> None:
+    video = detect_run[-1][2]
+    with av.open(video) as container:
+        stream = container.streams.video[0]
+        assert stream.codec_context.name == "h264"
+        assert (stream.codec_context.width, stream.codec_context.height) == (WIDTH, HEIGHT)
+        assert stream.codec_context.pix_fmt == "yuv420p"  # What browsers play.
+        assert sum(1 for _ in container.decode(stream)) == FRAMES
+
+
+def test_detect_returns_tracks_json(detect_run: list[tuple]) -> None:
+    data = json.loads(Path(detect_run[-1][3]).read_text())
+    assert len(data["frames"]) == FRAMES
+    objects = [obj for frame in data["frames"] for obj in frame["objects"]]
+    assert objects and {obj["class"] for obj in objects} == {"person"}
+
+
+def test_finished_outputs_stay_for_download(detect_run: list[tuple], app_env: Path) -> None:
+    assert {p.name for p in files_under(app_env)} >= {"detections.mp4", "tracks.json"}
+
+
+def test_first_frame_answers_with_an_image(client: Client, clip: Path) -> None:
+    # Keyword arguments; size, queries and confidence left to their defaults.
+    path = client.predict(
+        video=handle_file(str(clip)), detector="yolox_nano", api_name="/first_frame"
+    )
+    with Image.open(path) as image:
+        assert image.size == (WIDTH, HEIGHT)
+        assert np.asarray(image).std() > 0
+
+
+@pytest.mark.parametrize(
+    ("detector", "queries", "message"),
+    [
+        ("no_such_model", "", "Unknown detector 'no_such_model'. Available: "),
+        ("yolox_nano", "unicorn", "does not know 'unicorn'"),
+        ("yolo11", "", "Could not load the weights"),  # Offline, nothing cached.
+    ],
+    ids=["unknown-detector", "unknown-class", "missing-weights"],
+)
+def test_bad_requests_are_clear_errors(
+    client: Client, clip: Path, app_env: Path, detector: str, queries: str, message: str
+) -> None:
+    before = files_under(app_env)
+    # show_error is off: only gr.Error messages reach the client, so this checks the mapping.
+    with pytest.raises(AppError, match=message) as info:
+        client.predict(handle_file(str(clip)), detector, "", queries, 0.3, api_name="/detect")
+    assert "yolox_nano" in str(info.value) or detector != "no_such_model"
+    assert files_under(app_env) == before, "a failed run left files behind"
+
+
+def test_text_file_named_mp4_is_a_clear_error(
+    client: Client, tmp_path: Path, app_env: Path
+) -> None:
+    fake = tmp_path / "holiday.mp4"
+    fake.write_text("this is not a video\n")
+    before = files_under(app_env)
+    for endpoint in ("/detect", "/first_frame"):
+        with pytest.raises(AppError, match="is not a readable video"):
+            client.predict(handle_file(str(fake)), "yolox_nano", "", "", 0.3, api_name=endpoint)
+    assert files_under(app_env) == before
+
+
+def test_cancelled_job_stops_the_run_and_cleans_up(
+    client: Client, clip: Path, app_env: Path
+) -> None:
+    before = run_folders(app_env)
+    job = client.submit(handle_file(str(clip)), "yolox_nano", "", "", 0.3, api_name="/detect")
+    for out in job:
+        if out[0] is not None:  # The first frame is on screen: the run is under way.
+            break
+    job.cancel()
+    assert wait_for(lambda: run_folders(app_env) == before), "the cancelled run left files"
+    assert wait_for(lambda: not pipeline_threads()), pipeline_threads()
+
+
+# Direct handler calls: the same code path without a server, for what the
+# module's shared server cannot set up (other limits, a session to stop).
+
+
+def test_too_long_video_is_refused(clip: Path, tmp_path: Path) -> None:
+    handlers = DetectionHandlers(Settings(output_dir=tmp_path, max_duration_s=1.0))
+    with pytest.raises(gr.Error, match="the limit is 1 s"):
+        handlers.first_frame(str(clip), "yolox_nano", None, "", 0.3)
+    with pytest.raises(gr.Error, match="the limit is 1 s"):
+        next(handlers.detect(str(clip), "yolox_nano", None, "", 0.3))
+    assert not files_under(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("size", "confidence", "message"),
+    [("xxl", 0.3, "has no size 'xxl'"), (None, 1.5, "between 0 and 1")],
+)
+def test_bad_options_are_refused(
+    clip: Path, tmp_path: Path, size: str | None, confidence: float, message: str
+) -> None:
+    handlers = DetectionHandlers(Settings(output_dir=tmp_path))
+    with pytest.raises(gr.Error, match=message):
+        next(handlers.detect(str(clip), "yolo11", size, "", confidence))
+
+
+def test_stop_button_ends_the_run_promptly(
+    clip: Path, tmp_path: Path, yolox_weights: Path, monkeypatch
+) -> None:
+    monkeypatch.setenv("YOLOX_NANO_WEIGHTS", str(yolox_weights))
+    handlers = DetectionHandlers(Settings(output_dir=tmp_path, preview_interval_s=0.05))
+    request = SimpleNamespace(session_hash="session-under-test")
+    run = handlers.detect(str(clip), "yolox_nano", None, "", 0.3, request=request)
+    outputs, started = [], None
+    for out in run:
+        outputs.append(out)
+        if out[0] is not None and started is None:
+            assert handlers.stop(request) == "Stopped."
+            started = time.monotonic()
+    assert started is not None and time.monotonic() - started < 3.0
+    assert outputs[-1][1] == "Stopped." and outputs[-1][2] is None
+    assert not files_under(tmp_path)
+    assert wait_for(lambda: not pipeline_threads()), pipeline_threads()
+
+
+def test_gpu_duration_follows_the_video_length(tmp_path: Path) -> None:
+    import synthetic
+
+    from pipeline.config import DetectionConfig
+    from ui import gpu
+
+    short = synthetic.make_video(tmp_path / "short.mp4", frames=10)
+    long = synthetic.make_video(tmp_path / "long.mp4", frames=400)
+    config = DetectionConfig(detector="grounding_dino")
+    # ZeroGPU calls the duration callable with the GPU function's own arguments
+    # (spaces.zero.wrappers.static_duration: duration(*args, **kwargs)).
+    args = (str(long), config, "out.mp4", "tracks.json", "token", 0.2)
+    inspect.signature(gpu.detect_events).bind(*args)
+    assert gpu.estimate_gpu_seconds(*args) == 82  # 15 s to load + 400 frames at 6 fps.
+    assert gpu.estimate_gpu_seconds(str(short), config, *args[2:]) == gpu.GPU_MIN_S
+    assert gpu.estimate_gpu_seconds(str(long), DetectionConfig(detector="yolox_nano")) == 22
+    capped = DetectionConfig(detector="grounding_dino", max_frames=5)
+    assert gpu.estimate_gpu_seconds(str(long), capped) == gpu.GPU_MIN_S
+    assert gpu.estimate_gpu_seconds(str(tmp_path / "missing.mp4"), config) == gpu.GPU_MIN_S
+
+
+def test_cache_clean_up_is_configured(tmp_path: Path) -> None:
+    settings = Settings.from_env(
+        {
+            "VIDEO_APP_OUTPUT_DIR": str(tmp_path),
+            "VIDEO_APP_CACHE_INTERVAL_S": "60",
+            "VIDEO_APP_CACHE_MAX_AGE_S": "120",
+        }
+    )
+    assert build_demo(settings).delete_cache == (60, 120)
+    assert build_demo(Settings(output_dir=tmp_path)).delete_cache == (300, 3600)
+
+
+def test_streamed_previews_are_swept_from_the_cache(
+    tmp_path: Path, clip: Path, yolox_weights: Path, monkeypatch
+) -> None:
+    # Every streamed frame is a file in Gradio's cache; delete_cache must remove them.
+    cache = tmp_path / "gradio-cache"
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(cache))
+    monkeypatch.setenv("YOLOX_NANO_WEIGHTS", str(yolox_weights))
+    settings = Settings(output_dir=tmp_path / "runs", cache_interval_s=1, cache_max_age_s=2)
+    demo = build_demo(settings)
+    port = free_port()
+    demo.queue().launch(
+        prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True
+    )
+    try:
+        # The client downloads elsewhere, so only the server's files are in `cache`.
+        client = Client(
+            f"http://127.0.0.1:{port}/", verbose=False, download_files=str(tmp_path / "dl")
+        )
+        job = client.submit(handle_file(str(clip)), "yolox_nano", "", "", 0.3, api_name="/detect")
+        previews = {out[0] for out in job if out[0] is not None}
+        assert len(previews) >= 3
+        assert wait_for(lambda: not list(cache.rglob("*.jpeg")), timeout=10)
+        # The results themselves stay downloadable from the run's own folder.
+        assert {p.name for p in files_under(settings.output_dir)} == {
+            "detections.mp4",
+            "tracks.json",
+        }
+    finally:
+        demo.close()
+
+
+def test_python_app_py_serves_on_the_port_from_the_environment(tmp_path: Path) -> None:
+    port = free_port()
+    env = {
+        **os.environ,
+        "GRADIO_SERVER_NAME": "127.0.0.1",
+        "GRADIO_SERVER_PORT": str(port),
+        "VIDEO_APP_OUTPUT_DIR": str(tmp_path / "runs"),
+    }
+    process = subprocess.Popen(
+        [sys.executable, "app.py"],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+
+        def page_served() -> bool:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as response:
+                    return response.status == 200 and b"gradio" in response.read().lower()
+            except OSError:
+                return process.poll() is not None  # Stop waiting if it died.
+
+        assert wait_for(page_served, timeout=60), "python app.py did not serve the page"
+        assert process.poll() is None, process.stderr.read().decode()[-2000:]
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

@@ -1,0 +1,234 @@
+"""The app in a real browser: Debian's Chromium driven by Python Playwright.
+
+Uploads the real TUD-Campus clip, runs YOLOX-Nano, watches the live preview
+change and the result video play; then does the same with the app embedded in
+an ``<iframe>`` of a page served from another site (``localhost`` vs ``127.0.0.1``).
+Screenshots go to ``/tmp/app-browser.png`` and ``/tmp/app-iframe.png``.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+VIEWPORT = {"width": 1280, "height": 1100}
+# The host page shows the whole frame: Gradio's images load lazily, when in view.
+HOST_VIEWPORT = {"width": 1280, "height": 1600}
+IFRAME_HEIGHT = 1450
+TIMEOUT_MS = 45_000
+
+if not CHROMIUM.is_file():
+    pytest.skip(f"Chromium not found at {CHROMIUM}", allow_module_level=True)
+sync_api = pytest.importorskip("playwright.sync_api")
+
+# Records every src the preview image takes, including images Svelte replaces.
+WATCH_PREVIEW_JS = """() => {
+    window.__previewSrcs = [];
+    const root = document.querySelector('#preview');
+    const record = () => {
+        const img = root.querySelector('img');
+        const src = img && img.getAttribute('src');
+        const srcs = window.__previewSrcs;
+        if (src && srcs[srcs.length - 1] !== src) srcs.push(src);
+    };
+    new MutationObserver(record).observe(root, {
+        subtree: true, childList: true, attributes: true, attributeFilter: ['src'],
+    });
+    record();
+}"""
+
+VIDEO_PLAYS_JS = """async () => {
+    const video = document.querySelector('#result-video video');
+    video.muted = true;
+    await video.play();
+    return true;
+}"""
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args) -> None:
+        pass
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def clip(shared_assets: Path) -> Path:
+    path = shared_assets / "video" / "tud_campus.mp4"
+    if not path.is_file():
+        pytest.skip(f"{path} not found")
+    return path
+
+
+@pytest.fixture(scope="module")
+def output_root(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("runs")
+
+
+@pytest.fixture(scope="module")
+def app_url(output_root: Path, yolox_weights: Path) -> Iterator[str]:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("YOLOX_NANO_WEIGHTS", str(yolox_weights))
+        mp.setenv("VIDEO_APP_OUTPUT_DIR", str(output_root))
+        from ui import build_demo
+
+        demo = build_demo()
+        port = free_port()
+        demo.queue().launch(
+            prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True
+        )
+        try:
+            yield f"http://127.0.0.1:{port}/"
+        finally:
+            demo.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def page(browser) -> Iterator[object]:
+    context = browser.new_context(viewport=VIEWPORT)
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+@pytest.fixture(scope="module")
+def host_page_url(app_url: str, tmp_path_factory) -> Iterator[str]:
+    """A page on another site (``localhost``, another port) that embeds the app."""
+    folder = tmp_path_factory.mktemp("host")
+    (folder / "index.html").write_text(
+        "<!doctype html><html><head><title>Host page</title></head><body>"
+        "<h1>Embedding page</h1>"
+        f'<iframe src="{app_url}" width="1240" height="{IFRAME_HEIGHT}" '
+        'style="border:1px solid #888">'
+        "</iframe></body></html>"
+    )
+    server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(folder))
+    )
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://localhost:{server.server_address[1]}/index.html"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def prepare_run(frame, clip: Path) -> None:
+    """Upload ``clip``, pick YOLOX-Nano, start watching the preview."""
+    frame.locator("#run-button").wait_for()
+    frame.locator("#detector input").click()
+    frame.locator('#detector li[aria-label="YOLOX-Nano"]').click()
+    # YOLOX-Nano comes in one size: the size dropdown follows the detector.
+    frame.locator("#size input:disabled").wait_for()
+    frame.locator("#queries textarea, #queries input").first.fill("person")
+    frame.locator("#input-video input[type=file]").set_input_files(str(clip))
+    frame.locator("#input-video video").wait_for()  # Uploaded and shown.
+    frame.evaluate(WATCH_PREVIEW_JS)
+
+
+def run_detection_in(frame, clip: Path) -> list[str]:
+    """Upload ``clip``, pick YOLOX-Nano, press Run; return the preview srcs seen."""
+    prepare_run(frame, clip)
+    frame.locator("#run-button").click()
+    frame.locator("#result-video video").wait_for()
+    frame.locator("#status").get_by_text("Done: 71 frames").wait_for()
+    return frame.evaluate("() => window.__previewSrcs")
+
+
+def check_preview_loaded(frame) -> None:
+    frame.wait_for_function(
+        "() => { const i = document.querySelector('#preview img');"
+        " return i && i.complete && i.naturalWidth > 0; }",
+        timeout=10_000,
+    )
+
+
+def check_result_video_plays(frame) -> None:
+    video = frame.locator("#result-video video")
+    assert video.get_attribute("src")
+    assert frame.evaluate(VIDEO_PLAYS_JS)
+    frame.wait_for_function(
+        "() => { const v = document.querySelector('#result-video video');"
+        " return v.readyState >= 2 && v.currentTime > 0.2; }",
+        timeout=15_000,
+    )
+
+
+def test_run_streams_live_frames_and_plays_the_result(page, app_url: str, clip: Path) -> None:
+    page.goto(app_url)
+    srcs = run_detection_in(page.main_frame, clip)
+    assert len(srcs) >= 3, f"the live preview changed {len(srcs) - 1} time(s): {srcs}"
+    check_preview_loaded(page.main_frame)
+    check_result_video_plays(page.main_frame)
+    assert page.locator('#tracks a[download="tracks.json"]').count() >= 1
+    page.screenshot(path="/tmp/app-browser.png", full_page=True)
+
+
+def test_app_renders_and_runs_inside_an_iframe_on_another_site(
+    page, host_page_url: str, app_url: str, clip: Path
+) -> None:
+    page.set_viewport_size(HOST_VIEWPORT)
+    page.goto(host_page_url)
+    embedded = page.frame_locator("iframe")
+    embedded.locator("#run-button").wait_for()
+    assert embedded.get_by_text("Video detection and tracking").first.is_visible()
+    frame = next(f for f in page.frames if f.url.startswith(app_url))
+    srcs = run_detection_in(frame, clip)
+    assert len(srcs) >= 2, srcs
+    check_preview_loaded(frame)
+    check_result_video_plays(frame)
+    page.evaluate("() => window.scrollTo(0, 0)")  # Clicks scrolled the host page.
+    page.screenshot(path="/tmp/app-iframe.png", full_page=True)
+
+
+def test_stop_button_cancels_the_run(page, app_url: str, clip: Path, output_root: Path) -> None:
+    before = set(output_root.glob("run-*"))
+    page.goto(app_url)
+    prepare_run(page.main_frame, clip)
+    page.locator("#run-button").click()
+    page.wait_for_function("() => window.__previewSrcs.length >= 1")  # Under way.
+    page.locator("#stop-button").click()
+    page.locator("#status").get_by_text("Stopped.").wait_for(timeout=10_000)
+    page.wait_for_timeout(1_000)  # Anything still coming would arrive now.
+    assert page.locator("#result-video video").count() == 0
+    assert page.locator("#status").get_by_text("Done").count() == 0
+    deadline = time.monotonic() + 10
+    while set(output_root.glob("run-*")) != before and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert set(output_root.glob("run-*")) == before, "the stopped run left files"

@@ -1,0 +1,699 @@
+"""Segmentation: RLE, the frame store, keyframe ids, SAM 2 windows, the CLI and ``/segment``.
+
+SAM 2 itself runs as the ``sam2`` package's hiera-tiny config with random weights at
+128 px (``ckpt_path=None``), saved as a checkpoint and loaded through
+``SAM2_SMALL_WEIGHTS`` as a user's weights would be. Random weights give arbitrary
+masks, so exact expectations about ids and masks come from a perfect stand-in
+segmenter (masks by colour) that exercises the same windows and keyframes.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from collections import defaultdict
+from collections.abc import Iterator
+from pathlib import Path
+
+import av
+import cv2
+import gradio as gr
+import numpy as np
+import pytest
+import supervision as sv
+import torch
+from gradio_client import Client, handle_file
+from gradio_client.exceptions import AppError
+from synthetic import COLORS_BGR, MovingShape, draw_frame, make_video
+
+import models
+from models.detectors.base import CLASS_NAME
+from models.segmenters.sam2_video import (
+    _FrameTensors,
+    build_predictor,
+    image_size_overrides,
+    new_inference_state,
+    save_checkpoint,
+)
+from pipeline.errors import PipelineError, RunStopped
+from pipeline.events import Done, FirstFrame, Preview, Progress
+from pipeline.frame_store import (
+    MAX_DEFAULT_BUDGET,
+    MIN_DEFAULT_BUDGET,
+    FrameStore,
+    default_budget_bytes,
+)
+from pipeline.io import iter_frames
+from pipeline.keyframes import KeyframeTracker
+from pipeline.rle import decode, encode, rle_area
+from pipeline.segment_cli import main as segment_main
+from pipeline.segmentation import SegmentationConfig, run_segmentation
+from ui.segmentation_tab import (
+    SegmentationHandlers,
+    build_segmentation_config,
+    build_segmentation_tab,
+)
+from ui.settings import Settings
+
+WIDTH, HEIGHT = 320, 240
+TINY_CONFIG = "configs/sam2.1/sam2.1_hiera_t.yaml"
+TINY_OVERRIDES = [*image_size_overrides(128), "++model.memory_attention.num_layers=1"]
+PIPELINE_THREADS = ("segmenter", "segment-writer", "decoder", "encoder")
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def colour_mask(image: np.ndarray, colour: str) -> np.ndarray:
+    """Pixels of one of the synthetic shapes' colours (as the test detector sees them)."""
+    return np.all(np.abs(image.astype(int) - COLORS_BGR[colour]) < 60, axis=-1)
+
+
+def nearest_colour(image: np.ndarray, region: np.ndarray) -> str:
+    pixels = image[region].astype(int)
+    counts = {
+        name: int(np.all(np.abs(pixels - bgr) < 60, axis=-1).sum())
+        for name, bgr in COLORS_BGR.items()
+    }
+    return max(counts, key=counts.get)
+
+
+def read_video(path: str | Path) -> tuple[str, str, int, tuple[int, int]]:
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        frames = sum(1 for _ in container.decode(stream))
+        ctx = stream.codec_context
+        return ctx.name, ctx.pix_fmt, frames, (ctx.width, ctx.height)
+
+
+def check_masks_json(path: str | Path, frames: int) -> dict:
+    """The JSON is well formed and every RLE mask decodes to its stated area and box."""
+    data = json.loads(Path(path).read_text())
+    assert len(data["frames"]) == frames
+    assert [f["frame"] for f in data["frames"]] == list(range(frames))
+    assert data["video"]["frames"] == frames
+    for frame in data["frames"]:
+        ids = [obj["track_id"] for obj in frame["objects"]]
+        assert len(ids) == len(set(ids)), "an id appears twice in one frame"
+        for obj in frame["objects"]:
+            assert set(obj) >= {"track_id", "class", "score", "box", "area", "mask"}
+            assert obj["mask"]["size"] == [data["video"]["height"], data["video"]["width"]]
+            mask = decode(obj["mask"])
+            assert mask.shape == (data["video"]["height"], data["video"]["width"])
+            assert int(mask.sum()) == obj["area"] == rle_area(obj["mask"]) > 0
+            ys, xs = np.nonzero(mask)
+            assert obj["box"] == [xs.min(), ys.min(), xs.max() + 1, ys.max() + 1]
+    return data
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def live_pipeline_threads() -> list[str]:
+    return [t.name for t in threading.enumerate() if t.name.startswith(PIPELINE_THREADS)]
+
+
+# --------------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_torch_thread() -> Iterator[None]:
+    # On a 2-core machine, torch's two OpenMP threads spin against the run's own
+    # decoder, writer and encoder threads; one thread is several times faster here.
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The package's hiera-tiny config at 128 px, random weights, saved like real weights.
+
+    The object-score head is set to say "object present" so that random masks are not
+    all discarded as occlusions (they would leave nothing to check in the JSON).
+    """
+    torch.manual_seed(0)
+    predictor = build_predictor(TINY_CONFIG, device="cpu", overrides=TINY_OVERRIDES)
+    head = predictor.sam_mask_decoder.pred_obj_score_head.layers[-1]
+    with torch.no_grad():
+        head.weight.zero_()
+        head.bias.fill_(10.0)
+    path = tmp_path_factory.mktemp("sam2") / "tiny_sam2.pt"
+    return save_checkpoint(predictor, path, config=TINY_CONFIG, overrides=TINY_OVERRIDES)
+
+
+@pytest.fixture(scope="module")
+def tiny_env(tiny_checkpoint: Path) -> Iterator[Path]:
+    """SAM 2 "small" weights point at the tiny checkpoint; the cache is cleared after."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SAM2_SMALL_WEIGHTS", str(tiny_checkpoint))
+        models.clear_cache()
+        yield tiny_checkpoint
+    models.clear_cache()
+
+
+@pytest.fixture(scope="module")
+def video(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_video(tmp_path_factory.mktemp("video") / "shapes.mp4", frames=12)
+
+
+def tiny_config(**changes) -> SegmentationConfig:
+    fields = {
+        "segmenter": "YSAM2-S",
+        "detector": "test_shapes",
+        "step": 4,
+        "window": 8,
+        "max_objects": 3,
+    }
+    fields.update(changes)
+    return SegmentationConfig(**fields)
+
+
+# --------------------------------------------------------------------------- RLE
+
+
+def test_rle_is_coco_compressed_and_round_trips() -> None:
+    mask = np.zeros((4, 4), dtype=bool)
+    mask[1:3, 1:3] = True
+    # The string pycocotools.mask.encode gives for this mask (column-major runs 5,2,2,2,5).
+    assert encode(mask) == {"size": [4, 4], "counts": "52203"}
+    rng = np.random.default_rng(0)
+    for shape in [(1, 1), (7, 3), (120, 90)]:
+        random = rng.random(shape) < 0.3
+        rle = encode(random)
+        assert np.array_equal(decode(rle), random)
+        assert rle_area(rle) == random.sum()
+        assert rle_area({"size": list(shape), "counts": sv.mask_to_rle(random)}) == random.sum()
+
+
+# --------------------------------------------------------------------------- frame store
+
+
+def test_frame_store_stays_in_budget_spills_to_jpeg_and_returns_the_pixels(tmp_path: Path) -> None:
+    frames = [draw_frame(i, WIDTH, HEIGHT) for i in range(10)]
+    # Natural images (gradients) as well as flat ones.
+    ramp = np.linspace(0, 255, WIDTH, dtype=np.uint8)[None, :, None]
+    frames = [
+        np.ascontiguousarray(np.clip(f.astype(int) + ramp // 4, 0, 255).astype(np.uint8))
+        for f in frames
+    ]
+    frame_bytes = frames[0].nbytes
+    store = FrameStore(budget_bytes=3 * frame_bytes + 10, spill_dir=tmp_path)
+    for index, frame in enumerate(frames):
+        store.put(index, frame)
+        assert store.bytes_in_memory <= store.budget_bytes
+    assert store.frames_in_memory == 3 and store.frames_on_disk == 7 and len(store) == 10
+    assert store.peak_bytes_in_memory == 3 * frame_bytes
+    spilled = list(tmp_path.rglob("*.jpg"))
+    assert len(spilled) == 7
+    for index, frame in enumerate(frames):
+        back = store.get(index)
+        assert back.shape == frame.shape and back.dtype == np.uint8
+        error = np.abs(back.astype(int) - frame.astype(int))
+        if index < 3:
+            assert np.array_equal(back, frame)
+        else:
+            assert error.mean() < 0.5 and np.percentile(error, 99) <= 4, (index, error.mean())
+    store.discard_before(5)
+    assert 4 not in store and 5 in store and store.bytes_in_memory == 0
+    assert len(list(tmp_path.rglob("*.jpg"))) == 5
+    store.close()
+    assert not list(tmp_path.rglob("*.jpg")) and len(store) == 0
+    with pytest.raises(KeyError):
+        store.get(7)
+
+
+def test_frame_store_default_budget_is_scaled_to_memory() -> None:
+    budget = default_budget_bytes()
+    assert MIN_DEFAULT_BUDGET <= budget <= MAX_DEFAULT_BUDGET
+    assert FrameStore().budget_bytes == budget
+
+
+# --------------------------------------------------------------------------- keyframe ids
+
+
+def square(x: float, y: float, size: int = 20, shape=(200, 300)) -> np.ndarray:
+    mask = np.zeros(shape, dtype=bool)
+    x0, y0 = round(x), round(y)
+    mask[max(0, y0) : max(0, y0 + size), max(0, x0) : max(0, x0 + size)] = True
+    return mask
+
+
+def boxes(items: list[tuple[str, float, float]], size: int = 20, seed: int = 0) -> sv.Detections:
+    """Detections of squares ``(class, x, y)``, in a shuffled order."""
+    order = np.random.default_rng(seed).permutation(len(items))
+    items = [items[i] for i in order]
+    return sv.Detections(
+        xyxy=np.array([[x, y, x + size, y + size] for _, x, y in items], dtype=np.float32).reshape(
+            -1, 4
+        ),
+        confidence=np.full(len(items), 0.9, dtype=np.float32),
+        class_id=np.zeros(len(items), dtype=int),
+        data={CLASS_NAME: np.array([name for name, _, _ in items], dtype=object)},
+    )
+
+
+def by_class(detections: sv.Detections, mapping: dict[int, int]) -> dict[str, int]:
+    return {str(detections.data[CLASS_NAME][row]): object_id for row, object_id in mapping.items()}
+
+
+def test_keyframes_keep_ids_add_new_ones_and_drop_the_departed() -> None:
+    tracker = KeyframeTracker(match_iou=0.3, drop_after=2)
+    found = boxes([("cat", 10, 10), ("dog", 100, 50)])
+    first = tracker.match(0, found, {})
+    ids = by_class(found, first.new)
+    assert sorted(ids.values()) == [1, 2] and not first.matched
+
+    # Frames 1-3: SAM 2 carries both masks; the cat moves 3 px a frame.
+    for frame in range(1, 4):
+        masks = {ids["cat"]: square(10 + 3 * frame, 10), ids["dog"]: square(100, 50)}
+        detections, dropped = tracker.observe(frame, masks, (200, 300))
+        assert list(detections.tracker_id) == [1, 2] and not dropped
+
+    # Keyframe 4: both seen again (one in a new place) and a bird arrives.
+    masks = {ids["cat"]: square(22, 10), ids["dog"]: square(100, 50)}
+    found = boxes([("bird", 200, 150), ("dog", 101, 51), ("cat", 23, 10)], seed=4)
+    match = tracker.match(4, found, masks)
+    assert by_class(found, match.matched) == {"cat": ids["cat"], "dog": ids["dog"]}
+    assert by_class(found, match.new) == {"bird": 3}
+    assert not match.reacquired and not match.ignored
+    ids["bird"] = 3
+
+    # The dog leaves: its mask is empty from frame 5; dropped after drop_after=2 frames.
+    for frame in range(5, 9):
+        masks = {
+            ids["cat"]: square(22, 10),
+            ids["dog"]: np.zeros((200, 300), bool),
+            ids["bird"]: square(200, 150),
+        }
+        detections, dropped = tracker.observe(frame, masks, (200, 300))
+        assert ids["dog"] not in detections.tracker_id
+        assert dropped == ([ids["dog"]] if frame == 7 else [])
+    assert set(tracker.objects) == {ids["cat"], ids["bird"]}
+
+    # A dog seen later is a new object: dropped ids are never reused.
+    found = boxes([("dog", 100, 50), ("cat", 22, 10)])
+    match = tracker.match(12, found, {ids["cat"]: square(22, 10), ids["bird"]: square(200, 150)})
+    assert by_class(found, match.new) == {"dog": 4}
+    assert by_class(found, match.matched) == {"cat": ids["cat"]}
+    assert tracker.ids_issued == 4
+
+
+def test_keyframes_crossing_objects_do_not_swap_ids() -> None:
+    """Two people cross; one is hidden behind the other for a while and found again."""
+    tracker = KeyframeTracker(match_iou=0.3, drop_after=10)
+    size, step = 20, 5
+
+    def positions(frame: int) -> dict[str, tuple[float, float]]:
+        # a walks right, b walks left 4 px lower; they overlap around frame 15.
+        return {"a": (10 + 6 * frame, 60), "b": (190 - 6 * frame, 64)}
+
+    truth: dict[str, int] = {}
+    for frame in range(0, 31):
+        pos = positions(frame)
+        hidden = 13 <= frame <= 17  # b is behind a: the detector cannot see it
+        lost = 13 <= frame <= 20  # SAM 2 lost b until it is prompted again at frame 20
+        masks = {}
+        for name, object_id in truth.items():
+            masks[object_id] = (
+                np.zeros((200, 300), bool) if name == "b" and lost else square(*pos[name], size)
+            )
+        if frame % step == 0:
+            visible = [("person", *pos["a"])] + ([] if hidden else [("person", *pos["b"])])
+            found = boxes(visible, size, seed=frame)
+            match = tracker.match(frame, found, masks)
+            # Which person each (shuffled) row is, from its position.
+            rows = {
+                row: name
+                for row in range(len(found))
+                for name in pos
+                if tuple(found.xyxy[row, :2].tolist()) == pos[name]
+            }
+            if frame == 0:
+                truth = {rows[row]: object_id for row, object_id in match.new.items()}
+                continue
+            assert not match.new, f"frame {frame}: a known person got a new id"
+            for row, object_id in {**match.matched, **match.reacquired}.items():
+                assert truth[rows[row]] == object_id, f"frame {frame}: ids swapped"
+            found_b = [row for row, name in rows.items() if name == "b"]
+            if frame == 20:
+                # b is back in view but SAM 2 lost it: found again under its own id.
+                assert match.reacquired == {found_b[0]: truth["b"]}
+            elif frame == 15:
+                assert match.matched == {0: truth["a"]} and not found_b
+        else:
+            tracker.observe(frame, masks, (200, 300))
+    assert tracker.ids_issued == 2
+
+
+def test_keyframes_are_class_aware_and_ignore_duplicates() -> None:
+    tracker = KeyframeTracker(match_iou=0.3, max_objects=3)
+    start = tracker.match(0, boxes([("bicycle", 50, 50)]), {})
+    bike = start.new[0]
+    # A rider on the bicycle: same place, another class, so a new object; a second box on
+    # the bicycle is a duplicate.
+    found = boxes([("bicycle", 50, 50), ("person", 52, 48), ("bicycle", 53, 52)], seed=1)
+    match = tracker.match(5, found, {bike: square(50, 50)})
+    assert sorted(by_class(found, match.new)) == ["person"]
+    assert list(match.matched.values()) == [bike]
+    assert len(match.ignored) == 1 and found.data[CLASS_NAME][match.ignored[0]] == "bicycle"
+    # No room beyond max_objects.
+    found = boxes([("dog", 200, 10), ("cat", 250, 100)])
+    match = tracker.match(10, found, {bike: square(50, 50), 2: square(52, 48)})
+    assert len(match.new) == 1 and len(match.ignored) == 1 and len(tracker.objects) == 3
+
+
+# --------------------------------------------------------------------------- pipeline, exact
+
+
+class OracleSession:
+    """A perfect stand-in for SAM 2 on the synthetic videos: each object's mask is its colour."""
+
+    log: list[tuple[str, int, int]] = []
+
+    def __init__(self, frame_at, num_frames: int, height: int, width: int) -> None:
+        self.frame_at, self.num_frames = frame_at, num_frames
+        self.colours: dict[int, str] = {}
+        OracleSession.log.append(("window", num_frames, 0))
+
+    @property
+    def object_ids(self) -> list[int]:
+        return list(self.colours)
+
+    def __contains__(self, object_id: object) -> bool:
+        return object_id in self.colours
+
+    def add_box(self, frame: int, object_id: int, box: np.ndarray) -> None:
+        region = np.zeros((HEIGHT, WIDTH), bool)
+        x1, y1, x2, y2 = (int(v) for v in box)
+        region[y1:y2, x1:x2] = True
+        self.colours[object_id] = nearest_colour(self.frame_at(frame), region)
+        OracleSession.log.append(("box", frame, object_id))
+
+    def add_mask(self, frame: int, object_id: int, mask: np.ndarray) -> None:
+        self.colours[object_id] = nearest_colour(self.frame_at(frame), mask)
+        OracleSession.log.append(("mask", frame, object_id))
+
+    def remove(self, object_id: int) -> None:
+        self.colours.pop(object_id, None)
+        OracleSession.log.append(("remove", 0, object_id))
+
+    def propagate(self, start: int, end: int):
+        for frame in range(start, end + 1):
+            image = self.frame_at(frame)
+            yield frame, {i: colour_mask(image, c) for i, c in self.colours.items()}
+
+    def close(self) -> None:
+        self.colours.clear()
+
+
+class OracleSegmenter:
+    random_weights = False
+
+    def session(self, frame_at, num_frames: int, height: int, width: int) -> OracleSession:
+        return OracleSession(frame_at, num_frames, height, width)
+
+    def info(self) -> dict:
+        return {"name": "test-oracle", "random_weights": False}
+
+
+models.register("segmenter", "test-oracle", hidden=True, detector="test_shapes")(
+    lambda device="cpu", **_: OracleSegmenter()
+)
+
+# Red stays; blue leaves through the right edge; green comes in from the left later.
+EXIT_ENTER = (
+    MovingShape("red", (10, 20), (4, 0)),
+    MovingShape("blue", (250, 100), (8, 0)),
+    MovingShape("green", (-70, 170), (5, 0)),
+)
+
+
+def true_masks(path: Path) -> list[dict[str, np.ndarray]]:
+    """Each shape's pixels in each decoded frame (what a perfect segmenter returns)."""
+    return [
+        {shape.color: colour_mask(frame.image, shape.color) for shape in EXIT_ENTER}
+        for frame in iter_frames(path)
+    ]
+
+
+def test_windows_and_keyframes_keep_ids_across_a_video(tmp_path: Path) -> None:
+    frames = 30
+    path = make_video(tmp_path / "exit_enter.mp4", frames=frames, shapes=EXIT_ENTER)
+    config = SegmentationConfig(segmenter="test-oracle", step=4, window=8, drop_after=3)
+    OracleSession.log.clear()
+    events = list(
+        run_segmentation(path, config, out_video=tmp_path / "o.mp4", out_json=tmp_path / "o.json")
+    )
+    assert isinstance(events[0], FirstFrame) and isinstance(events[-1], Done)
+    summary = events[-1].summary
+    assert summary["frames"] == frames and summary["windows"] == 4  # 0-8, 8-16, 16-24, 24-29
+    assert summary["tracks_per_class"] == {"red": 1, "blue": 1, "green": 1}
+    assert read_video(tmp_path / "o.mp4") == ("h264", "yuv420p", frames, (WIDTH, HEIGHT))
+    data = check_masks_json(tmp_path / "o.json", frames)
+
+    seen: dict[str, dict[int, int]] = defaultdict(dict)  # class -> frame -> id
+    truths = true_masks(path)
+    for entry in data["frames"]:
+        truth = truths[entry["frame"]]
+        for obj in entry["objects"]:
+            seen[obj["class"]][entry["frame"]] = obj["track_id"]
+            assert np.array_equal(decode(obj["mask"]), truth[obj["class"]])
+    assert {name: set(by_frame.values()) for name, by_frame in seen.items()} == {
+        "red": {1},
+        "blue": {2},
+        "green": {3},
+    }, "an object changed id"
+    assert sorted(seen["red"]) == list(range(frames))
+    # Blue is gone from frame 9 (x >= 322) and never comes back; green is first found on
+    # the first keyframe where the detector sees it (frame 8: its first 10 columns show),
+    # then followed on every frame.
+    assert max(seen["blue"]) == 8
+    assert sorted(seen["green"]) == list(range(8, frames))
+    # Objects cross windows as mask prompts on the shared frame, not as new boxes.
+    windows = [entry for entry in OracleSession.log if entry[0] == "window"]
+    assert [n for _, n, _ in windows] == [9, 9, 9, 6]
+    assert sum(1 for kind, _, _ in OracleSession.log if kind == "box") == 3
+    assert ("mask", 0, 1) in OracleSession.log
+
+
+def test_stopping_a_run_removes_its_files(tmp_path: Path, video: Path) -> None:
+    stop = threading.Event()
+    outputs = (tmp_path / "s.mp4", tmp_path / "s.json")
+    config = SegmentationConfig(segmenter="test-oracle", step=2, window=4, queue_size=1)
+    events = run_segmentation(video, config, out_video=outputs[0], out_json=outputs[1], stop=stop)
+    with pytest.raises(RunStopped):
+        for event in events:
+            if isinstance(event, FirstFrame | Preview):
+                stop.set()
+    assert not any(p.exists() for p in outputs)
+    assert not live_pipeline_threads()
+
+
+def test_a_failing_detector_is_a_pipeline_error_and_leaves_nothing(
+    tmp_path: Path, video: Path
+) -> None:
+    outputs = (tmp_path / "f.mp4", tmp_path / "f.json")
+    config = SegmentationConfig(
+        segmenter="test-oracle", step=2, window=4, detector_options=(("fail_on_frame", 2),)
+    )
+    with pytest.raises(PipelineError, match="exploded on purpose"):
+        list(run_segmentation(video, config, out_video=outputs[0], out_json=outputs[1]))
+    assert not any(p.exists() for p in outputs)
+    assert not live_pipeline_threads()
+
+
+# --------------------------------------------------------------------------- real SAM 2 code
+
+
+def test_inference_state_mirrors_sam2_init_state(tiny_checkpoint: Path, tmp_path: Path) -> None:
+    """Our in-memory state has exactly the keys sam2's own init_state builds from JPEGs."""
+    predictor = build_predictor(TINY_CONFIG, device="cpu", overrides=TINY_OVERRIDES)
+    frames = [draw_frame(i, 64, 48) for i in range(2)]
+    for i, frame in enumerate(frames):
+        cv2.imwrite(str(tmp_path / f"{i:05d}.jpg"), frame)
+    reference = predictor.init_state(str(tmp_path))
+    images = _FrameTensors(lambda i: frames[i], 2, predictor.image_size, predictor.device)
+    ours = new_inference_state(predictor, images, 48, 64)
+    assert set(ours) == set(reference)
+    for key in ours:
+        if key != "images":
+            assert type(ours[key]) is type(reference[key]), key
+    assert (ours["num_frames"], ours["video_height"], ours["video_width"]) == (2, 48, 64)
+    assert images[0].shape == reference["images"][0].shape
+    # Same normalisation as sam2's loader, up to resizing and JPEG differences.
+    assert torch.allclose(images[0].mean(), reference["images"][0].mean(), atol=0.1)
+
+
+def test_tiny_sam2_propagates_through_windows(tiny_env: Path, video: Path, tmp_path: Path) -> None:
+    config = tiny_config()
+    events = list(
+        run_segmentation(video, config, out_video=tmp_path / "t.mp4", out_json=tmp_path / "t.json")
+    )
+    assert isinstance(events[0], FirstFrame) and len(events[0].detections) == 3
+    assert any(isinstance(e, Progress) for e in events)
+    done = events[-1]
+    assert isinstance(done, Done)
+    assert done.summary["frames"] == 12 and done.summary["windows"] == 2
+    assert done.summary["keyframes"] == 3  # frames 0, 4, 8 (8 opens the second window)
+    assert "warning" not in done.summary  # weights came from a checkpoint file
+    assert read_video(done.video_path) == ("h264", "yuv420p", 12, (WIDTH, HEIGHT))
+    data = check_masks_json(done.tracks_path, 12)
+    ids = {obj["track_id"] for f in data["frames"] for obj in f["objects"]}
+    assert ids and ids <= {1, 2, 3}
+    assert data["model"]["segmenter"]["weights"] == str(tiny_env)
+    assert data["model"]["segmenter"]["image_size"] == 128
+
+
+def test_sam2_session_memory_stays_bounded(tiny_env: Path) -> None:
+    segmenter = models.get_cached("segmenter", "YSAM2-S")
+    frames = [draw_frame(i, WIDTH, HEIGHT) for i in range(21)]
+    session = segmenter.session(lambda i: frames[i], len(frames), HEIGHT, WIDTH)
+    session.add_box(0, 1, np.array([10, 20, 50, 60]))
+    kept = []
+    for _ in session.propagate(0, len(frames) - 1):
+        outputs = session.state["output_dict_per_obj"][0]
+        kept.append(len(outputs["non_cond_frame_outputs"]) + len(outputs["cond_frame_outputs"]))
+    # The conditioning frame, and the last _keep + 1 tracked frames at most.
+    assert max(kept) <= session._keep + 2 < len(frames), kept
+    session.close()
+    assert not session.state
+
+
+def test_missing_sam2_weights_say_what_to_do(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("SAM2_LARGE_WEIGHTS", raising=False)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    with pytest.raises(models.MissingWeightsError) as info:
+        models.create("segmenter", "GSAM2-L")
+    message = str(info.value)
+    assert "facebook/sam2.1-hiera-large" in message and "SAM2_LARGE_WEIGHTS" in message
+    with pytest.raises(models.MissingWeightsError, match="no_such.pt"):
+        models.create("segmenter", "YSAM2-B", weights=str(tmp_path / "no_such.pt"))
+    not_a_checkpoint = tmp_path / "notes.pt"
+    not_a_checkpoint.write_text("hello")
+    with pytest.raises(models.ModelError, match="not a readable SAM 2 checkpoint"):
+        models.create("segmenter", "YSAM2-S", weights=str(not_a_checkpoint))
+
+
+def test_cli_segments_a_video(tiny_env: Path, video: Path, tmp_path: Path, capsys) -> None:
+    out, masks = tmp_path / "cli" / "c.mp4", tmp_path / "cli" / "c.json"
+    status = segment_main(
+        [
+            str(video),
+            "--segmenter",
+            "YSAM2-S",
+            "--detector",
+            "test_shapes",
+            "--step",
+            "4",
+            "--max-frames",
+            "5",
+            "--out",
+            str(out),
+            "--json",
+            str(masks),
+            "--no-progress",
+        ]
+    )
+    assert status == 0
+    check_masks_json(masks, 5)
+    assert read_video(out)[2] == 5
+    assert "json:" in capsys.readouterr().out
+    status = segment_main(
+        [
+            str(video),
+            "--segmenter",
+            "YSAM2-S",
+            "--step",
+            "0",
+            "--out",
+            str(out),
+            "--json",
+            str(masks),
+        ]
+    )
+    assert status == 2 and "step must be at least 1" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- UI and API
+
+
+def test_request_checks() -> None:
+    allowed = models.available("segmenter")
+    assert set(allowed) == {"GSAM2-S", "GSAM2-B", "GSAM2-L", "YSAM2-S", "YSAM2-B", "YSAM2-L"}
+    with pytest.raises(gr.Error, match="enter text queries"):
+        build_segmentation_config("GSAM2-S", " ", 10, allowed=allowed)
+    with pytest.raises(gr.Error, match="Available: GSAM2-S"):
+        build_segmentation_config("SAM3", "", 10, allowed=allowed)
+    with pytest.raises(gr.Error, match="whole number"):
+        build_segmentation_config("YSAM2-S", "", 2.5, allowed=allowed)
+    config = build_segmentation_config("YSAM2-L", "person, car", 7.0, allowed=allowed)
+    assert (config.segmenter, config.queries, config.step) == ("YSAM2-L", ("person", "car"), 7)
+
+
+@pytest.fixture(scope="module")
+def client(tiny_env: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Client]:
+    """A small app with the Segmentation tab offering YSAM2-S, whose weights are the tiny ones."""
+    settings = Settings.from_env({"VIDEO_APP_OUTPUT_DIR": str(tmp_path_factory.mktemp("runs"))})
+    handlers = SegmentationHandlers(
+        settings,
+        segmenters=["YSAM2-S"],
+        config_overrides={"detector": "test_shapes", "max_objects": 3, "window": 8},
+    )
+    with gr.Blocks() as demo, gr.Tabs():
+        build_segmentation_tab(handlers=handlers)
+    port = free_port()
+    demo.queue().launch(
+        prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True
+    )
+    try:
+        yield Client(
+            f"http://127.0.0.1:{port}/",
+            verbose=False,
+            download_files=str(tmp_path_factory.mktemp("client")),
+        )
+    finally:
+        demo.close()
+
+
+def test_segment_endpoint_returns_video_and_masks(client: Client, video: Path) -> None:
+    api = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    assert [p["parameter_name"] for p in api["/segment"]["parameters"]] == [
+        "video",
+        "segmenter",
+        "queries",
+        "step",
+    ]
+    job = client.submit(handle_file(str(video)), "YSAM2-S", "", 4, api_name="/segment")
+    outputs = list(job)
+    assert job.status().success, job.status()
+    preview, status, result, masks, summary = outputs[-1]
+    assert status.startswith("Done: 12 frames")
+    assert any(out[0] is not None for out in outputs[:-1]), "no preview before the result"
+    assert read_video(result) == ("h264", "yuv420p", 12, (WIDTH, HEIGHT))
+    check_masks_json(masks, 12)
+    assert summary["frames"] == 12
+
+    image = client.predict(
+        handle_file(str(video)), "YSAM2-S", "", 4, api_name="/first_frame_segment"
+    )
+    assert cv2.imread(image).shape == (HEIGHT, WIDTH, 3)
+
+    with pytest.raises(AppError, match="Unknown segmenter 'GSAM2-S'. Available: YSAM2-S"):
+        client.predict(handle_file(str(video)), "GSAM2-S", "cat", 4, api_name="/segment")
+
+
+def test_full_app_has_the_segmentation_tab() -> None:
+    from ui import build_demo
+
+    demo = build_demo()
+    names = {getattr(fn, "api_name", None) for fn in demo.fns.values()}
+    assert {"segment", "first_frame_segment"} <= names

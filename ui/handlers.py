@@ -1,0 +1,184 @@
+"""The detection tab's event handlers; also the ``/detect`` and ``/first_frame`` API.
+
+Each handler turns its inputs into one ``DetectionConfig`` (:mod:`ui.inputs`),
+checks the video before any GPU time is asked for, calls the GPU functions
+(:mod:`ui.gpu`) and turns pipeline events into component values
+(:mod:`ui.render`). Errors reach the user as ``gr.Error`` (:mod:`ui.errors`);
+a failed or stopped run leaves no files behind (:mod:`ui.outputs`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import closing
+from typing import Any
+
+import gradio as gr
+import numpy as np
+
+from pipeline.config import DetectionConfig
+from pipeline.events import Done, FirstFrame, Preview, Progress
+from pipeline.runner import check_video
+from ui import gpu
+from ui.errors import as_gr_errors, user_error
+from ui.inputs import build_config
+from ui.outputs import OutputStore
+from ui.render import progress_text, summary_text, to_rgb
+from ui.settings import Settings
+from ui.stops import STOP_FLAGS, StopFlags
+
+#: ``/detect`` outputs: preview image (RGB), status text, result video path,
+#: tracks JSON path, summary. The last three are None until the run is done.
+STOPPED = "Stopped."
+DetectOutputs = tuple[np.ndarray | None, str, str | None, str | None, dict[str, Any] | None]
+
+
+class DetectionHandlers:
+    """Handlers bound to the app's settings, output folders and stop flags.
+
+    Args:
+        settings: Deployment settings (limits, preview rate).
+        store: Where run outputs go (default: ``settings.output_dir``).
+        stops: Registry the Stop button uses to reach running runs.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: OutputStore | None = None,
+        stops: StopFlags = STOP_FLAGS,
+    ) -> None:
+        self.settings = settings
+        self.store = store or OutputStore(settings.output_dir, settings.output_max_age_s)
+        self.stops = stops
+
+    def _request(
+        self,
+        video: str | None,
+        detector: str | None,
+        size: str | None,
+        queries: str | None,
+        confidence: float | None,
+    ) -> DetectionConfig:
+        """Validate a request: the config, and a readable video within the limits."""
+        if not video:
+            raise user_error("Upload a video first.")
+        config = build_config(
+            detector, size, queries, confidence, max_duration_s=self.settings.max_duration_s
+        )
+        with as_gr_errors():
+            check_video(video, config.max_duration_s)
+        return config
+
+    def detect(
+        self,
+        video: str | None,
+        detector: str | None,
+        size: str | None,
+        queries: str | None,
+        confidence: float | None,
+        request: gr.Request | None = None,
+    ) -> Iterator[DetectOutputs]:
+        """Detect and track objects in a video, streaming annotated frames.
+
+        Args:
+            video: The input video file.
+            detector: Detector name, e.g. ``"yolo11"`` or ``"grounding_dino"``.
+            size: Model size (``"n"``...``"x"``, ``"tiny"``/``"base"``); empty for the default.
+            queries: Comma-separated class names to keep (empty: all), or what
+                to find in free text for open-vocabulary detectors.
+            confidence: Minimum detection score in [0, 1].
+            request: Injected by Gradio; identifies the session for the Stop button.
+
+        Yields:
+            ``(preview, status, video, tracks, summary)``: first the annotated
+            first frame, then live frames with a progress line, then the last
+            frame with the H.264 result video, the tracks JSON and the run summary.
+
+        Raises:
+            gr.Error: Bad video, unknown detector or size, bad query, missing
+                weights, too-long video, or a failed run.
+        """
+        config = self._request(video, detector, size, queries, confidence)
+        yield None, "Loading the model and reading the first frame...", None, None, None
+        run = self.store.new_run()
+        finished = False
+        image: np.ndarray | None = None
+        status = "Processing..."
+        session = request.session_hash if request is not None else None
+        try:
+            with self.stops.run(session) as token:
+                events = gpu.detect_events(
+                    str(video),
+                    config,
+                    str(run.video),
+                    str(run.tracks),
+                    token,
+                    self.settings.preview_interval_s,
+                )
+                # closing(): a Stop or a disconnect closes this generator at a
+                # yield; stop the pipeline at once instead of at garbage collection.
+                with closing(events):
+                    for event in events:
+                        if isinstance(event, Progress):
+                            status = progress_text(event)
+                        elif isinstance(event, FirstFrame | Preview):
+                            image = to_rgb(event.image)
+                            yield image, status, None, None, None
+                        elif isinstance(event, Done):
+                            self.store.finish(run)
+                            finished = True
+                            yield (
+                                image,
+                                summary_text(event.summary),
+                                str(event.video_path),
+                                str(event.tracks_path),
+                                event.summary,
+                            )
+                            return
+            # The events ended without Done: the run was stopped.
+            yield image, STOPPED, None, None, None
+        finally:
+            if not finished:
+                self.store.discard(run)
+
+    def first_frame(
+        self,
+        video: str | None,
+        detector: str | None,
+        size: str | None,
+        queries: str | None,
+        confidence: float | None,
+    ) -> np.ndarray:
+        """Detect objects in the first frame only: a quick check of the settings.
+
+        Args:
+            video: The input video file.
+            detector: Detector name.
+            size: Model size; empty for the default.
+            queries: Class names or free text, as for ``/detect``.
+            confidence: Minimum detection score in [0, 1].
+
+        Returns:
+            The annotated first frame (RGB).
+
+        Raises:
+            gr.Error: As for ``/detect``.
+        """
+        config = self._request(video, detector, size, queries, confidence)
+        return to_rgb(gpu.first_frame_image(str(video), config))
+
+    def stop(self, request: gr.Request | None = None) -> str | dict[str, Any]:
+        """Ask the session's running detection to stop (the Stop button).
+
+        Args:
+            request: Injected by Gradio; identifies the session.
+
+        Returns:
+            The new status text, or ``gr.skip()`` when nothing was running. The
+            cancelled run cannot say it itself: its later outputs are dropped.
+        """
+        session = request.session_hash if request is not None else None
+        if self.stops.stop(session):
+            return STOPPED
+        return gr.skip()
