@@ -38,3 +38,45 @@ def yolox_weights(shared_assets: Path) -> Path:
     if not path.is_file():
         pytest.skip(f"YOLOX-Nano weights not found at {path}")
     return path
+
+
+@pytest.fixture(scope="session")
+def tiny_depth_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny random Depth Anything model + processor saved like a Hub checkpoint."""
+    import torch
+    from transformers import (
+        DepthAnythingConfig,
+        DepthAnythingForDepthEstimation,
+        Dinov2Config,
+        DPTImageProcessor,
+    )
+
+    backbone = Dinov2Config(
+        image_size=28,
+        patch_size=14,
+        num_channels=3,
+        hidden_size=8,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=16,
+        out_indices=[1, 2],
+        reshape_hidden_states=False,
+        apply_layernorm=False,
+    )
+    config = DepthAnythingConfig(
+        backbone_config=backbone,
+        patch_size=14,
+        reassemble_hidden_size=8,
+        reassemble_factors=[2, 1],
+        neck_hidden_sizes=[4, 4],
+        fusion_hidden_size=6,
+        head_hidden_size=4,
+    )
+    torch.manual_seed(0)
+    folder = tmp_path_factory.mktemp("tiny-depth-anything")
+    DepthAnythingForDepthEstimation(config).save_pretrained(folder)
+    # The published checkpoints' processor settings, at a tiny input size.
+    DPTImageProcessor(
+        size={"height": 56, "width": 56}, keep_aspect_ratio=True, ensure_multiple_of=14, resample=3
+    ).save_pretrained(folder)
+    return folder

@@ -71,11 +71,12 @@ def clip(shared_assets: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def app_env(tmp_path_factory, yolox_weights: Path) -> Iterator[Path]:
-    """Real YOLOX-Nano weights, no cached weights for anything else, a private output root."""
+def app_env(tmp_path_factory, yolox_weights: Path, tiny_depth_weights: Path) -> Iterator[Path]:
+    """Real YOLOX-Nano weights, a tiny random Depth Anything, a private output root."""
     output_root = tmp_path_factory.mktemp("runs")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("YOLOX_NANO_WEIGHTS", str(yolox_weights))
+        mp.setenv("DEPTH_ANYTHING_WEIGHTS", str(tiny_depth_weights))
         mp.setenv("MODELS_CACHE_DIR", str(tmp_path_factory.mktemp("models-cache")))
         mp.delenv("YOLO11_WEIGHTS", raising=False)
         mp.setenv("VIDEO_APP_OUTPUT_DIR", str(output_root))
@@ -119,6 +120,7 @@ def test_api_lists_named_endpoints(client: Client) -> None:
         "size",
         "queries",
         "confidence",
+        "object_depth",
     ]
     assert len(endpoints["/detect"]["returns"]) == 5
 
@@ -153,6 +155,20 @@ def test_detect_returns_tracks_json(detect_run: list[tuple]) -> None:
     assert len(data["frames"]) == FRAMES
     objects = [obj for frame in data["frames"] for obj in frame["objects"]]
     assert objects and {obj["class"] for obj in objects} == {"person"}
+
+
+def test_detect_with_object_depth_adds_depth_to_tracks(client: Client, clip: Path) -> None:
+    """The Detection tab's depth option, through the API (tiny random depth weights)."""
+    job = client.submit(
+        handle_file(str(clip)), "yolox_nano", "", "person", 0.3, True, api_name="/detect"
+    )
+    *_, last = list(job)
+    data = json.loads(Path(last[3]).read_text())
+    objects = [obj for frame in data["frames"] for obj in frame["objects"]]
+    assert objects and all("depth" in obj for obj in objects)
+    order = last[4]["near_to_far"]
+    assert [o["depth"] for o in order] == sorted((o["depth"] for o in order), reverse=True)
+    assert "Near to far" in last[1]
 
 
 def test_finished_outputs_stay_for_download(detect_run: list[tuple], app_env: Path) -> None:

@@ -82,6 +82,12 @@ def build_detection_tab(handlers: DetectionHandlers, examples: Sequence[Path] = 
                 label="Confidence threshold",
                 elem_id="confidence",
             )
+            object_depth = gr.Checkbox(
+                value=False,
+                label="Measure each object's depth (Depth Anything V2 small, Apache-2.0)",
+                info="Relative inverse depth: larger is nearer; not metres.",
+                elem_id="object-depth",
+            )
             with gr.Row():
                 first_button = gr.Button("First frame", elem_id="first-frame-button")
                 run_button = gr.Button("Run", variant="primary", elem_id="run-button")
@@ -105,7 +111,7 @@ def build_detection_tab(handlers: DetectionHandlers, examples: Sequence[Path] = 
             with gr.Accordion("Run details", open=False):
                 summary = gr.JSON(label="Summary", elem_id="summary")
 
-    inputs = [video, detector, size, queries, confidence]
+    inputs = [video, detector, size, queries, confidence, object_depth]
     detector.change(
         _detector_changed,
         inputs=detector,

@@ -47,6 +47,8 @@ THROUGHPUT_FPS = {
     "grounding_dino": 6.0,
 }
 DEFAULT_THROUGHPUT_FPS = 10.0
+#: Depth Anything V2 small per frame, added when a detection run measures object depth.
+OBJECT_DEPTH_FPS = 25.0
 FIRST_FRAME_GPU_S = 30
 
 
@@ -76,6 +78,8 @@ def estimate_gpu_seconds(
     if config.max_frames is not None:
         frames = min(frames, config.max_frames)
     fps = THROUGHPUT_FPS.get(config.detector, DEFAULT_THROUGHPUT_FPS)
+    if config.depth:
+        fps = 1.0 / (1.0 / fps + 1.0 / OBJECT_DEPTH_FPS)
     seconds = math.ceil(LOAD_S + frames / fps)
     return int(min(GPU_MAX_S, max(GPU_MIN_S, seconds)))
 

@@ -59,12 +59,18 @@ class DetectionHandlers:
         size: str | None,
         queries: str | None,
         confidence: float | None,
+        object_depth: bool | None = False,
     ) -> DetectionConfig:
         """Validate a request: the config, and a readable video within the limits."""
         if not video:
             raise user_error("Upload a video first.")
         config = build_config(
-            detector, size, queries, confidence, max_duration_s=self.settings.max_duration_s
+            detector,
+            size,
+            queries,
+            confidence,
+            max_duration_s=self.settings.max_duration_s,
+            object_depth=bool(object_depth),
         )
         with as_gr_errors():
             check_video(video, config.max_duration_s)
@@ -77,6 +83,7 @@ class DetectionHandlers:
         size: str | None,
         queries: str | None,
         confidence: float | None,
+        object_depth: bool | None = False,
         request: gr.Request | None = None,
     ) -> Iterator[DetectOutputs]:
         """Detect and track objects in a video, streaming annotated frames.
@@ -88,6 +95,9 @@ class DetectionHandlers:
             queries: Comma-separated class names to keep (empty: all), or what
                 to find in free text for open-vocabulary detectors.
             confidence: Minimum detection score in [0, 1].
+            object_depth: Also measure each tracked object's relative depth
+                (Depth Anything V2 small): shown in labels, stored in the tracks,
+                and tracks ordered near to far in the summary.
             request: Injected by Gradio; identifies the session for the Stop button.
 
         Yields:
@@ -99,7 +109,7 @@ class DetectionHandlers:
             gr.Error: Bad video, unknown detector or size, bad query, missing
                 weights, too-long video, or a failed run.
         """
-        config = self._request(video, detector, size, queries, confidence)
+        config = self._request(video, detector, size, queries, confidence, object_depth)
         yield None, "Loading the model and reading the first frame...", None, None, None
         run = self.store.new_run()
         finished = False
@@ -149,6 +159,7 @@ class DetectionHandlers:
         size: str | None,
         queries: str | None,
         confidence: float | None,
+        object_depth: bool | None = False,
     ) -> np.ndarray:
         """Detect objects in the first frame only: a quick check of the settings.
 
@@ -158,6 +169,7 @@ class DetectionHandlers:
             size: Model size; empty for the default.
             queries: Class names or free text, as for ``/detect``.
             confidence: Minimum detection score in [0, 1].
+            object_depth: Also label each object with its relative depth.
 
         Returns:
             The annotated first frame (RGB).
@@ -165,7 +177,7 @@ class DetectionHandlers:
         Raises:
             gr.Error: As for ``/detect``.
         """
-        config = self._request(video, detector, size, queries, confidence)
+        config = self._request(video, detector, size, queries, confidence, object_depth)
         return to_rgb(gpu.first_frame_image(str(video), config))
 
     def stop(self, request: gr.Request | None = None) -> str | dict[str, Any]:

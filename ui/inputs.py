@@ -112,6 +112,7 @@ def build_config(
     *,
     max_duration_s: float | None = DEFAULT_MAX_DURATION_S,
     devices: tuple[str, ...] = (),
+    object_depth: bool = False,
 ) -> DetectionConfig:
     """Check a request and turn it into the run's config.
 
@@ -126,6 +127,7 @@ def build_config(
         confidence: Minimum detection score in [0, 1]; None for the default.
         max_duration_s: Longer videos are refused.
         devices: Devices to run on (empty: all visible GPUs, else the CPU).
+        object_depth: Also measure each tracked object's relative depth.
 
     Returns:
         The frozen config of the run.
@@ -158,6 +160,7 @@ def build_config(
         confidence=confidence,
         devices=devices,
         max_duration_s=max_duration_s,
+        depth=bool(object_depth),
     )
 
 

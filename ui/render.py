@@ -54,6 +54,9 @@ def summary_text(summary: dict[str, Any]) -> str:
         f"Done: {summary.get('frames', 0)} frames, {tracks} track{'s' if tracks != 1 else ''}"
         f"{f' ({per_class})' if per_class else ''} at {summary.get('fps', 0.0):.1f} fps."
     )
+    if summary.get("near_to_far"):
+        order = ", ".join(f"#{item['track_id']}" for item in summary["near_to_far"])
+        text += f"\n\nNear to far: {order}."
     if summary.get("warning"):
         text += f"\n\n**Warning:** {summary['warning']}"
     return text
