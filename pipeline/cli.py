@@ -19,6 +19,7 @@ from pipeline.config import DEFAULT_MAX_DURATION_S, DetectionConfig
 from pipeline.depth_cli import add_depth_command
 from pipeline.errors import PipelineError
 from pipeline.events import Done, FirstFrame, Progress
+from pipeline.segment_cli import add_segment_command
 
 
 def _add_detect_command(subparsers: argparse._SubParsersAction) -> None:
@@ -166,6 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_detect_command(subparsers)
     _add_track_command(subparsers)
     add_depth_command(subparsers)
+    add_segment_command(subparsers)
     return parser
 
 

@@ -33,7 +33,6 @@ Example:
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import queue
@@ -49,7 +48,7 @@ import numpy as np
 import supervision as sv
 
 import models
-from models.detectors.base import Detector
+from models.detectors.base import CLASS_NAME, Detector
 from pipeline.annotate import FrameAnnotator
 from pipeline.config import DEFAULT_MAX_DURATION_S
 from pipeline.devices import resolve_devices
@@ -217,23 +216,6 @@ def segment_objects(detections: sv.Detections) -> list[dict[str, Any]]:
     return objects
 
 
-class SegmentsWriter(TracksWriter):
-    """The tracks JSON with each object's mask area and COCO RLE mask."""
-
-    def write(self, frame_index: int, timestamp: float, detections: sv.Detections) -> None:
-        """Append one frame's entry (once per decoded frame, in order)."""
-        entry = {
-            "frame": frame_index,
-            "time": round(timestamp, 4),
-            "objects": segment_objects(detections),
-        }
-        # TracksWriter has no hook for extra fields; same layout as its write().
-        if self.frames:
-            self._file.write(",\n")
-        self._file.write(json.dumps(entry, separators=(",", ":")))
-        self.frames += 1
-
-
 def first_frame_segmentation(
     video: str | Path, config: SegmentationConfig, annotator: SegmentationAnnotator | None = None
 ) -> FirstFrame:
@@ -386,6 +368,14 @@ class _Segmenting:
             full = count == length
             carry = self._window(count, full, carry)
             self.state.windows += 1
+            log.debug(
+                "window %d: frames %d-%d, %d objects followed, %d frames spilled so far",
+                self.state.windows,
+                self.start,
+                self.start + count - 1,
+                len(self.tracker.objects),
+                self.store.frames_spilled,
+            )
             if not full:
                 return
             # Keep the shared frame: it is the next window's first.
@@ -400,7 +390,7 @@ class _Segmenting:
         detections, dropped = self.tracker.observe(index, masks, self.shape)
         self.pending_removals.extend(dropped)
         for object_id, name in zip(
-            detections.tracker_id, detections.data.get("class_name", []), strict=False
+            detections.tracker_id, detections.data.get(CLASS_NAME, []), strict=False
         ):
             self.state.classes[int(object_id)] = str(name)
         self.emit_output(_Output(index, self.timestamps[index], self.store.get(index), detections))
@@ -613,10 +603,11 @@ def run_segmentation(
         writers["video"] = H264Writer(
             out_video, info.width, info.height, info.fps, queue_size=config.queue_size, stop=stop
         )
-        writers["json"] = SegmentsWriter(
+        writers["json"] = TracksWriter(
             out_json,
             {"fps": info.fps, "width": info.width, "height": info.height, "frames": 0},
             model_info,
+            objects=segment_objects,
         )
         threads = [
             threading.Thread(target=segment, name="segmenter", daemon=True),

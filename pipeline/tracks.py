@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -48,10 +49,19 @@ class TracksWriter:
         video: ``{"fps", "width", "height", "frames"}``; ``frames`` is filled in
             with the real count when the file is closed.
         model: What produced the detections.
+        objects: Turns one frame's detections into its JSON objects (the
+            segmentation run adds mask areas and RLE masks).
     """
 
-    def __init__(self, path: str | Path, video: dict[str, Any], model: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        video: dict[str, Any],
+        model: dict[str, Any],
+        objects: Callable[[sv.Detections], list[dict[str, Any]]] = frame_objects,
+    ) -> None:
         self.path = Path(path)
+        self.objects = objects
         self.video = dict(video)
         self.model = model
         self.frames = 0
@@ -63,7 +73,7 @@ class TracksWriter:
         entry = {
             "frame": frame_index,
             "time": round(timestamp, 4),
-            "objects": frame_objects(detections),
+            "objects": self.objects(detections),
         }
         if self.frames:
             self._file.write(",\n")
