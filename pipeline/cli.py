@@ -15,10 +15,11 @@ from pathlib import Path
 
 import models
 from models.detectors.base import normalize_queries
+from pipeline.cli_common import follow_run, run_handler
 from pipeline.config import DEFAULT_MAX_DURATION_S, DetectionConfig
 from pipeline.depth_cli import add_depth_command
 from pipeline.errors import PipelineError
-from pipeline.events import Done, FirstFrame, Progress
+from pipeline.events import Done
 from pipeline.segment_cli import add_segment_command
 
 
@@ -66,8 +67,6 @@ def _add_detect_command(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _detect(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
     from pipeline.detection import run_detection
 
     config = DetectionConfig(
@@ -88,33 +87,11 @@ def _detect(args: argparse.Namespace) -> int:
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
     stop = threading.Event()
-    bar = None
-    try:
-        events = run_detection(
-            args.video, config, out_video=args.out, out_tracks=args.tracks, out_mot=args.mot,
-            stop=stop, preview_interval_s=0.25,
-        )
-        for event in events:
-            if isinstance(event, FirstFrame):
-                bar = tqdm(desc="frames", unit="frame", disable=args.no_progress)
-                print(f"first frame: {len(event.detections)} detections", file=sys.stderr)
-            elif isinstance(event, Progress) and bar is not None:
-                bar.total = event.total_frames
-                bar.update(event.frame_index + 1 - bar.n)
-                bar.set_postfix(fps=f"{event.fps:.1f}")
-            elif isinstance(event, Done):
-                if bar is not None:
-                    bar.update(event.summary["frames"] - bar.n)
-                    bar.close()
-                _print_done(event)
-    except KeyboardInterrupt:
-        stop.set()
-        print("stopped; partial outputs removed", file=sys.stderr)
-        return 130
-    finally:
-        if bar is not None:
-            bar.close()
-    return 0
+    events = run_detection(
+        args.video, config, out_video=args.out, out_tracks=args.tracks, out_mot=args.mot,
+        stop=stop, preview_interval_s=0.25,
+    )
+    return follow_run(events, stop, show_progress=not args.no_progress, on_done=_print_done)
 
 
 def _print_done(event: Done) -> None:
@@ -177,9 +154,4 @@ def main(argv: Sequence[str] | None = None) -> int:
     Errors a user can cause (bad file, unknown model, bad query, missing
     weights) print one clear line and exit with status 2.
     """
-    args = build_parser().parse_args(argv)
-    try:
-        return args.handler(args)
-    except (PipelineError, models.ModelError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    return run_handler(build_parser().parse_args(argv))

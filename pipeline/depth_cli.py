@@ -16,13 +16,18 @@ import sys
 import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import models
+from pipeline.cli_common import follow_run, standalone_main
 from pipeline.config import DEFAULT_MAX_DURATION_S
 from pipeline.depth_display import COLORMAPS, VIEWS
-from pipeline.errors import PipelineError
 
 MODEL = "depth_anything_v2"
+
+
+if TYPE_CHECKING:
+    from pipeline.depth import DepthDone
 
 
 def add_depth_command(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -97,10 +102,7 @@ def run_depth_command(args: argparse.Namespace) -> int:
         PipelineError: Bad video or option, or a failed run.
         models.ModelError: Unknown size or missing weights.
     """
-    from tqdm import tqdm
-
-    from pipeline.depth import DepthConfig, DepthDone, run_depth
-    from pipeline.events import FirstFrame, Progress
+    from pipeline.depth import DepthConfig, run_depth
 
     config = DepthConfig(
         model=MODEL,
@@ -116,47 +118,22 @@ def run_depth_command(args: argparse.Namespace) -> int:
     )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     stop = threading.Event()
-    bar = None
-    try:
-        events = run_depth(
-            args.video, config, out_video=args.out, stop=stop, preview_interval_s=0.25
-        )
-        for event in events:
-            if isinstance(event, FirstFrame):
-                bar = tqdm(desc="frames", unit="frame", disable=args.no_progress)
-            elif isinstance(event, Progress) and bar is not None:
-                bar.total = event.total_frames
-                bar.update(event.frame_index + 1 - bar.n)
-                bar.set_postfix(fps=f"{event.fps:.1f}")
-            elif isinstance(event, DepthDone):
-                if bar is not None:
-                    bar.update(event.summary["frames"] - bar.n)
-                    bar.close()
-                print(f"video: {event.video_path}")
-                print(json.dumps(event.summary, indent=2))
-    except KeyboardInterrupt:
-        stop.set()
-        print("stopped; partial output removed", file=sys.stderr)
-        return 130
-    finally:
-        if bar is not None:
-            bar.close()
-    return 0
+    events = run_depth(
+        args.video, config, out_video=args.out, stop=stop, preview_interval_s=0.25
+    )
+    return follow_run(events, stop, show_progress=not args.no_progress, on_done=_print_done)
 
+
+def _print_done(event: DepthDone) -> None:
+    print(f"video: {event.video_path}")
+    print(json.dumps(event.summary, indent=2))
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``depth`` alone (``python -m pipeline.depth_cli VIDEO ...``); the exit status.
 
     User errors print one line and exit with status 2, as in :mod:`pipeline.cli`.
     """
-    parser = argparse.ArgumentParser(prog="python -m pipeline")
-    add_depth_command(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(["depth", *(sys.argv[1:] if argv is None else argv)])
-    try:
-        return args.handler(args)
-    except (PipelineError, models.ModelError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    return standalone_main(add_depth_command, "depth", argv)
 
 
 if __name__ == "__main__":

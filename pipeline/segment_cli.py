@@ -17,13 +17,13 @@ import json
 import sys
 import threading
 from collections.abc import Sequence
-from contextlib import closing
 from pathlib import Path
 
 import models
 from models.detectors.base import normalize_queries
+from pipeline.cli_common import follow_run, standalone_main
 from pipeline.config import DEFAULT_MAX_DURATION_S
-from pipeline.errors import PipelineError
+from pipeline.events import Done
 
 MIB = 1024 * 1024
 
@@ -126,9 +126,6 @@ def run_segment_command(args: argparse.Namespace) -> int:
         PipelineError: Bad video or option, or a failed run.
         models.ModelError: Unknown model, bad query or missing weights.
     """
-    from tqdm import tqdm
-
-    from pipeline.events import Done, FirstFrame, Progress
     from pipeline.segmentation import SegmentationConfig, run_segmentation
 
     budget = None if args.frame_budget_mb is None else int(args.frame_budget_mb * MIB)
@@ -152,57 +149,30 @@ def run_segment_command(args: argparse.Namespace) -> int:
     for path in (args.out, args.json):
         path.parent.mkdir(parents=True, exist_ok=True)
     stop = threading.Event()
-    bar = None
-    try:
-        events = run_segmentation(
-            args.video,
-            config,
-            out_video=args.out,
-            out_json=args.json,
-            stop=stop,
-            preview_interval_s=0.25,
-        )
-        with closing(events):
-            for event in events:
-                if isinstance(event, FirstFrame):
-                    bar = tqdm(desc="frames", unit="frame", disable=args.no_progress)
-                    print(f"first frame: {len(event.detections)} objects", file=sys.stderr)
-                elif isinstance(event, Progress) and bar is not None:
-                    bar.total = event.total_frames
-                    bar.update(event.frame_index + 1 - bar.n)
-                    bar.set_postfix(fps=f"{event.fps:.1f}")
-                elif isinstance(event, Done):
-                    if bar is not None:
-                        bar.update(event.summary["frames"] - bar.n)
-                        bar.close()
-                    if event.summary.get("warning"):
-                        print(f"WARNING: {event.summary['warning']}", file=sys.stderr)
-                    print(f"video: {event.video_path}")
-                    print(f"json:  {event.tracks_path}")
-                    print(json.dumps(event.summary, indent=2))
-    except KeyboardInterrupt:
-        stop.set()
-        print("stopped; partial outputs removed", file=sys.stderr)
-        return 130
-    finally:
-        if bar is not None:
-            bar.close()
-    return 0
+    events = run_segmentation(
+        args.video,
+        config,
+        out_video=args.out,
+        out_json=args.json,
+        stop=stop,
+        preview_interval_s=0.25,
+    )
+    return follow_run(events, stop, show_progress=not args.no_progress, on_done=_print_done)
 
+
+def _print_done(event: Done) -> None:
+    if event.summary.get("warning"):
+        print(f"WARNING: {event.summary['warning']}", file=sys.stderr)
+    print(f"video: {event.video_path}")
+    print(f"json:  {event.tracks_path}")
+    print(json.dumps(event.summary, indent=2))
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``segment`` alone (``python -m pipeline.segment_cli VIDEO ...``); the exit status.
 
     User errors print one line and exit with status 2, as in :mod:`pipeline.cli`.
     """
-    parser = argparse.ArgumentParser(prog="python -m pipeline")
-    add_segment_command(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(["segment", *(sys.argv[1:] if argv is None else argv)])
-    try:
-        return args.handler(args)
-    except (PipelineError, models.ModelError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    return standalone_main(add_segment_command, "segment", argv)
 
 
 if __name__ == "__main__":
