@@ -27,13 +27,13 @@ from pipeline.annotate import downscale
 from pipeline.depth import DepthConfig, DepthDone, DepthEvent, first_frame_depth
 from pipeline.depth import run_depth as pipeline_run_depth
 from pipeline.depth_display import COLORMAPS
-from pipeline.errors import RunStopped, VideoError
+from pipeline.errors import VideoError
 from pipeline.events import FirstFrame, Preview, Progress
 from pipeline.io import probe
 from pipeline.runner import check_video
 from ui.detection_tab import GPU_CONCURRENCY_ID
 from ui.errors import as_gr_errors, user_error
-from ui.gpu import GPU_MAX_S, GPU_MIN_S, LOAD_S
+from ui.gpu import GPU_MAX_S, GPU_MIN_S, LOAD_S, relay_events
 from ui.outputs import OutputStore
 from ui.render import progress_text, to_rgb
 from ui.settings import Settings
@@ -183,17 +183,7 @@ def depth_events(
         stop=STOP_FLAGS.event(stop_token),
         preview_interval_s=preview_interval_s,
     )
-    # closing(): when Gradio closes this generator (Stop, disconnect), stop the
-    # pipeline's threads now rather than whenever the generator is collected.
-    with as_gr_errors(), closing(events):
-        try:
-            for event in events:
-                if isinstance(event, FirstFrame):
-                    image = downscale(event.image, config.preview_max_width)
-                    event = FirstFrame(image=image, detections=event.detections)
-                yield event
-        except RunStopped:
-            return
+    yield from relay_events(events, config.preview_max_width)
 
 
 @spaces.GPU(duration=FIRST_FRAME_GPU_S)

@@ -84,6 +84,34 @@ def estimate_gpu_seconds(
     return int(min(GPU_MAX_S, max(GPU_MIN_S, seconds)))
 
 
+def relay_events(events: Iterator[Event], preview_max_width: int) -> Iterator[Event]:
+    """Pass a run's events on from inside a ``spaces.GPU`` function.
+
+    On ZeroGPU every yield is pickled across processes, so the first frame is
+    downscaled and its masks dropped; pipeline errors become ``gr.Error``; a
+    stopped run just ends. Closing this generator (Stop, disconnect) closes the
+    run at once, stopping its threads, instead of whenever it is collected.
+
+    Args:
+        events: A run generator (detection, depth or segmentation).
+        preview_max_width: Width the first frame is downscaled to.
+
+    Yields:
+        The run's events, the first frame made small.
+    """
+    with as_gr_errors(), closing(events):
+        try:
+            for event in events:
+                if isinstance(event, FirstFrame):
+                    detections = event.detections[:]
+                    detections.mask = None
+                    image = downscale(event.image, preview_max_width)
+                    event = FirstFrame(image=image, detections=detections)
+                yield event
+        except RunStopped:
+            return
+
+
 @spaces.GPU(duration=estimate_gpu_seconds)
 def detect_events(
     video: str,
@@ -118,17 +146,7 @@ def detect_events(
         stop=STOP_FLAGS.event(stop_token),
         preview_interval_s=preview_interval_s,
     )
-    # closing(): when Gradio closes this generator (Stop, disconnect), stop the
-    # pipeline's threads now rather than whenever the generator is collected.
-    with as_gr_errors(), closing(events):
-        try:
-            for event in events:
-                if isinstance(event, FirstFrame):
-                    image = downscale(event.image, config.preview_max_width)
-                    event = FirstFrame(image=image, detections=event.detections)
-                yield event
-        except RunStopped:
-            return
+    yield from relay_events(events, config.preview_max_width)
 
 
 @spaces.GPU(duration=FIRST_FRAME_GPU_S)

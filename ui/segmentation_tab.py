@@ -27,7 +27,7 @@ import spaces
 import models
 from models.detectors.base import normalize_queries
 from pipeline.annotate import downscale
-from pipeline.errors import RunStopped, VideoError
+from pipeline.errors import VideoError
 from pipeline.events import Done, Event, FirstFrame, Preview, Progress
 from pipeline.io import probe
 from pipeline.runner import check_video
@@ -39,7 +39,7 @@ from pipeline.segmentation import (
 )
 from ui.detection_tab import GPU_CONCURRENCY_ID
 from ui.errors import as_gr_errors, user_error
-from ui.gpu import GPU_MAX_S, GPU_MIN_S, LOAD_S
+from ui.gpu import GPU_MAX_S, GPU_MIN_S, LOAD_S, relay_events
 from ui.outputs import OutputStore
 from ui.render import progress_text, to_rgb
 from ui.settings import Settings
@@ -187,19 +187,7 @@ def segment_events(
         stop=STOP_FLAGS.event(stop_token),
         preview_interval_s=preview_interval_s,
     )
-    # closing(): when Gradio closes this generator (Stop, disconnect), stop the
-    # pipeline's threads now rather than whenever the generator is collected.
-    with as_gr_errors(), closing(events):
-        try:
-            for event in events:
-                if isinstance(event, FirstFrame):
-                    detections = event.detections[:]
-                    detections.mask = None
-                    image = downscale(event.image, config.preview_max_width)
-                    event = FirstFrame(image=image, detections=detections)
-                yield event
-        except RunStopped:
-            return
+    yield from relay_events(events, config.preview_max_width)
 
 
 @spaces.GPU(duration=FIRST_FRAME_GPU_S)
