@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Sequence
-from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -24,20 +23,20 @@ import spaces
 
 import models
 from pipeline.annotate import downscale
-from pipeline.depth import DepthConfig, DepthDone, DepthEvent, first_frame_depth
+from pipeline.depth import DepthConfig, DepthEvent, first_frame_depth
 from pipeline.depth import run_depth as pipeline_run_depth
 from pipeline.depth_display import COLORMAPS
 from pipeline.errors import VideoError
-from pipeline.events import FirstFrame, Preview, Progress
 from pipeline.io import probe
 from pipeline.runner import check_video
 from ui.detection_tab import GPU_CONCURRENCY_ID
 from ui.errors import as_gr_errors, user_error
 from ui.gpu import GPU_MAX_S, GPU_MIN_S, LOAD_S, relay_events
 from ui.outputs import OutputStore
-from ui.render import progress_text, to_rgb
+from ui.render import to_rgb
 from ui.settings import Settings
 from ui.stops import STOP_FLAGS, StopFlags
+from ui.streaming import stream_run
 
 MODEL = "depth_anything_v2"
 DEFAULT_COLORMAP = "turbo"
@@ -269,34 +268,25 @@ class DepthHandlers:
         """
         config = self._request(video, size, colormap, view)
         yield None, "Loading the model and reading the first frame...", None, None
-        run = self.store.new_run()
-        out_video = run.folder / OUTPUT_NAME
-        finished = False
-        image: np.ndarray | None = None
-        status = "Processing..."
         session = request.session_hash if request is not None else None
-        try:
-            with self.stops.run(session) as token:
-                events = depth_events(
-                    str(video), config, str(out_video), token, self.settings.preview_interval_s
-                )
-                with closing(events):
-                    for event in events:
-                        if isinstance(event, Progress):
-                            status = progress_text(event)
-                        elif isinstance(event, FirstFrame | Preview):
-                            image = to_rgb(event.image)
-                            yield image, status, None, None
-                        elif isinstance(event, DepthDone):
-                            self.store.finish(run)
-                            finished = True
-                            summary = event.summary
-                            yield image, _summary_text(summary), str(event.video_path), summary
-                            return
-            yield image, "Stopped.", None, None
-        finally:
-            if not finished:
-                self.store.discard(run)
+        yield from stream_run(
+            self.store,
+            self.stops,
+            session,
+            start=lambda run, token: depth_events(
+                str(video),
+                config,
+                str(run.folder / OUTPUT_NAME),
+                token,
+                self.settings.preview_interval_s,
+            ),
+            finish=lambda done: (
+                _summary_text(done.summary),
+                str(done.video_path),
+                done.summary,
+            ),
+            result_outputs=2,
+        )
 
     def first_frame(
         self, video: str | None, size: str | None, colormap: str | None, view: str | None

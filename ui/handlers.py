@@ -10,26 +10,24 @@ a failed or stopped run leaves no files behind (:mod:`ui.outputs`).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import closing
 from typing import Any
 
 import gradio as gr
 import numpy as np
 
 from pipeline.config import DetectionConfig
-from pipeline.events import Done, FirstFrame, Preview, Progress
 from pipeline.runner import check_video
 from ui import gpu
 from ui.errors import as_gr_errors, user_error
 from ui.inputs import build_config
 from ui.outputs import OutputStore
-from ui.render import progress_text, summary_text, to_rgb
+from ui.render import summary_text, to_rgb
 from ui.settings import Settings
 from ui.stops import STOP_FLAGS, StopFlags
+from ui.streaming import STOPPED, stream_run
 
 #: ``/detect`` outputs: preview image (RGB), status text, result video path,
 #: tracks JSON path, summary. The last three are None until the run is done.
-STOPPED = "Stopped."
 DetectOutputs = tuple[np.ndarray | None, str, str | None, str | None, dict[str, Any] | None]
 
 
@@ -111,46 +109,27 @@ class DetectionHandlers:
         """
         config = self._request(video, detector, size, queries, confidence, object_depth)
         yield None, "Loading the model and reading the first frame...", None, None, None
-        run = self.store.new_run()
-        finished = False
-        image: np.ndarray | None = None
-        status = "Processing..."
         session = request.session_hash if request is not None else None
-        try:
-            with self.stops.run(session) as token:
-                events = gpu.detect_events(
-                    str(video),
-                    config,
-                    str(run.video),
-                    str(run.tracks),
-                    token,
-                    self.settings.preview_interval_s,
-                )
-                # closing(): a Stop or a disconnect closes this generator at a
-                # yield; stop the pipeline at once instead of at garbage collection.
-                with closing(events):
-                    for event in events:
-                        if isinstance(event, Progress):
-                            status = progress_text(event)
-                        elif isinstance(event, FirstFrame | Preview):
-                            image = to_rgb(event.image)
-                            yield image, status, None, None, None
-                        elif isinstance(event, Done):
-                            self.store.finish(run)
-                            finished = True
-                            yield (
-                                image,
-                                summary_text(event.summary),
-                                str(event.video_path),
-                                str(event.tracks_path),
-                                event.summary,
-                            )
-                            return
-            # The events ended without Done: the run was stopped.
-            yield image, STOPPED, None, None, None
-        finally:
-            if not finished:
-                self.store.discard(run)
+        yield from stream_run(
+            self.store,
+            self.stops,
+            session,
+            start=lambda run, token: gpu.detect_events(
+                str(video),
+                config,
+                str(run.video),
+                str(run.tracks),
+                token,
+                self.settings.preview_interval_s,
+            ),
+            finish=lambda done: (
+                summary_text(done.summary),
+                str(done.video_path),
+                str(done.tracks_path),
+                done.summary,
+            ),
+            result_outputs=3,
+        )
 
     def first_frame(
         self,

@@ -16,7 +16,6 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +27,7 @@ import models
 from models.detectors.base import normalize_queries
 from pipeline.annotate import downscale
 from pipeline.errors import VideoError
-from pipeline.events import Done, Event, FirstFrame, Preview, Progress
+from pipeline.events import Event
 from pipeline.io import probe
 from pipeline.runner import check_video
 from pipeline.segmentation import (
@@ -41,9 +40,10 @@ from ui.detection_tab import GPU_CONCURRENCY_ID
 from ui.errors import as_gr_errors, user_error
 from ui.gpu import GPU_MAX_S, GPU_MIN_S, LOAD_S, relay_events
 from ui.outputs import OutputStore
-from ui.render import progress_text, to_rgb
+from ui.render import to_rgb
 from ui.settings import Settings
 from ui.stops import STOP_FLAGS, StopFlags
+from ui.streaming import stream_run
 
 DEFAULT_STEP = 10
 MAX_STEP = 300
@@ -299,44 +299,27 @@ class SegmentationHandlers:
         """
         config = self._request(video, segmenter, queries, step)
         yield None, "Loading the models and segmenting the first frame...", None, None, None
-        run = self.store.new_run()
-        out_video, out_json = run.folder / OUTPUT_VIDEO, run.folder / OUTPUT_JSON
-        finished = False
-        image: np.ndarray | None = None
-        status = "Processing..."
         session = request.session_hash if request is not None else None
-        try:
-            with self.stops.run(session) as token:
-                events = segment_events(
-                    str(video),
-                    config,
-                    str(out_video),
-                    str(out_json),
-                    token,
-                    self.settings.preview_interval_s,
-                )
-                with closing(events):
-                    for event in events:
-                        if isinstance(event, Progress):
-                            status = progress_text(event)
-                        elif isinstance(event, FirstFrame | Preview):
-                            image = to_rgb(event.image)
-                            yield image, status, None, None, None
-                        elif isinstance(event, Done):
-                            self.store.finish(run)
-                            finished = True
-                            yield (
-                                image,
-                                summary_text(event.summary),
-                                str(event.video_path),
-                                str(event.tracks_path),
-                                event.summary,
-                            )
-                            return
-            yield image, "Stopped.", None, None, None
-        finally:
-            if not finished:
-                self.store.discard(run)
+        yield from stream_run(
+            self.store,
+            self.stops,
+            session,
+            start=lambda run, token: segment_events(
+                str(video),
+                config,
+                str(run.folder / OUTPUT_VIDEO),
+                str(run.folder / OUTPUT_JSON),
+                token,
+                self.settings.preview_interval_s,
+            ),
+            finish=lambda done: (
+                summary_text(done.summary),
+                str(done.video_path),
+                str(done.tracks_path),
+                done.summary,
+            ),
+            result_outputs=3,
+        )
 
     def first_frame(
         self, video: str | None, segmenter: str | None, queries: str | None, step: float | None
