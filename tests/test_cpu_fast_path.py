@@ -1,4 +1,4 @@
-"""The CPU fast path: YOLO11 exported to ONNX Runtime gives PyTorch's detections.
+"""The CPU fast path and the direct PyTorch path give ultralytics' own detections.
 
 Random weights give near-constant, tiny scores (fresh BatchNorm statistics and
 the head's prior bias), so NMS would have nothing to compare. The seeded model
@@ -20,6 +20,7 @@ import supervision as sv
 
 import models
 from models.detectors import ultralytics_common as uc
+from models.detectors import yolo_networks
 from models.errors import ModelError
 
 IMGSZ = 320
@@ -57,7 +58,7 @@ def seeded_weights(tmp_path_factory: pytest.TempPathFactory, frames: list[np.nda
             module.momentum = 1.0
     network.train()
     with torch.no_grad():
-        network(torch.from_numpy(uc.letterbox_blob(frames, (IMGSZ, IMGSZ), 32)))
+        network(torch.from_numpy(yolo_networks.letterbox_blob(frames, (IMGSZ, IMGSZ), 32)))
     network.eval()
     for branch in network.model[-1].cv3:
         branch[-1].bias.data.fill_(-6.0)
@@ -68,20 +69,26 @@ def seeded_weights(tmp_path_factory: pytest.TempPathFactory, frames: list[np.nda
     return path
 
 
+def seeded_detector(weights: Path, runtime: str, device: str = "cpu") -> uc.UltralyticsDetector:
+    """YOLO11n with the seeded weights at the test size, on ``runtime``."""
+    return models.create(
+        "detector", "yolo11", device=device, weights=str(weights), imgsz=IMGSZ, runtime=runtime
+    )
+
+
 @pytest.fixture(scope="module")
 def torch_detector(seeded_weights: Path) -> uc.UltralyticsDetector:
-    return models.create(
-        "detector", "yolo11", device="cpu", weights=str(seeded_weights), imgsz=IMGSZ,
-        runtime="torch",
-    )  # fmt: skip
+    return seeded_detector(seeded_weights, "torch")
 
 
 @pytest.fixture(scope="module")
 def ort_detector(seeded_weights: Path, cache: Path) -> uc.UltralyticsDetector:
-    return models.create(
-        "detector", "yolo11", device="cpu", weights=str(seeded_weights), imgsz=IMGSZ,
-        runtime="onnxruntime",
-    )  # fmt: skip
+    return seeded_detector(seeded_weights, "onnxruntime")
+
+
+@pytest.fixture(scope="module")
+def predictor_detector(seeded_weights: Path) -> uc.UltralyticsDetector:
+    return seeded_detector(seeded_weights, "ultralytics")
 
 
 def torch_raw(detector: uc.UltralyticsDetector, blob: np.ndarray) -> np.ndarray:
@@ -92,7 +99,12 @@ def torch_raw(detector: uc.UltralyticsDetector, blob: np.ndarray) -> np.ndarray:
         return network(torch.from_numpy(blob))[0].numpy()
 
 
-def assert_same_detections(expected: sv.Detections, actual: sv.Detections) -> None:
+def assert_same_detections(
+    expected: sv.Detections,
+    actual: sv.Detections,
+    box_tolerance: float = 1.0,
+    score_tolerance: float = 1e-3,
+) -> None:
     assert len(actual) == len(expected)
     # Near-equal scores may swap places in NMS's order: match boxes, not positions.
     unmatched = set(range(len(actual)))
@@ -102,9 +114,24 @@ def assert_same_detections(expected: sv.Detections, actual: sv.Detections) -> No
         candidates = [i for i in unmatched if actual.data["class_name"][i] == name]
         assert candidates, f"no {name} box left to match {box}"
         best = min(candidates, key=lambda i: np.abs(actual.xyxy[i] - box).max())
-        assert np.abs(actual.xyxy[best] - box).max() <= 1.0
-        assert abs(actual.confidence[best] - score) <= 1e-3
+        assert np.abs(actual.xyxy[best] - box).max() <= box_tolerance
+        assert abs(actual.confidence[best] - score) <= score_tolerance
         unmatched.remove(best)
+
+
+def assert_detectors_agree(
+    reference: uc.UltralyticsDetector, candidate: uc.UltralyticsDetector, frames: list[np.ndarray]
+) -> list[sv.Detections]:
+    """Same detections in every frame, and the candidate timed its three stages."""
+    expected = reference.detect(frames, confidence=CONFIDENCE)
+    timing: dict[str, float] = {}
+    actual = candidate.detect(frames, confidence=CONFIDENCE, timing=timing)
+    assert sum(len(d) for d in expected) >= 20
+    for want, got in zip(expected, actual, strict=True):
+        assert_same_detections(want, got)
+    assert set(timing) == {"preprocess", "inference", "postprocess"}
+    assert all(seconds > 0 for seconds in timing.values())
+    return expected
 
 
 def test_raw_outputs_agree_on_random_weights(frames: list[np.ndarray], cache: Path) -> None:
@@ -140,14 +167,7 @@ def test_detections_match_pytorch(
     ort_detector: uc.UltralyticsDetector,
 ) -> None:
     assert (torch_detector.runtime, ort_detector.runtime) == ("torch", "onnxruntime")
-    expected = torch_detector.detect(frames, confidence=CONFIDENCE)
-    timing: dict[str, float] = {}
-    actual = ort_detector.detect(frames, confidence=CONFIDENCE, timing=timing)
-    assert sum(len(d) for d in expected) >= 20
-    for want, got in zip(expected, actual, strict=True):
-        assert_same_detections(want, got)
-    assert set(timing) == {"preprocess", "inference", "postprocess"}
-    assert all(seconds > 0 for seconds in timing.values())
+    expected = assert_detectors_agree(torch_detector, ort_detector, frames)
     # The class filter goes into NMS in both runtimes.
     most_common = max(
         set(expected[0].data["class_name"]), key=list(expected[0].data["class_name"]).count
@@ -156,6 +176,57 @@ def test_detections_match_pytorch(
     [got] = ort_detector.detect(frames[:1], confidence=CONFIDENCE, queries=most_common)
     assert len(want) > 0 and set(got.data["class_name"]) == {most_common}
     assert_same_detections(want, got)
+
+
+def test_direct_torch_matches_ultralytics_predictor(
+    frames: list[np.ndarray],
+    torch_detector: uc.UltralyticsDetector,
+    predictor_detector: uc.UltralyticsDetector,
+) -> None:
+    assert (torch_detector.runtime, predictor_detector.runtime) == ("torch", "ultralytics")
+    assert predictor_detector.network is None
+    assert isinstance(torch_detector.network, yolo_networks.TorchYolo)
+    assert not torch_detector.network.uploader.pin_memory  # page-locking is for CUDA only
+    assert_detectors_agree(predictor_detector, torch_detector, frames)
+    # Frames of different sizes in one batch are padded to the full square, as the predictor does.
+    mixed = [frames[0], frames[1][:200, :300].copy()]
+    for want, got in zip(
+        predictor_detector.detect(mixed, confidence=CONFIDENCE),
+        torch_detector.detect(mixed, confidence=CONFIDENCE),
+        strict=True,
+    ):
+        assert_same_detections(want, got)
+    assert torch_detector.detect([], confidence=CONFIDENCE) == []
+
+
+def test_static_shapes_match_the_predictor_on_full_squares(
+    frames: list[np.ndarray], predictor_detector: uc.UltralyticsDetector
+) -> None:
+    # The CUDA default, checked here on the CPU: full-square letterbox, batch
+    # padded to a power of two of at least `static_batch` frames.
+    network = yolo_networks.TorchYolo(
+        copy.deepcopy(predictor_detector.model.model),
+        device="cpu", imgsz=IMGSZ, half=False, static_batch=2,
+    )  # fmt: skip
+    assert [network.padded_batch(n) for n in (1, 2, 3, 5)] == [2, 2, 4, 8]
+    sample = frames[:3]
+    batch = network.preprocess(sample)
+    assert tuple(batch.shape) == (4, 3, IMGSZ, IMGSZ)
+    predictions = network.postprocess(
+        network.infer(batch), batch.shape[2:], [f.shape for f in sample], CONFIDENCE, None
+    )
+    assert len(predictions) == 3
+    results = predictor_detector.model.predict(
+        sample, rect=False, conf=CONFIDENCE, imgsz=IMGSZ, verbose=False
+    )
+    assert sum(len(r.boxes) for r in results) >= 10
+    for result, pred in zip(results, predictions, strict=True):
+        expected = sv.Detections.from_ultralytics(result)
+        actual = sv.Detections(
+            xyxy=pred[:, :4], confidence=pred[:, 4], class_id=pred[:, 5].astype(int),
+            data={"class_name": np.array([result.names[int(c)] for c in pred[:, 5]])},
+        )  # fmt: skip
+        assert_same_detections(expected, actual)
 
 
 def test_export_is_cached_and_reused(
@@ -172,10 +243,7 @@ def test_export_is_cached_and_reused(
         raise AssertionError("exported again")
 
     monkeypatch.setattr(uc, "export_onnx", no_export)
-    again = models.create(
-        "detector", "yolo11", device="cpu", weights=str(seeded_weights), imgsz=IMGSZ,
-        runtime="onnxruntime",
-    )  # fmt: skip
+    again = seeded_detector(seeded_weights, "onnxruntime")
     assert again.runtime == "onnxruntime" and again.onnx.path == cached
     # The key covers the image size and the weights themselves.
     network = again.model.model
@@ -193,10 +261,7 @@ def test_damaged_cache_entry_is_exported_again(
     damaged = uc.onnx_cache_path(ort_detector.model.model, IMGSZ)
     damaged.parent.mkdir(parents=True)
     damaged.write_bytes(b"truncated")
-    detector = models.create(
-        "detector", "yolo11", device="cpu", weights=str(seeded_weights), imgsz=IMGSZ,
-        runtime="onnxruntime",
-    )  # fmt: skip
+    detector = seeded_detector(seeded_weights, "onnxruntime")
     assert detector.runtime == "onnxruntime" and detector.onnx.path == damaged
     assert damaged.stat().st_size > 1_000_000
 
@@ -234,7 +299,7 @@ def test_export_failure_falls_back_to_torch(
 
 
 def test_unknown_runtime_is_a_clear_error() -> None:
-    with pytest.raises(ModelError, match="openvino.*auto, torch, onnxruntime"):
+    with pytest.raises(ModelError, match="openvino.*auto, torch, onnxruntime, ultralytics"):
         models.create(
             "detector", "yolo11", device="cpu", weights="yolo11n.yaml", runtime="openvino"
         )

@@ -24,6 +24,7 @@ import numpy as np
 
 from models.depth.base import DepthEstimator
 from models.registry import register
+from models.transfer import PinnedUploader
 from models.weights import loading_weights, missing_weights_error, resolve_weights
 
 LABEL = "Depth Anything V2"
@@ -60,6 +61,8 @@ class DepthAnythingV2(DepthEstimator):
         processor: Its ``DPTImageProcessor`` (torchvision backend, so resizing
             and normalising run on :attr:`device` too).
         half: Whether inference runs under fp16 autocast (CUDA only).
+        uploader: Copies the uint8 frames to :attr:`device` (through pinned
+            memory on CUDA).
     """
 
     name = "depth_anything_v2"
@@ -80,6 +83,7 @@ class DepthAnythingV2(DepthEstimator):
         self.model = model
         self.processor = processor
         self.half = half
+        self.uploader = PinnedUploader(device)
 
     @classmethod
     def load(
@@ -146,7 +150,7 @@ class DepthAnythingV2(DepthEstimator):
             # uint8 crosses to the device (4x less than float); the BGR->RGB flip
             # is a torch copy, which sidesteps the processor's rejection of
             # negative-stride numpy views.
-            batch = torch.from_numpy(np.stack(frames)).to(self.device, non_blocking=True)
+            batch = self.uploader.upload(frames)
             batch = batch.permute(0, 3, 1, 2).flip(1)
             inputs = self.processor(
                 images=batch, return_tensors="pt", device=self.device, **options

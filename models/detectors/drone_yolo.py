@@ -66,6 +66,7 @@ def create_drone_yolo(
     weights: str | None = None,
     imgsz: int = 640,
     runtime: str = "auto",
+    cuda_graphs: bool = True,
 ) -> UltralyticsDetector:
     """Build the VisDrone YOLO detector.
 
@@ -77,7 +78,11 @@ def create_drone_yolo(
             ``$DRONE_YOLO_REPO`` (``{size}`` is filled in) and ``$DRONE_YOLO_FILE``.
         imgsz: Inference image size.
         runtime: ``"auto"`` (ONNX Runtime on the CPU, exported once and cached,
-            when that works; else PyTorch), ``"torch"`` or ``"onnxruntime"``.
+            when that works; else ``"torch"``), ``"torch"`` (PyTorch called
+            directly: fp16, pinned memory and static shapes on CUDA),
+            ``"onnxruntime"`` or ``"ultralytics"`` (ultralytics' predictor).
+        cuda_graphs: With the ``"torch"`` runtime on CUDA, replay the forward
+            pass from a captured CUDA graph.
 
     Returns:
         The detector.
@@ -97,5 +102,6 @@ def create_drone_yolo(
         size=size,
         imgsz=imgsz,
         runtime=runtime,
+        cuda_graphs=cuda_graphs,
         random_class_names=VISDRONE_CLASSES,
     )

@@ -4,15 +4,22 @@ The two models differ only in where their weights come from, so each module
 supplies a ``fetch`` callable that turns its resolved weights into a local
 file, and this module does the loading, prediction and conversion.
 
-On the CPU the network can run on ONNX Runtime instead of PyTorch
-(``runtime="auto"`` or ``"onnxruntime"``): the loaded model is exported to ONNX
-once (ultralytics' own exporter, dynamic input shape, so every frame size runs
-on one file) and the export is cached under ``<cache_dir>/onnx``, keyed by a
-hash of the model's architecture and state dict, the image size and the
-ultralytics, torch and onnx versions. Pre- and post-processing stay
-ultralytics' own (``LetterBox``, ``non_max_suppression``, ``scale_boxes``), so
-both runtimes return the same boxes up to float rounding. Exports of random
-(architecture-only) weights are not cached: those weights differ per instance.
+Three runtimes run the same network (see :mod:`models.detectors.yolo_networks`):
+
+- ``"torch"``: the PyTorch module called directly, fp16 and pinned host
+  memory on CUDA (the default on GPUs);
+- ``"onnxruntime"``: on the CPU, the model exported to ONNX once (ultralytics'
+  own exporter, dynamic input shape, so every frame size runs on one file) and
+  cached under ``<cache_dir>/onnx``, keyed by a hash of the model's
+  architecture and state dict, the image size and the ultralytics, torch and
+  onnx versions (the default on CPUs). Exports of random (architecture-only)
+  weights are not cached: those weights differ per instance;
+- ``"ultralytics"``: ultralytics' own predictor (``YOLO.predict``), the
+  reference the other two are tested against.
+
+Pre- and post-processing are ultralytics' own (``LetterBox``,
+``non_max_suppression``, ``scale_boxes``) in all three, so they return the
+same boxes up to float rounding.
 """
 
 from __future__ import annotations
@@ -34,11 +41,15 @@ import numpy as np
 import supervision as sv
 
 from models.detectors.base import CLASS_NAME, Detector
+from models.detectors.yolo_networks import OnnxRuntimeYolo, TorchYolo, usable_cpus
 from models.errors import ModelError
 from models.weights import cache_dir, is_architecture_file, is_offline, loading_weights
 
 STAGES = ("preprocess", "inference", "postprocess")
-RUNTIMES = ("auto", "torch", "onnxruntime")
+RUNTIMES = ("auto", "torch", "onnxruntime", "ultralytics")
+#: Batch size of the pool on CUDA, and the smallest padded batch of the
+#: ``"torch"`` runtime's static shapes.
+CUDA_BATCH_SIZE = 8
 ONNX_CACHE_FOLDER = "onnx"
 # Part of the cache key: bump it when the export settings below change.
 EXPORT_VERSION = 1
@@ -53,109 +64,6 @@ class InvalidRuntimeError(ModelError, ValueError):
     """The ``runtime`` option names no known runtime."""
 
 
-class OnnxRuntimeYolo:
-    """An ultralytics detection network exported to ONNX, run by ONNX Runtime on the CPU.
-
-    Pre- and post-processing are ultralytics' own, with the predictor's
-    defaults, so that the detections equal those of ``YOLO.predict`` on the
-    PyTorch model: ``LetterBox`` (minimum rectangle when a batch shares one
-    shape, as the predictor does for PyTorch and dynamic-shape models), RGB in
-    0..1, ``non_max_suppression`` and ``scale_boxes``.
-
-    Attributes:
-        session: The ``onnxruntime.InferenceSession``.
-        path: The ONNX file it was built from (may be deleted since: the
-            session holds the model in memory).
-        imgsz: Inference size as (height, width), rounded to the stride.
-        stride: The network's largest stride.
-    """
-
-    def __init__(self, session: Any, *, path: Path, imgsz: int, stride: int) -> None:
-        from ultralytics.utils import DEFAULT_CFG
-        from ultralytics.utils.checks import check_imgsz
-
-        self.session = session
-        self.path = path
-        self.stride = stride
-        self.imgsz: list[int] = check_imgsz(imgsz, stride=stride, min_dim=2)
-        self._input = session.get_inputs()[0].name
-        self._iou = float(DEFAULT_CFG.iou)
-        self._max_det = int(DEFAULT_CFG.max_det)
-        self._agnostic = bool(DEFAULT_CFG.agnostic_nms)
-
-    def preprocess(self, frames: Sequence[np.ndarray]) -> np.ndarray:
-        """The network's input for BGR frames (see :func:`letterbox_blob`)."""
-        return letterbox_blob(frames, self.imgsz, self.stride)
-
-    def infer(self, blob: np.ndarray) -> np.ndarray:
-        """Run the network; returns the raw head output (N, 4 + classes, anchors)."""
-        return self.session.run(None, {self._input: blob})[0]
-
-    def postprocess(
-        self,
-        raw: np.ndarray,
-        input_hw: tuple[int, int],
-        frame_shapes: Sequence[tuple[int, ...]],
-        confidence: float,
-        classes: list[int] | None,
-    ) -> list[np.ndarray]:
-        """NMS and rescaling to frame pixels, as ultralytics' detection predictor does.
-
-        Args:
-            raw: Output of :meth:`infer`.
-            input_hw: Height and width of the blob the network saw.
-            frame_shapes: Shapes of the original frames.
-            confidence: Minimum score kept.
-            classes: Class indices to keep, or None for all.
-
-        Returns:
-            Per frame, an (n, 6) float array: x1, y1, x2, y2, score, class.
-        """
-        import torch
-        from ultralytics.utils import nms, ops
-
-        predictions = nms.non_max_suppression(
-            torch.from_numpy(raw),
-            confidence,
-            self._iou,
-            classes,
-            self._agnostic,
-            max_det=self._max_det,
-        )
-        out = []
-        for pred, shape in zip(predictions, frame_shapes, strict=True):
-            pred[:, :4] = ops.scale_boxes(input_hw, pred[:, :4], shape)
-            out.append(pred[:, :6].numpy())
-        return out
-
-
-def letterbox_blob(frames: Sequence[np.ndarray], imgsz: Sequence[int], stride: int) -> np.ndarray:
-    """Letterbox BGR frames into an NCHW float32 RGB blob in 0..1, as ultralytics' predictor does.
-
-    Frames of one shape keep the minimum rectangle (padding to a multiple of
-    ``stride`` only); mixed shapes are padded to ``imgsz``.
-
-    Args:
-        frames: BGR uint8 images (H, W, 3).
-        imgsz: Target (height, width), multiples of ``stride``.
-        stride: The network's largest stride.
-
-    Returns:
-        The input blob, shape (N, 3, h, w).
-
-    Example:
-        >>> letterbox_blob([np.zeros((480, 640, 3), np.uint8)], (320, 320), 32).shape
-        (1, 3, 256, 320)
-    """
-    from ultralytics.data.augment import LetterBox
-
-    same_shapes = len({frame.shape for frame in frames}) == 1
-    letterbox = LetterBox(tuple(imgsz), auto=same_shapes, stride=stride)
-    batch = np.stack([letterbox(image=frame) for frame in frames])
-    blob = np.ascontiguousarray(batch[..., ::-1].transpose(0, 3, 1, 2))
-    return np.divide(blob, 255, dtype=np.float32)
-
-
 class UltralyticsDetector(Detector):
     """A detector backed by an ultralytics ``YOLO`` model.
 
@@ -163,12 +71,14 @@ class UltralyticsDetector(Detector):
 
     Attributes:
         model: The ``ultralytics.YOLO`` instance, on :attr:`device` (kept with
-            ONNX Runtime too: it is the export's source and the plain-loop baseline).
+            every runtime: it is the ONNX export's source and the plain-loop
+            baseline).
         imgsz: Inference image size (pixels, longest side).
         half: Whether inference runs in fp16 (CUDA only).
-        runtime: The runtime that actually runs the network: ``"torch"`` or
-            ``"onnxruntime"``.
-        onnx: The ONNX Runtime network when :attr:`runtime` is ``"onnxruntime"``.
+        runtime: The runtime that actually runs the network: ``"torch"``,
+            ``"onnxruntime"`` or ``"ultralytics"``.
+        network: The network of the ``"torch"`` or ``"onnxruntime"`` runtime;
+            None with ``"ultralytics"`` (its predictor runs :attr:`model`).
     """
 
     def __init__(
@@ -181,7 +91,7 @@ class UltralyticsDetector(Detector):
         size: str | None,
         imgsz: int,
         random_weights: bool,
-        onnx: OnnxRuntimeYolo | None = None,
+        network: TorchYolo | OnnxRuntimeYolo | None = None,
     ) -> None:
         names: Mapping[int, str] = model.names
         super().__init__(
@@ -195,9 +105,16 @@ class UltralyticsDetector(Detector):
         self.model = model
         self.imgsz = imgsz
         self.half = device.startswith("cuda")
-        self.onnx = onnx
-        self.runtime = "onnxruntime" if onnx is not None else "torch"
+        self.network = network
+        self.runtime = {OnnxRuntimeYolo: "onnxruntime", TorchYolo: "torch"}.get(
+            type(network), "ultralytics"
+        )
         self._class_index = {n: i for i, n in enumerate(self.class_names)}
+
+    @property
+    def onnx(self) -> OnnxRuntimeYolo | None:
+        """The ONNX Runtime network, when that is the runtime."""
+        return self.network if isinstance(self.network, OnnxRuntimeYolo) else None
 
     @classmethod
     def load(
@@ -213,6 +130,7 @@ class UltralyticsDetector(Detector):
         imgsz: int = 640,
         random_class_names: Sequence[str] = (),
         runtime: str = "auto",
+        cuda_graphs: bool = True,
     ) -> UltralyticsDetector:
         """Load weights (or build an architecture with random weights) onto ``device``.
 
@@ -231,8 +149,13 @@ class UltralyticsDetector(Detector):
                 its class count matches, so that it accepts the same queries as
                 the trained one.
             runtime: ``"auto"`` (ONNX Runtime on the CPU when the export works,
-                else PyTorch), ``"torch"`` or ``"onnxruntime"`` (CPU only; falls
-                back to PyTorch with a warning when the export fails).
+                else ``"torch"``), ``"torch"`` (the PyTorch module called
+                directly), ``"onnxruntime"`` (CPU only; falls back to
+                ``"torch"`` with a warning when the export fails) or
+                ``"ultralytics"`` (ultralytics' predictor).
+            cuda_graphs: With ``"torch"`` on CUDA, replay each batch shape's
+                forward pass from a captured CUDA graph (falls back to eager
+                execution with a warning when capture fails).
 
         Returns:
             The detector.
@@ -257,9 +180,9 @@ class UltralyticsDetector(Detector):
         if random_weights and len(random_class_names) == len(model.names):
             model.model.names = dict(enumerate(random_class_names))
         model.to(device)
-        onnx = None
-        if runtime != "torch":
-            onnx = _onnx_runtime(
+        network: TorchYolo | OnnxRuntimeYolo | None = None
+        if runtime in ("auto", "onnxruntime"):
+            network = _onnx_runtime(
                 model,
                 label=label,
                 device=device,
@@ -267,6 +190,19 @@ class UltralyticsDetector(Detector):
                 cache=not random_weights,
                 explicit=runtime == "onnxruntime",
             )
+        if network is None and runtime != "ultralytics":
+            cuda = device.startswith("cuda")
+            network = TorchYolo(
+                model.model,
+                device=device,
+                imgsz=imgsz,
+                half=True,
+                static_batch=CUDA_BATCH_SIZE if cuda else None,
+                cuda_graphs=cuda_graphs,
+            )
+            # The first call of an input shape is slow on a GPU; pay it at load,
+            # not in the first run's first preview.
+            network.warmup((1, CUDA_BATCH_SIZE))
         return cls(
             model,
             name=name,
@@ -275,7 +211,7 @@ class UltralyticsDetector(Detector):
             size=size,
             imgsz=imgsz,
             random_weights=random_weights,
-            onnx=onnx,
+            network=network,
         )
 
     def _predict(
@@ -289,8 +225,8 @@ class UltralyticsDetector(Detector):
             return []
         # Filtering inside ultralytics' NMS is cheaper than dropping boxes afterwards.
         classes = [self._class_index[q] for q in queries] or None
-        if self.onnx is not None:
-            return self._predict_onnx(frames, confidence, classes, timing)
+        if self.network is not None:
+            return self._predict_network(frames, confidence, classes, timing)
         results = self.model.predict(
             frames,
             conf=confidence,
@@ -316,21 +252,27 @@ class UltralyticsDetector(Detector):
                 detections.append(dets)
         return detections
 
-    def _predict_onnx(
+    def _predict_network(
         self,
         frames: list[np.ndarray],
         confidence: float,
         classes: list[int] | None,
         timing: dict[str, float],
     ) -> list[sv.Detections]:
-        assert self.onnx is not None
+        network = self.network
+        assert network is not None
+        # CUDA runs asynchronously: without a sync at each stage's end, the
+        # device's time would be booked to whichever stage waits for it.
+        sync = getattr(network, "synchronize", lambda: None)
         with self.stage(timing, "preprocess"):
-            blob = self.onnx.preprocess(frames)
+            batch = network.preprocess(frames)
+            sync()
         with self.stage(timing, "inference"):
-            raw = self.onnx.infer(blob)
+            raw = network.infer(batch)
+            sync()
         with self.stage(timing, "postprocess"):
             shapes = [frame.shape for frame in frames]
-            predictions = self.onnx.postprocess(raw, blob.shape[2:], shapes, confidence, classes)
+            predictions = network.postprocess(raw, batch.shape[2:], shapes, confidence, classes)
             detections = []
             for pred in predictions:
                 ids = pred[:, 5].astype(int)
@@ -459,7 +401,7 @@ def onnx_session(path: Path) -> Any:
     # An explicit count: ONNX Runtime then does not pin its threads to cores,
     # which on a shared 2-vCPU machine stalls a pinned thread behind the
     # decoder, encoder and tracker threads.
-    options.intra_op_num_threads = _usable_cpus()
+    options.intra_op_num_threads = usable_cpus()
     options.inter_op_num_threads = 1
     # Spin-waiting workers burn the cores that the pipeline's decoder, tracker
     # and encoder threads need; measured on 2 vCPUs: about 4 % slower alone,
@@ -517,14 +459,6 @@ def _onnx_runtime(
             exc,
         )
         return None
-
-
-def _usable_cpus() -> int:
-    # The CPUs this process may run on (taskset, cpusets), not the machine's.
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
 
 
 @contextlib.contextmanager

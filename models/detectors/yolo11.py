@@ -32,6 +32,7 @@ def create_yolo11(
     weights: str | None = None,
     imgsz: int = 640,
     runtime: str = "auto",
+    cuda_graphs: bool = True,
 ) -> UltralyticsDetector:
     """Build a YOLO11 detector.
 
@@ -43,7 +44,11 @@ def create_yolo11(
             ``yolo11{size}.pt``.
         imgsz: Inference image size.
         runtime: ``"auto"`` (ONNX Runtime on the CPU, exported once and cached,
-            when that works; else PyTorch), ``"torch"`` or ``"onnxruntime"``.
+            when that works; else ``"torch"``), ``"torch"`` (PyTorch called
+            directly: fp16, pinned memory and static shapes on CUDA),
+            ``"onnxruntime"`` or ``"ultralytics"`` (ultralytics' predictor).
+        cuda_graphs: With the ``"torch"`` runtime on CUDA, replay the forward
+            pass from a captured CUDA graph.
 
     Returns:
         The detector.
@@ -68,5 +73,6 @@ def create_yolo11(
         size=size,
         imgsz=imgsz,
         runtime=runtime,
+        cuda_graphs=cuda_graphs,
         random_class_names=[coco[i] for i in sorted(coco)],
     )
