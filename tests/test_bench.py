@@ -18,16 +18,24 @@ def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
 
 
+@pytest.mark.parametrize("detector", ["yolo11", "yolox_nano"])
 def test_bench_reports_every_figure_and_ratio(
-    clip: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    detector: str,
+    clip: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    request: pytest.FixtureRequest,
 ) -> None:
     out = tmp_path / "figures.json"
-    argv = [str(clip), "--detector", "yolo11", "--size", "n", "--weights", "yolo11n.yaml"]
-    argv += ["--runtime", "torch", "--loops", "2", "--json", str(out)]
+    if detector == "yolo11":  # architecture-only weights, PyTorch
+        model = ["--size", "n", "--weights", "yolo11n.yaml", "--runtime", "torch"]
+    else:  # the real pretrained YOLOX-Nano; its plain loop is detect + track + write
+        model = ["--weights", str(request.getfixturevalue("yolox_weights"))]
+    argv = [str(clip), "--detector", detector, *model, "--loops", "2", "--json", str(out)]
     assert bench.main(argv) == 0
     figures = json.loads(out.read_text())
     assert figures["frames"] == 12 and figures["devices"] == ["cpu"]
-    assert figures["runtime"] == "torch"
+    assert figures["detector"] == detector
     for key in ("decode_fps", "encode_fps", "model_only_fps", "end_to_end_fps", "plain_loop_fps"):
         assert figures[key] > 0, key
     assert figures["ratio_end_to_end_over_model_only"] == pytest.approx(

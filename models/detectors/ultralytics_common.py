@@ -41,8 +41,9 @@ import numpy as np
 import supervision as sv
 
 from models.detectors.base import CLASS_NAME, Detector
-from models.detectors.yolo_networks import OnnxRuntimeYolo, TorchYolo, usable_cpus
+from models.detectors.yolo_networks import OnnxRuntimeYolo, TorchYolo
 from models.errors import ModelError
+from models.onnx_sessions import onnx_session
 from models.weights import cache_dir, is_architecture_file, is_offline, loading_weights
 
 STAGES = ("preprocess", "inference", "postprocess")
@@ -383,31 +384,6 @@ def export_onnx(model: Any, target: Path, imgsz: int) -> Path:
             raise RuntimeError("ultralytics' exporter produced no ONNX file")
         os.replace(exported, target)
     return target
-
-
-def onnx_session(path: Path) -> Any:
-    """An ONNX Runtime CPU session with one intra-op thread per core.
-
-    Args:
-        path: The ONNX file.
-
-    Returns:
-        The ``onnxruntime.InferenceSession``.
-    """
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    # An explicit count: ONNX Runtime then does not pin its threads to cores,
-    # which on a shared 2-vCPU machine stalls a pinned thread behind the
-    # decoder, encoder and tracker threads.
-    options.intra_op_num_threads = usable_cpus()
-    options.inter_op_num_threads = 1
-    # Spin-waiting workers burn the cores that the pipeline's decoder, tracker
-    # and encoder threads need; measured on 2 vCPUs: about 4 % slower alone,
-    # much faster end to end and under load.
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    return ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
 
 
 def _onnx_runtime(

@@ -19,12 +19,12 @@ so the detector can time the three stages.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
+from models.onnx_sessions import usable_cpus
 from models.transfer import PinnedUploader
 
 log = logging.getLogger(__name__)
@@ -92,14 +92,6 @@ def letterbox_blob(frames: Sequence[np.ndarray], imgsz: Sequence[int], stride: i
     batch = letterbox_batch(frames, imgsz, stride)
     blob = np.ascontiguousarray(batch[..., ::-1].transpose(0, 3, 1, 2))
     return np.divide(blob, 255, dtype=np.float32)
-
-
-def usable_cpus() -> int:
-    """The CPUs this process may run on (taskset, cpusets), not the machine's."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
 
 
 def predictor_defaults() -> dict[str, Any]:

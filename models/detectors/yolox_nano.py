@@ -22,6 +22,7 @@ import numpy as np
 import supervision as sv
 
 from models.detectors.base import CLASS_NAME, Detector
+from models.onnx_sessions import onnx_session
 from models.registry import register
 from models.weights import download_url, loading_weights, resolve_weights
 
@@ -178,13 +179,11 @@ def _class_names(weights: Path, n_classes: int) -> tuple[str, ...]:
 def _session(path: Path, device: str) -> Any:
     import onnxruntime as ort
 
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = os.cpu_count() or 1
     providers: list[Any] = ["CPUExecutionProvider"]
     if device.startswith("cuda") and "CUDAExecutionProvider" in ort.get_available_providers():
         index = int(device.partition(":")[2] or 0)
         providers.insert(0, ("CUDAExecutionProvider", {"device_id": index}))
-    return ort.InferenceSession(str(path), sess_options=options, providers=providers)
+    return onnx_session(path, providers)
 
 
 @register(
