@@ -45,9 +45,8 @@ from pipeline.depth_display import (
 from pipeline.devices import resolve_devices
 from pipeline.errors import PipelineError, RunStopped
 from pipeline.events import FirstFrame, Preview, Progress
-from pipeline.io import Frame, FrameReader, H264Writer, VideoInfo, read_first_frame
-from pipeline.preview import LatestValue
-from pipeline.runner import check_video, report_progress
+from pipeline.io import Frame, H264Writer, VideoInfo, read_first_frame
+from pipeline.runner import PooledRun, check_video, pipeline_errors
 from pipeline.workers import DevicePool, Worker
 
 log = logging.getLogger(__name__)
@@ -210,12 +209,8 @@ def _depth_frame(estimator: DepthEstimator, frame: Frame, config: DepthConfig) -
 
 @dataclass
 class _RunState:
-    """What the processing thread shares with the reporting generator."""
+    """What the in-order stage gathers for the summary."""
 
-    frames_done: int = 0
-    error: BaseException | None = None
-    started: float = field(default_factory=time.perf_counter)
-    timing: dict[str, float] = field(default_factory=dict)
     value_range: list[float] = field(default_factory=lambda: [np.inf, -np.inf])
     display_range: DisplayRange | None = None
 
@@ -264,13 +259,6 @@ def run_depth(
         yield FirstFrame(image=first.image, detections=sv.Detections.empty())
     first_frame_s = time.perf_counter() - first_started
 
-    state = _RunState()
-    latest: LatestValue[tuple[int, np.ndarray]] = LatestValue()
-    slots = threading.Semaphore(config.max_in_flight)
-    reader = FrameReader(
-        video, queue_size=config.queue_size, stop=stop, max_frames=config.max_frames, slots=slots
-    )
-
     def make_worker(device: str) -> Worker[np.ndarray]:
         estimator = estimators[device]
 
@@ -281,76 +269,53 @@ def run_depth(
 
         return Worker(device, process, config.batch_size or estimator.default_batch_size)
 
-    pool = DevicePool([make_worker(d) for d in devices], reader, stop)
+    state = _RunState()
+    workers = [make_worker(d) for d in devices]
+    run = PooledRun(video, workers, stop, config, name="depth-encoder")
     writers: dict[str, H264Writer] = {}
 
     def process_in_order() -> None:
-        normalizer, painter, timing = config.normalizer(), config.painter(), state.timing
-        try:
-            width, height = output_size(info.width, info.height, config.view)
-            writers["video"] = writer = H264Writer(
-                out_video, width, height, info.fps, queue_size=config.queue_size, stop=stop
-            )
-            for frame, depth in pool:
-                t0 = time.perf_counter()
-                display_range = normalizer.update(depth)
-                t1 = time.perf_counter()
-                image = painter.paint(frame.image, depth, display_range)
-                t2 = time.perf_counter()
-                writer.write(image)
-                timing["normalize"] = timing.get("normalize", 0.0) + t1 - t0
-                timing["colorize"] = timing.get("colorize", 0.0) + t2 - t1
-                timing["write"] = timing.get("write", 0.0) + time.perf_counter() - t2
-                state.value_range[0] = min(state.value_range[0], display_range.low)
-                state.value_range[1] = max(state.value_range[1], display_range.high)
-                state.display_range = display_range
-                state.frames_done = frame.index + 1
-                latest.publish((frame.index, image))
-                slots.release()
-            if stop.is_set():
-                raise RunStopped("The run was stopped.")
-            writer.close()
-        except BaseException as exc:  # noqa: BLE001 - reported by the generator
-            state.error = exc
-            stop.set()
-        finally:
-            latest.close()
+        normalizer, painter, timing = config.normalizer(), config.painter(), run.timing
+        width, height = output_size(info.width, info.height, config.view)
+        writers["video"] = writer = H264Writer(
+            out_video, width, height, info.fps, queue_size=config.queue_size, stop=stop
+        )
+        for frame, depth in run.pool:
+            t0 = time.perf_counter()
+            display_range = normalizer.update(depth)
+            t1 = time.perf_counter()
+            image = painter.paint(frame.image, depth, display_range)
+            t2 = time.perf_counter()
+            writer.write(image)
+            timing["normalize"] = timing.get("normalize", 0.0) + t1 - t0
+            timing["colorize"] = timing.get("colorize", 0.0) + t2 - t1
+            timing["write"] = timing.get("write", 0.0) + time.perf_counter() - t2
+            state.value_range[0] = min(state.value_range[0], display_range.low)
+            state.value_range[1] = max(state.value_range[1], display_range.high)
+            state.display_range = display_range
+            run.frames_done = frame.index + 1
+            run.latest.publish((frame.index, image))
+            run.slots.release()
+        if stop.is_set():
+            raise RunStopped("The run was stopped.")
+        writer.close()
 
-    processor = threading.Thread(target=process_in_order, name="depth-encoder", daemon=True)
-    processor.start()
+    run.start(process_in_order)
     completed = False
     try:
-        yield from report_progress(
-            latest,
-            started=state.started,
-            frames_done=lambda: state.frames_done,
-            total_frames=info.frames,
-            preview_interval_s=preview_interval_s,
-            preview_max_width=config.preview_max_width,
-        )
-        processor.join()
-        if state.error is not None:
-            raise state.error
-        elapsed = time.perf_counter() - state.started
-        timing = {
-            "decode": reader.decode_seconds,
-            **pool.timing,
-            **state.timing,
-            "encode": writers["video"].encode_seconds,
-        }
-        summary = _summary(state, info, config, elapsed, timing, devices, pool, main_estimator)
-        summary["first_frame_s"] = round(first_frame_s, 3)
-        completed = True
-        yield DepthDone(out_video, summary)
-    except (PipelineError, models.ModelError):
-        raise
-    except Exception as exc:
-        raise PipelineError(f"The depth run failed: {exc}") from exc
+        with pipeline_errors("The depth run"):
+            yield from run.report(info.frames, preview_interval_s)
+            elapsed = time.perf_counter() - run.started
+            timing = run.stage_timing(writers["video"].encode_seconds)
+            summary = _summary(
+                run.frames_done, state, info, config, elapsed, timing, devices, run.pool,
+                main_estimator,
+            )  # fmt: skip
+            summary["first_frame_s"] = round(first_frame_s, 3)
+            completed = True
+            yield DepthDone(out_video, summary)
     finally:
-        stop.set()
-        processor.join(timeout=10)
-        pool.join()
-        reader.close()
+        run.close()
         if not completed:
             if "video" in writers:
                 writers["video"].abort()
@@ -358,6 +323,7 @@ def run_depth(
 
 
 def _summary(
+    frames_done: int,
     state: _RunState,
     info: VideoInfo,
     config: DepthConfig,
@@ -370,8 +336,8 @@ def _summary(
     low, high = state.value_range
     final = state.display_range
     return {
-        "frames": state.frames_done,
-        "fps": round(state.frames_done / max(elapsed, 1e-9), 2),
+        "frames": frames_done,
+        "fps": round(frames_done / max(elapsed, 1e-9), 2),
         "seconds": round(elapsed, 3),
         "video": {"width": info.width, "height": info.height, "fps": info.fps},
         "view": config.view,

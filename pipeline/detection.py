@@ -27,15 +27,14 @@ from models.detectors.base import CLASS_NAME, Detector
 from pipeline.annotate import FrameAnnotator
 from pipeline.config import DetectionConfig
 from pipeline.devices import resolve_devices
-from pipeline.errors import PipelineError, RunStopped
+from pipeline.errors import RunStopped
 from pipeline.events import Done, Event, FirstFrame
-from pipeline.io import Frame, FrameReader, H264Writer, VideoInfo, read_first_frame
+from pipeline.io import Frame, H264Writer, VideoInfo, read_first_frame
 from pipeline.object_depth import TrackDepths, add_object_depths
-from pipeline.preview import LatestValue
-from pipeline.runner import check_video, report_progress
+from pipeline.runner import PooledRun, check_video, pipeline_errors
 from pipeline.tracking import ObjectTracker, tracker_config_for
 from pipeline.tracks import TracksWriter
-from pipeline.workers import DevicePool, Worker
+from pipeline.workers import Worker
 
 log = logging.getLogger(__name__)
 
@@ -102,14 +101,9 @@ def first_frame(
 
 @dataclass
 class _RunState:
-    """What the processing thread shares with the reporting generator."""
+    """What the in-order stage gathers for the summary."""
 
-    frames_done: int = 0
     peak_in_flight: int = 0
-    error: BaseException | None = None
-    finished: bool = False
-    started: float = field(default_factory=time.perf_counter)
-    timing: dict[str, float] = field(default_factory=dict)
     classes_by_track: dict[int, Counter] = field(default_factory=lambda: defaultdict(Counter))
 
 
@@ -169,17 +163,6 @@ def run_detection(
         yield FirstFrame(image=annotator.annotate(frame.image, dets), detections=dets)
     first_frame_s = time.perf_counter() - first_started
 
-    state = _RunState()
-    latest: LatestValue[tuple[int, Any]] = LatestValue()
-    slots = threading.Semaphore(config.max_in_flight)
-    reader = FrameReader(
-        video,
-        queue_size=config.queue_size,
-        stop=stop,
-        max_frames=config.max_frames,
-        slots=slots,
-    )
-
     def make_worker(device: str) -> Worker[sv.Detections]:
         frame_models = per_device[device]
 
@@ -189,7 +172,9 @@ def run_detection(
         batch_size = config.batch_size or frame_models.detector.default_batch_size
         return Worker(device, process, batch_size)
 
-    pool = DevicePool([make_worker(d) for d in devices], reader, stop)
+    state = _RunState()
+    workers = [make_worker(d) for d in devices]
+    run = PooledRun(video, workers, stop, config, name="tracker-encoder")
     writers: dict[str, Any] = {}
     model_info = {**main_detector.info(), "queries": list(queries), "confidence": config.confidence}
     model_info["devices"] = devices
@@ -203,110 +188,77 @@ def run_detection(
 
         tracker_config = tracker_config_for(config.tracker, main_detector.open_vocabulary)
         tracker = ObjectTracker(tracker_config, frame_rate=info.fps)
-        timing = state.timing
-        try:
-            writers["video"] = H264Writer(
-                out_video, info.width, info.height, info.fps,
-                queue_size=config.queue_size, stop=stop,
-            )
-            writers["tracks"] = TracksWriter(
-                out_tracks,
-                {"fps": info.fps, "width": info.width, "height": info.height, "frames": 0},
-                model_info,
-            )
-            if out_mot is not None:
-                writers["mot"] = MotWriter(out_mot)
-            for frame, detections in pool:
-                t0 = time.perf_counter()
-                tracked = tracker.update(detections)
-                t1 = time.perf_counter()
-                annotated = annotator.annotate(frame.image, tracked)
-                t2 = time.perf_counter()
-                writers["video"].write(annotated)
-                writers["tracks"].write(frame.index, frame.timestamp, tracked)
-                if "mot" in writers:
-                    writers["mot"].write(frame.index, tracked)
-                t3 = time.perf_counter()
-                timing["track"] = timing.get("track", 0.0) + t1 - t0
-                timing["annotate"] = timing.get("annotate", 0.0) + t2 - t1
-                timing["write"] = timing.get("write", 0.0) + t3 - t2
-                for track_id, name in zip(
-                    tracked.tracker_id, tracked.data.get(CLASS_NAME, []), strict=False
-                ):
-                    state.classes_by_track[int(track_id)][str(name)] += 1
-                track_depths.add(tracked)
-                state.frames_done = frame.index + 1
-                in_flight = reader.frames_decoded - frame.index
-                state.peak_in_flight = max(state.peak_in_flight, in_flight)
-                latest.publish((frame.index, annotated))
-                slots.release()
-            if stop.is_set():
-                raise RunStopped("The run was stopped.")
-            writers["video"].close()
-            writers["tracks"].close()
+        timing = run.timing
+        writers["video"] = H264Writer(
+            out_video, info.width, info.height, info.fps,
+            queue_size=config.queue_size, stop=stop,
+        )  # fmt: skip
+        writers["tracks"] = TracksWriter(
+            out_tracks,
+            {"fps": info.fps, "width": info.width, "height": info.height, "frames": 0},
+            model_info,
+        )
+        if out_mot is not None:
+            writers["mot"] = MotWriter(out_mot)
+        for frame, detections in run.pool:
+            t0 = time.perf_counter()
+            tracked = tracker.update(detections)
+            t1 = time.perf_counter()
+            annotated = annotator.annotate(frame.image, tracked)
+            t2 = time.perf_counter()
+            writers["video"].write(annotated)
+            writers["tracks"].write(frame.index, frame.timestamp, tracked)
             if "mot" in writers:
-                writers["mot"].close()
-        except BaseException as exc:  # noqa: BLE001 - reported by the generator
-            state.error = exc
-            stop.set()
-        finally:
-            state.finished = True
-            latest.close()
+                writers["mot"].write(frame.index, tracked)
+            t3 = time.perf_counter()
+            timing["track"] = timing.get("track", 0.0) + t1 - t0
+            timing["annotate"] = timing.get("annotate", 0.0) + t2 - t1
+            timing["write"] = timing.get("write", 0.0) + t3 - t2
+            for track_id, name in zip(
+                tracked.tracker_id, tracked.data.get(CLASS_NAME, []), strict=False
+            ):
+                state.classes_by_track[int(track_id)][str(name)] += 1
+            track_depths.add(tracked)
+            run.frames_done = frame.index + 1
+            in_flight = run.reader.frames_decoded - frame.index
+            state.peak_in_flight = max(state.peak_in_flight, in_flight)
+            run.latest.publish((frame.index, annotated))
+            run.slots.release()
+        if stop.is_set():
+            raise RunStopped("The run was stopped.")
+        for writer in writers.values():
+            writer.close()
 
-    processor = threading.Thread(target=process_in_order, name="tracker-encoder", daemon=True)
-    processor.start()
+    run.start(process_in_order)
     completed = False
     try:
-        yield from report_progress(
-            latest,
-            started=state.started,
-            frames_done=lambda: state.frames_done,
-            total_frames=info.frames,
-            preview_interval_s=preview_interval_s,
-            preview_max_width=config.preview_max_width,
-        )
-        processor.join()
-        if state.error is not None:
-            raise state.error
-        elapsed = time.perf_counter() - state.started
-        timing = {
-            "decode": reader.decode_seconds,
-            **pool.timing,
-            **state.timing,
-            "encode": writers["video"].encode_seconds,
-        }
-        summary = _summary(
-            state, info, elapsed, timing, devices, pool.frames_per_device, main_detector
-        )
-        summary["first_frame_s"] = round(first_frame_s, 3)
-        if depth_model is not None:
-            summary["depth_model"] = depth_model.info()
-            summary["near_to_far"] = [
-                {"track_id": track_id, "depth": round(depth, 4)}
-                for track_id, depth in track_depths.near_to_far()
-            ]
-        completed = True
-        yield Done(out_video, out_tracks, out_mot, summary)
-    except RunStopped:
-        raise
-    except (PipelineError, models.ModelError):
-        raise
-    except Exception as exc:
-        raise PipelineError(f"The run failed: {exc}") from exc
+        with pipeline_errors("The run"):
+            yield from run.report(info.frames, preview_interval_s)
+            elapsed = time.perf_counter() - run.started
+            timing = run.stage_timing(writers["video"].encode_seconds)
+            summary = _summary(
+                run.frames_done, state, info, elapsed, timing, devices,
+                run.pool.frames_per_device, main_detector,
+            )  # fmt: skip
+            summary["first_frame_s"] = round(first_frame_s, 3)
+            if depth_model is not None:
+                summary["depth_model"] = depth_model.info()
+                summary["near_to_far"] = [
+                    {"track_id": track_id, "depth": round(depth, 4)}
+                    for track_id, depth in track_depths.near_to_far()
+                ]
+            completed = True
+            yield Done(out_video, out_tracks, out_mot, summary)
     finally:
-        stop.set()
-        processor.join(timeout=10)
-        pool.join()
-        reader.close()
+        run.close()
         if not completed:
-            for name in ("video", "tracks", "mot"):
-                if name in writers:
-                    writer = writers[name]
-                    getattr(writer, "abort", writer.close)()
+            for writer in writers.values():
+                getattr(writer, "abort", writer.close)()
             _remove(out_video, out_tracks, out_mot)
 
 
 def _summary(
+    frames_done: int,
     state: _RunState,
     info: VideoInfo,
     elapsed: float,
@@ -319,10 +271,10 @@ def _summary(
     for counts in state.classes_by_track.values():
         tracks_per_class[counts.most_common(1)[0][0]] += 1
     summary: dict[str, Any] = {
-        "frames": state.frames_done,
+        "frames": frames_done,
         "tracks": len(state.classes_by_track),
         "tracks_per_class": dict(tracks_per_class.most_common()),
-        "fps": round(state.frames_done / max(elapsed, 1e-9), 2),
+        "fps": round(frames_done / max(elapsed, 1e-9), 2),
         "seconds": round(elapsed, 3),
         "video": {"width": info.width, "height": info.height, "fps": info.fps},
         "devices": devices,

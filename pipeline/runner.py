@@ -1,18 +1,25 @@
-"""Pieces every kind of run shares: input checks and the throttled report loop."""
+"""Pieces every kind of run shares: input checks, the throttled report loop, the run's threads."""
 
 from __future__ import annotations
 
+import contextlib
+import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Generic, Protocol, TypeVar
 
 import numpy as np
 
+from models.errors import ModelError
 from pipeline.annotate import downscale
-from pipeline.errors import VideoError
+from pipeline.errors import PipelineError, VideoError
 from pipeline.events import Preview, Progress
-from pipeline.io import VideoInfo, probe
+from pipeline.io import FrameReader, VideoInfo, probe
 from pipeline.preview import LatestValue
+from pipeline.workers import DevicePool, Worker
+
+R = TypeVar("R")
 
 
 def check_video(path: str | Path, max_duration_s: float | None) -> VideoInfo:
@@ -78,3 +85,153 @@ def report_progress(
         elapsed = max(now - started, 1e-9)
         yield Progress(index, total_frames or None, frames_done() / elapsed)
         yield Preview(index, downscale(image, preview_max_width))
+
+
+class RunLimits(Protocol):
+    """The settings a :class:`PooledRun` reads from a run's (frozen) config."""
+
+    @property
+    def queue_size(self) -> int: ...
+
+    @property
+    def max_frames(self) -> int | None: ...
+
+    @property
+    def max_in_flight(self) -> int: ...
+
+    @property
+    def preview_max_width(self) -> int: ...
+
+
+class PooledRun(Generic[R]):
+    """The threads of one pooled run, and the reporting generator's side of them.
+
+    Detection and depth runs have this shape: a prefetching decoder, a device
+    pool, and one thread (the in-order stage) that takes the pool's results in
+    frame order, does the stateful work (tracker or depth normaliser,
+    annotation, writers), releases each frame's slot and publishes the finished
+    frame to :attr:`latest`. The run's generator only reports from that
+    channel (:meth:`report`), so a slow consumer never slows the run.
+
+    Args:
+        video: The input video.
+        workers: One per device.
+        stop: The run's stop flag.
+        limits: The run's config: its queue size, frame limit, bound on frames
+            in flight and preview width.
+        name: Name of the in-order stage's thread.
+
+    Attributes:
+        reader: The prefetching decoder.
+        pool: The device pool.
+        slots: Released by the in-order stage once per finished frame.
+        latest: Channel of ``(frame_index, image)`` for the preview.
+        frames_done: Frames fully processed; set by the in-order stage.
+        timing: Seconds per stage of the in-order stage.
+        started: ``time.perf_counter()`` when the threads started.
+        error: What the in-order stage raised, if anything.
+    """
+
+    def __init__(
+        self,
+        video: str | Path,
+        workers: Sequence[Worker[R]],
+        stop: threading.Event,
+        limits: RunLimits,
+        *,
+        name: str,
+    ) -> None:
+        self.stop = stop
+        self.slots = threading.Semaphore(limits.max_in_flight)
+        self.latest: LatestValue[tuple[int, np.ndarray]] = LatestValue()
+        self.frames_done = 0
+        self.timing: dict[str, float] = {}
+        self.error: BaseException | None = None
+        self.started = time.perf_counter()
+        self.reader = FrameReader(
+            video,
+            queue_size=limits.queue_size,
+            stop=stop,
+            max_frames=limits.max_frames,
+            slots=self.slots,
+        )
+        self._preview_max_width = limits.preview_max_width
+        self.pool = DevicePool(workers, self.reader, stop)
+        self._name = name
+        self._thread: threading.Thread | None = None
+
+    def start(self, in_order_stage: Callable[[], None]) -> None:
+        """Run ``in_order_stage`` in its own thread; its exception ends the run.
+
+        It must raise :class:`RunStopped` when it sees :attr:`stop` set before
+        the end, so that a stopped run never reports success.
+        """
+
+        def target() -> None:
+            try:
+                in_order_stage()
+            except BaseException as exc:  # noqa: BLE001 - re-raised by report()
+                self.error = exc
+                self.stop.set()
+            finally:
+                self.latest.close()
+
+        self._thread = threading.Thread(target=target, name=self._name, daemon=True)
+        self._thread.start()
+
+    def report(
+        self, total_frames: int | None, preview_interval_s: float
+    ) -> Iterator[Progress | Preview]:
+        """Yield progress and previews until the in-order stage ends; re-raise its error.
+
+        Args:
+            total_frames: Frames expected, if known.
+            preview_interval_s: Least time between two previews.
+
+        Yields:
+            ``Progress`` and ``Preview`` events (see :func:`report_progress`).
+        """
+        yield from report_progress(
+            self.latest,
+            started=self.started,
+            frames_done=lambda: self.frames_done,
+            total_frames=total_frames,
+            preview_interval_s=preview_interval_s,
+            preview_max_width=self._preview_max_width,
+        )
+        if self._thread is not None:
+            self._thread.join()
+        if self.error is not None:
+            raise self.error
+
+    def stage_timing(self, encode_seconds: float) -> dict[str, float]:
+        """Seconds per stage: decode, the pool's stages, the in-order stage's, encode."""
+        return {
+            "decode": self.reader.decode_seconds,
+            **self.pool.timing,
+            **self.timing,
+            "encode": encode_seconds,
+        }
+
+    def close(self) -> None:
+        """Stop every thread of the run and wait for them (after the end, an error or a stop)."""
+        self.stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self.pool.join()
+        self.reader.close()
+
+
+@contextlib.contextmanager
+def pipeline_errors(what: str) -> Iterator[None]:
+    """Let the errors a user can act on through; wrap anything else in a :class:`PipelineError`.
+
+    Args:
+        what: Names the run in the message, e.g. ``"The depth run"``.
+    """
+    try:
+        yield
+    except (PipelineError, ModelError):  # RunStopped is a PipelineError
+        raise
+    except Exception as exc:
+        raise PipelineError(f"{what} failed: {exc}") from exc
