@@ -217,10 +217,21 @@ def test_app_renders_and_runs_inside_an_iframe_on_another_site(
     page.screenshot(path="/tmp/app-iframe.png", full_page=True)
 
 
-def test_stop_button_cancels_the_run(page, app_url: str, clip: Path, output_root: Path) -> None:
+@pytest.fixture(scope="module")
+def long_clip(shared_assets: Path) -> Path:
+    """377 frames: several seconds of work, so that Stop lands mid-run (71 frames took 1.4 s)."""
+    path = shared_assets / "video" / "car_detection.mp4"
+    if not path.is_file():
+        pytest.skip(f"{path} not found")
+    return path
+
+
+def test_stop_button_cancels_the_run(
+    page, app_url: str, long_clip: Path, output_root: Path
+) -> None:
     before = set(output_root.glob("run-*"))
     page.goto(app_url)
-    prepare_run(page.main_frame, clip)
+    prepare_run(page.main_frame, long_clip)
     page.locator("#run-button").click()
     page.wait_for_function("() => window.__previewSrcs.length >= 1")  # Under way.
     page.locator("#stop-button").click()
