@@ -28,15 +28,13 @@ from pipeline.depth import run_depth as pipeline_run_depth
 from pipeline.depth_display import COLORMAPS
 from pipeline.errors import VideoError
 from pipeline.io import probe
-from pipeline.runner import check_video
 from ui.detection_tab import GPU_CONCURRENCY_ID
 from ui.errors import as_gr_errors, user_error
 from ui.gpu import GPU_MAX_S, GPU_MIN_S, LOAD_S, relay_events
-from ui.outputs import OutputStore
 from ui.render import to_rgb
 from ui.settings import Settings
-from ui.stops import STOP_FLAGS, StopFlags
-from ui.streaming import stream_run
+from ui.stops import STOP_FLAGS
+from ui.streaming import TabHandlers
 
 MODEL = "depth_anything_v2"
 DEFAULT_COLORMAP = "turbo"
@@ -206,37 +204,18 @@ def _summary_text(summary: dict[str, Any]) -> str:
     )
 
 
-class DepthHandlers:
-    """The Depth tab's handlers, bound to the app's settings, output folders and stop flags.
-
-    Args:
-        settings: Deployment settings (limits, preview rate); read from the
-            environment when None.
-        store: Where run outputs go (default: ``settings.output_dir``).
-        stops: Registry the Stop button uses to reach running runs.
-    """
-
-    def __init__(
-        self,
-        settings: Settings | None = None,
-        store: OutputStore | None = None,
-        stops: StopFlags = STOP_FLAGS,
-    ) -> None:
-        self.settings = settings or Settings.from_env()
-        self.store = store or OutputStore(self.settings.output_dir, self.settings.output_max_age_s)
-        self.stops = stops
+class DepthHandlers(TabHandlers):
+    """The Depth tab's handlers (see :class:`ui.streaming.TabHandlers` for the arguments)."""
 
     def _request(
         self, video: str | None, size: str | None, colormap: str | None, view: str | None
     ) -> DepthConfig:
-        if not video:
-            raise user_error("Upload a video first.")
-        config = build_depth_config(
-            size, colormap, view, max_duration_s=self.settings.max_duration_s
+        return self._checked(
+            video,
+            lambda: build_depth_config(
+                size, colormap, view, max_duration_s=self.settings.max_duration_s
+            ),
         )
-        with as_gr_errors():
-            check_video(video, config.max_duration_s)
-        return config
 
     def depth(
         self,
@@ -268,11 +247,8 @@ class DepthHandlers:
         """
         config = self._request(video, size, colormap, view)
         yield None, "Loading the model and reading the first frame...", None, None
-        session = request.session_hash if request is not None else None
-        yield from stream_run(
-            self.store,
-            self.stops,
-            session,
+        yield from self._stream(
+            request,
             start=lambda run, token: depth_events(
                 str(video),
                 config,
@@ -310,8 +286,7 @@ class DepthHandlers:
 
     def stop(self, request: gr.Request | None = None) -> None:
         """Ask the session's running depth run to stop (the Stop button)."""
-        if request is not None:
-            self.stops.stop(request.session_hash)
+        self._stop(request)
 
 
 def build_depth_tab(

@@ -16,39 +16,18 @@ import gradio as gr
 import numpy as np
 
 from pipeline.config import DetectionConfig
-from pipeline.runner import check_video
 from ui import gpu
-from ui.errors import as_gr_errors, user_error
 from ui.inputs import build_config
-from ui.outputs import OutputStore
 from ui.render import summary_text, to_rgb
-from ui.settings import Settings
-from ui.stops import STOP_FLAGS, StopFlags
-from ui.streaming import STOPPED, stream_run
+from ui.streaming import STOPPED, TabHandlers
 
 #: ``/detect`` outputs: preview image (RGB), status text, result video path,
 #: tracks JSON path, summary. The last three are None until the run is done.
 DetectOutputs = tuple[np.ndarray | None, str, str | None, str | None, dict[str, Any] | None]
 
 
-class DetectionHandlers:
-    """Handlers bound to the app's settings, output folders and stop flags.
-
-    Args:
-        settings: Deployment settings (limits, preview rate).
-        store: Where run outputs go (default: ``settings.output_dir``).
-        stops: Registry the Stop button uses to reach running runs.
-    """
-
-    def __init__(
-        self,
-        settings: Settings,
-        store: OutputStore | None = None,
-        stops: StopFlags = STOP_FLAGS,
-    ) -> None:
-        self.settings = settings
-        self.store = store or OutputStore(settings.output_dir, settings.output_max_age_s)
-        self.stops = stops
+class DetectionHandlers(TabHandlers):
+    """The Detection tab's handlers (see :class:`ui.streaming.TabHandlers` for the arguments)."""
 
     def _request(
         self,
@@ -60,19 +39,17 @@ class DetectionHandlers:
         object_depth: bool | None = False,
     ) -> DetectionConfig:
         """Validate a request: the config, and a readable video within the limits."""
-        if not video:
-            raise user_error("Upload a video first.")
-        config = build_config(
-            detector,
-            size,
-            queries,
-            confidence,
-            max_duration_s=self.settings.max_duration_s,
-            object_depth=bool(object_depth),
+        return self._checked(
+            video,
+            lambda: build_config(
+                detector,
+                size,
+                queries,
+                confidence,
+                max_duration_s=self.settings.max_duration_s,
+                object_depth=bool(object_depth),
+            ),
         )
-        with as_gr_errors():
-            check_video(video, config.max_duration_s)
-        return config
 
     def detect(
         self,
@@ -109,11 +86,8 @@ class DetectionHandlers:
         """
         config = self._request(video, detector, size, queries, confidence, object_depth)
         yield None, "Loading the model and reading the first frame...", None, None, None
-        session = request.session_hash if request is not None else None
-        yield from stream_run(
-            self.store,
-            self.stops,
-            session,
+        yield from self._stream(
+            request,
             start=lambda run, token: gpu.detect_events(
                 str(video),
                 config,
@@ -169,7 +143,6 @@ class DetectionHandlers:
             The new status text, or ``gr.skip()`` when nothing was running. The
             cancelled run cannot say it itself: its later outputs are dropped.
         """
-        session = request.session_hash if request is not None else None
-        if self.stops.stop(session):
+        if self._stop(request):
             return STOPPED
         return gr.skip()

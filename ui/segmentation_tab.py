@@ -29,7 +29,6 @@ from pipeline.annotate import downscale
 from pipeline.errors import VideoError
 from pipeline.events import Event
 from pipeline.io import probe
-from pipeline.runner import check_video
 from pipeline.segmentation import (
     DEFAULT_SEGMENTER,
     SegmentationConfig,
@@ -43,7 +42,7 @@ from ui.outputs import OutputStore
 from ui.render import to_rgb
 from ui.settings import Settings
 from ui.stops import STOP_FLAGS, StopFlags
-from ui.streaming import stream_run
+from ui.streaming import TabHandlers
 
 DEFAULT_STEP = 10
 MAX_STEP = 300
@@ -223,8 +222,8 @@ def summary_text(summary: dict[str, Any]) -> str:
     return text
 
 
-class SegmentationHandlers:
-    """The Segmentation tab's handlers, bound to settings, output folders and stop flags.
+class SegmentationHandlers(TabHandlers):
+    """The Segmentation tab's handlers.
 
     Args:
         settings: Deployment settings (limits, preview rate); read from the
@@ -246,28 +245,24 @@ class SegmentationHandlers:
         segmenters: Sequence[str] | None = None,
         config_overrides: Mapping[str, Any] | None = None,
     ) -> None:
-        self.settings = settings or Settings.from_env()
-        self.store = store or OutputStore(self.settings.output_dir, self.settings.output_max_age_s)
-        self.stops = stops
+        super().__init__(settings, store, stops)
         self.segmenters = list(models.available("segmenter") if segmenters is None else segmenters)
         self.config_overrides = dict(config_overrides or {})
 
     def _request(
         self, video: str | None, segmenter: str | None, queries: str | None, step: float | None
     ) -> SegmentationConfig:
-        if not video:
-            raise user_error("Upload a video first.")
-        config = build_segmentation_config(
-            segmenter,
-            queries,
-            step,
-            allowed=self.segmenters,
-            max_duration_s=self.settings.max_duration_s,
-            overrides=self.config_overrides,
+        return self._checked(
+            video,
+            lambda: build_segmentation_config(
+                segmenter,
+                queries,
+                step,
+                allowed=self.segmenters,
+                max_duration_s=self.settings.max_duration_s,
+                overrides=self.config_overrides,
+            ),
         )
-        with as_gr_errors():
-            check_video(video, config.max_duration_s)
-        return config
 
     def segment(
         self,
@@ -299,11 +294,8 @@ class SegmentationHandlers:
         """
         config = self._request(video, segmenter, queries, step)
         yield None, "Loading the models and segmenting the first frame...", None, None, None
-        session = request.session_hash if request is not None else None
-        yield from stream_run(
-            self.store,
-            self.stops,
-            session,
+        yield from self._stream(
+            request,
             start=lambda run, token: segment_events(
                 str(video),
                 config,
@@ -343,8 +335,7 @@ class SegmentationHandlers:
 
     def stop(self, request: gr.Request | None = None) -> None:
         """Ask the session's running segmentation to stop (the Stop button)."""
-        if request is not None:
-            self.stops.stop(request.session_hash)
+        self._stop(request)
 
 
 def _queries_hint(segmenter: str | None) -> tuple[str, str]:

@@ -1,17 +1,29 @@
-"""Streams a run's events to a tab's outputs; shared by every tab's Run handler."""
+"""Streams a run's events to a tab's outputs; shared by every tab's handlers."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import closing
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
+import gradio as gr
 import numpy as np
 
 from pipeline.events import FirstFrame, Preview, Progress
+from pipeline.runner import check_video
+from ui.errors import as_gr_errors, user_error
 from ui.outputs import OutputStore, RunOutputs
 from ui.render import progress_text, to_rgb
-from ui.stops import StopFlags
+from ui.settings import Settings
+from ui.stops import STOP_FLAGS, StopFlags
+
+
+class _LimitedConfig(Protocol):
+    @property
+    def max_duration_s(self) -> float | None: ...
+
+
+ConfigT = TypeVar("ConfigT", bound=_LimitedConfig)
 
 STOPPED = "Stopped."
 
@@ -66,3 +78,56 @@ def stream_run(
     finally:
         if not finished:
             store.discard(run)
+
+
+class TabHandlers:
+    """What every tab's handlers share: settings, the output store and the Stop registry.
+
+    Subclasses add the tab's own handlers (its run, first frame and Stop), each
+    built from :meth:`_checked`, :meth:`_stream` and :meth:`_stop`.
+
+    Args:
+        settings: Deployment settings (limits, preview rate); read from the
+            environment when None.
+        store: Where run outputs go (default: ``settings.output_dir``).
+        stops: Registry the Stop button uses to reach running runs.
+    """
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        store: OutputStore | None = None,
+        stops: StopFlags = STOP_FLAGS,
+    ) -> None:
+        self.settings = settings or Settings.from_env()
+        self.store = store or OutputStore(self.settings.output_dir, self.settings.output_max_age_s)
+        self.stops = stops
+
+    def _checked(self, video: str | None, build_config: Callable[[], ConfigT]) -> ConfigT:
+        """A request's config, once a video was given and it is readable within the limits.
+
+        Raises:
+            gr.Error: No video, a bad setting (from ``build_config``), or an
+                unreadable or too-long video.
+        """
+        if not video:
+            raise user_error("Upload a video first.")
+        config = build_config()
+        with as_gr_errors():
+            check_video(video, config.max_duration_s)
+        return config
+
+    def _stream(
+        self,
+        request: gr.Request | None,
+        start: Callable[[RunOutputs, str], Iterator[Any]],
+        finish: Callable[[Any], tuple[Any, ...]],
+        result_outputs: int,
+    ) -> Iterator[tuple[Any, ...]]:
+        """:func:`stream_run` for the request's browser session."""
+        session = request.session_hash if request is not None else None
+        yield from stream_run(self.store, self.stops, session, start, finish, result_outputs)
+
+    def _stop(self, request: gr.Request | None) -> int:
+        """Stop the request's session's runs; returns how many were running."""
+        return self.stops.stop(request.session_hash if request is not None else None)
