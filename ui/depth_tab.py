@@ -28,9 +28,17 @@ from pipeline.depth import run_depth as pipeline_run_depth
 from pipeline.depth_display import COLORMAPS
 from pipeline.errors import VideoError
 from pipeline.io import probe
-from ui.detection_tab import GPU_CONCURRENCY_ID
 from ui.errors import as_gr_errors, user_error
 from ui.gpu import GPU_MAX_S, GPU_MIN_S, LOAD_S, relay_events
+from ui.layout import (
+    GPU_CONCURRENCY_ID,
+    preview_image,
+    result_video,
+    run_buttons,
+    run_summary,
+    video_input,
+    wire_run_buttons,
+)
 from ui.render import to_rgb
 from ui.settings import Settings
 from ui.stops import STOP_FLAGS
@@ -246,9 +254,9 @@ class DepthHandlers(TabHandlers):
                 weights, too-long video, or a failed run.
         """
         config = self._request(video, size, colormap, view)
-        yield None, "Loading the model and reading the first frame...", None, None
         yield from self._stream(
             request,
+            "Loading the model and reading the first frame...",
             start=lambda run, token: depth_events(
                 str(video),
                 config,
@@ -313,14 +321,7 @@ def build_depth_tab(
         gr.Markdown(INTRO)
         with gr.Row(equal_height=False):
             with gr.Column(scale=1):
-                video = gr.Video(label="Video", sources=["upload"], elem_id="depth-input-video")
-                if examples:
-                    gr.Examples(
-                        examples=[[str(path)] for path in examples],
-                        inputs=[video],
-                        label="Example videos",
-                        cache_examples=False,
-                    )
+                video = video_input("depth-", examples)
                 # allow_custom_value: an API client naming a wrong size gets the
                 # list of valid ones rather than Gradio's generic message.
                 size = gr.Dropdown(
@@ -341,27 +342,12 @@ def build_depth_tab(
                 view = gr.Radio(
                     choices=VIEW_CHOICES, value=DEFAULT_VIEW, label="View", elem_id="depth-view"
                 )
-                with gr.Row():
-                    first_button = gr.Button("First frame", elem_id="depth-first-frame-button")
-                    run_button = gr.Button("Run", variant="primary", elem_id="depth-run-button")
-                    stop_button = gr.Button("Stop", variant="stop", elem_id="depth-stop-button")
+                buttons = run_buttons("depth-")
             with gr.Column(scale=1):
-                preview = gr.Image(
-                    label="Depth preview",
-                    type="numpy",
-                    format="jpeg",  # Streamed frames: JPEG encodes faster and smaller than WebP.
-                    interactive=False,
-                    elem_id="depth-preview",
-                )
+                preview = preview_image("depth-", "Depth preview")
                 status = gr.Markdown(elem_id="depth-status")
-                result_video = gr.Video(
-                    label="Depth video (H.264)",
-                    interactive=False,
-                    autoplay=True,
-                    elem_id="depth-result-video",
-                )
-                with gr.Accordion("Run details", open=False):
-                    summary = gr.JSON(label="Summary", elem_id="depth-summary")
+                result = result_video("depth-", "Depth video (H.264)")
+                summary = run_summary("depth-")
 
     inputs = [video, size, colormap, view]
     # The first frame's depth at once on upload; the button (and API) redoes it
@@ -374,29 +360,17 @@ def build_depth_tab(
         concurrency_id=GPU_CONCURRENCY_ID,
         api_visibility="private",
     )
-    first_button.click(
-        handlers.first_frame,
+    wire_run_buttons(
+        buttons,
         inputs=inputs,
-        outputs=preview,
-        api_name="first_frame_depth",
-        concurrency_id=GPU_CONCURRENCY_ID,
-    )
-    run_event = run_button.click(
-        handlers.depth,
-        inputs=inputs,
-        outputs=[preview, status, result_video, summary],
-        api_name="depth",
-        concurrency_id=GPU_CONCURRENCY_ID,
-        # The live preview must stay visible; a full overlay would cover it.
-        show_progress="minimal",
-    )
-    stop_button.click(
-        handlers.stop,
-        inputs=None,
-        outputs=None,
-        cancels=[run_event],
-        queue=False,
-        api_name="stop_depth",
-        api_visibility="private",
+        preview=preview,
+        first_frame=handlers.first_frame,
+        first_frame_api="first_frame_depth",
+        run=handlers.depth,
+        run_outputs=[preview, status, result, summary],
+        run_api="depth",
+        stop=handlers.stop,
+        stop_outputs=None,
+        stop_api="stop_depth",
     )
     return handlers

@@ -18,9 +18,15 @@ from ui.inputs import (
     queries_update,
     size_update,
 )
+from ui.layout import (
+    preview_image,
+    result_video,
+    run_buttons,
+    run_summary,
+    video_input,
+    wire_run_buttons,
+)
 
-#: Runs and first-frame previews share one concurrency group: both use the devices.
-GPU_CONCURRENCY_ID = "gpu"
 READY = "Upload a video, then press **Run** (or **First frame** to try the settings)."
 
 
@@ -40,14 +46,7 @@ def build_detection_tab(handlers: DetectionHandlers, examples: Sequence[Path] = 
     initial = describe(default_detector())
     with gr.Row(equal_height=False):
         with gr.Column(scale=1):
-            video = gr.Video(label="Video", sources=["upload"], elem_id="input-video")
-            if examples:
-                gr.Examples(
-                    examples=[[str(path)] for path in examples],
-                    inputs=[video],
-                    label="Example videos",
-                    cache_examples=False,
-                )
+            video = video_input("", examples)
             # allow_custom_value: an API client may name any detector or size; the
             # handler then answers with the list of valid ones instead of Gradio's
             # generic "not in the list of choices".
@@ -88,28 +87,13 @@ def build_detection_tab(handlers: DetectionHandlers, examples: Sequence[Path] = 
                 info="Relative inverse depth: larger is nearer; not metres.",
                 elem_id="object-depth",
             )
-            with gr.Row():
-                first_button = gr.Button("First frame", elem_id="first-frame-button")
-                run_button = gr.Button("Run", variant="primary", elem_id="run-button")
-                stop_button = gr.Button("Stop", variant="stop", elem_id="stop-button")
+            buttons = run_buttons("")
         with gr.Column(scale=1):
-            preview = gr.Image(
-                label="Preview",
-                type="numpy",
-                format="jpeg",  # Streamed frames: JPEG encodes faster and smaller than WebP.
-                interactive=False,
-                elem_id="preview",
-            )
+            preview = preview_image("")
             status = gr.Markdown(READY, label="Status", elem_id="status")
-            result_video = gr.Video(
-                label="Result (H.264)",
-                interactive=False,
-                autoplay=True,
-                elem_id="result-video",
-            )
+            result = result_video("")
             tracks = gr.File(label="Tracks (JSON)", interactive=False, elem_id="tracks")
-            with gr.Accordion("Run details", open=False):
-                summary = gr.JSON(label="Summary", elem_id="summary")
+            summary = run_summary("")
 
     inputs = [video, detector, size, queries, confidence, object_depth]
     detector.change(
@@ -119,27 +103,16 @@ def build_detection_tab(handlers: DetectionHandlers, examples: Sequence[Path] = 
         queue=False,
         api_visibility="private",
     )
-    first_button.click(
-        handlers.first_frame,
+    wire_run_buttons(
+        buttons,
         inputs=inputs,
-        outputs=preview,
-        api_name="first_frame",
-        concurrency_id=GPU_CONCURRENCY_ID,
-    )
-    run_event = run_button.click(
-        handlers.detect,
-        inputs=inputs,
-        outputs=[preview, status, result_video, tracks, summary],
-        api_name="detect",
-        concurrency_id=GPU_CONCURRENCY_ID,
-        # The live preview must stay visible; a full overlay would cover it.
-        show_progress="minimal",
-    )
-    stop_button.click(
-        handlers.stop,
-        inputs=None,
-        outputs=status,
-        cancels=[run_event],
-        queue=False,
-        api_visibility="private",
+        preview=preview,
+        first_frame=handlers.first_frame,
+        first_frame_api="first_frame",
+        run=handlers.detect,
+        run_outputs=[preview, status, result, tracks, summary],
+        run_api="detect",
+        stop=handlers.stop,
+        stop_outputs=status,
+        stop_api=None,
     )

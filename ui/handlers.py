@@ -85,9 +85,9 @@ class DetectionHandlers(TabHandlers):
                 weights, too-long video, or a failed run.
         """
         config = self._request(video, detector, size, queries, confidence, object_depth)
-        yield None, "Loading the model and reading the first frame...", None, None, None
         yield from self._stream(
             request,
+            "Loading the model and reading the first frame...",
             start=lambda run, token: gpu.detect_events(
                 str(video),
                 config,

@@ -35,9 +35,16 @@ from pipeline.segmentation import (
     first_frame_segmentation,
     run_segmentation,
 )
-from ui.detection_tab import GPU_CONCURRENCY_ID
 from ui.errors import as_gr_errors, user_error
 from ui.gpu import GPU_MAX_S, GPU_MIN_S, LOAD_S, relay_events
+from ui.layout import (
+    preview_image,
+    result_video,
+    run_buttons,
+    run_summary,
+    video_input,
+    wire_run_buttons,
+)
 from ui.outputs import OutputStore
 from ui.render import to_rgb
 from ui.settings import Settings
@@ -293,9 +300,9 @@ class SegmentationHandlers(TabHandlers):
                 too-long video, or a failed run.
         """
         config = self._request(video, segmenter, queries, step)
-        yield None, "Loading the models and segmenting the first frame...", None, None, None
         yield from self._stream(
             request,
+            "Loading the models and segmenting the first frame...",
             start=lambda run, token: segment_events(
                 str(video),
                 config,
@@ -380,14 +387,7 @@ def build_segmentation_tab(
         gr.Markdown(INTRO)
         with gr.Row(equal_height=False):
             with gr.Column(scale=1):
-                video = gr.Video(label="Video", sources=["upload"], elem_id="seg-input-video")
-                if examples:
-                    gr.Examples(
-                        examples=[[str(path)] for path in examples],
-                        inputs=[video],
-                        label="Example videos",
-                        cache_examples=False,
-                    )
+                video = video_input("seg-", examples)
                 # allow_custom_value: an API client naming a wrong segmenter gets
                 # the list of valid ones rather than Gradio's generic message.
                 segmenter = gr.Dropdown(
@@ -407,30 +407,15 @@ def build_segmentation_tab(
                     label="Keyframe step (the detector runs every N frames)",
                     elem_id="seg-step",
                 )
-                with gr.Row():
-                    first_button = gr.Button("First frame", elem_id="seg-first-frame-button")
-                    run_button = gr.Button("Run", variant="primary", elem_id="seg-run-button")
-                    stop_button = gr.Button("Stop", variant="stop", elem_id="seg-stop-button")
+                buttons = run_buttons("seg-")
             with gr.Column(scale=1):
-                preview = gr.Image(
-                    label="Preview",
-                    type="numpy",
-                    format="jpeg",  # Streamed frames: JPEG encodes faster and smaller than WebP.
-                    interactive=False,
-                    elem_id="seg-preview",
-                )
+                preview = preview_image("seg-")
                 status = gr.Markdown(elem_id="seg-status")
-                result_video = gr.Video(
-                    label="Result (H.264)",
-                    interactive=False,
-                    autoplay=True,
-                    elem_id="seg-result-video",
-                )
+                result = result_video("seg-")
                 masks = gr.File(
                     label="Masks (JSON, COCO RLE)", interactive=False, elem_id="seg-json"
                 )
-                with gr.Accordion("Run details", open=False):
-                    summary = gr.JSON(label="Summary", elem_id="seg-summary")
+                summary = run_summary("seg-")
 
     inputs = [video, segmenter, queries, step]
     segmenter.change(
@@ -440,29 +425,17 @@ def build_segmentation_tab(
         queue=False,
         api_visibility="private",
     )
-    first_button.click(
-        handlers.first_frame,
+    wire_run_buttons(
+        buttons,
         inputs=inputs,
-        outputs=preview,
-        api_name="first_frame_segment",
-        concurrency_id=GPU_CONCURRENCY_ID,
-    )
-    run_event = run_button.click(
-        handlers.segment,
-        inputs=inputs,
-        outputs=[preview, status, result_video, masks, summary],
-        api_name="segment",
-        concurrency_id=GPU_CONCURRENCY_ID,
-        # The live preview must stay visible; a full overlay would cover it.
-        show_progress="minimal",
-    )
-    stop_button.click(
-        handlers.stop,
-        inputs=None,
-        outputs=None,
-        cancels=[run_event],
-        queue=False,
-        api_name="stop_segment",
-        api_visibility="private",
+        preview=preview,
+        first_frame=handlers.first_frame,
+        first_frame_api="first_frame_segment",
+        run=handlers.segment,
+        run_outputs=[preview, status, result, masks, summary],
+        run_api="segment",
+        stop=handlers.stop,
+        stop_outputs=None,
+        stop_api="stop_segment",
     )
     return handlers

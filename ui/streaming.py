@@ -120,11 +120,13 @@ class TabHandlers:
     def _stream(
         self,
         request: gr.Request | None,
+        loading: str,
         start: Callable[[RunOutputs, str], Iterator[Any]],
         finish: Callable[[Any], tuple[Any, ...]],
         result_outputs: int,
     ) -> Iterator[tuple[Any, ...]]:
-        """:func:`stream_run` for the request's browser session."""
+        """``loading`` as the status at once, then :func:`stream_run` for the request's session."""
+        yield (None, loading, *(None,) * result_outputs)
         session = request.session_hash if request is not None else None
         yield from stream_run(self.store, self.stops, session, start, finish, result_outputs)
 

@@ -1,0 +1,132 @@
+"""The components and event wiring every tab shares: upload, buttons, outputs, Run and Stop.
+
+Each tab lays out its own settings between these pieces; element ids take the
+tab's prefix (``""`` for Detection, ``"depth-"``, ``"seg-"``), which the
+browser tests rely on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+#: Runs and first-frame previews share one concurrency group: both use the devices.
+GPU_CONCURRENCY_ID = "gpu"
+
+
+@dataclass(frozen=True)
+class RunButtons:
+    """A tab's First frame, Run and Stop buttons."""
+
+    first_frame: gr.Button
+    run: gr.Button
+    stop: gr.Button
+
+
+def video_input(prefix: str, examples: Sequence[Path] = ()) -> gr.Video:
+    """The upload box, with example videos under it when there are any."""
+    video = gr.Video(label="Video", sources=["upload"], elem_id=f"{prefix}input-video")
+    if examples:
+        gr.Examples(
+            examples=[[str(path)] for path in examples],
+            inputs=[video],
+            label="Example videos",
+            cache_examples=False,
+        )
+    return video
+
+
+def run_buttons(prefix: str) -> RunButtons:
+    """The First frame, Run and Stop buttons, in one row."""
+    with gr.Row():
+        return RunButtons(
+            first_frame=gr.Button("First frame", elem_id=f"{prefix}first-frame-button"),
+            run=gr.Button("Run", variant="primary", elem_id=f"{prefix}run-button"),
+            stop=gr.Button("Stop", variant="stop", elem_id=f"{prefix}stop-button"),
+        )
+
+
+def preview_image(prefix: str, label: str = "Preview") -> gr.Image:
+    """The image the first frame and the live frames are shown in."""
+    return gr.Image(
+        label=label,
+        type="numpy",
+        format="jpeg",  # Streamed frames: JPEG encodes faster and smaller than WebP.
+        interactive=False,
+        elem_id=f"{prefix}preview",
+    )
+
+
+def result_video(prefix: str, label: str = "Result (H.264)") -> gr.Video:
+    """The finished run's video, playing as soon as it arrives."""
+    return gr.Video(label=label, interactive=False, autoplay=True, elem_id=f"{prefix}result-video")
+
+
+def run_summary(prefix: str) -> gr.JSON:
+    """The run's summary, folded away under "Run details"."""
+    with gr.Accordion("Run details", open=False):
+        return gr.JSON(label="Summary", elem_id=f"{prefix}summary")
+
+
+def wire_run_buttons(
+    buttons: RunButtons,
+    *,
+    inputs: list[gr.components.Component],
+    preview: gr.Image,
+    first_frame: Callable[..., Any],
+    first_frame_api: str,
+    run: Callable[..., Any],
+    run_outputs: list[gr.components.Component],
+    run_api: str,
+    stop: Callable[..., Any],
+    stop_outputs: gr.components.Component | None,
+    stop_api: str | None,
+) -> Any:
+    """Wire First frame, Run and Stop; both model calls share the GPU concurrency group.
+
+    Args:
+        buttons: The tab's buttons.
+        inputs: The handlers' inputs, in their order.
+        preview: Where the first frame goes.
+        first_frame: The First frame handler, public as ``/{first_frame_api}``.
+        first_frame_api: Its API name.
+        run: The Run handler (a generator), public as ``/{run_api}``.
+        run_outputs: Its outputs, the preview first.
+        run_api: Its API name.
+        stop: The Stop handler (private: it cancels the session's Run).
+        stop_outputs: Where its return value goes (None: nowhere).
+        stop_api: Its API name (None: the function's name).
+
+    Returns:
+        The Run event, for more wiring.
+    """
+    buttons.first_frame.click(
+        first_frame,
+        inputs=inputs,
+        outputs=preview,
+        api_name=first_frame_api,
+        concurrency_id=GPU_CONCURRENCY_ID,
+    )
+    run_event = buttons.run.click(
+        run,
+        inputs=inputs,
+        outputs=run_outputs,
+        api_name=run_api,
+        concurrency_id=GPU_CONCURRENCY_ID,
+        # The live preview must stay visible; a full overlay would cover it.
+        show_progress="minimal",
+    )
+    buttons.stop.click(
+        stop,
+        inputs=None,
+        outputs=stop_outputs,
+        cancels=[run_event],
+        queue=False,
+        api_name=stop_api,
+        api_visibility="private",
+    )
+    return run_event
