@@ -15,8 +15,13 @@ from pathlib import Path
 
 import models
 from models.detectors.base import normalize_queries
-from pipeline.cli_common import follow_run, run_handler
-from pipeline.config import DEFAULT_MAX_DURATION_S, DetectionConfig
+from pipeline.cli_common import (
+    add_device_arguments,
+    add_run_limit_arguments,
+    follow_run,
+    run_handler,
+)
+from pipeline.config import DetectionConfig
 from pipeline.depth_cli import add_depth_command
 from pipeline.errors import PipelineError
 from pipeline.events import Done
@@ -39,11 +44,7 @@ def _add_detect_command(subparsers: argparse._SubParsersAction) -> None:
         "prompt for grounding_dino",
     )
     parser.add_argument("--conf", type=float, default=0.25, help="minimum detection score")
-    parser.add_argument(
-        "--device", action="append", default=None,
-        help="cpu, cuda or cuda:N; repeat for several devices (default: every GPU, else cpu)",
-    )
-    parser.add_argument("--batch-size", type=int, default=None, help="frames per model call")
+    add_device_arguments(parser)
     parser.add_argument(
         "--weights", default=None, help="local weights file/folder or hub id; for YOLO also an "
         "architecture file such as yolo11n.yaml (random weights, real compute)",
@@ -51,18 +52,13 @@ def _add_detect_command(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", type=Path, required=True, help="output video (.mp4, H.264)")
     parser.add_argument("--tracks", type=Path, required=True, help="output tracks (.json)")
     parser.add_argument("--mot", type=Path, default=None, help="also write MOTChallenge text")
-    parser.add_argument("--max-frames", type=int, default=None, help="stop after N frames")
-    parser.add_argument(
-        "--max-duration", type=float, default=DEFAULT_MAX_DURATION_S,
-        help="refuse videos longer than this many seconds (0: no limit)",
-    )
+    add_run_limit_arguments(parser)
     parser.add_argument(
         "--depth", action="store_true",
         help="add each tracked object's relative depth (Depth Anything V2) to labels and tracks",
     )
     parser.add_argument("--depth-size", default=None, help="small (default), base or large")
     parser.add_argument("--depth-weights", default=None, help="local Depth Anything V2 weights")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(handler=_detect)
 
 

@@ -1,4 +1,4 @@
-"""What every ``python -m pipeline`` subcommand shares: following a run, exit statuses."""
+"""What every ``python -m pipeline`` subcommand shares: options, following a run, exit statuses."""
 
 from __future__ import annotations
 
@@ -17,6 +17,31 @@ from pipeline.events import FirstFrame, Progress
 USER_ERROR = 2
 #: Exit status after Ctrl-C, as shells report SIGINT.
 INTERRUPTED = 130
+
+
+def add_device_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--device`` (repeatable: one worker per device) and ``--batch-size``."""
+    parser.add_argument(
+        "--device",
+        action="append",
+        default=None,
+        help="cpu, cuda or cuda:N; repeat for several devices (default: every GPU, else cpu)",
+    )
+    parser.add_argument("--batch-size", type=int, default=None, help="frames per model call")
+
+
+def add_run_limit_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--max-frames``, ``--max-duration`` and ``--no-progress``."""
+    from pipeline.config import DEFAULT_MAX_DURATION_S
+
+    parser.add_argument("--max-frames", type=int, default=None, help="stop after N frames")
+    parser.add_argument(
+        "--max-duration",
+        type=float,
+        default=DEFAULT_MAX_DURATION_S,
+        help="refuse videos longer than this many seconds (0: no limit)",
+    )
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
 def follow_run(

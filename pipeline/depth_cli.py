@@ -19,8 +19,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import models
-from pipeline.cli_common import follow_run, standalone_main
-from pipeline.config import DEFAULT_MAX_DURATION_S
+from pipeline.cli_common import (
+    add_device_arguments,
+    add_run_limit_arguments,
+    follow_run,
+    standalone_main,
+)
 from pipeline.depth_display import COLORMAPS, VIEWS
 
 MODEL = "depth_anything_v2"
@@ -66,25 +70,12 @@ def add_depth_command(subparsers: argparse._SubParsersAction) -> argparse.Argume
         help="local save_pretrained folder or hub id (default: $DEPTH_ANYTHING_V2_<SIZE>_WEIGHTS, "
         "then $DEPTH_ANYTHING_WEIGHTS, then the size's hub checkpoint)",
     )
-    parser.add_argument(
-        "--device",
-        action="append",
-        default=None,
-        help="cpu, cuda or cuda:N; repeat for several devices (default: every GPU, else cpu)",
-    )
-    parser.add_argument("--batch-size", type=int, default=None, help="frames per model call")
+    add_device_arguments(parser)
     parser.add_argument(
         "--input-size", type=int, default=None, help="side the model sees (default 518)"
     )
     parser.add_argument("--out", type=Path, required=True, help="output video (.mp4, H.264)")
-    parser.add_argument("--max-frames", type=int, default=None, help="stop after N frames")
-    parser.add_argument(
-        "--max-duration",
-        type=float,
-        default=DEFAULT_MAX_DURATION_S,
-        help="refuse videos longer than this many seconds (0: no limit)",
-    )
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_run_limit_arguments(parser)
     parser.set_defaults(handler=run_depth_command)
     return parser
 
@@ -118,15 +109,14 @@ def run_depth_command(args: argparse.Namespace) -> int:
     )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     stop = threading.Event()
-    events = run_depth(
-        args.video, config, out_video=args.out, stop=stop, preview_interval_s=0.25
-    )
+    events = run_depth(args.video, config, out_video=args.out, stop=stop, preview_interval_s=0.25)
     return follow_run(events, stop, show_progress=not args.no_progress, on_done=_print_done)
 
 
 def _print_done(event: DepthDone) -> None:
     print(f"video: {event.video_path}")
     print(json.dumps(event.summary, indent=2))
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``depth`` alone (``python -m pipeline.depth_cli VIDEO ...``); the exit status.

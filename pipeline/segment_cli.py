@@ -21,8 +21,11 @@ from pathlib import Path
 
 import models
 from models.detectors.base import normalize_queries
-from pipeline.cli_common import follow_run, standalone_main
-from pipeline.config import DEFAULT_MAX_DURATION_S
+from pipeline.cli_common import (
+    add_run_limit_arguments,
+    follow_run,
+    standalone_main,
+)
 from pipeline.events import Done
 
 MIB = 1024 * 1024
@@ -101,14 +104,7 @@ def add_segment_command(subparsers: argparse._SubParsersAction) -> argparse.Argu
     )
     parser.add_argument("--out", type=Path, required=True, help="output video (.mp4, H.264)")
     parser.add_argument("--json", type=Path, required=True, help="output masks (.json)")
-    parser.add_argument("--max-frames", type=int, default=None, help="stop after N frames")
-    parser.add_argument(
-        "--max-duration",
-        type=float,
-        default=DEFAULT_MAX_DURATION_S,
-        help="refuse videos longer than this many seconds (0: no limit)",
-    )
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_run_limit_arguments(parser)
     parser.set_defaults(handler=run_segment_command)
     return parser
 
@@ -166,6 +162,7 @@ def _print_done(event: Done) -> None:
     print(f"video: {event.video_path}")
     print(f"json:  {event.tracks_path}")
     print(json.dumps(event.summary, indent=2))
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``segment`` alone (``python -m pipeline.segment_cli VIDEO ...``); the exit status.
