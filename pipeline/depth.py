@@ -33,6 +33,7 @@ import supervision as sv
 
 import models
 from models.depth.base import DepthEstimator
+from models.timing import timed
 from pipeline.config import DEFAULT_MAX_DURATION_S
 from pipeline.depth_display import (
     COLORMAPS,
@@ -281,15 +282,12 @@ def run_depth(
             out_video, width, height, info.fps, queue_size=config.queue_size, stop=stop
         )
         for frame, depth in run.pool:
-            t0 = time.perf_counter()
-            display_range = normalizer.update(depth)
-            t1 = time.perf_counter()
-            image = painter.paint(frame.image, depth, display_range)
-            t2 = time.perf_counter()
-            writer.write(image)
-            timing["normalize"] = timing.get("normalize", 0.0) + t1 - t0
-            timing["colorize"] = timing.get("colorize", 0.0) + t2 - t1
-            timing["write"] = timing.get("write", 0.0) + time.perf_counter() - t2
+            with timed(timing, "normalize"):
+                display_range = normalizer.update(depth)
+            with timed(timing, "colorize"):
+                image = painter.paint(frame.image, depth, display_range)
+            with timed(timing, "write"):
+                writer.write(image)
             state.value_range[0] = min(state.value_range[0], display_range.low)
             state.value_range[1] = max(state.value_range[1], display_range.high)
             state.display_range = display_range

@@ -24,6 +24,7 @@ import supervision as sv
 import models
 from models.depth.base import DepthEstimator
 from models.detectors.base import CLASS_NAME, Detector
+from models.timing import add_timing, timed
 from pipeline.annotate import FrameAnnotator
 from pipeline.config import DetectionConfig
 from pipeline.devices import resolve_devices
@@ -68,8 +69,7 @@ class _FrameModels:
         # never wait in the reorder buffer.
         depth_timing: dict[str, float] = {}
         maps = self.depth.predict(images, timing=depth_timing)
-        for stage, seconds in depth_timing.items():
-            timing[f"depth_{stage}"] = timing.get(f"depth_{stage}", 0.0) + seconds
+        add_timing(timing, depth_timing, prefix="depth_")
         return [add_object_depths(d, m) for d, m in zip(detections, maps, strict=True)]
 
 
@@ -201,19 +201,15 @@ def run_detection(
         if out_mot is not None:
             writers["mot"] = MotWriter(out_mot)
         for frame, detections in run.pool:
-            t0 = time.perf_counter()
-            tracked = tracker.update(detections)
-            t1 = time.perf_counter()
-            annotated = annotator.annotate(frame.image, tracked)
-            t2 = time.perf_counter()
-            writers["video"].write(annotated)
-            writers["tracks"].write(frame.index, frame.timestamp, tracked)
-            if "mot" in writers:
-                writers["mot"].write(frame.index, tracked)
-            t3 = time.perf_counter()
-            timing["track"] = timing.get("track", 0.0) + t1 - t0
-            timing["annotate"] = timing.get("annotate", 0.0) + t2 - t1
-            timing["write"] = timing.get("write", 0.0) + t3 - t2
+            with timed(timing, "track"):
+                tracked = tracker.update(detections)
+            with timed(timing, "annotate"):
+                annotated = annotator.annotate(frame.image, tracked)
+            with timed(timing, "write"):
+                writers["video"].write(annotated)
+                writers["tracks"].write(frame.index, frame.timestamp, tracked)
+                if "mot" in writers:
+                    writers["mot"].write(frame.index, tracked)
             for track_id, name in zip(
                 tracked.tracker_id, tracked.data.get(CLASS_NAME, []), strict=False
             ):

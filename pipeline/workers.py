@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from models.timing import add_timing, timed
 from pipeline.io import POLL_S, Frame, FrameReader
 
 R = TypeVar("R")
@@ -93,11 +94,8 @@ class DevicePool(Generic[R]):
         timing: dict[str, float] = {}
         try:
             while not self.stop.is_set():
-                wait_start = time.perf_counter()
-                batch = self._take_batch(max(1, worker.batch_size))
-                timing["wait_for_frames"] = (
-                    timing.get("wait_for_frames", 0.0) + time.perf_counter() - wait_start
-                )
+                with timed(timing, "wait_for_frames"):
+                    batch = self._take_batch(max(1, worker.batch_size))
                 if not batch:
                     break
                 results = worker.process(batch, timing)
@@ -120,8 +118,7 @@ class DevicePool(Generic[R]):
         finally:
             with self._done:
                 self._finished += 1
-                for stage, seconds in timing.items():
-                    self.timing[stage] = self.timing.get(stage, 0.0) + seconds
+                add_timing(self.timing, timing)
                 self._done.notify_all()
 
     def __iter__(self) -> Iterator[tuple[Frame, R]]:

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import abc
 import threading
-import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+
+from models.timing import timed
 
 #: The ``supervision.DepthKind`` value of every map this package returns.
 RELATIVE_INVERSE = "relative_inverse"
@@ -94,14 +94,9 @@ class DepthEstimator(abc.ABC):
     ) -> list[np.ndarray]:
         """Run the model on a non-empty batch; return one map per frame."""
 
-    @contextmanager
-    def stage(self, timing: dict[str, float], name: str) -> Iterator[None]:
-        """Add the time spent in the ``with`` block to ``timing[name]``."""
-        start = time.perf_counter()
-        try:
-            yield
-        finally:
-            timing[name] = timing.get(name, 0.0) + time.perf_counter() - start
+    #: ``with self.stage(timing, "inference"): ...`` adds the block's seconds to
+    #: ``timing["inference"]``.
+    stage = staticmethod(timed)
 
     def info(self) -> dict[str, Any]:
         """What a run's summary records about the model."""

@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import abc
 import threading
-import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import supervision as sv
 
 from models.errors import InvalidQueryError
+from models.timing import timed
 
 CLASS_NAME = "class_name"
 
@@ -154,14 +153,9 @@ class Detector(abc.ABC):
     ) -> list[sv.Detections]:
         """Run the model; return detections with ``data["class_name"]`` set."""
 
-    @contextmanager
-    def stage(self, timing: dict[str, float], name: str) -> Iterator[None]:
-        """Add the time spent in the ``with`` block to ``timing[name]``."""
-        start = time.perf_counter()
-        try:
-            yield
-        finally:
-            timing[name] = timing.get(name, 0.0) + time.perf_counter() - start
+    #: ``with self.stage(timing, "inference"): ...`` adds the block's seconds to
+    #: ``timing["inference"]``.
+    stage = staticmethod(timed)
 
     def info(self) -> dict[str, Any]:
         """What the tracks file records about the model."""
