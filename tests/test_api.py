@@ -8,7 +8,6 @@ from __future__ import annotations
 import inspect
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -25,6 +24,7 @@ import pytest
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 from PIL import Image
+from serving import free_port, served
 
 from ui import build_demo
 from ui.handlers import DetectionHandlers
@@ -33,12 +33,6 @@ from ui.settings import Settings
 REPO_ROOT = Path(__file__).resolve().parents[1]
 FRAMES, WIDTH, HEIGHT = 71, 640, 480
 PIPELINE_THREADS = ("decoder", "encoder", "tracker-encoder", "worker-")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def files_under(root: Path) -> set[Path]:
@@ -86,14 +80,8 @@ def app_env(tmp_path_factory, yolox_weights: Path, tiny_depth_weights: Path) -> 
 @pytest.fixture(scope="module")
 def server(app_env: Path) -> Iterator[str]:
     demo = build_demo()
-    port = free_port()
-    demo.queue().launch(
-        prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True
-    )
-    try:
-        yield f"http://127.0.0.1:{port}/"
-    finally:
-        demo.close()
+    with served(demo) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -316,15 +304,9 @@ def test_streamed_previews_are_swept_from_the_cache(
     monkeypatch.setenv("YOLOX_NANO_WEIGHTS", str(yolox_weights))
     settings = Settings(output_dir=tmp_path / "runs", cache_interval_s=1, cache_max_age_s=2)
     demo = build_demo(settings)
-    port = free_port()
-    demo.queue().launch(
-        prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True
-    )
-    try:
+    with served(demo) as url:
         # The client downloads elsewhere, so only the server's files are in `cache`.
-        client = Client(
-            f"http://127.0.0.1:{port}/", verbose=False, download_files=str(tmp_path / "dl")
-        )
+        client = Client(url, verbose=False, download_files=str(tmp_path / "dl"))
         job = client.submit(handle_file(str(clip)), "yolox_nano", "", "", 0.3, api_name="/detect")
         previews = {out[0] for out in job if out[0] is not None}
         assert len(previews) >= 3
@@ -334,8 +316,6 @@ def test_streamed_previews_are_swept_from_the_cache(
             "detections.mp4",
             "tracks.json",
         }
-    finally:
-        demo.close()
 
 
 def test_python_app_py_serves_on_the_port_from_the_environment(tmp_path: Path) -> None:

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import functools
 import http.server
-import socket
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from serving import served
 
 pytestmark = pytest.mark.browser
 
@@ -39,10 +39,10 @@ if not CHROMIUM.is_file():
     pytest.skip(f"Chromium not found at {CHROMIUM}", allow_module_level=True)
 sync_api = pytest.importorskip("playwright.sync_api")
 
-# Records every src the preview image takes, including images Svelte replaces.
-WATCH_PREVIEW_JS = """() => {
+# Records every src the image under a selector takes, including images Svelte replaces.
+WATCH_IMAGE_JS = """(selector) => {
     window.__previewSrcs = [];
-    const root = document.querySelector('#preview');
+    const root = document.querySelector(selector);
     const record = () => {
         const img = root.querySelector('img');
         const src = img && img.getAttribute('src');
@@ -55,8 +55,8 @@ WATCH_PREVIEW_JS = """() => {
     record();
 }"""
 
-VIDEO_PLAYS_JS = """async () => {
-    const video = document.querySelector('#result-video video');
+VIDEO_PLAYS_JS = """async (selector) => {
+    const video = document.querySelector(selector + ' video');
     video.muted = true;
     await video.play();
     return true;
@@ -66,12 +66,6 @@ VIDEO_PLAYS_JS = """async () => {
 class QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args) -> None:
         pass
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -95,14 +89,8 @@ def app_url(output_root: Path, yolox_weights: Path) -> Iterator[str]:
         from ui import build_demo
 
         demo = build_demo()
-        port = free_port()
-        demo.queue().launch(
-            prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True
-        )
-        try:
-            yield f"http://127.0.0.1:{port}/"
-        finally:
-            demo.close()
+        with served(demo) as url:
+            yield url
 
 
 @pytest.fixture(scope="module")
@@ -159,7 +147,7 @@ def prepare_run(frame, clip: Path) -> None:
     frame.locator("#queries textarea, #queries input").first.fill("person")
     frame.locator("#input-video input[type=file]").set_input_files(str(clip))
     frame.locator("#input-video video").wait_for()  # Uploaded and shown.
-    frame.evaluate(WATCH_PREVIEW_JS)
+    frame.evaluate(WATCH_IMAGE_JS, "#preview")
 
 
 def run_detection_in(frame, clip: Path) -> list[str]:
@@ -171,21 +159,23 @@ def run_detection_in(frame, clip: Path) -> list[str]:
     return frame.evaluate("() => window.__previewSrcs")
 
 
-def check_preview_loaded(frame) -> None:
+def check_image_loaded(frame, selector: str = "#preview", timeout_ms: int = 10_000) -> None:
     frame.wait_for_function(
-        "() => { const i = document.querySelector('#preview img');"
+        "(s) => { const i = document.querySelector(s + ' img');"
         " return i && i.complete && i.naturalWidth > 0; }",
-        timeout=10_000,
+        arg=selector,
+        timeout=timeout_ms,
     )
 
 
-def check_result_video_plays(frame) -> None:
-    video = frame.locator("#result-video video")
+def check_video_plays(frame, selector: str = "#result-video") -> None:
+    video = frame.locator(f"{selector} video")
     assert video.get_attribute("src")
-    assert frame.evaluate(VIDEO_PLAYS_JS)
+    assert frame.evaluate(VIDEO_PLAYS_JS, selector)
     frame.wait_for_function(
-        "() => { const v = document.querySelector('#result-video video');"
+        "(s) => { const v = document.querySelector(s + ' video');"
         " return v.readyState >= 2 && v.currentTime > 0.2; }",
+        arg=selector,
         timeout=15_000,
     )
 
@@ -194,8 +184,8 @@ def test_run_streams_live_frames_and_plays_the_result(page, app_url: str, clip: 
     page.goto(app_url)
     srcs = run_detection_in(page.main_frame, clip)
     assert len(srcs) >= 3, f"the live preview changed {len(srcs) - 1} time(s): {srcs}"
-    check_preview_loaded(page.main_frame)
-    check_result_video_plays(page.main_frame)
+    check_image_loaded(page.main_frame)
+    check_video_plays(page.main_frame)
     assert page.locator('#tracks a[download="tracks.json"]').count() >= 1
     page.screenshot(path="/tmp/app-browser.png", full_page=True)
 
@@ -211,8 +201,8 @@ def test_app_renders_and_runs_inside_an_iframe_on_another_site(
     frame = next(f for f in page.frames if f.url.startswith(app_url))
     srcs = run_detection_in(frame, clip)
     assert len(srcs) >= 2, srcs
-    check_preview_loaded(frame)
-    check_result_video_plays(frame)
+    check_image_loaded(frame)
+    check_video_plays(frame)
     page.evaluate("() => window.scrollTo(0, 0)")  # Clicks scrolled the host page.
     page.screenshot(path="/tmp/app-iframe.png", full_page=True)
 

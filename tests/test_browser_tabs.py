@@ -13,8 +13,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from serving import served
 from synthetic import make_video
-from test_browser import TIMEOUT_MS, VIEWPORT, browser, free_port  # noqa: F401 - fixture
+from test_browser import (  # noqa: F401 - browser is a fixture
+    TIMEOUT_MS,
+    VIEWPORT,
+    WATCH_IMAGE_JS,
+    browser,
+    check_image_loaded,
+    check_video_plays,
+)
 from test_segmentation import tiny_checkpoint  # noqa: F401 - fixture
 
 import models
@@ -24,29 +32,6 @@ pytestmark = [
     # sam2's optional CUDA extension is not built by its PyPI package (see the README).
     pytest.mark.filterwarnings("ignore:cannot import name '_C':UserWarning"),
 ]
-
-# Records every src an element's image takes, including images Svelte replaces.
-WATCH_IMAGE_JS = """(selector) => {
-    window.__srcs = [];
-    const root = document.querySelector(selector);
-    const record = () => {
-        const img = root.querySelector('img');
-        const src = img && img.getAttribute('src');
-        const srcs = window.__srcs;
-        if (src && srcs[srcs.length - 1] !== src) srcs.push(src);
-    };
-    new MutationObserver(record).observe(root, {
-        subtree: true, childList: true, attributes: true, attributeFilter: ['src'],
-    });
-    record();
-}"""
-
-PLAY_JS = """async (selector) => {
-    const video = document.querySelector(selector + ' video');
-    video.muted = true;
-    await video.play();
-    return true;
-}"""
 
 
 @pytest.fixture(scope="module")
@@ -80,14 +65,10 @@ def app_url(
         with gr.Blocks(delete_cache=settings.delete_cache) as demo, gr.Tabs():
             build_depth_tab(handlers=DepthHandlers(settings))
             build_segmentation_tab(handlers=segmentation)
-        port = free_port()
-        demo.queue().launch(
-            prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True
-        )
         try:
-            yield f"http://127.0.0.1:{port}/"
+            with served(demo) as url:
+                yield url
         finally:
-            demo.close()
             models.clear_cache()
 
 
@@ -110,41 +91,22 @@ def open_tab_and_upload(page, tab: str, prefix: str, clip: Path) -> None:
     page.locator(f"#{prefix}-input-video video").wait_for()  # Uploaded and shown.
 
 
-def image_loaded(page, selector: str) -> None:
-    page.wait_for_function(
-        "(s) => { const i = document.querySelector(s + ' img');"
-        " return i && i.complete && i.naturalWidth > 0; }",
-        arg=selector,
-        timeout=15_000,
-    )
-
-
 def run_and_watch(page, prefix: str, frames: int) -> list[str]:
     """Press Run, wait for the result; return the preview srcs seen meanwhile."""
     page.evaluate(WATCH_IMAGE_JS, f"#{prefix}-preview")
     page.locator(f"#{prefix}-run-button").click()
     page.locator(f"#{prefix}-result-video video").wait_for()
     page.locator(f"#{prefix}-status").get_by_text(f"Done: {frames} frames").wait_for()
-    return page.evaluate("() => window.__srcs")
-
-
-def check_video_plays(page, selector: str) -> None:
-    assert page.evaluate(PLAY_JS, selector)
-    page.wait_for_function(
-        "(s) => { const v = document.querySelector(s + ' video');"
-        " return v.readyState >= 2 && v.currentTime > 0.2; }",
-        arg=selector,
-        timeout=15_000,
-    )
+    return page.evaluate("() => window.__previewSrcs")
 
 
 def test_depth_tab_first_frame_run_and_result(page, clip: Path) -> None:
     open_tab_and_upload(page, "Depth", "depth", clip)
     page.locator("#depth-first-frame-button").click()
-    image_loaded(page, "#depth-preview")
+    check_image_loaded(page, "#depth-preview", timeout_ms=15_000)
     srcs = run_and_watch(page, "depth", 40)
     assert len(srcs) >= 1, "no live preview during the run"
-    image_loaded(page, "#depth-preview")
+    check_image_loaded(page, "#depth-preview", timeout_ms=15_000)
     check_video_plays(page, "#depth-result-video")
     assert "relative inverse depth" in page.locator("#depth-status").inner_text()
     page.get_by_role("button", name="Run details").click()
@@ -155,7 +117,7 @@ def test_depth_tab_first_frame_run_and_result(page, clip: Path) -> None:
 def test_segmentation_tab_run_result_and_masks_download(page, clip: Path) -> None:
     open_tab_and_upload(page, "Segmentation", "seg", clip)
     page.locator("#seg-first-frame-button").click()
-    image_loaded(page, "#seg-preview")
+    check_image_loaded(page, "#seg-preview", timeout_ms=15_000)
     srcs = run_and_watch(page, "seg", 40)
     assert len(srcs) >= 1, "no live preview during the run"
     status = page.locator("#seg-status").inner_text()

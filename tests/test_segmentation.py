@@ -10,7 +10,6 @@ segmenter (masks by colour) that exercises the same windows and keyframes.
 from __future__ import annotations
 
 import json
-import socket
 import threading
 from collections import defaultdict
 from collections.abc import Iterator
@@ -25,6 +24,7 @@ import supervision as sv
 import torch
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
+from serving import served
 from synthetic import COLORS_BGR, MovingShape, draw_frame, make_video
 
 import models
@@ -108,12 +108,6 @@ def check_masks_json(path: str | Path, frames: int) -> dict:
             ys, xs = np.nonzero(mask)
             assert obj["box"] == [xs.min(), ys.min(), xs.max() + 1, ys.max() + 1]
     return data
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def live_pipeline_threads() -> list[str]:
@@ -665,18 +659,12 @@ def client(tiny_env: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     )
     with gr.Blocks() as demo, gr.Tabs():
         build_segmentation_tab(handlers=handlers)
-    port = free_port()
-    demo.queue().launch(
-        prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True
-    )
-    try:
+    with served(demo) as url:
         yield Client(
-            f"http://127.0.0.1:{port}/",
+            url,
             verbose=False,
             download_files=str(tmp_path_factory.mktemp("client")),
         )
-    finally:
-        demo.close()
 
 
 def test_segment_endpoint_returns_video_and_masks(client: Client, video: Path) -> None:
