@@ -39,6 +39,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 import models
 from models.detectors.base import normalize_queries
 from models.detectors.ultralytics_common import RUNTIMES
@@ -79,14 +81,13 @@ def decode_only(video: Path) -> tuple[float, int]:
     return frames / (time.perf_counter() - start), frames
 
 
-def encode_only(video: Path, workdir: Path) -> float:
+def encode_only(video: Path, images: list[np.ndarray], workdir: Path) -> float:
     """Encode the clip's decoded frames with the pipeline's H.264 writer; returns fps.
 
     With decode-only and model-only fps, this bounds the end-to-end fps: the
     three run concurrently, so a run can go no faster than the slowest.
     """
     info = probe(video)
-    images = [frame.image for frame in iter_frames(video)]
     start = time.perf_counter()
     writer = H264Writer(workdir / "encode-only.mp4", info.width, info.height, info.fps)
     for image in images:
@@ -95,14 +96,16 @@ def encode_only(video: Path, workdir: Path) -> float:
     return len(images) / (time.perf_counter() - start)
 
 
-def model_only(config: DetectionConfig, video: Path, repeats: int = 1, **settings: bool) -> float:
+def model_only(
+    config: DetectionConfig, images: list[np.ndarray], repeats: int = 1, **settings: bool
+) -> float:
     """The detector alone on frames decoded beforehand, batched as the pool batches.
 
     Every batch shape the measurement uses is run once before the clock starts.
 
     Args:
         config: The run's configuration (detector, device, batch size).
-        video: The clip.
+        images: The clip's decoded frames.
         repeats: Passes over the clip.
         **settings: ``pin_memory`` or ``cuda_graphs`` forced on or off for
             this measurement (detectors running a :class:`TorchYolo`).
@@ -113,7 +116,6 @@ def model_only(config: DetectionConfig, video: Path, repeats: int = 1, **setting
     device = resolve_devices(config.devices)[0]
     detector = load_detector(config, device)
     with _network_settings(detector, **settings):
-        images = [frame.image for frame in iter_frames(video)]
         batch = config.batch_size or detector.default_batch_size
         queries = detector.validate_queries(config.queries)
         remainder = len(images) % batch
@@ -148,13 +150,13 @@ def _network_settings(detector: Any, **settings: bool) -> Iterator[None]:
 
 
 def _best_of_alternating(
-    config: DetectionConfig, video: Path, setting: str, rounds: int = 2
+    config: DetectionConfig, images: list[np.ndarray], setting: str, rounds: int = 2
 ) -> tuple[float, float]:
     """Model-only fps with ``setting`` on and off, alternated, best of each."""
     on, off = [], []
     for _ in range(rounds):
-        on.append(model_only(config, video, **{setting: True}))
-        off.append(model_only(config, video, **{setting: False}))
+        on.append(model_only(config, images, **{setting: True}))
+        off.append(model_only(config, images, **{setting: False}))
     return max(on), max(off)
 
 
@@ -296,8 +298,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         results["decode_fps"], results["frames"] = decode_only(args.video)
-        results["encode_fps"] = encode_only(args.video, workdir)
-        results["model_only_fps"] = model_only(config, args.video)
+        # Decoded once: the encode-only and model-only measurements all use these frames.
+        images = [frame.image for frame in iter_frames(args.video)]
+        results["encode_fps"] = encode_only(args.video, images, workdir)
+        results["model_only_fps"] = model_only(config, images)
         detector = load_detector(config, results["devices"][0])
         results["runtime"] = getattr(detector, "runtime", None)
         network = getattr(detector, "network", None)
@@ -305,24 +309,21 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         if uploader is not None and uploader.pin_memory:
             # What page-locked staging buys, measured in alternation so that
             # neither side gets the cold start.
-            pinned, pageable = _best_of_alternating(config, args.video, "pin_memory")
+            pinned, pageable = _best_of_alternating(config, images, "pin_memory")
             results["model_only_fps_pinned"] = pinned
             results["model_only_fps_pageable"] = pageable
             results["ratio_pinned_over_pageable"] = pinned / pageable
         if getattr(network, "cuda_graphs", False):
-            graphs, eager = _best_of_alternating(config, args.video, "cuda_graphs")
+            graphs, eager = _best_of_alternating(config, images, "cuda_graphs")
             results["model_only_fps_cuda_graphs"] = graphs
             results["model_only_fps_eager"] = eager
             results["ratio_cuda_graphs_over_eager"] = graphs / eager
         results["cuda_graphs"] = bool(getattr(network, "cuda_graphs", False))
         # Passes with the default settings: a GPU's first pass is often the
         # slowest (clocks ramping up), so the model's figure is the best of them.
-        defaults = [results["model_only_fps"]]
-        if "model_only_fps_pinned" in results:
-            defaults.append(results["model_only_fps_pinned"])
-        if "model_only_fps_cuda_graphs" in results:
-            defaults.append(results["model_only_fps_cuda_graphs"])
-        results["model_only_fps"] = max(defaults)
+        defaults = ("model_only_fps", "model_only_fps_pinned", "model_only_fps_cuda_graphs")
+        results["model_only_fps"] = max(results[key] for key in defaults if key in results)
+        del images  # the end-to-end run decodes for itself
         e2e = end_to_end(config, args.video, workdir)
         results["end_to_end_fps"] = e2e["fps"]
         results["first_preview_s"] = e2e["first_preview_s"]
