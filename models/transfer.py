@@ -58,6 +58,8 @@ class PinnedUploader:
         count = len(images)
         shape = (max(batch or count, count), *images[0].shape)
         if not self.pin_memory:
+            if shape[0] == count:
+                return torch.from_numpy(np.stack(images)).to(self.device)
             host = np.zeros(shape, images[0].dtype)
             np.stack(images, out=host[:count])
             return torch.from_numpy(host).to(self.device)
