@@ -1,7 +1,7 @@
-"""``python -m pipeline``: the command line (see :mod:`pipeline.cli`)."""
+"""``python -m pipeline``: the command line (see :mod:`pipeline.cli.main`)."""
 
 import sys
 
-from pipeline.cli import main
+from pipeline.cli.main import main
 
 sys.exit(main())

@@ -265,7 +265,7 @@ def test_stop_button_ends_the_run_promptly(
 def test_gpu_duration_follows_the_video_length(tmp_path: Path) -> None:
     import synthetic
 
-    from pipeline.config import DetectionConfig
+    from pipeline.configs import DetectionConfig
     from ui import gpu
 
     short = synthetic.make_video(tmp_path / "short.mp4", frames=10)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from synthetic import make_video
 
-from pipeline import bench
+from pipeline.evaluation import benchmark as bench
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ import av
 import pytest
 import synthetic
 
-from pipeline.cli import main
+from pipeline.cli.main import main
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 

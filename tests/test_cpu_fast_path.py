@@ -29,7 +29,7 @@ CONFIDENCE = 0.05
 
 @pytest.fixture(scope="module")
 def frames(shared_assets: Path) -> list[np.ndarray]:
-    from pipeline.io import iter_frames
+    from pipeline.io.video import iter_frames
 
     video = shared_assets / "video" / "tud_campus.mp4"
     return [frame.image for frame in islice(iter_frames(video, max_frames=60), 0, 60, 15)]

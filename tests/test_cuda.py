@@ -24,10 +24,10 @@ from test_detectors import tiny_detr, tiny_grounding_dino  # noqa: F401 - fixtur
 
 import models
 from models.detectors import yolo_networks
-from pipeline.config import DetectionConfig
-from pipeline.depth import DepthConfig, run_depth
-from pipeline.detection import run_detection
-from pipeline.events import Done
+from pipeline.configs import DetectionConfig
+from pipeline.runs.depth import DepthConfig, run_depth
+from pipeline.runs.detection import run_detection
+from pipeline.runtime.events import Done
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 

@@ -20,13 +20,13 @@ import supervision as sv
 from synthetic import make_video
 
 import models
-from pipeline.annotate import DEPTH, object_labels
-from pipeline.depth import DepthConfig, DepthDone, first_frame_depth, run_depth
-from pipeline.depth_display import DepthNormalizer, DepthPainter, colorize, robust_range
-from pipeline.errors import RunStopped
-from pipeline.events import FirstFrame, Preview, Progress
-from pipeline.io import probe
-from pipeline.object_depth import TrackDepths, add_object_depths, near_to_far, object_depths
+from pipeline.io.video import probe
+from pipeline.runs.depth import DepthConfig, DepthDone, first_frame_depth, run_depth
+from pipeline.runtime.errors import RunStopped
+from pipeline.runtime.events import FirstFrame, Preview, Progress
+from pipeline.stages.annotation import DEPTH, object_labels
+from pipeline.stages.depth_display import DepthNormalizer, DepthPainter, colorize, robust_range
+from pipeline.stages.object_depth import TrackDepths, add_object_depths, near_to_far, object_depths
 
 FRAMES = 12
 WIDTH, HEIGHT = 320, 240
@@ -55,8 +55,8 @@ def _decoded_frames(path: Path) -> tuple[int, str, str]:
 def test_detection_run_measures_each_tracked_objects_depth(tiny_depth_weights, video, tmp_path):
     import json
 
-    from pipeline.config import DetectionConfig
-    from pipeline.detection import run_detection
+    from pipeline.configs import DetectionConfig
+    from pipeline.runs.detection import run_detection
 
     config = DetectionConfig(
         detector="test_shapes", depth=True, depth_weights=str(tiny_depth_weights)
@@ -189,7 +189,7 @@ def test_stopping_a_run_removes_its_partial_video(tiny_depth_weights, video, tmp
 
 
 def test_bad_options_are_user_errors():
-    from pipeline.errors import PipelineError
+    from pipeline.runtime.errors import PipelineError
 
     with pytest.raises(PipelineError, match="colormap"):
         DepthConfig(colormap="rainbow")
@@ -386,7 +386,7 @@ def test_api_reports_user_errors(depth_app, video):
 
 
 def test_cli_depth(tiny_depth_weights, video, tmp_path, capsys):
-    from pipeline.depth_cli import main
+    from pipeline.cli.depth import main
 
     out = tmp_path / "cli" / "depth.mp4"
     args = [str(video), "--weights", str(tiny_depth_weights), "--view", "blend"]

@@ -12,10 +12,10 @@ import pytest
 import synthetic
 
 import models
-from pipeline.config import DetectionConfig
-from pipeline.detection import first_frame, run_detection
-from pipeline.errors import RunStopped, VideoError
-from pipeline.events import Done, FirstFrame, Preview, Progress
+from pipeline.configs import DetectionConfig
+from pipeline.runs.detection import first_frame, run_detection
+from pipeline.runtime.errors import RunStopped, VideoError
+from pipeline.runtime.events import Done, FirstFrame, Preview, Progress
 
 FRAMES, WIDTH, HEIGHT, FPS = 40, 320, 240, 25
 PIPELINE_THREADS = ("decoder", "encoder", "tracker-encoder", "worker-")

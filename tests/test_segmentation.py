@@ -36,19 +36,19 @@ from models.segmenters.sam2_video import (
     new_inference_state,
     save_checkpoint,
 )
-from pipeline.errors import PipelineError, RunStopped
-from pipeline.events import Done, FirstFrame, Preview, Progress
-from pipeline.frame_store import (
+from pipeline.cli.segment import main as segment_main
+from pipeline.io.frame_store import (
     MAX_DEFAULT_BUDGET,
     MIN_DEFAULT_BUDGET,
     FrameStore,
     default_budget_bytes,
 )
-from pipeline.io import iter_frames
-from pipeline.keyframes import KeyframeTracker
-from pipeline.rle import decode, encode, rle_area
-from pipeline.segment_cli import main as segment_main
-from pipeline.segmentation import SegmentationConfig, run_segmentation
+from pipeline.io.rle import decode, encode, rle_area
+from pipeline.io.video import iter_frames
+from pipeline.runs.segmentation import SegmentationConfig, run_segmentation
+from pipeline.runtime.errors import PipelineError, RunStopped
+from pipeline.runtime.events import Done, FirstFrame, Preview, Progress
+from pipeline.stages.keyframes import KeyframeTracker
 from ui.segmentation_tab import (
     SegmentationHandlers,
     build_segmentation_config,

@@ -9,16 +9,10 @@ import numpy as np
 import pytest
 import supervision as sv
 
-from pipeline.detection_eval import count_matches, score_detections
-from pipeline.mot import (
-    MotWriter,
-    read_mot_detections,
-    read_mot_rows,
-    score_mot,
-    track_detections_file,
-    write_mot_results,
-)
-from pipeline.tracking import ObjectTracker, TrackerConfig
+from pipeline.evaluation.detection import count_matches, score_detections
+from pipeline.evaluation.mot import score_mot, track_detections_file
+from pipeline.io.mot_files import MotWriter, read_mot_detections, read_mot_rows, write_mot_results
+from pipeline.stages.tracking import ObjectTracker, TrackerConfig
 
 FRAMES = 60
 BOX = np.array([0.0, 0.0, 40.0, 80.0])
@@ -297,7 +291,7 @@ def test_yolox_nano_detects_and_tracks_tud_campus(
 
 
 def test_open_vocabulary_detectors_get_lower_default_thresholds():
-    from pipeline.tracking import OPEN_VOCABULARY_TRACKER, TrackerConfig, tracker_config_for
+    from pipeline.stages.tracking import OPEN_VOCABULARY_TRACKER, TrackerConfig, tracker_config_for
 
     assert tracker_config_for(TrackerConfig(), open_vocabulary=True) == OPEN_VOCABULARY_TRACKER
     assert tracker_config_for(TrackerConfig(), open_vocabulary=False) == TrackerConfig()

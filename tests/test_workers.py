@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import synthetic
 
-from pipeline.io import FrameReader
-from pipeline.workers import DevicePool, Worker
+from pipeline.io.video import FrameReader
+from pipeline.runtime.pool import DevicePool, Worker
 
 
 @pytest.fixture(scope="module")

@@ -22,12 +22,12 @@ import numpy as np
 import spaces
 
 import models
-from pipeline.annotate import downscale
-from pipeline.depth import DepthConfig, DepthEvent, first_frame_depth
-from pipeline.depth import run_depth as pipeline_run_depth
-from pipeline.depth_display import COLORMAPS
-from pipeline.errors import VideoError
-from pipeline.io import probe
+from pipeline.io.video import probe
+from pipeline.runs.depth import DepthConfig, DepthEvent, first_frame_depth
+from pipeline.runs.depth import run_depth as pipeline_run_depth
+from pipeline.runtime.errors import VideoError
+from pipeline.stages.annotation import downscale
+from pipeline.stages.depth_display import COLORMAPS
 from ui.errors import as_gr_errors, user_error
 from ui.gpu import GPU_MAX_S, GPU_MIN_S, LOAD_S, relay_events
 from ui.layout import (

@@ -20,13 +20,13 @@ from pathlib import Path
 import numpy as np
 import spaces
 
-from pipeline.annotate import downscale
-from pipeline.config import DetectionConfig
-from pipeline.detection import first_frame, run_detection
-from pipeline.devices import resolve_devices
-from pipeline.errors import RunStopped, VideoError
-from pipeline.events import Event, FirstFrame
-from pipeline.io import probe
+from pipeline.configs import DetectionConfig
+from pipeline.io.video import probe
+from pipeline.runs.detection import first_frame, run_detection
+from pipeline.runtime.devices import resolve_devices
+from pipeline.runtime.errors import RunStopped, VideoError
+from pipeline.runtime.events import Event, FirstFrame
+from pipeline.stages.annotation import downscale
 from ui.errors import as_gr_errors
 from ui.stops import STOP_FLAGS
 

@@ -15,7 +15,7 @@ from typing import Any
 import gradio as gr
 import numpy as np
 
-from pipeline.config import DetectionConfig
+from pipeline.configs import DetectionConfig
 from ui import gpu
 from ui.inputs import build_config
 from ui.render import summary_text, to_rgb

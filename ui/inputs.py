@@ -18,7 +18,7 @@ import gradio as gr
 
 import models
 from models.detectors.base import normalize_queries
-from pipeline.config import DEFAULT_MAX_DURATION_S, DetectionConfig
+from pipeline.configs import DEFAULT_MAX_DURATION_S, DetectionConfig
 from ui.errors import as_gr_errors, user_error
 
 DEFAULT_DETECTOR = "yolo11"

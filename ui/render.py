@@ -1,7 +1,7 @@
 """Pipeline events as what the page shows: RGB images and short texts.
 
 Example:
-    >>> from pipeline.events import Progress
+    >>> from pipeline.runtime.events import Progress
     >>> progress_text(Progress(frame_index=35, total_frames=71, fps=12.34))
     'Processing: frame 36 / 71 (51 %) at 12.3 fps'
 """
@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from pipeline.events import Progress
+from pipeline.runtime.events import Progress
 
 
 def to_rgb(image_bgr: np.ndarray) -> np.ndarray:

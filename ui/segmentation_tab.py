@@ -25,16 +25,16 @@ import spaces
 
 import models
 from models.detectors.base import normalize_queries
-from pipeline.annotate import downscale
-from pipeline.errors import VideoError
-from pipeline.events import Event
-from pipeline.io import probe
-from pipeline.segmentation import (
+from pipeline.io.video import probe
+from pipeline.runs.segmentation import (
     DEFAULT_SEGMENTER,
     SegmentationConfig,
     first_frame_segmentation,
     run_segmentation,
 )
+from pipeline.runtime.errors import VideoError
+from pipeline.runtime.events import Event
+from pipeline.stages.annotation import downscale
 from ui.errors import as_gr_errors, user_error
 from ui.gpu import GPU_MAX_S, GPU_MIN_S, LOAD_S, relay_events
 from ui.layout import (

@@ -26,7 +26,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.config import DEFAULT_MAX_DURATION_S
+from pipeline.configs import DEFAULT_MAX_DURATION_S
 
 PREFIX = "VIDEO_APP_"
 

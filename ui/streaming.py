@@ -9,8 +9,8 @@ from typing import Any, Protocol, TypeVar
 import gradio as gr
 import numpy as np
 
-from pipeline.events import FirstFrame, Preview, Progress
-from pipeline.runner import check_video
+from pipeline.runtime.events import FirstFrame, Preview, Progress
+from pipeline.runtime.template import check_video
 from ui.errors import as_gr_errors, user_error
 from ui.outputs import OutputStore, RunOutputs
 from ui.render import progress_text, to_rgb

@@ -19,7 +19,7 @@ import numpy as np
 import supervision as sv
 from scipy.optimize import linear_sum_assignment
 
-from pipeline.mot import StrPath, read_mot_detections
+from pipeline.io.mot_files import StrPath, read_mot_detections
 
 
 def count_matches(gt_xyxy: np.ndarray, det_xyxy: np.ndarray, iou: float = 0.5) -> int:

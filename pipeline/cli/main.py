@@ -15,17 +15,17 @@ from pathlib import Path
 
 import models
 from models.detectors.base import normalize_queries
-from pipeline.cli_common import (
+from pipeline.cli.common import (
     add_device_arguments,
     add_run_limit_arguments,
     follow_run,
     run_handler,
 )
-from pipeline.config import DetectionConfig
-from pipeline.depth_cli import add_depth_command
-from pipeline.errors import PipelineError
-from pipeline.events import Done
-from pipeline.segment_cli import add_segment_command
+from pipeline.cli.depth import add_depth_command
+from pipeline.cli.segment import add_segment_command
+from pipeline.configs import DetectionConfig
+from pipeline.runtime.errors import PipelineError
+from pipeline.runtime.events import Done
 
 
 def _add_detect_command(subparsers: argparse._SubParsersAction) -> None:
@@ -63,7 +63,7 @@ def _add_detect_command(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _detect(args: argparse.Namespace) -> int:
-    from pipeline.detection import run_detection
+    from pipeline.runs.detection import run_detection
 
     config = DetectionConfig(
         detector=args.detector,
@@ -119,7 +119,7 @@ def _add_track_command(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _track(args: argparse.Namespace) -> int:
-    from pipeline.mot import track_detections_file
+    from pipeline.evaluation.mot import track_detections_file
 
     if not args.detections.is_file():
         raise PipelineError(f"Detections file not found: {args.detections}")

@@ -1,7 +1,7 @@
 """``python -m pipeline depth VIDEO ...``: the depth run on the command line.
 
 :func:`add_depth_command` adds the subcommand to the ``python -m pipeline``
-parser (:mod:`pipeline.cli`); its handler builds the same ``DepthConfig`` as
+parser (:mod:`pipeline.cli.main`); its handler builds the same ``DepthConfig`` as
 the UI and the API and consumes the same events, with a progress bar.
 
 Example:
@@ -19,19 +19,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import models
-from pipeline.cli_common import (
+from pipeline.cli.common import (
     add_device_arguments,
     add_run_limit_arguments,
     follow_run,
     standalone_main,
 )
-from pipeline.depth_display import COLORMAPS, VIEWS
+from pipeline.stages.depth_display import COLORMAPS, VIEWS
 
 MODEL = "depth_anything_v2"
 
 
 if TYPE_CHECKING:
-    from pipeline.depth import DepthDone
+    from pipeline.runs.depth import DepthDone
 
 
 def add_depth_command(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -93,7 +93,7 @@ def run_depth_command(args: argparse.Namespace) -> int:
         PipelineError: Bad video or option, or a failed run.
         models.ModelError: Unknown size or missing weights.
     """
-    from pipeline.depth import DepthConfig, run_depth
+    from pipeline.runs.depth import DepthConfig, run_depth
 
     config = DepthConfig(
         model=MODEL,
@@ -119,9 +119,9 @@ def _print_done(event: DepthDone) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run ``depth`` alone (``python -m pipeline.depth_cli VIDEO ...``); the exit status.
+    """Run ``depth`` alone (``python -m pipeline.cli.depth VIDEO ...``); the exit status.
 
-    User errors print one line and exit with status 2, as in :mod:`pipeline.cli`.
+    User errors print one line and exit with status 2, as in :mod:`pipeline.cli.main`.
     """
     return standalone_main(add_depth_command, "depth", argv)
 

@@ -12,12 +12,12 @@ from typing import Generic, Protocol, TypeVar
 import numpy as np
 
 from models.errors import ModelError
-from pipeline.annotate import downscale
-from pipeline.errors import PipelineError, VideoError
-from pipeline.events import Preview, Progress
-from pipeline.io import FrameReader, VideoInfo, probe
-from pipeline.preview import LatestValue
-from pipeline.workers import DevicePool, Worker
+from pipeline.io.video import FrameReader, VideoInfo, probe
+from pipeline.runtime.errors import PipelineError, VideoError
+from pipeline.runtime.events import Preview, Progress
+from pipeline.runtime.pool import DevicePool, Worker
+from pipeline.runtime.report import LatestValue
+from pipeline.stages.annotation import downscale
 
 R = TypeVar("R")
 

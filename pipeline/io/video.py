@@ -20,7 +20,7 @@ from pathlib import Path
 import av
 import numpy as np
 
-from pipeline.errors import PipelineError, VideoError
+from pipeline.runtime.errors import PipelineError, VideoError
 
 log = logging.getLogger(__name__)
 

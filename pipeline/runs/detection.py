@@ -1,6 +1,6 @@
 """The detection run: decode, detect on every device, track, annotate, encode.
 
-``run_detection`` is a generator of events (:mod:`pipeline.events`) consumed
+``run_detection`` is a generator of events (:mod:`pipeline.runtime.events`) consumed
 alike by the UI, the CLI and the tests. The work itself runs in threads; the
 generator only reports, so a slow consumer (a browser on a poor link) drops
 preview frames instead of slowing the run. Closing the generator early stops
@@ -25,17 +25,17 @@ import models
 from models.depth.base import DepthEstimator
 from models.detectors.base import CLASS_NAME, Detector
 from models.timing import add_timing, timed
-from pipeline.annotate import FrameAnnotator
-from pipeline.config import DetectionConfig
-from pipeline.devices import resolve_devices
-from pipeline.errors import RunStopped
-from pipeline.events import Done, Event, FirstFrame
-from pipeline.io import Frame, H264Writer, VideoInfo, read_first_frame
-from pipeline.object_depth import TrackDepths, add_object_depths
-from pipeline.runner import PooledRun, check_video, pipeline_errors
-from pipeline.tracking import ObjectTracker, tracker_config_for
-from pipeline.tracks import TracksWriter
-from pipeline.workers import Worker
+from pipeline.configs import DetectionConfig
+from pipeline.io.tracks_json import TracksWriter
+from pipeline.io.video import Frame, H264Writer, VideoInfo, read_first_frame
+from pipeline.runtime.devices import resolve_devices
+from pipeline.runtime.errors import RunStopped
+from pipeline.runtime.events import Done, Event, FirstFrame
+from pipeline.runtime.pool import Worker
+from pipeline.runtime.template import PooledRun, check_video, pipeline_errors
+from pipeline.stages.annotation import FrameAnnotator
+from pipeline.stages.object_depth import TrackDepths, add_object_depths
+from pipeline.stages.tracking import ObjectTracker, tracker_config_for
 
 log = logging.getLogger(__name__)
 
@@ -184,7 +184,7 @@ def run_detection(
     track_depths = TrackDepths()
 
     def process_in_order() -> None:
-        from pipeline.mot import MotWriter
+        from pipeline.io.mot_files import MotWriter
 
         tracker_config = tracker_config_for(config.tracker, main_detector.open_vocabulary)
         tracker = ObjectTracker(tracker_config, frame_rate=info.fps)

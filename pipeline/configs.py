@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipeline.tracking import TrackerConfig
+from pipeline.stages.tracking import TrackerConfig
 
 DEFAULT_MAX_DURATION_S = 600.0
 

@@ -1,6 +1,6 @@
 """The depth run: decode, estimate depth on every device, colour steadily, encode.
 
-Built like :mod:`pipeline.detection`: a generator of events consumed alike by
+Built like :mod:`pipeline.runs.detection`: a generator of events consumed alike by
 the UI, the CLI and the tests, with the work in threads (prefetching decoder,
 one worker per device, an in-order colouring and encoding thread) and a
 latest-value preview channel, so a slow consumer drops preview frames instead
@@ -8,7 +8,7 @@ of slowing the run. Closing the generator early stops the run, joins its
 threads and removes the partial video.
 
 Depth values are relative inverse depth (larger is nearer, no unit); the video
-shows them with a display range smoothed over time (:mod:`pipeline.depth_display`)
+shows them with a display range smoothed over time (:mod:`pipeline.stages.depth_display`)
 so that a static scene keeps its colours.
 
 Example:
@@ -34,8 +34,14 @@ import supervision as sv
 import models
 from models.depth.base import DepthEstimator
 from models.timing import timed
-from pipeline.config import DEFAULT_MAX_DURATION_S
-from pipeline.depth_display import (
+from pipeline.configs import DEFAULT_MAX_DURATION_S
+from pipeline.io.video import Frame, H264Writer, VideoInfo, read_first_frame
+from pipeline.runtime.devices import resolve_devices
+from pipeline.runtime.errors import PipelineError, RunStopped
+from pipeline.runtime.events import FirstFrame, Preview, Progress
+from pipeline.runtime.pool import DevicePool, Worker
+from pipeline.runtime.template import PooledRun, check_video, pipeline_errors
+from pipeline.stages.depth_display import (
     COLORMAPS,
     VIEWS,
     DepthNormalizer,
@@ -43,12 +49,6 @@ from pipeline.depth_display import (
     DisplayRange,
     output_size,
 )
-from pipeline.devices import resolve_devices
-from pipeline.errors import PipelineError, RunStopped
-from pipeline.events import FirstFrame, Preview, Progress
-from pipeline.io import Frame, H264Writer, VideoInfo, read_first_frame
-from pipeline.runner import PooledRun, check_video, pipeline_errors
-from pipeline.workers import DevicePool, Worker
 
 log = logging.getLogger(__name__)
 

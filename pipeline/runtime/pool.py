@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from models.timing import add_timing, timed
-from pipeline.io import POLL_S, Frame, FrameReader
+from pipeline.io.video import POLL_S, Frame, FrameReader
 
 R = TypeVar("R")
 

@@ -1,7 +1,7 @@
 """``python -m pipeline segment VIDEO ...``: the segmentation run on the command line.
 
 :func:`add_segment_command` adds the subcommand to the ``python -m pipeline``
-parser (:mod:`pipeline.cli`); its handler builds the same
+parser (:mod:`pipeline.cli.main`); its handler builds the same
 ``SegmentationConfig`` as the UI and the API and consumes the same events,
 with a progress bar.
 
@@ -21,12 +21,12 @@ from pathlib import Path
 
 import models
 from models.detectors.base import normalize_queries
-from pipeline.cli_common import (
+from pipeline.cli.common import (
     add_run_limit_arguments,
     follow_run,
     standalone_main,
 )
-from pipeline.events import Done
+from pipeline.runtime.events import Done
 
 MIB = 1024 * 1024
 
@@ -40,7 +40,7 @@ def add_segment_command(subparsers: argparse._SubParsersAction) -> argparse.Argu
     Returns:
         The subcommand's parser.
     """
-    from pipeline.segmentation import DEFAULT_SEGMENTER
+    from pipeline.runs.segmentation import DEFAULT_SEGMENTER
 
     segmenters = models.available("segmenter")
     parser = subparsers.add_parser(
@@ -122,7 +122,7 @@ def run_segment_command(args: argparse.Namespace) -> int:
         PipelineError: Bad video or option, or a failed run.
         models.ModelError: Unknown model, bad query or missing weights.
     """
-    from pipeline.segmentation import SegmentationConfig, run_segmentation
+    from pipeline.runs.segmentation import SegmentationConfig, run_segmentation
 
     budget = None if args.frame_budget_mb is None else int(args.frame_budget_mb * MIB)
     options = () if args.image_size is None else (("image_size", args.image_size),)
@@ -165,9 +165,9 @@ def _print_done(event: Done) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run ``segment`` alone (``python -m pipeline.segment_cli VIDEO ...``); the exit status.
+    """Run ``segment`` alone (``python -m pipeline.cli.segment VIDEO ...``); the exit status.
 
-    User errors print one line and exit with status 2, as in :mod:`pipeline.cli`.
+    User errors print one line and exit with status 2, as in :mod:`pipeline.cli.main`.
     """
     return standalone_main(add_segment_command, "segment", argv)
 

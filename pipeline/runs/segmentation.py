@@ -1,6 +1,6 @@
 """The segmentation run: a detector on keyframes, SAM 2 masks in between, stable ids.
 
-``run_segmentation`` is a generator of events (:mod:`pipeline.events`), like
+``run_segmentation`` is a generator of events (:mod:`pipeline.runtime.events`), like
 :func:`pipeline.detection.run_detection`, consumed alike by the UI, the CLI and
 the tests. Its work runs in threads: a decoder (:class:`pipeline.io.FrameReader`),
 the segmenting thread, an output thread (annotate, JSON) and the H.264 encoder;
@@ -49,18 +49,18 @@ import supervision as sv
 
 import models
 from models.detectors.base import CLASS_NAME, Detector
-from pipeline.annotate import FrameAnnotator
-from pipeline.config import DEFAULT_MAX_DURATION_S
-from pipeline.devices import resolve_devices
-from pipeline.errors import PipelineError, RunStopped
-from pipeline.events import Done, Event, FirstFrame
-from pipeline.frame_store import FrameStore
-from pipeline.io import POLL_S, FrameReader, H264Writer, VideoInfo, read_first_frame
-from pipeline.keyframes import KeyframeTracker
-from pipeline.preview import LatestValue
-from pipeline.rle import encode
-from pipeline.runner import check_video, report_progress
-from pipeline.tracks import TracksWriter, frame_objects
+from pipeline.configs import DEFAULT_MAX_DURATION_S
+from pipeline.io.frame_store import FrameStore
+from pipeline.io.rle import encode
+from pipeline.io.tracks_json import TracksWriter, frame_objects
+from pipeline.io.video import POLL_S, FrameReader, H264Writer, VideoInfo, read_first_frame
+from pipeline.runtime.devices import resolve_devices
+from pipeline.runtime.errors import PipelineError, RunStopped
+from pipeline.runtime.events import Done, Event, FirstFrame
+from pipeline.runtime.report import LatestValue
+from pipeline.runtime.template import check_video, report_progress
+from pipeline.stages.annotation import FrameAnnotator
+from pipeline.stages.keyframes import KeyframeTracker
 
 log = logging.getLogger(__name__)
 
@@ -206,7 +206,7 @@ def segment_objects(detections: sv.Detections) -> list[dict[str, Any]]:
 
     Returns:
         ``[{"track_id", "class", "score", "box", "area", "mask": {"size", "counts"}}, ...]``;
-        ``mask`` is COCO RLE (:mod:`pipeline.rle`), ``area`` its pixel count.
+        ``mask`` is COCO RLE (:mod:`pipeline.io.rle`), ``area`` its pixel count.
     """
     objects = frame_objects(detections)
     if detections.mask is not None:

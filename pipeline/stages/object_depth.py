@@ -19,7 +19,7 @@ from dataclasses import replace
 import numpy as np
 import supervision as sv
 
-from pipeline.annotate import DEPTH
+from pipeline.stages.annotation import DEPTH
 
 #: Share of each box side, around its centre, that :func:`object_depths` reads.
 CENTRAL_FRACTION = 0.5

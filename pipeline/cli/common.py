@@ -10,8 +10,8 @@ from contextlib import closing
 from typing import Any
 
 import models
-from pipeline.errors import PipelineError
-from pipeline.events import FirstFrame, Progress
+from pipeline.runtime.errors import PipelineError
+from pipeline.runtime.events import FirstFrame, Progress
 
 #: Exit status for errors a user can cause (bad file, unknown model, bad option).
 USER_ERROR = 2
@@ -32,7 +32,7 @@ def add_device_arguments(parser: argparse.ArgumentParser) -> None:
 
 def add_run_limit_arguments(parser: argparse.ArgumentParser) -> None:
     """``--max-frames``, ``--max-duration`` and ``--no-progress``."""
-    from pipeline.config import DEFAULT_MAX_DURATION_S
+    from pipeline.configs import DEFAULT_MAX_DURATION_S
 
     parser.add_argument("--max-frames", type=int, default=None, help="stop after N frames")
     parser.add_argument(
@@ -104,7 +104,7 @@ def standalone_main(
     command: str,
     argv: Sequence[str] | None = None,
 ) -> int:
-    """Run one subcommand on its own (``python -m pipeline.depth_cli VIDEO ...``)."""
+    """Run one subcommand on its own (``python -m pipeline.cli.depth VIDEO ...``)."""
     parser = argparse.ArgumentParser(prog="python -m pipeline")
     add_command(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args([command, *(sys.argv[1:] if argv is None else argv)])

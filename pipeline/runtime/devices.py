@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pipeline.errors import PipelineError
+from pipeline.runtime.errors import PipelineError
 
 
 def visible_cuda_devices() -> list[str]:

@@ -1,4 +1,4 @@
-"""Throughput benchmark: ``python -m pipeline.bench VIDEO --detector yolo11 ...``.
+"""Throughput benchmark: ``python -m pipeline.evaluation.benchmark VIDEO --detector yolo11 ...``.
 
 Everything is measured in one run, on the same clip, model and device, and
 printed as figures and ratios:
@@ -44,11 +44,11 @@ import numpy as np
 import models
 from models.detectors.base import normalize_queries
 from models.detectors.ultralytics_common import RUNTIMES
-from pipeline.config import DetectionConfig
-from pipeline.detection import load_detector, run_detection
-from pipeline.devices import resolve_devices
-from pipeline.events import Done, FirstFrame
-from pipeline.io import H264Writer, iter_frames, probe
+from pipeline.configs import DetectionConfig
+from pipeline.io.video import H264Writer, iter_frames, probe
+from pipeline.runs.detection import load_detector, run_detection
+from pipeline.runtime.devices import resolve_devices
+from pipeline.runtime.events import Done, FirstFrame
 
 
 def _config(args: argparse.Namespace) -> DetectionConfig:
@@ -246,7 +246,7 @@ def peak_memory_mib(args: argparse.Namespace, video: Path) -> dict[str, float]:
     Returns:
         ``{"peak_rss_mib": ..., "peak_cuda_mib": ...}`` (the latter with CUDA only).
     """
-    command = [sys.executable, "-m", "pipeline.bench", str(video), "--memory-probe"]
+    command = [sys.executable, "-m", "pipeline.evaluation.benchmark", str(video), "--memory-probe"]
     command += _model_args(args)
     output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
     return json.loads(output.strip().splitlines()[-1])
@@ -376,9 +376,9 @@ def _print(results: dict[str, Any]) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """Arguments of ``python -m pipeline.bench``."""
+    """Arguments of ``python -m pipeline.evaluation.benchmark``."""
     parser = argparse.ArgumentParser(
-        prog="python -m pipeline.bench",
+        prog="python -m pipeline.evaluation.benchmark",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -418,7 +418,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of ``python -m pipeline.bench``."""
+    """Entry point of ``python -m pipeline.evaluation.benchmark``."""
     args = build_parser().parse_args(argv)
     if args.memory_probe:
         _memory_probe(args)

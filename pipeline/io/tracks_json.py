@@ -10,7 +10,7 @@ from typing import Any, TextIO
 import supervision as sv
 
 from models.detectors.base import CLASS_NAME
-from pipeline.annotate import DEPTH
+from pipeline.stages.annotation import DEPTH
 
 
 def frame_objects(detections: sv.Detections) -> list[dict[str, Any]]:
