@@ -1,1 +1,39 @@
-"""Video pipeline: decode, detect, track, annotate, encode. Never imports gradio."""
+"""Video pipeline: decode, detect, track, segment, measure depth, annotate, encode.
+
+``pipeline.start(task, video, config, outputs)`` starts any kind of run;
+``pipeline.first_frame(task, video, config)`` does the quick look at frame 0.
+This package never imports gradio.
+
+Layout: ``runs/`` the kinds of run (detection, depth, segmentation);
+``runtime/`` what every run shares (the run template, device pool, events,
+errors, devices, reporting); ``stages/`` the per-frame steps (tracking,
+annotation, depth display, per-object depth, keyframe ids); ``io/`` files
+in and out (video, tracks JSON, MOT text, RLE masks, frame store);
+``evaluation/`` scoring and the benchmark; ``cli/`` the command line.
+"""
+
+from pipeline.configs import ConfigError, DepthConfig, DetectionConfig, SegmentationConfig
+from pipeline.runs import RUNS, first_frame, output_paths, run_type, start, task_of
+from pipeline.runtime.errors import PipelineError, RunStopped, VideoError
+from pipeline.runtime.events import Done, Event, FirstFrame, Preview, Progress
+
+__all__ = [
+    "RUNS",
+    "ConfigError",
+    "DepthConfig",
+    "DetectionConfig",
+    "Done",
+    "Event",
+    "FirstFrame",
+    "PipelineError",
+    "Preview",
+    "Progress",
+    "RunStopped",
+    "SegmentationConfig",
+    "VideoError",
+    "first_frame",
+    "output_paths",
+    "run_type",
+    "start",
+    "task_of",
+]

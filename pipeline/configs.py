@@ -1,60 +1,218 @@
-"""One frozen config object describes a run; the CLI, UI and API all build it."""
+"""The settings of every kind of run: one frozen dataclass per task, side by side.
+
+Each field has its default and its check here and nowhere else. The command line
+builds its options from these fields (:mod:`pipeline.cli.options`: the flag, type
+and default come from the field, the help text from the class's ``Attributes``),
+the UI takes its initial values from them, and a bad value is the same clear
+:class:`ConfigError` on every path.
+
+Example:
+    >>> DetectionConfig(detector="yolox_nano", confidence=0.3).confidence
+    0.3
+    >>> DetectionConfig(confidence=1.5)
+    Traceback (most recent call last):
+    ...
+    pipeline.configs.ConfigError: Confidence must be between 0 and 1, not 1.5.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import math
+from collections.abc import Callable
+from dataclasses import MISSING, dataclass, field, fields
 from typing import Any
 
+import models
+from models.detectors.base import normalize_queries
+from pipeline.runtime.errors import PipelineError
+from pipeline.stages.depth_display import COLORMAPS, VIEWS
 from pipeline.stages.tracking import TrackerConfig
 
 DEFAULT_MAX_DURATION_S = 600.0
+MIB = 1024 * 1024
 
 
-@dataclass(frozen=True)
-class DetectionConfig:
+class ConfigError(PipelineError, ValueError):
+    """A setting of a run is out of range; the message says which and what is allowed."""
+
+
+def option(
+    default: Any = None,
+    *,
+    flag: str | None = None,
+    cli: bool = True,
+    parse: Callable[[Any], Any] | None = None,
+    repeat: bool = False,
+    choices: Callable[[], Any] | tuple[str, ...] | None = None,
+    default_factory: Callable[[], Any] | None = None,
+) -> Any:
+    """A config field, with how the command line offers it.
+
+    Args:
+        default: The field's default value.
+        flag: The command-line flag (default: ``--`` and the name with dashes).
+        cli: Whether the command line offers the field at all.
+        parse: Turns the command-line value into the field's value
+            (e.g. ``"person, car"`` into ``("person", "car")``).
+        repeat: The flag may be given several times; the values form a tuple.
+        choices: The allowed values (or a callable returning them), named in
+            the help text; the check itself is the config's.
+        default_factory: For mutable defaults, as in :func:`dataclasses.field`.
+
+    Returns:
+        A :func:`dataclasses.field`.
+    """
+    metadata = {"flag": flag, "cli": cli, "parse": parse, "repeat": repeat, "choices": choices}
+    if default_factory is not None:
+        return field(default_factory=default_factory, metadata=metadata)
+    return field(default=default, metadata=metadata)
+
+
+def field_default(config_type: type, name: str) -> Any:
+    """The default of a config field: what the UI shows before the user changes anything.
+
+    Example:
+        >>> field_default(DetectionConfig, "confidence")
+        0.25
+    """
+    item = next(f for f in fields(config_type) if f.name == name)
+    if item.default is not MISSING:
+        return item.default
+    return item.default_factory()  # type: ignore[misc]
+
+
+def _no_limit_when_zero(value: float) -> float | None:
+    return value or None
+
+
+def _check_at_least(name: str, value: float | None, least: float) -> None:
+    if value is not None and not value >= least:
+        raise ConfigError(f"{name} must be at least {least:g}, not {value}.")
+
+
+def _check_confidence(value: float) -> None:
+    if not (isinstance(value, int | float) and math.isfinite(value) and 0.0 <= value <= 1.0):
+        raise ConfigError(f"Confidence must be between 0 and 1, not {value}.")
+
+
+def _check_size(kind: str, name: str, size: str | None) -> None:
+    """The model exists and comes in ``size`` (raises the registry's own errors)."""
+    spec = models.spec(kind, name)
+    if size is None:
+        return
+    if not spec.sizes:
+        raise ConfigError(f"{spec.label} comes in one size only; give no size.")
+    if size not in spec.sizes:
+        raise ConfigError(f"{spec.label} has no size {size!r}. Available: {', '.join(spec.sizes)}.")
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunConfig:
+    """What every kind of run is told.
+
+    Attributes:
+        devices: Devices to run on: cpu, cuda or cuda:N, repeated for several
+            (default: every visible GPU, else the CPU).
+        max_duration_s: Refuse videos longer than this many seconds (0: no limit).
+        max_frames: Stop after this many frames (default: the whole video).
+        preview_max_width: Live preview frames are downscaled to this width.
+        queue_size: Bound on decoded frames waiting to be processed.
+    """
+
+    devices: tuple[str, ...] = option((), flag="--device", repeat=True)
+    max_duration_s: float | None = option(
+        DEFAULT_MAX_DURATION_S, flag="--max-duration", parse=_no_limit_when_zero
+    )
+    max_frames: int | None = option(None)
+    preview_max_width: int = option(640, cli=False)
+    queue_size: int = option(16, cli=False)
+
+    #: Frames allowed between decoder and encoder at once (None: bounded by the
+    #: run's own queues). Pooled runs make it a field.
+    max_in_flight: int | None = field(default=None, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "devices", tuple(self.devices))
+        if self.max_duration_s is not None and not self.max_duration_s > 0:
+            raise ConfigError(
+                f"The duration limit must be a positive number of seconds, not "
+                f"{self.max_duration_s}."
+            )
+        _check_at_least("max_frames", self.max_frames, 1)
+        _check_at_least("preview_max_width", self.preview_max_width, 16)
+        _check_at_least("queue_size", self.queue_size, 1)
+
+    def models_used(self) -> list[tuple[str, str, str | None]]:
+        """``(kind, name, size)`` of each model the run loads (size None: the default)."""
+        raise NotImplementedError
+
+
+@dataclass(frozen=True, kw_only=True)
+class PooledRunConfig(RunConfig):
+    """What runs that batch frames over a device pool are told besides.
+
+    Attributes:
+        batch_size: Frames per model call per device (default: the model's own).
+        max_in_flight: Bound on frames anywhere between decoder and encoder.
+    """
+
+    batch_size: int | None = option(None)
+    max_in_flight: int = option(64, cli=False)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _check_at_least("The batch size", self.batch_size, 1)
+        _check_at_least("max_in_flight", self.max_in_flight, 1)
+
+
+@dataclass(frozen=True, kw_only=True)
+class DetectionConfig(PooledRunConfig):
     """Everything that decides what a detection run does.
 
     Attributes:
-        detector: Registry name of the detector.
-        size: Detector size (None: the model's default).
-        weights: Local weights path / hub id / architecture file, or None for
-            the model's default weights.
-        queries: Class names to keep (closed vocabulary) or text prompts.
-        confidence: Minimum detection score.
-        devices: Devices to run on; empty means every visible CUDA device, or
-            the CPU when there is none.
-        batch_size: Frames per model call per device (None: the model's default).
+        detector: Registry name of the detector (``python -m pipeline detect
+            --help`` lists them).
+        size: Model size, e.g. n/s/m/l/x for yolo11, tiny/base for
+            grounding_dino (default: the model's own).
+        weights: Local weights file or folder, or a hub id; for YOLO also an
+            architecture file such as yolo11n.yaml (random weights, real compute).
+        queries: Class names to keep, comma-separated (empty: all), or what to
+            find in free text for grounding_dino.
+        confidence: Minimum detection score, 0 to 1.
         tracker: ByteTrack settings.
-        max_duration_s: Longer videos are refused (None: no limit).
-        max_frames: Stop after this many frames (None: the whole video).
-        preview_max_width: Live preview frames are downscaled to this width.
-        queue_size: Bound on decoded frames waiting for the model.
-        max_in_flight: Bound on frames anywhere between decoder and encoder.
         detector_options: Further detector options as ``(name, value)`` pairs
             (for example ``(("imgsz", 416),)``).
         depth: Also measure each tracked object's relative depth with Depth
             Anything V2 (labels, tracks file, near-to-far order in the summary).
-        depth_size: Depth Anything V2 size when ``depth`` is on.
-        depth_weights: Local depth weights, or None for the default.
+        depth_size: Depth Anything V2 size when measuring depth: small, base or large.
+        depth_weights: Local Depth Anything V2 weights.
     """
 
-    detector: str = "yolo11"
-    size: str | None = None
-    weights: str | None = None
-    queries: tuple[str, ...] = ()
-    confidence: float = 0.25
-    devices: tuple[str, ...] = ()
-    batch_size: int | None = None
-    tracker: TrackerConfig = field(default_factory=TrackerConfig)
-    max_duration_s: float | None = DEFAULT_MAX_DURATION_S
-    max_frames: int | None = None
-    preview_max_width: int = 640
-    queue_size: int = 16
-    max_in_flight: int = 64
-    detector_options: tuple[tuple[str, Any], ...] = ()
-    depth: bool = False
-    depth_size: str | None = None
-    depth_weights: str | None = None
+    detector: str = option("yolo11", choices=lambda: models.available("detector"))
+    size: str | None = option(None)
+    weights: str | None = option(None)
+    queries: tuple[str, ...] = option(())
+    confidence: float = option(0.25, flag="--conf")
+    tracker: TrackerConfig = option(cli=False, default_factory=TrackerConfig)
+    detector_options: tuple[tuple[str, Any], ...] = option((), cli=False)
+    depth: bool = option(False)
+    depth_size: str | None = option(None)
+    depth_weights: str | None = option(None)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        object.__setattr__(self, "queries", normalize_queries(self.queries))
+        _check_size("detector", self.detector, self.size)
+        _check_confidence(self.confidence)
+        if self.depth:
+            _check_size("depth", DEPTH_MODEL, self.depth_size)
+
+    def models_used(self) -> list[tuple[str, str, str | None]]:
+        """``(kind, name, size)`` of each model the run loads (size None: the default)."""
+        used = [("detector", self.detector, self.size)]
+        if self.depth:
+            used.append(("depth", DEPTH_MODEL, self.depth_size))
+        return used
 
     def model_options(self) -> dict[str, Any]:
         """Options passed to the model registry for this run's detector."""
@@ -70,4 +228,192 @@ class DetectionConfig:
         options: dict[str, Any] = {"size": self.depth_size}
         if self.depth_weights is not None:
             options["weights"] = self.depth_weights
+        return options
+
+
+#: The depth estimator of depth runs and of per-object depth.
+DEPTH_MODEL = "depth_anything_v2"
+
+
+@dataclass(frozen=True, kw_only=True)
+class DepthConfig(PooledRunConfig):
+    """Everything that decides what a depth run does.
+
+    Attributes:
+        model: Registry name of the depth estimator.
+        size: Model size: small (Apache-2.0), base or large (CC-BY-NC-4.0,
+            non-commercial) (default: small).
+        weights: Local save_pretrained folder or hub id (default: the size's
+            environment variable, then its hub checkpoint).
+        colormap: Colour table of the depth video.
+        view: depth (depth only), side_by_side (the frame and its depth) or
+            blend (depth over the frame).
+        opacity: Weight of the colours in the blend view, 0 to 1.
+        input_size: Side in pixels the model sees (default: its own, 518);
+            smaller is faster and coarser.
+        low_percentile: Depth percentile shown at the far end of the colours.
+        high_percentile: Depth percentile shown at the near end.
+        smoothing_window: Frames in the running median of the display range.
+        smoothing_momentum: Share of the previous display range kept per frame.
+        max_in_flight: Bound on frames anywhere between decoder and encoder
+            (lower than detection's: each carries a float32 full-size map).
+    """
+
+    model: str = option(DEPTH_MODEL, cli=False)
+    size: str | None = option(None)
+    weights: str | None = option(None)
+    colormap: str = option("turbo", choices=tuple(COLORMAPS))
+    view: str = option("side_by_side", choices=VIEWS)
+    opacity: float = option(0.6)
+    input_size: int | None = option(None)
+    low_percentile: float = option(2.0, cli=False)
+    high_percentile: float = option(98.0, cli=False)
+    smoothing_window: int = option(15, cli=False)
+    smoothing_momentum: float = option(0.8, cli=False)
+    max_in_flight: int = option(32, cli=False)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _check_size("depth", self.model, self.size)
+        if self.colormap not in COLORMAPS:
+            raise ConfigError(
+                f"Unknown colormap {self.colormap!r}. Choose one of {', '.join(COLORMAPS)}."
+            )
+        if self.view not in VIEWS:
+            raise ConfigError(f"Unknown view {self.view!r}. Choose one of {', '.join(VIEWS)}.")
+        if not 0.0 <= self.opacity <= 1.0:
+            raise ConfigError(f"The opacity must be between 0 and 1, not {self.opacity}.")
+        if not 0 <= self.low_percentile < self.high_percentile <= 100:
+            raise ConfigError("Depth percentiles need 0 <= low < high <= 100.")
+        if self.smoothing_window < 1 or not 0 <= self.smoothing_momentum < 1:
+            raise ConfigError("Need smoothing_window >= 1 and 0 <= smoothing_momentum < 1.")
+        if self.input_size is not None and self.input_size < 14:
+            raise ConfigError("input_size must be at least 14 pixels.")
+
+    def models_used(self) -> list[tuple[str, str, str | None]]:
+        """``(kind, name, size)`` of each model the run loads (size None: the default)."""
+        return [("depth", self.model, self.size)]
+
+    def model_options(self) -> dict[str, Any]:
+        """Options passed to the model registry for this run's estimator."""
+        options: dict[str, Any] = {}
+        if self.size is not None:
+            options["size"] = self.size
+        if self.weights is not None:
+            options["weights"] = self.weights
+        return options
+
+
+@dataclass(frozen=True, kw_only=True)
+class SegmentationConfig(RunConfig):
+    """Everything that decides what a segmentation run does.
+
+    Attributes:
+        segmenter: GSAM2-S/B/L (Grounding DINO, free-text queries) or YSAM2-S/B/L
+            (YOLO11, COCO class names), with SAM 2.1 small/base-plus/large.
+        queries: What to find, comma-separated: free text for GSAM2 (required),
+            class names for YSAM2 (empty: all classes).
+        step: Run the detector every STEP frames (keyframes); SAM 2 propagates
+            the masks in between.
+        confidence: Minimum detection score on keyframes, 0 to 1.
+        weights: SAM 2 checkpoint (.pt), folder or hub id (default: the size's
+            environment variable, then facebook/sam2.1-hiera-<size>).
+        image_size: SAM 2 input size in pixels (default: its own, 1024).
+        segmenter_options: Further segmenter options as ``(name, value)`` pairs.
+        detector: Prompt with this detector instead of the segmenter's own
+            (e.g. yolox_nano).
+        detector_size: Size of that detector (e.g. tiny/base, n..x).
+        detector_weights: Weights or hub id of that detector.
+        detector_options: Further detector options as ``(name, value)`` pairs.
+        window: Frames per window (rounded up to a multiple of the step); memory
+            grows with this, not with the video's length.
+        frame_budget_mb: MiB of decoded frames kept in memory; more spill to
+            JPEG on disk (default: an eighth of the machine's memory).
+        match_iou: Least overlap for a detection to be an object already followed.
+        drop_after: Frames an object may have an empty mask before it is
+            dropped (default: the step).
+        min_mask_area: Masks with fewer pixels count as empty.
+        max_objects: Most objects followed at once.
+    """
+
+    segmenter: str = option("GSAM2-S", choices=lambda: models.available("segmenter"))
+    queries: tuple[str, ...] = option(())
+    step: int = option(10)
+    confidence: float = option(0.3, flag="--conf")
+    weights: str | None = option(None)
+    image_size: int | None = option(None)
+    segmenter_options: tuple[tuple[str, Any], ...] = option((), cli=False)
+    detector: str | None = option(None)
+    detector_size: str | None = option(None)
+    detector_weights: str | None = option(None)
+    detector_options: tuple[tuple[str, Any], ...] = option((), cli=False)
+    window: int = option(60)
+    frame_budget_mb: float | None = option(None)
+    match_iou: float = option(0.3, cli=False)
+    drop_after: int | None = option(None, cli=False)
+    min_mask_area: int = option(1, cli=False)
+    max_objects: int = option(50, cli=False)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        object.__setattr__(self, "queries", normalize_queries(self.queries))
+        models.spec("segmenter", self.segmenter)
+        if self.detector is not None:
+            _check_size("detector", self.detector, self.detector_size)
+        if self.step < 1:
+            raise ConfigError(f"The keyframe step must be at least 1 frame, not {self.step}.")
+        if self.window < 1:
+            raise ConfigError(f"The window must be at least 1 frame, not {self.window}.")
+        _check_confidence(self.confidence)
+        if not 0.0 < self.match_iou <= 1.0:
+            raise ConfigError(f"match_iou must be in (0, 1], not {self.match_iou}.")
+        if self.frame_budget_mb is not None and self.frame_budget_mb < 0:
+            raise ConfigError("The frame budget cannot be negative.")
+        _check_at_least("The SAM 2 image size", self.image_size, 32)
+        _check_at_least("drop_after", self.drop_after, 1)
+        _check_at_least("min_mask_area", self.min_mask_area, 0)
+        _check_at_least("max_objects", self.max_objects, 1)
+
+    @property
+    def window_frames(self) -> int:
+        """Frames per window, a multiple of ``step`` so that windows start on keyframes."""
+        return self.step * max(1, math.ceil(self.window / self.step))
+
+    @property
+    def drop_after_frames(self) -> int:
+        """Frames with an empty mask before an object is dropped."""
+        return self.step if self.drop_after is None else self.drop_after
+
+    @property
+    def frame_budget_bytes(self) -> int | None:
+        """The frame store's memory budget in bytes (None: scaled to the machine)."""
+        return None if self.frame_budget_mb is None else int(self.frame_budget_mb * MIB)
+
+    def models_used(self) -> list[tuple[str, str, str | None]]:
+        """``(kind, name, size)`` of each model the run loads (size None: the default).
+
+        The segmenter's own prompting detector counts as part of it; a detector
+        given instead is listed too.
+        """
+        used: list[tuple[str, str, str | None]] = [("segmenter", self.segmenter, None)]
+        if self.detector is not None:
+            used.append(("detector", self.detector, self.detector_size))
+        return used
+
+    def segmenter_model_options(self) -> dict[str, Any]:
+        """Options passed to the registry for the segmenter."""
+        options: dict[str, Any] = dict(self.segmenter_options)
+        if self.weights is not None:
+            options["weights"] = self.weights
+        if self.image_size is not None:
+            options["image_size"] = self.image_size
+        return options
+
+    def detector_model_options(self) -> dict[str, Any]:
+        """Options passed to the registry for the detector."""
+        options: dict[str, Any] = dict(self.detector_options)
+        if self.detector_size is not None:
+            options["size"] = self.detector_size
+        if self.detector_weights is not None:
+            options["weights"] = self.detector_weights
         return options

@@ -27,12 +27,12 @@ from PIL import Image
 from serving import free_port, served
 
 from ui import build_demo
-from ui.handlers import DetectionHandlers
 from ui.settings import Settings
+from ui.tabs.detection import DetectionHandlers
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 FRAMES, WIDTH, HEIGHT = 71, 640, 480
-PIPELINE_THREADS = ("decoder", "encoder", "tracker-encoder", "worker-")
+PIPELINE_THREADS = ("decoder", "encoder", "detection-in-order", "worker-")
 
 
 def files_under(root: Path) -> set[Path]:
@@ -273,8 +273,8 @@ def test_gpu_duration_follows_the_video_length(tmp_path: Path) -> None:
     config = DetectionConfig(detector="grounding_dino")
     # ZeroGPU calls the duration callable with the GPU function's own arguments
     # (spaces.zero.wrappers.static_duration: duration(*args, **kwargs)).
-    args = (str(long), config, "out.mp4", "tracks.json", "token", 0.2)
-    inspect.signature(gpu.detect_events).bind(*args)
+    args = (str(long), config, {"video": "out.mp4", "tracks": "tracks.json"}, "token", 0.2)
+    inspect.signature(gpu.run_events).bind(*args)
     assert gpu.estimate_gpu_seconds(*args) == 82  # 15 s to load + 400 frames at 6 fps.
     assert gpu.estimate_gpu_seconds(str(short), config, *args[2:]) == gpu.GPU_MIN_S
     assert gpu.estimate_gpu_seconds(str(long), DetectionConfig(detector="yolox_nano")) == 22

@@ -47,9 +47,9 @@ def app_url(
 ) -> Iterator[str]:
     import gradio as gr
 
-    from ui.depth_tab import DepthHandlers, build_depth_tab
-    from ui.segmentation_tab import SegmentationHandlers, build_segmentation_tab
     from ui.settings import Settings
+    from ui.tabs.depth import DepthHandlers, build_depth_tab
+    from ui.tabs.segmentation import SegmentationHandlers, build_segmentation_tab
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("DEPTH_ANYTHING_WEIGHTS", str(tiny_depth_weights))

@@ -24,9 +24,8 @@ from test_detectors import tiny_detr, tiny_grounding_dino  # noqa: F401 - fixtur
 
 import models
 from models.detectors import yolo_networks
+from pipeline import DepthConfig, start
 from pipeline.configs import DetectionConfig
-from pipeline.runs.depth import DepthConfig, run_depth
-from pipeline.runs.detection import run_detection
 from pipeline.runtime.events import Done
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
@@ -136,14 +135,16 @@ def test_detection_run_on_cuda_with_object_depth(
         depth_weights=str(tiny_depth_weights),
     )
     events = list(
-        run_detection(video, config, out_video=tmp_path / "o.mp4", out_tracks=tmp_path / "o.json")
+        start(
+            "detection", video, config, {"video": tmp_path / "o.mp4", "tracks": tmp_path / "o.json"}
+        )
     )
     done = events[-1]
     assert isinstance(done, Done)
     assert done.summary["frames"] == 24 and done.summary["devices"] == [CUDA]
     assert done.summary["model"]["runtime"] == "torch"
     assert {"inference", "depth_inference", "encode"} <= set(done.summary["timing_s"])
-    tracks = json.loads(done.tracks_path.read_text())
+    tracks = json.loads(done.outputs["tracks"].read_text())
     assert len(tracks["frames"]) == 24
 
 
@@ -154,13 +155,13 @@ def test_pool_of_a_gpu_and_the_cpu_keeps_frame_order(video: Path, tmp_path: Path
         batch_size=2,
         detector_options=(("delay_s", 0.01),),
     )
-    *_, done = run_detection(
-        video, config, out_video=tmp_path / "p.mp4", out_tracks=tmp_path / "p.json"
+    *_, done = start(
+        "detection", video, config, {"video": tmp_path / "p.mp4", "tracks": tmp_path / "p.json"}
     )
     assert done.summary["frames"] == 24
     assert sum(done.summary["frames_per_device"].values()) == 24
     assert set(done.summary["frames_per_device"]) == {CUDA, "cpu"}
-    indices = [f["frame"] for f in json.loads(done.tracks_path.read_text())["frames"]]
+    indices = [f["frame"] for f in json.loads(done.outputs["tracks"].read_text())["frames"]]
     assert indices == sorted(indices) == list(range(24))
 
 
@@ -178,7 +179,7 @@ def test_depth_fp16_on_cuda_agrees_with_fp32_on_cpu(tiny_depth_weights: Path) ->
 
 def test_depth_run_on_cuda(video: Path, tiny_depth_weights: Path, tmp_path: Path) -> None:
     config = DepthConfig(weights=str(tiny_depth_weights), devices=("cuda",))
-    *_, done = run_depth(video, config, out_video=tmp_path / "d.mp4")
+    *_, done = start("depth", video, config, {"video": tmp_path / "d.mp4"})
     assert done.summary["frames"] == 24
 
 

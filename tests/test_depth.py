@@ -20,8 +20,8 @@ import supervision as sv
 from synthetic import make_video
 
 import models
+from pipeline import DepthConfig, Done, first_frame, start
 from pipeline.io.video import probe
-from pipeline.runs.depth import DepthConfig, DepthDone, first_frame_depth, run_depth
 from pipeline.runtime.errors import RunStopped
 from pipeline.runtime.events import FirstFrame, Preview, Progress
 from pipeline.stages.annotation import DEPTH, object_labels
@@ -55,16 +55,15 @@ def _decoded_frames(path: Path) -> tuple[int, str, str]:
 def test_detection_run_measures_each_tracked_objects_depth(tiny_depth_weights, video, tmp_path):
     import json
 
-    from pipeline.configs import DetectionConfig
-    from pipeline.runs.detection import run_detection
+    from pipeline import DetectionConfig
 
     config = DetectionConfig(
         detector="test_shapes", depth=True, depth_weights=str(tiny_depth_weights)
     )
-    *_, done = run_detection(
-        video, config, out_video=tmp_path / "d.mp4", out_tracks=tmp_path / "d.json"
+    *_, done = start(
+        "detection", video, config, {"video": tmp_path / "d.mp4", "tracks": tmp_path / "d.json"}
     )
-    tracks = json.loads(done.tracks_path.read_text())
+    tracks = json.loads(done.outputs["tracks"].read_text())
     objects = [o for f in tracks["frames"] for o in f["objects"]]
     assert objects and all(isinstance(o["depth"], float) and o["depth"] >= 0 for o in objects)
     assert tracks["model"]["depth"]["name"] == "depth_anything_v2"
@@ -150,12 +149,12 @@ def test_missing_weights_say_which_and_how(monkeypatch):
 )
 def test_run_depth_writes_h264_with_every_frame(tiny_depth_weights, video, tmp_path, view, width):
     out = tmp_path / "depth.mp4"
-    events = list(run_depth(video, _config(tiny_depth_weights, view=view), out_video=out))
+    events = list(start("depth", video, _config(tiny_depth_weights, view=view), {"video": out}))
     assert isinstance(events[0], FirstFrame) and len(events[0].detections) == 0
     assert any(isinstance(e, Progress) for e in events)
     assert any(isinstance(e, Preview) for e in events)
     done = events[-1]
-    assert isinstance(done, DepthDone) and done.video_path == out
+    assert isinstance(done, Done) and done.outputs["video"] == out
     assert done.summary["frames"] == FRAMES
     assert done.summary["depth"]["kind"] == "relative_inverse"
     count, codec, pix_fmt = _decoded_frames(out)
@@ -165,7 +164,7 @@ def test_run_depth_writes_h264_with_every_frame(tiny_depth_weights, video, tmp_p
 
 
 def test_first_frame_depth_answers(tiny_depth_weights, video):
-    result = first_frame_depth(video, _config(tiny_depth_weights, view="side_by_side"))
+    result = first_frame("depth", video, _config(tiny_depth_weights, view="side_by_side"))
     assert result.depth.shape == (HEIGHT, WIDTH)
     assert result.image.shape == (HEIGHT, 2 * WIDTH, 3) and result.image.dtype == np.uint8
     assert result.display_range.low <= result.display_range.high
@@ -173,7 +172,7 @@ def test_first_frame_depth_answers(tiny_depth_weights, video):
 
 def test_stopping_a_run_removes_its_partial_video(tiny_depth_weights, video, tmp_path):
     out = tmp_path / "stopped.mp4"
-    events = run_depth(video, _config(tiny_depth_weights), out_video=out)
+    events = start("depth", video, _config(tiny_depth_weights), {"video": out})
     assert isinstance(next(events), FirstFrame)
     events.close()
     assert not out.exists()
@@ -183,7 +182,7 @@ def test_stopping_a_run_removes_its_partial_video(tiny_depth_weights, video, tmp
     stop = threading.Event()
     stop.set()
     with pytest.raises(RunStopped):
-        for _ in run_depth(video, _config(tiny_depth_weights), out_video=out, stop=stop):
+        for _ in start("depth", video, _config(tiny_depth_weights), {"video": out}, stop):
             pass
     assert not out.exists()
 
@@ -327,8 +326,8 @@ def depth_app(tiny_depth_weights: Path, tmp_path_factory: pytest.TempPathFactory
     """A launched Blocks with the Depth tab, its model read from DEPTH_ANYTHING_WEIGHTS."""
     import gradio as gr
 
-    from ui.depth_tab import build_depth_tab
     from ui.settings import Settings
+    from ui.tabs.depth import build_depth_tab
 
     saved = {k: os.environ.get(k) for k in ("DEPTH_ANYTHING_WEIGHTS",)}
     os.environ["DEPTH_ANYTHING_WEIGHTS"] = str(tiny_depth_weights)

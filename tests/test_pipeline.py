@@ -12,13 +12,13 @@ import pytest
 import synthetic
 
 import models
+from pipeline import first_frame, start
 from pipeline.configs import DetectionConfig
-from pipeline.runs.detection import first_frame, run_detection
 from pipeline.runtime.errors import RunStopped, VideoError
 from pipeline.runtime.events import Done, FirstFrame, Preview, Progress
 
 FRAMES, WIDTH, HEIGHT, FPS = 40, 320, 240, 25
-PIPELINE_THREADS = ("decoder", "encoder", "tracker-encoder", "worker-")
+PIPELINE_THREADS = ("decoder", "encoder", "detection-in-order", "worker-")
 
 
 @pytest.fixture(scope="module")
@@ -29,9 +29,9 @@ def video(tmp_path_factory) -> Path:
 
 def _outputs(tmp_path: Path) -> dict[str, Path]:
     return {
-        "out_video": tmp_path / "out.mp4",
-        "out_tracks": tmp_path / "tracks.json",
-        "out_mot": tmp_path / "tracks.txt",
+        "video": tmp_path / "out.mp4",
+        "tracks": tmp_path / "tracks.json",
+        "mot": tmp_path / "tracks.txt",
     }
 
 
@@ -48,7 +48,7 @@ def _wait_for_no_pipeline_threads(timeout: float = 5.0) -> list[str]:
 
 def test_run_tracks_every_shape_in_every_frame_in_order(video, tmp_path):
     outputs = _outputs(tmp_path)
-    events = list(run_detection(video, DetectionConfig(detector="test_shapes"), **outputs))
+    events = list(start("detection", video, DetectionConfig(detector="test_shapes"), outputs))
 
     assert isinstance(events[0], FirstFrame)
     assert len(events[0].detections) == 3
@@ -60,7 +60,7 @@ def test_run_tracks_every_shape_in_every_frame_in_order(video, tmp_path):
     assert done.summary["frames"] == FRAMES
     assert done.summary["tracks_per_class"] == {"red": 1, "green": 1, "blue": 1}
 
-    tracks = json.loads(outputs["out_tracks"].read_text())
+    tracks = json.loads(outputs["tracks"].read_text())
     assert tracks["video"] == {"fps": FPS, "width": WIDTH, "height": HEIGHT, "frames": FRAMES}
     assert tracks["model"]["name"] == "test_shapes"
     assert [f["frame"] for f in tracks["frames"]] == list(range(FRAMES))
@@ -79,28 +79,28 @@ def test_run_tracks_every_shape_in_every_frame_in_order(video, tmp_path):
     # Tracks are confirmed after two frames, then reported in every frame.
     assert all(len(f["objects"]) == 3 for f in tracks["frames"][1:])
 
-    mot_rows = outputs["out_mot"].read_text().splitlines()
+    mot_rows = outputs["mot"].read_text().splitlines()
     assert len(mot_rows) == sum(len(f["objects"]) for f in tracks["frames"])
     assert mot_rows[0].split(",")[0] in {"1", "2"}
 
 
 def test_output_is_browser_playable_h264_matching_the_input(video, tmp_path):
     outputs = _outputs(tmp_path)
-    for _ in run_detection(video, DetectionConfig(detector="test_shapes"), **outputs):
+    for _ in start("detection", video, DetectionConfig(detector="test_shapes"), outputs):
         pass
-    with av.open(str(outputs["out_video"])) as container:
+    with av.open(str(outputs["video"])) as container:
         stream = container.streams.video[0]
         assert stream.codec_context.name == "h264"
         assert stream.codec_context.pix_fmt == "yuv420p"
         assert (stream.codec_context.width, stream.codec_context.height) == (WIDTH, HEIGHT)
         assert float(stream.average_rate) == pytest.approx(FPS)
         assert sum(1 for _ in container.decode(stream)) == FRAMES
-    head = outputs["out_video"].read_bytes()[:4096]
+    head = outputs["video"].read_bytes()[:4096]
     assert b"moov" in head, "moov atom must come first (+faststart) for streaming playback"
 
 
 def test_first_frame_preview(video):
-    preview = first_frame(video, DetectionConfig(detector="test_shapes"))
+    preview = first_frame("detection", video, DetectionConfig(detector="test_shapes"))
     assert preview.image.shape == (HEIGHT, WIDTH, 3)
     assert sorted(preview.detections.data["class_name"]) == ["blue", "green", "red"]
 
@@ -109,7 +109,7 @@ def test_stop_ends_run_promptly_and_removes_partial_files(video, tmp_path):
     outputs = _outputs(tmp_path)
     stop = threading.Event()
     config = DetectionConfig(detector="test_shapes", detector_options=(("delay_s", 0.05),))
-    events = run_detection(video, config, stop=stop, **outputs)
+    events = start("detection", video, config, outputs, stop)
     with pytest.raises(RunStopped):
         for event in events:
             if isinstance(event, Progress):
@@ -123,7 +123,7 @@ def test_stop_ends_run_promptly_and_removes_partial_files(video, tmp_path):
 def test_closing_the_generator_stops_the_run(video, tmp_path):
     outputs = _outputs(tmp_path)
     config = DetectionConfig(detector="test_shapes", detector_options=(("delay_s", 0.05),))
-    events = run_detection(video, config, **outputs)
+    events = start("detection", video, config, outputs)
     for event in events:
         if isinstance(event, Preview):
             break
@@ -136,32 +136,32 @@ def test_worker_error_fails_run_with_its_message_and_cleans_up(video, tmp_path):
     outputs = _outputs(tmp_path)
     config = DetectionConfig(detector="test_shapes", detector_options=(("fail_on_frame", 10),))
     with pytest.raises(Exception, match="exploded on purpose"):
-        for _ in run_detection(video, config, **outputs):
+        for _ in start("detection", video, config, outputs):
             pass
     assert not any(p.exists() for p in outputs.values())
     assert _wait_for_no_pipeline_threads() == []
 
 
 @pytest.mark.parametrize(
-    ("config", "error", "message"),
+    ("settings", "error", "message"),
     [
-        (DetectionConfig(detector="nope"), models.UnknownModelError, "Available: .*yolo11"),
+        ({"detector": "nope"}, models.UnknownModelError, "Available: .*yolo11"),
         (
-            DetectionConfig(detector="test_shapes", queries=("purple",)),
+            {"detector": "test_shapes", "queries": ("purple",)},
             models.InvalidQueryError,
             "Valid classes: red, green, blue",
         ),
         (
-            DetectionConfig(detector="test_shapes", max_duration_s=0.5),
+            {"detector": "test_shapes", "max_duration_s": 0.5},
             VideoError,
             "limit is 0 s|limit is 1 s",
         ),
     ],
 )
-def test_user_errors_are_clear_and_leave_nothing(video, tmp_path, config, error, message):
+def test_user_errors_are_clear_and_leave_nothing(video, tmp_path, settings, error, message):
     outputs = _outputs(tmp_path)
     with pytest.raises(error, match=message):
-        next(run_detection(video, config, **outputs))
+        next(start("detection", video, DetectionConfig(**settings), outputs))
     assert not any(p.exists() for p in outputs.values())
 
 
@@ -170,16 +170,16 @@ def test_bad_file_is_a_clear_video_error(tmp_path):
     bad.write_text("this is text, not a video")
     outputs = _outputs(tmp_path)
     with pytest.raises(VideoError, match="not a readable video"):
-        next(run_detection(bad, DetectionConfig(detector="test_shapes"), **outputs))
+        next(start("detection", bad, DetectionConfig(detector="test_shapes"), outputs))
     assert not any(p.exists() for p in outputs.values())
 
 
 def test_queries_filter_classes(video, tmp_path):
     outputs = _outputs(tmp_path)
     config = DetectionConfig(detector="test_shapes", queries=("red",))
-    for _ in run_detection(video, config, **outputs):
+    for _ in start("detection", video, config, outputs):
         pass
-    tracks = json.loads(outputs["out_tracks"].read_text())
+    tracks = json.loads(outputs["tracks"].read_text())
     classes = {o["class"] for f in tracks["frames"] for o in f["objects"]}
     assert classes == {"red"}
 
@@ -188,7 +188,7 @@ def test_frames_in_flight_stay_under_the_bound(tmp_path):
     long_video = synthetic.make_video(tmp_path / "long.mp4", frames=240, width=96, height=64)
     outputs = _outputs(tmp_path)
     config = DetectionConfig(detector="test_shapes", max_in_flight=6, queue_size=4)
-    *_, done = run_detection(long_video, config, **outputs)
+    *_, done = start("detection", long_video, config, outputs)
     assert done.summary["frames"] == 240
     assert 1 <= done.summary["peak_frames_in_flight"] <= 6
 
@@ -203,8 +203,8 @@ def test_concurrent_runs_share_a_device_without_mixing_tracks(video, tmp_path):
         try:
             outputs = _outputs(tmp_path / str(i))
             (tmp_path / str(i)).mkdir()
-            *_, done = run_detection(video, config, **outputs)
-            results[i] = json.loads(done.tracks_path.read_text())
+            *_, done = start("detection", video, config, outputs)
+            results[i] = json.loads(done.outputs["tracks"].read_text())
         except BaseException as exc:  # noqa: BLE001
             errors.append(exc)
 
@@ -226,5 +226,5 @@ def test_error_messages_do_not_reveal_server_paths(tmp_path):
     bad.parent.mkdir()
     bad.write_text("text")
     with pytest.raises(VideoError) as info:
-        first_frame(bad, DetectionConfig(detector="test_shapes"))
+        first_frame("detection", bad, DetectionConfig(detector="test_shapes"))
     assert "notes.mp4" in str(info.value) and "secret-folder" not in str(info.value)

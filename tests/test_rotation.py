@@ -18,9 +18,9 @@ import numpy as np
 import pytest
 import synthetic
 
+from pipeline import start
 from pipeline.configs import DetectionConfig
 from pipeline.io.video import FrameReader, _quarter_turns, iter_frames, probe, read_first_frame
-from pipeline.runs.detection import run_detection
 
 FRAMES, WIDTH, HEIGHT, FPS = 8, 320, 240, 25
 # A yellow block in the stored top-left corner, wider than tall, clear of the
@@ -204,22 +204,22 @@ def test_real_clip_rotated_by_ffmpeg_metadata(shared_assets, tmp_path):
 def test_detection_run_output_is_upright(clips, tmp_path):
     """One whole run on a 90-degree clip writes an upright video at the displayed size."""
     outputs = {
-        "out_video": tmp_path / "out.mp4",
-        "out_tracks": tmp_path / "tracks.json",
-        "out_mot": tmp_path / "tracks.txt",
+        "video": tmp_path / "out.mp4",
+        "tracks": tmp_path / "tracks.json",
+        "mot": tmp_path / "tracks.txt",
     }
-    *_, done = run_detection(clips[90], DetectionConfig(detector="test_shapes"), **outputs)
+    *_, done = start("detection", clips[90], DetectionConfig(detector="test_shapes"), outputs)
     assert done.summary["frames"] == FRAMES
     assert done.summary["tracks_per_class"] == {"red": 1, "green": 1, "blue": 1}
 
-    out = probe(outputs["out_video"])
+    out = probe(outputs["video"])
     assert (out.width, out.height) == (HEIGHT, WIDTH)
     assert out.rotation == 0, "the output must not carry a display matrix to apply again"
     assert out.frames == FRAMES
-    tracks = json.loads(outputs["out_tracks"].read_text())
+    tracks = json.loads(outputs["tracks"].read_text())
     assert (tracks["video"]["width"], tracks["video"]["height"]) == (HEIGHT, WIDTH)
 
-    first = read_first_frame(outputs["out_video"]).image
+    first = read_first_frame(outputs["video"]).image
     x1, y1, x2, y2 = DISPLAYED_MARKER[90]
     patch = first[y1 + 4 : y2 - 4, x1 + 4 : x2 - 4].reshape(-1, 3).mean(axis=0)
     assert np.abs(patch - YELLOW).max() < 40

@@ -36,6 +36,7 @@ from models.segmenters.sam2_video import (
     new_inference_state,
     save_checkpoint,
 )
+from pipeline import SegmentationConfig, start
 from pipeline.cli.segment import main as segment_main
 from pipeline.io.frame_store import (
     MAX_DEFAULT_BUDGET,
@@ -45,21 +46,20 @@ from pipeline.io.frame_store import (
 )
 from pipeline.io.rle import decode, encode, rle_area
 from pipeline.io.video import iter_frames
-from pipeline.runs.segmentation import SegmentationConfig, run_segmentation
 from pipeline.runtime.errors import PipelineError, RunStopped
 from pipeline.runtime.events import Done, FirstFrame, Preview, Progress
 from pipeline.stages.keyframes import KeyframeTracker
-from ui.segmentation_tab import (
+from ui.settings import Settings
+from ui.tabs.segmentation import (
     SegmentationHandlers,
     build_segmentation_config,
     build_segmentation_tab,
 )
-from ui.settings import Settings
 
 WIDTH, HEIGHT = 320, 240
 TINY_CONFIG = "configs/sam2.1/sam2.1_hiera_t.yaml"
 TINY_OVERRIDES = [*image_size_overrides(128), "++model.memory_attention.num_layers=1"]
-PIPELINE_THREADS = ("segmenter", "segment-writer", "decoder", "encoder")
+PIPELINE_THREADS = ("segmenter", "segmentation-in-order", "decoder", "encoder")
 
 # The PyPI sam2 wheel has no CUDA extension; SAM 2 then skips hole filling, as documented.
 pytestmark = pytest.mark.filterwarnings("ignore:cannot import name '_C':UserWarning")
@@ -445,7 +445,12 @@ def test_windows_and_keyframes_keep_ids_across_a_video(tmp_path: Path) -> None:
     config = SegmentationConfig(segmenter="test-oracle", step=4, window=8, drop_after=3)
     OracleSession.log.clear()
     events = list(
-        run_segmentation(path, config, out_video=tmp_path / "o.mp4", out_json=tmp_path / "o.json")
+        start(
+            "segmentation",
+            path,
+            config,
+            {"video": tmp_path / "o.mp4", "masks": tmp_path / "o.json"},
+        )
     )
     assert isinstance(events[0], FirstFrame) and isinstance(events[-1], Done)
     summary = events[-1].summary
@@ -490,7 +495,7 @@ def test_stopping_a_run_removes_its_files(tmp_path: Path, video: Path) -> None:
         queue_size=1,
         detector_options=(("delay_s", 0.2),),
     )
-    events = run_segmentation(video, config, out_video=outputs[0], out_json=outputs[1], stop=stop)
+    events = start("segmentation", video, config, {"video": outputs[0], "masks": outputs[1]}, stop)
     with pytest.raises(RunStopped):
         for event in events:
             if isinstance(event, FirstFrame | Preview):
@@ -507,7 +512,7 @@ def test_a_failing_detector_is_a_pipeline_error_and_leaves_nothing(
         segmenter="test-oracle", step=2, window=4, detector_options=(("fail_on_frame", 2),)
     )
     with pytest.raises(PipelineError, match="exploded on purpose"):
-        list(run_segmentation(video, config, out_video=outputs[0], out_json=outputs[1]))
+        list(start("segmentation", video, config, {"video": outputs[0], "masks": outputs[1]}))
     assert not any(p.exists() for p in outputs)
     assert not live_pipeline_threads()
 
@@ -537,7 +542,12 @@ def test_inference_state_mirrors_sam2_init_state(tiny_checkpoint: Path, tmp_path
 def test_tiny_sam2_propagates_through_windows(tiny_env: Path, video: Path, tmp_path: Path) -> None:
     config = tiny_config()
     events = list(
-        run_segmentation(video, config, out_video=tmp_path / "t.mp4", out_json=tmp_path / "t.json")
+        start(
+            "segmentation",
+            video,
+            config,
+            {"video": tmp_path / "t.mp4", "masks": tmp_path / "t.json"},
+        )
     )
     assert isinstance(events[0], FirstFrame) and len(events[0].detections) == 3
     assert any(isinstance(e, Progress) for e in events)
@@ -546,8 +556,8 @@ def test_tiny_sam2_propagates_through_windows(tiny_env: Path, video: Path, tmp_p
     assert done.summary["frames"] == 12 and done.summary["windows"] == 2
     assert done.summary["keyframes"] == 3  # frames 0, 4, 8 (8 opens the second window)
     assert "warning" not in done.summary  # weights came from a checkpoint file
-    assert read_video(done.video_path) == ("h264", "yuv420p", 12, (WIDTH, HEIGHT))
-    data = check_masks_json(done.tracks_path, 12)
+    assert read_video(done.outputs["video"]) == ("h264", "yuv420p", 12, (WIDTH, HEIGHT))
+    data = check_masks_json(done.outputs["masks"], 12)
     ids = {obj["track_id"] for f in data["frames"] for obj in f["objects"]}
     assert ids and ids <= {1, 2, 3}
     assert data["model"]["segmenter"]["weights"] == str(tiny_env)

@@ -11,11 +11,10 @@ from pathlib import Path
 
 import gradio as gr
 
-from ui.depth_tab import build_depth_tab
-from ui.detection_tab import build_detection_tab
-from ui.handlers import DetectionHandlers
-from ui.segmentation_tab import build_segmentation_tab
 from ui.settings import Settings
+from ui.tabs.depth import build_depth_tab
+from ui.tabs.detection import build_detection_tab
+from ui.tabs.segmentation import build_segmentation_tab
 
 TITLE = "Video detection and tracking"
 ASSETS_DIR = Path(__file__).resolve().parents[1] / "assets"
@@ -24,9 +23,8 @@ VIDEO_SUFFIXES = (".mp4", ".webm", ".mov", ".mkv", ".avi")
 INTRO = """\
 # Video detection and tracking
 
-Upload a video, choose a detector and press **Run**: annotated frames stream in
-while it is processed, then the annotated video and the tracks (JSON) are ready
-to play and download. **First frame** checks the settings on one frame.
+Detect and track objects, measure depth and segment them in a video, with the
+annotated frames streaming in while it runs.
 """
 
 
@@ -47,14 +45,13 @@ def build_demo(settings: Settings | None = None) -> gr.Blocks:
         The Blocks app, not yet queued nor launched.
     """
     settings = settings or Settings.from_env()
-    handlers = DetectionHandlers(settings)
+    examples = example_videos()
     # Every frame streamed to the preview becomes a file in Gradio's cache;
     # delete_cache sweeps old ones so a long-lived Space does not fill its disk.
     with gr.Blocks(title=TITLE, delete_cache=settings.delete_cache) as demo:
         gr.Markdown(INTRO)
         with gr.Tabs():
-            with gr.Tab("Detection", id="detection"):
-                build_detection_tab(handlers, example_videos())
-            build_depth_tab(settings, examples=example_videos())
-            build_segmentation_tab(settings, examples=example_videos())
+            build_detection_tab(settings, examples=examples)
+            build_depth_tab(settings, examples=examples)
+            build_segmentation_tab(settings, examples=examples)
     return demo

@@ -1,32 +1,33 @@
-"""The GPU work of the app, wrapped with ``spaces.GPU`` for ZeroGPU Spaces.
+"""The GPU work of every tab, wrapped once with ``spaces.GPU`` for ZeroGPU Spaces.
 
 Off ZeroGPU (locally, on a dedicated-GPU Space, in tests) ``spaces.GPU``
 returns the function unchanged. On ZeroGPU each call borrows a GPU for a
 duration given up front; ``spaces.GPU(duration=callable)`` calls the callable
 with the same arguments as the function, so the request is sized from the
-video's length. There the function runs in a forked process: its arguments and
-every value it yields are pickled (keep them small: previews are downscaled),
-and only ``gr.Error`` crosses back with its message, so errors are converted
-inside.
+video's length and the models' throughput (:func:`estimate_gpu_seconds`).
+There the function runs in a forked process: its arguments and every value it
+yields are pickled (keep them small: previews are downscaled), and only
+``gr.Error`` crosses back with its message, so errors are converted inside.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import closing
 from pathlib import Path
 
 import numpy as np
 import spaces
 
-from pipeline.configs import DetectionConfig
+import models
+import pipeline
+from pipeline.configs import RunConfig
 from pipeline.io.video import probe
-from pipeline.runs.detection import first_frame, run_detection
 from pipeline.runtime.devices import resolve_devices
 from pipeline.runtime.errors import RunStopped, VideoError
 from pipeline.runtime.events import Event, FirstFrame
-from pipeline.stages.annotation import downscale
+from pipeline.runtime.report import downscale
 from ui.errors import as_gr_errors
 from ui.stops import STOP_FLAGS
 
@@ -36,30 +37,38 @@ GPU_MAX_S = 300
 GPU_MIN_S = 20
 #: Seconds for loading weights onto the GPU and the first-frame preview.
 LOAD_S = 15.0
-#: Conservative end-to-end frames per second on a ZeroGPU slice, per detector
-#: (decode, detect, track, annotate, encode); an under-estimate only costs queue
-#: priority, an over-estimate cuts the run short.
-THROUGHPUT_FPS = {
-    "yolox_nano": 60.0,
-    "yolo11": 40.0,
-    "drone_yolo": 40.0,
-    "detr_resnet50": 15.0,
-    "grounding_dino": 6.0,
-}
+#: Assumed for a model whose registration states no throughput.
 DEFAULT_THROUGHPUT_FPS = 10.0
-#: Depth Anything V2 small per frame, added when a detection run measures object depth.
-OBJECT_DEPTH_FPS = 25.0
-FIRST_FRAME_GPU_S = 30
+#: The first-frame preview: loading the models and one frame.
+FIRST_FRAME_GPU_S = 40
 
 
-def estimate_gpu_seconds(
-    video: str | Path, config: DetectionConfig, *_: object, **__: object
-) -> int:
+def run_throughput_fps(config: RunConfig) -> float:
+    """Frames per second a run can be counted on for on a ZeroGPU slice.
+
+    Each model's rough end-to-end throughput comes from its registration; a
+    run's models work on every frame one after the other, so their times per
+    frame add up.
+    """
+    seconds_per_frame = 0.0
+    for kind, name, size in config.models_used():
+        try:
+            fps = models.spec(kind, name).throughput_for(size)
+        except models.UnknownModelError:
+            fps = None
+        seconds_per_frame += 1.0 / (fps or DEFAULT_THROUGHPUT_FPS)
+    return 1.0 / seconds_per_frame
+
+
+def estimate_gpu_seconds(video: str | Path, config: RunConfig, *_: object, **__: object) -> int:
     """How long to borrow a GPU for a run over ``video``; the ``spaces.GPU`` duration.
+
+    An under-estimate of the throughput only costs queue priority; an
+    over-estimate would cut the run short.
 
     Args:
         video: The input video.
-        config: The run's config (detector and frame limit).
+        config: The run's config (its models and frame limit).
         *_: The GPU function's other arguments, unused.
         **__: Likewise.
 
@@ -67,6 +76,7 @@ def estimate_gpu_seconds(
         Seconds, between :data:`GPU_MIN_S` and :data:`GPU_MAX_S`.
 
     Example:
+        >>> from pipeline.configs import DetectionConfig
         >>> estimate_gpu_seconds("missing.mp4", DetectionConfig())
         20
     """
@@ -77,10 +87,7 @@ def estimate_gpu_seconds(
     frames = info.frames or math.ceil(info.duration_s * info.fps)
     if config.max_frames is not None:
         frames = min(frames, config.max_frames)
-    fps = THROUGHPUT_FPS.get(config.detector, DEFAULT_THROUGHPUT_FPS)
-    if config.depth:
-        fps = 1.0 / (1.0 / fps + 1.0 / OBJECT_DEPTH_FPS)
-    seconds = math.ceil(LOAD_S + frames / fps)
+    seconds = math.ceil(LOAD_S + frames / run_throughput_fps(config))
     return int(min(GPU_MAX_S, max(GPU_MIN_S, seconds)))
 
 
@@ -88,12 +95,13 @@ def relay_events(events: Iterator[Event], preview_max_width: int) -> Iterator[Ev
     """Pass a run's events on from inside a ``spaces.GPU`` function.
 
     On ZeroGPU every yield is pickled across processes, so the first frame is
-    downscaled and its masks dropped; pipeline errors become ``gr.Error``; a
-    stopped run just ends. Closing this generator (Stop, disconnect) closes the
-    run at once, stopping its threads, instead of whenever it is collected.
+    downscaled and stripped to its image and objects (no masks, no depth map);
+    pipeline errors become ``gr.Error``; a stopped run just ends. Closing this
+    generator (Stop, disconnect) closes the run at once, stopping its threads,
+    instead of whenever it is collected.
 
     Args:
-        events: A run generator (detection, depth or segmentation).
+        events: A run's events.
         preview_max_width: Width the first frame is downscaled to.
 
     Yields:
@@ -113,21 +121,19 @@ def relay_events(events: Iterator[Event], preview_max_width: int) -> Iterator[Ev
 
 
 @spaces.GPU(duration=estimate_gpu_seconds)
-def detect_events(
+def run_events(
     video: str,
-    config: DetectionConfig,
-    out_video: str,
-    out_tracks: str,
+    config: RunConfig,
+    outputs: Mapping[str, str | Path],
     stop_token: str | None = None,
     preview_interval_s: float = 0.2,
 ) -> Iterator[Event]:
-    """Run detection on the GPU (or CPU), yielding the pipeline's events.
+    """Run any task on the GPU (or CPU), yielding the pipeline's events.
 
     Args:
         video: Input video file.
-        config: The run's config.
-        out_video: Where the annotated H.264 video goes.
-        out_tracks: Where the tracks JSON goes.
+        config: The run's config; its type says the task.
+        outputs: Where each of the run's files goes, by name.
         stop_token: Token of the run's stop flag (:mod:`ui.stops`).
         preview_interval_s: Least time between two previews.
 
@@ -136,35 +142,36 @@ def detect_events(
         A stopped run just ends, without ``Done``.
 
     Raises:
-        gr.Error: Bad video, model, query or weights, or a failed run.
+        gr.Error: Bad video, model, query, setting or weights, or a failed run.
     """
-    events = run_detection(
-        video,
-        config,
-        out_video=out_video,
-        out_tracks=out_tracks,
-        stop=STOP_FLAGS.event(stop_token),
-        preview_interval_s=preview_interval_s,
-    )
+    with as_gr_errors():
+        events = pipeline.start(
+            pipeline.task_of(config),
+            video,
+            config,
+            outputs,
+            STOP_FLAGS.event(stop_token),
+            preview_interval_s=preview_interval_s,
+        )
     yield from relay_events(events, config.preview_max_width)
 
 
 @spaces.GPU(duration=FIRST_FRAME_GPU_S)
-def first_frame_image(video: str, config: DetectionConfig) -> np.ndarray:
-    """Detect on the first frame only; the preview shown before a full run.
+def first_frame_image(video: str, config: RunConfig) -> np.ndarray:
+    """The first frame as the run would show it; the quick check before a full run.
 
     Args:
         video: Input video file.
-        config: The run's config.
+        config: The run's config; its type says the task.
 
     Returns:
         The annotated first frame, BGR, at most ``config.preview_max_width`` wide.
 
     Raises:
-        gr.Error: Bad video, model, query or weights.
+        gr.Error: Bad video, model, query, setting or weights.
     """
     with as_gr_errors():
-        result = first_frame(video, config)
+        result = pipeline.first_frame(pipeline.task_of(config), video, config)
     return downscale(result.image, config.preview_max_width)
 
 

@@ -4,8 +4,8 @@ Example:
     >>> import tempfile
     >>> store = OutputStore(Path(tempfile.mkdtemp()))
     >>> run = store.new_run()
-    >>> run.video.name, run.tracks.name
-    ('detections.mp4', 'tracks.json')
+    >>> sorted(path.name for path in run.paths("detection").values())
+    ['detections.mp4', 'tracks.json']
     >>> store.discard(run)
     >>> run.folder.exists()
     False
@@ -20,6 +20,8 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from pipeline.runs import output_paths
 
 log = logging.getLogger(__name__)
 
@@ -37,15 +39,9 @@ class RunOutputs:
 
     folder: Path
 
-    @property
-    def video(self) -> Path:
-        """The annotated H.264 video."""
-        return self.folder / "detections.mp4"
-
-    @property
-    def tracks(self) -> Path:
-        """The per-frame tracks JSON."""
-        return self.folder / "tracks.json"
+    def paths(self, task: str) -> dict[str, Path]:
+        """Where a ``task`` run writes each of its files in this folder."""
+        return output_paths(task, self.folder)
 
 
 class OutputStore:

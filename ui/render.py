@@ -32,27 +32,33 @@ def progress_text(progress: Progress) -> str:
     )
 
 
-def summary_text(summary: dict[str, Any]) -> str:
-    """The short Markdown summary of a finished run: frames, tracks per class, speed.
+def summary_text(summary: dict[str, Any], *, noun: str = "track", followed: bool = False) -> str:
+    """The short Markdown summary of a finished run: frames, objects per class, speed.
 
     Args:
         summary: ``Done.summary`` from the pipeline.
+        noun: What is counted (``"track"``, ``"object"``).
+        followed: Say the objects were followed (segmentation).
 
     Returns:
-        One or two Markdown lines.
+        One or more Markdown lines.
 
     Example:
         >>> summary_text({"frames": 71, "tracks": 3, "fps": 24.6,
         ...               "tracks_per_class": {"person": 2, "car": 1}})
         'Done: 71 frames, 3 tracks (person 2, car 1) at 24.6 fps.'
+        >>> summary_text({"frames": 40, "tracks": 2, "fps": 9.5,
+        ...               "tracks_per_class": {"person": 2}}, noun="object", followed=True)
+        'Done: 40 frames, 2 objects followed (person 2) at 9.5 fps.'
     """
     per_class = ", ".join(
         f"{name} {count}" for name, count in summary.get("tracks_per_class", {}).items()
     )
-    tracks = summary.get("tracks", 0)
+    count = summary.get("tracks", 0)
     text = (
-        f"Done: {summary.get('frames', 0)} frames, {tracks} track{'s' if tracks != 1 else ''}"
-        f"{f' ({per_class})' if per_class else ''} at {summary.get('fps', 0.0):.1f} fps."
+        f"Done: {summary.get('frames', 0)} frames, {count} {noun}{'s' if count != 1 else ''}"
+        f"{' followed' if followed else ''}{f' ({per_class})' if per_class else ''} "
+        f"at {summary.get('fps', 0.0):.1f} fps."
     )
     if summary.get("near_to_far"):
         order = ", ".join(f"#{item['track_id']}" for item in summary["near_to_far"])

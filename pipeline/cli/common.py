@@ -1,8 +1,9 @@
-"""What every ``python -m pipeline`` subcommand shares: options, following a run, exit statuses."""
+"""What the ``python -m pipeline`` subcommands share: run subcommands, following a run, exits."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -10,54 +11,102 @@ from contextlib import closing
 from typing import Any
 
 import models
+from pipeline.cli.options import (
+    add_config_options,
+    add_output_options,
+    config_from_args,
+    outputs_from_args,
+)
+from pipeline.runs import run_type, start
 from pipeline.runtime.errors import PipelineError
-from pipeline.runtime.events import FirstFrame, Progress
+from pipeline.runtime.events import Done, Event, FirstFrame, Progress
 
 #: Exit status for errors a user can cause (bad file, unknown model, bad option).
 USER_ERROR = 2
 #: Exit status after Ctrl-C, as shells report SIGINT.
 INTERRUPTED = 130
+#: Least time between two progress updates on the command line.
+PROGRESS_INTERVAL_S = 0.25
 
 
-def add_device_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--device`` (repeatable: one worker per device) and ``--batch-size``."""
-    parser.add_argument(
-        "--device",
-        action="append",
-        default=None,
-        help="cpu, cuda or cuda:N; repeat for several devices (default: every GPU, else cpu)",
-    )
-    parser.add_argument("--batch-size", type=int, default=None, help="frames per model call")
+def add_run_command(
+    subparsers: argparse._SubParsersAction,
+    name: str,
+    *,
+    task: str,
+    help: str,
+    description: str,
+) -> argparse.ArgumentParser:
+    """Add a subcommand that runs ``task`` on a video: its options come from the task's config.
 
+    Args:
+        subparsers: What ``parser.add_subparsers()`` returned.
+        name: The subcommand (``detect``, ``depth``, ``segment``).
+        task: The task it runs.
+        help: One line for ``python -m pipeline --help``.
+        description: The subcommand's ``--help`` text.
 
-def add_run_limit_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--max-frames``, ``--max-duration`` and ``--no-progress``."""
-    from pipeline.configs import DEFAULT_MAX_DURATION_S
-
-    parser.add_argument("--max-frames", type=int, default=None, help="stop after N frames")
-    parser.add_argument(
-        "--max-duration",
-        type=float,
-        default=DEFAULT_MAX_DURATION_S,
-        help="refuse videos longer than this many seconds (0: no limit)",
-    )
+    Returns:
+        The subcommand's parser (its handler is set).
+    """
+    run = run_type(task)
+    parser = subparsers.add_parser(name, help=help, description=description)
+    parser.add_argument("video", help="input video file")
+    add_config_options(parser.add_argument_group(f"{task} settings"), run.config_type)
+    add_output_options(parser, dict(run.outputs))
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.set_defaults(handler=lambda args: run_command(task, args))
+    return parser
+
+
+def run_command(task: str, args: argparse.Namespace) -> int:
+    """Run ``task`` as the parsed options say, with a progress bar; returns the exit status.
+
+    Raises:
+        PipelineError: Bad video or option, or a failed run.
+        models.ModelError: Unknown model, bad query or missing weights.
+    """
+    run = run_type(task)
+    config = config_from_args(run.config_type, args)
+    stop = threading.Event()
+    events = start(
+        task,
+        args.video,
+        config,
+        outputs_from_args(dict(run.outputs), args),
+        stop,
+        preview_interval_s=PROGRESS_INTERVAL_S,
+    )
+    flags = {name: output.flag.lstrip("-") for name, output in run.outputs.items()}
+    return follow_run(
+        events, stop, show_progress=not args.no_progress, on_done=lambda d: print_done(d, flags)
+    )
+
+
+def print_done(done: Done, labels: dict[str, str]) -> None:
+    """Print where each output went (labelled by its option) and the summary as JSON."""
+    if done.summary.get("warning"):
+        print(f"WARNING: {done.summary['warning']}", file=sys.stderr)
+    width = max(len(label) for label in labels.values()) + 1
+    for name, path in done.outputs.items():
+        print(f"{labels[name] + ':':<{width}} {path}")
+    print(json.dumps(done.summary, indent=2))
 
 
 def follow_run(
-    events: Iterator[Any],
+    events: Iterator[Event],
     stop: threading.Event,
     *,
     show_progress: bool,
-    on_done: Callable[[Any], None],
+    on_done: Callable[[Done], None],
 ) -> int:
     """Consume a run's events with a progress bar; returns the exit status.
 
     Args:
-        events: A run generator (``run_detection``, ``run_depth``, ``run_segmentation``).
+        events: A run's events (:func:`pipeline.start`).
         stop: The run's stop flag, set on Ctrl-C.
         show_progress: Draw a tqdm bar on stderr.
-        on_done: Called with the final event (the one with a ``summary``).
+        on_done: Called with the final event.
 
     Returns:
         0 when the run finished, 130 when interrupted (partial outputs are removed).
@@ -68,14 +117,16 @@ def follow_run(
     try:
         with closing(events):
             for event in events:
-                if isinstance(event, FirstFrame):
+                if bar is None and isinstance(event, FirstFrame | Progress):
                     bar = tqdm(desc="frames", unit="frame", disable=not show_progress)
+                if isinstance(event, FirstFrame):
                     print(f"first frame: {len(event.detections)} objects", file=sys.stderr)
-                elif isinstance(event, Progress) and bar is not None:
+                elif isinstance(event, Progress):
+                    assert bar is not None
                     bar.total = event.total_frames
                     bar.update(event.frame_index + 1 - bar.n)
                     bar.set_postfix(fps=f"{event.fps:.1f}")
-                elif hasattr(event, "summary"):
+                elif isinstance(event, Done):
                     if bar is not None:
                         bar.update(event.summary["frames"] - bar.n)
                         bar.close()

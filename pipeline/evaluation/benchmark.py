@@ -1,4 +1,4 @@
-"""Throughput benchmark: ``python -m pipeline.evaluation.benchmark VIDEO --detector yolo11 ...``.
+"""Throughput benchmark: ``python -m pipeline bench VIDEO --detector yolo11 ...``.
 
 Everything is measured in one run, on the same clip, model and device, and
 printed as figures and ratios:
@@ -42,26 +42,22 @@ from typing import Any
 import numpy as np
 
 import models
-from models.detectors.base import normalize_queries
 from models.detectors.ultralytics_common import RUNTIMES
+from pipeline.cli.options import add_config_options, config_argv, config_from_args
 from pipeline.configs import DetectionConfig
 from pipeline.io.video import H264Writer, iter_frames, probe
-from pipeline.runs.detection import load_detector, run_detection
-from pipeline.runtime.devices import resolve_devices
+from pipeline.runs import start
+from pipeline.runs.detection import load_detector
+from pipeline.runtime.devices import prepare_devices
 from pipeline.runtime.events import Done, FirstFrame
+
+#: The detection settings the benchmark takes, as ``python -m pipeline detect`` does.
+CONFIG_OPTIONS = ("detector", "size", "weights", "queries", "confidence", "devices", "batch_size")
 
 
 def _config(args: argparse.Namespace) -> DetectionConfig:
-    return DetectionConfig(
-        detector=args.detector,
-        size=args.size,
-        weights=args.weights,
-        queries=normalize_queries(args.queries),
-        confidence=args.conf,
-        devices=tuple(args.device or ()),
-        batch_size=args.batch_size,
-        max_duration_s=None,
-        detector_options=_detector_options(args),
+    return config_from_args(
+        DetectionConfig, args, max_duration_s=None, detector_options=_detector_options(args)
     )
 
 
@@ -113,7 +109,7 @@ def model_only(
     Returns:
         Frames per second.
     """
-    device = resolve_devices(config.devices)[0]
+    device = prepare_devices(config.devices)[0]
     detector = load_detector(config, device)
     with _network_settings(detector, **settings):
         batch = config.batch_size or detector.default_batch_size
@@ -162,18 +158,13 @@ def _best_of_alternating(
 
 def end_to_end(config: DetectionConfig, video: Path, workdir: Path) -> dict[str, float]:
     """The full pipeline; returns fps (first preview excluded) and time to first preview."""
-    start = time.perf_counter()
+    started = time.perf_counter()
     first_preview_s = pipeline_start = float("nan")
     done: Done | None = None
-    for event in run_detection(
-        video,
-        config,
-        out_video=workdir / "ours.mp4",
-        out_tracks=workdir / "ours.json",
-        preview_interval_s=0.1,
-    ):
+    outputs = {"video": workdir / "ours.mp4", "tracks": workdir / "ours.json"}
+    for event in start("detection", video, config, outputs, preview_interval_s=0.1):
         if isinstance(event, FirstFrame):
-            first_preview_s = time.perf_counter() - start
+            first_preview_s = time.perf_counter() - started
             pipeline_start = time.perf_counter()
         elif isinstance(event, Done):
             done = event
@@ -192,7 +183,7 @@ def plain_loop(config: DetectionConfig, video: Path, workdir: Path) -> float:
     import supervision as sv
 
     info = probe(video)
-    detector = load_detector(config, resolve_devices(config.devices)[0])
+    detector = load_detector(config, prepare_devices(config.devices)[0])
     box, label = sv.BoxAnnotator(), sv.LabelAnnotator()
     video_info = sv.VideoInfo(width=info.width, height=info.height, fps=round(info.fps))
     frames = 0
@@ -246,27 +237,18 @@ def peak_memory_mib(args: argparse.Namespace, video: Path) -> dict[str, float]:
     Returns:
         ``{"peak_rss_mib": ..., "peak_cuda_mib": ...}`` (the latter with CUDA only).
     """
-    command = [sys.executable, "-m", "pipeline.evaluation.benchmark", str(video), "--memory-probe"]
+    command = [sys.executable, "-m", "pipeline", "bench", str(video), "--memory-probe"]
     command += _model_args(args)
     output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
     return json.loads(output.strip().splitlines()[-1])
 
 
 def _model_args(args: argparse.Namespace) -> list[str]:
-    out = ["--detector", args.detector, "--conf", str(args.conf)]
-    for flag, value in (
-        ("--size", args.size),
-        ("--weights", args.weights),
-        ("--queries", args.queries),
-        ("--batch-size", args.batch_size),
-        ("--runtime", args.runtime),
-    ):
-        if value:
-            out += [flag, str(value)]
+    out = config_argv(DetectionConfig, args)
+    if args.runtime:
+        out += ["--runtime", args.runtime]
     if args.no_cuda_graphs:
         out.append("--no-cuda-graphs")
-    for device in args.device or ():
-        out += ["--device", device]
     return out
 
 
@@ -290,9 +272,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "detector": config.detector,
         "size": config.size,
         "weights": config.weights,
-        "devices": resolve_devices(config.devices),
+        "devices": prepare_devices(config.devices),
         "cpu_count": os.cpu_count(),
-        "device_name": _device_name(resolve_devices(config.devices)[0]),
+        "device_name": _device_name(prepare_devices(config.devices)[0]),
         "threads": threading.active_count(),
     }
     with tempfile.TemporaryDirectory() as tmp:
@@ -375,25 +357,10 @@ def _print(results: dict[str, Any]) -> None:
         print(f"{key:<{width}}  {value}")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """Arguments of ``python -m pipeline.evaluation.benchmark``."""
-    parser = argparse.ArgumentParser(
-        prog="python -m pipeline.evaluation.benchmark",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The benchmark's arguments: the clip, the detection settings, what to measure."""
     parser.add_argument("video", type=Path)
-    parser.add_argument("--detector", default="yolo11")
-    parser.add_argument("--size", default=None)
-    parser.add_argument(
-        "--weights",
-        default=None,
-        help="e.g. yolo11n.yaml (random weights, real compute) where offline",
-    )
-    parser.add_argument("--queries", default="")
-    parser.add_argument("--conf", type=float, default=0.25)
-    parser.add_argument("--device", action="append", default=None)
-    parser.add_argument("--batch-size", type=int, default=None)
+    add_config_options(parser, DetectionConfig, only=CONFIG_OPTIONS)
     parser.add_argument(
         "--runtime",
         choices=RUNTIMES,
@@ -414,12 +381,21 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--skip-plain", action="store_true", help="skip the plain-loop baseline")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     parser.add_argument("--memory-probe", action="store_true", help=argparse.SUPPRESS)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Arguments of ``python -m pipeline bench``."""
+    parser = argparse.ArgumentParser(
+        prog="python -m pipeline bench",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_arguments(parser)
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of ``python -m pipeline.evaluation.benchmark``."""
-    args = build_parser().parse_args(argv)
+def run_from_args(args: argparse.Namespace) -> int:
+    """Measure as the parsed arguments say; print (and save) the figures."""
     if args.memory_probe:
         _memory_probe(args)
         return 0
@@ -430,5 +406,6 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the benchmark with its own parser (``python -m pipeline bench`` calls it)."""
+    return run_from_args(build_parser().parse_args(argv))

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from pipeline.io.mot_files import MotWriter, StrPath, read_mot_detections, read_mot_rows
 from pipeline.stages.tracking import ObjectTracker, TrackerConfig
 
@@ -66,8 +64,9 @@ def track_detections_file(
 
 
 def _load_mot_dataframe(path: StrPath) -> Any:
-    import motmetrics as mm
     import pandas as pd
+
+    from pipeline.compat.motmetrics import mm
 
     if read_mot_rows(path).size:
         return mm.io.loadtxt(str(path), fmt="mot15-2D")
@@ -102,10 +101,7 @@ def score_mot(gt_path: StrPath, result_path: StrPath, iou: float = 0.5) -> dict[
     """
     if not 0.0 < iou <= 1.0:
         raise ValueError(f"iou must be in (0, 1], got {iou!r}")
-    if not hasattr(np, "asfarray"):
-        # motmetrics 1.4 still calls np.asfarray, which numpy 2 removed.
-        np.asfarray = lambda a, dtype=np.float64: np.asarray(a, dtype=dtype)  # type: ignore[attr-defined]
-    import motmetrics as mm
+    from pipeline.compat.motmetrics import mm
 
     gt = _load_mot_dataframe(gt_path)
     result = _load_mot_dataframe(result_path)

@@ -199,6 +199,10 @@ class MotWriter:
             self._file.close()
             self._file = None
 
+    def abort(self) -> None:
+        """Close the file of a run that did not finish (the caller removes it)."""
+        self.close()
+
     def __enter__(self) -> MotWriter:
         return self
 

@@ -74,10 +74,7 @@ def rle_area(rle: dict[str, Any]) -> int:
     """
     counts = rle["counts"]
     if sv.is_compressed_rle(counts):
-        from supervision.detection.utils.converters import _base48_decode, _delta_decode
+        from pipeline.compat.supervision_rle import rle_counts
 
-        # supervision exposes no public "string to counts"; these two are the
-        # halves of its own rle_to_mask.
-        text = counts.decode() if isinstance(counts, bytes) else counts
-        counts = _delta_decode(_base48_decode(text))
+        counts = rle_counts(counts)
     return int(np.asarray(counts, dtype=np.int64)[1::2].sum())

@@ -7,9 +7,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
+import numpy as np
 import supervision as sv
 
 from models.detectors.base import CLASS_NAME
+from pipeline.io.rle import encode
+from pipeline.io.video import VideoInfo
 from pipeline.stages.annotation import DEPTH
 
 
@@ -46,8 +49,8 @@ class TracksWriter:
 
     Args:
         path: Output ``.json`` file.
-        video: ``{"fps", "width", "height", "frames"}``; ``frames`` is filled in
-            with the real count when the file is closed.
+        video: The input video; the file records its frame rate and size, and
+            the frames actually written.
         model: What produced the detections.
         objects: Turns one frame's detections into its JSON objects (the
             segmentation run adds mask areas and RLE masks).
@@ -56,13 +59,13 @@ class TracksWriter:
     def __init__(
         self,
         path: str | Path,
-        video: dict[str, Any],
+        video: VideoInfo,
         model: dict[str, Any],
         objects: Callable[[sv.Detections], list[dict[str, Any]]] = frame_objects,
     ) -> None:
         self.path = Path(path)
         self.objects = objects
-        self.video = dict(video)
+        self.video = {"fps": video.fps, "width": video.width, "height": video.height, "frames": 0}
         self.model = model
         self.frames = 0
         self._file: TextIO = self.path.open("w", encoding="utf-8")
@@ -91,3 +94,21 @@ class TracksWriter:
     def abort(self) -> None:
         """Close the file without finishing it (the caller removes it)."""
         self._file.close()
+
+
+def segment_objects(detections: sv.Detections) -> list[dict[str, Any]]:
+    """The JSON objects of one frame: the tracks fields plus ``area`` and ``mask``.
+
+    Args:
+        detections: Followed objects with ``mask`` and ``tracker_id``.
+
+    Returns:
+        ``[{"track_id", "class", "score", "box", "area", "mask": {"size", "counts"}}, ...]``;
+        ``mask`` is COCO RLE (:mod:`pipeline.io.rle`), ``area`` its pixel count.
+    """
+    objects = frame_objects(detections)
+    if detections.mask is not None:
+        for obj, mask in zip(objects, detections.mask, strict=True):
+            obj["area"] = int(np.count_nonzero(mask))
+            obj["mask"] = encode(mask)
+    return objects

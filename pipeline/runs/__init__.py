@@ -1,0 +1,182 @@
+"""The kinds of run, and the one way to start any of them.
+
+The UI, the command line, the job store and the batch runner all call
+:func:`start` (and :func:`first_frame` for the quick look); each kind of run is
+a :class:`~pipeline.runtime.template.Run` subclass listed in :data:`RUNS`.
+
+Example:
+    >>> from pipeline import DetectionConfig, start
+    >>> events = start(
+    ...     "detection", "clip.mp4", DetectionConfig(detector="yolox_nano"),
+    ...     {"video": "out.mp4", "tracks": "tracks.json"},
+    ... )  # doctest: +SKIP
+    >>> for event in events:  # doctest: +SKIP
+    ...     print(event)  # FirstFrame, Progress, Preview..., then Done(outputs, summary)
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+from pipeline.configs import RunConfig
+from pipeline.io.video import read_first_frame
+from pipeline.runs.depth import DepthRun
+from pipeline.runs.detection import DetectionRun
+from pipeline.runs.segmentation import SegmentationRun
+from pipeline.runtime.devices import prepare_devices
+from pipeline.runtime.errors import PipelineError
+from pipeline.runtime.events import Event, FirstFrame
+from pipeline.runtime.template import Run, check_video, pipeline_errors
+
+#: Every kind of run, by task name.
+RUNS: dict[str, type[Run]] = {run.task: run for run in (DetectionRun, DepthRun, SegmentationRun)}
+
+
+def run_type(task: str) -> type[Run]:
+    """The run class of ``task``.
+
+    Raises:
+        PipelineError: No such task.
+    """
+    try:
+        return RUNS[task]
+    except KeyError:
+        raise PipelineError(f"Unknown task {task!r}. Available: {', '.join(RUNS)}.") from None
+
+
+def task_of(config: RunConfig) -> str:
+    """The task a config is for (``"detection"`` for a :class:`DetectionConfig`...).
+
+    Raises:
+        TypeError: Not the config of any task.
+    """
+    for task, run in RUNS.items():
+        if type(config) is run.config_type:
+            return task
+    raise TypeError(f"{config!r} is not the config of any task")
+
+
+def output_paths(task: str, folder: str | Path, *, optional: bool = False) -> dict[str, Path]:
+    """Every file of a ``task`` run inside ``folder``, under its usual name.
+
+    Args:
+        task: The task's name.
+        folder: The run's own folder.
+        optional: Include the files a run writes only when asked (e.g. MOT text).
+
+    Returns:
+        ``{output name: path}``, ready for :func:`start`.
+    """
+    return {
+        name: Path(folder) / output.filename
+        for name, output in run_type(task).outputs.items()
+        if output.required or optional
+    }
+
+
+def _checked_outputs(run: type[Run], outputs: Mapping[str, str | Path]) -> dict[str, Path]:
+    unknown = sorted(set(outputs) - set(run.outputs))
+    if unknown:
+        raise PipelineError(
+            f"A {run.task} run writes no {', '.join(unknown)}; "
+            f"its outputs are {', '.join(run.outputs)}."
+        )
+    missing = [n for n, o in run.outputs.items() if o.required and outputs.get(n) is None]
+    if missing:
+        raise PipelineError(f"A {run.task} run needs a path for {', '.join(missing)}.")
+    paths = {name: Path(path) for name, path in outputs.items() if path is not None}
+    for path in paths.values():
+        path.parent.mkdir(parents=True, exist_ok=True)
+    return paths
+
+
+def start(
+    task: str,
+    video: str | Path,
+    config: RunConfig,
+    outputs: Mapping[str, str | Path],
+    stop: threading.Event | None = None,
+    *,
+    preview_interval_s: float = 0.1,
+    with_first_frame: bool = True,
+) -> Iterator[Event]:
+    """Start a run of any kind; its events come out of the returned generator.
+
+    Nothing happens until the first event is asked for. Closing the generator
+    early, or setting ``stop``, stops the run and removes its files.
+
+    Args:
+        task: ``"detection"``, ``"depth"`` or ``"segmentation"``.
+        video: The input video file.
+        config: The task's config (:class:`~pipeline.configs.DetectionConfig`...).
+        outputs: Where each file goes, by name (``run_type(task).outputs``
+            lists them; :func:`output_paths` gives the usual names in a folder).
+            Their folders are created.
+        stop: Set it to stop the run.
+        preview_interval_s: Least time between two yielded previews.
+        with_first_frame: Yield a :class:`FirstFrame` first.
+
+    Returns:
+        The events: ``FirstFrame``, ``Progress`` and ``Preview``, then ``Done``
+        with the outputs by name and the summary.
+
+    Raises:
+        PipelineError: Unknown task, or outputs that do not fit it (at once);
+            while iterating: ``VideoError`` for a bad or too-long video,
+            ``RunStopped`` once stopped, ``PipelineError`` for anything else.
+        TypeError: ``config`` is not the task's config.
+        models.ModelError: While iterating, an unknown model, bad query or missing weights.
+    """
+    run = run_type(task)
+    if not isinstance(config, run.config_type):
+        raise TypeError(f"A {task} run takes a {run.config_type.__name__}, not {config!r}")
+    paths = _checked_outputs(run, outputs)
+    return _events(run, video, config, paths, stop or threading.Event(), preview_interval_s,
+                   with_first_frame)  # fmt: skip
+
+
+def _events(
+    run_class: type[Run],
+    video: str | Path,
+    config: RunConfig,
+    outputs: dict[str, Path],
+    stop: threading.Event,
+    preview_interval_s: float,
+    with_first_frame: bool,
+) -> Iterator[Event]:
+    info = check_video(video, config.max_duration_s)
+    devices = prepare_devices(config.devices)
+    # Models load here, so a bad model, weights or query fails before any thread or file.
+    run = run_class(config, info, devices)
+    yield from run.events(
+        outputs, stop=stop, preview_interval_s=preview_interval_s, with_first_frame=with_first_frame
+    )
+
+
+def first_frame(task: str, video: str | Path, config: RunConfig) -> FirstFrame:
+    """The first frame as a ``task`` run would show it, done alone on the first device.
+
+    Args:
+        task: The task's name.
+        video: The input video file.
+        config: The task's config.
+
+    Returns:
+        The annotated (or coloured) first frame and what was found on it.
+
+    Raises:
+        VideoError: The video is unreadable or too long.
+        models.ModelError: Unknown model, bad query or missing weights.
+        PipelineError: Anything else that failed.
+    """
+    run_class = run_type(task)
+    info = check_video(video, config.max_duration_s)
+    devices = prepare_devices(config.devices)[:1]
+    with pipeline_errors("The first frame"):
+        run = run_class(config, info, devices)
+        try:
+            return run.preview(read_first_frame(video))
+        finally:
+            run.close()

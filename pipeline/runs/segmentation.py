@@ -34,13 +34,9 @@ Example:
 from __future__ import annotations
 
 import logging
-import math
-import queue
 import threading
 import time
-from collections import Counter
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -48,119 +44,20 @@ import numpy as np
 import supervision as sv
 
 import models
-from models.detectors.base import CLASS_NAME, Detector
-from pipeline.configs import DEFAULT_MAX_DURATION_S
+from models.detectors.base import Detector
+from models.timing import timed
+from pipeline.configs import SegmentationConfig
 from pipeline.io.frame_store import FrameStore
-from pipeline.io.rle import encode
-from pipeline.io.tracks_json import TracksWriter, frame_objects
-from pipeline.io.video import POLL_S, FrameReader, H264Writer, VideoInfo, read_first_frame
-from pipeline.runtime.devices import resolve_devices
-from pipeline.runtime.errors import PipelineError, RunStopped
-from pipeline.runtime.events import Done, Event, FirstFrame
-from pipeline.runtime.report import LatestValue
-from pipeline.runtime.template import check_video, report_progress
-from pipeline.stages.annotation import FrameAnnotator
+from pipeline.io.tracks_json import TracksWriter, segment_objects
+from pipeline.io.video import Frame, FrameReader, VideoInfo
+from pipeline.runtime.errors import RunStopped
+from pipeline.runtime.events import FirstFrame
+from pipeline.runtime.template import Output, OutputFile, Run, ThreadProducer
+from pipeline.stages.annotation import SegmentationAnnotator
 from pipeline.stages.keyframes import KeyframeTracker
+from pipeline.stages.track_classes import TrackClasses
 
 log = logging.getLogger(__name__)
-
-DEFAULT_SEGMENTER = "GSAM2-S"
-
-
-@dataclass(frozen=True)
-class SegmentationConfig:
-    """Everything that decides what a segmentation run does.
-
-    Attributes:
-        segmenter: Registry name (``GSAM2-S``... ``YSAM2-L``).
-        queries: Text prompts (Grounding DINO) or class names to keep (YOLO11;
-            empty keeps all).
-        step: The detector runs every ``step`` frames (keyframes); SAM 2
-            propagates masks in between.
-        confidence: Least detection score on keyframes.
-        weights: SAM 2 checkpoint, Hub id or config (None: the size's default).
-        segmenter_options: Further segmenter options as ``(name, value)`` pairs,
-            e.g. ``(("image_size", 512),)``.
-        detector: Detector to prompt with instead of the segmenter's own.
-        detector_size: Detector size (None: the detector's default).
-        detector_weights: Detector weights (None: the detector's default).
-        detector_options: Further detector options as ``(name, value)`` pairs.
-        devices: Device to run on (the first is used; empty: the first GPU, else the CPU).
-        window: Frames per window (rounded up to a multiple of ``step``).
-        frame_budget_bytes: Bytes of decoded frames kept in memory; more spill
-            to JPEG on disk (None: scaled to the machine's memory).
-        match_iou: Least overlap for a detection to be an object already followed.
-        drop_after: Frames an object may have an empty mask before it is
-            dropped (None: ``step``).
-        min_mask_area: Masks with fewer pixels count as empty.
-        max_objects: Most objects followed at once.
-        max_duration_s: Longer videos are refused (None: no limit).
-        max_frames: Stop after this many frames (None: the whole video).
-        preview_max_width: Live preview frames are downscaled to this width.
-        queue_size: Bound on frames waiting between the threads.
-    """
-
-    segmenter: str = DEFAULT_SEGMENTER
-    queries: tuple[str, ...] = ()
-    step: int = 10
-    confidence: float = 0.3
-    weights: str | None = None
-    segmenter_options: tuple[tuple[str, Any], ...] = ()
-    detector: str | None = None
-    detector_size: str | None = None
-    detector_weights: str | None = None
-    detector_options: tuple[tuple[str, Any], ...] = ()
-    devices: tuple[str, ...] = ()
-    window: int = 60
-    frame_budget_bytes: int | None = None
-    match_iou: float = 0.3
-    drop_after: int | None = None
-    min_mask_area: int = 1
-    max_objects: int = 50
-    max_duration_s: float | None = DEFAULT_MAX_DURATION_S
-    max_frames: int | None = None
-    preview_max_width: int = 640
-    queue_size: int = 16
-
-    def __post_init__(self) -> None:
-        if self.step < 1:
-            raise PipelineError(f"The keyframe step must be at least 1 frame, not {self.step}.")
-        if self.window < 1:
-            raise PipelineError(f"The window must be at least 1 frame, not {self.window}.")
-        if not (math.isfinite(self.confidence) and 0.0 <= self.confidence <= 1.0):
-            raise PipelineError(f"Confidence must be between 0 and 1, not {self.confidence}.")
-        if not 0.0 < self.match_iou <= 1.0:
-            raise PipelineError(f"match_iou must be in (0, 1], not {self.match_iou}.")
-        if self.frame_budget_bytes is not None and self.frame_budget_bytes < 0:
-            raise PipelineError("The frame budget cannot be negative.")
-        if self.max_objects < 1:
-            raise PipelineError("max_objects must be at least 1.")
-
-    @property
-    def window_frames(self) -> int:
-        """Frames per window, a multiple of ``step`` so that windows start on keyframes."""
-        return self.step * max(1, math.ceil(self.window / self.step))
-
-    @property
-    def drop_after_frames(self) -> int:
-        """Frames with an empty mask before an object is dropped."""
-        return self.step if self.drop_after is None else self.drop_after
-
-    def segmenter_model_options(self) -> dict[str, Any]:
-        """Options passed to the registry for the segmenter."""
-        options: dict[str, Any] = dict(self.segmenter_options)
-        if self.weights is not None:
-            options["weights"] = self.weights
-        return options
-
-    def detector_model_options(self) -> dict[str, Any]:
-        """Options passed to the registry for the detector."""
-        options: dict[str, Any] = dict(self.detector_options)
-        if self.detector_size is not None:
-            options["size"] = self.detector_size
-        if self.detector_weights is not None:
-            options["weights"] = self.detector_weights
-        return options
 
 
 def load_models(config: SegmentationConfig, device: str) -> tuple[Any, Detector]:
@@ -180,78 +77,6 @@ def load_models(config: SegmentationConfig, device: str) -> tuple[Any, Detector]
     return segmenter, detector
 
 
-class SegmentationAnnotator:
-    """Masks, then boxes and ``#id class score`` labels; colours follow the object id.
-
-    Args:
-        opacity: Opacity of the mask overlay.
-    """
-
-    def __init__(self, opacity: float = 0.5) -> None:
-        self._masks = sv.MaskAnnotator(opacity=opacity, color_lookup=sv.ColorLookup.TRACK)
-        self._boxes = FrameAnnotator()
-
-    def annotate(self, image: np.ndarray, detections: sv.Detections) -> np.ndarray:
-        """Return a copy of ``image`` (BGR) with the objects drawn."""
-        if len(detections) and detections.mask is not None:
-            image = self._masks.annotate(image.copy(), detections)
-        return self._boxes.annotate(image, detections)
-
-
-def segment_objects(detections: sv.Detections) -> list[dict[str, Any]]:
-    """The JSON objects of one frame: the tracks fields plus ``area`` and ``mask``.
-
-    Args:
-        detections: Followed objects with ``mask`` and ``tracker_id``.
-
-    Returns:
-        ``[{"track_id", "class", "score", "box", "area", "mask": {"size", "counts"}}, ...]``;
-        ``mask`` is COCO RLE (:mod:`pipeline.io.rle`), ``area`` its pixel count.
-    """
-    objects = frame_objects(detections)
-    if detections.mask is not None:
-        for obj, mask in zip(objects, detections.mask, strict=True):
-            obj["area"] = int(np.count_nonzero(mask))
-            obj["mask"] = encode(mask)
-    return objects
-
-
-def first_frame_segmentation(
-    video: str | Path, config: SegmentationConfig, annotator: SegmentationAnnotator | None = None
-) -> FirstFrame:
-    """Detect and segment frame 0 only: the quick preview shown before a run.
-
-    Args:
-        video: Video file.
-        config: The run's settings.
-        annotator: Reused annotator, if the caller has one.
-
-    Returns:
-        The annotated first frame (BGR) and its objects (with masks and ids).
-
-    Raises:
-        VideoError: The video is unreadable or too long.
-        models.ModelError: Unknown model, bad query or missing weights.
-    """
-    check_video(video, config.max_duration_s)
-    device = resolve_devices(config.devices)[0]
-    segmenter, detector = load_models(config, device)
-    queries = detector.validate_queries(config.queries)
-    image = read_first_frame(video).image
-    tracker = _new_tracker(config)
-    session = segmenter.session(lambda _: image, 1, *image.shape[:2])
-    try:
-        [found] = detector.detect([image], confidence=config.confidence, queries=queries)
-        for row, object_id in tracker.match(0, found, {}).prompts.items():
-            session.add_box(0, object_id, found.xyxy[row])
-        [(_, masks)] = list(session.propagate(0, 0))
-    finally:
-        session.close()
-    detections, _ = tracker.observe(0, masks, image.shape[:2])
-    annotated = (annotator or SegmentationAnnotator()).annotate(image, detections)
-    return FirstFrame(image=annotated, detections=detections)
-
-
 def _new_tracker(config: SegmentationConfig) -> KeyframeTracker:
     return KeyframeTracker(
         match_iou=config.match_iou,
@@ -261,43 +86,113 @@ def _new_tracker(config: SegmentationConfig) -> KeyframeTracker:
     )
 
 
-@dataclass
-class _Output:
-    """One finished frame on its way to the output thread."""
-
-    index: int
-    timestamp: float
-    image: np.ndarray
-    detections: sv.Detections
+#: Each frame waiting for the output stage carries full-size masks (40 MB for 20
+#: objects at 1080p), so fewer wait there than between decoder and model.
+MAX_FRAMES_WAITING_WITH_MASKS = 4
 
 
-_END = object()
+class SegmentationRun(Run[SegmentationConfig, sv.Detections]):
+    """Find objects on keyframes, follow their masks with SAM 2, draw and write them.
 
+    It runs on one device, the first of the run's devices.
+    """
 
-@dataclass
-class _RunState:
-    """What the worker threads share with the reporting generator."""
+    config_type = SegmentationConfig
+    task = "segmentation"
+    outputs = {
+        "video": Output("segments.mp4", "the annotated H.264 video", "--out"),
+        "masks": Output(
+            "masks.json", "each object's box, area and mask (COCO RLE) per frame", "--json"
+        ),
+    }
+    # SAM 2 on frame 0 alone would cost as much as the run's own frame 0.
+    preview_before_run = False
+    results_noun = "masks"
 
-    frames_done: int = 0
-    windows: int = 0
-    keyframes: int = 0
-    error: BaseException | None = None
-    first: FirstFrame | None = None
-    started: float = field(default_factory=time.perf_counter)
-    timing: dict[str, float] = field(default_factory=dict)
-    classes: dict[int, str] = field(default_factory=dict)
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    def __init__(self, config: SegmentationConfig, info: VideoInfo, devices: list[str]) -> None:
+        super().__init__(config, info, devices[:1])
+        self.segmenter, self.detector = load_models(config, self.devices[0])
+        self.queries = self.detector.validate_queries(config.queries)
+        self.tracker = _new_tracker(config)
+        self.annotator = SegmentationAnnotator()
+        self.track_classes = TrackClasses()
+        self.counts = {"windows": 0, "keyframes": 0}
+        self.store: FrameStore | None = None
+        self.files: dict[str, Any] = {}
 
-    def fail(self, exc: BaseException) -> None:
-        """Record the first error (later ones are its consequences)."""
-        with self.lock:
-            if self.error is None:
-                self.error = exc
+    def preview(self, frame: Frame) -> FirstFrame:
+        """Detect and segment frame 0 alone: the quick check before a run."""
+        image = frame.image
+        session = self.segmenter.session(lambda _: image, 1, *image.shape[:2])
+        try:
+            [found] = self.detector.detect(
+                [image], confidence=self.config.confidence, queries=self.queries
+            )
+            for row, object_id in self.tracker.match(0, found, {}).prompts.items():
+                session.add_box(0, object_id, found.xyxy[row])
+            [(_, masks)] = list(session.propagate(0, 0))
+        finally:
+            session.close()
+        detections, _ = self.tracker.observe(0, masks, image.shape[:2])
+        return FirstFrame(image=self.annotator.annotate(image, detections), detections=detections)
 
-    def add_time(self, stage: str, seconds: float) -> None:
-        """Add ``seconds`` to ``timing[stage]``."""
-        with self.lock:
-            self.timing[stage] = self.timing.get(stage, 0.0) + seconds
+    def producer(self, reader: FrameReader, stop: threading.Event) -> ThreadProducer[sv.Detections]:
+        self.store = FrameStore(self.config.frame_budget_bytes)
+        producer: ThreadProducer[sv.Detections] = ThreadProducer(
+            lambda emit: _Segmenting(self, reader, stop, producer.timing, emit).run(),
+            stop,
+            device=self.devices[0],
+            queue_size=min(self.config.queue_size, MAX_FRAMES_WAITING_WITH_MASKS),
+            name="segmenter",
+        )
+        return producer
+
+    def open_files(self, outputs: Mapping[str, Path]) -> dict[str, OutputFile]:
+        self.files["masks"] = TracksWriter(
+            outputs["masks"], self.info, self.model_info(), objects=segment_objects
+        )
+        return self.files
+
+    def process(
+        self, frame: Frame, result: sv.Detections, timing: dict[str, float]
+    ) -> tuple[np.ndarray, sv.Detections]:
+        with timed(timing, "annotate"):
+            annotated = self.annotator.annotate(frame.image, result)
+        with timed(timing, "json"):
+            self.files["masks"].write(frame.index, frame.timestamp, result)
+        self.track_classes.add(result)
+        return annotated, result
+
+    def model_info(self) -> dict[str, Any]:
+        return {
+            "segmenter": self.segmenter.info(),
+            "detector": self.detector.info(),
+            "queries": list(self.queries),
+            "confidence": self.config.confidence,
+            "step": self.config.step,
+            "window": self.config.window_frames,
+        }
+
+    def summary(self) -> dict[str, Any]:
+        store = self.store
+        return {
+            **self.track_classes.summary(),
+            **self.counts,
+            "frame_store": {
+                "budget_bytes": store.budget_bytes if store else None,
+                "peak_bytes_in_memory": store.peak_bytes_in_memory if store else 0,
+                "frames_spilled": store.frames_spilled if store else 0,
+            },
+            "device": self.devices[0],
+        }
+
+    @property
+    def random_weights(self) -> bool:
+        return bool(self.segmenter.random_weights or self.detector.random_weights)
+
+    def close(self) -> None:
+        if self.store is not None:
+            self.store.close()
 
 
 class _Segmenting:
@@ -308,35 +203,30 @@ class _Segmenting:
 
     def __init__(
         self,
-        *,
-        config: SegmentationConfig,
-        info: VideoInfo,
-        segmenter: Any,
-        detector: Detector,
-        queries: tuple[str, ...],
+        run: SegmentationRun,
         reader: FrameReader,
-        store: FrameStore,
-        state: _RunState,
         stop: threading.Event,
-        emit: Callable[[_Output], None],
+        timing: dict[str, float],
+        emit: Callable[[Frame, sv.Detections], None],
     ) -> None:
-        self.config = config
-        self.shape = (info.height, info.width)
-        self.segmenter = segmenter
-        self.detector = detector
-        self.queries = queries
+        self.config = run.config
+        self.shape = (run.info.height, run.info.width)
+        self.segmenter = run.segmenter
+        self.detector = run.detector
+        self.queries = run.queries
+        self.tracker = run.tracker
+        self.store = run.store
+        self.counts = run.counts
         self.reader = reader
-        self.store = store
-        self.state = state
         self.stop = stop
-        self.emit_output = emit
-        self.tracker = _new_tracker(config)
+        self.timing = timing
+        self.emit_frame = emit
         self.timestamps: dict[int, float] = {}
         self.start = 0  # index of the current window's first frame
         self.pending_removals: list[int] = []
 
     def _timed(self, stage: str, started: float) -> None:
-        self.state.add_time(stage, time.perf_counter() - started)
+        self.timing[stage] = self.timing.get(stage, 0.0) + time.perf_counter() - started
 
     def _check_stop(self) -> None:
         if self.stop.is_set():
@@ -367,10 +257,10 @@ class _Segmenting:
                 return
             full = count == length
             carry = self._window(count, full, carry)
-            self.state.windows += 1
+            self.counts["windows"] += 1
             log.debug(
                 "window %d: frames %d-%d, %d objects followed, %d frames spilled so far",
-                self.state.windows,
+                self.counts["windows"],
                 self.start,
                 self.start + count - 1,
                 len(self.tracker.objects),
@@ -389,11 +279,7 @@ class _Segmenting:
         index = self.start + local
         detections, dropped = self.tracker.observe(index, masks, self.shape)
         self.pending_removals.extend(dropped)
-        for object_id, name in zip(
-            detections.tracker_id, detections.data.get(CLASS_NAME, []), strict=False
-        ):
-            self.state.classes[int(object_id)] = str(name)
-        self.emit_output(_Output(index, self.timestamps[index], self.store.get(index), detections))
+        self.emit_frame(Frame(index, self.timestamps[index], self.store.get(index)), detections)
 
     def _keyframe(self, session: Any, local: int, masks: dict[int, np.ndarray]) -> bool:
         """Detect on a keyframe and prompt SAM 2; True when any prompt was added."""
@@ -405,7 +291,7 @@ class _Segmenting:
         self._timed("detect", started)
         started = time.perf_counter()
         decision = self.tracker.match(index, found, masks)
-        self.state.keyframes += 1
+        self.counts["keyframes"] += 1
         prompted = False
         if local == 0:
             # A new window's SAM 2 state knows nothing yet: every object still
@@ -474,223 +360,3 @@ class _Segmenting:
                     return {}
         finally:
             session.close()
-
-
-def run_segmentation(
-    video: str | Path,
-    config: SegmentationConfig,
-    *,
-    out_video: str | Path,
-    out_json: str | Path,
-    stop: threading.Event | None = None,
-    preview_interval_s: float = 0.1,
-) -> Iterator[Event]:
-    """Segment and follow objects through a video, yielding events as it goes.
-
-    Args:
-        video: Input video file.
-        config: The run's settings.
-        out_video: Output H.264 ``.mp4`` with masks, boxes and labels.
-        out_json: Output JSON: per frame, each object's id, class, score, box,
-            mask area and COCO RLE mask.
-        stop: Set it to stop the run (as does closing the generator).
-        preview_interval_s: Least time between two yielded preview frames.
-
-    Yields:
-        ``FirstFrame`` (frame 0 segmented, as soon as it is), ``Progress`` and
-        ``Preview`` events, then ``Done``.
-
-    Raises:
-        VideoError: Bad or too-long video.
-        models.ModelError: Unknown model, bad query or missing weights.
-        RunStopped: ``stop`` was set before the end.
-        PipelineError: Anything else that failed, with the original message.
-    """
-    stop = stop or threading.Event()
-    out_video, out_json = Path(out_video), Path(out_json)
-    info = check_video(video, config.max_duration_s)
-    device = resolve_devices(config.devices)[0]
-    # Fail on a bad model, weights or query before any thread or file exists.
-    segmenter, detector = load_models(config, device)
-    queries = detector.validate_queries(config.queries)
-
-    state = _RunState()
-    latest: LatestValue[tuple[int, np.ndarray]] = LatestValue()
-    # Each waiting frame carries full-size masks (40 MB for 20 objects at 1080p),
-    # so fewer wait here than between decoder and model.
-    outputs: queue.Queue[object] = queue.Queue(maxsize=max(1, min(config.queue_size, 4)))
-    store = FrameStore(config.frame_budget_bytes)
-    reader = FrameReader(
-        video, queue_size=config.queue_size, stop=stop, max_frames=config.max_frames
-    )
-    writers: dict[str, Any] = {}
-    model_info = {
-        "segmenter": segmenter.info(),
-        "detector": detector.info(),
-        "queries": list(queries),
-        "confidence": config.confidence,
-        "step": config.step,
-        "window": config.window_frames,
-    }
-
-    def emit(item: _Output) -> None:
-        while not stop.is_set():
-            try:
-                outputs.put(item, timeout=POLL_S)
-                return
-            except queue.Full:
-                continue
-        raise RunStopped("The run was stopped.")
-
-    segmenting = _Segmenting(
-        config=config,
-        info=info,
-        segmenter=segmenter,
-        detector=detector,
-        queries=queries,
-        reader=reader,
-        store=store,
-        state=state,
-        stop=stop,
-        emit=emit,
-    )
-
-    def segment() -> None:
-        try:
-            segmenting.run()
-            if stop.is_set():
-                raise RunStopped("The run was stopped.")
-            emit(_END)  # type: ignore[arg-type]
-        except BaseException as exc:  # noqa: BLE001 - reported by the generator
-            state.fail(exc)
-            stop.set()
-
-    def write() -> None:
-        annotator = SegmentationAnnotator()
-        try:
-            while True:
-                try:
-                    item = outputs.get(timeout=POLL_S)
-                except queue.Empty:
-                    if stop.is_set():
-                        return
-                    continue
-                if item is _END:
-                    break
-                assert isinstance(item, _Output)
-                started = time.perf_counter()
-                annotated = annotator.annotate(item.image, item.detections)
-                state.add_time("annotate", time.perf_counter() - started)
-                writers["video"].write(annotated)
-                started = time.perf_counter()
-                writers["json"].write(item.index, item.timestamp, item.detections)
-                state.add_time("json", time.perf_counter() - started)
-                if state.first is None:
-                    state.first = FirstFrame(image=annotated, detections=item.detections)
-                state.frames_done = item.index + 1
-                latest.publish((item.index, annotated))
-            writers["video"].close()
-            writers["json"].close()
-        except BaseException as exc:  # noqa: BLE001 - reported by the generator
-            state.fail(exc)
-            stop.set()
-        finally:
-            latest.close()
-
-    threads: list[threading.Thread] = []
-    completed = False
-    try:
-        writers["video"] = H264Writer(
-            out_video, info.width, info.height, info.fps, queue_size=config.queue_size, stop=stop
-        )
-        writers["json"] = TracksWriter(
-            out_json,
-            {"fps": info.fps, "width": info.width, "height": info.height, "frames": 0},
-            model_info,
-            objects=segment_objects,
-        )
-        threads = [
-            threading.Thread(target=segment, name="segmenter", daemon=True),
-            threading.Thread(target=write, name="segment-writer", daemon=True),
-        ]
-        for thread in threads:
-            thread.start()
-        total = min(info.frames, config.max_frames or info.frames) or None
-        first_sent = False
-        for event in report_progress(
-            latest,
-            started=state.started,
-            frames_done=lambda: state.frames_done,
-            total_frames=total,
-            preview_interval_s=preview_interval_s,
-            preview_max_width=config.preview_max_width,
-        ):
-            if not first_sent and state.first is not None:
-                first_sent = True
-                yield state.first
-            yield event
-        for thread in threads:
-            thread.join()
-        if state.error is not None:
-            raise state.error
-        if not first_sent and state.first is not None:
-            yield state.first
-        elapsed = time.perf_counter() - state.started
-        summary = _summary(state, info, elapsed, reader, store, writers["video"], model_info)
-        summary["device"] = device
-        completed = True
-        yield Done(out_video, out_json, None, summary)
-    except RunStopped:
-        raise
-    except (PipelineError, models.ModelError):
-        raise
-    except Exception as exc:
-        raise PipelineError(f"The segmentation run failed: {exc}") from exc
-    finally:
-        stop.set()
-        for thread in threads:
-            thread.join(timeout=30)
-        reader.close()
-        store.close()
-        if not completed:
-            for writer in writers.values():
-                getattr(writer, "abort", writer.close)()
-            for path in (out_video, out_json):
-                path.unlink(missing_ok=True)
-
-
-def _summary(
-    state: _RunState,
-    info: VideoInfo,
-    elapsed: float,
-    reader: FrameReader,
-    store: FrameStore,
-    video_writer: H264Writer,
-    model_info: dict[str, Any],
-) -> dict[str, Any]:
-    per_class = Counter(state.classes.values())
-    timing = {
-        "decode": reader.decode_seconds,
-        **state.timing,
-        "encode": video_writer.encode_seconds,
-    }
-    summary: dict[str, Any] = {
-        "frames": state.frames_done,
-        "tracks": len(state.classes),
-        "tracks_per_class": dict(per_class.most_common()),
-        "fps": round(state.frames_done / max(elapsed, 1e-9), 2),
-        "seconds": round(elapsed, 3),
-        "video": {"width": info.width, "height": info.height, "fps": info.fps},
-        "windows": state.windows,
-        "keyframes": state.keyframes,
-        "frame_store": {
-            "budget_bytes": store.budget_bytes,
-            "peak_bytes_in_memory": store.peak_bytes_in_memory,
-            "frames_spilled": store.frames_spilled,
-        },
-        "timing_s": {k: round(v, 4) for k, v in timing.items()},
-        "model": model_info,
-    }
-    if model_info["segmenter"]["random_weights"] or model_info["detector"].get("random_weights"):
-        summary["warning"] = "Random weights: masks are meaningless (architecture only)."
-    return summary

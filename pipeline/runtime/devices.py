@@ -46,3 +46,30 @@ def resolve_devices(requested: Sequence[str] = ()) -> list[str]:
             raise PipelineError(f"Unknown device {name!r}: use cpu, cuda or cuda:N.")
         devices.append(name)
     return devices
+
+
+def prepare_devices(requested: Sequence[str] = ()) -> list[str]:
+    """Resolve a run's devices (:func:`resolve_devices`) and set them up for it.
+
+    On the CPU, PyTorch's intra-op threads are set to the usable cores but one,
+    as ultralytics' predictor does: the run's decoder and encoder threads need
+    a core of their own, and oversubscribed cores slow every stage. (ONNX
+    Runtime sessions set their own thread count when they are made.)
+
+    Args:
+        requested: As for :func:`resolve_devices`.
+
+    Returns:
+        The concrete device names.
+
+    Raises:
+        PipelineError: A requested device does not exist.
+    """
+    devices = resolve_devices(requested)
+    if "cpu" in devices:
+        import torch
+
+        from models.onnx_sessions import usable_cpus
+
+        torch.set_num_threads(max(1, usable_cpus() - 1))
+    return devices

@@ -12,7 +12,12 @@ import supervision as sv
 
 @dataclass(frozen=True)
 class FirstFrame:
-    """The annotated first frame, produced before the full run starts."""
+    """The first frame as the run shows it: the quick look before (or as) the run starts.
+
+    Attributes:
+        image: The annotated (or coloured) frame, BGR uint8.
+        detections: What was found on it (empty for depth runs).
+    """
 
     image: np.ndarray
     detections: sv.Detections
@@ -50,11 +55,17 @@ class Preview:
 
 @dataclass(frozen=True)
 class Done:
-    """The run finished; its outputs are on disk."""
+    """The run finished; its outputs are on disk. The last event of every kind of run.
 
-    video_path: Path
-    tracks_path: Path
-    mot_path: Path | None
+    Attributes:
+        outputs: Each written file by its name in the task's outputs, e.g.
+            ``{"video": ..., "tracks": ..., "mot": ...}`` for detection,
+            ``{"video": ..., "masks": ...}`` for segmentation.
+        summary: What the run did: frames, speed, timings, devices, model, and
+            what its kind adds (tracks per class, depth ranges, windows...).
+    """
+
+    outputs: dict[str, Path]
     summary: dict[str, Any] = field(default_factory=dict)
 
 

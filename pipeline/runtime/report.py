@@ -1,9 +1,21 @@
-"""A latest-value channel: the producer never blocks, slow readers skip values."""
+"""Reporting a run as it goes: the latest-value channel, and the throttled report loop.
+
+The run's threads publish every finished frame to a :class:`LatestValue`; the
+reporting generator only reads the newest, so a slow consumer (a browser on a
+poor link) skips frames instead of slowing the run.
+"""
 
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Callable, Iterator
 from typing import Generic, TypeVar
+
+import cv2
+import numpy as np
+
+from pipeline.runtime.events import Preview, Progress
 
 T = TypeVar("T")
 
@@ -51,3 +63,55 @@ class LatestValue(Generic[T]):
     def closed(self) -> bool:
         """Whether :meth:`close` was called."""
         return self._closed
+
+
+def report_progress(
+    latest: LatestValue[tuple[int, np.ndarray]],
+    *,
+    started: float,
+    frames_done: Callable[[], int],
+    total_frames: int | None,
+    preview_interval_s: float,
+    preview_max_width: int,
+) -> Iterator[Progress | Preview]:
+    """Yield progress and the newest frame, at most once per interval, until the run ends.
+
+    The processing thread publishes every finished frame to ``latest``; this
+    loop only reads the newest, so a slow consumer (a browser on a poor link)
+    skips frames instead of slowing the run.
+
+    Args:
+        latest: Channel of ``(frame_index, BGR image)``; closed at the end of the run.
+        started: ``time.perf_counter()`` at the start of the run.
+        frames_done: Returns how many frames are fully processed.
+        total_frames: Frames expected, if known.
+        preview_interval_s: Least time between two previews.
+        preview_max_width: Previews are downscaled to at most this width.
+
+    Yields:
+        A ``Progress`` then a ``Preview`` per interval.
+    """
+    version, next_yield = 0, 0.0
+    while not latest.closed:
+        wait = next_yield - time.perf_counter()
+        if wait > 0:
+            time.sleep(wait)
+        version_now, value = latest.wait_newer(version, timeout=0.5)
+        if value is None or version_now == version:
+            continue
+        version = version_now
+        now = time.perf_counter()
+        next_yield = now + preview_interval_s
+        index, image = value
+        elapsed = max(now - started, 1e-9)
+        yield Progress(index, total_frames or None, frames_done() / elapsed)
+        yield Preview(index, downscale(image, preview_max_width))
+
+
+def downscale(image: np.ndarray, max_width: int) -> np.ndarray:
+    """Shrink to at most ``max_width`` pixels wide, keeping the aspect ratio."""
+    height, width = image.shape[:2]
+    if width <= max_width:
+        return image
+    new_height = max(1, round(height * max_width / width))
+    return cv2.resize(image, (max_width, new_height), interpolation=cv2.INTER_AREA)

@@ -1,25 +1,54 @@
-"""Pieces every kind of run shares: input checks, the throttled report loop, the run's threads."""
+"""The run template: what every kind of run does, written once.
+
+A kind of run (:mod:`pipeline.runs`) subclasses :class:`Run` and writes only the
+steps that differ, as ultralytics' ``BasePredictor`` subclasses override only
+their own ``postprocess``:
+
+- ``__init__``: load its models on the run's devices and check its queries, so a
+  bad model, weights or query fails before any thread or file exists;
+- :meth:`Run.preview`: the first frame, annotated (the quick look);
+- :meth:`Run.worker` (what a device does to a batch of frames) or, for a run
+  that is not a device pool, :meth:`Run.producer`;
+- :meth:`Run.open_files`: its files besides the video;
+- :meth:`Run.process`: what the in-order stage does to each frame (tracking,
+  colouring, annotation, writing its own files);
+- :meth:`Run.model_info` and :meth:`Run.summary`: what the summary says.
+
+:meth:`Run.events` does the rest for every kind: the first-frame preview, a
+prefetching decoder, the producer, the in-order stage in its own thread with
+the H.264 encoder, the bounded frames in flight, the throttled progress and
+previews, timing, stopping, joining, error conversion, the summary, the one
+:class:`~pipeline.runtime.events.Done` event, and removing the files of a run
+that did not finish.
+"""
 
 from __future__ import annotations
 
+import abc
 import contextlib
+import queue
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Generic, Protocol, TypeVar
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 import numpy as np
+import supervision as sv
 
 from models.errors import ModelError
-from pipeline.io.video import FrameReader, VideoInfo, probe
-from pipeline.runtime.errors import PipelineError, VideoError
-from pipeline.runtime.events import Preview, Progress
+from models.timing import timed
+from pipeline.configs import RunConfig
+from pipeline.io.video import POLL_S, Frame, FrameReader, H264Writer, VideoInfo, probe
+from pipeline.io.video import read_first_frame as decode_first_frame
+from pipeline.runtime.errors import PipelineError, RunStopped, VideoError
+from pipeline.runtime.events import Done, Event, FirstFrame
 from pipeline.runtime.pool import DevicePool, Worker
-from pipeline.runtime.report import LatestValue
-from pipeline.stages.annotation import downscale
+from pipeline.runtime.report import LatestValue, report_progress
 
 R = TypeVar("R")
+ConfigT = TypeVar("ConfigT", bound=RunConfig)
 
 
 def check_video(path: str | Path, max_duration_s: float | None) -> VideoInfo:
@@ -44,184 +73,6 @@ def check_video(path: str | Path, max_duration_s: float | None) -> VideoInfo:
     return info
 
 
-def report_progress(
-    latest: LatestValue[tuple[int, np.ndarray]],
-    *,
-    started: float,
-    frames_done: Callable[[], int],
-    total_frames: int | None,
-    preview_interval_s: float,
-    preview_max_width: int,
-) -> Iterator[Progress | Preview]:
-    """Yield progress and the newest frame, at most once per interval, until the run ends.
-
-    The processing thread publishes every finished frame to ``latest``; this
-    loop only reads the newest, so a slow consumer (a browser on a poor link)
-    skips frames instead of slowing the run.
-
-    Args:
-        latest: Channel of ``(frame_index, BGR image)``; closed at the end of the run.
-        started: ``time.perf_counter()`` at the start of the run.
-        frames_done: Returns how many frames are fully processed.
-        total_frames: Frames expected, if known.
-        preview_interval_s: Least time between two previews.
-        preview_max_width: Previews are downscaled to at most this width.
-
-    Yields:
-        A ``Progress`` then a ``Preview`` per interval.
-    """
-    version, next_yield = 0, 0.0
-    while not latest.closed:
-        wait = next_yield - time.perf_counter()
-        if wait > 0:
-            time.sleep(wait)
-        version_now, value = latest.wait_newer(version, timeout=0.5)
-        if value is None or version_now == version:
-            continue
-        version = version_now
-        now = time.perf_counter()
-        next_yield = now + preview_interval_s
-        index, image = value
-        elapsed = max(now - started, 1e-9)
-        yield Progress(index, total_frames or None, frames_done() / elapsed)
-        yield Preview(index, downscale(image, preview_max_width))
-
-
-class RunLimits(Protocol):
-    """The settings a :class:`PooledRun` reads from a run's (frozen) config."""
-
-    @property
-    def queue_size(self) -> int: ...
-
-    @property
-    def max_frames(self) -> int | None: ...
-
-    @property
-    def max_in_flight(self) -> int: ...
-
-    @property
-    def preview_max_width(self) -> int: ...
-
-
-class PooledRun(Generic[R]):
-    """The threads of one pooled run, and the reporting generator's side of them.
-
-    Detection and depth runs have this shape: a prefetching decoder, a device
-    pool, and one thread (the in-order stage) that takes the pool's results in
-    frame order, does the stateful work (tracker or depth normaliser,
-    annotation, writers), releases each frame's slot and publishes the finished
-    frame to :attr:`latest`. The run's generator only reports from that
-    channel (:meth:`report`), so a slow consumer never slows the run.
-
-    Args:
-        video: The input video.
-        workers: One per device.
-        stop: The run's stop flag.
-        limits: The run's config: its queue size, frame limit, bound on frames
-            in flight and preview width.
-        name: Name of the in-order stage's thread.
-
-    Attributes:
-        reader: The prefetching decoder.
-        pool: The device pool.
-        slots: Released by the in-order stage once per finished frame.
-        latest: Channel of ``(frame_index, image)`` for the preview.
-        frames_done: Frames fully processed; set by the in-order stage.
-        timing: Seconds per stage of the in-order stage.
-        started: ``time.perf_counter()`` when the threads started.
-        error: What the in-order stage raised, if anything.
-    """
-
-    def __init__(
-        self,
-        video: str | Path,
-        workers: Sequence[Worker[R]],
-        stop: threading.Event,
-        limits: RunLimits,
-        *,
-        name: str,
-    ) -> None:
-        self.stop = stop
-        self.slots = threading.Semaphore(limits.max_in_flight)
-        self.latest: LatestValue[tuple[int, np.ndarray]] = LatestValue()
-        self.frames_done = 0
-        self.timing: dict[str, float] = {}
-        self.error: BaseException | None = None
-        self.started = time.perf_counter()
-        self.reader = FrameReader(
-            video,
-            queue_size=limits.queue_size,
-            stop=stop,
-            max_frames=limits.max_frames,
-            slots=self.slots,
-        )
-        self._preview_max_width = limits.preview_max_width
-        self.pool = DevicePool(workers, self.reader, stop)
-        self._name = name
-        self._thread: threading.Thread | None = None
-
-    def start(self, in_order_stage: Callable[[], None]) -> None:
-        """Run ``in_order_stage`` in its own thread; its exception ends the run.
-
-        It must raise :class:`RunStopped` when it sees :attr:`stop` set before
-        the end, so that a stopped run never reports success.
-        """
-
-        def target() -> None:
-            try:
-                in_order_stage()
-            except BaseException as exc:  # noqa: BLE001 - re-raised by report()
-                self.error = exc
-                self.stop.set()
-            finally:
-                self.latest.close()
-
-        self._thread = threading.Thread(target=target, name=self._name, daemon=True)
-        self._thread.start()
-
-    def report(
-        self, total_frames: int | None, preview_interval_s: float
-    ) -> Iterator[Progress | Preview]:
-        """Yield progress and previews until the in-order stage ends; re-raise its error.
-
-        Args:
-            total_frames: Frames expected, if known.
-            preview_interval_s: Least time between two previews.
-
-        Yields:
-            ``Progress`` and ``Preview`` events (see :func:`report_progress`).
-        """
-        yield from report_progress(
-            self.latest,
-            started=self.started,
-            frames_done=lambda: self.frames_done,
-            total_frames=total_frames,
-            preview_interval_s=preview_interval_s,
-            preview_max_width=self._preview_max_width,
-        )
-        if self._thread is not None:
-            self._thread.join()
-        if self.error is not None:
-            raise self.error
-
-    def stage_timing(self, encode_seconds: float) -> dict[str, float]:
-        """Seconds per stage: decode, the pool's stages, the in-order stage's, encode."""
-        return {
-            "decode": self.reader.decode_seconds,
-            **self.pool.timing,
-            **self.timing,
-            "encode": encode_seconds,
-        }
-
-    def close(self) -> None:
-        """Stop every thread of the run and wait for them (after the end, an error or a stop)."""
-        self.stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-        self.pool.join()
-        self.reader.close()
-
-
 @contextlib.contextmanager
 def pipeline_errors(what: str) -> Iterator[None]:
     """Let the errors a user can act on through; wrap anything else in a :class:`PipelineError`.
@@ -235,3 +86,384 @@ def pipeline_errors(what: str) -> Iterator[None]:
         raise
     except Exception as exc:
         raise PipelineError(f"{what} failed: {exc}") from exc
+
+
+@dataclass(frozen=True)
+class Output:
+    """One file a kind of run writes.
+
+    Attributes:
+        filename: Its name in a run's own folder (the UI's and the jobs').
+        description: What it holds, for ``--help`` and the API.
+        flag: Its command-line option.
+        required: Whether every run writes it (else only when asked for).
+    """
+
+    filename: str
+    description: str
+    flag: str
+    required: bool = True
+
+
+class OutputFile(Protocol):
+    """A file a run writes as it goes: finished by :meth:`close`, abandoned by :meth:`abort`."""
+
+    def close(self) -> None: ...
+
+    def abort(self) -> None: ...
+
+
+class Producer(Protocol[R]):
+    """Gives every frame with its result, in frame order (a device pool, or one thread)."""
+
+    timing: dict[str, float]
+    frames_per_device: dict[str, int]
+
+    def __iter__(self) -> Iterator[tuple[Frame, R]]: ...
+
+    def join(self, timeout: float = 10.0) -> None: ...
+
+
+class ThreadProducer(Generic[R]):
+    """Runs ``produce(emit)`` in its own thread; ``emit`` hands results over in order.
+
+    For runs whose model work is one sequential process rather than a device
+    pool (segmentation: keyframes and propagation). ``emit`` blocks while the
+    bounded queue is full and raises :class:`RunStopped` once the run is
+    stopped; an exception in ``produce`` is re-raised to the consumer.
+
+    Args:
+        produce: Called with ``emit``; must emit every frame once, in order.
+        stop: The run's stop flag.
+        device: The device it works on, for the summary.
+        queue_size: Results waiting for the consumer at most.
+        name: The thread's name.
+
+    Attributes:
+        timing: Seconds per stage; ``produce`` adds its own into it.
+        frames_per_device: ``{device: frames emitted}``.
+    """
+
+    _END = object()
+
+    def __init__(
+        self,
+        produce: Callable[[Callable[[Frame, R], None]], None],
+        stop: threading.Event,
+        *,
+        device: str,
+        queue_size: int,
+        name: str,
+    ) -> None:
+        self.stop = stop
+        self.timing: dict[str, float] = {}
+        self.frames_per_device = {device: 0}
+        self._device = device
+        self._queue: queue.Queue[object] = queue.Queue(maxsize=max(1, queue_size))
+        self._error: BaseException | None = None
+        self._produce = produce
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    def _put(self, item: object) -> None:
+        while not self.stop.is_set():
+            try:
+                self._queue.put(item, timeout=POLL_S)
+                return
+            except queue.Full:
+                continue
+        raise RunStopped("The run was stopped.")
+
+    def _emit(self, frame: Frame, result: R) -> None:
+        self._put((frame, result))
+        self.frames_per_device[self._device] += 1
+
+    def _run(self) -> None:
+        try:
+            self._produce(self._emit)
+            self._put(self._END)
+        except BaseException as exc:  # noqa: BLE001 - re-raised by __iter__
+            self._error = exc
+            self.stop.set()
+
+    def __iter__(self) -> Iterator[tuple[Frame, R]]:
+        while True:
+            try:
+                item = self._queue.get(timeout=POLL_S)
+            except queue.Empty:
+                item = None
+            if item is None:
+                if self._error is not None and not isinstance(self._error, RunStopped):
+                    raise self._error
+                if self.stop.is_set() or not self._thread.is_alive():
+                    return
+                continue
+            if item is self._END:
+                return
+            yield item  # type: ignore[misc]
+
+    def join(self, timeout: float = 10.0) -> None:
+        """Wait for the thread to exit (after the end or a stop)."""
+        self._thread.join(timeout=timeout)
+
+
+class Run(abc.ABC, Generic[ConfigT, R]):
+    """One kind of run, as the steps that differ from the others (see the module's docstring).
+
+    Args:
+        config: The run's settings.
+        info: The input video (already checked).
+        devices: The devices the run uses (resolved and prepared).
+
+    Attributes:
+        config_type: The config class of this kind of run.
+        task: The task's name (``"detection"``, ``"depth"``, ``"segmentation"``).
+        outputs: The files it writes, by name.
+        preview_before_run: Whether the first frame is previewed before the run
+            starts (cheap models), or shown when the run itself reaches it.
+        results_noun: What random weights make meaningless, for the warning.
+    """
+
+    config_type: ClassVar[type[RunConfig]]
+    task: ClassVar[str]
+    outputs: ClassVar[Mapping[str, Output]]
+    preview_before_run: ClassVar[bool] = True
+    results_noun: ClassVar[str] = "results"
+
+    def __init__(self, config: ConfigT, info: VideoInfo, devices: list[str]) -> None:
+        self.config = config
+        self.info = info
+        self.devices = devices
+
+    # ----------------------------------------------------------------- the steps
+
+    @abc.abstractmethod
+    def preview(self, frame: Frame) -> FirstFrame:
+        """The first frame as the run would show it, done on its own."""
+
+    def worker(self, device: str) -> Worker[R]:
+        """What ``device`` does to a batch of frames (for runs over a device pool)."""
+        raise NotImplementedError(f"{type(self).__name__} defines no worker")
+
+    def producer(self, reader: FrameReader, stop: threading.Event) -> Producer[R]:
+        """The frames with their results in order; by default a pool of :meth:`worker`."""
+        return DevicePool([self.worker(device) for device in self.devices], reader, stop)
+
+    def frame_size(self) -> tuple[int, int]:
+        """``(width, height)`` of the frames :meth:`process` returns."""
+        return self.info.width, self.info.height
+
+    def open_files(self, outputs: Mapping[str, Path]) -> dict[str, OutputFile]:
+        """Open the run's files besides the video; :meth:`process` writes them."""
+        return {}
+
+    @abc.abstractmethod
+    def process(
+        self, frame: Frame, result: R, timing: dict[str, float]
+    ) -> tuple[np.ndarray, sv.Detections]:
+        """The in-order stage: one frame and its result to the image to encode.
+
+        Called once per frame, in frame order, in one thread, so it may keep
+        state (a tracker, a display range). Add stage seconds into ``timing``.
+
+        Returns:
+            The BGR image to encode and preview, and the objects on it.
+        """
+
+    @abc.abstractmethod
+    def model_info(self) -> dict[str, Any]:
+        """What the output files and the summary record about the models."""
+
+    def summary(self) -> dict[str, Any]:
+        """What this kind of run adds to the common summary."""
+        return {}
+
+    @property
+    def random_weights(self) -> bool:
+        """Whether a model has random weights (architecture only: results are meaningless)."""
+        return False
+
+    def close(self) -> None:
+        """Release what the run holds besides its threads and files (called once at the end)."""
+
+    # ----------------------------------------------------------------- the template
+
+    def events(
+        self,
+        outputs: Mapping[str, Path],
+        *,
+        stop: threading.Event,
+        preview_interval_s: float,
+        with_first_frame: bool,
+    ) -> Iterator[Event]:
+        """Run over the whole video, yielding events; the same for every kind of run.
+
+        Closing the generator early, or setting ``stop``, stops the run, joins
+        its threads and removes its files.
+
+        Args:
+            outputs: Where each of the run's files goes, by name.
+            stop: Set it to stop the run.
+            preview_interval_s: Least time between two yielded previews.
+            with_first_frame: Yield a :class:`FirstFrame` first.
+
+        Yields:
+            ``FirstFrame``, then ``Progress`` and ``Preview`` events, then ``Done``.
+
+        Raises:
+            RunStopped: ``stop`` was set before the end.
+            PipelineError: Anything that failed, with the original message.
+        """
+        first_started = time.perf_counter()
+        if with_first_frame and self.preview_before_run:
+            yield self.preview(decode_first_frame(self.info.path))
+        first_frame_s = time.perf_counter() - first_started
+        threads: _RunThreads[R] | None = None
+        completed = False
+        try:
+            with pipeline_errors(f"The {self.task} run"):
+                threads = _RunThreads(self, outputs, stop)
+                total = min(self.info.frames, self.config.max_frames or self.info.frames) or None
+                first_pending = with_first_frame and not self.preview_before_run
+                for event in threads.report(total, preview_interval_s):
+                    if first_pending and threads.first is not None:
+                        first_pending = False
+                        yield threads.first
+                    yield event
+                if first_pending and threads.first is not None:
+                    yield threads.first
+                summary = self._summary(threads, first_frame_s)
+                completed = True
+                yield Done(dict(outputs), summary)
+        finally:
+            stop.set()
+            if threads is not None:
+                threads.close(completed)
+            self.close()
+            if not completed:
+                for path in outputs.values():
+                    path.unlink(missing_ok=True)
+
+    def _summary(self, threads: _RunThreads[R], first_frame_s: float) -> dict[str, Any]:
+        elapsed = time.perf_counter() - threads.started
+        timing = {
+            "decode": threads.reader.decode_seconds,
+            **threads.producer.timing,
+            **threads.timing,
+            "encode": threads.video.encode_seconds,
+        }
+        summary: dict[str, Any] = {
+            "frames": threads.frames_done,
+            "fps": round(threads.frames_done / max(elapsed, 1e-9), 2),
+            "seconds": round(elapsed, 3),
+            "first_frame_s": round(first_frame_s, 3),
+            "video": {"width": self.info.width, "height": self.info.height, "fps": self.info.fps},
+            "devices": self.devices,
+            "frames_per_device": dict(threads.producer.frames_per_device),
+            "peak_frames_in_flight": threads.peak_in_flight,
+            "timing_s": {stage: round(seconds, 4) for stage, seconds in timing.items()},
+            "model": self.model_info(),
+            **self.summary(),
+        }
+        if self.random_weights:
+            summary["warning"] = (
+                f"Random weights: {self.results_noun} are meaningless (architecture only)."
+            )
+        return summary
+
+
+class _RunThreads(Generic[R]):
+    """The threads of one run: decoder, producer, in-order stage with the encoder."""
+
+    def __init__(self, run: Run[Any, R], outputs: Mapping[str, Path], stop: threading.Event):
+        config = run.config
+        self.run = run
+        self.stop = stop
+        self.slots = threading.Semaphore(config.max_in_flight) if config.max_in_flight else None
+        self.latest: LatestValue[tuple[int, np.ndarray]] = LatestValue()
+        self.frames_done = 0
+        self.peak_in_flight = 0
+        self.timing: dict[str, float] = {}
+        self.first: FirstFrame | None = None
+        self.error: BaseException | None = None
+        width, height = run.frame_size()
+        self.video = H264Writer(
+            outputs["video"], width, height, run.info.fps, queue_size=config.queue_size, stop=stop
+        )
+        self.files: dict[str, OutputFile] = {}
+        reader: FrameReader | None = None
+        try:
+            self.files = run.open_files(outputs)
+            self.started = time.perf_counter()
+            reader = FrameReader(
+                run.info.path,
+                queue_size=config.queue_size,
+                stop=stop,
+                max_frames=config.max_frames,
+                slots=self.slots,
+            )
+            self.producer = run.producer(reader, stop)
+        except BaseException:
+            stop.set()
+            if reader is not None:
+                reader.close()
+            self._abandon_files()
+            raise
+        self.reader = reader
+        self._thread = threading.Thread(
+            target=self._in_order, name=f"{run.task}-in-order", daemon=True
+        )
+        self._thread.start()
+
+    def _in_order(self) -> None:
+        try:
+            for frame, result in self.producer:
+                image, detections = self.run.process(frame, result, self.timing)
+                with timed(self.timing, "write"):
+                    self.video.write(image)
+                if self.first is None:
+                    self.first = FirstFrame(image=image, detections=detections)
+                self.frames_done = frame.index + 1
+                in_flight = self.reader.frames_decoded - frame.index
+                self.peak_in_flight = max(self.peak_in_flight, in_flight)
+                self.latest.publish((frame.index, image))
+                if self.slots is not None:
+                    self.slots.release()
+            if self.stop.is_set():
+                raise RunStopped("The run was stopped.")
+            self.video.close()
+            for file in self.files.values():
+                file.close()
+        except BaseException as exc:  # noqa: BLE001 - re-raised by report()
+            self.error = exc
+            self.stop.set()
+        finally:
+            self.latest.close()
+
+    def report(self, total_frames: int | None, preview_interval_s: float) -> Iterator[Any]:
+        """Progress and previews until the in-order stage ends; then its error, if any."""
+        yield from report_progress(
+            self.latest,
+            started=self.started,
+            frames_done=lambda: self.frames_done,
+            total_frames=total_frames,
+            preview_interval_s=preview_interval_s,
+            preview_max_width=self.run.config.preview_max_width,
+        )
+        self._thread.join()
+        if self.error is not None:
+            raise self.error
+
+    def close(self, completed: bool) -> None:
+        """Stop and join every thread; abandon the files of a run that did not finish."""
+        self.stop.set()
+        self._thread.join(timeout=30)
+        self.producer.join()
+        self.reader.close()
+        if not completed:
+            self._abandon_files()
+
+    def _abandon_files(self) -> None:
+        self.video.abort()
+        for file in self.files.values():
+            file.abort()

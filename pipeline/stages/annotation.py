@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 import supervision as sv
 
@@ -86,10 +85,19 @@ class FrameAnnotator:
         return labels.annotate(canvas, detections, labels=object_labels(detections))
 
 
-def downscale(image: np.ndarray, max_width: int) -> np.ndarray:
-    """Shrink to at most ``max_width`` pixels wide, keeping the aspect ratio."""
-    height, width = image.shape[:2]
-    if width <= max_width:
-        return image
-    new_height = max(1, round(height * max_width / width))
-    return cv2.resize(image, (max_width, new_height), interpolation=cv2.INTER_AREA)
+class SegmentationAnnotator:
+    """Masks, then boxes and ``#id class score`` labels; colours follow the object id.
+
+    Args:
+        opacity: Opacity of the mask overlay.
+    """
+
+    def __init__(self, opacity: float = 0.5) -> None:
+        self._masks = sv.MaskAnnotator(opacity=opacity, color_lookup=sv.ColorLookup.TRACK)
+        self._boxes = FrameAnnotator()
+
+    def annotate(self, image: np.ndarray, detections: sv.Detections) -> np.ndarray:
+        """Return a copy of ``image`` (BGR) with the objects drawn."""
+        if len(detections) and detections.mask is not None:
+            image = self._masks.annotate(image.copy(), detections)
+        return self._boxes.annotate(image, detections)

@@ -1,11 +1,5 @@
 """The Segmentation tab (Grounded SAM 2 / YOLO + SAM 2) and its ``/segment`` API.
 
-Built from the same parts as the Detection and Depth tabs: one
-``SegmentationConfig`` per request, the GPU work behind ``spaces.GPU`` (sized
-from the video's length), per-run output folders (:mod:`ui.outputs`), the
-session's stop flags (:mod:`ui.stops`) and ``gr.Error`` for every mistake
-(:mod:`ui.errors`).
-
 Example:
     >>> with gr.Blocks() as demo, gr.Tabs():  # doctest: +SKIP
     ...     build_segmentation_tab()
@@ -14,29 +8,17 @@ Example:
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import gradio as gr
 import numpy as np
-import spaces
 
 import models
 from models.detectors.base import normalize_queries
-from pipeline.io.video import probe
-from pipeline.runs.segmentation import (
-    DEFAULT_SEGMENTER,
-    SegmentationConfig,
-    first_frame_segmentation,
-    run_segmentation,
-)
-from pipeline.runtime.errors import VideoError
-from pipeline.runtime.events import Event
-from pipeline.stages.annotation import downscale
-from ui.errors import as_gr_errors, user_error
-from ui.gpu import GPU_MAX_S, GPU_MIN_S, LOAD_S, relay_events
+from pipeline.configs import SegmentationConfig, field_default
+from ui.errors import user_error
 from ui.layout import (
     preview_image,
     result_video,
@@ -45,21 +27,12 @@ from ui.layout import (
     video_input,
     wire_run_buttons,
 )
+from ui.model_choices import model_choices, model_note
 from ui.outputs import OutputStore
-from ui.render import to_rgb
+from ui.render import summary_text
 from ui.settings import Settings
 from ui.stops import STOP_FLAGS, StopFlags
 from ui.streaming import TabHandlers
-
-DEFAULT_STEP = 10
-MAX_STEP = 300
-#: Conservative end-to-end frames per second on a ZeroGPU slice, per SAM 2.1
-#: size (a handful of objects, keyframe detection included); an under-estimate
-#: only costs queue priority, an over-estimate cuts the run short.
-THROUGHPUT_FPS = {"small": 8.0, "base_plus": 5.0, "large": 3.0}
-FIRST_FRAME_GPU_S = 40
-OUTPUT_VIDEO = "segments.mp4"
-OUTPUT_JSON = "masks.json"
 
 INTRO = """\
 Find objects on keyframes and follow their **masks** through the video with
@@ -69,15 +42,12 @@ detector looks again: objects already followed keep their id, new ones get the
 next id, and objects whose masks vanish are dropped. The JSON holds each
 object's box, mask area and mask (COCO run-length encoding) for every frame.
 """
+#: The step slider's range; the config accepts any step of at least 1.
+MAX_STEP = 300
+SLIDER_MAX_STEP = 60
 
 #: ``/segment`` outputs: preview (RGB), status, result video, masks JSON, summary.
 SegmentOutputs = tuple[np.ndarray | None, str, str | None, str | None, dict[str, Any] | None]
-
-
-def segmenter_choices(names: Sequence[str] | None = None) -> list[tuple[str, str]]:
-    """``(label, name)`` pairs for the dropdown; test-only models are left out by default."""
-    names = models.available("segmenter") if names is None else names
-    return [(f"{name}: {models.spec('segmenter', name).label}", name) for name in names]
 
 
 def build_segmentation_config(
@@ -89,12 +59,12 @@ def build_segmentation_config(
     max_duration_s: float | None = None,
     overrides: Mapping[str, Any] | None = None,
 ) -> SegmentationConfig:
-    """Check a request and turn it into the run's config.
+    """A request's values as the run's config.
 
     Args:
-        segmenter: Registry name, e.g. ``"GSAM2-S"``.
+        segmenter: Registry name, e.g. ``"GSAM2-S"``; empty for the default.
         queries: Comma-separated text (GSAM2, required) or class names (YSAM2).
-        step: Frames between keyframes.
+        step: Frames between keyframes; None for the default.
         allowed: The segmenters this app offers.
         max_duration_s: Longer videos are refused.
         overrides: Further config fields set by the deployment (or a test).
@@ -103,9 +73,10 @@ def build_segmentation_config(
         The frozen config of the run.
 
     Raises:
-        gr.Error: Unknown segmenter, missing text queries, or a bad step.
+        gr.Error: Unknown segmenter, missing text queries, or a step that is
+            not a whole number from 1 to :data:`MAX_STEP`.
     """
-    name = (segmenter or "").strip() or DEFAULT_SEGMENTER
+    name = (segmenter or "").strip() or field_default(SegmentationConfig, "segmenter")
     if name not in allowed:
         raise user_error(f"Unknown segmenter {name!r}. Available: {', '.join(allowed)}.")
     spec = models.spec("segmenter", name)
@@ -114,119 +85,15 @@ def build_segmentation_config(
     if spec.open_vocabulary and not wanted and "detector" not in overrides:
         raise user_error(f"{name} finds what you describe: enter text queries, e.g. 'person, dog'.")
     try:
-        step_value = DEFAULT_STEP if step is None else float(step)
+        step_value = field_default(SegmentationConfig, "step") if step is None else float(step)
     except (TypeError, ValueError):
         raise user_error(f"The step must be a whole number of frames, not {step!r}.") from None
-    if not step_value.is_integer() or not 1 <= step_value <= MAX_STEP:
+    if not float(step_value).is_integer() or not 1 <= step_value <= MAX_STEP:
         raise user_error(f"The step must be a whole number from 1 to {MAX_STEP}, not {step}.")
-    with as_gr_errors():
-        config = SegmentationConfig(
-            segmenter=name,
-            queries=wanted,
-            step=int(step_value),
-            max_duration_s=max_duration_s,
-        )
-        return dataclasses.replace(config, **overrides) if overrides else config
-
-
-def estimate_gpu_seconds(
-    video: str | Path, config: SegmentationConfig, *_: object, **__: object
-) -> int:
-    """How long to borrow a GPU for a segmentation run; the ``spaces.GPU`` duration.
-
-    Args:
-        video: The input video.
-        config: The run's config (segmenter and frame limit).
-        *_: The GPU function's other arguments, unused.
-        **__: Likewise.
-
-    Returns:
-        Seconds, between ``ui.gpu.GPU_MIN_S`` and ``ui.gpu.GPU_MAX_S``.
-    """
-    try:
-        info = probe(video)
-    except VideoError:
-        return GPU_MIN_S  # The run itself will report the bad file.
-    frames = info.frames or math.ceil(info.duration_s * info.fps)
-    if config.max_frames is not None:
-        frames = min(frames, config.max_frames)
-    try:
-        size = models.spec("segmenter", config.segmenter).extra.get("sam2", "large")
-    except models.UnknownModelError:
-        size = "large"
-    fps = THROUGHPUT_FPS.get(size, min(THROUGHPUT_FPS.values()))
-    return int(min(GPU_MAX_S, max(GPU_MIN_S, math.ceil(LOAD_S + frames / fps))))
-
-
-@spaces.GPU(duration=estimate_gpu_seconds)
-def segment_events(
-    video: str,
-    config: SegmentationConfig,
-    out_video: str,
-    out_json: str,
-    stop_token: str | None = None,
-    preview_interval_s: float = 0.2,
-) -> Iterator[Event]:
-    """Run segmentation on the GPU (or CPU), yielding the pipeline's events.
-
-    Args:
-        video: Input video file.
-        config: The run's config.
-        out_video: Where the annotated H.264 video goes.
-        out_json: Where the masks JSON goes.
-        stop_token: Token of the run's stop flag (:mod:`ui.stops`).
-        preview_interval_s: Least time between two previews.
-
-    Yields:
-        ``FirstFrame`` (downscaled, without masks: on ZeroGPU every yield is
-        pickled), ``Progress``, ``Preview``, then ``Done``. A stopped run just
-        ends, without ``Done``.
-
-    Raises:
-        gr.Error: Bad video, model, query or weights, or a failed run.
-    """
-    events = run_segmentation(
-        video,
-        config,
-        out_video=out_video,
-        out_json=out_json,
-        stop=STOP_FLAGS.event(stop_token),
-        preview_interval_s=preview_interval_s,
+    config = SegmentationConfig(
+        segmenter=name, queries=wanted, step=int(step_value), max_duration_s=max_duration_s
     )
-    yield from relay_events(events, config.preview_max_width)
-
-
-@spaces.GPU(duration=FIRST_FRAME_GPU_S)
-def first_frame_image(video: str, config: SegmentationConfig) -> np.ndarray:
-    """The first frame segmented (BGR, at most ``config.preview_max_width`` wide).
-
-    Raises:
-        gr.Error: Bad video, model, query or weights.
-    """
-    with as_gr_errors():
-        result = first_frame_segmentation(video, config)
-    return downscale(result.image, config.preview_max_width)
-
-
-def summary_text(summary: dict[str, Any]) -> str:
-    """The short Markdown summary of a finished run.
-
-    Example:
-        >>> summary_text({"frames": 40, "tracks": 2, "fps": 9.5,
-        ...               "tracks_per_class": {"person": 2}})
-        'Done: 40 frames, 2 objects followed (person 2) at 9.5 fps.'
-    """
-    per_class = ", ".join(
-        f"{name} {count}" for name, count in summary.get("tracks_per_class", {}).items()
-    )
-    objects = summary.get("tracks", 0)
-    text = (
-        f"Done: {summary.get('frames', 0)} frames, {objects} object{'s' if objects != 1 else ''} "
-        f"followed{f' ({per_class})' if per_class else ''} at {summary.get('fps', 0.0):.1f} fps."
-    )
-    if summary.get("warning"):
-        text += f"\n\n**Warning:** {summary['warning']}"
-    return text
+    return dataclasses.replace(config, **overrides) if overrides else config
 
 
 class SegmentationHandlers(TabHandlers):
@@ -243,6 +110,10 @@ class SegmentationHandlers(TabHandlers):
             (e.g. ``{"devices": ("cuda:1",)}``; tests use it to swap the detector).
     """
 
+    task = "segmentation"
+    loading = "Loading the models and segmenting the first frame..."
+    result_files = ("video", "masks")
+
     def __init__(
         self,
         settings: Settings | None = None,
@@ -255,6 +126,9 @@ class SegmentationHandlers(TabHandlers):
         super().__init__(settings, store, stops)
         self.segmenters = list(models.available("segmenter") if segmenters is None else segmenters)
         self.config_overrides = dict(config_overrides or {})
+
+    def status_text(self, summary: dict[str, Any]) -> str:
+        return summary_text(summary, noun="object", followed=True)
 
     def _request(
         self, video: str | None, segmenter: str | None, queries: str | None, step: float | None
@@ -300,25 +174,7 @@ class SegmentationHandlers(TabHandlers):
                 too-long video, or a failed run.
         """
         config = self._request(video, segmenter, queries, step)
-        yield from self._stream(
-            request,
-            "Loading the models and segmenting the first frame...",
-            start=lambda run, token: segment_events(
-                str(video),
-                config,
-                str(run.folder / OUTPUT_VIDEO),
-                str(run.folder / OUTPUT_JSON),
-                token,
-                self.settings.preview_interval_s,
-            ),
-            finish=lambda done: (
-                summary_text(done.summary),
-                str(done.video_path),
-                str(done.tracks_path),
-                done.summary,
-            ),
-            result_outputs=3,
-        )
+        yield from self._stream(request, str(video), config)
 
     def first_frame(
         self, video: str | None, segmenter: str | None, queries: str | None, step: float | None
@@ -338,27 +194,26 @@ class SegmentationHandlers(TabHandlers):
             gr.Error: As for ``/segment``.
         """
         config = self._request(video, segmenter, queries, step)
-        return to_rgb(first_frame_image(str(video), config))
-
-    def stop(self, request: gr.Request | None = None) -> None:
-        """Ask the session's running segmentation to stop (the Stop button)."""
-        self._stop(request)
+        return self._first_frame(str(video), config)
 
 
-def _queries_hint(segmenter: str | None) -> tuple[str, str]:
-    """Label and placeholder of the queries box for ``segmenter``."""
+def queries_box_values(segmenter: str | None) -> dict[str, str]:
+    """Label and placeholder of the queries box: free text (GSAM2) or COCO classes (YSAM2)."""
     try:
-        grounded = models.spec("segmenter", segmenter or DEFAULT_SEGMENTER).open_vocabulary
+        name = segmenter or field_default(SegmentationConfig, "segmenter")
+        grounded = models.spec("segmenter", name).open_vocabulary
     except models.UnknownModelError:
         grounded = True
     if grounded:
-        return "What to find (free text, required)", "person, red car"
-    return "COCO classes to keep (comma-separated; empty keeps all)", "person, car"
+        return {"label": "What to find (free text, required)", "placeholder": "person, red car"}
+    return {
+        "label": "COCO classes to keep (comma-separated; empty keeps all)",
+        "placeholder": "person, car",
+    }
 
 
-def _segmenter_changed(segmenter: str | None) -> gr.Textbox:
-    label, placeholder = _queries_hint(segmenter)
-    return gr.Textbox(label=label, placeholder=placeholder)
+def _segmenter_changed(segmenter: str | None) -> tuple[gr.Textbox, str]:
+    return gr.Textbox(**queries_box_values(segmenter)), model_note("segmenter", segmenter)
 
 
 def build_segmentation_tab(
@@ -380,9 +235,9 @@ def build_segmentation_tab(
         The handlers, e.g. for tests.
     """
     handlers = handlers or SegmentationHandlers(settings)
-    choices = segmenter_choices(handlers.segmenters)
-    default = DEFAULT_SEGMENTER if DEFAULT_SEGMENTER in handlers.segmenters else None
-    default = default or (handlers.segmenters[0] if handlers.segmenters else None)
+    offered = handlers.segmenters
+    default = field_default(SegmentationConfig, "segmenter")
+    initial = default if default in offered else (offered[0] if offered else None)
     with gr.Tab("Segmentation", id="segmentation"):
         gr.Markdown(INTRO)
         with gr.Row(equal_height=False):
@@ -391,18 +246,23 @@ def build_segmentation_tab(
                 # allow_custom_value: an API client naming a wrong segmenter gets
                 # the list of valid ones rather than Gradio's generic message.
                 segmenter = gr.Dropdown(
-                    choices=choices,
-                    value=default,
+                    choices=[
+                        (f"{name}: {label}", name)
+                        for label, name in model_choices("segmenter", offered)
+                    ],
+                    value=initial,
                     label="Segmenter",
                     allow_custom_value=True,
                     elem_id="seg-segmenter",
                 )
-                label, placeholder = _queries_hint(default)
-                queries = gr.Textbox(label=label, placeholder=placeholder, elem_id="seg-queries")
+                segmenter_info = gr.Markdown(
+                    model_note("segmenter", initial), elem_id="seg-segmenter-info"
+                )
+                queries = gr.Textbox(elem_id="seg-queries", **queries_box_values(initial))
                 step = gr.Slider(
                     minimum=1,
-                    maximum=60,
-                    value=DEFAULT_STEP,
+                    maximum=SLIDER_MAX_STEP,
+                    value=field_default(SegmentationConfig, "step"),
                     step=1,
                     label="Keyframe step (the detector runs every N frames)",
                     elem_id="seg-step",
@@ -417,17 +277,16 @@ def build_segmentation_tab(
                 )
                 summary = run_summary("seg-")
 
-    inputs = [video, segmenter, queries, step]
     segmenter.change(
         _segmenter_changed,
         inputs=segmenter,
-        outputs=queries,
+        outputs=[queries, segmenter_info],
         queue=False,
         api_visibility="private",
     )
     wire_run_buttons(
         buttons,
-        inputs=inputs,
+        inputs=[video, segmenter, queries, step],
         preview=preview,
         first_frame=handlers.first_frame,
         first_frame_api="first_frame_segment",
@@ -435,7 +294,7 @@ def build_segmentation_tab(
         run_outputs=[preview, status, result, masks, summary],
         run_api="segment",
         stop=handlers.stop,
-        stop_outputs=None,
+        stop_outputs=status,
         stop_api="stop_segment",
     )
     return handlers

@@ -1,10 +1,5 @@
 """The Depth tab (Depth Anything V2 over a video) and its ``/depth`` and ``/first_frame_depth`` API.
 
-Built from the same parts as the Detection tab: one ``DepthConfig`` per request,
-the GPU work behind ``spaces.GPU`` (sized from the video's length), per-run
-output folders (:mod:`ui.outputs`), the session's stop flags (:mod:`ui.stops`)
-and ``gr.Error`` for every mistake (:mod:`ui.errors`).
-
 Example:
     >>> with gr.Blocks() as demo, gr.Tabs():  # doctest: +SKIP
     ...     build_depth_tab()
@@ -12,24 +7,16 @@ Example:
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import gradio as gr
 import numpy as np
-import spaces
 
 import models
-from pipeline.io.video import probe
-from pipeline.runs.depth import DepthConfig, DepthEvent, first_frame_depth
-from pipeline.runs.depth import run_depth as pipeline_run_depth
-from pipeline.runtime.errors import VideoError
-from pipeline.stages.annotation import downscale
+from pipeline.configs import DepthConfig, field_default
 from pipeline.stages.depth_display import COLORMAPS
-from ui.errors import as_gr_errors, user_error
-from ui.gpu import GPU_MAX_S, GPU_MIN_S, LOAD_S, relay_events
 from ui.layout import (
     GPU_CONCURRENCY_ID,
     preview_image,
@@ -39,24 +26,9 @@ from ui.layout import (
     video_input,
     wire_run_buttons,
 )
-from ui.render import to_rgb
+from ui.model_choices import model_note
 from ui.settings import Settings
-from ui.stops import STOP_FLAGS
 from ui.streaming import TabHandlers
-
-MODEL = "depth_anything_v2"
-DEFAULT_COLORMAP = "turbo"
-DEFAULT_VIEW = "side_by_side"
-VIEW_CHOICES = [
-    ("Depth only", "depth"),
-    ("Side by side", "side_by_side"),
-    ("Blended over the frame", "blend"),
-]
-#: Conservative end-to-end frames per second on a ZeroGPU slice, per size;
-#: an under-estimate only costs queue priority, an over-estimate cuts the run short.
-THROUGHPUT_FPS = {"small": 25.0, "base": 12.0, "large": 6.0}
-FIRST_FRAME_GPU_S = 30
-OUTPUT_NAME = "depth.mp4"
 
 INTRO = """\
 Estimate depth in every frame with **Depth Anything V2**. Colours are *relative
@@ -64,6 +36,12 @@ inverse depth*: warm or bright is nearer, cool or dark farther. They are not
 metres, and the colour scale is smoothed over time so a still scene keeps its
 colours. The first frame's depth appears as soon as a video is loaded.
 """
+VIEW_CHOICES = [
+    ("Depth only", "depth"),
+    ("Side by side", "side_by_side"),
+    ("Blended over the frame", "blend"),
+]
+MODEL = field_default(DepthConfig, "model")
 
 #: ``/depth`` outputs: preview image (RGB), status text, result video path, summary.
 DepthOutputs = tuple[np.ndarray | None, str, str | None, dict[str, Any] | None]
@@ -77,23 +55,12 @@ def size_choices() -> list[tuple[str, str]]:
         ('small (Apache-2.0)', 'small')
     """
     spec = models.spec("depth", MODEL)
-    licenses: dict[str, str] = spec.extra.get("licenses", {})
     choices = []
     for size in spec.sizes:
-        license = licenses.get(size, "see the model card")
+        license = spec.license_for(size)
         note = ", non-commercial use only" if "NC" in license else ""
         choices.append((f"{size} ({license}{note})", size))
     return choices
-
-
-def license_note() -> str:
-    """One Markdown line stating every size's licence."""
-    spec = models.spec("depth", MODEL)
-    licenses: dict[str, str] = spec.extra.get("licenses", {})
-    parts = [f"**{size}**: {licenses.get(size, '?')}" for size in spec.sizes]
-    return (
-        "Licences: " + "; ".join(parts) + ". CC-BY-NC-4.0 weights are for non-commercial use only."
-    )
 
 
 def build_depth_config(
@@ -101,109 +68,35 @@ def build_depth_config(
     colormap: str | None,
     view: str | None,
     *,
-    max_duration_s: float | None = None,
-    devices: tuple[str, ...] = (),
+    max_duration_s: float | None,
 ) -> DepthConfig:
-    """Check a request and turn it into the run's config.
+    """A request's values as the run's config; empty values take the config's defaults.
 
     Args:
         size: ``"small"``, ``"base"`` or ``"large"``; empty for the default.
-        colormap: One of :data:`pipeline.depth_display.COLORMAPS`; empty for Turbo.
-        view: ``"depth"``, ``"side_by_side"`` or ``"blend"``; empty for side by side.
+        colormap: One of :data:`pipeline.stages.depth_display.COLORMAPS`.
+        view: ``"depth"``, ``"side_by_side"`` or ``"blend"``.
         max_duration_s: Longer videos are refused.
-        devices: Devices to run on (empty: all visible GPUs, else the CPU).
 
     Returns:
         The frozen config of the run.
 
     Raises:
-        gr.Error: Unknown size, colormap or view.
+        ConfigError: Unknown colormap or view; models.ModelError: unknown size
+            (the caller turns both into ``gr.Error``).
     """
-    spec = models.spec("depth", MODEL)
-    size = (size or "").strip() or spec.default_size
-    if size not in spec.sizes:
-        raise user_error(f"{spec.label} has no size {size!r}. Available: {', '.join(spec.sizes)}.")
-    with as_gr_errors():
-        return DepthConfig(
-            model=MODEL,
-            size=size,
-            colormap=(colormap or "").strip().lower() or DEFAULT_COLORMAP,
-            view=(view or "").strip() or DEFAULT_VIEW,
-            devices=devices,
-            max_duration_s=max_duration_s,
-        )
-
-
-def estimate_gpu_seconds(video: str | Path, config: DepthConfig, *_: object, **__: object) -> int:
-    """How long to borrow a GPU for a depth run over ``video``; the ``spaces.GPU`` duration.
-
-    Args:
-        video: The input video.
-        config: The run's config (size and frame limit).
-        *_: The GPU function's other arguments, unused.
-        **__: Likewise.
-
-    Returns:
-        Seconds, between ``ui.gpu.GPU_MIN_S`` and ``ui.gpu.GPU_MAX_S``.
-    """
-    try:
-        info = probe(video)
-    except VideoError:
-        return GPU_MIN_S  # The run itself will report the bad file.
-    frames = info.frames or math.ceil(info.duration_s * info.fps)
-    if config.max_frames is not None:
-        frames = min(frames, config.max_frames)
-    fps = THROUGHPUT_FPS.get(config.size or "small", min(THROUGHPUT_FPS.values()))
-    return int(min(GPU_MAX_S, max(GPU_MIN_S, math.ceil(LOAD_S + frames / fps))))
-
-
-@spaces.GPU(duration=estimate_gpu_seconds)
-def depth_events(
-    video: str,
-    config: DepthConfig,
-    out_video: str,
-    stop_token: str | None = None,
-    preview_interval_s: float = 0.2,
-) -> Iterator[DepthEvent]:
-    """Run depth estimation on the GPU (or CPU), yielding the pipeline's events.
-
-    Args:
-        video: Input video file.
-        config: The run's config.
-        out_video: Where the H.264 depth video goes.
-        stop_token: Token of the run's stop flag (:mod:`ui.stops`).
-        preview_interval_s: Least time between two previews.
-
-    Yields:
-        ``FirstFrame`` (downscaled), ``Progress``, ``Preview``, then ``DepthDone``.
-        A stopped run just ends, without ``DepthDone``.
-
-    Raises:
-        gr.Error: Bad video, size or weights, or a failed run.
-    """
-    events = pipeline_run_depth(
-        video,
-        config,
-        out_video=out_video,
-        stop=STOP_FLAGS.event(stop_token),
-        preview_interval_s=preview_interval_s,
+    chosen = {
+        "size": (size or "").strip() or None,
+        "colormap": (colormap or "").strip().lower() or None,
+        "view": (view or "").strip() or None,
+    }
+    return DepthConfig(
+        max_duration_s=max_duration_s,
+        **{name: value for name, value in chosen.items() if value is not None},
     )
-    yield from relay_events(events, config.preview_max_width)
 
 
-@spaces.GPU(duration=FIRST_FRAME_GPU_S)
-def first_frame_depth_image(video: str, config: DepthConfig) -> np.ndarray:
-    """The first frame's depth view (BGR, at most ``config.preview_max_width`` wide).
-
-    Raises:
-        gr.Error: Bad video, size or weights.
-    """
-    with as_gr_errors():
-        result = first_frame_depth(video, config)
-    return downscale(result.image, config.preview_max_width)
-
-
-def _summary_text(summary: dict[str, Any]) -> str:
+def _status_text(summary: dict[str, Any]) -> str:
     model = summary.get("model", {})
     return (
         f"Done: {summary.get('frames', 0)} frames at {summary.get('fps', 0.0):.1f} fps "
@@ -214,6 +107,12 @@ def _summary_text(summary: dict[str, Any]) -> str:
 
 class DepthHandlers(TabHandlers):
     """The Depth tab's handlers (see :class:`ui.streaming.TabHandlers` for the arguments)."""
+
+    task = "depth"
+    result_files = ("video",)
+
+    def status_text(self, summary: dict[str, Any]) -> str:
+        return _status_text(summary)
 
     def _request(
         self, video: str | None, size: str | None, colormap: str | None, view: str | None
@@ -254,23 +153,7 @@ class DepthHandlers(TabHandlers):
                 weights, too-long video, or a failed run.
         """
         config = self._request(video, size, colormap, view)
-        yield from self._stream(
-            request,
-            "Loading the model and reading the first frame...",
-            start=lambda run, token: depth_events(
-                str(video),
-                config,
-                str(run.folder / OUTPUT_NAME),
-                token,
-                self.settings.preview_interval_s,
-            ),
-            finish=lambda done: (
-                _summary_text(done.summary),
-                str(done.video_path),
-                done.summary,
-            ),
-            result_outputs=2,
-        )
+        yield from self._stream(request, str(video), config)
 
     def first_frame(
         self, video: str | None, size: str | None, colormap: str | None, view: str | None
@@ -290,11 +173,11 @@ class DepthHandlers(TabHandlers):
             gr.Error: As for ``/depth``.
         """
         config = self._request(video, size, colormap, view)
-        return to_rgb(first_frame_depth_image(str(video), config))
+        return self._first_frame(str(video), config)
 
-    def stop(self, request: gr.Request | None = None) -> None:
-        """Ask the session's running depth run to stop (the Stop button)."""
-        self._stop(request)
+
+def _size_changed(size: str | None) -> str:
+    return model_note("depth", MODEL, size or None)
 
 
 def build_depth_tab(
@@ -326,21 +209,24 @@ def build_depth_tab(
                 # list of valid ones rather than Gradio's generic message.
                 size = gr.Dropdown(
                     choices=size_choices(),
-                    value=spec.default_size,
+                    value=field_default(DepthConfig, "size") or spec.default_size,
                     label="Model size (licence)",
                     allow_custom_value=True,
                     elem_id="depth-size",
                 )
-                gr.Markdown(license_note(), elem_id="depth-licences")
+                model_info = gr.Markdown(model_note("depth", MODEL), elem_id="depth-licences")
                 colormap = gr.Dropdown(
                     choices=list(COLORMAPS),
-                    value=DEFAULT_COLORMAP,
+                    value=field_default(DepthConfig, "colormap"),
                     label="Colormap",
                     allow_custom_value=True,
                     elem_id="depth-colormap",
                 )
                 view = gr.Radio(
-                    choices=VIEW_CHOICES, value=DEFAULT_VIEW, label="View", elem_id="depth-view"
+                    choices=VIEW_CHOICES,
+                    value=field_default(DepthConfig, "view"),
+                    label="View",
+                    elem_id="depth-view",
                 )
                 buttons = run_buttons("depth-")
             with gr.Column(scale=1):
@@ -350,6 +236,9 @@ def build_depth_tab(
                 summary = run_summary("depth-")
 
     inputs = [video, size, colormap, view]
+    size.change(
+        _size_changed, inputs=size, outputs=model_info, queue=False, api_visibility="private"
+    )
     # The first frame's depth at once on upload; the button (and API) redoes it
     # after the size, colormap or view changed.
     video.upload(
@@ -370,7 +259,7 @@ def build_depth_tab(
         run_outputs=[preview, status, result, summary],
         run_api="depth",
         stop=handlers.stop,
-        stop_outputs=None,
+        stop_outputs=status,
         stop_api="stop_depth",
     )
     return handlers

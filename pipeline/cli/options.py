@@ -1,0 +1,204 @@
+"""Command-line options made from the run configs, so each default and help text is written once.
+
+Every field of a config (:mod:`pipeline.configs`) declared with ``cli=True``
+becomes an option: its flag from the field's name (or its ``flag``), its type
+from the annotation, its help from the class's ``Attributes`` docstring, its
+default shown from the field's default. Parsed values that were not given stay
+out of the config, so the dataclass's own default applies, and every value goes
+through the config's own checks. Compare the ``trackers`` package, which builds
+its tracker options from each tracker's ``__init__`` signature and docstring.
+
+Example:
+    >>> parser = argparse.ArgumentParser()
+    >>> add_config_options(parser, DetectionConfig, only=("detector", "confidence"))
+    >>> args = parser.parse_args(["--conf", "0.4"])
+    >>> config_from_args(DetectionConfig, args).confidence
+    0.4
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import inspect
+import re
+import types
+import typing
+from collections.abc import Collection, Iterator
+from pathlib import Path
+from typing import Any
+
+from pipeline.configs import DetectionConfig, RunConfig  # noqa: F401 - DetectionConfig: doctest
+
+_SECTION = re.compile(r"^\s*(Attributes|Args):\s*$")
+_ENTRY = re.compile(r"^(\s*)(\w+)(?: \([^)]*\))?:\s*(.*)$")
+
+
+def documented_attributes(cls: type) -> dict[str, str]:
+    """``{name: description}`` from the ``Attributes:`` sections of ``cls`` and its bases.
+
+    Args:
+        cls: A class with Google-style docstrings.
+
+    Returns:
+        Each documented attribute's text, its lines joined; a subclass's text
+        wins over a base's.
+    """
+    found: dict[str, str] = {}
+    for klass in reversed(cls.__mro__):
+        found.update(_parse_attributes(inspect.getdoc(klass) or ""))
+    return found
+
+
+def _parse_attributes(docstring: str) -> dict[str, str]:
+    entries: dict[str, list[str]] = {}
+    in_section, indent, current = False, None, None
+    for line in docstring.splitlines():
+        if _SECTION.match(line):
+            in_section, indent, current = True, None, None
+            continue
+        if not in_section:
+            continue
+        if not line.strip():
+            continue
+        match = _ENTRY.match(line)
+        line_indent = len(line) - len(line.lstrip())
+        if indent is None and match:
+            indent = line_indent
+        if match and line_indent == indent:
+            current = match.group(2)
+            entries[current] = [match.group(3)]
+        elif current is not None and indent is not None and line_indent > indent:
+            entries[current].append(line.strip())
+        else:
+            in_section = False
+    return {name: " ".join(parts).strip() for name, parts in entries.items()}
+
+
+def _cli_fields(
+    config_type: type[RunConfig], only: Collection[str] | None
+) -> Iterator[dataclasses.Field]:
+    for item in dataclasses.fields(config_type):
+        if item.init and item.metadata.get("cli") and (only is None or item.name in only):
+            yield item
+
+
+def option_flag(item: dataclasses.Field) -> str:
+    """The command-line flag of a config field."""
+    return item.metadata.get("flag") or "--" + item.name.replace("_", "-")
+
+
+def _base_type(annotation: Any) -> Any:
+    """``int`` for ``int | None``, ``tuple`` for ``tuple[str, ...]``."""
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        kinds = [a for a in typing.get_args(annotation) if a is not type(None)]
+        annotation = kinds[0] if len(kinds) == 1 else str
+    return typing.get_origin(annotation) or annotation
+
+
+def _default_text(item: dataclasses.Field) -> str:
+    if item.default is dataclasses.MISSING or item.default in (None, (), False, ""):
+        return ""
+    return f" (default: {item.default})"
+
+
+def add_config_options(
+    parser: argparse.ArgumentParser | argparse._ArgumentGroup,
+    config_type: type[RunConfig],
+    *,
+    only: Collection[str] | None = None,
+) -> None:
+    """Add an option for each command-line field of ``config_type``.
+
+    Args:
+        parser: The parser (or argument group) to add to.
+        config_type: The config class.
+        only: Add just these fields (default: every field with ``cli=True``).
+    """
+    hints = typing.get_type_hints(config_type)
+    helps = documented_attributes(config_type)
+    for item in _cli_fields(config_type, only):
+        kind = _base_type(hints[item.name])
+        text = helps.get(item.name, "")
+        choices = item.metadata.get("choices")
+        if choices is not None:
+            names = choices() if callable(choices) else choices
+            text += f" One of: {', '.join(names)}."
+        kwargs: dict[str, Any] = {"dest": item.name, "default": None}
+        if kind is bool:
+            kwargs["action"] = "store_true"
+        elif item.metadata.get("repeat"):
+            kwargs["action"] = "append"
+        elif kind in (int, float):
+            kwargs["type"] = kind
+        help_text = (text + _default_text(item)).replace("%", "%%")
+        parser.add_argument(option_flag(item), help=help_text, **kwargs)
+
+
+def config_from_args(
+    config_type: type[RunConfig], args: argparse.Namespace, **overrides: Any
+) -> Any:
+    """The config the parsed options describe; options not given keep the config's defaults.
+
+    Args:
+        config_type: The config class.
+        args: Parsed arguments (from a parser set up by :func:`add_config_options`).
+        **overrides: Fields set by the caller rather than by an option.
+
+    Returns:
+        The config, checked by its own ``__post_init__``.
+
+    Raises:
+        ConfigError: A value is out of range.
+        models.ModelError: An unknown model or size.
+    """
+    values: dict[str, Any] = {}
+    for item in _cli_fields(config_type, None):
+        value = getattr(args, item.name, None)
+        if value is None:
+            continue
+        parse = item.metadata.get("parse")
+        values[item.name] = parse(value) if parse is not None else value
+    values.update(overrides)
+    return config_type(**values)
+
+
+def config_argv(config_type: type[RunConfig], args: argparse.Namespace) -> list[str]:
+    """The options that were given, as command-line words again (for a child process)."""
+    words: list[str] = []
+    for item in _cli_fields(config_type, None):
+        value = getattr(args, item.name, None)
+        if value is None or value is False:
+            continue
+        flag = option_flag(item)
+        if value is True:
+            words.append(flag)
+        elif isinstance(value, list):
+            for each in value:
+                words += [flag, str(each)]
+        else:
+            words += [flag, str(value)]
+    return words
+
+
+def add_output_options(parser: argparse.ArgumentParser, outputs: dict[str, Any]) -> None:
+    """An option per output file of a kind of run (``--out``, ``--tracks``...).
+
+    Args:
+        parser: The subcommand's parser.
+        outputs: The run's :attr:`~pipeline.runtime.template.Run.outputs`.
+    """
+    for name, output in outputs.items():
+        parser.add_argument(
+            output.flag,
+            dest=f"output_{name}",
+            type=Path,
+            required=output.required,
+            help=f"write {output.description} here",
+        )
+
+
+def outputs_from_args(outputs: dict[str, Any], args: argparse.Namespace) -> dict[str, Path]:
+    """``{output name: path}`` for the output files given on the command line."""
+    given = {name: getattr(args, f"output_{name}") for name in outputs}
+    return {name: path for name, path in given.items() if path is not None}

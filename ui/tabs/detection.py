@@ -1,0 +1,351 @@
+"""The Detection tab (detect and track objects) and its ``/detect`` and ``/first_frame`` API.
+
+Example:
+    >>> with gr.Blocks() as demo, gr.Tabs():  # doctest: +SKIP
+    ...     build_detection_tab()
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+import numpy as np
+
+import models
+from pipeline.configs import DEPTH_MODEL, DetectionConfig, field_default
+from ui.errors import user_error
+from ui.layout import (
+    preview_image,
+    result_video,
+    run_buttons,
+    run_summary,
+    video_input,
+    wire_run_buttons,
+)
+from ui.model_choices import model_choices, model_note
+from ui.render import summary_text
+from ui.settings import Settings
+from ui.streaming import TabHandlers
+
+INTRO = """\
+Upload a video (or pick an example), choose a detector and press **Run**:
+annotated frames stream in while it is processed, then the annotated video and
+the tracks (JSON) are ready to play and download. **First frame** checks the
+settings on one frame.
+"""
+READY = "Upload a video, then press **Run** (or **First frame** to try the settings)."
+ONE_SIZE_INFO = "This model comes in one size."
+#: Size dropdown value meaning "the model's default size".
+DEFAULT_SIZE = ""
+
+#: ``/detect`` outputs: preview image (RGB), status text, result video path,
+#: tracks JSON path, summary. The last three are None until the run is done.
+DetectOutputs = tuple[np.ndarray | None, str, str | None, str | None, dict[str, Any] | None]
+
+
+def build_detection_config(
+    detector: str | None,
+    size: str | None,
+    queries: str | None,
+    confidence: float | None,
+    *,
+    max_duration_s: float | None,
+    object_depth: bool = False,
+) -> DetectionConfig:
+    """A request's values as the run's config.
+
+    Query names are checked against the model later, when it is loaded (the
+    model knows its vocabulary); the config checks everything else.
+
+    Args:
+        detector: Registry name of the detector.
+        size: Model size; None or ``""`` for the model's default. Ignored for
+            models that come in one size (the page may still send the last value).
+        queries: Comma-separated class names or text prompts.
+        confidence: Minimum detection score in [0, 1]; None for the default.
+        max_duration_s: Longer videos are refused.
+        object_depth: Also measure each tracked object's relative depth.
+
+    Returns:
+        The frozen config of the run.
+
+    Raises:
+        gr.Error: No detector, or a confidence that is not a number.
+        ConfigError: A setting out of range; models.ModelError: an unknown
+            detector or size (the caller turns both into ``gr.Error``).
+    """
+    detector = (detector or "").strip()
+    if not detector:
+        raise user_error("Choose a detector.")
+    size = (size or "").strip() or None
+    if size is not None and not models.spec("detector", detector).sizes:
+        size = None
+    if confidence is None:
+        confidence = field_default(DetectionConfig, "confidence")
+    try:
+        confidence = float(confidence)
+    except (TypeError, ValueError):
+        raise user_error(f"Confidence must be a number, not {confidence!r}.") from None
+    return DetectionConfig(
+        detector=detector,
+        size=size,
+        queries=queries or "",
+        confidence=confidence,
+        max_duration_s=max_duration_s,
+        depth=bool(object_depth),
+    )
+
+
+class DetectionHandlers(TabHandlers):
+    """The Detection tab's handlers (see :class:`ui.streaming.TabHandlers` for the arguments)."""
+
+    task = "detection"
+    result_files = ("video", "tracks")
+
+    def status_text(self, summary: dict[str, Any]) -> str:
+        return summary_text(summary)
+
+    def _request(
+        self,
+        video: str | None,
+        detector: str | None,
+        size: str | None,
+        queries: str | None,
+        confidence: float | None,
+        object_depth: bool | None,
+    ) -> DetectionConfig:
+        return self._checked(
+            video,
+            lambda: build_detection_config(
+                detector,
+                size,
+                queries,
+                confidence,
+                max_duration_s=self.settings.max_duration_s,
+                object_depth=bool(object_depth),
+            ),
+        )
+
+    def detect(
+        self,
+        video: str | None,
+        detector: str | None,
+        size: str | None,
+        queries: str | None,
+        confidence: float | None,
+        object_depth: bool | None = False,
+        request: gr.Request | None = None,
+    ) -> Iterator[DetectOutputs]:
+        """Detect and track objects in a video, streaming annotated frames.
+
+        Args:
+            video: The input video file.
+            detector: Detector name, e.g. ``"yolo11"`` or ``"grounding_dino"``.
+            size: Model size (``"n"``...``"x"``, ``"tiny"``/``"base"``); empty for the default.
+            queries: Comma-separated class names to keep (empty: all), or what
+                to find in free text for open-vocabulary detectors.
+            confidence: Minimum detection score in [0, 1].
+            object_depth: Also measure each tracked object's relative depth
+                (Depth Anything V2 small): shown in labels, stored in the tracks,
+                and tracks ordered near to far in the summary.
+            request: Injected by Gradio; identifies the session for the Stop button.
+
+        Yields:
+            ``(preview, status, video, tracks, summary)``: first the annotated
+            first frame, then live frames with a progress line, then the last
+            frame with the H.264 result video, the tracks JSON and the run summary.
+
+        Raises:
+            gr.Error: Bad video, unknown detector or size, bad query, missing
+                weights, too-long video, or a failed run.
+        """
+        config = self._request(video, detector, size, queries, confidence, object_depth)
+        yield from self._stream(request, str(video), config)
+
+    def first_frame(
+        self,
+        video: str | None,
+        detector: str | None,
+        size: str | None,
+        queries: str | None,
+        confidence: float | None,
+        object_depth: bool | None = False,
+    ) -> np.ndarray:
+        """Detect objects in the first frame only: a quick check of the settings.
+
+        Args:
+            video: The input video file.
+            detector: Detector name.
+            size: Model size; empty for the default.
+            queries: Class names or free text, as for ``/detect``.
+            confidence: Minimum detection score in [0, 1].
+            object_depth: Also label each object with its relative depth.
+
+        Returns:
+            The annotated first frame (RGB).
+
+        Raises:
+            gr.Error: As for ``/detect``.
+        """
+        config = self._request(video, detector, size, queries, confidence, object_depth)
+        return self._first_frame(str(video), config)
+
+
+def _sizes(detector: str | None) -> tuple[str, ...]:
+    try:
+        return models.spec("detector", detector).sizes if detector else ()
+    except models.UnknownModelError:
+        return ()
+
+
+def size_dropdown_values(detector: str | None) -> dict[str, Any]:
+    """The size dropdown's settings for ``detector``; ``""`` stands for its default size.
+
+    ``""`` is also the initial value, so that an API client that leaves the
+    size out gets each model's default size, whichever model it names.
+    """
+    sizes = _sizes(detector)
+    default = models.spec("detector", detector).default_size if sizes else None
+    label = f"Default ({default})" if default else "Default"
+    return {
+        "choices": [(label, DEFAULT_SIZE)] + [(size, size) for size in sizes],
+        "value": DEFAULT_SIZE,
+        "interactive": bool(sizes),
+        "info": None if sizes else ONE_SIZE_INFO,
+    }
+
+
+def queries_box_values(detector: str | None) -> dict[str, str]:
+    """Label and placeholder of the queries box: free text, or class names to keep."""
+    try:
+        open_vocabulary = bool(detector) and models.spec("detector", detector).open_vocabulary
+    except models.UnknownModelError:
+        open_vocabulary = False
+    if open_vocabulary:
+        return {
+            "label": "What to find (free text, required)",
+            "placeholder": "person, red car, dog",
+        }
+    return {
+        "label": "Classes to keep (comma-separated; empty keeps all)",
+        "placeholder": "person, car",
+    }
+
+
+def _detector_changed(detector: str | None) -> tuple[gr.Dropdown, gr.Textbox, str]:
+    return (
+        gr.Dropdown(**size_dropdown_values(detector)),
+        gr.Textbox(**queries_box_values(detector)),
+        model_note("detector", detector),
+    )
+
+
+def _size_changed(detector: str | None, size: str | None) -> str:
+    if size and size not in _sizes(detector):
+        return gr.skip()
+    return model_note("detector", detector, size or None)
+
+
+def build_detection_tab(
+    settings: Settings | None = None,
+    *,
+    handlers: DetectionHandlers | None = None,
+    examples: Sequence[Path] = (),
+) -> DetectionHandlers:
+    """Add the Detection tab to the current ``gr.Tabs`` and wire its events.
+
+    Registers the API endpoints ``/detect`` and ``/first_frame``. The detector
+    chosen at first is one whose weights can be had here (YOLO11 where they
+    load, else the bundled YOLOX-Nano); a detector without weights here says so
+    under the dropdown before Run.
+
+    Args:
+        settings: Deployment settings; read from the environment when None.
+        handlers: The tab's handlers (built from ``settings`` when None).
+        examples: Example videos offered under the upload box.
+
+    Returns:
+        The handlers, e.g. for tests.
+    """
+    handlers = handlers or DetectionHandlers(settings)
+    initial = models.default_detector()
+    depth_label = models.spec("depth", DEPTH_MODEL).label
+    depth_licence = models.spec("depth", DEPTH_MODEL).license_for(None)
+    with gr.Tab("Detection", id="detection"):
+        gr.Markdown(INTRO)
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=1):
+                video = video_input("", examples)
+                # allow_custom_value: an API client may name any detector or size; the
+                # handler then answers with the list of valid ones instead of Gradio's
+                # generic "not in the list of choices".
+                detector = gr.Dropdown(
+                    choices=model_choices("detector"),
+                    value=initial,
+                    label="Detector",
+                    allow_custom_value=True,
+                    elem_id="detector",
+                )
+                detector_info = gr.Markdown(
+                    model_note("detector", initial), elem_id="detector-info"
+                )
+                size = gr.Dropdown(
+                    label="Model size",
+                    allow_custom_value=True,
+                    elem_id="size",
+                    **size_dropdown_values(initial),
+                )
+                queries = gr.Textbox(value="", elem_id="queries", **queries_box_values(initial))
+                confidence = gr.Slider(
+                    minimum=0.0,
+                    maximum=1.0,
+                    value=field_default(DetectionConfig, "confidence"),
+                    step=0.05,
+                    label="Confidence threshold",
+                    elem_id="confidence",
+                )
+                object_depth = gr.Checkbox(
+                    value=field_default(DetectionConfig, "depth"),
+                    label=f"Measure each object's depth ({depth_label} small, {depth_licence})",
+                    info="Relative inverse depth: larger is nearer; not metres.",
+                    elem_id="object-depth",
+                )
+                buttons = run_buttons("")
+            with gr.Column(scale=1):
+                preview = preview_image("")
+                status = gr.Markdown(READY, label="Status", elem_id="status")
+                result = result_video("")
+                tracks = gr.File(label="Tracks (JSON)", interactive=False, elem_id="tracks")
+                summary = run_summary("")
+
+    detector.change(
+        _detector_changed,
+        inputs=detector,
+        outputs=[size, queries, detector_info],
+        queue=False,
+        api_visibility="private",
+    )
+    size.change(
+        _size_changed,
+        inputs=[detector, size],
+        outputs=detector_info,
+        queue=False,
+        api_visibility="private",
+    )
+    wire_run_buttons(
+        buttons,
+        inputs=[video, detector, size, queries, confidence, object_depth],
+        preview=preview,
+        first_frame=handlers.first_frame,
+        first_frame_api="first_frame",
+        run=handlers.detect,
+        run_outputs=[preview, status, result, tracks, summary],
+        run_api="detect",
+        stop=handlers.stop,
+        stop_outputs=status,
+        stop_api=None,
+    )
+    return handlers
