@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 import supervision as sv
 
+from models.base import GPU_BATCH_SIZE
 from models.detectors.base import CLASS_NAME, Detector
 from models.detectors.yolo_networks import OnnxRuntimeYolo, TorchYolo
 from models.errors import ModelError
@@ -50,7 +51,7 @@ STAGES = ("preprocess", "inference", "postprocess")
 RUNTIMES = ("auto", "torch", "onnxruntime", "ultralytics")
 #: Batch size of the pool on CUDA, and the smallest padded batch of the
 #: ``"torch"`` runtime's static shapes.
-CUDA_BATCH_SIZE = 8
+CUDA_BATCH_SIZE = GPU_BATCH_SIZE
 ONNX_CACHE_FOLDER = "onnx"
 # Part of the cache key: bump it when the export settings below change.
 EXPORT_VERSION = 1

@@ -52,6 +52,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from models.base import Model
 from models.errors import ModelError
 from models.registry import register
 from models.weights import (
@@ -373,19 +374,18 @@ def new_inference_state(predictor: Any, images: Any, height: int, width: int) ->
     }
 
 
-class Sam2VideoSegmenter:
+class Sam2VideoSegmenter(Model):
     """A SAM 2.1 video predictor with its lock, and the detector that prompts it.
 
+    Device, weights, licence, lock and :meth:`info` come from
+    :class:`models.base.Model`; :attr:`size` is the SAM 2.1 size
+    (``"small"``, ``"base_plus"`` or ``"large"``).
+
     Attributes:
-        name: Registry name, e.g. ``"GSAM2-S"``.
         detector: Registry name of the detector whose boxes prompt SAM 2.
         open_vocabulary: Whether queries are free text (Grounding DINO).
         variant: The SAM 2.1 size.
         predictor: The ``sam2`` ``SAM2VideoPredictor``.
-        device: Where it runs.
-        weights: Where its weights came from.
-        random_weights: True when built from a config alone (tests, benchmarks).
-        lock: Serialises every call into :attr:`predictor` (one per instance).
     """
 
     def __init__(
@@ -399,16 +399,20 @@ class Sam2VideoSegmenter:
         device: str,
         weights: str,
         random_weights: bool,
+        license: str = "",
     ) -> None:
+        super().__init__(
+            device=device,
+            weights=weights,
+            size=variant.key,
+            random_weights=random_weights,
+            license=license,
+        )
         self.predictor = predictor
         self.name = name
         self.detector = detector
         self.open_vocabulary = open_vocabulary
         self.variant = variant
-        self.device = device
-        self.weights = weights
-        self.random_weights = random_weights
-        self.lock = threading.Lock()
 
     @property
     def image_size(self) -> int:
@@ -444,14 +448,11 @@ class Sam2VideoSegmenter:
         return Sam2Session(self, frame_at, num_frames, height, width)
 
     def info(self) -> dict[str, Any]:
-        """What the output JSON records about the model."""
+        """What the output JSON records about the model, plus SAM 2's size and its prompter."""
         return {
-            "name": self.name,
+            **super().info(),
             "sam2": self.variant.label,
-            "weights": self.weights,
-            "random_weights": self.random_weights,
             "image_size": self.image_size,
-            "device": self.device,
             "detector": self.detector,
         }
 
