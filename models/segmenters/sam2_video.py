@@ -55,6 +55,7 @@ import numpy as np
 from models.base import Model
 from models.errors import ModelError
 from models.registry import register
+from models.segmenters.base import FrameSource
 from models.weights import (
     hub_file,
     is_architecture_file,
@@ -432,7 +433,7 @@ class Sam2VideoSegmenter(Model):
                 yield
 
     def session(
-        self, frame_at: Callable[[int], np.ndarray], num_frames: int, height: int, width: int
+        self, frame_at: FrameSource, num_frames: int, height: int, width: int
     ) -> Sam2Session:
         """Start following objects over ``num_frames`` frames (one window).
 
