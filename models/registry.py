@@ -15,6 +15,7 @@ Example:
 from __future__ import annotations
 
 import importlib
+import pkgutil
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -55,33 +56,49 @@ _REGISTRY: dict[tuple[str, str], ModelSpec] = {}
 _CACHE: dict[tuple[Any, ...], Any] = {}
 _CACHE_LOCK = threading.Lock()
 
-# Modules that register models on import. Listed here, not discovered, so
-# that the set of offered models is explicit and reviewable.
-_MODEL_MODULES = (
-    "models.detectors.yolo11",
-    "models.detectors.detr_resnet50",
-    "models.detectors.grounding_dino",
-    "models.detectors.drone_yolo",
-    "models.detectors.yolox_nano",
-    "models.depth.depth_anything_v2",
-    "models.segmenters.sam2_video",
-)
+#: Packages whose modules register models on import: every module in them is
+#: imported (helper modules that register nothing included), so adding a model
+#: is adding one file.
+MODEL_PACKAGES = ("models.detectors", "models.depth", "models.segmenters")
 _loaded = False
+_LOAD_LOCK = threading.RLock()
+
+
+def discover(packages: tuple[str, ...] = MODEL_PACKAGES) -> list[str]:
+    """Import every module of ``packages``, which registers the models they define.
+
+    A module that fails to import (a missing third-party dependency, a bug)
+    raises: a model never silently disappears from the choices.
+
+    Args:
+        packages: Dotted names of packages holding model modules.
+
+    Returns:
+        The dotted names of the modules imported, in order.
+
+    Example:
+        >>> "models.detectors.yolox_nano" in discover()
+        True
+    """
+    imported = []
+    for package_name in packages:
+        package = importlib.import_module(package_name)
+        for module in pkgutil.iter_modules(package.__path__, prefix=f"{package_name}."):
+            importlib.import_module(module.name)
+            imported.append(module.name)
+    return imported
 
 
 def _ensure_loaded() -> None:
     global _loaded
     if _loaded:
         return
-    for module in _MODEL_MODULES:
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            # Only tolerate our own not-yet-written modules, never a missing
-            # third-party dependency inside one.
-            if exc.name != module:
-                raise
-    _loaded = True
+    # Re-entrant: a model module that asks the registry something while it is
+    # being imported must not deadlock.
+    with _LOAD_LOCK:
+        if not _loaded:
+            discover()
+            _loaded = True
 
 
 def register(
