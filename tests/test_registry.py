@@ -43,7 +43,7 @@ def test_a_model_module_added_to_a_package_is_found(
         {
             "pretend_detector": (
                 "from models.registry import register\n\n"
-                "@register('detector', 'pretend', hidden=True)\n"
+                "@register('detector', 'pretend', hidden=True, license='MIT')\n"
                 "def create(*, device):\n"
                 "    raise NotImplementedError\n"
             ),
@@ -98,3 +98,48 @@ def test_every_module_that_registers_a_model_is_discovered() -> None:
     }
     defined_in = {(f.func if isinstance(f, functools.partial) else f).__module__ for f in factories}
     assert defined_in == modules
+
+
+def test_every_offered_model_states_its_licence_and_throughput() -> None:
+    for kind in KINDS:
+        for name in models.available(kind):
+            spec = models.spec(kind, name)
+            for size in spec.sizes or (None,):
+                assert spec.license_for(size), (kind, name, size)
+                fps = spec.throughput_for(size)
+                assert fps is not None and fps > 0, (kind, name, size)
+
+
+def test_licences_and_throughput_per_size() -> None:
+    depth = models.spec("depth", "depth_anything_v2")
+    assert depth.license_for() == depth.license_for("small") == "Apache-2.0"
+    assert depth.license_for("large") == "CC-BY-NC-4.0"
+    assert depth.throughput_for() == 25.0 and depth.throughput_for("base") == 12.0
+    assert depth.license_summary == "Apache-2.0 (small); CC-BY-NC-4.0 (base, large)"
+    with pytest.raises(models.UnknownModelError, match="no size 'huge'"):
+        depth.license_for("huge")
+    yolo = models.spec("detector", "yolo11")
+    assert yolo.license_for("n") == yolo.license_for() == "AGPL-3.0"
+    assert yolo.throughput_for("x") == 40.0
+    assert models.spec("detector", "yolox_nano").throughput_for() == 60.0
+    with pytest.raises(models.UnknownModelError, match="one size only"):
+        models.spec("detector", "yolox_nano").license_for("m")
+    sam2 = {name: models.spec("segmenter", name) for name in models.available("segmenter")}
+    assert {name: s.throughput_for() for name, s in sam2.items()} == {
+        "GSAM2-S": 8.0,
+        "GSAM2-B": 5.0,
+        "GSAM2-L": 3.0,
+        "YSAM2-S": 8.0,
+        "YSAM2-B": 5.0,
+        "YSAM2-L": 3.0,
+    }
+    assert {s.license_for() for s in sam2.values()} == {"Apache-2.0"}
+    assert sam2["YSAM2-B"].extra["sam2"] == "base_plus"
+    assert sam2["YSAM2-B"].extra["detector"] == "yolo11"
+
+
+def test_a_per_size_table_must_cover_every_size(scratch_registry: dict) -> None:
+    with pytest.raises(ValueError, match="license has sizes"):
+        models.register("depth", "half_done", sizes=("a", "b"), license={"a": "MIT"})
+    with pytest.raises(ValueError, match="throughput_fps has sizes"):
+        models.register("depth", "half_done", sizes=("a",), throughput_fps={"a": 1, "b": 2})

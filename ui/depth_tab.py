@@ -29,7 +29,7 @@ from pipeline.runtime.errors import VideoError
 from pipeline.stages.annotation import downscale
 from pipeline.stages.depth_display import COLORMAPS
 from ui.errors import as_gr_errors, user_error
-from ui.gpu import GPU_MAX_S, GPU_MIN_S, LOAD_S, relay_events
+from ui.gpu import GPU_MAX_S, GPU_MIN_S, LOAD_S, model_fps, relay_events
 from ui.layout import (
     GPU_CONCURRENCY_ID,
     preview_image,
@@ -52,9 +52,6 @@ VIEW_CHOICES = [
     ("Side by side", "side_by_side"),
     ("Blended over the frame", "blend"),
 ]
-#: Conservative end-to-end frames per second on a ZeroGPU slice, per size;
-#: an under-estimate only costs queue priority, an over-estimate cuts the run short.
-THROUGHPUT_FPS = {"small": 25.0, "base": 12.0, "large": 6.0}
 FIRST_FRAME_GPU_S = 30
 OUTPUT_NAME = "depth.mp4"
 
@@ -153,7 +150,7 @@ def estimate_gpu_seconds(video: str | Path, config: DepthConfig, *_: object, **_
     frames = info.frames or math.ceil(info.duration_s * info.fps)
     if config.max_frames is not None:
         frames = min(frames, config.max_frames)
-    fps = THROUGHPUT_FPS.get(config.size or "small", min(THROUGHPUT_FPS.values()))
+    fps = model_fps("depth", MODEL, config.size)
     return int(min(GPU_MAX_S, max(GPU_MIN_S, math.ceil(LOAD_S + frames / fps))))
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import spaces
 
+import models
 from pipeline.configs import DetectionConfig
 from pipeline.io.video import probe
 from pipeline.runs.detection import first_frame, run_detection
@@ -36,19 +37,10 @@ GPU_MAX_S = 300
 GPU_MIN_S = 20
 #: Seconds for loading weights onto the GPU and the first-frame preview.
 LOAD_S = 15.0
-#: Conservative end-to-end frames per second on a ZeroGPU slice, per detector
-#: (decode, detect, track, annotate, encode); an under-estimate only costs queue
+#: Frames per second assumed for a model whose registration states none
+#: (``models.ModelSpec.throughput_for``); an under-estimate only costs queue
 #: priority, an over-estimate cuts the run short.
-THROUGHPUT_FPS = {
-    "yolox_nano": 60.0,
-    "yolo11": 40.0,
-    "drone_yolo": 40.0,
-    "detr_resnet50": 15.0,
-    "grounding_dino": 6.0,
-}
 DEFAULT_THROUGHPUT_FPS = 10.0
-#: Depth Anything V2 small per frame, added when a detection run measures object depth.
-OBJECT_DEPTH_FPS = 25.0
 FIRST_FRAME_GPU_S = 30
 
 
@@ -77,11 +69,30 @@ def estimate_gpu_seconds(
     frames = info.frames or math.ceil(info.duration_s * info.fps)
     if config.max_frames is not None:
         frames = min(frames, config.max_frames)
-    fps = THROUGHPUT_FPS.get(config.detector, DEFAULT_THROUGHPUT_FPS)
+    fps = model_fps("detector", config.detector, config.size)
     if config.depth:
-        fps = 1.0 / (1.0 / fps + 1.0 / OBJECT_DEPTH_FPS)
+        fps = 1.0 / (1.0 / fps + 1.0 / model_fps("depth", "depth_anything_v2", config.depth_size))
     seconds = math.ceil(LOAD_S + frames / fps)
     return int(min(GPU_MAX_S, max(GPU_MIN_S, seconds)))
+
+
+def model_fps(kind: str, name: str, size: str | None = None) -> float:
+    """A model's rough end-to-end frames per second on a ZeroGPU slice, as registered.
+
+    Args:
+        kind: Model family.
+        name: Registry name.
+        size: Model size (None: the default size).
+
+    Returns:
+        The registered throughput, or :data:`DEFAULT_THROUGHPUT_FPS` for an unknown
+        model or size, or one that states none.
+    """
+    try:
+        fps = models.spec(kind, name).throughput_for(size)
+    except models.UnknownModelError:
+        fps = None
+    return fps or DEFAULT_THROUGHPUT_FPS
 
 
 def relay_events(events: Iterator[Event], preview_max_width: int) -> Iterator[Event]:

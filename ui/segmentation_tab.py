@@ -36,7 +36,7 @@ from pipeline.runtime.errors import VideoError
 from pipeline.runtime.events import Event
 from pipeline.stages.annotation import downscale
 from ui.errors import as_gr_errors, user_error
-from ui.gpu import GPU_MAX_S, GPU_MIN_S, LOAD_S, relay_events
+from ui.gpu import GPU_MAX_S, GPU_MIN_S, LOAD_S, model_fps, relay_events
 from ui.layout import (
     preview_image,
     result_video,
@@ -53,10 +53,6 @@ from ui.streaming import TabHandlers
 
 DEFAULT_STEP = 10
 MAX_STEP = 300
-#: Conservative end-to-end frames per second on a ZeroGPU slice, per SAM 2.1
-#: size (a handful of objects, keyframe detection included); an under-estimate
-#: only costs queue priority, an over-estimate cuts the run short.
-THROUGHPUT_FPS = {"small": 8.0, "base_plus": 5.0, "large": 3.0}
 FIRST_FRAME_GPU_S = 40
 OUTPUT_VIDEO = "segments.mp4"
 OUTPUT_JSON = "masks.json"
@@ -150,11 +146,7 @@ def estimate_gpu_seconds(
     frames = info.frames or math.ceil(info.duration_s * info.fps)
     if config.max_frames is not None:
         frames = min(frames, config.max_frames)
-    try:
-        size = models.spec("segmenter", config.segmenter).extra.get("sam2", "large")
-    except models.UnknownModelError:
-        size = "large"
-    fps = THROUGHPUT_FPS.get(size, min(THROUGHPUT_FPS.values()))
+    fps = model_fps("segmenter", config.segmenter)
     return int(min(GPU_MAX_S, max(GPU_MIN_S, math.ceil(LOAD_S + frames / fps))))
 
 

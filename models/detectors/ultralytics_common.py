@@ -94,6 +94,7 @@ class UltralyticsDetector(Detector):
         imgsz: int,
         random_weights: bool,
         network: TorchYolo | OnnxRuntimeYolo | None = None,
+        license: str = "",
     ) -> None:
         names: Mapping[int, str] = model.names
         super().__init__(
@@ -102,6 +103,7 @@ class UltralyticsDetector(Detector):
             size=size,
             class_names=[names[i] for i in sorted(names)],
             random_weights=random_weights,
+            license=license,
         )
         self.name = name
         self.model = model
@@ -133,6 +135,7 @@ class UltralyticsDetector(Detector):
         random_class_names: Sequence[str] = (),
         runtime: str = "auto",
         cuda_graphs: bool = True,
+        license: str = "",
     ) -> UltralyticsDetector:
         """Load weights (or build an architecture with random weights) onto ``device``.
 
@@ -158,6 +161,7 @@ class UltralyticsDetector(Detector):
             cuda_graphs: With ``"torch"`` on CUDA, replay each batch shape's
                 forward pass from a captured CUDA graph (falls back to eager
                 execution with a warning when capture fails).
+            license: Licence of the model, reported by :meth:`info`.
 
         Returns:
             The detector.
@@ -214,6 +218,7 @@ class UltralyticsDetector(Detector):
             imgsz=imgsz,
             random_weights=random_weights,
             network=network,
+            license=license,
         )
 
     def _predict(

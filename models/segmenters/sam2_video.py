@@ -65,6 +65,8 @@ from models.weights import (
 )
 
 CONFIG_DIR = "configs/sam2.1"
+#: SAM 2.1's code and checkpoints (the prompting detector has its own licence).
+LICENSE = "Apache-2.0"
 #: ImageNet statistics, as sam2's own frame loader normalises.
 IMAGE_MEAN = (0.485, 0.456, 0.406)
 IMAGE_STD = (0.229, 0.224, 0.225)
@@ -83,6 +85,8 @@ class Sam2Variant:
         hub_id: Hugging Face Hub repository of the official checkpoint.
         filename: Checkpoint file in that repository.
         env_var: Environment variable naming local weights.
+        throughput_fps: Rough end-to-end frames per second of a segmentation
+            run on a ZeroGPU slice (keyframe detection, SAM 2, encoding).
     """
 
     key: str
@@ -91,6 +95,7 @@ class Sam2Variant:
     hub_id: str
     filename: str
     env_var: str
+    throughput_fps: float
 
 
 VARIANTS = {
@@ -101,6 +106,7 @@ VARIANTS = {
         "facebook/sam2.1-hiera-small",
         "sam2.1_hiera_small.pt",
         "SAM2_SMALL_WEIGHTS",
+        8.0,
     ),
     "base_plus": Sam2Variant(
         "base_plus",
@@ -109,6 +115,7 @@ VARIANTS = {
         "facebook/sam2.1-hiera-base-plus",
         "sam2.1_hiera_base_plus.pt",
         "SAM2_BASE_PLUS_WEIGHTS",
+        5.0,
     ),
     "large": Sam2Variant(
         "large",
@@ -117,6 +124,7 @@ VARIANTS = {
         "facebook/sam2.1-hiera-large",
         "sam2.1_hiera_large.pt",
         "SAM2_LARGE_WEIGHTS",
+        3.0,
     ),
 }
 
@@ -622,6 +630,7 @@ def create_sam2_segmenter(
         device=device,
         weights=chosen,
         random_weights=source.checkpoint is None,
+        license=LICENSE,
     )
 
 
@@ -638,7 +647,8 @@ def _register(name: str, detector: str, variant: str) -> None:
         detector=detector,
         sam2=variant,
         env_var=sam2.env_var,
-        license="Apache-2.0 (SAM 2.1)",
+        license=LICENSE,
+        throughput_fps=sam2.throughput_fps,
     )(
         functools.partial(
             create_sam2_segmenter,
