@@ -29,6 +29,7 @@ from serving import served
 from synthetic import COLORS_BGR, MovingShape, draw_frame, make_video
 
 import models
+from models.compat.sam2 import new_inference_state
 from models.detectors.base import CLASS_NAME
 from models.segmenters.base import Segmenter, SegmenterSession
 from models.segmenters.sam2_video import (
@@ -37,7 +38,6 @@ from models.segmenters.sam2_video import (
     _FrameTensors,
     build_predictor,
     image_size_overrides,
-    new_inference_state,
     save_checkpoint,
 )
 from pipeline.cli.segment import main as segment_main

@@ -360,8 +360,9 @@ def export_onnx(model: Any, target: Path, imgsz: int) -> Path:
     Returns:
         ``target``.
     """
-    from ultralytics.engine.exporter import Exporter
     from ultralytics.utils import LOGGER
+
+    from models.compat.ultralytics import export_module_to_onnx
 
     target.parent.mkdir(parents=True, exist_ok=True)
     with (
@@ -369,25 +370,12 @@ def export_onnx(model: Any, target: Path, imgsz: int) -> Path:
         tempfile.TemporaryDirectory(dir=target.parent, prefix=".export-") as tmp,
         _quiet(LOGGER),
     ):
-        source = copy.deepcopy(model).cpu()
-        # The exporter names its output after `pt_path`: keep it in our folder,
-        # never beside the weights or in the working directory.
-        source.pt_path = str(Path(tmp) / "model.pt")
-        overrides = {
-            "format": "onnx",
-            "imgsz": imgsz,
-            "dynamic": True,
-            "simplify": importlib.util.find_spec("onnxslim") is not None,
-            "batch": 1,
-            "device": "cpu",
-            "nms": None,
-            "data": None,
-            "verbose": False,
-            "mode": "export",
-        }
-        exported = Exporter(overrides=overrides)(model=source)
-        if not exported or not Path(exported).is_file():
-            raise RuntimeError("ultralytics' exporter produced no ONNX file")
+        exported = export_module_to_onnx(
+            copy.deepcopy(model).cpu(),
+            Path(tmp),
+            imgsz=imgsz,
+            simplify=importlib.util.find_spec("onnxslim") is not None,
+        )
         os.replace(exported, target)
     return target
 

@@ -42,7 +42,6 @@ from __future__ import annotations
 
 import functools
 import threading
-from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -242,7 +241,9 @@ def build_predictor(
     from omegaconf.errors import OmegaConfBaseException
     from sam2.build_sam import build_sam2_video_predictor
 
-    _quiet_sam2_progress_bars()
+    from models.compat.sam2 import quiet_progress_bars
+
+    quiet_progress_bars()
     try:
         with _BUILD_LOCK:
             predictor = build_sam2_video_predictor(
@@ -283,18 +284,6 @@ def save_checkpoint(
         path,
     )
     return path
-
-
-@functools.cache
-def _quiet_sam2_progress_bars() -> None:
-    # propagate_in_video opens a tqdm bar per call; a run calls it once per
-    # keyframe segment, which would flood the server's and CLI's stderr.
-    from functools import partial
-
-    import sam2.sam2_video_predictor as video_predictor
-    from tqdm import tqdm
-
-    video_predictor.tqdm = partial(tqdm, disable=True)
 
 
 class _FrameTensors:
@@ -341,46 +330,6 @@ class _FrameTensors:
         tensor = torch.from_numpy(rgb).to(self._device, non_blocking=True)
         tensor = tensor.permute(2, 0, 1).float().div_(255.0)
         return tensor.sub_(self._mean).div_(self._std)
-
-
-def new_inference_state(predictor: Any, images: Any, height: int, width: int) -> dict[str, Any]:
-    """The inference state ``SAM2VideoPredictor.init_state`` builds, over ``images``.
-
-    Mirrors ``init_state`` of sam2 1.1.0 (the pinned version; a test compares
-    the two) except that the frames come from ``images``, any sequence of
-    normalised ``(3, S, S)`` tensors, instead of a folder of JPEG files loaded
-    whole into memory.
-
-    Args:
-        predictor: The ``SAM2VideoPredictor``.
-        images: Frames as SAM 2 expects them (``len`` and ``[i]``).
-        height: Original frame height (masks come back at this size).
-        width: Original frame width.
-
-    Returns:
-        A fresh inference state.
-    """
-    device = predictor.device
-    return {
-        "images": images,
-        "num_frames": len(images),
-        "offload_video_to_cpu": False,
-        "offload_state_to_cpu": False,
-        "video_height": height,
-        "video_width": width,
-        "device": device,
-        "storage_device": device,
-        "point_inputs_per_obj": {},
-        "mask_inputs_per_obj": {},
-        "cached_features": {},
-        "constants": {},
-        "obj_id_to_idx": OrderedDict(),
-        "obj_idx_to_id": OrderedDict(),
-        "obj_ids": [],
-        "output_dict_per_obj": {},
-        "temp_output_dict_per_obj": {},
-        "frames_tracked_per_obj": {},
-    }
 
 
 class Sam2VideoSegmenter(Model):
@@ -488,6 +437,8 @@ class Sam2Session:
         height: int,
         width: int,
     ) -> None:
+        from models.compat.sam2 import new_inference_state
+
         self._segmenter = segmenter
         predictor = segmenter.predictor
         images = _FrameTensors(frame_at, num_frames, segmenter.image_size, predictor.device)
