@@ -9,7 +9,11 @@ from typing import Any
 
 
 def usable_cpus() -> int:
-    """The CPUs this process may run on (taskset, cpusets), not the machine's."""
+    """The CPUs this process may run on (taskset, cpusets), not the machine's.
+
+    Also what the pipeline's device set-up sizes torch's CPU threads from
+    (models never set process-wide thread counts themselves).
+    """
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not on Linux

@@ -15,8 +15,9 @@ Example:
 from __future__ import annotations
 
 import importlib
+import pkgutil
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,6 +39,18 @@ class ModelSpec:
         default_size: Size used when none is given.
         open_vocabulary: Whether queries are free text rather than class names.
         description: One line for the UI and ``--help``.
+        license: Licence of the model and its default weights (SPDX-style, e.g.
+            ``"Apache-2.0"``), or one per size; read it with :meth:`license_for`.
+        throughput_fps: Rough end-to-end frames per second on a ZeroGPU slice
+            (decode, model, track, annotate, encode), or one per size; None when
+            not measured. Sizes a ZeroGPU request (:meth:`throughput_for`).
+        extra: Further metadata: ``env_var``, ``hidden`` (test-only models),
+            a segmenter's ``detector`` and ``sam2`` size...
+
+    Example:
+        >>> depth = spec("depth", "depth_anything_v2")
+        >>> depth.license_for("base"), depth.license_for(None), depth.throughput_for("large")
+        ('CC-BY-NC-4.0', 'Apache-2.0', 6.0)
     """
 
     kind: str
@@ -48,40 +61,118 @@ class ModelSpec:
     default_size: str | None = None
     open_vocabulary: bool = False
     description: str = ""
+    license: str | Mapping[str, str] = ""
+    throughput_fps: float | Mapping[str, float] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def resolve_size(self, size: str | None) -> str | None:
+        """The size a call with ``size`` uses: ``size`` itself, or the default for None.
+
+        Args:
+            size: A size, or None for the default.
+
+        Returns:
+            The size, or None for a model that comes in one size.
+
+        Raises:
+            UnknownModelError: The model has no such size, or has no sizes and one was given.
+        """
+        if not self.sizes:
+            if size is not None:
+                raise UnknownModelError(f"{self.label} comes in one size only; give no size.")
+            return None
+        size = self.default_size if size is None else size
+        if size not in self.sizes:
+            raise UnknownModelError(
+                f"{self.label} has no size {size!r}. Available: {', '.join(self.sizes)}."
+            )
+        return size
+
+    def license_for(self, size: str | None = None) -> str:
+        """The licence of one size (None: the default size).
+
+        Raises:
+            UnknownModelError: The model has no such size.
+        """
+        return str(_per_size(self.license, self.resolve_size(size)))
+
+    def throughput_for(self, size: str | None = None) -> float | None:
+        """Rough ZeroGPU frames per second of one size (None: the default size), if measured.
+
+        Raises:
+            UnknownModelError: The model has no such size.
+        """
+        fps = _per_size(self.throughput_fps, self.resolve_size(size))
+        return None if fps is None else float(fps)
+
+    @property
+    def license_summary(self) -> str:
+        """Every licence in one line, with its sizes when they differ.
+
+        Example:
+            >>> spec("depth", "depth_anything_v2").license_summary
+            'Apache-2.0 (small); CC-BY-NC-4.0 (base, large)'
+        """
+        if not isinstance(self.license, Mapping):
+            return self.license
+        sizes_by_license: dict[str, list[str]] = {}
+        for size in self.sizes:
+            sizes_by_license.setdefault(self.license[size], []).append(size)
+        return "; ".join(f"{text} ({', '.join(sizes)})" for text, sizes in sizes_by_license.items())
+
+
+def _per_size(value: Any, size: str | None) -> Any:
+    """``value[size]`` for a per-size mapping, else ``value`` itself."""
+    return value[size] if isinstance(value, Mapping) else value
 
 
 _REGISTRY: dict[tuple[str, str], ModelSpec] = {}
 _CACHE: dict[tuple[Any, ...], Any] = {}
 _CACHE_LOCK = threading.Lock()
 
-# Modules that register models on import. Listed here, not discovered, so
-# that the set of offered models is explicit and reviewable.
-_MODEL_MODULES = (
-    "models.detectors.yolo11",
-    "models.detectors.detr_resnet50",
-    "models.detectors.grounding_dino",
-    "models.detectors.drone_yolo",
-    "models.detectors.yolox_nano",
-    "models.depth.depth_anything_v2",
-    "models.segmenters.sam2_video",
-)
+#: Packages whose modules register models on import: every module in them is
+#: imported (helper modules that register nothing included), so adding a model
+#: is adding one file.
+MODEL_PACKAGES = ("models.detectors", "models.depth", "models.segmenters")
 _loaded = False
+_LOAD_LOCK = threading.RLock()
+
+
+def discover(packages: tuple[str, ...] = MODEL_PACKAGES) -> list[str]:
+    """Import every module of ``packages``, which registers the models they define.
+
+    A module that fails to import (a missing third-party dependency, a bug)
+    raises: a model never silently disappears from the choices.
+
+    Args:
+        packages: Dotted names of packages holding model modules.
+
+    Returns:
+        The dotted names of the modules imported, in order.
+
+    Example:
+        >>> "models.detectors.yolox_nano" in discover()
+        True
+    """
+    imported = []
+    for package_name in packages:
+        package = importlib.import_module(package_name)
+        for module in pkgutil.iter_modules(package.__path__, prefix=f"{package_name}."):
+            importlib.import_module(module.name)
+            imported.append(module.name)
+    return imported
 
 
 def _ensure_loaded() -> None:
     global _loaded
     if _loaded:
         return
-    for module in _MODEL_MODULES:
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            # Only tolerate our own not-yet-written modules, never a missing
-            # third-party dependency inside one.
-            if exc.name != module:
-                raise
-    _loaded = True
+    # Re-entrant: a model module that asks the registry something while it is
+    # being imported must not deadlock.
+    with _LOAD_LOCK:
+        if not _loaded:
+            discover()
+            _loaded = True
 
 
 def register(
@@ -93,6 +184,8 @@ def register(
     default_size: str | None = None,
     open_vocabulary: bool = False,
     description: str = "",
+    license: str | Mapping[str, str] = "",
+    throughput_fps: float | Mapping[str, float] | None = None,
     **extra: Any,
 ) -> Callable[[Factory], Factory]:
     """Register a model factory under ``(kind, name)``.
@@ -105,11 +198,28 @@ def register(
         default_size: The size used when the caller gives none.
         open_vocabulary: True when queries are free text (Grounding DINO).
         description: One-line description.
-        **extra: Any further metadata (licence, hub ids...).
+        license: The licence, or a mapping with one per size.
+        throughput_fps: Rough ZeroGPU end-to-end frames per second, or one per size.
+        **extra: Any further metadata (``env_var``, ``hidden``...).
 
     Returns:
         A decorator that registers and returns the factory unchanged.
+
+    Raises:
+        ValueError: The name is taken, or a per-size mapping does not cover
+            exactly the sizes.
     """
+    for what, value in (("license", license), ("throughput_fps", throughput_fps)):
+        if isinstance(value, Mapping) and set(value) != set(sizes):
+            raise ValueError(
+                f"{kind} {name!r}: {what} has sizes {sorted(value)}, the model {sorted(sizes)}"
+            )
+    if isinstance(license, Mapping):
+        license = dict(license)
+        # Readers of the old key (the depth tab, the depth CLI) keep working.
+        extra.setdefault("licenses", dict(license))
+    if isinstance(throughput_fps, Mapping):
+        throughput_fps = {size: float(fps) for size, fps in throughput_fps.items()}
 
     def decorator(factory: Factory) -> Factory:
         key = (kind, name)
@@ -124,6 +234,8 @@ def register(
             default_size=default_size,
             open_vocabulary=open_vocabulary,
             description=description,
+            license=license,
+            throughput_fps=throughput_fps,
             extra=dict(extra),
         )
         return factory
@@ -184,17 +296,9 @@ def create(kind: str, name: str, *, device: str = "cpu", **options: Any) -> Any:
         A new model instance.
     """
     model_spec = spec(kind, name)
-    if not model_spec.sizes:
-        if options.pop("size", None) is not None:
-            raise UnknownModelError(f"{model_spec.label} comes in one size only; give no size.")
-        return model_spec.factory(device=device, **options)
-    if options.get("size") is None:
-        options["size"] = model_spec.default_size
-    if options["size"] not in model_spec.sizes:
-        raise UnknownModelError(
-            f"{model_spec.label} has no size {options['size']!r}. "
-            f"Available: {', '.join(model_spec.sizes)}."
-        )
+    size = model_spec.resolve_size(options.pop("size", None))
+    if size is not None:
+        options["size"] = size
     return model_spec.factory(device=device, **options)
 
 
@@ -214,8 +318,9 @@ def get_cached(kind: str, name: str, *, device: str = "cpu", **options: Any) -> 
         The cached (or newly built) model instance.
     """
     model_spec = spec(kind, name)
-    if model_spec.sizes and options.get("size") is None:
-        options["size"] = model_spec.default_size
+    size = model_spec.resolve_size(options.pop("size", None))
+    if size is not None:
+        options["size"] = size
     key = (kind, name, device, tuple(sorted((k, str(v)) for k, v in options.items())))
     with _CACHE_LOCK:
         if key not in _CACHE:

@@ -9,6 +9,7 @@ segmenter (masks by colour) that exercises the same windows and keyframes.
 
 from __future__ import annotations
 
+import inspect
 import json
 import threading
 from collections import defaultdict
@@ -28,12 +29,15 @@ from serving import served
 from synthetic import COLORS_BGR, MovingShape, draw_frame, make_video
 
 import models
+from models.compat.sam2 import new_inference_state
 from models.detectors.base import CLASS_NAME
+from models.segmenters.base import Segmenter, SegmenterSession
 from models.segmenters.sam2_video import (
+    Sam2Session,
+    Sam2VideoSegmenter,
     _FrameTensors,
     build_predictor,
     image_size_overrides,
-    new_inference_state,
     save_checkpoint,
 )
 from pipeline import SegmentationConfig, start
@@ -577,6 +581,33 @@ def test_sam2_session_memory_stays_bounded(tiny_env: Path) -> None:
     assert max(kept) <= session._keep + 2 < len(frames), kept
     session.close()
     assert not session.state
+
+
+def same_parameters(implementation: object, protocol: type, members: tuple[str, ...]) -> None:
+    """Each member takes the protocol's parameters, by name and in order."""
+    for member in members:
+        wanted = list(inspect.signature(getattr(protocol, member)).parameters)
+        got = list(inspect.signature(getattr(implementation, member)).parameters)
+        assert got == wanted, (implementation, member)
+
+
+SESSION_METHODS = ("__contains__", "add_box", "add_mask", "remove", "propagate", "close")
+
+
+def test_sam2_and_the_oracle_follow_the_segmenter_interface(tiny_env: Path) -> None:
+    segmenter = models.create("segmenter", "YSAM2-S")
+    oracle = models.create("segmenter", "test-oracle")
+    frames = [draw_frame(i, WIDTH, HEIGHT) for i in range(2)]
+    for model in (segmenter, oracle):
+        assert isinstance(model, Segmenter)
+        session = model.session(lambda i: frames[i], len(frames), HEIGHT, WIDTH)
+        assert isinstance(session, SegmenterSession)
+        session.close()
+        assert {"name", "random_weights"} <= set(model.info())
+    for cls in (Sam2VideoSegmenter, OracleSegmenter):
+        same_parameters(cls, Segmenter, ("session", "info"))
+    for cls in (Sam2Session, OracleSession):
+        same_parameters(cls, SegmenterSession, SESSION_METHODS)
 
 
 def test_missing_sam2_weights_say_what_to_do(

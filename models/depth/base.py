@@ -10,47 +10,30 @@ This is the ``relative_inverse`` kind of ``supervision.DepthMap``.
 from __future__ import annotations
 
 import abc
-import threading
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from models.timing import timed
+from models.base import Model
 
 #: The ``supervision.DepthKind`` value of every map this package returns.
 RELATIVE_INVERSE = "relative_inverse"
 
 
-class DepthEstimator(abc.ABC):
+class DepthEstimator(Model, abc.ABC):
     """Base class for depth estimators.
 
     Subclasses implement :meth:`_predict`; callers use :meth:`predict`, which
     serialises calls into one instance (a model instance is not re-entrant).
+    Device, weights, size, licence, lock, stage timing and :meth:`info` come
+    from :class:`models.base.Model`.
 
     Attributes:
-        name: Registry name.
-        size: Model size, or None.
-        device: Device the model runs on.
-        weights: Where the weights came from (hub id or local folder).
-        license: Licence of these weights, for the UI and the summary.
         kind: What the values measure (always ``"relative_inverse"`` here).
-        default_batch_size: Batch size the pool uses unless told otherwise.
-        lock: Serialises calls into this instance.
     """
 
-    name: str = ""
     kind: str = RELATIVE_INVERSE
-
-    def __init__(
-        self, *, device: str, weights: str, size: str | None = None, license: str = ""
-    ) -> None:
-        self.device = device
-        self.weights = weights
-        self.size = size
-        self.license = license
-        self.default_batch_size = 1 if device == "cpu" else 8
-        self.lock = threading.Lock()
 
     def predict(
         self,
@@ -94,17 +77,6 @@ class DepthEstimator(abc.ABC):
     ) -> list[np.ndarray]:
         """Run the model on a non-empty batch; return one map per frame."""
 
-    #: ``with self.stage(timing, "inference"): ...`` adds the block's seconds to
-    #: ``timing["inference"]``.
-    stage = staticmethod(timed)
-
     def info(self) -> dict[str, Any]:
-        """What a run's summary records about the model."""
-        return {
-            "name": self.name,
-            "size": self.size,
-            "weights": self.weights,
-            "license": self.license,
-            "device": self.device,
-            "kind": self.kind,
-        }
+        """What a run's summary records about the model, plus what its values measure."""
+        return {**super().info(), "kind": self.kind}

@@ -8,15 +8,13 @@ the class name in ``data["class_name"]``.
 from __future__ import annotations
 
 import abc
-import threading
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 import supervision as sv
 
+from models.base import Model
 from models.errors import InvalidQueryError
-from models.timing import timed
 
 CLASS_NAME = "class_name"
 
@@ -42,26 +40,19 @@ def normalize_queries(queries: str | Sequence[str] | None) -> tuple[str, ...]:
     return tuple(seen)
 
 
-class Detector(abc.ABC):
+class Detector(Model, abc.ABC):
     """Base class for detectors.
 
     Subclasses set :attr:`class_names` (closed vocabulary) or
-    :attr:`open_vocabulary` and implement :meth:`_predict`.
+    :attr:`open_vocabulary` and implement :meth:`_predict`. Device, weights,
+    size, licence, lock, stage timing and :meth:`info` come from
+    :class:`models.base.Model`.
 
     Attributes:
-        name: Registry name.
-        size: Model size, or None.
-        device: Device the model runs on.
-        weights: Where the weights came from (hub id, path or architecture file).
-        random_weights: True when the weights are randomly initialised
-            (architecture-only, for tests and benchmarks).
         class_names: Class names in model order (empty for open vocabulary).
         open_vocabulary: True when queries are a free-text prompt.
-        default_batch_size: Batch size the pool uses unless told otherwise.
-        lock: Serialises calls into this instance (one per model instance).
     """
 
-    name: str = ""
     open_vocabulary: bool = False
 
     def __init__(
@@ -72,14 +63,16 @@ class Detector(abc.ABC):
         size: str | None = None,
         class_names: Sequence[str] = (),
         random_weights: bool = False,
+        license: str = "",
     ) -> None:
-        self.device = device
-        self.weights = weights
-        self.size = size
+        super().__init__(
+            device=device,
+            weights=weights,
+            size=size,
+            random_weights=random_weights,
+            license=license,
+        )
         self.class_names: list[str] = list(class_names)
-        self.random_weights = random_weights
-        self.default_batch_size = 1 if device == "cpu" else 8
-        self.lock = threading.Lock()
 
     def validate_queries(self, queries: str | Sequence[str] | None) -> tuple[str, ...]:
         """Normalise queries and check them against the model's vocabulary.
@@ -153,20 +146,6 @@ class Detector(abc.ABC):
     ) -> list[sv.Detections]:
         """Run the model; return detections with ``data["class_name"]`` set."""
 
-    #: ``with self.stage(timing, "inference"): ...`` adds the block's seconds to
-    #: ``timing["inference"]``.
-    stage = staticmethod(timed)
-
-    def info(self) -> dict[str, Any]:
-        """What the tracks file records about the model."""
-        return {
-            "name": self.name,
-            "size": self.size,
-            "weights": self.weights,
-            "random_weights": self.random_weights,
-            "device": self.device,
-        }
-
 
 def _with_class_names(detections: sv.Detections) -> sv.Detections:
     if detections.class_id is None:
@@ -178,11 +157,3 @@ def _with_class_names(detections: sv.Detections) -> sv.Detections:
         detections.confidence = np.ones(len(detections), dtype=np.float32)
     return detections
 
-
-def empty_detections() -> sv.Detections:
-    """An empty ``sv.Detections`` with the fields every detector fills."""
-    detections = sv.Detections.empty()
-    detections.class_id = np.zeros(0, dtype=int)
-    detections.confidence = np.zeros(0, dtype=np.float32)
-    detections.data[CLASS_NAME] = np.zeros(0, dtype=object)
-    return detections

@@ -21,6 +21,7 @@ ENV_VAR = "DETR_WEIGHTS"
 DEFAULT_WEIGHTS = "facebook/detr-resnet-50"
 DEFAULT_REVISION = "no_timm"
 LABEL = "DETR ResNet-50"
+LICENSE = "Apache-2.0"
 # DETR's 91-id COCO label map keeps placeholders for ids COCO never used.
 UNUSED_LABEL = "N/A"
 
@@ -37,7 +38,9 @@ class DetrDetector(Detector):
     def __init__(self, model: Any, processor: Any, *, device: str, weights: str) -> None:
         self.id2label: dict[int, str] = {int(k): v for k, v in model.config.id2label.items()}
         names = dict.fromkeys(v for _, v in sorted(self.id2label.items()) if v != UNUSED_LABEL)
-        super().__init__(device=device, weights=weights, class_names=list(names))
+        super().__init__(
+            device=device, weights=weights, class_names=list(names), license=LICENSE
+        )
         self.model = model
         self.processor = processor
 
@@ -81,7 +84,8 @@ class DetrDetector(Detector):
     "detr_resnet50",
     label=LABEL,
     description="DETR (ResNet-50) trained on COCO; transformer detector, slower than YOLO.",
-    license="Apache-2.0",
+    license=LICENSE,
+    throughput_fps=15.0,
     env_var=ENV_VAR,
 )
 def create_detr(

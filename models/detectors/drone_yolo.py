@@ -27,6 +27,7 @@ FILE_ENV_VAR = "DRONE_YOLO_FILE"
 DEFAULT_REPO = "mshamrai/yolov8{size}-visdrone"
 DEFAULT_FILE = "best.pt"
 LABEL = "Drone YOLO (VisDrone)"
+LICENSE = "OpenRAIL (weights), AGPL-3.0 (ultralytics)"
 VISDRONE_CLASSES = (
     "pedestrian",
     "people",
@@ -56,7 +57,8 @@ def _fetch_from_hub(repo_id: str) -> str:
     sizes=("n", "s", "m", "l", "x"),
     default_size="m",
     description="YOLOv8 fine-tuned on VisDrone aerial imagery (pedestrians, cars, bikes...).",
-    license="OpenRAIL (weights), AGPL-3.0 (ultralytics)",
+    license=LICENSE,
+    throughput_fps=40.0,
     env_var=ENV_VAR,
 )
 def create_drone_yolo(
@@ -98,6 +100,7 @@ def create_drone_yolo(
         weights=chosen,
         env_var=ENV_VAR,
         fetch=_fetch_from_hub,
+        license=LICENSE,
         device=device,
         size=size,
         imgsz=imgsz,

@@ -25,6 +25,7 @@ from models.weights import resolve_weights
 ENV_VAR = "GROUNDING_DINO_WEIGHTS"
 HUB_IDS = {"tiny": "IDEA-Research/grounding-dino-tiny", "base": "IDEA-Research/grounding-dino-base"}
 LABEL = "Grounding DINO"
+LICENSE = "Apache-2.0"
 
 
 def build_prompt(queries: tuple[str, ...]) -> str:
@@ -55,7 +56,7 @@ class GroundingDinoDetector(Detector):
     open_vocabulary = True
 
     def __init__(self, model: Any, processor: Any, *, device: str, weights: str, size: str) -> None:
-        super().__init__(device=device, weights=weights, size=size)
+        super().__init__(device=device, weights=weights, size=size, license=LICENSE)
         self.model = model
         self.processor = processor
         tokenizer = processor.tokenizer
@@ -153,7 +154,8 @@ def _cxcywh_to_xyxy(boxes: Any) -> Any:
     default_size="tiny",
     open_vocabulary=True,
     description="Grounding DINO: finds any objects described in text ('red car, dog').",
-    license="Apache-2.0",
+    license=LICENSE,
+    throughput_fps=6.0,
     env_var=ENV_VAR,
 )
 def create_grounding_dino(

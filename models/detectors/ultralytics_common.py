@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 import supervision as sv
 
+from models.base import GPU_BATCH_SIZE
 from models.detectors.base import CLASS_NAME, Detector
 from models.detectors.yolo_networks import OnnxRuntimeYolo, TorchYolo
 from models.errors import ModelError
@@ -50,7 +51,7 @@ STAGES = ("preprocess", "inference", "postprocess")
 RUNTIMES = ("auto", "torch", "onnxruntime", "ultralytics")
 #: Batch size of the pool on CUDA, and the smallest padded batch of the
 #: ``"torch"`` runtime's static shapes.
-CUDA_BATCH_SIZE = 8
+CUDA_BATCH_SIZE = GPU_BATCH_SIZE
 ONNX_CACHE_FOLDER = "onnx"
 # Part of the cache key: bump it when the export settings below change.
 EXPORT_VERSION = 1
@@ -93,6 +94,7 @@ class UltralyticsDetector(Detector):
         imgsz: int,
         random_weights: bool,
         network: TorchYolo | OnnxRuntimeYolo | None = None,
+        license: str = "",
     ) -> None:
         names: Mapping[int, str] = model.names
         super().__init__(
@@ -101,6 +103,7 @@ class UltralyticsDetector(Detector):
             size=size,
             class_names=[names[i] for i in sorted(names)],
             random_weights=random_weights,
+            license=license,
         )
         self.name = name
         self.model = model
@@ -132,6 +135,7 @@ class UltralyticsDetector(Detector):
         random_class_names: Sequence[str] = (),
         runtime: str = "auto",
         cuda_graphs: bool = True,
+        license: str = "",
     ) -> UltralyticsDetector:
         """Load weights (or build an architecture with random weights) onto ``device``.
 
@@ -157,6 +161,7 @@ class UltralyticsDetector(Detector):
             cuda_graphs: With ``"torch"`` on CUDA, replay each batch shape's
                 forward pass from a captured CUDA graph (falls back to eager
                 execution with a warning when capture fails).
+            license: Licence of the model, reported by :meth:`info`.
 
         Returns:
             The detector.
@@ -213,6 +218,7 @@ class UltralyticsDetector(Detector):
             imgsz=imgsz,
             random_weights=random_weights,
             network=network,
+            license=license,
         )
 
     def _predict(
@@ -354,8 +360,9 @@ def export_onnx(model: Any, target: Path, imgsz: int) -> Path:
     Returns:
         ``target``.
     """
-    from ultralytics.engine.exporter import Exporter
     from ultralytics.utils import LOGGER
+
+    from models.compat.ultralytics import export_module_to_onnx
 
     target.parent.mkdir(parents=True, exist_ok=True)
     with (
@@ -363,25 +370,12 @@ def export_onnx(model: Any, target: Path, imgsz: int) -> Path:
         tempfile.TemporaryDirectory(dir=target.parent, prefix=".export-") as tmp,
         _quiet(LOGGER),
     ):
-        source = copy.deepcopy(model).cpu()
-        # The exporter names its output after `pt_path`: keep it in our folder,
-        # never beside the weights or in the working directory.
-        source.pt_path = str(Path(tmp) / "model.pt")
-        overrides = {
-            "format": "onnx",
-            "imgsz": imgsz,
-            "dynamic": True,
-            "simplify": importlib.util.find_spec("onnxslim") is not None,
-            "batch": 1,
-            "device": "cpu",
-            "nms": None,
-            "data": None,
-            "verbose": False,
-            "mode": "export",
-        }
-        exported = Exporter(overrides=overrides)(model=source)
-        if not exported or not Path(exported).is_file():
-            raise RuntimeError("ultralytics' exporter produced no ONNX file")
+        exported = export_module_to_onnx(
+            copy.deepcopy(model).cpu(),
+            Path(tmp),
+            imgsz=imgsz,
+            simplify=importlib.util.find_spec("onnxslim") is not None,
+        )
         os.replace(exported, target)
     return target
 

@@ -13,6 +13,7 @@ from models.weights import resolve_weights
 
 ENV_VAR = "YOLO11_WEIGHTS"
 LABEL = "YOLO11"
+LICENSE = "AGPL-3.0"
 
 
 @register(
@@ -22,7 +23,8 @@ LABEL = "YOLO11"
     sizes=("n", "s", "m", "l", "x"),
     default_size="m",
     description="Ultralytics YOLO11 trained on COCO (80 classes); fast on GPU and CPU.",
-    license="AGPL-3.0",
+    license=LICENSE,
+    throughput_fps=40.0,
     env_var=ENV_VAR,
 )
 def create_yolo11(
@@ -69,6 +71,7 @@ def create_yolo11(
         weights=chosen,
         env_var=ENV_VAR,
         fetch=ultralytics_asset,
+        license=LICENSE,
         device=device,
         size=size,
         imgsz=imgsz,

@@ -24,7 +24,6 @@ from typing import Any
 
 import numpy as np
 
-from models.onnx_sessions import usable_cpus
 from models.transfer import PinnedUploader
 
 log = logging.getLogger(__name__)
@@ -251,14 +250,6 @@ class TorchYolo:
         self._nms = predictor_defaults()
         self.uploader = PinnedUploader(device, pin_memory)
         self._graphs: dict[tuple[int, ...], _CapturedForward] = {}
-        if device == "cpu":
-            # As ultralytics' predictor does on the CPU: leave a core to the
-            # pipeline's decoder, tracker and encoder threads. Measured on 2
-            # vCPUs, two intra-op threads made the model alone faster and the
-            # whole pipeline slower (12.7 and 8.7 fps vs 10.8 and 10.6).
-            import torch
-
-            torch.set_num_threads(max(1, usable_cpus() - 1))
 
     def padded_batch(self, frames: int) -> int:
         """The batch size a call with ``frames`` frames runs at."""

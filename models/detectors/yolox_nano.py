@@ -32,6 +32,7 @@ DEFAULT_URL = (
     "https://github.com/Megvii-BaseDetection/YOLOX/releases/download/0.1.1rc0/yolox_nano.onnx"
 )
 LABEL = "YOLOX-Nano"
+LICENSE = "Apache-2.0"
 STRIDES = (8, 16, 32)
 PAD_VALUE = 114
 NMS_IOU = 0.45
@@ -101,7 +102,9 @@ class YoloxNanoDetector(Detector):
     def __init__(
         self, session: Any, *, device: str, weights: str, class_names: tuple[str, ...]
     ) -> None:
-        super().__init__(device=device, weights=weights, class_names=class_names)
+        super().__init__(
+            device=device, weights=weights, class_names=class_names, license=LICENSE
+        )
         self.session = session
         self.providers: list[str] = session.get_providers()
         model_input = session.get_inputs()[0]
@@ -191,7 +194,8 @@ def _session(path: Path, device: str) -> Any:
     "yolox_nano",
     label=LABEL,
     description="YOLOX-Nano (COCO, 80 classes) on ONNX Runtime; small and fast on CPU.",
-    license="Apache-2.0",
+    license=LICENSE,
+    throughput_fps=60.0,
     env_var=ENV_VAR,
 )
 def create_yolox_nano(*, device: str, weights: str | None = None) -> YoloxNanoDetector:

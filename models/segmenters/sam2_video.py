@@ -42,7 +42,6 @@ from __future__ import annotations
 
 import functools
 import threading
-from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -52,8 +51,10 @@ from typing import Any
 import cv2
 import numpy as np
 
+from models.base import Model
 from models.errors import ModelError
 from models.registry import register
+from models.segmenters.base import FrameSource
 from models.weights import (
     hub_file,
     is_architecture_file,
@@ -63,6 +64,8 @@ from models.weights import (
 )
 
 CONFIG_DIR = "configs/sam2.1"
+#: SAM 2.1's code and checkpoints (the prompting detector has its own licence).
+LICENSE = "Apache-2.0"
 #: ImageNet statistics, as sam2's own frame loader normalises.
 IMAGE_MEAN = (0.485, 0.456, 0.406)
 IMAGE_STD = (0.229, 0.224, 0.225)
@@ -81,6 +84,8 @@ class Sam2Variant:
         hub_id: Hugging Face Hub repository of the official checkpoint.
         filename: Checkpoint file in that repository.
         env_var: Environment variable naming local weights.
+        throughput_fps: Rough end-to-end frames per second of a segmentation
+            run on a ZeroGPU slice (keyframe detection, SAM 2, encoding).
     """
 
     key: str
@@ -89,6 +94,7 @@ class Sam2Variant:
     hub_id: str
     filename: str
     env_var: str
+    throughput_fps: float
 
 
 VARIANTS = {
@@ -99,6 +105,7 @@ VARIANTS = {
         "facebook/sam2.1-hiera-small",
         "sam2.1_hiera_small.pt",
         "SAM2_SMALL_WEIGHTS",
+        8.0,
     ),
     "base_plus": Sam2Variant(
         "base_plus",
@@ -107,6 +114,7 @@ VARIANTS = {
         "facebook/sam2.1-hiera-base-plus",
         "sam2.1_hiera_base_plus.pt",
         "SAM2_BASE_PLUS_WEIGHTS",
+        5.0,
     ),
     "large": Sam2Variant(
         "large",
@@ -115,6 +123,7 @@ VARIANTS = {
         "facebook/sam2.1-hiera-large",
         "sam2.1_hiera_large.pt",
         "SAM2_LARGE_WEIGHTS",
+        3.0,
     ),
 }
 
@@ -232,7 +241,9 @@ def build_predictor(
     from omegaconf.errors import OmegaConfBaseException
     from sam2.build_sam import build_sam2_video_predictor
 
-    _quiet_sam2_progress_bars()
+    from models.compat.sam2 import quiet_progress_bars
+
+    quiet_progress_bars()
     try:
         with _BUILD_LOCK:
             predictor = build_sam2_video_predictor(
@@ -273,18 +284,6 @@ def save_checkpoint(
         path,
     )
     return path
-
-
-@functools.cache
-def _quiet_sam2_progress_bars() -> None:
-    # propagate_in_video opens a tqdm bar per call; a run calls it once per
-    # keyframe segment, which would flood the server's and CLI's stderr.
-    from functools import partial
-
-    import sam2.sam2_video_predictor as video_predictor
-    from tqdm import tqdm
-
-    video_predictor.tqdm = partial(tqdm, disable=True)
 
 
 class _FrameTensors:
@@ -333,59 +332,18 @@ class _FrameTensors:
         return tensor.sub_(self._mean).div_(self._std)
 
 
-def new_inference_state(predictor: Any, images: Any, height: int, width: int) -> dict[str, Any]:
-    """The inference state ``SAM2VideoPredictor.init_state`` builds, over ``images``.
-
-    Mirrors ``init_state`` of sam2 1.1.0 (the pinned version; a test compares
-    the two) except that the frames come from ``images``, any sequence of
-    normalised ``(3, S, S)`` tensors, instead of a folder of JPEG files loaded
-    whole into memory.
-
-    Args:
-        predictor: The ``SAM2VideoPredictor``.
-        images: Frames as SAM 2 expects them (``len`` and ``[i]``).
-        height: Original frame height (masks come back at this size).
-        width: Original frame width.
-
-    Returns:
-        A fresh inference state.
-    """
-    device = predictor.device
-    return {
-        "images": images,
-        "num_frames": len(images),
-        "offload_video_to_cpu": False,
-        "offload_state_to_cpu": False,
-        "video_height": height,
-        "video_width": width,
-        "device": device,
-        "storage_device": device,
-        "point_inputs_per_obj": {},
-        "mask_inputs_per_obj": {},
-        "cached_features": {},
-        "constants": {},
-        "obj_id_to_idx": OrderedDict(),
-        "obj_idx_to_id": OrderedDict(),
-        "obj_ids": [],
-        "output_dict_per_obj": {},
-        "temp_output_dict_per_obj": {},
-        "frames_tracked_per_obj": {},
-    }
-
-
-class Sam2VideoSegmenter:
+class Sam2VideoSegmenter(Model):
     """A SAM 2.1 video predictor with its lock, and the detector that prompts it.
 
+    Device, weights, licence, lock and :meth:`info` come from
+    :class:`models.base.Model`; :attr:`size` is the SAM 2.1 size
+    (``"small"``, ``"base_plus"`` or ``"large"``).
+
     Attributes:
-        name: Registry name, e.g. ``"GSAM2-S"``.
         detector: Registry name of the detector whose boxes prompt SAM 2.
         open_vocabulary: Whether queries are free text (Grounding DINO).
         variant: The SAM 2.1 size.
         predictor: The ``sam2`` ``SAM2VideoPredictor``.
-        device: Where it runs.
-        weights: Where its weights came from.
-        random_weights: True when built from a config alone (tests, benchmarks).
-        lock: Serialises every call into :attr:`predictor` (one per instance).
     """
 
     def __init__(
@@ -399,16 +357,20 @@ class Sam2VideoSegmenter:
         device: str,
         weights: str,
         random_weights: bool,
+        license: str = "",
     ) -> None:
+        super().__init__(
+            device=device,
+            weights=weights,
+            size=variant.key,
+            random_weights=random_weights,
+            license=license,
+        )
         self.predictor = predictor
         self.name = name
         self.detector = detector
         self.open_vocabulary = open_vocabulary
         self.variant = variant
-        self.device = device
-        self.weights = weights
-        self.random_weights = random_weights
-        self.lock = threading.Lock()
 
     @property
     def image_size(self) -> int:
@@ -428,7 +390,7 @@ class Sam2VideoSegmenter:
                 yield
 
     def session(
-        self, frame_at: Callable[[int], np.ndarray], num_frames: int, height: int, width: int
+        self, frame_at: FrameSource, num_frames: int, height: int, width: int
     ) -> Sam2Session:
         """Start following objects over ``num_frames`` frames (one window).
 
@@ -444,14 +406,11 @@ class Sam2VideoSegmenter:
         return Sam2Session(self, frame_at, num_frames, height, width)
 
     def info(self) -> dict[str, Any]:
-        """What the output JSON records about the model."""
+        """What the output JSON records about the model, plus SAM 2's size and its prompter."""
         return {
-            "name": self.name,
+            **super().info(),
             "sam2": self.variant.label,
-            "weights": self.weights,
-            "random_weights": self.random_weights,
             "image_size": self.image_size,
-            "device": self.device,
             "detector": self.detector,
         }
 
@@ -478,6 +437,8 @@ class Sam2Session:
         height: int,
         width: int,
     ) -> None:
+        from models.compat.sam2 import new_inference_state
+
         self._segmenter = segmenter
         predictor = segmenter.predictor
         images = _FrameTensors(frame_at, num_frames, segmenter.image_size, predictor.device)
@@ -620,6 +581,7 @@ def create_sam2_segmenter(
         device=device,
         weights=chosen,
         random_weights=source.checkpoint is None,
+        license=LICENSE,
     )
 
 
@@ -636,7 +598,8 @@ def _register(name: str, detector: str, variant: str) -> None:
         detector=detector,
         sam2=variant,
         env_var=sam2.env_var,
-        license="Apache-2.0 (SAM 2.1)",
+        license=LICENSE,
+        throughput_fps=sam2.throughput_fps,
     )(
         functools.partial(
             create_sam2_segmenter,
