@@ -125,7 +125,7 @@ class RunConfig:
     )
     max_frames: int | None = option(None)
     preview_max_width: int = option(640, cli=False)
-    queue_size: int = option(16, cli=False)
+    queue_size: int = option(16)
 
     #: Frames allowed between decoder and encoder at once (None: bounded by the
     #: run's own queues). Pooled runs make it a field.
@@ -138,9 +138,9 @@ class RunConfig:
                 f"The duration limit must be a positive number of seconds, not "
                 f"{self.max_duration_s}."
             )
-        _check_at_least("max_frames", self.max_frames, 1)
-        _check_at_least("preview_max_width", self.preview_max_width, 16)
-        _check_at_least("queue_size", self.queue_size, 1)
+        _check_at_least("The frame limit (max_frames)", self.max_frames, 1)
+        _check_at_least("The preview width (preview_max_width)", self.preview_max_width, 16)
+        _check_at_least("The queue size (queue_size)", self.queue_size, 1)
 
     def models_used(self) -> list[tuple[str, str, str | None]]:
         """``(kind, name, size)`` of each model the run loads (size None: the default)."""
@@ -157,12 +157,12 @@ class PooledRunConfig(RunConfig):
     """
 
     batch_size: int | None = option(None)
-    max_in_flight: int = option(64, cli=False)
+    max_in_flight: int = option(64)
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        _check_at_least("The batch size", self.batch_size, 1)
-        _check_at_least("max_in_flight", self.max_in_flight, 1)
+        _check_at_least("The batch size (batch_size)", self.batch_size, 1)
+        _check_at_least("The bound on frames in flight (max_in_flight)", self.max_in_flight, 1)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -170,8 +170,9 @@ class DetectionConfig(PooledRunConfig):
     """Everything that decides what a detection run does.
 
     Attributes:
-        detector: Registry name of the detector (``python -m pipeline detect
-            --help`` lists them).
+        detector: Registry name of the detector (default: yolo11 where its
+            weights can be had, else the first whose weights can, such as the
+            bundled yolox_nano offline).
         size: Model size, e.g. n/s/m/l/x for yolo11, tiny/base for
             grounding_dino (default: the model's own).
         weights: Local weights file or folder, or a hub id; for YOLO also an
@@ -188,7 +189,9 @@ class DetectionConfig(PooledRunConfig):
         depth_weights: Local Depth Anything V2 weights.
     """
 
-    detector: str = option("yolo11", choices=lambda: models.available("detector"))
+    detector: str = option(
+        default_factory=models.default_detector, choices=lambda: models.available("detector")
+    )
     size: str | None = option(None)
     weights: str | None = option(None)
     queries: tuple[str, ...] = option(())
@@ -266,11 +269,11 @@ class DepthConfig(PooledRunConfig):
     view: str = option("side_by_side", choices=VIEWS)
     opacity: float = option(0.6)
     input_size: int | None = option(None)
-    low_percentile: float = option(2.0, cli=False)
-    high_percentile: float = option(98.0, cli=False)
-    smoothing_window: int = option(15, cli=False)
-    smoothing_momentum: float = option(0.8, cli=False)
-    max_in_flight: int = option(32, cli=False)
+    low_percentile: float = option(2.0)
+    high_percentile: float = option(98.0)
+    smoothing_window: int = option(15)
+    smoothing_momentum: float = option(0.8)
+    max_in_flight: int = option(32)
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -349,10 +352,10 @@ class SegmentationConfig(RunConfig):
     detector_options: tuple[tuple[str, Any], ...] = option((), cli=False)
     window: int = option(60)
     frame_budget_mb: float | None = option(None)
-    match_iou: float = option(0.3, cli=False)
-    drop_after: int | None = option(None, cli=False)
-    min_mask_area: int = option(1, cli=False)
-    max_objects: int = option(50, cli=False)
+    match_iou: float = option(0.3)
+    drop_after: int | None = option(None)
+    min_mask_area: int = option(1)
+    max_objects: int = option(50)
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -369,10 +372,12 @@ class SegmentationConfig(RunConfig):
             raise ConfigError(f"match_iou must be in (0, 1], not {self.match_iou}.")
         if self.frame_budget_mb is not None and self.frame_budget_mb < 0:
             raise ConfigError("The frame budget cannot be negative.")
-        _check_at_least("The SAM 2 image size", self.image_size, 32)
-        _check_at_least("drop_after", self.drop_after, 1)
-        _check_at_least("min_mask_area", self.min_mask_area, 0)
-        _check_at_least("max_objects", self.max_objects, 1)
+        _check_at_least("The SAM 2 image size (image_size)", self.image_size, 32)
+        _check_at_least(
+            "The frames before an empty object is dropped (drop_after)", self.drop_after, 1
+        )
+        _check_at_least("The least mask area (min_mask_area)", self.min_mask_area, 0)
+        _check_at_least("The most objects followed (max_objects)", self.max_objects, 1)
 
     @property
     def window_frames(self) -> int:

@@ -45,6 +45,7 @@ import supervision as sv
 
 import models
 from models.detectors.base import Detector
+from models.segmenters.base import Segmenter
 from models.timing import timed
 from pipeline.configs import SegmentationConfig
 from pipeline.io.frame_store import FrameStore
@@ -60,7 +61,7 @@ from pipeline.stages.track_classes import TrackClasses
 log = logging.getLogger(__name__)
 
 
-def load_models(config: SegmentationConfig, device: str) -> tuple[Any, Detector]:
+def load_models(config: SegmentationConfig, device: str) -> tuple[Segmenter, Detector]:
     """The cached segmenter and its prompting detector on ``device``.
 
     Raises:
@@ -138,14 +139,13 @@ class SegmentationRun(Run[SegmentationConfig, sv.Detections]):
 
     def producer(self, reader: FrameReader, stop: threading.Event) -> ThreadProducer[sv.Detections]:
         self.store = FrameStore(self.config.frame_budget_bytes)
-        producer: ThreadProducer[sv.Detections] = ThreadProducer(
-            lambda emit: _Segmenting(self, reader, stop, producer.timing, emit).run(),
+        return ThreadProducer(
+            lambda emit, timing: _Segmenting(self, reader, stop, timing, emit).run(),
             stop,
             device=self.devices[0],
             queue_size=min(self.config.queue_size, MAX_FRAMES_WAITING_WITH_MASKS),
             name="segmenter",
         )
-        return producer
 
     def open_files(self, outputs: Mapping[str, Path]) -> dict[str, OutputFile]:
         self.files["masks"] = TracksWriter(

@@ -125,7 +125,7 @@ class Producer(Protocol[R]):
 
 
 class ThreadProducer(Generic[R]):
-    """Runs ``produce(emit)`` in its own thread; ``emit`` hands results over in order.
+    """Runs ``produce(emit, timing)`` in its own thread; ``emit`` hands results over in order.
 
     For runs whose model work is one sequential process rather than a device
     pool (segmentation: keyframes and propagation). ``emit`` blocks while the
@@ -133,14 +133,15 @@ class ThreadProducer(Generic[R]):
     stopped; an exception in ``produce`` is re-raised to the consumer.
 
     Args:
-        produce: Called with ``emit``; must emit every frame once, in order.
+        produce: Called with ``emit`` and the :attr:`timing` dict it adds its
+            stage seconds into; must emit every frame once, in order.
         stop: The run's stop flag.
         device: The device it works on, for the summary.
         queue_size: Results waiting for the consumer at most.
         name: The thread's name.
 
     Attributes:
-        timing: Seconds per stage; ``produce`` adds its own into it.
+        timing: Seconds per stage of ``produce``.
         frames_per_device: ``{device: frames emitted}``.
     """
 
@@ -148,7 +149,7 @@ class ThreadProducer(Generic[R]):
 
     def __init__(
         self,
-        produce: Callable[[Callable[[Frame, R], None]], None],
+        produce: Callable[[Callable[[Frame, R], None], dict[str, float]], None],
         stop: threading.Event,
         *,
         device: str,
@@ -180,7 +181,7 @@ class ThreadProducer(Generic[R]):
 
     def _run(self) -> None:
         try:
-            self._produce(self._emit)
+            self._produce(self._emit, self.timing)
             self._put(self._END)
         except BaseException as exc:  # noqa: BLE001 - re-raised by __iter__
             self._error = exc

@@ -1,0 +1,96 @@
+"""Every kind of run through the one start function, ending in the one Done event."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+import av
+import pytest
+import synthetic
+from test_segmentation import OracleSegmenter  # noqa: F401 - registers the test-oracle segmenter
+
+import pipeline
+from pipeline import Done, FirstFrame, Preview, Progress
+
+FRAMES = 12
+
+
+@pytest.fixture(scope="module")
+def video(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("runs")
+    return synthetic.make_video(folder / "shapes.mp4", frames=FRAMES, width=320, height=240)
+
+
+def _configs(tiny_depth_weights: Path) -> dict[str, pipeline.configs.RunConfig]:
+    return {
+        "detection": pipeline.DetectionConfig(detector="test_shapes", devices=("cpu",)),
+        "depth": pipeline.DepthConfig(weights=str(tiny_depth_weights), devices=("cpu",)),
+        "segmentation": pipeline.SegmentationConfig(segmenter="test-oracle", step=4, window=8),
+    }
+
+
+def _frames(path: Path) -> int:
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        assert stream.codec_context.name == "h264"
+        return sum(1 for _ in container.decode(stream))
+
+
+def test_all_three_runs_start_the_same_way_and_end_with_one_done(
+    video: Path, tmp_path: Path, tiny_depth_weights: Path
+) -> None:
+    assert set(pipeline.RUNS) == {"detection", "depth", "segmentation"}
+    for task, config in _configs(tiny_depth_weights).items():
+        outputs = pipeline.output_paths(task, tmp_path / task, optional=True)
+        events = list(pipeline.start(task, video, config, outputs))
+        kinds = {type(event) for event in events}
+        assert {FirstFrame, Progress, Preview, Done} <= kinds, task
+        done = events[-1]
+        assert isinstance(done, Done) and sum(isinstance(e, Done) for e in events) == 1
+        assert done.outputs == outputs, task
+        assert all(path.is_file() for path in done.outputs.values()), task
+        assert _frames(done.outputs["video"]) == FRAMES, task
+        # The summary every kind of run shares.
+        summary = done.summary
+        assert summary["frames"] == FRAMES and summary["fps"] > 0, task
+        assert summary["devices"] == ["cpu"] and summary["frames_per_device"] == {"cpu": FRAMES}
+        assert {"decode", "encode"} <= set(summary["timing_s"]), task
+        assert all(seconds >= 0 for seconds in summary["timing_s"].values()), task
+        assert isinstance(summary["model"], dict), task
+        json.dumps(summary)  # what the CLI prints and the API returns
+    tracks = json.loads((tmp_path / "detection" / "tracks.json").read_text())
+    masks = json.loads((tmp_path / "segmentation" / "masks.json").read_text())
+    assert len(tracks["frames"]) == len(masks["frames"]) == FRAMES
+
+
+def test_outputs_that_do_not_fit_the_task_are_refused(video: Path, tmp_path: Path) -> None:
+    config = pipeline.DetectionConfig(detector="test_shapes")
+    with pytest.raises(pipeline.PipelineError, match="needs a path for tracks"):
+        pipeline.start("detection", video, config, {"video": tmp_path / "o.mp4"})
+    with pytest.raises(pipeline.PipelineError, match="writes no masks"):
+        pipeline.start("detection", video, config, {"masks": tmp_path / "m.json"})
+    with pytest.raises(pipeline.PipelineError, match="Unknown task 'track'"):
+        pipeline.start("track", video, config, {})
+    with pytest.raises(TypeError, match="takes a DepthConfig"):
+        pipeline.start("depth", video, config, {"video": tmp_path / "o.mp4"})
+    assert not list(tmp_path.iterdir())
+
+
+def test_a_stopped_run_of_any_kind_leaves_nothing(
+    video: Path, tmp_path: Path, tiny_depth_weights: Path
+) -> None:
+    for task, config in _configs(tiny_depth_weights).items():
+        stop = threading.Event()
+        stop.set()
+        outputs = pipeline.output_paths(task, tmp_path / task)
+        with pytest.raises(pipeline.RunStopped):
+            list(pipeline.start(task, video, config, outputs, stop))
+        assert not any(path.exists() for path in outputs.values()), task
+
+
+def test_the_first_frame_of_any_kind(video: Path, tiny_depth_weights: Path) -> None:
+    for task, config in _configs(tiny_depth_weights).items():
+        first = pipeline.first_frame(task, video, config)
+        assert first.image.ndim == 3 and first.image.shape[0] == 240, task
