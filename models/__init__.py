@@ -3,6 +3,7 @@
 Importing this package is cheap; heavy libraries load inside factories.
 """
 
+from models.availability import WeightsStatus, default_detector, weights_status
 from models.errors import InvalidQueryError, MissingWeightsError, ModelError, UnknownModelError
 from models.registry import ModelSpec, available, clear_cache, create, get_cached, register, spec
 
@@ -12,10 +13,13 @@ __all__ = [
     "ModelError",
     "ModelSpec",
     "UnknownModelError",
+    "WeightsStatus",
     "available",
     "clear_cache",
     "create",
+    "default_detector",
     "get_cached",
     "register",
     "spec",
+    "weights_status",
 ]

@@ -14,14 +14,18 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import importlib
 import pkgutil
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from models.errors import UnknownModelError
+from models.errors import MissingWeightsError, UnknownModelError
+
+if TYPE_CHECKING:
+    from models.weights_sources import WeightsLocation
 
 Factory = Callable[..., Any]
 
@@ -44,6 +48,10 @@ class ModelSpec:
         throughput_fps: Rough end-to-end frames per second on a ZeroGPU slice
             (decode, model, track, annotate, encode), or one per size; None when
             not measured. Sizes a ZeroGPU request (:meth:`throughput_for`).
+        locate: The model's weights rule, ``locate(weights=..., size=...)`` (no
+            ``size`` for a model in one size) returning a
+            :class:`~models.weights_sources.WeightsLocation`; the factory loads
+            from it and :func:`models.weights_status` checks it without loading.
         extra: Further metadata: ``env_var``, ``hidden`` (test-only models),
             a segmenter's ``detector`` and ``sam2`` size...
 
@@ -63,6 +71,7 @@ class ModelSpec:
     description: str = ""
     license: str | Mapping[str, str] = ""
     throughput_fps: float | Mapping[str, float] | None = None
+    locate: Callable[..., WeightsLocation] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def resolve_size(self, size: str | None) -> str | None:
@@ -127,6 +136,7 @@ def _per_size(value: Any, size: str | None) -> Any:
 
 
 _REGISTRY: dict[tuple[str, str], ModelSpec] = {}
+_LISTING_RANKS: dict[tuple[str, str], tuple[int, str, int]] = {}
 _CACHE: dict[tuple[Any, ...], Any] = {}
 _CACHE_LOCK = threading.Lock()
 
@@ -186,6 +196,7 @@ def register(
     description: str = "",
     license: str | Mapping[str, str] = "",
     throughput_fps: float | Mapping[str, float] | None = None,
+    locate: Callable[..., WeightsLocation] | None = None,
     **extra: Any,
 ) -> Callable[[Factory], Factory]:
     """Register a model factory under ``(kind, name)``.
@@ -200,6 +211,8 @@ def register(
         description: One-line description.
         license: The licence, or a mapping with one per size.
         throughput_fps: Rough ZeroGPU end-to-end frames per second, or one per size.
+        locate: Where the weights come from, ``locate(weights=..., size=...)``
+            (see :attr:`ModelSpec.locate`).
         **extra: Any further metadata (``env_var``, ``hidden``...).
 
     Returns:
@@ -225,6 +238,7 @@ def register(
         key = (kind, name)
         if key in _REGISTRY:
             raise ValueError(f"{kind} {name!r} is already registered")
+        _LISTING_RANKS[key] = _listing_rank(factory, len(_LISTING_RANKS))
         _REGISTRY[key] = ModelSpec(
             kind=kind,
             name=name,
@@ -236,6 +250,7 @@ def register(
             description=description,
             license=license,
             throughput_fps=throughput_fps,
+            locate=locate,
             extra=dict(extra),
         )
         return factory
@@ -244,7 +259,11 @@ def register(
 
 
 def available(kind: str, *, include_hidden: bool = False) -> list[str]:
-    """Names registered for a kind, in registration order.
+    """Names registered for a kind, in discovery order.
+
+    Discovery order is that of :data:`MODEL_PACKAGES`, then module names, then
+    registration within a module; models registered from elsewhere (tests)
+    come last. It does not depend on which module happened to be imported first.
 
     Args:
         kind: Model family, e.g. ``"detector"``.
@@ -255,11 +274,21 @@ def available(kind: str, *, include_hidden: bool = False) -> list[str]:
         The registered names.
     """
     _ensure_loaded()
-    return [
-        name
-        for (k, name), model_spec in _REGISTRY.items()
-        if k == kind and (include_hidden or not model_spec.extra.get("hidden", False))
+    keys = [
+        key
+        for key, model_spec in _REGISTRY.items()
+        if key[0] == kind and (include_hidden or not model_spec.extra.get("hidden", False))
     ]
+    return [name for _, name in sorted(keys, key=lambda key: _LISTING_RANKS[key])]
+
+
+def _listing_rank(factory: Factory, sequence: int) -> tuple[int, str, int]:
+    """Sort key of a registration: its package's place, its module, then its sequence."""
+    target = factory.func if isinstance(factory, functools.partial) else factory
+    module = str(getattr(target, "__module__", "") or "")
+    package = module.rpartition(".")[0]
+    place = MODEL_PACKAGES.index(package) if package in MODEL_PACKAGES else len(MODEL_PACKAGES)
+    return place, module, sequence
 
 
 def spec(kind: str, name: str) -> ModelSpec:
@@ -294,12 +323,28 @@ def create(kind: str, name: str, *, device: str = "cpu", **options: Any) -> Any:
 
     Returns:
         A new model instance.
+
+    Raises:
+        UnknownModelError: No such model or size.
+        MissingWeightsError: The weights are neither local nor downloadable; the
+            message also names the models of this kind whose weights are at hand.
     """
     model_spec = spec(kind, name)
     size = model_spec.resolve_size(options.pop("size", None))
     if size is not None:
         options["size"] = size
-    return model_spec.factory(device=device, **options)
+    try:
+        return model_spec.factory(device=device, **options)
+    except MissingWeightsError as exc:
+        # Name what would work now; never load another model in its place.
+        from models.availability import at_hand
+
+        others = at_hand(kind)
+        if not others:
+            raise
+        raise MissingWeightsError(
+            f"{exc} Available without a download: {', '.join(others)}."
+        ) from exc
 
 
 def get_cached(kind: str, name: str, *, device: str = "cpu", **options: Any) -> Any:

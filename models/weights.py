@@ -6,12 +6,16 @@ Every model resolves its weights the same way, first match wins:
    Hugging Face Hub id, or for ultralytics models an architecture file such as
    ``yolo11n.yaml`` (random weights, for tests and benchmarks);
 2. the model's environment variable, e.g. ``YOLO11_WEIGHTS``;
-3. the model's default: a Hub id or an ultralytics asset, downloaded and cached
+3. a copy bundled with the app under :data:`BUNDLED_MODELS_DIR`, where the
+   licence allows one (YOLOX-Nano);
+4. the model's default: a Hub id or an ultralytics asset, downloaded and cached
    by the model's own library on a machine with network access.
 
-When none of these yields weights, loading raises
-:class:`~models.errors.MissingWeightsError` naming the weights and the three
-ways to supply them. Nothing falls back to a fake model.
+Each model module writes its rule once, as a ``locate_weights`` function
+(:mod:`models.weights_sources`), which its factory loads from and
+:func:`models.weights_status` checks without loading. When no weights are
+found, loading raises :class:`~models.errors.MissingWeightsError` naming the
+weights and the ways to supply them. Nothing falls back to a fake model.
 
 Example:
     >>> from models.weights import resolve_weights
@@ -33,6 +37,8 @@ from models.errors import MissingWeightsError
 
 _TRUE = {"1", "true", "yes", "on"}
 ARCHITECTURE_SUFFIXES = (".yaml", ".yml")
+#: Weights that ship with the app (small, with a licence that allows it).
+BUNDLED_MODELS_DIR = Path(__file__).resolve().parents[1] / "assets" / "models"
 
 
 def resolve_weights(option: str | os.PathLike[str] | None, *, env_var: str, default: str) -> str:
@@ -55,6 +61,16 @@ def resolve_weights(option: str | os.PathLike[str] | None, *, env_var: str, defa
 def is_architecture_file(weights: str) -> bool:
     """True for an architecture description (``yolo11n.yaml``): random weights."""
     return weights.lower().endswith(ARCHITECTURE_SUFFIXES)
+
+
+def looks_like_path(weights: str) -> bool:
+    """True when ``weights`` names a file system path rather than a Hub id.
+
+    Example:
+        >>> looks_like_path("./my-model"), looks_like_path("facebook/detr-resnet-50")
+        (True, False)
+    """
+    return Path(weights).expanduser().exists() or weights.startswith(("/", ".", "~"))
 
 
 def is_offline() -> bool:

@@ -16,6 +16,7 @@ import pytest
 import supervision as sv
 
 import models
+from models.detectors import yolox_nano
 from models.detectors.base import Detector
 from models.errors import InvalidQueryError, MissingWeightsError, UnknownModelError
 from models.weights import resolve_weights
@@ -281,7 +282,11 @@ def test_bad_query_lists_valid_classes(yolo11_random: Detector) -> None:
         ("drone_yolo", {"weights": "/nonexistent/best.pt"}, "/nonexistent/best.pt"),
     ],
 )
-def test_missing_weights_offline(name: str, options: dict[str, str], named: str) -> None:
+def test_missing_weights_offline(
+    name: str, options: dict[str, str], named: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # As in a checkout without the bundled YOLOX-Nano: nothing local at all.
+    monkeypatch.setattr(yolox_nano, "BUNDLED_WEIGHTS", tmp_path / "absent.onnx")
     env_var = models.spec("detector", name).extra["env_var"]
     with pytest.raises(MissingWeightsError) as info:
         models.create("detector", name, device="cpu", **options)

@@ -23,6 +23,7 @@ def scratch_registry(monkeypatch: pytest.MonkeyPatch) -> dict:
     models.available("detector")  # the real models first, so the copy holds them
     copy = dict(registry._REGISTRY)
     monkeypatch.setattr(registry, "_REGISTRY", copy)
+    monkeypatch.setattr(registry, "_LISTING_RANKS", dict(registry._LISTING_RANKS))
     return copy
 
 
@@ -93,11 +94,23 @@ def test_every_module_that_registers_a_model_is_discovered() -> None:
     assert {"models.detectors.yolox_nano", "models.segmenters.sam2_video"} <= modules
     models.available("detector")
     assert modules <= set(sys.modules)
-    factories = {
-        models.spec(kind, name).factory for kind in KINDS for name in models.available(kind)
+    defined_in = {
+        factory_module(models.spec(kind, name)) for kind in KINDS for name in models.available(kind)
     }
-    defined_in = {(f.func if isinstance(f, functools.partial) else f).__module__ for f in factories}
     assert defined_in == modules
+
+
+def test_models_are_listed_in_discovery_order_whatever_was_imported_first() -> None:
+    for kind in KINDS:
+        modules = [factory_module(models.spec(kind, name)) for name in models.available(kind)]
+        assert modules == sorted(modules), kind
+    # One module's own registrations keep their order (SAM 2.1 small, base-plus, large).
+    assert models.available("segmenter")[:3] == ["GSAM2-S", "GSAM2-B", "GSAM2-L"]
+
+
+def factory_module(spec: models.ModelSpec) -> str:
+    factory = spec.factory
+    return (factory.func if isinstance(factory, functools.partial) else factory).__module__
 
 
 def test_every_offered_model_states_its_licence_and_throughput() -> None:

@@ -25,16 +25,20 @@ import numpy as np
 from models.depth.base import DepthEstimator
 from models.registry import register
 from models.transfer import PinnedUploader
-from models.weights import loading_weights, missing_weights_error, resolve_weights
+from models.weights import loading_weights, looks_like_path, missing_weights_error, resolve_weights
+from models.weights_sources import HubRepo, WeightsLocation
 
 LABEL = "Depth Anything V2"
 SIZES = ("small", "base", "large")
+DEFAULT_SIZE = "small"
 HUB_IDS = {size: f"depth-anything/Depth-Anything-V2-{size.title()}-hf" for size in SIZES}
 LICENSES = {"small": "Apache-2.0", "base": "CC-BY-NC-4.0", "large": "CC-BY-NC-4.0"}
 #: Rough end-to-end frames per second on a ZeroGPU slice, per size.
 THROUGHPUT_FPS = {"small": 25.0, "base": 12.0, "large": 6.0}
 #: Read for every size, after the size's own variable.
 ENV_VAR = "DEPTH_ANYTHING_WEIGHTS"
+#: What loading reads from the Hub besides the weights.
+REQUIRED_FILES = ("config.json", "preprocessor_config.json")
 
 # The published checkpoints' preprocessing, used when a local folder lacks
 # ``preprocessor_config.json`` (a model saved without its processor).
@@ -110,7 +114,7 @@ class DepthAnythingV2(DepthEstimator):
         label = f"{LABEL} {size}"
         env_var = size_env_var(size)
         local = Path(weights).expanduser()
-        if _looks_local(weights) and not (local / "config.json").is_file():
+        if looks_like_path(weights) and not (local / "config.json").is_file():
             raise missing_weights_error(
                 label, weights, env_var, f"{local} is not a folder holding config.json"
             )
@@ -180,10 +184,25 @@ class DepthAnythingV2(DepthEstimator):
         return [np.ascontiguousarray(m, dtype=np.float32) for m in maps]
 
 
-def _looks_local(weights: str) -> bool:
-    """True when ``weights`` names a file system path rather than a Hub id."""
-    path = Path(weights).expanduser()
-    return path.exists() or weights.startswith(("/", ".", "~"))
+def locate_weights(
+    *, size: str = DEFAULT_SIZE, weights: str | os.PathLike[str] | None = None
+) -> WeightsLocation:
+    """Where one size's weights are (the rule in this module's docstring).
+
+    Args:
+        size: ``"small"``, ``"base"`` or ``"large"``.
+        weights: The ``weights=`` option: a ``save_pretrained`` folder or a Hub id.
+
+    Returns:
+        The local folder (its ``config.json`` must exist) or the Hub repository.
+    """
+    label, env_var = f"{LABEL} {size}", size_env_var(size)
+    fallback = resolve_weights(None, env_var=ENV_VAR, default=HUB_IDS[size])
+    chosen = resolve_weights(weights, env_var=env_var, default=fallback)
+    if looks_like_path(chosen):
+        return WeightsLocation.at_path(label, chosen, env_var, Path(chosen) / "config.json")
+    repo = HubRepo(chosen, required=REQUIRED_FILES)
+    return WeightsLocation.download(label, chosen, env_var, repo)
 
 
 @register(
@@ -191,17 +210,17 @@ def _looks_local(weights: str) -> bool:
     "depth_anything_v2",
     label=LABEL,
     sizes=SIZES,
-    default_size="small",
+    default_size=DEFAULT_SIZE,
     description="Relative monocular depth (larger is nearer); small, base or large.",
     license=LICENSES,
     throughput_fps=THROUGHPUT_FPS,
-    hub_ids=HUB_IDS,
+    locate=locate_weights,
     env_var=ENV_VAR,
 )
 def create_depth_anything_v2(
     *,
     device: str,
-    size: str = "small",
+    size: str = DEFAULT_SIZE,
     weights: str | os.PathLike[str] | None = None,
     half: bool | None = None,
 ) -> DepthAnythingV2:
@@ -225,6 +244,5 @@ def create_depth_anything_v2(
         >>> estimator = create_depth_anything_v2(device="cpu")  # doctest: +SKIP
         >>> [depth] = estimator.predict([frame_bgr])  # doctest: +SKIP
     """
-    fallback = resolve_weights(None, env_var=ENV_VAR, default=HUB_IDS[size])
-    chosen = resolve_weights(weights, env_var=size_env_var(size), default=fallback)
-    return DepthAnythingV2.load(weights=chosen, device=device, size=size, half=half)
+    location = locate_weights(size=size, weights=weights)
+    return DepthAnythingV2.load(weights=location.weights, device=device, size=size, half=half)

@@ -13,9 +13,10 @@ import numpy as np
 import supervision as sv
 
 from models.detectors.base import CLASS_NAME, Detector
-from models.detectors.transformers_common import bgr_to_rgb, load_pretrained
+from models.detectors.transformers_common import bgr_to_rgb, load_pretrained, locate_pretrained
 from models.registry import register
 from models.weights import resolve_weights
+from models.weights_sources import WeightsLocation
 
 ENV_VAR = "DETR_WEIGHTS"
 DEFAULT_WEIGHTS = "facebook/detr-resnet-50"
@@ -38,9 +39,7 @@ class DetrDetector(Detector):
     def __init__(self, model: Any, processor: Any, *, device: str, weights: str) -> None:
         self.id2label: dict[int, str] = {int(k): v for k, v in model.config.id2label.items()}
         names = dict.fromkeys(v for _, v in sorted(self.id2label.items()) if v != UNUSED_LABEL)
-        super().__init__(
-            device=device, weights=weights, class_names=list(names), license=LICENSE
-        )
+        super().__init__(device=device, weights=weights, class_names=list(names), license=LICENSE)
         self.model = model
         self.processor = processor
 
@@ -79,6 +78,23 @@ class DetrDetector(Detector):
         )
 
 
+def locate_weights(*, weights: str | None = None, revision: str | None = None) -> WeightsLocation:
+    """Where DETR's weights are: ``weights``, else ``$DETR_WEIGHTS``, else the Hub.
+
+    Args:
+        weights: The ``weights=`` option: a ``save_pretrained`` folder or a Hub id.
+        revision: Hub revision; ``no_timm`` for the default weights.
+
+    Returns:
+        The local folder or the Hub repository.
+    """
+    chosen = resolve_weights(weights, env_var=ENV_VAR, default=DEFAULT_WEIGHTS)
+    if revision is None and chosen == DEFAULT_WEIGHTS:
+        revision = DEFAULT_REVISION
+    required = ("config.json", "preprocessor_config.json")
+    return locate_pretrained(LABEL, chosen, ENV_VAR, required=required, revision=revision)
+
+
 @register(
     "detector",
     "detr_resnet50",
@@ -86,6 +102,7 @@ class DetrDetector(Detector):
     description="DETR (ResNet-50) trained on COCO; transformer detector, slower than YOLO.",
     license=LICENSE,
     throughput_fps=15.0,
+    locate=locate_weights,
     env_var=ENV_VAR,
 )
 def create_detr(
@@ -107,16 +124,8 @@ def create_detr(
     """
     from transformers import AutoImageProcessor, DetrForObjectDetection
 
-    chosen = resolve_weights(weights, env_var=ENV_VAR, default=DEFAULT_WEIGHTS)
-    if revision is None and chosen == DEFAULT_WEIGHTS:
-        revision = DEFAULT_REVISION
+    location = locate_weights(weights=weights, revision=revision)
     model, processor = load_pretrained(
-        DetrForObjectDetection,
-        AutoImageProcessor,
-        weights=chosen,
-        label=LABEL,
-        env_var=ENV_VAR,
-        device=device,
-        revision=revision,
+        DetrForObjectDetection, AutoImageProcessor, location=location, device=device
     )
-    return DetrDetector(model, processor, device=device, weights=chosen)
+    return DetrDetector(model, processor, device=device, weights=location.weights)

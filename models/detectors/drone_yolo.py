@@ -17,9 +17,10 @@ from __future__ import annotations
 import os
 import re
 
-from models.detectors.ultralytics_common import UltralyticsDetector
+from models.detectors.ultralytics_common import UltralyticsDetector, locate
 from models.registry import register
-from models.weights import hub_file, resolve_weights
+from models.weights import resolve_weights
+from models.weights_sources import HubFile, WeightsLocation
 
 ENV_VAR = "DRONE_YOLO_WEIGHTS"
 REPO_ENV_VAR = "DRONE_YOLO_REPO"
@@ -27,6 +28,8 @@ FILE_ENV_VAR = "DRONE_YOLO_FILE"
 DEFAULT_REPO = "mshamrai/yolov8{size}-visdrone"
 DEFAULT_FILE = "best.pt"
 LABEL = "Drone YOLO (VisDrone)"
+SIZES = ("n", "s", "m", "l", "x")
+DEFAULT_SIZE = "m"
 LICENSE = "OpenRAIL (weights), AGPL-3.0 (ultralytics)"
 VISDRONE_CLASSES = (
     "pedestrian",
@@ -43,28 +46,45 @@ VISDRONE_CLASSES = (
 _REPO_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
 
 
-def _fetch_from_hub(repo_id: str) -> str:
+def locate_weights(*, size: str = DEFAULT_SIZE, weights: str | None = None) -> WeightsLocation:
+    """Where the drone YOLO's weights are: ``weights``, ``$DRONE_YOLO_WEIGHTS``, or the Hub.
+
+    Args:
+        size: One of n, s, m, l, x (fills ``{size}`` in the default repository).
+        weights: The ``weights=`` option.
+
+    Returns:
+        An architecture, a local ``.pt``, or a Hub file (``$DRONE_YOLO_FILE``,
+        default ``best.pt``, in the repository the weights name).
+    """
+    repo = os.environ.get(REPO_ENV_VAR, "").strip() or DEFAULT_REPO
+    chosen = resolve_weights(weights, env_var=ENV_VAR, default=repo.format(size=size))
+    return locate(f"{LABEL}, size {size}", chosen, ENV_VAR, _hub_file)
+
+
+def _hub_file(repo_id: str) -> HubFile | None:
+    # Anything but a repository id (``owner/name``) is a file that does not exist.
     if not _REPO_ID.match(repo_id) or repo_id.endswith(".pt"):
-        raise FileNotFoundError(f"no such file: {repo_id}")
-    filename = os.environ.get(FILE_ENV_VAR, "").strip() or DEFAULT_FILE
-    return hub_file(repo_id, filename)
+        return None
+    return HubFile(repo_id, os.environ.get(FILE_ENV_VAR, "").strip() or DEFAULT_FILE)
 
 
 @register(
     "detector",
     "drone_yolo",
     label=LABEL,
-    sizes=("n", "s", "m", "l", "x"),
-    default_size="m",
+    sizes=SIZES,
+    default_size=DEFAULT_SIZE,
     description="YOLOv8 fine-tuned on VisDrone aerial imagery (pedestrians, cars, bikes...).",
     license=LICENSE,
     throughput_fps=40.0,
+    locate=locate_weights,
     env_var=ENV_VAR,
 )
 def create_drone_yolo(
     *,
     device: str,
-    size: str = "m",
+    size: str = DEFAULT_SIZE,
     weights: str | None = None,
     imgsz: int = 640,
     runtime: str = "auto",
@@ -92,14 +112,9 @@ def create_drone_yolo(
     Raises:
         MissingWeightsError: The weights are neither local nor downloadable.
     """
-    repo = os.environ.get(REPO_ENV_VAR, "").strip() or DEFAULT_REPO
-    chosen = resolve_weights(weights, env_var=ENV_VAR, default=repo.format(size=size))
     return UltralyticsDetector.load(
         name="drone_yolo",
-        label=f"{LABEL}, size {size}",
-        weights=chosen,
-        env_var=ENV_VAR,
-        fetch=_fetch_from_hub,
+        location=locate_weights(size=size, weights=weights),
         license=LICENSE,
         device=device,
         size=size,

@@ -17,14 +17,19 @@ import numpy as np
 import supervision as sv
 
 from models.detectors.base import CLASS_NAME, Detector
-from models.detectors.transformers_common import bgr_to_rgb, load_pretrained
+from models.detectors.transformers_common import bgr_to_rgb, load_pretrained, locate_pretrained
 from models.errors import InvalidQueryError
 from models.registry import register
 from models.weights import resolve_weights
+from models.weights_sources import WeightsLocation
 
 ENV_VAR = "GROUNDING_DINO_WEIGHTS"
 HUB_IDS = {"tiny": "IDEA-Research/grounding-dino-tiny", "base": "IDEA-Research/grounding-dino-base"}
 LABEL = "Grounding DINO"
+SIZES = ("tiny", "base")
+DEFAULT_SIZE = "tiny"
+#: What its processor reads besides the weights: image processing and the text tokenizer.
+REQUIRED_FILES = ("config.json", "preprocessor_config.json", "tokenizer_config.json")
 LICENSE = "Apache-2.0"
 
 
@@ -146,20 +151,35 @@ def _cxcywh_to_xyxy(boxes: Any) -> Any:
     return torch.cat([center - size / 2, center + size / 2], dim=-1)
 
 
+def locate_weights(*, size: str = DEFAULT_SIZE, weights: str | None = None) -> WeightsLocation:
+    """Where Grounding DINO's weights are: ``weights``, ``$GROUNDING_DINO_WEIGHTS``, or the Hub.
+
+    Args:
+        size: ``"tiny"`` or ``"base"``.
+        weights: The ``weights=`` option: a ``save_pretrained`` folder or a Hub id.
+
+    Returns:
+        The local folder or the Hub repository.
+    """
+    chosen = resolve_weights(weights, env_var=ENV_VAR, default=HUB_IDS[size])
+    return locate_pretrained(f"{LABEL} {size}", chosen, ENV_VAR, required=REQUIRED_FILES)
+
+
 @register(
     "detector",
     "grounding_dino",
     label=LABEL,
-    sizes=("tiny", "base"),
-    default_size="tiny",
+    sizes=SIZES,
+    default_size=DEFAULT_SIZE,
     open_vocabulary=True,
     description="Grounding DINO: finds any objects described in text ('red car, dog').",
     license=LICENSE,
     throughput_fps=6.0,
+    locate=locate_weights,
     env_var=ENV_VAR,
 )
 def create_grounding_dino(
-    *, device: str, size: str = "tiny", weights: str | None = None
+    *, device: str, size: str = DEFAULT_SIZE, weights: str | None = None
 ) -> GroundingDinoDetector:
     """Build a Grounding DINO detector.
 
@@ -177,13 +197,10 @@ def create_grounding_dino(
     """
     from transformers import AutoModelForZeroShotObjectDetection, AutoProcessor
 
-    chosen = resolve_weights(weights, env_var=ENV_VAR, default=HUB_IDS[size])
+    location = locate_weights(size=size, weights=weights)
     model, processor = load_pretrained(
-        AutoModelForZeroShotObjectDetection,
-        AutoProcessor,
-        weights=chosen,
-        label=f"{LABEL} {size}",
-        env_var=ENV_VAR,
-        device=device,
+        AutoModelForZeroShotObjectDetection, AutoProcessor, location=location, device=device
     )
-    return GroundingDinoDetector(model, processor, device=device, weights=chosen, size=size)
+    return GroundingDinoDetector(
+        model, processor, device=device, weights=location.weights, size=size
+    )

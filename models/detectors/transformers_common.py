@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from models.weights import loading_weights
+from models.weights import loading_weights, looks_like_path
+from models.weights_sources import HubRepo, WeightsLocation
 
 
 def bgr_to_rgb(frames: Sequence[np.ndarray]) -> list[np.ndarray]:
@@ -25,15 +27,35 @@ def bgr_to_rgb(frames: Sequence[np.ndarray]) -> list[np.ndarray]:
     return [np.ascontiguousarray(frame[..., ::-1]) for frame in frames]
 
 
-def load_pretrained(
-    model_class: Any,
-    processor_class: Any,
-    *,
-    weights: str,
+def locate_pretrained(
     label: str,
+    weights: str,
     env_var: str,
-    device: str,
+    *,
+    required: tuple[str, ...],
     revision: str | None = None,
+) -> WeightsLocation:
+    """Where a transformers checkpoint is: a ``save_pretrained`` folder or a Hub repository.
+
+    Args:
+        label: Display name, for messages.
+        weights: The chosen weights: a local folder or a Hub id.
+        env_var: The model's environment variable.
+        required: Files ``from_pretrained`` reads besides the weights (config,
+            processor, tokenizer), checked in the Hub cache.
+        revision: Hub revision, or None.
+
+    Returns:
+        The folder (its ``config.json`` must exist) or the Hub repository.
+    """
+    if looks_like_path(weights):
+        return WeightsLocation.at_path(label, weights, env_var, Path(weights) / "config.json")
+    repo = HubRepo(weights, revision=revision, required=required)
+    return WeightsLocation.download(label, weights, env_var, repo)
+
+
+def load_pretrained(
+    model_class: Any, processor_class: Any, *, location: WeightsLocation, device: str
 ) -> tuple[Any, Any]:
     """Load a transformers model and its processor onto ``device`` for inference.
 
@@ -43,11 +65,8 @@ def load_pretrained(
     Args:
         model_class: e.g. ``DetrForObjectDetection``.
         processor_class: e.g. ``AutoImageProcessor`` or ``AutoProcessor``.
-        weights: A local folder or a Hub id.
-        label: Display name used in error messages.
-        env_var: The model's weights environment variable.
+        location: A local folder or a Hub repository (:func:`locate_pretrained`).
         device: ``"cpu"``, ``"cuda"``, ``"cuda:1"``...
-        revision: Hub revision, or None.
 
     Returns:
         ``(model, processor)``, the model in eval mode on ``device``.
@@ -58,7 +77,9 @@ def load_pretrained(
     import torch
 
     dtype = torch.float16 if device.startswith("cuda") else torch.float32
-    with loading_weights(label, weights, env_var):
+    weights = location.weights
+    revision = location.remote.revision if isinstance(location.remote, HubRepo) else None
+    with loading_weights(location.label, weights, location.env_var):
         processor = processor_class.from_pretrained(weights, revision=revision)
         model = model_class.from_pretrained(weights, revision=revision, dtype=dtype)
     return model.to(device).eval(), processor

@@ -1,8 +1,9 @@
 """The ultralytics YOLO wrapper shared by ``yolo11`` and ``drone_yolo``.
 
 The two models differ only in where their weights come from, so each module
-supplies a ``fetch`` callable that turns its resolved weights into a local
-file, and this module does the loading, prediction and conversion.
+supplies its :class:`~models.weights_sources.WeightsLocation` (an architecture,
+a local ``.pt`` or a download: an ultralytics release asset, a Hub file) and
+this module does the loading, prediction and conversion.
 
 Three runtimes run the same network (see :mod:`models.detectors.yolo_networks`):
 
@@ -34,6 +35,7 @@ import os
 import tempfile
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +48,7 @@ from models.detectors.yolo_networks import OnnxRuntimeYolo, TorchYolo
 from models.errors import ModelError
 from models.onnx_sessions import onnx_session
 from models.weights import cache_dir, is_architecture_file, is_offline, loading_weights
+from models.weights_sources import RemoteWeights, WeightsLocation
 
 STAGES = ("preprocess", "inference", "postprocess")
 RUNTIMES = ("auto", "torch", "onnxruntime", "ultralytics")
@@ -53,6 +56,7 @@ RUNTIMES = ("auto", "torch", "onnxruntime", "ultralytics")
 #: ``"torch"`` runtime's static shapes.
 CUDA_BATCH_SIZE = GPU_BATCH_SIZE
 ONNX_CACHE_FOLDER = "onnx"
+ASSETS_HOST = "github.com"
 # Part of the cache key: bump it when the export settings below change.
 EXPORT_VERSION = 1
 
@@ -125,10 +129,7 @@ class UltralyticsDetector(Detector):
         cls,
         *,
         name: str,
-        label: str,
-        weights: str,
-        env_var: str,
-        fetch: Callable[[str], str],
+        location: WeightsLocation,
         device: str,
         size: str | None = None,
         imgsz: int = 640,
@@ -141,12 +142,8 @@ class UltralyticsDetector(Detector):
 
         Args:
             name: Registry name.
-            label: Display name used in error messages.
-            weights: Resolved weights: a ``.yaml`` architecture, a local ``.pt``,
-                or something ``fetch`` understands (asset name, hub id).
-            env_var: The model's weights environment variable.
-            fetch: Turns non-local, non-architecture ``weights`` into a local file;
-                raises ``OSError`` when it cannot.
+            location: Where the weights are: a ``.yaml`` architecture, a local
+                ``.pt``, or a download with ``fetch()`` (see :func:`locate`).
             device: ``"cpu"``, ``"cuda"``, ``"cuda:1"``...
             size: Model size, recorded in :meth:`info`.
             imgsz: Inference image size.
@@ -172,16 +169,23 @@ class UltralyticsDetector(Detector):
         """
         from ultralytics import YOLO
 
+        label, weights = location.label, location.weights
         if runtime not in RUNTIMES:
             raise InvalidRuntimeError(
                 f"Unknown runtime {runtime!r} for {label}; choose one of {', '.join(RUNTIMES)}."
             )
-        random_weights = is_architecture_file(weights)
-        with loading_weights(label, weights, env_var):
+        random_weights = location.random_weights
+        with loading_weights(label, weights, location.env_var):
             # An architecture yaml is resolved from ultralytics' bundled configs and
-            # a file path is loaded as is, so only `fetch` may download.
-            local = random_weights or Path(weights).is_file()
-            source = weights if local else fetch(weights)
+            # a file path is loaded as is, so only the location's download may fetch.
+            if random_weights:
+                source = weights
+            elif location.remote is not None:
+                source = str(location.remote.fetch())
+            elif location.path is not None and location.path.is_file():
+                source = str(location.path)
+            else:
+                raise FileNotFoundError(f"no such file: {location.path}")
             model = YOLO(source, task="detect")
         if random_weights and len(random_class_names) == len(model.names):
             model.model.names = dict(enumerate(random_class_names))
@@ -442,31 +446,71 @@ def _quiet(logger: logging.Logger) -> Iterator[None]:
         logger.setLevel(level)
 
 
-def ultralytics_asset(name: str) -> str:
-    """Fetch an ultralytics release asset (e.g. ``yolo11m.pt``) into the cache.
+@dataclass(frozen=True)
+class UltralyticsAsset:
+    """An ultralytics release asset (``yolo11m.pt``), cached in :func:`models.weights.cache_dir`.
 
     Ultralytics would otherwise download into the current directory; keeping
-    assets in :func:`models.weights.cache_dir` avoids litter and re-downloads.
+    assets in the cache avoids litter and re-downloads.
+
+    Attributes:
+        name: Asset file name.
+    """
+
+    name: str
+
+    #: Ultralytics downloads its assets from GitHub releases.
+    host = ASSETS_HOST
+
+    def describe(self) -> str:
+        """The asset's file name."""
+        return self.name
+
+    def cached(self) -> Path | None:
+        """The cached asset, if there."""
+        target = cache_dir() / self.name
+        return target if target.is_file() else None
+
+    def fetch(self) -> Path:
+        """Download the asset once (or take the cached copy).
+
+        Raises:
+            OSError: Offline and not cached, or the download failed.
+        """
+        from ultralytics.utils.downloads import attempt_download_asset
+
+        cached = self.cached()
+        if cached is not None:
+            return cached
+        target = cache_dir() / self.name
+        if is_offline():
+            raise ConnectionError(f"offline mode is on and {target} is not cached")
+        path = Path(attempt_download_asset(str(target)))
+        if not path.is_file():
+            raise FileNotFoundError(f"{self.name} is not an ultralytics asset")
+        return path
+
+
+def locate(
+    label: str, weights: str, env_var: str, download: Callable[[str], RemoteWeights | None]
+) -> WeightsLocation:
+    """Where chosen ultralytics weights are, as :meth:`UltralyticsDetector.load` reads them.
 
     Args:
-        name: Asset file name.
+        label: Display name (with the size), for messages.
+        weights: The chosen weights (option, environment variable or default).
+        env_var: The model's environment variable.
+        download: What ``weights`` names when it is neither an architecture nor
+            an existing file (an asset, a Hub repository); None: a missing file.
 
     Returns:
-        Local path of the asset.
-
-    Raises:
-        OSError: Offline and not cached, or the download failed.
+        An architecture (``.yaml``: random weights), a local file, or the download.
     """
-    from ultralytics.utils.downloads import attempt_download_asset
-
-    if Path(name).name != name:
-        raise FileNotFoundError(f"no such file: {name}")
-    target = cache_dir() / name
-    if target.is_file():
-        return str(target)
-    if is_offline():
-        raise ConnectionError(f"offline mode is on and {target} is not cached")
-    path = Path(attempt_download_asset(str(target)))
-    if not path.is_file():
-        raise FileNotFoundError(f"{name} is not an ultralytics asset")
-    return str(path)
+    if is_architecture_file(weights):
+        return WeightsLocation.architecture(label, weights, env_var)
+    if Path(weights).expanduser().is_file():
+        return WeightsLocation.at_path(label, weights, env_var)
+    remote = download(weights)
+    if remote is None:
+        return WeightsLocation.at_path(label, weights, env_var)
+    return WeightsLocation.download(label, weights, env_var, remote)

@@ -7,30 +7,56 @@ such as ``yolo11n.yaml`` for random weights), else the ultralytics release asset
 
 from __future__ import annotations
 
-from models.detectors.ultralytics_common import UltralyticsDetector, ultralytics_asset
+from pathlib import Path
+
+from models.detectors.ultralytics_common import UltralyticsAsset, UltralyticsDetector, locate
 from models.registry import register
 from models.weights import resolve_weights
+from models.weights_sources import WeightsLocation
 
 ENV_VAR = "YOLO11_WEIGHTS"
 LABEL = "YOLO11"
 LICENSE = "AGPL-3.0"
+SIZES = ("n", "s", "m", "l", "x")
+DEFAULT_SIZE = "m"
+
+
+def locate_weights(*, size: str = DEFAULT_SIZE, weights: str | None = None) -> WeightsLocation:
+    """Where YOLO11's weights are: ``weights``, else ``$YOLO11_WEIGHTS``, else the asset.
+
+    Args:
+        size: One of n, s, m, l, x.
+        weights: The ``weights=`` option.
+
+    Returns:
+        An architecture, a local ``.pt``, or the ultralytics asset (a bare file
+        name such as ``yolo11{size}.pt``).
+    """
+    chosen = resolve_weights(weights, env_var=ENV_VAR, default=f"yolo11{size}.pt")
+    return locate(f"{LABEL}-{size}", chosen, ENV_VAR, _asset)
+
+
+def _asset(name: str) -> UltralyticsAsset | None:
+    # Only a bare file name can be an asset; a path that does not exist is a missing file.
+    return UltralyticsAsset(name) if Path(name).name == name else None
 
 
 @register(
     "detector",
     "yolo11",
     label=LABEL,
-    sizes=("n", "s", "m", "l", "x"),
-    default_size="m",
+    sizes=SIZES,
+    default_size=DEFAULT_SIZE,
     description="Ultralytics YOLO11 trained on COCO (80 classes); fast on GPU and CPU.",
     license=LICENSE,
     throughput_fps=40.0,
+    locate=locate_weights,
     env_var=ENV_VAR,
 )
 def create_yolo11(
     *,
     device: str,
-    size: str = "m",
+    size: str = DEFAULT_SIZE,
     weights: str | None = None,
     imgsz: int = 640,
     runtime: str = "auto",
@@ -63,14 +89,10 @@ def create_yolo11(
     """
     from ultralytics.utils import ROOT, YAML
 
-    chosen = resolve_weights(weights, env_var=ENV_VAR, default=f"yolo11{size}.pt")
     coco = YAML.load(ROOT / "cfg" / "datasets" / "coco.yaml")["names"]
     return UltralyticsDetector.load(
         name="yolo11",
-        label=f"{LABEL}-{size}",
-        weights=chosen,
-        env_var=ENV_VAR,
-        fetch=ultralytics_asset,
+        location=locate_weights(size=size, weights=weights),
         license=LICENSE,
         device=device,
         size=size,

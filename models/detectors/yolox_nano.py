@@ -1,8 +1,11 @@
 """YOLOX-Nano (Megvii, Apache-2.0) on ONNX Runtime: a 0.9 M-parameter COCO detector for CPUs.
 
-Weights: ``weights=`` / ``$YOLOX_NANO_WEIGHTS`` (a local ``.onnx`` file or a
-URL), else the official export from the YOLOX 0.1.1rc0 release (``$YOLOX_NANO_URL``
-overrides the address), downloaded once into :func:`models.weights.cache_dir`.
+Weights, first match wins: ``weights=`` / ``$YOLOX_NANO_WEIGHTS`` (a local
+``.onnx`` file or a URL); the copy bundled with the app
+(``assets/models/yolox_nano/yolox_nano.onnx``, Apache-2.0, so that a first run
+works offline); else the official export from the YOLOX 0.1.1rc0 release
+(``$YOLOX_NANO_URL`` overrides the address), downloaded once into
+:func:`models.weights.cache_dir`.
 
 The export takes ``images`` [1, 3, 416, 416] float32 BGR in 0..255 (no
 normalisation), letterboxed to the top-left with padding 114, and returns the
@@ -24,13 +27,16 @@ import supervision as sv
 from models.detectors.base import CLASS_NAME, Detector
 from models.onnx_sessions import onnx_session
 from models.registry import register
-from models.weights import download_url, loading_weights, resolve_weights
+from models.weights import BUNDLED_MODELS_DIR, loading_weights, resolve_weights
+from models.weights_sources import UrlFile, WeightsLocation
 
 ENV_VAR = "YOLOX_NANO_WEIGHTS"
 URL_ENV_VAR = "YOLOX_NANO_URL"
 DEFAULT_URL = (
     "https://github.com/Megvii-BaseDetection/YOLOX/releases/download/0.1.1rc0/yolox_nano.onnx"
 )
+#: The copy that ships with the app (see ``assets/README.md``).
+BUNDLED_WEIGHTS = BUNDLED_MODELS_DIR / "yolox_nano" / "yolox_nano.onnx"
 LABEL = "YOLOX-Nano"
 LICENSE = "Apache-2.0"
 STRIDES = (8, 16, 32)
@@ -189,6 +195,26 @@ def _session(path: Path, device: str) -> Any:
     return onnx_session(path, providers)
 
 
+def locate_weights(*, weights: str | None = None) -> WeightsLocation:
+    """Where YOLOX-Nano's weights are: ``weights``, ``$YOLOX_NANO_WEIGHTS``, bundled, or the URL.
+
+    Args:
+        weights: The ``weights=`` option: a local ``.onnx`` file or a URL.
+
+    Returns:
+        A local file (the bundled one when nothing is set), or a download.
+    """
+    default = os.environ.get(URL_ENV_VAR, "").strip() or DEFAULT_URL
+    if BUNDLED_WEIGHTS.is_file():
+        default = str(BUNDLED_WEIGHTS)
+    chosen = resolve_weights(weights, env_var=ENV_VAR, default=default)
+    if urlparse(chosen).scheme in ("http", "https"):
+        filename = Path(urlparse(chosen).path).name or "yolox_nano.onnx"
+        return WeightsLocation.download(LABEL, chosen, ENV_VAR, UrlFile(chosen, filename))
+    bundled = chosen == str(BUNDLED_WEIGHTS)
+    return WeightsLocation.at_path(LABEL, chosen, ENV_VAR, bundled=bundled)
+
+
 @register(
     "detector",
     "yolox_nano",
@@ -196,6 +222,7 @@ def _session(path: Path, device: str) -> Any:
     description="YOLOX-Nano (COCO, 80 classes) on ONNX Runtime; small and fast on CPU.",
     license=LICENSE,
     throughput_fps=60.0,
+    locate=locate_weights,
     env_var=ENV_VAR,
 )
 def create_yolox_nano(*, device: str, weights: str | None = None) -> YoloxNanoDetector:
@@ -205,7 +232,8 @@ def create_yolox_nano(*, device: str, weights: str | None = None) -> YoloxNanoDe
         device: ``"cpu"``, or ``"cuda"``/``"cuda:N"`` to use ONNX Runtime's CUDA
             provider when the installed onnxruntime has it (else CPU).
         weights: A local ``.onnx`` file or a URL; defaults to
-            ``$YOLOX_NANO_WEIGHTS``, then the official release download.
+            ``$YOLOX_NANO_WEIGHTS``, then the bundled file, then the official
+            release download.
 
     Returns:
         The detector.
@@ -217,17 +245,16 @@ def create_yolox_nano(*, device: str, weights: str | None = None) -> YoloxNanoDe
         >>> detector = create_yolox_nano(device="cpu")  # doctest: +SKIP
         >>> [dets] = detector.detect([frame], queries="person")  # doctest: +SKIP
     """
-    default = os.environ.get(URL_ENV_VAR, "").strip() or DEFAULT_URL
-    chosen = resolve_weights(weights, env_var=ENV_VAR, default=default)
-    with loading_weights(LABEL, chosen, ENV_VAR):
-        if urlparse(chosen).scheme in ("http", "https"):
-            path = download_url(chosen, Path(urlparse(chosen).path).name or "yolox_nano.onnx")
+    location = locate_weights(weights=weights)
+    with loading_weights(LABEL, location.weights, ENV_VAR):
+        if isinstance(location.remote, UrlFile):
+            path = location.remote.fetch()
+        elif location.path is not None and location.path.is_file():
+            path = location.path
         else:
-            path = Path(chosen).expanduser()
-            if not path.is_file():
-                raise FileNotFoundError(f"no such file: {path}")
+            raise FileNotFoundError(f"no such file: {location.path}")
     session = _session(path, device)
     n_classes = int(session.get_outputs()[0].shape[-1]) - 5
     return YoloxNanoDetector(
-        session, device=device, weights=chosen, class_names=_class_names(path, n_classes)
+        session, device=device, weights=location.weights, class_names=_class_names(path, n_classes)
     )

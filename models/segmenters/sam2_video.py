@@ -56,12 +56,12 @@ from models.errors import ModelError
 from models.registry import register
 from models.segmenters.base import FrameSource
 from models.weights import (
-    hub_file,
     is_architecture_file,
     loading_weights,
     missing_weights_error,
     resolve_weights,
 )
+from models.weights_sources import HubFile, WeightsLocation
 
 CONFIG_DIR = "configs/sam2.1"
 #: SAM 2.1's code and checkpoints (the prompting detector has its own licence).
@@ -182,6 +182,42 @@ def _read_checkpoint(path: Path, label: str, env_var: str) -> dict[str, Any]:
     return checkpoint
 
 
+def _hub_checkpoint(repo_id: str, variant: Sam2Variant) -> tuple[str, str]:
+    """The hydra config and checkpoint file of a Hub repository of SAM 2 weights."""
+    known = {v.hub_id: (v.config, v.filename) for v in VARIANTS.values()}
+    if repo_id in known:
+        return known[repo_id]
+    # Other official repositories (SAM 2.0, tiny) are listed by sam2 itself.
+    from sam2.build_sam import HF_MODEL_ID_TO_FILENAMES
+
+    return HF_MODEL_ID_TO_FILENAMES.get(repo_id, (variant.config, variant.filename))
+
+
+def locate_weights(*, variant: str, weights: str | None = None) -> WeightsLocation:
+    """Where one SAM 2.1 size's weights are (the rule in this module's docstring).
+
+    Args:
+        variant: ``"small"``, ``"base_plus"`` or ``"large"``.
+        weights: The ``weights=`` option.
+
+    Returns:
+        A hydra config (random weights), a local checkpoint file (in a folder:
+        the size's file name), or a checkpoint file on the Hub.
+    """
+    sam2 = VARIANTS[variant]
+    label, env_var = sam2.label, sam2.env_var
+    chosen = resolve_weights(weights, env_var=env_var, default=sam2.hub_id)
+    if is_architecture_file(chosen):
+        return WeightsLocation.architecture(label, chosen, env_var)
+    path = Path(chosen).expanduser()
+    if path.is_dir():
+        return WeightsLocation.at_path(label, chosen, env_var, path / sam2.filename)
+    if path.exists() or _looks_local(chosen):
+        return WeightsLocation.at_path(label, chosen, env_var, path)
+    filename = _hub_checkpoint(chosen, sam2)[1]
+    return WeightsLocation.download(label, chosen, env_var, HubFile(chosen, filename))
+
+
 @dataclass(frozen=True)
 class _Source:
     """Where a model's architecture and weights come from."""
@@ -191,25 +227,21 @@ class _Source:
     checkpoint: dict[str, Any] | None
 
 
-def _locate(chosen: str, variant: Sam2Variant, label: str) -> _Source:
-    """Resolve ``chosen`` (file, folder, Hub id or config) to a config and a state dict."""
-    from sam2.build_sam import HF_MODEL_ID_TO_FILENAMES
-
-    if is_architecture_file(chosen):
-        return _Source(_config_name(chosen), (), None)
-    path = Path(chosen).expanduser()
-    if path.is_dir():
-        path = path / variant.filename
-    elif not path.exists() and not _looks_local(chosen):
-        # A Hub id: fetch the file (or find it in the Hub cache when offline).
-        config, filename = HF_MODEL_ID_TO_FILENAMES.get(chosen, (variant.config, variant.filename))
-        with loading_weights(label, chosen, variant.env_var):
-            path = Path(hub_file(chosen, filename))
-        checkpoint = _read_checkpoint(path, label, variant.env_var)
-        return _Source(config, (), checkpoint)
-    if not path.is_file():
-        raise missing_weights_error(label, str(path), variant.env_var, "no such file")
-    checkpoint = _read_checkpoint(path, label, variant.env_var)
+def _load_source(location: WeightsLocation, variant: Sam2Variant) -> _Source:
+    """The config and state dict at ``location`` (file, Hub file or config)."""
+    label, env_var = location.label, location.env_var
+    if location.random_weights:
+        return _Source(_config_name(location.weights), (), None)
+    if isinstance(location.remote, HubFile):
+        # Fetch the file (or find it in the Hub cache when offline).
+        config = _hub_checkpoint(location.remote.repo_id, variant)[0]
+        with loading_weights(label, location.weights, env_var):
+            path = location.remote.fetch()
+        return _Source(config, (), _read_checkpoint(path, label, env_var))
+    path = location.path
+    if path is None or not path.is_file():
+        raise missing_weights_error(label, str(path), env_var, "no such file")
+    checkpoint = _read_checkpoint(path, label, env_var)
     # Our own checkpoints carry their architecture; Meta's use the size's config.
     config = str(checkpoint.get("config") or variant.config)
     overrides = tuple(str(o) for o in checkpoint.get("hydra_overrides") or ())
@@ -563,8 +595,8 @@ def create_sam2_segmenter(
         ModelError: The checkpoint is unreadable or does not fit the model.
     """
     sam2 = VARIANTS[variant]
-    chosen = resolve_weights(weights, env_var=sam2.env_var, default=sam2.hub_id)
-    source = _locate(chosen, sam2, sam2.label)
+    location = locate_weights(variant=variant, weights=weights)
+    source = _load_source(location, sam2)
     overrides = list(source.overrides)
     if image_size is not None:
         overrides += image_size_overrides(int(image_size))
@@ -579,7 +611,7 @@ def create_sam2_segmenter(
         open_vocabulary=open_vocabulary,
         variant=sam2,
         device=device,
-        weights=chosen,
+        weights=location.weights,
         random_weights=source.checkpoint is None,
         license=LICENSE,
     )
@@ -600,6 +632,7 @@ def _register(name: str, detector: str, variant: str) -> None:
         env_var=sam2.env_var,
         license=LICENSE,
         throughput_fps=sam2.throughput_fps,
+        locate=functools.partial(locate_weights, variant=variant),
     )(
         functools.partial(
             create_sam2_segmenter,

@@ -1,0 +1,228 @@
+"""Where one model's weights will come from, decided without loading anything.
+
+Each model module has a ``locate_weights`` function, registered with the model
+(``register(..., locate=locate_weights)``), that applies the model's own rule
+(``weights=`` option, environment variable, bundled file, default download) and
+returns a :class:`WeightsLocation`. The model's factory loads from that same
+location, so the rule is written once; :mod:`models.availability` reads it to
+tell whether the weights are there before anything is loaded.
+
+A remote source (a Hub file or repository, a URL, an ultralytics asset) knows
+where its library caches it (:meth:`RemoteWeights.cached`) and which host it is
+downloaded from (:attr:`RemoteWeights.host`).
+
+Example:
+    >>> location = WeightsLocation.at_path("YOLOX-Nano", "/x/yolox_nano.onnx", "YOLOX_NANO_WEIGHTS")
+    >>> location.path, location.remote
+    (PosixPath('/x/yolox_nano.onnx'), None)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+from urllib.parse import urlparse
+
+from models.weights import cache_dir, download_url, hub_file
+
+#: Files a transformers checkpoint keeps its weights in; one of them must be cached.
+TRANSFORMERS_WEIGHT_FILES = (
+    "model.safetensors",
+    "model.safetensors.index.json",
+    "pytorch_model.bin",
+)
+
+
+class RemoteWeights(Protocol):
+    """Weights that a library downloads and caches.
+
+    The file sources (:class:`HubFile`, :class:`UrlFile`, the ultralytics asset)
+    also have ``fetch() -> Path``, which downloads or takes the cached copy; a
+    :class:`HubRepo` is downloaded by transformers' ``from_pretrained`` itself.
+    """
+
+    @property
+    def host(self) -> str:
+        """The host the weights are downloaded from."""
+        ...
+
+    def describe(self) -> str:
+        """What is downloaded, for messages (e.g. ``"yolo11m.pt"``)."""
+        ...
+
+    def cached(self) -> Path | None:
+        """The cached copy, or None when it is not (completely) cached."""
+        ...
+
+
+def hub_host() -> str:
+    """Host of the Hugging Face Hub endpoint (``$HF_ENDPOINT`` when set)."""
+    from huggingface_hub import constants
+
+    return urlparse(constants.ENDPOINT).hostname or "huggingface.co"
+
+
+def _hub_cached(repo_id: str, filename: str, revision: str | None) -> Path | None:
+    from huggingface_hub import try_to_load_from_cache
+
+    found = try_to_load_from_cache(repo_id, filename, revision=revision)
+    # Besides a path, it may answer None (unknown) or a marker for "known to be absent".
+    return Path(found) if isinstance(found, str) else None
+
+
+@dataclass(frozen=True)
+class HubFile:
+    """One file of a Hugging Face Hub repository, cached by ``huggingface_hub``.
+
+    Attributes:
+        repo_id: Repository id, e.g. ``"facebook/sam2.1-hiera-small"``.
+        filename: File in the repository.
+        revision: Branch, tag or commit; None for the default branch.
+    """
+
+    repo_id: str
+    filename: str
+    revision: str | None = None
+
+    @property
+    def host(self) -> str:
+        """The Hub's host."""
+        return hub_host()
+
+    def describe(self) -> str:
+        """``repo_id/filename``."""
+        return f"{self.repo_id}/{self.filename}"
+
+    def cached(self) -> Path | None:
+        """The file in the Hub cache, if there."""
+        return _hub_cached(self.repo_id, self.filename, self.revision)
+
+    def fetch(self) -> Path:
+        """Download the file (or take it from the Hub cache).
+
+        Raises:
+            OSError: Offline and not cached, or no such repository or file.
+        """
+        return Path(hub_file(self.repo_id, self.filename, revision=self.revision))
+
+
+@dataclass(frozen=True)
+class HubRepo:
+    """A transformers checkpoint on the Hub, loaded with ``from_pretrained(repo_id)``.
+
+    Attributes:
+        repo_id: Repository id, e.g. ``"facebook/detr-resnet-50"``.
+        revision: Branch, tag or commit; None for the default branch.
+        required: Files that must all be cached besides the weights (config,
+            processor, tokenizer).
+    """
+
+    repo_id: str
+    revision: str | None = None
+    required: tuple[str, ...] = ("config.json",)
+
+    @property
+    def host(self) -> str:
+        """The Hub's host."""
+        return hub_host()
+
+    def describe(self) -> str:
+        """The repository id (and revision)."""
+        return self.repo_id + (f"@{self.revision}" if self.revision else "")
+
+    def cached(self) -> Path | None:
+        """The cached snapshot folder when the required files and the weights are all there."""
+        found = [_hub_cached(self.repo_id, name, self.revision) for name in self.required]
+        weights = (_hub_cached(self.repo_id, n, self.revision) for n in TRANSFORMERS_WEIGHT_FILES)
+        if not all(found) or not any(weights):
+            return None
+        return found[0].parent if found else None
+
+
+@dataclass(frozen=True)
+class UrlFile:
+    """A file downloaded once from a URL into :func:`models.weights.cache_dir`.
+
+    Attributes:
+        url: HTTP(S) address.
+        filename: Name it is cached under.
+    """
+
+    url: str
+    filename: str
+
+    @property
+    def host(self) -> str:
+        """The URL's host."""
+        return urlparse(self.url).hostname or ""
+
+    def describe(self) -> str:
+        """The URL."""
+        return self.url
+
+    def cached(self) -> Path | None:
+        """The cached download, if there."""
+        target = cache_dir() / self.filename
+        return target if target.is_file() else None
+
+    def fetch(self) -> Path:
+        """Download the file once (or take the cached copy).
+
+        Raises:
+            OSError: Offline and not cached, or the download failed.
+        """
+        return download_url(self.url, self.filename)
+
+
+@dataclass(frozen=True)
+class WeightsLocation:
+    """Where a model will load its weights from: an architecture, a local path, or a download.
+
+    Build one with :meth:`architecture`, :meth:`at_path` or :meth:`download`.
+
+    Attributes:
+        label: The model's display name (with its size), for messages.
+        weights: The weights as chosen (option, environment variable, bundled
+            file or default): what :meth:`models.base.Model.info` records.
+        env_var: The model's environment variable, named in messages.
+        path: The local file or folder that must exist; None otherwise.
+        remote: The download; None for a local path or an architecture.
+        random_weights: An architecture description: random weights.
+        bundled: The file ships with the app (``assets/models``).
+    """
+
+    label: str
+    weights: str
+    env_var: str
+    path: Path | None = None
+    remote: RemoteWeights | None = None
+    random_weights: bool = False
+    bundled: bool = False
+
+    @classmethod
+    def architecture(cls, label: str, weights: str, env_var: str) -> WeightsLocation:
+        """Random weights built from an architecture description (``yolo11n.yaml``)."""
+        return cls(label, weights, env_var, random_weights=True)
+
+    @classmethod
+    def at_path(
+        cls,
+        label: str,
+        weights: str,
+        env_var: str,
+        path: Path | None = None,
+        *,
+        bundled: bool = False,
+    ) -> WeightsLocation:
+        """Weights in a local file or folder (``path``, default ``weights`` itself)."""
+        return cls(
+            label, weights, env_var, path=Path(path or weights).expanduser(), bundled=bundled
+        )
+
+    @classmethod
+    def download(
+        cls, label: str, weights: str, env_var: str, remote: RemoteWeights
+    ) -> WeightsLocation:
+        """Weights a library downloads (or finds in its cache)."""
+        return cls(label, weights, env_var, remote=remote)
