@@ -5,7 +5,8 @@ Importing this package is cheap; heavy libraries load inside factories.
 
 from models.availability import WeightsStatus, default_detector, weights_status
 from models.errors import InvalidQueryError, MissingWeightsError, ModelError, UnknownModelError
-from models.registry import ModelSpec, available, clear_cache, create, get_cached, register, spec
+from models.instances import clear_cache, create, get_cached
+from models.registry import ModelSpec, available, register, spec
 
 __all__ = [
     "InvalidQueryError",

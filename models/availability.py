@@ -196,16 +196,20 @@ def at_hand(kind: str) -> list[str]:
 def default_detector() -> str:
     """The detector to preselect: YOLO11 when its default weights are available.
 
-    Otherwise the first detector whose default weights are available (offline,
-    the bundled YOLOX-Nano); YOLO11 again when none is, so that loading it says
-    which weights are missing.
+    Otherwise the detector that ships with the app (the bundled YOLOX-Nano),
+    else the first whose default weights are available; YOLO11 again when none
+    is, so that loading it says which weights are missing.
 
     Returns:
         A registered detector name.
     """
     if weights_status("detector", PREFERRED_DETECTOR).available:
         return PREFERRED_DETECTOR
-    for name in available("detector"):
-        if weights_status("detector", name).available:
+    statuses = {name: weights_status("detector", name) for name in available("detector")}
+    for name, status in statuses.items():
+        if status.source == BUNDLED:
+            return name
+    for name, status in statuses.items():
+        if status.available:
             return name
     return PREFERRED_DETECTOR

@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from models.errors import MissingWeightsError, UnknownModelError
+from models.errors import UnknownModelError
 
 if TYPE_CHECKING:
     from models.weights_sources import WeightsLocation
@@ -137,8 +137,6 @@ def _per_size(value: Any, size: str | None) -> Any:
 
 _REGISTRY: dict[tuple[str, str], ModelSpec] = {}
 _LISTING_RANKS: dict[tuple[str, str], tuple[int, str, int]] = {}
-_CACHE: dict[tuple[Any, ...], Any] = {}
-_CACHE_LOCK = threading.Lock()
 
 #: Packages whose modules register models on import: every module in them is
 #: imported (helper modules that register nothing included), so adding a model
@@ -310,70 +308,3 @@ def spec(kind: str, name: str) -> ModelSpec:
     except KeyError:
         valid = ", ".join(available(kind)) or "none"
         raise UnknownModelError(f"Unknown {kind} {name!r}. Available: {valid}.") from None
-
-
-def create(kind: str, name: str, *, device: str = "cpu", **options: Any) -> Any:
-    """Build a fresh model instance on ``device``.
-
-    Args:
-        kind: Model family.
-        name: Registered name.
-        device: ``"cpu"``, ``"cuda"``, ``"cuda:1"``... Always explicit.
-        **options: Model-specific options such as ``size`` or ``weights``.
-
-    Returns:
-        A new model instance.
-
-    Raises:
-        UnknownModelError: No such model or size.
-        MissingWeightsError: The weights are neither local nor downloadable; the
-            message also names the models of this kind whose weights are at hand.
-    """
-    model_spec = spec(kind, name)
-    size = model_spec.resolve_size(options.pop("size", None))
-    if size is not None:
-        options["size"] = size
-    try:
-        return model_spec.factory(device=device, **options)
-    except MissingWeightsError as exc:
-        # Name what would work now; never load another model in its place.
-        from models.availability import at_hand
-
-        others = at_hand(kind)
-        if not others:
-            raise
-        raise MissingWeightsError(
-            f"{exc} Available without a download: {', '.join(others)}."
-        ) from exc
-
-
-def get_cached(kind: str, name: str, *, device: str = "cpu", **options: Any) -> Any:
-    """Return one shared instance per (kind, name, device, options).
-
-    The UI uses this so that repeated runs reuse loaded weights; the
-    multi-device pool uses :func:`create` to get an instance per device.
-
-    Args:
-        kind: Model family.
-        name: Registered name.
-        device: Target device.
-        **options: Model-specific options.
-
-    Returns:
-        The cached (or newly built) model instance.
-    """
-    model_spec = spec(kind, name)
-    size = model_spec.resolve_size(options.pop("size", None))
-    if size is not None:
-        options["size"] = size
-    key = (kind, name, device, tuple(sorted((k, str(v)) for k, v in options.items())))
-    with _CACHE_LOCK:
-        if key not in _CACHE:
-            _CACHE[key] = create(kind, name, device=device, **options)
-        return _CACHE[key]
-
-
-def clear_cache() -> None:
-    """Drop every cached instance (tests, or freeing GPU memory)."""
-    with _CACHE_LOCK:
-        _CACHE.clear()

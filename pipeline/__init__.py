@@ -13,8 +13,8 @@ in and out (video, tracks JSON, MOT text, RLE masks, frame store);
 """
 
 from pipeline.configs import ConfigError, DepthConfig, DetectionConfig, SegmentationConfig
+from pipeline.errors import PipelineError, RunStopped, VideoError
 from pipeline.runs import RUNS, first_frame, output_paths, run_type, start, task_of
-from pipeline.runtime.errors import PipelineError, RunStopped, VideoError
 from pipeline.runtime.events import Done, Event, FirstFrame, Preview, Progress
 
 __all__ = [

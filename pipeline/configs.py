@@ -9,10 +9,11 @@ the UI takes its initial values from them, and a bad value is the same clear
 Example:
     >>> DetectionConfig(detector="yolox_nano", confidence=0.3).confidence
     0.3
-    >>> DetectionConfig(confidence=1.5)
-    Traceback (most recent call last):
-    ...
-    pipeline.configs.ConfigError: Confidence must be between 0 and 1, not 1.5.
+    >>> try:
+    ...     DetectionConfig(confidence=1.5)
+    ... except ConfigError as error:
+    ...     print(error)
+    Confidence must be between 0 and 1, not 1.5.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from typing import Any
 
 import models
 from models.detectors.base import normalize_queries
-from pipeline.runtime.errors import PipelineError
+from pipeline.errors import PipelineError
 from pipeline.stages.depth_display import COLORMAPS, VIEWS
 from pipeline.stages.tracking import TrackerConfig
 
@@ -79,6 +80,16 @@ def field_default(config_type: type, name: str) -> Any:
     if item.default is not MISSING:
         return item.default
     return item.default_factory()  # type: ignore[misc]
+
+
+def registry_options(extra: tuple[tuple[str, Any], ...] = (), **given: Any) -> dict[str, Any]:
+    """Options for :func:`models.get_cached`: ``extra``, then each given option that is set.
+
+    Example:
+        >>> registry_options((("imgsz", 416),), size="n", weights=None)
+        {'imgsz': 416, 'size': 'n'}
+    """
+    return {**dict(extra), **{name: value for name, value in given.items() if value is not None}}
 
 
 def _no_limit_when_zero(value: float) -> float | None:
@@ -219,19 +230,11 @@ class DetectionConfig(PooledRunConfig):
 
     def model_options(self) -> dict[str, Any]:
         """Options passed to the model registry for this run's detector."""
-        options: dict[str, Any] = dict(self.detector_options)
-        if self.size is not None:
-            options["size"] = self.size
-        if self.weights is not None:
-            options["weights"] = self.weights
-        return options
+        return registry_options(self.detector_options, size=self.size, weights=self.weights)
 
     def depth_options(self) -> dict[str, Any]:
         """Options passed to the model registry for the per-object depth model."""
-        options: dict[str, Any] = {"size": self.depth_size}
-        if self.depth_weights is not None:
-            options["weights"] = self.depth_weights
-        return options
+        return registry_options(size=self.depth_size, weights=self.depth_weights)
 
 
 #: The depth estimator of depth runs and of per-object depth.
@@ -299,12 +302,7 @@ class DepthConfig(PooledRunConfig):
 
     def model_options(self) -> dict[str, Any]:
         """Options passed to the model registry for this run's estimator."""
-        options: dict[str, Any] = {}
-        if self.size is not None:
-            options["size"] = self.size
-        if self.weights is not None:
-            options["weights"] = self.weights
-        return options
+        return registry_options(size=self.size, weights=self.weights)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -407,18 +405,12 @@ class SegmentationConfig(RunConfig):
 
     def segmenter_model_options(self) -> dict[str, Any]:
         """Options passed to the registry for the segmenter."""
-        options: dict[str, Any] = dict(self.segmenter_options)
-        if self.weights is not None:
-            options["weights"] = self.weights
-        if self.image_size is not None:
-            options["image_size"] = self.image_size
-        return options
+        return registry_options(
+            self.segmenter_options, weights=self.weights, image_size=self.image_size
+        )
 
     def detector_model_options(self) -> dict[str, Any]:
         """Options passed to the registry for the detector."""
-        options: dict[str, Any] = dict(self.detector_options)
-        if self.detector_size is not None:
-            options["size"] = self.detector_size
-        if self.detector_weights is not None:
-            options["weights"] = self.detector_weights
-        return options
+        return registry_options(
+            self.detector_options, size=self.detector_size, weights=self.detector_weights
+        )

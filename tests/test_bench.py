@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from synthetic import make_video
 
-from pipeline.evaluation import benchmark as bench
+from pipeline.cli import bench
 
 
 @pytest.fixture(scope="module")

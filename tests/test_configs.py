@@ -87,7 +87,9 @@ def test_checks_not_offered_on_the_command_line_hold_in_python() -> None:
 @pytest.mark.parametrize("config_type", [DetectionConfig, DepthConfig, SegmentationConfig])
 def test_every_field_is_documented(config_type: type) -> None:
     documented = documented_attributes(config_type)
-    missing = [f.name for f in dataclasses.fields(config_type) if f.init and f.name not in documented]
+    missing = [
+        f.name for f in dataclasses.fields(config_type) if f.init and f.name not in documented
+    ]
     assert not missing, f"{config_type.__name__} fields without a description: {missing}"
 
 

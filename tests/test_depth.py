@@ -21,8 +21,8 @@ from synthetic import make_video
 
 import models
 from pipeline import DepthConfig, Done, first_frame, start
+from pipeline.errors import RunStopped
 from pipeline.io.video import probe
-from pipeline.runtime.errors import RunStopped
 from pipeline.runtime.events import FirstFrame, Preview, Progress
 from pipeline.stages.annotation import DEPTH, object_labels
 from pipeline.stages.depth_display import DepthNormalizer, DepthPainter, colorize, robust_range
@@ -188,7 +188,7 @@ def test_stopping_a_run_removes_its_partial_video(tiny_depth_weights, video, tmp
 
 
 def test_bad_options_are_user_errors():
-    from pipeline.runtime.errors import PipelineError
+    from pipeline.errors import PipelineError
 
     with pytest.raises(PipelineError, match="colormap"):
         DepthConfig(colormap="rainbow")

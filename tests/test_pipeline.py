@@ -14,7 +14,7 @@ import synthetic
 import models
 from pipeline import first_frame, start
 from pipeline.configs import DetectionConfig
-from pipeline.runtime.errors import RunStopped, VideoError
+from pipeline.errors import RunStopped, VideoError
 from pipeline.runtime.events import Done, FirstFrame, Preview, Progress
 
 FRAMES, WIDTH, HEIGHT, FPS = 40, 320, 240, 25

@@ -45,8 +45,8 @@ def test_all_three_runs_start_the_same_way_and_end_with_one_done(
     for task, config in _configs(tiny_depth_weights).items():
         outputs = pipeline.output_paths(task, tmp_path / task, optional=True)
         events = list(pipeline.start(task, video, config, outputs))
-        kinds = {type(event) for event in events}
-        assert {FirstFrame, Progress, Preview, Done} <= kinds, task
+        for kind in (FirstFrame, Progress, Preview, Done):
+            assert any(isinstance(event, kind) for event in events), (task, kind)
         done = events[-1]
         assert isinstance(done, Done) and sum(isinstance(e, Done) for e in events) == 1
         assert done.outputs == outputs, task

@@ -42,6 +42,7 @@ from models.segmenters.sam2_video import (
 )
 from pipeline import SegmentationConfig, start
 from pipeline.cli.segment import main as segment_main
+from pipeline.errors import PipelineError, RunStopped
 from pipeline.io.frame_store import (
     MAX_DEFAULT_BUDGET,
     MIN_DEFAULT_BUDGET,
@@ -50,7 +51,6 @@ from pipeline.io.frame_store import (
 )
 from pipeline.io.rle import decode, encode, rle_area
 from pipeline.io.video import iter_frames
-from pipeline.runtime.errors import PipelineError, RunStopped
 from pipeline.runtime.events import Done, FirstFrame, Preview, Progress
 from pipeline.stages.keyframes import KeyframeTracker
 from ui.settings import Settings

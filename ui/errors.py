@@ -16,7 +16,7 @@ from contextlib import contextmanager
 import gradio as gr
 
 from models.errors import ModelError
-from pipeline.runtime.errors import PipelineError, RunStopped
+from pipeline.errors import PipelineError, RunStopped
 
 log = logging.getLogger(__name__)
 

@@ -23,9 +23,9 @@ import spaces
 import models
 import pipeline
 from pipeline.configs import RunConfig
+from pipeline.errors import RunStopped, VideoError
 from pipeline.io.video import probe
 from pipeline.runtime.devices import resolve_devices
-from pipeline.runtime.errors import RunStopped, VideoError
 from pipeline.runtime.events import Event, FirstFrame
 from pipeline.runtime.report import downscale
 from ui.errors import as_gr_errors

@@ -43,7 +43,7 @@ def model_note(kind: str, name: str | None, size: str | None = None) -> str:
     Args:
         kind: ``"detector"``, ``"depth"`` or ``"segmenter"``.
         name: Registry name (None or unknown: an empty note).
-        size: The chosen size (None: the model's default).
+        size: The chosen size (None: the model's default; unknown: an empty note).
 
     Returns:
         The description and licence, and, when the weights cannot be had
@@ -53,9 +53,12 @@ def model_note(kind: str, name: str | None, size: str | None = None) -> str:
         return ""
     try:
         spec = models.spec(kind, name)
-    except models.UnknownModelError:
+        license = spec.license_for(size)
+    except models.UnknownModelError:  # an unknown name or size: the run will say so
         return ""
-    note = f"{spec.description} Licence: {spec.license_for(size)}."
+    note = f"{spec.description} Licence: {license}."
+    if spec.license_summary != license:
+        note += f" (By size: {spec.license_summary}.)"
     status = models.weights_status(kind, name, size)
     if not status.available:
         note += f"\n\n**Weights not available here.** {status.message}"

@@ -17,8 +17,8 @@ from pipeline.cli.options import (
     config_from_args,
     outputs_from_args,
 )
+from pipeline.errors import PipelineError
 from pipeline.runs import run_type, start
-from pipeline.runtime.errors import PipelineError
 from pipeline.runtime.events import Done, Event, FirstFrame, Progress
 
 #: Exit status for errors a user can cause (bad file, unknown model, bad option).

@@ -10,7 +10,7 @@ import argparse
 import json
 from pathlib import Path
 
-from pipeline.runtime.errors import PipelineError
+from pipeline.errors import PipelineError
 
 
 def add_command(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:

@@ -1,4 +1,4 @@
-"""Throughput benchmark: ``python -m pipeline bench VIDEO --detector yolo11 ...``.
+"""Throughput benchmark (``python -m pipeline bench VIDEO --detector yolo11 ...``).
 
 Everything is measured in one run, on the same clip, model and device, and
 printed as figures and ratios:
@@ -24,7 +24,6 @@ printed as figures and ratios:
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import json
 import os
@@ -35,15 +34,13 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 import models
-from models.detectors.ultralytics_common import RUNTIMES
-from pipeline.cli.options import add_config_options, config_argv, config_from_args
 from pipeline.configs import DetectionConfig
 from pipeline.io.video import H264Writer, iter_frames, probe
 from pipeline.runs import start
@@ -53,21 +50,6 @@ from pipeline.runtime.events import Done, FirstFrame
 
 #: The detection settings the benchmark takes, as ``python -m pipeline detect`` does.
 CONFIG_OPTIONS = ("detector", "size", "weights", "queries", "confidence", "devices", "batch_size")
-
-
-def _config(args: argparse.Namespace) -> DetectionConfig:
-    return config_from_args(
-        DetectionConfig, args, max_duration_s=None, detector_options=_detector_options(args)
-    )
-
-
-def _detector_options(args: argparse.Namespace) -> tuple[tuple[str, Any], ...]:
-    options: list[tuple[str, Any]] = []
-    if args.runtime:
-        options.append(("runtime", args.runtime))
-    if args.no_cuda_graphs:
-        options.append(("cuda_graphs", False))
-    return tuple(options)
 
 
 def decode_only(video: Path) -> tuple[float, int]:
@@ -231,44 +213,58 @@ def looped_clip(video: Path, times: int, out: Path) -> Path:
     return out
 
 
-def peak_memory_mib(args: argparse.Namespace, video: Path) -> dict[str, float]:
+def peak_memory_mib(model_argv: list[str], video: Path) -> dict[str, float]:
     """Peak RSS (and peak CUDA allocation, on a GPU) of one end-to-end run in a fresh process.
 
     Returns:
         ``{"peak_rss_mib": ..., "peak_cuda_mib": ...}`` (the latter with CUDA only).
     """
     command = [sys.executable, "-m", "pipeline", "bench", str(video), "--memory-probe"]
-    command += _model_args(args)
+    command += model_argv
     output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
     return json.loads(output.strip().splitlines()[-1])
 
 
-def _model_args(args: argparse.Namespace) -> list[str]:
-    out = config_argv(DetectionConfig, args)
-    if args.runtime:
-        out += ["--runtime", args.runtime]
-    if args.no_cuda_graphs:
-        out.append("--no-cuda-graphs")
-    return out
+def memory_probe(config: DetectionConfig, video: Path) -> dict[str, float]:
+    """Peak memory of one end-to-end run in this process (run in a fresh one).
 
-
-def _memory_probe(args: argparse.Namespace) -> None:
+    Returns:
+        ``{"peak_rss_mib": ..., "peak_cuda_mib": ...}`` (the latter with CUDA only).
+    """
     with tempfile.TemporaryDirectory() as tmp:
-        end_to_end(_config(args), args.video, Path(tmp))
+        end_to_end(config, video, Path(tmp))
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     figures = {"peak_rss_mib": peak_kib / 1024}
     import torch
 
     if torch.cuda.is_available():
         figures["peak_cuda_mib"] = torch.cuda.max_memory_allocated() / 2**20
-    print(json.dumps(figures))
+    return figures
 
 
-def run(args: argparse.Namespace) -> dict[str, Any]:
-    """Run every measurement and return the figures."""
-    config = _config(args)
+def run(
+    config: DetectionConfig,
+    video: Path,
+    *,
+    loops: int = 10,
+    plain: bool = True,
+    model_argv: Sequence[str] = (),
+) -> dict[str, Any]:
+    """Run every measurement and return the figures.
+
+    Args:
+        config: The detection settings measured.
+        video: The clip.
+        loops: Also measure peak memory on the clip looped this many times (1: skip).
+        plain: Measure the plain sequential loop too.
+        model_argv: The ``python -m pipeline bench`` options that give ``config``, for
+            the memory measurements' fresh processes.
+
+    Returns:
+        The figures and ratios, by name.
+    """
     results: dict[str, Any] = {
-        "video": str(args.video),
+        "video": str(video),
         "detector": config.detector,
         "size": config.size,
         "weights": config.weights,
@@ -279,10 +275,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     }
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
-        results["decode_fps"], results["frames"] = decode_only(args.video)
+        results["decode_fps"], results["frames"] = decode_only(video)
         # Decoded once: the encode-only and model-only measurements all use these frames.
-        images = [frame.image for frame in iter_frames(args.video)]
-        results["encode_fps"] = encode_only(args.video, images, workdir)
+        images = [frame.image for frame in iter_frames(video)]
+        results["encode_fps"] = encode_only(video, images, workdir)
         results["model_only_fps"] = model_only(config, images)
         detector = load_detector(config, results["devices"][0])
         results["runtime"] = getattr(detector, "runtime", None)
@@ -306,7 +302,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         defaults = ("model_only_fps", "model_only_fps_pinned", "model_only_fps_cuda_graphs")
         results["model_only_fps"] = max(results[key] for key in defaults if key in results)
         del images  # the end-to-end run decodes for itself
-        e2e = end_to_end(config, args.video, workdir)
+        e2e = end_to_end(config, video, workdir)
         results["end_to_end_fps"] = e2e["fps"]
         results["first_preview_s"] = e2e["first_preview_s"]
         results["stage_timing_s"] = e2e["timing_s"]
@@ -320,20 +316,23 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         shared = 1 / sum(1 / fps for fps in stages)
         results["shared_cores_bound_fps"] = shared
         results["ratio_end_to_end_over_shared_cores_bound"] = e2e["fps"] / shared
-        if not args.skip_plain:
-            results["plain_loop_fps"] = plain_loop(config, args.video, workdir)
+        if plain:
+            results["plain_loop_fps"] = plain_loop(config, video, workdir)
             results["ratio_ours_over_plain"] = e2e["fps"] / results["plain_loop_fps"]
-        if args.loops > 1:
-            looped = looped_clip(args.video, args.loops, workdir / "looped.mp4")
-            once, many = peak_memory_mib(args, args.video), peak_memory_mib(args, looped)
+        if loops > 1:
+            looped = looped_clip(video, loops, workdir / "looped.mp4")
+            once, many = (
+                peak_memory_mib(list(model_argv), video),
+                peak_memory_mib(list(model_argv), looped),
+            )
             results["peak_rss_mib_once"] = once["peak_rss_mib"]
-            results[f"peak_rss_mib_x{args.loops}"] = many["peak_rss_mib"]
+            results[f"peak_rss_mib_x{loops}"] = many["peak_rss_mib"]
             results["ratio_peak_memory_looped_over_once"] = (
                 many["peak_rss_mib"] / once["peak_rss_mib"]
             )
             if "peak_cuda_mib" in once:
                 results["peak_cuda_mib_once"] = once["peak_cuda_mib"]
-                results[f"peak_cuda_mib_x{args.loops}"] = many["peak_cuda_mib"]
+                results[f"peak_cuda_mib_x{loops}"] = many["peak_cuda_mib"]
     model = models.spec("detector", config.detector)
     results["model_label"] = model.label
     return results
@@ -345,67 +344,3 @@ def _device_name(device: str) -> str:
 
         return torch.cuda.get_device_name(device)
     return platform.processor() or platform.machine()
-
-
-def _print(results: dict[str, Any]) -> None:
-    width = max(len(k) for k in results)
-    for key, value in results.items():
-        if isinstance(value, float):
-            value = f"{value:.3f}"
-        elif isinstance(value, dict):
-            value = json.dumps({k: round(v, 3) for k, v in value.items()})
-        print(f"{key:<{width}}  {value}")
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The benchmark's arguments: the clip, the detection settings, what to measure."""
-    parser.add_argument("video", type=Path)
-    add_config_options(parser, DetectionConfig, only=CONFIG_OPTIONS)
-    parser.add_argument(
-        "--runtime",
-        choices=RUNTIMES,
-        default=None,
-        help="ultralytics detectors: network runtime (default: the detector's)",
-    )
-    parser.add_argument(
-        "--no-cuda-graphs",
-        action="store_true",
-        help="torch runtime on CUDA: run the network eagerly",
-    )
-    parser.add_argument(
-        "--loops",
-        type=int,
-        default=10,
-        help="memory: also run the clip looped this many times (1: skip)",
-    )
-    parser.add_argument("--skip-plain", action="store_true", help="skip the plain-loop baseline")
-    parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
-    parser.add_argument("--memory-probe", action="store_true", help=argparse.SUPPRESS)
-
-
-def build_parser() -> argparse.ArgumentParser:
-    """Arguments of ``python -m pipeline bench``."""
-    parser = argparse.ArgumentParser(
-        prog="python -m pipeline bench",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    add_arguments(parser)
-    return parser
-
-
-def run_from_args(args: argparse.Namespace) -> int:
-    """Measure as the parsed arguments say; print (and save) the figures."""
-    if args.memory_probe:
-        _memory_probe(args)
-        return 0
-    results = run(args)
-    _print(results)
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=2))
-    return 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of the benchmark with its own parser (``python -m pipeline bench`` calls it)."""
-    return run_from_args(build_parser().parse_args(argv))

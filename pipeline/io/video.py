@@ -27,7 +27,7 @@ import av
 import cv2
 import numpy as np
 
-from pipeline.runtime.errors import PipelineError, VideoError
+from pipeline.errors import PipelineError, VideoError
 
 log = logging.getLogger(__name__)
 

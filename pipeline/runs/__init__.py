@@ -21,12 +21,12 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from pipeline.configs import RunConfig
+from pipeline.errors import PipelineError
 from pipeline.io.video import read_first_frame
 from pipeline.runs.depth import DepthRun
 from pipeline.runs.detection import DetectionRun
 from pipeline.runs.segmentation import SegmentationRun
 from pipeline.runtime.devices import prepare_devices
-from pipeline.runtime.errors import PipelineError
 from pipeline.runtime.events import Event, FirstFrame
 from pipeline.runtime.template import Run, check_video, pipeline_errors
 

@@ -48,10 +48,10 @@ from models.detectors.base import Detector
 from models.segmenters.base import Segmenter
 from models.timing import timed
 from pipeline.configs import SegmentationConfig
+from pipeline.errors import RunStopped
 from pipeline.io.frame_store import FrameStore
 from pipeline.io.tracks_json import TracksWriter, segment_objects
 from pipeline.io.video import Frame, FrameReader, VideoInfo
-from pipeline.runtime.errors import RunStopped
 from pipeline.runtime.events import FirstFrame
 from pipeline.runtime.template import Output, OutputFile, Run, ThreadProducer
 from pipeline.stages.annotation import SegmentationAnnotator

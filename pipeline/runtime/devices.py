@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pipeline.runtime.errors import PipelineError
+from pipeline.errors import PipelineError
 
 
 def visible_cuda_devices() -> list[str]:

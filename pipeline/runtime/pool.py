@@ -41,10 +41,6 @@ class Worker(Generic[R]):
     batch_size: int = 1
 
 
-class WorkerError(RuntimeError):
-    """Raised in the consumer when a worker failed; chains the original error."""
-
-
 class DevicePool(Generic[R]):
     """Runs workers over a :class:`FrameReader` and yields results in order.
 

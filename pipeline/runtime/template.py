@@ -39,16 +39,33 @@ import supervision as sv
 
 from models.errors import ModelError
 from models.timing import timed
-from pipeline.configs import RunConfig
+from pipeline.errors import PipelineError, RunStopped, VideoError
 from pipeline.io.video import POLL_S, Frame, FrameReader, H264Writer, VideoInfo, probe
 from pipeline.io.video import read_first_frame as decode_first_frame
-from pipeline.runtime.errors import PipelineError, RunStopped, VideoError
 from pipeline.runtime.events import Done, Event, FirstFrame
 from pipeline.runtime.pool import DevicePool, Worker
 from pipeline.runtime.report import LatestValue, report_progress
 
 R = TypeVar("R")
-ConfigT = TypeVar("ConfigT", bound=RunConfig)
+
+
+class RunSettings(Protocol):
+    """What the template reads from a run's config (:class:`pipeline.configs.RunConfig`)."""
+
+    @property
+    def max_frames(self) -> int | None: ...
+
+    @property
+    def queue_size(self) -> int: ...
+
+    @property
+    def max_in_flight(self) -> int | None: ...
+
+    @property
+    def preview_max_width(self) -> int: ...
+
+
+ConfigT = TypeVar("ConfigT", bound=RunSettings)
 
 
 def check_video(path: str | Path, max_duration_s: float | None) -> VideoInfo:
@@ -225,7 +242,7 @@ class Run(abc.ABC, Generic[ConfigT, R]):
         results_noun: What random weights make meaningless, for the warning.
     """
 
-    config_type: ClassVar[type[RunConfig]]
+    config_type: ClassVar[type]
     task: ClassVar[str]
     outputs: ClassVar[Mapping[str, Output]]
     preview_before_run: ClassVar[bool] = True

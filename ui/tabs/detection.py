@@ -244,8 +244,6 @@ def _detector_changed(detector: str | None) -> tuple[gr.Dropdown, gr.Textbox, st
 
 
 def _size_changed(detector: str | None, size: str | None) -> str:
-    if size and size not in _sizes(detector):
-        return gr.skip()
     return model_note("detector", detector, size or None)
 
 
@@ -274,6 +272,10 @@ def build_detection_tab(
     initial = models.default_detector()
     depth_label = models.spec("depth", DEPTH_MODEL).label
     depth_licence = models.spec("depth", DEPTH_MODEL).license_for(None)
+    depth_info = "Relative inverse depth: larger is nearer; not metres."
+    depth_weights = models.weights_status("depth", DEPTH_MODEL)
+    if not depth_weights.available:
+        depth_info += f" Weights not available here: {depth_weights.message}"
     with gr.Tab("Detection", id="detection"):
         gr.Markdown(INTRO)
         with gr.Row(equal_height=False):
@@ -310,7 +312,7 @@ def build_detection_tab(
                 object_depth = gr.Checkbox(
                     value=field_default(DetectionConfig, "depth"),
                     label=f"Measure each object's depth ({depth_label} small, {depth_licence})",
-                    info="Relative inverse depth: larger is nearer; not metres.",
+                    info=depth_info,
                     elem_id="object-depth",
                 )
                 buttons = run_buttons("")
