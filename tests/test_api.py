@@ -24,7 +24,7 @@ import pytest
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 from PIL import Image
-from serving import free_port, served
+from serving import free_port, served, stop_process
 
 from ui import build_demo
 from ui.settings import Settings
@@ -345,9 +345,4 @@ def test_python_app_py_serves_on_the_port_from_the_environment(tmp_path: Path) -
         assert wait_for(page_served, timeout=60), "python app.py did not serve the page"
         assert process.poll() is None, process.stderr.read().decode()[-2000:]
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process)

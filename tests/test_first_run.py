@@ -22,7 +22,7 @@ from pathlib import Path
 
 import av
 import pytest
-from serving import free_port
+from serving import free_port, stop_process
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 PERSON_CLIP = REPO_ROOT / "assets" / "one_by_one_person.mp4"
@@ -94,12 +94,7 @@ def fresh_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, P
         assert process.poll() is None, (home / "app.log").read_text()[-3000:]
         yield url, home
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process)
         log.close()
 
 

@@ -25,7 +25,6 @@ from models.timing import timed
 from pipeline.configs import DepthConfig
 from pipeline.io.video import Frame, VideoInfo
 from pipeline.runtime.events import FirstFrame
-from pipeline.runtime.pool import Worker
 from pipeline.runtime.template import Output, Run
 from pipeline.stages.depth_display import (
     DepthNormalizer,
@@ -96,15 +95,14 @@ class DepthRun(Run[DepthConfig, np.ndarray]):
             display_range=display_range,
         )
 
-    def worker(self, device: str) -> Worker[np.ndarray]:
+    def process_batch(
+        self, device: str, images: list[np.ndarray], timing: dict[str, float]
+    ) -> list[np.ndarray]:
         estimator = self.estimators[device]
+        return estimator.predict(images, timing=timing, input_size=self.config.input_size)
 
-        def process(frames: list[Frame], timing: dict[str, float]) -> list[np.ndarray]:
-            return estimator.predict(
-                [f.image for f in frames], timing=timing, input_size=self.config.input_size
-            )
-
-        return Worker(device, process, self.config.batch_size or estimator.default_batch_size)
+    def batch_size(self, device: str) -> int:
+        return self.config.batch_size or self.estimators[device].default_batch_size
 
     def frame_size(self) -> tuple[int, int]:
         return output_size(self.info.width, self.info.height, self.config.view)

@@ -8,6 +8,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,6 @@ from pipeline.io.mot_files import MotWriter
 from pipeline.io.tracks_json import TracksWriter
 from pipeline.io.video import Frame, VideoInfo
 from pipeline.runtime.events import FirstFrame
-from pipeline.runtime.pool import Worker
 from pipeline.runtime.template import Output, OutputFile, Run
 from pipeline.stages.annotation import FrameAnnotator
 from pipeline.stages.object_depth import TrackDepths, add_object_depths
@@ -86,12 +86,15 @@ class DetectionRun(Run[DetectionConfig, sv.Detections]):
         self.detector = self.models.detector
         self.queries = self.detector.validate_queries(config.queries)
         self.annotator = FrameAnnotator()
-        self.tracker = ObjectTracker(
-            tracker_config_for(config.tracker, self.detector.open_vocabulary), frame_rate=info.fps
-        )
         self.track_classes = TrackClasses()
         self.track_depths = TrackDepths()
         self.files: dict[str, Any] = {}
+
+    @functools.cached_property
+    def tracker(self) -> ObjectTracker:
+        """ByteTrack for this run, made at its first frame (importing it is not free)."""
+        config = tracker_config_for(self.config.tracker, self.detector.open_vocabulary)
+        return ObjectTracker(config, frame_rate=self.info.fps)
 
     def preview(self, frame: Frame) -> FirstFrame:
         """Frame 0's detections, drawn (before tracking: a track needs two frames)."""
@@ -100,14 +103,13 @@ class DetectionRun(Run[DetectionConfig, sv.Detections]):
             image=self.annotator.annotate(frame.image, detections), detections=detections
         )
 
-    def worker(self, device: str) -> Worker[sv.Detections]:
-        frame_models = self.per_device[device]
+    def process_batch(
+        self, device: str, images: list[np.ndarray], timing: dict[str, float]
+    ) -> list[sv.Detections]:
+        return self.per_device[device](images, self.queries, timing)
 
-        def process(frames: list[Frame], timing: dict[str, float]) -> list[sv.Detections]:
-            return frame_models([f.image for f in frames], self.queries, timing)
-
-        batch_size = self.config.batch_size or frame_models.detector.default_batch_size
-        return Worker(device, process, batch_size)
+    def batch_size(self, device: str) -> int:
+        return self.config.batch_size or self.per_device[device].detector.default_batch_size
 
     def open_files(self, outputs: Mapping[str, Path]) -> dict[str, OutputFile]:
         self.files["tracks"] = TracksWriter(outputs["tracks"], self.info, self.model_info())

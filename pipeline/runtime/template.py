@@ -7,8 +7,8 @@ their own ``postprocess``:
 - ``__init__``: load its models on the run's devices and check its queries, so a
   bad model, weights or query fails before any thread or file exists;
 - :meth:`Run.preview`: the first frame, annotated (the quick look);
-- :meth:`Run.worker` (what a device does to a batch of frames) or, for a run
-  that is not a device pool, :meth:`Run.producer`;
+- :meth:`Run.process_batch` and :meth:`Run.batch_size` (what a device does to
+  a batch of frames) or, for a run that is not a device pool, :meth:`Run.producer`;
 - :meth:`Run.open_files`: its files besides the video;
 - :meth:`Run.process`: what the in-order stage does to each frame (tracking,
   colouring, annotation, writing its own files);
@@ -259,13 +259,32 @@ class Run(abc.ABC, Generic[ConfigT, R]):
     def preview(self, frame: Frame) -> FirstFrame:
         """The first frame as the run would show it, done on its own."""
 
-    def worker(self, device: str) -> Worker[R]:
-        """What ``device`` does to a batch of frames (for runs over a device pool)."""
-        raise NotImplementedError(f"{type(self).__name__} defines no worker")
+    def process_batch(
+        self, device: str, images: list[np.ndarray], timing: dict[str, float]
+    ) -> list[R]:
+        """What ``device`` does to a batch of frames: one result per image.
+
+        Runs in the device's worker thread, with that device's own models.
+        """
+        raise NotImplementedError(f"{type(self).__name__} does not work in batches")
+
+    def batch_size(self, device: str) -> int:
+        """Frames per :meth:`process_batch` call on ``device`` (the config's, else the model's)."""
+        raise NotImplementedError(f"{type(self).__name__} does not work in batches")
 
     def producer(self, reader: FrameReader, stop: threading.Event) -> Producer[R]:
-        """The frames with their results in order; by default a pool of :meth:`worker`."""
-        return DevicePool([self.worker(device) for device in self.devices], reader, stop)
+        """The frames with their results in order.
+
+        By default a device pool: one worker per device, running :meth:`process_batch`.
+        """
+
+        def worker(device: str) -> Worker[R]:
+            def process(frames: list[Frame], timing: dict[str, float]) -> list[R]:
+                return self.process_batch(device, [frame.image for frame in frames], timing)
+
+            return Worker(device, process, self.batch_size(device))
+
+        return DevicePool([worker(device) for device in self.devices], reader, stop)
 
     def frame_size(self) -> tuple[int, int]:
         """``(width, height)`` of the frames :meth:`process` returns."""
