@@ -13,7 +13,7 @@ in and out (video, tracks JSON, MOT text, RLE masks, frame store);
 """
 
 from pipeline.configs import ConfigError, DepthConfig, DetectionConfig, SegmentationConfig
-from pipeline.errors import PipelineError, RunStopped, VideoError
+from pipeline.errors import PipelineError, RunFailed, RunStopped, VideoError, VideoTooLong
 from pipeline.runs import RUNS, first_frame, output_paths, run_type, start, task_of
 from pipeline.runtime.events import Done, Event, FirstFrame, Preview, Progress
 
@@ -28,9 +28,11 @@ __all__ = [
     "PipelineError",
     "Preview",
     "Progress",
+    "RunFailed",
     "RunStopped",
     "SegmentationConfig",
     "VideoError",
+    "VideoTooLong",
     "first_frame",
     "output_paths",
     "run_type",

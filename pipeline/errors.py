@@ -9,5 +9,17 @@ class VideoError(PipelineError):
     """The input is not a readable video, or breaks a limit (too long, too big)."""
 
 
+class RunFailed(PipelineError):
+    """Something broke inside a run that the user did not cause (the message names it)."""
+
+
+class VideoTooLong(VideoError):
+    """The video is longer than the run's limit."""
+
+
 class RunStopped(PipelineError):
-    """The run was stopped on request before it finished."""
+    """Raised inside a run's threads to unwind them once the run is stopped.
+
+    It never reaches the caller of :func:`pipeline.start`: a stopped run ends
+    with a ``Done`` event whose summary says ``"partial": true``.
+    """

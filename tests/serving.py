@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import socket
 import subprocess
+import sys
+import time
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 def free_port() -> int:
@@ -37,3 +43,56 @@ def stop_process(process: subprocess.Popen, timeout: float = 15.0) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+
+
+@contextmanager
+def served_server(settings: Any) -> Iterator[str]:
+    """The whole server as ``python app.py`` launches it (the page and the REST API).
+
+    Yields:
+        Its URL; the server and its job store are closed after.
+    """
+    from ui.jobs import job_store
+    from ui.server import build_server, launch
+
+    demo, app = build_server(settings)
+    port = free_port()
+    launch(
+        demo, app, settings,
+        prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True,
+    )  # fmt: skip
+    try:
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        demo.close()
+        job_store(settings).close()
+
+
+@contextmanager
+def app_process(env: dict[str, str], log: Path) -> Iterator[str]:
+    """``python app.py`` in a process of its own, on a free port; yields its URL once it serves.
+
+    Args:
+        env: The process's whole environment (``GRADIO_SERVER_*`` are set here).
+        log: Where its output goes (shown when it fails to start).
+    """
+    port = free_port()
+    env = {**env, "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(port)}
+    url = f"http://127.0.0.1:{port}/"
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            [sys.executable, "app.py"], cwd=REPO_ROOT, env=env, stdout=output,
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        try:
+            deadline = time.monotonic() + 90
+            while time.monotonic() < deadline and process.poll() is None:
+                try:
+                    with urllib.request.urlopen(url, timeout=2):
+                        break
+                except OSError:
+                    time.sleep(0.3)
+            assert process.poll() is None, log.read_text()[-3000:]
+            yield url
+        finally:
+            stop_process(process)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import inspect
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -24,10 +25,11 @@ import pytest
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 from PIL import Image
-from serving import free_port, served, stop_process
+from serving import free_port, served, served_server, stop_process
 
 from ui import build_demo
 from ui.settings import Settings
+from ui.streaming import STOPPING
 from ui.tabs.detection import DetectionHandlers
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -37,10 +39,6 @@ PIPELINE_THREADS = ("decoder", "encoder", "detection-in-order", "worker-")
 
 def files_under(root: Path) -> set[Path]:
     return {p for p in root.rglob("*") if p.is_file()} if root.exists() else set()
-
-
-def run_folders(root: Path) -> set[Path]:
-    return set(root.glob("run-*")) if root.exists() else set()
 
 
 def wait_for(condition, timeout: float = 15.0) -> bool:
@@ -79,8 +77,7 @@ def app_env(tmp_path_factory, yolox_weights: Path, tiny_depth_weights: Path) -> 
 
 @pytest.fixture(scope="module")
 def server(app_env: Path) -> Iterator[str]:
-    demo = build_demo()
-    with served(demo) as url:
+    with served_server(Settings.from_env()) as url:
         yield url
 
 
@@ -205,17 +202,38 @@ def test_text_file_named_mp4_is_a_clear_error(
     assert files_under(app_env) == before
 
 
-def test_cancelled_job_stops_the_run_and_cleans_up(
-    client: Client, clip: Path, app_env: Path
+def job_id_in(status: str) -> str:
+    match = re.search(r"\(job ([\w-]+)\)", status)
+    assert match, f"no job id in {status!r}"
+    return match.group(1)
+
+
+def test_cancelled_job_stops_the_run_and_keeps_its_partial_result(
+    client: Client, server: str, clip: Path, app_env: Path
 ) -> None:
-    before = run_folders(app_env)
     job = client.submit(handle_file(str(clip)), "yolox_nano", "", "", 0.3, api_name="/detect")
     for out in job:
-        if out[0] is not None:  # The first frame is on screen: the run is under way.
+        if out[0] is not None and "job" in out[1]:  # Frames are coming: the run is under way.
+            job_id = job_id_in(out[1])
             break
     job.cancel()
-    assert wait_for(lambda: run_folders(app_env) == before), "the cancelled run left files"
+    # The caller is gone, but its job keeps what was done, over REST while it lives.
+    status = {}
+
+    def stopped() -> bool:
+        nonlocal status
+        with urllib.request.urlopen(f"{server}detect/status/{job_id}", timeout=5) as answer:
+            status = json.loads(answer.read())
+        return status["status"] in ("stopped", "completed")
+
+    assert wait_for(stopped), status
     assert wait_for(lambda: not pipeline_threads()), pipeline_threads()
+    frames = status["summary"]["frames"]
+    folder = next(app_env.glob(f"job-{job_id}"))
+    tracks = json.loads((folder / "tracks.json").read_text())
+    assert len(tracks["frames"]) == frames
+    with av.open(str(folder / "detections.mp4")) as container:
+        assert sum(1 for _ in container.decode(container.streams.video[0])) == frames
 
 
 # Direct handler calls: the same code path without a server, for what the
@@ -243,7 +261,7 @@ def test_bad_options_are_refused(
         next(handlers.detect(str(clip), "yolo11", size, "", confidence))
 
 
-def test_stop_button_ends_the_run_promptly(
+def test_stop_button_ends_the_run_promptly_with_its_partial_result(
     clip: Path, tmp_path: Path, yolox_weights: Path, monkeypatch
 ) -> None:
     monkeypatch.setenv("YOLOX_NANO_WEIGHTS", str(yolox_weights))
@@ -253,12 +271,17 @@ def test_stop_button_ends_the_run_promptly(
     outputs, started = [], None
     for out in run:
         outputs.append(out)
-        if out[0] is not None and started is None:
-            assert handlers.stop(request) == "Stopped."
+        if out[0] is not None and "Processing: frame" in out[1] and started is None:
+            assert handlers.stop(request) == STOPPING
             started = time.monotonic()
     assert started is not None and time.monotonic() - started < 3.0
-    assert outputs[-1][1] == "Stopped." and outputs[-1][2] is None
-    assert not files_under(tmp_path)
+    _, status, video, tracks, summary = outputs[-1]
+    assert status.startswith("**Stopped** after") and summary["partial"] is True
+    frames = summary["frames"]
+    assert 0 < frames < FRAMES
+    with av.open(video) as container:
+        assert sum(1 for _ in container.decode(container.streams.video[0])) == frames
+    assert len(json.loads(Path(tracks).read_text())["frames"]) == frames
     assert wait_for(lambda: not pipeline_threads()), pipeline_threads()
 
 

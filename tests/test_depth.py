@@ -21,7 +21,6 @@ from synthetic import make_video
 
 import models
 from pipeline import DepthConfig, Done, first_frame, start
-from pipeline.errors import RunStopped
 from pipeline.io.video import probe
 from pipeline.runtime.events import FirstFrame, Preview, Progress
 from pipeline.stages.annotation import DEPTH, object_labels
@@ -170,21 +169,20 @@ def test_first_frame_depth_answers(tiny_depth_weights, video):
     assert result.display_range.low <= result.display_range.high
 
 
-def test_stopping_a_run_removes_its_partial_video(tiny_depth_weights, video, tmp_path):
+def test_stopping_a_run_keeps_its_partial_video(tiny_depth_weights, video, tmp_path):
     out = tmp_path / "stopped.mp4"
     events = start("depth", video, _config(tiny_depth_weights), {"video": out})
     assert isinstance(next(events), FirstFrame)
-    events.close()
+    events.close()  # closed before the run itself started: nothing was written
     assert not out.exists()
 
     import threading
 
     stop = threading.Event()
     stop.set()
-    with pytest.raises(RunStopped):
-        for _ in start("depth", video, _config(tiny_depth_weights), {"video": out}, stop):
-            pass
-    assert not out.exists()
+    *_, done = start("depth", video, _config(tiny_depth_weights), {"video": out}, stop)
+    assert done.summary["partial"] is True and done.summary["frames"] == 0
+    assert done.outputs == {} and not out.exists(), "stopped before any frame: nothing to keep"
 
 
 def test_bad_options_are_user_errors():
@@ -395,3 +393,26 @@ def test_cli_depth(tiny_depth_weights, video, tmp_path, capsys):
     missing = [str(video), "--weights", str(tmp_path / "none"), "--out", str(tmp_path / "x.mp4")]
     assert main(missing) == 2
     assert "DEPTH_ANYTHING_V2_SMALL_WEIGHTS" in capsys.readouterr().err
+
+
+def test_detection_run_writes_its_depth_video_when_asked(tiny_depth_weights, video, tmp_path):
+    from pipeline import DetectionConfig, PipelineError, output_paths
+
+    config = DetectionConfig(
+        detector="test_shapes", depth=True, depth_weights=str(tiny_depth_weights)
+    )
+    outputs = output_paths("detection", tmp_path / "run", config)
+    assert set(outputs) == {"video", "tracks", "depth_video"}
+    events = list(start("detection", video, config, outputs))
+    assert events[0].depth_view is not None and events[0].depth_view.shape[:2] == (HEIGHT, WIDTH)
+    count, codec, _ = _decoded_frames(outputs["depth_video"])
+    assert (count, codec) == (FRAMES, "h264")
+    assert (probe(outputs["depth_video"]).width, probe(outputs["depth_video"]).height) == (
+        WIDTH,
+        HEIGHT,
+    )
+    # Without depth there is no depth video to ask for.
+    plain = DetectionConfig(detector="test_shapes")
+    with pytest.raises(PipelineError, match="depth_video only with depth on"):
+        start("detection", video, plain, {**output_paths("detection", tmp_path / "p"),
+                                           "depth_video": tmp_path / "d.mp4"})  # fmt: skip

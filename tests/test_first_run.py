@@ -15,14 +15,12 @@ import json
 import os
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import av
 import pytest
-from serving import free_port, stop_process
+from serving import app_process
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 PERSON_CLIP = REPO_ROOT / "assets" / "one_by_one_person.mp4"
@@ -76,26 +74,8 @@ def test_command_line_first_run(tmp_path: Path) -> None:
 def fresh_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     """``python app.py`` as the README starts it, on a free port; yields its URL and home."""
     home = tmp_path_factory.mktemp("fresh-home")
-    port = free_port()
-    env = fresh_environment(home, GRADIO_SERVER_NAME="127.0.0.1", GRADIO_SERVER_PORT=str(port))
-    log = (home / "app.log").open("w")
-    process = subprocess.Popen(
-        [sys.executable, "app.py"], cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
-    )
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline and process.poll() is None:
-            try:
-                with urllib.request.urlopen(url, timeout=2):
-                    break
-            except OSError:
-                time.sleep(0.3)
-        assert process.poll() is None, (home / "app.log").read_text()[-3000:]
+    with app_process(fresh_environment(home), home / "app.log") as url:
         yield url, home
-    finally:
-        stop_process(process)
-        log.close()
 
 
 def test_api_first_run_with_every_default(fresh_app: tuple[str, Path], tmp_path: Path) -> None:
@@ -143,7 +123,7 @@ def test_browser_first_run_from_the_pages_example(fresh_app: tuple[str, Path]) -
         finally:
             browser.close()
     # The run's files are where a fresh install keeps them: under the temp folder.
-    tracks = next((home / "tmp" / "video-analysis-runs").glob("run-*/tracks.json"))
+    tracks = next((home / "tmp" / "video-analysis-runs").glob("job-*/tracks.json"))
     data = json.loads(tracks.read_text())
     assert data["model"]["name"] == "yolox_nano"
     assert any(o["class"] == "person" for f in data["frames"] for o in f["objects"])

@@ -14,7 +14,7 @@ import synthetic
 import models
 from pipeline import first_frame, start
 from pipeline.configs import DetectionConfig
-from pipeline.errors import RunStopped, VideoError
+from pipeline.errors import VideoError
 from pipeline.runtime.events import Done, FirstFrame, Preview, Progress
 
 FRAMES, WIDTH, HEIGHT, FPS = 40, 320, 240, 25
@@ -105,22 +105,34 @@ def test_first_frame_preview(video):
     assert sorted(preview.detections.data["class_name"]) == ["blue", "green", "red"]
 
 
-def test_stop_ends_run_promptly_and_removes_partial_files(video, tmp_path):
+def _frames_in(path: Path) -> int:
+    with av.open(str(path)) as container:
+        return sum(1 for _ in container.decode(container.streams.video[0]))
+
+
+def test_stop_ends_run_promptly_and_keeps_a_playable_partial_result(video, tmp_path):
     outputs = _outputs(tmp_path)
     stop = threading.Event()
     config = DetectionConfig(detector="test_shapes", detector_options=(("delay_s", 0.05),))
     events = start("detection", video, config, outputs, stop)
-    with pytest.raises(RunStopped):
-        for event in events:
-            if isinstance(event, Progress):
-                stop.set()
-                stopped_at = time.monotonic()
+    for event in events:
+        if isinstance(event, Progress) and not stop.is_set():
+            stop.set()
+            stopped_at = time.monotonic()
     assert time.monotonic() - stopped_at < 2.0
-    assert not any(p.exists() for p in outputs.values())
+    assert isinstance(event, Done) and event.summary["partial"] is True
+    frames = event.summary["frames"]
+    assert 0 < frames < FRAMES
+    # The video, the tracks and the MOT file hold exactly the frames processed.
+    assert _frames_in(outputs["video"]) == frames
+    tracks = json.loads(outputs["tracks"].read_text())
+    assert len(tracks["frames"]) == tracks["video"]["frames"] == frames
+    mot_frames = {int(line.split(",")[0]) for line in outputs["mot"].read_text().splitlines()}
+    assert mot_frames <= set(range(1, frames + 1))
     assert _wait_for_no_pipeline_threads() == []
 
 
-def test_closing_the_generator_stops_the_run(video, tmp_path):
+def test_closing_the_generator_stops_the_run_and_keeps_what_was_done(video, tmp_path):
     outputs = _outputs(tmp_path)
     config = DetectionConfig(detector="test_shapes", detector_options=(("delay_s", 0.05),))
     events = start("detection", video, config, outputs)
@@ -128,8 +140,10 @@ def test_closing_the_generator_stops_the_run(video, tmp_path):
         if isinstance(event, Preview):
             break
     events.close()  # what Gradio does when the browser goes away
-    assert not any(p.exists() for p in outputs.values())
     assert _wait_for_no_pipeline_threads() == []
+    tracks = json.loads(outputs["tracks"].read_text())
+    assert 0 < len(tracks["frames"]) < FRAMES
+    assert _frames_in(outputs["video"]) == len(tracks["frames"])
 
 
 def test_worker_error_fails_run_with_its_message_and_cleans_up(video, tmp_path):

@@ -43,7 +43,7 @@ def test_all_three_runs_start_the_same_way_and_end_with_one_done(
 ) -> None:
     assert set(pipeline.RUNS) == {"detection", "depth", "segmentation"}
     for task, config in _configs(tiny_depth_weights).items():
-        outputs = pipeline.output_paths(task, tmp_path / task, optional=True)
+        outputs = pipeline.output_paths(task, tmp_path / task, config)
         events = list(pipeline.start(task, video, config, outputs))
         for kind in (FirstFrame, Progress, Preview, Done):
             assert any(isinstance(event, kind) for event in events), (task, kind)
@@ -78,15 +78,37 @@ def test_outputs_that_do_not_fit_the_task_are_refused(video: Path, tmp_path: Pat
     assert not list(tmp_path.iterdir())
 
 
-def test_a_stopped_run_of_any_kind_leaves_nothing(
+def test_a_stopped_run_of_any_kind_keeps_a_playable_partial_result(
     video: Path, tmp_path: Path, tiny_depth_weights: Path
 ) -> None:
     for task, config in _configs(tiny_depth_weights).items():
         stop = threading.Event()
-        stop.set()
         outputs = pipeline.output_paths(task, tmp_path / task)
-        with pytest.raises(pipeline.RunStopped):
-            list(pipeline.start(task, video, config, outputs, stop))
+        events = pipeline.start(task, video, config, outputs, stop)
+        for event in events:
+            if isinstance(event, Progress | Preview):
+                stop.set()
+        assert isinstance(event, Done) and event.summary["partial"] is True, task
+        frames = event.summary["frames"]
+        assert _frames(outputs["video"]) == frames, task
+        for name in ("tracks", "masks"):
+            if name in outputs:
+                assert len(json.loads(outputs[name].read_text())["frames"]) == frames, task
+
+
+def test_a_failed_run_of_any_kind_leaves_nothing(video: Path, tmp_path: Path) -> None:
+    configs = {
+        "detection": pipeline.DetectionConfig(
+            detector="test_shapes", detector_options=(("fail_on_frame", 3),)
+        ),
+        "segmentation": pipeline.SegmentationConfig(
+            segmenter="test-oracle", step=2, window=4, detector_options=(("fail_on_frame", 4),)
+        ),
+    }
+    for task, config in configs.items():
+        outputs = pipeline.output_paths(task, tmp_path / task)
+        with pytest.raises(pipeline.PipelineError, match="exploded on purpose"):
+            list(pipeline.start(task, video, config, outputs))
         assert not any(path.exists() for path in outputs.values()), task
 
 

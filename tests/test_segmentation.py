@@ -42,7 +42,7 @@ from models.segmenters.sam2_video import (
 )
 from pipeline import SegmentationConfig, start
 from pipeline.cli.segment import main as segment_main
-from pipeline.errors import PipelineError, RunStopped
+from pipeline.errors import PipelineError
 from pipeline.io.frame_store import (
     MAX_DEFAULT_BUDGET,
     MIN_DEFAULT_BUDGET,
@@ -488,7 +488,7 @@ def test_windows_and_keyframes_keep_ids_across_a_video(tmp_path: Path) -> None:
     assert ("mask", 0, 1) in OracleSession.log
 
 
-def test_stopping_a_run_removes_its_files(tmp_path: Path, video: Path) -> None:
+def test_stopping_a_run_keeps_its_masks_so_far(tmp_path: Path, video: Path) -> None:
     stop = threading.Event()
     outputs = (tmp_path / "s.mp4", tmp_path / "s.json")
     # A slow detector (up to 0.2 s a keyframe) keeps the run going after the first frame.
@@ -500,11 +500,14 @@ def test_stopping_a_run_removes_its_files(tmp_path: Path, video: Path) -> None:
         detector_options=(("delay_s", 0.2),),
     )
     events = start("segmentation", video, config, {"video": outputs[0], "masks": outputs[1]}, stop)
-    with pytest.raises(RunStopped):
-        for event in events:
-            if isinstance(event, FirstFrame | Preview):
-                stop.set()
-    assert not any(p.exists() for p in outputs)
+    for event in events:
+        if isinstance(event, FirstFrame | Preview):
+            stop.set()
+    assert isinstance(event, Done) and event.summary["partial"] is True
+    frames = event.summary["frames"]
+    assert 0 < frames < 12
+    assert read_video(outputs[0])[2] == frames
+    check_masks_json(outputs[1], frames)
     assert not live_pipeline_threads()
 
 

@@ -12,6 +12,7 @@ yields are pickled (keep them small: previews are downscaled), and only
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Iterator, Mapping
 from contextlib import closing
@@ -23,8 +24,9 @@ import spaces
 import models
 import pipeline
 from pipeline.configs import RunConfig
-from pipeline.errors import RunStopped, VideoError
+from pipeline.errors import VideoError
 from pipeline.io.video import probe
+from pipeline.jobs.job import stop_file_watch
 from pipeline.runtime.devices import resolve_devices
 from pipeline.runtime.events import Event, FirstFrame
 from pipeline.runtime.report import downscale
@@ -95,9 +97,9 @@ def relay_events(events: Iterator[Event], preview_max_width: int) -> Iterator[Ev
     """Pass a run's events on from inside a ``spaces.GPU`` function.
 
     On ZeroGPU every yield is pickled across processes, so the first frame is
-    downscaled and stripped to its image and objects (no masks, no depth map);
-    pipeline errors become ``gr.Error``; a stopped run just ends. Closing this
-    generator (Stop, disconnect) closes the run at once, stopping its threads,
+    downscaled and stripped to its images and objects (no masks, no depth
+    map); pipeline errors become ``gr.Error``. Closing this generator (a
+    disconnect) closes the run at once, which stops it and keeps what it did,
     instead of whenever it is collected.
 
     Args:
@@ -108,16 +110,18 @@ def relay_events(events: Iterator[Event], preview_max_width: int) -> Iterator[Ev
         The run's events, the first frame made small.
     """
     with as_gr_errors(), closing(events):
-        try:
-            for event in events:
-                if isinstance(event, FirstFrame):
-                    detections = event.detections[:]
-                    detections.mask = None
-                    image = downscale(event.image, preview_max_width)
-                    event = FirstFrame(image=image, detections=detections)
-                yield event
-        except RunStopped:
-            return
+        for event in events:
+            if isinstance(event, FirstFrame):
+                detections = event.detections[:]
+                detections.mask = None
+                event = FirstFrame(
+                    image=downscale(event.image, preview_max_width),
+                    detections=detections,
+                    depth_view=None
+                    if event.depth_view is None
+                    else downscale(event.depth_view, preview_max_width),
+                )
+            yield event
 
 
 @spaces.GPU(duration=estimate_gpu_seconds)
@@ -133,27 +137,32 @@ def run_events(
     Args:
         video: Input video file.
         config: The run's config; its type says the task.
-        outputs: Where each of the run's files goes, by name.
-        stop_token: Token of the run's stop flag (:mod:`ui.stops`).
+        outputs: Where each of the run's files goes, by name (in its job's folder).
+        stop_token: Token of the run's job in :data:`ui.stops.STOP_FLAGS`. In
+            another process (ZeroGPU) the token finds nothing, and the run
+            watches its job folder's stop file instead.
         preview_interval_s: Least time between two previews.
 
     Yields:
-        ``FirstFrame`` (downscaled), ``Progress``, ``Preview``, then ``Done``.
-        A stopped run just ends, without ``Done``.
+        ``FirstFrame`` (downscaled), ``Progress``, ``Preview``, then ``Done``
+        (its summary ``"partial"`` when the run was stopped).
 
     Raises:
         gr.Error: Bad video, model, query, setting or weights, or a failed run.
     """
-    with as_gr_errors():
-        events = pipeline.start(
-            pipeline.task_of(config),
-            video,
-            config,
-            outputs,
-            STOP_FLAGS.event(stop_token),
-            preview_interval_s=preview_interval_s,
-        )
-    yield from relay_events(events, config.preview_max_width)
+    folder = Path(next(iter(outputs.values()))).parent
+    with contextlib.ExitStack() as stack:
+        stop = STOP_FLAGS.event(stop_token) or stack.enter_context(stop_file_watch(folder))
+        with as_gr_errors():
+            events = pipeline.start(
+                pipeline.task_of(config),
+                video,
+                config,
+                outputs,
+                stop,
+                preview_interval_s=preview_interval_s,
+            )
+        yield from relay_events(events, config.preview_max_width)
 
 
 @spaces.GPU(duration=FIRST_FRAME_GPU_S)

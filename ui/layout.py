@@ -97,7 +97,8 @@ def wire_run_buttons(
         run: The Run handler (a generator), public as ``/{run_api}``.
         run_outputs: Its outputs, the preview first.
         run_api: Its API name.
-        stop: The Stop handler (private: it cancels the session's Run).
+        stop: The Stop handler (private: it stops the session's run, which then
+            shows its partial result).
         stop_outputs: Where its return value goes (None: nowhere).
         stop_api: Its API name (None: the function's name).
 
@@ -120,11 +121,12 @@ def wire_run_buttons(
         # The live preview must stay visible; a full overlay would cover it.
         show_progress="minimal",
     )
+    # No cancels=: a stopped run ends with its partial result, which the Run
+    # handler itself shows.
     buttons.stop.click(
         stop,
         inputs=None,
         outputs=stop_outputs,
-        cancels=[run_event],
         queue=False,
         api_name=stop_api,
         api_visibility="private",

@@ -1,16 +1,21 @@
 """The app's deployment settings, read once from environment variables.
 
 Every setting has a default that suits a Hugging Face Space; each can be
-changed without touching code (Space "Variables", or the shell locally).
+changed without touching code (Space "Variables", or the shell locally): the
+variable is ``VIDEO_APP_`` and the field's name in capitals.
 
 | variable | default | meaning |
 |---|---|---|
-| ``VIDEO_APP_OUTPUT_DIR`` | ``$TMPDIR/video-analysis-runs`` | root of per-run output folders |
-| ``VIDEO_APP_OUTPUT_MAX_AGE_S`` | ``3600`` | finished runs older than this are removed |
+| ``VIDEO_APP_OUTPUT_DIR`` | ``$TMPDIR/video-analysis-runs`` | the job store: one folder per run |
+| ``VIDEO_APP_OUTPUT_MAX_AGE_S`` | ``3600`` | finished runs older than this are deleted |
+| ``VIDEO_APP_OUTPUT_MAX_DISK_MB`` | ``10240`` | bound on the job store's disk use |
+| ``VIDEO_APP_SWEEP_INTERVAL_S`` | ``60`` | how often old runs are swept |
+| ``VIDEO_APP_MAX_QUEUED_JOBS`` | ``8`` | runs waiting for a device at most |
+| ``VIDEO_APP_MAX_UPLOAD_MB`` | ``1024`` | larger uploads to the REST API are refused |
 | ``VIDEO_APP_CACHE_INTERVAL_S`` | ``300`` | how often Gradio sweeps its file cache |
 | ``VIDEO_APP_CACHE_MAX_AGE_S`` | ``3600`` | age at which Gradio's cached files go |
 | ``VIDEO_APP_PREVIEW_INTERVAL_S`` | ``0.2`` | least time between two live preview frames |
-| ``VIDEO_APP_MAX_DURATION_S`` | ``600`` | longer uploads are refused |
+| ``VIDEO_APP_MAX_DURATION_S`` | ``600`` | longer videos are refused |
 
 Example:
     >>> settings = Settings.from_env({"VIDEO_APP_MAX_DURATION_S": "60"})
@@ -20,6 +25,7 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import tempfile
 from collections.abc import Mapping
@@ -29,18 +35,23 @@ from pathlib import Path
 from pipeline.configs import DEFAULT_MAX_DURATION_S
 
 PREFIX = "VIDEO_APP_"
+MIB = 1024 * 1024
 
 
 @dataclass(frozen=True)
 class Settings:
-    """Deployment settings of the UI.
+    """Deployment settings of the app.
 
     Attributes:
-        output_dir: Root folder of the per-run output folders.
-        output_max_age_s: Finished runs older than this are deleted when a new run starts.
+        output_dir: The job store's folder: one folder per run (tabs and REST alike).
+        output_max_age_s: Finished runs older than this are deleted by the sweep.
+        output_max_disk_mb: Bound on the job store's disk use; the oldest finished
+            runs go first.
+        sweep_interval_s: How often the sweep runs.
+        max_queued_jobs: Runs waiting for a device at most; more are refused.
+        max_upload_mb: Uploads to the REST API larger than this are refused.
         cache_interval_s: Period of Gradio's cache clean-up (``Blocks(delete_cache=...)``).
         cache_max_age_s: Gradio cache files older than this are deleted at each sweep.
-            It is also how long a finished result stays downloadable from the page.
         preview_interval_s: Least time between two live preview frames; each one
             becomes a file in Gradio's cache.
         max_duration_s: Videos longer than this are refused.
@@ -48,6 +59,10 @@ class Settings:
 
     output_dir: Path
     output_max_age_s: float = 3600.0
+    output_max_disk_mb: float = 10240.0
+    sweep_interval_s: float = 60.0
+    max_queued_jobs: int = 8
+    max_upload_mb: float = 1024.0
     cache_interval_s: int = 300
     cache_max_age_s: int = 3600
     preview_interval_s: float = 0.2
@@ -67,30 +82,36 @@ class Settings:
             ValueError: A variable is set to something that is not a positive number.
         """
         env = os.environ if environ is None else environ
-
-        def number(name: str, default: float) -> float:
-            raw = env.get(PREFIX + name, "").strip()
-            if not raw:
-                return default
-            try:
-                value = float(raw)
-            except ValueError:
-                raise ValueError(f"{PREFIX}{name} must be a number, not {raw!r}") from None
-            if value <= 0:
-                raise ValueError(f"{PREFIX}{name} must be positive, not {raw!r}")
-            return value
-
-        output_dir = env.get(PREFIX + "OUTPUT_DIR", "").strip()
-        return cls(
-            output_dir=Path(output_dir or Path(tempfile.gettempdir()) / "video-analysis-runs"),
-            output_max_age_s=number("OUTPUT_MAX_AGE_S", 3600.0),
-            cache_interval_s=int(number("CACHE_INTERVAL_S", 300)),
-            cache_max_age_s=int(number("CACHE_MAX_AGE_S", 3600)),
-            preview_interval_s=number("PREVIEW_INTERVAL_S", 0.2),
-            max_duration_s=number("MAX_DURATION_S", DEFAULT_MAX_DURATION_S),
-        )
+        values: dict[str, object] = {}
+        for item in dataclasses.fields(cls):
+            raw = env.get(PREFIX + item.name.upper(), "").strip()
+            if item.name == "output_dir":
+                values[item.name] = Path(raw or Path(tempfile.gettempdir()) / "video-analysis-runs")
+            elif raw:
+                values[item.name] = _positive(item.name, raw, int if item.type == "int" else float)
+        return cls(**values)  # type: ignore[arg-type]
 
     @property
     def delete_cache(self) -> tuple[int, int]:
         """``(interval, age)`` for ``gr.Blocks(delete_cache=...)``."""
         return self.cache_interval_s, self.cache_max_age_s
+
+    @property
+    def max_upload_bytes(self) -> int:
+        """:attr:`max_upload_mb` in bytes."""
+        return int(self.max_upload_mb * MIB)
+
+    @property
+    def output_max_disk_bytes(self) -> int:
+        """:attr:`output_max_disk_mb` in bytes."""
+        return int(self.output_max_disk_mb * MIB)
+
+
+def _positive(name: str, raw: str, kind: type) -> float | int:
+    try:
+        value = kind(float(raw)) if kind is int else float(raw)
+    except ValueError:
+        raise ValueError(f"{PREFIX}{name.upper()} must be a number, not {raw!r}") from None
+    if value <= 0:
+        raise ValueError(f"{PREFIX}{name.upper()} must be positive, not {raw!r}")
+    return value

@@ -1,20 +1,28 @@
-"""What every tab's handlers share: checking a request, streaming a run, the first frame, Stop."""
+"""What every tab's handlers share: checking a request, running it as a job, the first frame, Stop.
+
+A tab's run is a job of the app's job store (:mod:`ui.jobs`): it waits for a
+device in the same queue as the REST API's jobs, its files live in the job's
+folder, and its id (in the summary) lets a caller whose connection dropped
+fetch the result over REST while it lives.
+"""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator
-from contextlib import closing
+from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
 import gradio as gr
 import numpy as np
 
 from pipeline.configs import RunConfig
+from pipeline.jobs import Job, JobStore, QueueFull
 from pipeline.runtime.events import Done, FirstFrame, Preview, Progress
 from pipeline.runtime.template import check_video
 from ui import gpu
 from ui.errors import as_gr_errors, user_error
-from ui.outputs import OutputStore
+from ui.jobs import job_store
 from ui.render import progress_text, to_rgb
 from ui.settings import Settings
 from ui.stops import STOP_FLAGS, StopFlags
@@ -22,6 +30,23 @@ from ui.stops import STOP_FLAGS, StopFlags
 ConfigT = TypeVar("ConfigT", bound=RunConfig)
 
 STOPPED = "Stopped."
+STOPPING = "Stopping: the frames processed so far are being kept..."
+
+
+def stopped_text(summary: dict[str, Any], done_text: str) -> str:
+    """The status of a stopped run: how far it got, and that its result is partial.
+
+    Example:
+        >>> print(stopped_text({"frames": 30, "partial": True}, "Done: 30 frames."))
+        **Stopped** after 30 frames: the result below is partial.
+        <BLANKLINE>
+        Done: 30 frames.
+    """
+    if not summary.get("frames"):
+        return "**Stopped** before any frame was processed."
+    return (
+        f"**Stopped** after {summary['frames']} frames: the result below is partial.\n\n{done_text}"
+    )
 
 
 class TabHandlers:
@@ -35,7 +60,7 @@ class TabHandlers:
     Args:
         settings: Deployment settings (limits, preview rate); read from the
             environment when None.
-        store: Where run outputs go (default: ``settings.output_dir``).
+        jobs: The job store runs go into (default: the app's, for ``settings``).
         stops: Registry the Stop button uses to reach running runs.
 
     Attributes:
@@ -51,11 +76,11 @@ class TabHandlers:
     def __init__(
         self,
         settings: Settings | None = None,
-        store: OutputStore | None = None,
+        jobs: JobStore | None = None,
         stops: StopFlags = STOP_FLAGS,
     ) -> None:
         self.settings = settings or Settings.from_env()
-        self.store = store or OutputStore(self.settings.output_dir, self.settings.output_max_age_s)
+        self.jobs = jobs or job_store(self.settings)
         self.stops = stops
 
     def status_text(self, summary: dict[str, Any]) -> str:
@@ -79,48 +104,80 @@ class TabHandlers:
     def _stream(
         self, request: gr.Request | None, video: str, config: RunConfig
     ) -> Iterator[tuple[Any, ...]]:
-        """Run in a fresh output folder and turn its events into the tab's output values.
-
-        The folder is kept when the run finishes and removed when it fails or
-        is stopped.
+        """Run the request as a job and turn its events into the tab's output values.
 
         Yields:
             ``(preview RGB, status, *result files, summary)``: the loading
-            status, live frames with a progress line, then the results;
-            ``"Stopped."`` when the events end without a result.
+            status (or the queue position while it waits for a device), live
+            frames with a progress line, then the results, partial after Stop.
+
+        Raises:
+            gr.Error: The queue is full, or the run failed.
         """
         pending = (None,) * (len(self.result_files) + 1)
         yield (None, self.loading, *pending)
+        try:
+            job = self.jobs.create(self.task, config, source="app", video=Path(video))
+        except QueueFull as exc:
+            raise user_error(str(exc)) from None
+        try:
+            while (started := self.jobs.acquire(job, timeout=1.0)) is None:
+                position = self.jobs.queue_position(job)
+                yield (None, f"Waiting for a device: {position or 1} in the queue.", *pending)
+            if not started:
+                yield (None, STOPPED, *pending)
+                return
+            try:
+                yield from self._run(request, job)
+            finally:
+                self.jobs.release(job)
+        finally:
+            self.jobs.finish(job)
+
+    def _run(self, request: gr.Request | None, job: Job) -> Iterator[tuple[Any, ...]]:
+        pending = (None,) * (len(self.result_files) + 1)
         session = request.session_hash if request is not None else None
-        run = self.store.new_run()
-        finished = False
         image: np.ndarray | None = None
         status = "Processing..."
-        try:
-            with self.stops.run(session) as token:
-                events = gpu.run_events(
-                    str(video), config, run.paths(self.task), token,
+        with self.stops.run(session, job) as token:
+            events = self.jobs.follow(
+                job,
+                gpu.run_events(
+                    str(job.video), job.config, job.outputs, token,
                     self.settings.preview_interval_s,
-                )  # fmt: skip
-                # closing(): a Stop or a disconnect closes this generator at a yield;
-                # stop the pipeline at once instead of at garbage collection.
-                with closing(events):
+                ),
+            )  # fmt: skip
+            with contextlib.closing(events):
+                try:
                     for event in events:
                         if isinstance(event, Progress):
-                            status = progress_text(event)
+                            # The job's id, so that a caller who loses the connection
+                            # can still fetch the result over REST.
+                            status = f"{progress_text(event)} (job {job.id})"
                         elif isinstance(event, FirstFrame | Preview):
                             image = to_rgb(event.image)
                             yield (image, status, *pending)
                         elif isinstance(event, Done):
-                            self.store.finish(run)
-                            finished = True
-                            files = [str(event.outputs[name]) for name in self.result_files]
-                            yield (image, self.status_text(event.summary), *files, event.summary)
+                            yield (image, *self._results(job, event))
                             return
-            yield (image, STOPPED, *pending)
-        finally:
-            if not finished:
-                self.store.discard(run)
+                except GeneratorExit:
+                    # The caller went away (gradio_client's cancel, a closed tab): stop
+                    # the run and let it finish its partial result, recorded in the job.
+                    job.request_stop()
+                    with contextlib.suppress(Exception):
+                        for _ in events:
+                            pass
+                    raise
+        yield (image, STOPPED, *pending)
+
+    def _results(self, job: Job, done: Done) -> tuple[Any, ...]:
+        """``(status, *result files, summary)`` of a run that ended with a result."""
+        summary = job.summary or done.summary
+        status = self.status_text(summary)
+        if summary.get("partial"):
+            status = stopped_text(summary, status)
+        files = [str(done.outputs[n]) if n in done.outputs else None for n in self.result_files]
+        return (status, *files, summary)
 
     def _first_frame(self, video: str, config: RunConfig) -> np.ndarray:
         """The first frame as the run would show it (RGB)."""
@@ -129,13 +186,15 @@ class TabHandlers:
     def stop(self, request: gr.Request | None = None) -> str | dict[str, Any]:
         """Ask the session's running run to stop (the Stop button).
 
+        The run ends with what it has done so far, which its own handler then
+        shows (the partial video, the files and the summary).
+
         Args:
             request: Injected by Gradio; identifies the session.
 
         Returns:
-            The new status text, or ``gr.skip()`` when nothing was running. The
-            cancelled run cannot say it itself: its later outputs are dropped.
+            The new status text, or ``gr.skip()`` when nothing was running.
         """
         if self.stops.stop(request.session_hash if request is not None else None):
-            return STOPPED
+            return STOPPING
         return gr.skip()

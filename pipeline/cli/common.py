@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -87,6 +89,8 @@ def print_done(done: Done, labels: dict[str, str]) -> None:
     """Print where each output went (labelled by its option) and the summary as JSON."""
     if done.summary.get("warning"):
         print(f"WARNING: {done.summary['warning']}", file=sys.stderr)
+    if done.summary.get("partial"):
+        print(f"stopped after {done.summary['frames']} frames", file=sys.stderr)
     width = max(len(label) for label in labels.values()) + 1
     for name, path in done.outputs.items():
         print(f"{labels[name] + ':':<{width}} {path}")
@@ -102,6 +106,10 @@ def follow_run(
 ) -> int:
     """Consume a run's events with a progress bar; returns the exit status.
 
+    Ctrl-C stops the run, which then ends with its partial result (the frames
+    processed so far, in the video and the files alike); ``on_done`` gets it
+    as it gets a finished run.
+
     Args:
         events: A run's events (:func:`pipeline.start`).
         stop: The run's stop flag, set on Ctrl-C.
@@ -109,36 +117,52 @@ def follow_run(
         on_done: Called with the final event.
 
     Returns:
-        0 when the run finished, 130 when interrupted (partial outputs are removed).
+        0 when the run finished, 130 when it was interrupted.
     """
     from tqdm import tqdm
 
     bar = None
-    try:
-        with closing(events):
-            for event in events:
-                if bar is None and isinstance(event, FirstFrame | Progress):
-                    bar = tqdm(desc="frames", unit="frame", disable=not show_progress)
-                if isinstance(event, FirstFrame):
-                    print(f"first frame: {len(event.detections)} objects", file=sys.stderr)
-                elif isinstance(event, Progress):
-                    assert bar is not None
-                    bar.total = event.total_frames
-                    bar.update(event.frame_index + 1 - bar.n)
-                    bar.set_postfix(fps=f"{event.fps:.1f}")
-                elif isinstance(event, Done):
-                    if bar is not None:
-                        bar.update(event.summary["frames"] - bar.n)
-                        bar.close()
-                    on_done(event)
-    except KeyboardInterrupt:
+    interrupted = threading.Event()
+    with closing(events), _stop_on_ctrl_c(stop, interrupted):
+        for event in events:
+            if bar is None and isinstance(event, FirstFrame | Progress):
+                bar = tqdm(desc="frames", unit="frame", disable=not show_progress)
+            if isinstance(event, FirstFrame):
+                print(f"first frame: {len(event.detections)} objects", file=sys.stderr)
+            elif isinstance(event, Progress):
+                assert bar is not None
+                bar.total = event.total_frames
+                bar.update(event.frame_index + 1 - bar.n)
+                bar.set_postfix(fps=f"{event.fps:.1f}")
+            elif isinstance(event, Done):
+                if bar is not None:
+                    bar.update(event.summary["frames"] - bar.n)
+                    bar.close()
+                on_done(event)
+    if bar is not None:
+        bar.close()
+    return INTERRUPTED if interrupted.is_set() else 0
+
+
+@contextlib.contextmanager
+def _stop_on_ctrl_c(stop: threading.Event, interrupted: threading.Event) -> Iterator[None]:
+    """The first Ctrl-C stops the run (it ends with its partial result); a second one aborts."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def on_interrupt(signum: int, frame: object) -> None:
+        if interrupted.is_set():
+            raise KeyboardInterrupt
+        interrupted.set()
         stop.set()
-        print("stopped; partial outputs removed", file=sys.stderr)
-        return INTERRUPTED
+        print("\nstopping; the partial result is kept (Ctrl-C again to abort)", file=sys.stderr)
+
+    previous = signal.signal(signal.SIGINT, on_interrupt)
+    try:
+        yield
     finally:
-        if bar is not None:
-            bar.close()
-    return 0
+        signal.signal(signal.SIGINT, previous)
 
 
 def run_handler(args: argparse.Namespace) -> int:

@@ -81,6 +81,8 @@ class TracksWriter:
         if self.frames:
             self._file.write(",\n")
         self._file.write(json.dumps(entry, separators=(",", ":")))
+        # Each record reaches the file at once, so it can be read while the run goes on.
+        self._file.flush()
         self.frames += 1
 
     def close(self) -> None:
@@ -112,3 +114,31 @@ def segment_objects(detections: sv.Detections) -> list[dict[str, Any]]:
             obj["area"] = int(np.count_nonzero(mask))
             obj["mask"] = encode(mask)
     return objects
+
+
+def read_frame_record(path: str | Path, frame_index: int) -> dict[str, Any] | None:
+    """One frame's record from a tracks or masks file, finished or still being written.
+
+    :class:`TracksWriter` writes one record per line, in frame order, right
+    after the opening line, so frame ``k`` is line ``k + 1``.
+
+    Args:
+        path: The file.
+        frame_index: The frame, from 0.
+
+    Returns:
+        ``{"frame", "time", "objects"}``, or None when the file holds no such frame (yet).
+    """
+    if frame_index < 0:
+        return None
+    with Path(path).open(encoding="utf-8") as lines:
+        for number, line in enumerate(lines):
+            if number == frame_index + 1:
+                text = line.rstrip().removesuffix(",")
+                if not text.startswith("{"):
+                    return None  # past the last record: the closing lines
+                try:
+                    return json.loads(text)
+                except json.JSONDecodeError:
+                    return None  # the line is being written
+    return None

@@ -351,7 +351,9 @@ class H264Writer:
         queue_size: Frames buffered before :meth:`write` blocks.
         crf: x264 quality (lower is better).
         preset: x264 speed preset.
-        stop: Shared stop flag; when set, :meth:`write` gives up waiting.
+
+    Every frame given to :meth:`write` is encoded: a stopped run's partial
+    video holds exactly the frames it processed. :meth:`abort` drops the rest.
     """
 
     _END = object()
@@ -366,7 +368,6 @@ class H264Writer:
         queue_size: int = 16,
         crf: int = 23,
         preset: str = "veryfast",
-        stop: threading.Event | None = None,
     ) -> None:
         self.path = Path(path)
         self.width, self.height = _even(width), _even(height)
@@ -374,7 +375,6 @@ class H264Writer:
             raise VideoError("The video is too small to encode (under 2x2 pixels).")
         self.rate = Fraction(fps).limit_denominator(1001) if fps > 0 else Fraction(25)
         self.crf, self.preset = crf, preset
-        self.stop = stop or threading.Event()
         self.frames_written = 0
         self.encode_seconds = 0.0
         self._queue: queue.Queue[object] = queue.Queue(maxsize=max(1, queue_size))
@@ -433,8 +433,6 @@ class H264Writer:
         """
         while True:
             self._check()
-            if self.stop.is_set():
-                return
             try:
                 self._queue.put(image, timeout=POLL_S)
                 return

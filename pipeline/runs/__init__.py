@@ -58,13 +58,18 @@ def task_of(config: RunConfig) -> str:
     raise TypeError(f"{config!r} is not the config of any task")
 
 
-def output_paths(task: str, folder: str | Path, *, optional: bool = False) -> dict[str, Path]:
+def output_paths(
+    task: str, folder: str | Path, config: RunConfig | None = None
+) -> dict[str, Path]:
     """Every file of a ``task`` run inside ``folder``, under its usual name.
 
     Args:
         task: The task's name.
         folder: The run's own folder.
-        optional: Include the files a run writes only when asked (e.g. MOT text).
+        config: With a config, also the optional files its settings turn on
+            (a detection run's depth video, with depth on); without, only the
+            files every run writes. Other optional files (MOT text) are only
+            written when asked for by name.
 
     Returns:
         ``{output name: path}``, ready for :func:`start`.
@@ -72,11 +77,14 @@ def output_paths(task: str, folder: str | Path, *, optional: bool = False) -> di
     return {
         name: Path(folder) / output.filename
         for name, output in run_type(task).outputs.items()
-        if output.required or optional
+        if output.required
+        or (config is not None and output.needs is not None and output.possible(config))
     }
 
 
-def _checked_outputs(run: type[Run], outputs: Mapping[str, str | Path]) -> dict[str, Path]:
+def _checked_outputs(
+    run: type[Run], config: RunConfig, outputs: Mapping[str, str | Path]
+) -> dict[str, Path]:
     unknown = sorted(set(outputs) - set(run.outputs))
     if unknown:
         raise PipelineError(
@@ -86,6 +94,13 @@ def _checked_outputs(run: type[Run], outputs: Mapping[str, str | Path]) -> dict[
     missing = [n for n, o in run.outputs.items() if o.required and outputs.get(n) is None]
     if missing:
         raise PipelineError(f"A {run.task} run needs a path for {', '.join(missing)}.")
+    impossible = [n for n in outputs if not run.outputs[n].possible(config)]
+    if impossible:
+        needs = {run.outputs[n].needs for n in impossible}
+        raise PipelineError(
+            f"A {run.task} run writes {', '.join(impossible)} only with "
+            f"{', '.join(sorted(str(n) for n in needs))} on."
+        )
     paths = {name: Path(path) for name, path in outputs.items() if path is not None}
     for path in paths.values():
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -104,8 +119,10 @@ def start(
 ) -> Iterator[Event]:
     """Start a run of any kind; its events come out of the returned generator.
 
-    Nothing happens until the first event is asked for. Closing the generator
-    early, or setting ``stop``, stops the run and removes its files.
+    Nothing happens until the first event is asked for. Setting ``stop``
+    ends the run with a partial result (its ``Done`` summary says ``"partial":
+    true``); closing the generator early stops it the same way, keeping the
+    files. A run that fails removes its files.
 
     Args:
         task: ``"detection"``, ``"depth"`` or ``"segmentation"``.
@@ -125,14 +142,14 @@ def start(
     Raises:
         PipelineError: Unknown task, or outputs that do not fit it (at once);
             while iterating: ``VideoError`` for a bad or too-long video,
-            ``RunStopped`` once stopped, ``PipelineError`` for anything else.
+            ``PipelineError`` for anything else that failed.
         TypeError: ``config`` is not the task's config.
         models.ModelError: While iterating, an unknown model, bad query or missing weights.
     """
     run = run_type(task)
     if not isinstance(config, run.config_type):
         raise TypeError(f"A {task} run takes a {run.config_type.__name__}, not {config!r}")
-    paths = _checked_outputs(run, outputs)
+    paths = _checked_outputs(run, config, outputs)
     return _events(run, video, config, paths, stop or threading.Event(), preview_interval_s,
                    with_first_frame)  # fmt: skip
 

@@ -40,7 +40,7 @@ VALUE_MEANING = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class DepthFirstFrame(FirstFrame):
     """A depth run's first frame: its coloured view, and the values behind it.
 
@@ -51,6 +51,21 @@ class DepthFirstFrame(FirstFrame):
 
     depth: np.ndarray
     display_range: DisplayRange
+
+
+def depth_normalizer(config: DepthConfig) -> DepthNormalizer:
+    """A fresh display-range normaliser with ``config``'s percentiles and smoothing."""
+    return DepthNormalizer(
+        config.low_percentile,
+        config.high_percentile,
+        window=config.smoothing_window,
+        momentum=config.smoothing_momentum,
+    )
+
+
+def depth_painter(config: DepthConfig) -> DepthPainter:
+    """The painter of ``config``'s colormap, view and opacity."""
+    return DepthPainter(config.colormap, view=config.view, opacity=config.opacity)
 
 
 class DepthRun(Run[DepthConfig, np.ndarray]):
@@ -70,27 +85,20 @@ class DepthRun(Run[DepthConfig, np.ndarray]):
             for device in dict.fromkeys(devices)
         }
         self.estimator = self.estimators[devices[0]]
-        self.normalizer = self._new_normalizer()
-        self.painter = DepthPainter(config.colormap, view=config.view, opacity=config.opacity)
+        self.normalizer = depth_normalizer(config)
+        self.painter = depth_painter(config)
         self.value_range = [np.inf, -np.inf]
         self.display_range: DisplayRange | None = None
-
-    def _new_normalizer(self) -> DepthNormalizer:
-        config = self.config
-        return DepthNormalizer(
-            config.low_percentile,
-            config.high_percentile,
-            window=config.smoothing_window,
-            momentum=config.smoothing_momentum,
-        )
 
     def preview(self, frame: Frame) -> DepthFirstFrame:
         """Frame 0's depth, coloured with exactly the range the run will give it."""
         [depth] = self.estimator.predict([frame.image], input_size=self.config.input_size)
-        display_range = self._new_normalizer().update(depth)
+        display_range = depth_normalizer(self.config).update(depth)
+        image = self.painter.paint(frame.image, depth, display_range)
         return DepthFirstFrame(
-            image=self.painter.paint(frame.image, depth, display_range),
+            image=image,
             detections=sv.Detections.empty(),
+            depth_view=image,
             depth=depth,
             display_range=display_range,
         )

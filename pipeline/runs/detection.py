@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 import supervision as sv
 
@@ -20,16 +22,65 @@ import models
 from models.depth.base import DepthEstimator
 from models.detectors.base import Detector
 from models.timing import add_timing, timed
-from pipeline.configs import DEPTH_MODEL, DetectionConfig
+from pipeline.configs import DEPTH_MODEL, DepthConfig, DetectionConfig
 from pipeline.io.mot_files import MotWriter
 from pipeline.io.tracks_json import TracksWriter
-from pipeline.io.video import Frame, VideoInfo
+from pipeline.io.video import Frame, H264Writer, VideoInfo
+from pipeline.runs.depth import depth_normalizer, depth_painter
 from pipeline.runtime.events import FirstFrame
 from pipeline.runtime.template import Output, OutputFile, Run
 from pipeline.stages.annotation import FrameAnnotator
+from pipeline.stages.depth_display import DepthNormalizer, DepthPainter
 from pipeline.stages.object_depth import TrackDepths, add_object_depths
 from pipeline.stages.track_classes import TrackClasses
 from pipeline.stages.tracking import ObjectTracker, tracker_config_for
+
+#: The depth video of a detection run is at most this wide (depth is coarse anyway:
+#: the model sees 518 px), so its maps are small while they wait for the in-order stage.
+DEPTH_VIDEO_MAX_WIDTH = 640
+
+
+@functools.cache
+def depth_video_style() -> DepthConfig:
+    """How a detection run's depth video looks: the depth runs' colours and smoothing."""
+    return DepthConfig(view="depth", max_duration_s=None)
+
+
+@dataclass(frozen=True)
+class FrameResult:
+    """What a device found on one frame: the detections, and a small depth map when wanted.
+
+    Attributes:
+        detections: With each object's depth in ``data["depth"]`` when measured.
+        depth: The frame's depth at most :data:`DEPTH_VIDEO_MAX_WIDTH` wide
+            (float16), for the depth video; None when not wanted.
+    """
+
+    detections: sv.Detections
+    depth: np.ndarray | None = None
+
+
+def depth_video_size(width: int, height: int) -> tuple[int, int]:
+    """``(width, height)`` of a detection run's depth video for frames of this size."""
+    if width <= DEPTH_VIDEO_MAX_WIDTH:
+        return width, height
+    return DEPTH_VIDEO_MAX_WIDTH, max(2, round(height * DEPTH_VIDEO_MAX_WIDTH / width))
+
+
+def _small_depth(depth: np.ndarray) -> np.ndarray:
+    size = depth_video_size(depth.shape[1], depth.shape[0])
+    if size != depth.shape[::-1]:
+        depth = cv2.resize(depth, size, interpolation=cv2.INTER_AREA)
+    return depth.astype(np.float16)
+
+
+def _paint_depth(
+    image: np.ndarray, depth: np.ndarray, normalizer: DepthNormalizer, painter: DepthPainter
+) -> np.ndarray:
+    """A frame's small depth map (:func:`_small_depth`) coloured at its own size."""
+    depth = depth.astype(np.float32)
+    image = cv2.resize(image, depth.shape[::-1], interpolation=cv2.INTER_AREA)
+    return painter.paint(image, depth, normalizer.update(depth))
 
 
 def load_detector(config: DetectionConfig, device: str) -> Detector:
@@ -50,22 +101,30 @@ class _FrameModels:
             )
 
     def __call__(
-        self, images: list[np.ndarray], queries: tuple[str, ...], timing: dict[str, float]
-    ) -> list[sv.Detections]:
+        self,
+        images: list[np.ndarray],
+        queries: tuple[str, ...],
+        timing: dict[str, float],
+        *,
+        keep_depth: bool = False,
+    ) -> list[FrameResult]:
         detections = self.detector.detect(
             images, confidence=self.config.confidence, queries=queries, timing=timing
         )
         if self.depth is None:
-            return detections
+            return [FrameResult(d) for d in detections]
         # Per-object depth is computed here, on the worker, so full-size depth maps
-        # never wait in the reorder buffer.
+        # never wait in the reorder buffer (only a small copy, for the depth video).
         depth_timing: dict[str, float] = {}
         maps = self.depth.predict(images, timing=depth_timing)
         add_timing(timing, depth_timing, prefix="depth_")
-        return [add_object_depths(d, m) for d, m in zip(detections, maps, strict=True)]
+        return [
+            FrameResult(add_object_depths(d, m), _small_depth(m) if keep_depth else None)
+            for d, m in zip(detections, maps, strict=True)
+        ]
 
 
-class DetectionRun(Run[DetectionConfig, sv.Detections]):
+class DetectionRun(Run[DetectionConfig, FrameResult]):
     """Detect objects on every device, track them with ByteTrack, draw and write them."""
 
     config_type = DetectionConfig
@@ -74,6 +133,13 @@ class DetectionRun(Run[DetectionConfig, sv.Detections]):
         "video": Output("detections.mp4", "the annotated H.264 video", "--out"),
         "tracks": Output("tracks.json", "the tracks, per frame (JSON)", "--tracks"),
         "mot": Output("tracks.txt", "the tracks in MOTChallenge text", "--mot", required=False),
+        "depth_video": Output(
+            "depth.mp4",
+            "the depth video (with --depth; at most 640 px wide)",
+            "--depth-out",
+            required=False,
+            needs="depth",
+        ),
     }
     results_noun = "detections"
 
@@ -98,15 +164,24 @@ class DetectionRun(Run[DetectionConfig, sv.Detections]):
 
     def preview(self, frame: Frame) -> FirstFrame:
         """Frame 0's detections, drawn (before tracking: a track needs two frames)."""
-        [detections] = self.models([frame.image], self.queries, {})
+        [result] = self.models([frame.image], self.queries, {}, keep_depth=True)
+        depth_view = None
+        if result.depth is not None:
+            style = depth_video_style()
+            depth_view = _paint_depth(
+                frame.image, result.depth, depth_normalizer(style), depth_painter(style)
+            )
         return FirstFrame(
-            image=self.annotator.annotate(frame.image, detections), detections=detections
+            image=self.annotator.annotate(frame.image, result.detections),
+            detections=result.detections,
+            depth_view=depth_view,
         )
 
     def process_batch(
         self, device: str, images: list[np.ndarray], timing: dict[str, float]
-    ) -> list[sv.Detections]:
-        return self.per_device[device](images, self.queries, timing)
+    ) -> list[FrameResult]:
+        keep_depth = "depth_video" in self.files
+        return self.per_device[device](images, self.queries, timing, keep_depth=keep_depth)
 
     def batch_size(self, device: str) -> int:
         return self.config.batch_size or self.per_device[device].detector.default_batch_size
@@ -115,13 +190,30 @@ class DetectionRun(Run[DetectionConfig, sv.Detections]):
         self.files["tracks"] = TracksWriter(outputs["tracks"], self.info, self.model_info())
         if "mot" in outputs:
             self.files["mot"] = MotWriter(outputs["mot"])
+        if "depth_video" in outputs:
+            style = depth_video_style()
+            self.depth_normalizer, self.depth_painter = (
+                depth_normalizer(style),
+                depth_painter(style),
+            )
+            width, height = depth_video_size(self.info.width, self.info.height)
+            self.files["depth_video"] = H264Writer(
+                outputs["depth_video"], width, height, self.info.fps,
+                queue_size=self.config.queue_size,
+            )  # fmt: skip
         return self.files
 
     def process(
-        self, frame: Frame, result: sv.Detections, timing: dict[str, float]
+        self, frame: Frame, result: FrameResult, timing: dict[str, float]
     ) -> tuple[np.ndarray, sv.Detections]:
         with timed(timing, "track"):
-            tracked = self.tracker.update(result)
+            tracked = self.tracker.update(result.detections)
+        if result.depth is not None:
+            with timed(timing, "depth_colorize"):
+                shown = _paint_depth(
+                    frame.image, result.depth, self.depth_normalizer, self.depth_painter
+                )
+                self.files["depth_video"].write(shown)
         with timed(timing, "annotate"):
             annotated = self.annotator.annotate(frame.image, tracked)
         with timed(timing, "write"):

@@ -17,10 +17,12 @@ class FirstFrame:
     Attributes:
         image: The annotated (or coloured) frame, BGR uint8.
         detections: What was found on it (empty for depth runs).
+        depth_view: Its depth, coloured, when the run measures depth (BGR uint8).
     """
 
     image: np.ndarray
     detections: sv.Detections
+    depth_view: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -60,9 +62,11 @@ class Done:
     Attributes:
         outputs: Each written file by its name in the task's outputs, e.g.
             ``{"video": ..., "tracks": ..., "mot": ...}`` for detection,
-            ``{"video": ..., "masks": ...}`` for segmentation.
+            ``{"video": ..., "masks": ...}`` for segmentation; empty when the
+            run was stopped before its first frame.
         summary: What the run did: frames, speed, timings, devices, model, and
-            what its kind adds (tracks per class, depth ranges, windows...).
+            what its kind adds (tracks per class, depth ranges, windows...);
+            ``"partial": true`` when it was stopped before the end.
     """
 
     outputs: dict[str, Path]

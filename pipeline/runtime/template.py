@@ -39,7 +39,7 @@ import supervision as sv
 
 from models.errors import ModelError
 from models.timing import timed
-from pipeline.errors import PipelineError, RunStopped, VideoError
+from pipeline.errors import PipelineError, RunFailed, RunStopped, VideoTooLong
 from pipeline.io.video import POLL_S, Frame, FrameReader, H264Writer, VideoInfo, probe
 from pipeline.io.video import read_first_frame as decode_first_frame
 from pipeline.runtime.events import Done, Event, FirstFrame
@@ -83,7 +83,7 @@ def check_video(path: str | Path, max_duration_s: float | None) -> VideoInfo:
     """
     info = probe(path)
     if max_duration_s is not None and info.duration_s > max_duration_s:
-        raise VideoError(
+        raise VideoTooLong(
             f"The video is {info.duration_s:.0f} s long; the limit is "
             f"{max_duration_s:.0f} s. Trim it or raise the limit."
         )
@@ -92,7 +92,7 @@ def check_video(path: str | Path, max_duration_s: float | None) -> VideoInfo:
 
 @contextlib.contextmanager
 def pipeline_errors(what: str) -> Iterator[None]:
-    """Let the errors a user can act on through; wrap anything else in a :class:`PipelineError`.
+    """Let the errors a user can act on through; wrap anything else in a :class:`RunFailed`.
 
     Args:
         what: Names the run in the message, e.g. ``"The depth run"``.
@@ -102,7 +102,7 @@ def pipeline_errors(what: str) -> Iterator[None]:
     except (PipelineError, ModelError):  # RunStopped is a PipelineError
         raise
     except Exception as exc:
-        raise PipelineError(f"{what} failed: {exc}") from exc
+        raise RunFailed(f"{what} failed: {exc}") from exc
 
 
 @dataclass(frozen=True)
@@ -114,12 +114,19 @@ class Output:
         description: What it holds, for ``--help`` and the API.
         flag: Its command-line option.
         required: Whether every run writes it (else only when asked for).
+        needs: The config field that must be on for the run to write it
+            (e.g. ``"depth"`` for a detection run's depth video).
     """
 
     filename: str
     description: str
     flag: str
     required: bool = True
+    needs: str | None = None
+
+    def possible(self, config: object) -> bool:
+        """Whether a run with ``config`` can write this file."""
+        return self.needs is None or bool(getattr(config, self.needs))
 
 
 class OutputFile(Protocol):
@@ -335,8 +342,12 @@ class Run(abc.ABC, Generic[ConfigT, R]):
     ) -> Iterator[Event]:
         """Run over the whole video, yielding events; the same for every kind of run.
 
-        Closing the generator early, or setting ``stop``, stops the run, joins
-        its threads and removes its files.
+        Setting ``stop`` ends the run after the frames already under way and
+        keeps a partial result: the video, the files and the summary (its
+        ``"partial"`` true) hold exactly the frames processed; stopped before
+        its first frame, it ends with no outputs. Closing the generator early
+        stops the run the same way, keeping the files (there is no one left to
+        take the summary). A run that fails removes its files.
 
         Args:
             outputs: Where each of the run's files goes, by name.
@@ -348,7 +359,6 @@ class Run(abc.ABC, Generic[ConfigT, R]):
             ``FirstFrame``, then ``Progress`` and ``Preview`` events, then ``Done``.
 
         Raises:
-            RunStopped: ``stop`` was set before the end.
             PipelineError: Anything that failed, with the original message.
         """
         first_started = time.perf_counter()
@@ -356,7 +366,7 @@ class Run(abc.ABC, Generic[ConfigT, R]):
             yield self.preview(decode_first_frame(self.info.path))
         first_frame_s = time.perf_counter() - first_started
         threads: _RunThreads[R] | None = None
-        completed = False
+        failed = True
         try:
             with pipeline_errors(f"The {self.task} run"):
                 threads = _RunThreads(self, outputs, stop)
@@ -370,14 +380,17 @@ class Run(abc.ABC, Generic[ConfigT, R]):
                 if first_pending and threads.first is not None:
                     yield threads.first
                 summary = self._summary(threads, first_frame_s)
-                completed = True
-                yield Done(dict(outputs), summary)
+                # Stopped before its first frame: there is nothing to keep.
+                failed = threads.partial and threads.frames_done == 0
+                yield Done({} if failed else dict(outputs), summary)
+        except (GeneratorExit, KeyboardInterrupt):
+            failed = False  # closed or interrupted: a stop, which keeps what was done
+            raise
         finally:
             stop.set()
-            if threads is not None:
-                threads.close(completed)
+            kept = threads is not None and threads.close(keep=not failed)
             self.close()
-            if not completed:
+            if not kept:
                 for path in outputs.values():
                     path.unlink(missing_ok=True)
 
@@ -402,6 +415,8 @@ class Run(abc.ABC, Generic[ConfigT, R]):
             "model": self.model_info(),
             **self.summary(),
         }
+        if threads.partial:
+            summary["partial"] = True
         if self.random_weights:
             summary["warning"] = (
                 f"Random weights: {self.results_noun} are meaningless (architecture only)."
@@ -423,9 +438,11 @@ class _RunThreads(Generic[R]):
         self.timing: dict[str, float] = {}
         self.first: FirstFrame | None = None
         self.error: BaseException | None = None
+        #: Whether the run was stopped before the end of the video.
+        self.partial = False
         width, height = run.frame_size()
         self.video = H264Writer(
-            outputs["video"], width, height, run.info.fps, queue_size=config.queue_size, stop=stop
+            outputs["video"], width, height, run.info.fps, queue_size=config.queue_size
         )
         self.files: dict[str, OutputFile] = {}
         reader: FrameReader | None = None
@@ -466,8 +483,8 @@ class _RunThreads(Generic[R]):
                 self.latest.publish((frame.index, image))
                 if self.slots is not None:
                     self.slots.release()
-            if self.stop.is_set():
-                raise RunStopped("The run was stopped.")
+            # Stopped or not, what was processed is finished as a playable result.
+            self.partial = self.stop.is_set()
             self.video.close()
             for file in self.files.values():
                 file.close()
@@ -491,14 +508,21 @@ class _RunThreads(Generic[R]):
         if self.error is not None:
             raise self.error
 
-    def close(self, completed: bool) -> None:
-        """Stop and join every thread; abandon the files of a run that did not finish."""
+    def close(self, keep: bool) -> bool:
+        """Stop and join every thread; returns whether the files are kept, finished.
+
+        Args:
+            keep: Keep the files (the run ended or was stopped), unless the
+                in-order stage failed or could not finish them.
+        """
         self.stop.set()
         self._thread.join(timeout=30)
         self.producer.join()
         self.reader.close()
-        if not completed:
-            self._abandon_files()
+        if keep and self.error is None and not self._thread.is_alive():
+            return True
+        self._abandon_files()
+        return False
 
     def _abandon_files(self) -> None:
         self.video.abort()

@@ -18,6 +18,7 @@ import numpy as np
 import models
 from models.detectors.base import normalize_queries
 from pipeline.configs import SegmentationConfig, field_default
+from pipeline.jobs import JobStore
 from ui.errors import user_error
 from ui.layout import (
     preview_image,
@@ -28,7 +29,6 @@ from ui.layout import (
     wire_run_buttons,
 )
 from ui.model_choices import model_choices, model_note
-from ui.outputs import OutputStore
 from ui.render import summary_text
 from ui.settings import Settings
 from ui.stops import STOP_FLAGS, StopFlags
@@ -102,7 +102,7 @@ class SegmentationHandlers(TabHandlers):
     Args:
         settings: Deployment settings (limits, preview rate); read from the
             environment when None.
-        store: Where run outputs go (default: ``settings.output_dir``).
+        jobs: The job store runs go into (default: the app's, for ``settings``).
         stops: Registry the Stop button uses to reach running runs.
         segmenters: Segmenters offered (default: every registered one that is
             not test-only).
@@ -117,13 +117,13 @@ class SegmentationHandlers(TabHandlers):
     def __init__(
         self,
         settings: Settings | None = None,
-        store: OutputStore | None = None,
+        jobs: JobStore | None = None,
         stops: StopFlags = STOP_FLAGS,
         *,
         segmenters: Sequence[str] | None = None,
         config_overrides: Mapping[str, Any] | None = None,
     ) -> None:
-        super().__init__(settings, store, stops)
+        super().__init__(settings, jobs, stops)
         self.segmenters = list(models.available("segmenter") if segmenters is None else segmenters)
         self.config_overrides = dict(config_overrides or {})
 

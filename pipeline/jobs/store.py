@@ -1,0 +1,466 @@
+"""The job store: every run of the app is a job here, whoever started it.
+
+Runs from the REST API are executed by the store itself, in a thread per job,
+so they outlive the request that started them. Runs from the Gradio tabs are
+executed by their own handler (inside the GPU wrapper), but are jobs of the
+same store all the same: they wait for a device in the same queue and can be
+followed, stopped and fetched over REST.
+
+- **Devices.** At most ``devices`` jobs run at once; the others wait in one
+  first-come, first-served queue of at most ``max_queued`` jobs (their status
+  shows their position). A job that would make the queue longer is refused at
+  once (:class:`QueueFull`), never accepted and lost.
+- **Files.** Each job has its own folder under ``root``; nothing from a
+  client ever becomes part of a path. A failed run leaves only its record; a
+  stopped one keeps its partial result.
+- **Clean-up.** A periodic sweep deletes finished jobs older than ``ttl_s``,
+  then the oldest finished ones while the folder holds more than
+  ``max_disk_bytes``; it never touches a queued or running job. At start-up
+  anything left under ``root`` by a previous process is removed.
+
+Example:
+    >>> store = JobStore(Path("/tmp/jobs"), devices=1)  # doctest: +SKIP
+    >>> job = store.submit("detection", Path("clip.mp4"), DetectionConfig())  # doctest: +SKIP
+    >>> job.wait_until(lambda j: j.status.finished, timeout=60)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import secrets
+import shutil
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from models.errors import ModelError
+from pipeline.configs import RunConfig
+from pipeline.errors import PipelineError, RunFailed
+from pipeline.jobs.job import Job, JobStatus
+from pipeline.runs import output_paths, run_type, start
+from pipeline.runtime.events import Event
+
+log = logging.getLogger(__name__)
+
+#: Prefix of every job folder: the sweep removes nothing else under the root.
+FOLDER_PREFIX = "job-"
+#: How a job's input is named in its folder (the client's file name is never used).
+INPUT_NAME = "input"
+#: Suffixes an uploaded input keeps (they help some demuxers); any other becomes none.
+VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".ts")
+#: Uploads land here (under random names) before they become a job's input.
+UPLOADS_FOLDER = ".uploads"
+#: Least time a refused client is asked to wait before trying again.
+MIN_RETRY_AFTER_S = 5
+
+
+def folder_bytes(folder: Path) -> int:
+    """Bytes of every file under ``folder`` (files that vanish meanwhile count as none)."""
+    total = 0
+    # os.walk passes over folders removed while it walks; rglob would raise.
+    for parent, _, names in os.walk(folder):
+        for name in names:
+            with contextlib.suppress(OSError):
+                total += os.stat(os.path.join(parent, name)).st_size
+    return total
+
+
+class QueueFull(PipelineError):
+    """Every device is busy and the queue is full; try again after ``retry_after_s``."""
+
+    def __init__(self, message: str, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+class UnknownJob(PipelineError, KeyError):
+    """No job has this id (never had, or deleted, or swept)."""
+
+    def __str__(self) -> str:  # KeyError would quote the message.
+        return str(self.args[0]) if self.args else ""
+
+
+class JobStore:
+    """Jobs, the devices they share, their folders and their clean-up.
+
+    Args:
+        root: The folder that holds every job's folder (the store owns it).
+        devices: How many jobs may run at once (one per device).
+        max_queued: How many jobs may wait for a device.
+        ttl_s: Finished jobs older than this are deleted.
+        max_disk_bytes: Bound on the bytes under ``root`` (None: no bound).
+        preview_interval_s: Least time between two stream frames of a job.
+        sweep_interval_s: How often the periodic sweep runs (None: never; call :meth:`sweep`).
+    """
+
+    def __init__(
+        self,
+        root: Path,
+        *,
+        devices: int,
+        max_queued: int = 8,
+        ttl_s: float = 3600.0,
+        max_disk_bytes: int | None = None,
+        preview_interval_s: float = 0.1,
+        sweep_interval_s: float | None = 60.0,
+    ) -> None:
+        if devices < 1 or max_queued < 0:
+            raise ValueError("a job store needs at least one device and a queue of 0 or more")
+        self.root = Path(root)
+        self.devices = devices
+        self.max_queued = max_queued
+        self.ttl_s = ttl_s
+        self.max_disk_bytes = max_disk_bytes
+        self.preview_interval_s = preview_interval_s
+        self._jobs: dict[str, Job] = {}
+        self._waiting: list[Job] = []
+        self._running = 0
+        self._lock = threading.Condition()
+        self._closed = threading.Event()
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._remove_leftovers()
+        self._sweeper: threading.Thread | None = None
+        if sweep_interval_s is not None:
+            self._sweeper = threading.Thread(
+                target=self._sweep_periodically, args=(sweep_interval_s,), name="job-sweeper",
+                daemon=True,
+            )  # fmt: skip
+            self._sweeper.start()
+
+    # ------------------------------------------------------------------ creating jobs
+
+    def create(
+        self,
+        task: str,
+        config: RunConfig,
+        *,
+        source: str,
+        video: Path,
+        move_video: bool = False,
+    ) -> Job:
+        """Register a job and give it its folder (it waits for a device in :meth:`device`).
+
+        Args:
+            task: The task's name.
+            config: The task's config.
+            source: ``"api"`` or ``"app"``.
+            video: The input video.
+            move_video: Move ``video`` into the job's folder (an upload the store
+                now owns) instead of reading it where it is.
+
+        Returns:
+            The job, queued.
+
+        Raises:
+            QueueFull: Every device is busy and the queue is full.
+            PipelineError: Unknown task.
+        """
+        run_type(task)
+        with self._lock:
+            self._check_room()
+            job_id = secrets.token_urlsafe(16)
+            folder = self.root / f"{FOLDER_PREFIX}{job_id}"
+            folder.mkdir()
+            if move_video:
+                suffix = video.suffix.lower() if video.suffix.lower() in VIDEO_SUFFIXES else ""
+                target = folder / f"{INPUT_NAME}{suffix}"
+                shutil.move(video, target)
+                video = target
+            job = Job(
+                id=job_id,
+                task=task,
+                config=config,
+                source=source,
+                folder=folder,
+                video=video,
+                outputs=output_paths(task, folder, config),
+            )
+            self._jobs[job_id] = job
+            self._waiting.append(job)
+            self._lock.notify_all()
+        return job
+
+    def submit(self, task: str, video: Path, config: RunConfig) -> Job:
+        """Create a job from an uploaded video (moved into its folder) and run it in the store.
+
+        Returns:
+            The job; it runs as soon as a device is free.
+
+        Raises:
+            QueueFull: Every device is busy and the queue is full.
+        """
+        job = self.create(task, config, source="api", video=video, move_video=True)
+        threading.Thread(target=self._execute, args=(job,), name=f"job-{job.id[:8]}",
+                         daemon=True).start()  # fmt: skip
+        return job
+
+    def _check_room(self) -> None:
+        if len(self._waiting) < self.max_queued or self._running + len(self._waiting) < (
+            self.devices
+        ):
+            return
+        running = [j.eta_s for j in self._jobs.values() if j.status is JobStatus.RUNNING]
+        soonest = min((eta for eta in running if eta is not None), default=None)
+        retry = max(MIN_RETRY_AFTER_S, round(soonest or 0))
+        raise QueueFull(
+            f"Every device is busy and {len(self._waiting)} jobs are waiting (the most the "
+            f"queue takes). Try again in about {retry} s.",
+            retry_after_s=retry,
+        )
+
+    # ------------------------------------------------------------------ running jobs
+
+    def acquire(self, job: Job, timeout: float | None = None) -> bool | None:
+        """Wait for a device, in queue order; :meth:`release` it when the run is over.
+
+        Args:
+            job: A job of this store, queued.
+            timeout: Give up waiting after this many seconds (None: wait on).
+
+        Returns:
+            True once the job has its device (it is running); False when it was
+            cancelled (or the store closed) while it waited; None on timeout.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._lock:
+            while not (self._is_next(job) or job.status.finished or self._closed.is_set()):
+                left = 1.0 if deadline is None else deadline - time.monotonic()
+                if left <= 0:
+                    return None
+                self._lock.wait(timeout=min(left, 1.0))
+            self._forget_waiting(job)
+            if job.status.finished or self._closed.is_set():
+                runs = False
+            else:
+                runs = True
+                self._running += 1
+        if not runs:
+            self._remove_folder(job)
+            job.cancel()
+            return False
+        job.mark_running()
+        return True
+
+    def release(self, job: Job) -> None:
+        """Give back the device :meth:`acquire` gave ``job``."""
+        with self._lock:
+            self._running -= 1
+            self._lock.notify_all()
+
+    @contextlib.contextmanager
+    def device(self, job: Job) -> Iterator[bool]:
+        """Hold a device for the block (:meth:`acquire`, then :meth:`release`).
+
+        Yields:
+            True when the job runs; False when it was cancelled while it waited.
+        """
+        if not self.acquire(job):
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            self.release(job)
+
+    def _is_next(self, job: Job) -> bool:
+        return self._running < self.devices and bool(self._waiting) and self._waiting[0] is job
+
+    def _forget_waiting(self, job: Job) -> None:
+        if job in self._waiting:
+            self._waiting.remove(job)
+            self._lock.notify_all()
+
+    def follow(self, job: Job, events: Iterable[Event]) -> Iterator[Event]:
+        """Pass a run's events through, recording them in ``job``; a failure fails the job.
+
+        Raises:
+            PipelineError, ModelError: As the run raised them (the job records the message).
+        """
+        try:
+            for event in events:
+                job.observe(event)
+                yield event
+        except (PipelineError, ModelError) as exc:
+            # The run removed its outputs; the rest goes before anyone sees "failed".
+            self._remove_folder(job)
+            job.fail(str(exc), internal=isinstance(exc, RunFailed))
+            raise
+        except Exception as exc:
+            self._remove_folder(job)
+            # A UI layer's own error type (gr.Error) carries the user's message.
+            message = getattr(exc, "message", None)
+            job.fail(message or f"The {job.task} run failed: {exc}", internal=message is None)
+            raise
+
+    def _execute(self, job: Job) -> None:
+        with self.device(job) as runs:
+            if not runs:
+                return
+            events = start(
+                job.task, job.video, job.config, job.outputs, job.stop_event,
+                preview_interval_s=self.preview_interval_s,
+            )  # fmt: skip
+            try:
+                for _ in self.follow(job, events):
+                    pass
+            except Exception:  # recorded in the job by follow()
+                log.info("job %s failed: %s", job.id, job.error)
+        self._after_run(job)
+
+    def finish(self, job: Job) -> None:
+        """What the store does once a job's run is over (called by whoever ran it).
+
+        A run that ended without a result (failed, or stopped before its
+        first frame) leaves nothing but the job's record.
+        """
+        self._after_run(job)
+
+    def _after_run(self, job: Job) -> None:
+        if not job.status.finished:
+            # Ended without a result, e.g. its caller went away before it started.
+            self._remove_folder(job)
+            job.cancel()
+        if job.delete_when_done:
+            self._delete_now(job)
+
+    # ------------------------------------------------------------------ clients' requests
+
+    def get(self, job_id: str) -> Job:
+        """The job with this id.
+
+        Raises:
+            UnknownJob: No such job.
+        """
+        job = self._jobs.get(job_id) if isinstance(job_id, str) else None
+        if job is None:
+            raise UnknownJob(f"No job {job_id!r}: it never existed, was deleted or has expired.")
+        return job
+
+    def all(self) -> list[Job]:
+        """Every job the store holds, oldest first."""
+        with self._lock:
+            return sorted(self._jobs.values(), key=lambda job: job.created)
+
+    def queue_position(self, job: Job) -> int | None:
+        """1 for the next job to run, 2 after it...; None when not waiting."""
+        with self._lock:
+            return self._waiting.index(job) + 1 if job in self._waiting else None
+
+    def status(self, job_id: str) -> dict[str, Any]:
+        """The job's state, with its queue position (what ``GET /detect/status`` answers)."""
+        job = self.get(job_id)
+        return job.snapshot(self.queue_position(job))
+
+    def stop(self, job_id: str) -> Job:
+        """Stop a job: a running one ends with its partial result, a queued one is cancelled."""
+        job = self.get(job_id)
+        with self._lock:
+            waiting = job in self._waiting
+            if waiting:
+                self._forget_waiting(job)
+                self._remove_folder(job)
+                job.cancel()
+        if not waiting:
+            job.request_stop()
+        return job
+
+    def delete(self, job_id: str, timeout: float = 30.0) -> None:
+        """Cancel a job if it has not ended, then delete it and every file it has.
+
+        A running job is stopped and deleted once its run has let go of its files.
+        """
+        job = self.get(job_id)
+        job.delete_when_done = True
+        self.stop(job_id)
+        # A run's files are closed before its job is marked as ended.
+        if job.wait_until(lambda j: j.status.finished, timeout=timeout):
+            self._delete_now(job)
+        else:
+            log.warning("job %s did not stop within %.0f s; deleted when it does", job.id, timeout)
+
+    def _delete_now(self, job: Job) -> None:
+        with self._lock:
+            self._jobs.pop(job.id, None)
+            self._forget_waiting(job)
+        job.cancel()
+        self._remove_folder(job)
+
+    @staticmethod
+    def _remove_folder(job: Job) -> None:
+        shutil.rmtree(job.folder, ignore_errors=True)
+
+    # ------------------------------------------------------------------ clean-up
+
+    def disk_bytes(self) -> int:
+        """Bytes of every file under the root."""
+        return folder_bytes(self.root)
+
+    def sweep(self, now: float | None = None) -> dict[str, int]:
+        """Delete expired finished jobs, then the oldest finished ones over the disk bound.
+
+        Args:
+            now: The current time (``time.time()`` when None).
+
+        Returns:
+            ``{"expired": ..., "over_disk_bound": ..., "bytes": ...}``: jobs deleted
+            for each reason and the bytes left under the root.
+        """
+        now = time.time() if now is None else now
+        with self._lock:
+            finished = sorted(
+                (j for j in self._jobs.values() if j.status.finished and j.finished is not None),
+                key=lambda j: j.finished or 0.0,
+            )
+        expired = [j for j in finished if now - (j.finished or now) > self.ttl_s]
+        for job in expired:
+            self._delete_now(job)
+        over = 0
+        used = self.disk_bytes()
+        if self.max_disk_bytes is not None:
+            for job in (j for j in finished if j not in expired):
+                if used <= self.max_disk_bytes:
+                    break
+                size = folder_bytes(job.folder)
+                self._delete_now(job)
+                used -= size
+                over += 1
+        if expired or over:
+            log.info("swept %d expired and %d jobs over the disk bound", len(expired), over)
+        return {"expired": len(expired), "over_disk_bound": over, "bytes": used}
+
+    def _sweep_periodically(self, interval_s: float) -> None:
+        while not self._closed.wait(interval_s):
+            try:
+                self.sweep()
+            except OSError as exc:  # a file vanished under the sweep: the next one retries
+                log.warning("job sweep failed: %s", exc)
+
+    def _remove_leftovers(self) -> None:
+        for path in [*self.root.glob(f"{FOLDER_PREFIX}*"), self.root / UPLOADS_FOLDER]:
+            shutil.rmtree(path, ignore_errors=True)
+
+    def new_upload_path(self, client_name: str | None = None) -> Path:
+        """A fresh path for an incoming upload, inside the store.
+
+        Its name is random; it keeps the client's suffix only when that is one
+        of :data:`VIDEO_SUFFIXES`. Pass it to :meth:`submit`, which moves it
+        into the job's folder; delete it if the upload is refused.
+        """
+        folder = self.root / UPLOADS_FOLDER
+        folder.mkdir(exist_ok=True)
+        suffix = Path(client_name or "").suffix.lower()
+        return folder / (secrets.token_hex(16) + (suffix if suffix in VIDEO_SUFFIXES else ""))
+
+    def close(self) -> None:
+        """Stop the sweep and every job (their threads end on their own)."""
+        self._closed.set()
+        with self._lock:
+            jobs = list(self._jobs.values())
+            self._lock.notify_all()
+        for job in jobs:
+            if not job.status.finished:
+                job.request_stop()

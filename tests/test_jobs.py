@@ -1,0 +1,190 @@
+"""The job store: devices and queue, stop and delete, expiry and the disk bound, start-up."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import av
+import pytest
+import synthetic
+
+from pipeline import DetectionConfig
+from pipeline.jobs import JobStatus, JobStore, QueueFull, UnknownJob
+from pipeline.jobs.store import folder_bytes
+
+FRAMES = 12
+SLOW = DetectionConfig(detector="test_shapes", detector_options=(("delay_s", 0.2),))
+FAST = DetectionConfig(detector="test_shapes")
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("jobs-clip")
+    return synthetic.make_video(folder / "clip.mp4", frames=FRAMES, width=160, height=128)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[JobStore]:
+    jobs = JobStore(tmp_path / "jobs", devices=1, max_queued=1, sweep_interval_s=None)
+    yield jobs
+    jobs.close()
+
+
+def upload(clip: Path, tmp_path: Path) -> Path:
+    """A fresh copy, as an upload: the store moves it into the job's folder."""
+    target = tmp_path / f"upload-{time.monotonic_ns()}.mp4"
+    shutil.copy(clip, target)
+    return target
+
+
+def frames_in(path: Path) -> int:
+    with av.open(str(path)) as container:
+        return sum(1 for _ in container.decode(container.streams.video[0]))
+
+
+def finished(job, timeout: float = 30.0) -> bool:
+    return job.wait_until(lambda j: j.status.finished, timeout=timeout)
+
+
+def test_a_job_runs_to_its_end_in_its_own_folder(store: JobStore, clip: Path, tmp_path: Path):
+    job = store.submit("detection", upload(clip, tmp_path), FAST)
+    assert finished(job) and job.status is JobStatus.COMPLETED
+    assert job.folder.parent == store.root and job.video.parent == job.folder
+    assert set(job.outputs) == {"video", "tracks"}
+    assert frames_in(job.outputs["video"]) == FRAMES
+    assert job.summary["job_id"] == job.id and job.first_frame[:2] == b"\xff\xd8"
+    status = store.status(job.id)
+    assert status["status"] == "completed" and status["progress"]["frames_done"] == FRAMES
+    assert status["outputs"] == ["tracks", "video"]
+
+
+def test_devices_are_shared_in_order_and_a_full_queue_refuses_at_once(
+    store: JobStore, clip: Path, tmp_path: Path
+):
+    running = store.submit("detection", upload(clip, tmp_path), SLOW)
+    assert running.wait_until(lambda j: j.status is JobStatus.RUNNING, timeout=10)
+    waiting = store.submit("detection", upload(clip, tmp_path), SLOW)
+    assert store.status(waiting.id)["status"] == "queued"
+    assert store.queue_position(waiting) == 1
+    refused = upload(clip, tmp_path)
+    with pytest.raises(QueueFull, match="Try again in about") as info:
+        store.submit("detection", refused, SLOW)
+    assert info.value.retry_after_s >= 5
+    assert refused.exists(), "a refused upload stays the caller's"
+    assert len(list(store.root.glob("job-*"))) == 2, "the refused job left a folder"
+    # The waiting job runs once the device is free.
+    assert finished(running) and finished(waiting)
+    assert waiting.started >= running.finished - 0.05
+
+
+def test_stop_keeps_the_partial_result_and_a_queued_job_is_cancelled(
+    store: JobStore, clip: Path, tmp_path: Path
+):
+    running = store.submit("detection", upload(clip, tmp_path), SLOW)
+    queued = store.submit("detection", upload(clip, tmp_path), SLOW)
+    assert running.wait_until(lambda j: j.frames_done >= 2, timeout=10)
+    store.stop(queued.id)
+    store.stop(running.id)
+    assert finished(running) and running.status is JobStatus.STOPPED
+    frames = running.summary["frames"]
+    assert running.summary["partial"] is True and 0 < frames < FRAMES
+    assert frames_in(running.outputs["video"]) == frames
+    assert len(json.loads(running.outputs["tracks"].read_text())["frames"]) == frames
+    assert finished(queued) and queued.status is JobStatus.CANCELLED
+    assert not queued.folder.exists(), "a job cancelled before it ran keeps nothing"
+
+
+def test_delete_removes_every_file_even_of_a_running_job(
+    store: JobStore, clip: Path, tmp_path: Path
+):
+    job = store.submit("detection", upload(clip, tmp_path), SLOW)
+    assert job.wait_until(lambda j: j.frames_done >= 1, timeout=10)
+    store.delete(job.id)
+    assert not job.folder.exists()
+    with pytest.raises(UnknownJob):
+        store.get(job.id)
+
+
+def test_a_failed_job_keeps_its_message_and_no_files(store: JobStore, clip: Path, tmp_path: Path):
+    bad = DetectionConfig(detector="test_shapes", queries=("purple",))
+    job = store.submit("detection", upload(clip, tmp_path), bad)
+    assert finished(job) and job.status is JobStatus.FAILED
+    assert "does not know 'purple'" in job.error and not job.error_is_internal
+    assert not job.folder.exists()
+
+
+def test_ids_are_only_looked_up(store: JobStore):
+    for hostile in ("../../etc/passwd", "job-..", "", "/"):
+        with pytest.raises(UnknownJob):
+            store.get(hostile)
+
+
+def test_the_sweep_deletes_expired_then_oldest_over_the_bound_never_a_running_job(
+    store: JobStore, clip: Path, tmp_path: Path
+):
+    done = [store.submit("detection", upload(clip, tmp_path), FAST) for _ in range(1)]
+    assert all(finished(job) for job in done)
+    older = store.submit("detection", upload(clip, tmp_path), FAST)
+    assert finished(older)
+    newer = store.submit("detection", upload(clip, tmp_path), FAST)
+    assert finished(newer)
+    running = store.submit("detection", upload(clip, tmp_path), SLOW)
+    assert running.wait_until(lambda j: j.status is JobStatus.RUNNING, timeout=10)
+    # Over the disk bound: the oldest finished jobs go first, until under it.
+    store.max_disk_bytes = store.disk_bytes() - 1
+    result = store.sweep()
+    assert result["over_disk_bound"] == 1 and not done[0].folder.exists()
+    assert older.folder.exists() and newer.folder.exists()
+    # Past the time to live: every finished job goes; the running one stays.
+    store.max_disk_bytes = None
+    result = store.sweep(now=time.time() + store.ttl_s + 1)
+    assert result["expired"] == 2 and not older.folder.exists() and not newer.folder.exists()
+    assert running.folder.exists() and store.get(running.id) is running
+    store.stop(running.id)
+    assert finished(running)
+
+
+def test_leftovers_of_a_previous_process_are_swept_at_start_up(tmp_path: Path):
+    root = tmp_path / "jobs"
+    (root / "job-from-before").mkdir(parents=True)
+    (root / "job-from-before" / "detections.mp4").write_bytes(b"old")
+    (root / ".uploads").mkdir()
+    (root / ".uploads" / "half-uploaded").write_bytes(b"old")
+    store = JobStore(root, devices=1, sweep_interval_s=None)
+    try:
+        assert list(root.iterdir()) == []
+    finally:
+        store.close()
+
+
+def test_fifty_jobs_with_a_short_time_to_live_keep_the_disk_bounded(
+    clip: Path, tmp_path: Path, capsys
+):
+    """The done-when check of the jobs issue: disk used while 50 jobs come and go."""
+    store = JobStore(tmp_path / "jobs", devices=1, max_queued=60, ttl_s=0.5, sweep_interval_s=0.2)
+    try:
+        before = store.disk_bytes()
+        jobs = [store.submit("detection", upload(clip, tmp_path), FAST) for _ in range(50)]
+        peak = 0
+        while not all(job.status.finished for job in jobs):
+            peak = max(peak, store.disk_bytes())
+            time.sleep(0.05)
+        assert all(job.status is JobStatus.COMPLETED for job in jobs)
+        one_job = max(folder_bytes(job.folder) for job in jobs)
+        deadline = time.monotonic() + 10
+        while store.disk_bytes() > 0 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        after = store.disk_bytes()
+        assert after == 0, "expired jobs were not swept"
+        assert peak < 50 * one_job, "jobs were not swept while others ran"
+        with capsys.disabled():
+            print(
+                f"\n50 jobs, time to live 0.5 s: disk before {before} B, peak {peak} B "
+                f"({peak / one_job:.1f} jobs' worth of {one_job} B), after {after} B"
+            )
+    finally:
+        store.close()

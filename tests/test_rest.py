@@ -1,0 +1,368 @@
+"""The REST API over real HTTP, on the launched app: jobs, status, stream, files, errors.
+
+Runs the real YOLOX-Nano (bundled in ``assets/``) on the two example clips
+(100 frames) and on the full 377-frame car clip for jobs that must still be
+running when the test acts.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import av
+import httpx
+import pytest
+from serving import served_server
+
+from ui.settings import Settings
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+PERSON = REPO_ROOT / "assets" / "one_by_one_person.mp4"  # 100 frames
+PERSON_FRAMES = 100
+JPEG = b"\xff\xd8"
+
+
+@pytest.fixture(scope="module")
+def long_clip(shared_assets: Path) -> Path:
+    path = shared_assets / "video" / "car_detection.mp4"  # 377 frames
+    if not path.is_file():
+        pytest.skip(f"{path} not found")
+    return path
+
+
+@pytest.fixture(scope="module")
+def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return Settings(
+        output_dir=tmp_path_factory.mktemp("rest-jobs"),
+        max_upload_mb=4,
+        max_queued_jobs=1,
+        preview_interval_s=0.05,
+    )
+
+
+@pytest.fixture(scope="module")
+def server(settings: Settings) -> Iterator[str]:
+    with served_server(settings) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def http(server: str) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server, timeout=120) as client:
+        yield client
+
+
+def post(http: httpx.Client, video: Path, path: str = "/detect/async", **form: str):
+    with video.open("rb") as data:
+        return http.post(path, files={"video": (video.name, data, "video/mp4")}, data=form)
+
+
+def start_job(http: httpx.Client, video: Path, **form: str) -> dict:
+    answer = post(http, video, detector="yolox_nano", **form)
+    assert answer.status_code == 202, answer.text
+    return answer.json()
+
+
+def wait_status(http: httpx.Client, job_id: str, *states: str, timeout: float = 60) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = http.get(f"/detect/status/{job_id}").json()
+        if status["status"] in states:
+            return status
+        time.sleep(0.1)
+    raise AssertionError(f"job {job_id} never reached {states}: {status}")
+
+
+def video_frames(content: bytes, tmp_path: Path) -> tuple[str, int]:
+    path = tmp_path / f"v-{time.monotonic_ns()}.mp4"
+    path.write_bytes(content)
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        return stream.codec_context.name, sum(1 for _ in container.decode(stream))
+
+
+def assert_error(answer: httpx.Response, status: int, message: str) -> None:
+    assert answer.status_code == status, answer.text
+    body = answer.json()
+    assert set(body) == {"error", "status"} and message in body["error"], body
+    assert "Traceback" not in answer.text
+
+
+def test_the_original_curl_session(http: httpx.Client, tmp_path: Path) -> None:
+    """POST /detect/async, then the status, the stream, the video and the tracks."""
+    job = start_job(http, PERSON, mode="object_detection", queries="person,car")
+    assert job["status"] in ("running", "completed") and job["job_id"]
+    # The first frame was processed before the answer.
+    first = http.get(job["urls"]["first_frame"])
+    assert first.status_code == 200 and first.content.startswith(JPEG)
+    status = wait_status(http, job["job_id"], "completed")
+    assert status["progress"]["frames_done"] == PERSON_FRAMES
+    assert status["summary"]["job_id"] == job["job_id"]
+    video = http.get(job["urls"]["video"])
+    assert video.headers["content-type"] == "video/mp4"
+    assert video_frames(video.content, tmp_path) == ("h264", PERSON_FRAMES)
+    # Range requests, so that a <video> can seek.
+    part = http.get(job["urls"]["video"], headers={"Range": "bytes=100-199"})
+    assert part.status_code == 206 and part.content == video.content[100:200]
+    tracks = http.get(job["urls"]["tracks"]).json()
+    assert len(tracks["frames"]) == PERSON_FRAMES
+    # Per-frame records are the file's own records.
+    for index in (0, 17, PERSON_FRAMES - 1):
+        one = http.get(f"/detect/tracks/{job['job_id']}/{index}")
+        assert one.status_code == 200 and one.json() == tracks["frames"][index]
+    assert any(o["class"] == "person" for f in tracks["frames"] for o in f["objects"])
+    assert_error(http.get(f"/detect/tracks/{job['job_id']}/{PERSON_FRAMES}"), 404, "out of range")
+    # The synchronous route answers the video itself.
+    answer = post(http, PERSON, path="/detect", detector="yolox_nano", queries="person")
+    assert answer.status_code == 200 and answer.headers["content-type"] == "video/mp4"
+    assert video_frames(answer.content, tmp_path) == ("h264", PERSON_FRAMES)
+
+
+def test_the_stream_shows_distinct_frames_while_the_job_runs_and_ends_with_it(
+    http: httpx.Client, long_clip: Path
+) -> None:
+    job = start_job(http, long_clip)
+    parts: list[bytes] = []
+    with http.stream("GET", job["urls"]["stream"]) as stream:
+        assert stream.headers["content-type"].startswith("multipart/x-mixed-replace")
+        buffer = b""
+        for chunk in stream.iter_bytes():
+            buffer += chunk
+            while b"\r\n\r\n" in buffer and b"\r\n--frame" in buffer.split(b"\r\n\r\n", 1)[1]:
+                header, rest = buffer.split(b"\r\n\r\n", 1)
+                body, buffer = rest.split(b"\r\n--frame", 1)
+                parts.append(body)
+                buffer = b"--frame" + buffer
+    # The stream ended by itself: the job has ended.
+    assert http.get(job["urls"]["status"]).json()["status"] == "completed"
+    assert len(parts) >= 3 and all(p.startswith(JPEG) for p in parts)
+    assert len(set(parts)) >= 3, "the stream repeated one frame"
+
+
+def test_a_stop_keeps_a_playable_partial_result(
+    http: httpx.Client, long_clip: Path, tmp_path: Path
+) -> None:
+    job = start_job(http, long_clip)
+    job_id = job["job_id"]
+    while http.get(f"/detect/status/{job_id}").json()["progress"]["frames_done"] < 20:
+        time.sleep(0.05)
+    # Not ready while it runs.
+    assert_error(http.get(job["urls"]["video"]), 409, "ready when it has ended")
+    stopped = http.post(job["urls"]["stop"]).json()
+    assert stopped["status"] == "stopped" and stopped["partial"] is True
+    frames = stopped["summary"]["frames"]
+    assert 20 <= frames < 377
+    video = http.get(job["urls"]["video"])
+    assert video_frames(video.content, tmp_path) == ("h264", frames)
+    tracks = http.get(job["urls"]["tracks"]).json()
+    assert len(tracks["frames"]) == tracks["video"]["frames"] == frames
+
+
+def test_delete_removes_every_file(http: httpx.Client, settings: Settings, long_clip: Path):
+    job = start_job(http, long_clip)
+    folders = list(settings.output_dir.glob(f"job-{job['job_id']}"))
+    assert folders and folders[0].is_dir()
+    answer = http.delete(job["urls"]["delete"])
+    assert answer.status_code == 200 and answer.json()["deleted"] is True
+    assert not folders[0].exists()
+    assert_error(http.get(job["urls"]["status"]), 404, "No job")
+    assert_error(http.get(job["urls"]["video"]), 404, "No job")
+
+
+def test_a_full_queue_answers_503_with_retry_after(http: httpx.Client, long_clip: Path):
+    running = start_job(http, long_clip)
+    queued = start_job(http, long_clip)
+    assert queued["status"] == "queued" and queued["queue_position"] == 1
+    answer = post(http, PERSON, detector="yolox_nano")
+    assert_error(answer, 503, "Try again in about")
+    assert int(answer.headers["Retry-After"]) >= 5
+    for job in (queued, running):
+        http.delete(job["urls"]["delete"])
+
+
+@pytest.mark.parametrize(
+    ("form", "status", "message"),
+    [
+        ({"mode": "tracking"}, 422, "Unknown mode 'tracking'. Choose one of object_detection"),
+        ({"confidence": "high"}, 422, "confidence must be a number, not 'high'"),
+        ({"confidence": "1.5"}, 422, "Confidence must be between 0 and 1, not 1.5"),
+        ({"detector": "yolo12"}, 422, "Unknown detector 'yolo12'. Available:"),
+        ({"detector": "yolox_nano", "queries": "unicorn"}, 422, "does not know 'unicorn'"),
+        ({"detector": "yolo11"}, 422, "Available without a download: YOLOX-Nano"),
+        ({"mode": "segmentation", "segmenter": "SAM3"}, 422, "Unknown segmenter 'SAM3'"),
+        ({"mode": "segmentation", "step": "0"}, 422, "step must be at least 1"),
+        ({"mode": "segmentation", "segmenter": "GSAM2-S"}, 422, "send queries"),
+        ({"depth": "maybe"}, 422, "depth must be true or false"),
+    ],
+)
+def test_bad_form_values_are_one_clear_error_and_leave_nothing(
+    http: httpx.Client, settings: Settings, form: dict, status: int, message: str
+) -> None:
+    before = sorted(settings.output_dir.rglob("*"))
+    assert_error(post(http, PERSON, **form), status, message)
+    assert sorted(settings.output_dir.rglob("*")) == before, "a refused request left files"
+
+
+def test_uploads_that_are_not_a_video_too_large_or_missing(
+    http: httpx.Client, settings: Settings, tmp_path: Path
+) -> None:
+    before = sorted(settings.output_dir.rglob("*"))
+    text = tmp_path / "holiday.mp4"
+    text.write_text("this is not a video\n")
+    assert_error(post(http, text), 415, "holiday.mp4 is not a readable video")
+    big = tmp_path / "big.mp4"
+    big.write_bytes(b"\0" * (5 * 1024 * 1024))
+    assert_error(post(http, big), 413, "larger than 4 MB")
+    assert_error(http.post("/detect/async", data={"mode": "depth"}), 400, "field 'video'")
+    assert sorted(settings.output_dir.rglob("*")) == before
+
+
+def test_unknown_jobs_and_frames(http: httpx.Client) -> None:
+    for path in (
+        "/detect/status/nope",
+        "/detect/video/nope",
+        "/detect/stream/nope",
+        "/detect/tracks/nope/3",
+        "/detect/first-frame-depth/nope",
+    ):
+        assert_error(http.get(path), 404, "No job")
+    # A path that leaves the job's segment matches no route at all.
+    assert http.get("/detect/first-frame/..%2F..%2Fetc%2Fpasswd").status_code == 404
+    assert_error(http.post("/detect/stop/nope"), 404, "No job")
+    assert_error(http.delete("/detect/job/nope"), 404, "No job")
+
+
+def test_two_rest_jobs_and_a_tab_run_on_one_device_all_finish(
+    http: httpx.Client, server: str, settings: Settings, tmp_path: Path
+) -> None:
+    from gradio_client import Client, handle_file
+
+    results: dict[str, object] = {}
+
+    def tab_run() -> None:
+        client = Client(server, verbose=False, download_files=str(tmp_path))
+        try:
+            results["tab"] = client.predict(
+                handle_file(str(PERSON)), "yolox_nano", "", "person", 0.3, api_name="/detect"
+            )
+        except Exception as exc:  # reported by the assertion below
+            results["tab"] = exc
+
+    from ui.jobs import job_store
+
+    store = job_store(settings)  # the server runs in this process
+    first = start_job(http, PERSON)
+    tab = threading.Thread(target=tab_run)
+    tab.start()
+    # The tab run asks for the device while the first job has it...
+    deadline = time.monotonic() + 30
+    while not any(j.source == "app" for j in store.all()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    # ...and a second REST job comes after it (the queue holds one: it waits for room).
+    second = None
+    while second is None:
+        answer = post(http, PERSON, detector="yolox_nano")
+        second = answer.json() if answer.status_code == 202 else time.sleep(0.2)
+    tab.join(timeout=120)
+    for job in (first, second):
+        status = wait_status(http, job["job_id"], "completed")
+        assert status["summary"]["frames"] == PERSON_FRAMES
+        tracks = http.get(job["urls"]["tracks"]).json()
+        assert len(tracks["frames"]) == PERSON_FRAMES
+    assert isinstance(results["tab"], tuple), results["tab"]
+    _, status, video, tracks, summary = results["tab"]
+    assert status.startswith(f"Done: {PERSON_FRAMES} frames")
+    # The tab's run is a job of the same store, reachable over REST.
+    rest = http.get(f"/detect/status/{summary['job_id']}").json()
+    assert rest["status"] == "completed" and rest["source"] == "app"
+    assert len(json.loads(Path(tracks).read_text())["frames"]) == PERSON_FRAMES
+
+
+def test_the_docs_list_the_routes(http: httpx.Client) -> None:
+    assert http.get("/docs").status_code == 200
+    paths = set(http.get("/openapi.json").json()["paths"])
+    assert {
+        "/detect",
+        "/detect/async",
+        "/detect/status/{job_id}",
+        "/detect/stream/{job_id}",
+        "/detect/tracks/{job_id}/{frame_idx}",
+    } <= paths
+    assert not any(p.startswith("/gradio_api") for p in paths)
+
+
+def test_the_readme_curl_session_against_python_app_py(tmp_path: Path) -> None:
+    """The original session, word for word, against ``python app.py`` (curl, as a user runs it).
+
+    YOLO11's weights cannot be downloaded here: its architecture file stands in
+    (random weights, real compute), so the session runs as written.
+    """
+    import os
+    import shutil
+    import subprocess
+
+    from serving import app_process
+
+    if shutil.which("curl") is None:
+        pytest.skip("curl is not installed")
+    sample = tmp_path / "sample.mp4"
+    shutil.copy(PERSON, sample)
+    env = {
+        **os.environ,
+        "VIDEO_APP_OUTPUT_DIR": str(tmp_path / "jobs"),
+        "YOLO11_WEIGHTS": "yolo11n.yaml",
+    }
+
+    def curl(*args: str) -> bytes:
+        done = subprocess.run(
+            ["curl", "-sS", *args], cwd=tmp_path, capture_output=True, timeout=120
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    with app_process(env, tmp_path / "app.log") as url:
+        base = url.rstrip("/")
+        started = json.loads(
+            curl("-X", "POST", f"{base}/detect/async", "-F", "video=@sample.mp4",
+                 "-F", "mode=object_detection", "-F", "queries=person,car",
+                 "-F", "detector=yolo11")
+        )  # fmt: skip
+        job_id = started["job_id"]
+        deadline = time.monotonic() + 120
+        while (status := json.loads(curl(f"{base}/detect/status/{job_id}")))["status"] != (
+            "completed"
+        ):
+            assert status["status"] in ("queued", "running"), status
+            assert time.monotonic() < deadline, status
+            time.sleep(0.2)
+        assert status["summary"]["model"]["name"] == "yolo11"
+        curl("-o", "result.mp4", f"{base}/detect/video/{job_id}")
+        with av.open(str(tmp_path / "result.mp4")) as container:
+            assert sum(1 for _ in container.decode(container.streams.video[0])) == PERSON_FRAMES
+        tracks = json.loads(curl(f"{base}/detect/tracks/{job_id}"))
+        assert len(tracks["frames"]) == PERSON_FRAMES
+        assert json.loads(curl(f"{base}/detect/tracks/{job_id}/42"))["frame"] == 42
+        stream = curl("--max-time", "10", f"{base}/detect/stream/{job_id}")
+        assert stream.count(b"Content-Type: image/jpeg") >= 1 and stream.endswith(b"--frame--\r\n")
+
+
+def test_depth_results_of_depth_jobs_and_of_detection_with_depth(
+    http: httpx.Client, tiny_depth_weights: Path, monkeypatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("DEPTH_ANYTHING_WEIGHTS", str(tiny_depth_weights))
+    monkeypatch.delenv("DEPTH_ANYTHING_V2_SMALL_WEIGHTS", raising=False)
+    for form in ({"mode": "depth"}, {"mode": "object_detection", "depth": "true"}):
+        job = start_job(http, PERSON, **form)
+        wait_status(http, job["job_id"], "completed")
+        first = http.get(job["urls"]["first_frame_depth"])
+        assert first.status_code == 200 and first.content.startswith(JPEG)
+        depth_video = http.get(job["urls"]["depth_video"])
+        assert video_frames(depth_video.content, tmp_path) == ("h264", PERSON_FRAMES)
+    plain = start_job(http, PERSON)
+    wait_status(http, plain["job_id"], "completed")
+    assert_error(http.get(plain["urls"]["depth_video"]), 404, "measures no depth")
+    assert_error(http.get(plain["urls"]["first_frame_depth"]), 404, "measures no depth")

@@ -1,0 +1,1 @@
+"""Shims into gradio's private parts, each checked against the gradio version it was verified on."""

@@ -1,0 +1,45 @@
+"""Launching the Blocks app on a FastAPI app of our own, checked against one gradio version.
+
+``Blocks.launch()`` builds a new FastAPI app, so routes added to ``demo.app``
+beforehand are lost; ``gr.mount_gradio_app`` with uvicorn keeps them but skips
+what ``spaces`` hooks into ``launch()`` on ZeroGPU. ``launch(_app=...)`` does
+both: gradio configures itself on the app it is given (this is how gradio's
+own ``gr.Server`` launches), and ``launch()`` itself still runs. ``_app`` is not
+public, hence this module.
+
+Importing it on another gradio version raises
+:class:`models.compat.IncompatibleVersionError`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from models.compat import require_version
+
+DISTRIBUTION = "gradio"
+#: The gradio release this module was checked against.
+VERIFIED_VERSION = "6.31.0"
+
+require_version(DISTRIBUTION, VERIFIED_VERSION, shim=__name__)
+
+import gradio as gr  # noqa: E402 - after the version check
+from gradio.routes import App  # noqa: E402
+
+
+def new_app(**fastapi_options: Any) -> App:
+    """A FastAPI app of gradio's own class, for routes that :func:`launch` keeps.
+
+    Args:
+        **fastapi_options: FastAPI's options (title, ``docs_url``...).
+    """
+    return App(**fastapi_options)
+
+
+def launch(demo: gr.Blocks, app: App, **launch_options: Any) -> Any:
+    """``demo.launch(**launch_options)`` on ``app``, keeping the routes ``app`` has.
+
+    Returns:
+        What ``launch()`` returns.
+    """
+    return demo.launch(_app=app, **launch_options)

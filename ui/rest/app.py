@@ -1,0 +1,58 @@
+"""The FastAPI app that carries the REST routes; the Gradio app is launched onto it.
+
+Example:
+    >>> app = build_rest_app(Settings.from_env())  # doctest: +SKIP
+    >>> launch(build_demo(settings), app, server_port=7860)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import functools
+
+from fastapi.openapi.utils import get_openapi
+
+from pipeline.jobs import JobStore
+from ui.compat.gradio_launch import App, new_app
+from ui.jobs import job_store
+from ui.rest.errors import ApiError, answer_api_error
+from ui.rest.routes import build_router
+from ui.settings import Settings
+
+VERSION = "1.0"
+DESCRIPTION = """\
+Asynchronous jobs over HTTP: post a video to `/detect/async`, then follow
+`/detect/status/{job_id}`, watch `/detect/stream/{job_id}` (MJPEG) and fetch
+`/detect/video/{job_id}` and `/detect/tracks/{job_id}`. The Gradio app and its
+named endpoints are served from the same port; jobs and tab runs share the
+devices and one queue.
+"""
+
+
+def build_rest_app(settings: Settings, jobs: JobStore | None = None) -> App:
+    """A FastAPI app with the REST routes, documented at ``/docs``.
+
+    Args:
+        settings: Deployment settings (upload and duration limits).
+        jobs: The job store (default: the app's, for ``settings``).
+
+    Returns:
+        The app; launch the Gradio Blocks onto it (:func:`ui.server.launch`).
+    """
+    app = new_app(
+        title="Video Analysis",
+        description=DESCRIPTION,
+        docs_url="/docs",
+        openapi_url="/openapi.json",
+    )
+    router = build_router(jobs or job_store(settings), settings)
+    app.include_router(router)
+    app.add_exception_handler(ApiError, answer_api_error)
+    # /docs shows the REST routes only: Gradio's own are its client's business
+    # (the page's "Use via API" documents its named endpoints).
+    schema = functools.cache(
+        lambda: get_openapi(
+            title=app.title, version=VERSION, description=DESCRIPTION, routes=router.routes
+        )
+    )
+    app.openapi = schema  # type: ignore[method-assign]
+    return app

@@ -1,0 +1,122 @@
+"""The original service's form fields, read into a task and its config.
+
+Every field is text in a multipart form; each is checked here or by the
+task's config, and a bad one is a 422 that names the valid values.
+
+Example:
+    >>> form = RunForm(mode="object_detection", detector="yolox_nano", queries="person")
+    >>> task, config = form.task_and_config(max_duration_s=600)
+    >>> task, config.detector, config.queries
+    ('detection', 'yolox_nano', ('person',))
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import models
+from models.detectors.base import normalize_queries
+from pipeline.configs import DepthConfig, DetectionConfig, RunConfig, SegmentationConfig
+from ui.rest.errors import ApiError
+
+#: The form's ``mode`` values and the task each runs.
+MODES = {"object_detection": "detection", "segmentation": "segmentation", "depth": "depth"}
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off", "")
+
+
+def _number(name: str, raw: str | None, kind: type) -> float | int | None:
+    if raw is None or not raw.strip():
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ApiError(422, f"{name} must be a number, not {raw!r}.") from None
+    if not math.isfinite(value):
+        raise ApiError(422, f"{name} must be a finite number, not {raw!r}.")
+    if kind is int:
+        if not value.is_integer():
+            raise ApiError(422, f"{name} must be a whole number, not {raw!r}.")
+        return int(value)
+    return value
+
+
+def _flag(name: str, raw: str | None) -> bool:
+    text = (raw or "").strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ApiError(422, f"{name} must be true or false, not {raw!r}.")
+
+
+@dataclass(frozen=True)
+class RunForm:
+    """The form fields of ``POST /detect`` and ``POST /detect/async`` (all optional text).
+
+    Attributes:
+        mode: ``object_detection`` (default), ``segmentation`` or ``depth``.
+        queries: Comma-separated class names or free text, as for the tabs.
+        detector: The detector (object_detection), or the one prompting SAM 2
+            (segmentation) instead of the segmenter's own.
+        segmenter: The segmenter (segmentation), e.g. ``GSAM2-S``.
+        step: Frames between keyframes (segmentation).
+        confidence: Minimum detection score, 0 to 1.
+        depth: Also measure each object's depth (object_detection): true or false.
+    """
+
+    mode: str | None = None
+    queries: str | None = None
+    detector: str | None = None
+    segmenter: str | None = None
+    step: str | None = None
+    confidence: str | None = None
+    depth: str | None = None
+
+    def task_and_config(self, *, max_duration_s: float | None) -> tuple[str, RunConfig]:
+        """The task the form asks for and its config.
+
+        Raises:
+            ApiError: 422 for a bad mode, number or flag.
+            ConfigError, models.ModelError: A value the config refuses (the
+                caller answers 422 with its message).
+        """
+        mode = (self.mode or "object_detection").strip().lower()
+        if mode not in MODES:
+            raise ApiError(422, f"Unknown mode {self.mode!r}. Choose one of {', '.join(MODES)}.")
+        task = MODES[mode]
+        settings: dict[str, object] = {"max_duration_s": max_duration_s}
+        confidence = _number("confidence", self.confidence, float)
+        if confidence is not None:
+            settings["confidence"] = confidence
+        if task == "depth":
+            return task, DepthConfig(max_duration_s=max_duration_s)
+        queries = normalize_queries(self.queries)
+        detector = (self.detector or "").strip() or None
+        if task == "detection":
+            return task, DetectionConfig(
+                **settings,
+                queries=queries,
+                depth=_flag("depth", self.depth),
+                **({"detector": detector} if detector else {}),
+            )
+        step = _number("step", self.step, int)
+        segmenter = (self.segmenter or "").strip() or None
+        config = SegmentationConfig(
+            **settings,
+            queries=queries,
+            detector=detector,
+            **({"step": step} if step is not None else {}),
+            **({"segmenter": segmenter} if segmenter else {}),
+        )
+        if (
+            models.spec("segmenter", config.segmenter).open_vocabulary
+            and not queries
+            and detector is None
+        ):
+            raise ApiError(
+                422,
+                f"{config.segmenter} finds what you describe: send queries, e.g. 'person, dog'.",
+            )
+        return task, config

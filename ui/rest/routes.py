@@ -1,0 +1,332 @@
+"""The original service's REST routes, on the app's job store.
+
+| route | what it answers |
+|---|---|
+| ``POST /detect`` | runs a job and answers its H.264 MP4 |
+| ``POST /detect/async`` | starts a job; answers after its first frame (or while it waits) |
+| ``GET /detect/status/{job_id}`` | status, queue position, progress, ETA, error, summary |
+| ``POST /detect/stop/{job_id}`` | stops it, keeping the partial result |
+| ``DELETE /detect/job/{job_id}`` | cancels it if it has not ended, then deletes its files |
+| ``GET /detect/video/{job_id}`` | the MP4 (HTTP range requests: a ``<video>`` can seek) |
+| ``GET /detect/stream/{job_id}`` | MJPEG of the frames as they are processed |
+| ``GET /detect/tracks/{job_id}`` | the tracks (detection) or masks (segmentation) file |
+| ``GET /detect/tracks/{job_id}/{frame_idx}`` | one frame's objects, even while the job runs |
+| ``GET /detect/first-frame/{job_id}`` | the first frame as processed (JPEG) |
+| ``GET /detect/first-frame-depth/{job_id}`` | its depth, coloured (depth, detection + depth) |
+| ``GET /detect/depth-video/{job_id}`` | the depth video (depth jobs, detection with depth) |
+
+Job ids are only ever looked up in the store; no value from a client is part
+of a file path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Annotated, Any
+
+import anyio
+from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
+from starlette.datastructures import UploadFile as StarletteUploadFile
+
+from pipeline.errors import VideoError
+from pipeline.io.tracks_json import read_frame_record
+from pipeline.jobs import Job, JobStatus, JobStore
+from pipeline.runtime.template import check_video
+from ui.rest.errors import ApiError, api_errors
+from ui.rest.forms import RunForm
+from ui.settings import Settings
+
+#: How long ``POST /detect/async`` waits for the first frame of a job that runs.
+FIRST_FRAME_WAIT_S = 120.0
+#: How long ``POST /detect/stop`` waits for the job to end before answering.
+STOP_WAIT_S = 15.0
+#: How long one wait of the stream for a newer frame lasts (then it checks again).
+STREAM_POLL_S = 1.0
+STREAM_BOUNDARY = "frame"
+COPY_CHUNK = 1 << 20
+
+Text = Annotated[str | None, Form()]
+
+
+def job_urls(job_id: str) -> dict[str, str]:
+    """The paths of a job's resources (relative to the server's root)."""
+    base = "/detect"
+    return {
+        "status": f"{base}/status/{job_id}",
+        "stream": f"{base}/stream/{job_id}",
+        "video": f"{base}/video/{job_id}",
+        "tracks": f"{base}/tracks/{job_id}",
+        "first_frame": f"{base}/first-frame/{job_id}",
+        "first_frame_depth": f"{base}/first-frame-depth/{job_id}",
+        "depth_video": f"{base}/depth-video/{job_id}",
+        "stop": f"{base}/stop/{job_id}",
+        "delete": f"{base}/job/{job_id}",
+    }
+
+
+def build_router(jobs: JobStore, settings: Settings) -> APIRouter:
+    """The REST routes, serving ``jobs`` within ``settings``' limits."""
+    router = APIRouter(tags=["jobs"])
+
+    def status_of(job: Job) -> dict[str, Any]:
+        return {**jobs.status(job.id), "urls": job_urls(job.id)}
+
+    def receive(request: Request, video: UploadFile | None, form: RunForm) -> Job:
+        """Check the request, store the upload inside the job store, submit the job."""
+        declared = request.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > settings.max_upload_bytes:
+            raise ApiError(413, _too_large(settings))
+        if not isinstance(video, StarletteUploadFile):  # a plain text field is no upload
+            raise ApiError(400, "Send the video as the multipart form field 'video'.")
+        task, config = form.task_and_config(max_duration_s=settings.max_duration_s)
+        path = jobs.new_upload_path(video.filename)
+        try:
+            _save_upload(video, path, settings)
+            try:
+                check_video(path, config.max_duration_s)
+            except VideoError as exc:
+                # Say it of the file the client sent, not of the name it has here.
+                name = Path(video.filename or "").name or "The upload"
+                raise type(exc)(str(exc).replace(path.name, name)) from None
+            return jobs.submit(task, path, config)
+        finally:
+            path.unlink(missing_ok=True)  # moved into the job's folder, unless refused
+
+    @router.post("/detect", response_class=FileResponse, summary="Run a job; answer its video")
+    def detect(
+        request: Request,
+        video: Annotated[UploadFile | None, File()] = None,
+        mode: Text = None,
+        queries: Text = None,
+        detector: Text = None,
+        segmenter: Text = None,
+        step: Text = None,
+        confidence: Text = None,
+        depth: Text = None,
+    ) -> Response:
+        """Run the job to its end and answer the annotated H.264 MP4 (``video/mp4``)."""
+        form = RunForm(mode, queries, detector, segmenter, step, confidence, depth)
+        with api_errors():
+            job = receive(request, video, form)
+            job.wait_until(lambda j: j.status.finished, timeout=None)
+            _raise_if_failed(jobs, job, delete=True)
+            return FileResponse(
+                job.outputs["video"], media_type="video/mp4", filename=f"{job.id}.mp4",
+                headers={"X-Job-Id": job.id},
+            )  # fmt: skip
+
+    @router.post("/detect/async", status_code=202, summary="Start a job")
+    def detect_async(
+        request: Request,
+        video: Annotated[UploadFile | None, File()] = None,
+        mode: Text = None,
+        queries: Text = None,
+        detector: Text = None,
+        segmenter: Text = None,
+        step: Text = None,
+        confidence: Text = None,
+        depth: Text = None,
+    ) -> JSONResponse:
+        """Start a job; answer once its first frame is done (at once if it waits for a device).
+
+        The answer holds ``job_id``, ``status`` and the path of every resource.
+        """
+        form = RunForm(mode, queries, detector, segmenter, step, confidence, depth)
+        with api_errors():
+            job = receive(request, video, form)
+            # A free device takes the job at once; then its first frame comes quickly.
+            job.wait_until(lambda j: j.status is not JobStatus.QUEUED, timeout=0.5)
+            if job.status is JobStatus.RUNNING:
+                job.wait_until(
+                    lambda j: j.first_frame is not None or j.status.finished,
+                    timeout=FIRST_FRAME_WAIT_S,
+                )
+            _raise_if_failed(jobs, job, delete=True)
+            return JSONResponse(status_of(job), status_code=202)
+
+    @router.get("/detect/status/{job_id}", summary="A job's status")
+    def status(job_id: str) -> JSONResponse:
+        """Status, queue position, progress (frames, fps, ETA), error, outputs, summary."""
+        with api_errors():
+            return JSONResponse(status_of(jobs.get(job_id)))
+
+    @router.post("/detect/stop/{job_id}", summary="Stop a job, keeping its partial result")
+    def stop(job_id: str) -> JSONResponse:
+        """Stop the job: it ends with what it has done (status ``stopped``, ``partial``)."""
+        with api_errors():
+            job = jobs.stop(job_id)
+            job.wait_until(lambda j: j.status.finished, timeout=STOP_WAIT_S)
+            return JSONResponse(status_of(job))
+
+    @router.delete("/detect/job/{job_id}", summary="Delete a job and its files")
+    def delete(job_id: str) -> JSONResponse:
+        """Cancel the job if it has not ended, then delete it and every file it has."""
+        with api_errors():
+            jobs.delete(job_id)
+            return JSONResponse({"job_id": job_id, "deleted": True})
+
+    @router.get("/detect/video/{job_id}", response_class=FileResponse, summary="The video")
+    def video_file(job_id: str) -> FileResponse:
+        """The annotated H.264 MP4 (range requests answered, so players can seek)."""
+        with api_errors():
+            return _file(jobs.get(job_id), "video", "video/mp4")
+
+    @router.get("/detect/depth-video/{job_id}", response_class=FileResponse)
+    def depth_video(job_id: str) -> FileResponse:
+        """The depth video: a depth job's video, or a detection job's (with depth)."""
+        with api_errors():
+            job = jobs.get(job_id)
+            if job.task == "segmentation" or (
+                job.task == "detection" and not getattr(job.config, "depth", False)
+            ):
+                raise ApiError(404, "This job measures no depth (start it with depth=true).")
+            name = "video" if job.task == "depth" else "depth_video"
+            return _file(job, name, "video/mp4")
+
+    @router.get("/detect/tracks/{job_id}", response_class=FileResponse, summary="The tracks")
+    def tracks(job_id: str) -> FileResponse:
+        """The tracks (detection) or masks (segmentation) file, once the job has ended."""
+        with api_errors():
+            job = jobs.get(job_id)
+            return _file(job, _tracks_name(job), "application/json")
+
+    @router.get("/detect/tracks/{job_id}/{frame_idx}", summary="One frame's objects")
+    def frame_tracks(job_id: str, frame_idx: str) -> JSONResponse:
+        """One frame's record (``frame``, ``time``, ``objects``), while the job runs too."""
+        with api_errors():
+            job = jobs.get(job_id)
+            path = job.outputs.get(_tracks_name(job))
+            index = int(frame_idx) if frame_idx.lstrip("-").isdigit() else None
+            if index is None:
+                raise ApiError(422, f"The frame index must be a whole number, not {frame_idx!r}.")
+            total = job.frames_done if job.status.finished else job.total_frames
+            if index < 0 or (total is not None and index >= total):
+                raise ApiError(404, f"Frame {index} is out of range (the job has {total}).")
+            record = read_frame_record(path, index) if path is not None and path.exists() else None
+            if record is None:
+                if job.status.finished:
+                    raise ApiError(404, f"Frame {index} was not processed (the job {job.status}).")
+                raise ApiError(409, f"Frame {index} is not processed yet; try again shortly.")
+            return JSONResponse(record)
+
+    @router.get("/detect/first-frame/{job_id}", summary="The first frame, processed (JPEG)")
+    def first_frame(job_id: str) -> Response:
+        """The first frame as the job's run shows it."""
+        with api_errors():
+            return _jpeg(jobs.get(job_id), "first_frame")
+
+    @router.get("/detect/first-frame-depth/{job_id}", summary="The first frame's depth (JPEG)")
+    def first_frame_depth(job_id: str) -> Response:
+        """The first frame's depth, coloured (depth jobs, and detection jobs with depth)."""
+        with api_errors():
+            job = jobs.get(job_id)
+            if job.task == "segmentation" or (
+                job.task == "detection" and not getattr(job.config, "depth", False)
+            ):
+                raise ApiError(404, "This job measures no depth (start it with depth=true).")
+            return _jpeg(job, "first_frame_depth")
+
+    @router.get("/detect/stream/{job_id}", summary="MJPEG of the frames as they are processed")
+    def stream(job_id: str) -> StreamingResponse:
+        """``multipart/x-mixed-replace`` JPEG frames (at most 640 px wide) until the job ends.
+
+        Every viewer gets the newest frame when it is ready for one: a slow
+        viewer skips frames and never slows the job.
+        """
+        with api_errors():
+            job = jobs.get(job_id)
+        return StreamingResponse(
+            _mjpeg(job),
+            media_type=f"multipart/x-mixed-replace; boundary={STREAM_BOUNDARY}",
+            headers={"Cache-Control": "no-cache, no-store", "X-Accel-Buffering": "no"},
+        )
+
+    return router
+
+
+def _too_large(settings: Settings) -> str:
+    return f"The upload is larger than {settings.max_upload_mb:g} MB, the most this server takes."
+
+
+def _save_upload(upload: UploadFile, path: Path, settings: Settings) -> None:
+    """Copy the upload to ``path``, refusing it (413) past the size limit."""
+    written = 0
+    upload.file.seek(0)
+    with path.open("wb") as out:
+        while chunk := upload.file.read(COPY_CHUNK):
+            written += len(chunk)
+            if written > settings.max_upload_bytes:
+                raise ApiError(413, _too_large(settings))
+            out.write(chunk)
+    if written == 0:
+        raise ApiError(400, "The uploaded video is empty.")
+
+
+def _raise_if_failed(jobs: JobStore, job: Job, *, delete: bool) -> None:
+    """Answer a job that failed with its error (and, if asked, leave nothing of it)."""
+    if job.status is not JobStatus.FAILED:
+        return
+    status = 500 if job.error_is_internal else 422
+    message = job.error or "The run failed."
+    if delete:
+        jobs.delete(job.id)
+    raise ApiError(status, message)
+
+
+def _tracks_name(job: Job) -> str:
+    if job.task == "depth":
+        raise ApiError(404, "A depth job has no tracks; its result is the depth video.")
+    return "masks" if job.task == "segmentation" else "tracks"
+
+
+def _not_ready(job: Job) -> ApiError:
+    if job.status.finished:
+        detail = f": {job.error}" if job.error else ""
+        return ApiError(404, f"The job {job.status} without this result{detail}.")
+    return ApiError(409, f"The job is {job.status}; this result is ready when it has ended.")
+
+
+def _file(job: Job, name: str, media_type: str) -> FileResponse:
+    if not job.status.finished:
+        raise _not_ready(job)
+    path = job.outputs.get(name)
+    if path is None or not path.is_file():
+        raise _not_ready(job)
+    suffix = path.suffix
+    return FileResponse(path, media_type=media_type, filename=f"{job.id}-{name}{suffix}")
+
+
+def _jpeg(job: Job, attribute: str) -> Response:
+    image = getattr(job, attribute)
+    if image is None:
+        raise (
+            _not_ready(job)
+            if job.status.finished
+            else ApiError(409, "The first frame is not processed yet; try again shortly.")
+        )
+    return Response(image, media_type="image/jpeg")
+
+
+async def _mjpeg(job: Job) -> AsyncIterator[bytes]:
+    """The stream's parts: each newer frame once; ends when the job has ended."""
+    version = 0
+    while True:
+        newest, value = await anyio.to_thread.run_sync(
+            job.previews.wait_newer, version, STREAM_POLL_S
+        )
+        if value is not None and newest != version:
+            version = newest
+            _, jpeg = value
+            yield (
+                (
+                    f"--{STREAM_BOUNDARY}\r\nContent-Type: image/jpeg\r\n"
+                    f"Content-Length: {len(jpeg)}\r\n\r\n"
+                ).encode()
+                + jpeg
+                + b"\r\n"
+            )
+        elif job.previews.closed:
+            yield f"--{STREAM_BOUNDARY}--\r\n".encode()
+            return
