@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import anyio
-from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from starlette.datastructures import UploadFile as StarletteUploadFile
 
@@ -66,6 +66,27 @@ def job_urls(job_id: str) -> dict[str, str]:
     }
 
 
+Upload = tuple[UploadFile | None, RunForm]
+
+
+def read_form(
+    video: Annotated[UploadFile | None, File(description="the video file")] = None,
+    mode: Text = None,
+    queries: Text = None,
+    detector: Text = None,
+    segmenter: Text = None,
+    step: Text = None,
+    confidence: Text = None,
+    depth: Text = None,
+) -> Upload:
+    """The form of both ``POST`` routes, declared once (FastAPI documents it at ``/docs``).
+
+    Every field is optional text here, so that each mistake gets this API's own
+    message (:class:`~ui.rest.forms.RunForm` checks them) rather than a schema error.
+    """
+    return video, RunForm(mode, queries, detector, segmenter, step, confidence, depth)
+
+
 def build_router(jobs: JobStore, settings: Settings) -> APIRouter:
     """The REST routes, serving ``jobs`` within ``settings``' limits."""
     router = APIRouter(tags=["jobs"])
@@ -95,21 +116,10 @@ def build_router(jobs: JobStore, settings: Settings) -> APIRouter:
             path.unlink(missing_ok=True)  # moved into the job's folder, unless refused
 
     @router.post("/detect", response_class=FileResponse, summary="Run a job; answer its video")
-    def detect(
-        request: Request,
-        video: Annotated[UploadFile | None, File()] = None,
-        mode: Text = None,
-        queries: Text = None,
-        detector: Text = None,
-        segmenter: Text = None,
-        step: Text = None,
-        confidence: Text = None,
-        depth: Text = None,
-    ) -> Response:
+    def detect(request: Request, upload: Annotated[Upload, Depends(read_form)]) -> Response:
         """Run the job to its end and answer the annotated H.264 MP4 (``video/mp4``)."""
-        form = RunForm(mode, queries, detector, segmenter, step, confidence, depth)
         with api_errors():
-            job = receive(request, video, form)
+            job = receive(request, *upload)
             job.wait_until(lambda j: j.status.finished, timeout=None)
             _raise_if_failed(jobs, job, delete=True)
             return FileResponse(
@@ -119,23 +129,14 @@ def build_router(jobs: JobStore, settings: Settings) -> APIRouter:
 
     @router.post("/detect/async", status_code=202, summary="Start a job")
     def detect_async(
-        request: Request,
-        video: Annotated[UploadFile | None, File()] = None,
-        mode: Text = None,
-        queries: Text = None,
-        detector: Text = None,
-        segmenter: Text = None,
-        step: Text = None,
-        confidence: Text = None,
-        depth: Text = None,
+        request: Request, upload: Annotated[Upload, Depends(read_form)]
     ) -> JSONResponse:
         """Start a job; answer once its first frame is done (at once if it waits for a device).
 
         The answer holds ``job_id``, ``status`` and the path of every resource.
         """
-        form = RunForm(mode, queries, detector, segmenter, step, confidence, depth)
         with api_errors():
-            job = receive(request, video, form)
+            job = receive(request, *upload)
             # A free device takes the job at once; then its first frame comes quickly.
             job.wait_until(lambda j: j.status is not JobStatus.QUEUED, timeout=0.5)
             if job.status is JobStatus.RUNNING:
