@@ -12,6 +12,7 @@ importing this module on another motmetrics version raises
 from __future__ import annotations
 
 import numpy as np
+
 from models.compat import require_version
 
 DISTRIBUTION = "motmetrics"
