@@ -80,6 +80,7 @@ class Job:
         first_frame_depth: Its depth, coloured (JPEG), when the run measures depth.
         previews: The newest processed frame (JPEG, at most 640 px wide), for streams.
         stop_event: Set to stop the run (see :meth:`request_stop`).
+        delete_when_done: Deleted (files and record) once its run lets go of them.
     """
 
     id: str

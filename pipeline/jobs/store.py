@@ -199,9 +199,9 @@ class JobStore:
         return job
 
     def _check_room(self) -> None:
-        if len(self._waiting) < self.max_queued or self._running + len(self._waiting) < (
-            self.devices
-        ):
+        """Raise :class:`QueueFull` unless a new job can run now or wait in the queue."""
+        device_free = self._running + len(self._waiting) < self.devices
+        if device_free or len(self._waiting) < self.max_queued:
             return
         running = [j.eta_s for j in self._jobs.values() if j.status is JobStatus.RUNNING]
         soonest = min((eta for eta in running if eta is not None), default=None)
