@@ -20,12 +20,19 @@ def usable_cpus() -> int:
         return os.cpu_count() or 1
 
 
-def onnx_session(path: str | Path, providers: Sequence[Any] = ("CPUExecutionProvider",)) -> Any:
+def onnx_session(
+    path: str | Path,
+    providers: Sequence[Any] = ("CPUExecutionProvider",),
+    *,
+    profile_prefix: str | None = None,
+) -> Any:
     """An ONNX Runtime session with one intra-op thread per usable core and no spinning.
 
     Args:
         path: The ONNX file.
         providers: Execution providers in order of preference.
+        profile_prefix: Record ONNX Runtime's own profile, written by
+            ``session.end_profiling()`` to a JSON file starting with this.
 
     Returns:
         The ``onnxruntime.InferenceSession``.
@@ -43,4 +50,7 @@ def onnx_session(path: str | Path, providers: Sequence[Any] = ("CPUExecutionProv
     # and encoder threads need; measured on 2 vCPUs with YOLO11n: about 4 %
     # slower alone, much faster end to end and under load.
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    if profile_prefix is not None:
+        options.enable_profiling = True
+        options.profile_file_prefix = profile_prefix
     return ort.InferenceSession(str(path), sess_options=options, providers=list(providers))

@@ -187,6 +187,9 @@ def test_run_streams_live_frames_and_plays_the_result(page, app_url: str, clip: 
     check_image_loaded(page.main_frame)
     check_video_plays(page.main_frame)
     assert page.locator('#tracks a[download="tracks.json"]').count() >= 1
+    # The run's details: its summary and its time per stage as a bar chart.
+    page.get_by_text("Run details").first.click()
+    page.locator("#timing-plot .vega-embed").wait_for()  # drawn, not its empty placeholder
     page.screenshot(path="/tmp/app-browser.png", full_page=True)
 
 

@@ -24,10 +24,23 @@ def video(tmp_path_factory) -> Path:
 
 def test_detect_writes_video_tracks_and_mot(video, tmp_path, capsys):
     out, tracks, mot = tmp_path / "o.mp4", tmp_path / "t.json", tmp_path / "t.txt"
-    status = main([
-        "detect", str(video), "--detector", "test_shapes", "--queries", "red,blue",
-        "--out", str(out), "--tracks", str(tracks), "--mot", str(mot), "--no-progress",
-    ])
+    status = main(
+        [
+            "detect",
+            str(video),
+            "--detector",
+            "test_shapes",
+            "--queries",
+            "red,blue",
+            "--out",
+            str(out),
+            "--tracks",
+            str(tracks),
+            "--mot",
+            str(mot),
+            "--no-progress",
+        ]
+    )
     assert status == 0
     printed = capsys.readouterr().out
     assert str(out) in printed and '"frames": 20' in printed
@@ -58,8 +71,18 @@ def test_detect_user_errors_exit_2_with_one_clear_line(video, tmp_path, capsys, 
 def test_detect_bad_file(tmp_path, capsys):
     bad = tmp_path / "bad.mp4"
     bad.write_bytes(b"\x00" * 100)
-    status = main(["detect", str(bad), "--detector", "test_shapes",
-                   "--out", str(tmp_path / "o.mp4"), "--tracks", str(tmp_path / "t.json")])
+    status = main(
+        [
+            "detect",
+            str(bad),
+            "--detector",
+            "test_shapes",
+            "--out",
+            str(tmp_path / "o.mp4"),
+            "--tracks",
+            str(tmp_path / "t.json"),
+        ]
+    )
     assert status == 2
     assert "not a readable video" in capsys.readouterr().err
 
@@ -76,11 +99,31 @@ def test_architecture_weights_run_for_real_and_say_they_are_random(shared_assets
     """``--weights yolo11n.yaml``: real YOLO11 compute, random weights, said on stderr."""
     env = {**os.environ, "YOLO_CONFIG_DIR": str(tmp_path / "yolo"), "YOLO_OFFLINE": "1"}
     result = subprocess.run(
-        [sys.executable, "-m", "pipeline", "detect",
-         str(shared_assets / "video" / "tud_campus.mp4"), "--detector", "yolo11",
-         "--size", "n", "--weights", "yolo11n.yaml", "--max-frames", "4", "--no-progress",
-         "--out", str(tmp_path / "o.mp4"), "--tracks", str(tmp_path / "t.json")],
-        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "pipeline",
+            "detect",
+            str(shared_assets / "video" / "tud_campus.mp4"),
+            "--detector",
+            "yolo11",
+            "--size",
+            "n",
+            "--weights",
+            "yolo11n.yaml",
+            "--max-frames",
+            "4",
+            "--no-progress",
+            "--out",
+            str(tmp_path / "o.mp4"),
+            "--tracks",
+            str(tmp_path / "t.json"),
+        ],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stderr
     assert "Random weights" in result.stderr
@@ -116,3 +159,19 @@ def test_ctrl_c_stops_the_run_and_keeps_a_consistent_partial_result(shared_asset
     assert summary["partial"] is True and len(data["frames"]) == summary["frames"] < 377
     with av.open(str(out)) as container:
         assert sum(1 for _ in container.decode(container.streams.video[0])) == summary["frames"]
+
+
+def test_bench_grid_measures_every_combination_and_saves_json_and_csv(tmp_path, capsys):
+    clip = REPO_ROOT / "assets" / "one_by_one_person.mp4"
+    results, rows = tmp_path / "r.json", tmp_path / "r.csv"
+    argv = ["bench-grid", str(clip), "--detectors", "yolox_nano", "--batch-sizes", "1,2",
+            "--max-frames", "8", "--json", str(results), "--csv", str(rows),
+            "--no-progress"]  # fmt: skip
+    assert main(argv) == 0
+    data = json.loads(results.read_text())
+    assert [r["batch_size"] for r in data["rows"]] == [1, 2]
+    assert data["analysis"]["bottleneck"]["stage"]
+    assert len(rows.read_text().splitlines()) == 3
+    assert "Fastest end to end" in capsys.readouterr().out
+    assert main(["bench-grid", str(clip), "--detectors", "yolox_nano", "--batch-sizes", "0"]) == 2
+    assert "at least 1, not 0" in capsys.readouterr().err

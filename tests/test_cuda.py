@@ -197,3 +197,42 @@ def test_transformers_detectors_run_in_fp16_on_cuda(
     assert len(results) == 3
     for detections in results:
         assert np.isfinite(detections.xyxy).all()
+
+
+def test_hardware_report_and_monitor_see_the_gpu() -> None:
+    from pipeline.evaluation.hardware import hardware_report
+    from pipeline.evaluation.monitor import sample
+
+    report = hardware_report()
+    print("\nhardware:", json.dumps(report, indent=1))
+    assert isinstance(report["gpus"], list) and report["gpus"], "NVML sees no GPU"
+    gpu = report["gpus"][0]
+    assert gpu["memory_total_mib"] > 0 and "." in gpu["compute_capability"]
+    assert report["nvidia_driver"] and report["defaults"]["yolo_runtime"][CUDA] == "torch"
+    reading = sample()["gpus"][0]
+    assert 0 <= reading["utilization_percent"] <= 100 and reading["memory_used_mib"] > 0
+
+
+def test_benchmark_yolo11_n_and_x_at_batch_1_8_32_on_the_gpu(tmp_path: Path) -> None:
+    """The figures the note reports: YOLO11 n and x at batch 1, 8 and 32, and the analysis."""
+    from pipeline.evaluation.analysis import analyze
+    from pipeline.evaluation.benchmark_grid import BenchmarkPlan, label, run_grid
+
+    clip = Path(__file__).resolve().parents[1] / "assets" / "one_by_one_person.mp4"
+    plan = BenchmarkPlan(
+        detectors=("yolo11",),
+        sizes=("n", "x"),
+        batch_sizes=(1, 8, 32),
+        device_sets=((CUDA,),),
+        weights=None if models.weights_status("detector", "yolo11").available else "yolo11n.yaml",
+    )
+    rows = run_grid(plan, clip, tmp_path)
+    for row in rows:
+        print(
+            f"\n{label(row)}: e2e {row['end_to_end_fps']:.1f} fps, model-only "
+            f"{row['model_only_fps']:.1f} fps, first preview {row['first_preview_s']:.3f} s, "
+            f"peak CUDA {row['peak_cuda_mib']} MiB, ms/frame {row['stage_ms_per_frame']}"
+        )
+        assert row["peak_cuda_mib"] and row["end_to_end_fps"] > 0
+    print("\n" + analyze(rows)["text"])
+    assert len(rows) == 6

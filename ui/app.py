@@ -12,6 +12,7 @@ from pathlib import Path
 import gradio as gr
 
 from ui.settings import Settings
+from ui.tabs.benchmark import build_benchmark_tab
 from ui.tabs.depth import build_depth_tab
 from ui.tabs.detection import build_detection_tab
 from ui.tabs.segmentation import build_segmentation_tab
@@ -54,4 +55,5 @@ def build_demo(settings: Settings | None = None) -> gr.Blocks:
             build_detection_tab(settings, examples=examples)
             build_depth_tab(settings, examples=examples)
             build_segmentation_tab(settings, examples=examples)
+            build_benchmark_tab(settings, examples=examples)
     return demo

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import gradio as gr
+import pandas as pd
 
 #: Runs and first-frame previews share one concurrency group: both use the devices.
 GPU_CONCURRENCY_ID = "gpu"
@@ -67,9 +68,39 @@ def result_video(prefix: str, label: str = "Result (H.264)") -> gr.Video:
 
 
 def run_summary(prefix: str) -> gr.JSON:
-    """The run's summary, folded away under "Run details"."""
+    """The run's summary and its per-stage latency as a bar chart, under "Run details"."""
     with gr.Accordion("Run details", open=False):
-        return gr.JSON(label="Summary", elem_id=f"{prefix}summary")
+        summary = gr.JSON(label="Summary", elem_id=f"{prefix}summary")
+        timing = gr.BarPlot(
+            x="stage",
+            y="ms_per_frame",
+            title="Time per frame, by stage (ms)",
+            sort=None,
+            height=220,
+            elem_id=f"{prefix}timing-plot",
+        )
+    summary.change(
+        stage_latency_frame, inputs=summary, outputs=timing, queue=False, api_visibility="private"
+    )
+    return summary
+
+
+def stage_latency_frame(summary: dict[str, Any] | None) -> pd.DataFrame:
+    """A run summary's stage times as ``stage, ms_per_frame`` rows (waiting left out).
+
+    Example:
+        >>> summary = {"frames": 10, "timing_s": {"decode": 0.05, "inference": 0.2}}
+        >>> stage_latency_frame(summary).to_dict("records")
+        [{'stage': 'decode', 'ms_per_frame': 5.0}, {'stage': 'inference', 'ms_per_frame': 20.0}]
+    """
+    timing = (summary or {}).get("timing_s") or {}
+    frames = max(1, (summary or {}).get("frames") or 0)
+    rows = [
+        {"stage": stage, "ms_per_frame": round(1000 * seconds / frames, 3)}
+        for stage, seconds in timing.items()
+        if not stage.startswith("wait")
+    ]
+    return pd.DataFrame(rows, columns=["stage", "ms_per_frame"])
 
 
 def wire_run_buttons(

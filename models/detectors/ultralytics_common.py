@@ -384,11 +384,19 @@ def export_onnx(model: Any, target: Path, imgsz: int) -> Path:
     return target
 
 
+def auto_runtime(device: str) -> str:
+    """The runtime ``runtime="auto"`` picks on ``device``: ONNX Runtime on the CPU, else PyTorch.
+
+    (Where the ONNX export fails, the CPU falls back to PyTorch too.)
+    """
+    return "onnxruntime" if device == "cpu" else "torch"
+
+
 def _onnx_runtime(
     yolo: Any, *, label: str, device: str, imgsz: int, cache: bool, explicit: bool
 ) -> OnnxRuntimeYolo | None:
     """The ONNX Runtime network for ``yolo``, or None to stay on PyTorch."""
-    if device != "cpu":
+    if auto_runtime(device) != "onnxruntime":
         # CUDA runs PyTorch in fp16, which ONNX Runtime's CPU build cannot beat.
         if explicit:
             log.warning(

@@ -100,18 +100,26 @@ class YoloxNanoDetector(Detector):
 
     Attributes:
         session: The ``onnxruntime.InferenceSession``.
+        path: The ONNX file it was made from.
         providers: Execution providers the session actually uses.
     """
 
     name = "yolox_nano"
 
     def __init__(
-        self, session: Any, *, device: str, weights: str, class_names: tuple[str, ...]
+        self,
+        session: Any,
+        *,
+        device: str,
+        weights: str,
+        class_names: tuple[str, ...],
+        path: Path | None = None,
     ) -> None:
         super().__init__(
             device=device, weights=weights, class_names=class_names, license=LICENSE
         )
         self.session = session
+        self.path = path
         self.providers: list[str] = session.get_providers()
         model_input = session.get_inputs()[0]
         self._input_name = model_input.name
@@ -256,5 +264,9 @@ def create_yolox_nano(*, device: str, weights: str | None = None) -> YoloxNanoDe
     session = _session(path, device)
     n_classes = int(session.get_outputs()[0].shape[-1]) - 5
     return YoloxNanoDetector(
-        session, device=device, weights=location.weights, class_names=_class_names(path, n_classes)
+        session,
+        device=device,
+        weights=location.weights,
+        class_names=_class_names(path, n_classes),
+        path=path,
     )

@@ -48,9 +48,6 @@ from pipeline.runs.detection import load_detector
 from pipeline.runtime.devices import prepare_devices
 from pipeline.runtime.events import Done, FirstFrame
 
-#: The detection settings the benchmark takes, as ``python -m pipeline detect`` does.
-CONFIG_OPTIONS = ("detector", "size", "weights", "queries", "confidence", "devices", "batch_size")
-
 
 def decode_only(video: Path) -> tuple[float, int]:
     """Decode every frame; returns (fps, frames)."""
@@ -154,9 +151,12 @@ def end_to_end(config: DetectionConfig, video: Path, workdir: Path) -> dict[str,
     elapsed = time.perf_counter() - pipeline_start
     return {
         "fps": done.summary["frames"] / elapsed,
+        "seconds": elapsed,
         "first_preview_s": first_preview_s,
         "frames": done.summary["frames"],
         "timing_s": done.summary["timing_s"],
+        "devices": done.summary["devices"],
+        "model": done.summary["model"],
     }
 
 

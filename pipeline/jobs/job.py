@@ -81,11 +81,12 @@ class Job:
         previews: The newest processed frame (JPEG, at most 640 px wide), for streams.
         stop_event: Set to stop the run (see :meth:`request_stop`).
         delete_when_done: Deleted (files and record) once its run lets go of them.
+        weight: How many devices it holds while it runs (a benchmark holds all).
     """
 
     id: str
     task: str
-    config: RunConfig
+    config: RunConfig | None
     source: str
     folder: Path
     video: Path
@@ -105,6 +106,7 @@ class Job:
     previews: LatestValue[tuple[int, bytes]] = field(default_factory=LatestValue)
     stop_event: threading.Event = field(default_factory=threading.Event)
     delete_when_done: bool = False
+    weight: int = 1
     _changed: threading.Condition = field(default_factory=threading.Condition, repr=False)
 
     # ------------------------------------------------------------------ the run's side
@@ -153,6 +155,12 @@ class Job:
             self.error = message
             self.error_is_internal = internal
         self._end(JobStatus.FAILED)
+
+    def finish_without_run(self, summary: dict[str, Any] | None = None) -> None:
+        """Ended well, without a run of a task (a benchmark's job)."""
+        with self._changed:
+            self.summary = summary
+        self._end(JobStatus.COMPLETED)
 
     def cancel(self) -> None:
         """Ended before it ran (stopped or deleted while queued)."""

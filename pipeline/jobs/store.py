@@ -184,6 +184,51 @@ class JobStore:
             self._lock.notify_all()
         return job
 
+    @contextlib.contextmanager
+    def exclusive(self, what: str, *, source: str) -> Iterator[Job]:
+        """Hold every device for the block, after the jobs already waiting (a benchmark).
+
+        The block's job is a job like the others (its status is served over
+        REST; its folder, for the block's files, is swept with theirs), except
+        that it runs no task of :mod:`pipeline.runs` and holds all the devices.
+
+        Args:
+            what: What it is, e.g. ``"benchmark"`` (its ``task``).
+            source: ``"api"`` or ``"app"``.
+
+        Yields:
+            The job, running.
+
+        Raises:
+            QueueFull: Every device is busy and the queue is full.
+            PipelineError: It was cancelled while it waited.
+        """
+        with self._lock:
+            self._check_room()
+            job_id = secrets.token_urlsafe(16)
+            folder = self.root / f"{FOLDER_PREFIX}{job_id}"
+            folder.mkdir()
+            job = Job(
+                id=job_id, task=what, config=None, source=source, folder=folder,
+                video=folder, outputs={}, weight=self.devices,
+            )  # fmt: skip
+            self._jobs[job_id] = job
+            self._waiting.append(job)
+            self._lock.notify_all()
+        try:
+            if not self.acquire(job):
+                raise PipelineError(f"The {what} was cancelled while it waited for the devices.")
+            try:
+                yield job
+            finally:
+                self.release(job)
+        except BaseException as exc:
+            self._remove_folder(job)
+            job.fail(str(exc) or type(exc).__name__, internal=not isinstance(exc, PipelineError))
+            raise
+        else:
+            job.finish_without_run()
+
     def submit(self, task: str, video: Path, config: RunConfig) -> Job:
         """Create a job from an uploaded video (moved into its folder) and run it in the store.
 
@@ -237,7 +282,7 @@ class JobStore:
                 runs = False
             else:
                 runs = True
-                self._running += 1
+                self._running += job.weight
         if not runs:
             self._remove_folder(job)
             job.cancel()
@@ -248,7 +293,7 @@ class JobStore:
     def release(self, job: Job) -> None:
         """Give back the device :meth:`acquire` gave ``job``."""
         with self._lock:
-            self._running -= 1
+            self._running -= job.weight
             self._lock.notify_all()
 
     @contextlib.contextmanager
@@ -267,7 +312,11 @@ class JobStore:
             self.release(job)
 
     def _is_next(self, job: Job) -> bool:
-        return self._running < self.devices and bool(self._waiting) and self._waiting[0] is job
+        return (
+            self._running + job.weight <= self.devices
+            and bool(self._waiting)
+            and self._waiting[0] is job
+        )
 
     def _forget_waiting(self, job: Job) -> None:
         if job in self._waiting:

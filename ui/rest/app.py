@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import functools
 
+from fastapi import APIRouter
 from fastapi.openapi.utils import get_openapi
 
 from pipeline.jobs import JobStore
 from ui.compat.gradio_launch import App, new_app
 from ui.jobs import job_store
+from ui.monitoring import app_monitor
+from ui.rest.benchmark_routes import build_benchmark_router
 from ui.rest.errors import ApiError, answer_api_error
 from ui.rest.routes import build_router
 from ui.settings import Settings
@@ -44,7 +47,11 @@ def build_rest_app(settings: Settings, jobs: JobStore | None = None) -> App:
         docs_url="/docs",
         openapi_url="/openapi.json",
     )
-    router = build_router(jobs or job_store(settings), settings)
+    jobs = jobs or job_store(settings)
+    app_monitor()  # sampling from now on: /gpu-monitor answers with a past
+    router = APIRouter()
+    router.include_router(build_router(jobs, settings))
+    router.include_router(build_benchmark_router(jobs, settings))
     app.include_router(router)
     app.add_exception_handler(ApiError, answer_api_error)
     # /docs shows the REST routes only: Gradio's own are its client's business

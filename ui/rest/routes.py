@@ -102,15 +102,8 @@ def build_router(jobs: JobStore, settings: Settings) -> APIRouter:
         if not isinstance(video, StarletteUploadFile):  # a plain text field is no upload
             raise ApiError(400, "Send the video as the multipart form field 'video'.")
         task, config = form.task_and_config(max_duration_s=settings.max_duration_s)
-        path = jobs.new_upload_path(video.filename)
+        path = store_upload(jobs, video, settings, config.max_duration_s)
         try:
-            _save_upload(video, path, settings)
-            try:
-                check_video(path, config.max_duration_s)
-            except VideoError as exc:
-                # Say it of the file the client sent, not of the name it has here.
-                name = Path(video.filename or "").name or "The upload"
-                raise type(exc)(str(exc).replace(path.name, name)) from None
             return jobs.submit(task, path, config)
         finally:
             path.unlink(missing_ok=True)  # moved into the job's folder, unless refused
@@ -251,7 +244,33 @@ def _too_large(settings: Settings) -> str:
     return f"The upload is larger than {settings.max_upload_mb:g} MB, the most this server takes."
 
 
-def _save_upload(upload: UploadFile, path: Path, settings: Settings) -> None:
+def store_upload(
+    jobs: JobStore, upload: UploadFile, settings: Settings, max_duration_s: float | None
+) -> Path:
+    """Save an uploaded video inside the job store and check it is one, within the limits.
+
+    Returns:
+        Its path (random name); the caller moves or deletes it.
+
+    Raises:
+        ApiError: 400 empty, 413 too large; VideoError: not a video, or too long
+            (named as the client named the file, not as it is stored).
+    """
+    path = jobs.new_upload_path(upload.filename)
+    try:
+        save_upload(upload, path, settings)
+        check_video(path, max_duration_s)
+    except VideoError as exc:
+        path.unlink(missing_ok=True)
+        name = Path(upload.filename or "").name or "The upload"
+        raise type(exc)(str(exc).replace(path.name, name)) from None
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def save_upload(upload: UploadFile, path: Path, settings: Settings) -> None:
     """Copy the upload to ``path``, refusing it (413) past the size limit."""
     written = 0
     upload.file.seek(0)

@@ -1,0 +1,150 @@
+"""Where a detector's time goes: its top operators by self time, and a Chrome trace.
+
+A detector on ONNX Runtime (YOLOX-Nano, YOLO11's CPU runtime) is profiled with
+ONNX Runtime's own profiler, on a fresh session made from the same ONNX file;
+any other (PyTorch: YOLO11's CUDA runtime, DETR, Grounding DINO) with
+``torch.profiler``. Both write a trace that ``chrome://tracing`` or Perfetto opens.
+
+Example:
+    >>> result = profile(DetectionConfig(detector="yolox_nano"), Path("clip.mp4"),
+    ...                  Path("/tmp/profile"))  # doctest: +SKIP
+    >>> result["top_ops"][0]["operator"]  # doctest: +SKIP
+    'Conv'
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import models
+from models.onnx_sessions import onnx_session
+from pipeline.configs import ConfigError, DetectionConfig
+from pipeline.io.video import iter_frames
+from pipeline.runtime.devices import prepare_devices
+
+#: How many operators the result lists.
+TOP_OPS = 15
+#: Batches measured before the profile starts (first calls pick kernels, allocate).
+WARM_UP_BATCHES = 1
+
+
+def _onnx_holder(detector: Any) -> Any | None:
+    """What runs the detector's ONNX Runtime session (it has ``session`` and ``path``), if any."""
+    for holder in (getattr(detector, "network", None), detector):
+        if holder is not None and hasattr(holder, "session") and hasattr(holder, "path"):
+            return holder
+    return None
+
+
+def profile(
+    config: DetectionConfig, video: Path, out_dir: Path, *, batches: int = 3
+) -> dict[str, Any]:
+    """Profile a few batches of the detector on the video's first frames.
+
+    Args:
+        config: The detector, its size, weights, runtime, batch size and device.
+        video: The clip.
+        out_dir: Where the trace is written.
+        batches: Batches profiled (after one to warm up).
+
+    Returns:
+        ``profiler`` (``"onnxruntime"`` or ``"torch"``), ``batch_size``,
+        ``frames``, ``top_ops``: per operator ``operator``, ``self_ms``,
+        ``calls`` and ``share`` of the profiled self time, and ``trace``: the
+        Chrome trace file.
+
+    Raises:
+        ConfigError: A bad batch count, or an ONNX model no longer on disk.
+        models.ModelError: Unknown model, missing weights.
+    """
+    if batches < 1:
+        raise ConfigError(f"Profile at least one batch, not {batches}.")
+    device = prepare_devices(config.devices)[0]
+    # A fresh instance: the profile must not touch one a run may be using.
+    detector = models.create("detector", config.detector, device=device, **config.model_options())
+    batch = config.batch_size or detector.default_batch_size
+    wanted = batch * (batches + WARM_UP_BATCHES)
+    images = [frame.image for frame in iter_frames(video, wanted)]
+    chunks = [images[i : i + batch] for i in range(0, len(images), batch)]
+    queries = detector.validate_queries(config.queries)
+
+    def detect(chunk: list[Any]) -> None:
+        detector.detect(chunk, confidence=config.confidence, queries=queries)
+
+    for chunk in chunks[:WARM_UP_BATCHES]:
+        detect(chunk)
+    measured = chunks[WARM_UP_BATCHES:] or chunks
+    out_dir.mkdir(parents=True, exist_ok=True)
+    holder = _onnx_holder(detector)
+    if holder is not None:
+        profiler, ops, trace = "onnxruntime", *_onnx_profile(holder, measured, detect, out_dir)
+    else:
+        profiler, ops, trace = "torch", *_torch_profile(device, measured, detect, out_dir)
+    total = sum(op["self_ms"] for op in ops) or 1.0
+    top = sorted(ops, key=lambda op: op["self_ms"], reverse=True)[:TOP_OPS]
+    return {
+        "profiler": profiler,
+        "detector": config.detector,
+        "device": device,
+        "batch_size": batch,
+        "frames": sum(len(c) for c in measured),
+        "top_ops": [{**op, "share": op["self_ms"] / total} for op in top],
+        "trace": str(trace),
+    }
+
+
+def _onnx_profile(
+    holder: Any, chunks: list[list[Any]], detect: Any, out_dir: Path
+) -> tuple[list[dict[str, Any]], Path]:
+    path = Path(holder.path) if holder.path is not None else None
+    if path is None or not path.is_file():
+        raise ConfigError(
+            "This detector's ONNX model is not on disk (random weights are exported to memory "
+            "only): profile it with the torch runtime."
+        )
+    original = holder.session
+    holder.session = onnx_session(
+        path, original.get_providers(), profile_prefix=str(out_dir / "onnxruntime")
+    )
+    try:
+        for chunk in chunks:
+            detect(chunk)
+        trace = Path(holder.session.end_profiling())
+    finally:
+        holder.session = original
+    by_op: dict[str, dict[str, Any]] = defaultdict(lambda: {"self_ms": 0.0, "calls": 0})
+    for event in json.loads(trace.read_text()):
+        if event.get("cat") == "Node" and event.get("name", "").endswith("_kernel_time"):
+            op = event.get("args", {}).get("op_name", event["name"])
+            by_op[op]["self_ms"] += event.get("dur", 0) / 1000
+            by_op[op]["calls"] += 1
+    return [{"operator": op, **figures} for op, figures in by_op.items()], trace
+
+
+def _torch_profile(
+    device: str, chunks: list[list[Any]], detect: Any, out_dir: Path
+) -> tuple[list[dict[str, Any]], Path]:
+    import torch
+    from torch.profiler import ProfilerActivity
+    from torch.profiler import profile as torch_profile
+
+    activities = [ProfilerActivity.CPU]
+    cuda = device.startswith("cuda")
+    if cuda:
+        activities.append(ProfilerActivity.CUDA)
+    with torch_profile(activities=activities) as prof:
+        for chunk in chunks:
+            detect(chunk)
+        if cuda:
+            torch.cuda.synchronize(device)
+    trace = out_dir / "torch-trace.json"
+    prof.export_chrome_trace(str(trace))
+    ops = []
+    for event in prof.key_averages():
+        self_us = event.self_device_time_total if cuda else event.self_cpu_time_total
+        if self_us > 0:
+            ops.append({"operator": event.key, "self_ms": self_us / 1000, "calls": event.count})
+    return ops, trace

@@ -1,0 +1,287 @@
+"""The Benchmark tab's work: hardware report, monitor, benchmarks, profiles, analysis.
+
+Measured on this CPU with the bundled YOLOX-Nano and YOLO11 from its architecture
+file (random weights, real compute), through the Python API, the named
+endpoints, the REST routes, and in Chromium.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from serving import served_server
+
+import models
+from pipeline import ConfigError, PipelineError
+from pipeline.evaluation import benchmark_grid
+from pipeline.evaluation.analysis import analyze
+from pipeline.evaluation.benchmark_grid import STAGES, BenchmarkPlan, run_grid
+from pipeline.evaluation.hardware import NO_GPU, hardware_report
+from pipeline.evaluation.monitor import HardwareMonitor
+from ui.settings import Settings
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+CLIP = REPO_ROOT / "assets" / "one_by_one_person.mp4"
+
+
+def files_under(root: Path) -> set[Path]:
+    return {p for p in root.rglob("*") if p.is_file()}
+
+
+def check_rows(rows: list[dict]) -> None:
+    """Figures that hold for any benchmark, whatever the machine."""
+    for row in rows:
+        assert row["end_to_end_fps"] == pytest.approx(row["frames"] / row["seconds"])
+        assert row["model_only_fps"] > 0 and row["first_preview_s"] > 0
+        assert all(row["stage_seconds"][s] >= 0 for s in STAGES)
+        assert set(row["stage_ms_per_frame"]) == set(STAGES)
+        # Each stage is timed in one thread; together they cannot exceed them all.
+        assert sum(row["stage_seconds"].values()) <= row["seconds"] * row["threads"]
+        assert row["peak_rss_mib"] > 0
+
+
+@pytest.fixture(scope="module")
+def grid(tmp_path_factory: pytest.TempPathFactory) -> list[dict]:
+    plan = BenchmarkPlan(
+        detectors=("yolox_nano", "yolo11"),
+        runtimes=(None, "torch"),
+        batch_sizes=(1, 4),
+        weights="yolo11n.yaml",
+        max_frames=16,
+    )
+    return run_grid(plan, CLIP, tmp_path_factory.mktemp("grid"))
+
+
+def test_the_hardware_report_without_a_gpu() -> None:
+    report = hardware_report()
+    assert report["gpus"] == NO_GPU and report["nvidia_driver"] is None
+    assert report["cpu"]["logical_cores"] >= 1 and report["memory"]["total_mib"] > 0
+    assert "CPUExecutionProvider" in report["libraries"]["onnxruntime_providers"]
+    assert report["defaults"] == {"devices": ["cpu"], "yolo_runtime": {"cpu": "onnxruntime"}}
+
+
+def test_the_monitor_samples_into_a_bounded_buffer_without_nvml() -> None:
+    monitor = HardwareMonitor(interval_s=0.05, max_samples=4).start()
+    try:
+        deadline = time.monotonic() + 5
+        while len(monitor.samples()) < 4 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.3)
+        samples = monitor.samples()
+    finally:
+        monitor.stop()
+    assert len(samples) == 4, "the buffer holds the newest samples only"
+    assert [s["time"] for s in samples] == sorted(s["time"] for s in samples)
+    assert all(s["gpus"] == [] and 0 <= s["cpu_percent"] <= 100 for s in samples)
+    assert monitor.samples(since=samples[1]["time"]) == samples[2:]
+
+
+def test_a_grid_measures_every_combination_with_consistent_figures(grid: list[dict]) -> None:
+    # YOLOX-Nano has no runtime choice: it is measured once per batch size.
+    assert [benchmark_grid.label(row) for row in grid] == [
+        "yolox_nano onnxruntime b1 cpu",
+        "yolox_nano onnxruntime b4 cpu",
+        "yolo11-m onnxruntime b1 cpu",
+        "yolo11-m onnxruntime b4 cpu",
+        "yolo11-m torch b1 cpu",
+        "yolo11-m torch b4 cpu",
+    ]
+    check_rows(grid)
+    csv = benchmark_grid.to_csv(grid).splitlines()
+    assert csv[0].split(",")[:4] == ["detector", "size", "runtime", "batch_size"]
+    assert len(csv) == len(grid) + 1
+
+
+def test_the_analysis_names_the_bottleneck_best_batch_and_expected_time(grid: list[dict]) -> None:
+    result = analyze(grid, video_seconds=10, video_fps=10)
+    best = max(grid, key=lambda r: r["end_to_end_fps"])
+    stages = best["stage_ms_per_frame"]
+    assert result["bottleneck"]["stage"] == max(stages, key=stages.get)
+    assert result["expected_seconds"] == pytest.approx(100 / best["end_to_end_fps"], abs=0.05)
+    by_group = {
+        (e["runtime"], tuple(e["devices"])): e["batch_size"] for e in result["best_batch_size"]
+    }
+    for (runtime, devices), batch in by_group.items():
+        fastest = max(
+            (r for r in grid if r["runtime"] == runtime and tuple(r["devices"]) == devices),
+            key=lambda r: r["end_to_end_fps"],
+        )
+        assert fastest["batch_size"] == batch
+    assert "bound" in result["text"] and "about" in result["text"]
+    with pytest.raises(ConfigError, match="no benchmark results"):
+        analyze([])
+
+
+@pytest.mark.parametrize(
+    ("settings", "error", "message"),
+    [
+        ({"detectors": ("nope",)}, models.UnknownModelError, "Unknown detector 'nope'"),
+        ({"batch_sizes": (0,)}, ConfigError, "at least 1, not 0"),
+        ({"device_sets": (("cuda:7",),)}, PipelineError, "cuda:7 is not available"),
+        ({"runtimes": ("tensorrt",)}, ConfigError, "Unknown runtime 'tensorrt'"),
+    ],
+)
+def test_bad_plans_are_clear_errors(settings: dict, error: type, message: str) -> None:
+    with pytest.raises(error, match=message):
+        BenchmarkPlan(**{"detectors": ("yolox_nano",), **settings})
+
+
+# --------------------------------------------------------------------------- over the API
+
+
+@pytest.fixture(scope="module")
+def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return Settings(output_dir=tmp_path_factory.mktemp("bench-jobs"), preview_interval_s=0.05)
+
+
+@pytest.fixture(scope="module")
+def server(settings: Settings) -> Iterator[str]:
+    with served_server(settings) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def http(server: str) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server, timeout=300) as client:
+        yield client
+
+
+def test_rest_routes_answer_well_formed_figures(http: httpx.Client) -> None:
+    assert http.get("/benchmark/hardware").json()["gpus"] == NO_GPU
+    monitor = http.get("/gpu-monitor").json()
+    assert monitor["interval_s"] == 1.0 and isinstance(monitor["samples"], list)
+    answer = http.post(
+        "/benchmark", data={"detectors": "yolox_nano", "batch_sizes": "1, 2", "max_frames": "12"}
+    )
+    assert answer.status_code == 200, answer.text
+    results = answer.json()
+    assert [r["batch_size"] for r in results["rows"]] == [1, 2]
+    check_rows(results["rows"])
+    assert results["analysis"]["bottleneck"]["stage"] in STAGES
+    status = http.get(f"/detect/status/{results['job_id']}").json()
+    assert status["task"] == "benchmark" and status["status"] == "completed"
+    csv = http.post(
+        "/benchmark?format=csv", data={"detectors": "yolox_nano", "max_frames": "8"}
+    ).text
+    assert csv.startswith("detector,size,runtime") and len(csv.splitlines()) == 2
+    analysis = http.post(
+        "/benchmark/analysis", json={"rows": results["rows"], "video_seconds": 10}
+    ).json()
+    assert analysis["expected_seconds"] > 0
+    profile = http.post("/benchmark/profile", data={"detector": "yolox_nano", "batch_size": "2"})
+    assert profile.status_code == 200, profile.text
+    top = profile.json()
+    assert top["profiler"] == "onnxruntime" and top["top_ops"][0]["self_ms"] > 0
+    assert sum(op["share"] for op in top["top_ops"]) <= 1.0 + 1e-9
+    trace = http.get(top["trace_url"])
+    assert trace.status_code == 200 and isinstance(json.loads(trace.text), list)
+
+
+@pytest.mark.parametrize(
+    ("form", "status", "message"),
+    [
+        ({"detectors": "yolo12"}, 422, "Unknown detector 'yolo12'"),
+        ({"detectors": "yolox_nano", "batch_sizes": "0"}, 422, "at least 1, not 0"),
+        ({"detectors": "yolox_nano", "devices": "cuda:7"}, 422, "cuda:7 is not available"),
+        ({"detectors": ""}, 422, "at least one detector"),
+    ],
+)
+def test_bad_benchmark_requests(
+    http: httpx.Client, settings: Settings, form: dict, status: int, message: str
+) -> None:
+    before = files_under(settings.output_dir)
+    answer = http.post("/benchmark", data=form)
+    assert answer.status_code == status and message in answer.json()["error"], answer.text
+    assert files_under(settings.output_dir) == before
+
+
+def test_a_non_video_is_refused_and_leaves_nothing(http: httpx.Client, settings: Settings):
+    before = files_under(settings.output_dir)
+    answer = http.post(
+        "/benchmark",
+        files={"video": ("notes.mp4", b"not a video", "video/mp4")},
+        data={"detectors": "yolox_nano"},
+    )
+    assert answer.status_code == 415
+    assert "notes.mp4 is not a readable video" in answer.json()["error"]
+    assert files_under(settings.output_dir) == before
+
+
+def test_a_benchmark_queued_behind_a_run_waits_for_it(
+    http: httpx.Client, shared_assets: Path
+) -> None:
+    clip = shared_assets / "video" / "car_detection.mp4"
+    with clip.open("rb") as data:
+        job = http.post(
+            "/detect/async",
+            files={"video": (clip.name, data, "video/mp4")},
+            data={"detector": "yolox_nano"},
+        ).json()
+    assert job["status"] == "running"
+    answers: dict[str, dict] = {}
+
+    def benchmark() -> None:
+        answers["bench"] = http.post(
+            "/benchmark", data={"detectors": "yolox_nano", "max_frames": "8"}
+        ).json()
+
+    thread = threading.Thread(target=benchmark)
+    thread.start()
+    thread.join(timeout=300)
+    run = http.get(job["urls"]["status"]).json()
+    bench = http.get(f"/detect/status/{answers['bench']['job_id']}").json()
+    assert run["status"] == "completed"
+    assert bench["started"] >= run["finished"], "the benchmark measured beside a run"
+
+
+def test_named_endpoints(server: str, tmp_path: Path) -> None:
+    from gradio_client import Client, handle_file
+
+    client = Client(server, verbose=False, download_files=str(tmp_path))
+    names = set(client.view_api(print_info=False, return_format="dict")["named_endpoints"])
+    assert {"/benchmark", "/benchmark_profile", "/benchmark_analysis", "/hardware",
+            "/gpu_monitor"} <= names  # fmt: skip
+    assert client.predict(api_name="/hardware")["gpus"] == NO_GPU
+    assert "samples" in client.predict(api_name="/gpu_monitor")
+    results, *_, files, text = client.predict(
+        handle_file(str(CLIP)), ["yolox_nano"], "", [], "1", "", 8, api_name="/benchmark"
+    )
+    check_rows(results["rows"])
+    assert {Path(f).suffix for f in files} == {".json", ".csv"} and "Fastest" in text
+    analysis, words = client.predict(results, 20, 25, api_name="/benchmark_analysis")
+    assert analysis["expected_seconds"] > 0 and words == analysis["text"]
+    top, trace = client.predict(None, "yolox_nano", "", "", 1, "", api_name="/benchmark_profile")
+    assert top["data"] and Path(trace).is_file()
+
+
+@pytest.mark.browser
+def test_the_tab_draws_its_plots_in_chromium(server: str) -> None:
+    from test_browser import CHROMIUM, CHROMIUM_ARGS
+
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not CHROMIUM.is_file():
+        pytest.skip(f"Chromium not found at {CHROMIUM}")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 1400})
+            page.set_default_timeout(120_000)
+            page.goto(server)
+            page.get_by_role("tab", name="Benchmark").click()
+            page.locator("#bench-hardware").get_by_text("no NVIDIA GPU").wait_for()
+            # The monitor's line plot, drawn by the timer (not its empty placeholder).
+            page.locator("#bench-monitor-machine .vega-embed").wait_for()
+            page.locator("#bench-max-frames input").fill("8")
+            page.locator("#bench-run").click()
+            page.locator("#bench-analysis-text").get_by_text("Fastest end to end").wait_for()
+            for plot_id in ("bench-stages", "bench-batch", "bench-scaling"):
+                page.locator(f"#{plot_id} .vega-embed").wait_for()
+            page.screenshot(path="/tmp/benchmark-tab.png", full_page=True)
+        finally:
+            browser.close()

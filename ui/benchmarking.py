@@ -1,0 +1,179 @@
+"""Benchmarks and profiles as the Benchmark tab and the REST API run them.
+
+Both go through the app's job store: a benchmark waits in the same queue as
+runs and jobs and then holds every device while it measures, so no run shares
+a device with it. Its results (JSON, CSV, a profile's trace) are files of its
+job, swept with the others.
+
+Example:
+    >>> plan = parse_plan("yolox_nano", "", "", "1, 8", "")
+    >>> plan.batch_sizes
+    (1, 8)
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from models.detectors.ultralytics_common import RUNTIMES
+from pipeline.configs import ConfigError, DetectionConfig
+from pipeline.evaluation import analysis, benchmark_grid, profiling
+from pipeline.evaluation.benchmark_grid import BenchmarkPlan
+from pipeline.jobs import JobStore
+from pipeline.runtime.template import check_video
+
+#: What a benchmark measures when no video is given: a shipped example clip.
+EXAMPLE_CLIP = Path(__file__).resolve().parents[1] / "assets" / "one_by_one_person.mp4"
+
+
+def _names(text: str | list[str] | None) -> list[str]:
+    if isinstance(text, list):
+        return [str(t).strip() for t in text if str(t).strip()]
+    return [part.strip() for part in (text or "").split(",") if part.strip()]
+
+
+def _whole_numbers(
+    name: str, text: str | list[Any] | None, default: tuple[int, ...]
+) -> tuple[int, ...]:
+    values = _names([str(v) for v in text] if isinstance(text, list) else text)
+    numbers = []
+    for value in values:
+        try:
+            number = float(value)
+        except ValueError:
+            number = float("nan")
+        if not number.is_integer():
+            raise ConfigError(f"{name} must be whole numbers, not {value!r}.")
+        numbers.append(int(number))
+    return tuple(numbers) or default
+
+
+def parse_plan(
+    detectors: str | list[str] | None,
+    sizes: str | list[str] | None,
+    runtimes: str | list[str] | None,
+    batch_sizes: str | list[Any] | None,
+    device_sets: str | None,
+    *,
+    max_frames: int | None = None,
+    weights: str | None = None,
+) -> BenchmarkPlan:
+    """A benchmark plan from what a form or an API client sent (lists or comma-separated text).
+
+    Args:
+        detectors: Detector names (required).
+        sizes: Sizes (empty: each detector's default).
+        runtimes: YOLO runtimes (empty: each detector's own).
+        batch_sizes: Frames per model call (empty: 1).
+        device_sets: Device sets separated by ``;``, devices in a set by ``,``
+            (``"cuda:0; cuda:0,cuda:1"``; empty: every GPU, else the CPU).
+        max_frames: Frames of the clip used (None: all).
+        weights: Weights for every detector (tests use architecture files).
+
+    Raises:
+        ConfigError: Nothing to measure, a bad number, an unknown runtime or device.
+        models.UnknownModelError: An unknown detector.
+    """
+    chosen = _names(detectors)
+    if not chosen:
+        raise ConfigError("Choose at least one detector to benchmark.")
+    sets = tuple(
+        tuple(_names(part)) for part in (device_sets or "").split(";") if _names(part)
+    ) or ((),)
+    return BenchmarkPlan(
+        detectors=tuple(chosen),
+        sizes=tuple(_names(sizes)) or (None,),
+        runtimes=tuple(_names(runtimes)) or (None,),
+        batch_sizes=_whole_numbers("Batch sizes", batch_sizes, (1,)),
+        device_sets=sets,
+        weights=weights,
+        max_frames=max_frames,
+    )
+
+
+def profile_config(
+    detector: str | None,
+    size: str | None,
+    runtime: str | None,
+    batch_size: str | float | None,
+    device: str | None,
+) -> DetectionConfig:
+    """The config a profile measures, from what a form or an API client sent.
+
+    Args:
+        detector: The detector (empty: the bundled YOLOX-Nano).
+        size: Its size (empty: its default).
+        runtime: YOLO runtime (empty: its own).
+        batch_size: Frames per call (empty: its default).
+        device: ``cpu``, ``cuda`` or ``cuda:N`` (empty: the first GPU, else the CPU).
+
+    Raises:
+        ConfigError: An unknown runtime, or a batch size that is no whole number.
+        models.UnknownModelError: An unknown detector or size.
+    """
+    runtime = (runtime or "").strip() or None
+    if runtime is not None and runtime not in RUNTIMES:
+        raise ConfigError(f"Unknown runtime {runtime!r}. Choose one of {', '.join(RUNTIMES)}.")
+    batches = _whole_numbers("The batch size", [batch_size] if batch_size else None, ())
+    device = (device or "").strip()
+    return DetectionConfig(
+        detector=(detector or "").strip() or "yolox_nano",
+        size=(size or "").strip() or None,
+        batch_size=batches[0] if batches else None,
+        devices=(device,) if device else (),
+        detector_options=(("runtime", runtime),) if runtime else (),
+        max_duration_s=None,
+    )
+
+
+def run_benchmark(
+    jobs: JobStore, video: str | Path | None, plan: BenchmarkPlan, *, source: str
+) -> dict[str, Any]:
+    """Measure ``plan`` on ``video`` (the example clip when None), holding every device.
+
+    Returns:
+        ``job_id``, ``video``, ``rows`` (one per configuration), ``scaling``
+        (fps per number of devices), ``analysis`` (for a one-minute 30 fps
+        video), and the ``json`` and ``csv`` files of the results.
+
+    Raises:
+        VideoError: The video is unreadable.
+        QueueFull: Every device is busy and the queue is full.
+    """
+    path = Path(video) if video else EXAMPLE_CLIP
+    check_video(path, None)
+    with jobs.exclusive("benchmark", source=source) as job:
+        # The measured runs' outputs are thrown away; the results stay.
+        with tempfile.TemporaryDirectory(dir=job.folder) as work:
+            rows = benchmark_grid.run_grid(plan, path, Path(work))
+        results = {
+            "job_id": job.id,
+            "video": path.name,
+            "rows": rows,
+            "scaling": benchmark_grid.scaling(rows),
+            "analysis": analysis.analyze(rows),
+        }
+        files = {"json": job.folder / "benchmark.json", "csv": job.folder / "benchmark.csv"}
+        files["json"].write_text(json.dumps(results, indent=2))
+        files["csv"].write_text(benchmark_grid.to_csv(rows))
+        job.outputs.update(files)
+    return {**results, **{name: str(file) for name, file in files.items()}}
+
+
+def run_profile(
+    jobs: JobStore, video: str | Path | None, config: DetectionConfig, *, source: str
+) -> dict[str, Any]:
+    """Profile ``config``'s detector on a few batches of ``video``, holding every device.
+
+    Returns:
+        :func:`pipeline.evaluation.profiling.profile`'s result, with ``job_id``.
+    """
+    path = Path(video) if video else EXAMPLE_CLIP
+    check_video(path, None)
+    with jobs.exclusive("profile", source=source) as job:
+        result = profiling.profile(config, path, job.folder)
+        job.outputs["trace"] = Path(result["trace"])
+    return {**result, "job_id": job.id}

@@ -1,0 +1,143 @@
+"""The original service's benchmark routes: hardware, monitor, benchmark, profile, analysis.
+
+| route | answers |
+|---|---|
+| ``GET /benchmark/hardware`` | the hardware report |
+| ``GET /gpu-monitor`` | the monitor's recent samples (about one a second) |
+| ``POST /benchmark`` | a benchmark's results (JSON; ``?format=csv`` for CSV) |
+| ``POST /benchmark/profile`` | a profile's top operators, and where its trace is |
+| ``GET /benchmark/trace/{job_id}`` | a profile's Chrome trace |
+| ``POST /benchmark/analysis`` | what results mean for a video (JSON body) |
+
+A benchmark or a profile waits in the app's queue for every device.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, File, Query, Request, UploadFile
+from fastapi.responses import FileResponse, JSONResponse, Response
+from starlette.datastructures import UploadFile as StarletteUploadFile
+
+from pipeline.evaluation import analysis, benchmark_grid
+from pipeline.evaluation.hardware import hardware_report
+from pipeline.jobs import JobStore
+from ui.benchmarking import parse_plan, profile_config, run_benchmark, run_profile
+from ui.monitoring import app_monitor
+from ui.rest.errors import ApiError, api_errors
+from ui.rest.routes import Text, store_upload
+from ui.settings import Settings
+
+
+def build_benchmark_router(jobs: JobStore, settings: Settings) -> APIRouter:
+    """The benchmark routes, measuring through ``jobs``."""
+    router = APIRouter(tags=["benchmark"])
+
+    def clip(video: UploadFile | None) -> Path | None:
+        """The uploaded clip inside the job store, or None for the example clip."""
+        if not isinstance(video, StarletteUploadFile):
+            return None
+        return store_upload(jobs, video, settings, None)
+
+    @router.get("/benchmark/hardware", summary="The hardware report")
+    def hardware() -> JSONResponse:
+        """CPU, memory, each NVIDIA GPU (or "no NVIDIA GPU"), libraries, the app's defaults."""
+        with api_errors():
+            return JSONResponse(hardware_report())
+
+    @router.get("/gpu-monitor", summary="Recent GPU, CPU and memory samples")
+    def gpu_monitor() -> JSONResponse:
+        """Per GPU utilisation, memory, power, temperature; CPU and memory; oldest first."""
+        monitor = app_monitor()
+        return JSONResponse({"interval_s": monitor.interval_s, "samples": monitor.samples()})
+
+    @router.post("/benchmark", summary="Benchmark detectors × sizes × runtimes × batches × devices")
+    def benchmark(
+        request: Request,
+        video: Annotated[UploadFile | None, File(description="the clip (none: an example)")] = None,
+        detectors: Text = None,
+        sizes: Text = None,
+        runtimes: Text = None,
+        batch_sizes: Text = None,
+        devices: Text = None,
+        max_frames: Text = None,
+        format: Annotated[str, Query(pattern="^(json|csv)$")] = "json",
+    ) -> Response:
+        """Measure every combination; answer the results as JSON (or CSV with ``?format=csv``).
+
+        Form fields are comma-separated lists; ``devices`` separates device sets
+        with ``;`` (``cuda:0; cuda:0,cuda:1``).
+        """
+        with api_errors():
+            frames = int(max_frames) if max_frames and max_frames.strip().isdigit() else None
+            if max_frames and frames is None:
+                raise ApiError(422, f"max_frames must be a whole number, not {max_frames!r}.")
+            plan = parse_plan(detectors, sizes, runtimes, batch_sizes, devices, max_frames=frames)
+            path = clip(video)
+            try:
+                results = run_benchmark(jobs, path, plan, source="api")
+            finally:
+                if path is not None:
+                    path.unlink(missing_ok=True)
+            if format == "csv":
+                return Response(benchmark_grid.to_csv(results["rows"]), media_type="text/csv")
+            return JSONResponse({k: v for k, v in results.items() if k not in ("json", "csv")})
+
+    @router.post("/benchmark/profile", summary="Profile one detector")
+    def profile(
+        video: Annotated[UploadFile | None, File(description="the clip (none: an example)")] = None,
+        detector: Text = None,
+        size: Text = None,
+        runtime: Text = None,
+        batch_size: Text = None,
+        device: Text = None,
+    ) -> JSONResponse:
+        """Its operators by self time over a few batches; the trace at ``trace_url``."""
+        with api_errors():
+            config = profile_config(detector, size, runtime, batch_size, device)
+            path = clip(video)
+            try:
+                result = run_profile(jobs, path, config, source="api")
+            finally:
+                if path is not None:
+                    path.unlink(missing_ok=True)
+            trace_url = f"/benchmark/trace/{result['job_id']}"
+            return JSONResponse(
+                {**{k: v for k, v in result.items() if k != "trace"}, "trace_url": trace_url}
+            )
+
+    @router.get("/benchmark/trace/{job_id}", response_class=FileResponse, summary="A trace")
+    def trace(job_id: str) -> FileResponse:
+        """A profile's Chrome trace (open it in ``chrome://tracing`` or Perfetto)."""
+        with api_errors():
+            path = jobs.get(job_id).outputs.get("trace")
+            if path is None or not path.is_file():
+                raise ApiError(404, "This job has no trace.")
+            return FileResponse(
+                path, media_type="application/json", filename=f"{job_id}-trace.json"
+            )
+
+    @router.post("/benchmark/analysis", summary="What benchmark results mean")
+    def benchmark_analysis(
+        body: Annotated[dict[str, Any], Body(examples=[{"rows": [], "video_seconds": 60}])],
+    ) -> JSONResponse:
+        """The bottleneck, the best batch size and the expected time for a video.
+
+        The body: ``{"rows": [...], "video_seconds": 60, "video_fps": 30}``, with
+        ``rows`` as ``POST /benchmark`` answered them.
+        """
+        with api_errors():
+            rows = body.get("rows") if isinstance(body, dict) else None
+            if not isinstance(rows, list) or not rows:
+                raise ApiError(422, 'Send the results of a benchmark: {"rows": [...]}.')
+            return JSONResponse(
+                analysis.analyze(
+                    rows,
+                    video_seconds=float(body.get("video_seconds") or 60.0),
+                    video_fps=float(body.get("video_fps") or 30.0),
+                )
+            )
+
+    return router

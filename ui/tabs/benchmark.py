@@ -1,0 +1,423 @@
+"""The Benchmark tab: the hardware, a live monitor, benchmarks, profiles and their analysis.
+
+Named endpoints: ``/hardware``, ``/gpu_monitor``, ``/benchmark``,
+``/benchmark_profile`` and ``/benchmark_analysis``. A benchmark or a profile
+waits in the app's queue and holds every device while it measures.
+
+Example:
+    >>> with gr.Blocks() as demo, gr.Tabs():  # doctest: +SKIP
+    ...     build_benchmark_tab()
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+import pandas as pd
+
+import models
+from models.detectors.ultralytics_common import RUNTIMES
+from pipeline.evaluation import analysis
+from pipeline.evaluation.benchmark_grid import iter_stage_bars, label
+from pipeline.evaluation.hardware import hardware_report
+from pipeline.jobs import JobStore
+from ui.benchmarking import parse_plan, profile_config, run_benchmark, run_profile
+from ui.errors import as_gr_errors, user_error
+from ui.jobs import job_store
+from ui.layout import video_input
+from ui.monitoring import app_monitor
+from ui.settings import Settings
+
+INTRO = """\
+What this machine does with the app's models. **Hardware** lists the CPU, memory,
+GPUs and libraries; the **monitor** draws the last minutes of CPU, memory and GPU
+use. A **benchmark** runs every combination of the settings below on the clip
+(an example clip when none is uploaded) and measures, in one go, end-to-end and
+model-only speed, the time per stage, the time to the first preview and peak
+memory; a **profile** lists the operators the model spends its time in. Both
+wait for the runs ahead of them and then use every device alone.
+"""
+MONITOR_SERIES = ("cpu_percent", "memory_percent")
+GPU_SERIES = ("utilization_percent", "memory_used_mib", "power_w", "temperature_c")
+
+
+def monitor_frames(samples: list[dict[str, Any]]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The monitor's samples as plot data: the machine's, and every GPU's (long format).
+
+    Returns:
+        ``(machine, gpus)``: rows of ``time``, ``series``, ``value``.
+    """
+    machine, gpus = [], []
+    for reading in samples:
+        when = datetime.datetime.fromtimestamp(reading["time"])
+        for series in MONITOR_SERIES:
+            machine.append({"time": when, "series": series, "value": reading[series]})
+        for gpu in reading["gpus"]:
+            for series in GPU_SERIES:
+                if gpu[series] is not None:
+                    name = f"gpu{gpu['index']} {series}"
+                    gpus.append({"time": when, "series": name, "value": gpu[series]})
+    columns = ["time", "series", "value"]
+    return pd.DataFrame(machine, columns=columns), pd.DataFrame(gpus, columns=columns)
+
+
+def result_frames(rows: list[dict[str, Any]]) -> tuple[pd.DataFrame, ...]:
+    """A benchmark's rows as the tab's plot data.
+
+    Returns:
+        ``(stages, batches, devices)``: per configuration and stage its ms per
+        frame (stacked bars); end-to-end fps against the batch size; and
+        against the number of devices.
+    """
+    stages = pd.DataFrame(list(iter_stage_bars(rows)), columns=["config", "stage", "ms_per_frame"])
+    batches = pd.DataFrame(
+        [
+            {
+                "batch_size": row["batch_size"],
+                "end_to_end_fps": row["end_to_end_fps"],
+                "config": label(row).rsplit(" b", 1)[0] + " " + "+".join(row["devices"]),
+            }
+            for row in rows
+        ],
+        columns=["batch_size", "end_to_end_fps", "config"],
+    )
+    devices = pd.DataFrame(
+        [
+            {
+                "devices": len(row["devices"]),
+                "end_to_end_fps": row["end_to_end_fps"],
+                "config": label(row).rsplit(" ", 1)[0],
+            }
+            for row in rows
+        ],
+        columns=["devices", "end_to_end_fps", "config"],
+    )
+    return stages, batches, devices
+
+
+class BenchmarkHandlers:
+    """The Benchmark tab's handlers; each is also a named endpoint.
+
+    Args:
+        settings: Deployment settings; read from the environment when None.
+        jobs: The job store benchmarks queue in (default: the app's).
+    """
+
+    def __init__(self, settings: Settings | None = None, jobs: JobStore | None = None) -> None:
+        self.settings = settings or Settings.from_env()
+        self.jobs = jobs or job_store(self.settings)
+
+    def hardware(self) -> dict[str, Any]:
+        """The machine: CPU, memory, each NVIDIA GPU (or "no NVIDIA GPU"), libraries, defaults.
+
+        Returns:
+            The hardware report (see ``pipeline.evaluation.hardware.hardware_report``).
+        """
+        with as_gr_errors():
+            return hardware_report()
+
+    def gpu_monitor(self) -> dict[str, Any]:
+        """The monitor's recent samples, about one a second.
+
+        Each holds per GPU its utilisation, memory, power and temperature, and
+        the machine's CPU and memory use.
+
+        Returns:
+            ``{"interval_s": ..., "samples": [...]}``, oldest first.
+        """
+        monitor = app_monitor()
+        return {"interval_s": monitor.interval_s, "samples": monitor.samples()}
+
+    def monitor_plots(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """The monitor's plots' data (the tab's timer asks for it every second)."""
+        return monitor_frames(app_monitor().samples())
+
+    def benchmark(
+        self,
+        video: str | None,
+        detectors: list[str] | None,
+        sizes: str | None,
+        runtimes: list[str] | None,
+        batch_sizes: str | None,
+        devices: str | None,
+        max_frames: float | None = None,
+        progress: gr.Progress = gr.Progress(),  # noqa: B008 - gradio's injection idiom
+    ) -> tuple[Any, ...]:
+        """Benchmark every combination of the settings on a video.
+
+        Args:
+            video: The clip (none: the example clip ``one_by_one_person.mp4``).
+            detectors: Detector names, e.g. ``["yolo11", "yolox_nano"]``.
+            sizes: Comma-separated sizes, e.g. ``"n, x"`` (empty: each detector's default).
+            runtimes: YOLO runtimes among ``torch``, ``onnxruntime``, ``ultralytics``
+                (empty: each detector's own).
+            batch_sizes: Comma-separated batch sizes, e.g. ``"1, 8, 32"``.
+            devices: Device sets separated by ``;``, e.g. ``"cuda:0; cuda:0,cuda:1"``
+                (empty: every GPU, else the CPU).
+            max_frames: Frames of the clip used (empty: all).
+            progress: Injected by Gradio.
+
+        Returns:
+            ``(results, stage_bars, fps_by_batch, fps_by_devices, files, analysis_text)``:
+            the results (JSON: ``rows``, ``scaling``, ``analysis``), the plots'
+            data, the JSON and CSV files, and the analysis in words.
+
+        Raises:
+            gr.Error: An unknown model, a batch size under 1, a device that does
+                not exist, a video that is not one, or a full queue.
+        """
+        with as_gr_errors():
+            plan = parse_plan(
+                detectors,
+                sizes,
+                runtimes,
+                batch_sizes,
+                devices,
+                max_frames=int(max_frames) if max_frames else None,
+            )
+            total = len(plan.configs())
+            progress(0, desc=f"Waiting for the devices ({total} configurations)...")
+            results = run_benchmark(self.jobs, video, plan, source="app")
+        stages, batches, device_counts = result_frames(results["rows"])
+        files = [results["json"], results["csv"]]
+        return results, stages, batches, device_counts, files, results["analysis"]["text"]
+
+    def benchmark_profile(
+        self,
+        video: str | None,
+        detector: str | None,
+        size: str | None,
+        runtime: str | None,
+        batch_size: float | None,
+        device: str | None,
+    ) -> tuple[pd.DataFrame, str]:
+        """Profile a few batches of one detector: its operators by self time, and a trace.
+
+        Args:
+            video: The clip (none: the example clip).
+            detector: The detector.
+            size: Its size (empty: its default).
+            runtime: YOLO runtime (empty: its own).
+            batch_size: Frames per call (empty: its default).
+            device: ``cpu``, ``cuda`` or ``cuda:N`` (empty: the first GPU, else the CPU).
+
+        Returns:
+            ``(top_ops, trace)``: the operators (``operator``, ``self_ms``,
+            ``calls``, ``share``) and the Chrome trace file (``chrome://tracing``).
+
+        Raises:
+            gr.Error: An unknown model, size or runtime, a bad batch size or device.
+        """
+        with as_gr_errors():
+            config = profile_config(detector, size, runtime, batch_size, device)
+            result = run_profile(self.jobs, video, config, source="app")
+        top = pd.DataFrame(result["top_ops"], columns=["operator", "self_ms", "calls", "share"])
+        return top.round(4), result["trace"]
+
+    def benchmark_analysis(
+        self, results: dict[str, Any] | None, video_seconds: float | None, video_fps: float | None
+    ) -> tuple[dict[str, Any], str]:
+        """What a benchmark's results mean for a video of a given length.
+
+        Args:
+            results: What ``/benchmark`` returned (its ``rows``).
+            video_seconds: The video's length in seconds (empty: 60).
+            video_fps: Its frame rate (empty: 30).
+
+        Returns:
+            ``(analysis, text)``: the bottleneck stage, the best batch size per
+            device set and the expected time, in figures and in words.
+
+        Raises:
+            gr.Error: No results, or a length or rate that is not positive.
+        """
+        rows = (results or {}).get("rows") if isinstance(results, dict) else None
+        if not rows:
+            raise user_error("Run a benchmark first: there are no results to analyse.")
+        with as_gr_errors():
+            found = analysis.analyze(
+                rows, video_seconds=video_seconds or 60.0, video_fps=video_fps or 30.0
+            )
+        return found, found["text"]
+
+
+def build_benchmark_tab(
+    settings: Settings | None = None,
+    *,
+    handlers: BenchmarkHandlers | None = None,
+    examples: Sequence[Path] = (),
+) -> BenchmarkHandlers:
+    """Add the Benchmark tab to the current ``gr.Tabs`` and wire its events and endpoints.
+
+    Args:
+        settings: Deployment settings; read from the environment when None.
+        handlers: The tab's handlers (built from ``settings`` when None).
+        examples: Example videos offered under the upload box.
+
+    Returns:
+        The handlers, e.g. for tests.
+    """
+    handlers = handlers or BenchmarkHandlers(settings)
+    app_monitor()  # sampling from now on, so the plots have a past when first looked at
+    detectors = models.available("detector")
+    with gr.Tab("Benchmark", id="benchmark"):
+        gr.Markdown(INTRO)
+        with gr.Accordion("Hardware", open=True):
+            hardware = gr.JSON(handlers.hardware(), label="Hardware", elem_id="bench-hardware")
+            refresh = gr.Button("Refresh", elem_id="bench-hardware-button", size="sm")
+        with gr.Accordion("Live monitor", open=True), gr.Row():
+            machine_plot = gr.LinePlot(
+                x="time",
+                y="value",
+                color="series",
+                title="CPU and memory (%)",
+                x_axis_format="%H:%M:%S",
+                y_lim=[0, 100],
+                height=240,
+                elem_id="bench-monitor-machine",
+            )
+            gpu_plot = gr.LinePlot(
+                x="time",
+                y="value",
+                color="series",
+                title="GPUs (none: no NVIDIA GPU)",
+                x_axis_format="%H:%M:%S",
+                height=240,
+                elem_id="bench-monitor-gpus",
+            )
+        timer = gr.Timer(1.0)
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=1):
+                video = video_input("bench-", examples)
+                chosen = gr.CheckboxGroup(
+                    choices=detectors,
+                    value=[name for name in ("yolox_nano",) if name in detectors],
+                    label="Detectors",
+                    elem_id="bench-detectors",
+                )
+                sizes = gr.Textbox(
+                    label="Sizes (comma-separated; empty: each one's default)",
+                    placeholder="n, x",
+                    elem_id="bench-sizes",
+                )
+                runtimes = gr.CheckboxGroup(
+                    choices=[r for r in RUNTIMES if r != "auto"],
+                    label="YOLO runtimes (none: each detector's own)",
+                    elem_id="bench-runtimes",
+                )
+                batch_sizes = gr.Textbox(
+                    value="1, 8", label="Batch sizes (comma-separated)", elem_id="bench-batches"
+                )
+                devices = gr.Textbox(
+                    label="Device sets (';' between sets, ',' within; empty: every GPU, else CPU)",
+                    placeholder="cuda:0; cuda:0,cuda:1",
+                    elem_id="bench-devices",
+                )
+                max_frames = gr.Number(
+                    value=60,
+                    label="Frames of the clip to use (empty: all)",
+                    precision=0,
+                    elem_id="bench-max-frames",
+                )
+                run = gr.Button("Run benchmark", variant="primary", elem_id="bench-run")
+            with gr.Column(scale=2):
+                analysis_text = gr.Markdown(elem_id="bench-analysis-text")
+                stage_plot = gr.BarPlot(
+                    x="config",
+                    y="ms_per_frame",
+                    color="stage",
+                    title="Time per frame by stage (ms)",
+                    x_label_angle=-20,
+                    height=320,
+                    elem_id="bench-stages",
+                )
+                with gr.Row():
+                    batch_plot = gr.LinePlot(
+                        x="batch_size",
+                        y="end_to_end_fps",
+                        color="config",
+                        title="End-to-end fps by batch size",
+                        height=260,
+                        elem_id="bench-batch",
+                    )
+                    device_plot = gr.LinePlot(
+                        x="devices",
+                        y="end_to_end_fps",
+                        color="config",
+                        title="End-to-end fps by devices",
+                        height=260,
+                        elem_id="bench-scaling",
+                    )
+                files = gr.File(
+                    label="Results (JSON, CSV)",
+                    file_count="multiple",
+                    interactive=False,
+                    elem_id="bench-files",
+                )
+                with gr.Accordion("Results", open=False):
+                    results = gr.JSON(label="Results", elem_id="bench-results")
+        with gr.Accordion("Profile one detector", open=False), gr.Row(equal_height=False):
+            with gr.Column(scale=1):
+                profile_detector = gr.Dropdown(
+                    detectors,
+                    value=chosen.value[0] if chosen.value else None,
+                    label="Detector",
+                    elem_id="bench-profile-detector",
+                )
+                profile_size = gr.Textbox(label="Size (empty: its default)")
+                profile_runtime = gr.Dropdown(
+                    ["", *[r for r in RUNTIMES if r != "auto"]], value="", label="YOLO runtime"
+                )
+                profile_batch = gr.Number(value=1, label="Batch size", precision=0)
+                profile_device = gr.Textbox(label="Device (empty: the first GPU, else the CPU)")
+                profile = gr.Button("Profile", elem_id="bench-profile-run")
+            with gr.Column(scale=2):
+                top_ops = gr.Dataframe(label="Top operators by self time", elem_id="bench-top-ops")
+                trace = gr.File(label="Chrome trace", interactive=False, elem_id="bench-trace")
+        with gr.Accordion("Analysis for a video", open=False), gr.Row():
+            video_seconds = gr.Number(value=60, label="Video length (s)")
+            video_fps = gr.Number(value=30, label="Frame rate")
+            analyse = gr.Button("Analyse the results", elem_id="bench-analyse")
+            analysis_json = gr.JSON(label="Analysis", elem_id="bench-analysis")
+        # The monitor's samples as JSON: an endpoint without a button.
+        gr.api(handlers.gpu_monitor, api_name="gpu_monitor", queue=False)
+
+    refresh.click(handlers.hardware, outputs=hardware, api_name="hardware")
+    timer.tick(
+        handlers.monitor_plots,
+        outputs=[machine_plot, gpu_plot],
+        queue=False,
+        api_visibility="private",
+    )
+    run.click(
+        handlers.benchmark,
+        inputs=[video, chosen, sizes, runtimes, batch_sizes, devices, max_frames],
+        outputs=[results, stage_plot, batch_plot, device_plot, files, analysis_text],
+        api_name="benchmark",
+        concurrency_limit=1,
+    )
+    profile.click(
+        handlers.benchmark_profile,
+        inputs=[
+            video,
+            profile_detector,
+            profile_size,
+            profile_runtime,
+            profile_batch,
+            profile_device,
+        ],
+        outputs=[top_ops, trace],
+        api_name="benchmark_profile",
+        concurrency_limit=1,
+    )
+    analyse.click(
+        handlers.benchmark_analysis,
+        inputs=[results, video_seconds, video_fps],
+        outputs=[analysis_json, analysis_text],
+        api_name="benchmark_analysis",
+    )
+    return handlers
