@@ -285,3 +285,61 @@ def test_the_tab_draws_its_plots_in_chromium(server: str) -> None:
             page.screenshot(path="/tmp/benchmark-tab.png", full_page=True)
         finally:
             browser.close()
+
+
+class FakeNvml:
+    """NVML's functions as nvidia-ml-py names them, for one GPU (the real one needs a driver)."""
+
+    class NVMLError(Exception):
+        pass
+
+    NVML_TEMPERATURE_GPU = 0
+
+    def nvmlDeviceGetCount(self):  # noqa: N802 - NVML's names
+        return 1
+
+    def nvmlDeviceGetHandleByIndex(self, index):  # noqa: N802
+        return f"gpu{index}"
+
+    def nvmlDeviceGetName(self, handle):  # noqa: N802
+        return b"NVIDIA H200"
+
+    def nvmlDeviceGetCudaComputeCapability(self, handle):  # noqa: N802
+        return 9, 0
+
+    def nvmlDeviceGetMemoryInfo(self, handle):  # noqa: N802
+        return type("Memory", (), {"total": 141 * 2**30, "used": 3 * 2**30})()
+
+    def nvmlSystemGetDriverVersion(self):  # noqa: N802
+        return "580.95"
+
+    def nvmlDeviceGetUtilizationRates(self, handle):  # noqa: N802
+        return type("Rates", (), {"gpu": 87})()
+
+    def nvmlDeviceGetPowerUsage(self, handle):  # noqa: N802
+        raise self.NVMLError("not supported on this board")
+
+    def nvmlDeviceGetTemperature(self, handle, sensor):  # noqa: N802
+        return 61
+
+
+def test_gpus_as_nvml_reports_them(monkeypatch) -> None:
+    from pipeline.evaluation import hardware, monitor
+
+    fake = FakeNvml()
+    monkeypatch.setattr(hardware, "nvml", lambda: fake)
+    monkeypatch.setattr(monitor, "nvml", lambda: fake)
+    report = hardware.hardware_report()
+    assert report["gpus"] == [
+        {"index": 0, "name": "NVIDIA H200", "memory_total_mib": 144384, "compute_capability": "9.0"}
+    ]
+    assert report["nvidia_driver"] == "580.95"
+    [gpu] = monitor.sample()["gpus"]
+    assert gpu == {
+        "index": 0,
+        "utilization_percent": 87,
+        "memory_used_mib": 3072,
+        "memory_total_mib": 144384,
+        "power_w": None,  # a board that does not report it
+        "temperature_c": 61,
+    }
