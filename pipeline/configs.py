@@ -26,6 +26,13 @@ from typing import Any
 import models
 from models.detectors.base import normalize_queries
 from pipeline.errors import PipelineError
+from pipeline.stages.counting import (
+    CountingLine,
+    CountingZone,
+    as_lines,
+    as_zones,
+    check_names,
+)
 from pipeline.stages.depth_display import COLORMAPS, VIEWS
 from pipeline.stages.tracking import TrackerConfig
 
@@ -46,6 +53,7 @@ def option(
     repeat: bool = False,
     choices: Callable[[], Any] | tuple[str, ...] | None = None,
     default_factory: Callable[[], Any] | None = None,
+    metavar: str | None = None,
 ) -> Any:
     """A config field, with how the command line offers it.
 
@@ -59,11 +67,19 @@ def option(
         choices: The allowed values (or a callable returning them), named in
             the help text; the check itself is the config's.
         default_factory: For mutable defaults, as in :func:`dataclasses.field`.
+        metavar: How ``--help`` names the value (default: the field's name).
 
     Returns:
         A :func:`dataclasses.field`.
     """
-    metadata = {"flag": flag, "cli": cli, "parse": parse, "repeat": repeat, "choices": choices}
+    metadata = {
+        "flag": flag,
+        "cli": cli,
+        "parse": parse,
+        "repeat": repeat,
+        "choices": choices,
+        "metavar": metavar,
+    }
     if default_factory is not None:
         return field(default_factory=default_factory, metadata=metadata)
     return field(default=default, metadata=metadata)
@@ -198,6 +214,13 @@ class DetectionConfig(PooledRunConfig):
             Anything V2 (labels, tracks file, near-to-far order in the summary).
         depth_size: Depth Anything V2 size when measuring depth: small, base or large.
         depth_weights: Local Depth Anything V2 weights.
+        lines: Counting lines as NAME:x1,y1,x2,y2 in the input video's pixels,
+            repeated for several: objects crossing each are counted in and
+            out, per class ("in" runs from the right of the line to its left,
+            looking from its first point to its second).
+        zones: Counting zones as NAME:x1,y1,x2,y2,x3,y3,... (three or more
+            corners, the video's pixels), repeated for several: each zone's
+            occupancy per class and each track's seconds inside.
     """
 
     detector: str = option(
@@ -212,14 +235,28 @@ class DetectionConfig(PooledRunConfig):
     depth: bool = option(False)
     depth_size: str | None = option(None)
     depth_weights: str | None = option(None)
+    lines: tuple[CountingLine, ...] = option(
+        (), flag="--line", repeat=True, parse=as_lines, metavar="NAME:x1,y1,x2,y2"
+    )
+    zones: tuple[CountingZone, ...] = option(
+        (), flag="--zone", repeat=True, parse=as_zones, metavar="NAME:x1,y1,x2,y2,x3,y3,..."
+    )
 
     def __post_init__(self) -> None:
         super().__post_init__()
         object.__setattr__(self, "queries", normalize_queries(self.queries))
+        object.__setattr__(self, "lines", as_lines(self.lines))
+        object.__setattr__(self, "zones", as_zones(self.zones))
+        check_names(self.lines, self.zones)
         _check_size("detector", self.detector, self.size)
         _check_confidence(self.confidence)
         if self.depth:
             _check_size("depth", DEPTH_MODEL, self.depth_size)
+
+    @property
+    def counting(self) -> bool:
+        """Whether the run counts anything (it has a line or a zone)."""
+        return bool(self.lines or self.zones)
 
     def models_used(self) -> list[tuple[str, str, str | None]]:
         """``(kind, name, size)`` of each model the run loads (size None: the default)."""

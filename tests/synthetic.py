@@ -34,6 +34,24 @@ class MovingShape:
         return x, y, x + SHAPE_SIZE, y + SHAPE_SIZE
 
 
+@dataclass(frozen=True)
+class WaypointShape:
+    """A filled square moving from waypoint to waypoint: ``(frame, x, y)`` of its top-left.
+
+    Before the first waypoint and after the last it stays put; in between it
+    moves linearly.
+    """
+
+    color: str
+    waypoints: tuple[tuple[int, float, float], ...]
+
+    def box(self, frame: int) -> tuple[int, int, int, int]:
+        frames = [w[0] for w in self.waypoints]
+        x = round(float(np.interp(frame, frames, [w[1] for w in self.waypoints])))
+        y = round(float(np.interp(frame, frames, [w[2] for w in self.waypoints])))
+        return x, y, x + SHAPE_SIZE, y + SHAPE_SIZE
+
+
 DEFAULT_SHAPES = (
     MovingShape("red", (10, 20), (4, 0)),
     MovingShape("green", (260, 150), (-3, 1)),
@@ -57,14 +75,24 @@ def make_video(
     height: int = 240,
     fps: int = 25,
     shapes=DEFAULT_SHAPES,
+    timestamps_ms: list[int] | None = None,
 ) -> Path:
-    """Write a synthetic H.264 video (near-lossless so colours stay exact)."""
+    """Write a synthetic H.264 video (near-lossless so colours stay exact).
+
+    With ``timestamps_ms`` (one per frame, increasing) the frames carry those
+    times: a variable frame rate.
+    """
     with av.open(str(path), mode="w") as container:
         stream = container.add_stream("libx264", rate=Fraction(fps))
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
         stream.options = {"crf": "1", "preset": "ultrafast"}
+        if timestamps_ms is not None:
+            stream.codec_context.time_base = Fraction(1, 1000)
+            stream.time_base = Fraction(1, 1000)
         for index in range(frames):
             frame = av.VideoFrame.from_ndarray(draw_frame(index, width, height, shapes), "bgr24")
+            if timestamps_ms is not None:
+                frame.pts, frame.time_base = timestamps_ms[index], Fraction(1, 1000)
             for packet in stream.encode(frame):
                 container.mux(packet)
         for packet in stream.encode():

@@ -106,8 +106,9 @@ def test_api_lists_named_endpoints(client: Client) -> None:
         "queries",
         "confidence",
         "object_depth",
+        "counting",
     ]
-    assert len(endpoints["/detect"]["returns"]) == 5
+    assert len(endpoints["/detect"]["returns"]) == 6
 
 
 def test_detect_streams_previews_before_the_result(detect_run: list[tuple]) -> None:
@@ -118,7 +119,7 @@ def test_detect_streams_previews_before_the_result(detect_run: list[tuple]) -> N
     with Image.open(previews[-1][0]) as image:
         assert image.size == (WIDTH, HEIGHT)
     assert any("Processing" in out[1] for out in streamed)
-    preview, status, video, tracks, summary = final
+    preview, status, video, tracks, tables, summary = final
     assert preview is not None
     assert status.startswith("Done: 71 frames")
     assert summary["frames"] == FRAMES
@@ -151,7 +152,7 @@ def test_detect_with_object_depth_adds_depth_to_tracks(client: Client, clip: Pat
     data = json.loads(Path(last[3]).read_text())
     objects = [obj for frame in data["frames"] for obj in frame["objects"]]
     assert objects and all("depth" in obj for obj in objects)
-    order = last[4]["near_to_far"]
+    order = last[5]["near_to_far"]
     assert [o["depth"] for o in order] == sorted((o["depth"] for o in order), reverse=True)
     assert "Near to far" in last[1]
 
@@ -188,6 +189,52 @@ def test_bad_requests_are_clear_errors(
         client.predict(handle_file(str(clip)), detector, "", queries, 0.3, api_name="/detect")
     assert "yolox_nano" in str(info.value) or detector != "no_such_model"
     assert files_under(app_env) == before, "a failed run left files behind"
+
+
+def test_detect_counts_people_over_a_line_and_returns_the_tables(
+    client: Client, clip: Path
+) -> None:
+    """A vertical line down TUD-Campus: the ground truth has 4 people crossing it, all in."""
+    counting = json.dumps({"lines": [{"name": "middle", "points": [[320, 0], [320, 480]]}]})
+    *_, (_, status, video, tracks, tables, summary) = client.submit(
+        video=handle_file(str(clip)), detector="yolox_nano", queries="person",
+        counting=counting, api_name="/detect",
+    )  # fmt: skip
+    line = summary["counting"]["lines"]["middle"]
+    assert abs(line["in_total"] - 4) <= 1 and line["out_total"] <= 1
+    assert "Line **middle**" in status
+    assert sorted(Path(table).name for table in tables) == ["objects.csv", "tracks.csv"]
+    events = [e for f in json.loads(Path(tracks).read_text())["frames"] for e in f["events"]]
+    assert len(events) == line["in_total"] + line["out_total"]
+    # The first frame shows the line too.
+    plain = client.predict(handle_file(str(clip)), "yolox_nano", api_name="/first_frame")
+    drawn = client.predict(
+        handle_file(str(clip)), "yolox_nano", counting=counting, api_name="/first_frame"
+    )
+    with Image.open(plain) as before, Image.open(drawn) as after:
+        column = np.abs(np.asarray(after, int)[:, 318:323] - np.asarray(before, int)[:, 318:323])
+    assert (column.sum(axis=-1) > 60).mean() > 0.5
+
+
+@pytest.mark.parametrize(
+    ("counting", "message"),
+    [
+        ('{"lines": [{"name": "door", "points": [[0, 0]]}]}', "needs two points"),
+        ('{"zones": [{"name": "desk", "points": [[0, 0], [5, 5]]}]}', "at least three points"),
+        ('{"lines": [{"name": "far", "points": [[0, 0], [700, 10]]}]}', "outside the 640x480"),
+        ("door:0,0,10,10", "not valid JSON"),
+    ],
+)
+def test_bad_lines_and_zones_are_clear_errors(
+    client: Client, clip: Path, app_env: Path, counting: str, message: str
+) -> None:
+    before = files_under(app_env)
+    for endpoint in ("/detect", "/first_frame"):
+        with pytest.raises(AppError, match=re.escape(message)):
+            client.predict(
+                handle_file(str(clip)), "yolox_nano", counting=counting, api_name=endpoint
+            )
+    assert files_under(app_env) == before
 
 
 def test_text_file_named_mp4_is_a_clear_error(
@@ -275,7 +322,7 @@ def test_stop_button_ends_the_run_promptly_with_its_partial_result(
             assert handlers.stop(request) == STOPPING
             started = time.monotonic()
     assert started is not None and time.monotonic() - started < 3.0
-    _, status, video, tracks, summary = outputs[-1]
+    _, status, video, tracks, _, summary = outputs[-1]
     assert status.startswith("**Stopped** after") and summary["partial"] is True
     frames = summary["frames"]
     assert 0 < frames < FRAMES
@@ -338,6 +385,8 @@ def test_streamed_previews_are_swept_from_the_cache(
         assert {p.name for p in files_under(settings.output_dir)} == {
             "detections.mp4",
             "tracks.json",
+            "tracks.csv",
+            "objects.csv",
         }
 
 

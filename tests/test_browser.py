@@ -15,6 +15,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 from serving import served
 
@@ -235,3 +236,60 @@ def test_stop_button_stops_the_run_and_shows_its_partial_result(
     tracks = max(output_root.glob("job-*/tracks.json"), key=lambda p: p.stat().st_mtime)
     data = json.loads(tracks.read_text())
     assert len(data["frames"]) == frames < 377
+
+
+# Clicks on the image at a pixel of the frame, as the page maps clicks back to pixels
+# (the image is scaled to fit its box, centred).
+CLICK_PIXEL_JS = """([selector, x, y]) => {
+    const img = document.querySelector(selector + ' img');
+    const r = img.getBoundingClientRect();
+    const scale = Math.min(r.width / img.naturalWidth, r.height / img.naturalHeight, 1);
+    const left = r.left + (r.width - img.naturalWidth * scale) / 2;
+    const top = r.top + (r.height - img.naturalHeight * scale) / 2;
+    return [left + x * scale, top + y * scale];
+}"""
+
+
+def click_pixel(page, x: int, y: int) -> None:
+    page.locator("#counting-canvas img").scroll_into_view_if_needed()
+    px, py = page.evaluate(CLICK_PIXEL_JS, ["#counting-canvas", x, y])
+    page.mouse.click(px, py)
+
+
+def counting_json(page) -> dict:
+    return json.loads(page.locator("#counting textarea").input_value())
+
+
+def test_draw_a_line_and_a_zone_on_the_first_frame_then_count(page, app_url, clip) -> None:
+    page.goto(app_url)
+    prepare_run(page.main_frame, clip)
+    page.get_by_role("button", name="Counting lines and zones").click()
+    check_image_loaded(page.main_frame, "#counting-canvas")
+    name = page.locator("#counting-name textarea, #counting-name input").first
+
+    name.fill("middle")
+    click_pixel(page, 320, 4)
+    page.locator("#counting-note").get_by_text("click its second point").wait_for()
+    click_pixel(page, 320, 476)
+    page.locator("#counting-note").get_by_text("Added line middle").wait_for()
+    [line] = counting_json(page)["lines"]
+    assert line["name"] == "middle"
+    assert np.abs(np.array(line["points"]) - [[320, 4], [320, 476]]).max() <= 2
+
+    page.locator("#counting-kind").get_by_text("Zone").click()
+    name.fill("plaza")
+    for x, y in [(20, 300), (300, 300), (300, 470)]:
+        click_pixel(page, x, y)
+    page.locator("#counting-note").get_by_text("3 points").wait_for()
+    page.locator("#counting-close").click()
+    page.locator("#counting-note").get_by_text("Added zone plaza").wait_for()
+    [zone] = counting_json(page)["zones"]
+    assert zone["name"] == "plaza" and len(zone["points"]) == 3
+    page.screenshot(path="/tmp/app-counting.png", full_page=True)
+
+    page.locator("#run-button").click()
+    page.locator("#status").get_by_text("Done: 71 frames").wait_for()
+    status = page.locator("#status").inner_text()
+    assert "Line middle:" in status and "Zone plaza:" in status
+    assert page.locator('#tables a[download="tracks.csv"]').count() >= 1
+    assert page.locator('#tables a[download="objects.csv"]').count() >= 1

@@ -10,6 +10,7 @@ everything that depends on the values.
 
 from __future__ import annotations
 
+import csv
 import os
 from pathlib import Path
 
@@ -25,7 +26,8 @@ from pipeline.io.video import probe
 from pipeline.runtime.events import FirstFrame, Preview, Progress
 from pipeline.stages.annotation import DEPTH, object_labels
 from pipeline.stages.depth_display import DepthNormalizer, DepthPainter, colorize, robust_range
-from pipeline.stages.object_depth import TrackDepths, add_object_depths, near_to_far, object_depths
+from pipeline.stages.object_depth import add_object_depths, near_to_far, object_depths
+from pipeline.stages.track_ledger import TrackLedger
 
 FRAMES = 12
 WIDTH, HEIGHT = 320, 240
@@ -309,9 +311,9 @@ def test_near_to_far_order_and_labels():
     assert measured.data[DEPTH].tolist() == [5.0, 10.0, 2.0]
     assert "d=10.00" in object_labels(measured)[1]
 
-    collector = TrackDepths()
-    for _ in range(3):
-        collector.add(measured)
+    collector = TrackLedger()
+    for frame in range(3):
+        collector.add(frame, frame / 25, measured)
     assert [track for track, _ in collector.near_to_far()] == [3, 7, 5]
     assert near_to_far({1: [2.0, 2.2], 2: [9.0, 8.0], 3: [float("nan")]}) == [(2, 8.5), (1, 2.1)]
 
@@ -402,9 +404,18 @@ def test_detection_run_writes_its_depth_video_when_asked(tiny_depth_weights, vid
         detector="test_shapes", depth=True, depth_weights=str(tiny_depth_weights)
     )
     outputs = output_paths("detection", tmp_path / "run", config)
-    assert set(outputs) == {"video", "tracks", "depth_video"}
+    assert set(outputs) == {"video", "tracks", "depth_video", "tracks_csv", "objects_csv"}
     events = list(start("detection", video, config, outputs))
     assert events[0].depth_view is not None and events[0].depth_view.shape[:2] == (HEIGHT, WIDTH)
+    # The per-track CSV's median depths are the summary's near-to-far order.
+    with outputs["tracks_csv"].open() as table:
+        medians = {
+            int(row["track_id"]): float(row["median_depth"]) for row in csv.DictReader(table)
+        }
+    order = [(item["track_id"], item["depth"]) for item in events[-1].summary["near_to_far"]]
+    assert order == sorted(medians.items(), key=lambda item: (-item[1], item[0]))
+    with outputs["objects_csv"].open() as table:
+        assert all(row["depth"] for row in csv.DictReader(table))
     count, codec, _ = _decoded_frames(outputs["depth_video"])
     assert (count, codec) == (FRAMES, "h264")
     assert (probe(outputs["depth_video"]).width, probe(outputs["depth_video"]).height) == (

@@ -87,7 +87,7 @@ def test_api_first_run_with_every_default(fresh_app: tuple[str, Path], tmp_path:
     defaults = {p["parameter_name"]: p["parameter_default"] for p in api["/detect"]["parameters"]}
     assert defaults["detector"] == "yolox_nano"
     # Only the video: the detector, size, queries and threshold are the page's defaults.
-    _, status, video, tracks, summary = client.predict(
+    _, status, video, tracks, tables, summary = client.predict(
         video=handle_file(str(PERSON_CLIP)), api_name="/detect"
     )
     assert status.startswith("Done: 100 frames")

@@ -54,12 +54,12 @@ def test_a_job_runs_to_its_end_in_its_own_folder(store: JobStore, clip: Path, tm
     job = store.submit("detection", upload(clip, tmp_path), FAST)
     assert finished(job) and job.status is JobStatus.COMPLETED
     assert job.folder.parent == store.root and job.video.parent == job.folder
-    assert set(job.outputs) == {"video", "tracks"}
+    assert set(job.outputs) == {"video", "tracks", "tracks_csv", "objects_csv"}
     assert frames_in(job.outputs["video"]) == FRAMES
     assert job.summary["job_id"] == job.id and job.first_frame[:2] == b"\xff\xd8"
     status = store.status(job.id)
     assert status["status"] == "completed" and status["progress"]["frames_done"] == FRAMES
-    assert status["outputs"] == ["tracks", "video"]
+    assert status["outputs"] == ["objects_csv", "tracks", "tracks_csv", "video"]
 
 
 def test_devices_are_shared_in_order_and_a_full_queue_refuses_at_once(

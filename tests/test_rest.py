@@ -7,6 +7,8 @@ running when the test acts.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import threading
 import time
@@ -83,6 +85,22 @@ def video_frames(content: bytes, tmp_path: Path) -> tuple[str, int]:
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
         return stream.codec_context.name, sum(1 for _ in container.decode(stream))
+
+
+DOOR = json.dumps({"lines": [{"name": "door", "points": [[384, 0], [384, 432]]}]})
+ZONE_OF_TWO_POINTS = json.dumps({"zones": [{"name": "desk", "points": [[0, 0], [10, 10]]}]})
+LINE_OUTSIDE = json.dumps({"lines": [{"name": "far", "points": [[0, 0], [900, 10]]}]})
+TWICE_NAMED = json.dumps(
+    {
+        "lines": [{"name": "door", "points": [[0, 0], [10, 10]]}],
+        "zones": [{"name": "door", "points": [[0, 0], [10, 0], [0, 10]]}],
+    }
+)
+
+
+def stored(settings: Settings) -> list[Path]:
+    """What the job store holds (its uploads folder, made at the first upload, aside)."""
+    return sorted(p for p in settings.output_dir.rglob("*") if p.name != ".uploads")
 
 
 def assert_error(answer: httpx.Response, status: int, message: str) -> None:
@@ -197,20 +215,25 @@ def test_a_full_queue_answers_503_with_retry_after(http: httpx.Client, long_clip
         ({"mode": "segmentation", "step": "0"}, 422, "step must be at least 1"),
         ({"mode": "segmentation", "segmenter": "GSAM2-S"}, 422, "send queries"),
         ({"depth": "maybe"}, 422, "depth must be true or false"),
+        ({"counting": "{door"}, 422, "Lines and zones are not valid JSON"),
+        ({"counting": ZONE_OF_TWO_POINTS}, 422, "Zone 'desk' needs at least three points"),
+        ({"counting": LINE_OUTSIDE}, 422, "(900, 10) outside the 768x432 frame"),
+        ({"counting": TWICE_NAMED}, 422, "The name 'door' is used twice"),
+        ({"mode": "depth", "counting": DOOR}, 422, "for object_detection only"),
     ],
 )
 def test_bad_form_values_are_one_clear_error_and_leave_nothing(
     http: httpx.Client, settings: Settings, form: dict, status: int, message: str
 ) -> None:
-    before = sorted(settings.output_dir.rglob("*"))
+    before = stored(settings)
     assert_error(post(http, PERSON, **form), status, message)
-    assert sorted(settings.output_dir.rglob("*")) == before, "a refused request left files"
+    assert stored(settings) == before, "a refused request left files"
 
 
 def test_uploads_that_are_not_a_video_too_large_or_missing(
     http: httpx.Client, settings: Settings, tmp_path: Path
 ) -> None:
-    before = sorted(settings.output_dir.rglob("*"))
+    before = stored(settings)
     text = tmp_path / "holiday.mp4"
     text.write_text("this is not a video\n")
     assert_error(post(http, text), 415, "holiday.mp4 is not a readable video")
@@ -218,7 +241,37 @@ def test_uploads_that_are_not_a_video_too_large_or_missing(
     big.write_bytes(b"\0" * (5 * 1024 * 1024))
     assert_error(post(http, big), 413, "larger than 4 MB")
     assert_error(http.post("/detect/async", data={"mode": "depth"}), 400, "field 'video'")
-    assert sorted(settings.output_dir.rglob("*")) == before
+    assert stored(settings) == before
+
+
+def test_a_counting_job_answers_its_counts_and_csv_tables(http: httpx.Client) -> None:
+    counting = json.dumps(
+        {
+            "lines": [{"name": "door", "points": [[384, 0], [384, 432]]}],
+            "zones": [{"name": "left", "points": [[0, 0], [384, 0], [384, 432], [0, 432]]}],
+        }
+    )
+    job = start_job(http, PERSON, queries="person", counting=counting)
+    status = wait_status(http, job["job_id"], "completed")
+    counts = status["summary"]["counting"]
+    assert set(counts["lines"]) == {"door"} and set(counts["zones"]) == {"left"}
+    tracks_csv = http.get(job["urls"]["tracks_csv"])
+    assert tracks_csv.status_code == 200 and tracks_csv.headers["content-type"].startswith(
+        "text/csv"
+    )
+    rows = list(csv.DictReader(io.StringIO(tracks_csv.text)))
+    assert len(rows) == status["summary"]["tracks"]
+    assert sum(int(row["door in"]) for row in rows) == counts["lines"]["door"]["in_total"]
+    # The person walks in from the left half: one visitor, seconds as the summary says.
+    stays = counts["zones"]["left"]["seconds_by_track"]
+    assert counts["zones"]["left"]["visitors"] >= 1 and sum(stays.values()) > 0
+    for row in rows:
+        assert float(row["left seconds"]) == stays.get(row["track_id"], 0.0)
+    objects = http.get(job["urls"]["objects_csv"]).text.splitlines()
+    tracks = http.get(job["urls"]["tracks"]).json()
+    assert len(objects) - 1 == sum(len(frame["objects"]) for frame in tracks["frames"])
+    assert tracks["counting"] == json.loads(counting)
+    assert all("events" in frame for frame in tracks["frames"])
 
 
 def test_unknown_jobs_and_frames(http: httpx.Client) -> None:
@@ -274,7 +327,7 @@ def test_two_rest_jobs_and_a_tab_run_on_one_device_all_finish(
         tracks = http.get(job["urls"]["tracks"]).json()
         assert len(tracks["frames"]) == PERSON_FRAMES
     assert isinstance(results["tab"], tuple), results["tab"]
-    _, status, video, tracks, summary = results["tab"]
+    _, status, video, tracks, _, summary = results["tab"]
     assert status.startswith(f"Done: {PERSON_FRAMES} frames")
     # The tab's run is a job of the same store, reachable over REST.
     rest = http.get(f"/detect/status/{summary['job_id']}").json()

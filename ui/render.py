@@ -60,9 +60,49 @@ def summary_text(summary: dict[str, Any], *, noun: str = "track", followed: bool
         f"{' followed' if followed else ''}{f' ({per_class})' if per_class else ''} "
         f"at {summary.get('fps', 0.0):.1f} fps."
     )
+    if summary.get("counting"):
+        text += "\n\n" + counting_text(summary["counting"])
     if summary.get("near_to_far"):
         order = ", ".join(f"#{item['track_id']}" for item in summary["near_to_far"])
         text += f"\n\nNear to far: {order}."
     if summary.get("warning"):
         text += f"\n\n**Warning:** {summary['warning']}"
     return text
+
+
+def _per_class(counts: dict[str, int]) -> str:
+    return f" ({', '.join(f'{name} {n}' for name, n in sorted(counts.items()))})" if counts else ""
+
+
+def counting_text(counting: dict[str, Any]) -> str:
+    """The counts of a run's lines and zones, one Markdown list item each.
+
+    Args:
+        counting: The summary's ``"counting"`` (:meth:`CountingStage.summary`).
+
+    Example:
+        >>> print(counting_text({
+        ...     "lines": {"door": {"in": {"person": 2}, "out": {}, "in_total": 2, "out_total": 0}},
+        ...     "zones": {"desk": {"occupancy_at_end": {"person": 1}, "peak_occupancy": 2,
+        ...                        "visitors": 3, "seconds_by_track": {"1": 4.0, "2": 1.5}}}}))
+        - Line **door**: 2 in (person 2), 0 out
+        - Zone **desk**: 3 visitors, peak 2, 1 at the end (person 1); longest stay 4.0 s (#1)
+    """
+    items = []
+    for name, line in counting.get("lines", {}).items():
+        items.append(
+            f"- Line **{name}**: {line['in_total']} in{_per_class(line['in'])}, "
+            f"{line['out_total']} out{_per_class(line['out'])}"
+        )
+    for name, zone in counting.get("zones", {}).items():
+        at_end = sum(zone["occupancy_at_end"].values())
+        text = (
+            f"- Zone **{name}**: {zone['visitors']} visitor{'s' if zone['visitors'] != 1 else ''}"
+            f", peak {zone['peak_occupancy']}, {at_end} at the end"
+            f"{_per_class(zone['occupancy_at_end'])}"
+        )
+        if zone["seconds_by_track"]:
+            track, seconds = max(zone["seconds_by_track"].items(), key=lambda item: item[1])
+            text += f"; longest stay {seconds:.1f} s (#{track})"
+        items.append(text)
+    return "\n".join(items)

@@ -18,8 +18,8 @@ import numpy as np
 
 from pipeline.configs import RunConfig
 from pipeline.jobs import Job, JobStore, QueueFull
+from pipeline.runs import check_input
 from pipeline.runtime.events import Done, FirstFrame, Preview, Progress
-from pipeline.runtime.template import check_video
 from ui import gpu
 from ui.errors import as_gr_errors, user_error
 from ui.jobs import job_store
@@ -66,12 +66,13 @@ class TabHandlers:
     Attributes:
         task: The task the tab runs.
         loading: The status shown while the models load.
-        result_files: The run's outputs shown after the status, in order.
+        result_files: The run's outputs shown after the status, in order; a
+            tuple of names is one multiple-file output.
     """
 
     task: ClassVar[str]
     loading: ClassVar[str] = "Loading the model and reading the first frame..."
-    result_files: ClassVar[tuple[str, ...]] = ("video",)
+    result_files: ClassVar[tuple[str | tuple[str, ...], ...]] = ("video",)
 
     def __init__(
         self,
@@ -91,14 +92,15 @@ class TabHandlers:
         """A request's config, once a video was given and it is readable within the limits.
 
         Raises:
-            gr.Error: No video, a bad setting (from ``build_config``), or an
-                unreadable or too-long video.
+            gr.Error: No video, a bad setting (from ``build_config``), an
+                unreadable or too-long video, or settings that do not fit it
+                (a counting line outside its frame).
         """
         if not video:
             raise user_error("Upload a video first.")
         with as_gr_errors():
             config = build_config()
-            check_video(video, config.max_duration_s)
+            check_input(video, config)
         return config
 
     def _stream(
@@ -176,8 +178,7 @@ class TabHandlers:
         status = self.status_text(summary)
         if summary.get("partial"):
             status = stopped_text(summary, status)
-        files = [str(done.outputs[n]) if n in done.outputs else None for n in self.result_files]
-        return (status, *files, summary)
+        return (status, *(_paths(done, names) for names in self.result_files), summary)
 
     def _first_frame(self, video: str, config: RunConfig) -> np.ndarray:
         """The first frame as the run would show it (RGB)."""
@@ -198,3 +199,10 @@ class TabHandlers:
         if self.stops.stop(request.session_hash if request is not None else None):
             return STOPPING
         return gr.skip()
+
+
+def _paths(done: Done, names: str | tuple[str, ...]) -> str | list[str] | None:
+    """A result output's value: the file's path, or the paths of a group of files."""
+    if isinstance(names, str):
+        return str(done.outputs[names]) if names in done.outputs else None
+    return [str(done.outputs[name]) for name in names if name in done.outputs] or None

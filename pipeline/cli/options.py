@@ -125,6 +125,8 @@ def add_config_options(
             names = choices() if callable(choices) else choices
             text += f" One of: {', '.join(names)}."
         kwargs: dict[str, Any] = {"dest": item.name, "default": None}
+        if item.metadata.get("metavar"):
+            kwargs["metavar"] = item.metadata["metavar"]
         if kind is bool:
             kwargs["action"] = "store_true"
         elif item.metadata.get("repeat"):

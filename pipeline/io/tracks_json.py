@@ -54,6 +54,8 @@ class TracksWriter:
         model: What produced the detections.
         objects: Turns one frame's detections into its JSON objects (the
             segmentation run adds mask areas and RLE masks).
+        counting: The counting lines and zones, recorded as ``"counting"``
+            (:func:`pipeline.stages.counting.to_json`); None: not counting.
     """
 
     def __init__(
@@ -62,22 +64,41 @@ class TracksWriter:
         video: VideoInfo,
         model: dict[str, Any],
         objects: Callable[[sv.Detections], list[dict[str, Any]]] = frame_objects,
+        *,
+        counting: dict[str, Any] | None = None,
     ) -> None:
         self.path = Path(path)
         self.objects = objects
         self.video = {"fps": video.fps, "width": video.width, "height": video.height, "frames": 0}
         self.model = model
+        self.counting = counting
         self.frames = 0
         self._file: TextIO = self.path.open("w", encoding="utf-8")
         self._file.write('{"frames": [\n')
 
-    def write(self, frame_index: int, timestamp: float, detections: sv.Detections) -> None:
-        """Append one frame's entry (call once per decoded frame, in order)."""
-        entry = {
+    def write(
+        self,
+        frame_index: int,
+        timestamp: float,
+        detections: sv.Detections,
+        events: list[dict[str, Any]] | None = None,
+    ) -> None:
+        """Append one frame's entry (call once per decoded frame, in order).
+
+        Args:
+            frame_index: The frame, from 0.
+            timestamp: Its time in seconds.
+            detections: Its objects.
+            events: Its counting events (line crossings, zone entries and
+                exits), recorded as ``"events"``; None when not counting.
+        """
+        entry: dict[str, Any] = {
             "frame": frame_index,
             "time": round(timestamp, 4),
             "objects": self.objects(detections),
         }
+        if events is not None:
+            entry["events"] = events
         if self.frames:
             self._file.write(",\n")
         self._file.write(json.dumps(entry, separators=(",", ":")))
@@ -90,6 +111,8 @@ class TracksWriter:
         self.video["frames"] = self.frames
         self._file.write("\n],\n")
         self._file.write(f'"video": {json.dumps(self.video)},\n')
+        if self.counting is not None:
+            self._file.write(f'"counting": {json.dumps(self.counting)},\n')
         self._file.write(f'"model": {json.dumps(self.model)}\n}}\n')
         self._file.close()
 

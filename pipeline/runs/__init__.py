@@ -22,7 +22,7 @@ from pathlib import Path
 
 from pipeline.configs import RunConfig
 from pipeline.errors import PipelineError
-from pipeline.io.video import read_first_frame
+from pipeline.io.video import VideoInfo, read_first_frame
 from pipeline.runs.depth import DepthRun
 from pipeline.runs.detection import DetectionRun
 from pipeline.runs.segmentation import SegmentationRun
@@ -58,18 +58,17 @@ def task_of(config: RunConfig) -> str:
     raise TypeError(f"{config!r} is not the config of any task")
 
 
-def output_paths(
-    task: str, folder: str | Path, config: RunConfig | None = None
-) -> dict[str, Path]:
+def output_paths(task: str, folder: str | Path, config: RunConfig | None = None) -> dict[str, Path]:
     """Every file of a ``task`` run inside ``folder``, under its usual name.
 
     Args:
         task: The task's name.
         folder: The run's own folder.
-        config: With a config, also the optional files its settings turn on
-            (a detection run's depth video, with depth on); without, only the
-            files every run writes. Other optional files (MOT text) are only
-            written when asked for by name.
+        config: With a config, also the optional files a run in its own
+            folder writes (``Output.in_folder``: a detection run's CSV tables,
+            and its depth video with depth on); without, only the files every
+            run writes. Other optional files (MOT text) are only written when
+            asked for by name.
 
     Returns:
         ``{output name: path}``, ready for :func:`start`.
@@ -77,8 +76,7 @@ def output_paths(
     return {
         name: Path(folder) / output.filename
         for name, output in run_type(task).outputs.items()
-        if output.required
-        or (config is not None and output.needs is not None and output.possible(config))
+        if output.required or (config is not None and output.in_folder and output.possible(config))
     }
 
 
@@ -154,6 +152,22 @@ def start(
                    with_first_frame)  # fmt: skip
 
 
+def check_input(video: str | Path, config: RunConfig) -> VideoInfo:
+    """Probe ``video`` and check that it and ``config`` fit each other, before any model loads.
+
+    What the UI and the REST API check before they queue a run, and what every
+    run checks first.
+
+    Raises:
+        VideoError: Unreadable, or longer than the config's limit.
+        PipelineError: A setting that does not fit the video (a counting
+            line outside its frame...).
+    """
+    info = check_video(video, config.max_duration_s)
+    run_type(task_of(config)).check_config(config, info)
+    return info
+
+
 def _events(
     run_class: type[Run],
     video: str | Path,
@@ -163,7 +177,7 @@ def _events(
     preview_interval_s: float,
     with_first_frame: bool,
 ) -> Iterator[Event]:
-    info = check_video(video, config.max_duration_s)
+    info = check_input(video, config)
     devices = prepare_devices(config.devices)
     # Models load here, so a bad model, weights or query fails before any thread or file.
     run = run_class(config, info, devices)
@@ -189,7 +203,7 @@ def first_frame(task: str, video: str | Path, config: RunConfig) -> FirstFrame:
         PipelineError: Anything else that failed.
     """
     run_class = run_type(task)
-    info = check_video(video, config.max_duration_s)
+    info = check_input(video, config)
     devices = prepare_devices(config.devices)[:1]
     with pipeline_errors("The first frame"):
         run = run_class(config, info, devices)

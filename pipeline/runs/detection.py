@@ -23,6 +23,7 @@ from models.depth.base import DepthEstimator
 from models.detectors.base import Detector
 from models.timing import add_timing, timed
 from pipeline.configs import DEPTH_MODEL, DepthConfig, DetectionConfig
+from pipeline.io.csv_tables import ObjectsCsvWriter, TracksCsvWriter
 from pipeline.io.mot_files import MotWriter
 from pipeline.io.tracks_json import TracksWriter
 from pipeline.io.video import Frame, H264Writer, VideoInfo
@@ -30,9 +31,10 @@ from pipeline.runs.depth import depth_normalizer, depth_painter
 from pipeline.runtime.events import FirstFrame
 from pipeline.runtime.template import Output, OutputFile, Run
 from pipeline.stages.annotation import FrameAnnotator
+from pipeline.stages.counting import CountingStage, check_inside, to_json
 from pipeline.stages.depth_display import DepthNormalizer, DepthPainter
-from pipeline.stages.object_depth import TrackDepths, add_object_depths
-from pipeline.stages.track_classes import TrackClasses
+from pipeline.stages.object_depth import add_object_depths
+from pipeline.stages.track_ledger import TrackLedger
 from pipeline.stages.tracking import ObjectTracker, tracker_config_for
 
 #: The depth video of a detection run is at most this wide (depth is coarse anyway:
@@ -125,7 +127,7 @@ class _FrameModels:
 
 
 class DetectionRun(Run[DetectionConfig, FrameResult]):
-    """Detect objects on every device, track them with ByteTrack, draw and write them."""
+    """Detect objects on every device, track them, count them, draw and write them."""
 
     config_type = DetectionConfig
     task = "detection"
@@ -139,12 +141,33 @@ class DetectionRun(Run[DetectionConfig, FrameResult]):
             "--depth-out",
             required=False,
             needs="depth",
+            in_folder=True,
+        ),
+        "tracks_csv": Output(
+            "tracks.csv",
+            "one CSV row per track (frames, times, mean score, crossings, seconds in zones)",
+            "--tracks-csv",
+            required=False,
+            in_folder=True,
+        ),
+        "objects_csv": Output(
+            "objects.csv",
+            "one CSV row per object per frame (time, id, class, score, box)",
+            "--objects-csv",
+            required=False,
+            in_folder=True,
         ),
     }
     results_noun = "detections"
 
+    @classmethod
+    def check_config(cls, config: DetectionConfig, info: VideoInfo) -> None:
+        """The counting lines and zones lie inside the video's frame."""
+        check_inside(config.lines, config.zones, info.width, info.height)
+
     def __init__(self, config: DetectionConfig, info: VideoInfo, devices: list[str]) -> None:
         super().__init__(config, info, devices)
+        self.check_config(config, info)
         self.per_device = {
             device: _FrameModels(config, device) for device in dict.fromkeys(devices)
         }
@@ -152,8 +175,8 @@ class DetectionRun(Run[DetectionConfig, FrameResult]):
         self.detector = self.models.detector
         self.queries = self.detector.validate_queries(config.queries)
         self.annotator = FrameAnnotator()
-        self.track_classes = TrackClasses()
-        self.track_depths = TrackDepths()
+        self.ledger = TrackLedger()
+        self.counting = CountingStage(config.lines, config.zones)
         self.files: dict[str, Any] = {}
 
     @functools.cached_property
@@ -171,8 +194,11 @@ class DetectionRun(Run[DetectionConfig, FrameResult]):
             depth_view = _paint_depth(
                 frame.image, result.depth, depth_normalizer(style), depth_painter(style)
             )
+        image = self.annotator.annotate(frame.image, result.detections)
+        # A stage of its own: the preview may come while the run counts.
+        CountingStage(self.config.lines, self.config.zones).annotate(image)
         return FirstFrame(
-            image=self.annotator.annotate(frame.image, result.detections),
+            image=image,
             detections=result.detections,
             depth_view=depth_view,
         )
@@ -187,9 +213,20 @@ class DetectionRun(Run[DetectionConfig, FrameResult]):
         return self.config.batch_size or self.per_device[device].detector.default_batch_size
 
     def open_files(self, outputs: Mapping[str, Path]) -> dict[str, OutputFile]:
-        self.files["tracks"] = TracksWriter(outputs["tracks"], self.info, self.model_info())
+        counting = to_json(self.config.lines, self.config.zones) if self.counting.active else None
+        self.files["tracks"] = TracksWriter(
+            outputs["tracks"], self.info, self.model_info(), counting=counting
+        )
         if "mot" in outputs:
             self.files["mot"] = MotWriter(outputs["mot"])
+        if "objects_csv" in outputs:
+            self.files["objects_csv"] = ObjectsCsvWriter(
+                outputs["objects_csv"], with_depth=self.config.depth
+            )
+        if "tracks_csv" in outputs:
+            self.files["tracks_csv"] = TracksCsvWriter(
+                outputs["tracks_csv"], self.ledger, self.counting, with_depth=self.config.depth
+            )
         if "depth_video" in outputs:
             style = depth_video_style()
             self.depth_normalizer, self.depth_painter = (
@@ -214,14 +251,19 @@ class DetectionRun(Run[DetectionConfig, FrameResult]):
                     frame.image, result.depth, self.depth_normalizer, self.depth_painter
                 )
                 self.files["depth_video"].write(shown)
+        self.ledger.add(frame.index, frame.timestamp, tracked)
+        events = None
+        if self.counting.active:
+            with timed(timing, "count"):
+                events = self.counting.update(tracked, frame.timestamp)
         with timed(timing, "annotate"):
-            annotated = self.annotator.annotate(frame.image, tracked)
+            annotated = self.counting.annotate(self.annotator.annotate(frame.image, tracked))
         with timed(timing, "write"):
-            self.files["tracks"].write(frame.index, frame.timestamp, tracked)
+            self.files["tracks"].write(frame.index, frame.timestamp, tracked, events)
             if "mot" in self.files:
                 self.files["mot"].write(frame.index, tracked)
-        self.track_classes.add(tracked)
-        self.track_depths.add(tracked)
+            if "objects_csv" in self.files:
+                self.files["objects_csv"].write(frame.index, frame.timestamp, tracked)
         return annotated, tracked
 
     def model_info(self) -> dict[str, Any]:
@@ -236,13 +278,15 @@ class DetectionRun(Run[DetectionConfig, FrameResult]):
         return info
 
     def summary(self) -> dict[str, Any]:
-        summary = self.track_classes.summary()
+        summary = self.ledger.summary()
         if self.models.depth is not None:
             summary["depth_model"] = self.models.depth.info()
             summary["near_to_far"] = [
                 {"track_id": track_id, "depth": round(depth, 4)}
-                for track_id, depth in self.track_depths.near_to_far()
+                for track_id, depth in self.ledger.near_to_far()
             ]
+        if self.counting.active:
+            summary["counting"] = self.counting.summary()
         return summary
 
     @property

@@ -56,7 +56,7 @@ from pipeline.runtime.events import FirstFrame
 from pipeline.runtime.template import Output, OutputFile, Run, ThreadProducer
 from pipeline.stages.annotation import SegmentationAnnotator
 from pipeline.stages.keyframes import KeyframeTracker
-from pipeline.stages.track_classes import TrackClasses
+from pipeline.stages.track_ledger import TrackLedger
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +116,7 @@ class SegmentationRun(Run[SegmentationConfig, sv.Detections]):
         self.queries = self.detector.validate_queries(config.queries)
         self.tracker = _new_tracker(config)
         self.annotator = SegmentationAnnotator()
-        self.track_classes = TrackClasses()
+        self.tracks = TrackLedger()
         self.counts = {"windows": 0, "keyframes": 0}
         self.store: FrameStore | None = None
         self.files: dict[str, Any] = {}
@@ -160,7 +160,7 @@ class SegmentationRun(Run[SegmentationConfig, sv.Detections]):
             annotated = self.annotator.annotate(frame.image, result)
         with timed(timing, "json"):
             self.files["masks"].write(frame.index, frame.timestamp, result)
-        self.track_classes.add(result)
+        self.tracks.add(frame.index, frame.timestamp, result)
         return annotated, result
 
     def model_info(self) -> dict[str, Any]:
@@ -176,7 +176,7 @@ class SegmentationRun(Run[SegmentationConfig, sv.Detections]):
     def summary(self) -> dict[str, Any]:
         store = self.store
         return {
-            **self.track_classes.summary(),
+            **self.tracks.summary(),
             **self.counts,
             "frame_store": {
                 "budget_bytes": store.budget_bytes if store else None,

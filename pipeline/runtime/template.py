@@ -116,6 +116,9 @@ class Output:
         required: Whether every run writes it (else only when asked for).
         needs: The config field that must be on for the run to write it
             (e.g. ``"depth"`` for a detection run's depth video).
+        in_folder: Whether a run in its own folder (the UI's, a job's) writes
+            it whenever its config allows; otherwise an optional file is
+            written only when asked for by name (the command line's option).
     """
 
     filename: str
@@ -123,6 +126,7 @@ class Output:
     flag: str
     required: bool = True
     needs: str | None = None
+    in_folder: bool = False
 
     def possible(self, config: object) -> bool:
         """Whether a run with ``config`` can write this file."""
@@ -259,6 +263,14 @@ class Run(abc.ABC, Generic[ConfigT, R]):
         self.config = config
         self.info = info
         self.devices = devices
+
+    @classmethod
+    def check_config(cls, config: ConfigT, info: VideoInfo) -> None:
+        """Check what in ``config`` depends on the video (frame size...); before any model loads.
+
+        Raises:
+            PipelineError: A setting that does not fit this video.
+        """
 
     # ----------------------------------------------------------------- the steps
 

@@ -12,7 +12,6 @@ Example:
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 
@@ -143,30 +142,3 @@ def near_to_far(depths_by_track: Mapping[int, Iterable[float]]) -> list[tuple[in
         if values.size:
             medians.append((int(track_id), round(float(np.median(values)), 4)))
     return sorted(medians, key=lambda item: (-item[1], item[0]))
-
-
-class TrackDepths:
-    """Collects each track's depths frame by frame, for the run summary.
-
-    Example:
-        >>> collector = TrackDepths()
-        >>> for tracked in tracked_frames:  # doctest: +SKIP
-        ...     collector.add(tracked)
-        >>> collector.near_to_far()  # doctest: +SKIP
-        [(3, 8.12), (1, 2.05)]
-    """
-
-    def __init__(self) -> None:
-        self._depths: dict[int, list[float]] = defaultdict(list)
-
-    def add(self, detections: sv.Detections) -> None:
-        """Record the depths of one frame's tracked detections (``data["depth"]``)."""
-        depths = detections.data.get(DEPTH)
-        if depths is None or detections.tracker_id is None:
-            return
-        for track_id, depth in zip(detections.tracker_id, depths, strict=True):
-            self._depths[int(track_id)].append(float(depth))
-
-    def near_to_far(self) -> list[tuple[int, float]]:
-        """See :func:`near_to_far`."""
-        return near_to_far(self._depths)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import models
 from models.detectors.base import normalize_queries
 from pipeline.configs import DepthConfig, DetectionConfig, RunConfig, SegmentationConfig
+from pipeline.stages.counting import from_json
 from ui.rest.errors import ApiError
 
 #: The form's ``mode`` values and the task each runs.
@@ -64,6 +65,9 @@ class RunForm:
         step: Frames between keyframes (segmentation).
         confidence: Minimum detection score, 0 to 1.
         depth: Also measure each object's depth (object_detection): true or false.
+        counting: Counting lines and zones (object_detection), as JSON in the
+            video's pixels: ``{"lines": [{"name": "door", "points": [[x1, y1],
+            [x2, y2]]}], "zones": [{"name": "desk", "points": [[x1, y1], ...]}]}``.
     """
 
     mode: str | None = None
@@ -73,6 +77,7 @@ class RunForm:
     step: str | None = None
     confidence: str | None = None
     depth: str | None = None
+    counting: str | None = None
 
     def task_and_config(self, *, max_duration_s: float | None) -> tuple[str, RunConfig]:
         """The task the form asks for and its config.
@@ -90,15 +95,20 @@ class RunForm:
         confidence = _number("confidence", self.confidence, float)
         if confidence is not None:
             settings["confidence"] = confidence
+        if task != "detection" and (self.counting or "").strip():
+            raise ApiError(422, "Counting lines and zones are for object_detection only.")
         if task == "depth":
             return task, DepthConfig(max_duration_s=max_duration_s)
         queries = normalize_queries(self.queries)
         detector = (self.detector or "").strip() or None
         if task == "detection":
+            lines, zones = from_json(self.counting)
             return task, DetectionConfig(
                 **settings,
                 queries=queries,
                 depth=_flag("depth", self.depth),
+                lines=lines,
+                zones=zones,
                 **({"detector": detector} if detector else {}),
             )
         step = _number("step", self.step, int)

@@ -14,6 +14,8 @@
 | ``GET /detect/first-frame/{job_id}`` | the first frame as processed (JPEG) |
 | ``GET /detect/first-frame-depth/{job_id}`` | its depth, coloured (depth, detection + depth) |
 | ``GET /detect/depth-video/{job_id}`` | the depth video (depth jobs, detection with depth) |
+| ``GET /detect/tracks-csv/{job_id}`` | one CSV row per track (detection) |
+| ``GET /detect/objects-csv/{job_id}`` | one CSV row per object per frame (detection) |
 
 Job ids are only ever looked up in the store; no value from a client is part
 of a file path.
@@ -30,9 +32,11 @@ from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from starlette.datastructures import UploadFile as StarletteUploadFile
 
+from pipeline.configs import RunConfig
 from pipeline.errors import VideoError
 from pipeline.io.tracks_json import read_frame_record
 from pipeline.jobs import Job, JobStatus, JobStore
+from pipeline.runs import check_input
 from pipeline.runtime.template import check_video
 from ui.rest.errors import ApiError, api_errors
 from ui.rest.forms import RunForm
@@ -61,6 +65,8 @@ def job_urls(job_id: str) -> dict[str, str]:
         "first_frame": f"{base}/first-frame/{job_id}",
         "first_frame_depth": f"{base}/first-frame-depth/{job_id}",
         "depth_video": f"{base}/depth-video/{job_id}",
+        "tracks_csv": f"{base}/tracks-csv/{job_id}",
+        "objects_csv": f"{base}/objects-csv/{job_id}",
         "stop": f"{base}/stop/{job_id}",
         "delete": f"{base}/job/{job_id}",
     }
@@ -78,13 +84,14 @@ def read_form(
     step: Text = None,
     confidence: Text = None,
     depth: Text = None,
+    counting: Text = None,
 ) -> Upload:
     """The form of both ``POST`` routes, declared once (FastAPI documents it at ``/docs``).
 
     Every field is optional text here, so that each mistake gets this API's own
     message (:class:`~ui.rest.forms.RunForm` checks them) rather than a schema error.
     """
-    return video, RunForm(mode, queries, detector, segmenter, step, confidence, depth)
+    return video, RunForm(mode, queries, detector, segmenter, step, confidence, depth, counting)
 
 
 def build_router(jobs: JobStore, settings: Settings) -> APIRouter:
@@ -102,7 +109,7 @@ def build_router(jobs: JobStore, settings: Settings) -> APIRouter:
         if not isinstance(video, StarletteUploadFile):  # a plain text field is no upload
             raise ApiError(400, "Send the video as the multipart form field 'video'.")
         task, config = form.task_and_config(max_duration_s=settings.max_duration_s)
-        path = store_upload(jobs, video, settings, config.max_duration_s)
+        path = store_upload(jobs, video, settings, config)
         try:
             return jobs.submit(task, path, config)
         finally:
@@ -186,6 +193,18 @@ def build_router(jobs: JobStore, settings: Settings) -> APIRouter:
             job = jobs.get(job_id)
             return _file(job, _tracks_name(job), "application/json")
 
+    @router.get("/detect/tracks-csv/{job_id}", response_class=FileResponse)
+    def tracks_csv(job_id: str) -> FileResponse:
+        """One CSV row per track: frames, times, mean score, crossings, seconds in zones."""
+        with api_errors():
+            return _file(_detection_job(jobs, job_id), "tracks_csv", "text/csv")
+
+    @router.get("/detect/objects-csv/{job_id}", response_class=FileResponse)
+    def objects_csv(job_id: str) -> FileResponse:
+        """One CSV row per object per frame: time, track id, class, score, box."""
+        with api_errors():
+            return _file(_detection_job(jobs, job_id), "objects_csv", "text/csv")
+
     @router.get("/detect/tracks/{job_id}/{frame_idx}", summary="One frame's objects")
     def frame_tracks(job_id: str, frame_idx: str) -> JSONResponse:
         """One frame's record (``frame``, ``time``, ``objects``), while the job runs too."""
@@ -245,21 +264,28 @@ def _too_large(settings: Settings) -> str:
 
 
 def store_upload(
-    jobs: JobStore, upload: UploadFile, settings: Settings, max_duration_s: float | None
+    jobs: JobStore, upload: UploadFile, settings: Settings, config: RunConfig | None
 ) -> Path:
-    """Save an uploaded video inside the job store and check it is one, within the limits.
+    """Save an uploaded video inside the job store and check it is one that fits ``config``.
+
+    Without a config (a benchmark's video), it is only checked to be a video.
 
     Returns:
         Its path (random name); the caller moves or deletes it.
 
     Raises:
         ApiError: 400 empty, 413 too large; VideoError: not a video, or too long
-            (named as the client named the file, not as it is stored).
+            (named as the client named the file, not as it is stored);
+            PipelineError: settings that do not fit it (a counting line
+            outside its frame).
     """
     path = jobs.new_upload_path(upload.filename)
     try:
         save_upload(upload, path, settings)
-        check_video(path, max_duration_s)
+        if config is None:
+            check_video(path, None)
+        else:
+            check_input(path, config)
     except VideoError as exc:
         path.unlink(missing_ok=True)
         name = Path(upload.filename or "").name or "The upload"
@@ -293,6 +319,14 @@ def _raise_if_failed(jobs: JobStore, job: Job, *, delete: bool) -> None:
     if delete:
         jobs.delete(job.id)
     raise ApiError(status, message)
+
+
+def _detection_job(jobs: JobStore, job_id: str) -> Job:
+    """The job, which must be a detection job (only those write the CSV tables)."""
+    job = jobs.get(job_id)
+    if job.task != "detection":
+        raise ApiError(404, f"A {job.task} job has no CSV tables; detection jobs do.")
+    return job
 
 
 def _tracks_name(job: Job) -> str:

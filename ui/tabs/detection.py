@@ -16,6 +16,8 @@ import numpy as np
 
 import models
 from pipeline.configs import DEPTH_MODEL, DetectionConfig, field_default
+from pipeline.stages.counting import from_json
+from ui import counting as drawing
 from ui.errors import user_error
 from ui.layout import (
     preview_image,
@@ -32,9 +34,10 @@ from ui.streaming import TabHandlers
 
 INTRO = """\
 Upload a video (or pick an example), choose a detector and press **Run**:
-annotated frames stream in while it is processed, then the annotated video and
-the tracks (JSON) are ready to play and download. **First frame** checks the
-settings on one frame.
+annotated frames stream in while it is processed, then the annotated video,
+the tracks (JSON) and the tables (CSV) are ready to play and download.
+**First frame** checks the settings on one frame. Draw counting lines and zones
+on the first frame to count what crosses and what stays.
 """
 READY = "Upload a video, then press **Run** (or **First frame** to try the settings)."
 ONE_SIZE_INFO = "This model comes in one size."
@@ -42,8 +45,11 @@ ONE_SIZE_INFO = "This model comes in one size."
 DEFAULT_SIZE = ""
 
 #: ``/detect`` outputs: preview image (RGB), status text, result video path,
-#: tracks JSON path, summary. The last three are None until the run is done.
-DetectOutputs = tuple[np.ndarray | None, str, str | None, str | None, dict[str, Any] | None]
+#: tracks JSON path, the CSV tables' paths, summary. The last four are None
+#: until the run is done.
+DetectOutputs = tuple[
+    np.ndarray | None, str, str | None, str | None, list[str] | None, dict[str, Any] | None
+]
 
 
 def build_detection_config(
@@ -54,6 +60,7 @@ def build_detection_config(
     *,
     max_duration_s: float | None,
     object_depth: bool = False,
+    counting: str | dict[str, Any] | None = None,
 ) -> DetectionConfig:
     """A request's values as the run's config.
 
@@ -68,14 +75,17 @@ def build_detection_config(
         confidence: Minimum detection score in [0, 1]; None for the default.
         max_duration_s: Longer videos are refused.
         object_depth: Also measure each tracked object's relative depth.
+        counting: Counting lines and zones as JSON
+            (:func:`pipeline.stages.counting.from_json`); empty: none.
 
     Returns:
         The frozen config of the run.
 
     Raises:
         gr.Error: No detector, or a confidence that is not a number.
-        ConfigError: A setting out of range; models.ModelError: an unknown
-            detector or size (the caller turns both into ``gr.Error``).
+        ConfigError, GeometryError: A setting out of range, bad lines or
+            zones; models.ModelError: an unknown detector or size (the caller
+            turns them into ``gr.Error``).
     """
     detector = (detector or "").strip()
     if not detector:
@@ -89,7 +99,10 @@ def build_detection_config(
         confidence = float(confidence)
     except (TypeError, ValueError):
         raise user_error(f"Confidence must be a number, not {confidence!r}.") from None
+    lines, zones = from_json(counting)
     return DetectionConfig(
+        lines=lines,
+        zones=zones,
         detector=detector,
         size=size,
         queries=queries or "",
@@ -103,7 +116,7 @@ class DetectionHandlers(TabHandlers):
     """The Detection tab's handlers (see :class:`ui.streaming.TabHandlers` for the arguments)."""
 
     task = "detection"
-    result_files = ("video", "tracks")
+    result_files = ("video", "tracks", ("tracks_csv", "objects_csv"))
 
     def status_text(self, summary: dict[str, Any]) -> str:
         return summary_text(summary)
@@ -116,6 +129,7 @@ class DetectionHandlers(TabHandlers):
         queries: str | None,
         confidence: float | None,
         object_depth: bool | None,
+        counting: str | None,
     ) -> DetectionConfig:
         return self._checked(
             video,
@@ -126,6 +140,7 @@ class DetectionHandlers(TabHandlers):
                 confidence,
                 max_duration_s=self.settings.max_duration_s,
                 object_depth=bool(object_depth),
+                counting=counting,
             ),
         )
 
@@ -137,6 +152,7 @@ class DetectionHandlers(TabHandlers):
         queries: str | None,
         confidence: float | None,
         object_depth: bool | None = False,
+        counting: str | None = "",
         request: gr.Request | None = None,
     ) -> Iterator[DetectOutputs]:
         """Detect and track objects in a video, streaming annotated frames.
@@ -151,18 +167,28 @@ class DetectionHandlers(TabHandlers):
             object_depth: Also measure each tracked object's relative depth
                 (Depth Anything V2 small): shown in labels, stored in the tracks,
                 and tracks ordered near to far in the summary.
+            counting: Counting lines and zones as JSON, in the video's pixels:
+                ``{"lines": [{"name": "door", "points": [[x1, y1], [x2, y2]]}],
+                "zones": [{"name": "desk", "points": [[x1, y1], [x2, y2], [x3, y3]]}]}``
+                (empty: none). Crossings per line and direction and each
+                zone's occupancy and times are drawn, summarised, recorded as
+                events in the tracks and added to the tables.
             request: Injected by Gradio; identifies the session for the Stop button.
 
         Yields:
-            ``(preview, status, video, tracks, summary)``: first the annotated
-            first frame, then live frames with a progress line, then the last
-            frame with the H.264 result video, the tracks JSON and the run summary.
+            ``(preview, status, video, tracks, tables, summary)``: first the
+            annotated first frame, then live frames with a progress line, then
+            the last frame with the H.264 result video, the tracks JSON, the
+            CSV tables (``tracks.csv``: one row per track; ``objects.csv``: one
+            row per object per frame) and the run summary.
 
         Raises:
             gr.Error: Bad video, unknown detector or size, bad query, missing
-                weights, too-long video, or a failed run.
+                weights, too-long video, bad lines or zones, or a failed run.
         """
-        config = self._request(video, detector, size, queries, confidence, object_depth)
+        config = self._request(
+            video, detector, size, queries, confidence, object_depth, counting
+        )
         yield from self._stream(request, str(video), config)
 
     def first_frame(
@@ -173,6 +199,7 @@ class DetectionHandlers(TabHandlers):
         queries: str | None,
         confidence: float | None,
         object_depth: bool | None = False,
+        counting: str | None = "",
     ) -> np.ndarray:
         """Detect objects in the first frame only: a quick check of the settings.
 
@@ -183,6 +210,7 @@ class DetectionHandlers(TabHandlers):
             queries: Class names or free text, as for ``/detect``.
             confidence: Minimum detection score in [0, 1].
             object_depth: Also label each object with its relative depth.
+            counting: Counting lines and zones (JSON), drawn on the frame.
 
         Returns:
             The annotated first frame (RGB).
@@ -190,7 +218,9 @@ class DetectionHandlers(TabHandlers):
         Raises:
             gr.Error: As for ``/detect``.
         """
-        config = self._request(video, detector, size, queries, confidence, object_depth)
+        config = self._request(
+            video, detector, size, queries, confidence, object_depth, counting
+        )
         return self._first_frame(str(video), config)
 
 
@@ -315,12 +345,19 @@ def build_detection_tab(
                     info=depth_info,
                     elem_id="object-depth",
                 )
+                counting = drawing.build_counting_editor(video)
                 buttons = run_buttons("")
             with gr.Column(scale=1):
                 preview = preview_image("")
                 status = gr.Markdown(READY, label="Status", elem_id="status")
                 result = result_video("")
                 tracks = gr.File(label="Tracks (JSON)", interactive=False, elem_id="tracks")
+                tables = gr.File(
+                    label="Tables (CSV): one row per track, one per object per frame",
+                    file_count="multiple",
+                    interactive=False,
+                    elem_id="tables",
+                )
                 summary = run_summary("")
 
     detector.change(
@@ -339,12 +376,12 @@ def build_detection_tab(
     )
     wire_run_buttons(
         buttons,
-        inputs=[video, detector, size, queries, confidence, object_depth],
+        inputs=[video, detector, size, queries, confidence, object_depth, counting],
         preview=preview,
         first_frame=handlers.first_frame,
         first_frame_api="first_frame",
         run=handlers.detect,
-        run_outputs=[preview, status, result, tracks, summary],
+        run_outputs=[preview, status, result, tracks, tables, summary],
         run_api="detect",
         stop=handlers.stop,
         stop_outputs=status,

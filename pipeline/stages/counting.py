@@ -1,0 +1,469 @@
+"""Counting lines and zones: what crosses a line, what stays in a zone and for how long.
+
+Built on supervision's ``LineZone`` and ``PolygonZone`` and their annotators,
+with their known pitfalls guarded:
+
+- **Unconfirmed tracks.** Only confirmed tracks reach this stage (the tracker
+  stage returns them with ids from 1), and ``LineZone`` ignores negative ids.
+- **A box flickering across a line.** A crossing counts only once the box has
+  stayed wholly on the new side for :data:`MIN_CROSSING_FRAMES` frames
+  (``LineZone``'s ``minimum_crossing_threshold``); a box straddling the line
+  is on neither side.
+- **One object in two zones.** Each zone keeps its own occupancy and timers, so
+  an object inside two overlapping zones counts in both, once each.
+- **Time in a zone** runs from the timestamp of the frame a track is first
+  inside to that of the first frame it is no longer inside (or of the last
+  frame), from the frames' own timestamps, so a variable frame rate is
+  counted right; the timers forget nothing (the summary and the CSV read
+  them at the end).
+
+Directions follow supervision: looking along the line from its first point to
+its second, ``in`` is a crossing from the right side to the left, ``out`` the
+reverse.
+
+Example:
+    >>> line = parse_line("door:100,0,100,480")
+    >>> line.name, line.points
+    ('door', ((100, 0), (100, 480)))
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+import cv2
+import numpy as np
+import supervision as sv
+
+from models.detectors.base import CLASS_NAME
+from pipeline.errors import PipelineError
+
+#: Frames a box must stay on the new side of a line before its crossing counts.
+MIN_CROSSING_FRAMES = 2
+#: Names: letters, digits, spaces, ``_``, ``-`` and ``.``, up to 40 characters.
+_NAME = re.compile(r"^[\w .-]{1,40}$")
+
+Point = tuple[int, int]
+
+
+class GeometryError(PipelineError, ValueError):
+    """A counting line or zone is malformed, outside the frame, or named twice."""
+
+
+@dataclass(frozen=True)
+class CountingLine:
+    """A line objects are counted crossing, in the input video's pixels.
+
+    Attributes:
+        name: Its name in the summary, the events and the CSV.
+        points: Its two ends, ``((x1, y1), (x2, y2))``.
+    """
+
+    name: str
+    points: tuple[Point, Point]
+
+    def __post_init__(self) -> None:
+        _check_name(self.name)
+        if len(self.points) != 2:
+            raise GeometryError(f"Line {self.name!r} needs two points, not {len(self.points)}.")
+        if self.points[0] == self.points[1]:
+            raise GeometryError(f"Line {self.name!r} has no length: its two points are one.")
+
+
+@dataclass(frozen=True)
+class CountingZone:
+    """A polygon objects are counted inside, in the input video's pixels.
+
+    Attributes:
+        name: Its name in the summary, the events and the CSV.
+        points: Its corners, at least three, in order.
+    """
+
+    name: str
+    points: tuple[Point, ...]
+
+    def __post_init__(self) -> None:
+        _check_name(self.name)
+        if len(self.points) < 3:
+            raise GeometryError(
+                f"Zone {self.name!r} needs at least three points, not {len(self.points)}."
+            )
+        x, y = np.array(self.points, dtype=float).T
+        if abs(np.dot(x, np.roll(y, 1)) - np.dot(y, np.roll(x, 1))) < 1e-9:
+            raise GeometryError(f"Zone {self.name!r} has no area: its points are on one line.")
+
+
+def _check_name(name: str) -> None:
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise GeometryError(
+            f"Name {name!r} is not a valid name: use 1 to 40 letters, digits, spaces, '_-.'."
+        )
+
+
+def _points(name: str, numbers: list[float]) -> tuple[Point, ...]:
+    if len(numbers) % 2:
+        raise GeometryError(f"{name!r} has an odd count of coordinates: give x,y pairs.")
+    return tuple((round(numbers[i]), round(numbers[i + 1])) for i in range(0, len(numbers), 2))
+
+
+def _parse(text: str, what: str) -> tuple[str, tuple[Point, ...]]:
+    name, separator, coordinates = str(text).partition(":")
+    if not separator:
+        raise GeometryError(f"A {what} is NAME:x1,y1,x2,y2...; {text!r} has no ':'.")
+    try:
+        numbers = [float(part) for part in coordinates.split(",") if part.strip()]
+    except ValueError:
+        raise GeometryError(f"The coordinates of {what} {name!r} must be numbers.") from None
+    return name.strip(), _points(name.strip(), numbers)
+
+
+def parse_line(text: str) -> CountingLine:
+    """``NAME:x1,y1,x2,y2`` as a line (the command line's ``--line``).
+
+    Raises:
+        GeometryError: Not two points, or a bad name or number.
+    """
+    name, points = _parse(text, "line")
+    if len(points) != 2:
+        raise GeometryError(f"Line {name!r} needs two points (x1,y1,x2,y2), not {len(points)}.")
+    return CountingLine(name, (points[0], points[1]))
+
+
+def parse_zone(text: str) -> CountingZone:
+    """``NAME:x1,y1,x2,y2,x3,y3,...`` as a zone (the command line's ``--zone``).
+
+    Raises:
+        GeometryError: Fewer than three points, or a bad name or number.
+    """
+    name, points = _parse(text, "zone")
+    return CountingZone(name, points)
+
+
+def _line_from(value: Any) -> CountingLine:
+    if isinstance(value, CountingLine):
+        return value
+    if isinstance(value, str):
+        return parse_line(value)
+    if isinstance(value, dict) and "name" in value and "points" in value:
+        points = tuple(_pair(p) for p in value["points"])
+        if len(points) != 2:
+            raise GeometryError(f"Line {value['name']!r} needs two points, not {len(points)}.")
+        return CountingLine(str(value["name"]), (points[0], points[1]))
+    raise GeometryError(f"A line is NAME:x1,y1,x2,y2 or {{'name', 'points'}}, not {value!r}.")
+
+
+def _zone_from(value: Any) -> CountingZone:
+    if isinstance(value, CountingZone):
+        return value
+    if isinstance(value, str):
+        return parse_zone(value)
+    if isinstance(value, dict) and "name" in value and "points" in value:
+        return CountingZone(str(value["name"]), tuple(_pair(p) for p in value["points"]))
+    raise GeometryError(
+        f"A zone is NAME:x1,y1,x2,y2,x3,y3,... or {{'name', 'points'}}, not {value!r}."
+    )
+
+
+def as_lines(values: Any) -> tuple[CountingLine, ...]:
+    """Counting lines from lines, ``NAME:x1,y1,x2,y2`` texts or ``{"name", "points"}`` dicts.
+
+    Raises:
+        GeometryError: A value that is none of these, or a bad line.
+    """
+    if values is None or isinstance(values, str | dict):
+        values = () if values is None else (values,)
+    try:
+        return tuple(_line_from(value) for value in values)
+    except (TypeError, ValueError) as exc:
+        if isinstance(exc, GeometryError):
+            raise
+        raise GeometryError(f"Lines must be given as points [[x1, y1], [x2, y2]]: {exc}") from None
+
+
+def as_zones(values: Any) -> tuple[CountingZone, ...]:
+    """Counting zones from zones, ``NAME:x1,y1,...`` texts or ``{"name", "points"}`` dicts.
+
+    Raises:
+        GeometryError: A value that is none of these, or a bad zone.
+    """
+    if values is None or isinstance(values, str | dict):
+        values = () if values is None else (values,)
+    try:
+        return tuple(_zone_from(value) for value in values)
+    except (TypeError, ValueError) as exc:
+        if isinstance(exc, GeometryError):
+            raise
+        raise GeometryError(f"Zones must be given as points [[x1, y1], ...]: {exc}") from None
+
+
+#: What :func:`from_json` reads, for its error message.
+JSON_FORM = (
+    '{"lines": [{"name": "door", "points": [[x1, y1], [x2, y2]]}], '
+    '"zones": [{"name": "desk", "points": [[x1, y1], [x2, y2], [x3, y3]]}]}'
+)
+
+
+def from_json(value: Any) -> tuple[tuple[CountingLine, ...], tuple[CountingZone, ...]]:
+    """Lines and zones as the API and REST take them, as JSON.
+
+    Args:
+        value: ``{"lines": [{"name": ..., "points": [[x, y], [x, y]]}],
+            "zones": [{"name": ..., "points": [[x, y], ...]}]}`` (a dict or its
+            JSON text; empty or None: none).
+
+    Raises:
+        GeometryError: Not that shape, or a bad line or zone.
+    """
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return (), ()
+    try:
+        data = json.loads(value) if isinstance(value, str) else value
+    except json.JSONDecodeError as exc:
+        raise GeometryError(
+            f"Lines and zones are not valid JSON ({exc.msg}); use {JSON_FORM}."
+        ) from None
+    if not isinstance(data, dict) or set(data) - {"lines", "zones"}:
+        raise GeometryError(f"Lines and zones are JSON of the form {JSON_FORM}.")
+    lines, zones = data.get("lines") or [], data.get("zones") or []
+    if not isinstance(lines, list) or not isinstance(zones, list):
+        raise GeometryError(f"Lines and zones are JSON of the form {JSON_FORM}.")
+    return as_lines(lines), as_zones(zones)
+
+
+def _pair(point: Any) -> Point:
+    try:
+        x, y = point
+        return round(float(x)), round(float(y))
+    except (TypeError, ValueError):
+        raise GeometryError(f"A point is [x, y], not {point!r}.") from None
+
+
+def to_json(lines: tuple[CountingLine, ...], zones: tuple[CountingZone, ...]) -> dict[str, Any]:
+    """The JSON form :func:`from_json` reads."""
+    return {
+        "lines": [{"name": line.name, "points": [list(p) for p in line.points]} for line in lines],
+        "zones": [{"name": zone.name, "points": [list(p) for p in zone.points]} for zone in zones],
+    }
+
+
+def check_names(lines: tuple[CountingLine, ...], zones: tuple[CountingZone, ...]) -> None:
+    """Every line and zone has its own name.
+
+    Raises:
+        GeometryError: A name used twice.
+    """
+    names = Counter(item.name for item in (*lines, *zones))
+    repeated = [name for name, count in names.items() if count > 1]
+    if repeated:
+        raise GeometryError(
+            f"The name {repeated[0]!r} is used twice: give each line and zone its own."
+        )
+
+
+def check_inside(
+    lines: tuple[CountingLine, ...], zones: tuple[CountingZone, ...], width: int, height: int
+) -> None:
+    """Every point of every line and zone lies inside a ``width`` × ``height`` frame.
+
+    Raises:
+        GeometryError: A point outside the frame.
+    """
+    for item in (*lines, *zones):
+        for x, y in item.points:
+            if not (0 <= x <= width and 0 <= y <= height):
+                kind = "Line" if isinstance(item, CountingLine) else "Zone"
+                raise GeometryError(
+                    f"{kind} {item.name!r} has the point ({x}, {y}) outside the "
+                    f"{width}x{height} frame of this video."
+                )
+
+
+class CountingStage:
+    """Counts line crossings and zone stays of tracked objects, frame after frame.
+
+    Args:
+        lines: The counting lines.
+        zones: The counting zones.
+
+    Call :meth:`update` once per frame, in order, with that frame's tracked
+    detections and its timestamp; :meth:`annotate` draws the current counts.
+    """
+
+    def __init__(self, lines: tuple[CountingLine, ...], zones: tuple[CountingZone, ...]) -> None:
+        self.lines = lines
+        self.zones = zones
+        self._line_zones = {
+            line.name: sv.LineZone(
+                start=sv.Point(*line.points[0]),
+                end=sv.Point(*line.points[1]),
+                minimum_crossing_threshold=MIN_CROSSING_FRAMES,
+            )
+            for line in lines
+        }
+        self._polygon_zones = {
+            zone.name: sv.PolygonZone(polygon=np.array(zone.points, dtype=np.int64))
+            for zone in zones
+        }
+        self.line_counts: dict[str, dict[str, Counter[str]]] = {
+            line.name: {"in": Counter(), "out": Counter()} for line in lines
+        }
+        self.occupancy: dict[str, Counter[str]] = {zone.name: Counter() for zone in zones}
+        self.peak_occupancy: dict[str, int] = {zone.name: 0 for zone in zones}
+        #: Seconds each track spent in each zone: ``{zone: {track_id: seconds}}``.
+        self.seconds_in_zone: dict[str, defaultdict[int, float]] = {
+            zone.name: defaultdict(float) for zone in zones
+        }
+        #: Each track's crossings: ``{track_id: [(line, direction), ...]}``.
+        self.crossings: defaultdict[int, list[tuple[str, str]]] = defaultdict(list)
+        #: The tracks that were ever inside each zone.
+        self.visitors: dict[str, set[int]] = {zone.name: set() for zone in zones}
+        self._inside: dict[str, dict[int, str]] = {zone.name: {} for zone in zones}
+        self._last_time: float | None = None
+        self._annotators: (
+            tuple[sv.LineZoneAnnotator, list[sv.PolygonZoneAnnotator], float] | None
+        ) = None
+
+    @property
+    def active(self) -> bool:
+        """Whether there is anything to count."""
+        return bool(self.lines or self.zones)
+
+    def update(self, detections: sv.Detections, timestamp: float) -> list[dict[str, Any]]:
+        """Count one frame; returns its events.
+
+        Args:
+            detections: The frame's tracked objects (``tracker_id`` from 1).
+            timestamp: The frame's time in seconds (from the stream).
+
+        Returns:
+            ``{"line", "track_id", "class", "direction"}`` per crossing and
+            ``{"zone", "track_id", "class", "event": "enter" | "exit"}`` per zone change.
+        """
+        events: list[dict[str, Any]] = []
+        if detections.class_id is None:  # LineZone needs class ids beside class names
+            detections = detections[:]
+            detections.class_id = np.zeros(len(detections), dtype=int)
+        ids = [] if detections.tracker_id is None else [int(i) for i in detections.tracker_id]
+        names = [str(n) for n in detections.data.get(CLASS_NAME, [""] * len(ids))]
+        for name, line_zone in self._line_zones.items():
+            crossed_in, crossed_out = line_zone.trigger(detections) if ids else ([], [])
+            for row, (went_in, went_out) in enumerate(zip(crossed_in, crossed_out, strict=True)):
+                for direction, happened in (("in", went_in), ("out", went_out)):
+                    if happened:
+                        self.line_counts[name][direction][names[row]] += 1
+                        self.crossings[ids[row]].append((name, direction))
+                        events.append({"line": name, "track_id": ids[row],
+                                       "class": names[row], "direction": direction})  # fmt: skip
+        # The previous frame lasted until this one: its stays end now.
+        elapsed = 0.0 if self._last_time is None else max(0.0, timestamp - self._last_time)
+        self._last_time = timestamp
+        for name, polygon in self._polygon_zones.items():
+            for track_id in self._inside[name]:
+                self.seconds_in_zone[name][track_id] += elapsed
+            inside_mask = polygon.trigger(detections) if ids else np.zeros(0, bool)
+            now = {ids[row]: names[row] for row in np.flatnonzero(inside_mask)}
+            before = self._inside[name]
+            for track_id in now.keys() - before.keys():
+                events.append({"zone": name, "track_id": track_id, "class": now[track_id],
+                               "event": "enter"})  # fmt: skip
+            for track_id in before.keys() - now.keys():
+                events.append({"zone": name, "track_id": track_id, "class": before[track_id],
+                               "event": "exit"})  # fmt: skip
+            self.visitors[name] |= now.keys()
+            self._inside[name] = now
+            self.occupancy[name] = Counter(now.values())
+            self.peak_occupancy[name] = max(self.peak_occupancy[name], len(now))
+        return events
+
+    def summary(self) -> dict[str, Any]:
+        """Per line the in and out counts per class; per zone its occupancy and times."""
+        return {
+            "lines": {
+                name: {
+                    "in": dict(counts["in"]),
+                    "out": dict(counts["out"]),
+                    "in_total": sum(counts["in"].values()),
+                    "out_total": sum(counts["out"].values()),
+                }
+                for name, counts in self.line_counts.items()
+            },
+            "zones": {
+                name: {
+                    "occupancy_at_end": dict(self.occupancy[name]),
+                    "peak_occupancy": self.peak_occupancy[name],
+                    "visitors": len(self.visitors[name]),
+                    "seconds_by_track": {
+                        str(track): round(self.seconds_in_zone[name][track], 3)
+                        for track in sorted(self.visitors[name])
+                    },
+                }
+                for name in self.occupancy
+            },
+        }
+
+    def annotate(self, image: np.ndarray) -> np.ndarray:
+        """Draw the lines with their in/out counts and the zones with their occupancy."""
+        if not self.active:
+            return image
+        line_annotator, zone_annotators, scale = self._annotators_for(image)
+        for line_zone in self._line_zones.values():
+            image = line_annotator.annotate(image, line_counter=line_zone)
+        for zone_annotator in zone_annotators:
+            image = zone_annotator.annotate(image)
+        return _legend(image, self.legend_lines(), scale)
+
+    def _annotators_for(
+        self, image: np.ndarray
+    ) -> tuple[sv.LineZoneAnnotator, list[sv.PolygonZoneAnnotator], float]:
+        """The annotators, sized for the run's frames at its first frame."""
+        if self._annotators is None:
+            scale = sv.calculate_optimal_text_scale(image.shape[1::-1])
+            thickness = sv.calculate_optimal_line_thickness(image.shape[1::-1])
+            line_annotator = sv.LineZoneAnnotator(
+                thickness=thickness, text_thickness=max(1, thickness // 2), text_scale=scale
+            )
+            zone_annotators = [
+                sv.PolygonZoneAnnotator(
+                    zone=zone,
+                    color=sv.ColorPalette.DEFAULT.by_idx(index),
+                    thickness=thickness,
+                    text_scale=scale,
+                    opacity=0.15,
+                )
+                for index, zone in enumerate(self._polygon_zones.values())
+            ]
+            self._annotators = (line_annotator, zone_annotators, scale)
+        return self._annotators
+
+    def legend_lines(self) -> list[str]:
+        """One text line per line and zone: its counts per class."""
+        text = []
+        for name, counts in self.line_counts.items():
+            per_class = ", ".join(
+                f"{c} {counts['in'][c]}/{counts['out'][c]}"
+                for c in sorted(counts["in"].keys() | counts["out"].keys())
+            )
+            text.append(f"{name} in/out: {per_class or '0/0'}")
+        for name, occupancy in self.occupancy.items():
+            now = ", ".join(f"{c} {n}" for c, n in sorted(occupancy.items())) or "empty"
+            text.append(f"{name}: {now}")
+        return text
+
+
+def _legend(image: np.ndarray, lines: list[str], scale: float) -> np.ndarray:
+    """White text on black boxes in the top-left corner, one line each."""
+    font, thickness, pad = cv2.FONT_HERSHEY_SIMPLEX, 1, 4
+    y = 0
+    for text in lines:
+        (width, height), baseline = cv2.getTextSize(text, font, scale, thickness)
+        top = y + pad
+        cv2.rectangle(image, (0, top - pad), (width + 2 * pad, top + height + baseline + pad),
+                      (0, 0, 0), cv2.FILLED)  # fmt: skip
+        cv2.putText(image, text, (pad, top + height), font, scale, (255, 255, 255), thickness,
+                    cv2.LINE_AA)  # fmt: skip
+        y = top + height + baseline + pad
+    return image
