@@ -32,6 +32,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -168,20 +169,25 @@ def _zone_from(value: Any) -> CountingZone:
     )
 
 
+def _each(values: Any, convert: Callable[[Any], Any], what: str) -> tuple[Any, ...]:
+    """``convert`` applied to one value or to each of several; errors become GeometryError."""
+    if values is None or isinstance(values, str | dict):
+        values = () if values is None else (values,)
+    try:
+        return tuple(convert(value) for value in values)
+    except GeometryError:
+        raise
+    except (TypeError, ValueError) as exc:
+        raise GeometryError(f"{what} must be given as points [[x1, y1], ...]: {exc}") from None
+
+
 def as_lines(values: Any) -> tuple[CountingLine, ...]:
     """Counting lines from lines, ``NAME:x1,y1,x2,y2`` texts or ``{"name", "points"}`` dicts.
 
     Raises:
         GeometryError: A value that is none of these, or a bad line.
     """
-    if values is None or isinstance(values, str | dict):
-        values = () if values is None else (values,)
-    try:
-        return tuple(_line_from(value) for value in values)
-    except (TypeError, ValueError) as exc:
-        if isinstance(exc, GeometryError):
-            raise
-        raise GeometryError(f"Lines must be given as points [[x1, y1], [x2, y2]]: {exc}") from None
+    return _each(values, _line_from, "Lines")
 
 
 def as_zones(values: Any) -> tuple[CountingZone, ...]:
@@ -190,14 +196,7 @@ def as_zones(values: Any) -> tuple[CountingZone, ...]:
     Raises:
         GeometryError: A value that is none of these, or a bad zone.
     """
-    if values is None or isinstance(values, str | dict):
-        values = () if values is None else (values,)
-    try:
-        return tuple(_zone_from(value) for value in values)
-    except (TypeError, ValueError) as exc:
-        if isinstance(exc, GeometryError):
-            raise
-        raise GeometryError(f"Zones must be given as points [[x1, y1], ...]: {exc}") from None
+    return _each(values, _zone_from, "Zones")
 
 
 #: What :func:`from_json` reads, for its error message.
