@@ -140,10 +140,16 @@ class RunConfig:
     Attributes:
         devices: Devices to run on: cpu, cuda or cuda:N, repeated for several
             (default: every visible GPU, else the CPU).
-        max_duration_s: Refuse videos longer than this many seconds (0: no limit).
+        max_duration_s: Refuse video files longer than this many seconds (0: no
+            limit; a live source runs until it ends or is stopped).
         max_frames: Stop after this many frames (default: the whole video).
         preview_max_width: Live preview frames are downscaled to this width.
         queue_size: Bound on decoded frames waiting to be processed.
+        source_timeout_s: Live sources: seconds to wait for the source to open,
+            and for each frame before a stream counts as dropped.
+        reconnect_tries: Live streams: how many more times a stream that cannot
+            be opened, or drops, is tried, waiting 0.5, 1, 2, 4, 8, 8... s
+            between tries (0: never).
     """
 
     devices: tuple[str, ...] = option((), flag="--device", repeat=True)
@@ -153,6 +159,8 @@ class RunConfig:
     max_frames: int | None = option(None)
     preview_max_width: int = option(640, cli=False)
     queue_size: int = option(16)
+    source_timeout_s: float = option(10.0, flag="--source-timeout")
+    reconnect_tries: int = option(5)
 
     #: Frames allowed between decoder and encoder at once (None: bounded by the
     #: run's own queues). Pooled runs make it a field.
@@ -168,6 +176,12 @@ class RunConfig:
         _check_at_least("The frame limit (max_frames)", self.max_frames, 1)
         _check_at_least("The preview width (preview_max_width)", self.preview_max_width, 16)
         _check_at_least("The queue size (queue_size)", self.queue_size, 1)
+        if not (isinstance(self.source_timeout_s, int | float) and self.source_timeout_s > 0):
+            raise ConfigError(
+                f"The source timeout must be a positive number of seconds, not "
+                f"{self.source_timeout_s}."
+            )
+        _check_at_least("The reconnection tries (reconnect_tries)", self.reconnect_tries, 0)
 
     def models_used(self) -> list[tuple[str, str, str | None]]:
         """``(kind, name, size)`` of each model the run loads (size None: the default)."""

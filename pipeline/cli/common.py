@@ -53,7 +53,13 @@ def add_run_command(
     """
     run = run_type(task)
     parser = subparsers.add_parser(name, help=help, description=description)
-    parser.add_argument("video", help="input video file")
+    parser.add_argument(
+        "video",
+        help="the input: a video file, a camera number (0 is the first), a stream URL "
+        "(rtsp://, rtmp://, http(s)://, tcp://, udp://, srt://...) or - for standard input; "
+        "a live input runs until it ends or Ctrl-C, its video written in fragments so that "
+        "it plays whenever it is cut off",
+    )
     add_config_options(parser.add_argument_group(f"{task} settings"), run.config_type)
     add_output_options(parser, dict(run.outputs))
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, BinaryIO
 
 import numpy as np
 import supervision as sv
@@ -45,7 +45,13 @@ def frame_objects(detections: sv.Detections) -> list[dict[str, Any]]:
 
 
 class TracksWriter:
-    """Streams ``{"video": ..., "model": ..., "frames": [...]}`` to a file.
+    """Streams ``{"frames": [...], "video": ..., "model": ...}`` to a file, valid JSON throughout.
+
+    After each frame the file ends with its closing keys (the frame count so
+    far), which the next frame overwrites: whenever a frame has been written,
+    the file is a whole JSON document, so a run that crashes or is killed
+    leaves valid tracks of every frame it wrote. Each frame's record is one
+    line (frame ``k`` is line ``k + 1``), for :func:`read_frame_record`.
 
     Args:
         path: Output ``.json`` file.
@@ -73,8 +79,23 @@ class TracksWriter:
         self.model = model
         self.counting = counting
         self.frames = 0
-        self._file: TextIO = self.path.open("w", encoding="utf-8")
-        self._file.write('{"frames": [\n')
+        self._file: BinaryIO = self.path.open("wb")
+        self._file.write(b'{"frames": [\n')
+        self._records_end = self._file.tell()
+        self._finish()
+
+    def _finish(self) -> None:
+        """Write the closing keys after the last record (replacing the previous ones)."""
+        self.video["frames"] = self.frames
+        tail = ["\n],\n", f'"video": {json.dumps(self.video)},\n']
+        if self.counting is not None:
+            tail.append(f'"counting": {json.dumps(self.counting)},\n')
+        tail.append(f'"model": {json.dumps(self.model)}\n}}\n')
+        self._file.seek(self._records_end)
+        self._file.truncate()
+        self._file.write("".join(tail).encode())
+        # At once, so the file can be read (and is whole) while the run goes on.
+        self._file.flush()
 
     def write(
         self,
@@ -99,25 +120,19 @@ class TracksWriter:
         }
         if events is not None:
             entry["events"] = events
-        if self.frames:
-            self._file.write(",\n")
-        self._file.write(json.dumps(entry, separators=(",", ":")))
-        # Each record reaches the file at once, so it can be read while the run goes on.
-        self._file.flush()
+        record = json.dumps(entry, separators=(",", ":"))
+        self._file.seek(self._records_end)
+        self._file.write(((",\n" if self.frames else "") + record).encode())
+        self._records_end = self._file.tell()
         self.frames += 1
+        self._finish()
 
     def close(self) -> None:
-        """Finish the JSON document (the header keys go last so counts are exact)."""
-        self.video["frames"] = self.frames
-        self._file.write("\n],\n")
-        self._file.write(f'"video": {json.dumps(self.video)},\n')
-        if self.counting is not None:
-            self._file.write(f'"counting": {json.dumps(self.counting)},\n')
-        self._file.write(f'"model": {json.dumps(self.model)}\n}}\n')
+        """Finish the file (its closing keys are already there)."""
         self._file.close()
 
     def abort(self) -> None:
-        """Close the file without finishing it (the caller removes it)."""
+        """Close the file as it is (the caller removes it)."""
         self._file.close()
 
 

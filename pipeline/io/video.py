@@ -19,9 +19,10 @@ import queue
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import av
 import cv2
@@ -29,10 +30,16 @@ import numpy as np
 
 from pipeline.errors import PipelineError, VideoError
 
+if TYPE_CHECKING:
+    from pipeline.io.sources import LiveSource
+
 log = logging.getLogger(__name__)
 
 # How long blocking queue operations wait before re-checking the stop flag.
 POLL_S = 0.05
+#: A real-time frame this many seconds older than the wall clock says it should be
+#: came while the run was starting: skipped.
+STALE_S = 0.2
 
 
 @dataclass(frozen=True)
@@ -49,6 +56,8 @@ class VideoInfo:
         duration_s: Duration in seconds (0.0 when unknown).
         rotation: Degrees counterclockwise, one of 0, 90, 180 and 270, that
             decoding turns the stored frames by to show them upright.
+        live: The open live source (a camera, a stream, standard input) the
+            frames come from; None for a file.
     """
 
     path: Path
@@ -58,6 +67,23 @@ class VideoInfo:
     frames: int
     duration_s: float
     rotation: int = 0
+    live: LiveSource | None = field(default=None, compare=False, repr=False)
+
+    def first_frame(self) -> Frame:
+        """Frame 0, upright: the live source's first frame, or the file's, decoded."""
+        return self.live.first_frame if self.live is not None else read_first_frame(self.path)
+
+    def frames_from(self, max_frames: int | None) -> Iterator[Frame]:
+        """The frames to process in order: a file's from its start, a live source's as they come."""
+        if self.live is None:
+            return iter_frames(self.path, max_frames)
+        return _live_frames(self.live)
+
+
+def _live_frames(live: LiveSource) -> Iterator[Frame]:
+    """The live source's first frame (decoded when it was opened), then the others."""
+    yield live.first_frame
+    yield from live.frames()
 
 
 @dataclass(frozen=True)
@@ -76,6 +102,14 @@ def _reason(exc: BaseException) -> str:
 
 # cv2.rotate codes by quarter turns counterclockwise; None leaves the frame as it is.
 _ROTATE_CODES = (None, cv2.ROTATE_90_COUNTERCLOCKWISE, cv2.ROTATE_180, cv2.ROTATE_90_CLOCKWISE)
+
+
+def upright(image: np.ndarray, turns: int) -> np.ndarray:
+    """``image`` turned ``turns`` quarter turns counterclockwise (0: as it is)."""
+    code = _ROTATE_CODES[turns % 4]
+    # cv2.rotate: about ten times faster than a contiguous copy of np.rot90
+    # (measured on 1080p frames).
+    return image if code is None else cv2.rotate(image, code)
 
 
 def _quarter_turns(degrees: float) -> int:
@@ -177,21 +211,16 @@ def iter_frames(path: str | Path, max_frames: int | None = None) -> Iterator[Fra
             stream = container.streams.video[0]
             stream.thread_type = "AUTO"
             rate = float(stream.average_rate or 25)
-            rotate_code = None
+            turns = 0
             for index, frame in enumerate(container.decode(stream)):
                 if max_frames is not None and index >= max_frames:
                     return
                 if index == 0:
                     # The first frame's rotation holds for the whole video, as
                     # in probe(): the encoder and trackers need one frame size.
-                    rotate_code = _ROTATE_CODES[_quarter_turns(frame.rotation)]
+                    turns = _quarter_turns(frame.rotation)
                 timestamp = float(frame.time) if frame.time is not None else index / rate
-                image = frame.to_ndarray(format="bgr24")
-                if rotate_code is not None:
-                    # cv2.rotate: about ten times faster than a contiguous
-                    # copy of np.rot90 (measured on 1080p frames).
-                    image = cv2.rotate(image, rotate_code)
-                yield Frame(index, timestamp, image)
+                yield Frame(index, timestamp, upright(frame.to_ndarray(format="bgr24"), turns))
     except (av.FFmpegError, OSError, IndexError) as exc:
         raise VideoError(f"Could not decode {path.name}: {_reason(exc)}.") from None
 
@@ -214,8 +243,17 @@ class FrameReader:
     error is re-raised in the consumer. Setting ``stop`` (or calling
     :meth:`close`) ends the thread promptly.
 
+    A file's frames all go through: when the consumer is slower, decoding
+    waits, and so does standard input's writer. A camera's or a stream's
+    frames cannot wait (the world goes on): the frames that came while the run
+    was starting are skipped, and when the run is behind, a new frame is
+    dropped rather than queued. Dropped frames are counted in
+    :attr:`frames_dropped`; the frames kept are numbered 0, 1, 2... and keep
+    their own timestamps.
+
     Args:
-        path: Video file.
+        source: A video file, or a probed video (:class:`VideoInfo`), which may
+            be a live source.
         queue_size: Frames decoded ahead of the consumer.
         stop: Shared stop flag for the run.
         max_frames: Decode at most this many frames.
@@ -228,19 +266,28 @@ class FrameReader:
 
     def __init__(
         self,
-        path: str | Path,
+        source: str | Path | VideoInfo,
         *,
         queue_size: int = 16,
         stop: threading.Event | None = None,
         max_frames: int | None = None,
         slots: threading.Semaphore | None = None,
     ) -> None:
-        self.path = Path(path)
+        self.info = source if isinstance(source, VideoInfo) else None
+        self.path = self.info.path if self.info is not None else Path(source)  # type: ignore[arg-type]
+        live = self.info.live if self.info is not None else None
+        self.live = live is not None
+        #: Whether frames are dropped rather than waited for (a camera or a stream).
+        self.realtime = live is not None and live.spec.realtime
+        #: Skipping the frames that came while the run started (until one is fresh).
+        self._catching_up = self.realtime
         self.stop = stop or threading.Event()
         self.max_frames = max_frames
         self.slots = slots
         self.decode_seconds = 0.0
         self.frames_decoded = 0
+        #: Frames of a live source dropped because the run was behind.
+        self.frames_dropped = 0
         self._queue: queue.Queue[object] = queue.Queue(maxsize=max(1, queue_size))
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="decoder", daemon=True)
@@ -263,25 +310,65 @@ class FrameReader:
                 return True
         return False
 
-    def _run(self) -> None:
+    def _stale(self, frame: Frame) -> bool:
+        """Whether a real-time frame came while the run was starting (a backlog to skip)."""
+        if not self._catching_up or self.frames_decoded == 0:
+            return False
+        assert self.info is not None and self.info.live is not None
+        behind = time.monotonic() - self.info.live.opened_at - frame.timestamp
+        self._catching_up = behind > STALE_S
+        return self._catching_up
+
+    def _put_or_drop(self, frame: Frame) -> None:
+        """Queue a real-time frame if the run has room for it now; else drop it."""
+        if self._stale(frame):
+            self.frames_dropped += 1
+            return
+        if self.slots is not None and not self.slots.acquire(blocking=False):
+            self.frames_dropped += 1
+            return
         try:
-            frames = iter_frames(self.path, self.max_frames)
+            self._queue.put_nowait(Frame(self.frames_decoded, frame.timestamp, frame.image))
+        except queue.Full:
+            if self.slots is not None:
+                self.slots.release()
+            self.frames_dropped += 1
+            return
+        self.frames_decoded += 1
+
+    def _run(self) -> None:
+        frames = (
+            self.info.frames_from(self.max_frames)
+            if self.info is not None
+            else iter_frames(self.path, self.max_frames)
+        )
+        try:
             while not self.stop.is_set():
-                if not self._acquire_slot():
+                if self.max_frames is not None and self.frames_decoded >= self.max_frames:
+                    break
+                if not self.realtime and not self._acquire_slot():
                     return
                 start = time.perf_counter()
                 frame = next(frames, None)
                 self.decode_seconds += time.perf_counter() - start
                 if frame is None:
-                    if self.slots is not None:
+                    if self.slots is not None and not self.realtime:
                         self.slots.release()
                     break
+                if self.realtime:
+                    self._put_or_drop(frame)
+                    continue
+                if self.live:  # standard input: numbered here, as a camera's would be
+                    frame = Frame(self.frames_decoded, frame.timestamp, frame.image)
                 self.frames_decoded += 1
                 if not self._put(frame):
                     return
         except BaseException as exc:  # noqa: BLE001 - handed to the consumer
             self._error = exc
         finally:
+            close = getattr(frames, "close", None)
+            if close is not None:
+                close()  # a live source's connection is closed by this thread
             self._put(self._END)
 
     def get(self) -> Frame | None:
@@ -333,6 +420,12 @@ class FrameReader:
         return self._thread.is_alive()
 
 
+#: Time unit of a live video's frame times: milliseconds.
+LIVE_TIME_BASE = Fraction(1, 1000)
+#: A live video is fragmented MP4: a header first, then self-contained fragments.
+LIVE_MOVFLAGS = "+frag_keyframe+empty_moov+default_base_moof"
+
+
 def _even(value: int) -> int:
     return value - (value % 2)
 
@@ -351,6 +444,10 @@ class H264Writer:
         queue_size: Frames buffered before :meth:`write` blocks.
         crf: x264 quality (lower is better).
         preset: x264 speed preset.
+        live: Write for a live source: fragmented MP4 (a fragment about every
+            second, each playable as soon as it is written, so a crash leaves a
+            playable video) with each frame at its own timestamp (the frames a
+            live run keeps are not evenly spaced).
 
     Every frame given to :meth:`write` is encoded: a stopped run's partial
     video holds exactly the frames it processed. :meth:`abort` drops the rest.
@@ -368,8 +465,11 @@ class H264Writer:
         queue_size: int = 16,
         crf: int = 23,
         preset: str = "veryfast",
+        live: bool = False,
     ) -> None:
         self.path = Path(path)
+        self.live = live
+        self._last_pts = -1
         self.width, self.height = _even(width), _even(height)
         if self.width < 2 or self.height < 2:
             raise VideoError("The video is too small to encode (under 2x2 pixels).")
@@ -385,27 +485,37 @@ class H264Writer:
     def _run(self) -> None:
         container = None
         try:
-            container = av.open(str(self.path), mode="w", options={"movflags": "+faststart"})
+            options = {"movflags": "+faststart"}
+            if self.live:
+                # Fragments, each packet flushed: the file plays whenever it is cut off.
+                options = {"movflags": LIVE_MOVFLAGS, "flush_packets": "1"}
+            container = av.open(str(self.path), mode="w", options=options)
             stream = container.add_stream("libx264", rate=self.rate)
             stream.width, stream.height, stream.pix_fmt = self.width, self.height, "yuv420p"
             stream.options = {"crf": str(self.crf), "preset": self.preset}
+            if self.live:
+                # No lookahead, so each frame is written as it comes; a keyframe
+                # (a new fragment) about every second.
+                stream.options.update(tune="zerolatency", g=str(max(1, round(self.rate))))
             # x264's frame threads instead of PyAV's default slice threads:
             # measured on 2 vCPUs, 1.2 to 1.35 times the frames per second and
             # files 2 to 3 % smaller (slices cost compression); the extra
-            # frames of latency do not matter to a file.
-            stream.codec_context.thread_type = "FRAME"
-            stream.codec_context.time_base = 1 / self.rate
+            # frames of latency do not matter to a file. A live video is written
+            # frame by frame, so it keeps slice threads.
+            stream.codec_context.thread_type = "SLICE" if self.live else "FRAME"
+            time_base = LIVE_TIME_BASE if self.live else 1 / self.rate
+            stream.codec_context.time_base = time_base
             while True:
                 item = self._queue.get()
                 if item is self._END:
                     break
                 start = time.perf_counter()
-                assert isinstance(item, np.ndarray)
+                image, timestamp = item  # type: ignore[misc]
                 frame = av.VideoFrame.from_ndarray(
-                    np.ascontiguousarray(item[: self.height, : self.width]), format="bgr24"
+                    np.ascontiguousarray(image[: self.height, : self.width]), format="bgr24"
                 )
-                frame.pts = self.frames_written
-                frame.time_base = 1 / self.rate
+                frame.pts = self._pts(timestamp)
+                frame.time_base = time_base
                 for packet in stream.encode(frame):
                     container.mux(packet)
                 self.frames_written += 1
@@ -421,12 +531,24 @@ class H264Writer:
             if container is not None:
                 container.close()
 
+    def _pts(self, timestamp: float | None) -> int:
+        """The frame's presentation time: its index, or its own time for a live video."""
+        if not self.live or timestamp is None:
+            return self.frames_written
+        self._last_pts = max(round(timestamp / LIVE_TIME_BASE), self._last_pts + 1)
+        return self._last_pts
+
     def _check(self) -> None:
         if self._error is not None:
             raise PipelineError(f"Video encoding failed: {self._error}") from self._error
 
-    def write(self, image: np.ndarray) -> None:
+    def write(self, image: np.ndarray, timestamp: float | None = None) -> None:
         """Queue one BGR frame for encoding (blocks while the queue is full).
+
+        Args:
+            image: The frame.
+            timestamp: Its time in seconds; a live video shows it then (others
+                are evenly spaced at the frame rate).
 
         Raises:
             PipelineError: The encoder failed.
@@ -434,7 +556,7 @@ class H264Writer:
         while True:
             self._check()
             try:
-                self._queue.put(image, timeout=POLL_S)
+                self._queue.put((image, timestamp), timeout=POLL_S)
                 return
             except queue.Full:
                 if not self._thread.is_alive():

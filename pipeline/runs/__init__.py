@@ -22,7 +22,8 @@ from pathlib import Path
 
 from pipeline.configs import RunConfig
 from pipeline.errors import PipelineError
-from pipeline.io.video import VideoInfo, read_first_frame
+from pipeline.io.sources import LiveSource, source_spec
+from pipeline.io.video import VideoInfo
 from pipeline.runs.depth import DepthRun
 from pipeline.runs.detection import DetectionRun
 from pipeline.runs.segmentation import SegmentationRun
@@ -152,6 +153,42 @@ def start(
                    with_first_frame)  # fmt: skip
 
 
+def open_input(
+    video: str | Path, config: RunConfig, stop: threading.Event | None = None
+) -> VideoInfo:
+    """Open a run's input: probe a file (:func:`check_input`) or open a live source.
+
+    Args:
+        video: A video file, or a live source (a camera index such as ``0``,
+            a stream URL such as ``rtsp://...`` or ``tcp://...``, or ``-`` for
+            standard input; :func:`pipeline.io.sources.source_spec`).
+        config: The run's config (its live-source timeout and tries).
+        stop: Interrupts a live source's waits between tries.
+
+    Returns:
+        The input; a live one holds its open source (``info.live``), which the
+        run closes.
+
+    Raises:
+        VideoError: A file that is unreadable or too long; a live source that
+            could not be opened after every try, or sends no frame.
+        PipelineError: A setting that does not fit the input.
+    """
+    spec = source_spec(str(video))
+    if spec is None:
+        return check_input(video, config)
+    live = LiveSource(
+        spec, timeout_s=config.source_timeout_s, reconnect_tries=config.reconnect_tries, stop=stop
+    )
+    info = VideoInfo(Path(spec.label), live.width, live.height, live.fps, 0, 0.0, live=live)
+    try:
+        run_type(task_of(config)).check_config(config, info)
+    except BaseException:
+        live.close()
+        raise
+    return info
+
+
 def check_input(video: str | Path, config: RunConfig) -> VideoInfo:
     """Probe ``video`` and check that it and ``config`` fit each other, before any model loads.
 
@@ -177,10 +214,15 @@ def _events(
     preview_interval_s: float,
     with_first_frame: bool,
 ) -> Iterator[Event]:
-    info = check_input(video, config)
-    devices = prepare_devices(config.devices)
-    # Models load here, so a bad model, weights or query fails before any thread or file.
-    run = run_class(config, info, devices)
+    info = open_input(video, config, stop)
+    try:
+        devices = prepare_devices(config.devices)
+        # Models load here, so a bad model, weights or query fails before any thread or file.
+        run = run_class(config, info, devices)
+    except BaseException:
+        if info.live is not None:
+            info.live.close()
+        raise
     yield from run.events(
         outputs, stop=stop, preview_interval_s=preview_interval_s, with_first_frame=with_first_frame
     )
@@ -203,11 +245,15 @@ def first_frame(task: str, video: str | Path, config: RunConfig) -> FirstFrame:
         PipelineError: Anything else that failed.
     """
     run_class = run_type(task)
-    info = check_input(video, config)
-    devices = prepare_devices(config.devices)[:1]
-    with pipeline_errors("The first frame"):
-        run = run_class(config, info, devices)
-        try:
-            return run.preview(read_first_frame(video))
-        finally:
-            run.close()
+    info = open_input(video, config)
+    try:
+        devices = prepare_devices(config.devices)[:1]
+        with pipeline_errors("The first frame"):
+            run = run_class(config, info, devices)
+            try:
+                return run.preview(info.first_frame())
+            finally:
+                run.close()
+    finally:
+        if info.live is not None:
+            info.live.close()

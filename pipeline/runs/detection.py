@@ -236,7 +236,7 @@ class DetectionRun(Run[DetectionConfig, FrameResult]):
             width, height = depth_video_size(self.info.width, self.info.height)
             self.files["depth_video"] = H264Writer(
                 outputs["depth_video"], width, height, self.info.fps,
-                queue_size=self.config.queue_size,
+                queue_size=self.config.queue_size, live=self.info.live is not None,
             )  # fmt: skip
         return self.files
 
@@ -250,7 +250,7 @@ class DetectionRun(Run[DetectionConfig, FrameResult]):
                 shown = _paint_depth(
                     frame.image, result.depth, self.depth_normalizer, self.depth_painter
                 )
-                self.files["depth_video"].write(shown)
+                self.files["depth_video"].write(shown, frame.timestamp)
         self.ledger.add(frame.index, frame.timestamp, tracked)
         events = None
         if self.counting.active:

@@ -41,7 +41,6 @@ from models.errors import ModelError
 from models.timing import timed
 from pipeline.errors import PipelineError, RunFailed, RunStopped, VideoTooLong
 from pipeline.io.video import POLL_S, Frame, FrameReader, H264Writer, VideoInfo, probe
-from pipeline.io.video import read_first_frame as decode_first_frame
 from pipeline.runtime.events import Done, Event, FirstFrame
 from pipeline.runtime.pool import DevicePool, Worker
 from pipeline.runtime.report import LatestValue, report_progress
@@ -375,7 +374,7 @@ class Run(abc.ABC, Generic[ConfigT, R]):
         """
         first_started = time.perf_counter()
         if with_first_frame and self.preview_before_run:
-            yield self.preview(decode_first_frame(self.info.path))
+            yield self.preview(self.info.first_frame())
         first_frame_s = time.perf_counter() - first_started
         threads: _RunThreads[R] | None = None
         failed = True
@@ -393,13 +392,15 @@ class Run(abc.ABC, Generic[ConfigT, R]):
                     yield threads.first
                 summary = self._summary(threads, first_frame_s)
                 # Stopped before its first frame: there is nothing to keep.
-                failed = threads.partial and threads.frames_done == 0
+                failed = threads.stopped and threads.frames_done == 0
                 yield Done({} if failed else dict(outputs), summary)
         except (GeneratorExit, KeyboardInterrupt):
             failed = False  # closed or interrupted: a stop, which keeps what was done
             raise
         finally:
             stop.set()
+            if self.info.live is not None:
+                self.info.live.close()
             kept = threads is not None and threads.close(keep=not failed)
             self.close()
             if not kept:
@@ -427,7 +428,14 @@ class Run(abc.ABC, Generic[ConfigT, R]):
             "model": self.model_info(),
             **self.summary(),
         }
-        if threads.partial:
+        if self.info.live is not None:
+            summary["source"] = {
+                "live": self.info.live.spec.label,
+                "frames_dropped": threads.reader.frames_dropped,
+                "reconnects": self.info.live.reconnects,
+                "ended": self.info.live.ended,
+            }
+        elif threads.partial:
             summary["partial"] = True
         if self.random_weights:
             summary["warning"] = (
@@ -450,19 +458,23 @@ class _RunThreads(Generic[R]):
         self.timing: dict[str, float] = {}
         self.first: FirstFrame | None = None
         self.error: BaseException | None = None
-        #: Whether the run was stopped before the end of the video.
+        #: Whether the run was stopped (a live source's normal end).
+        self.stopped = False
+        #: Whether the run was stopped before the end of the video (a file's).
         self.partial = False
         width, height = run.frame_size()
+        self.live = run.info.live is not None
         self.video = H264Writer(
-            outputs["video"], width, height, run.info.fps, queue_size=config.queue_size
-        )
+            outputs["video"], width, height, run.info.fps,
+            queue_size=config.queue_size, live=self.live,
+        )  # fmt: skip
         self.files: dict[str, OutputFile] = {}
         reader: FrameReader | None = None
         try:
             self.files = run.open_files(outputs)
             self.started = time.perf_counter()
             reader = FrameReader(
-                run.info.path,
+                run.info,
                 queue_size=config.queue_size,
                 stop=stop,
                 max_frames=config.max_frames,
@@ -486,7 +498,7 @@ class _RunThreads(Generic[R]):
             for frame, result in self.producer:
                 image, detections = self.run.process(frame, result, self.timing)
                 with timed(self.timing, "write"):
-                    self.video.write(image)
+                    self.video.write(image, frame.timestamp)
                 if self.first is None:
                     self.first = FirstFrame(image=image, detections=detections)
                 self.frames_done = frame.index + 1
@@ -495,8 +507,10 @@ class _RunThreads(Generic[R]):
                 self.latest.publish((frame.index, image))
                 if self.slots is not None:
                     self.slots.release()
-            # Stopped or not, what was processed is finished as a playable result.
-            self.partial = self.stop.is_set()
+            # Stopped or not, what was processed is finished as a playable result
+            # (a live source always ends so: by its end, or by a stop).
+            self.stopped = self.stop.is_set()
+            self.partial = self.stopped and not self.live
             self.video.close()
             for file in self.files.values():
                 file.close()
