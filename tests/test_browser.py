@@ -270,6 +270,7 @@ def test_draw_a_line_and_a_zone_on_the_first_frame_then_count(page, app_url, cli
     name.fill("middle")
     click_pixel(page, 320, 4)
     page.locator("#counting-note").get_by_text("click its second point").wait_for()
+    check_image_loaded(page.main_frame, "#counting-canvas")
     click_pixel(page, 320, 476)
     page.locator("#counting-note").get_by_text("Added line middle").wait_for()
     [line] = counting_json(page)["lines"]
@@ -278,9 +279,12 @@ def test_draw_a_line_and_a_zone_on_the_first_frame_then_count(page, app_url, cli
 
     page.locator("#counting-kind").get_by_text("Zone").click()
     name.fill("plaza")
-    for x, y in [(20, 300), (300, 300), (300, 470)]:
+    # A click lands only once the frame drawn after the previous one has loaded, as for
+    # a person, who sees each point appear before clicking the next.
+    for count, (x, y) in enumerate([(20, 300), (300, 300), (300, 470)], start=1):
         click_pixel(page, x, y)
-    page.locator("#counting-note").get_by_text("3 points").wait_for()
+        page.locator("#counting-note").get_by_text(f"plaza: {count} point").wait_for()
+        check_image_loaded(page.main_frame, "#counting-canvas")
     page.locator("#counting-close").click()
     page.locator("#counting-note").get_by_text("Added zone plaza").wait_for()
     [zone] = counting_json(page)["zones"]

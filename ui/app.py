@@ -15,6 +15,7 @@ from ui.settings import Settings
 from ui.tabs.benchmark import build_benchmark_tab
 from ui.tabs.depth import build_depth_tab
 from ui.tabs.detection import build_detection_tab
+from ui.tabs.live import build_live_tab
 from ui.tabs.segmentation import build_segmentation_tab
 
 TITLE = "Video detection and tracking"
@@ -25,7 +26,7 @@ INTRO = """\
 # Video detection and tracking
 
 Detect and track objects, measure depth and segment them in a video, with the
-annotated frames streaming in while it runs.
+annotated frames streaming in while it runs, or live from your camera.
 """
 
 
@@ -55,5 +56,6 @@ def build_demo(settings: Settings | None = None) -> gr.Blocks:
             build_detection_tab(settings, examples=examples)
             build_depth_tab(settings, examples=examples)
             build_segmentation_tab(settings, examples=examples)
+            build_live_tab(settings)
             build_benchmark_tab(settings, examples=examples)
     return demo

@@ -42,7 +42,7 @@ from pipeline.stages.counting import (
 from ui.render import to_rgb
 
 HELP = """\
-Click on the first frame below to draw: a **line** takes two clicks (objects crossing
+Click on the frame below to draw: a **line** takes two clicks (objects crossing
 it are counted in and out, per class); a **zone** takes three or more clicks,
 then **Close zone** (its occupancy and each object's time inside). Name each
 before drawing it (or leave the name empty for line 1, zone 1...). The box
@@ -205,47 +205,50 @@ def remove_choices(text: str | None) -> dict[str, Any]:
     return {"choices": choices, "value": choices[-1] if choices else None}
 
 
-def build_counting_editor(video: gr.Video) -> gr.Textbox:
+def build_counting_editor(video: gr.Video | gr.Image, prefix: str = "") -> gr.Textbox:
     """The counting editor: the first frame to click on, its buttons, and the JSON box.
 
     Call it inside the tab's layout; it redraws whenever ``video`` changes.
 
     Args:
-        video: The tab's upload box.
+        video: What to draw on: the tab's upload box, or an image (a path).
+        prefix: Prefix of the editor's element ids (one per tab).
 
     Returns:
         The JSON box, the run's ``counting`` input.
     """
-    with gr.Accordion("Counting lines and zones", open=False, elem_id="counting-editor"):
+    with gr.Accordion("Counting lines and zones", open=False, elem_id=f"{prefix}counting-editor"):
         gr.Markdown(HELP)
         image = gr.Image(
             label="First frame: click to draw",
             show_label=False,
             type="numpy",
             interactive=False,
-            elem_id="counting-canvas",
+            elem_id=f"{prefix}counting-canvas",
         )
         with gr.Row():
             kind = gr.Radio(
                 [("Line", "line"), ("Zone", "zone")],
                 value="line",
                 label="Draw a",
-                elem_id="counting-kind",
+                elem_id=f"{prefix}counting-kind",
             )
-            name = gr.Textbox(label="Name", placeholder="door", elem_id="counting-name")
+            name = gr.Textbox(label="Name", placeholder="door", elem_id=f"{prefix}counting-name")
         with gr.Row():
-            close = gr.Button("Close zone", size="sm", elem_id="counting-close")
-            undo = gr.Button("Undo point", size="sm", elem_id="counting-undo")
+            close = gr.Button("Close zone", size="sm", elem_id=f"{prefix}counting-close")
+            undo = gr.Button("Undo point", size="sm", elem_id=f"{prefix}counting-undo")
         with gr.Row():
-            chosen = gr.Dropdown(label="Line or zone", choices=[], elem_id="counting-chosen")
-            remove_button = gr.Button("Remove", size="sm", elem_id="counting-remove")
-            clear = gr.Button("Remove all", size="sm", elem_id="counting-clear")
-        note = gr.Markdown("", elem_id="counting-note")
+            chosen = gr.Dropdown(
+                label="Line or zone", choices=[], elem_id=f"{prefix}counting-chosen"
+            )
+            remove_button = gr.Button("Remove", size="sm", elem_id=f"{prefix}counting-remove")
+            clear = gr.Button("Remove all", size="sm", elem_id=f"{prefix}counting-clear")
+        note = gr.Markdown("", elem_id=f"{prefix}counting-note")
         text = gr.Textbox(
             value=EMPTY,
             label="Lines and zones (JSON, the video's pixels)",
             lines=2,
-            elem_id="counting",
+            elem_id=f"{prefix}counting",
         )
     pending = gr.State([])
 
@@ -284,7 +287,14 @@ def build_counting_editor(video: gr.Video) -> gr.Textbox:
         value, message = remove(value, label)
         return redraw(video_path, value, [], message)
 
-    private = {"queue": False, "api_visibility": "private"}
+    # One at a time, in order: each click reads the points the previous one left in
+    # `pending`, so quick clicks must not run side by side on a stale copy.
+    private = {
+        "concurrency_limit": 1,
+        "concurrency_id": "counting-editor",
+        "show_progress": "hidden",
+        "api_visibility": "private",
+    }
     video.change(lambda v, t: redraw(v, t, []), [video, text], drawn, **private)
     image.select(clicked, [video, kind, name, text, pending], [*drawn, name], **private)
     close.click(closed, [video, name, text, pending], [*drawn, name], **private)

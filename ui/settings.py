@@ -16,6 +16,9 @@ variable is ``VIDEO_APP_`` and the field's name in capitals.
 | ``VIDEO_APP_CACHE_MAX_AGE_S`` | ``3600`` | age at which Gradio's cached files go |
 | ``VIDEO_APP_PREVIEW_INTERVAL_S`` | ``0.2`` | least time between two live preview frames |
 | ``VIDEO_APP_MAX_DURATION_S`` | ``600`` | longer videos are refused |
+| ``VIDEO_APP_LIVE_TIME_LIMIT_S`` | ``300`` | how long one Live tab session may run |
+| ``VIDEO_APP_LIVE_SESSIONS`` | ``4`` | Live tab sessions at once; more wait |
+| ``VIDEO_APP_LIVE_FRAME_INTERVAL_S`` | ``0.05`` | least time between two webcam frames sent |
 
 Example:
     >>> settings = Settings.from_env({"VIDEO_APP_MAX_DURATION_S": "60"})
@@ -55,6 +58,11 @@ class Settings:
         preview_interval_s: Least time between two live preview frames; each one
             becomes a file in Gradio's cache.
         max_duration_s: Videos longer than this are refused.
+        live_time_limit_s: How long one Live tab session may run; then it stops
+            and its recording is finished.
+        live_sessions: Live tab sessions processed at once (others wait for one to end).
+        live_frame_interval_s: Least time between two webcam frames the page
+            sends (a frame is only sent once the previous one is processed).
     """
 
     output_dir: Path
@@ -67,6 +75,9 @@ class Settings:
     cache_max_age_s: int = 3600
     preview_interval_s: float = 0.2
     max_duration_s: float = DEFAULT_MAX_DURATION_S
+    live_time_limit_s: float = 300.0
+    live_sessions: int = 4
+    live_frame_interval_s: float = 0.05
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

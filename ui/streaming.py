@@ -9,10 +9,12 @@ fetch the result over REST while it lives.
 from __future__ import annotations
 
 import contextlib
+import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
+import cv2
 import gradio as gr
 import numpy as np
 
@@ -139,9 +141,10 @@ class TabHandlers:
     def _run(self, request: gr.Request | None, job: Job) -> Iterator[tuple[Any, ...]]:
         pending = (None,) * (len(self.result_files) + 1)
         session = request.session_hash if request is not None else None
-        image: np.ndarray | None = None
+        previews = PreviewFiles(job.folder / PREVIEWS_FOLDER)
+        image: str | None = None
         status = "Processing..."
-        with self.stops.run(session, job) as token:
+        with self.stops.run(session, job) as token, contextlib.closing(previews):
             events = self.jobs.follow(
                 job,
                 gpu.run_events(
@@ -157,7 +160,7 @@ class TabHandlers:
                             # can still fetch the result over REST.
                             status = f"{progress_text(event)} (job {job.id})"
                         elif isinstance(event, FirstFrame | Preview):
-                            image = to_rgb(event.image)
+                            image = previews.save(event.image)
                             yield (image, status, *pending)
                         elif isinstance(event, Done):
                             yield (image, *self._results(job, event))
@@ -206,3 +209,46 @@ def _paths(done: Done, names: str | tuple[str, ...]) -> str | list[str] | None:
     if isinstance(names, str):
         return str(done.outputs[names]) if names in done.outputs else None
     return [str(done.outputs[name]) for name in names if name in done.outputs] or None
+
+
+
+#: Where a tab's run keeps its preview frames, inside its job's folder, while it runs.
+PREVIEWS_FOLDER = "previews"
+#: JPEG quality of the preview frames.
+PREVIEW_JPEG_QUALITY = 85
+
+
+class PreviewFiles:
+    """Each preview frame of a tab's run as a JPEG file of its own, yielded by path.
+
+    A frame yielded as pixels is written by Gradio into its cache at a path
+    made from its content, rewritten in place when the same frame is yielded
+    again (the run's last preview, repeated with its result), while the page
+    may still be loading it: the page then gets a cut file. A file yielded by
+    path is copied into the cache under a temporary name and renamed, and a
+    copy already there is reused. Each frame's file is removed once the next
+    is written (Gradio has copied it by then), and the folder at the end.
+
+    Args:
+        folder: Where the frames go (created at the first).
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.count = 0
+        self._last: Path | None = None
+
+    def save(self, image_bgr: np.ndarray) -> str:
+        """Write one preview frame; returns its path."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        path = self.folder / f"{self.count:06d}.jpg"
+        self.count += 1
+        cv2.imwrite(str(path), image_bgr, [cv2.IMWRITE_JPEG_QUALITY, PREVIEW_JPEG_QUALITY])
+        previous, self._last = self._last, path
+        if previous is not None:
+            previous.unlink(missing_ok=True)
+        return str(path)
+
+    def close(self) -> None:
+        """Remove the frames' folder."""
+        shutil.rmtree(self.folder, ignore_errors=True)

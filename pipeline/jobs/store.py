@@ -229,6 +229,34 @@ class JobStore:
         else:
             job.finish_without_run()
 
+    def record(self, task: str, config: RunConfig, *, source: str) -> Job:
+        """A job for a run its caller does itself, outside the queue (a live camera session).
+
+        The job has a folder for the recording, is running at once, holds no
+        device, and is served over REST and swept like the others once its
+        caller ends it (:meth:`Job.observe` of a ``Done``).
+
+        Args:
+            task: The task's name.
+            config: The task's config (its outputs are the task's usual files).
+            source: Who records, e.g. ``"live"``.
+
+        Returns:
+            The job, running.
+        """
+        run_type(task)
+        with self._lock:
+            job_id = secrets.token_urlsafe(16)
+            folder = self.root / f"{FOLDER_PREFIX}{job_id}"
+            folder.mkdir()
+            job = Job(
+                id=job_id, task=task, config=config, source=source, folder=folder,
+                video=folder, outputs=output_paths(task, folder, config), weight=0,
+            )  # fmt: skip
+            self._jobs[job_id] = job
+        job.mark_running()
+        return job
+
     def submit(self, task: str, video: Path, config: RunConfig) -> Job:
         """Create a job from an uploaded video (moved into its folder) and run it in the store.
 

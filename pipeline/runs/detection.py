@@ -259,7 +259,8 @@ class DetectionRun(Run[DetectionConfig, FrameResult]):
         with timed(timing, "annotate"):
             annotated = self.counting.annotate(self.annotator.annotate(frame.image, tracked))
         with timed(timing, "write"):
-            self.files["tracks"].write(frame.index, frame.timestamp, tracked, events)
+            if "tracks" in self.files:  # a live session that records nothing has none
+                self.files["tracks"].write(frame.index, frame.timestamp, tracked, events)
             if "mot" in self.files:
                 self.files["mot"].write(frame.index, tracked)
             if "objects_csv" in self.files:

@@ -1,0 +1,282 @@
+"""The Live tab: the browser's webcam, detected, tracked and counted as it streams.
+
+The webcam streams into :meth:`LiveHandlers.frame`, one call per frame. The
+page sends a frame only once the previous one has come back, so a model
+slower than the camera skips frames, never queues them. Each browser tab has
+its own :class:`~ui.live.LiveSession` (in a ``gr.State``): its own tracker,
+counts and recording. A session ends at **Stop**, at the time limit, or when
+its page is closed; a recording is then finished and offered for download.
+
+Example:
+    >>> with gr.Blocks() as demo, gr.Tabs():  # doctest: +SKIP
+    ...     build_live_tab()
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import gradio as gr
+import numpy as np
+
+import models
+from pipeline.configs import DetectionConfig, field_default
+from pipeline.jobs import JobStore
+from ui import counting as drawing
+from ui.errors import as_gr_errors
+from ui.jobs import job_store
+from ui.live import LiveSession
+from ui.model_choices import model_choices, model_note
+from ui.render import summary_text
+from ui.settings import Settings
+from ui.tabs.detection import build_detection_config, queries_box_values
+
+INTRO = """\
+Click the camera box (the browser asks to use your camera), then its
+**Record** button: the annotated frames come back as fast as this machine
+processes them; frames that arrive while one is being processed are skipped,
+never queued. Each browser tab has its own tracker (ids from 1) and its own
+counts. Tick **Save the session** before starting to get an H.264 video, its
+tracks and tables at **Stop**. Settings apply when the camera starts.
+"""
+IDLE = "Start the camera to begin."
+#: After Stop, frames for this long are ones sent before it, not a new start.
+STOP_GRACE_S = 1.5
+#: What a session records, in the order the page shows it.
+RECORDED = ("video", "tracks", ("tracks_csv", "objects_csv"))
+
+#: Ends the stream with the webcam's own button, then frees the camera.
+STOP_CAMERA_JS = """() => {
+    const root = document.querySelector('#live-camera');
+    if (!root) return;
+    const streaming = root.querySelector('button.capture-button [title="stop recording"]');
+    if (streaming) streaming.closest('button').click();
+    for (const video of root.querySelectorAll('video')) {
+        const stream = video.srcObject;
+        if (stream) stream.getTracks().forEach((track) => track.stop());
+        video.srcObject = null;
+    }
+}"""
+
+
+class LiveHandlers:
+    """The Live tab's handlers.
+
+    Args:
+        settings: Deployment settings (time limit...); read from the environment when None.
+        jobs: Where recordings go (default: the app's job store).
+    """
+
+    def __init__(self, settings: Settings | None = None, jobs: JobStore | None = None) -> None:
+        self.settings = settings or Settings.from_env()
+        self.jobs = jobs or job_store(self.settings)
+
+    def frame(
+        self,
+        image: np.ndarray | None,
+        detector: str | None,
+        queries: str | None,
+        confidence: float | None,
+        counting: str | None,
+        record: bool | None,
+        session: LiveSession | Stopped | None,
+    ) -> tuple[Any, str, LiveSession | Stopped | None]:
+        """One webcam frame: start the session at the first, then detect, track and count.
+
+        Returns:
+            ``(annotated frame, status, session)``.
+
+        Raises:
+            gr.Error: A bad detector, query, line or zone, or a failed model.
+        """
+        if image is None or isinstance(session, Stopped) and session.recent:
+            return gr.skip(), gr.skip(), session  # frames still on their way at Stop
+        if isinstance(session, Stopped):
+            session = None
+        if session is not None and session.ended is not None:
+            # Ended at the time limit: nothing more until Stop hands over its result.
+            return gr.skip(), self._ended_text(session), session
+        with as_gr_errors():
+            if session is None:
+                config = self._config(detector, queries, confidence, counting)
+                height, width = image.shape[:2]
+                session = LiveSession(config, width, height, jobs=self.jobs if record else None)
+            if session.elapsed_s >= self.settings.live_time_limit_s:
+                session.finish(f"Time limit ({self.settings.live_time_limit_s:g} s) reached.")
+                return gr.skip(), self._ended_text(session), session
+            try:
+                shown = session.process(image)
+            except BaseException:
+                session.finish("Failed.")
+                raise
+        if shown is None:  # stopped meanwhile: Stop has set the state and the status
+            return gr.skip(), gr.skip(), gr.skip()
+        return shown, session.status_text(), session
+
+    def _config(
+        self,
+        detector: str | None,
+        queries: str | None,
+        confidence: float | None,
+        counting: str | None,
+    ) -> DetectionConfig:
+        return build_detection_config(
+            detector, None, queries, confidence, max_duration_s=None, counting=counting
+        )
+
+    def _ended_text(self, session: LiveSession) -> str:
+        return f"**{session.ended}** Press **Stop** for the result."
+
+    def stop(self, session: LiveSession | Stopped | None) -> tuple[Any, ...]:
+        """**Stop**: end the session; hand over its summary and recording.
+
+        Returns:
+            ``(status, video, tracks, tables, summary, session)``; the session
+            becomes :class:`Stopped`, so the next start begins a new one.
+        """
+        if not isinstance(session, LiveSession):
+            return (IDLE, None, None, None, None, session)
+        summary = session.finish("Stopped.")
+        outputs = session.job.outputs if session.job is not None else {}
+        files = [_paths(outputs, names) for names in RECORDED]
+        status = f"**{session.ended}** " + summary_text(summary)
+        return (status, *files, summary, Stopped())
+
+    def snapshot(self, session: LiveSession | Stopped | None) -> np.ndarray | Any:
+        """**Draw on the current frame**: the camera's latest frame, for the counting editor."""
+        if not isinstance(session, LiveSession) or session.last_frame is None:
+            gr.Warning("Start the camera first: lines and zones are drawn on its current frame.")
+            return gr.skip()
+        return session.last_frame
+
+
+@dataclass(frozen=True)
+class Stopped:
+    """A session just stopped: frames already on their way are not a new start."""
+
+    at: float = field(default_factory=time.monotonic)
+
+    @property
+    def recent(self) -> bool:
+        """Whether frames from before the stop may still arrive."""
+        return time.monotonic() - self.at < STOP_GRACE_S
+
+
+def _paths(outputs: dict, names: str | tuple[str, ...]) -> str | list[str] | None:
+    if isinstance(names, str):
+        path = outputs.get(names)
+        return str(path) if path is not None and path.is_file() else None
+    paths = [str(outputs[n]) for n in names if n in outputs and outputs[n].is_file()]
+    return paths or None
+
+
+def _end_abandoned(session: LiveSession | Stopped | None) -> None:
+    """A closed page's session: finish its recording (the job keeps it until swept)."""
+    if isinstance(session, LiveSession):
+        session.finish("The page was closed.")
+
+
+def build_live_tab(
+    settings: Settings | None = None, *, handlers: LiveHandlers | None = None
+) -> LiveHandlers:
+    """Add the Live tab to the current ``gr.Tabs`` and wire its events.
+
+    Args:
+        settings: Deployment settings; read from the environment when None.
+        handlers: The tab's handlers (built from ``settings`` when None).
+
+    Returns:
+        The handlers, e.g. for tests.
+    """
+    handlers = handlers or LiveHandlers(settings)
+    settings = handlers.settings
+    initial = models.default_detector()
+    with gr.Tab("Live", id="live"):
+        gr.Markdown(INTRO)
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=1):
+                camera = gr.Image(
+                    label="Camera",
+                    sources=["webcam"],
+                    streaming=True,
+                    type="numpy",
+                    webcam_options=gr.WebcamOptions(mirror=False),
+                    elem_id="live-camera",
+                )
+                detector = gr.Dropdown(
+                    choices=model_choices("detector"),
+                    value=initial,
+                    label="Detector",
+                    allow_custom_value=True,
+                    elem_id="live-detector",
+                )
+                detector_info = gr.Markdown(model_note("detector", initial))
+                queries = gr.Textbox(
+                    value="", elem_id="live-queries", **queries_box_values(initial)
+                )
+                confidence = gr.Slider(
+                    minimum=0.0,
+                    maximum=1.0,
+                    value=field_default(DetectionConfig, "confidence"),
+                    step=0.05,
+                    label="Confidence threshold",
+                    elem_id="live-confidence",
+                )
+                record = gr.Checkbox(
+                    value=False,
+                    label="Save the session (H.264 video, tracks and tables, at Stop)",
+                    elem_id="live-record",
+                )
+                snapshot = gr.Image(type="filepath", format="png", visible=False)
+                draw = gr.Button("Draw lines and zones on the current frame", size="sm",
+                                 elem_id="live-snapshot")  # fmt: skip
+                counting = drawing.build_counting_editor(snapshot, prefix="live-")
+                stop = gr.Button("Stop", variant="stop", elem_id="live-stop")
+            with gr.Column(scale=1):
+                shown = gr.Image(
+                    label="Detections", format="jpeg", interactive=False, elem_id="live-output"
+                )
+                status = gr.Markdown(IDLE, elem_id="live-status")
+                video = gr.Video(label="Recording (H.264)", interactive=False,
+                                 elem_id="live-recording")  # fmt: skip
+                tracks = gr.File(label="Tracks (JSON)", interactive=False, elem_id="live-tracks")
+                tables = gr.File(label="Tables (CSV)", file_count="multiple", interactive=False,
+                                 elem_id="live-tables")  # fmt: skip
+                with gr.Accordion("Run details", open=False):
+                    summary = gr.JSON(label="Summary", elem_id="live-summary")
+    session = gr.State(
+        None,
+        time_to_live=settings.live_time_limit_s + 600,
+        delete_callback=_end_abandoned,
+    )
+    detector.change(
+        lambda name: (gr.Textbox(**queries_box_values(name)), model_note("detector", name)),
+        inputs=detector,
+        outputs=[queries, detector_info],
+        queue=False,
+        api_visibility="private",
+    )
+    camera.stream(
+        handlers.frame,
+        inputs=[camera, detector, queries, confidence, counting, record, session],
+        outputs=[shown, status, session],
+        stream_every=settings.live_frame_interval_s,
+        time_limit=int(settings.live_time_limit_s) + 5,
+        concurrency_limit=settings.live_sessions,
+        concurrency_id="live",
+        show_progress="hidden",
+        api_visibility="private",
+    )
+    stop.click(
+        handlers.stop,
+        inputs=session,
+        outputs=[status, video, tracks, tables, summary, session],
+        queue=False,
+        api_visibility="private",
+    )
+    stop.click(None, js=STOP_CAMERA_JS, queue=False, api_visibility="private")
+    draw.click(handlers.snapshot, inputs=session, outputs=snapshot, queue=False,
+               api_visibility="private")  # fmt: skip
+    return handlers
