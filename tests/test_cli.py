@@ -52,6 +52,18 @@ def test_detect_writes_video_tracks_and_mot(video, tmp_path, capsys):
     assert mot.read_text().count("\n") == sum(len(f["objects"]) for f in data["frames"])
 
 
+def test_detect_without_out_writes_only_the_tracks(video, tmp_path, capsys):
+    tracks = tmp_path / "t.json"
+    argv = ["detect", str(video), "--detector", "test_shapes", "--queries", "red,blue"]
+    status = main([*argv, "--tracks", str(tracks), "--no-progress"])
+    assert status == 0
+    printed = capsys.readouterr().out
+    summary = json.loads(printed[printed.index("{") :])
+    assert "video" not in printed.split("{")[0] and summary["timing_s"]["encode"] == 0.0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.json"]
+    assert len(json.loads(tracks.read_text())["frames"]) == 20
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [

@@ -65,11 +65,12 @@ def output_paths(task: str, folder: str | Path, config: RunConfig | None = None)
     Args:
         task: The task's name.
         folder: The run's own folder.
-        config: With a config, also the optional files a run in its own
-            folder writes (``Output.in_folder``: a detection run's CSV tables,
-            and its depth video with depth on); without, only the files every
-            run writes. Other optional files (MOT text) are only written when
-            asked for by name.
+        config: The run's config: the optional files a run in its own folder
+            writes (``Output.in_folder``: the annotated video, a detection
+            run's CSV tables) are included when the config allows them (a
+            detection run's depth video only with depth on); without a config,
+            those that need no setting. Other optional files (MOT text) are
+            only written when asked for by name.
 
     Returns:
         ``{output name: path}``, ready for :func:`start`.
@@ -77,7 +78,8 @@ def output_paths(task: str, folder: str | Path, config: RunConfig | None = None)
     return {
         name: Path(folder) / output.filename
         for name, output in run_type(task).outputs.items()
-        if output.required or (config is not None and output.in_folder and output.possible(config))
+        if output.required
+        or (output.in_folder and (output.possible(config) if config else output.needs is None))
     }
 
 

@@ -132,7 +132,13 @@ class DetectionRun(Run[DetectionConfig, FrameResult]):
     config_type = DetectionConfig
     task = "detection"
     outputs = {
-        "video": Output("detections.mp4", "the annotated H.264 video", "--out"),
+        "video": Output(
+            "detections.mp4",
+            "the annotated H.264 video (without it, only the tracks are written)",
+            "--out",
+            required=False,
+            in_folder=True,
+        ),
         "tracks": Output("tracks.json", "the tracks, per frame (JSON)", "--tracks"),
         "mot": Output("tracks.txt", "the tracks in MOTChallenge text", "--mot", required=False),
         "depth_video": Output(

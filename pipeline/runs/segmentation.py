@@ -101,7 +101,13 @@ class SegmentationRun(Run[SegmentationConfig, sv.Detections]):
     config_type = SegmentationConfig
     task = "segmentation"
     outputs = {
-        "video": Output("segments.mp4", "the annotated H.264 video", "--out"),
+        "video": Output(
+            "segments.mp4",
+            "the annotated H.264 video (without it, only the masks are written)",
+            "--out",
+            required=False,
+            in_folder=True,
+        ),
         "masks": Output(
             "masks.json", "each object's box, area and mask (COCO RLE) per frame", "--json"
         ),

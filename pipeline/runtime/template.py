@@ -413,7 +413,7 @@ class Run(abc.ABC, Generic[ConfigT, R]):
             "decode": threads.reader.decode_seconds,
             **threads.producer.timing,
             **threads.timing,
-            "encode": threads.video.encode_seconds,
+            "encode": threads.video.encode_seconds if threads.video is not None else 0.0,
         }
         summary: dict[str, Any] = {
             "frames": threads.frames_done,
@@ -464,10 +464,13 @@ class _RunThreads(Generic[R]):
         self.partial = False
         width, height = run.frame_size()
         self.live = run.info.live is not None
-        self.video = H264Writer(
-            outputs["video"], width, height, run.info.fps,
-            queue_size=config.queue_size, live=self.live,
-        )  # fmt: skip
+        #: The annotated video; None when the run writes only its other files.
+        self.video: H264Writer | None = None
+        if "video" in outputs:
+            self.video = H264Writer(
+                outputs["video"], width, height, run.info.fps,
+                queue_size=config.queue_size, live=self.live,
+            )  # fmt: skip
         self.files: dict[str, OutputFile] = {}
         reader: FrameReader | None = None
         try:
@@ -497,8 +500,9 @@ class _RunThreads(Generic[R]):
         try:
             for frame, result in self.producer:
                 image, detections = self.run.process(frame, result, self.timing)
-                with timed(self.timing, "write"):
-                    self.video.write(image, frame.timestamp)
+                if self.video is not None:
+                    with timed(self.timing, "write"):
+                        self.video.write(image, frame.timestamp)
                 if self.first is None:
                     self.first = FirstFrame(image=image, detections=detections)
                 self.frames_done = frame.index + 1
@@ -511,7 +515,8 @@ class _RunThreads(Generic[R]):
             # (a live source always ends so: by its end, or by a stop).
             self.stopped = self.stop.is_set()
             self.partial = self.stopped and not self.live
-            self.video.close()
+            if self.video is not None:
+                self.video.close()
             for file in self.files.values():
                 file.close()
         except BaseException as exc:  # noqa: BLE001 - re-raised by report()
@@ -551,6 +556,7 @@ class _RunThreads(Generic[R]):
         return False
 
     def _abandon_files(self) -> None:
-        self.video.abort()
+        if self.video is not None:
+            self.video.abort()
         for file in self.files.values():
             file.abort()
