@@ -1,32 +1,48 @@
 """``python -m pipeline track --detections det.txt --out result.txt``: the tracker alone.
 
-Tracks MOTChallenge detections with the app's ByteTrack settings, to score the
-tracker against public ground truth (:mod:`pipeline.evaluation.mot`).
+Tracks MOTChallenge detections with one of the app's trackers at its tuned defaults, to
+score it against public ground truth (:mod:`pipeline.evaluation.mot`).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import textwrap
 from pathlib import Path
 
 from pipeline.errors import PipelineError
+from pipeline.evaluation.det_scores import SCORE_RULE
+from pipeline.stages.tracking import DEFAULT_TRACKER, TRACKERS
 
 
 def add_command(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Add the ``track`` subcommand."""
     parser = subparsers.add_parser(
         "track",
-        help="run the tracker alone on MOTChallenge detections",
-        description="Track MOTChallenge detections (frame,-1,x,y,w,h,score,...) with the "
-        "app's ByteTrack settings and write MOTChallenge results, to score against ground "
-        "truth.",
+        help="run a tracker alone on MOTChallenge detections",
+        description=textwrap.fill(
+            "Track MOTChallenge detections (frame,-1,x,y,w,h,score,...) with one of the "
+            "app's trackers at its tuned defaults and write MOTChallenge results, to score "
+            f"against ground truth. Scores: {SCORE_RULE}."
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="trackers:\n"
+        + "\n".join(f"  {spec.name:<10} {spec.description}" for spec in TRACKERS.values()),
     )
     parser.add_argument("--detections", type=Path, required=True, help="det.txt")
     parser.add_argument("--out", type=Path, required=True, help="result .txt")
     parser.add_argument("--fps", type=float, default=25.0, help="sequence frame rate")
     parser.add_argument(
-        "--min-score", type=float, default=None, help="ignore detections below this score"
+        "--tracker",
+        default=DEFAULT_TRACKER,
+        help=f"one of {', '.join(TRACKERS)} (default: {DEFAULT_TRACKER})",
+    )
+    parser.add_argument(
+        "--min-score",
+        type=float,
+        default=None,
+        help="ignore detections below this score (0..1, after mapping)",
     )
     parser.set_defaults(handler=run_track_command)
     return parser
@@ -35,12 +51,14 @@ def add_command(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPars
 def run_track_command(args: argparse.Namespace) -> int:
     """Handle ``python -m pipeline track``; prints the summary as JSON."""
     from pipeline.evaluation.mot import track_detections_file
+    from pipeline.stages.tracking import tracker_spec
 
+    tracker_spec(args.tracker)  # an unknown name fails before any file is touched
     if not args.detections.is_file():
         raise PipelineError(f"Detections file not found: {args.detections}")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     summary = track_detections_file(
-        args.detections, args.out, fps=args.fps, min_score=args.min_score
+        args.detections, args.out, fps=args.fps, min_score=args.min_score, tracker=args.tracker
     )
     print(json.dumps(summary, indent=2))
     return 0

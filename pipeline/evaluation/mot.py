@@ -10,10 +10,12 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from pipeline.io.mot_files import MotWriter, StrPath, read_mot_detections, read_mot_rows
-from pipeline.stages.tracking import ObjectTracker, TrackerConfig
+from pipeline.evaluation.det_scores import DEFAULT_SCORE_MAP, scores_in_unit_range, to_unit_scores
+from pipeline.io.mot_files import MotWriter, StrPath, mot_rows_by_frame, read_mot_rows
+from pipeline.stages.tracking import DEFAULT_TRACKER, ObjectTracker, TrackerConfig
 
 
 def track_detections_file(
@@ -24,35 +26,55 @@ def track_detections_file(
     config: TrackerConfig | None = None,
     min_score: float | None = None,
     num_frames: int | None = None,
+    tracker: str = DEFAULT_TRACKER,
+    params: Mapping[str, Any] | None = None,
+    score_map: str = DEFAULT_SCORE_MAP,
 ) -> dict[str, Any]:
     """Track the detections of a MOTChallenge ``det.txt`` and write a result file.
 
-    Every frame from 1 to the last is fed to the tracker in order, including frames
-    without detections, so that lost tracks age as they would on the video.
+    Scores outside 0..1 (MOT15's ACF detections) are first mapped to 0..1
+    (:func:`pipeline.evaluation.det_scores.to_unit_scores`); a file whose scores all lie
+    in 0..1 is tracked as it is. Every frame from 1 to the last is fed to the tracker in
+    order, including frames without detections, so that lost tracks age as they would
+    on the video.
 
     Args:
-        det_path: Detections, ``frame,-1,x,y,w,h,conf,...`` per line, scores in 0..1
-            for the default :class:`TrackerConfig`.
-        out_path: Result file to write (``frame,id,x,y,w,h,conf,-1,-1,-1``).
+        det_path: Detections, ``frame,-1,x,y,w,h,conf,...`` per line.
+        out_path: Result file to write (``frame,id,x,y,w,h,conf,-1,-1,-1``; ``conf`` is
+            the score the tracker saw).
         fps: Frame rate of the sequence (``frameRate`` in ``seqinfo.ini``).
-        config: Tracker settings; defaults when None.
-        min_score: Ignore detections below this score before tracking.
+        config: ByteTrack settings; defaults when None (ByteTrack only).
+        min_score: Ignore detections below this score (in 0..1, after the mapping)
+            before tracking.
         num_frames: Sequence length, if frames after the last detection should count.
+        tracker: Which tracker, a name from
+            :func:`pipeline.stages.tracking.tracker_names`.
+        params: Overrides of the tracker's tuned defaults.
+        score_map: How scores outside 0..1 are mapped (a name from
+            :data:`pipeline.evaluation.det_scores.SCORE_MAPS`; for measuring the rule).
 
     Returns:
         A summary: ``frames`` (frames tracked), ``detections`` (input rows used),
-        ``tracks`` (distinct ids), ``rows`` (rows written), ``output`` (the result path)
-        and ``fps``.
+        ``tracks`` (distinct ids), ``rows`` (rows written), ``output`` (the result path),
+        ``fps``, ``tracker`` and ``scores`` (``"as in the file"`` or the mapping used).
+
+    Raises:
+        pipeline.configs.ConfigError: Unknown tracker or a bad parameter.
 
     Example:
         >>> track_detections_file("det.txt", "result.txt", fps=25.0)  # doctest: +SKIP
         {'frames': 71, 'detections': 321, 'tracks': 9, 'rows': 298, ...}
     """
-    frames = read_mot_detections(det_path, min_score=min_score, num_frames=num_frames)
-    tracker = ObjectTracker(config, frame_rate=fps)
+    tracking = ObjectTracker(config, frame_rate=fps, tracker=tracker, params=params)
+    rows = read_mot_rows(det_path)
+    as_in_file = scores_in_unit_range(rows[:, 6])
+    rows[:, 6] = to_unit_scores(rows[:, 6], score_map)
+    if min_score is not None:
+        rows = rows[rows[:, 6] >= min_score]
+    frames = mot_rows_by_frame(rows, num_frames=num_frames, source=det_path)
     with MotWriter(out_path) as writer:
         for frame_number, detections in frames.items():
-            writer.write(frame_number - 1, tracker.update(detections))
+            writer.write(frame_number - 1, tracking.update(detections))
     return {
         "frames": len(frames),
         "detections": sum(len(d) for d in frames.values()),
@@ -60,6 +82,8 @@ def track_detections_file(
         "rows": writer.rows,
         "output": str(out_path),
         "fps": float(fps),
+        "tracker": tracker,
+        "scores": "as in the file" if as_in_file else f"mapped to 0..1 by {score_map}",
     }
 
 

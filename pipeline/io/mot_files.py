@@ -107,9 +107,32 @@ def read_mot_detections(
     rows = read_mot_rows(path)
     if min_score is not None:
         rows = rows[rows[:, 6] >= min_score]
+    return mot_rows_by_frame(rows, num_frames=num_frames, source=path)
+
+
+def mot_rows_by_frame(
+    rows: np.ndarray, *, num_frames: int | None = None, source: StrPath = "rows"
+) -> dict[int, sv.Detections]:
+    """Group MOTChallenge rows into detections, frame by frame.
+
+    Args:
+        rows: Array of shape (N, 7) as returned by :func:`read_mot_rows` (possibly
+            filtered, or with scores changed).
+        num_frames: Length of the sequence, when known; trailing frames without rows
+            are only present if given.
+        source: Where the rows come from, named in errors.
+
+    Returns:
+        A dict from 1-based frame number to that frame's detections, with one entry for
+        every frame from 1 to the last frame (empty detections where a frame has no
+        rows), in frame order.
+
+    Raises:
+        ValueError: A frame number is below 1.
+    """
     frame_numbers = rows[:, 0].astype(int)
     if len(frame_numbers) and frame_numbers.min() < 1:
-        raise ValueError(f"{path}: MOTChallenge frame numbers start at 1")
+        raise ValueError(f"{source}: MOTChallenge frame numbers start at 1")
     last = int(frame_numbers.max()) if len(frame_numbers) else 0
     if num_frames is not None:
         last = max(last, num_frames)

@@ -1,17 +1,18 @@
-"""The tracker stage: ByteTrack on ``supervision.Detections`` with user-facing ids.
+"""The tracker stage: box trackers on ``supervision.Detections`` with user-facing ids.
 
-:class:`ObjectTracker` wraps :class:`trackers.ByteTrackTracker` (``sv.ByteTrack`` is gone
-from supervision 0.31) and hides its two quirks from the rest of the pipeline: its ids start
-at 0, and detections that are not (yet) part of a confirmed track come back with
-``tracker_id == -1``. Callers get only confirmed tracks, numbered 1, 2, 3... in the order
-they were confirmed, with every field of the matched detection (``class_id``,
+:class:`ObjectTracker` wraps one tracker of the ``trackers`` package (``sv.ByteTrack`` is
+gone from supervision 0.31), chosen by name from :data:`TRACKERS`: ByteTrack (the default),
+SORT, OC-SORT, BoT-SORT, C-BIoU or McByte. It hides their two quirks from the rest of the
+pipeline: their ids start at 0, and detections that are not (yet) part of a confirmed track
+come back with ``tracker_id == -1``. Callers get only confirmed tracks, numbered 1, 2, 3...
+in the order they were confirmed, with every field of the matched detection (``class_id``,
 ``confidence``, ``mask``, ``data["class_name"]``, per-object depth...) intact.
 
-ByteTrack needs every frame (roughly 15 fps or more) to hold ids: feed it frames in order
-and do not drop frames before it.
+These trackers need every frame (roughly 15 fps or more) to hold ids: feed them frames in
+order and do not drop frames before them.
 
 Example:
-    >>> tracker = ObjectTracker(frame_rate=25.0)
+    >>> tracker = ObjectTracker(frame_rate=25.0, tracker="ocsort")
     >>> for detections in detections_per_frame:  # doctest: +SKIP
     ...     tracked = tracker.update(detections)
     ...     print(tracked.tracker_id, tracked.data["class_name"])
@@ -20,14 +21,17 @@ Example:
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING
+import numbers
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import supervision as sv
 
 if TYPE_CHECKING:
-    from trackers import ByteTrackTracker
+    from trackers.core.base import BaseTracker
 
 # Private column used to find, after tracking, which input row each output row came from.
 _ROW_KEY = "_object_tracker_row"
@@ -35,16 +39,18 @@ _ROW_KEY = "_object_tracker_row"
 
 @dataclass(frozen=True)
 class TrackerConfig:
-    """ByteTrack settings.
+    """ByteTrack settings: the app's tracker and the default of :class:`ObjectTracker`.
 
-    The defaults were chosen on MOT15 TUD-Campus only (71 frames at 25 fps), with both its
-    Faster R-CNN detections and YOLOX-Nano run on the clip; ``tests/test_tracking.py`` holds
-    the scores they give there. Detection scores are assumed to lie in 0..1. The threshold
-    that mattered is ``track_activation_threshold``: a light detector's many 0.3..0.6 false
-    positives must not start tracks, while ``high_conf_det_threshold`` below it lets such
-    scores still carry an existing track through the first association round. On a
-    detector whose true objects score lower (open-vocabulary models), lower the
-    activation threshold.
+    The defaults were chosen by ``python -m pipeline.evaluation.tune_trackers`` on the
+    public detections of four MOT15 sequences together (README, "Trackers"), among the
+    settings that keep the app's own detectors (YOLOX-Nano and Faster R-CNN on
+    TUD-Campus) at the scores ``tests/test_tracking.py`` holds them to
+    (:mod:`pipeline.evaluation.tracker_guard`). Detection scores are assumed to lie in
+    0..1. The thresholds that matter are the score ones: a light detector's many
+    0.3..0.6 false positives must not start tracks (``track_activation_threshold``),
+    while ``high_conf_det_threshold`` below it lets such scores still carry an existing
+    track through the first association round. On a detector whose true objects score
+    lower (open-vocabulary models), lower the activation threshold.
 
     Attributes:
         track_activation_threshold: Minimum confidence for an unmatched detection to
@@ -63,9 +69,9 @@ class TrackerConfig:
 
     track_activation_threshold: float = 0.7
     lost_track_buffer: int = 30
-    minimum_iou_threshold: float = 0.1
-    minimum_consecutive_frames: int = 2
-    high_conf_det_threshold: float = 0.5
+    minimum_iou_threshold: float = 0.05
+    minimum_consecutive_frames: int = 1
+    high_conf_det_threshold: float = 0.4
 
     def __post_init__(self) -> None:
         for name in (
@@ -89,19 +95,256 @@ class TrackerConfig:
         return self.minimum_iou_threshold
 
 
+@dataclass(frozen=True)
+class TrackerSpec:
+    """One tracker of the ``trackers`` package, as the app offers it.
+
+    Attributes:
+        name: The name users choose it by (``"bytetrack"``), also the ``trackers``
+            package's own ``tracker_id``.
+        class_name: The class in the ``trackers`` package (imported when a tracker is
+            built, so that importing this module stays cheap).
+        description: One line for help texts and dropdowns.
+        defaults: The tuned default of every parameter a user may set, by
+            ``__init__`` argument name (``frame_rate`` is always the video's).
+        fixed: Arguments always passed and never offered (camera-motion compensation
+            off: see :data:`TRACKERS`).
+        start_param: The parameter holding the least score that starts a track, if any.
+        keep_param: The parameter holding the least score that takes part in the first
+            association round (lower scores only extend tracks, or are ignored), if any.
+    """
+
+    name: str
+    class_name: str
+    description: str
+    defaults: Mapping[str, Any]
+    fixed: Mapping[str, Any] = field(default_factory=dict)
+    start_param: str | None = None
+    keep_param: str | None = None
+
+    def __post_init__(self) -> None:
+        # Read-only views: a spec is shared by every run of the process.
+        object.__setattr__(self, "defaults", MappingProxyType(dict(self.defaults)))
+        object.__setattr__(self, "fixed", MappingProxyType(dict(self.fixed)))
+
+    @property
+    def tracker_class(self) -> type[BaseTracker]:
+        """The ``trackers`` class itself."""
+        import trackers
+
+        return getattr(trackers, self.class_name)
+
+
+#: Scores of open-vocabulary detectors (Grounding DINO) that may start a track, and that
+#: may take part in the first association round, for every tracker. Those detectors score
+#: true objects around 0.3-0.6, so closed-vocabulary thresholds would rarely start a
+#: track. Not tuned on ground truth (no open-vocabulary weights are available offline):
+#: chosen so that anything above the usual 0.35 box threshold can extend tracks and
+#: anything above 0.4 can start them. A tuned default below these stays as it is.
+OPEN_VOCABULARY_START_SCORE = 0.4
+OPEN_VOCABULARY_KEEP_SCORE = 0.35
+
+DEFAULT_TRACKER = "bytetrack"
+
+# The parameters below were chosen by `python -m pipeline.evaluation.tune_trackers` on the
+# public detections of four MOT15 sequences together, scores mapped to 0..1 by
+# pipeline.evaluation.det_scores, among the settings that keep the app's own detectors
+# (YOLOX-Nano, Faster R-CNN) on TUD-Campus at the floors ByteTrack is tested at
+# (pipeline.evaluation.tracker_guard; README, "Trackers"). The parameters it does not
+# search keep the `trackers` package's defaults.
+# BoT-SORT and McByte can warp their tracks by the camera's motion between frames (CMC,
+# from the images); it is off for both: the tracker stage gets boxes only, the MOT
+# sequences used for tuning have no images here, and untested sparse optical flow on
+# every frame would cost CPU for a gain nobody measured.
+TRACKERS: dict[str, TrackerSpec] = {
+    spec.name: spec
+    for spec in (
+        TrackerSpec(
+            name="bytetrack",
+            class_name="ByteTrackTracker",
+            description="ByteTrack: Kalman filter and IoU; low-score boxes extend tracks",
+            # TrackerConfig holds ByteTrack's defaults (the app's config type).
+            defaults=asdict(TrackerConfig()),
+            start_param="track_activation_threshold",
+            keep_param="high_conf_det_threshold",
+        ),
+        TrackerSpec(
+            name="sort",
+            class_name="SORTTracker",
+            description="SORT: Kalman filter and IoU, one association round",
+            defaults={
+                "track_activation_threshold": 0.75,
+                "lost_track_buffer": 30,
+                "minimum_iou_threshold": 0.1,
+                "minimum_consecutive_frames": 2,
+            },
+            start_param="track_activation_threshold",
+        ),
+        TrackerSpec(
+            name="ocsort",
+            class_name="OCSORTTracker",
+            description="OC-SORT: SORT corrected by observations; motion direction in matching",
+            defaults={
+                "high_conf_det_threshold": 0.6,
+                "lost_track_buffer": 30,
+                "minimum_iou_threshold": 0.3,
+                "minimum_consecutive_frames": 1,
+                # Tuned to 0: motion direction did not help on these sequences.
+                "direction_consistency_weight": 0.0,
+                "delta_t": 3,
+            },
+            # OC-SORT ignores boxes under this one threshold, for starting and matching.
+            keep_param="high_conf_det_threshold",
+        ),
+        TrackerSpec(
+            name="botsort",
+            class_name="BoTSORTTracker",
+            description="BoT-SORT: ByteTrack's rounds with IoU fused with scores (no camera "
+            "motion compensation)",
+            defaults={
+                "track_activation_threshold": 0.75,
+                "high_conf_det_threshold": 0.12,
+                "lost_track_buffer": 30,
+                "minimum_consecutive_frames": 2,
+                "minimum_iou_threshold_first_assoc": 0.2,
+                "minimum_iou_threshold_second_assoc": 0.5,
+                "minimum_iou_threshold_unconfirmed_assoc": 0.3,
+            },
+            fixed={"enable_cmc": False},
+            start_param="track_activation_threshold",
+            keep_param="high_conf_det_threshold",
+        ),
+        TrackerSpec(
+            name="cbiou",
+            class_name="CBIoUTracker",
+            description="C-BIoU: BoT-SORT's rounds on boxes enlarged by a buffer, for "
+            "irregular motion",
+            defaults={
+                "track_activation_threshold": 0.75,
+                "high_conf_det_threshold": 0.25,
+                "lost_track_buffer": 30,
+                "minimum_consecutive_frames": 2,
+                "minimum_iou_threshold_first_assoc": 0.3,
+                "minimum_iou_threshold_second_assoc": 0.5,
+                "minimum_iou_threshold_unconfirmed_assoc": 0.3,
+                "buffer_ratio_first": 0.1,
+                "buffer_ratio_second": 0.5,
+            },
+            start_param="track_activation_threshold",
+            keep_param="high_conf_det_threshold",
+        ),
+        TrackerSpec(
+            name="mcbyte",
+            class_name="McByteTracker",
+            description="McByte on boxes: ByteTrack with clear-match locking (without its "
+            "SAM + Cutie masks)",
+            defaults={
+                "track_activation_threshold": 0.75,
+                "high_conf_det_threshold": 0.12,
+                "lost_track_buffer": 30,
+                "minimum_consecutive_frames": 2,
+                "minimum_iou_threshold_first_assoc": 0.2,
+                "minimum_iou_threshold_second_assoc": 0.5,
+                "minimum_iou_threshold_unconfirmed_assoc": 0.3,
+            },
+            # Its mask pipeline (SAM + Cutie) needs weights downloaded at run time and
+            # the frames; without it McByte is a box tracker, its own default mode.
+            fixed={"enable_cmc": False, "enable_mask_manager": False},
+            start_param="track_activation_threshold",
+            keep_param="high_conf_det_threshold",
+        ),
+    )
+}
+
+
+def tracker_names() -> list[str]:
+    """The names :class:`ObjectTracker` accepts, the default first."""
+    return list(TRACKERS)
+
+
+def tracker_spec(name: str) -> TrackerSpec:
+    """The registry entry of a tracker.
+
+    Args:
+        name: A name from :func:`tracker_names`.
+
+    Returns:
+        Its :class:`TrackerSpec`.
+
+    Raises:
+        pipeline.configs.ConfigError: ``name`` is not a tracker.
+    """
+    if name not in TRACKERS:
+        raise _config_error(f"Unknown tracker {name!r}. Choose one of {', '.join(TRACKERS)}.")
+    return TRACKERS[name]
+
+
+def open_vocabulary_params(name: str) -> dict[str, float]:
+    """A tracker's score thresholds for open-vocabulary detectors.
+
+    Args:
+        name: A name from :func:`tracker_names`.
+
+    Returns:
+        Its start and keep thresholds lowered to :data:`OPEN_VOCABULARY_START_SCORE` and
+        :data:`OPEN_VOCABULARY_KEEP_SCORE` (or left at their defaults when lower).
+
+    Example:
+        >>> open_vocabulary_params("sort")
+        {'track_activation_threshold': 0.4}
+    """
+    spec = tracker_spec(name)
+    params: dict[str, float] = {}
+    # Only ever lowered: a default already below stays.
+    if spec.start_param is not None:
+        params[spec.start_param] = min(spec.defaults[spec.start_param], OPEN_VOCABULARY_START_SCORE)
+    if spec.keep_param is not None:
+        params[spec.keep_param] = min(spec.defaults[spec.keep_param], OPEN_VOCABULARY_KEEP_SCORE)
+    return params
+
+
+def tracker_params_for(
+    name: str, params: Mapping[str, Any] | None, open_vocabulary: bool
+) -> dict[str, Any]:
+    """A tracker's parameter overrides for a detector: defaults adapted to open vocabulary.
+
+    The counterpart of :func:`tracker_config_for` for every tracker.
+
+    Args:
+        name: A name from :func:`tracker_names`.
+        params: The run's overrides (None or empty: the tracker's defaults).
+        open_vocabulary: Whether the detector is open-vocabulary.
+
+    Returns:
+        ``params`` unless there are none and the detector is open-vocabulary, then
+        :func:`open_vocabulary_params`.
+    """
+    tracker_spec(name)
+    if open_vocabulary and not params:
+        return open_vocabulary_params(name)
+    return dict(params or {})
+
+
 class ObjectTracker:
     """Assigns stable ids to detections across the frames of one video.
 
     Association is class-agnostic, as in ByteTrack; a track's class (``class_id``,
     ``data["class_name"]``) is that of the detection it matched in the current frame.
+    Every tracker gets boxes and scores only (no frames): see :data:`TRACKERS`.
 
     Args:
-        config: Tracker settings; :class:`TrackerConfig` defaults when None.
+        config: ByteTrack settings; :class:`TrackerConfig` defaults when None. Only for
+            ``tracker="bytetrack"``; other trackers take ``params``.
         frame_rate: Frame rate of the video in frames per second, used to scale
             ``lost_track_buffer``.
+        tracker: Which tracker, a name from :func:`tracker_names`.
+        params: Overrides of the tracker's defaults (``TRACKERS[tracker].defaults``
+            names them); for ByteTrack they override ``config``.
 
     Raises:
         ValueError: ``frame_rate`` is not a positive finite number.
+        pipeline.configs.ConfigError: Unknown tracker or parameter, a bad value, or a
+            ``config`` given to a tracker other than ByteTrack.
 
     Example:
         >>> import numpy as np, supervision as sv
@@ -114,19 +357,42 @@ class ObjectTracker:
         array([1])
     """
 
-    def __init__(self, config: TrackerConfig | None = None, frame_rate: float = 30.0) -> None:
+    def __init__(
+        self,
+        config: TrackerConfig | None = None,
+        frame_rate: float = 30.0,
+        *,
+        tracker: str = DEFAULT_TRACKER,
+        params: Mapping[str, Any] | None = None,
+    ) -> None:
         if not (math.isfinite(frame_rate) and frame_rate > 0):
             raise ValueError(f"frame_rate must be a positive number, got {frame_rate!r}")
+        self.spec = tracker_spec(tracker)
+        if config is not None and tracker != "bytetrack":
+            raise _config_error(
+                f"TrackerConfig holds ByteTrack's settings; give {tracker}'s as params."
+            )
         self.config = config if config is not None else TrackerConfig()
         self.frame_rate = float(frame_rate)
+        base = asdict(self.config) if tracker == "bytetrack" else dict(self.spec.defaults)
+        self.params: dict[str, Any] = {**base, **_checked_params(self.spec, params or {})}
         self._tracker = self._new_tracker()
         self._user_ids: dict[int, int] = {}
 
-    def _new_tracker(self) -> ByteTrackTracker:
-        # Imported here so that importing the pipeline stays cheap for the UI and CLI.
-        from trackers import ByteTrackTracker
+    @property
+    def tracker_name(self) -> str:
+        """The name of the tracker in use."""
+        return self.spec.name
 
-        return ByteTrackTracker(frame_rate=self.frame_rate, **asdict(self.config))
+    def _new_tracker(self) -> BaseTracker:
+        # The trackers package is imported here so that importing the pipeline stays
+        # cheap for the UI and CLI.
+        try:
+            return self.spec.tracker_class(
+                frame_rate=self.frame_rate, **self.params, **self.spec.fixed
+            )
+        except ValueError as error:  # the library's own checks of a value
+            raise _config_error(f"Bad {self.spec.name} setting: {error}") from error
 
     @property
     def num_tracks(self) -> int:
@@ -153,7 +419,9 @@ class ObjectTracker:
 
         if _ROW_KEY not in result.data:
             # Would mean a `trackers` release stopped returning indexed input rows.
-            raise RuntimeError("ByteTrackTracker did not keep detection data; cannot map rows")
+            raise RuntimeError(
+                f"{self.spec.class_name} did not keep detection data; cannot map rows"
+            )
         rows = np.asarray(result.data[_ROW_KEY], dtype=int)
         internal_ids = np.asarray(result.tracker_id, dtype=int)
         confirmed = internal_ids >= 0
@@ -169,11 +437,44 @@ class ObjectTracker:
         self._user_ids.clear()
 
     def _user_id(self, internal_id: int) -> int:
-        # Keyed on ByteTrack's id rather than computed as id + 1, so user ids stay dense
+        # Keyed on the library's id rather than computed as id + 1, so user ids stay dense
         # and in order of first appearance even if the library ever skips internal ids.
         if internal_id not in self._user_ids:
             self._user_ids[internal_id] = len(self._user_ids) + 1
         return self._user_ids[internal_id]
+
+
+def _checked_params(spec: TrackerSpec, params: Mapping[str, Any]) -> dict[str, Any]:
+    """``params`` if every name is one of ``spec``'s and every value has the default's kind.
+
+    Every float parameter of these trackers is a score, an IoU, a weight or a ratio in
+    0..1, and every int one a count of frames; the library checks little of either.
+    """
+    unknown = sorted(set(params) - set(spec.defaults))
+    if unknown:
+        raise _config_error(
+            f"{spec.name} has no parameter {', '.join(map(repr, unknown))}. "
+            f"Its parameters: {', '.join(spec.defaults)}."
+        )
+    for name, value in params.items():
+        default = spec.defaults[name]
+        if isinstance(default, float):
+            ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
+            if not (ok and math.isfinite(value) and 0.0 <= value <= 1.0):
+                raise _config_error(f"{spec.name} {name} must be between 0 and 1, not {value!r}.")
+        elif isinstance(default, int) and (
+            isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0
+        ):
+            raise _config_error(f"{spec.name} {name} must be a whole number >= 0, not {value!r}.")
+    return dict(params)
+
+
+def _config_error(message: str) -> Exception:
+    # pipeline.configs imports this module (TrackerConfig), so its error is looked up
+    # when raised rather than imported at the top.
+    from pipeline.configs import ConfigError
+
+    return ConfigError(message)
 
 
 def _with_tracker_ids(detections: sv.Detections, tracker_ids: list[int]) -> sv.Detections:
@@ -181,17 +482,13 @@ def _with_tracker_ids(detections: sv.Detections, tracker_ids: list[int]) -> sv.D
     return detections
 
 
-#: Open-vocabulary detectors (Grounding DINO) score true objects around 0.3-0.6, so
-#: the closed-vocabulary thresholds above would rarely start a track. Not tuned on
-#: ground truth (no open-vocabulary weights are available offline): chosen so that
-#: anything above the usual 0.35 box threshold can start and extend tracks.
-OPEN_VOCABULARY_TRACKER = TrackerConfig(
-    track_activation_threshold=0.4, high_conf_det_threshold=0.35
-)
+#: ByteTrack's settings for open-vocabulary detectors (see
+#: :data:`OPEN_VOCABULARY_START_SCORE`).
+OPEN_VOCABULARY_TRACKER = TrackerConfig(**open_vocabulary_params("bytetrack"))
 
 
 def tracker_config_for(config: TrackerConfig, open_vocabulary: bool) -> TrackerConfig:
-    """The tracker settings for a detector: defaults adapted to open vocabulary.
+    """The ByteTrack settings for a detector: defaults adapted to open vocabulary.
 
     Args:
         config: The run's tracker settings.

@@ -1,0 +1,112 @@
+"""MOTChallenge sequence folders: ground truth, public detections and ``seqinfo.ini``.
+
+A sequence folder holds ``gt.txt``, ``det.txt`` and ``seqinfo.ini`` (as the four MOT15
+sequences in ``../shared/assets/mot`` do; MOTChallenge's own ``gt/gt.txt`` and
+``det/det.txt`` sub-folders are found too). Tracking with the sequence's real frame rate
+matters: every tracker scales its lost-track buffer by it.
+
+Example:
+    >>> sequences = find_sequences(default_mot_root())  # doctest: +SKIP
+    >>> [(s.name, s.fps, s.length) for s in sequences]  # doctest: +SKIP
+    [('TUD-Campus', 25.0, 71), ('KITTI-13', 10.0, 340), ...]
+"""
+
+from __future__ import annotations
+
+import configparser
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipeline.io.mot_files import StrPath
+
+#: The sequences trackers are tuned and compared on, together (never one alone): a
+#: static camera on a square (TUD-Campus), a car's street view at 10 fps (KITTI-13), a
+#: camera walking a pavement (ETH-Sunnyday) and a busy pedestrian street (ADL-Rundle-6).
+MOT15_SEQUENCES = ("TUD-Campus", "KITTI-13", "ETH-Sunnyday", "ADL-Rundle-6")
+
+
+@dataclass(frozen=True)
+class MotSequence:
+    """One MOTChallenge sequence on disk.
+
+    Attributes:
+        name: The sequence's name (``seqinfo.ini``'s ``name``, else the folder's).
+        folder: Its folder.
+        fps: Frame rate (``frameRate``).
+        length: Number of frames (``seqLength``).
+    """
+
+    name: str
+    folder: Path
+    fps: float
+    length: int
+
+    @property
+    def gt(self) -> Path:
+        """The ground-truth file."""
+        return _first_file(self.folder, ("gt.txt", "gt/gt.txt"))
+
+    @property
+    def det(self) -> Path:
+        """The public detections file."""
+        return _first_file(self.folder, ("det.txt", "det/det.txt"))
+
+
+def read_sequence(folder: StrPath) -> MotSequence:
+    """Read a sequence folder's ``seqinfo.ini``.
+
+    Args:
+        folder: The sequence folder.
+
+    Returns:
+        The sequence.
+
+    Raises:
+        FileNotFoundError: The folder has no ``seqinfo.ini``.
+        ValueError: ``seqinfo.ini`` lacks ``frameRate`` or ``seqLength``.
+    """
+    folder = Path(folder)
+    ini = folder / "seqinfo.ini"
+    if not ini.is_file():
+        raise FileNotFoundError(f"{ini} not found: a MOTChallenge sequence needs one")
+    parser = configparser.ConfigParser()
+    parser.read(ini, encoding="utf-8")
+    try:
+        section = parser["Sequence"]
+        return MotSequence(
+            name=section.get("name", folder.name),
+            folder=folder,
+            fps=float(section["frameRate"]),
+            length=int(section["seqLength"]),
+        )
+    except KeyError as error:
+        raise ValueError(f"{ini}: missing {error}") from error
+
+
+def find_sequences(root: StrPath, names: Sequence[str] = MOT15_SEQUENCES) -> list[MotSequence]:
+    """The named sequences under ``root``, in the order named.
+
+    Args:
+        root: The folder holding one folder per sequence.
+        names: The sequences wanted.
+
+    Returns:
+        One :class:`MotSequence` per name.
+
+    Raises:
+        FileNotFoundError: A named sequence is missing.
+    """
+    return [read_sequence(Path(root) / name) for name in names]
+
+
+def default_mot_root() -> Path:
+    """Where this workplace keeps the MOT15 sequences: ``../shared/assets/mot``."""
+    return Path(__file__).resolve().parents[2].parent / "shared" / "assets" / "mot"
+
+
+def _first_file(folder: Path, candidates: tuple[str, ...]) -> Path:
+    for candidate in candidates:
+        if (folder / candidate).is_file():
+            return folder / candidate
+    raise FileNotFoundError(f"none of {', '.join(candidates)} in {folder}")
