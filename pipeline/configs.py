@@ -34,7 +34,12 @@ from pipeline.stages.counting import (
     check_names,
 )
 from pipeline.stages.depth_display import COLORMAPS, VIEWS
-from pipeline.stages.tracking import TrackerConfig
+from pipeline.stages.tracking import (
+    DEFAULT_TRACKER,
+    as_tracker_params,
+    checked_tracker_params,
+    tracker_names,
+)
 
 DEFAULT_MAX_DURATION_S = 600.0
 MIB = 1024 * 1024
@@ -221,7 +226,12 @@ class DetectionConfig(PooledRunConfig):
         queries: Class names to keep, comma-separated (empty: all), or what to
             find in free text for grounding_dino.
         confidence: Minimum detection score, 0 to 1.
-        tracker: ByteTrack settings.
+        tracker: The tracker that gives objects their ids (each with defaults
+            tuned on MOT sequences; README, "Trackers").
+        tracker_params: Overrides of the tracker's tuned defaults as
+            NAME=VALUE, repeated for several (for example
+            lost_track_buffer=60; `python -m pipeline track --help` lists
+            each tracker's parameters).
         detector_options: Further detector options as ``(name, value)`` pairs
             (for example ``(("imgsz", 416),)``).
         depth: Also measure each tracked object's relative depth with Depth
@@ -244,7 +254,10 @@ class DetectionConfig(PooledRunConfig):
     weights: str | None = option(None)
     queries: tuple[str, ...] = option(())
     confidence: float = option(0.25, flag="--conf")
-    tracker: TrackerConfig = option(cli=False, default_factory=TrackerConfig)
+    tracker: str = option(DEFAULT_TRACKER, choices=tracker_names)
+    tracker_params: tuple[tuple[str, Any], ...] = option(
+        (), flag="--tracker-param", repeat=True, parse=as_tracker_params, metavar="NAME=VALUE"
+    )
     detector_options: tuple[tuple[str, Any], ...] = option((), cli=False)
     depth: bool = option(False)
     depth_size: str | None = option(None)
@@ -262,6 +275,8 @@ class DetectionConfig(PooledRunConfig):
         object.__setattr__(self, "lines", as_lines(self.lines))
         object.__setattr__(self, "zones", as_zones(self.zones))
         check_names(self.lines, self.zones)
+        object.__setattr__(self, "tracker_params", as_tracker_params(self.tracker_params))
+        checked_tracker_params(self.tracker, dict(self.tracker_params))
         _check_size("detector", self.detector, self.size)
         _check_confidence(self.confidence)
         if self.depth:

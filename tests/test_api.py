@@ -107,6 +107,7 @@ def test_api_lists_named_endpoints(client: Client) -> None:
         "confidence",
         "object_depth",
         "counting",
+        "tracker",
     ]
     assert len(endpoints["/detect"]["returns"]) == 6
 
@@ -418,3 +419,15 @@ def test_python_app_py_serves_on_the_port_from_the_environment(tmp_path: Path) -
         assert process.poll() is None, process.stderr.read().decode()[-2000:]
     finally:
         stop_process(process)
+
+
+def test_detect_takes_the_tracker_by_name(client: Client, clip: Path, app_env: Path) -> None:
+    *_, (_, status, video, tracks, tables, summary) = client.submit(
+        video=handle_file(str(clip)), detector="yolox_nano", queries="person",
+        tracker="ocsort", api_name="/detect",
+    )  # fmt: skip
+    assert summary["tracker"]["name"] == "ocsort" and summary["tracks"] > 0
+    before = files_under(app_env)
+    with pytest.raises(AppError, match="Unknown tracker 'nope'. Choose one of bytetrack, sort"):
+        client.predict(handle_file(str(clip)), "yolox_nano", tracker="nope", api_name="/detect")
+    assert files_under(app_env) == before

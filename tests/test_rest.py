@@ -220,6 +220,8 @@ def test_a_full_queue_answers_503_with_retry_after(http: httpx.Client, long_clip
         ({"counting": LINE_OUTSIDE}, 422, "(900, 10) outside the 768x432 frame"),
         ({"counting": TWICE_NAMED}, 422, "The name 'door' is used twice"),
         ({"mode": "depth", "counting": DOOR}, 422, "for object_detection only"),
+        ({"tracker": "nope"}, 422, "Unknown tracker 'nope'"),
+        ({"mode": "segmentation", "tracker": "sort"}, 422, "for object_detection only"),
     ],
 )
 def test_bad_form_values_are_one_clear_error_and_leave_nothing(

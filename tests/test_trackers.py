@@ -209,3 +209,63 @@ def test_track_help_names_the_trackers_and_the_score_rule(
     text = " ".join(capsys.readouterr().out.split())
     assert all(name in text for name in NAMES)
     assert " ".join(SCORE_RULE.split()) in text
+
+
+@pytest.fixture(scope="module")
+def shapes_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    import synthetic
+
+    return synthetic.make_video(tmp_path_factory.mktemp("trackers") / "shapes.mp4", frames=20)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_tracker_runs_through_the_pipeline_from_the_command_line(
+    name: str, shapes_clip: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tracks = tmp_path / "t.json"
+    argv = ["detect", str(shapes_clip), "--detector", "test_shapes", "--queries", "red,blue"]
+    assert main([*argv, "--tracker", name, "--tracks", str(tracks), "--no-progress"]) == 0
+    printed = capsys.readouterr().out
+    summary = json.loads(printed[printed.index("{") :])
+    assert summary["tracker"]["name"] == name
+    assert summary["tracker"]["params"] == dict(TRACKERS[name].defaults)
+    frames = json.loads(tracks.read_text())["frames"]
+    ids = {o["track_id"] for f in frames for o in f["objects"]}
+    # Two shapes that never meet: every tracker holds them as two ids, numbered from 1.
+    assert ids == {1, 2}, ids
+    assert len(frames) == 20
+
+
+def test_tracker_params_reach_the_run(
+    shapes_clip: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["detect", str(shapes_clip), "--detector", "test_shapes", "--tracks", str(tmp_path / "t")]
+    extra = ["--tracker", "sort", "--tracker-param", "lost_track_buffer=7", "--no-progress"]
+    assert main([*argv, *extra]) == 0
+    printed = capsys.readouterr().out
+    summary = json.loads(printed[printed.index("{") :])
+    assert summary["tracker"]["params"]["lost_track_buffer"] == 7
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--tracker", "nope"], "Unknown tracker 'nope'"),
+        (["--tracker-param", "nope=1"], "bytetrack has no parameter 'nope'"),
+        (["--tracker", "sort", "--tracker-param", "lost_track_buffer=-2"], "whole number >= 0"),
+        (["--tracker-param", "lost_track_buffer"], "NAME=VALUE"),
+    ],
+)
+def test_bad_tracker_choices_are_one_line_and_write_nothing(
+    extra: list[str],
+    message: str,
+    shapes_clip: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    tracks = tmp_path / "t.json"
+    argv = ["detect", str(shapes_clip), "--detector", "test_shapes", "--tracks", str(tracks)]
+    assert main([*argv, *extra]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and message in err, err
+    assert not any(tmp_path.iterdir())

@@ -15,6 +15,8 @@ from typing import Any
 import gradio as gr
 import pandas as pd
 
+from pipeline.stages.tracking import DEFAULT_TRACKER, TRACKERS
+
 #: Runs and first-frame previews share one concurrency group: both use the devices.
 GPU_CONCURRENCY_ID = "gpu"
 
@@ -65,6 +67,22 @@ def preview_image(prefix: str, label: str = "Preview") -> gr.Image:
 def result_video(prefix: str, label: str = "Result (H.264)") -> gr.Video:
     """The finished run's video, playing as soon as it arrives."""
     return gr.Video(label=label, interactive=False, autoplay=True, elem_id=f"{prefix}result-video")
+
+
+def tracker_dropdown(prefix: str) -> gr.Dropdown:
+    """The tracker choice (advanced settings): each tracker of the ``trackers`` package.
+
+    ``allow_custom_value``: an API client may name any tracker; the config then
+    answers with the list of valid ones.
+    """
+    return gr.Dropdown(
+        choices=[(spec.description, spec.name) for spec in TRACKERS.values()],
+        value=DEFAULT_TRACKER,
+        label="Tracker",
+        info="Each with defaults tuned on public MOT sequences (README, Trackers).",
+        allow_custom_value=True,
+        elem_id=f"{prefix}tracker",
+    )
 
 
 def run_summary(prefix: str) -> gr.JSON:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from pipeline.errors import PipelineError
 from pipeline.evaluation.det_scores import SCORE_RULE
-from pipeline.stages.tracking import DEFAULT_TRACKER, TRACKERS
+from pipeline.stages.tracking import DEFAULT_TRACKER, TRACKERS, TrackerSpec
 
 
 def add_command(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -27,8 +27,8 @@ def add_command(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPars
             f"against ground truth. Scores: {SCORE_RULE}."
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="trackers:\n"
-        + "\n".join(f"  {spec.name:<10} {spec.description}" for spec in TRACKERS.values()),
+        epilog="trackers and their parameters (tuned defaults):\n"
+        + "\n".join(_tracker_help(spec) for spec in TRACKERS.values()),
     )
     parser.add_argument("--detections", type=Path, required=True, help="det.txt")
     parser.add_argument("--out", type=Path, required=True, help="result .txt")
@@ -37,6 +37,13 @@ def add_command(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPars
         "--tracker",
         default=DEFAULT_TRACKER,
         help=f"one of {', '.join(TRACKERS)} (default: {DEFAULT_TRACKER})",
+    )
+    parser.add_argument(
+        "--tracker-param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override one of the tracker's defaults (repeatable)",
     )
     parser.add_argument(
         "--min-score",
@@ -48,17 +55,26 @@ def add_command(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPars
     return parser
 
 
+def _tracker_help(spec: TrackerSpec) -> str:
+    params = ", ".join(f"{name}={value}" for name, value in spec.defaults.items())
+    indent = " " * 13
+    params = textwrap.fill(params, 78, initial_indent=indent, subsequent_indent=indent)
+    return f"  {spec.name:<10} {spec.description}\n{params}"
+
+
 def run_track_command(args: argparse.Namespace) -> int:
     """Handle ``python -m pipeline track``; prints the summary as JSON."""
     from pipeline.evaluation.mot import track_detections_file
-    from pipeline.stages.tracking import tracker_spec
+    from pipeline.stages.tracking import as_tracker_params, checked_tracker_params
 
-    tracker_spec(args.tracker)  # an unknown name fails before any file is touched
+    # An unknown name or parameter fails before any file is touched.
+    params = checked_tracker_params(args.tracker, dict(as_tracker_params(args.tracker_param)))
     if not args.detections.is_file():
         raise PipelineError(f"Detections file not found: {args.detections}")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     summary = track_detections_file(
-        args.detections, args.out, fps=args.fps, min_score=args.min_score, tracker=args.tracker
-    )
+        args.detections, args.out, fps=args.fps, min_score=args.min_score, tracker=args.tracker,
+        params=params,
+    )  # fmt: skip
     print(json.dumps(summary, indent=2))
     return 0

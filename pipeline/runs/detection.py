@@ -35,7 +35,7 @@ from pipeline.stages.counting import CountingStage, check_inside, to_json
 from pipeline.stages.depth_display import DepthNormalizer, DepthPainter
 from pipeline.stages.object_depth import add_object_depths
 from pipeline.stages.track_ledger import TrackLedger
-from pipeline.stages.tracking import ObjectTracker, tracker_config_for
+from pipeline.stages.tracking import ObjectTracker, tracker_params_for
 
 #: The depth video of a detection run is at most this wide (depth is coarse anyway:
 #: the model sees 518 px), so its maps are small while they wait for the in-order stage.
@@ -187,9 +187,12 @@ class DetectionRun(Run[DetectionConfig, FrameResult]):
 
     @functools.cached_property
     def tracker(self) -> ObjectTracker:
-        """ByteTrack for this run, made at its first frame (importing it is not free)."""
-        config = tracker_config_for(self.config.tracker, self.detector.open_vocabulary)
-        return ObjectTracker(config, frame_rate=self.info.fps)
+        """The run's tracker, made at its first frame (importing it is not free)."""
+        name = self.config.tracker
+        params = tracker_params_for(
+            name, dict(self.config.tracker_params), self.detector.open_vocabulary
+        )
+        return ObjectTracker(frame_rate=self.info.fps, tracker=name, params=params)
 
     def preview(self, frame: Frame) -> FirstFrame:
         """Frame 0's detections, drawn (before tracking: a track needs two frames)."""
@@ -286,6 +289,7 @@ class DetectionRun(Run[DetectionConfig, FrameResult]):
 
     def summary(self) -> dict[str, Any]:
         summary = self.ledger.summary()
+        summary["tracker"] = {"name": self.tracker.tracker_name, "params": self.tracker.params}
         if self.models.depth is not None:
             summary["depth_model"] = self.models.depth.info()
             summary["near_to_far"] = [

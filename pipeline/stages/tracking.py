@@ -325,6 +325,73 @@ def tracker_params_for(
     return dict(params or {})
 
 
+def as_tracker_params(values: Any) -> tuple[tuple[str, Any], ...]:
+    """Tracker parameter overrides, as the config holds them: sorted ``(name, value)`` pairs.
+
+    Args:
+        values: A mapping, ``(name, value)`` pairs, or ``NAME=VALUE`` texts (the command
+            line's; a whole number is read as an int, anything else as a float).
+
+    Returns:
+        The pairs, sorted by name (values not yet checked: :func:`checked_tracker_params`).
+
+    Raises:
+        pipeline.configs.ConfigError: A text without ``=`` or with a value that is not a
+            number, or a name given twice.
+
+    Example:
+        >>> as_tracker_params(["lost_track_buffer=60", "minimum_iou_threshold=0.2"])
+        (('lost_track_buffer', 60), ('minimum_iou_threshold', 0.2))
+    """
+    if values is None:
+        return ()
+    items = list(values.items()) if isinstance(values, Mapping) else list(values)
+    pairs: dict[str, Any] = {}
+    for item in items:
+        if isinstance(item, str):
+            name, equals, text = item.partition("=")
+            name = name.strip()
+            if not equals or not name:
+                raise _config_error(f"A tracker parameter is NAME=VALUE, not {item!r}.")
+            value = _number(name, text.strip())
+        elif isinstance(item, list | tuple) and len(item) == 2:
+            name, value = str(item[0]), item[1]
+        else:
+            raise _config_error(f"A tracker parameter is NAME=VALUE, not {item!r}.")
+        if name in pairs:
+            raise _config_error(f"The tracker parameter {name!r} is given twice.")
+        pairs[name] = value
+    return tuple(sorted(pairs.items()))
+
+
+def _number(name: str, text: str) -> int | float:
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        return float(text)
+    except ValueError:
+        message = f"The tracker parameter {name} must be a number, not {text!r}."
+        raise _config_error(message) from None
+
+
+def checked_tracker_params(name: str, params: Mapping[str, Any]) -> dict[str, Any]:
+    """``params`` if ``name`` is a tracker and each parameter is one of its own, in range.
+
+    Args:
+        name: A name from :func:`tracker_names`.
+        params: Overrides of its defaults (``TRACKERS[name].defaults`` names them).
+
+    Returns:
+        ``params`` as a dict.
+
+    Raises:
+        pipeline.configs.ConfigError: Unknown tracker or parameter, or a bad value.
+    """
+    return _checked_params(tracker_spec(name), params)
+
+
 class ObjectTracker:
     """Assigns stable ids to detections across the frames of one video.
 

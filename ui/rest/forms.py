@@ -68,6 +68,8 @@ class RunForm:
         counting: Counting lines and zones (object_detection), as JSON in the
             video's pixels: ``{"lines": [{"name": "door", "points": [[x1, y1],
             [x2, y2]]}], "zones": [{"name": "desk", "points": [[x1, y1], ...]}]}``.
+        tracker: The tracker (object_detection): bytetrack (default), sort,
+            ocsort, botsort, cbiou or mcbyte.
     """
 
     mode: str | None = None
@@ -78,6 +80,7 @@ class RunForm:
     confidence: str | None = None
     depth: str | None = None
     counting: str | None = None
+    tracker: str | None = None
 
     def task_and_config(self, *, max_duration_s: float | None) -> tuple[str, RunConfig]:
         """The task the form asks for and its config.
@@ -97,6 +100,9 @@ class RunForm:
             settings["confidence"] = confidence
         if task != "detection" and (self.counting or "").strip():
             raise ApiError(422, "Counting lines and zones are for object_detection only.")
+        tracker = (self.tracker or "").strip()
+        if task != "detection" and tracker:
+            raise ApiError(422, "The tracker is chosen for object_detection only.")
         if task == "depth":
             return task, DepthConfig(max_duration_s=max_duration_s)
         queries = normalize_queries(self.queries)
@@ -110,6 +116,7 @@ class RunForm:
                 lines=lines,
                 zones=zones,
                 **({"detector": detector} if detector else {}),
+                **({"tracker": tracker} if tracker else {}),
             )
         step = _number("step", self.step, int)
         segmenter = (self.segmenter or "").strip() or None

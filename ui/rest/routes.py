@@ -85,13 +85,16 @@ def read_form(
     confidence: Text = None,
     depth: Text = None,
     counting: Text = None,
+    tracker: Text = None,
 ) -> Upload:
     """The form of both ``POST`` routes, declared once (FastAPI documents it at ``/docs``).
 
     Every field is optional text here, so that each mistake gets this API's own
     message (:class:`~ui.rest.forms.RunForm` checks them) rather than a schema error.
     """
-    return video, RunForm(mode, queries, detector, segmenter, step, confidence, depth, counting)
+    return video, RunForm(
+        mode, queries, detector, segmenter, step, confidence, depth, counting, tracker
+    )
 
 
 def build_router(jobs: JobStore, settings: Settings) -> APIRouter:

@@ -24,6 +24,7 @@ from ui.layout import (
     result_video,
     run_buttons,
     run_summary,
+    tracker_dropdown,
     video_input,
     wire_run_buttons,
 )
@@ -61,6 +62,7 @@ def build_detection_config(
     max_duration_s: float | None,
     object_depth: bool = False,
     counting: str | dict[str, Any] | None = None,
+    tracker: str | None = None,
 ) -> DetectionConfig:
     """A request's values as the run's config.
 
@@ -77,6 +79,7 @@ def build_detection_config(
         object_depth: Also measure each tracked object's relative depth.
         counting: Counting lines and zones as JSON
             (:func:`pipeline.stages.counting.from_json`); empty: none.
+        tracker: The tracker's name; None or ``""`` for the default.
 
     Returns:
         The frozen config of the run.
@@ -109,6 +112,7 @@ def build_detection_config(
         confidence=confidence,
         max_duration_s=max_duration_s,
         depth=bool(object_depth),
+        tracker=(tracker or "").strip() or field_default(DetectionConfig, "tracker"),
     )
 
 
@@ -130,6 +134,7 @@ class DetectionHandlers(TabHandlers):
         confidence: float | None,
         object_depth: bool | None,
         counting: str | None,
+        tracker: str | None,
     ) -> DetectionConfig:
         return self._checked(
             video,
@@ -141,6 +146,7 @@ class DetectionHandlers(TabHandlers):
                 max_duration_s=self.settings.max_duration_s,
                 object_depth=bool(object_depth),
                 counting=counting,
+                tracker=tracker,
             ),
         )
 
@@ -153,6 +159,7 @@ class DetectionHandlers(TabHandlers):
         confidence: float | None,
         object_depth: bool | None = False,
         counting: str | None = "",
+        tracker: str | None = "",
         request: gr.Request | None = None,
     ) -> Iterator[DetectOutputs]:
         """Detect and track objects in a video, streaming annotated frames.
@@ -173,6 +180,8 @@ class DetectionHandlers(TabHandlers):
                 (empty: none). Crossings per line and direction and each
                 zone's occupancy and times are drawn, summarised, recorded as
                 events in the tracks and added to the tables.
+            tracker: The tracker giving objects their ids: bytetrack (default),
+                sort, ocsort, botsort, cbiou or mcbyte.
             request: Injected by Gradio; identifies the session for the Stop button.
 
         Yields:
@@ -187,7 +196,7 @@ class DetectionHandlers(TabHandlers):
                 weights, too-long video, bad lines or zones, or a failed run.
         """
         config = self._request(
-            video, detector, size, queries, confidence, object_depth, counting
+            video, detector, size, queries, confidence, object_depth, counting, tracker
         )
         yield from self._stream(request, str(video), config)
 
@@ -200,6 +209,7 @@ class DetectionHandlers(TabHandlers):
         confidence: float | None,
         object_depth: bool | None = False,
         counting: str | None = "",
+        tracker: str | None = "",
     ) -> np.ndarray:
         """Detect objects in the first frame only: a quick check of the settings.
 
@@ -211,6 +221,8 @@ class DetectionHandlers(TabHandlers):
             confidence: Minimum detection score in [0, 1].
             object_depth: Also label each object with its relative depth.
             counting: Counting lines and zones (JSON), drawn on the frame.
+            tracker: The tracker's name, checked as for ``/detect`` (a first
+                frame is not tracked).
 
         Returns:
             The annotated first frame (RGB).
@@ -219,7 +231,7 @@ class DetectionHandlers(TabHandlers):
             gr.Error: As for ``/detect``.
         """
         config = self._request(
-            video, detector, size, queries, confidence, object_depth, counting
+            video, detector, size, queries, confidence, object_depth, counting, tracker
         )
         return self._first_frame(str(video), config)
 
@@ -346,6 +358,8 @@ def build_detection_tab(
                     elem_id="object-depth",
                 )
                 counting = drawing.build_counting_editor(video)
+                with gr.Accordion("Advanced settings", open=False):
+                    tracker = tracker_dropdown("")
                 buttons = run_buttons("")
             with gr.Column(scale=1):
                 preview = preview_image("")
@@ -376,7 +390,7 @@ def build_detection_tab(
     )
     wire_run_buttons(
         buttons,
-        inputs=[video, detector, size, queries, confidence, object_depth, counting],
+        inputs=[video, detector, size, queries, confidence, object_depth, counting, tracker],
         preview=preview,
         first_frame=handlers.first_frame,
         first_frame_api="first_frame",

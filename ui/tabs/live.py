@@ -27,6 +27,7 @@ from pipeline.jobs import JobStore
 from ui import counting as drawing
 from ui.errors import as_gr_errors
 from ui.jobs import job_store
+from ui.layout import tracker_dropdown
 from ui.live import LiveSession
 from ui.model_choices import model_choices, model_note
 from ui.render import summary_text
@@ -82,6 +83,7 @@ class LiveHandlers:
         counting: str | None,
         record: bool | None,
         session: LiveSession | Stopped | None,
+        tracker: str | None = None,
     ) -> tuple[Any, str, LiveSession | Stopped | None]:
         """One webcam frame: start the session at the first, then detect, track and count.
 
@@ -100,7 +102,7 @@ class LiveHandlers:
             return gr.skip(), self._ended_text(session), session
         with as_gr_errors():
             if session is None:
-                config = self._config(detector, queries, confidence, counting)
+                config = self._config(detector, queries, confidence, counting, tracker)
                 height, width = image.shape[:2]
                 session = LiveSession(config, width, height, jobs=self.jobs if record else None)
             if session.elapsed_s >= self.settings.live_time_limit_s:
@@ -121,10 +123,12 @@ class LiveHandlers:
         queries: str | None,
         confidence: float | None,
         counting: str | None,
+        tracker: str | None,
     ) -> DetectionConfig:
         return build_detection_config(
-            detector, None, queries, confidence, max_duration_s=None, counting=counting
-        )
+            detector, None, queries, confidence, max_duration_s=None, counting=counting,
+            tracker=tracker,
+        )  # fmt: skip
 
     def _ended_text(self, session: LiveSession) -> str:
         return f"**{session.ended}** Press **Stop** for the result."
@@ -224,6 +228,8 @@ def build_live_tab(
                     label="Confidence threshold",
                     elem_id="live-confidence",
                 )
+                with gr.Accordion("Advanced settings", open=False):
+                    tracker = tracker_dropdown("live-")
                 record = gr.Checkbox(
                     value=False,
                     label="Save the session (H.264 video, tracks and tables, at Stop)",
@@ -260,7 +266,7 @@ def build_live_tab(
     )
     camera.stream(
         handlers.frame,
-        inputs=[camera, detector, queries, confidence, counting, record, session],
+        inputs=[camera, detector, queries, confidence, counting, record, session, tracker],
         outputs=[shown, status, session],
         stream_every=settings.live_frame_interval_s,
         time_limit=int(settings.live_time_limit_s) + 5,
