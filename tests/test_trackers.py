@@ -239,7 +239,8 @@ def test_every_tracker_runs_through_the_pipeline_from_the_command_line(
 def test_tracker_params_reach_the_run(
     shapes_clip: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    argv = ["detect", str(shapes_clip), "--detector", "test_shapes", "--tracks", str(tmp_path / "t")]
+    tracks = str(tmp_path / "t")
+    argv = ["detect", str(shapes_clip), "--detector", "test_shapes", "--tracks", tracks]
     extra = ["--tracker", "sort", "--tracker-param", "lost_track_buffer=7", "--no-progress"]
     assert main([*argv, *extra]) == 0
     printed = capsys.readouterr().out
