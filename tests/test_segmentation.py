@@ -744,3 +744,50 @@ def test_full_app_has_the_segmentation_tab() -> None:
     demo = build_demo()
     names = {getattr(fn, "api_name", None) for fn in demo.fns.values()}
     assert {"segment", "first_frame_segment"} <= names
+
+
+def _masks_and_frames(done: Done) -> tuple[list[dict], list[np.ndarray]]:
+    with av.open(str(done.outputs["video"])) as container:
+        images = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+    return json.loads(done.outputs["masks"].read_text())["frames"], images
+
+
+@pytest.mark.parametrize("per_call", [8, 13, 17])
+def test_a_segmentation_run_split_into_calls_equals_one_run(tmp_path: Path, per_call: int) -> None:
+    """Calls end where windows do (13 and 17 frames round down to 8 and 16)."""
+    from pipeline.runs import local_chunks
+
+    path = make_video(tmp_path / "exit_enter.mp4", frames=30, shapes=EXIT_ENTER)
+    config = SegmentationConfig(segmenter="test-oracle", step=4, window=8, drop_after=3)
+    plan = local_chunks("segmentation", path, config, per_call)
+    runs = []
+    for name, chunks in (("whole", None), ("split", plan)):
+        outputs = {"video": tmp_path / f"{name}.mp4", "masks": tmp_path / f"{name}.json"}
+        *_, done = start("segmentation", path, config, outputs, chunks=chunks)
+        runs.append(done)
+    whole, split = runs
+    assert split.summary["calls"] == {8: 4, 13: 4, 17: 2}[per_call]
+    assert split.summary["tracks_per_class"] == {"red": 1, "blue": 1, "green": 1}
+    for key in ("frames", "windows", "keyframes", "tracks_per_class", "tracks"):
+        assert split.summary[key] == whole.summary[key], key
+    (masks_whole, video_whole), (masks_split, video_split) = map(_masks_and_frames, runs)
+    assert masks_split == masks_whole and len(video_split) == 30
+    assert all(np.array_equal(a, b) for a, b in zip(video_whole, video_split, strict=True))
+
+
+def test_sam2_split_into_calls_equals_one_run(tiny_env: Path, video: Path, tmp_path: Path) -> None:
+    """The real (tiny, random) SAM 2: a call starts its window from the carried masks."""
+    from pipeline.runs import local_chunks
+
+    config = tiny_config(step=4, window=4)
+    runs = []
+    plan = local_chunks("segmentation", video, config, 4)
+    for name, chunks in (("whole", None), ("split", plan)):
+        outputs = {"video": tmp_path / f"{name}.mp4", "masks": tmp_path / f"{name}.json"}
+        *_, done = start("segmentation", video, config, outputs, chunks=chunks)
+        runs.append(done)
+    assert runs[1].summary["calls"] == 3
+    (masks_whole, video_whole), (masks_split, video_split) = map(_masks_and_frames, runs)
+    assert any(entry["objects"] for entry in masks_whole), "nothing to compare"
+    assert masks_split == masks_whole
+    assert all(np.array_equal(a, b) for a, b in zip(video_whole, video_split, strict=True))

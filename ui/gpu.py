@@ -8,6 +8,13 @@ video's length and the models' throughput (:func:`estimate_gpu_seconds`).
 There the function runs in a forked process: its arguments and every value it
 yields are pickled (keep them small: previews are downscaled), and only
 ``gr.Error`` crosses back with its message, so errors are converted inside.
+
+A call lasts at most :data:`GPU_MAX_S`, so a run longer than
+:func:`frames_per_call` frames is split (:mod:`pipeline.runtime.chunks`): the
+run itself stays in this process (decoder, tracker, depth display range,
+counting, encoder, files, previews) and each stretch of frames is one GPU call
+that returns the model results (:func:`gpu_chunk`). ZeroGPU's refusals become
+messages that say how long to wait (:mod:`ui.zerogpu`).
 """
 
 from __future__ import annotations
@@ -23,15 +30,18 @@ import spaces
 
 import models
 import pipeline
+import pipeline.runs
 from pipeline.configs import RunConfig
 from pipeline.errors import VideoError
 from pipeline.io.video import probe
 from pipeline.jobs.job import stop_file_watch
+from pipeline.runtime.chunks import Chunk, ChunkPlan
 from pipeline.runtime.devices import resolve_devices
 from pipeline.runtime.events import Event, FirstFrame
 from pipeline.runtime.report import downscale
 from ui.errors import as_gr_errors
 from ui.stops import STOP_FLAGS
+from ui.zerogpu import gpu_errors, on_zero_gpu
 
 #: ZeroGPU grants at most about this many seconds per call.
 GPU_MAX_S = 300
@@ -43,6 +53,8 @@ LOAD_S = 15.0
 DEFAULT_THROUGHPUT_FPS = 10.0
 #: The first-frame preview: loading the models and one frame.
 FIRST_FRAME_GPU_S = 40
+#: Share of a call's time planned for frames: the rest absorbs a slower stretch.
+CALL_TIME_MARGIN = 0.8
 
 
 def run_throughput_fps(config: RunConfig) -> float:
@@ -124,13 +136,37 @@ def relay_events(events: Iterator[Event], preview_max_width: int) -> Iterator[Ev
             yield event
 
 
-@spaces.GPU(duration=estimate_gpu_seconds)
+def frames_per_call(config: RunConfig, setting: int | None) -> int | None:
+    """Frames per GPU call of a run: the setting, else on ZeroGPU what fits one call.
+
+    Args:
+        config: The run's config (its models' throughput).
+        setting: ``Settings.gpu_frames_per_call``.
+
+    Returns:
+        Frames per call, or None for one call whatever the length (off ZeroGPU
+        without the setting).
+
+    Example:
+        >>> from pipeline.configs import DetectionConfig
+        >>> frames_per_call(DetectionConfig(), 90)
+        90
+    """
+    if setting:
+        return setting
+    if not on_zero_gpu():
+        return None
+    usable_s = (GPU_MAX_S - LOAD_S) * CALL_TIME_MARGIN
+    return max(1, int(usable_s * run_throughput_fps(config)))
+
+
 def run_events(
     video: str,
     config: RunConfig,
     outputs: Mapping[str, str | Path],
     stop_token: str | None = None,
     preview_interval_s: float = 0.2,
+    per_call: int | None = None,
 ) -> Iterator[Event]:
     """Run any task on the GPU (or CPU), yielding the pipeline's events.
 
@@ -142,14 +178,44 @@ def run_events(
             another process (ZeroGPU) the token finds nothing, and the run
             watches its job folder's stop file instead.
         preview_interval_s: Least time between two previews.
+        per_call: Frames per GPU call (:func:`frames_per_call`); a longer run
+            is split into calls, None: one call.
 
     Yields:
         ``FirstFrame`` (downscaled), ``Progress``, ``Preview``, then ``Done``
-        (its summary ``"partial"`` when the run was stopped).
+        (its summary ``"partial"`` when the run was stopped; ``"calls"`` when
+        it was split).
 
     Raises:
-        gr.Error: Bad video, model, query, setting or weights, or a failed run.
+        gr.Error: Bad video, model, query, setting or weights, a GPU refused
+            by ZeroGPU (how long to wait), or a failed run.
     """
+    if per_call is not None and _frames_to_run(video, config) > per_call:
+        events = _split_run(video, config, outputs, stop_token, preview_interval_s, per_call)
+    else:
+        events = _whole_run(video, config, outputs, stop_token, preview_interval_s)
+    with closing(events), as_gr_errors(), gpu_errors():
+        yield from events
+
+
+def _frames_to_run(video: str, config: RunConfig) -> int:
+    try:
+        info = probe(video)
+    except VideoError:
+        return 0  # the run itself reports the bad file
+    frames = info.frames or math.ceil(info.duration_s * info.fps)
+    return min(frames, config.max_frames or frames)
+
+
+@spaces.GPU(duration=estimate_gpu_seconds)
+def _whole_run(
+    video: str,
+    config: RunConfig,
+    outputs: Mapping[str, str | Path],
+    stop_token: str | None,
+    preview_interval_s: float,
+) -> Iterator[Event]:
+    """The whole run in one GPU call."""
     folder = Path(next(iter(outputs.values()))).parent
     with contextlib.ExitStack() as stack:
         stop = STOP_FLAGS.event(stop_token) or stack.enter_context(stop_file_watch(folder))
@@ -163,6 +229,60 @@ def run_events(
                 preview_interval_s=preview_interval_s,
             )
         yield from relay_events(events, config.preview_max_width)
+
+
+def _split_run(
+    video: str,
+    config: RunConfig,
+    outputs: Mapping[str, str | Path],
+    stop_token: str | None,
+    preview_interval_s: float,
+    per_call: int,
+) -> Iterator[Event]:
+    """The run here, its model work in GPU calls of at most ``per_call`` frames."""
+    folder = Path(next(iter(outputs.values()))).parent
+
+    def call(chunk: Chunk) -> Iterator[object]:
+        with gpu_errors():
+            yield from gpu_chunk(video, config, str(folder), chunk)
+
+    with contextlib.ExitStack() as stack:
+        stop = STOP_FLAGS.event(stop_token) or stack.enter_context(stop_file_watch(folder))
+        with as_gr_errors():
+            events = pipeline.start(
+                pipeline.task_of(config), video, config, outputs, stop,
+                preview_interval_s=preview_interval_s, chunks=ChunkPlan(per_call, call),
+            )  # fmt: skip
+        yield from relay_events(events, config.preview_max_width)
+
+
+def estimate_chunk_seconds(
+    video: str, config: RunConfig, folder: str, chunk: Chunk, *_: object
+) -> int:
+    """How long to borrow a GPU for one call of a split run (the ``spaces.GPU`` duration)."""
+    seconds = math.ceil(LOAD_S + chunk.frames / run_throughput_fps(config))
+    return int(min(GPU_MAX_S, max(GPU_MIN_S, seconds)))
+
+
+@spaces.GPU(duration=estimate_chunk_seconds)
+def gpu_chunk(video: str, config: RunConfig, folder: str, chunk: Chunk) -> Iterator[object]:
+    """One GPU call of a split run: the model results of ``chunk``'s frames.
+
+    Args:
+        video: Input video file.
+        config: The run's config.
+        folder: The job's folder (its stop file reaches a ZeroGPU worker).
+        chunk: Which frames, and what the previous call left.
+
+    Yields:
+        ``(frame index, result)`` pairs, then a ``ChunkEnd``
+        (:func:`pipeline.runs.chunk_results`).
+
+    Raises:
+        gr.Error: A model or the video failed in the worker.
+    """
+    with stop_file_watch(Path(folder)) as stop, as_gr_errors():
+        yield from pipeline.runs.chunk_results(pipeline.task_of(config), video, config, chunk, stop)
 
 
 @spaces.GPU(duration=FIRST_FRAME_GPU_S)

@@ -19,6 +19,7 @@ variable is ``VIDEO_APP_`` and the field's name in capitals.
 | ``VIDEO_APP_LIVE_TIME_LIMIT_S`` | ``300`` | how long one Live tab session may run |
 | ``VIDEO_APP_LIVE_SESSIONS`` | ``4`` | Live tab sessions at once; more wait |
 | ``VIDEO_APP_LIVE_FRAME_INTERVAL_S`` | ``0.05`` | least time between two webcam frames sent |
+| ``VIDEO_APP_GPU_FRAMES_PER_CALL`` | unset | frames per GPU call (unset: what fits in one) |
 
 Example:
     >>> settings = Settings.from_env({"VIDEO_APP_MAX_DURATION_S": "60"})
@@ -63,6 +64,11 @@ class Settings:
         live_sessions: Live tab sessions processed at once (others wait for one to end).
         live_frame_interval_s: Least time between two webcam frames the page
             sends (a frame is only sent once the previous one is processed).
+        gpu_frames_per_call: Frames per GPU call: a longer run is split into
+            calls of at most this many frames, its ids, video and files going
+            on as one run's. Unset: on ZeroGPU as many as fit one call's time
+            limit at the models' throughput (:func:`ui.gpu.frames_per_call`),
+            elsewhere the whole run is one call.
     """
 
     output_dir: Path
@@ -78,6 +84,7 @@ class Settings:
     live_time_limit_s: float = 300.0
     live_sessions: int = 4
     live_frame_interval_s: float = 0.05
+    gpu_frames_per_call: int | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -99,7 +106,8 @@ class Settings:
             if item.name == "output_dir":
                 values[item.name] = Path(raw or Path(tempfile.gettempdir()) / "video-analysis-runs")
             elif raw:
-                values[item.name] = _positive(item.name, raw, int if item.type == "int" else float)
+                kind = int if str(item.type).startswith("int") else float
+                values[item.name] = _positive(item.name, raw, kind)
         return cls(**values)  # type: ignore[arg-type]
 
     @property

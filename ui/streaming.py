@@ -150,6 +150,7 @@ class TabHandlers:
                 gpu.run_events(
                     str(job.video), job.config, job.outputs, token,
                     self.settings.preview_interval_s,
+                    gpu.frames_per_call(job.config, self.settings.gpu_frames_per_call),
                 ),
             )  # fmt: skip
             with contextlib.closing(events):

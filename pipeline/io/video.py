@@ -73,10 +73,12 @@ class VideoInfo:
         """Frame 0, upright: the live source's first frame, or the file's, decoded."""
         return self.live.first_frame if self.live is not None else read_first_frame(self.path)
 
-    def frames_from(self, max_frames: int | None) -> Iterator[Frame]:
-        """The frames to process in order: a file's from its start, a live source's as they come."""
+    def frames_from(
+        self, max_frames: int | None, start: int = 0, start_time: float | None = None
+    ) -> Iterator[Frame]:
+        """The frames to process in order: a file's from ``start``, a live source's as they come."""
         if self.live is None:
-            return iter_frames(self.path, max_frames)
+            return iter_frames(self.path, max_frames, start=start, start_time=start_time)
         return _live_frames(self.live)
 
 
@@ -189,7 +191,13 @@ def probe(path: str | Path) -> VideoInfo:
     return VideoInfo(path, width, height, fps, int(frames), duration_s, rotation=90 * turns)
 
 
-def iter_frames(path: str | Path, max_frames: int | None = None) -> Iterator[Frame]:
+def iter_frames(
+    path: str | Path,
+    max_frames: int | None = None,
+    *,
+    start: int = 0,
+    start_time: float | None = None,
+) -> Iterator[Frame]:
     """Decode frames in order in the calling thread, upright.
 
     A display-matrix rotation is applied to every frame (as players do), so
@@ -198,6 +206,11 @@ def iter_frames(path: str | Path, max_frames: int | None = None) -> Iterator[Fra
     Args:
         path: Video file.
         max_frames: Stop after this many frames.
+        start: Index of the first frame to yield (frames keep their indices
+            in the whole video).
+        start_time: That frame's timestamp, when known: decoding then seeks to
+            the keyframe before it instead of decoding every frame before it
+            (what a run split into several calls needs on a long video).
 
     Yields:
         Frames with BGR uint8 images.
@@ -211,11 +224,12 @@ def iter_frames(path: str | Path, max_frames: int | None = None) -> Iterator[Fra
             stream = container.streams.video[0]
             stream.thread_type = "AUTO"
             rate = float(stream.average_rate or 25)
-            turns = 0
-            for index, frame in enumerate(container.decode(stream)):
-                if max_frames is not None and index >= max_frames:
+            frames = _decoded_from(container, stream, rate, start, start_time)
+            turns: int | None = None
+            for count, (index, frame) in enumerate(frames):
+                if max_frames is not None and count >= max_frames:
                     return
-                if index == 0:
+                if turns is None:
                     # The first frame's rotation holds for the whole video, as
                     # in probe(): the encoder and trackers need one frame size.
                     turns = _quarter_turns(frame.rotation)
@@ -223,6 +237,30 @@ def iter_frames(path: str | Path, max_frames: int | None = None) -> Iterator[Fra
                 yield Frame(index, timestamp, upright(frame.to_ndarray(format="bgr24"), turns))
     except (av.FFmpegError, OSError, IndexError) as exc:
         raise VideoError(f"Could not decode {path.name}: {_reason(exc)}.") from None
+
+
+def _decoded_from(
+    container: av.container.InputContainer,
+    stream: av.video.stream.VideoStream,
+    rate: float,
+    start: int,
+    start_time: float | None,
+) -> Iterator[tuple[int, av.VideoFrame]]:
+    """``(index, frame)`` from frame ``start`` on, seeking when its time is known."""
+    if start > 0 and start_time is not None and stream.time_base is not None:
+        container.seek(int(start_time / stream.time_base), stream=stream, backward=True)
+        # Frames between the keyframe and the start are decoded, not converted.
+        half_frame = 0.5 / rate
+        index = start
+        for frame in container.decode(stream):
+            if frame.time is not None and frame.time < start_time - half_frame:
+                continue
+            yield index, frame
+            index += 1
+        return
+    for index, frame in enumerate(container.decode(stream)):
+        if index >= start:
+            yield index, frame
 
 
 def read_first_frame(path: str | Path) -> Frame:
@@ -260,6 +298,8 @@ class FrameReader:
         slots: Optional semaphore acquired per frame before it is queued; the
             consumer releases it when the frame leaves the pipeline. It bounds
             frames in flight across every stage.
+        start: A file's first frame to decode (see :func:`iter_frames`).
+        start_time: That frame's timestamp, to seek to it.
     """
 
     _END = object()
@@ -272,7 +312,10 @@ class FrameReader:
         stop: threading.Event | None = None,
         max_frames: int | None = None,
         slots: threading.Semaphore | None = None,
+        start: int = 0,
+        start_time: float | None = None,
     ) -> None:
+        self.start, self.start_time = start, start_time
         self.info = source if isinstance(source, VideoInfo) else None
         self.path = self.info.path if self.info is not None else Path(source)  # type: ignore[arg-type]
         live = self.info.live if self.info is not None else None
@@ -338,9 +381,11 @@ class FrameReader:
 
     def _run(self) -> None:
         frames = (
-            self.info.frames_from(self.max_frames)
+            self.info.frames_from(self.max_frames, self.start, self.start_time)
             if self.info is not None
-            else iter_frames(self.path, self.max_frames)
+            else iter_frames(
+                self.path, self.max_frames, start=self.start, start_time=self.start_time
+            )
         )
         try:
             while not self.stop.is_set():

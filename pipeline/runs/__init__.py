@@ -19,6 +19,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 from pipeline.configs import RunConfig
 from pipeline.errors import PipelineError
@@ -27,6 +28,7 @@ from pipeline.io.video import VideoInfo
 from pipeline.runs.depth import DepthRun
 from pipeline.runs.detection import DetectionRun
 from pipeline.runs.segmentation import SegmentationRun
+from pipeline.runtime.chunks import Chunk, ChunkPlan
 from pipeline.runtime.devices import prepare_devices
 from pipeline.runtime.events import Event, FirstFrame
 from pipeline.runtime.template import Run, check_video, pipeline_errors
@@ -117,6 +119,7 @@ def start(
     *,
     preview_interval_s: float = 0.1,
     with_first_frame: bool = True,
+    chunks: ChunkPlan | None = None,
 ) -> Iterator[Event]:
     """Start a run of any kind; its events come out of the returned generator.
 
@@ -135,6 +138,9 @@ def start(
         stop: Set it to stop the run.
         preview_interval_s: Least time between two yielded previews.
         with_first_frame: Yield a :class:`FirstFrame` first.
+        chunks: Split the model work into calls of at most ``chunks.frames``
+            frames (:mod:`pipeline.runtime.chunks`; :func:`local_chunks` makes
+            the calls here); the outputs are those of one uninterrupted run.
 
     Returns:
         The events: ``FirstFrame``, ``Progress`` and ``Preview``, then ``Done``
@@ -152,7 +158,7 @@ def start(
         raise TypeError(f"A {task} run takes a {run.config_type.__name__}, not {config!r}")
     paths = _checked_outputs(run, config, outputs)
     return _events(run, video, config, paths, stop or threading.Event(), preview_interval_s,
-                   with_first_frame)  # fmt: skip
+                   with_first_frame, chunks)  # fmt: skip
 
 
 def open_input(
@@ -215,6 +221,7 @@ def _events(
     stop: threading.Event,
     preview_interval_s: float,
     with_first_frame: bool,
+    chunks: ChunkPlan | None,
 ) -> Iterator[Event]:
     info = open_input(video, config, stop)
     try:
@@ -226,8 +233,62 @@ def _events(
             info.live.close()
         raise
     yield from run.events(
-        outputs, stop=stop, preview_interval_s=preview_interval_s, with_first_frame=with_first_frame
-    )
+        outputs, stop=stop, preview_interval_s=preview_interval_s,
+        with_first_frame=with_first_frame, chunks=chunks,
+    )  # fmt: skip
+
+
+def chunk_results(
+    task: str,
+    video: str | Path,
+    config: RunConfig,
+    chunk: Chunk,
+    stop: threading.Event | None = None,
+) -> Iterator[Any]:
+    """One call of a run split into calls: the model results for ``chunk``'s frames.
+
+    What a call does wherever it runs (here, or in a ZeroGPU worker): it loads
+    (or finds cached) the same models as the run, decodes from the chunk's
+    first frame and gives each frame's result, then what the next call needs.
+
+    Args:
+        task: The task's name.
+        video: The input video file.
+        config: The run's config.
+        chunk: Which frames, and the previous call's state.
+        stop: Ends the call early.
+
+    Yields:
+        ``(frame index, result)`` in frame order, then one
+        :class:`~pipeline.runtime.chunks.ChunkEnd`.
+
+    Raises:
+        VideoError, models.ModelError, PipelineError: As for :func:`start`.
+    """
+    run_class = run_type(task)
+    info = check_input(video, config)
+    with pipeline_errors(f"The {task} run"):
+        run = run_class(config, info, prepare_devices(config.devices))
+    try:
+        with pipeline_errors(f"The {task} run"):
+            yield from run.chunk_results(chunk, stop or threading.Event())
+    finally:
+        run.close()
+
+
+def local_chunks(task: str, video: str | Path, config: RunConfig, frames: int) -> ChunkPlan:
+    """A plan whose calls run here, one after the other (:func:`chunk_results`).
+
+    What the UI's setting of frames per GPU call does off ZeroGPU, and how the
+    tests check that a run split into calls equals one that is not.
+
+    Args:
+        task: The task's name.
+        video: The input video file.
+        config: The run's config.
+        frames: Frames per call, at most.
+    """
+    return ChunkPlan(frames, lambda chunk: chunk_results(task, video, config, chunk))
 
 
 def first_frame(task: str, video: str | Path, config: RunConfig) -> FirstFrame:

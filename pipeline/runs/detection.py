@@ -215,7 +215,7 @@ class DetectionRun(Run[DetectionConfig, FrameResult]):
     def process_batch(
         self, device: str, images: list[np.ndarray], timing: dict[str, float]
     ) -> list[FrameResult]:
-        keep_depth = "depth_video" in self.files
+        keep_depth = "depth_video" in self.writing
         return self.per_device[device](images, self.queries, timing, keep_depth=keep_depth)
 
     def batch_size(self, device: str) -> int:

@@ -72,6 +72,7 @@ class FrameByFrame:
         self.outputs = dict(outputs or {})
         self.files: dict[str, OutputFile] = {}
         self.video: H264Writer | None = None
+        self.run.writing = frozenset(self.outputs)
         if self.outputs:
             self.video = H264Writer(
                 self.outputs["video"], width, height, NOMINAL_FPS, live=True

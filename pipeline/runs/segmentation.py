@@ -37,6 +37,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +53,7 @@ from pipeline.errors import RunStopped
 from pipeline.io.frame_store import FrameStore
 from pipeline.io.tracks_json import TracksWriter, segment_objects
 from pipeline.io.video import Frame, FrameReader, VideoInfo
+from pipeline.runtime.chunks import Chunk
 from pipeline.runtime.events import FirstFrame
 from pipeline.runtime.template import Output, OutputFile, Run, ThreadProducer
 from pipeline.stages.annotation import SegmentationAnnotator
@@ -85,6 +87,22 @@ def _new_tracker(config: SegmentationConfig) -> KeyframeTracker:
         min_mask_area=config.min_mask_area,
         max_objects=config.max_objects,
     )
+
+
+@dataclass(frozen=True)
+class SegmentationCarry:
+    """What a segmentation call leaves the next (:mod:`pipeline.runtime.chunks`).
+
+    Attributes:
+        tracker: The objects followed, their ids and the next id.
+        masks: The masks of the last window's shared last frame, by object id:
+            the next call's first window starts on that frame with them.
+        counts: Windows and keyframes so far.
+    """
+
+    tracker: KeyframeTracker
+    masks: dict[int, np.ndarray]
+    counts: dict[str, int]
 
 
 #: Each frame waiting for the output stage carries full-size masks (40 MB for 20
@@ -125,6 +143,7 @@ class SegmentationRun(Run[SegmentationConfig, sv.Detections]):
         self.tracks = TrackLedger()
         self.counts = {"windows": 0, "keyframes": 0}
         self.store: FrameStore | None = None
+        self._segmenting: _Segmenting | None = None
         self.files: dict[str, Any] = {}
 
     def preview(self, frame: Frame) -> FirstFrame:
@@ -152,6 +171,44 @@ class SegmentationRun(Run[SegmentationConfig, sv.Detections]):
             queue_size=min(self.config.queue_size, MAX_FRAMES_WAITING_WITH_MASKS),
             name="segmenter",
         )
+
+    # A call decodes its last window's shared frame too: its masks start the next call.
+    chunk_overlap = 1
+
+    def chunk_frames(self, frames: int) -> int:
+        """Whole windows per call, at least one: calls then split where windows do."""
+        window = self.config.window_frames
+        return max(window, frames // window * window)
+
+    def chunk_producer(
+        self, reader: FrameReader, stop: threading.Event, chunk: Chunk
+    ) -> ThreadProducer[sv.Detections]:
+        carry: dict[int, np.ndarray] = {}
+        if chunk.state is not None:
+            self.carry_over(chunk.state)
+            carry = chunk.state.masks
+        self.store = FrameStore(self.config.frame_budget_bytes)
+
+        def produce(emit: Callable[[Frame, sv.Detections], None], timing: dict[str, float]) -> None:
+            self._segmenting = _Segmenting(
+                self, reader, stop, timing, emit,
+                start=chunk.start, carry=carry, frames=chunk.frames,
+            )  # fmt: skip
+            self._segmenting.run()
+
+        return ThreadProducer(
+            produce, stop, device=self.devices[0],
+            queue_size=min(self.config.queue_size, MAX_FRAMES_WAITING_WITH_MASKS),
+            name="segmenter",
+        )  # fmt: skip
+
+    def chunk_state(self) -> SegmentationCarry:
+        carry = self._segmenting.carry if self._segmenting is not None else {}
+        return SegmentationCarry(self.tracker, carry, dict(self.counts))
+
+    def carry_over(self, state: SegmentationCarry) -> None:
+        self.tracker = state.tracker
+        self.counts = dict(state.counts)
 
     def open_files(self, outputs: Mapping[str, Path]) -> dict[str, OutputFile]:
         self.files["masks"] = TracksWriter(
@@ -214,6 +271,10 @@ class _Segmenting:
         stop: threading.Event,
         timing: dict[str, float],
         emit: Callable[[Frame, sv.Detections], None],
+        *,
+        start: int = 0,
+        carry: dict[int, np.ndarray] | None = None,
+        frames: int | None = None,
     ) -> None:
         self.config = run.config
         self.shape = (run.info.height, run.info.width)
@@ -228,7 +289,11 @@ class _Segmenting:
         self.timing = timing
         self.emit_frame = emit
         self.timestamps: dict[int, float] = {}
-        self.start = 0  # index of the current window's first frame
+        self.start = start  # index of the current window's first frame
+        #: The masks of the last full window's shared last frame, for the next window.
+        self.carry: dict[int, np.ndarray] = carry or {}
+        # A call of a run split into calls ends at the first window end past this.
+        self.frames = frames
         self.pending_removals: list[int] = []
 
     def _timed(self, stage: str, started: float) -> None:
@@ -256,13 +321,13 @@ class _Segmenting:
     def run(self) -> None:
         """Segment the whole video, window after window."""
         length = self.config.window_frames + 1  # windows share their last frame
-        carry: dict[int, np.ndarray] = {}
+        first = self.start
         while True:
             count = self._fill_window(length)
             if count == 0:
                 return
             full = count == length
-            carry = self._window(count, full, carry)
+            self.carry = self._window(count, full, self.carry)
             self.counts["windows"] += 1
             log.debug(
                 "window %d: frames %d-%d, %d objects followed, %d frames spilled so far",
@@ -280,6 +345,8 @@ class _Segmenting:
             for index in [i for i in self.timestamps if i < last]:
                 del self.timestamps[index]
             self.start = last
+            if self.frames is not None and last - first >= self.frames:
+                return  # the shared frame and its masks are the next call's start
 
     def _emit(self, local: int, masks: dict[int, np.ndarray]) -> None:
         index = self.start + local

@@ -118,7 +118,7 @@ class DevicePool(Generic[R]):
                 self._done.notify_all()
 
     def __iter__(self) -> Iterator[tuple[Frame, R]]:
-        next_index = 0
+        next_index = self.reader.start  # a call of a run split into calls starts later
         while True:
             with self._done:
                 while True:

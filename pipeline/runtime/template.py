@@ -32,7 +32,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar
 
 import numpy as np
 import supervision as sv
@@ -44,6 +44,9 @@ from pipeline.io.video import POLL_S, Frame, FrameReader, H264Writer, VideoInfo,
 from pipeline.runtime.events import Done, Event, FirstFrame
 from pipeline.runtime.pool import DevicePool, Worker
 from pipeline.runtime.report import LatestValue, report_progress
+
+if TYPE_CHECKING:
+    from pipeline.runtime.chunks import Chunk, ChunkPlan
 
 R = TypeVar("R")
 
@@ -262,6 +265,8 @@ class Run(abc.ABC, Generic[ConfigT, R]):
         self.config = config
         self.info = info
         self.devices = devices
+        #: The names of the files the run writes (known once the run starts).
+        self.writing: frozenset[str] = frozenset()
 
     @classmethod
     def check_config(cls, config: ConfigT, info: VideoInfo) -> None:
@@ -303,6 +308,62 @@ class Run(abc.ABC, Generic[ConfigT, R]):
             return Worker(device, process, self.batch_size(device))
 
         return DevicePool([worker(device) for device in self.devices], reader, stop)
+
+    # ------------------------------------------------ runs split into calls (chunks.py)
+
+    #: Frames a call decodes past the frames it gives results for (segmentation:
+    #: the window's shared last frame, whose masks go to the next call).
+    chunk_overlap: ClassVar[int] = 0
+
+    def chunk_frames(self, frames: int) -> int:
+        """Frames per call for a plan of ``frames``: the same, or rounded to the kind's unit."""
+        return frames
+
+    def chunk_producer(
+        self, reader: FrameReader, stop: threading.Event, chunk: Chunk
+    ) -> Producer[R]:
+        """A call's model step over its frames, from the previous call's ``chunk.state``."""
+        return self.producer(reader, stop)
+
+    def chunk_state(self) -> Any:
+        """What a call's model step carries to the next call (picklable; None: nothing)."""
+        return None
+
+    def carry_over(self, state: Any) -> None:
+        """Take in a call's :meth:`chunk_state`, where the run lives (for its summary)."""
+
+    def chunk_results(self, chunk: Chunk, stop: threading.Event) -> Iterator[Any]:
+        """One call of a run split into calls: results for the chunk's frames, then its state.
+
+        Args:
+            chunk: Which frames, and the previous call's state.
+            stop: Ends the call early (closing the generator sets it too).
+
+        Yields:
+            ``(frame index, result)`` for each of the chunk's frames, in order,
+            then one :class:`~pipeline.runtime.chunks.ChunkEnd`.
+        """
+        from pipeline.runtime.chunks import ChunkEnd
+
+        self.writing = frozenset(chunk.writing)
+        limit = chunk.frames + self.chunk_overlap
+        if self.config.max_frames is not None:
+            limit = min(limit, self.config.max_frames - chunk.start)
+        reader = FrameReader(
+            self.info, queue_size=self.config.queue_size, stop=stop, max_frames=limit,
+            start=chunk.start, start_time=chunk.start_time,
+        )  # fmt: skip
+        producer: Producer[R] | None = None
+        try:
+            producer = self.chunk_producer(reader, stop, chunk)
+            for frame, result in producer:
+                yield frame.index, result
+            yield ChunkEnd(self.chunk_state())
+        finally:
+            stop.set()
+            reader.close()
+            if producer is not None:
+                producer.join()
 
     def frame_size(self) -> tuple[int, int]:
         """``(width, height)`` of the frames :meth:`process` returns."""
@@ -350,6 +411,7 @@ class Run(abc.ABC, Generic[ConfigT, R]):
         stop: threading.Event,
         preview_interval_s: float,
         with_first_frame: bool,
+        chunks: ChunkPlan | None = None,
     ) -> Iterator[Event]:
         """Run over the whole video, yielding events; the same for every kind of run.
 
@@ -365,6 +427,9 @@ class Run(abc.ABC, Generic[ConfigT, R]):
             stop: Set it to stop the run.
             preview_interval_s: Least time between two yielded previews.
             with_first_frame: Yield a :class:`FirstFrame` first.
+            chunks: Split the model work into calls (:mod:`pipeline.runtime.chunks`);
+                the first frame is then shown when the run reaches it, since
+                the models work only inside calls.
 
         Yields:
             ``FirstFrame``, then ``Progress`` and ``Preview`` events, then ``Done``.
@@ -373,16 +438,17 @@ class Run(abc.ABC, Generic[ConfigT, R]):
             PipelineError: Anything that failed, with the original message.
         """
         first_started = time.perf_counter()
-        if with_first_frame and self.preview_before_run:
+        preview_first = self.preview_before_run and chunks is None
+        if with_first_frame and preview_first:
             yield self.preview(self.info.first_frame())
         first_frame_s = time.perf_counter() - first_started
         threads: _RunThreads[R] | None = None
         failed = True
         try:
             with pipeline_errors(f"The {self.task} run"):
-                threads = _RunThreads(self, outputs, stop)
+                threads = _RunThreads(self, outputs, stop, chunks)
                 total = min(self.info.frames, self.config.max_frames or self.info.frames) or None
-                first_pending = with_first_frame and not self.preview_before_run
+                first_pending = with_first_frame and not preview_first
                 for event in threads.report(total, preview_interval_s):
                     if first_pending and threads.first is not None:
                         first_pending = False
@@ -437,6 +503,9 @@ class Run(abc.ABC, Generic[ConfigT, R]):
             }
         elif threads.partial:
             summary["partial"] = True
+        calls = getattr(threads.producer, "calls", None)
+        if calls is not None:
+            summary["calls"] = calls
         if self.random_weights:
             summary["warning"] = (
                 f"Random weights: {self.results_noun} are meaningless (architecture only)."
@@ -447,8 +516,15 @@ class Run(abc.ABC, Generic[ConfigT, R]):
 class _RunThreads(Generic[R]):
     """The threads of one run: decoder, producer, in-order stage with the encoder."""
 
-    def __init__(self, run: Run[Any, R], outputs: Mapping[str, Path], stop: threading.Event):
+    def __init__(
+        self,
+        run: Run[Any, R],
+        outputs: Mapping[str, Path],
+        stop: threading.Event,
+        chunks: ChunkPlan | None = None,
+    ):
         config = run.config
+        run.writing = frozenset(outputs)
         self.run = run
         self.stop = stop
         self.slots = threading.Semaphore(config.max_in_flight) if config.max_in_flight else None
@@ -483,7 +559,10 @@ class _RunThreads(Generic[R]):
                 max_frames=config.max_frames,
                 slots=self.slots,
             )
-            self.producer = run.producer(reader, stop)
+            if chunks is None:
+                self.producer = run.producer(reader, stop)
+            else:
+                self.producer = _chunked(run, reader, stop, chunks)
         except BaseException:
             stop.set()
             if reader is not None:
@@ -560,3 +639,17 @@ class _RunThreads(Generic[R]):
             self.video.abort()
         for file in self.files.values():
             file.abort()
+
+
+def _chunked(
+    run: Run[Any, R], reader: FrameReader, stop: threading.Event, chunks: ChunkPlan
+) -> Producer[R]:
+    from pipeline.runtime.chunks import ChunkedProducer
+
+    if run.info.live is not None:
+        raise PipelineError("A live source cannot be split into calls: it has no length.")
+    return ChunkedProducer(
+        reader, stop, frames=run.chunk_frames(chunks.frames), call=chunks.call,
+        writing=tuple(sorted(run.writing)), carry_over=run.carry_over,
+        device=run.devices[0], queue_size=run.config.queue_size,
+    )  # fmt: skip

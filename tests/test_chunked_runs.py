@@ -1,0 +1,163 @@
+"""Runs split into calls (the ZeroGPU path, tested off ZeroGPU): the same result as one run.
+
+A small number of frames per call splits each run into several calls
+(:mod:`pipeline.runtime.chunks`); the video (decoded frame by frame), the tracks
+or masks and the summary's counts must equal an uninterrupted run's.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+from synthetic import MovingShape, make_video
+
+from pipeline import DepthConfig, DetectionConfig, Done, output_paths, start
+from pipeline.errors import RunFailed
+from pipeline.runs import chunk_results, local_chunks
+from pipeline.runtime.chunks import Chunk, ChunkEnd, ChunkPlan
+
+# Two shapes that cross: a tracker that lost its state between calls would give new ids.
+CROSSING = (
+    MovingShape("red", (10, 60), (7, 0)),
+    MovingShape("blue", (260, 120), (-6, 0)),
+)
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_video(tmp_path_factory.mktemp("chunks") / "cross.mp4", frames=37, shapes=CROSSING)
+
+
+def decoded(path: Path) -> list[np.ndarray]:
+    with av.open(str(path)) as container:
+        return [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+
+
+def run(task: str, video: Path, config, folder: Path, chunks: ChunkPlan | None = None) -> Done:
+    outputs = output_paths(task, folder, config)
+    events = list(start(task, video, config, outputs, chunks=chunks))
+    assert isinstance(events[-1], Done)
+    return events[-1]
+
+
+def frames_of(path: Path) -> list[dict]:
+    return json.loads(path.read_text())["frames"]
+
+
+@pytest.mark.parametrize("per_call", [1, 7, 36])
+def test_a_detection_run_split_into_calls_equals_one_run(
+    clip: Path, tmp_path: Path, per_call: int
+) -> None:
+    config = DetectionConfig(
+        detector="test_shapes", queries=("red", "blue"), lines=("middle:160,0,160,239",)
+    )
+    whole = run("detection", clip, config, tmp_path / "whole")
+    split = run(
+        "detection",
+        clip,
+        config,
+        tmp_path / "split",
+        local_chunks("detection", clip, config, per_call),
+    )
+    assert split.summary["calls"] == -(-37 // per_call)
+    assert "calls" not in whole.summary
+    assert frames_of(split.outputs["tracks"]) == frames_of(whole.outputs["tracks"])
+    ids = {o["track_id"] for f in frames_of(split.outputs["tracks"]) for o in f["objects"]}
+    assert ids == {1, 2}
+    assert split.summary["counting"] == whole.summary["counting"]
+    assert split.outputs["tracks_csv"].read_text() == whole.outputs["tracks_csv"].read_text()
+    assert split.outputs["objects_csv"].read_text() == whole.outputs["objects_csv"].read_text()
+    whole_frames, split_frames = decoded(whole.outputs["video"]), decoded(split.outputs["video"])
+    assert len(split_frames) == len(whole_frames) == 37
+    assert all(np.array_equal(a, b) for a, b in zip(whole_frames, split_frames, strict=True))
+
+
+def test_a_depth_run_split_into_calls_equals_one_run(
+    tiny_depth_weights: Path, clip: Path, tmp_path: Path
+) -> None:
+    # The display range is smoothed over frames: it must carry on across calls.
+    config = DepthConfig(weights=str(tiny_depth_weights), devices=("cpu",), max_frames=20)
+    whole = run("depth", clip, config, tmp_path / "whole")
+    split = run("depth", clip, config, tmp_path / "split", local_chunks("depth", clip, config, 6))
+    assert split.summary["calls"] == 4 and split.summary["frames"] == whole.summary["frames"] == 20
+    assert split.summary["depth"] == whole.summary["depth"]
+    whole_frames, split_frames = decoded(whole.outputs["video"]), decoded(split.outputs["video"])
+    assert len(split_frames) == 20
+    assert all(np.array_equal(a, b) for a, b in zip(whole_frames, split_frames, strict=True))
+
+
+def test_detection_with_object_depth_keeps_the_depth_video_across_calls(
+    tiny_depth_weights: Path, clip: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DEPTH_ANYTHING_V2_SMALL_WEIGHTS", str(tiny_depth_weights))
+    config = DetectionConfig(detector="test_shapes", depth=True, max_frames=12)
+    whole = run("detection", clip, config, tmp_path / "whole")
+    split = run(
+        "detection", clip, config, tmp_path / "split", local_chunks("detection", clip, config, 5)
+    )
+    assert frames_of(split.outputs["tracks"]) == frames_of(whole.outputs["tracks"])
+    depth_whole, depth_split = (
+        decoded(whole.outputs["depth_video"]),
+        decoded(split.outputs["depth_video"]),
+    )
+    assert len(depth_split) == 12
+    assert all(np.array_equal(a, b) for a, b in zip(depth_whole, depth_split, strict=True))
+
+
+def test_a_call_seeks_to_its_first_frame_and_ends_with_its_state(clip: Path) -> None:
+    config = DetectionConfig(detector="test_shapes")
+    items = list(chunk_results("detection", clip, config, Chunk(30, 30 / 25, 5)))
+    assert [index for index, _ in items[:-1]] == [30, 31, 32, 33, 34]
+    assert items[-1] == ChunkEnd(None)
+    tail = list(chunk_results("detection", clip, config, Chunk(35, 35 / 25, 5)))
+    assert [index for index, _ in tail[:-1]] == [35, 36], "the video's end ends the call"
+
+
+def test_a_call_that_gives_the_wrong_frames_fails_the_run_clearly(
+    clip: Path, tmp_path: Path
+) -> None:
+    config = DetectionConfig(detector="test_shapes")
+
+    def skipping(chunk: Chunk):
+        for item in chunk_results("detection", clip, config, chunk):
+            if isinstance(item, tuple) and chunk.start > 0:
+                item = (item[0] + 1, item[1])
+            yield item
+
+    folder = tmp_path / "bad"
+    with pytest.raises(RunFailed, match="Call 2 gave a result for frame 11 at frame 10"):
+        run("detection", clip, config, folder, ChunkPlan(10, skipping))
+    assert not any(folder.iterdir()), "a failed run keeps nothing"
+
+
+def test_a_stop_between_calls_keeps_a_consistent_partial_result(clip: Path, tmp_path: Path) -> None:
+    import threading
+
+    config = DetectionConfig(detector="test_shapes")
+    stop = threading.Event()
+    calls = []
+
+    def stopping_after_two(chunk: Chunk):
+        calls.append(chunk.start)
+        if len(calls) == 3:
+            stop.set()
+        yield from chunk_results("detection", clip, config, chunk)
+
+    outputs = output_paths("detection", tmp_path, config)
+    events = list(
+        start("detection", clip, config, outputs, stop, chunks=ChunkPlan(8, stopping_after_two))
+    )
+    done = events[-1]
+    assert done.summary["partial"] is True
+    frames = done.summary["frames"]
+    assert 16 <= frames < 37
+    assert len(frames_of(outputs["tracks"])) == frames == len(decoded(outputs["video"]))
+
+
+def test_a_plan_needs_a_frame_per_call() -> None:
+    with pytest.raises(ValueError, match="at least 1 frame"):
+        ChunkPlan(0, lambda chunk: iter(()))
