@@ -259,3 +259,24 @@ def test_ray_batch_equals_the_local_one_and_resumes(inputs, ray_cluster, tmp_pat
     before = (out / "manifest.jsonl").read_bytes()
     status = main(["batch", str(inputs), "--out", str(out), *DETECT, "--ray"])
     _check_second_batch_does_nothing(out, before, status, capsys.readouterr().out)
+
+
+@pytest.mark.slow
+def test_ray_without_address_starts_its_own_local_cluster(inputs, yolox_weights, tmp_path):
+    """As a user runs it: a fresh process, ``--ray`` alone, workers importing this checkout."""
+    pytest.importorskip("ray")
+    import subprocess
+
+    out = tmp_path / "out"
+    env = {**os.environ, "YOLOX_NANO_WEIGHTS": str(yolox_weights), "RAY_AUTH_MODE": "disabled"}
+    env.pop("PYTHONPATH", None)
+    result = subprocess.run(
+        [sys.executable, "-m", "pipeline", "batch", str(inputs / "a"), str(inputs / "other.mov"),
+         "--out", str(out), "--detector", "yolox_nano", "--no-video", "--no-progress", "--ray"],
+        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "2 done, 0 skipped, 0 failed"
+    lines = _manifest(out)
+    assert [line["summary"]["frames"] for line in lines] == [12, 8]
+    assert "Traceback" not in result.stderr
