@@ -280,3 +280,48 @@ def test_ray_without_address_starts_its_own_local_cluster(inputs, yolox_weights,
     lines = _manifest(out)
     assert [line["summary"]["frames"] for line in lines] == [12, 8]
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_the_batch_and_the_same_command_goes_on(
+    shared_assets, yolox_weights, tmp_path
+):
+    """SIGINT mid-video: status 130, only whole lines; the video cut off is done on the rerun."""
+    import signal
+    import subprocess
+    import time
+
+    videos = [
+        shared_assets / "video" / "tud_campus.mp4",
+        shared_assets / "video" / "car_detection.mp4",
+    ]
+    out = tmp_path / "out"
+    argv = [sys.executable, "-m", "pipeline", "batch", *map(str, videos), "--out", str(out),
+            "--detector", "yolox_nano", "--no-video", "--max-frames", "120",
+            "--no-progress"]  # fmt: skip
+    env = {**os.environ, "YOLOX_NANO_WEIGHTS": str(yolox_weights)}
+    process = subprocess.Popen(argv, cwd=REPO_ROOT, env=env, text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        manifest = out / "manifest.jsonl"
+        while not manifest.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.5)  # some frames of the second video
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    assert stdout.strip().splitlines()[-1].startswith("1 done, 0 skipped, 0 failed; stopped")
+    assert [line["input"] for line in _manifest(out)] == [str(videos[0])]
+
+    rerun = subprocess.run(
+        argv, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert rerun.returncode == 0, rerun.stderr
+    assert rerun.stdout.strip().splitlines()[-1] == "1 done, 1 skipped, 0 failed"
+    lines = _manifest(out)
+    assert [line["input"] for line in lines] == list(map(str, videos))
+    assert len(_tracks(lines[1])) == 120
