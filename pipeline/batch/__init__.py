@@ -2,7 +2,8 @@
 
 :mod:`~pipeline.batch.inputs` expands the inputs, :mod:`~pipeline.batch.work`
 plans each video's folder and processes one video, :mod:`~pipeline.batch.manifest`
-records each result as it comes, :mod:`~pipeline.batch.local` runs the plan here
+records each result as it comes (:mod:`~pipeline.batch.outcome` counts them),
+:mod:`~pipeline.batch.local` runs the plan here
 and :mod:`~pipeline.batch.ray_runner` on Ray actors. ``python -m pipeline batch``
 (:mod:`pipeline.cli.batch`) puts them together.
 """

@@ -15,6 +15,11 @@ _GLOB_CHARS = re.compile(r"[*?\[]")
 _UNSAFE = re.compile(r"[^\w.-]+")
 
 
+def is_pattern(text: str) -> bool:
+    """Whether an input is a glob pattern (``*``, ``?`` or ``[``) rather than a path."""
+    return bool(_GLOB_CHARS.search(text))
+
+
 def is_video_file(path: Path) -> bool:
     """Whether ``path`` is a file with one of the suffixes the app accepts."""
     return path.is_file() and path.suffix.lower() in VIDEO_SUFFIXES
@@ -45,7 +50,7 @@ def expand_inputs(inputs: Sequence[str], *, exclude: Path | None = None) -> list
             matches = [path]
         elif path.is_dir():
             matches = _videos_in(path)
-        elif _GLOB_CHARS.search(given):
+        elif is_pattern(given):
             matches = []
             for match in sorted(map(Path, glob.glob(str(path), recursive=True))):
                 matches += _videos_in(match) if match.is_dir() else [match]

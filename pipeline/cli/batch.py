@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from pipeline.batch.inputs import expand_inputs
+from pipeline.batch.inputs import expand_inputs, is_pattern
 from pipeline.batch.local import BatchStop, run_local
 from pipeline.batch.manifest import DONE, FAILED, MANIFEST_NAME, Manifest
 from pipeline.batch.outcome import BatchOutcome
@@ -106,7 +106,8 @@ def add_command(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPars
         subparsers._parser_class = default_class
     parser.add_argument(
         "inputs",
-        nargs="+",
+        # "*" and a check of our own: ``--ray clip.mp4`` takes the only input as its address.
+        nargs="*",
         metavar="INPUT",
         help="video files, folders (their videos, recursively) and glob patterns "
         "(quote them; ** for any depth)",
@@ -157,12 +158,14 @@ def run_batch_command(args: argparse.Namespace) -> int:
     address = args.ray
     if address is not None:
         import_ray()
-        if address and Path(address).exists():
+        if address and (Path(address).exists() or is_pattern(address)):
             # ``--ray clip.mp4 ...``: argparse took an input for the optional address.
             args.inputs.insert(0, address)
             address = ""
         if address:
             check_reachable(address)
+    if not args.inputs:
+        raise PipelineError("No input: name video files, folders or glob patterns.")
     out_dir = args.out.expanduser().resolve()
     if out_dir.exists() and not out_dir.is_dir():
         raise PipelineError(f"--out {args.out} is a file, not a folder.")
