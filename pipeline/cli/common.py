@@ -129,7 +129,7 @@ def follow_run(
 
     bar = None
     interrupted = threading.Event()
-    with closing(events), _stop_on_ctrl_c(stop, interrupted):
+    with closing(events), stop_on_ctrl_c(stop, interrupted):
         for event in events:
             if bar is None and isinstance(event, FirstFrame | Progress):
                 bar = tqdm(desc="frames", unit="frame", disable=not show_progress)
@@ -151,7 +151,7 @@ def follow_run(
 
 
 @contextlib.contextmanager
-def _stop_on_ctrl_c(stop: threading.Event, interrupted: threading.Event) -> Iterator[None]:
+def stop_on_ctrl_c(stop: threading.Event, interrupted: threading.Event) -> Iterator[None]:
     """The first Ctrl-C stops the run (it ends with its partial result); a second one aborts."""
     if threading.current_thread() is not threading.main_thread():
         yield

@@ -1,4 +1,4 @@
-"""The command line: ``python -m pipeline detect|depth|segment|track|bench|bench-grid ...``.
+"""The command line: ``python -m pipeline detect|depth|segment|batch|track|bench|bench-grid``.
 
 Each subcommand is one module of this package with an ``add_command(subparsers)``.
 The run subcommands build the same config objects as the UI and the API
@@ -10,10 +10,10 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from pipeline.cli import bench, bench_grid, depth, detect, segment, track
+from pipeline.cli import batch, bench, bench_grid, depth, detect, segment, track
 from pipeline.cli.common import run_handler
 
-SUBCOMMANDS = (detect, depth, segment, track, bench, bench_grid)
+SUBCOMMANDS = (detect, depth, segment, batch, track, bench, bench_grid)
 
 
 def build_parser() -> argparse.ArgumentParser:
