@@ -19,6 +19,7 @@ variable is ``VIDEO_APP_`` and the field's name in capitals.
 | ``VIDEO_APP_LIVE_TIME_LIMIT_S`` | ``300`` | how long one Live tab session may run |
 | ``VIDEO_APP_LIVE_SESSIONS`` | ``4`` | Live tab sessions at once; more wait |
 | ``VIDEO_APP_LIVE_FRAME_INTERVAL_S`` | ``0.05`` | least time between two webcam frames sent |
+| ``VIDEO_APP_MCP_SERVER`` | ``true`` | named endpoints as MCP tools (``/gradio_api/mcp/``) |
 
 Example:
     >>> settings = Settings.from_env({"VIDEO_APP_MAX_DURATION_S": "60"})
@@ -63,6 +64,9 @@ class Settings:
         live_sessions: Live tab sessions processed at once (others wait for one to end).
         live_frame_interval_s: Least time between two webcam frames the page
             sends (a frame is only sent once the previous one is processed).
+        mcp_server: Serve the public named endpoints (``/detect``, ``/depth``,
+            ``/segment``...) as MCP tools for AI assistants, beside the page;
+            ``true``/``false`` (also ``1``/``0``, ``yes``/``no``, ``on``/``off``).
     """
 
     output_dir: Path
@@ -78,6 +82,7 @@ class Settings:
     live_time_limit_s: float = 300.0
     live_sessions: int = 4
     live_frame_interval_s: float = 0.05
+    mcp_server: bool = True
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -90,7 +95,8 @@ class Settings:
             The settings, defaults where a variable is unset or empty.
 
         Raises:
-            ValueError: A variable is set to something that is not a positive number.
+            ValueError: A variable is set to something that is not a positive
+                number (a yes/no setting: not one of the words it accepts).
         """
         env = os.environ if environ is None else environ
         values: dict[str, object] = {}
@@ -98,6 +104,8 @@ class Settings:
             raw = env.get(PREFIX + item.name.upper(), "").strip()
             if item.name == "output_dir":
                 values[item.name] = Path(raw or Path(tempfile.gettempdir()) / "video-analysis-runs")
+            elif raw and item.type == "bool":
+                values[item.name] = _yes_no(item.name, raw)
             elif raw:
                 values[item.name] = _positive(item.name, raw, int if item.type == "int" else float)
         return cls(**values)  # type: ignore[arg-type]
@@ -126,3 +134,16 @@ def _positive(name: str, raw: str, kind: type) -> float | int:
     if value <= 0:
         raise ValueError(f"{PREFIX}{name.upper()} must be positive, not {raw!r}")
     return value
+
+
+_YES = ("1", "true", "yes", "on")
+_NO = ("0", "false", "no", "off")
+
+
+def _yes_no(name: str, raw: str) -> bool:
+    word = raw.lower()
+    if word in _YES or word in _NO:
+        return word in _YES
+    raise ValueError(
+        f"{PREFIX}{name.upper()} must be one of {', '.join(_YES + _NO)}, not {raw!r}"
+    )
