@@ -172,3 +172,43 @@ def test_the_mcp_server_can_be_turned_off(tmp_path: Path) -> None:
         assert httpx.get(f"{url}gradio_api/mcp/schema", timeout=30).status_code == 404
         # The page and its API are still there.
         assert httpx.get(f"{url}config", timeout=30).status_code == 200
+
+
+def test_as_tool_keeps_a_generator_streaming_its_signature_and_every_docstring_line() -> None:
+    import inspect
+
+    import gradio as gr
+
+    from ui.mcp_tools import STREAMED, as_tool
+
+    def run(video: str, step: int = 2, request: gr.Request | None = None):
+        """Count to ``step``.
+
+        Args:
+            video: The video, as a URL
+                or a path.
+            step: How far.
+            request: Injected.
+
+        Yields:
+            Each count.
+
+        Raises:
+            ValueError: Never.
+        """
+        yield from range(1, step + 1)
+
+    tool = as_tool(run, "count_up")
+    assert tool.__name__ == "count_up" and inspect.isgeneratorfunction(tool)
+    assert list(tool("v", 3)) == [1, 2, 3]
+    assert list(inspect.signature(tool).parameters) == ["video", "step", "request"]
+    doc = tool.__doc__
+    assert "Count to ``step``. Errors: ValueError: Never." in doc
+    assert "    video: The video, as a URL or a path.\n" in doc
+    assert doc.endswith(f"Returns:\n    {STREAMED} Each count.")
+    with pytest.raises(TypeError):
+
+        async def coroutine() -> None:
+            """Not wrapped."""
+
+        as_tool(coroutine, "nope")
