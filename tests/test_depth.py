@@ -427,3 +427,16 @@ def test_detection_run_writes_its_depth_video_when_asked(tiny_depth_weights, vid
     with pytest.raises(PipelineError, match="depth_video only with depth on"):
         start("detection", video, plain, {**output_paths("detection", tmp_path / "p"),
                                            "depth_video": tmp_path / "d.mp4"})  # fmt: skip
+
+
+def test_the_summary_names_the_sizes_licence(tiny_depth_weights, video, tmp_path):
+    # Base is CC-BY-NC-4.0: the summary says so, and that it is for non-commercial use only.
+    config = _config(tiny_depth_weights, size="base", view="depth")
+    *_, done = start("depth", video, config, {"video": tmp_path / "depth.mp4"})
+    assert done.summary["licenses"] == [
+        {"name": "depth_anything_v2", "size": "base", "license": "CC-BY-NC-4.0",
+         "non_commercial": True},
+    ]  # fmt: skip
+    assert done.summary["model"]["license"] == models.spec(
+        "depth", "depth_anything_v2"
+    ).license_for("base")

@@ -16,6 +16,7 @@ from pipeline import first_frame, start
 from pipeline.configs import DetectionConfig
 from pipeline.errors import VideoError
 from pipeline.runtime.events import Done, FirstFrame, Preview, Progress
+from ui.render import summary_text
 
 FRAMES, WIDTH, HEIGHT, FPS = 40, 320, 240, 25
 PIPELINE_THREADS = ("decoder", "encoder", "detection-in-order", "worker-")
@@ -242,3 +243,22 @@ def test_error_messages_do_not_reveal_server_paths(tmp_path):
     with pytest.raises(VideoError) as info:
         first_frame("detection", bad, DetectionConfig(detector="test_shapes"))
     assert "notes.mp4" in str(info.value) and "secret-folder" not in str(info.value)
+
+
+def test_the_summary_names_the_licence_of_each_model_used(video, tmp_path, tiny_depth_weights):
+    config = DetectionConfig(
+        detector="yolox_nano", depth=True, depth_weights=str(tiny_depth_weights), max_frames=5
+    )
+    *_, done = start("detection", video, config, _outputs(tmp_path))
+    assert done.summary["licenses"] == [
+        {"name": "yolox_nano", "size": None, "license": "Apache-2.0", "non_commercial": False},
+        {"name": "depth_anything_v2", "size": "small", "license": "Apache-2.0",
+         "non_commercial": False},
+    ]  # fmt: skip
+    # The licences the summary names are the registry's (what the page shows).
+    assert done.summary["licenses"][0]["license"] == models.spec(
+        "detector", "yolox_nano"
+    ).license_for()
+    assert "Licences: yolox_nano Apache-2.0; depth_anything_v2 small Apache-2.0." in (
+        summary_text(done.summary)
+    )

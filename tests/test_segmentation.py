@@ -53,6 +53,7 @@ from pipeline.io.rle import decode, encode, rle_area
 from pipeline.io.video import iter_frames
 from pipeline.runtime.events import Done, FirstFrame, Preview, Progress
 from pipeline.stages.keyframes import KeyframeTracker
+from ui.render import summary_text
 from ui.settings import Settings
 from ui.tabs.segmentation import (
     SegmentationHandlers,
@@ -569,6 +570,23 @@ def test_tiny_sam2_propagates_through_windows(tiny_env: Path, video: Path, tmp_p
     assert ids and ids <= {1, 2, 3}
     assert data["model"]["segmenter"]["weights"] == str(tiny_env)
     assert data["model"]["segmenter"]["image_size"] == 128
+
+
+def test_the_summary_names_the_licence_of_sam2_and_of_its_detector(
+    tiny_env: Path, video: Path, tmp_path: Path
+) -> None:
+    # YSAM2 runs the bundled YOLOX-Nano here (YOLO11's weights cannot be had offline).
+    config = tiny_config(detector="yolox_nano", max_frames=4)
+    outputs = {"video": tmp_path / "s.mp4", "masks": tmp_path / "s.json"}
+    *_, done = start("segmentation", video, config, outputs)
+    licenses = {item["name"]: item for item in done.summary["licenses"]}
+    assert set(licenses) == {"YSAM2-S", "yolox_nano"}
+    assert licenses["YSAM2-S"]["license"] == models.spec("segmenter", "YSAM2-S").license_for()
+    assert licenses["yolox_nano"]["license"] == "Apache-2.0"
+    assert not any(item["non_commercial"] for item in licenses.values())
+    assert "Licences: YSAM2-S small Apache-2.0; yolox_nano Apache-2.0." in summary_text(
+        done.summary, noun="object", followed=True
+    )
 
 
 def test_sam2_session_memory_stays_bounded(tiny_env: Path) -> None:

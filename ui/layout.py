@@ -16,6 +16,7 @@ import gradio as gr
 import pandas as pd
 
 from pipeline.stages.tracking import DEFAULT_TRACKER, TRACKERS
+from ui.mcp_tools import as_tool
 
 #: Runs and first-frame previews share one concurrency group: both use the devices.
 GPU_CONCURRENCY_ID = "gpu"
@@ -137,6 +138,9 @@ def wire_run_buttons(
 ) -> Any:
     """Wire First frame, Run and Stop; both model calls share the GPU concurrency group.
 
+    First frame and Run are public endpoints, and so MCP tools named after
+    their API names (:func:`ui.mcp_tools.as_tool`); Stop is private.
+
     Args:
         buttons: The tab's buttons.
         inputs: The handlers' inputs, in their order.
@@ -155,14 +159,14 @@ def wire_run_buttons(
         The Run event, for more wiring.
     """
     buttons.first_frame.click(
-        first_frame,
+        as_tool(first_frame, first_frame_api),
         inputs=inputs,
         outputs=preview,
         api_name=first_frame_api,
         concurrency_id=GPU_CONCURRENCY_ID,
     )
     run_event = buttons.run.click(
-        run,
+        as_tool(run, run_api),
         inputs=inputs,
         outputs=run_outputs,
         api_name=run_api,

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import models
+from models.licenses import NON_COMMERCIAL_NOTE, non_commercial
 
 #: Shown after a model's label in a dropdown when its weights cannot be had here.
 UNAVAILABLE_MARK = " (weights not available here)"
@@ -56,10 +57,58 @@ def model_note(kind: str, name: str | None, size: str | None = None) -> str:
         license = spec.license_for(size)
     except models.UnknownModelError:  # an unknown name or size: the run will say so
         return ""
-    note = f"{spec.description} Licence: {license}."
+    note = f"{spec.description} Licence: {_with_note(license)}."
     if spec.license_summary != license:
         note += f" (By size: {spec.license_summary}.)"
+    finder = _finder(spec)
+    if finder is not None:
+        note += f" Its detector, {finder.label}: {_with_note(finder.license_for(None))}."
     status = models.weights_status(kind, name, size)
     if not status.available:
         note += f"\n\n**Weights not available here.** {status.message}"
     return note
+
+
+def licences_info(kind: str, names: Sequence[str] | None = None) -> str:
+    """One line naming the licence of each model a dropdown offers, for its ``info=``.
+
+    A model that runs another model (a segmenter's detector) names that
+    model's licence too, where it differs.
+
+    Example:
+        >>> licences_info("detector", ["yolo11", "yolox_nano"])  # doctest: +SKIP
+        'Licences: YOLO11: AGPL-3.0 · YOLOX-Nano: Apache-2.0'
+    """
+    names = models.available(kind) if names is None else names
+    each = (f"{_short_label(kind, name)}: {licence_text(kind, name)}" for name in names)
+    return "Licences: " + " · ".join(each)
+
+
+def licence_text(kind: str, name: str) -> str:
+    """The licence of a model and, where it differs, of the model it runs.
+
+    Example:
+        >>> licence_text("segmenter", "YSAM2-S")  # doctest: +SKIP
+        'Apache-2.0 + AGPL-3.0 (YOLO11)'
+    """
+    spec = models.spec(kind, name)
+    text = _with_note(spec.license_summary)
+    finder = _finder(spec)
+    if finder is not None and finder.license_summary != spec.license_summary:
+        text += f" + {_with_note(finder.license_summary)} ({finder.label})"
+    return text
+
+
+def _with_note(license: str) -> str:
+    return f"{license}, {NON_COMMERCIAL_NOTE}" if non_commercial(license) else license
+
+
+def _finder(spec: models.ModelSpec) -> models.ModelSpec | None:
+    """The detector a segmenter runs on its keyframes (None: none)."""
+    name = spec.extra.get("detector")
+    return models.spec("detector", name) if name else None
+
+
+def _short_label(kind: str, name: str) -> str:
+    # Segmenters are offered by name (GSAM2-S...); the others by label.
+    return name if kind == "segmenter" else models.spec(kind, name).label

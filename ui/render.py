@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from models.licenses import NON_COMMERCIAL_NOTE
 from pipeline.runtime.events import Progress
 
 
@@ -65,9 +66,28 @@ def summary_text(summary: dict[str, Any], *, noun: str = "track", followed: bool
     if summary.get("near_to_far"):
         order = ", ".join(f"#{item['track_id']}" for item in summary["near_to_far"])
         text += f"\n\nNear to far: {order}."
+    if summary.get("licenses"):
+        text += "\n\n" + licenses_text(summary["licenses"])
     if summary.get("warning"):
         text += f"\n\n**Warning:** {summary['warning']}"
     return text
+
+
+def licenses_text(licenses: list[dict[str, Any]]) -> str:
+    """The summary's ``"licenses"`` in one line.
+
+    Example:
+        >>> print(licenses_text([{"name": "yolo11", "size": "n", "license": "AGPL-3.0"},
+        ...                      {"name": "depth_anything_v2", "size": "large",
+        ...                       "license": "CC-BY-NC-4.0", "non_commercial": True}]))
+        Licences: yolo11 n AGPL-3.0; depth_anything_v2 large CC-BY-NC-4.0 (non-commercial use only).
+    """
+    items = []
+    for item in licenses:
+        name = f"{item['name']} {item['size']}" if item.get("size") else str(item["name"])
+        note = f" ({NON_COMMERCIAL_NOTE})" if item.get("non_commercial") else ""
+        items.append(f"{name} {item['license']}{note}")
+    return f"Licences: {'; '.join(items)}."
 
 
 def _per_class(counts: dict[str, int]) -> str:

@@ -7,6 +7,8 @@ Example:
 
 from __future__ import annotations
 
+import importlib.util
+import logging
 from typing import Any
 
 import gradio as gr
@@ -18,6 +20,15 @@ from ui.gpu import device_count
 from ui.rest import build_rest_app
 from ui.settings import Settings
 
+log = logging.getLogger(__name__)
+#: Where the MCP server answers (streamable HTTP; ``sse`` under it for older clients).
+MCP_PATH = "/gradio_api/mcp/"
+MCP_MISSING = (
+    "MCP server off: the `mcp` package is not installed "
+    '(pip install "gradio[mcp]==6.31.0", as requirements.txt does). '
+    "Set VIDEO_APP_MCP_SERVER=false to silence this."
+)
+
 
 def build_server(settings: Settings | None = None) -> tuple[gr.Blocks, App]:
     """The Blocks app and the REST app, built from the same settings (so the same job store)."""
@@ -28,10 +39,15 @@ def build_server(settings: Settings | None = None) -> tuple[gr.Blocks, App]:
 def launch(demo: gr.Blocks, app: App, settings: Settings, **launch_options: Any) -> Any:
     """Queue ``demo`` (one run per device) and launch it onto ``app`` with the REST routes.
 
+    The public named endpoints are also MCP tools at :data:`MCP_PATH` unless
+    ``settings.mcp_server`` is off (or ``mcp_server=`` says otherwise); without
+    the ``mcp`` package the app starts all the same, without them, and says why.
+
     Args:
         demo: The Blocks app.
         app: The REST app (:func:`ui.rest.build_rest_app`).
-        settings: Deployment settings (the job store's folder is served to the page).
+        settings: Deployment settings (the job store's folder is served to the
+            page; whether to serve MCP).
         **launch_options: Further ``Blocks.launch`` options (address, port...).
 
     Returns:
@@ -40,4 +56,9 @@ def launch(demo: gr.Blocks, app: App, settings: Settings, **launch_options: Any)
     demo.queue(default_concurrency_limit=device_count())
     # Results are served from the job store; outside the temp dir Gradio must be told.
     allowed = [str(settings.output_dir), *launch_options.pop("allowed_paths", [])]
-    return launch_on(demo, app, allowed_paths=allowed, **launch_options)
+    mcp_server = launch_options.pop("mcp_server", settings.mcp_server)
+    if mcp_server and importlib.util.find_spec("mcp") is None:
+        # A missing optional extra should not take the page and the REST API down with it.
+        log.warning(MCP_MISSING)
+        mcp_server = False
+    return launch_on(demo, app, allowed_paths=allowed, mcp_server=mcp_server, **launch_options)

@@ -20,6 +20,7 @@ variable is ``VIDEO_APP_`` and the field's name in capitals.
 | ``VIDEO_APP_LIVE_SESSIONS`` | ``4`` | Live tab sessions at once; more wait |
 | ``VIDEO_APP_LIVE_FRAME_INTERVAL_S`` | ``0.05`` | least time between two webcam frames sent |
 | ``VIDEO_APP_GPU_FRAMES_PER_CALL`` | unset | frames per GPU call (unset: what fits in one) |
+| ``VIDEO_APP_MCP_SERVER`` | ``true`` | named endpoints as MCP tools (``/gradio_api/mcp/``) |
 
 Example:
     >>> settings = Settings.from_env({"VIDEO_APP_MAX_DURATION_S": "60"})
@@ -69,6 +70,9 @@ class Settings:
             on as one run's. Unset: on ZeroGPU as many as fit one call's time
             limit at the models' throughput (:func:`ui.gpu.frames_per_call`),
             elsewhere the whole run is one call.
+        mcp_server: Serve the public named endpoints (``/detect``, ``/depth``,
+            ``/segment``...) as MCP tools for AI assistants, beside the page;
+            ``true``/``false`` (also ``1``/``0``, ``yes``/``no``, ``on``/``off``).
     """
 
     output_dir: Path
@@ -85,6 +89,7 @@ class Settings:
     live_sessions: int = 4
     live_frame_interval_s: float = 0.05
     gpu_frames_per_call: int | None = None
+    mcp_server: bool = True
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -97,7 +102,8 @@ class Settings:
             The settings, defaults where a variable is unset or empty.
 
         Raises:
-            ValueError: A variable is set to something that is not a positive number.
+            ValueError: A variable is set to something that is not a positive
+                number (a yes/no setting: not one of the words it accepts).
         """
         env = os.environ if environ is None else environ
         values: dict[str, object] = {}
@@ -105,6 +111,8 @@ class Settings:
             raw = env.get(PREFIX + item.name.upper(), "").strip()
             if item.name == "output_dir":
                 values[item.name] = Path(raw or Path(tempfile.gettempdir()) / "video-analysis-runs")
+            elif raw and item.type == "bool":
+                values[item.name] = _yes_no(item.name, raw)
             elif raw:
                 kind = int if str(item.type).startswith("int") else float
                 values[item.name] = _positive(item.name, raw, kind)
@@ -134,3 +142,16 @@ def _positive(name: str, raw: str, kind: type) -> float | int:
     if value <= 0:
         raise ValueError(f"{PREFIX}{name.upper()} must be positive, not {raw!r}")
     return value
+
+
+_YES = ("1", "true", "yes", "on")
+_NO = ("0", "false", "no", "off")
+
+
+def _yes_no(name: str, raw: str) -> bool:
+    word = raw.lower()
+    if word in _YES or word in _NO:
+        return word in _YES
+    raise ValueError(
+        f"{PREFIX}{name.upper()} must be one of {', '.join(_YES + _NO)}, not {raw!r}"
+    )

@@ -32,6 +32,8 @@ LABEL = "Depth Anything V2"
 SIZES = ("small", "base", "large")
 DEFAULT_SIZE = "small"
 HUB_IDS = {size: f"depth-anything/Depth-Anything-V2-{size.title()}-hf" for size in SIZES}
+# The model cards huggingface.co/depth-anything/Depth-Anything-V2-{Small,Base,Large}-hf:
+# "license: apache-2.0" (Small), "license: cc-by-nc-4.0" (Base, Large).
 LICENSES = {"small": "Apache-2.0", "base": "CC-BY-NC-4.0", "large": "CC-BY-NC-4.0"}
 #: Rough end-to-end frames per second on a ZeroGPU slice, per size.
 THROUGHPUT_FPS = {"small": 25.0, "base": 12.0, "large": 6.0}

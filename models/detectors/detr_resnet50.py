@@ -22,6 +22,7 @@ ENV_VAR = "DETR_WEIGHTS"
 DEFAULT_WEIGHTS = "facebook/detr-resnet-50"
 DEFAULT_REVISION = "no_timm"
 LABEL = "DETR ResNet-50"
+# The model card huggingface.co/facebook/detr-resnet-50: "license: apache-2.0".
 LICENSE = "Apache-2.0"
 # DETR's 91-id COCO label map keeps placeholders for ids COCO never used.
 UNUSED_LABEL = "N/A"

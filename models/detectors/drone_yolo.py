@@ -30,6 +30,8 @@ DEFAULT_FILE = "best.pt"
 LABEL = "Drone YOLO (VisDrone)"
 SIZES = ("n", "s", "m", "l", "x")
 DEFAULT_SIZE = "m"
+# The model cards huggingface.co/mshamrai/yolov8{n,s,m,l,x}-visdrone say "license: openrail";
+# the weights are a YOLOv8 fine-tune run by ultralytics, which is AGPL-3.0.
 LICENSE = "OpenRAIL (weights), AGPL-3.0 (ultralytics)"
 VISDRONE_CLASSES = (
     "pedestrian",

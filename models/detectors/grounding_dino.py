@@ -30,6 +30,7 @@ SIZES = ("tiny", "base")
 DEFAULT_SIZE = "tiny"
 #: What its processor reads besides the weights: image processing and the text tokenizer.
 REQUIRED_FILES = ("config.json", "preprocessor_config.json", "tokenizer_config.json")
+# The model cards huggingface.co/IDEA-Research/grounding-dino-{tiny,base}: "license: apache-2.0".
 LICENSE = "Apache-2.0"
 
 

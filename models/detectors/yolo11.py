@@ -16,6 +16,8 @@ from models.weights_sources import WeightsLocation
 
 ENV_VAR = "YOLO11_WEIGHTS"
 LABEL = "YOLO11"
+# Code and the yolo11*.pt weights: AGPL-3.0 (or an Ultralytics Enterprise licence), per
+# github.com/ultralytics/ultralytics LICENSE and docs.ultralytics.com/models/yolo11 ("Licensing").
 LICENSE = "AGPL-3.0"
 SIZES = ("n", "s", "m", "l", "x")
 DEFAULT_SIZE = "m"

@@ -38,6 +38,8 @@ DEFAULT_URL = (
 #: The copy that ships with the app (see ``assets/README.md``).
 BUNDLED_WEIGHTS = BUNDLED_MODELS_DIR / "yolox_nano" / "yolox_nano.onnx"
 LABEL = "YOLOX-Nano"
+# github.com/Megvii-BaseDetection/YOLOX is Apache-2.0; the bundled export ships that licence
+# (assets/models/yolox_nano/LICENSE, see assets/README.md).
 LICENSE = "Apache-2.0"
 STRIDES = (8, 16, 32)
 PAD_VALUE = 114

@@ -64,7 +64,9 @@ from models.weights import (
 from models.weights_sources import HubFile, WeightsLocation
 
 CONFIG_DIR = "configs/sam2.1"
-#: SAM 2.1's code and checkpoints (the prompting detector has its own licence).
+#: SAM 2.1's code and checkpoints (the prompting detector has its own licence): the model
+#: cards huggingface.co/facebook/sam2.1-hiera-{small,base-plus,large} say "license: apache-2.0",
+#: as does github.com/facebookresearch/sam2's LICENSE.
 LICENSE = "Apache-2.0"
 #: ImageNet statistics, as sam2's own frame loader normalises.
 IMAGE_MEAN = (0.485, 0.456, 0.406)

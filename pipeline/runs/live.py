@@ -24,6 +24,7 @@ import cv2
 import numpy as np
 import supervision as sv
 
+from models.licenses import licenses_used
 from pipeline.configs import RunConfig
 from pipeline.io.video import Frame, H264Writer, VideoInfo
 from pipeline.runs import run_type, task_of
@@ -105,6 +106,7 @@ class FrameByFrame:
     def summary(self) -> dict[str, Any]:
         """What the run found so far, as a file run's summary says it."""
         elapsed = time.perf_counter() - self.started
+        model_info = self.run.model_info()
         return {
             "frames": self.frames,
             "fps": round(self.frames / max(elapsed, 1e-9), 2),
@@ -112,7 +114,8 @@ class FrameByFrame:
             "video": {"width": self.info.width, "height": self.info.height},
             "devices": [self.device],
             "timing_s": {stage: round(seconds, 4) for stage, seconds in self.timing.items()},
-            "model": self.run.model_info(),
+            "model": model_info,
+            "licenses": licenses_used(model_info),
             **self.run.summary(),
         }
 

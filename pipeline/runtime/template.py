@@ -38,6 +38,7 @@ import numpy as np
 import supervision as sv
 
 from models.errors import ModelError
+from models.licenses import licenses_used
 from models.timing import timed
 from pipeline.errors import PipelineError, RunFailed, RunStopped, VideoTooLong
 from pipeline.io.video import POLL_S, Frame, FrameReader, H264Writer, VideoInfo, probe
@@ -481,6 +482,7 @@ class Run(abc.ABC, Generic[ConfigT, R]):
             **threads.timing,
             "encode": threads.video.encode_seconds if threads.video is not None else 0.0,
         }
+        model_info = self.model_info()
         summary: dict[str, Any] = {
             "frames": threads.frames_done,
             "fps": round(threads.frames_done / max(elapsed, 1e-9), 2),
@@ -491,7 +493,9 @@ class Run(abc.ABC, Generic[ConfigT, R]):
             "frames_per_device": dict(threads.producer.frames_per_device),
             "peak_frames_in_flight": threads.peak_in_flight,
             "timing_s": {stage: round(seconds, 4) for stage, seconds in timing.items()},
-            "model": self.model_info(),
+            "model": model_info,
+            # Flat, so a reader sees every model's licence whatever the kind of run.
+            "licenses": licenses_used(model_info),
             **self.summary(),
         }
         if self.info.live is not None:

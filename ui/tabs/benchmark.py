@@ -29,6 +29,7 @@ from ui.benchmarking import parse_plan, profile_config, run_benchmark, run_profi
 from ui.errors import as_gr_errors, user_error
 from ui.jobs import job_store
 from ui.layout import video_input
+from ui.mcp_tools import as_tool
 from ui.monitoring import app_monitor
 from ui.settings import Settings
 
@@ -384,9 +385,9 @@ def build_benchmark_tab(
             analyse = gr.Button("Analyse the results", elem_id="bench-analyse")
             analysis_json = gr.JSON(label="Analysis", elem_id="bench-analysis")
         # The monitor's samples as JSON: an endpoint without a button.
-        gr.api(handlers.gpu_monitor, api_name="gpu_monitor", queue=False)
+        gr.api(as_tool(handlers.gpu_monitor, "gpu_monitor"), api_name="gpu_monitor", queue=False)
 
-    refresh.click(handlers.hardware, outputs=hardware, api_name="hardware")
+    refresh.click(as_tool(handlers.hardware, "hardware"), outputs=hardware, api_name="hardware")
     timer.tick(
         handlers.monitor_plots,
         outputs=[machine_plot, gpu_plot],
@@ -394,14 +395,14 @@ def build_benchmark_tab(
         api_visibility="private",
     )
     run.click(
-        handlers.benchmark,
+        as_tool(handlers.benchmark, "benchmark"),
         inputs=[video, chosen, sizes, runtimes, batch_sizes, devices, max_frames],
         outputs=[results, stage_plot, batch_plot, device_plot, files, analysis_text],
         api_name="benchmark",
         concurrency_limit=1,
     )
     profile.click(
-        handlers.benchmark_profile,
+        as_tool(handlers.benchmark_profile, "benchmark_profile"),
         inputs=[
             video,
             profile_detector,
@@ -415,7 +416,7 @@ def build_benchmark_tab(
         concurrency_limit=1,
     )
     analyse.click(
-        handlers.benchmark_analysis,
+        as_tool(handlers.benchmark_analysis, "benchmark_analysis"),
         inputs=[results, video_seconds, video_fps],
         outputs=[analysis_json, analysis_text],
         api_name="benchmark_analysis",

@@ -15,6 +15,7 @@ import gradio as gr
 import numpy as np
 
 import models
+from models.licenses import NON_COMMERCIAL_NOTE, non_commercial
 from pipeline.configs import DepthConfig, field_default
 from pipeline.stages.depth_display import COLORMAPS
 from ui.layout import (
@@ -58,7 +59,7 @@ def size_choices() -> list[tuple[str, str]]:
     choices = []
     for size in spec.sizes:
         license = spec.license_for(size)
-        note = ", non-commercial use only" if "NC" in license else ""
+        note = f", {NON_COMMERCIAL_NOTE}" if non_commercial(license) else ""
         choices.append((f"{size} ({license}{note})", size))
     return choices
 

@@ -28,7 +28,7 @@ from ui.layout import (
     video_input,
     wire_run_buttons,
 )
-from ui.model_choices import model_choices, model_note
+from ui.model_choices import licences_info, model_choices, model_note
 from ui.render import summary_text
 from ui.settings import Settings
 from ui.streaming import TabHandlers
@@ -330,6 +330,7 @@ def build_detection_tab(
                     choices=model_choices("detector"),
                     value=initial,
                     label="Detector",
+                    info=licences_info("detector"),
                     allow_custom_value=True,
                     elem_id="detector",
                 )

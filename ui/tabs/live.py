@@ -29,7 +29,7 @@ from ui.errors import as_gr_errors
 from ui.jobs import job_store
 from ui.layout import tracker_dropdown
 from ui.live import LiveSession
-from ui.model_choices import model_choices, model_note
+from ui.model_choices import licences_info, model_choices, model_note
 from ui.render import summary_text
 from ui.settings import Settings
 from ui.tabs.detection import build_detection_config, queries_box_values
@@ -213,6 +213,7 @@ def build_live_tab(
                     choices=model_choices("detector"),
                     value=initial,
                     label="Detector",
+                    info=licences_info("detector"),
                     allow_custom_value=True,
                     elem_id="live-detector",
                 )

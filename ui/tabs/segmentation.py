@@ -28,7 +28,7 @@ from ui.layout import (
     video_input,
     wire_run_buttons,
 )
-from ui.model_choices import model_choices, model_note
+from ui.model_choices import licences_info, model_choices, model_note
 from ui.render import summary_text
 from ui.settings import Settings
 from ui.stops import STOP_FLAGS, StopFlags
@@ -252,6 +252,7 @@ def build_segmentation_tab(
                     ],
                     value=initial,
                     label="Segmenter",
+                    info=licences_info("segmenter", offered),
                     allow_custom_value=True,
                     elem_id="seg-segmenter",
                 )
