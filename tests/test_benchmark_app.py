@@ -104,15 +104,14 @@ def test_the_analysis_names_the_bottleneck_best_batch_and_expected_time(grid: li
     stages = best["stage_ms_per_frame"]
     assert result["bottleneck"]["stage"] == max(stages, key=stages.get)
     assert result["expected_seconds"] == pytest.approx(100 / best["end_to_end_fps"], abs=0.05)
-    by_group = {
-        (e["runtime"], tuple(e["devices"])): e["batch_size"] for e in result["best_batch_size"]
-    }
-    for (runtime, devices), batch in by_group.items():
-        fastest = max(
-            (r for r in grid if r["runtime"] == runtime and tuple(r["devices"]) == devices),
-            key=lambda r: r["end_to_end_fps"],
-        )
-        assert fastest["batch_size"] == batch
+    def group(row: dict) -> tuple:
+        return row["detector"], row["size"], row["runtime"], tuple(row["devices"])
+
+    by_group = {group(e): e["batch_size"] for e in result["best_batch_size"]}
+    assert len(by_group) == len(result["best_batch_size"]) == 3
+    for key, batch in by_group.items():
+        fastest = max((r for r in grid if group(r) == key), key=lambda r: r["end_to_end_fps"])
+        assert fastest["batch_size"] == batch, key
     assert "bound" in result["text"] and "about" in result["text"]
     with pytest.raises(ConfigError, match="no benchmark results"):
         analyze([])

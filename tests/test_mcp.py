@@ -36,7 +36,9 @@ WIDTH, HEIGHT = 768, 432
 PREVIEW_WIDTH = field_default(DetectionConfig, "preview_max_width")
 #: The tabs' tools and their parameters, in the API's order.
 TAB_TOOLS = {
-    "detect": ["video", "detector", "size", "queries", "confidence", "object_depth", "counting"],
+    "detect": [
+        "video", "detector", "size", "queries", "confidence", "object_depth", "counting", "tracker"
+    ],
     "depth": ["video", "size", "colormap", "view"],
     "segment": ["video", "segmenter", "queries", "step"],
 }
