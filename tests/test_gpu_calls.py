@@ -164,3 +164,21 @@ def test_non_zerogpu_worker_errors_keep_their_message() -> None:
     with pytest.raises(Exception, match="^Could not decode a.mp4: bad.$") as info, gpu_errors():
         raise gr.Error("Could not decode a.mp4: bad.")
     assert not isinstance(info.value, GpuUnavailable)
+
+
+def test_calls_are_made_in_the_context_the_run_started_in(clip: Path, tmp_path: Path) -> None:
+    """spaces finds the Gradio request (and the user's quota) in context variables."""
+    import contextvars
+
+    request = contextvars.ContextVar("request", default=None)
+    seen = []
+    config = DetectionConfig(detector="test_shapes")
+
+    def call(chunk: Chunk):
+        seen.append(request.get())
+        yield from chunk_results("detection", clip, config, chunk)
+
+    request.set("the user's request")
+    outputs = output_paths("detection", tmp_path, config)
+    list(start("detection", clip, config, outputs, chunks=ChunkPlan(10, call)))
+    assert seen == ["the user's request"] * 3

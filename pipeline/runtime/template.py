@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import abc
 import contextlib
+import contextvars
 import queue
 import threading
 import time
@@ -194,7 +195,12 @@ class ThreadProducer(Generic[R]):
         self._queue: queue.Queue[object] = queue.Queue(maxsize=max(1, queue_size))
         self._error: BaseException | None = None
         self._produce = produce
-        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        # The caller's context goes along: a GPU call made from this thread (a run split
+        # into calls on ZeroGPU) needs the Gradio request the run was started in.
+        context = contextvars.copy_context()
+        self._thread = threading.Thread(
+            target=context.run, args=(self._run,), name=name, daemon=True
+        )
         self._thread.start()
 
     def _put(self, item: object) -> None:
