@@ -194,3 +194,17 @@ def test_worst_hota_loss_is_the_largest_gap_to_the_best_other_rule() -> None:
         {"lenient": rule(0.40, 0.20), "strict": rule(0.30, 0.26), "middle": rule(0.38, 0.24)}
     )
     assert losses == pytest.approx({"lenient": 0.06, "strict": 0.10, "middle": 0.02})
+
+
+@pytest.mark.slow
+def test_the_score_rule_loses_least_where_it_loses_most(mot_root: Path) -> None:
+    """The measurement behind DEFAULT_SCORE_MAP (README, "Trackers"), on all four sequences."""
+    sequences = find_sequences(mot_root, MOT15_SEQUENCES)
+    trials = tune_trackers.compare_score_maps(sequences, workers=2)
+    losses = tune_trackers.worst_hota_loss(trials)
+    assert min(losses, key=losses.get) == DEFAULT_SCORE_MAP, losses
+    assert losses[DEFAULT_SCORE_MAP] < 0.02
+    names = [name for name in trials[DEFAULT_SCORE_MAP].scores if name in MOT15_SEQUENCES]
+    chosen, by_max = trials[DEFAULT_SCORE_MAP].scores, trials["divide_by_max"].scores
+    # Dividing by the file's maximum (tried before) loses on every sequence.
+    assert all(chosen[n]["hota"] > by_max[n]["hota"] + 0.05 for n in names)
