@@ -67,3 +67,18 @@ def test_bench_reports_every_figure_and_ratio(
 def test_bench_rejects_an_unknown_runtime(clip: Path) -> None:
     with pytest.raises(SystemExit):
         bench.main([str(clip), "--runtime", "tensorrt"])
+
+
+def test_bench_measures_a_run_split_into_calls_against_the_whole(
+    clip: Path, tmp_path: Path, yolox_weights: Path
+) -> None:
+    out = tmp_path / "figures.json"
+    argv = [str(clip), "--detector", "yolox_nano", "--weights", str(yolox_weights)]
+    options = ["--loops", "1", "--skip-plain", "--frames-per-call", "5", "--json", str(out)]
+    assert bench.main([*argv, *options]) == 0
+    figures = json.loads(out.read_text())
+    assert figures["frames_per_call"] == 5
+    assert figures["end_to_end_fps_whole"] > 0 and figures["end_to_end_fps_split"] > 0
+    assert figures["ratio_split_over_whole"] == pytest.approx(
+        figures["end_to_end_fps_split"] / figures["end_to_end_fps_whole"]
+    )

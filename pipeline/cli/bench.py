@@ -44,6 +44,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="memory: also run the clip looped this many times (1: skip)",
     )
     parser.add_argument("--skip-plain", action="store_true", help="skip the plain-loop baseline")
+    parser.add_argument(
+        "--frames-per-call",
+        type=int,
+        default=None,
+        metavar="N",
+        help="also measure the run split into calls of N frames (the ZeroGPU path) against "
+        "the whole run",
+    )
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     parser.add_argument("--memory-probe", action="store_true", help=argparse.SUPPRESS)
 
@@ -93,7 +101,7 @@ def run_bench_command(args: argparse.Namespace) -> int:
         return 0
     results = benchmark.run(
         config, args.video, loops=args.loops, plain=not args.skip_plain,
-        model_argv=_model_argv(args),
+        model_argv=_model_argv(args), frames_per_call=args.frames_per_call,
     )  # fmt: skip
     _print(results)
     if args.json:

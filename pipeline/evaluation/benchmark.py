@@ -43,7 +43,7 @@ import numpy as np
 import models
 from pipeline.configs import DetectionConfig
 from pipeline.io.video import H264Writer, iter_frames, probe
-from pipeline.runs import start
+from pipeline.runs import local_chunks, start
 from pipeline.runs.detection import load_detector
 from pipeline.runtime.devices import prepare_devices
 from pipeline.runtime.events import Done, FirstFrame
@@ -135,13 +135,24 @@ def _best_of_alternating(
     return max(on), max(off)
 
 
-def end_to_end(config: DetectionConfig, video: Path, workdir: Path) -> dict[str, float]:
-    """The full pipeline; returns fps (first preview excluded) and time to first preview."""
+def end_to_end(
+    config: DetectionConfig, video: Path, workdir: Path, frames_per_call: int | None = None
+) -> dict[str, float]:
+    """The full pipeline; returns fps (first preview excluded) and time to first preview.
+
+    With ``frames_per_call`` the run is split into calls of that many frames, made
+    here one after the other (:func:`pipeline.runs.local_chunks`): what splitting
+    costs, without ZeroGPU's own scheduling.
+    """
     started = time.perf_counter()
     first_preview_s = pipeline_start = float("nan")
     done: Done | None = None
     outputs = {"video": workdir / "ours.mp4", "tracks": workdir / "ours.json"}
-    for event in start("detection", video, config, outputs, preview_interval_s=0.1):
+    chunks = None
+    if frames_per_call is not None:
+        chunks = local_chunks("detection", video, config, frames_per_call)
+    events = start("detection", video, config, outputs, preview_interval_s=0.1, chunks=chunks)
+    for event in events:
         if isinstance(event, FirstFrame):
             first_preview_s = time.perf_counter() - started
             pipeline_start = time.perf_counter()
@@ -249,6 +260,7 @@ def run(
     loops: int = 10,
     plain: bool = True,
     model_argv: Sequence[str] = (),
+    frames_per_call: int | None = None,
 ) -> dict[str, Any]:
     """Run every measurement and return the figures.
 
@@ -259,6 +271,8 @@ def run(
         plain: Measure the plain sequential loop too.
         model_argv: The ``python -m pipeline bench`` options that give ``config``, for
             the memory measurements' fresh processes.
+        frames_per_call: Also measure the run split into calls of this many frames,
+            alternating with the whole run (best of two each), and their ratio.
 
     Returns:
         The figures and ratios, by name.
@@ -316,6 +330,15 @@ def run(
         shared = 1 / sum(1 / fps for fps in stages)
         results["shared_cores_bound_fps"] = shared
         results["ratio_end_to_end_over_shared_cores_bound"] = e2e["fps"] / shared
+        if frames_per_call is not None:
+            whole, split = [], []
+            for _ in range(2):
+                whole.append(end_to_end(config, video, workdir)["fps"])
+                split.append(end_to_end(config, video, workdir, frames_per_call)["fps"])
+            results["frames_per_call"] = frames_per_call
+            results["end_to_end_fps_whole"] = max(whole)
+            results["end_to_end_fps_split"] = max(split)
+            results["ratio_split_over_whole"] = max(split) / max(whole)
         if plain:
             results["plain_loop_fps"] = plain_loop(config, video, workdir)
             results["ratio_ours_over_plain"] = e2e["fps"] / results["plain_loop_fps"]
