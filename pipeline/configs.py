@@ -25,7 +25,7 @@ from typing import Any
 
 import models
 from models.detectors.base import normalize_queries
-from pipeline.errors import PipelineError
+from pipeline.errors import ConfigError
 from pipeline.stages.counting import (
     CountingLine,
     CountingZone,
@@ -43,10 +43,6 @@ from pipeline.stages.tracking import (
 
 DEFAULT_MAX_DURATION_S = 600.0
 MIB = 1024 * 1024
-
-
-class ConfigError(PipelineError, ValueError):
-    """A setting of a run is out of range; the message says which and what is allowed."""
 
 
 def option(

@@ -5,6 +5,10 @@ class PipelineError(Exception):
     """A run could not be done; the message says why in the user's terms."""
 
 
+class ConfigError(PipelineError, ValueError):
+    """A setting of a run is out of range; the message says which and what is allowed."""
+
+
 class VideoError(PipelineError):
     """The input is not a readable video, or breaks a limit (too long, too big)."""
 

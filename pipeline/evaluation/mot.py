@@ -59,7 +59,7 @@ def track_detections_file(
         ``fps``, ``tracker`` and ``scores`` (``"as in the file"`` or the mapping used).
 
     Raises:
-        pipeline.configs.ConfigError: Unknown tracker or a bad parameter.
+        pipeline.errors.ConfigError: Unknown tracker or a bad parameter.
 
     Example:
         >>> track_detections_file("det.txt", "result.txt", fps=25.0)  # doctest: +SKIP

@@ -38,7 +38,7 @@ import av
 import cv2
 
 from pipeline.errors import VideoError
-from pipeline.io.video import Frame, upright
+from pipeline.io.frames import Frame, upright
 
 log = logging.getLogger(__name__)
 

@@ -25,10 +25,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import av
-import cv2
 import numpy as np
 
 from pipeline.errors import PipelineError, VideoError
+from pipeline.io.frames import Frame, upright
 
 if TYPE_CHECKING:
     from pipeline.io.sources import LiveSource
@@ -88,30 +88,9 @@ def _live_frames(live: LiveSource) -> Iterator[Frame]:
     yield from live.frames()
 
 
-@dataclass(frozen=True)
-class Frame:
-    """One decoded frame: its index from 0, its time in seconds, BGR uint8 pixels."""
-
-    index: int
-    timestamp: float
-    image: np.ndarray
-
-
 def _reason(exc: BaseException) -> str:
     """The library's reason without the file's full path (server paths stay private)."""
     return getattr(exc, "strerror", None) or type(exc).__name__
-
-
-# cv2.rotate codes by quarter turns counterclockwise; None leaves the frame as it is.
-_ROTATE_CODES = (None, cv2.ROTATE_90_COUNTERCLOCKWISE, cv2.ROTATE_180, cv2.ROTATE_90_CLOCKWISE)
-
-
-def upright(image: np.ndarray, turns: int) -> np.ndarray:
-    """``image`` turned ``turns`` quarter turns counterclockwise (0: as it is)."""
-    code = _ROTATE_CODES[turns % 4]
-    # cv2.rotate: about ten times faster than a contiguous copy of np.rot90
-    # (measured on 1080p frames).
-    return image if code is None else cv2.rotate(image, code)
 
 
 def _quarter_turns(degrees: float) -> int:

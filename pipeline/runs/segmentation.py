@@ -55,7 +55,8 @@ from pipeline.io.tracks_json import TracksWriter, segment_objects
 from pipeline.io.video import Frame, FrameReader, VideoInfo
 from pipeline.runtime.chunks import Chunk
 from pipeline.runtime.events import FirstFrame
-from pipeline.runtime.template import Output, OutputFile, Run, ThreadProducer
+from pipeline.runtime.producers import ThreadProducer
+from pipeline.runtime.template import Output, OutputFile, Run
 from pipeline.stages.annotation import SegmentationAnnotator
 from pipeline.stages.keyframes import KeyframeTracker
 from pipeline.stages.track_ledger import TrackLedger

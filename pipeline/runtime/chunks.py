@@ -33,7 +33,7 @@ from typing import Any, Generic, TypeVar
 
 from pipeline.errors import RunFailed
 from pipeline.io.video import Frame, FrameReader
-from pipeline.runtime.template import ThreadProducer
+from pipeline.runtime.producers import ThreadProducer
 
 R = TypeVar("R")
 

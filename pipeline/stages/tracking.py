@@ -30,6 +30,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import supervision as sv
 
+from pipeline.errors import ConfigError
+
 if TYPE_CHECKING:
     from trackers.core.base import BaseTracker
 
@@ -272,10 +274,10 @@ def tracker_spec(name: str) -> TrackerSpec:
         Its :class:`TrackerSpec`.
 
     Raises:
-        pipeline.configs.ConfigError: ``name`` is not a tracker.
+        pipeline.errors.ConfigError: ``name`` is not a tracker.
     """
     if name not in TRACKERS:
-        raise _config_error(f"Unknown tracker {name!r}. Choose one of {', '.join(TRACKERS)}.")
+        raise ConfigError(f"Unknown tracker {name!r}. Choose one of {', '.join(TRACKERS)}.")
     return TRACKERS[name]
 
 
@@ -336,7 +338,7 @@ def as_tracker_params(values: Any) -> tuple[tuple[str, Any], ...]:
         The pairs, sorted by name (values not yet checked: :func:`checked_tracker_params`).
 
     Raises:
-        pipeline.configs.ConfigError: A text without ``=`` or with a value that is not a
+        pipeline.errors.ConfigError: A text without ``=`` or with a value that is not a
             number, or a name given twice.
 
     Example:
@@ -352,14 +354,14 @@ def as_tracker_params(values: Any) -> tuple[tuple[str, Any], ...]:
             name, equals, text = item.partition("=")
             name = name.strip()
             if not equals or not name:
-                raise _config_error(f"A tracker parameter is NAME=VALUE, not {item!r}.")
+                raise ConfigError(f"A tracker parameter is NAME=VALUE, not {item!r}.")
             value = _number(name, text.strip())
         elif isinstance(item, list | tuple) and len(item) == 2:
             name, value = str(item[0]), item[1]
         else:
-            raise _config_error(f"A tracker parameter is NAME=VALUE, not {item!r}.")
+            raise ConfigError(f"A tracker parameter is NAME=VALUE, not {item!r}.")
         if name in pairs:
-            raise _config_error(f"The tracker parameter {name!r} is given twice.")
+            raise ConfigError(f"The tracker parameter {name!r} is given twice.")
         pairs[name] = value
     return tuple(sorted(pairs.items()))
 
@@ -373,7 +375,7 @@ def _number(name: str, text: str) -> int | float:
         return float(text)
     except ValueError:
         message = f"The tracker parameter {name} must be a number, not {text!r}."
-        raise _config_error(message) from None
+        raise ConfigError(message) from None
 
 
 def checked_tracker_params(name: str, params: Mapping[str, Any]) -> dict[str, Any]:
@@ -387,7 +389,7 @@ def checked_tracker_params(name: str, params: Mapping[str, Any]) -> dict[str, An
         ``params`` as a dict.
 
     Raises:
-        pipeline.configs.ConfigError: Unknown tracker or parameter, or a bad value.
+        pipeline.errors.ConfigError: Unknown tracker or parameter, or a bad value.
     """
     return _checked_params(tracker_spec(name), params)
 
@@ -410,7 +412,7 @@ class ObjectTracker:
 
     Raises:
         ValueError: ``frame_rate`` is not a positive finite number.
-        pipeline.configs.ConfigError: Unknown tracker or parameter, a bad value, or a
+        pipeline.errors.ConfigError: Unknown tracker or parameter, a bad value, or a
             ``config`` given to a tracker other than ByteTrack.
 
     Example:
@@ -436,7 +438,7 @@ class ObjectTracker:
             raise ValueError(f"frame_rate must be a positive number, got {frame_rate!r}")
         self.spec = tracker_spec(tracker)
         if config is not None and tracker != "bytetrack":
-            raise _config_error(
+            raise ConfigError(
                 f"TrackerConfig holds ByteTrack's settings; give {tracker}'s as params."
             )
         self.config = config if config is not None else TrackerConfig()
@@ -459,7 +461,7 @@ class ObjectTracker:
                 frame_rate=self.frame_rate, **self.params, **self.spec.fixed
             )
         except ValueError as error:  # the library's own checks of a value
-            raise _config_error(f"Bad {self.spec.name} setting: {error}") from error
+            raise ConfigError(f"Bad {self.spec.name} setting: {error}") from error
 
     @property
     def num_tracks(self) -> int:
@@ -519,7 +521,7 @@ def _checked_params(spec: TrackerSpec, params: Mapping[str, Any]) -> dict[str, A
     """
     unknown = sorted(set(params) - set(spec.defaults))
     if unknown:
-        raise _config_error(
+        raise ConfigError(
             f"{spec.name} has no parameter {', '.join(map(repr, unknown))}. "
             f"Its parameters: {', '.join(spec.defaults)}."
         )
@@ -528,20 +530,12 @@ def _checked_params(spec: TrackerSpec, params: Mapping[str, Any]) -> dict[str, A
         if isinstance(default, float):
             ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
             if not (ok and math.isfinite(value) and 0.0 <= value <= 1.0):
-                raise _config_error(f"{spec.name} {name} must be between 0 and 1, not {value!r}.")
+                raise ConfigError(f"{spec.name} {name} must be between 0 and 1, not {value!r}.")
         elif isinstance(default, int) and (
             isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0
         ):
-            raise _config_error(f"{spec.name} {name} must be a whole number >= 0, not {value!r}.")
+            raise ConfigError(f"{spec.name} {name} must be a whole number >= 0, not {value!r}.")
     return dict(params)
-
-
-def _config_error(message: str) -> Exception:
-    # pipeline.configs imports this module (TrackerConfig), so its error is looked up
-    # when raised rather than imported at the top.
-    from pipeline.configs import ConfigError
-
-    return ConfigError(message)
 
 
 def _with_tracker_ids(detections: sv.Detections, tracker_ids: list[int]) -> sv.Detections:
