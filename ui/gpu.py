@@ -94,13 +94,21 @@ def estimate_gpu_seconds(video: str | Path, config: RunConfig, *_: object, **__:
         >>> estimate_gpu_seconds("missing.mp4", DetectionConfig())
         20
     """
+    return _gpu_seconds(_frames_to_run(video, config), config)
+
+
+def _frames_to_run(video: str | Path, config: RunConfig) -> int:
+    """The frames a run over ``video`` will process (0 for a bad file: the run reports it)."""
     try:
         info = probe(video)
     except VideoError:
-        return GPU_MIN_S  # The run itself will report the bad file.
+        return 0
     frames = info.frames or math.ceil(info.duration_s * info.fps)
-    if config.max_frames is not None:
-        frames = min(frames, config.max_frames)
+    return min(frames, config.max_frames or frames)
+
+
+def _gpu_seconds(frames: int, config: RunConfig) -> int:
+    """Loading plus ``frames`` at the models' throughput, within ZeroGPU's bounds."""
     seconds = math.ceil(LOAD_S + frames / run_throughput_fps(config))
     return int(min(GPU_MAX_S, max(GPU_MIN_S, seconds)))
 
@@ -191,20 +199,12 @@ def run_events(
             by ZeroGPU (how long to wait), or a failed run.
     """
     if per_call is not None and _frames_to_run(video, config) > per_call:
-        events = _split_run(video, config, outputs, stop_token, preview_interval_s, per_call)
+        # The run stays here; only its calls go to the GPU.
+        events = _run_here(video, config, outputs, stop_token, preview_interval_s, per_call)
     else:
         events = _whole_run(video, config, outputs, stop_token, preview_interval_s)
     with closing(events), as_gr_errors(), gpu_errors():
         yield from events
-
-
-def _frames_to_run(video: str, config: RunConfig) -> int:
-    try:
-        info = probe(video)
-    except VideoError:
-        return 0  # the run itself reports the bad file
-    frames = info.frames or math.ceil(info.duration_s * info.fps)
-    return min(frames, config.max_frames or frames)
 
 
 @spaces.GPU(duration=estimate_gpu_seconds)
@@ -216,42 +216,33 @@ def _whole_run(
     preview_interval_s: float,
 ) -> Iterator[Event]:
     """The whole run in one GPU call."""
-    folder = Path(next(iter(outputs.values()))).parent
-    with contextlib.ExitStack() as stack:
-        stop = STOP_FLAGS.event(stop_token) or stack.enter_context(stop_file_watch(folder))
-        with as_gr_errors():
-            events = pipeline.start(
-                pipeline.task_of(config),
-                video,
-                config,
-                outputs,
-                stop,
-                preview_interval_s=preview_interval_s,
-            )
-        yield from relay_events(events, config.preview_max_width)
+    yield from _run_here(video, config, outputs, stop_token, preview_interval_s, None)
 
 
-def _split_run(
+def _run_here(
     video: str,
     config: RunConfig,
     outputs: Mapping[str, str | Path],
     stop_token: str | None,
     preview_interval_s: float,
-    per_call: int,
+    per_call: int | None,
 ) -> Iterator[Event]:
-    """The run here, its model work in GPU calls of at most ``per_call`` frames."""
+    """The run in this process; with ``per_call``, its model work in GPU calls of that size."""
     folder = Path(next(iter(outputs.values()))).parent
+    chunks = None
+    if per_call is not None:
 
-    def call(chunk: Chunk) -> Iterator[object]:
-        with gpu_errors():
-            yield from gpu_chunk(video, config, str(folder), chunk)
+        def call(chunk: Chunk) -> Iterator[object]:
+            with gpu_errors():
+                yield from gpu_chunk(video, config, str(folder), chunk)
 
+        chunks = ChunkPlan(per_call, call)
     with contextlib.ExitStack() as stack:
         stop = STOP_FLAGS.event(stop_token) or stack.enter_context(stop_file_watch(folder))
         with as_gr_errors():
             events = pipeline.start(
                 pipeline.task_of(config), video, config, outputs, stop,
-                preview_interval_s=preview_interval_s, chunks=ChunkPlan(per_call, call),
+                preview_interval_s=preview_interval_s, chunks=chunks,
             )  # fmt: skip
         yield from relay_events(events, config.preview_max_width)
 
@@ -260,8 +251,7 @@ def estimate_chunk_seconds(
     video: str, config: RunConfig, folder: str, chunk: Chunk, *_: object
 ) -> int:
     """How long to borrow a GPU for one call of a split run (the ``spaces.GPU`` duration)."""
-    seconds = math.ceil(LOAD_S + chunk.frames / run_throughput_fps(config))
-    return int(min(GPU_MAX_S, max(GPU_MIN_S, seconds)))
+    return _gpu_seconds(chunk.frames, config)
 
 
 @spaces.GPU(duration=estimate_chunk_seconds)
