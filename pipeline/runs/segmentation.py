@@ -164,9 +164,20 @@ class SegmentationRun(Run[SegmentationConfig, sv.Detections]):
         return FirstFrame(image=self.annotator.annotate(image, detections), detections=detections)
 
     def producer(self, reader: FrameReader, stop: threading.Event) -> ThreadProducer[sv.Detections]:
+        return self._segmenting_thread(reader, stop)
+
+    def _segmenting_thread(
+        self, reader: FrameReader, stop: threading.Event, **where: Any
+    ) -> ThreadProducer[sv.Detections]:
+        """The segmenting thread over ``reader``; ``where``: a call's start, carry and frames."""
         self.store = FrameStore(self.config.frame_budget_bytes)
+
+        def produce(emit: Callable[[Frame, sv.Detections], None], timing: dict[str, float]) -> None:
+            self._segmenting = _Segmenting(self, reader, stop, timing, emit, **where)
+            self._segmenting.run()
+
         return ThreadProducer(
-            lambda emit, timing: _Segmenting(self, reader, stop, timing, emit).run(),
+            produce,
             stop,
             device=self.devices[0],
             queue_size=min(self.config.queue_size, MAX_FRAMES_WAITING_WITH_MASKS),
@@ -188,20 +199,9 @@ class SegmentationRun(Run[SegmentationConfig, sv.Detections]):
         if chunk.state is not None:
             self.carry_over(chunk.state)
             carry = chunk.state.masks
-        self.store = FrameStore(self.config.frame_budget_bytes)
-
-        def produce(emit: Callable[[Frame, sv.Detections], None], timing: dict[str, float]) -> None:
-            self._segmenting = _Segmenting(
-                self, reader, stop, timing, emit,
-                start=chunk.start, carry=carry, frames=chunk.frames,
-            )  # fmt: skip
-            self._segmenting.run()
-
-        return ThreadProducer(
-            produce, stop, device=self.devices[0],
-            queue_size=min(self.config.queue_size, MAX_FRAMES_WAITING_WITH_MASKS),
-            name="segmenter",
-        )  # fmt: skip
+        return self._segmenting_thread(
+            reader, stop, start=chunk.start, carry=carry, frames=chunk.frames
+        )
 
     def chunk_state(self) -> SegmentationCarry:
         carry = self._segmenting.carry if self._segmenting is not None else {}
