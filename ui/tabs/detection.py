@@ -289,6 +289,33 @@ def _size_changed(detector: str | None, size: str | None) -> str:
     return model_note("detector", detector, size or None)
 
 
+def detector_dropdown(prefix: str, initial: str | None) -> gr.Dropdown:
+    """The detector choice, each model's licence in its info line (Detection and Live tabs)."""
+    # allow_custom_value: an API client may name any detector or size; the handler then
+    # answers with the list of valid ones instead of Gradio's generic "not in the list
+    # of choices".
+    return gr.Dropdown(
+        choices=model_choices("detector"),
+        value=initial,
+        label="Detector",
+        info=licences_info("detector"),
+        allow_custom_value=True,
+        elem_id=f"{prefix}detector",
+    )
+
+
+def confidence_slider(prefix: str) -> gr.Slider:
+    """The minimum detection score, from the config's default (Detection and Live tabs)."""
+    return gr.Slider(
+        minimum=0.0,
+        maximum=1.0,
+        value=field_default(DetectionConfig, "confidence"),
+        step=0.05,
+        label="Confidence threshold",
+        elem_id=f"{prefix}confidence",
+    )
+
+
 def build_detection_tab(
     settings: Settings | None = None,
     *,
@@ -323,17 +350,7 @@ def build_detection_tab(
         with gr.Row(equal_height=False):
             with gr.Column(scale=1):
                 video = video_input("", examples)
-                # allow_custom_value: an API client may name any detector or size; the
-                # handler then answers with the list of valid ones instead of Gradio's
-                # generic "not in the list of choices".
-                detector = gr.Dropdown(
-                    choices=model_choices("detector"),
-                    value=initial,
-                    label="Detector",
-                    info=licences_info("detector"),
-                    allow_custom_value=True,
-                    elem_id="detector",
-                )
+                detector = detector_dropdown("", initial)
                 detector_info = gr.Markdown(
                     model_note("detector", initial), elem_id="detector-info"
                 )
@@ -344,14 +361,7 @@ def build_detection_tab(
                     **size_dropdown_values(initial),
                 )
                 queries = gr.Textbox(value="", elem_id="queries", **queries_box_values(initial))
-                confidence = gr.Slider(
-                    minimum=0.0,
-                    maximum=1.0,
-                    value=field_default(DetectionConfig, "confidence"),
-                    step=0.05,
-                    label="Confidence threshold",
-                    elem_id="confidence",
-                )
+                confidence = confidence_slider("")
                 object_depth = gr.Checkbox(
                     value=field_default(DetectionConfig, "depth"),
                     label=f"Measure each object's depth ({depth_label} small, {depth_licence})",

@@ -22,17 +22,22 @@ import gradio as gr
 import numpy as np
 
 import models
-from pipeline.configs import DetectionConfig, field_default
+from pipeline.configs import DetectionConfig
 from pipeline.jobs import JobStore
 from ui import counting as drawing
 from ui.errors import as_gr_errors
 from ui.jobs import job_store
 from ui.layout import tracker_dropdown
 from ui.live import LiveSession
-from ui.model_choices import licences_info, model_choices, model_note
+from ui.model_choices import model_note
 from ui.render import summary_text
 from ui.settings import Settings
-from ui.tabs.detection import build_detection_config, queries_box_values
+from ui.tabs.detection import (
+    build_detection_config,
+    confidence_slider,
+    detector_dropdown,
+    queries_box_values,
+)
 
 INTRO = """\
 Click the camera box (the browser asks to use your camera), then its
@@ -209,26 +214,12 @@ def build_live_tab(
                     webcam_options=gr.WebcamOptions(mirror=False),
                     elem_id="live-camera",
                 )
-                detector = gr.Dropdown(
-                    choices=model_choices("detector"),
-                    value=initial,
-                    label="Detector",
-                    info=licences_info("detector"),
-                    allow_custom_value=True,
-                    elem_id="live-detector",
-                )
+                detector = detector_dropdown("live-", initial)
                 detector_info = gr.Markdown(model_note("detector", initial))
                 queries = gr.Textbox(
                     value="", elem_id="live-queries", **queries_box_values(initial)
                 )
-                confidence = gr.Slider(
-                    minimum=0.0,
-                    maximum=1.0,
-                    value=field_default(DetectionConfig, "confidence"),
-                    step=0.05,
-                    label="Confidence threshold",
-                    elem_id="live-confidence",
-                )
+                confidence = confidence_slider("live-")
                 with gr.Accordion("Advanced settings", open=False):
                     tracker = tracker_dropdown("live-")
                 record = gr.Checkbox(
