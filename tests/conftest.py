@@ -33,6 +33,15 @@ def shared_assets() -> Path:
 
 
 @pytest.fixture(scope="session")
+def tud_campus_video(shared_assets: Path) -> Path:
+    """The real TUD-Campus clip (71 frames, 640x480, 25 fps; MOT ground truth beside it)."""
+    path = shared_assets / "video" / "tud_campus.mp4"
+    if not path.is_file():
+        pytest.skip(f"{path} not found")
+    return path
+
+
+@pytest.fixture(scope="session")
 def yolox_weights(shared_assets: Path) -> Path:
     """The real pretrained YOLOX-Nano ONNX file."""
     path = shared_assets / "models" / "yolox_nano" / "yolox_nano.onnx"

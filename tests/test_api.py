@@ -55,11 +55,8 @@ def pipeline_threads() -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def clip(shared_assets: Path) -> Path:
-    path = shared_assets / "video" / "tud_campus.mp4"
-    if not path.is_file():
-        pytest.skip(f"{path} not found")
-    return path
+def clip(tud_campus_video: Path) -> Path:
+    return tud_campus_video
 
 
 @pytest.fixture(scope="module")

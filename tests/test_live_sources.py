@@ -34,11 +34,8 @@ pytestmark = pytest.mark.skipif(FFMPEG is None, reason="ffmpeg is not installed"
 
 
 @pytest.fixture(scope="module")
-def clip(shared_assets: Path) -> Path:
-    path = shared_assets / "video" / "tud_campus.mp4"
-    if not path.is_file():
-        pytest.skip(f"{path} not found")
-    return path
+def clip(tud_campus_video: Path) -> Path:
+    return tud_campus_video
 
 
 def serve_command(clip: Path, port: int, *, seconds: float | None = None, loops: int = 0):
