@@ -19,7 +19,6 @@ from pipeline.evaluation.track_eval import score_tracking
 from pipeline.stages.tracking import (
     OPEN_VOCABULARY_KEEP_SCORE,
     OPEN_VOCABULARY_START_SCORE,
-    OPEN_VOCABULARY_TRACKER,
     TRACKERS,
     ObjectTracker,
     TrackerConfig,
@@ -135,7 +134,8 @@ def test_open_vocabulary_lowers_each_trackers_score_thresholds(name: str) -> Non
 
 
 def test_bytetrack_open_vocabulary_config_is_the_shared_rule() -> None:
-    assert asdict(OPEN_VOCABULARY_TRACKER) == {
+    lowered = tracker_params_for("bytetrack", None, open_vocabulary=True)
+    assert ObjectTracker(params=lowered).params == {
         **asdict(TrackerConfig()),
         "track_activation_threshold": 0.4,
         "high_conf_det_threshold": 0.35,

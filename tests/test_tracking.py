@@ -291,9 +291,11 @@ def test_yolox_nano_detects_and_tracks_tud_campus(
 
 
 def test_open_vocabulary_detectors_get_lower_default_thresholds():
-    from pipeline.stages.tracking import OPEN_VOCABULARY_TRACKER, TrackerConfig, tracker_config_for
+    from pipeline.stages.tracking import open_vocabulary_params, tracker_params_for
 
-    assert tracker_config_for(TrackerConfig(), open_vocabulary=True) == OPEN_VOCABULARY_TRACKER
-    assert tracker_config_for(TrackerConfig(), open_vocabulary=False) == TrackerConfig()
-    custom = TrackerConfig(track_activation_threshold=0.9)
-    assert tracker_config_for(custom, open_vocabulary=True) == custom, "user settings win"
+    lowered = open_vocabulary_params("bytetrack")
+    assert tracker_params_for("bytetrack", None, open_vocabulary=True) == lowered
+    assert tracker_params_for("bytetrack", None, open_vocabulary=False) == {}
+    custom = {"track_activation_threshold": 0.9}
+    chosen = tracker_params_for("bytetrack", custom, open_vocabulary=True)
+    assert chosen == custom, "user settings win"

@@ -310,8 +310,6 @@ def tracker_params_for(
 ) -> dict[str, Any]:
     """A tracker's parameter overrides for a detector: defaults adapted to open vocabulary.
 
-    The counterpart of :func:`tracker_config_for` for every tracker.
-
     Args:
         name: A name from :func:`tracker_names`.
         params: The run's overrides (None or empty: the tracker's defaults).
@@ -541,23 +539,3 @@ def _checked_params(spec: TrackerSpec, params: Mapping[str, Any]) -> dict[str, A
 def _with_tracker_ids(detections: sv.Detections, tracker_ids: list[int]) -> sv.Detections:
     detections.tracker_id = np.asarray(tracker_ids, dtype=int)
     return detections
-
-
-#: ByteTrack's settings for open-vocabulary detectors (see
-#: :data:`OPEN_VOCABULARY_START_SCORE`).
-OPEN_VOCABULARY_TRACKER = TrackerConfig(**open_vocabulary_params("bytetrack"))
-
-
-def tracker_config_for(config: TrackerConfig, open_vocabulary: bool) -> TrackerConfig:
-    """The ByteTrack settings for a detector: defaults adapted to open vocabulary.
-
-    Args:
-        config: The run's tracker settings.
-        open_vocabulary: Whether the detector is open-vocabulary.
-
-    Returns:
-        ``config`` unless it is the default and the detector is open-vocabulary.
-    """
-    if open_vocabulary and config == TrackerConfig():
-        return OPEN_VOCABULARY_TRACKER
-    return config
