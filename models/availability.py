@@ -22,6 +22,7 @@ import urllib.request
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
+from models.errors import MissingWeightsError
 from models.registry import available, spec
 from models.weights import is_offline, missing_weights_error
 from models.weights_sources import WeightsLocation
@@ -141,12 +142,14 @@ def host_reachable(host: str) -> bool:
     Asked once per host and process; never call it when :func:`models.weights.is_offline`.
 
     Args:
-        host: A host name, e.g. ``"huggingface.co"``.
+        host: A host name, e.g. ``"huggingface.co"``, with ``:port`` when not 443.
 
     Returns:
         True when a connection opened within :data:`PROBE_TIMEOUT_S`.
     """
-    address = (host, HTTPS_PORT)
+    name, _, port = host.rpartition(":") if ":" in host else (host, "", "")
+    host = name or host
+    address = (host, int(port) if port.isdigit() else HTTPS_PORT)
     proxy = urllib.request.getproxies().get("https")
     if proxy and not urllib.request.proxy_bypass(host):
         parsed = urlparse(proxy if "://" in proxy else f"http://{proxy}")
@@ -191,6 +194,17 @@ def at_hand(kind: str) -> list[str]:
                 found.append(f"{model_spec.label} ({name}{suffix})")
                 break
     return found
+
+
+def with_alternatives(kind: str, error: MissingWeightsError) -> MissingWeightsError:
+    """``error`` with the models of ``kind`` whose weights are at hand named after it.
+
+    Never loads another model in the missing one's place: it only says which would work.
+    """
+    others = at_hand(kind)
+    if not others:
+        return error
+    return MissingWeightsError(f"{error} Available without a download: {', '.join(others)}.")
 
 
 def default_detector() -> str:

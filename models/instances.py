@@ -16,7 +16,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from models.availability import at_hand
+from models.availability import with_alternatives
 from models.errors import MissingWeightsError
 from models.registry import spec
 
@@ -48,13 +48,7 @@ def create(kind: str, name: str, *, device: str = "cpu", **options: Any) -> Any:
     try:
         return model_spec.factory(device=device, **options)
     except MissingWeightsError as exc:
-        # Name what would work now; never load another model in its place.
-        others = at_hand(kind)
-        if not others:
-            raise
-        raise MissingWeightsError(
-            f"{exc} Available without a download: {', '.join(others)}."
-        ) from exc
+        raise with_alternatives(kind, exc) from exc
 
 
 def get_cached(kind: str, name: str, *, device: str = "cpu", **options: Any) -> Any:

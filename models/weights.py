@@ -26,14 +26,15 @@ Example:
 from __future__ import annotations
 
 import os
-import shutil
 import tempfile
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
-from models.errors import MissingWeightsError
+from models.download_progress import ByteProgress, copy_reporting
+from models.errors import MissingWeightsError, ModelError
 
 _TRUE = {"1", "true", "yes", "on"}
 ARCHITECTURE_SUFFIXES = (".yaml", ".yml")
@@ -115,11 +116,17 @@ def missing_weights_error(
 
 @contextmanager
 def loading_weights(model: str, weights: str, env_var: str) -> Iterator[None]:
-    """Turn a failure to find or fetch weights inside the block into MissingWeightsError.
+    """Turn any failure to find, fetch or read weights inside the block into MissingWeightsError.
 
     Libraries report "offline and not cached", "no such repo" and "no such file"
-    as ``OSError`` subclasses (huggingface_hub, transformers, ultralytics,
-    urllib); anything else is a real bug and propagates unchanged.
+    as ``OSError``, but weights that are there and cannot be read fail in many
+    other ways: a config that needs a package that is not installed
+    (``ImportError``, e.g. a DETR checkpoint with a timm backbone), a file that
+    is not what it claims (``ValueError``, ``KeyError``, an unpickling error),
+    an architecture that does not fit (``RuntimeError``). Whatever the type,
+    the user gets the one message that says which weights could not be loaded,
+    why in a few words, and how to supply others. Running out of memory is not
+    a weights problem and passes through, as do the library's own model errors.
 
     Args:
         model: Display name of the model.
@@ -127,23 +134,29 @@ def loading_weights(model: str, weights: str, env_var: str) -> Iterator[None]:
         env_var: The model's environment variable.
 
     Raises:
-        MissingWeightsError: The block raised an ``OSError``.
+        MissingWeightsError: The block failed to load the weights.
     """
     try:
         yield
-    except MissingWeightsError:
+    except (ModelError, MemoryError):
         raise
-    except OSError as exc:
+    except Exception as exc:
+        if type(exc).__name__ == "OutOfMemoryError":  # torch's, without importing torch here
+            raise
         raise missing_weights_error(model, weights, env_var, exc) from exc
 
 
-def hub_file(repo_id: str, filename: str, *, revision: str | None = None) -> str:
+def hub_file(
+    repo_id: str, filename: str, *, revision: str | None = None, tqdm_class: Any = None
+) -> str:
     """Fetch one file from the Hugging Face Hub (or its local cache).
 
     Args:
         repo_id: Repository id, e.g. ``"mshamrai/yolov8s-visdrone"``.
         filename: File inside the repository.
         revision: Branch, tag or commit; None for the default branch.
+        tqdm_class: Progress bar class for the download
+            (:func:`models.download_progress.reporting_tqdm`); None: the library's.
 
     Returns:
         Local path of the cached file.
@@ -153,15 +166,16 @@ def hub_file(repo_id: str, filename: str, *, revision: str | None = None) -> str
     """
     from huggingface_hub import hf_hub_download
 
-    return hf_hub_download(repo_id, filename, revision=revision)
+    return hf_hub_download(repo_id, filename, revision=revision, tqdm_class=tqdm_class)
 
 
-def download_url(url: str, filename: str) -> Path:
+def download_url(url: str, filename: str, progress: ByteProgress | None = None) -> Path:
     """Download ``url`` once into :func:`cache_dir` and return the cached file.
 
     Args:
         url: HTTP(S) address of the file.
         filename: Name to store it under in the cache.
+        progress: Called with the bytes downloaded so far and the total.
 
     Returns:
         Path of the cached file.
@@ -179,7 +193,9 @@ def download_url(url: str, filename: str) -> Path:
     fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{filename}.")
     try:
         with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=60) as response:
-            shutil.copyfileobj(response, out)
+            length = response.headers.get("Content-Length")
+            total = int(length) if length and length.isdigit() else None
+            copy_reporting(response, out, total, progress)
         os.replace(tmp_name, target)
     finally:
         if os.path.exists(tmp_name):

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Protocol
 from urllib.parse import urlparse
 
+from models.download_progress import ByteProgress, reporting_tqdm
 from models.weights import cache_dir, download_url, hub_file
 
 #: Files a transformers checkpoint keeps its weights in; one of them must be cached.
@@ -37,9 +38,10 @@ TRANSFORMERS_WEIGHT_FILES = (
 class RemoteWeights(Protocol):
     """Weights that a library downloads and caches.
 
-    The file sources (:class:`HubFile`, :class:`UrlFile`, the ultralytics asset)
-    also have ``fetch() -> Path``, which downloads or takes the cached copy; a
-    :class:`HubRepo` is downloaded by transformers' ``from_pretrained`` itself.
+    Each downloads with ``fetch(progress=None) -> Path`` (or takes the cached
+    copy), reporting the bytes as they come (:mod:`models.download_progress`),
+    so that an app can fetch a model's weights before it loads it
+    (:mod:`models.prefetch`).
     """
 
     @property
@@ -55,12 +57,20 @@ class RemoteWeights(Protocol):
         """The cached copy, or None when it is not (completely) cached."""
         ...
 
+    def fetch(self, progress: ByteProgress | None = None) -> Path:
+        """Download the weights (or take the cached copy).
+
+        Raises:
+            OSError: Offline and not cached, or the download failed.
+        """
+        ...
+
 
 def hub_host() -> str:
-    """Host of the Hugging Face Hub endpoint (``$HF_ENDPOINT`` when set)."""
+    """Host of the Hugging Face Hub endpoint (``$HF_ENDPOINT`` when set), with its port if any."""
     from huggingface_hub import constants
 
-    return urlparse(constants.ENDPOINT).hostname or "huggingface.co"
+    return urlparse(constants.ENDPOINT).netloc or "huggingface.co"
 
 
 def _hub_cached(repo_id: str, filename: str, revision: str | None) -> Path | None:
@@ -94,17 +104,27 @@ class HubFile:
         """``repo_id/filename``."""
         return f"{self.repo_id}/{self.filename}"
 
+    def preload_entry(self) -> str:
+        """The ``preload_from_hub`` line of a Space that fetches this file: ``repo file [rev]``."""
+        return " ".join([self.repo_id, self.filename, *([self.revision] if self.revision else [])])
+
     def cached(self) -> Path | None:
         """The file in the Hub cache, if there."""
         return _hub_cached(self.repo_id, self.filename, self.revision)
 
-    def fetch(self) -> Path:
+    def fetch(self, progress: ByteProgress | None = None) -> Path:
         """Download the file (or take it from the Hub cache).
+
+        Args:
+            progress: Called with the bytes downloaded so far and the total.
 
         Raises:
             OSError: Offline and not cached, or no such repository or file.
         """
-        return Path(hub_file(self.repo_id, self.filename, revision=self.revision))
+        tqdm_class = reporting_tqdm(progress) if progress is not None else None
+        return Path(
+            hub_file(self.repo_id, self.filename, revision=self.revision, tqdm_class=tqdm_class)
+        )
 
 
 @dataclass(frozen=True)
@@ -139,6 +159,36 @@ class HubRepo:
             return None
         return found[0].parent if found else None
 
+    def fetch(self, progress: ByteProgress | None = None) -> Path:
+        """Download the files ``from_pretrained`` reads into the Hub cache (or find them there).
+
+        Args:
+            progress: Called with the bytes downloaded so far and the total.
+
+        Returns:
+            The cached snapshot folder.
+
+        Raises:
+            OSError: Offline and not cached, or no such repository.
+        """
+        from huggingface_hub import snapshot_download
+
+        # The weights in whichever of their usual files the repository has, and the
+        # small files a processor or tokenizer may read; not the other formats some
+        # repositories also hold (e.g. Meta's own SAM 2 checkpoint).
+        patterns = [*self.required, *TRANSFORMERS_WEIGHT_FILES, "model-*.safetensors", "*.json",
+                    "*.txt"]  # fmt: skip
+        tqdm_class = reporting_tqdm(progress) if progress is not None else None
+        folder = snapshot_download(
+            self.repo_id, revision=self.revision, allow_patterns=patterns, tqdm_class=tqdm_class
+        )
+        return Path(folder)
+
+    def preload_entry(self) -> str:
+        """The ``preload_from_hub`` line of a Space that fetches it: ``repo files [revision]``."""
+        files = ",".join([*self.required, TRANSFORMERS_WEIGHT_FILES[0]])
+        return " ".join([self.repo_id, files, *([self.revision] if self.revision else [])])
+
 
 @dataclass(frozen=True)
 class UrlFile:
@@ -154,8 +204,8 @@ class UrlFile:
 
     @property
     def host(self) -> str:
-        """The URL's host."""
-        return urlparse(self.url).hostname or ""
+        """The URL's host, with its port if any."""
+        return urlparse(self.url).netloc
 
     def describe(self) -> str:
         """The URL."""
@@ -166,13 +216,16 @@ class UrlFile:
         target = cache_dir() / self.filename
         return target if target.is_file() else None
 
-    def fetch(self) -> Path:
+    def fetch(self, progress: ByteProgress | None = None) -> Path:
         """Download the file once (or take the cached copy).
+
+        Args:
+            progress: Called with the bytes downloaded so far and the total.
 
         Raises:
             OSError: Offline and not cached, or the download failed.
         """
-        return download_url(self.url, self.filename)
+        return download_url(self.url, self.filename, progress=progress)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ in and out (video, tracks JSON, MOT text, RLE masks, frame store);
 from pipeline.configs import ConfigError, DepthConfig, DetectionConfig, SegmentationConfig
 from pipeline.errors import PipelineError, RunFailed, RunStopped, VideoError, VideoTooLong
 from pipeline.runs import RUNS, first_frame, output_paths, run_type, start, task_of
-from pipeline.runtime.events import Done, Event, FirstFrame, Preview, Progress
+from pipeline.runtime.events import Done, Downloading, Event, FirstFrame, Preview, Progress
 
 __all__ = [
     "RUNS",
@@ -23,6 +23,7 @@ __all__ = [
     "DepthConfig",
     "DetectionConfig",
     "Done",
+    "Downloading",
     "Event",
     "FirstFrame",
     "PipelineError",

@@ -25,6 +25,7 @@ from typing import Any
 
 import models
 from models.detectors.base import normalize_queries
+from models.prefetch import ModelLoad
 from pipeline.errors import ConfigError
 from pipeline.stages.counting import (
     CountingLine,
@@ -188,6 +189,14 @@ class RunConfig:
         """``(kind, name, size)`` of each model the run loads (size None: the default)."""
         raise NotImplementedError
 
+    def model_loads(self) -> list[ModelLoad]:
+        """Each model the run loads, with the registry options it is loaded with.
+
+        What a run gives :func:`models.get_cached`, so that its weights can be
+        fetched before it loads them (:func:`models.prefetch.fetch_weights`).
+        """
+        raise NotImplementedError
+
 
 @dataclass(frozen=True, kw_only=True)
 class PooledRunConfig(RunConfig):
@@ -298,6 +307,13 @@ class DetectionConfig(PooledRunConfig):
         """Options passed to the model registry for the per-object depth model."""
         return registry_options(size=self.depth_size, weights=self.depth_weights)
 
+    def model_loads(self) -> list[ModelLoad]:
+        """The detector, and the depth model when depth is on."""
+        loads = [ModelLoad("detector", self.detector, self.model_options())]
+        if self.depth:
+            loads.append(ModelLoad("depth", DEPTH_MODEL, self.depth_options()))
+        return loads
+
 
 #: The depth estimator of depth runs and of per-object depth.
 DEPTH_MODEL = "depth_anything_v2"
@@ -365,6 +381,10 @@ class DepthConfig(PooledRunConfig):
     def model_options(self) -> dict[str, Any]:
         """Options passed to the model registry for this run's estimator."""
         return registry_options(size=self.size, weights=self.weights)
+
+    def model_loads(self) -> list[ModelLoad]:
+        """The depth estimator."""
+        return [ModelLoad("depth", self.model, self.model_options())]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -476,3 +496,15 @@ class SegmentationConfig(RunConfig):
         return registry_options(
             self.detector_options, size=self.detector_size, weights=self.detector_weights
         )
+
+    @property
+    def prompting_detector(self) -> str:
+        """The detector whose boxes prompt the segmenter: the one given, else its own."""
+        return self.detector or models.spec("segmenter", self.segmenter).extra["detector"]
+
+    def model_loads(self) -> list[ModelLoad]:
+        """The segmenter and the detector that prompts it."""
+        return [
+            ModelLoad("segmenter", self.segmenter, self.segmenter_model_options()),
+            ModelLoad("detector", self.prompting_detector, self.detector_model_options()),
+        ]

@@ -19,6 +19,7 @@ from pipeline import DepthConfig, DetectionConfig, Done, output_paths, start
 from pipeline.errors import RunFailed
 from pipeline.runs import chunk_results, local_chunks
 from pipeline.runtime.chunks import Chunk, ChunkEnd, ChunkPlan
+from pipeline.runtime.model_facts import ModelFacts
 
 # Two shapes that cross: a tracker that lost its state between calls would give new ids.
 CROSSING = (
@@ -108,12 +109,17 @@ def test_detection_with_object_depth_keeps_the_depth_video_across_calls(
     assert all(np.array_equal(a, b) for a, b in zip(depth_whole, depth_split, strict=True))
 
 
-def test_a_call_seeks_to_its_first_frame_and_ends_with_its_state(clip: Path) -> None:
-    config = DetectionConfig(detector="test_shapes")
-    items = list(chunk_results("detection", clip, config, Chunk(30, 30 / 25, 5)))
+def test_a_call_says_what_it_loaded_seeks_to_its_first_frame_and_ends_with_its_state(
+    clip: Path,
+) -> None:
+    config = DetectionConfig(detector="test_shapes", queries=("RED",))
+    facts, *items = list(chunk_results("detection", clip, config, Chunk(30, 30 / 25, 5)))
+    assert isinstance(facts, ModelFacts)
+    assert facts.devices == ["cpu"] and facts.queries == ("red",)
+    assert facts.info["name"] == "test_shapes" and facts.info["queries"] == ["red"]
     assert [index for index, _ in items[:-1]] == [30, 31, 32, 33, 34]
     assert items[-1] == ChunkEnd(None)
-    tail = list(chunk_results("detection", clip, config, Chunk(35, 35 / 25, 5)))
+    _, *tail = list(chunk_results("detection", clip, config, Chunk(35, 35 / 25, 5)))
     assert [index for index, _ in tail[:-1]] == [35, 36], "the video's end ends the call"
 
 
@@ -161,3 +167,78 @@ def test_a_stop_between_calls_keeps_a_consistent_partial_result(clip: Path, tmp_
 def test_a_plan_needs_a_frame_per_call() -> None:
     with pytest.raises(ValueError, match="at least 1 frame"):
         ChunkPlan(0, lambda chunk: iter(()))
+
+
+def forked_calls(task: str, video: Path, config) -> ChunkPlan:
+    """Calls made as a ZeroGPU worker makes them: in a forked process, each item pickled back."""
+    import multiprocessing
+
+    def call(chunk: Chunk):
+        context = multiprocessing.get_context("fork")
+        receive, send = context.Pipe(duplex=False)
+
+        def work() -> None:
+            try:
+                for item in chunk_results(task, video, config, chunk):
+                    send.send(item)
+            except Exception as exc:  # noqa: BLE001 - reported to the parent as the worker would
+                send.send(RunFailed(f"{type(exc).__name__}: {exc}"))
+            send.send(None)
+
+        worker = context.Process(target=work, daemon=True)
+        worker.start()
+        send.close()
+        try:
+            while (item := receive.recv()) is not None:
+                if isinstance(item, Exception):
+                    raise item
+                yield item
+        finally:
+            worker.join(timeout=30)
+
+    return ChunkPlan(9, call)
+
+
+def test_a_run_split_into_calls_never_loads_a_model_in_its_own_process(
+    tiny_depth_weights: Path, clip: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On ZeroGPU the GPU exists only in the calls' worker: the run's process must load nothing."""
+    import os
+
+    import models.instances
+
+    monkeypatch.setenv("DEPTH_ANYTHING_V2_SMALL_WEIGHTS", str(tiny_depth_weights))
+    models.instances.clear_cache()
+    run_process, create = os.getpid(), models.instances.create
+
+    def create_in_calls_only(kind: str, name: str, **options):
+        assert os.getpid() != run_process, f"the run's own process loaded the {kind} {name}"
+        return create(kind, name, **options)
+
+    monkeypatch.setattr(models.instances, "create", create_in_calls_only)
+    config = DetectionConfig(
+        detector="test_shapes", queries=("RED", "blue"), depth=True, max_frames=20
+    )
+    calls = forked_calls("detection", clip, config)
+    split = run("detection", clip, config, tmp_path / "split", calls)
+    monkeypatch.setattr(models.instances, "create", create)
+    whole = run("detection", clip, config, tmp_path / "whole")
+    assert split.summary["calls"] == 3
+    # What the calls loaded is recorded as if the run had loaded it itself.
+    assert split.summary["model"] == whole.summary["model"]
+    assert split.summary["model"]["queries"] == ["red", "blue"]
+    assert split.summary["depth_model"] == whole.summary["depth_model"]
+    assert split.summary["devices"] == ["cpu"] and split.summary["frames_per_device"] == {"cpu": 20}
+    tracks = json.loads(split.outputs["tracks"].read_text())
+    assert tracks["model"] == json.loads(whole.outputs["tracks"].read_text())["model"]
+    assert frames_of(split.outputs["tracks"]) == frames_of(whole.outputs["tracks"])
+
+
+def test_a_bad_query_in_a_split_run_fails_in_its_first_call_with_the_model_s_message(
+    clip: Path, tmp_path: Path
+) -> None:
+    config = DetectionConfig(detector="test_shapes", queries=("giraffe",))
+    folder = tmp_path / "bad"
+    with pytest.raises(Exception, match="does not know 'giraffe'"):
+        run("detection", clip, config, folder, forked_calls("detection", clip, config))
+    assert not any(folder.iterdir()), "a failed run keeps nothing"

@@ -140,9 +140,10 @@ def test_zerogpu_refusals_become_messages_that_say_when_to_retry(
         raise refusal
 
 
-def test_a_refused_call_ends_the_tab_run_with_that_message_and_nothing_left(
+def test_a_call_refused_midway_keeps_the_frames_done_and_says_why(
     clip: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """A free visitor's quota runs out between two calls of a long video: a partial result."""
     calls = []
 
     def refusing(video, config, folder, chunk):
@@ -153,9 +154,29 @@ def test_a_refused_call_ends_the_tab_run_with_that_message_and_nothing_left(
 
     monkeypatch.setattr(gpu, "gpu_chunk", refusing)
     handlers = DetectionHandlers(Settings(output_dir=tmp_path, gpu_frames_per_call=10))
+    *_, (_, status, video, tracks, _, summary) = handlers.detect(
+        str(clip), "test_shapes", None, "", 0.25
+    )
+    assert calls == [0, 10]
+    assert summary["partial"] is True and summary["frames"] == 10
+    assert "try again in 12 min 5 s" in summary["stopped_because"]
+    assert status.startswith(
+        "**Stopped** after 10 frames: the result below is partial. The GPU quota is used up"
+    )
+    assert frame_count(video) == 10 and len(json.loads(Path(tracks).read_text())["frames"]) == 10
+
+
+def test_a_refused_first_call_ends_the_tab_run_with_that_message_and_nothing_left(
+    clip: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refusing(video, config, folder, chunk):
+        raise zerogpu_error("ZeroGPU quota exceeded", QUOTA)
+        yield  # a generator, as the GPU call is
+
+    monkeypatch.setattr(gpu, "gpu_chunk", refusing)
+    handlers = DetectionHandlers(Settings(output_dir=tmp_path, gpu_frames_per_call=10))
     with pytest.raises(gr.Error, match="GPU quota is used up for now .* try again in 12 min 5 s"):
         list(handlers.detect(str(clip), "test_shapes", None, "", 0.25))
-    assert calls == [0, 10]
     leftovers = [p for p in tmp_path.rglob("*") if p.is_file()]
     assert not [p for p in leftovers if p.suffix in {".mp4", ".json", ".csv"}], leftovers
 

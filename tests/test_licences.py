@@ -118,14 +118,13 @@ def test_depth_sizes_say_which_are_non_commercial(components: dict) -> None:
     )
 
 
-def front_matter() -> dict[str, str]:
+def front_matter() -> dict:
+    import yaml
+
     text = (REPO_ROOT / "README.md").read_text()
     match = re.match(r"---\n(.*?)\n---\n", text, re.DOTALL)
     assert match, "README.md has no front matter"
-    return dict(
-        (key.strip(), value.strip().strip('"'))
-        for key, value in (line.split(":", 1) for line in match.group(1).splitlines())
-    )
+    return yaml.safe_load(match.group(1))
 
 
 def requirements(path: Path = REPO_ROOT / "requirements.txt") -> list[str]:

@@ -9,12 +9,19 @@ There the function runs in a forked process: its arguments and every value it
 yields are pickled (keep them small: previews are downscaled), and only
 ``gr.Error`` crosses back with its message, so errors are converted inside.
 
-A call lasts at most :data:`GPU_MAX_S`, so a run longer than
-:func:`frames_per_call` frames is split (:mod:`pipeline.runtime.chunks`): the
-run itself stays in this process (decoder, tracker, depth display range,
-counting, encoder, files, previews) and each stretch of frames is one GPU call
-that returns the model results (:func:`gpu_chunk`). ZeroGPU's refusals become
-messages that say how long to wait (:mod:`ui.zerogpu`).
+A call is sized to about :data:`CALL_TARGET_S`, well under a free visitor's
+daily quota, so a run longer than :func:`frames_per_call` frames is split
+(:mod:`pipeline.runtime.chunks`): the run itself stays in this process
+(decoder, tracker, depth display range, counting, encoder, files, previews)
+and each stretch of frames is one GPU call that loads the models and returns
+their results (:func:`gpu_chunk`); this process never loads a model for it.
+Weights are fetched here before the first call (:func:`fetch_before_calls`), so
+no call spends GPU time on a download. ZeroGPU's refusals become messages that
+say how long to wait (:mod:`ui.zerogpu`).
+
+Where a run's model work happens is decided once (:mod:`pipeline.runtime.devices`):
+inside these calls on ZeroGPU's GPU; everywhere else in this process (REST jobs,
+the Live tab, the benchmark) on the CPU there.
 """
 
 from __future__ import annotations
@@ -31,20 +38,25 @@ import spaces
 import models
 import pipeline
 import pipeline.runs
+from models.prefetch import fetch_weights
 from pipeline.configs import RunConfig
 from pipeline.errors import VideoError
 from pipeline.io.video import probe
 from pipeline.jobs.job import stop_file_watch
 from pipeline.runtime.chunks import Chunk, ChunkPlan
 from pipeline.runtime.devices import resolve_devices
-from pipeline.runtime.events import Event, FirstFrame
+from pipeline.runtime.events import Done, Downloading, Event, FirstFrame
 from pipeline.runtime.report import downscale
 from ui.errors import as_gr_errors
 from ui.stops import STOP_FLAGS
-from ui.zerogpu import gpu_errors, on_zero_gpu
+from ui.zerogpu import GpuUnavailable, gpu_errors, on_zero_gpu
 
 #: ZeroGPU grants at most about this many seconds per call.
 GPU_MAX_S = 300
+#: What one call of a split run asks for, about: ZeroGPU's default duration. A free
+#: visitor's daily quota is 2 minutes (3.5 signed in), and a request longer than what
+#: is left is refused outright, so a long video goes as several short calls.
+CALL_TARGET_S = 60
 #: Smallest request: model loading and the first frame alone take this long.
 GPU_MIN_S = 20
 #: Seconds for loading weights onto the GPU and the first-frame preview.
@@ -164,8 +176,21 @@ def frames_per_call(config: RunConfig, setting: int | None) -> int | None:
         return setting
     if not on_zero_gpu():
         return None
-    usable_s = (GPU_MAX_S - LOAD_S) * CALL_TIME_MARGIN
+    usable_s = (CALL_TARGET_S - LOAD_S) * CALL_TIME_MARGIN
     return max(1, int(usable_s * run_throughput_fps(config)))
+
+
+def fetch_before_calls(config: RunConfig) -> Iterator[Downloading]:
+    """Download the weights ``config``'s models need here, before any GPU call loads them.
+
+    Yields:
+        Each download's progress (nothing when everything is cached).
+
+    Raises:
+        gr.Error: Weights that cannot be fetched (the missing-weights message).
+    """
+    with as_gr_errors():
+        yield from fetch_weights(config.model_loads())
 
 
 def run_events(
@@ -190,6 +215,7 @@ def run_events(
             is split into calls, None: one call.
 
     Yields:
+        ``Downloading`` while weights are fetched (here, before any GPU call),
         ``FirstFrame`` (downscaled), ``Progress``, ``Preview``, then ``Done``
         (its summary ``"partial"`` when the run was stopped; ``"calls"`` when
         it was split).
@@ -198,6 +224,7 @@ def run_events(
         gr.Error: Bad video, model, query, setting or weights, a GPU refused
             by ZeroGPU (how long to wait), or a failed run.
     """
+    yield from fetch_before_calls(config)
     if per_call is not None and _frames_to_run(video, config) > per_call:
         # The run stays here; only its calls go to the GPU.
         events = _run_here(video, config, outputs, stop_token, preview_interval_s, per_call)
@@ -227,24 +254,40 @@ def _run_here(
     preview_interval_s: float,
     per_call: int | None,
 ) -> Iterator[Event]:
-    """The run in this process; with ``per_call``, its model work in GPU calls of that size."""
+    """The run in this process; with ``per_call``, its model work in GPU calls of that size.
+
+    A call that ZeroGPU refuses once the run has frames (the visitor's quota ran
+    out halfway through a long video) ends the run as a stop does: the frames
+    done are kept, and the summary says why it stopped (``"stopped_because"``).
+    """
     folder = Path(next(iter(outputs.values()))).parent
-    chunks = None
-    if per_call is not None:
-
-        def call(chunk: Chunk) -> Iterator[object]:
-            with gpu_errors():
-                yield from gpu_chunk(video, config, str(folder), chunk)
-
-        chunks = ChunkPlan(per_call, call)
+    refusals: list[str] = []
     with contextlib.ExitStack() as stack:
         stop = STOP_FLAGS.event(stop_token) or stack.enter_context(stop_file_watch(folder))
+        chunks = None
+        if per_call is not None:
+
+            def call(chunk: Chunk) -> Iterator[object]:
+                try:
+                    with gpu_errors():
+                        yield from gpu_chunk(video, config, str(folder), chunk)
+                except GpuUnavailable as exc:
+                    if chunk.start == 0:
+                        raise  # nothing done yet: the run fails with ZeroGPU's message
+                    refusals.append(str(exc))
+                    stop.set()
+
+            chunks = ChunkPlan(per_call, call)
         with as_gr_errors():
             events = pipeline.start(
                 pipeline.task_of(config), video, config, outputs, stop,
                 preview_interval_s=preview_interval_s, chunks=chunks,
             )  # fmt: skip
-        yield from relay_events(events, config.preview_max_width)
+        with closing(relay_events(events, config.preview_max_width)) as relayed:
+            for event in relayed:
+                if isinstance(event, Done) and refusals:
+                    event = Done(event.outputs, {**event.summary, "stopped_because": refusals[0]})
+                yield event
 
 
 def estimate_chunk_seconds(
@@ -275,9 +318,10 @@ def gpu_chunk(video: str, config: RunConfig, folder: str, chunk: Chunk) -> Itera
         yield from pipeline.runs.chunk_results(pipeline.task_of(config), video, config, chunk, stop)
 
 
-@spaces.GPU(duration=FIRST_FRAME_GPU_S)
 def first_frame_image(video: str, config: RunConfig) -> np.ndarray:
     """The first frame as the run would show it; the quick check before a full run.
+
+    The weights are fetched here first, so that the GPU call only loads them.
 
     Args:
         video: Input video file.
@@ -289,6 +333,15 @@ def first_frame_image(video: str, config: RunConfig) -> np.ndarray:
     Raises:
         gr.Error: Bad video, model, query, setting or weights.
     """
+    for _ in fetch_before_calls(config):
+        pass
+    with as_gr_errors(), gpu_errors():
+        return _first_frame_in_call(video, config)
+
+
+@spaces.GPU(duration=FIRST_FRAME_GPU_S)
+def _first_frame_in_call(video: str, config: RunConfig) -> np.ndarray:
+    """:func:`first_frame_image`'s GPU call: load the models, do frame 0."""
     with as_gr_errors():
         result = pipeline.first_frame(pipeline.task_of(config), video, config)
     return downscale(result.image, config.preview_max_width)

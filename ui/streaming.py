@@ -21,7 +21,7 @@ import numpy as np
 from pipeline.configs import RunConfig
 from pipeline.jobs import Job, JobStore, QueueFull
 from pipeline.runs import check_input
-from pipeline.runtime.events import Done, FirstFrame, Preview, Progress
+from pipeline.runtime.events import Done, Downloading, FirstFrame, Preview, Progress
 from ui import gpu
 from ui.errors import as_gr_errors, user_error
 from ui.jobs import job_store
@@ -46,8 +46,11 @@ def stopped_text(summary: dict[str, Any], done_text: str) -> str:
     """
     if not summary.get("frames"):
         return "**Stopped** before any frame was processed."
+    # A run ZeroGPU stopped (the quota ran out between two calls) says so.
+    why = f" {summary['stopped_because']}" if summary.get("stopped_because") else ""
     return (
-        f"**Stopped** after {summary['frames']} frames: the result below is partial.\n\n{done_text}"
+        f"**Stopped** after {summary['frames']} frames: the result below is partial.{why}"
+        f"\n\n{done_text}"
     )
 
 
@@ -156,7 +159,9 @@ class TabHandlers:
             with contextlib.closing(events):
                 try:
                     for event in events:
-                        if isinstance(event, Progress):
+                        if isinstance(event, Downloading):
+                            yield (image, f"{event.text()}...", *pending)
+                        elif isinstance(event, Progress):
                             # The job's id, so that a caller who loses the connection
                             # can still fetch the result over REST.
                             status = f"{progress_text(event)} (job {job.id})"

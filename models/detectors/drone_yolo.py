@@ -10,6 +10,12 @@ pedestrian, people, bicycle, car, van, truck, tricycle, awning-tricycle, bus,
 motor). They were chosen over other public VisDrone checkpoints because they come
 in all five sizes and report their validation mAP (0.45 mAP@0.5 for ``m``), and
 their pickles need nothing beyond ultralytics and torch.
+
+A ``.pt`` checkpoint is a pickle, unpickled by ultralytics: loading one runs
+whatever it says. So the default ones are pinned to the commit that uploaded
+them (:data:`REVISIONS`, read off each repository's history on the Hub): a
+later push to a third party's ``main`` is never loaded. Another repository
+(``$DRONE_YOLO_REPO``) is pinned with ``$DRONE_YOLO_REVISION``.
 """
 
 from __future__ import annotations
@@ -27,6 +33,16 @@ REPO_ENV_VAR = "DRONE_YOLO_REPO"
 FILE_ENV_VAR = "DRONE_YOLO_FILE"
 DEFAULT_REPO = "mshamrai/yolov8{size}-visdrone"
 DEFAULT_FILE = "best.pt"
+REVISION_ENV_VAR = "DRONE_YOLO_REVISION"
+#: The commit of each default repository that holds its ``best.pt`` (the "Upload yolov8
+#: best model" commit of 29 May 2023, or for ``n`` a later one with the same file).
+REVISIONS = {
+    "n": "bc6c08293d86a8002ccf671d2149cb8ea83aee83",
+    "s": "523ab5140acfe3fd7b0f1ab5084ebd942159fd5f",
+    "m": "dbeedcbee3b1b098887001d33f565ab55f270f0c",
+    "l": "4b5b01be182f2dbb659c32a893281d0e6f9564d6",
+    "x": "44532e02ac707b6a1a57fe96a2ea59e996c92832",
+}
 LABEL = "Drone YOLO (VisDrone)"
 SIZES = ("n", "s", "m", "l", "x")
 DEFAULT_SIZE = "m"
@@ -57,18 +73,22 @@ def locate_weights(*, size: str = DEFAULT_SIZE, weights: str | None = None) -> W
 
     Returns:
         An architecture, a local ``.pt``, or a Hub file (``$DRONE_YOLO_FILE``,
-        default ``best.pt``, in the repository the weights name).
+        default ``best.pt``, in the repository the weights name), pinned to
+        :data:`REVISIONS` for a default repository, else to ``$DRONE_YOLO_REVISION``.
     """
     repo = os.environ.get(REPO_ENV_VAR, "").strip() or DEFAULT_REPO
     chosen = resolve_weights(weights, env_var=ENV_VAR, default=repo.format(size=size))
-    return locate(f"{LABEL}, size {size}", chosen, ENV_VAR, _hub_file)
 
+    def hub_file(repo_id: str) -> HubFile | None:
+        # Anything but a repository id (``owner/name``) is a file that does not exist.
+        if not _REPO_ID.match(repo_id) or repo_id.endswith(".pt"):
+            return None
+        filename = os.environ.get(FILE_ENV_VAR, "").strip() or DEFAULT_FILE
+        pinned = REVISIONS.get(size) if repo_id == DEFAULT_REPO.format(size=size) else None
+        revision = pinned or os.environ.get(REVISION_ENV_VAR, "").strip() or None
+        return HubFile(repo_id, filename, revision=revision)
 
-def _hub_file(repo_id: str) -> HubFile | None:
-    # Anything but a repository id (``owner/name``) is a file that does not exist.
-    if not _REPO_ID.match(repo_id) or repo_id.endswith(".pt"):
-        return None
-    return HubFile(repo_id, os.environ.get(FILE_ENV_VAR, "").strip() or DEFAULT_FILE)
+    return locate(f"{LABEL}, size {size}", chosen, ENV_VAR, hub_file)
 
 
 @register(

@@ -45,6 +45,7 @@ import supervision as sv
 from models.base import GPU_BATCH_SIZE
 from models.detectors.base import CLASS_NAME, Detector
 from models.detectors.yolo_networks import OnnxRuntimeYolo, TorchYolo
+from models.download_progress import ByteProgress
 from models.errors import ModelError
 from models.onnx_sessions import onnx_session
 from models.weights import cache_dir, is_architecture_file, is_offline, loading_weights
@@ -479,8 +480,12 @@ class UltralyticsAsset:
         target = cache_dir() / self.name
         return target if target.is_file() else None
 
-    def fetch(self) -> Path:
+    def fetch(self, progress: ByteProgress | None = None) -> Path:
         """Download the asset once (or take the cached copy).
+
+        Args:
+            progress: Told when the download starts (size unknown: ultralytics
+                downloads it) and when it ends.
 
         Raises:
             OSError: Offline and not cached, or the download failed.
@@ -493,9 +498,14 @@ class UltralyticsAsset:
         target = cache_dir() / self.name
         if is_offline():
             raise ConnectionError(f"offline mode is on and {target} is not cached")
+        if progress is not None:
+            progress(0, None)
         path = Path(attempt_download_asset(str(target)))
         if not path.is_file():
             raise FileNotFoundError(f"{self.name} is not an ultralytics asset")
+        if progress is not None:
+            size = path.stat().st_size
+            progress(size, size)
         return path
 
 

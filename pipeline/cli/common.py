@@ -21,7 +21,7 @@ from pipeline.cli.options import (
 )
 from pipeline.errors import PipelineError
 from pipeline.runs import run_type, start
-from pipeline.runtime.events import Done, Event, FirstFrame, Progress
+from pipeline.runtime.events import Done, Downloading, Event, FirstFrame, Progress
 
 #: Exit status for errors a user can cause (bad file, unknown model, bad option).
 USER_ERROR = 2
@@ -130,7 +130,17 @@ def follow_run(
     bar = None
     interrupted = threading.Event()
     with closing(events), stop_on_ctrl_c(stop, interrupted):
+        downloading = False
         for event in events:
+            if isinstance(event, Downloading):
+                if show_progress:
+                    # One line rewritten in place, as the frames bar is.
+                    print(f"\r{event.text()}", end="", file=sys.stderr, flush=True)
+                    downloading = True
+                continue
+            if downloading:
+                print(file=sys.stderr)
+                downloading = False
             if bar is None and isinstance(event, FirstFrame | Progress):
                 bar = tqdm(desc="frames", unit="frame", disable=not show_progress)
             if isinstance(event, FirstFrame):

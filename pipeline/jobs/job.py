@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 
 from pipeline.configs import RunConfig
-from pipeline.runtime.events import Done, Event, FirstFrame, Preview, Progress
+from pipeline.runtime.events import Done, Downloading, Event, FirstFrame, Preview, Progress
 from pipeline.runtime.report import LatestValue, downscale
 
 #: JPEG quality of the first frame and the stream's frames.
@@ -76,6 +76,8 @@ class Job:
         summary: The run's summary, once it ended (``"partial": true`` when stopped).
         created, started, finished: Wall-clock times (``time.time()``).
         frames_done, total_frames, fps: Progress.
+        downloading: The download of a model's weights under way before the run
+            can load it (:class:`~models.prefetch.Download`), else None.
         first_frame: The first frame as the run shows it (JPEG), once processed.
         first_frame_depth: Its depth, coloured (JPEG), when the run measures depth.
         previews: The newest processed frame (JPEG, at most 640 px wide), for streams.
@@ -101,6 +103,7 @@ class Job:
     frames_done: int = 0
     total_frames: int | None = None
     fps: float = 0.0
+    downloading: Downloading | None = None
     first_frame: bytes | None = None
     first_frame_depth: bytes | None = None
     previews: LatestValue[tuple[int, bytes]] = field(default_factory=LatestValue)
@@ -113,7 +116,12 @@ class Job:
 
     def observe(self, event: Event) -> None:
         """Take one event of the job's run into account."""
-        if isinstance(event, FirstFrame):
+        if isinstance(event, Downloading):
+            with self._changed:
+                self.downloading = event
+                self._changed.notify_all()
+        elif isinstance(event, FirstFrame):
+            self.downloading = None
             image = to_jpeg(event.image)
             depth = None if event.depth_view is None else to_jpeg(event.depth_view)
             with self._changed:
@@ -124,6 +132,7 @@ class Job:
             self.previews.publish((event.frame_index, to_jpeg(event.image, STREAM_MAX_WIDTH)))
         elif isinstance(event, Progress):
             with self._changed:
+                self.downloading = None
                 self.frames_done = event.frame_index + 1
                 self.total_frames = event.total_frames
                 self.fps = event.fps
@@ -172,6 +181,7 @@ class Job:
                 return
             self.status = status
             self.finished = time.time()
+            self.downloading = None
             self._changed.notify_all()
         self.previews.close()
 
@@ -218,6 +228,12 @@ class Job:
                     "total_frames": self.total_frames,
                     "fps": round(self.fps, 2),
                     "eta_s": None if eta is None else round(eta, 1),
+                },
+                "downloading": None if self.downloading is None else {
+                    "model": self.downloading.label,
+                    "source": self.downloading.source,
+                    "done_bytes": self.downloading.done_bytes,
+                    "total_bytes": self.downloading.total_bytes,
                 },
                 "error": self.error,
                 "partial": bool(self.summary and self.summary.get("partial")),

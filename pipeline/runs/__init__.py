@@ -21,6 +21,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from models.prefetch import fetch_weights
 from pipeline.configs import RunConfig
 from pipeline.errors import PipelineError
 from pipeline.io.sources import LiveSource, source_spec
@@ -143,7 +144,8 @@ def start(
             the calls here); the outputs are those of one uninterrupted run.
 
     Returns:
-        The events: ``FirstFrame``, ``Progress`` and ``Preview``, then ``Done``
+        The events: ``Downloading`` while weights that are not cached yet are
+        fetched, ``FirstFrame``, ``Progress`` and ``Preview``, then ``Done``
         with the outputs by name and the summary.
 
     Raises:
@@ -225,9 +227,14 @@ def _events(
 ) -> Iterator[Event]:
     info = open_input(video, config, stop)
     try:
+        # Weights are fetched before anything loads them (and after the video is
+        # known to be good): a download is never paid for inside a borrowed GPU.
+        yield from fetch_weights(config.model_loads())
         devices = prepare_devices(config.devices)
-        # Models load here, so a bad model, weights or query fails before any thread or file.
-        run = run_class(config, info, devices)
+        # Models load here, so a bad model, weights or query fails before any thread or
+        # file; a run split into calls loads them only in its calls (on ZeroGPU the GPU
+        # exists only there), which say what they loaded.
+        run = run_class(config, info, devices, load_models=chunks is None)
     except BaseException:
         if info.live is not None:
             info.live.close()
@@ -310,6 +317,8 @@ def first_frame(task: str, video: str | Path, config: RunConfig) -> FirstFrame:
     run_class = run_type(task)
     info = open_input(video, config)
     try:
+        for _ in fetch_weights(config.model_loads()):
+            pass
         devices = prepare_devices(config.devices)[:1]
         with pipeline_errors("The first frame"):
             run = run_class(config, info, devices)

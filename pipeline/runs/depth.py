@@ -25,6 +25,7 @@ from models.timing import timed
 from pipeline.configs import DepthConfig
 from pipeline.io.video import Frame, VideoInfo
 from pipeline.runtime.events import FirstFrame
+from pipeline.runtime.model_facts import ModelFacts
 from pipeline.runtime.template import Output, Run
 from pipeline.stages.depth_display import (
     DepthNormalizer,
@@ -76,19 +77,32 @@ class DepthRun(Run[DepthConfig, np.ndarray]):
     outputs = {"video": Output("depth.mp4", "the H.264 depth video", "--out")}
     results_noun = "depth maps"
 
-    def __init__(self, config: DepthConfig, info: VideoInfo, devices: list[str]) -> None:
-        super().__init__(config, info, devices)
-        self.estimators: dict[str, DepthEstimator] = {
-            device: models.get_cached(
-                "depth", config.model, device=device, **config.model_options()
-            )
-            for device in dict.fromkeys(devices)
-        }
-        self.estimator = self.estimators[devices[0]]
+    def __init__(
+        self, config: DepthConfig, info: VideoInfo, devices: list[str], **options: Any
+    ) -> None:
+        super().__init__(config, info, devices, **options)
+        self.estimators: dict[str, DepthEstimator] = {}
         self.normalizer = depth_normalizer(config)
         self.painter = depth_painter(config)
         self.value_range = [np.inf, -np.inf]
         self.display_range: DisplayRange | None = None
+        self._models_ready()
+
+    def load_models(self) -> None:
+        self.estimators = {
+            device: models.get_cached(
+                "depth", self.config.model, device=device, **self.config.model_options()
+            )
+            for device in dict.fromkeys(self.devices)
+        }
+        self.estimator = self.estimators[self.devices[0]]
+
+    def describe_models(self) -> ModelFacts:
+        return ModelFacts(
+            info=self.estimator.info(),
+            devices=self.devices,
+            random_weights=self.estimator.random_weights,
+        )
 
     def preview(self, frame: Frame) -> DepthFirstFrame:
         """Frame 0's depth, coloured with exactly the range the run will give it."""
@@ -127,9 +141,6 @@ class DepthRun(Run[DepthConfig, np.ndarray]):
         self.display_range = display_range
         return image, sv.Detections.empty()
 
-    def model_info(self) -> dict[str, Any]:
-        return self.estimator.info()
-
     def summary(self) -> dict[str, Any]:
         low, high = self.value_range
         final = self.display_range
@@ -137,7 +148,7 @@ class DepthRun(Run[DepthConfig, np.ndarray]):
             "view": self.config.view,
             "colormap": self.config.colormap,
             "depth": {
-                "kind": self.estimator.kind,
+                "kind": self.facts.info.get("kind") if self.facts else None,
                 "meaning": VALUE_MEANING,
                 "display_range_span": [round(low, 4), round(high, 4)] if low <= high else None,
                 "final_display_range": [round(final.low, 4), round(final.high, 4)]

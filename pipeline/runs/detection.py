@@ -29,6 +29,7 @@ from pipeline.io.tracks_json import TracksWriter
 from pipeline.io.video import Frame, H264Writer, VideoInfo
 from pipeline.runs.depth import depth_normalizer, depth_painter
 from pipeline.runtime.events import FirstFrame
+from pipeline.runtime.model_facts import ModelFacts
 from pipeline.runtime.template import Output, OutputFile, Run
 from pipeline.stages.annotation import FrameAnnotator
 from pipeline.stages.counting import CountingStage, check_inside, to_json
@@ -171,26 +172,49 @@ class DetectionRun(Run[DetectionConfig, FrameResult]):
         """The counting lines and zones lie inside the video's frame."""
         check_inside(config.lines, config.zones, info.width, info.height)
 
-    def __init__(self, config: DetectionConfig, info: VideoInfo, devices: list[str]) -> None:
-        super().__init__(config, info, devices)
+    def __init__(
+        self, config: DetectionConfig, info: VideoInfo, devices: list[str], **options: Any
+    ) -> None:
+        super().__init__(config, info, devices, **options)
         self.check_config(config, info)
-        self.per_device = {
-            device: _FrameModels(config, device) for device in dict.fromkeys(devices)
-        }
-        self.models = self.per_device[devices[0]]
-        self.detector = self.models.detector
-        self.queries = self.detector.validate_queries(config.queries)
+        self.per_device: dict[str, _FrameModels] = {}
         self.annotator = FrameAnnotator()
         self.ledger = TrackLedger()
         self.counting = CountingStage(config.lines, config.zones)
         self.files: dict[str, Any] = {}
+        self._models_ready()
+
+    def load_models(self) -> None:
+        self.per_device = {
+            device: _FrameModels(self.config, device) for device in dict.fromkeys(self.devices)
+        }
+        self.models = self.per_device[self.devices[0]]
+        self.queries = self.models.detector.validate_queries(self.config.queries)
+
+    def describe_models(self) -> ModelFacts:
+        detector, depth = self.models.detector, self.models.depth
+        info = {
+            **detector.info(),
+            "queries": list(self.queries),
+            "confidence": self.config.confidence,
+            "devices": self.devices,
+        }
+        if depth is not None:
+            info["depth"] = depth.info()
+        return ModelFacts(
+            info=info,
+            devices=self.devices,
+            queries=self.queries,
+            open_vocabulary=detector.open_vocabulary,
+            random_weights=detector.random_weights,
+        )
 
     @functools.cached_property
     def tracker(self) -> ObjectTracker:
         """The run's tracker, made at its first frame (importing it is not free)."""
         name = self.config.tracker
         params = tracker_params_for(
-            name, dict(self.config.tracker_params), self.detector.open_vocabulary
+            name, dict(self.config.tracker_params), self.model_facts.open_vocabulary
         )
         return ObjectTracker(frame_rate=self.info.fps, tracker=name, params=params)
 
@@ -276,30 +300,17 @@ class DetectionRun(Run[DetectionConfig, FrameResult]):
                 self.files["objects_csv"].write(frame.index, frame.timestamp, tracked)
         return annotated, tracked
 
-    def model_info(self) -> dict[str, Any]:
-        info = {
-            **self.detector.info(),
-            "queries": list(self.queries),
-            "confidence": self.config.confidence,
-            "devices": self.devices,
-        }
-        if self.models.depth is not None:
-            info["depth"] = self.models.depth.info()
-        return info
-
     def summary(self) -> dict[str, Any]:
         summary = self.ledger.summary()
-        summary["tracker"] = {"name": self.tracker.tracker_name, "params": self.tracker.params}
-        if self.models.depth is not None:
-            summary["depth_model"] = self.models.depth.info()
-            summary["near_to_far"] = [
-                {"track_id": track_id, "depth": round(depth, 4)}
-                for track_id, depth in self.ledger.near_to_far()
-            ]
+        if self.facts is not None:  # none when stopped before a split run's first call answered
+            summary["tracker"] = {"name": self.tracker.tracker_name, "params": self.tracker.params}
+            depth_model = self.facts.info.get("depth")
+            if depth_model is not None:
+                summary["depth_model"] = depth_model
+                summary["near_to_far"] = [
+                    {"track_id": track_id, "depth": round(depth, 4)}
+                    for track_id, depth in self.ledger.near_to_far()
+                ]
         if self.counting.active:
             summary["counting"] = self.counting.summary()
         return summary
-
-    @property
-    def random_weights(self) -> bool:
-        return self.detector.random_weights

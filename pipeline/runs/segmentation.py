@@ -55,6 +55,7 @@ from pipeline.io.tracks_json import TracksWriter, segment_objects
 from pipeline.io.video import Frame, FrameReader, VideoInfo
 from pipeline.runtime.chunks import Chunk
 from pipeline.runtime.events import FirstFrame
+from pipeline.runtime.model_facts import ModelFacts
 from pipeline.runtime.producers import ThreadProducer
 from pipeline.runtime.template import Output, OutputFile, Run
 from pipeline.stages.annotation import SegmentationAnnotator
@@ -70,13 +71,11 @@ def load_models(config: SegmentationConfig, device: str) -> tuple[Segmenter, Det
     Raises:
         models.ModelError: Unknown model, missing or unfit weights.
     """
-    spec = models.spec("segmenter", config.segmenter)
     segmenter = models.get_cached(
         "segmenter", config.segmenter, device=device, **config.segmenter_model_options()
     )
-    detector_name = config.detector or spec.extra["detector"]
     detector = models.get_cached(
-        "detector", detector_name, device=device, **config.detector_model_options()
+        "detector", config.prompting_detector, device=device, **config.detector_model_options()
     )
     return segmenter, detector
 
@@ -135,10 +134,10 @@ class SegmentationRun(Run[SegmentationConfig, sv.Detections]):
     preview_before_run = False
     results_noun = "masks"
 
-    def __init__(self, config: SegmentationConfig, info: VideoInfo, devices: list[str]) -> None:
-        super().__init__(config, info, devices[:1])
-        self.segmenter, self.detector = load_models(config, self.devices[0])
-        self.queries = self.detector.validate_queries(config.queries)
+    def __init__(
+        self, config: SegmentationConfig, info: VideoInfo, devices: list[str], **options: Any
+    ) -> None:
+        super().__init__(config, info, devices[:1], **options)
         self.tracker = _new_tracker(config)
         self.annotator = SegmentationAnnotator()
         self.tracks = TrackLedger()
@@ -146,6 +145,27 @@ class SegmentationRun(Run[SegmentationConfig, sv.Detections]):
         self.store: FrameStore | None = None
         self._segmenting: _Segmenting | None = None
         self.files: dict[str, Any] = {}
+        self._models_ready()
+
+    def load_models(self) -> None:
+        self.segmenter, self.detector = load_models(self.config, self.devices[0])
+        self.queries = self.detector.validate_queries(self.config.queries)
+
+    def describe_models(self) -> ModelFacts:
+        return ModelFacts(
+            info={
+                "segmenter": self.segmenter.info(),
+                "detector": self.detector.info(),
+                "queries": list(self.queries),
+                "confidence": self.config.confidence,
+                "step": self.config.step,
+                "window": self.config.window_frames,
+            },
+            devices=self.devices,
+            queries=self.queries,
+            open_vocabulary=self.detector.open_vocabulary,
+            random_weights=bool(self.segmenter.random_weights or self.detector.random_weights),
+        )
 
     def preview(self, frame: Frame) -> FirstFrame:
         """Detect and segment frame 0 alone: the quick check before a run."""
@@ -227,16 +247,6 @@ class SegmentationRun(Run[SegmentationConfig, sv.Detections]):
         self.tracks.add(frame.index, frame.timestamp, result)
         return annotated, result
 
-    def model_info(self) -> dict[str, Any]:
-        return {
-            "segmenter": self.segmenter.info(),
-            "detector": self.detector.info(),
-            "queries": list(self.queries),
-            "confidence": self.config.confidence,
-            "step": self.config.step,
-            "window": self.config.window_frames,
-        }
-
     def summary(self) -> dict[str, Any]:
         store = self.store
         return {
@@ -247,12 +257,8 @@ class SegmentationRun(Run[SegmentationConfig, sv.Detections]):
                 "peak_bytes_in_memory": store.peak_bytes_in_memory if store else 0,
                 "frames_spilled": store.frames_spilled if store else 0,
             },
-            "device": self.devices[0],
+            "device": (self.facts.devices if self.facts else self.devices)[0],
         }
-
-    @property
-    def random_weights(self) -> bool:
-        return bool(self.segmenter.random_weights or self.detector.random_weights)
 
     def close(self) -> None:
         if self.store is not None:

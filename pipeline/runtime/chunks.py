@@ -5,11 +5,14 @@ A chunked run keeps everything that must go on between calls where the run
 itself lives (the decoder of the frames it writes, the tracker, the depth
 display range, the counting, the encoder and the files) and asks a *call* for
 the model results of each stretch of at most :attr:`ChunkPlan.frames` frames.
-The call decodes its own frames from its first (seeking, not decoding from the
-start), runs the same kind of run's model step on them and yields
-``(frame index, result)`` for each, then one :class:`ChunkEnd` with what the
-model step itself carries to the next call (segmentation: its keyframe
-tracker and the masks of the window's last frame; detection and depth: nothing).
+The call loads the models (the run's own process never does: on ZeroGPU the
+GPU exists only inside calls), says what it loaded
+(:class:`~pipeline.runtime.model_facts.ModelFacts`), decodes its own frames
+from its first (seeking, not decoding from the start), runs the same kind of
+run's model step on them and yields ``(frame index, result)`` for each, then
+one :class:`ChunkEnd` with what the model step itself carries to the next call
+(segmentation: its keyframe tracker and the masks of the window's last frame;
+detection and depth: nothing).
 
 The calls are made one after the other by :class:`ChunkedProducer`, which pairs
 each result with the run's own frame of the same index, so the in-order stage
@@ -33,6 +36,7 @@ from typing import Any, Generic, TypeVar
 
 from pipeline.errors import RunFailed
 from pipeline.io.video import Frame, FrameReader
+from pipeline.runtime.model_facts import ModelFacts
 from pipeline.runtime.producers import ThreadProducer
 
 R = TypeVar("R")
@@ -66,7 +70,8 @@ class ChunkEnd:
     state: Any
 
 
-#: A call: one chunk's ``(index, result)`` pairs, in frame order, then one :class:`ChunkEnd`.
+#: A call: its models' :class:`ModelFacts`, one chunk's ``(index, result)`` pairs in frame
+#: order, then one :class:`ChunkEnd`.
 ChunkCall = Callable[[Chunk], Iterator[Any]]
 
 
@@ -99,7 +104,8 @@ class ChunkedProducer(ThreadProducer[R], Generic[R]):
         writing: The names of the files the run writes (:attr:`Chunk.writing`).
         carry_over: Called with each call's :class:`ChunkEnd` state, so the run
             can report what its model step did (segmentation's objects).
-        device: The device named in the summary.
+        adopt: Called with each call's :class:`ModelFacts` before its results,
+            so the run records the models the calls loaded.
         queue_size: Results waiting for the in-order stage, at most.
 
     Attributes:
@@ -115,7 +121,7 @@ class ChunkedProducer(ThreadProducer[R], Generic[R]):
         call: ChunkCall,
         writing: tuple[str, ...],
         carry_over: Callable[[Any], None],
-        device: str,
+        adopt: Callable[[ModelFacts], None],
         queue_size: int,
     ) -> None:
         self.calls = 0
@@ -124,8 +130,14 @@ class ChunkedProducer(ThreadProducer[R], Generic[R]):
         self._call = call
         self._writing = writing
         self._carry_over = carry_over
-        super().__init__(self._produce_all, stop, device=device, queue_size=queue_size,
+        self._adopt = adopt
+        # Named once the first call says where its models run.
+        super().__init__(self._produce_all, stop, device="", queue_size=queue_size,
                          name="calls")  # fmt: skip
+
+    def _take_facts(self, facts: ModelFacts) -> None:
+        self._device = facts.devices[0]
+        self._adopt(facts)
 
     def _produce_all(
         self, emit: Callable[[Frame, R], None], timing: dict[str, float]
@@ -139,6 +151,9 @@ class ChunkedProducer(ThreadProducer[R], Generic[R]):
             ended = False
             with contextlib.closing(self._call(chunk)) as results:
                 for item in results:
+                    if isinstance(item, ModelFacts):
+                        self._take_facts(item)
+                        continue
                     if isinstance(item, ChunkEnd):
                         state, ended = item.state, True
                         self._carry_over(state)

@@ -1,19 +1,59 @@
-"""Which devices a run uses. The pipeline decides; a model never picks ``cuda`` itself."""
+"""Which devices a run uses. The pipeline decides; a model never picks ``cuda`` itself.
+
+This is the one place where that is decided, for every path (the tabs, REST
+jobs, the Live tab, the command line, batch runs, the benchmark). On a ZeroGPU
+Space, ``spaces`` makes CUDA *look* available in the app's process while the
+GPU exists only inside a ``spaces.GPU`` call (a forked worker); a model moved
+to ``cuda`` outside one ends in "Low-level CUDA init reached". So there the
+app's own process has no CUDA device (:func:`cuda_is_emulated`): whatever runs
+in it runs on the CPU, and only the work inside GPU calls sees the GPU.
+"""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 
 from pipeline.errors import PipelineError
 
+#: Why CUDA is missing in a ZeroGPU Space's own process, for messages.
+ZERO_GPU_NO_CUDA = (
+    "on ZeroGPU the GPU exists only inside the app's GPU calls (its tab runs); "
+    "everything else runs on the CPU"
+)
+
+
+def cuda_is_emulated() -> bool:
+    """Whether CUDA only *looks* available here: a ZeroGPU Space's process outside a GPU call.
+
+    ``spaces`` (imported first by ``app.py``) replaces torch's CUDA initialiser
+    with one that raises, and a GPU call's worker puts the real one back; so
+    the replacement being in place is exactly the condition under which
+    touching CUDA fails. Without ``spaces`` imported nothing is emulated.
+
+    Example:
+        >>> cuda_is_emulated()
+        False
+    """
+    if "spaces" not in sys.modules or "torch" not in sys.modules:
+        return False
+    import torch
+
+    initialiser = getattr(torch._C, "_cuda_init", None)
+    return str(getattr(initialiser, "__module__", "")).startswith("spaces.")
+
 
 def visible_cuda_devices() -> list[str]:
-    """``["cuda:0", ...]`` for every visible CUDA device (empty without torch/CUDA)."""
+    """``["cuda:0", ...]`` for every usable CUDA device (empty without torch/CUDA).
+
+    Empty in a ZeroGPU Space's own process, where CUDA is emulated
+    (:func:`cuda_is_emulated`); inside a GPU call its device is listed.
+    """
     try:
         import torch
     except ImportError:
         return []
-    if not torch.cuda.is_available():
+    if cuda_is_emulated() or not torch.cuda.is_available():
         return []
     return [f"cuda:{i}" for i in range(torch.cuda.device_count())]
 
@@ -41,7 +81,10 @@ def resolve_devices(requested: Sequence[str] = ()) -> list[str]:
             name = "cuda:0"
         if name.startswith("cuda") and name not in cuda:
             have = ", ".join(cuda) or "none"
-            raise PipelineError(f"Device {name} is not available (CUDA devices here: {have}).")
+            why = f": {ZERO_GPU_NO_CUDA}" if cuda_is_emulated() else ""
+            raise PipelineError(
+                f"Device {name} is not available (CUDA devices here: {have}){why}."
+            )
         if name != "cpu" and not name.startswith("cuda"):
             raise PipelineError(f"Unknown device {name!r}: use cpu, cuda or cuda:N.")
         devices.append(name)

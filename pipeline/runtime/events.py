@@ -9,6 +9,12 @@ from typing import Any
 import numpy as np
 import supervision as sv
 
+from models.prefetch import Download
+
+#: A model's weights being downloaded before the run loads it (the first event(s)
+#: of a run whose weights are not cached yet): :class:`models.prefetch.Download`.
+Downloading = Download
+
 
 @dataclass(frozen=True)
 class FirstFrame:
@@ -73,4 +79,4 @@ class Done:
     summary: dict[str, Any] = field(default_factory=dict)
 
 
-Event = FirstFrame | Progress | Preview | Done
+Event = Downloading | FirstFrame | Progress | Preview | Done

@@ -64,7 +64,8 @@ class ThreadProducer(Generic[R]):
     ) -> None:
         self.stop = stop
         self.timing: dict[str, float] = {}
-        self.frames_per_device = {device: 0}
+        # A producer that learns its device later (a run split into calls) starts with none.
+        self.frames_per_device = {device: 0} if device else {}
         self._device = device
         self._queue: queue.Queue[object] = queue.Queue(maxsize=max(1, queue_size))
         self._error: BaseException | None = None
@@ -88,7 +89,7 @@ class ThreadProducer(Generic[R]):
 
     def _emit(self, frame: Frame, result: R) -> None:
         self._put((frame, result))
-        self.frames_per_device[self._device] += 1
+        self.frames_per_device[self._device] = self.frames_per_device.get(self._device, 0) + 1
 
     def _run(self) -> None:
         try:

@@ -4,15 +4,18 @@ A kind of run (:mod:`pipeline.runs`) subclasses :class:`Run` and writes only the
 steps that differ, as ultralytics' ``BasePredictor`` subclasses override only
 their own ``postprocess``:
 
-- ``__init__``: load its models on the run's devices and check its queries, so a
-  bad model, weights or query fails before any thread or file exists;
+- ``__init__``: its in-order state; :meth:`Run.load_models` loads its models
+  on the run's devices and checks its queries, so a bad model, weights or query
+  fails before any thread or file exists, and :meth:`Run.describe_models` says
+  what the rest of the run needs to know of them (:class:`ModelFacts`; a run
+  split into calls gets them from its first call instead, and never loads a model);
 - :meth:`Run.preview`: the first frame, annotated (the quick look);
 - :meth:`Run.process_batch` and :meth:`Run.batch_size` (what a device does to
   a batch of frames) or, for a run that is not a device pool, :meth:`Run.producer`;
 - :meth:`Run.open_files`: its files besides the video;
 - :meth:`Run.process`: what the in-order stage does to each frame (tracking,
   colouring, annotation, writing its own files);
-- :meth:`Run.model_info` and :meth:`Run.summary`: what the summary says.
+- :meth:`Run.summary`: what the summary adds.
 
 :meth:`Run.events` does the rest for every kind: the first-frame preview, a
 prefetching decoder, the producer, the in-order stage in its own thread with
@@ -43,6 +46,7 @@ from pipeline.errors import PipelineError, RunFailed, VideoTooLong
 from pipeline.io.video import Frame, FrameReader, H264Writer, VideoInfo, probe
 from pipeline.runtime.chunks import Chunk, ChunkedProducer, ChunkEnd, ChunkPlan
 from pipeline.runtime.events import Done, Event, FirstFrame
+from pipeline.runtime.model_facts import ModelFacts
 from pipeline.runtime.pool import DevicePool, Worker
 from pipeline.runtime.producers import Producer
 from pipeline.runtime.report import LatestValue, report_progress
@@ -149,6 +153,10 @@ class Run(abc.ABC, Generic[ConfigT, R]):
         config: The run's settings.
         info: The input video (already checked).
         devices: The devices the run uses (resolved and prepared).
+        load_models: Load the models here (:meth:`load_models`). Off for the
+            part of a run split into calls that stays in the app's process:
+            its calls load them, and the first call's :class:`ModelFacts`
+            arrive through :meth:`adopt`.
 
     Attributes:
         config_type: The config class of this kind of run.
@@ -165,12 +173,49 @@ class Run(abc.ABC, Generic[ConfigT, R]):
     preview_before_run: ClassVar[bool] = True
     results_noun: ClassVar[str] = "results"
 
-    def __init__(self, config: ConfigT, info: VideoInfo, devices: list[str]) -> None:
+    def __init__(
+        self, config: ConfigT, info: VideoInfo, devices: list[str], *, load_models: bool = True
+    ) -> None:
         self.config = config
         self.info = info
         self.devices = devices
         #: The names of the files the run writes (known once the run starts).
         self.writing: frozenset[str] = frozenset()
+        #: What the run knows of its models; None until they are loaded or adopted.
+        self.facts: ModelFacts | None = None
+        self._load_models = load_models
+
+    def _models_ready(self) -> None:
+        """Load the models (unless told not to) and describe them: the end of a subclass `__init__`.
+
+        Raises:
+            models.ModelError: Unknown model, bad query or missing weights.
+        """
+        if self._load_models:
+            self.load_models()
+            self.facts = self.describe_models()
+
+    def load_models(self) -> None:
+        """Load the models on :attr:`devices` and check the queries against them."""
+
+    @abc.abstractmethod
+    def describe_models(self) -> ModelFacts:
+        """The loaded models, described (:class:`ModelFacts`)."""
+
+    def adopt(self, facts: ModelFacts) -> None:
+        """Take the facts of models loaded elsewhere (the calls of a run split into calls)."""
+        self.facts = facts
+
+    @property
+    def model_facts(self) -> ModelFacts:
+        """The facts of the run's models, loaded or adopted.
+
+        Raises:
+            RunFailed: Neither happened (a call ended before saying what it loaded).
+        """
+        if self.facts is None:
+            raise RunFailed(f"The {self.task} run has no models: none were loaded or reported.")
+        return self.facts
 
     @classmethod
     def check_config(cls, config: ConfigT, info: VideoInfo) -> None:
@@ -244,9 +289,11 @@ class Run(abc.ABC, Generic[ConfigT, R]):
             stop: Ends the call early (closing the generator sets it too).
 
         Yields:
-            ``(frame index, result)`` for each of the chunk's frames, in order,
-            then one :class:`~pipeline.runtime.chunks.ChunkEnd`.
+            The run's :class:`ModelFacts` (its models are loaded here, in the
+            call), ``(frame index, result)`` for each of the chunk's frames, in
+            order, then one :class:`~pipeline.runtime.chunks.ChunkEnd`.
         """
+        yield self.model_facts
         self.writing = frozenset(chunk.writing)
         limit = chunk.frames + self.chunk_overlap
         if self.config.max_frames is not None:
@@ -288,9 +335,9 @@ class Run(abc.ABC, Generic[ConfigT, R]):
             The BGR image to encode and preview, and the objects on it.
         """
 
-    @abc.abstractmethod
     def model_info(self) -> dict[str, Any]:
         """What the output files and the summary record about the models."""
+        return self.model_facts.info
 
     def summary(self) -> dict[str, Any]:
         """What this kind of run adds to the common summary."""
@@ -299,7 +346,7 @@ class Run(abc.ABC, Generic[ConfigT, R]):
     @property
     def random_weights(self) -> bool:
         """Whether a model has random weights (architecture only: results are meaningless)."""
-        return False
+        return self.model_facts.random_weights
 
     def close(self) -> None:
         """Release what the run holds besides its threads and files (called once at the end)."""
@@ -383,14 +430,16 @@ class Run(abc.ABC, Generic[ConfigT, R]):
             **threads.timing,
             "encode": threads.video.encode_seconds if threads.video is not None else 0.0,
         }
-        model_info = self.model_info()
+        # A run split into calls and stopped before its first call answered knows no model.
+        facts = self.facts or ModelFacts(info={}, devices=self.devices)
+        model_info = self.model_info() if self.facts is not None else {}
         summary: dict[str, Any] = {
             "frames": threads.frames_done,
             "fps": round(threads.frames_done / max(elapsed, 1e-9), 2),
             "seconds": round(elapsed, 3),
             "first_frame_s": round(first_frame_s, 3),
             "video": {"width": self.info.width, "height": self.info.height, "fps": self.info.fps},
-            "devices": self.devices,
+            "devices": facts.devices,
             "frames_per_device": dict(threads.producer.frames_per_device),
             "peak_frames_in_flight": threads.peak_in_flight,
             "timing_s": {stage: round(seconds, 4) for stage, seconds in timing.items()},
@@ -411,7 +460,7 @@ class Run(abc.ABC, Generic[ConfigT, R]):
         calls = getattr(threads.producer, "calls", None)
         if calls is not None:
             summary["calls"] = calls
-        if self.random_weights:
+        if facts.random_weights:
             summary["warning"] = (
                 f"Random weights: {self.results_noun} are meaningless (architecture only)."
             )
@@ -452,10 +501,12 @@ class _RunThreads(Generic[R]):
                 outputs["video"], width, height, run.info.fps,
                 queue_size=config.queue_size, live=self.live,
             )  # fmt: skip
+        #: The run's other files, opened at its first frame: a run split into
+        #: calls learns what to record about its models only from its first call.
         self.files: dict[str, OutputFile] = {}
+        self._outputs = outputs
         reader: FrameReader | None = None
         try:
-            self.files = run.open_files(outputs)
             self.started = time.perf_counter()
             reader = FrameReader(
                 run.info,
@@ -481,8 +532,11 @@ class _RunThreads(Generic[R]):
         self._thread.start()
 
     def _in_order(self) -> None:
+        opened = False
         try:
             for frame, result in self.producer:
+                if not opened:
+                    self.files, opened = self.run.open_files(self._outputs), True
                 image, detections = self.run.process(frame, result, self.timing)
                 if self.video is not None:
                     with timed(self.timing, "write"):
@@ -499,6 +553,9 @@ class _RunThreads(Generic[R]):
             # (a live source always ends so: by its end, or by a stop).
             self.stopped = self.stop.is_set()
             self.partial = self.stopped and not self.live
+            if not opened and not self.stopped:
+                # A video that gave no frame still gets its files, empty.
+                self.files = self.run.open_files(self._outputs)
             if self.video is not None:
                 self.video.close()
             for file in self.files.values():
@@ -553,6 +610,6 @@ def _chunked(
         raise PipelineError("A live source cannot be split into calls: it has no length.")
     return ChunkedProducer(
         reader, stop, frames=run.chunk_frames(chunks.frames), call=chunks.call,
-        writing=tuple(sorted(run.writing)), carry_over=run.carry_over,
-        device=run.devices[0], queue_size=run.config.queue_size,
+        writing=tuple(sorted(run.writing)), carry_over=run.carry_over, adopt=run.adopt,
+        queue_size=run.config.queue_size,
     )  # fmt: skip
