@@ -18,8 +18,8 @@ processor read and write, documented nowhere:
   and object pointers again.
 
 Importing this module on a transformers version other than those below raises
-:class:`models.compat.IncompatibleVersionError`. Python 3.10 resolves the
-requirements to transformers 5.20.2, 3.11 and later to 5.24.0; their
+:class:`models.compat.IncompatibleVersionError`. The requirements give Python
+3.10 transformers 5.20.2 and later Pythons 5.24.0; the two releases'
 ``models/sam2_video`` modeling and processing code differ only in type hints
 and docstrings.
 """
