@@ -104,15 +104,19 @@ def location_status(location: WeightsLocation) -> WeightsStatus:
     """Check one :class:`~models.weights_sources.WeightsLocation` (see :func:`weights_status`)."""
     label, weights = location.label, location.weights
     if location.random_weights:
+        if location.path is not None and not location.path.is_file():
+            return _missing(location, ARCHITECTURE, f"no such file: {location.path}")
         return WeightsStatus(
             True, ARCHITECTURE, f"{label}: random weights from the architecture {weights}."
         )
     if location.path is not None:
         source = BUNDLED if location.bundled else LOCAL_FILE
-        if location.path.exists():
-            return WeightsStatus(True, source, f"{label}: {source} weights at {location.path}.")
-        cause = f"no such file or folder: {location.path}"
-        return _missing(location, source, cause)
+        if not location.path.exists():
+            return _missing(location, source, f"no such file or folder: {location.path}")
+        if location.one_of and not any(p.exists() for p in location.one_of):
+            names = " or ".join(p.name for p in location.one_of)
+            return _missing(location, source, f"no {names} beside {location.path}")
+        return WeightsStatus(True, source, f"{label}: {source} weights at {location.path}.")
     remote = location.remote
     if remote is None:
         raise ValueError(f"{label}: a weights location needs a path, a download or an architecture")

@@ -2,7 +2,7 @@
 
 Adding a model is adding one module that decorates its factory with
 :func:`register`. Factories import their heavy libraries (torch, ultralytics,
-transformers, sam2) inside the factory body so that importing :mod:`models`
+transformers) inside the factory body so that importing :mod:`models`
 stays fast.
 
 Example:

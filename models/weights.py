@@ -106,7 +106,7 @@ def missing_weights_error(
     Returns:
         A :class:`MissingWeightsError` ready to raise.
     """
-    reason = f" ({_summary(cause)})" if cause else ""
+    reason = f" ({describe_failure(cause)})" if cause else ""
     return MissingWeightsError(
         f"Could not load the weights {weights!r} for {model}{reason}. "
         f"Set {env_var}=/path/to/weights or pass --weights PATH (weights= in Python), "
@@ -203,7 +203,13 @@ def download_url(url: str, filename: str, progress: ByteProgress | None = None) 
     return target
 
 
-def _summary(cause: BaseException | str) -> str:
+def describe_failure(cause: BaseException | str) -> str:
+    """One short line for a failure: ``"Type: first line of its message"`` (300 characters at most).
+
+    Example:
+        >>> describe_failure(ValueError("bad value"))
+        'ValueError: bad value'
+    """
     text = str(cause).strip().splitlines()[0] if str(cause).strip() else ""
     if isinstance(cause, BaseException):
         text = f"{type(cause).__name__}: {text}" if text else type(cause).__name__

@@ -232,15 +232,19 @@ class UrlFile:
 class WeightsLocation:
     """Where a model will load its weights from: an architecture, a local path, or a download.
 
-    Build one with :meth:`architecture`, :meth:`at_path` or :meth:`download`.
+    Build one with :meth:`architecture`, :meth:`at_path`, :meth:`transformers_folder`
+    or :meth:`download`.
 
     Attributes:
         label: The model's display name (with its size), for messages.
         weights: The weights as chosen (option, environment variable, bundled
             file or default): what :meth:`models.base.Model.info` records.
         env_var: The model's environment variable, named in messages.
-        path: The local file or folder that must exist; None otherwise.
+        path: The local file or folder that must exist (weights, or an
+            architecture's description file); None otherwise.
         remote: The download; None for a local path or an architecture.
+        one_of: Files of which one must exist too (a ``save_pretrained``
+            folder's weights, besides its ``config.json`` at ``path``).
         random_weights: An architecture description: random weights.
         bundled: The file ships with the app (``assets/models``).
     """
@@ -250,13 +254,20 @@ class WeightsLocation:
     env_var: str
     path: Path | None = None
     remote: RemoteWeights | None = None
+    one_of: tuple[Path, ...] = ()
     random_weights: bool = False
     bundled: bool = False
 
     @classmethod
-    def architecture(cls, label: str, weights: str, env_var: str) -> WeightsLocation:
-        """Random weights built from an architecture description (``yolo11n.yaml``)."""
-        return cls(label, weights, env_var, random_weights=True)
+    def architecture(
+        cls, label: str, weights: str, env_var: str, path: Path | None = None
+    ) -> WeightsLocation:
+        """Random weights built from an architecture description (``yolo11n.yaml``).
+
+        ``path``: the description's file, when it must exist (a library's own
+        named architectures need none).
+        """
+        return cls(label, weights, env_var, path=path, random_weights=True)
 
     @classmethod
     def at_path(
@@ -271,6 +282,20 @@ class WeightsLocation:
         """Weights in a local file or folder (``path``, default ``weights`` itself)."""
         return cls(
             label, weights, env_var, path=Path(path or weights).expanduser(), bundled=bundled
+        )
+
+    @classmethod
+    def transformers_folder(
+        cls, label: str, weights: str, env_var: str, folder: Path
+    ) -> WeightsLocation:
+        """A folder saved with ``save_pretrained``: its ``config.json`` and a weights file."""
+        folder = Path(folder).expanduser()
+        return cls(
+            label,
+            weights,
+            env_var,
+            path=folder / "config.json",
+            one_of=tuple(folder / name for name in TRANSFORMERS_WEIGHT_FILES),
         )
 
     @classmethod

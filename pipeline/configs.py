@@ -399,9 +399,10 @@ class SegmentationConfig(RunConfig):
         step: Run the detector every STEP frames (keyframes); SAM 2 propagates
             the masks in between.
         confidence: Minimum detection score on keyframes, 0 to 1.
-        weights: SAM 2 checkpoint (.pt), folder or hub id (default: the size's
-            environment variable, then facebook/sam2.1-hiera-<size>).
-        image_size: SAM 2 input size in pixels (default: its own, 1024).
+        weights: SAM 2 weights: a save_pretrained folder, a hub id, or random:<size>
+            / a config .json for random weights (default: the size's environment
+            variable, then facebook/sam2.1-hiera-<size>).
+        image_size: SAM 2 input size in pixels, a multiple of 32 (default: its own, 1024).
         segmenter_options: Further segmenter options as ``(name, value)`` pairs.
         detector: Prompt with this detector instead of the segmenter's own
             (e.g. yolox_nano).

@@ -90,3 +90,11 @@ def tiny_depth_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
         size={"height": 56, "width": 56}, keep_aspect_ratio=True, ensure_multiple_of=14, resample=3
     ).save_pretrained(folder)
     return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_sam2_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny random SAM 2 video model at 128 px saved with save_pretrained, like real weights."""
+    from tiny_sam2 import save_tiny_weights
+
+    return save_tiny_weights(tmp_path_factory.mktemp("tiny-sam2"))

@@ -110,10 +110,10 @@ def test_an_architecture_is_available_as_random_weights() -> None:
     for name in ("yolo11", "drone_yolo"):
         status = models.weights_status("detector", name, weights="yolo11n.yaml")
         assert status.available and status.source == ARCHITECTURE
-    sam2 = models.weights_status(
-        "segmenter", "GSAM2-S", weights="configs/sam2.1/sam2.1_hiera_t.yaml"
-    )
-    assert sam2.source == ARCHITECTURE
+    for weights in ("random:small", "random:large"):
+        sam2 = models.weights_status("segmenter", "GSAM2-S", weights=weights)
+        # Its prompting detector's weights are missing here, which the message says.
+        assert sam2.source == ARCHITECTURE and "grounding_dino" in sam2.message
 
 
 def test_the_network_is_never_probed_when_an_offline_flag_is_set(
@@ -190,7 +190,13 @@ def test_weights_in_the_hub_cache_are_available(
     monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "no_timm"))
     status = models.weights_status("detector", "detr_resnet50")
     assert status.available and status.source == CACHE
+    # Meta's .pt alone is not what transformers loads: the config and its weights are.
     write_hub_cache(tmp_path / "no_timm", "facebook/sam2.1-hiera-small", ("sam2.1_hiera_small.pt",))
+    assert models.weights_status("segmenter", "GSAM2-S").source != CACHE
+    write_hub_cache(
+        tmp_path / "sam2", "facebook/sam2.1-hiera-small", ("config.json", "model.safetensors")
+    )
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "sam2"))
     assert models.weights_status("segmenter", "GSAM2-S").source == CACHE
     assert connections == []
 
@@ -207,9 +213,15 @@ def test_an_ultralytics_asset_in_the_cache_is_available(
 def test_a_segmenter_needs_its_checkpoint_and_its_detector(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    checkpoint = tmp_path / "sam2.1_hiera_small.pt"
-    checkpoint.write_bytes(b"not loaded by the check")
+    checkpoint = tmp_path / "sam2.1-hiera-small"
+    checkpoint.mkdir()
+    (checkpoint / "config.json").write_text("{}")
     monkeypatch.setenv("SAM2_SMALL_WEIGHTS", str(checkpoint))
+    # A save_pretrained folder needs its weights beside its config.
+    status = models.weights_status("segmenter", "YSAM2-S")
+    assert not status.available and status.source == LOCAL_FILE
+    assert "model.safetensors" in status.message and "SAM2_SMALL_WEIGHTS" in status.message
+    (checkpoint / "model.safetensors").write_bytes(b"not loaded by the check")
     status = models.weights_status("segmenter", "YSAM2-S")
     assert not status.available and status.source == LOCAL_FILE
     assert "YOLO11_WEIGHTS" in status.message and "SAM2_SMALL_WEIGHTS" not in status.message

@@ -23,15 +23,10 @@ from test_browser import (  # noqa: F401 - browser is a fixture
     check_image_loaded,
     check_video_plays,
 )
-from test_segmentation import tiny_checkpoint  # noqa: F401 - fixture
 
 import models
 
-pytestmark = [
-    pytest.mark.browser,
-    # sam2's optional CUDA extension is not built by its PyPI package (see the README).
-    pytest.mark.filterwarnings("ignore:cannot import name '_C':UserWarning"),
-]
+pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +37,7 @@ def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def app_url(
     tiny_depth_weights: Path,
-    tiny_checkpoint: Path,  # noqa: F811
+    tiny_sam2_weights: Path,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[str]:
     import gradio as gr
@@ -54,7 +49,7 @@ def app_url(
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("DEPTH_ANYTHING_WEIGHTS", str(tiny_depth_weights))
         mp.delenv("DEPTH_ANYTHING_V2_SMALL_WEIGHTS", raising=False)
-        mp.setenv("SAM2_SMALL_WEIGHTS", str(tiny_checkpoint))
+        mp.setenv("SAM2_SMALL_WEIGHTS", str(tiny_sam2_weights))
         models.clear_cache()
         settings = Settings(output_dir=tmp_path_factory.mktemp("tab-runs"), preview_interval_s=0.05)
         segmentation = SegmentationHandlers(

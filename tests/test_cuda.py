@@ -1,4 +1,4 @@
-"""The CUDA paths: fp16/bf16, pinned transfers, the pool on a GPU. Skipped without CUDA.
+"""The CUDA paths: fp16/bf16 (SAM 2 too), pinned transfers, the pool on a GPU. Skipped without CUDA.
 
 CI has no GPU and the test set-up hides CUDA (``CUDA_VISIBLE_DEVICES=""``). On a
 machine with one, run ``CUDA_VISIBLE_DEVICES=0 python -m pytest tests/test_cuda.py``.
@@ -25,7 +25,7 @@ from test_detectors import tiny_detr, tiny_grounding_dino  # noqa: F401 - fixtur
 import models
 from models.detectors import yolo_networks
 from pipeline import DepthConfig, start
-from pipeline.configs import DetectionConfig
+from pipeline.configs import DetectionConfig, SegmentationConfig
 from pipeline.runtime.events import Done
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
@@ -236,3 +236,48 @@ def test_benchmark_yolo11_n_and_x_at_batch_1_8_32_on_the_gpu(tmp_path: Path) -> 
         assert row["peak_cuda_mib"] and row["end_to_end_fps"] > 0
     print("\n" + analyze(rows)["text"])
     assert len(rows) == 6
+
+
+def test_sam2_runs_on_cuda_under_bf16_autocast(tiny_sam2_weights: Path) -> None:
+    segmenter = models.create("segmenter", "YSAM2-S", device=CUDA, weights=str(tiny_sam2_weights))
+    assert next(segmenter.model.parameters()).device == torch.device(CUDA)
+    seen: list[torch.dtype] = []
+    hook = segmenter.model.mask_decoder.register_forward_hook(
+        lambda module, inputs, output: seen.append(output[0].dtype)
+    )
+    images = [np.random.default_rng(i).integers(0, 255, (120, 160, 3), np.uint8) for i in range(4)]
+    mask = np.zeros((120, 160), dtype=bool)
+    mask[30:80, 40:100] = True
+    session = segmenter.session(lambda i: images[i], len(images), 120, 160)
+    session.add_mask(0, 1, mask)
+    session.add_box(0, 2, np.array([100, 10, 150, 60]))
+    results = dict(session.propagate(0, len(images) - 1))
+    hook.remove()
+    assert torch.bfloat16 in seen
+    stored = session.state.output_dict_per_obj[0]["cond_frame_outputs"][0]
+    assert stored["maskmem_features"].device == torch.device(CUDA)
+    assert sorted(results) == [0, 1, 2, 3] and all(set(m) == {1, 2} for m in results.values())
+    for masks in results.values():
+        assert all(m.shape == (120, 160) and m.dtype == bool for m in masks.values())
+    # A mask prompt comes back as it was given, on the GPU as on the CPU.
+    assert np.mean(results[0][1] == mask) > 0.97
+    session.close()
+
+
+def test_segmentation_run_on_cuda(video: Path, tiny_sam2_weights: Path, tmp_path: Path) -> None:
+    config = SegmentationConfig(
+        segmenter="YSAM2-S",
+        weights=str(tiny_sam2_weights),
+        detector="test_shapes",
+        step=4,
+        window=8,
+        max_objects=3,
+        devices=("cuda",),
+    )
+    outputs = {"video": tmp_path / "s.mp4", "masks": tmp_path / "s.json"}
+    *_, done = start("segmentation", video, config, outputs)
+    assert isinstance(done, Done)
+    assert done.summary["frames"] == 24 and done.summary["device"] == CUDA
+    masks = json.loads(done.outputs["masks"].read_text())
+    assert len(masks["frames"]) == 24
+    assert masks["model"]["segmenter"]["device"] == CUDA
