@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import unquote, urlparse
+
+from serving import LoopbackServer
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 
@@ -92,7 +93,7 @@ class _HubServer(ThreadingHTTPServer):
         self.requests: list[tuple[float, str, str]] = []
 
 
-class FakeHub:
+class FakeHub(LoopbackServer):
     """Serves ``repos`` (``{repo_id: {file name: bytes}}``) as the Hub would, on loopback.
 
     Args:
@@ -108,15 +109,5 @@ class FakeHub:
     def __init__(
         self, repos: dict[str, dict[str, bytes]], slice_bytes: int = 1 << 16, pause_s: float = 0.0
     ) -> None:
-        self._server = _HubServer(repos, slice_bytes, pause_s)
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        super().__init__(_HubServer(repos, slice_bytes, pause_s))
         self.requests = self._server.requests
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    def __enter__(self) -> FakeHub:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()

@@ -5,12 +5,14 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from http.server import ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -96,3 +98,30 @@ def app_process(env: dict[str, str], log: Path) -> Iterator[str]:
             yield url
         finally:
             stop_process(process)
+
+
+ServerT = TypeVar("ServerT", bound="LoopbackServer")
+
+
+class LoopbackServer:
+    """A stand-in HTTP server of a test on 127.0.0.1, serving from a thread during a ``with``.
+
+    Args:
+        server: The server, bound to ``("127.0.0.1", 0)``.
+
+    Attributes:
+        url: Its address.
+    """
+
+    def __init__(self, server: ThreadingHTTPServer) -> None:
+        self._server = server
+        self.url = f"http://127.0.0.1:{server.server_address[1]}"
+        self._thread = threading.Thread(target=server.serve_forever, daemon=True)
+
+    def __enter__(self: ServerT) -> ServerT:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()

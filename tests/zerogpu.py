@@ -23,13 +23,14 @@ import json
 import os
 import runpy
 import sys
-import threading
 import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
+
+from serving import LoopbackServer
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -72,7 +73,7 @@ class _ApiServer(ThreadingHTTPServer):
         self.calls: list[tuple[float, str, dict[str, str]]] = []
 
 
-class DeviceApi:
+class DeviceApi(LoopbackServer):
     """The ZeroGPU device API on loopback: reports accepted, every GPU request granted.
 
     Attributes:
@@ -81,18 +82,8 @@ class DeviceApi:
     """
 
     def __init__(self) -> None:
-        self._server = _ApiServer()
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        super().__init__(_ApiServer())
         self.calls = self._server.calls
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    def __enter__(self) -> DeviceApi:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
 
     def scheduled(self) -> list[dict[str, str]]:
         """The parameters of every GPU request (``durationSeconds``...)."""
