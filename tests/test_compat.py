@@ -5,11 +5,11 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import pkgutil
-import re
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+from packaging.requirements import Requirement
 
 import models.compat
 from models.compat import IncompatibleVersionError, require_version
@@ -18,12 +18,22 @@ REQUIREMENTS = Path(__file__).resolve().parents[1] / "requirements.txt"
 
 
 def pinned_versions() -> dict[str, str]:
-    """``name: version`` for every ``name==version`` line of requirements.txt."""
+    """``name: version`` for every ``name==version`` line of requirements.txt that applies here.
+
+    A package pinned per Python version (``python_version`` markers) has the pin of the
+    running interpreter.
+    """
     pins = {}
     for line in REQUIREMENTS.read_text().splitlines():
-        match = re.fullmatch(r"\s*([A-Za-z0-9_.\-]+)\s*==\s*([^\s#;]+).*", line)
-        if match:
-            pins[match[1].lower()] = match[2]
+        line = line.split("#", 1)[0].strip()
+        if not line or line.startswith("-"):
+            continue
+        requirement = Requirement(line)
+        if requirement.marker is not None and not requirement.marker.evaluate():
+            continue
+        specifiers = list(requirement.specifier)
+        if len(specifiers) == 1 and specifiers[0].operator == "==":
+            pins[requirement.name.lower()] = specifiers[0].version
     return pins
 
 
