@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import re
+from email.message import Message
 from pathlib import Path
 
 import pytest
@@ -136,19 +137,48 @@ def requirements(path: Path = REPO_ROOT / "requirements.txt") -> list[str]:
     return names
 
 
+def names_agpl(metadata: Message) -> bool:
+    """Whether a distribution's metadata gives the AGPL as its licence.
+
+    ``License`` holds a licence's name, or in some wheels the whole text of every licence
+    they bundle: numpy 2.2's (the last numpy for Python 3.10) ends with GPL-3.0, whose
+    section 13 mentions the Affero GPL. So only its first line counts: a name, or a title.
+    """
+    lines = (metadata.get("License") or "").strip().splitlines()
+    texts = [metadata.get("License-Expression") or "", lines[0] if lines else ""]
+    texts += metadata.get_all("Classifier") or []
+    return any("agpl" in text.lower() or "affero" in text.lower() for text in texts)
+
+
 def is_agpl(distribution: str) -> bool:
     try:
         metadata = importlib.metadata.metadata(distribution)
     except importlib.metadata.PackageNotFoundError:
         return distribution in KNOWN_AGPL
-    texts = [metadata.get("License-Expression") or "", metadata.get("License") or ""]
-    texts += metadata.get_all("Classifier") or []
-    return any("AGPL" in text or "Affero" in text for text in texts)
+    return names_agpl(metadata)
+
+
+def metadata_with(**fields: str) -> Message:
+    message = Message()
+    for name, value in fields.items():
+        message[name.replace("_", "-")] = value
+    return message
 
 
 def test_agpl_dependencies_are_recognised() -> None:
     assert is_agpl("ultralytics")
     assert not is_agpl("gradio") and not is_agpl("transformers") and not is_agpl("numpy")
+
+
+def test_a_bundled_licence_text_that_mentions_the_agpl_is_not_the_agpl() -> None:
+    bundled = "Copyright (c) 2005, NumPy Developers.\n...\n13. Use with the GNU Affero General"
+    assert not names_agpl(metadata_with(License=bundled + " Public License."))
+    assert names_agpl(metadata_with(License="GNU AFFERO GENERAL PUBLIC LICENSE\nVersion 3"))
+    assert names_agpl(metadata_with(License="AGPL-3.0"))
+    assert names_agpl(metadata_with(License_Expression="AGPL-3.0-only"))
+    assert names_agpl(
+        metadata_with(Classifier="License :: OSI Approved :: GNU Affero General Public License v3")
+    )
 
 
 def test_the_spaces_licence_is_agpl_when_it_ships_agpl_code() -> None:

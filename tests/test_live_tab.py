@@ -155,6 +155,24 @@ def test_bad_settings_are_clear_errors_and_leave_nothing(settings, detector, cou
     assert not [p for p in settings.output_dir.glob("job-*")]
 
 
+def test_stop_frees_the_camera_before_the_server_ends_the_session(settings):
+    from ui import build_demo
+
+    # The page runs Stop's listeners in this order: the camera must stop sending frames
+    # at the click, not once the server's answer (after Gradio has probed the recording)
+    # is back, or a frame arriving late starts a new recording that is never stopped.
+    config = build_demo(settings).get_config_file()
+    stop = next(
+        c["id"] for c in config["components"] if c.get("props", {}).get("elem_id") == "live-stop"
+    )
+    on_stop = [
+        (bool(d["js"]), d["backend_fn"])
+        for d in config["dependencies"]
+        if (stop, "click") in [tuple(target) for target in d["targets"]]
+    ]
+    assert on_stop == [(True, False), (False, True)]
+
+
 # --- in a real browser, with a fake camera --------------------------------------------
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -32,8 +32,14 @@ STREAM_MAX_WIDTH = 640
 STOP_FILE = "STOP"
 
 
-class JobStatus(enum.StrEnum):
-    """Where a job is: waiting, running, or how it ended."""
+class JobStatus(str, enum.Enum):
+    """Where a job is: waiting, running, or how it ended.
+
+    A string whose ``str()`` and ``format()`` are its value (``"running"``), as
+    ``enum.StrEnum`` gives on Python 3.11; spelled out here because a ZeroGPU
+    Space may run Python 3.10, which lacks ``StrEnum`` and whose plain
+    ``(str, Enum)`` members print as ``JobStatus.RUNNING``.
+    """
 
     QUEUED = "queued"
     RUNNING = "running"
@@ -41,6 +47,12 @@ class JobStatus(enum.StrEnum):
     FAILED = "failed"
     STOPPED = "stopped"
     CANCELLED = "cancelled"
+
+    def __str__(self) -> str:
+        return str.__str__(self)
+
+    def __format__(self, format_spec: str) -> str:
+        return str.__format__(self, format_spec)
 
     @property
     def finished(self) -> bool:

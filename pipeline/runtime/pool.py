@@ -10,6 +10,7 @@ annotation, encoder). Compare detectron2's ``AsyncPredictor``.
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -24,6 +25,23 @@ R = TypeVar("R")
 #: Processes a batch of frames on one device and returns one result per frame.
 #: Per-stage seconds are added into the dict it is given.
 BatchFn = Callable[[list[Frame], dict[str, float]], list[R]]
+
+
+def add_note(exc: BaseException, note: str) -> None:
+    """Append ``note`` to ``exc.__notes__``, as ``BaseException.add_note`` does on Python 3.11.
+
+    Python 3.10 (which a ZeroGPU Space may run) has no ``add_note``; there the
+    note is stored in the same attribute, where callers can read it, though
+    3.10's tracebacks do not print it.
+
+    Args:
+        exc: The exception to annotate.
+        note: One line of context, e.g. which worker raised it.
+    """
+    if sys.version_info >= (3, 11):
+        exc.add_note(note)
+    else:
+        exc.__notes__ = [*getattr(exc, "__notes__", []), note]
 
 
 @dataclass
@@ -109,7 +127,7 @@ class DevicePool(Generic[R]):
             with self._done:
                 if self._error is None:
                     self._error = exc
-                    exc.add_note(f"(in the worker on {worker.device})")
+                    add_note(exc, f"(in the worker on {worker.device})")
             self.stop.set()
         finally:
             with self._done:

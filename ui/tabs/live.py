@@ -267,6 +267,12 @@ def build_live_tab(
         show_progress="hidden",
         api_visibility="private",
     )
+    # The camera stops first. Added after the server's listener, its script ran only once
+    # Stop's answer was back, which waits for Gradio to process the recording (an ffprobe,
+    # up to a second on a busy machine): the camera kept sending frames meanwhile, and one
+    # arriving after the grace period (STOP_GRACE_S) started a new recording that nothing
+    # ever stopped (seen in tests/test_live_tab.py's Chromium test).
+    stop.click(None, js=STOP_CAMERA_JS, queue=False, api_visibility="private")
     stop.click(
         handlers.stop,
         inputs=session,
@@ -274,7 +280,6 @@ def build_live_tab(
         queue=False,
         api_visibility="private",
     )
-    stop.click(None, js=STOP_CAMERA_JS, queue=False, api_visibility="private")
     draw.click(handlers.snapshot, inputs=session, outputs=snapshot, queue=False,
                api_visibility="private")  # fmt: skip
     return handlers
