@@ -12,8 +12,10 @@ done before any GPU is asked for, calls sized well under a free visitor's quota.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -63,7 +65,7 @@ def app(tmp_path_factory: pytest.TempPathFactory, tiny_depth_weights: Path) -> I
         with log.open("w") as output:
             process = subprocess.Popen(
                 [sys.executable, "tests/zerogpu.py", "app.py"], cwd=REPO_ROOT, env=env,
-                stdout=output, stderr=subprocess.STDOUT,
+                stdout=output, stderr=subprocess.STDOUT, start_new_session=True,
             )  # fmt: skip
         url = f"http://127.0.0.1:{port}/"
         try:
@@ -78,6 +80,10 @@ def app(tmp_path_factory: pytest.TempPathFactory, tiny_depth_weights: Path) -> I
             yield ZeroGpuApp(url, api, hub, log)
         finally:
             stop_process(process)
+            # The GPU calls' forked workers (daemonic, in the app's session) outlive a SIGTERM
+            # of the app: each blocks on a pipe that its siblings keep open.
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
 
 
 @pytest.fixture(scope="module")
