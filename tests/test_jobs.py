@@ -188,3 +188,19 @@ def test_fifty_jobs_with_a_short_time_to_live_keep_the_disk_bounded(
             )
     finally:
         store.close()
+
+
+def test_the_status_shows_a_download_until_the_run_moves_on(store: JobStore, clip: Path):
+    from pipeline import Downloading, Progress
+
+    job = store.create("detection", DetectionConfig(detector="test_shapes"), source="api",
+                       video=clip)  # fmt: skip
+    job.observe(Downloading("SAM 2.1 Hiera-L", "facebook/sam2.1-hiera-large", 40, 100))
+    assert store.status(job.id)["downloading"] == {
+        "model": "SAM 2.1 Hiera-L", "source": "facebook/sam2.1-hiera-large",
+        "done_bytes": 40, "total_bytes": 100,
+    }  # fmt: skip
+    job.observe(Progress(frame_index=0, total_frames=10, fps=1.0))
+    assert store.status(job.id)["downloading"] is None
+    assert store.status(job.id)["progress"]["frames_done"] == 1
+    store.stop(job.id)

@@ -13,7 +13,7 @@ import os
 import subprocess
 import sys
 import textwrap
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -33,13 +33,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 WIDTH, HEIGHT = 160, 120
 BOXES = {3: [10, 20, 60, 70], 1: [70, 30, 120, 90], 2: [100, 10, 150, 60]}
 
-
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread() -> Iterator[None]:
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

@@ -22,7 +22,6 @@ import gradio as gr
 import numpy as np
 import pytest
 import supervision as sv
-import torch
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 from serving import served
@@ -55,6 +54,8 @@ from ui.tabs.segmentation import (
 
 WIDTH, HEIGHT = 320, 240
 PIPELINE_THREADS = ("segmenter", "segmentation-in-order", "decoder", "encoder")
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 # --------------------------------------------------------------------------- helpers
@@ -109,14 +110,6 @@ def live_pipeline_threads() -> list[str]:
 # --------------------------------------------------------------------------- fixtures
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread() -> Iterator[None]:
-    # On a 2-core machine, torch's two OpenMP threads spin against the run's own
-    # decoder, writer and encoder threads; one thread is several times faster here.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")

@@ -128,12 +128,12 @@ class Job:
 
     def observe(self, event: Event) -> None:
         """Take one event of the job's run into account."""
-        if isinstance(event, Downloading):
+        if isinstance(event, Downloading) or self.downloading is not None:
+            # Any other event comes once the downloads are over.
             with self._changed:
-                self.downloading = event
+                self.downloading = event if isinstance(event, Downloading) else None
                 self._changed.notify_all()
-        elif isinstance(event, FirstFrame):
-            self.downloading = None
+        if isinstance(event, FirstFrame):
             image = to_jpeg(event.image)
             depth = None if event.depth_view is None else to_jpeg(event.depth_view)
             with self._changed:
@@ -144,7 +144,6 @@ class Job:
             self.previews.publish((event.frame_index, to_jpeg(event.image, STREAM_MAX_WIDTH)))
         elif isinstance(event, Progress):
             with self._changed:
-                self.downloading = None
                 self.frames_done = event.frame_index + 1
                 self.total_frames = event.total_frames
                 self.fps = event.fps

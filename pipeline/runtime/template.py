@@ -432,7 +432,7 @@ class Run(abc.ABC, Generic[ConfigT, R]):
         }
         # A run split into calls and stopped before its first call answered knows no model.
         facts = self.facts or ModelFacts(info={}, devices=self.devices)
-        model_info = self.model_info() if self.facts is not None else {}
+        model_info = facts.info
         summary: dict[str, Any] = {
             "frames": threads.frames_done,
             "fps": round(threads.frames_done / max(elapsed, 1e-9), 2),
