@@ -114,3 +114,27 @@ def tiny_sam2_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from tiny_sam2 import save_tiny_weights
 
     return save_tiny_weights(tmp_path_factory.mktemp("tiny-sam2"))
+
+
+@pytest.fixture
+def drawn_frames(monkeypatch: pytest.MonkeyPatch) -> dict[Path, list[str]]:
+    """Digests of the frames each run hands its H.264 encoder, by output file, in order.
+
+    What a run draws is the claim to compare between two runs. The encoded files
+    are not: libx264 (through PyAV) now and then encodes the very same frames
+    differently while other threads load the CPU (measured: identical yuv420p input,
+    one thread, same FPU state; 5 to 11 % of tiny SAM 2 runs, never in isolation).
+    """
+    import hashlib
+
+    from pipeline.io.video import H264Writer
+
+    drawn: dict[Path, list[str]] = {}
+    write = H264Writer.write
+
+    def recording_write(self: H264Writer, image, timestamp=None) -> None:
+        drawn.setdefault(self.path, []).append(hashlib.sha256(image.tobytes()).hexdigest())
+        write(self, image, timestamp)
+
+    monkeypatch.setattr(H264Writer, "write", recording_write)
+    return drawn
