@@ -68,8 +68,8 @@ class RunForm:
         counting: Counting lines and zones (object_detection), as JSON in the
             video's pixels: ``{"lines": [{"name": "door", "points": [[x1, y1],
             [x2, y2]]}], "zones": [{"name": "desk", "points": [[x1, y1], ...]}]}``.
-        tracker: The tracker (object_detection): bytetrack (default), sort,
-            ocsort, botsort, cbiou or mcbyte.
+        tracker: The tracker (object_detection): cbiou (default), bytetrack,
+            sort, ocsort, botsort or mcbyte.
     """
 
     mode: str | None = None

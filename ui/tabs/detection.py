@@ -180,8 +180,8 @@ class DetectionHandlers(TabHandlers):
                 (empty: none). Crossings per line and direction and each
                 zone's occupancy and times are drawn, summarised, recorded as
                 events in the tracks and added to the tables.
-            tracker: The tracker giving objects their ids: bytetrack (default),
-                sort, ocsort, botsort, cbiou or mcbyte.
+            tracker: The tracker giving objects their ids: cbiou (default),
+                bytetrack, sort, ocsort, botsort or mcbyte.
             request: Injected by Gradio; identifies the session for the Stop button.
 
         Yields:
