@@ -57,10 +57,19 @@ def test_comparison_prints_the_scores_of_each_tracker_and_the_best(
     assert f"best mean HOTA: {best} (the registry's default: {DEFAULT_TRACKER})" in printed
 
 
-def test_comparison_rejects_a_missing_detections_file_in_one_line(mot_root: Path) -> None:
-    argv = ["--data", str(mot_root), "--sequences", "TUD-Campus", "--detections", "nope.txt"]
-    with pytest.raises(SystemExit, match=r"compare_trackers: none of nope\.txt"):
-        compare_trackers.main([*argv, "--no-guard"])
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--detections", "nope.txt", "--no-guard"], r"compare_trackers: none of nope\.txt"),
+        (["--assets", "/nonexistent"], r"seqinfo\.ini not found.*--no-guard"),
+    ],
+)
+def test_comparison_rejects_missing_files_in_one_line(
+    mot_root: Path, extra: list[str], message: str
+) -> None:
+    argv = ["--data", str(mot_root), "--sequences", "TUD-Campus", *extra]
+    with pytest.raises(SystemExit, match=message):
+        compare_trackers.main(argv)
 
 
 @pytest.mark.slow

@@ -148,7 +148,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (FileNotFoundError, ValueError) as error:
         raise SystemExit(f"compare_trackers: {error}") from None
     with tempfile.TemporaryDirectory(prefix="tracker-guard-") as work:
-        guard = [] if args.no_guard else build_guard(args.assets, Path(work))
+        try:
+            guard = [] if args.no_guard else build_guard(args.assets, Path(work))
+        except FileNotFoundError as error:
+            message = f"compare_trackers: {error} (or leave the guard out: --no-guard)"
+            raise SystemExit(message) from None
         results = compare(args.trackers, sequences, detections=args.detections, guard=guard)
     print(f"{args.detections} of {', '.join(s.name for s in sequences)}\n")
     print(format_results(results))
