@@ -26,7 +26,9 @@ INTRO = """\
 # Video detection and tracking
 
 Detect and track objects, measure depth and segment them in a video, with the
-annotated frames streaming in while it runs, or live from your camera.
+annotated frames streaming in while it runs, or live from your camera. Every run
+is also an API call (**Use via API or MCP**, at the bottom of the page) and an
+HTTP job of the REST API (its routes: [docs](docs)).
 """
 
 

@@ -18,6 +18,7 @@ import models
 from pipeline.configs import DEPTH_MODEL, DetectionConfig, field_default
 from pipeline.stages.counting import from_json
 from ui import counting as drawing
+from ui.components import api_values
 from ui.errors import user_error
 from ui.layout import (
     preview_image,
@@ -164,6 +165,9 @@ class DetectionHandlers(TabHandlers):
     ) -> Iterator[DetectOutputs]:
         """Detect and track objects in a video, streaming annotated frames.
 
+        The same run is also an HTTP job of the REST API: ``POST /detect/async``,
+        then ``GET /detect/status/{job_id}`` (every route is listed at ``/docs``).
+
         Args:
             video: The input video file.
             detector: Detector name, e.g. ``"yolo11"`` or ``"grounding_dino"``.
@@ -252,6 +256,14 @@ def _sizes(detector: str | None) -> tuple[str, ...]:
         return models.spec("detector", detector).sizes if detector else ()
     except models.UnknownModelError:
         return ()
+
+
+def all_sizes() -> list[str]:
+    """Every size the size parameter takes: ``""`` (the default) and each detector's sizes."""
+    sizes = [DEFAULT_SIZE]
+    for name in models.available("detector"):
+        sizes.extend(models.spec("detector", name).sizes)
+    return sizes
 
 
 def size_dropdown_values(detector: str | None) -> dict[str, Any]:
@@ -367,11 +379,14 @@ def build_detection_tab(
                 detector_info = gr.Markdown(
                     model_note("detector", initial), elem_id="detector-info"
                 )
-                size = gr.Dropdown(
-                    label="Model size",
-                    allow_custom_value=True,
-                    elem_id="size",
-                    **size_dropdown_values(initial),
+                size = api_values(
+                    gr.Dropdown(
+                        label="Model size",
+                        allow_custom_value=True,
+                        elem_id="size",
+                        **size_dropdown_values(initial),
+                    ),
+                    all_sizes(),
                 )
                 queries = gr.Textbox(value="", elem_id="queries", **queries_box_values(initial))
                 confidence = confidence_slider("")

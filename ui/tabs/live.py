@@ -268,11 +268,13 @@ def build_live_tab(
                                  elem_id="live-tables")  # fmt: skip
                 with gr.Accordion("Run details", open=False):
                     summary = gr.JSON(label="Summary", elem_id="live-summary")
-    session = gr.State(
-        None,
-        time_to_live=settings.live_time_limit_s + 600,
-        delete_callback=_end_abandoned,
-    )
+        # Inside the tab: a component left directly under gr.Tabs is drawn as one more tab
+        # label (a second "Benchmark", the next tab's, once that is selected).
+        session = gr.State(
+            None,
+            time_to_live=settings.live_time_limit_s + 600,
+            delete_callback=_end_abandoned,
+        )
     detector.change(
         lambda name: (gr.Textbox(**queries_box_values(name)), model_note("detector", name)),
         inputs=detector,
