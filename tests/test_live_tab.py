@@ -61,7 +61,7 @@ def test_a_session_tracks_counts_and_records_until_stop(settings):
     assert job is not None and job.status is JobStatus.RUNNING and job.frames_done >= 1
 
     status, video, tracks, tables, summary, after = handlers.stop(session)
-    assert isinstance(after, Stopped) and status.startswith("**Stopped.** Done: 40 frames")
+    assert isinstance(after, Stopped) and status.startswith("**Stopped.** 40 frames")
     assert h264_frames(video) == 40
     data = json.loads(Path(tracks).read_text())
     assert len(data["frames"]) == data["video"]["frames"] == 40

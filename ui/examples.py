@@ -7,7 +7,7 @@ each clip is before picking it. What each clip shows is written here once
 
 Example:
     >>> example_caption(Path("assets/one_by_one_person.mp4"))  # doctest: +SKIP
-    'one_by_one_person.mp4 · 10 s · a person walks in and stays at a table: one person track'
+    'one_by_one_person.mp4 · 10 s · 1 person walks in'
 """
 
 from __future__ import annotations
@@ -19,10 +19,11 @@ from pathlib import Path
 from pipeline.errors import PipelineError
 from pipeline.io.video import probe
 
-#: What a run on each bundled clip shows, by file name.
+#: What a run on each bundled clip shows, by file name. Short: Gradio cuts a caption at
+#: about 50 characters.
 EXAMPLE_NOTES = {
-    "one_by_one_person.mp4": "a person walks in and stays at a table: one person track",
-    "car_detection.mp4": "two cars cross a car park seen from above: a hard view, few detections",
+    "one_by_one_person.mp4": "1 person walks in",
+    "car_detection.mp4": "2 cars from above, hard",
 }
 
 

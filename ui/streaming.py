@@ -35,7 +35,7 @@ ConfigT = TypeVar("ConfigT", bound=RunConfig)
 
 STOPPED = "Stopped."
 STOPPING = "Stopping: the frames processed so far are being kept..."
-FIRST_FRAME_SHOWN = "First frame shown above. Press **Run** to process the whole video."
+FIRST_FRAME_SHOWN = "First frame shown in the preview. Press **Run** to process the whole video."
 #: Sessions whose last error is kept for the status line (older ones are forgotten).
 KEPT_ERRORS = 256
 

@@ -172,7 +172,8 @@ class LiveHandlers:
         summary = session.finish("Stopped.")
         outputs = session.job.outputs if session.job is not None else {}
         files = [_paths(outputs, names) for names in RECORDED]
-        status = f"**{session.ended}** " + summary_text(summary)
+        # Not "Done:": the session was stopped, the summary says how far it got.
+        status = f"**{session.ended}** " + summary_text(summary).removeprefix("Done: ")
         return (status, *files, summary, Stopped())
 
     def snapshot(self, session: LiveSession | Stopped | None) -> np.ndarray | Any:
