@@ -156,9 +156,9 @@ def wire_run_buttons(
 
     First frame and Run are public endpoints, and so MCP tools named after
     their API names (:func:`ui.mcp_tools.as_tool`); Stop is private. After
-    First frame the status line says what it showed or why it failed (two
-    private events chained on it: ``.success()`` and ``.failure()``); a Run
-    says its own errors in the status line.
+    First frame the status line says what it showed, and after a First frame
+    or a Run that failed, why (private events chained on them: ``.success()``
+    and ``.failure()``).
 
     Args:
         buttons: The tab's buttons.
@@ -175,7 +175,8 @@ def wire_run_buttons(
         stop_api: Its API name (None: the function's name).
         status: The tab's status line (None: First frame leaves it alone).
         first_frame_status: The status after a First frame that worked.
-        error_status: The status after one that failed (it gets the request).
+        error_status: The status after a First frame or a Run that failed (it
+            gets the request).
 
     Returns:
         The Run event, for more wiring.
@@ -187,10 +188,7 @@ def wire_run_buttons(
         api_name=first_frame_api,
         concurrency_id=GPU_CONCURRENCY_ID,
     )
-    if status is not None and first_frame_status is not None and error_status is not None:
-        private = {"outputs": status, "queue": False, "api_visibility": "private"}
-        first_frame_event.success(first_frame_status, **private)
-        first_frame_event.failure(error_status, **private)
+
     run_event = buttons.run.click(
         as_tool(run, run_api),
         inputs=inputs,
@@ -200,6 +198,11 @@ def wire_run_buttons(
         # The live preview must stay visible; a full overlay would cover it.
         show_progress="minimal",
     )
+    if status is not None and first_frame_status is not None and error_status is not None:
+        private = {"outputs": status, "queue": False, "api_visibility": "private"}
+        first_frame_event.success(first_frame_status, **private)
+        first_frame_event.failure(error_status, **private)
+        run_event.failure(error_status, **private)
     # No cancels=: a stopped run ends with its partial result, which the Run
     # handler itself shows.
     buttons.stop.click(

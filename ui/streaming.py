@@ -121,23 +121,21 @@ class TabHandlers:
     def _reporting(
         self, request: gr.Request | None, run: Callable[[], Iterator[tuple[Any, ...]]]
     ) -> Iterator[tuple[Any, ...]]:
-        """``run()``'s updates; on an error, the status line says it before it is raised.
+        """``run()``'s updates; an error is kept for the session's status line, then raised.
 
-        Without it the status would keep its last text ("Loading...") beside
-        the outputs' error badges. The preview keeps what it shows.
+        The page's Run event has a ``.failure()`` listener that puts it in the
+        status line (:meth:`error_status`), which otherwise would keep its last
+        text ("Loading...") beside the outputs' error badges.
 
         Raises:
             gr.Error: What ``run`` raised, as the user sees it.
         """
-        pending = (None,) * (len(self.result_files) + 1)
         try:
             yield from run()
         except RunStopped:
             raise
         except Exception as exc:
-            error = self._remember(request, exc)
-            yield (gr.skip(), error_status(error), *pending)
-            raise error from exc
+            raise self._remember(request, exc) from exc
 
     def _remember(self, request: gr.Request | None, exc: BaseException) -> gr.Error:
         """``exc`` as the user sees it, kept for the session's status line.
@@ -154,7 +152,7 @@ class TabHandlers:
         return error
 
     def error_status(self, request: gr.Request | None = None) -> str:
-        """The status line after a failed First frame: the session's last error.
+        """The status line after a failed Run or First frame: the session's last error.
 
         Args:
             request: Injected by Gradio; identifies the session.
