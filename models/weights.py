@@ -206,11 +206,39 @@ def download_url(url: str, filename: str, progress: ByteProgress | None = None) 
 def describe_failure(cause: BaseException | str) -> str:
     """One short line for a failure: ``"Type: first line of its message"`` (300 characters at most).
 
+    A download that failed for want of a network (whatever the library calls
+    it) is said in plain words, :data:`NO_NETWORK`: the library's own text
+    names internals (``LocalEntryNotFoundError``, a proxy's ``ConnectError``)
+    that tell a user nothing more.
+
     Example:
         >>> describe_failure(ValueError("bad value"))
         'ValueError: bad value'
+        >>> describe_failure(ConnectionError("Download failure. Environment may be offline."))
+        'no network connection, and not cached on this machine'
     """
+    if isinstance(cause, BaseException) and _is_network_failure(cause):
+        return NO_NETWORK
     text = str(cause).strip().splitlines()[0] if str(cause).strip() else ""
     if isinstance(cause, BaseException):
         text = f"{type(cause).__name__}: {text}" if text else type(cause).__name__
     return text[:300]
+
+
+#: How :func:`describe_failure` says that weights could not be downloaded for want of a network.
+NO_NETWORK = "no network connection, and not cached on this machine"
+#: Exception types, by name, that libraries raise when a download host cannot be reached
+#: (named, not imported: huggingface_hub and httpx are not imported here).
+_NETWORK_FAILURES = {"LocalEntryNotFoundError", "OfflineModeIsEnabled", "ConnectError"}
+
+
+def _is_network_failure(exc: BaseException) -> bool:
+    """True when ``exc`` or an exception it was raised from is a failed connection."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, ConnectionError) or type(current).__name__ in _NETWORK_FAILURES:
+            return True
+        current = current.__cause__ or current.__context__
+    return False

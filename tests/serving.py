@@ -25,12 +25,16 @@ def free_port() -> int:
 
 
 @contextmanager
-def served(demo: Any) -> Iterator[str]:
-    """Queue and launch ``demo`` on a free local port; yield its URL; close it after."""
+def served(demo: Any, **launch_options: Any) -> Iterator[str]:
+    """Queue and launch ``demo`` on a free local port; yield its URL; close it after.
+
+    ``launch_options`` go to ``launch()`` (the page's ``css``...).
+    """
     port = free_port()
     demo.queue().launch(
-        prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True
-    )
+        prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True,
+        **launch_options,
+    )  # fmt: skip
     try:
         yield f"http://127.0.0.1:{port}/"
     finally:

@@ -228,6 +228,7 @@ def test_stop_button_stops_the_run_and_shows_its_partial_result(
     page.locator("#status").get_by_text("Stopped").first.wait_for(timeout=15_000)
     status = page.locator("#status").inner_text()
     assert "after" in status and "partial" in status, status
+    assert "Done" not in status, f"a stopped run's status says it is done: {status}"
     check_video_plays(page.main_frame)  # The partial video, playable.
     frames = int(status.split("after ")[1].split(" frames")[0])
     tracks = max(output_root.glob("job-*/tracks.json"), key=lambda p: p.stat().st_mtime)

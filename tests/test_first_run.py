@@ -112,8 +112,8 @@ def test_browser_first_run_from_the_pages_example(fresh_app: tuple[str, Path]) -
             page.locator("#run-button").wait_for()
             # The detector offered first is the one whose weights are here.
             assert page.locator("#detector input").input_value() == "YOLOX-Nano"
-            example = "button.gallery-item:visible:has(video[src*='one_by_one_person'])"
-            page.locator(example).click()
+            # The example's caption (name, length, what to expect), in the tab on show.
+            page.get_by_text("one_by_one_person.mp4").filter(visible=True).first.click()
             page.locator("#input-video video").wait_for()
             page.locator("#run-button").click()
             page.locator("#status").get_by_text("Done: 100 frames").wait_for()

@@ -205,7 +205,8 @@ def test_as_tool_keeps_a_generator_streaming_its_signature_and_every_docstring_l
     assert list(tool("v", 3)) == [1, 2, 3]
     assert list(inspect.signature(tool).parameters) == ["video", "step", "request"]
     doc = tool.__doc__
-    assert "Count to ``step``. Errors: ValueError: Never." in doc
+    # Sphinx markup is dropped: the API page and MCP clients show the text as it is.
+    assert "Count to step. Errors: ValueError: Never." in doc
     assert "    video: The video, as a URL or a path.\n" in doc
     assert doc.endswith(f"Returns:\n    {STREAMED} Each count.")
     with pytest.raises(TypeError):

@@ -15,7 +15,7 @@ from ui.settings import Settings
 from ui.tabs.benchmark import build_benchmark_tab
 from ui.tabs.depth import build_depth_tab
 from ui.tabs.detection import build_detection_tab
-from ui.tabs.live import build_live_tab
+from ui.tabs.live import CAMERA_CSS, build_live_tab
 from ui.tabs.segmentation import build_segmentation_tab
 
 TITLE = "Video detection and tracking"
@@ -26,8 +26,27 @@ INTRO = """\
 # Video detection and tracking
 
 Detect and track objects, measure depth and segment them in a video, with the
-annotated frames streaming in while it runs, or live from your camera.
+annotated frames streaming in while it runs, or live from your camera. Every run
+is also an API call (**Use via API or MCP**, at the bottom of the page) and an
+HTTP job of the REST API (its routes: [docs](docs)).
 """
+
+
+#: Gradio floats a component's label over its content; over a video frame it hides the
+#: counts drawn in the frame's top-left corner. These labels take a line of their own.
+FRAME_LABELS_CSS = """
+:is([id$="preview"], [id$="result-video"], #live-output, #live-recording)
+    > label[data-testid="block-label"] { position: static; }
+"""
+#: A status line says an error in words; Gradio's red "Error" badge over it would hide them.
+STATUS_LINES_CSS = """
+:is(#status, #depth-status, #seg-status, #live-status) > [data-testid="status-tracker"] {
+    display: none;
+}
+"""
+#: The page's own CSS. Gradio 6 takes it at ``launch(css=...)`` (``Blocks(css=...)`` is
+#: deprecated there), so :func:`ui.server.launch` passes it.
+PAGE_CSS = FRAME_LABELS_CSS + STATUS_LINES_CSS + CAMERA_CSS
 
 
 def example_videos(folder: Path = ASSETS_DIR) -> list[Path]:

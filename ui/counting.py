@@ -244,8 +244,11 @@ def build_counting_editor(video: gr.Video | gr.Image, prefix: str = "") -> gr.Te
             remove_button = gr.Button("Remove", size="sm", elem_id=f"{prefix}counting-remove")
             clear = gr.Button("Remove all", size="sm", elem_id=f"{prefix}counting-clear")
         note = gr.Markdown("", elem_id=f"{prefix}counting-note")
+        # Empty, not EMPTY: the API page writes a default into its Python snippet as
+        # "...", without escaping the quotes in it.
         text = gr.Textbox(
-            value=EMPTY,
+            value="",
+            placeholder=EMPTY,
             label="Lines and zones (JSON, the video's pixels)",
             lines=2,
             elem_id=f"{prefix}counting",

@@ -49,6 +49,21 @@ def to_gr_error(exc: BaseException) -> gr.Error:
     return gr.Error(message, print_exception=False)
 
 
+#: The status line after an error whose message is not known (it is in the page's toast).
+ERROR_ELSEWHERE = "see the message in the corner of the page"
+
+
+def error_status(error: gr.Error | None) -> str:
+    """The status line of a run or a First frame that failed: the same message as the toast.
+
+    Example:
+        >>> error_status(user_error("Upload a video first."))
+        '**Error:** Upload a video first.'
+    """
+    message = str(error.message) if error is not None else ERROR_ELSEWHERE
+    return f"**Error:** {message}"
+
+
 @contextmanager
 def as_gr_errors() -> Iterator[None]:
     """Re-raise exceptions from the block as ``gr.Error`` (``RunStopped`` passes through).

@@ -16,6 +16,7 @@ import gradio as gr
 import pandas as pd
 
 from pipeline.stages.tracking import DEFAULT_TRACKER, TRACKERS
+from ui.examples import example_captions
 from ui.mcp_tools import as_tool
 
 #: Runs and first-frame previews share one concurrency group: both use the devices.
@@ -39,6 +40,8 @@ def video_input(prefix: str, examples: Sequence[Path] = ()) -> gr.Video:
             examples=[[str(path)] for path in examples],
             inputs=[video],
             label="Example videos",
+            # Captions (name, length, what to expect) in place of bare thumbnails.
+            example_labels=example_captions(examples),
             cache_examples=False,
         )
     return video
@@ -99,9 +102,19 @@ def run_summary(prefix: str) -> gr.JSON:
             elem_id=f"{prefix}timing-plot",
         )
     summary.change(
-        stage_latency_frame, inputs=summary, outputs=timing, queue=False, api_visibility="private"
+        stage_latency_plot, inputs=summary, outputs=timing, queue=False, api_visibility="private"
     )
     return summary
+
+
+def stage_latency_plot(summary: dict[str, Any] | None) -> gr.BarPlot:
+    """The per-stage chart's update: the bars in the pipeline's order, not alphabetical.
+
+    The summary lists its stages in the order a frame goes through them;
+    ``sort=`` with that list is how a ``gr.BarPlot`` keeps an order of categories.
+    """
+    frame = stage_latency_frame(summary)
+    return gr.BarPlot(value=frame, sort=list(frame["stage"]) or None)
 
 
 def stage_latency_frame(summary: dict[str, Any] | None) -> pd.DataFrame:
@@ -135,11 +148,17 @@ def wire_run_buttons(
     stop: Callable[..., Any],
     stop_outputs: gr.components.Component | None,
     stop_api: str | None,
+    status: gr.components.Component | None = None,
+    first_frame_status: Callable[..., str] | None = None,
+    error_status: Callable[..., str] | None = None,
 ) -> Any:
     """Wire First frame, Run and Stop; both model calls share the GPU concurrency group.
 
     First frame and Run are public endpoints, and so MCP tools named after
-    their API names (:func:`ui.mcp_tools.as_tool`); Stop is private.
+    their API names (:func:`ui.mcp_tools.as_tool`); Stop is private. After
+    First frame the status line says what it showed, and after a First frame
+    or a Run that failed, why (private events chained on them: ``.success()``
+    and ``.failure()``).
 
     Args:
         buttons: The tab's buttons.
@@ -154,17 +173,22 @@ def wire_run_buttons(
             shows its partial result).
         stop_outputs: Where its return value goes (None: nowhere).
         stop_api: Its API name (None: the function's name).
+        status: The tab's status line (None: First frame leaves it alone).
+        first_frame_status: The status after a First frame that worked.
+        error_status: The status after a First frame or a Run that failed (it
+            gets the request).
 
     Returns:
         The Run event, for more wiring.
     """
-    buttons.first_frame.click(
+    first_frame_event = buttons.first_frame.click(
         as_tool(first_frame, first_frame_api),
         inputs=inputs,
         outputs=preview,
         api_name=first_frame_api,
         concurrency_id=GPU_CONCURRENCY_ID,
     )
+
     run_event = buttons.run.click(
         as_tool(run, run_api),
         inputs=inputs,
@@ -174,6 +198,11 @@ def wire_run_buttons(
         # The live preview must stay visible; a full overlay would cover it.
         show_progress="minimal",
     )
+    if status is not None and first_frame_status is not None and error_status is not None:
+        private = {"outputs": status, "queue": False, "api_visibility": "private"}
+        first_frame_event.success(first_frame_status, **private)
+        first_frame_event.failure(error_status, **private)
+        run_event.failure(error_status, **private)
     # No cancels=: a stopped run ends with its partial result, which the Run
     # handler itself shows.
     buttons.stop.click(

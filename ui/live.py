@@ -116,9 +116,10 @@ class LiveSession:
         """The live status: time, frames and speed, tracks per class, counts."""
         summary = self.run.summary()
         per_class = ", ".join(f"{n} {c}" for n, c in summary.get("tracks_per_class", {}).items())
+        tracks = summary.get("tracks", 0)
         text = (
             f"**Live** for {self.elapsed_s:.0f} s: {self.run.frames} frames at "
-            f"{self.fps:.1f} fps, {summary.get('tracks', 0)} tracks"
+            f"{self.fps:.1f} fps, {tracks} track{'' if tracks == 1 else 's'}"
             f"{f' ({per_class})' if per_class else ''}."
         )
         if summary.get("counting"):

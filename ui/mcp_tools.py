@@ -58,6 +58,9 @@ _RETURNS = ("Returns", "Yields")
 _RAISES = ("Raises",)
 _SECTION = re.compile(r"^([A-Z][A-Za-z ]*):\s*$")
 _ENTRY = re.compile(r"^(\*{0,2}\w+)\s*(?:\([^)]*\))?:\s*(.*)$")
+#: Sphinx markup a reader of a tool's description would see raw: ``literal`` and :role:`name`.
+_LITERAL = re.compile(r"``(.+?)``")
+_ROLE = re.compile(r":[a-z]+:`~?([^`]+)`")
 #: Said before a generator's ``Yields:`` text: a tool call answers with the last update only.
 STREAMED = "The last of the streamed updates:"
 
@@ -104,7 +107,8 @@ def as_tool(fn: Callable[..., Any], name: str) -> Callable[..., Any]:
 def flat_docstring(doc: str, *, streamed: bool = False) -> str:
     """A Google-style docstring as gradio's MCP description parser reads it.
 
-    The summary and description become one paragraph, followed by what
+    Sphinx markup is dropped (:func:`plain_text`). The summary and
+    description become one paragraph, followed by what
     ``Raises:`` says (as "Errors: ..."); each ``Args:`` entry becomes one line;
     ``Returns:`` or ``Yields:`` becomes one line under ``Returns:``. Other
     sections (examples, notes) are left out: they are for programmers.
@@ -117,7 +121,7 @@ def flat_docstring(doc: str, *, streamed: bool = False) -> str:
     Returns:
         The flattened docstring.
     """
-    intro, sections, returns_title = _sections(doc)
+    intro, sections, returns_title = _sections(plain_text(doc))
     description = " ".join(intro)
     raises = " ".join(" ".join(lines) for lines in _entries(sections.get("raises", [])))
     if raises:
@@ -132,6 +136,16 @@ def flat_docstring(doc: str, *, streamed: bool = False) -> str:
             returns = f"{STREAMED} {returns}"
         parts.append(f"Returns:\n    {returns}")
     return "\n\n".join(parts)
+
+
+def plain_text(doc: str) -> str:
+    """A docstring without Sphinx markup: the API page and MCP clients show it as it is.
+
+    Example:
+        >>> plain_text('Detector name, e.g. ``"yolo11"`` (see :func:`models.create`).')
+        'Detector name, e.g. "yolo11" (see models.create).'
+    """
+    return _ROLE.sub(r"\1", _LITERAL.sub(r"\1", doc))
 
 
 def _section_key(title: str) -> str | None:

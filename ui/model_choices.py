@@ -16,10 +16,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import models
+from models.availability import at_hand, location_status
 from models.licenses import NON_COMMERCIAL_NOTE, non_commercial
+from models.weights import NO_NETWORK
+from models.weights_sources import WeightsLocation
 
 #: Shown after a model's label in a dropdown when its weights cannot be had here.
 UNAVAILABLE_MARK = " (weights not available here)"
+#: How a note on missing weights opens.
+WEIGHTS_MISSING = "Weights not available here:"
 
 
 def model_choices(kind: str, names: Sequence[str] | None = None) -> list[tuple[str, str]]:
@@ -63,10 +68,62 @@ def model_note(kind: str, name: str | None, size: str | None = None) -> str:
     finder = _finder(spec)
     if finder is not None:
         note += f" Its detector, {finder.label}: {_with_note(finder.license_for(None))}."
-    status = models.weights_status(kind, name, size)
-    if not status.available:
-        note += f"\n\n**Weights not available here.** {status.message}"
+    missing = weights_note(kind, name, size)
+    if missing:
+        note += f"\n\n**{WEIGHTS_MISSING}**{missing.removeprefix(WEIGHTS_MISSING)}"
     return note
+
+
+def weights_note(kind: str, name: str, size: str | None = None) -> str:
+    """A short note on a model's missing weights: which, why, what to do, what works instead.
+
+    One sentence per point, and each missing checkpoint named once (a
+    segmenter's SAM 2 and its prompting detector together), so the note
+    stays short under a dropdown; the run's error says the same at greater
+    length. Empty when the weights can be had; else it opens with
+    :data:`WEIGHTS_MISSING`. Plain text (it also goes in an ``info=`` line).
+
+    Args:
+        kind: ``"detector"``, ``"depth"`` or ``"segmenter"``.
+        name: Registry name.
+        size: The chosen size (None: the default).
+
+    Example:
+        >>> weights_note("detector", "yolox_nano")  # doctest: +SKIP
+        ''
+    """
+    missing = _missing_weights(kind, name, size)
+    if not missing:
+        return ""
+    labels = " and ".join(location.label for location, _ in missing)
+    causes = {cause for _, cause in missing}
+    why = f" ({causes.pop()})" if len(causes) == 1 else ""
+    variables = " and ".join(location.env_var for location, _ in missing)
+    text = (
+        f"{WEIGHTS_MISSING} {labels}{why}. Set {variables} to local weights, "
+        "or run with network access."
+    )
+    others = at_hand(kind)
+    if others:
+        text += f" Available now: {', '.join(others)}."
+    return text
+
+
+def _missing_weights(kind: str, name: str, size: str | None) -> list[tuple[WeightsLocation, str]]:
+    """The checkpoints a model needs that cannot be had here, each with why in a few words."""
+    spec = models.spec(kind, name)
+    missing = []
+    if spec.locate is not None:
+        resolved = spec.resolve_size(size)
+        location = spec.locate(weights=None, **({"size": resolved} if resolved else {}))
+        status = location_status(location)
+        if not status.available:
+            cause = NO_NETWORK if location.remote is not None else "not found"
+            missing.append((location, cause))
+    prompter = spec.extra.get("detector") if kind == "segmenter" else None
+    if prompter:
+        missing.extend(_missing_weights("detector", prompter, None))
+    return missing
 
 
 def licences_info(kind: str, names: Sequence[str] | None = None) -> str:

@@ -13,7 +13,7 @@ from typing import Any
 
 import gradio as gr
 
-from ui.app import build_demo
+from ui.app import PAGE_CSS, build_demo
 from ui.compat.gradio_launch import App
 from ui.compat.gradio_launch import launch as launch_on
 from ui.gpu import device_count
@@ -48,7 +48,8 @@ def launch(demo: gr.Blocks, app: App, settings: Settings, **launch_options: Any)
         app: The REST app (:func:`ui.rest.build_rest_app`).
         settings: Deployment settings (the job store's folder is served to the
             page; whether to serve MCP).
-        **launch_options: Further ``Blocks.launch`` options (address, port...).
+        **launch_options: Further ``Blocks.launch`` options (address, port...); ``css``
+            defaults to the page's own (:data:`ui.app.PAGE_CSS`).
 
     Returns:
         What ``launch()`` returns.
@@ -57,6 +58,7 @@ def launch(demo: gr.Blocks, app: App, settings: Settings, **launch_options: Any)
     # Results are served from the job store; outside the temp dir Gradio must be told.
     allowed = [str(settings.output_dir), *launch_options.pop("allowed_paths", [])]
     mcp_server = launch_options.pop("mcp_server", settings.mcp_server)
+    launch_options.setdefault("css", PAGE_CSS)
     if mcp_server and importlib.util.find_spec("mcp") is None:
         # A missing optional extra should not take the page and the REST API down with it.
         log.warning(MCP_MISSING)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import shutil
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
@@ -19,11 +20,12 @@ import gradio as gr
 import numpy as np
 
 from pipeline.configs import RunConfig
+from pipeline.errors import RunStopped
 from pipeline.jobs import Job, JobStore, QueueFull
 from pipeline.runs import check_input
 from pipeline.runtime.events import Done, Downloading, FirstFrame, Preview, Progress
 from ui import gpu
-from ui.errors import as_gr_errors, user_error
+from ui.errors import as_gr_errors, error_status, to_gr_error, user_error
 from ui.jobs import job_store
 from ui.render import progress_text, to_rgb
 from ui.settings import Settings
@@ -33,25 +35,32 @@ ConfigT = TypeVar("ConfigT", bound=RunConfig)
 
 STOPPED = "Stopped."
 STOPPING = "Stopping: the frames processed so far are being kept..."
+FIRST_FRAME_SHOWN = "First frame shown in the preview. Press **Run** to process the whole video."
+#: Sessions whose last error is kept for the status line (older ones are forgotten).
+KEPT_ERRORS = 256
 
 
 def stopped_text(summary: dict[str, Any], done_text: str) -> str:
-    """The status of a stopped run: how far it got, and that its result is partial.
+    """The status of a stopped run: how far it got, that its result is partial, then the rest.
+
+    ``done_text`` is the finished run's status (:meth:`TabHandlers.status_text`);
+    its ``"Done: N frames"`` opening would contradict the stop, so it is left out.
 
     Example:
-        >>> print(stopped_text({"frames": 30, "partial": True}, "Done: 30 frames."))
-        **Stopped** after 30 frames: the result below is partial.
-        <BLANKLINE>
-        Done: 30 frames.
+        >>> print(stopped_text({"frames": 30, "partial": True}, "Done: 30 frames, 2 tracks."))
+        **Stopped** after 30 frames: the result below is partial. 2 tracks.
     """
     if not summary.get("frames"):
         return "**Stopped** before any frame was processed."
     # A run ZeroGPU stopped (the quota ran out between two calls) says so.
     why = f" {summary['stopped_because']}" if summary.get("stopped_because") else ""
-    return (
-        f"**Stopped** after {summary['frames']} frames: the result below is partial.{why}"
-        f"\n\n{done_text}"
-    )
+    rest = done_text
+    opening = f"Done: {summary['frames']} frames"
+    if rest.startswith(opening):
+        rest = rest[len(opening) :].lstrip(",. ")
+        rest = rest[:1].upper() + rest[1:]
+    rest = f" {rest}" if rest and not rest.startswith("\n") else rest
+    return f"**Stopped** after {summary['frames']} frames: the result below is partial.{why}{rest}"
 
 
 class TabHandlers:
@@ -88,6 +97,7 @@ class TabHandlers:
         self.settings = settings or Settings.from_env()
         self.jobs = jobs or job_store(self.settings)
         self.stops = stops
+        self._errors: OrderedDict[str, str] = OrderedDict()
 
     def status_text(self, summary: dict[str, Any]) -> str:
         """The Markdown status of a finished run."""
@@ -107,6 +117,53 @@ class TabHandlers:
             config = build_config()
             check_input(video, config)
         return config
+
+    def _reporting(
+        self, request: gr.Request | None, run: Callable[[], Iterator[tuple[Any, ...]]]
+    ) -> Iterator[tuple[Any, ...]]:
+        """``run()``'s updates; an error is kept for the session's status line, then raised.
+
+        The page's Run event has a ``.failure()`` listener that puts it in the
+        status line (:meth:`error_status`), which otherwise would keep its last
+        text ("Loading...") beside the outputs' error badges.
+
+        Raises:
+            gr.Error: What ``run`` raised, as the user sees it.
+        """
+        try:
+            yield from run()
+        except RunStopped:
+            raise
+        except Exception as exc:
+            raise self._remember(request, exc) from exc
+
+    def _remember(self, request: gr.Request | None, exc: BaseException) -> gr.Error:
+        """``exc`` as the user sees it, kept for the session's status line.
+
+        :meth:`error_status` hands it over once.
+        """
+        error = to_gr_error(exc)
+        session = request.session_hash if request is not None else None
+        if session:
+            self._errors[session] = error_status(error)
+            self._errors.move_to_end(session)
+            while len(self._errors) > KEPT_ERRORS:
+                self._errors.popitem(last=False)
+        return error
+
+    def error_status(self, request: gr.Request | None = None) -> str:
+        """The status line after a failed Run or First frame: the session's last error.
+
+        Args:
+            request: Injected by Gradio; identifies the session.
+        """
+        session = request.session_hash if request is not None else None
+        kept = self._errors.pop(session, None) if session else None
+        return kept or error_status(None)
+
+    def first_frame_shown(self) -> str:
+        """The status line after First frame: what to do next."""
+        return FIRST_FRAME_SHOWN
 
     def _stream(
         self, request: gr.Request | None, video: str, config: RunConfig
@@ -189,9 +246,20 @@ class TabHandlers:
             status = stopped_text(summary, status)
         return (status, *(_paths(done, names) for names in self.result_files), summary)
 
-    def _first_frame(self, video: str, config: RunConfig) -> np.ndarray:
-        """The first frame as the run would show it (RGB)."""
-        return to_rgb(gpu.first_frame_image(str(video), config))
+    def _first_frame(
+        self, request: gr.Request | None, build_config: Callable[[], RunConfig], video: str | None
+    ) -> np.ndarray:
+        """The first frame as the run would show it (RGB).
+
+        Raises:
+            gr.Error: A bad request or a failed model (also kept for the
+                session's status line, :meth:`error_status`).
+        """
+        try:
+            config = build_config()
+            return to_rgb(gpu.first_frame_image(str(video), config))
+        except Exception as exc:
+            raise self._remember(request, exc) from exc
 
     def stop(self, request: gr.Request | None = None) -> str | dict[str, Any]:
         """Ask the session's running run to stop (the Stop button).
@@ -215,7 +283,6 @@ def _paths(done: Done, names: str | tuple[str, ...]) -> str | list[str] | None:
     if isinstance(names, str):
         return str(done.outputs[names]) if names in done.outputs else None
     return [str(done.outputs[name]) for name in names if name in done.outputs] or None
-
 
 
 #: Where a tab's run keeps its preview frames, inside its job's folder, while it runs.

@@ -24,15 +24,22 @@ VERIFIED_VERSION = "6.31.0"
 require_version(DISTRIBUTION, VERIFIED_VERSION, shim=__name__)
 
 import gradio as gr  # noqa: E402 - after the version check
-from gradio.routes import App  # noqa: E402
+from gradio.routes import App, ORJSONResponse  # noqa: E402
 
 
 def new_app(**fastapi_options: Any) -> App:
     """A FastAPI app of gradio's own class, for routes that :func:`launch` keeps.
 
+    Its default response class is gradio's ``ORJSONResponse``, as in the app
+    gradio builds for itself (``App.create_app``): gradio's routes return
+    dicts that only it can write, such as ``/monitoring/summary`` (the API
+    page asks for it) with NaN timings, which the standard ``JSONResponse``
+    refuses (a 500, "Out of range float values are not JSON compliant").
+
     Args:
         **fastapi_options: FastAPI's options (title, ``docs_url``...).
     """
+    fastapi_options.setdefault("default_response_class", ORJSONResponse)
     return App(**fastapi_options)
 
 

@@ -11,12 +11,14 @@ import functools
 
 from fastapi import APIRouter
 from fastapi.openapi.utils import get_openapi
+from fastapi.responses import HTMLResponse
 
 from pipeline.jobs import JobStore
 from ui.compat.gradio_launch import App, new_app
 from ui.jobs import job_store
 from ui.monitoring import app_monitor
 from ui.rest.benchmark_routes import build_benchmark_router
+from ui.rest.docs_page import docs_html
 from ui.rest.errors import ApiError, answer_api_error
 from ui.rest.routes import build_router
 from ui.settings import Settings
@@ -41,10 +43,12 @@ def build_rest_app(settings: Settings, jobs: JobStore | None = None) -> App:
     Returns:
         The app; launch the Gradio Blocks onto it (:func:`ui.server.launch`).
     """
+    # /docs is our own page: FastAPI's (Swagger UI, ReDoc) load their code from a CDN.
     app = new_app(
         title="Video Analysis",
         description=DESCRIPTION,
-        docs_url="/docs",
+        docs_url=None,
+        redoc_url=None,
         openapi_url="/openapi.json",
     )
     jobs = jobs or job_store(settings)
@@ -62,4 +66,9 @@ def build_rest_app(settings: Settings, jobs: JobStore | None = None) -> App:
         )
     )
     app.openapi = schema  # type: ignore[method-assign]
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return HTMLResponse(docs_html(schema()))
+
     return app

@@ -30,6 +30,7 @@ from ui.errors import as_gr_errors, user_error
 from ui.jobs import job_store
 from ui.layout import video_input
 from ui.mcp_tools import as_tool
+from ui.model_choices import UNAVAILABLE_MARK
 from ui.monitoring import app_monitor
 from ui.settings import Settings
 
@@ -42,8 +43,25 @@ model-only speed, the time per stage, the time to the first preview and peak
 memory; a **profile** lists the operators the model spends its time in. Both
 wait for the runs ahead of them and then use every device alone.
 """
+NO_GPU = (
+    "**No NVIDIA GPU on this machine**: there is no GPU use to chart. Runs and benchmarks "
+    "use the CPU."
+)
 MONITOR_SERIES = ("cpu_percent", "memory_percent")
 GPU_SERIES = ("utilization_percent", "memory_used_mib", "power_w", "temperature_c")
+
+
+def detector_marks(names: Sequence[str]) -> list[tuple[str, str]]:
+    """``(name, mark)`` per detector: the mark says when its weights cannot be had here."""
+    return [
+        (name, "" if models.weights_status("detector", name).available else UNAVAILABLE_MARK)
+        for name in names
+    ]
+
+
+def gpus_in(report: dict[str, Any]) -> bool:
+    """Whether a hardware report lists a GPU (else its ``gpus`` says there is none)."""
+    return isinstance(report.get("gpus"), list) and bool(report["gpus"])
 
 
 def monitor_frames(samples: list[dict[str, Any]]) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -136,6 +154,10 @@ class BenchmarkHandlers:
     def monitor_plots(self) -> tuple[pd.DataFrame, pd.DataFrame]:
         """The monitor's plots' data (the tab's timer asks for it every second)."""
         return monitor_frames(app_monitor().samples())
+
+    def machine_plot(self) -> pd.DataFrame:
+        """The machine's plot data alone, on a machine without a GPU to chart."""
+        return monitor_frames(app_monitor().samples())[0]
 
     def benchmark(
         self,
@@ -268,7 +290,8 @@ def build_benchmark_tab(
     with gr.Tab("Benchmark", id="benchmark"):
         gr.Markdown(INTRO)
         with gr.Accordion("Hardware", open=True):
-            hardware = gr.JSON(handlers.hardware(), label="Hardware", elem_id="bench-hardware")
+            report = handlers.hardware()
+            hardware = gr.JSON(report, label="Hardware", elem_id="bench-hardware")
             refresh = gr.Button("Refresh", elem_id="bench-hardware-button", size="sm")
         with gr.Accordion("Live monitor", open=True), gr.Row():
             machine_plot = gr.LinePlot(
@@ -281,21 +304,29 @@ def build_benchmark_tab(
                 height=240,
                 elem_id="bench-monitor-machine",
             )
-            gpu_plot = gr.LinePlot(
-                x="time",
-                y="value",
-                color="series",
-                title="GPUs (none: no NVIDIA GPU)",
-                x_axis_format="%H:%M:%S",
-                height=240,
-                elem_id="bench-monitor-gpus",
-            )
+            # Without a GPU, no empty chart: a time format on an axis with no data fails
+            # in the page (Vega-Lite's "invalid format"), at every tick of the timer.
+            gpu_plot: gr.LinePlot | None = None
+            if gpus_in(report):
+                gpu_plot = gr.LinePlot(
+                    x="time",
+                    y="value",
+                    color="series",
+                    title="GPUs",
+                    x_axis_format="%H:%M:%S",
+                    height=240,
+                    elem_id="bench-monitor-gpus",
+                )
+            else:
+                gr.Markdown(NO_GPU, elem_id="bench-monitor-gpus")
         timer = gr.Timer(1.0)
         with gr.Row(equal_height=False):
             with gr.Column(scale=1):
                 video = video_input("bench-", examples)
                 chosen = gr.CheckboxGroup(
-                    choices=detectors,
+                    # Named as the registry does (the API takes these names), each
+                    # marked when its weights cannot be had here.
+                    choices=[(f"{name}{mark}", name) for name, mark in detector_marks(detectors)],
                     value=[name for name in ("yolox_nano",) if name in detectors],
                     label="Detectors",
                     elem_id="bench-detectors",
@@ -345,7 +376,9 @@ def build_benchmark_tab(
                         height=260,
                         elem_id="bench-batch",
                     )
-                    device_plot = gr.LinePlot(
+                    # Points, not a line: one device set is one point, which a line
+                    # would not draw.
+                    device_plot = gr.ScatterPlot(
                         x="devices",
                         y="end_to_end_fps",
                         color="config",
@@ -389,8 +422,8 @@ def build_benchmark_tab(
 
     refresh.click(as_tool(handlers.hardware, "hardware"), outputs=hardware, api_name="hardware")
     timer.tick(
-        handlers.monitor_plots,
-        outputs=[machine_plot, gpu_plot],
+        handlers.monitor_plots if gpu_plot is not None else handlers.machine_plot,
+        outputs=[machine_plot, gpu_plot] if gpu_plot is not None else machine_plot,
         queue=False,
         api_visibility="private",
     )

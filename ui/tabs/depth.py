@@ -27,7 +27,7 @@ from ui.layout import (
     video_input,
     wire_run_buttons,
 )
-from ui.model_choices import model_note
+from ui.model_choices import model_note, weights_note
 from ui.settings import Settings
 from ui.streaming import TabHandlers
 
@@ -153,11 +153,18 @@ class DepthHandlers(TabHandlers):
             gr.Error: Bad video, unknown size, colormap or view, missing
                 weights, too-long video, or a failed run.
         """
-        config = self._request(video, size, colormap, view)
-        yield from self._stream(request, str(video), config)
+        yield from self._reporting(
+            request,
+            lambda: self._stream(request, str(video), self._request(video, size, colormap, view)),
+        )
 
     def first_frame(
-        self, video: str | None, size: str | None, colormap: str | None, view: str | None
+        self,
+        video: str | None,
+        size: str | None,
+        colormap: str | None,
+        view: str | None,
+        request: gr.Request | None = None,
     ) -> np.ndarray:
         """The first frame's depth only: shown as soon as a video is loaded.
 
@@ -166,6 +173,7 @@ class DepthHandlers(TabHandlers):
             size: Model size, as for ``/depth``.
             colormap: Colour table, as for ``/depth``.
             view: View, as for ``/depth``.
+            request: Injected by Gradio; identifies the session for its status line.
 
         Returns:
             The coloured view of the first frame (RGB).
@@ -173,8 +181,31 @@ class DepthHandlers(TabHandlers):
         Raises:
             gr.Error: As for ``/depth``.
         """
-        config = self._request(video, size, colormap, view)
-        return self._first_frame(str(video), config)
+        return self._first_frame(request, lambda: self._request(video, size, colormap, view), video)
+
+    def first_frame_on_upload(
+        self,
+        video: str | None,
+        size: str | None,
+        colormap: str | None,
+        view: str | None,
+        request: gr.Request | None = None,
+    ) -> tuple[Any, str]:
+        """The first frame's depth as soon as a video is uploaded, when the weights are here.
+
+        When they are not, the page already says so under the size: nothing is
+        tried, and the status line repeats what to do, instead of an error.
+
+        Returns:
+            ``(preview, status)``.
+        """
+        try:
+            missing = weights_note("depth", MODEL, (size or "").strip() or None)
+        except models.UnknownModelError:
+            missing = ""  # an unknown size: the run says which are valid
+        if missing:
+            return gr.skip(), f"{missing} The first frame's depth is not computed."
+        return self.first_frame(video, size, colormap, view, request), self.first_frame_shown()
 
 
 def _size_changed(size: str | None) -> str:
@@ -206,6 +237,8 @@ def build_depth_tab(
         with gr.Row(equal_height=False):
             with gr.Column(scale=1):
                 video = video_input("depth-", examples)
+                # Where the eye is after choosing a video: in the first screen.
+                buttons = run_buttons("depth-")
                 # allow_custom_value: an API client naming a wrong size gets the
                 # list of valid ones rather than Gradio's generic message.
                 size = gr.Dropdown(
@@ -229,7 +262,6 @@ def build_depth_tab(
                     label="View",
                     elem_id="depth-view",
                 )
-                buttons = run_buttons("depth-")
             with gr.Column(scale=1):
                 preview = preview_image("depth-", "Depth preview")
                 status = gr.Markdown(elem_id="depth-status")
@@ -242,14 +274,15 @@ def build_depth_tab(
     )
     # The first frame's depth at once on upload; the button (and API) redoes it
     # after the size, colormap or view changed.
-    video.upload(
-        handlers.first_frame,
+    upload = video.upload(
+        handlers.first_frame_on_upload,
         inputs=inputs,
-        outputs=preview,
+        outputs=[preview, status],
         api_name="first_frame_depth_on_upload",
         concurrency_id=GPU_CONCURRENCY_ID,
         api_visibility="private",
     )
+    upload.failure(handlers.error_status, outputs=status, queue=False, api_visibility="private")
     wire_run_buttons(
         buttons,
         inputs=inputs,
@@ -261,6 +294,9 @@ def build_depth_tab(
         run_api="depth",
         stop=handlers.stop,
         stop_outputs=status,
+        status=status,
+        first_frame_status=handlers.first_frame_shown,
+        error_status=handlers.error_status,
         stop_api="stop_depth",
     )
     return handlers

@@ -18,6 +18,7 @@ import models
 from pipeline.configs import DEPTH_MODEL, DetectionConfig, field_default
 from pipeline.stages.counting import from_json
 from ui import counting as drawing
+from ui.components import api_values
 from ui.errors import user_error
 from ui.layout import (
     preview_image,
@@ -28,7 +29,7 @@ from ui.layout import (
     video_input,
     wire_run_buttons,
 )
-from ui.model_choices import licences_info, model_choices, model_note
+from ui.model_choices import licences_info, model_choices, model_note, weights_note
 from ui.render import summary_text
 from ui.settings import Settings
 from ui.streaming import TabHandlers
@@ -164,6 +165,9 @@ class DetectionHandlers(TabHandlers):
     ) -> Iterator[DetectOutputs]:
         """Detect and track objects in a video, streaming annotated frames.
 
+        The same run is also an HTTP job of the REST API: ``POST /detect/async``,
+        then ``GET /detect/status/{job_id}`` (every route is listed at ``/docs``).
+
         Args:
             video: The input video file.
             detector: Detector name, e.g. ``"yolo11"`` or ``"grounding_dino"``.
@@ -195,10 +199,16 @@ class DetectionHandlers(TabHandlers):
             gr.Error: Bad video, unknown detector or size, bad query, missing
                 weights, too-long video, bad lines or zones, or a failed run.
         """
-        config = self._request(
-            video, detector, size, queries, confidence, object_depth, counting, tracker
+        yield from self._reporting(
+            request,
+            lambda: self._stream(
+                request,
+                str(video),
+                self._request(
+                    video, detector, size, queries, confidence, object_depth, counting, tracker
+                ),
+            ),
         )
-        yield from self._stream(request, str(video), config)
 
     def first_frame(
         self,
@@ -210,6 +220,7 @@ class DetectionHandlers(TabHandlers):
         object_depth: bool | None = False,
         counting: str | None = "",
         tracker: str | None = "",
+        request: gr.Request | None = None,
     ) -> np.ndarray:
         """Detect objects in the first frame only: a quick check of the settings.
 
@@ -223,6 +234,7 @@ class DetectionHandlers(TabHandlers):
             counting: Counting lines and zones (JSON), drawn on the frame.
             tracker: The tracker's name, checked as for ``/detect`` (a first
                 frame is not tracked).
+            request: Injected by Gradio; identifies the session for its status line.
 
         Returns:
             The annotated first frame (RGB).
@@ -230,10 +242,13 @@ class DetectionHandlers(TabHandlers):
         Raises:
             gr.Error: As for ``/detect``.
         """
-        config = self._request(
-            video, detector, size, queries, confidence, object_depth, counting, tracker
+        return self._first_frame(
+            request,
+            lambda: self._request(
+                video, detector, size, queries, confidence, object_depth, counting, tracker
+            ),
+            video,
         )
-        return self._first_frame(str(video), config)
 
 
 def _sizes(detector: str | None) -> tuple[str, ...]:
@@ -241,6 +256,14 @@ def _sizes(detector: str | None) -> tuple[str, ...]:
         return models.spec("detector", detector).sizes if detector else ()
     except models.UnknownModelError:
         return ()
+
+
+def all_sizes() -> list[str]:
+    """Every size the size parameter takes: ``""`` (the default) and each detector's sizes."""
+    sizes = [DEFAULT_SIZE]
+    for name in models.available("detector"):
+        sizes.extend(models.spec("detector", name).sizes)
+    return sizes
 
 
 def size_dropdown_values(detector: str | None) -> dict[str, Any]:
@@ -342,23 +365,28 @@ def build_detection_tab(
     depth_label = models.spec("depth", DEPTH_MODEL).label
     depth_licence = models.spec("depth", DEPTH_MODEL).license_for(None)
     depth_info = "Relative inverse depth: larger is nearer; not metres."
-    depth_weights = models.weights_status("depth", DEPTH_MODEL)
-    if not depth_weights.available:
-        depth_info += f" Weights not available here: {depth_weights.message}"
+    depth_weights = weights_note("depth", DEPTH_MODEL)
+    if depth_weights:
+        depth_info += f" {depth_weights}"
     with gr.Tab("Detection", id="detection"):
         gr.Markdown(INTRO)
         with gr.Row(equal_height=False):
             with gr.Column(scale=1):
                 video = video_input("", examples)
+                # Where the eye is after choosing a video: in the first screen.
+                buttons = run_buttons("")
                 detector = detector_dropdown("", initial)
                 detector_info = gr.Markdown(
                     model_note("detector", initial), elem_id="detector-info"
                 )
-                size = gr.Dropdown(
-                    label="Model size",
-                    allow_custom_value=True,
-                    elem_id="size",
-                    **size_dropdown_values(initial),
+                size = api_values(
+                    gr.Dropdown(
+                        label="Model size",
+                        allow_custom_value=True,
+                        elem_id="size",
+                        **size_dropdown_values(initial),
+                    ),
+                    all_sizes(),
                 )
                 queries = gr.Textbox(value="", elem_id="queries", **queries_box_values(initial))
                 confidence = confidence_slider("")
@@ -371,7 +399,6 @@ def build_detection_tab(
                 counting = drawing.build_counting_editor(video)
                 with gr.Accordion("Advanced settings", open=False):
                     tracker = tracker_dropdown("")
-                buttons = run_buttons("")
             with gr.Column(scale=1):
                 preview = preview_image("")
                 status = gr.Markdown(READY, label="Status", elem_id="status")
@@ -410,6 +437,9 @@ def build_detection_tab(
         run_api="detect",
         stop=handlers.stop,
         stop_outputs=status,
+        status=status,
+        first_frame_status=handlers.first_frame_shown,
+        error_status=handlers.error_status,
         stop_api=None,
     )
     return handlers

@@ -40,18 +40,36 @@ from ui.tabs.detection import (
 )
 
 INTRO = """\
-Click the camera box (the browser asks to use your camera), then its
-**Record** button: the annotated frames come back as fast as this machine
-processes them; frames that arrive while one is being processed are skipped,
-never queued. Each browser tab has its own tracker (ids from 1) and its own
-counts. Tick **Save the session** before starting to get an H.264 video, its
-tracks and tables at **Stop**. Settings apply when the camera starts.
+Press **Start** (the browser asks to use your camera the first time): the
+annotated frames appear on the right as fast as this machine processes them;
+frames that arrive while one is being processed are skipped, never queued.
+**Stop** ends the session. To keep it, tick **Save a recording** before Start:
+its H.264 video, tracks and tables are offered at Stop. Each browser tab has
+its own tracker (ids from 1) and its own counts. Settings apply at Start.
 """
-IDLE = "Start the camera to begin."
+IDLE = "Press **Start** to begin."
 #: After Stop, frames for this long are ones sent before it, not a new start.
 STOP_GRACE_S = 1.5
 #: What a session records, in the order the page shows it.
 RECORDED = ("video", "tracks", ("tracks_csv", "objects_csv"))
+
+#: Starts the stream with the webcam's own buttons (hidden by :data:`CAMERA_CSS`):
+#: the camera access first, then the capture button once it is there.
+START_CAMERA_JS = """async () => {
+    const root = document.querySelector('#live-camera');
+    if (!root) return;
+    const find = () => root.querySelector('button.capture-button');
+    if (!find()) {
+        const access = [...root.querySelectorAll('button')].find(
+            (b) => b.textContent.includes('Access Webcam'));
+        if (access) access.click();
+    }
+    for (let waited = 0; !find() && waited < 15000; waited += 100) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const capture = find();
+    if (capture && !capture.querySelector('[title="stop recording"]')) capture.click();
+}"""
 
 #: Ends the stream with the webcam's own button, then frees the camera.
 STOP_CAMERA_JS = """() => {
@@ -65,6 +83,10 @@ STOP_CAMERA_JS = """() => {
         video.srcObject = null;
     }
 }"""
+
+#: The webcam's own record/stop button is hidden: the tab's Start and Stop drive it, so
+#: the page has one Start and one Stop (``Blocks(css=...)`` carries it, see ui/app.py).
+CAMERA_CSS = "#live-camera button.capture-button { display: none !important; }"
 
 
 class LiveHandlers:
@@ -150,7 +172,8 @@ class LiveHandlers:
         summary = session.finish("Stopped.")
         outputs = session.job.outputs if session.job is not None else {}
         files = [_paths(outputs, names) for names in RECORDED]
-        status = f"**{session.ended}** " + summary_text(summary)
+        # Not "Done:": the session was stopped, the summary says how far it got.
+        status = f"**{session.ended}** " + summary_text(summary).removeprefix("Done: ")
         return (status, *files, summary, Stopped())
 
     def snapshot(self, session: LiveSession | Stopped | None) -> np.ndarray | Any:
@@ -214,6 +237,14 @@ def build_live_tab(
                     webcam_options=gr.WebcamOptions(mirror=False),
                     elem_id="live-camera",
                 )
+                with gr.Row():
+                    start = gr.Button("Start", variant="primary", elem_id="live-start")
+                    stop = gr.Button("Stop", variant="stop", elem_id="live-stop")
+                record = gr.Checkbox(
+                    value=False,
+                    label="Save a recording (H.264 video, tracks and tables, offered at Stop)",
+                    elem_id="live-record",
+                )
                 detector = detector_dropdown("live-", initial)
                 detector_info = gr.Markdown(model_note("detector", initial))
                 queries = gr.Textbox(
@@ -222,16 +253,10 @@ def build_live_tab(
                 confidence = confidence_slider("live-")
                 with gr.Accordion("Advanced settings", open=False):
                     tracker = tracker_dropdown("live-")
-                record = gr.Checkbox(
-                    value=False,
-                    label="Save the session (H.264 video, tracks and tables, at Stop)",
-                    elem_id="live-record",
-                )
                 snapshot = gr.Image(type="filepath", format="png", visible=False)
                 draw = gr.Button("Draw lines and zones on the current frame", size="sm",
                                  elem_id="live-snapshot")  # fmt: skip
                 counting = drawing.build_counting_editor(snapshot, prefix="live-")
-                stop = gr.Button("Stop", variant="stop", elem_id="live-stop")
             with gr.Column(scale=1):
                 shown = gr.Image(
                     label="Detections", format="jpeg", interactive=False, elem_id="live-output"
@@ -244,11 +269,13 @@ def build_live_tab(
                                  elem_id="live-tables")  # fmt: skip
                 with gr.Accordion("Run details", open=False):
                     summary = gr.JSON(label="Summary", elem_id="live-summary")
-    session = gr.State(
-        None,
-        time_to_live=settings.live_time_limit_s + 600,
-        delete_callback=_end_abandoned,
-    )
+        # Inside the tab: a component left directly under gr.Tabs is drawn as one more tab
+        # label (a second "Benchmark", the next tab's, once that is selected).
+        session = gr.State(
+            None,
+            time_to_live=settings.live_time_limit_s + 600,
+            delete_callback=_end_abandoned,
+        )
     detector.change(
         lambda name: (gr.Textbox(**queries_box_values(name)), model_note("detector", name)),
         inputs=detector,
@@ -267,6 +294,7 @@ def build_live_tab(
         show_progress="hidden",
         api_visibility="private",
     )
+    start.click(None, js=START_CAMERA_JS, queue=False, api_visibility="private")
     # The camera stops first. Added after the server's listener, its script ran only once
     # Stop's answer was back, which waits for Gradio to process the recording (an ffprobe,
     # up to a second on a busy machine): the camera kept sending frames meanwhile, and one

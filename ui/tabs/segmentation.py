@@ -173,11 +173,20 @@ class SegmentationHandlers(TabHandlers):
             gr.Error: Bad video, unknown segmenter, bad query, missing weights,
                 too-long video, or a failed run.
         """
-        config = self._request(video, segmenter, queries, step)
-        yield from self._stream(request, str(video), config)
+        yield from self._reporting(
+            request,
+            lambda: self._stream(
+                request, str(video), self._request(video, segmenter, queries, step)
+            ),
+        )
 
     def first_frame(
-        self, video: str | None, segmenter: str | None, queries: str | None, step: float | None
+        self,
+        video: str | None,
+        segmenter: str | None,
+        queries: str | None,
+        step: float | None,
+        request: gr.Request | None = None,
     ) -> np.ndarray:
         """Segment the first frame only: a quick check of the settings.
 
@@ -186,6 +195,7 @@ class SegmentationHandlers(TabHandlers):
             segmenter: As for ``/segment``.
             queries: As for ``/segment``.
             step: As for ``/segment`` (unused for one frame, checked all the same).
+            request: Injected by Gradio; identifies the session for its status line.
 
         Returns:
             The annotated first frame (RGB).
@@ -193,8 +203,9 @@ class SegmentationHandlers(TabHandlers):
         Raises:
             gr.Error: As for ``/segment``.
         """
-        config = self._request(video, segmenter, queries, step)
-        return self._first_frame(str(video), config)
+        return self._first_frame(
+            request, lambda: self._request(video, segmenter, queries, step), video
+        )
 
 
 def queries_box_values(segmenter: str | None) -> dict[str, str]:
@@ -243,6 +254,8 @@ def build_segmentation_tab(
         with gr.Row(equal_height=False):
             with gr.Column(scale=1):
                 video = video_input("seg-", examples)
+                # Where the eye is after choosing a video: in the first screen.
+                buttons = run_buttons("seg-")
                 # allow_custom_value: an API client naming a wrong segmenter gets
                 # the list of valid ones rather than Gradio's generic message.
                 segmenter = gr.Dropdown(
@@ -268,7 +281,6 @@ def build_segmentation_tab(
                     label="Keyframe step (the detector runs every N frames)",
                     elem_id="seg-step",
                 )
-                buttons = run_buttons("seg-")
             with gr.Column(scale=1):
                 preview = preview_image("seg-")
                 status = gr.Markdown(elem_id="seg-status")
@@ -296,6 +308,9 @@ def build_segmentation_tab(
         run_api="segment",
         stop=handlers.stop,
         stop_outputs=status,
+        status=status,
+        first_frame_status=handlers.first_frame_shown,
+        error_status=handlers.error_status,
         stop_api="stop_segment",
     )
     return handlers

@@ -1,0 +1,34 @@
+"""What the app changes in a Gradio component's behaviour, each said and explained here."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import gradio as gr
+
+
+def api_values(dropdown: gr.Dropdown, values: Sequence[str]) -> gr.Dropdown:
+    """``dropdown``, typed in the API as a string among ``values`` rather than its choices.
+
+    Gradio types a dropdown's API parameter from its choices at build time
+    (``Dropdown.api_info``), with no option to say otherwise. A dropdown whose
+    choices follow another one (the model sizes follow the model) would then be
+    typed with the first model's choices alone: ``Literal['']`` for a model in
+    one size, which the API page's snippets show and the MCP tools' schemas
+    enforce, refusing ``"n"`` for YOLO11. Gradio calls ``api_info()`` on the
+    component, so this instance's answers every value the parameter takes.
+    (A subclass would do the same, but Gradio writes a ``.pyi`` stub beside the
+    module of every ``Component`` subclass it sees defined.)
+
+    Args:
+        dropdown: The dropdown (``allow_custom_value=True``: the page may hold
+            any of ``values``).
+        values: Every value the parameter takes.
+
+    Returns:
+        The same dropdown.
+    """
+    info: dict[str, Any] = {"type": "string", "enum": list(dict.fromkeys(values))}
+    dropdown.api_info = lambda: info  # type: ignore[method-assign]
+    return dropdown
