@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import functools
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse
 
 from pipeline.jobs import JobStore
 from ui.compat.gradio_launch import App, new_app
@@ -18,6 +20,7 @@ from ui.jobs import job_store
 from ui.monitoring import app_monitor
 from ui.rest.benchmark_routes import build_benchmark_router
 from ui.rest.errors import ApiError, answer_api_error
+from ui.rest.guard import BodyTooLarge, RequestGuard, answer_body_too_large, name_video_types
 from ui.rest.routes import build_router
 from ui.settings import Settings
 
@@ -29,6 +32,15 @@ Asynchronous jobs over HTTP: post a video to `/detect/async`, then follow
 named endpoints are served from the same port; jobs and tab runs share the
 devices and one queue.
 """
+
+
+async def answer_invalid_request(request: Request, exc: Exception) -> JSONResponse:
+    """A request its route's declaration refuses: one short line, never the value sent back."""
+    assert isinstance(exc, RequestValidationError)
+    first = exc.errors()[0] if exc.errors() else {}
+    where = " ".join(str(part) for part in first.get("loc", ()) if part != "body")
+    message = f"{where}: {first.get('msg', 'not valid')}".strip(": ")[:200]
+    return JSONResponse({"error": message, "status": 422}, 422)
 
 
 def build_rest_app(settings: Settings, jobs: JobStore | None = None) -> App:
@@ -54,6 +66,10 @@ def build_rest_app(settings: Settings, jobs: JobStore | None = None) -> App:
     router.include_router(build_benchmark_router(jobs, settings))
     app.include_router(router)
     app.add_exception_handler(ApiError, answer_api_error)
+    app.add_exception_handler(BodyTooLarge, answer_body_too_large)
+    app.add_exception_handler(RequestValidationError, answer_invalid_request)
+    app.add_middleware(RequestGuard, settings=settings)
+    name_video_types()
     # /docs shows the REST routes only: Gradio's own are its client's business
     # (the page's "Use via API" documents its named endpoints).
     schema = functools.cache(
