@@ -12,7 +12,7 @@ Example:
     >>> limits.check_size("clip.mp4", 3840, 2160)
     Traceback (most recent call last):
     ...
-    pipeline.errors.VideoOverLimit: clip.mp4 has 3840x2160 frames (8.3 megapixels); ...
+    pipeline.errors.VideoOverLimit: clip.mp4 has 3840x2160 frames (8,294,400 pixels); ...
 """
 
 from __future__ import annotations
@@ -55,8 +55,8 @@ class VideoLimits:
         """
         if self.max_pixels is not None and width * height > self.max_pixels:
             raise VideoOverLimit(
-                f"{name} has {width}x{height} frames ({width * height / 1e6:.1f} megapixels); "
-                f"the limit is {self.max_pixels / 1e6:.1f} megapixels. Scale it down."
+                f"{name} has {width}x{height} frames ({width * height:,} pixels); the limit "
+                f"is {self.max_pixels:,} pixels a frame. Scale it down."
             )
 
     def check_rate(self, name: str, fps: float) -> None:
