@@ -37,8 +37,10 @@ Send = Callable[[Message], Awaitable[None]]
 
 #: Room beyond the upload limit for a form's other fields and its multipart framing.
 FORM_OVERHEAD_BYTES = 1 << 20
+#: The REST API's paths.
+REST_PATHS = ("/detect", "/benchmark", "/gpu-monitor")
 #: Paths that need the access token when one is set (the REST API and MCP).
-TOKEN_PATHS = ("/detect", "/benchmark", "/gpu-monitor", "/gradio_api/mcp")
+TOKEN_PATHS = (*REST_PATHS, "/gradio_api/mcp")
 #: Video types by suffix, where Python's own table names another kind of file
 #: (``.ts`` would be served as Qt's ``text/vnd.trolltech.linguist``) or none.
 VIDEO_TYPES = {
