@@ -26,7 +26,7 @@ from pipeline.evaluation.hardware import hardware_report
 from pipeline.jobs import JobStore
 from ui.benchmarking import parse_plan, profile_config, run_benchmark, run_profile
 from ui.monitoring import app_monitor
-from ui.rest.errors import ApiError, api_errors, quoted
+from ui.rest.errors import ERROR_RESPONSES, ApiError, api_errors, quoted
 from ui.rest.forms import number
 from ui.rest.routes import Text, store_upload
 from ui.settings import Settings
@@ -94,7 +94,7 @@ def positive(body: dict[str, Any], key: str, default: float) -> float:
 
 def build_benchmark_router(jobs: JobStore, settings: Settings) -> APIRouter:
     """The benchmark routes, measuring through ``jobs``."""
-    router = APIRouter(tags=["benchmark"])
+    router = APIRouter(tags=["benchmark"], responses=ERROR_RESPONSES)
 
     def clip(video: UploadFile | None) -> Path | None:
         """The uploaded clip inside the job store, or None for the example clip."""

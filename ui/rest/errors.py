@@ -14,6 +14,7 @@ from collections.abc import Iterator
 
 from fastapi import Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 from models.errors import ModelError
 from pipeline.errors import PipelineError, RunFailed, VideoError, VideoOverLimit
@@ -36,6 +37,31 @@ def quoted(value: object, most: int = QUOTE_CHARS) -> str:
     """
     text = repr(value)
     return text if len(text) <= most else text[: most - 1] + "…"
+
+
+class ErrorBody(BaseModel):
+    """What every error answers (the schema at ``/docs``)."""
+
+    error: str
+    status: int
+
+
+#: The errors any route may answer, declared in the OpenAPI schema.
+ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
+    status: {"model": ErrorBody, "description": description}
+    for status, description in {
+        400: "no video, or a form that cannot be read",
+        401: "no access token (when the server has one)",
+        404: "no such job, frame or result",
+        409: "a result not ready yet",
+        413: "the upload is over the limit",
+        415: "not a readable video",
+        422: "a bad value, or a video over a limit",
+        429: "this client already has its share of the queue",
+        500: "a failure of the app itself",
+        503: "the queue is full, or the server busy",
+    }.items()
+}
 
 
 class ApiError(Exception):

@@ -41,7 +41,7 @@ from pipeline.io.tracks_json import read_frame_record
 from pipeline.jobs import Job, JobStatus, JobStore
 from pipeline.runs import check_input
 from pipeline.runtime.template import check_video
-from ui.rest.errors import ApiError, api_errors, quoted
+from ui.rest.errors import ERROR_RESPONSES, ApiError, api_errors, quoted
 from ui.rest.forms import RunForm
 from ui.rest.guard import too_large_message
 from ui.settings import Settings
@@ -123,7 +123,7 @@ def read_form(
 
 def build_router(jobs: JobStore, settings: Settings) -> APIRouter:
     """The REST routes, serving ``jobs`` within ``settings``' limits."""
-    router = APIRouter(tags=["jobs"])
+    router = APIRouter(tags=["jobs"], responses=ERROR_RESPONSES)
 
     def status_of(job: Job) -> dict[str, Any]:
         return {**jobs.status(job.id), "urls": job_urls(job.id)}
