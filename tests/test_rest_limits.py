@@ -208,6 +208,11 @@ def test_benchmark_analysis_of_rows_that_are_not_a_benchmark_s_is_a_422(
     assert_short_error(http.post("/benchmark/analysis", json=body), 422, message)
 
 
+def test_a_json_body_past_a_megabyte_is_refused(http: httpx.Client) -> None:
+    answer = http.post("/benchmark/analysis", json={"rows": ["x" * 2**20]})
+    assert_short_error(answer, 413, "larger than 1024 KB")
+
+
 def test_benchmark_analysis_of_a_bad_video_length_is_a_422(http: httpx.Client) -> None:
     row = {
         "detector": "x", "size": None, "runtime": None, "devices": ["cpu"], "batch_size": 1,

@@ -1,10 +1,10 @@
 """What every request to the server goes through, before any route sees it.
 
-- **Body size.** A body over the upload limit is refused (413) as soon as that
-  is known: at once when its declared ``Content-Length`` says so, else when
-  the bytes counted as they stream in pass it (a chunked body), so a body is
-  never stored past the limit. This holds for every route, the REST API's,
-  Gradio's upload route and its queue alike.
+- **Body size.** A body over the upload limit (a REST body without a file:
+  1 MB) is refused (413) as soon as that is known: at once when its declared
+  ``Content-Length`` says so, else when the bytes counted as they stream in
+  pass it (a chunked body), so a body is never stored past the limit. This
+  holds for every route, the REST API's, Gradio's upload route and its queue.
 - **Access token.** With ``VIDEO_APP_ACCESS_TOKEN`` set, the REST routes and
   the MCP server answer only requests that carry it
   (``Authorization: Bearer <token>``); the page stays as open as the Space.
@@ -105,20 +105,26 @@ class RequestGuard:
                 "'Authorization: Bearer <token>'.", {"WWW-Authenticate": "Bearer"},
             )  # fmt: skip
             return
+        limit, message = self.body_limit, too_large_message(self.settings)
+        multipart = headers.get("content-type", "").startswith("multipart/")
+        if scope["path"].startswith(REST_PATHS) and not multipart:
+            # A REST body that is not a form with a file is a few rows of JSON.
+            limit = FORM_OVERHEAD_BYTES
+            message = f"The request body is larger than {limit // 1024} KB, the most it may be."
         declared = headers.get("content-length", "")
-        if declared.isascii() and declared.isdigit() and int(declared) > self.body_limit:
-            await _answer(send, 413, too_large_message(self.settings), {"Connection": "close"})
+        if declared.isascii() and declared.isdigit() and int(declared) > limit:
+            await _answer(send, 413, message, {"Connection": "close"})
             return
         received = 0
 
         async def counted() -> Message:
             nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.body_limit:
-                    raise BodyTooLarge(too_large_message(self.settings))
-            return message
+            event = await receive()
+            if event["type"] == "http.request":
+                received += len(event.get("body", b""))
+                if received > limit:
+                    raise BodyTooLarge(message)
+            return event
 
         async def with_nosniff(message: Message) -> None:
             if message["type"] == "http.response.start":
