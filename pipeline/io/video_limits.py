@@ -88,5 +88,6 @@ class VideoLimits:
     def too_many_frames(self) -> VideoTooLong:
         """The error of a video with more than :attr:`max_frames` frames."""
         return VideoTooLong(
-            f"The video has more than {self.max_frames} frames, the limit. Trim it."
+            f"The video has more than {self.max_frames} frames; the limit is "
+            f"{self.max_frames} frames. Trim it."
         )
