@@ -19,12 +19,14 @@ import pytest
 import synthetic
 import uvicorn
 from serving import free_port
+from starlette.testclient import TestClient
 from test_video_limits import raw_h264
 
 from pipeline import DetectionConfig
 from pipeline.jobs import JobStore
 from pipeline.stages.counting import MAX_SHAPES
 from ui.rest import build_rest_app
+from ui.rest.guard import RequestGuard
 from ui.settings import Settings
 
 TOKEN = "s3cret-token"
@@ -330,3 +332,28 @@ def test_answers_name_no_server_path_or_host(http: httpx.Client, job_id: str) ->
     for text in (status, monitor):
         assert socket.gethostname() not in text
     assert "/tmp/" not in status and str(Path.home()) not in status
+
+
+def test_the_token_guards_mcp_and_gradio_client_s_calls_but_not_the_page(
+    settings: Settings,
+) -> None:
+    async def app(scope, receive, send) -> None:
+        if scope["type"] == "lifespan":
+            while (await receive())["type"] != "lifespan.shutdown":
+                await send({"type": "lifespan.startup.complete"})
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    guarded = RequestGuard(app, Settings(**{**settings.__dict__, "access_token": TOKEN}))
+    client_call = {"x-gradio-user": "api"}
+    with TestClient(guarded) as client:
+        assert client.post("/gradio_api/mcp/", json={}).status_code == 401
+        refused = client.post("/gradio_api/queue/join", json={}, headers=client_call)
+        assert refused.status_code == 401
+        authorised = {**client_call, "Authorization": f"Bearer {TOKEN}"}
+        assert client.post("/gradio_api/queue/join", json={}, headers=authorised).status_code == 200
+        page = client.post("/gradio_api/queue/join", json={})
+        assert page.status_code == 200 and page.headers["x-content-type-options"] == "nosniff"
+        assert client.get("/").status_code == 200

@@ -23,7 +23,7 @@ variable is ``VIDEO_APP_`` and the field's name in capitals.
 | ``VIDEO_APP_MAX_BENCHMARK_ROWS`` | ``24`` | larger benchmark grids are refused |
 | ``VIDEO_APP_FORMAT_CHECKS`` | ``2`` | uploads checked at once; the others wait |
 | ``VIDEO_APP_MAX_QUEUED_PER_CLIENT`` | ``2`` | REST jobs one client may have waiting |
-| ``VIDEO_APP_ACCESS_TOKEN`` | unset | when set, the REST API and MCP need it |
+| ``VIDEO_APP_ACCESS_TOKEN`` | unset | when set, REST, MCP and gradio_client calls need it |
 | ``VIDEO_APP_LIVE_TIME_LIMIT_S`` | ``300`` | how long one Live tab session may run |
 | ``VIDEO_APP_LIVE_SESSIONS`` | ``4`` | Live tab sessions at once; more wait |
 | ``VIDEO_APP_LIVE_FRAME_INTERVAL_S`` | ``0.05`` | least time between two webcam frames sent |
@@ -88,9 +88,9 @@ class Settings:
         max_queued_per_client: REST jobs one client (its token, else its
             address as the Space's proxy forwards it) may have waiting; more
             are refused (HTTP 429) so that one client cannot fill the queue.
-        access_token: When set, every REST and MCP request must carry it
-            (``Authorization: Bearer ...``); a Space secret. The page stays
-            as open as the Space.
+        access_token: When set, every REST, MCP and ``gradio_client`` request
+            must carry it (``Authorization: Bearer ...``); a Space secret. The
+            page stays as open as the Space (:mod:`ui.rest.guard`).
         live_time_limit_s: How long one Live tab session may run; then it stops
             and its recording is finished.
         live_sessions: Live tab sessions processed at once (others wait for one to end).

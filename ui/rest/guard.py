@@ -5,9 +5,12 @@
   ``Content-Length`` says so, else when the bytes counted as they stream in
   pass it (a chunked body), so a body is never stored past the limit. This
   holds for every route, the REST API's, Gradio's upload route and its queue.
-- **Access token.** With ``VIDEO_APP_ACCESS_TOKEN`` set, the REST routes and
-  the MCP server answer only requests that carry it
-  (``Authorization: Bearer <token>``); the page stays as open as the Space.
+- **Access token.** With ``VIDEO_APP_ACCESS_TOKEN`` set, the REST routes, the
+  MCP server and ``gradio_client``'s calls answer only requests that carry it
+  (``Authorization: Bearer <token>``; ``Client(url, headers={...})``); the
+  page stays as open as the Space. ``gradio_client`` is told apart from the
+  page by the ``x-gradio-user: api`` header it sends: that keeps honest
+  clients to the token, not a client that imitates the page.
 - **Served files.** Every answer says ``X-Content-Type-Options: nosniff``, so
   a browser takes each file for the type the server names, never what its
   bytes look like; the video types the app accepts are named for what they are.
@@ -139,7 +142,9 @@ class RequestGuard:
 
     def _token_ok(self, path: str, headers: Headers) -> bool:
         token = self.settings.access_token
-        if token is None or not path.startswith(TOKEN_PATHS):
+        # gradio_client marks its calls (the page's own requests to the same routes do not).
+        api_client = path.startswith("/gradio_api/") and headers.get("x-gradio-user") == "api"
+        if token is None or not (path.startswith(TOKEN_PATHS) or api_client):
             return True
         scheme, _, sent = headers.get("authorization", "").partition(" ")
         return scheme.lower() == "bearer" and hmac.compare_digest(
