@@ -172,8 +172,8 @@ class JobStore:
             config: The task's config.
             source: ``"api"`` or ``"app"``.
             video: The input video.
-            move_video: Move ``video`` into the job's folder (an upload the store
-                now owns) instead of reading it where it is.
+            move_video: Move ``video`` into the store's inputs folder (an upload
+                the store now owns, never served) instead of reading it where it is.
             client: Who asks (a token or an address), for its share of the queue.
 
         Returns:
@@ -288,7 +288,7 @@ class JobStore:
     def submit(
         self, task: str, video: Path, config: RunConfig, *, client: str | None = None
     ) -> Job:
-        """Create a job from an uploaded video (moved into its folder) and run it in the store.
+        """Create a job from an uploaded video (moved into the store) and run it in the store.
 
         Args:
             task: The task's name.

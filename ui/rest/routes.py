@@ -23,6 +23,7 @@ of a file path.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import threading
@@ -66,7 +67,9 @@ def client_of(request: Request, settings: Settings) -> str:
     Its own token when it sends one (``Authorization: Bearer ...``, other than
     the app's shared access token), else its address: the first of
     ``X-Forwarded-For`` (the Space's proxy puts the client's address there),
-    else the connection's.
+    else the connection's. A client that writes its own ``X-Forwarded-For``
+    can pass for several; the share keeps honest bursts fair, the queue's
+    length bounds the rest.
     """
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     token = token.strip()
@@ -287,18 +290,10 @@ def build_router(jobs: JobStore, settings: Settings) -> APIRouter:
     return router
 
 
-
-
-_format_checks: dict[int, threading.BoundedSemaphore] = {}
-_format_checks_lock = threading.Lock()
-
-
-def _format_check_turn(settings: Settings) -> threading.BoundedSemaphore:
-    """The semaphore that lets ``settings.format_checks`` uploads be checked at once."""
-    with _format_checks_lock:
-        return _format_checks.setdefault(
-            settings.format_checks, threading.BoundedSemaphore(settings.format_checks)
-        )
+@functools.cache
+def format_check_turns(settings: Settings) -> threading.BoundedSemaphore:
+    """The turns at the format check: ``settings.format_checks`` uploads at once, per server."""
+    return threading.BoundedSemaphore(settings.format_checks)
 
 
 def store_upload(
@@ -321,7 +316,7 @@ def store_upload(
             do not fit it (a counting line outside its frame).
     """
     path = jobs.new_upload_path(upload.filename)
-    turn = _format_check_turn(settings)
+    turn = format_check_turns(settings)
     try:
         save_upload(upload, path, settings)
         if not turn.acquire(timeout=FORMAT_CHECK_WAIT_S):
