@@ -581,7 +581,7 @@ class JobStore:
 
         Its name is random; it keeps the client's suffix only when that is one
         of :data:`VIDEO_SUFFIXES`. Pass it to :meth:`submit`, which moves it
-        into the job's folder; delete it if the upload is refused.
+        to the job's input; delete it if the upload is refused.
         """
         folder = self.root / UPLOADS_FOLDER
         folder.mkdir(exist_ok=True)
