@@ -59,9 +59,19 @@ def test_too_many_pixels_are_refused_before_a_frame_is_decoded(
     def no_decoding(*_: object) -> int:
         raise AssertionError("a frame was decoded")
 
+    opened = []
+    real_open = av.open
+
+    def recorded_open(*args, **kwargs):
+        opened.append(kwargs.get("stream_options"))
+        return real_open(*args, **kwargs)
+
     monkeypatch.setattr(video_io, "_first_frame_rotation", no_decoding)
+    monkeypatch.setattr(video_io.av, "open", recorded_open)
     with pytest.raises(VideoOverLimit, match="160x128 frames .* the limit is 20,479 pixels"):
         probe(clip, VideoLimits(max_pixels=160 * 128 - 1))
+    # FFmpeg's stream probing decodes a frame unless told to skip them all.
+    assert opened and all(options and options[0] == {"skip_frame": "all"} for options in opened)
 
 
 def test_a_raw_h264_stream_is_held_to_the_length_limits(tmp_path: Path) -> None:
