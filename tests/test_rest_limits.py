@@ -357,3 +357,11 @@ def test_the_token_guards_mcp_and_gradio_client_s_calls_but_not_the_page(
         page = client.post("/gradio_api/queue/join", json={})
         assert page.status_code == 200 and page.headers["x-content-type-options"] == "nosniff"
         assert client.get("/").status_code == 200
+
+
+def test_video_files_are_served_as_what_they_are(server: str) -> None:
+    """Python's own table names a ``.ts`` file Qt's translation source."""
+    import mimetypes
+
+    assert mimetypes.guess_type("upload.ts")[0] == "video/mp2t"
+    assert mimetypes.guess_type("upload.mkv")[0] == "video/x-matroska"
