@@ -7,6 +7,7 @@ limits, so that each finding is tested at a small scale.
 from __future__ import annotations
 
 import json
+import mimetypes
 import shutil
 import socket
 import threading
@@ -361,7 +362,5 @@ def test_the_token_guards_mcp_and_gradio_client_s_calls_but_not_the_page(
 
 def test_video_files_are_served_as_what_they_are(server: str) -> None:
     """Python's own table names a ``.ts`` file Qt's translation source."""
-    import mimetypes
-
     assert mimetypes.guess_type("upload.ts")[0] == "video/mp2t"
     assert mimetypes.guess_type("upload.mkv")[0] == "video/x-matroska"
