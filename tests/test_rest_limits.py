@@ -264,7 +264,7 @@ def test_a_chunked_body_is_counted_as_it_streams_and_stopped_past_the_limit(
         part = b"--b\r\nContent-Disposition: form-data; name=\"video\"; filename=\"v.mp4\"\r\n\r\n"
         yield f"{len(part):x}\r\n".encode() + part + b"\r\n"
         block = b"\0" * 65536
-        for _ in range(LIMIT_MB * 16 * 8):  # 8 times the limit, if it were all taken
+        for _ in range(LIMIT_MB * 16 * 64):  # 64 times the limit, if it were all taken
             sent += len(block)
             yield f"{len(block):x}\r\n".encode() + block + b"\r\n"
 
@@ -274,7 +274,9 @@ def test_a_chunked_body_is_counted_as_it_streams_and_stopped_past_the_limit(
     )
     answer = raw_request(server, head, chunks())
     assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
-    assert sent < 8 * LIMIT_MB * 2**20
+    # The server stopped reading: what the client got out is the limit and the
+    # sockets' buffers, not the body.
+    assert sent < 64 * LIMIT_MB * 2**20
     spooled = sum(p.stat().st_size for p in settings.output_dir.rglob("*") if p.is_file())
     assert spooled < 2 * LIMIT_MB * 2**20
 

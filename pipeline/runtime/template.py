@@ -548,7 +548,8 @@ class _RunThreads(Generic[R]):
                     self.slots.release()
             # Stopped or not, what was processed is finished as a playable result
             # (a live source always ends so: by its end, or by a stop).
-            self.stopped = self.stop.is_set()
+            # A refused call ends a run split into calls as a stop does, keeping its results.
+            self.stopped = self.stop.is_set() or getattr(self.producer, "ended_early", False)
             self.partial = self.stopped and not self.live
             if not opened and not self.stopped:
                 # A video that gave no frame still gets its files, empty.
