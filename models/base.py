@@ -8,6 +8,7 @@ Detectors (:class:`models.detectors.base.Detector`), depth estimators
 
 from __future__ import annotations
 
+import os
 import threading
 from typing import Any
 
@@ -16,6 +17,20 @@ from models.timing import timed
 #: Frames per model call on a GPU unless told otherwise; on the CPU it is 1, where
 #: batching only adds latency.
 GPU_BATCH_SIZE = 8
+
+
+def public_weights_name(weights: str | None) -> str | None:
+    """How a summary names weights: a local file by its name alone (server paths stay private).
+
+    Hub ids (``facebook/detr-resnet-50``), URLs and relative names pass as they are.
+
+    Example:
+        >>> public_weights_name("/srv/cache/yolox_nano.onnx")
+        'yolox_nano.onnx'
+    """
+    if weights is None or not os.path.isabs(weights):
+        return weights
+    return os.path.basename(weights)
 
 
 class Model:
@@ -66,7 +81,7 @@ class Model:
         return {
             "name": self.name,
             "size": self.size,
-            "weights": self.weights,
+            "weights": public_weights_name(self.weights),
             "random_weights": self.random_weights,
             "license": self.license,
             "device": self.device,

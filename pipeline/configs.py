@@ -27,6 +27,13 @@ import models
 from models.detectors.base import normalize_queries
 from models.prefetch import ModelLoad
 from pipeline.errors import ConfigError
+from pipeline.io.video_limits import (
+    DEFAULT_MAX_DURATION_S,
+    DEFAULT_MAX_FPS,
+    DEFAULT_MAX_PIXELS,
+    DEFAULT_MAX_VIDEO_FRAMES,
+    VideoLimits,
+)
 from pipeline.stages.counting import (
     CountingLine,
     CountingZone,
@@ -42,7 +49,6 @@ from pipeline.stages.tracking import (
     tracker_names,
 )
 
-DEFAULT_MAX_DURATION_S = 600.0
 MIB = 1024 * 1024
 
 
@@ -145,6 +151,11 @@ class RunConfig:
         max_duration_s: Refuse video files longer than this many seconds (0: no
             limit; a live source runs until it ends or is stopped).
         max_frames: Stop after this many frames (default: the whole video).
+        max_pixels: Refuse video files whose frames have more pixels than this
+            (0: no limit).
+        max_fps: Refuse video files with a higher frame rate (0: no limit).
+        max_video_frames: Refuse video files with more frames than this, from
+            their headers, and fail a run that decodes more (0: no limit).
         preview_max_width: Live preview frames are downscaled to this width.
         queue_size: Bound on decoded frames waiting to be processed.
         source_timeout_s: Live sources: seconds to wait for the source to open,
@@ -159,6 +170,9 @@ class RunConfig:
         DEFAULT_MAX_DURATION_S, flag="--max-duration", parse=_no_limit_when_zero
     )
     max_frames: int | None = option(None)
+    max_pixels: int | None = option(DEFAULT_MAX_PIXELS, parse=_no_limit_when_zero)
+    max_fps: float | None = option(DEFAULT_MAX_FPS, parse=_no_limit_when_zero)
+    max_video_frames: int | None = option(DEFAULT_MAX_VIDEO_FRAMES, parse=_no_limit_when_zero)
     preview_max_width: int = option(640, cli=False)
     queue_size: int = option(16)
     source_timeout_s: float = option(10.0, flag="--source-timeout")
@@ -176,6 +190,9 @@ class RunConfig:
                 f"{self.max_duration_s}."
             )
         _check_at_least("The frame limit (max_frames)", self.max_frames, 1)
+        _check_at_least("The pixel limit (max_pixels)", self.max_pixels, 1)
+        _check_at_least("The frame rate limit (max_fps)", self.max_fps, 1)
+        _check_at_least("The video's frame limit (max_video_frames)", self.max_video_frames, 1)
         _check_at_least("The preview width (preview_max_width)", self.preview_max_width, 16)
         _check_at_least("The queue size (queue_size)", self.queue_size, 1)
         if not (isinstance(self.source_timeout_s, int | float) and self.source_timeout_s > 0):
@@ -184,6 +201,15 @@ class RunConfig:
                 f"{self.source_timeout_s}."
             )
         _check_at_least("The reconnection tries (reconnect_tries)", self.reconnect_tries, 0)
+
+    def video_limits(self) -> VideoLimits:
+        """The limits a video file must fit (:mod:`pipeline.io.video_limits`)."""
+        return VideoLimits(
+            max_duration_s=self.max_duration_s,
+            max_pixels=self.max_pixels,
+            max_fps=self.max_fps,
+            max_frames=self.max_video_frames,
+        )
 
     def models_used(self) -> list[tuple[str, str, str | None]]:
         """``(kind, name, size)`` of each model the run loads (size None: the default)."""

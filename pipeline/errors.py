@@ -17,8 +17,12 @@ class RunFailed(PipelineError):
     """Something broke inside a run that the user did not cause (the message names it)."""
 
 
-class VideoTooLong(VideoError):
-    """The video is longer than the run's limit."""
+class VideoOverLimit(VideoError):
+    """The video breaks one of the run's limits (frame size, frame rate, length)."""
+
+
+class VideoTooLong(VideoOverLimit):
+    """The video is longer than the run's limit (in seconds or in frames)."""
 
 
 class RunStopped(PipelineError):

@@ -295,6 +295,19 @@ def test_too_long_video_is_refused(clip: Path, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
+    "limit", [{"max_pixels": 1000}, {"max_video_frames": 5}, {"max_fps": 1}],
+    ids=["pixels", "frames", "fps"],
+)  # fmt: skip
+def test_the_deployment_s_video_limits_hold_for_the_tabs(
+    clip: Path, tmp_path: Path, limit: dict
+) -> None:
+    handlers = DetectionHandlers(Settings(output_dir=tmp_path, **limit))
+    with pytest.raises(gr.Error, match="the limit is"):
+        next(handlers.detect(str(clip), "yolox_nano", None, "", 0.3))
+    assert not files_under(tmp_path)
+
+
+@pytest.mark.parametrize(
     ("size", "confidence", "message"),
     [("xxl", 0.3, "has no size 'xxl'"), (None, 1.5, "between 0 and 1")],
 )

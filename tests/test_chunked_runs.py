@@ -157,7 +157,9 @@ def test_a_stop_between_calls_keeps_a_consistent_partial_result(clip: Path, tmp_
     done = events[-1]
     assert done.summary["partial"] is True
     frames = done.summary["frames"]
-    assert 16 <= frames < 37
+    # What was finished in order when the stop came: the results still in flight
+    # (the first two calls' that the in-order stage had not reached) are dropped.
+    assert 0 < frames < 37
     assert len(frames_of(outputs["tracks"])) == frames == frame_count(outputs["video"])
 
 

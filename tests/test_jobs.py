@@ -53,7 +53,9 @@ def finished(job, timeout: float = 30.0) -> bool:
 def test_a_job_runs_to_its_end_in_its_own_folder(store: JobStore, clip: Path, tmp_path: Path):
     job = store.submit("detection", upload(clip, tmp_path), FAST)
     assert finished(job) and job.status is JobStatus.COMPLETED
-    assert job.folder.parent == store.root and job.video.parent == job.folder
+    assert job.folder.parent == store.root
+    # The upload is kept apart from the outputs: the job's folder is served, its input never.
+    assert job.video.parent in store.private_folders() and not job.video.is_relative_to(job.folder)
     assert set(job.outputs) == {"video", "tracks", "tracks_csv", "objects_csv"}
     assert frames_in(job.outputs["video"]) == FRAMES
     assert job.summary["job_id"] == job.id and job.first_frame[:2] == b"\xff\xd8"

@@ -99,8 +99,9 @@ TWICE_NAMED = json.dumps(
 
 
 def stored(settings: Settings) -> list[Path]:
-    """What the job store holds (its uploads folder, made at the first upload, aside)."""
-    return sorted(p for p in settings.output_dir.rglob("*") if p.name != ".uploads")
+    """What the job store holds (its uploads and inputs folders, made once, aside)."""
+    private = (".uploads", ".inputs")
+    return sorted(p for p in settings.output_dir.rglob("*") if p.name not in private)
 
 
 def assert_error(answer: httpx.Response, status: int, message: str) -> None:
@@ -183,10 +184,11 @@ def test_a_stop_keeps_a_playable_partial_result(
 def test_delete_removes_every_file(http: httpx.Client, settings: Settings, long_clip: Path):
     job = start_job(http, long_clip)
     folders = list(settings.output_dir.glob(f"job-{job['job_id']}"))
-    assert folders and folders[0].is_dir()
+    inputs = list(settings.output_dir.glob(f".inputs/job-{job['job_id']}*"))
+    assert folders and folders[0].is_dir() and inputs
     answer = http.delete(job["urls"]["delete"])
     assert answer.status_code == 200 and answer.json()["deleted"] is True
-    assert not folders[0].exists()
+    assert not folders[0].exists() and not inputs[0].exists()
     assert_error(http.get(job["urls"]["status"]), 404, "No job")
     assert_error(http.get(job["urls"]["video"]), 404, "No job")
 
@@ -244,6 +246,38 @@ def test_uploads_that_are_not_a_video_too_large_or_missing(
     assert_error(post(http, big), 413, "larger than 4 MB")
     assert_error(http.post("/detect/async", data={"mode": "depth"}), 400, "field 'video'")
     assert stored(settings) == before
+
+
+def test_the_gradio_file_route_serves_a_job_s_outputs_never_its_input(
+    http: httpx.Client, settings: Settings
+) -> None:
+    job = start_job(http, PERSON)
+    wait_status(http, job["job_id"], "completed")
+    inputs = list(settings.output_dir.glob(f".inputs/job-{job['job_id']}*"))
+    assert inputs, "the upload is kept as the job's input"
+    refused = http.get(f"/gradio_api/file={inputs[0]}")
+    assert refused.status_code in (403, 404) and not refused.content.startswith(b"\0\0\0")
+    output = settings.output_dir / f"job-{job['job_id']}" / "detections.mp4"
+    served = http.get(f"/gradio_api/file={output}")
+    assert served.status_code == 200 and served.headers["content-type"] == "video/mp4"
+    assert served.headers["x-content-type-options"] == "nosniff"
+    # Its summary names the weights by file, not by where the server keeps them.
+    status = http.get(job["urls"]["status"]).text
+    assert "yolox_nano.onnx" in status and str(REPO_ROOT) not in status
+    http.delete(job["urls"]["delete"])
+
+
+def test_gradio_s_upload_route_takes_no_more_than_the_upload_limit(
+    http: httpx.Client, tmp_path: Path
+) -> None:
+    big = tmp_path / "big.mp4"
+    big.write_bytes(b"\0" * (4 * 1024 * 1024 + 4096))
+    with big.open("rb") as data:
+        answer = http.post("/gradio_api/upload", files={"files": ("big.mp4", data, "video/mp4")})
+    assert answer.status_code == 413, answer.text[:200]
+    with PERSON.open("rb") as data:
+        answer = http.post("/gradio_api/upload", files={"files": (PERSON.name, data, "video/mp4")})
+    assert answer.status_code == 200 and answer.headers["x-content-type-options"] == "nosniff"
 
 
 def test_a_counting_job_answers_its_counts_and_csv_tables(http: httpx.Client) -> None:

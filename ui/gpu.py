@@ -43,7 +43,7 @@ from pipeline.configs import RunConfig
 from pipeline.errors import VideoError
 from pipeline.io.video import probe
 from pipeline.jobs.job import stop_file_watch
-from pipeline.runtime.chunks import Chunk, ChunkPlan
+from pipeline.runtime.chunks import CallRefused, Chunk, ChunkPlan
 from pipeline.runtime.devices import resolve_devices
 from pipeline.runtime.events import Done, Downloading, Event, FirstFrame
 from pipeline.runtime.report import downscale
@@ -275,7 +275,8 @@ def _run_here(
                     if chunk.start == 0:
                         raise  # nothing done yet: the run fails with ZeroGPU's message
                     refusals.append(str(exc))
-                    stop.set()
+                    # Ends the run as a stop does, but keeps the results in flight.
+                    raise CallRefused(str(exc)) from exc
 
             chunks = ChunkPlan(per_call, call)
         with as_gr_errors():

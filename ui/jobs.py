@@ -19,7 +19,7 @@ def job_store(settings: Settings) -> JobStore:
 
     Args:
         settings: Deployment settings: the folder, time to live, disk bound,
-            queue length and preview rate.
+            queue length (and one client's share of it) and preview rate.
 
     Returns:
         The store; its jobs run on :func:`ui.gpu.device_count` devices at once.
@@ -28,6 +28,7 @@ def job_store(settings: Settings) -> JobStore:
         settings.output_dir,
         devices=device_count(),
         max_queued=settings.max_queued_jobs,
+        max_queued_per_client=settings.max_queued_per_client,
         ttl_s=settings.output_max_age_s,
         max_disk_bytes=settings.output_max_disk_bytes,
         preview_interval_s=settings.preview_interval_s,

@@ -17,6 +17,7 @@ from ui.app import PAGE_CSS, build_demo
 from ui.compat.gradio_launch import App
 from ui.compat.gradio_launch import launch as launch_on
 from ui.gpu import device_count
+from ui.jobs import job_store
 from ui.rest import build_rest_app
 from ui.settings import Settings
 
@@ -47,7 +48,8 @@ def launch(demo: gr.Blocks, app: App, settings: Settings, **launch_options: Any)
         demo: The Blocks app.
         app: The REST app (:func:`ui.rest.build_rest_app`).
         settings: Deployment settings (the job store's folder is served to the
-            page; whether to serve MCP).
+            page, its uploads and inputs never; the upload limit; whether to
+            serve MCP).
         **launch_options: Further ``Blocks.launch`` options (address, port...); ``css``
             defaults to the page's own (:data:`ui.app.PAGE_CSS`).
 
@@ -57,10 +59,17 @@ def launch(demo: gr.Blocks, app: App, settings: Settings, **launch_options: Any)
     demo.queue(default_concurrency_limit=device_count())
     # Results are served from the job store; outside the temp dir Gradio must be told.
     allowed = [str(settings.output_dir), *launch_options.pop("allowed_paths", [])]
+    # ...but never what clients sent: a job's input is not one of its results.
+    store = job_store(settings)
+    blocked = [str(path) for path in store.private_folders()]
     mcp_server = launch_options.pop("mcp_server", settings.mcp_server)
     launch_options.setdefault("css", PAGE_CSS)
     if mcp_server and importlib.util.find_spec("mcp") is None:
         # A missing optional extra should not take the page and the REST API down with it.
         log.warning(MCP_MISSING)
         mcp_server = False
-    return launch_on(demo, app, allowed_paths=allowed, mcp_server=mcp_server, **launch_options)
+    return launch_on(
+        demo, app, allowed_paths=allowed, blocked_paths=blocked, mcp_server=mcp_server,
+        # Gradio's upload route counts a file's bytes as they stream in.
+        max_file_size=settings.max_upload_bytes, **launch_options,
+    )  # fmt: skip

@@ -11,11 +11,19 @@ variable is ``VIDEO_APP_`` and the field's name in capitals.
 | ``VIDEO_APP_OUTPUT_MAX_DISK_MB`` | ``10240`` | bound on the job store's disk use |
 | ``VIDEO_APP_SWEEP_INTERVAL_S`` | ``60`` | how often old runs are swept |
 | ``VIDEO_APP_MAX_QUEUED_JOBS`` | ``8`` | runs waiting for a device at most |
-| ``VIDEO_APP_MAX_UPLOAD_MB`` | ``1024`` | larger uploads to the REST API are refused |
+| ``VIDEO_APP_MAX_UPLOAD_MB`` | ``1024`` | larger uploads are refused, while they stream in |
 | ``VIDEO_APP_CACHE_INTERVAL_S`` | ``300`` | how often Gradio sweeps its file cache |
 | ``VIDEO_APP_CACHE_MAX_AGE_S`` | ``3600`` | age at which Gradio's cached files go |
 | ``VIDEO_APP_PREVIEW_INTERVAL_S`` | ``0.2`` | least time between two live preview frames |
 | ``VIDEO_APP_MAX_DURATION_S`` | ``600`` | longer videos are refused |
+| ``VIDEO_APP_MAX_PIXELS`` | ``8847360`` | videos with larger frames (4096x2160) are refused |
+| ``VIDEO_APP_MAX_FPS`` | ``240`` | videos at a higher frame rate are refused |
+| ``VIDEO_APP_MAX_VIDEO_FRAMES`` | ``36000`` | videos with more frames are refused |
+| ``VIDEO_APP_MAX_QUERY_CHARS`` | ``500`` | longer ``queries`` are refused |
+| ``VIDEO_APP_MAX_BENCHMARK_ROWS`` | ``24`` | larger benchmark grids are refused |
+| ``VIDEO_APP_FORMAT_CHECKS`` | ``2`` | uploads checked at once; the others wait |
+| ``VIDEO_APP_MAX_QUEUED_PER_CLIENT`` | ``2`` | REST jobs one client may have waiting |
+| ``VIDEO_APP_ACCESS_TOKEN`` | unset | when set, REST, MCP and gradio_client calls need it |
 | ``VIDEO_APP_LIVE_TIME_LIMIT_S`` | ``300`` | how long one Live tab session may run |
 | ``VIDEO_APP_LIVE_SESSIONS`` | ``4`` | Live tab sessions at once; more wait |
 | ``VIDEO_APP_LIVE_FRAME_INTERVAL_S`` | ``0.05`` | least time between two webcam frames sent |
@@ -37,7 +45,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.configs import DEFAULT_MAX_DURATION_S
+from pipeline.io.video_limits import (
+    DEFAULT_MAX_DURATION_S,
+    DEFAULT_MAX_FPS,
+    DEFAULT_MAX_PIXELS,
+    DEFAULT_MAX_VIDEO_FRAMES,
+    VideoLimits,
+)
 
 PREFIX = "VIDEO_APP_"
 MIB = 1024 * 1024
@@ -54,12 +68,29 @@ class Settings:
             runs go first.
         sweep_interval_s: How often the sweep runs.
         max_queued_jobs: Runs waiting for a device at most; more are refused.
-        max_upload_mb: Uploads to the REST API larger than this are refused.
+        max_upload_mb: Uploads larger than this are refused, on every route
+            that takes a file (REST, Gradio's upload), counted as they stream in.
         cache_interval_s: Period of Gradio's cache clean-up (``Blocks(delete_cache=...)``).
         cache_max_age_s: Gradio cache files older than this are deleted at each sweep.
         preview_interval_s: Least time between two live preview frames; each one
             becomes a file in Gradio's cache.
         max_duration_s: Videos longer than this are refused.
+        max_pixels: Videos whose frames have more pixels are refused (from
+            their headers, before a frame is decoded).
+        max_fps: Videos at a higher frame rate are refused.
+        max_video_frames: Videos with more frames are refused (counted from
+            the stream when the container states no length; enforced while
+            decoding too).
+        max_query_chars: Longer ``queries`` (class names or free text) are refused.
+        max_benchmark_rows: A benchmark grid with more combinations is refused.
+        format_checks: Uploads whose format is checked at once; the others
+            wait for a turn (the check decodes a frame).
+        max_queued_per_client: REST jobs one client (its token, else its
+            address as the Space's proxy forwards it) may have waiting; more
+            are refused (HTTP 429) so that one client cannot fill the queue.
+        access_token: When set, every REST, MCP and ``gradio_client`` request
+            must carry it (``Authorization: Bearer ...``); a Space secret. The
+            page stays as open as the Space (:mod:`ui.rest.guard`).
         live_time_limit_s: How long one Live tab session may run; then it stops
             and its recording is finished.
         live_sessions: Live tab sessions processed at once (others wait for one to end).
@@ -85,6 +116,14 @@ class Settings:
     cache_max_age_s: int = 3600
     preview_interval_s: float = 0.2
     max_duration_s: float = DEFAULT_MAX_DURATION_S
+    max_pixels: int = DEFAULT_MAX_PIXELS
+    max_fps: float = DEFAULT_MAX_FPS
+    max_video_frames: int = DEFAULT_MAX_VIDEO_FRAMES
+    max_query_chars: int = 500
+    max_benchmark_rows: int = 24
+    format_checks: int = 2
+    max_queued_per_client: int = 2
+    access_token: str | None = None
     live_time_limit_s: float = 300.0
     live_sessions: int = 4
     live_frame_interval_s: float = 0.05
@@ -111,6 +150,8 @@ class Settings:
             raw = env.get(PREFIX + item.name.upper(), "").strip()
             if item.name == "output_dir":
                 values[item.name] = Path(raw or Path(tempfile.gettempdir()) / "video-analysis-runs")
+            elif item.name == "access_token":
+                values[item.name] = raw or None
             elif raw and item.type == "bool":
                 values[item.name] = _yes_no(item.name, raw)
             elif raw:
@@ -122,6 +163,26 @@ class Settings:
     def delete_cache(self) -> tuple[int, int]:
         """``(interval, age)`` for ``gr.Blocks(delete_cache=...)``."""
         return self.cache_interval_s, self.cache_max_age_s
+
+    @property
+    def video_limits(self) -> VideoLimits:
+        """The limits every uploaded video must fit."""
+        return VideoLimits(
+            max_duration_s=self.max_duration_s,
+            max_pixels=self.max_pixels,
+            max_fps=self.max_fps,
+            max_frames=self.max_video_frames,
+        )
+
+    @property
+    def run_limits(self) -> dict[str, float | int]:
+        """The same limits as a run config's fields (:class:`pipeline.configs.RunConfig`)."""
+        return {
+            "max_duration_s": self.max_duration_s,
+            "max_pixels": self.max_pixels,
+            "max_fps": self.max_fps,
+            "max_video_frames": self.max_video_frames,
+        }
 
     @property
     def max_upload_bytes(self) -> int:

@@ -9,6 +9,7 @@ fetch the result over REST while it lives.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import shutil
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
@@ -114,7 +115,8 @@ class TabHandlers:
         if not video:
             raise user_error("Upload a video first.")
         with as_gr_errors():
-            config = build_config()
+            # The deployment's limits on a video, whatever the tab's config defaults to.
+            config = dataclasses.replace(build_config(), **self.settings.run_limits)
             check_input(video, config)
         return config
 

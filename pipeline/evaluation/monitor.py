@@ -15,7 +15,6 @@ Example:
 from __future__ import annotations
 
 import collections
-import socket
 import threading
 import time
 from typing import Any
@@ -29,7 +28,7 @@ def sample() -> dict[str, Any]:
     """One reading of the machine and its GPUs, now.
 
     Returns:
-        ``time`` (seconds since the epoch), ``host``, ``cpu_percent``,
+        ``time`` (seconds since the epoch), ``cpu_percent``,
         ``memory_percent``, ``memory_used_mib`` and ``gpus``: per GPU its
         ``index``, ``utilization_percent``, ``memory_used_mib``,
         ``memory_total_mib``, ``power_w`` and ``temperature_c`` (None where
@@ -38,7 +37,6 @@ def sample() -> dict[str, Any]:
     memory = psutil.virtual_memory()
     return {
         "time": time.time(),
-        "host": socket.gethostname(),
         "cpu_percent": psutil.cpu_percent(interval=None),
         "memory_percent": memory.percent,
         "memory_used_mib": round((memory.total - memory.available) / 2**20),

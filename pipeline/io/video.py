@@ -29,6 +29,7 @@ import numpy as np
 
 from pipeline.errors import PipelineError, VideoError
 from pipeline.io.frames import Frame, upright
+from pipeline.io.video_limits import VideoLimits
 
 if TYPE_CHECKING:
     from pipeline.io.sources import LiveSource
@@ -125,39 +126,53 @@ def _first_frame_rotation(container: av.container.InputContainer) -> int:
     return 0 if frame is None else frame.rotation
 
 
-def probe(path: str | Path) -> VideoInfo:
+def probe(path: str | Path, limits: VideoLimits | None = None) -> VideoInfo:
     """Read a video's displayed size, rate, length and frame count.
 
-    Only the first frame is decoded, for its rotation; a video shown rotated
-    by 90 or 270 degrees reports its width and height swapped from the
-    stored ones.
+    Only the first frame is decoded, for its rotation, and only once the
+    container's headers are within ``limits``; a video shown rotated by 90 or
+    270 degrees reports its width and height swapped from the stored ones.
+    A container that states neither a duration nor a frame count (a raw
+    H.264 stream) has its packets counted, without decoding, up to one past
+    the frame limit; its duration is then that count at its frame rate.
 
     Args:
         path: Video file.
+        limits: Refuse a video over these (None: no limit).
 
     Returns:
         The video's :class:`VideoInfo`.
 
     Raises:
         VideoError: The file is missing, not a video, or has no video stream.
+        VideoOverLimit: Over one of ``limits`` (:class:`VideoTooLong` for its length).
     """
     path = Path(path)
+    limits = limits or VideoLimits()
     if not path.is_file():
         raise VideoError(f"Video file not found: {path.name}")
     try:
+        if limits.max_pixels is not None:
+            _check_size_undecoded(path, limits)
         with av.open(str(path)) as container:
             if not container.streams.video:
                 raise VideoError(f"{path.name} has no video stream.")
             stream = container.streams.video[0]
+            width, height = stream.codec_context.width, stream.codec_context.height
+            limits.check_size(path.name, width, height)
             rate = stream.average_rate or stream.guessed_rate or Fraction(25)
             fps = float(rate)
+            limits.check_rate(path.name, fps)
             duration_s = 0.0
             if stream.duration is not None and stream.time_base is not None:
                 duration_s = float(stream.duration * stream.time_base)
             elif container.duration is not None:
                 duration_s = container.duration / av.time_base
             frames = stream.frames or round(duration_s * fps)
-            width, height = stream.codec_context.width, stream.codec_context.height
+            if not frames and limits.max_frames is not None:
+                frames = _count_packets(path, limits.max_frames + 1)
+                duration_s = frames / fps if fps > 0 else 0.0
+            limits.check_length(duration_s, frames)
             turns = _quarter_turns(_first_frame_rotation(container))
     except VideoError:
         raise
@@ -168,6 +183,33 @@ def probe(path: str | Path) -> VideoInfo:
     if turns % 2:
         width, height = height, width
     return VideoInfo(path, width, height, fps, int(frames), duration_s, rotation=90 * turns)
+
+
+#: Streams opened with no frame decoded: FFmpeg's stream probing otherwise decodes
+#: the first frame (157 MiB and 0.6 s for one 8192x8192 frame; 4 MiB and 0.01 s so).
+UNDECODED = {"skip_frame": "all"}
+#: Streams a container may have that :data:`UNDECODED` is given to.
+MOST_STREAMS = 16
+
+
+def _check_size_undecoded(path: Path, limits: VideoLimits) -> None:
+    """Refuse frames over the pixel limit from the stream's header, decoding nothing."""
+    with av.open(str(path), stream_options=[UNDECODED] * MOST_STREAMS) as container:
+        if container.streams.video:
+            context = container.streams.video[0].codec_context
+            limits.check_size(path.name, context.width, context.height)
+
+
+def _count_packets(path: Path, most: int) -> int:
+    """The video stream's packets (one per frame), demuxed without decoding, up to ``most``."""
+    count = 0
+    with av.open(str(path)) as container:
+        for packet in container.demux(container.streams.video[0]):
+            if packet.size:  # the demuxer ends with an empty packet
+                count += 1
+                if count >= most:
+                    break
+    return count
 
 
 def iter_frames(
@@ -279,6 +321,8 @@ class FrameReader:
             frames in flight across every stage.
         start: A file's first frame to decode (see :func:`iter_frames`).
         start_time: That frame's timestamp, to seek to it.
+        frame_limit: A file with a frame past this index fails with
+            :class:`~pipeline.errors.VideoTooLong` (whatever its headers said).
     """
 
     _END = object()
@@ -293,8 +337,10 @@ class FrameReader:
         slots: threading.Semaphore | None = None,
         start: int = 0,
         start_time: float | None = None,
+        frame_limit: int | None = None,
     ) -> None:
         self.start, self.start_time = start, start_time
+        self.frame_limit = frame_limit
         self.info = source if isinstance(source, VideoInfo) else None
         self.path = self.info.path if self.info is not None else Path(source)  # type: ignore[arg-type]
         live = self.info.live if self.info is not None else None
@@ -384,6 +430,8 @@ class FrameReader:
                     continue
                 if self.live:  # standard input: numbered here, as a camera's would be
                     frame = Frame(self.frames_decoded, frame.timestamp, frame.image)
+                elif self.frame_limit is not None and frame.index >= self.frame_limit:
+                    raise VideoLimits(max_frames=self.frame_limit).too_many_frames()
                 self.frames_decoded += 1
                 if not self._put(frame):
                     return

@@ -96,6 +96,8 @@ class Job:
         stop_event: Set to stop the run (see :meth:`request_stop`).
         delete_when_done: Deleted (files and record) once its run lets go of them.
         weight: How many devices it holds while it runs (a benchmark holds all).
+        client: Who submitted it (a token or an address), for its share of the
+            queue; never shown.
     """
 
     id: str
@@ -122,6 +124,7 @@ class Job:
     stop_event: threading.Event = field(default_factory=threading.Event)
     delete_when_done: bool = False
     weight: int = 1
+    client: str | None = field(default=None, repr=False)
     _changed: threading.Condition = field(default_factory=threading.Condition, repr=False)
 
     # ------------------------------------------------------------------ the run's side

@@ -9,10 +9,13 @@ followed, stopped and fetched over REST.
 - **Devices.** At most ``devices`` jobs run at once; the others wait in one
   first-come, first-served queue of at most ``max_queued`` jobs (their status
   shows their position). A job that would make the queue longer is refused at
-  once (:class:`QueueFull`), never accepted and lost.
-- **Files.** Each job has its own folder under ``root``; nothing from a
-  client ever becomes part of a path. A failed run leaves only its record; a
-  stopped one keeps its partial result.
+  once (:class:`QueueFull`), never accepted and lost; so is one from a client
+  that already has ``max_queued_per_client`` jobs waiting, so that one client
+  cannot take every place.
+- **Files.** Each job has its own folder under ``root`` for its outputs, and an
+  uploaded input its own file under ``root/.inputs`` (never served: see
+  :meth:`private_folders`); nothing from a client ever becomes part of a path.
+  A failed run leaves only its record; a stopped one keeps its partial result.
 - **Clean-up.** A periodic sweep deletes finished jobs older than ``ttl_s``,
   then the oldest finished ones while the folder holds more than
   ``max_disk_bytes``; it never touches a queued or running job. At start-up
@@ -48,12 +51,13 @@ log = logging.getLogger(__name__)
 
 #: Prefix of every job folder: the sweep removes nothing else under the root.
 FOLDER_PREFIX = "job-"
-#: How a job's input is named in its folder (the client's file name is never used).
-INPUT_NAME = "input"
 #: Suffixes an uploaded input keeps (they help some demuxers); any other becomes none.
 VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".ts")
 #: Uploads land here (under random names) before they become a job's input.
 UPLOADS_FOLDER = ".uploads"
+#: A job's uploaded input lives here, named by the job's id, outside the job's
+#: folder: the job's folder is served to clients, its input never is.
+INPUTS_FOLDER = ".inputs"
 #: Least time a refused client is asked to wait before trying again.
 MIN_RETRY_AFTER_S = 5
 
@@ -69,12 +73,27 @@ def folder_bytes(folder: Path) -> int:
     return total
 
 
-class QueueFull(PipelineError):
-    """Every device is busy and the queue is full; try again after ``retry_after_s``."""
+def _size(path: Path) -> int:
+    """A file's bytes (0 when it is not there, or is a folder)."""
+    try:
+        return path.stat().st_size if path.is_file() else 0
+    except OSError:
+        return 0
 
-    def __init__(self, message: str, retry_after_s: int) -> None:
+
+class QueueFull(PipelineError):
+    """No room for the job now; try again after ``retry_after_s``.
+
+    Attributes:
+        retry_after_s: Seconds to wait before trying again.
+        client_over_share: The queue has room, but not for this client: it
+            already has its share of places waiting.
+    """
+
+    def __init__(self, message: str, retry_after_s: int, *, client_over_share: bool = False):
         super().__init__(message)
         self.retry_after_s = retry_after_s
+        self.client_over_share = client_over_share
 
 
 class UnknownJob(PipelineError, KeyError):
@@ -91,6 +110,7 @@ class JobStore:
         root: The folder that holds every job's folder (the store owns it).
         devices: How many jobs may run at once (one per device).
         max_queued: How many jobs may wait for a device.
+        max_queued_per_client: How many of them may be one client's (None: all).
         ttl_s: Finished jobs older than this are deleted.
         max_disk_bytes: Bound on the bytes under ``root`` (None: no bound).
         preview_interval_s: Least time between two stream frames of a job.
@@ -103,6 +123,7 @@ class JobStore:
         *,
         devices: int,
         max_queued: int = 8,
+        max_queued_per_client: int | None = None,
         ttl_s: float = 3600.0,
         max_disk_bytes: int | None = None,
         preview_interval_s: float = 0.1,
@@ -113,6 +134,7 @@ class JobStore:
         self.root = Path(root)
         self.devices = devices
         self.max_queued = max_queued
+        self.max_queued_per_client = max_queued_per_client
         self.ttl_s = ttl_s
         self.max_disk_bytes = max_disk_bytes
         self.preview_interval_s = preview_interval_s
@@ -141,6 +163,7 @@ class JobStore:
         source: str,
         video: Path,
         move_video: bool = False,
+        client: str | None = None,
     ) -> Job:
         """Register a job and give it its folder (it waits for a device in :meth:`device`).
 
@@ -149,25 +172,29 @@ class JobStore:
             config: The task's config.
             source: ``"api"`` or ``"app"``.
             video: The input video.
-            move_video: Move ``video`` into the job's folder (an upload the store
-                now owns) instead of reading it where it is.
+            move_video: Move ``video`` into the store's inputs folder (an upload
+                the store now owns, never served) instead of reading it where it is.
+            client: Who asks (a token or an address), for its share of the queue.
 
         Returns:
             The job, queued.
 
         Raises:
-            QueueFull: Every device is busy and the queue is full.
+            QueueFull: Every device is busy and the queue (or the client's
+                share of it) is full.
             PipelineError: Unknown task.
         """
         run_type(task)
         with self._lock:
-            self._check_room()
+            self._check_room(client)
             job_id = secrets.token_urlsafe(16)
             folder = self.root / f"{FOLDER_PREFIX}{job_id}"
             folder.mkdir()
             if move_video:
                 suffix = video.suffix.lower() if video.suffix.lower() in VIDEO_SUFFIXES else ""
-                target = folder / f"{INPUT_NAME}{suffix}"
+                inputs = self.root / INPUTS_FOLDER
+                inputs.mkdir(exist_ok=True)
+                target = inputs / f"{FOLDER_PREFIX}{job_id}{suffix}"
                 shutil.move(video, target)
                 video = target
             job = Job(
@@ -178,6 +205,7 @@ class JobStore:
                 folder=folder,
                 video=video,
                 outputs=output_paths(task, folder, config),
+                client=client,
             )
             self._jobs[job_id] = job
             self._waiting.append(job)
@@ -257,28 +285,47 @@ class JobStore:
         job.mark_running()
         return job
 
-    def submit(self, task: str, video: Path, config: RunConfig) -> Job:
-        """Create a job from an uploaded video (moved into its folder) and run it in the store.
+    def submit(
+        self, task: str, video: Path, config: RunConfig, *, client: str | None = None
+    ) -> Job:
+        """Create a job from an uploaded video (moved into the store) and run it in the store.
+
+        Args:
+            task: The task's name.
+            video: The upload; the store moves it.
+            config: The task's config.
+            client: Who asks, for its share of the queue (None: no share applies).
 
         Returns:
             The job; it runs as soon as a device is free.
 
         Raises:
-            QueueFull: Every device is busy and the queue is full.
+            QueueFull: Every device is busy and the queue (or the client's share) is full.
         """
-        job = self.create(task, config, source="api", video=video, move_video=True)
+        job = self.create(task, config, source="api", video=video, move_video=True, client=client)
         threading.Thread(target=self._execute, args=(job,), name=f"job-{job.id[:8]}",
                          daemon=True).start()  # fmt: skip
         return job
 
-    def _check_room(self) -> None:
+    def _check_room(self, client: str | None = None) -> None:
         """Raise :class:`QueueFull` unless a new job can run now or wait in the queue."""
-        device_free = self._running + len(self._waiting) < self.devices
-        if device_free or len(self._waiting) < self.max_queued:
-            return
+        if self._running + len(self._waiting) < self.devices:
+            return  # a device is free: it runs now
         running = [j.eta_s for j in self._jobs.values() if j.status is JobStatus.RUNNING]
         soonest = min((eta for eta in running if eta is not None), default=None)
         retry = max(MIN_RETRY_AFTER_S, round(soonest or 0))
+        share = self.max_queued_per_client
+        if client is not None and share is not None:
+            mine = sum(1 for job in self._waiting if job.client == client)
+            if mine >= share:
+                raise QueueFull(
+                    f"You already have {mine} jobs waiting, the most one client may. "
+                    f"Try again in about {retry} s.",
+                    retry_after_s=retry,
+                    client_over_share=True,
+                )
+        if len(self._waiting) < self.max_queued:
+            return
         raise QueueFull(
             f"Every device is busy and {len(self._waiting)} jobs are waiting (the most the "
             f"queue takes). Try again in about {retry} s.",
@@ -466,9 +513,18 @@ class JobStore:
         job.cancel()
         self._remove_folder(job)
 
-    @staticmethod
-    def _remove_folder(job: Job) -> None:
+    def _remove_folder(self, job: Job) -> None:
+        """Remove the job's folder, and its uploaded input."""
         shutil.rmtree(job.folder, ignore_errors=True)
+        if job.video.parent == self.root / INPUTS_FOLDER:
+            job.video.unlink(missing_ok=True)
+
+    def private_folders(self) -> list[Path]:
+        """The folders under the root that hold what clients sent (uploads, inputs).
+
+        A server that serves the root's job folders must not serve these.
+        """
+        return [self.root / UPLOADS_FOLDER, self.root / INPUTS_FOLDER]
 
     # ------------------------------------------------------------------ clean-up
 
@@ -501,7 +557,7 @@ class JobStore:
             for job in (j for j in finished if j not in expired):
                 if used <= self.max_disk_bytes:
                     break
-                size = folder_bytes(job.folder)
+                size = folder_bytes(job.folder) + _size(job.video)
                 self._delete_now(job)
                 used -= size
                 over += 1
@@ -517,7 +573,7 @@ class JobStore:
                 log.warning("job sweep failed: %s", exc)
 
     def _remove_leftovers(self) -> None:
-        for path in [*self.root.glob(f"{FOLDER_PREFIX}*"), self.root / UPLOADS_FOLDER]:
+        for path in [*self.root.glob(f"{FOLDER_PREFIX}*"), *self.private_folders()]:
             shutil.rmtree(path, ignore_errors=True)
 
     def new_upload_path(self, client_name: str | None = None) -> Path:
@@ -525,7 +581,7 @@ class JobStore:
 
         Its name is random; it keeps the client's suffix only when that is one
         of :data:`VIDEO_SUFFIXES`. Pass it to :meth:`submit`, which moves it
-        into the job's folder; delete it if the upload is refused.
+        to the job's input; delete it if the upload is refused.
         """
         folder = self.root / UPLOADS_FOLDER
         folder.mkdir(exist_ok=True)

@@ -210,7 +210,7 @@ def check_input(video: str | Path, config: RunConfig) -> VideoInfo:
         PipelineError: A setting that does not fit the video (a counting
             line outside its frame...).
     """
-    info = check_video(video, config.max_duration_s)
+    info = check_video(video, config.video_limits())
     run_type(task_of(config)).check_config(config, info)
     return info
 

@@ -93,6 +93,14 @@ class ChunkPlan:
             raise ValueError(f"A call needs at least 1 frame, not {self.frames}.")
 
 
+class CallRefused(Exception):
+    """Raised by a plan's call that cannot be made (a GPU quota used up): no more calls.
+
+    The run ends as a stopped one, partial, but keeps every result the calls
+    before it gave (a stop drops the results still in flight; these were paid for).
+    """
+
+
 class ChunkedProducer(ThreadProducer[R], Generic[R]):
     """The run's own frames, each with its result from the calls, in order.
 
@@ -110,6 +118,8 @@ class ChunkedProducer(ThreadProducer[R], Generic[R]):
 
     Attributes:
         calls: Calls made so far.
+        ended_early: A call was refused (:class:`CallRefused`): the results end
+            before the video does.
     """
 
     def __init__(
@@ -125,6 +135,7 @@ class ChunkedProducer(ThreadProducer[R], Generic[R]):
         queue_size: int,
     ) -> None:
         self.calls = 0
+        self.ended_early = False
         self._reader = reader
         self._frames = frames
         self._call = call
@@ -142,6 +153,12 @@ class ChunkedProducer(ThreadProducer[R], Generic[R]):
     def _produce_all(
         self, emit: Callable[[Frame, R], None], timing: dict[str, float]
     ) -> None:
+        try:
+            self._produce_calls(emit)
+        except CallRefused:
+            self.ended_early = True  # the results given so far stand; no more come
+
+    def _produce_calls(self, emit: Callable[[Frame, R], None]) -> None:
         state: Any = None
         frame = self._reader.get()
         while frame is not None and not self.stop.is_set():

@@ -142,12 +142,12 @@ class DevicePool(Generic[R]):
                 while True:
                     if self._error is not None:
                         raise self._error
+                    if self.stop.is_set():
+                        return  # stopped: the frames in flight are dropped, not waited for
                     if next_index in self._buffer:
                         item = self._buffer.pop(next_index)
                         break
-                    if self._finished == len(self._threads) or (
-                        self.stop.is_set() and not self._buffer
-                    ):
+                    if self._finished == len(self._threads):
                         return
                     self._done.wait(timeout=POLL_S)
             yield item

@@ -113,6 +113,10 @@ class ThreadProducer(Generic[R]):
                 continue
             if item is self._END:
                 return
+            if self.stop.is_set():  # stopped: the results in flight are dropped
+                if self._error is not None and not isinstance(self._error, RunStopped):
+                    raise self._error
+                return
             yield item  # type: ignore[misc]
 
     def join(self, timeout: float = 10.0) -> None:

@@ -42,8 +42,9 @@ import supervision as sv
 from models.errors import ModelError
 from models.licenses import licenses_used
 from models.timing import timed
-from pipeline.errors import PipelineError, RunFailed, VideoTooLong
+from pipeline.errors import PipelineError, RunFailed
 from pipeline.io.video import Frame, FrameReader, H264Writer, VideoInfo, probe
+from pipeline.io.video_limits import VideoLimits
 from pipeline.runtime.chunks import Chunk, ChunkedProducer, ChunkEnd, ChunkPlan
 from pipeline.runtime.events import Done, Event, FirstFrame
 from pipeline.runtime.model_facts import ModelFacts
@@ -73,26 +74,20 @@ class RunSettings(Protocol):
 ConfigT = TypeVar("ConfigT", bound=RunSettings)
 
 
-def check_video(path: str | Path, max_duration_s: float | None) -> VideoInfo:
-    """Probe a video and apply a run's length limit.
+def check_video(path: str | Path, limits: VideoLimits | None) -> VideoInfo:
+    """Probe a video and apply a run's limits, before any frame is decoded.
 
     Args:
         path: The video file.
-        max_duration_s: Longest accepted duration in seconds (None: no limit).
+        limits: Its limits (None: none).
 
     Returns:
         The video's :class:`VideoInfo`.
 
     Raises:
-        VideoError: Unreadable, or longer than ``max_duration_s``.
+        VideoError: Unreadable, or over a limit (:class:`VideoTooLong`: too long).
     """
-    info = probe(path)
-    if max_duration_s is not None and info.duration_s > max_duration_s:
-        raise VideoTooLong(
-            f"The video is {info.duration_s:.0f} s long; the limit is "
-            f"{max_duration_s:.0f} s. Trim it or raise the limit."
-        )
-    return info
+    return probe(path, limits)
 
 
 @contextlib.contextmanager
@@ -364,7 +359,8 @@ class Run(abc.ABC, Generic[ConfigT, R]):
     ) -> Iterator[Event]:
         """Run over the whole video, yielding events; the same for every kind of run.
 
-        Setting ``stop`` ends the run after the frames already under way and
+        Setting ``stop`` ends the run after the frame being finished in order
+        (the frames still in flight are dropped, whatever a frame costs) and
         keeps a partial result: the video, the files and the summary (its
         ``"partial"`` true) hold exactly the frames processed; stopped before
         its first frame, it ends with no outputs. Closing the generator early
@@ -514,6 +510,7 @@ class _RunThreads(Generic[R]):
                 stop=stop,
                 max_frames=config.max_frames,
                 slots=self.slots,
+                frame_limit=None if self.live else config.max_video_frames,
             )
             if chunks is None:
                 self.producer = run.producer(reader, stop)
@@ -551,7 +548,8 @@ class _RunThreads(Generic[R]):
                     self.slots.release()
             # Stopped or not, what was processed is finished as a playable result
             # (a live source always ends so: by its end, or by a stop).
-            self.stopped = self.stop.is_set()
+            # A refused call ends a run split into calls as a stop does, keeping its results.
+            self.stopped = self.stop.is_set() or getattr(self.producer, "ended_early", False)
             self.partial = self.stopped and not self.live
             if not opened and not self.stopped:
                 # A video that gave no frame still gets its files, empty.

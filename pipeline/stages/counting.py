@@ -30,6 +30,7 @@ Example:
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections import Counter, defaultdict
 from collections.abc import Callable
@@ -206,30 +207,73 @@ JSON_FORM = (
 )
 
 
+#: Most lines, and most zones, one run counts with; each costs time on every frame.
+MAX_SHAPES = 50
+#: Most corners of one zone.
+MAX_ZONE_POINTS = 100
+#: Longest JSON text of lines and zones: what the limits above take, with room to spare.
+MAX_JSON_CHARS = 100_000
+#: Longest number literal in that text (a coordinate is a few digits).
+MAX_NUMBER_CHARS = 24
+
+
+def _number_literal(text: str) -> float:
+    """A JSON number of the lines and zones, refused when absurdly long or not finite."""
+    value = float(text) if len(text) <= MAX_NUMBER_CHARS else float("inf")
+    if not math.isfinite(value):
+        raise GeometryError(f"A coordinate must be a finite number, not {text[:20]!r}.")
+    return value
+
+
 def from_json(value: Any) -> tuple[tuple[CountingLine, ...], tuple[CountingZone, ...]]:
     """Lines and zones as the API and REST take them, as JSON.
 
     Args:
         value: ``{"lines": [{"name": ..., "points": [[x, y], [x, y]]}],
             "zones": [{"name": ..., "points": [[x, y], ...]}]}`` (a dict or its
-            JSON text; empty or None: none).
+            JSON text; empty or None: none). At most :data:`MAX_SHAPES` lines
+            and as many zones, :data:`MAX_ZONE_POINTS` corners per zone,
+            :data:`MAX_JSON_CHARS` characters of text.
 
     Raises:
-        GeometryError: Not that shape, or a bad line or zone.
+        GeometryError: Not that shape, over a limit, or a bad line or zone.
     """
     if value is None or (isinstance(value, str) and not value.strip()):
         return (), ()
+    if isinstance(value, str) and len(value) > MAX_JSON_CHARS:
+        raise GeometryError(
+            f"Lines and zones take {len(value)} characters; the limit is {MAX_JSON_CHARS}."
+        )
     try:
-        data = json.loads(value) if isinstance(value, str) else value
+        data = (
+            json.loads(
+                value, parse_int=_number_literal, parse_float=_number_literal,
+                parse_constant=_number_literal,
+            )  # fmt: skip
+            if isinstance(value, str)
+            else value
+        )
     except json.JSONDecodeError as exc:
         raise GeometryError(
             f"Lines and zones are not valid JSON ({exc.msg}); use {JSON_FORM}."
         ) from None
+    except RecursionError:
+        raise GeometryError(f"Lines and zones are nested too deeply; use {JSON_FORM}.") from None
     if not isinstance(data, dict) or set(data) - {"lines", "zones"}:
         raise GeometryError(f"Lines and zones are JSON of the form {JSON_FORM}.")
     lines, zones = data.get("lines") or [], data.get("zones") or []
     if not isinstance(lines, list) or not isinstance(zones, list):
         raise GeometryError(f"Lines and zones are JSON of the form {JSON_FORM}.")
+    if len(lines) > MAX_SHAPES or len(zones) > MAX_SHAPES:
+        raise GeometryError(
+            f"{len(lines)} lines and {len(zones)} zones: the limit is {MAX_SHAPES} of each."
+        )
+    for zone in zones:
+        points = zone.get("points") if isinstance(zone, dict) else None
+        if isinstance(points, list) and len(points) > MAX_ZONE_POINTS:
+            raise GeometryError(
+                f"A zone has {len(points)} corners; the limit is {MAX_ZONE_POINTS}."
+            )
     return as_lines(lines), as_zones(zones)
 
 
@@ -237,7 +281,7 @@ def _pair(point: Any) -> Point:
     try:
         x, y = point
         return round(float(x)), round(float(y))
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise GeometryError(f"A point is [x, y], not {point!r}.") from None
 
 

@@ -9,9 +9,15 @@ from __future__ import annotations
 
 import functools
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
+from fastapi.exception_handlers import (
+    http_exception_handler,
+    request_validation_exception_handler,
+)
+from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from starlette.exceptions import HTTPException
 
 from pipeline.jobs import JobStore
 from ui.compat.gradio_launch import App, new_app
@@ -20,6 +26,13 @@ from ui.monitoring import app_monitor
 from ui.rest.benchmark_routes import build_benchmark_router
 from ui.rest.docs_page import docs_html
 from ui.rest.errors import ApiError, answer_api_error
+from ui.rest.guard import (
+    REST_PATHS,
+    BodyTooLarge,
+    RequestGuard,
+    answer_body_too_large,
+    name_video_types,
+)
 from ui.rest.routes import build_router
 from ui.settings import Settings
 
@@ -31,6 +44,34 @@ Asynchronous jobs over HTTP: post a video to `/detect/async`, then follow
 named endpoints are served from the same port; jobs and tab runs share the
 devices and one queue.
 """
+
+
+async def answer_invalid_request(request: Request, exc: Exception) -> Response:
+    """A request its route's declaration refuses: one short line, never the value sent back.
+
+    Gradio's routes keep their own form of it.
+    """
+    assert isinstance(exc, RequestValidationError)
+    if not request.url.path.startswith(REST_PATHS):
+        return await request_validation_exception_handler(request, exc)
+    first = exc.errors()[0] if exc.errors() else {}
+    where = " ".join(str(part) for part in first.get("loc", ()) if part != "body")
+    message = f"{where}: {first.get('msg', 'not valid')}".strip(": ")[:200]
+    return JSONResponse({"error": message, "status": 422}, 422)
+
+
+async def answer_http_exception(request: Request, exc: Exception) -> Response:
+    """An ``HTTPException`` of a REST route (a form part over Starlette's size): the API's form.
+
+    Gradio's routes keep their own form of it.
+    """
+    assert isinstance(exc, HTTPException)
+    if not request.url.path.startswith(REST_PATHS):
+        return await http_exception_handler(request, exc)
+    message = str(exc.detail)[:200]
+    return JSONResponse(
+        {"error": message, "status": exc.status_code}, exc.status_code, headers=exc.headers
+    )
 
 
 def build_rest_app(settings: Settings, jobs: JobStore | None = None) -> App:
@@ -58,6 +99,11 @@ def build_rest_app(settings: Settings, jobs: JobStore | None = None) -> App:
     router.include_router(build_benchmark_router(jobs, settings))
     app.include_router(router)
     app.add_exception_handler(ApiError, answer_api_error)
+    app.add_exception_handler(BodyTooLarge, answer_body_too_large)
+    app.add_exception_handler(RequestValidationError, answer_invalid_request)
+    app.add_exception_handler(HTTPException, answer_http_exception)
+    app.add_middleware(RequestGuard, settings=settings)
+    name_video_types()
     # /docs shows the REST routes only: Gradio's own are its client's business
     # (the page's "Use via API" documents its named endpoints).
     schema = functools.cache(

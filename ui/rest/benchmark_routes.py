@@ -26,14 +26,75 @@ from pipeline.evaluation.hardware import hardware_report
 from pipeline.jobs import JobStore
 from ui.benchmarking import parse_plan, profile_config, run_benchmark, run_profile
 from ui.monitoring import app_monitor
-from ui.rest.errors import ApiError, api_errors
+from ui.rest.errors import ERROR_RESPONSES, ApiError, api_errors, quoted
+from ui.rest.forms import number
 from ui.rest.routes import Text, store_upload
 from ui.settings import Settings
+
+#: Keys of a benchmark's row that its analysis reads.
+ROW_KEYS = (
+    "detector", "size", "runtime", "devices", "batch_size", "end_to_end_fps",
+    "stage_ms_per_frame",
+)  # fmt: skip
+#: A grid whose lists multiply past this is refused before its configs are built.
+GRID_PRODUCT_CAP = 1000
+
+
+def check_grid(plan: benchmark_grid.BenchmarkPlan, most: int) -> None:
+    """Refuse a benchmark of more than ``most`` combinations (rows), before it starts.
+
+    Raises:
+        ApiError: 422, naming the limit.
+    """
+    product = 1
+    for values in (plan.detectors, plan.sizes, plan.runtimes, plan.batch_sizes, plan.device_sets):
+        product *= max(1, len(values))
+    rows = product if product > GRID_PRODUCT_CAP else len(plan.configs())
+    if rows > most:
+        raise ApiError(
+            422, f"The benchmark asks for {rows} combinations; the limit is {most}. "
+            "Ask for fewer detectors, sizes, runtimes, batch sizes or device sets.",
+        )  # fmt: skip
+
+
+def check_rows(rows: object, most: int) -> list[dict[str, Any]]:
+    """The rows of ``POST /benchmark/analysis``, checked to be a benchmark's.
+
+    Raises:
+        ApiError: 422 for anything else.
+    """
+    if not isinstance(rows, list) or not rows:
+        raise ApiError(422, 'Send the results of a benchmark: {"rows": [...]}.')
+    if len(rows) > most:
+        raise ApiError(422, f"{len(rows)} rows is more than a benchmark gives (at most {most}).")
+    for index, row in enumerate(rows):
+        missing = [key for key in ROW_KEYS if not isinstance(row, dict) or key not in row]
+        if missing:
+            raise ApiError(
+                422, f"Row {index} is not a benchmark's row: it lacks {', '.join(missing)}. "
+                "Send the rows as POST /benchmark answered them.",
+            )  # fmt: skip
+    return rows  # type: ignore[return-value]
+
+
+def positive(body: dict[str, Any], key: str, default: float) -> float:
+    """``body[key]`` as a positive number (``default`` when absent).
+
+    Raises:
+        ApiError: 422 for anything else.
+    """
+    raw = body.get(key)
+    if raw is None:
+        return default
+    value = number(key, str(raw), float) if isinstance(raw, str | int | float) else None
+    if value is None or isinstance(raw, bool) or not value > 0:
+        raise ApiError(422, f"{key} must be a positive number, not {quoted(raw)}.")
+    return float(value)
 
 
 def build_benchmark_router(jobs: JobStore, settings: Settings) -> APIRouter:
     """The benchmark routes, measuring through ``jobs``."""
-    router = APIRouter(tags=["benchmark"])
+    router = APIRouter(tags=["benchmark"], responses=ERROR_RESPONSES)
 
     def clip(video: UploadFile | None) -> Path | None:
         """The uploaded clip inside the job store, or None for the example clip."""
@@ -71,10 +132,9 @@ def build_benchmark_router(jobs: JobStore, settings: Settings) -> APIRouter:
         with ``;`` (``cuda:0; cuda:0,cuda:1``).
         """
         with api_errors():
-            frames = int(max_frames) if max_frames and max_frames.strip().isdigit() else None
-            if max_frames and frames is None:
-                raise ApiError(422, f"max_frames must be a whole number, not {max_frames!r}.")
+            frames = number("max_frames", max_frames, int)
             plan = parse_plan(detectors, sizes, runtimes, batch_sizes, devices, max_frames=frames)
+            check_grid(plan, settings.max_benchmark_rows)
             path = clip(video)
             try:
                 results = run_benchmark(jobs, path, plan, source="api")
@@ -129,15 +189,16 @@ def build_benchmark_router(jobs: JobStore, settings: Settings) -> APIRouter:
         ``rows`` as ``POST /benchmark`` answered them.
         """
         with api_errors():
-            rows = body.get("rows") if isinstance(body, dict) else None
-            if not isinstance(rows, list) or not rows:
-                raise ApiError(422, 'Send the results of a benchmark: {"rows": [...]}.')
-            return JSONResponse(
-                analysis.analyze(
-                    rows,
-                    video_seconds=float(body.get("video_seconds") or 60.0),
-                    video_fps=float(body.get("video_fps") or 30.0),
-                )
-            )
+            rows = check_rows(body.get("rows"), settings.max_benchmark_rows)
+            seconds = positive(body, "video_seconds", 60.0)
+            fps = positive(body, "video_fps", 30.0)
+            try:
+                return JSONResponse(analysis.analyze(rows, video_seconds=seconds, video_fps=fps))
+            except (TypeError, ValueError, AttributeError, ArithmeticError):
+                # A row with every key, holding values of the wrong kind.
+                raise ApiError(
+                    422, "The rows hold values of the wrong kind; send them as "
+                    "POST /benchmark answered them.",
+                ) from None
 
     return router

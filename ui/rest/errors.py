@@ -14,12 +14,54 @@ from collections.abc import Iterator
 
 from fastapi import Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 from models.errors import ModelError
-from pipeline.errors import PipelineError, RunFailed, VideoError, VideoTooLong
+from pipeline.errors import PipelineError, RunFailed, VideoError, VideoOverLimit
 from pipeline.jobs import QueueFull, UnknownJob
 
 log = logging.getLogger(__name__)
+
+#: A client's value is quoted back at most this long.
+QUOTE_CHARS = 40
+#: No message is longer (the valid values it lists included).
+MESSAGE_CHARS = 2000
+
+
+def quoted(value: object, most: int = QUOTE_CHARS) -> str:
+    """``repr(value)``, cut to ``most`` characters: what a message quotes of a client's value.
+
+    Example:
+        >>> quoted("x" * 100, 10)
+        "'xxxxxxxxx…"
+    """
+    text = repr(value)
+    return text if len(text) <= most else text[: most - 1] + "…"
+
+
+class ErrorBody(BaseModel):
+    """What every error answers (the schema at ``/docs``)."""
+
+    error: str
+    status: int
+
+
+#: The errors any route may answer, declared in the OpenAPI schema.
+ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
+    status: {"model": ErrorBody, "description": description}
+    for status, description in {
+        400: "no video, or a form that cannot be read",
+        401: "no access token (when the server has one)",
+        404: "no such job, frame or result",
+        409: "a result not ready yet",
+        413: "the upload is over the limit",
+        415: "not a readable video",
+        422: "a bad value, or a video over a limit",
+        429: "this client already has its share of the queue",
+        500: "a failure of the app itself",
+        503: "the queue is full, or the server busy",
+    }.items()
+}
 
 
 class ApiError(Exception):
@@ -32,6 +74,7 @@ class ApiError(Exception):
     """
 
     def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
+        message = message if len(message) <= MESSAGE_CHARS else message[:MESSAGE_CHARS] + "…"
         super().__init__(message)
         self.status = status
         self.message = message
@@ -42,18 +85,20 @@ def to_api_error(exc: BaseException) -> ApiError:
     """The API's answer to an exception raised while serving a request.
 
     - 404: no such job; 409: a result not ready; 413: too large (raised as such);
-    - 415: not a readable video; 422: a bad value, too long a video, an unknown
-      model or class, weights not available here;
-    - 503: the queue is full (with ``Retry-After``);
+    - 415: not a readable video; 422: a bad value, a video over a limit, an
+      unknown model or class, weights not available here;
+    - 429: the client already has its share of the queue; 503: the queue is
+      full (both with ``Retry-After``);
     - 500: anything else, with a short message (the traceback goes to the log).
     """
     if isinstance(exc, ApiError):
         return exc
     if isinstance(exc, QueueFull):
-        return ApiError(503, str(exc), {"Retry-After": str(exc.retry_after_s)})
+        status = 429 if exc.client_over_share else 503
+        return ApiError(status, str(exc), {"Retry-After": str(exc.retry_after_s)})
     if isinstance(exc, UnknownJob):
         return ApiError(404, str(exc))
-    if isinstance(exc, VideoTooLong):
+    if isinstance(exc, VideoOverLimit):
         return ApiError(422, str(exc))
     if isinstance(exc, VideoError):
         return ApiError(415, str(exc))

@@ -5,7 +5,7 @@ task's config, and a bad one is a 422 that names the valid values.
 
 Example:
     >>> form = RunForm(mode="object_detection", detector="yolox_nano", queries="person")
-    >>> task, config = form.task_and_config(max_duration_s=600)
+    >>> task, config = form.task_and_config(limits={"max_duration_s": 600})
     >>> task, config.detector, config.queries
     ('detection', 'yolox_nano', ('person',))
 """
@@ -13,13 +13,14 @@ Example:
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import models
 from models.detectors.base import normalize_queries
 from pipeline.configs import DepthConfig, DetectionConfig, RunConfig, SegmentationConfig
 from pipeline.stages.counting import from_json
-from ui.rest.errors import ApiError
+from ui.rest.errors import ApiError, quoted
 
 #: The form's ``mode`` values and the task each runs.
 MODES = {"object_detection": "detection", "segmentation": "segmentation", "depth": "depth"}
@@ -27,18 +28,29 @@ _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off", "")
 
 
-def _number(name: str, raw: str | None, kind: type) -> float | int | None:
+#: Longest text a number field is read from (more is no number a run takes).
+MAX_NUMBER_CHARS = 32
+
+
+def number(name: str, raw: str | None, kind: type) -> float | int | None:
+    """A form field's number (None when empty).
+
+    Raises:
+        ApiError: 422 for anything but a finite number (a whole one for ``int``).
+    """
     if raw is None or not raw.strip():
         return None
     try:
+        if len(raw) > MAX_NUMBER_CHARS:
+            raise ValueError(raw)
         value = float(raw)
     except ValueError:
-        raise ApiError(422, f"{name} must be a number, not {raw!r}.") from None
+        raise ApiError(422, f"{name} must be a number, not {quoted(raw)}.") from None
     if not math.isfinite(value):
-        raise ApiError(422, f"{name} must be a finite number, not {raw!r}.")
+        raise ApiError(422, f"{name} must be a finite number, not {quoted(raw)}.")
     if kind is int:
         if not value.is_integer():
-            raise ApiError(422, f"{name} must be a whole number, not {raw!r}.")
+            raise ApiError(422, f"{name} must be a whole number, not {quoted(raw)}.")
         return int(value)
     return value
 
@@ -49,7 +61,7 @@ def _flag(name: str, raw: str | None) -> bool:
         return True
     if text in _FALSE:
         return False
-    raise ApiError(422, f"{name} must be true or false, not {raw!r}.")
+    raise ApiError(422, f"{name} must be true or false, not {quoted(raw)}.")
 
 
 @dataclass(frozen=True)
@@ -82,8 +94,14 @@ class RunForm:
     counting: str | None = None
     tracker: str | None = None
 
-    def task_and_config(self, *, max_duration_s: float | None) -> tuple[str, RunConfig]:
+    def task_and_config(
+        self, *, limits: Mapping[str, float | int | None], max_query_chars: int | None = None
+    ) -> tuple[str, RunConfig]:
         """The task the form asks for and its config.
+
+        Args:
+            limits: The video's limits, as config fields (``max_duration_s``...).
+            max_query_chars: Longer ``queries`` are refused (None: no limit).
 
         Raises:
             ApiError: 422 for a bad mode, number or flag.
@@ -92,10 +110,17 @@ class RunForm:
         """
         mode = (self.mode or "object_detection").strip().lower()
         if mode not in MODES:
-            raise ApiError(422, f"Unknown mode {self.mode!r}. Choose one of {', '.join(MODES)}.")
+            raise ApiError(
+                422, f"Unknown mode {quoted(self.mode)}. Choose one of {', '.join(MODES)}."
+            )
         task = MODES[mode]
-        settings: dict[str, object] = {"max_duration_s": max_duration_s}
-        confidence = _number("confidence", self.confidence, float)
+        if max_query_chars is not None and len(self.queries or "") > max_query_chars:
+            raise ApiError(
+                422, f"queries is {len(self.queries or '')} characters long; the limit is "
+                f"{max_query_chars}.",
+            )  # fmt: skip
+        settings: dict[str, object] = dict(limits)
+        confidence = number("confidence", self.confidence, float)
         if confidence is not None:
             settings["confidence"] = confidence
         if task != "detection" and (self.counting or "").strip():
@@ -104,7 +129,7 @@ class RunForm:
         if task != "detection" and tracker:
             raise ApiError(422, "The tracker is chosen for object_detection only.")
         if task == "depth":
-            return task, DepthConfig(max_duration_s=max_duration_s)
+            return task, DepthConfig(**limits)
         queries = normalize_queries(self.queries)
         detector = (self.detector or "").strip() or None
         if task == "detection":
@@ -118,7 +143,7 @@ class RunForm:
                 **({"detector": detector} if detector else {}),
                 **({"tracker": tracker} if tracker else {}),
             )
-        step = _number("step", self.step, int)
+        step = number("step", self.step, int)
         segmenter = (self.segmenter or "").strip() or None
         config = SegmentationConfig(
             **settings,

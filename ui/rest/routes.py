@@ -23,6 +23,10 @@ of a file path.
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import re
+import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated, Any
@@ -38,8 +42,9 @@ from pipeline.io.tracks_json import read_frame_record
 from pipeline.jobs import Job, JobStatus, JobStore
 from pipeline.runs import check_input
 from pipeline.runtime.template import check_video
-from ui.rest.errors import ApiError, api_errors
+from ui.rest.errors import ERROR_RESPONSES, ApiError, api_errors, quoted
 from ui.rest.forms import RunForm
+from ui.rest.guard import too_large_message
 from ui.settings import Settings
 
 #: How long ``POST /detect/async`` waits for the first frame of a job that runs.
@@ -50,6 +55,28 @@ STOP_WAIT_S = 15.0
 STREAM_POLL_S = 1.0
 STREAM_BOUNDARY = "frame"
 COPY_CHUNK = 1 << 20
+#: How long an upload waits for its turn at the format check before the answer is 503.
+FORMAT_CHECK_WAIT_S = 60.0
+#: What a frame index is: a whole number of at most 12 digits (ASCII only).
+FRAME_INDEX = re.compile(r"-?[0-9]{1,12}")
+
+
+def client_of(request: Request, settings: Settings) -> str:
+    """Who sends ``request``, for its share of the queue.
+
+    Its own token when it sends one (``Authorization: Bearer ...``, other than
+    the app's shared access token), else its address: the first of
+    ``X-Forwarded-For`` (the Space's proxy puts the client's address there),
+    else the connection's. A client that writes its own ``X-Forwarded-For``
+    can pass for several; the share keeps honest bursts fair, the queue's
+    length bounds the rest.
+    """
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    token = token.strip()
+    if scheme.lower() == "bearer" and token and token != settings.access_token:
+        return "token:" + hashlib.sha256(token.encode()).hexdigest()[:32]
+    forwarded = request.headers.get("x-forwarded-for", "").split(",")[0].strip()
+    return "address:" + (forwarded or (request.client.host if request.client else ""))
 
 Text = Annotated[str | None, Form()]
 
@@ -99,22 +126,21 @@ def read_form(
 
 def build_router(jobs: JobStore, settings: Settings) -> APIRouter:
     """The REST routes, serving ``jobs`` within ``settings``' limits."""
-    router = APIRouter(tags=["jobs"])
+    router = APIRouter(tags=["jobs"], responses=ERROR_RESPONSES)
 
     def status_of(job: Job) -> dict[str, Any]:
         return {**jobs.status(job.id), "urls": job_urls(job.id)}
 
     def receive(request: Request, video: UploadFile | None, form: RunForm) -> Job:
         """Check the request, store the upload inside the job store, submit the job."""
-        declared = request.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > settings.max_upload_bytes:
-            raise ApiError(413, _too_large(settings))
         if not isinstance(video, StarletteUploadFile):  # a plain text field is no upload
             raise ApiError(400, "Send the video as the multipart form field 'video'.")
-        task, config = form.task_and_config(max_duration_s=settings.max_duration_s)
+        task, config = form.task_and_config(
+            limits=settings.run_limits, max_query_chars=settings.max_query_chars
+        )
         path = store_upload(jobs, video, settings, config)
         try:
-            return jobs.submit(task, path, config)
+            return jobs.submit(task, path, config, client=client_of(request, settings))
         finally:
             path.unlink(missing_ok=True)  # moved into the job's folder, unless refused
 
@@ -214,9 +240,11 @@ def build_router(jobs: JobStore, settings: Settings) -> APIRouter:
         with api_errors():
             job = jobs.get(job_id)
             path = job.outputs.get(_tracks_name(job))
-            index = int(frame_idx) if frame_idx.lstrip("-").isdigit() else None
-            if index is None:
-                raise ApiError(422, f"The frame index must be a whole number, not {frame_idx!r}.")
+            if not FRAME_INDEX.fullmatch(frame_idx):
+                raise ApiError(
+                    422, f"The frame index must be a whole number, not {quoted(frame_idx)}."
+                )
+            index = int(frame_idx)
             total = job.frames_done if job.status.finished else job.total_frames
             if index < 0 or (total is not None and index >= total):
                 raise ApiError(404, f"Frame {index} is out of range (the job has {total}).")
@@ -262,8 +290,10 @@ def build_router(jobs: JobStore, settings: Settings) -> APIRouter:
     return router
 
 
-def _too_large(settings: Settings) -> str:
-    return f"The upload is larger than {settings.max_upload_mb:g} MB, the most this server takes."
+@functools.cache
+def format_check_turns(settings: Settings) -> threading.BoundedSemaphore:
+    """The turns at the format check: ``settings.format_checks`` uploads at once, per server."""
+    return threading.BoundedSemaphore(settings.format_checks)
 
 
 def store_upload(
@@ -271,24 +301,36 @@ def store_upload(
 ) -> Path:
     """Save an uploaded video inside the job store and check it is one that fits ``config``.
 
-    Without a config (a benchmark's video), it is only checked to be a video.
+    Without a config (a benchmark's video), it is checked to be a video within
+    ``settings``' limits. The check reads the container's headers, and decodes
+    one frame only once they are within the limits; at most
+    ``settings.format_checks`` run at once, the others wait for a turn.
 
     Returns:
         Its path (random name); the caller moves or deletes it.
 
     Raises:
-        ApiError: 400 empty, 413 too large; VideoError: not a video, or too long
-            (named as the client named the file, not as it is stored);
-            PipelineError: settings that do not fit it (a counting line
-            outside its frame).
+        ApiError: 400 empty, 413 too large, 503 no turn at the check in time;
+            VideoError: not a video, or over a limit (named as the client
+            named the file, not as it is stored); PipelineError: settings that
+            do not fit it (a counting line outside its frame).
     """
     path = jobs.new_upload_path(upload.filename)
+    turn = format_check_turns(settings)
     try:
         save_upload(upload, path, settings)
-        if config is None:
-            check_video(path, None)
-        else:
-            check_input(path, config)
+        if not turn.acquire(timeout=FORMAT_CHECK_WAIT_S):
+            raise ApiError(
+                503, "The server is busy checking other uploads. Try again shortly.",
+                {"Retry-After": "10"},
+            )  # fmt: skip
+        try:
+            if config is None:
+                check_video(path, settings.video_limits)
+            else:
+                check_input(path, config)
+        finally:
+            turn.release()
     except VideoError as exc:
         path.unlink(missing_ok=True)
         name = Path(upload.filename or "").name or "The upload"
@@ -307,7 +349,7 @@ def save_upload(upload: UploadFile, path: Path, settings: Settings) -> None:
         while chunk := upload.file.read(COPY_CHUNK):
             written += len(chunk)
             if written > settings.max_upload_bytes:
-                raise ApiError(413, _too_large(settings))
+                raise ApiError(413, too_large_message(settings))
             out.write(chunk)
     if written == 0:
         raise ApiError(400, "The uploaded video is empty.")

@@ -1,0 +1,206 @@
+"""Every cost of a video bounded before it is paid: size, rate and length from the headers.
+
+And the job store's side of the same: a stop drops the frames in flight whatever
+a frame costs, a deleted job is gone when the delete returns, and one client
+holds at most its share of the queue.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import threading
+import time
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+import synthetic
+
+from pipeline import DetectionConfig
+from pipeline.errors import VideoOverLimit, VideoTooLong
+from pipeline.io import video as video_io
+from pipeline.io.video import FrameReader, probe
+from pipeline.io.video_limits import VideoLimits
+from pipeline.jobs import JobStatus, JobStore, QueueFull, UnknownJob
+from pipeline.runs import check_input
+from pipeline.runs.detection import DetectionRun
+from pipeline.stages.counting import MAX_SHAPES, MAX_ZONE_POINTS, GeometryError, from_json
+
+FAST = DetectionConfig(detector="test_shapes")
+SLOW = DetectionConfig(detector="test_shapes", detector_options=(("delay_s", 0.3),))
+
+
+def raw_h264(path: Path, frames: int, fps: int, size: tuple[int, int] = (64, 48)) -> Path:
+    """A raw Annex-B H.264 stream: no container, so no duration and no frame count."""
+    with av.open(str(path), "w", format="h264") as container:
+        stream = container.add_stream("libx264", rate=Fraction(fps))
+        stream.width, stream.height, stream.pix_fmt = *size, "yuv420p"
+        for index in range(frames):
+            image = np.full((size[1], size[0], 3), index * 3 % 255, np.uint8)
+            for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="bgr24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return path
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("limits")
+    return synthetic.make_video(folder / "clip.mp4", frames=30, width=160, height=128)
+
+
+def test_too_many_pixels_are_refused_before_a_frame_is_decoded(
+    clip: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_decoding(*_: object) -> int:
+        raise AssertionError("a frame was decoded")
+
+    opened = []
+    real_open = av.open
+
+    def recorded_open(*args, **kwargs):
+        opened.append(kwargs.get("stream_options"))
+        return real_open(*args, **kwargs)
+
+    monkeypatch.setattr(video_io, "_first_frame_rotation", no_decoding)
+    monkeypatch.setattr(video_io.av, "open", recorded_open)
+    with pytest.raises(VideoOverLimit, match="160x128 frames .* the limit is 20,479 pixels"):
+        probe(clip, VideoLimits(max_pixels=160 * 128 - 1))
+    # FFmpeg's stream probing decodes a frame unless told to skip them all.
+    assert opened and all(options and options[0] == {"skip_frame": "all"} for options in opened)
+
+
+def test_a_raw_h264_stream_is_held_to_the_length_limits(tmp_path: Path) -> None:
+    stream = raw_h264(tmp_path / "long.h264", frames=60, fps=25)
+    assert probe(stream).duration_s == 0.0  # the container states no length
+    counted = probe(stream, VideoLimits(max_frames=1000))
+    assert counted.frames == 60 and counted.duration_s == pytest.approx(60 / 25)
+    with pytest.raises(VideoTooLong, match="2 s long; the limit is 1 s"):
+        probe(stream, VideoLimits(max_duration_s=1, max_frames=1000))
+    with pytest.raises(VideoTooLong, match="more than 40 frames"):
+        probe(stream, VideoLimits(max_frames=40))
+
+
+def test_a_high_frame_rate_is_refused(tmp_path: Path) -> None:
+    fast = synthetic.make_video(tmp_path / "fast.mp4", frames=10, width=64, height=48, fps=1000)
+    with pytest.raises(VideoOverLimit, match="1000 frames per second; the limit is 240"):
+        probe(fast, VideoLimits(max_fps=240))
+
+
+def test_the_run_checks_the_config_s_limits(clip: Path) -> None:
+    with pytest.raises(VideoTooLong, match="more than 10 frames"):
+        check_input(clip, DetectionConfig(detector="test_shapes", max_video_frames=10))
+    with pytest.raises(VideoOverLimit, match="the limit is 100 pixels"):
+        check_input(clip, DetectionConfig(detector="test_shapes", max_pixels=100))
+
+
+def test_the_frame_limit_holds_while_decoding_whatever_the_headers_say(clip: Path) -> None:
+    reader = FrameReader(clip, frame_limit=10)
+    decoded = []
+    with pytest.raises(VideoTooLong, match="more than 10 frames"):
+        for frame in reader:
+            decoded.append(frame.index)
+    reader.close()
+    assert decoded == list(range(10))
+
+
+@pytest.mark.parametrize(
+    ("counting", "message"),
+    [
+        ({"lines": [{"name": f"l{i}", "points": [[0, 0], [1, 1]]} for i in range(MAX_SHAPES + 1)]},
+         f"the limit is {MAX_SHAPES}"),
+        ({"zones": [{"name": "z", "points": [[i, i % 7] for i in range(MAX_ZONE_POINTS + 1)]}]},
+         f"the limit is {MAX_ZONE_POINTS}"),
+        ('{"lines": [{"name": "a", "points": [[1e400, 0], [1, 1]]}]}', "finite number"),
+        ('{"lines": [{"name": "a", "points": [[' + "9" * 4000 + ', 0], [1, 1]]}]}',
+         "finite number"),
+        ("[" * 100_000, "nested too deeply"),
+        ({"lines": [{"name": "a", "points": [[float("inf"), 0], [1, 1]]}]},
+         "A point is|finite number"),
+        ("x" * 200_000, "the limit is 100000"),
+    ],
+)  # fmt: skip
+def test_counting_input_past_the_limits_is_one_clear_error(counting: object, message: str) -> None:
+    """As JSON text (REST) and, for what JSON can say, as the dict an MCP client sends."""
+    values = [counting] if isinstance(counting, str) else [counting, json.dumps(counting)]
+    for value in values:
+        with pytest.raises(GeometryError, match=message):
+            from_json(value)
+
+
+# ---------------------------------------------------------------- the job store
+
+
+@pytest.fixture
+def store(tmp_path: Path):
+    jobs = JobStore(
+        tmp_path / "jobs", devices=1, max_queued=4, max_queued_per_client=1,
+        sweep_interval_s=None,
+    )  # fmt: skip
+    yield jobs
+    jobs.close()
+
+
+def upload(clip: Path, tmp_path: Path) -> Path:
+    target = tmp_path / f"upload-{time.monotonic_ns()}.mp4"
+    shutil.copy(clip, target)
+    return target
+
+
+@pytest.fixture
+def heavy_in_order_stage(monkeypatch: pytest.MonkeyPatch) -> threading.Event:
+    """Each frame's in-order work (tracking, counting, drawing) made slow on purpose."""
+    original = DetectionRun.process
+    started = threading.Event()
+
+    def slow(self, frame, result, timing):
+        started.set()
+        time.sleep(0.3)
+        return original(self, frame, result, timing)
+
+    monkeypatch.setattr(DetectionRun, "process", slow)
+    return started
+
+
+def test_stop_drops_the_frames_in_flight_of_a_heavy_stage(
+    store: JobStore, clip: Path, tmp_path: Path, heavy_in_order_stage: threading.Event
+) -> None:
+    job = store.submit("detection", upload(clip, tmp_path), FAST)
+    assert job.wait_until(lambda j: j.frames_done >= 2, timeout=60)
+    # The detector is fast: by now most of the 30 frames wait, detected, for the stage.
+    at_stop = job.frames_done
+    store.stop(job.id)
+    assert job.wait_until(lambda j: j.status.finished, timeout=60)
+    assert job.status is JobStatus.STOPPED and job.summary["partial"]
+    # The frame being finished when the stop came, and no other.
+    assert at_stop <= job.frames_done <= at_stop + 1 < 30
+
+
+def test_delete_of_a_running_job_answers_once_it_is_gone(
+    store: JobStore, clip: Path, tmp_path: Path, heavy_in_order_stage: threading.Event
+) -> None:
+    job = store.submit("detection", upload(clip, tmp_path), FAST)
+    assert job.wait_until(lambda j: j.frames_done >= 2, timeout=60)
+    store.delete(job.id)
+    assert job.status.finished and job.frames_done < 30
+    assert not job.folder.exists() and not job.video.exists()
+    with pytest.raises(UnknownJob):
+        store.get(job.id)
+
+
+def test_one_client_holds_at_most_its_share_of_the_queue(
+    store: JobStore, clip: Path, tmp_path: Path
+) -> None:
+    running = store.submit("detection", upload(clip, tmp_path), SLOW, client="a")
+    waiting = store.submit("detection", upload(clip, tmp_path), SLOW, client="a")
+    with pytest.raises(QueueFull) as refused:
+        store.submit("detection", upload(clip, tmp_path), SLOW, client="a")
+    assert refused.value.client_over_share and refused.value.retry_after_s > 0
+    other = store.submit("detection", upload(clip, tmp_path), SLOW, client="b")
+    assert store.queue_position(waiting) == 1 and store.queue_position(other) == 2
+    for job in (running, waiting, other):
+        store.delete(job.id)
