@@ -101,21 +101,24 @@ def score_on_tud(detector: Detector, frames: list[np.ndarray], gt: Path) -> dict
     return score_detections(gt, by_frame, iou=0.5)
 
 
-@pytest.mark.parametrize("engine", ["onnxruntime", "openvino"])
 def test_int8_keeps_person_precision_and_recall_on_tud_campus(
-    engine: str, tud_frames: list[np.ndarray], shared_assets: Path, int8_cache: Path
+    tud_frames: list[np.ndarray], shared_assets: Path, int8_cache: Path
 ) -> None:
     gt = shared_assets / "mot" / "TUD-Campus" / "gt.txt"
     if not gt.is_file():
         pytest.skip(f"{gt} not found")
-    scores = {}
-    for runtime in (engine, f"{engine}-int8"):
-        detector = models.create("detector", "yolox_nano", device="cpu", runtime=runtime)
-        scores[runtime] = score_on_tud(detector, tud_frames, gt)
-    base, int8 = scores[engine], scores[f"{engine}-int8"]
+    # OpenVINO float32 gives ONNX Runtime's detections (docs/cpu-runtimes.md): one baseline.
+    scores = {
+        runtime: score_on_tud(
+            models.create("detector", "yolox_nano", device="cpu", runtime=runtime), tud_frames, gt
+        )
+        for runtime in ("onnxruntime", "onnxruntime-int8", "openvino-int8")
+    }
+    base = scores["onnxruntime"]
     assert base["tp"] > 250, base  # the float model finds most persons (0.62 / 0.78 measured)
-    assert int8["precision"] >= base["precision"] - ACCURACY_TOLERANCE, scores
-    assert int8["recall"] >= base["recall"] - ACCURACY_TOLERANCE, scores
+    for int8 in (scores["onnxruntime-int8"], scores["openvino-int8"]):
+        assert int8["precision"] >= base["precision"] - ACCURACY_TOLERANCE, scores
+        assert int8["recall"] >= base["recall"] - ACCURACY_TOLERANCE, scores
 
 
 def test_fastest_measures_once_per_key_and_keeps_the_choice(measured: None) -> None:
