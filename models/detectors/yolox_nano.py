@@ -1,4 +1,4 @@
-"""YOLOX-Nano (Megvii, Apache-2.0) on ONNX Runtime: a 0.9 M-parameter COCO detector for CPUs.
+"""YOLOX-Nano (Megvii, Apache-2.0): a 0.9 M-parameter COCO detector for CPUs, four runtimes.
 
 Weights, first match wins: ``weights=`` / ``$YOLOX_NANO_WEIGHTS`` (a local
 ``.onnx`` file or a URL); the copy bundled with the app
@@ -11,10 +11,14 @@ The export takes ``images`` [1, 3, 416, 416] float32 BGR in 0..255 (no
 normalisation), letterboxed to the top-left with padding 114, and returns the
 raw head [1, 3549, 85]: grid offsets, log width/height, objectness and 80 class
 scores (both already sigmoid-activated), over strides 8, 16 and 32.
+
+It runs on ONNX Runtime or OpenVINO (from the same ONNX file), float32 or int8
+(:mod:`models.int8`); ``runtime="auto"`` measures them (:mod:`models.runtimes`).
 """
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -25,6 +29,7 @@ import numpy as np
 import supervision as sv
 
 from models.detectors.base import CLASS_NAME, Detector
+from models.errors import ModelError
 from models.int8 import calibration_frames, quantized_model
 from models.onnx_sessions import onnx_session
 from models.openvino_models import OpenVinoModel, openvino_installed
@@ -32,6 +37,8 @@ from models.registry import register
 from models.runtimes import AUTO, INT8, InvalidRuntimeError, check_runtime, fastest, split_runtime
 from models.weights import BUNDLED_MODELS_DIR, loading_weights, resolve_weights
 from models.weights_sources import UrlFile, WeightsLocation
+
+log = logging.getLogger(__name__)
 
 ENV_VAR = "YOLOX_NANO_WEIGHTS"
 URL_ENV_VAR = "YOLOX_NANO_URL"
@@ -321,9 +328,15 @@ def _build(path: Path, device: str, weights: str, runtime: str) -> YoloxNanoDete
         # Calibrate on the inputs the float model declares (a custom export may differ).
         model_input = onnx_session(path).get_inputs()[0]
         height, width = (int(d) for d in model_input.shape[2:4])
-        model_path = quantized_model(
-            path, lambda frame: {model_input.name: letterbox(frame, height, width)[0]}
-        )
+        try:
+            model_path = quantized_model(
+                path, lambda frame: {model_input.name: letterbox(frame, height, width)[0]}
+            )
+        except Exception as exc:  # a custom export the quantizer cannot handle
+            raise ModelError(
+                f"{LABEL}: could not quantize {path.name} to int8 ({type(exc).__name__}: {exc}); "
+                "use 'onnxruntime' or 'auto'."
+            ) from exc
     names_path = path  # a custom export's names sit beside the original file
     if engine == "openvino":
         model = OpenVinoModel(model_path)
@@ -347,7 +360,12 @@ def _auto_runtime(path: Path, device: str) -> str:
         candidates = [r for r in candidates if not r.startswith("openvino")]
 
     def one_call(runtime: str) -> Any:
-        detector = _build(path, device, str(path), runtime)
+        try:
+            detector = _build(path, device, str(path), runtime)
+        except Exception as exc:  # a runtime that fails here is simply not a candidate
+            log.warning("%s: %s unavailable for auto (%s: %s)", LABEL, runtime,
+                        type(exc).__name__, exc)  # fmt: skip
+            return None
         frame = calibration_frames(count=1)[0]
         return lambda: detector.detect([frame], confidence=0.25)
 
