@@ -1,15 +1,18 @@
 """int8 models by ONNX Runtime's static quantization, calibrated on real frames, cached once.
 
-Measured against OpenVINO's int8 on the same machine (2 shared vCPUs, AMD EPYC
-with AVX-512 VNNI; ``docs/cpu-runtimes.md``), ONNX Runtime's quantized model ran
-faster, so this is the one int8 path; OpenVINO runs the same quantized file too.
+OpenVINO runs the same quantized file too. NNCF (OpenVINO's own quantizer) was
+not tried: on the 2-vCPU development machine (AMD EPYC, AVX-512 VNNI) OpenVINO
+lost to ONNX Runtime in float32 and on this int8 file alike
+(``docs/cpu-runtimes.md``), and NNCF is a large dependency.
 
 The quantized model is QDQ (quantize/dequantize pairs around int8 operators),
 weights per channel, calibrated by min/max on frames of the bundled clip
 (:data:`CALIBRATION_CLIP`) or of any video given. The head's last convolutions
-and everything after them (sigmoids, decoding, concatenation) stay float32:
-the scores and box offsets are where 8 bits cost accuracy (quantizing them
-lost 2 points of recall on TUD-Campus), and they are a sliver of the compute.
+and everything after them (sigmoids, decoding, concatenation) stay float32, as
+ultralytics' own int8 export keeps its head: scores and box offsets are where
+8 bits are felt, and they are a sliver of the compute. The calibration clip
+matters more: calibrated on ``one_by_one_person.mp4`` instead, YOLOX-Nano's
+int8 lost 2.2 points of recall on TUD-Campus, with or without the float head.
 
 Example:
     >>> path = quantized_model(Path("yolox_nano.onnx"), preprocess)  # doctest: +SKIP
