@@ -27,7 +27,7 @@ from typing import Any
 import psutil
 
 import models
-from models.runtimes import known_runtimes, runtimes_for
+from models.runtimes import INT8, known_runtimes, runtimes_for
 from pipeline.configs import ConfigError, DetectionConfig
 from pipeline.evaluation.benchmark import end_to_end, model_only
 from pipeline.io.video import iter_frames
@@ -117,6 +117,12 @@ class BenchmarkPlan:
         return configs
 
 
+def _runtime_name(model: dict[str, Any]) -> str:
+    """The runtime that ran, as ``--runtime`` names it (``onnxruntime-int8``)."""
+    runtime = model.get("runtime") or ("onnxruntime" if "providers" in model else "torch")
+    return f"{runtime}-int8" if model.get("precision") == INT8 else runtime
+
+
 def _weights_fit(weights: str | None, detector: str) -> bool:
     """Architecture files (``.yaml``) suit the ultralytics detectors only."""
     if weights is None:
@@ -185,7 +191,7 @@ def measure(config: DetectionConfig, video: Path, images: list[Any], workdir: Pa
     return {
         "detector": config.detector,
         "size": model.get("size"),
-        "runtime": model.get("runtime") or ("onnxruntime" if "providers" in model else "torch"),
+        "runtime": _runtime_name(model),
         "batch_size": config.batch_size,
         "devices": run["devices"],
         "frames": frames,
