@@ -305,6 +305,7 @@ def test_unknown_runtime_is_a_clear_error() -> None:
         )
 
 
+@pytest.mark.slow
 def test_openvino_matches_pytorch_and_is_exported_once(
     frames: list[np.ndarray],
     seeded_weights: Path,

@@ -75,6 +75,7 @@ def test_a_runtime_a_model_cannot_use_is_one_line(capsys: pytest.CaptureFixture[
     )
 
 
+@pytest.mark.slow
 def test_yolox_nano_takes_each_of_its_runtimes(
     tud_frames: list[np.ndarray], int8_cache: Path
 ) -> None:
@@ -101,6 +102,7 @@ def score_on_tud(detector: Detector, frames: list[np.ndarray], gt: Path) -> dict
     return score_detections(gt, by_frame, iou=0.5)
 
 
+@pytest.mark.slow
 def test_int8_keeps_person_precision_and_recall_on_tud_campus(
     tud_frames: list[np.ndarray], shared_assets: Path, int8_cache: Path
 ) -> None:
@@ -143,6 +145,7 @@ def test_fastest_takes_the_default_unmeasured_when_told(monkeypatch: pytest.Monk
     runtimes.forget_choices()
 
 
+@pytest.mark.slow
 def test_auto_picks_a_measured_runtime_for_yolox_nano(
     measured: None, int8_cache: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -161,6 +164,7 @@ def test_auto_picks_a_measured_runtime_for_yolox_nano(
     assert built == [detector.runtime] and again.runtime == detector.runtime
 
 
+@pytest.mark.slow
 def test_bench_compares_every_runtime(tmp_path: Path, int8_cache: Path) -> None:
     import json
 
