@@ -26,6 +26,7 @@ from typing import Any
 import models
 from models.detectors.base import normalize_queries
 from models.prefetch import ModelLoad
+from models.runtimes import AUTO, InvalidRuntimeError, check_runtime, known_runtimes, runtimes_for
 from pipeline.errors import ConfigError
 from pipeline.io.video_limits import (
     DEFAULT_MAX_DURATION_S,
@@ -257,6 +258,10 @@ class DetectionConfig(PooledRunConfig):
         queries: Class names to keep, comma-separated (empty: all), or what to
             find in free text for grounding_dino.
         confidence: Minimum detection score, 0 to 1.
+        runtime: What runs the detector's network: auto (on a CPU the fastest
+            the detector offers, measured at first use; on a GPU its default),
+            or one the detector offers, such as onnxruntime, onnxruntime-int8,
+            openvino or torch (docs/cpu-runtimes.md).
         tracker: The tracker that gives objects their ids (each with defaults
             tuned on MOT sequences; README, "Trackers").
         tracker_params: Overrides of the tracker's tuned defaults as
@@ -285,6 +290,7 @@ class DetectionConfig(PooledRunConfig):
     weights: str | None = option(None)
     queries: tuple[str, ...] = option(())
     confidence: float = option(0.25, flag="--conf")
+    runtime: str = option(AUTO, choices=known_runtimes)
     tracker: str = option(DEFAULT_TRACKER, choices=tracker_names)
     tracker_params: tuple[tuple[str, Any], ...] = option(
         (), flag="--tracker-param", repeat=True, parse=as_tracker_params, metavar="NAME=VALUE"
@@ -310,6 +316,7 @@ class DetectionConfig(PooledRunConfig):
         checked_tracker_params(self.tracker, dict(self.tracker_params))
         _check_size("detector", self.detector, self.size)
         _check_confidence(self.confidence)
+        _check_runtime(self.detector, self.runtime)
         if self.depth:
             _check_size("depth", DEPTH_MODEL, self.depth_size)
 
@@ -327,7 +334,14 @@ class DetectionConfig(PooledRunConfig):
 
     def model_options(self) -> dict[str, Any]:
         """Options passed to the model registry for this run's detector."""
-        return registry_options(self.detector_options, size=self.size, weights=self.weights)
+        # "auto" is every factory's default, and a detector that declares no
+        # runtimes runs on PyTorch only: neither is passed on.
+        runtime = self.runtime
+        if runtime == AUTO or runtimes_for("detector", self.detector) == (AUTO, "torch"):
+            runtime = None
+        return registry_options(
+            self.detector_options, size=self.size, weights=self.weights, runtime=runtime
+        )
 
     def depth_options(self) -> dict[str, Any]:
         """Options passed to the model registry for the per-object depth model."""
@@ -339,6 +353,14 @@ class DetectionConfig(PooledRunConfig):
         if self.depth:
             loads.append(ModelLoad("depth", DEPTH_MODEL, self.depth_options()))
         return loads
+
+
+def _check_runtime(detector: str, runtime: str) -> None:
+    spec = models.spec("detector", detector)
+    try:
+        check_runtime(spec.label, runtime, runtimes_for("detector", detector))
+    except InvalidRuntimeError as error:
+        raise ConfigError(str(error)) from None
 
 
 #: The depth estimator of depth runs and of per-object depth.

@@ -16,6 +16,9 @@ os.environ.setdefault("YOLO_OFFLINE", "1")
 os.environ.setdefault("YOLO_CONFIG_DIR", tempfile.mkdtemp(prefix="yolo-config-"))
 os.environ.setdefault("MODELS_CACHE_DIR", tempfile.mkdtemp(prefix="models-cache-"))
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
+# runtime="auto" takes ONNX Runtime float32 unmeasured, so that results do not depend on
+# which runtime won a timing under load; tests/test_cpu_runtimes.py measures it.
+os.environ.setdefault("VIDEO_APP_MEASURE_RUNTIMES", "false")
 
 import pytest  # noqa: E402
 

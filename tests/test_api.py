@@ -105,6 +105,7 @@ def test_api_lists_named_endpoints(client: Client) -> None:
         "object_depth",
         "counting",
         "tracker",
+        "runtime",
     ]
     assert len(endpoints["/detect"]["returns"]) == 6
 
@@ -441,3 +442,14 @@ def test_detect_takes_the_tracker_by_name(client: Client, clip: Path, app_env: P
     with pytest.raises(AppError, match="Unknown tracker 'nope'. Choose one of bytetrack, sort"):
         client.predict(handle_file(str(clip)), "yolox_nano", tracker="nope", api_name="/detect")
     assert files_under(app_env) == before
+
+
+def test_detect_takes_the_runtime_by_name(client: Client, clip: Path, app_env: Path) -> None:
+    *_, (_, status, video, tracks, tables, summary) = client.submit(
+        video=handle_file(str(clip)), detector="yolox_nano", queries="person",
+        runtime="openvino", api_name="/detect",
+    )  # fmt: skip
+    assert (summary["model"]["runtime"], summary["model"]["precision"]) == ("openvino", "fp32")
+    assert "on openvino (fp32)" in status
+    with pytest.raises(AppError, match="YOLOX-Nano cannot run on 'torch'; it runs on: auto"):
+        client.predict(handle_file(str(clip)), "yolox_nano", runtime="torch", api_name="/detect")

@@ -9,6 +9,7 @@ import pytest
 from synthetic import make_video
 
 from pipeline.cli import bench
+from pipeline.errors import ConfigError
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +66,7 @@ def test_bench_reports_every_figure_and_ratio(
 
 
 def test_bench_rejects_an_unknown_runtime(clip: Path) -> None:
-    with pytest.raises(SystemExit):
+    with pytest.raises(ConfigError, match="cannot run on 'tensorrt'; it runs on: auto"):
         bench.main([str(clip), "--runtime", "tensorrt"])
 
 

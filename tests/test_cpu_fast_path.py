@@ -299,7 +299,25 @@ def test_export_failure_falls_back_to_torch(
 
 
 def test_unknown_runtime_is_a_clear_error() -> None:
-    with pytest.raises(ModelError, match="openvino.*auto, torch, onnxruntime, ultralytics"):
+    with pytest.raises(ModelError, match="tensorrt.*auto, torch, onnxruntime, openvino"):
         models.create(
-            "detector", "yolo11", device="cpu", weights="yolo11n.yaml", runtime="openvino"
+            "detector", "yolo11", device="cpu", weights="yolo11n.yaml", runtime="tensorrt"
         )
+
+
+@pytest.mark.slow
+def test_openvino_matches_pytorch_and_is_exported_once(
+    frames: list[np.ndarray],
+    seeded_weights: Path,
+    torch_detector: uc.UltralyticsDetector,
+    cache: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    detector = seeded_detector(seeded_weights, "openvino")
+    assert detector.runtime == "openvino" and detector.info()["runtime"] == "openvino"
+    assert_detectors_agree(torch_detector, detector, frames)
+    # ultralytics' own export, cached beside the ONNX one, and taken from there next time.
+    assert detector.network.path.is_relative_to(cache / uc.OPENVINO_CACHE_FOLDER)
+    monkeypatch.setattr(uc, "export_openvino", pytest.fail)
+    again = seeded_detector(seeded_weights, "openvino")
+    assert again.runtime == "openvino" and again.network.path == detector.network.path

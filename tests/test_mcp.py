@@ -37,7 +37,8 @@ PREVIEW_WIDTH = field_default(DetectionConfig, "preview_max_width")
 #: The tabs' tools and their parameters, in the API's order.
 TAB_TOOLS = {
     "detect": [
-        "video", "detector", "size", "queries", "confidence", "object_depth", "counting", "tracker"
+        "video", "detector", "size", "queries", "confidence", "object_depth", "counting", "tracker",
+        "runtime",
     ],
     "depth": ["video", "size", "colormap", "view"],
     "segment": ["video", "segmenter", "queries", "step"],

@@ -224,6 +224,8 @@ def test_a_full_queue_answers_503_with_retry_after(http: httpx.Client, long_clip
         ({"mode": "depth", "counting": DOOR}, 422, "for object_detection only"),
         ({"tracker": "nope"}, 422, "Unknown tracker 'nope'"),
         ({"mode": "segmentation", "tracker": "sort"}, 422, "for object_detection only"),
+        ({"detector": "yolox_nano", "runtime": "torch"}, 422, "YOLOX-Nano cannot run on 'torch'"),
+        ({"mode": "depth", "runtime": "openvino"}, 422, "for object_detection only"),
     ],
 )
 def test_bad_form_values_are_one_clear_error_and_leave_nothing(

@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from models.detectors.ultralytics_common import RUNTIMES
+from models.runtimes import known_runtimes
 from pipeline.configs import ConfigError, DetectionConfig
 from pipeline.evaluation import analysis, benchmark_grid, profiling
 from pipeline.evaluation.benchmark_grid import BenchmarkPlan
@@ -115,8 +115,9 @@ def profile_config(
         models.UnknownModelError: An unknown detector or size.
     """
     runtime = (runtime or "").strip() or None
-    if runtime is not None and runtime not in RUNTIMES:
-        raise ConfigError(f"Unknown runtime {runtime!r}. Choose one of {', '.join(RUNTIMES)}.")
+    if runtime is not None and runtime not in known_runtimes():
+        known = ", ".join(known_runtimes())
+        raise ConfigError(f"Unknown runtime {runtime!r}. Choose one of {known}.")
     batches = _whole_numbers("The batch size", [batch_size] if batch_size else None, ())
     device = (device or "").strip()
     return DetectionConfig(

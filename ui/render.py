@@ -59,7 +59,7 @@ def summary_text(summary: dict[str, Any], *, noun: str = "track", followed: bool
     text = (
         f"Done: {summary.get('frames', 0)} frames, {count} {noun}{'s' if count != 1 else ''}"
         f"{' followed' if followed else ''}{f' ({per_class})' if per_class else ''} "
-        f"at {summary.get('fps', 0.0):.1f} fps."
+        f"at {summary.get('fps', 0.0):.1f} fps{_runtime_text(summary.get('model') or {})}."
     )
     if summary.get("counting"):
         text += "\n\n" + counting_text(summary["counting"])
@@ -71,6 +71,14 @@ def summary_text(summary: dict[str, Any], *, noun: str = "track", followed: bool
     if summary.get("warning"):
         text += f"\n\n**Warning:** {summary['warning']}"
     return text
+
+
+def _runtime_text(model: dict[str, Any]) -> str:
+    """`` on onnxruntime (int8)``: what ran the detector, when the model info says."""
+    if not model.get("runtime"):
+        return ""
+    precision = f" ({model['precision']})" if model.get("precision") else ""
+    return f" on {model['runtime']}{precision}"
 
 
 def licenses_text(licenses: list[dict[str, Any]]) -> str:

@@ -62,3 +62,42 @@ def export_module_to_onnx(module: Any, folder: Path, *, imgsz: int, simplify: bo
     if not exported or not Path(exported).is_file():
         raise RuntimeError("ultralytics' exporter produced no ONNX file")
     return Path(exported)
+
+
+def export_module_to_openvino(module: Any, folder: Path, *, imgsz: int) -> Path:
+    """Export a detection module to OpenVINO IR with ultralytics' own exporter.
+
+    Dynamic input shape (any batch and frame size), raw head output, fp32.
+
+    Args:
+        module: The ``torch.nn.Module`` (``YOLO(...).model``); the exporter
+            modifies it, so pass a copy.
+        folder: Where the exporter writes its ``model_openvino_model`` folder.
+        imgsz: Size of the dummy input the export traces.
+
+    Returns:
+        The exported ``.xml`` file (its ``.bin`` beside it).
+
+    Raises:
+        RuntimeError: The exporter produced no model.
+    """
+    from ultralytics.engine.exporter import Exporter
+
+    module.pt_path = str(folder / "model.pt")
+    overrides = {
+        "format": "openvino",
+        "imgsz": imgsz,
+        "dynamic": True,
+        "quantize": None,
+        "batch": 1,
+        "device": "cpu",
+        "nms": None,
+        "data": None,
+        "verbose": False,
+        "mode": "export",
+    }
+    exported = Exporter(overrides=overrides)(model=module)
+    xml = next(Path(exported).glob("*.xml"), None) if exported else None
+    if xml is None:
+        raise RuntimeError("ultralytics' exporter produced no OpenVINO model")
+    return xml

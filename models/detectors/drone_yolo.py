@@ -23,7 +23,7 @@ from __future__ import annotations
 import os
 import re
 
-from models.detectors.ultralytics_common import UltralyticsDetector, locate
+from models.detectors.ultralytics_common import RUNTIMES, UltralyticsDetector, locate
 from models.registry import register
 from models.weights import resolve_weights
 from models.weights_sources import HubFile, WeightsLocation
@@ -102,6 +102,7 @@ def locate_weights(*, size: str = DEFAULT_SIZE, weights: str | None = None) -> W
     throughput_fps=40.0,
     locate=locate_weights,
     env_var=ENV_VAR,
+    runtimes=RUNTIMES,
 )
 def create_drone_yolo(
     *,

@@ -5,7 +5,7 @@ supplies its :class:`~models.weights_sources.WeightsLocation` (an architecture,
 a local ``.pt`` or a download: an ultralytics release asset, a Hub file) and
 this module does the loading, prediction and conversion.
 
-Three runtimes run the same network (see :mod:`models.detectors.yolo_networks`):
+Four runtimes run the same network (see :mod:`models.detectors.yolo_networks`):
 
 - ``"torch"``: the PyTorch module called directly, fp16 and pinned host
   memory on CUDA (the default on GPUs);
@@ -15,11 +15,14 @@ Three runtimes run the same network (see :mod:`models.detectors.yolo_networks`):
   architecture and state dict, the image size and the ultralytics, torch and
   onnx versions (the default on CPUs). Exports of random (architecture-only)
   weights are not cached: those weights differ per instance;
+- ``"openvino"``: on the CPU, ultralytics' own OpenVINO export (dynamic input
+  shape), cached under ``<cache_dir>/openvino`` with the same key plus the
+  openvino version;
 - ``"ultralytics"``: ultralytics' own predictor (``YOLO.predict``), the
   reference the other two are tested against.
 
 Pre- and post-processing are ultralytics' own (``LetterBox``,
-``non_max_suppression``, ``scale_boxes``) in all three, so they return the
+``non_max_suppression``, ``scale_boxes``) in all four, so they return the
 same boxes up to float rounding.
 """
 
@@ -32,6 +35,7 @@ import importlib.util
 import json
 import logging
 import os
+import shutil
 import tempfile
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -44,19 +48,23 @@ import supervision as sv
 
 from models.base import GPU_BATCH_SIZE
 from models.detectors.base import CLASS_NAME, Detector
-from models.detectors.yolo_networks import OnnxRuntimeYolo, TorchYolo
+from models.detectors.yolo_networks import OnnxRuntimeYolo, OpenVinoYolo, TorchYolo
 from models.download_progress import ByteProgress
-from models.errors import ModelError
 from models.onnx_sessions import onnx_session
+from models.openvino_models import OpenVinoModel, openvino_installed
+from models.runtimes import check_runtime, fastest
 from models.weights import cache_dir, is_architecture_file, is_offline, loading_weights
 from models.weights_sources import RemoteWeights, WeightsLocation
 
 STAGES = ("preprocess", "inference", "postprocess")
-RUNTIMES = ("auto", "torch", "onnxruntime", "ultralytics")
+RUNTIMES = ("auto", "torch", "onnxruntime", "openvino", "ultralytics")
+#: What ``runtime="auto"`` measures on a CPU (real weights), the default first.
+CPU_RUNTIMES = ("onnxruntime", "openvino")
 #: Batch size of the pool on CUDA, and the smallest padded batch of the
 #: ``"torch"`` runtime's static shapes.
 CUDA_BATCH_SIZE = GPU_BATCH_SIZE
 ONNX_CACHE_FOLDER = "onnx"
+OPENVINO_CACHE_FOLDER = "openvino"
 ASSETS_HOST = "github.com"
 # Part of the cache key: bump it when the export settings below change.
 EXPORT_VERSION = 1
@@ -65,10 +73,6 @@ log = logging.getLogger(__name__)
 # The exporter builds a deep copy and logs through ultralytics' global logger;
 # one export at a time keeps memory and log silencing simple.
 _EXPORT_LOCK = threading.Lock()
-
-
-class InvalidRuntimeError(ModelError, ValueError):
-    """The ``runtime`` option names no known runtime."""
 
 
 class UltralyticsDetector(Detector):
@@ -98,7 +102,7 @@ class UltralyticsDetector(Detector):
         size: str | None,
         imgsz: int,
         random_weights: bool,
-        network: TorchYolo | OnnxRuntimeYolo | None = None,
+        network: TorchYolo | OnnxRuntimeYolo | OpenVinoYolo | None = None,
         license: str = "",
     ) -> None:
         names: Mapping[int, str] = model.names
@@ -115,9 +119,11 @@ class UltralyticsDetector(Detector):
         self.imgsz = imgsz
         self.half = device.startswith("cuda")
         self.network = network
-        self.runtime = {OnnxRuntimeYolo: "onnxruntime", TorchYolo: "torch"}.get(
-            type(network), "ultralytics"
-        )
+        self.runtime = {
+            OnnxRuntimeYolo: "onnxruntime",
+            OpenVinoYolo: "openvino",
+            TorchYolo: "torch",
+        }.get(type(network), "ultralytics")
         self._class_index = {n: i for i, n in enumerate(self.class_names)}
 
     @property
@@ -151,8 +157,11 @@ class UltralyticsDetector(Detector):
             random_class_names: Names given to a randomly initialised model when
                 its class count matches, so that it accepts the same queries as
                 the trained one.
-            runtime: ``"auto"`` (ONNX Runtime on the CPU when the export works,
-                else ``"torch"``), ``"torch"`` (the PyTorch module called
+            runtime: ``"auto"`` (on the CPU the faster of ONNX Runtime and
+                OpenVINO, measured once per process for real weights, ONNX
+                Runtime for random ones; ``"torch"`` when no export works;
+                on CUDA ``"torch"``), ``"openvino"`` (CPU only; falls back
+                like ONNX Runtime), ``"torch"`` (the PyTorch module called
                 directly), ``"onnxruntime"`` (CPU only; falls back to
                 ``"torch"`` with a warning when the export fails) or
                 ``"ultralytics"`` (ultralytics' predictor).
@@ -171,10 +180,7 @@ class UltralyticsDetector(Detector):
         from ultralytics import YOLO
 
         label, weights = location.label, location.weights
-        if runtime not in RUNTIMES:
-            raise InvalidRuntimeError(
-                f"Unknown runtime {runtime!r} for {label}; choose one of {', '.join(RUNTIMES)}."
-            )
+        check_runtime(label, runtime, RUNTIMES)
         random_weights = location.random_weights
         with loading_weights(label, weights, location.env_var):
             # An architecture yaml is resolved from ultralytics' bundled configs and
@@ -191,15 +197,21 @@ class UltralyticsDetector(Detector):
         if random_weights and len(random_class_names) == len(model.names):
             model.model.names = dict(enumerate(random_class_names))
         model.to(device)
-        network: TorchYolo | OnnxRuntimeYolo | None = None
-        if runtime in ("auto", "onnxruntime"):
-            network = _onnx_runtime(
+        network: TorchYolo | OnnxRuntimeYolo | OpenVinoYolo | None = None
+        if runtime == "auto" and auto_runtime(device) != "torch" and not random_weights:
+            runtime = _fastest_cpu_runtime(model, label=label, device=device, imgsz=imgsz)
+            network = _cpu_network(
+                model, runtime, label=label, device=device, imgsz=imgsz, cache=True, explicit=False
+            )
+        elif runtime in ("auto", *CPU_RUNTIMES):
+            network = _cpu_network(
                 model,
+                "onnxruntime" if runtime == "auto" else runtime,
                 label=label,
                 device=device,
                 imgsz=imgsz,
                 cache=not random_weights,
-                explicit=runtime == "onnxruntime",
+                explicit=runtime != "auto",
             )
         if network is None and runtime != "ultralytics":
             cuda = device.startswith("cuda")
@@ -301,8 +313,9 @@ class UltralyticsDetector(Detector):
         return detections
 
     def info(self) -> dict[str, Any]:
-        """What the tracks file records about the model, plus the runtime that ran it."""
-        return {**super().info(), "runtime": self.runtime}
+        """What the tracks file records about the model, with the runtime and precision that ran."""
+        precision = "fp16" if self.half and self.runtime in ("torch", "ultralytics") else "fp32"
+        return {**super().info(), "runtime": self.runtime, "precision": precision}
 
 
 def model_fingerprint(model: Any) -> str:
@@ -393,55 +406,149 @@ def auto_runtime(device: str) -> str:
     return "onnxruntime" if device == "cpu" else "torch"
 
 
-def _onnx_runtime(
-    yolo: Any, *, label: str, device: str, imgsz: int, cache: bool, explicit: bool
-) -> OnnxRuntimeYolo | None:
-    """The ONNX Runtime network for ``yolo``, or None to stay on PyTorch."""
+def _fastest_cpu_runtime(yolo: Any, *, label: str, device: str, imgsz: int) -> str:
+    """The faster of :data:`CPU_RUNTIMES` for ``yolo``, measured once per process."""
+    frame = np.zeros((imgsz, imgsz, 3), np.uint8)
+
+    def one_call(runtime: str) -> Callable[[], Any] | None:
+        network = _cpu_network(
+            yolo, runtime, label=label, device=device, imgsz=imgsz, cache=True, explicit=False
+        )
+        if network is None:
+            return None
+        return lambda: network.postprocess(
+            network.infer(network.preprocess([frame])), network.imgsz, [frame.shape], 0.25, None
+        )
+
+    key = ("ultralytics", model_fingerprint(yolo.model), imgsz, device)
+    return fastest(key, CPU_RUNTIMES, one_call)
+
+
+def _cpu_network(
+    yolo: Any, runtime: str, *, label: str, device: str, imgsz: int, cache: bool, explicit: bool
+) -> OnnxRuntimeYolo | OpenVinoYolo | None:
+    """The network of a CPU runtime for ``yolo``, or None to stay on PyTorch."""
     if auto_runtime(device) != "onnxruntime":
-        # CUDA runs PyTorch in fp16, which ONNX Runtime's CPU build cannot beat.
+        # CUDA runs PyTorch in fp16, which the CPU runtimes cannot beat.
         if explicit:
             log.warning(
-                "%s: runtime='onnxruntime' runs on the CPU only; using PyTorch on %s.",
-                label,
-                device,
+                "%s: runtime=%r runs on the CPU only; using PyTorch on %s.", label, runtime, device
             )
         return None
-    missing = [m for m in ("onnx", "onnxruntime") if importlib.util.find_spec(m) is None]
-    if missing:
+    packages = ("onnx", "onnxruntime") if runtime == "onnxruntime" else ("openvino",)
+    missing = [m for m in packages if importlib.util.find_spec(m) is None]
+    if missing or (runtime == "openvino" and not openvino_installed()):
         log.warning("%s: %s not installed; running on PyTorch.", label, " and ".join(missing))
         return None
     network = yolo.model
+    build = _onnx_network if runtime == "onnxruntime" else _openvino_network
     try:
-        stride = max(int(network.stride.max()), 32)
-        if cache:
-            path = onnx_cache_path(network, imgsz)
-            session = None
-            if path.is_file():
-                try:
-                    session = onnx_session(path)
-                except Exception as exc:
-                    # A damaged cache entry (disk full, killed copy) would otherwise
-                    # disable the fast path for good: export it again.
-                    log.warning("%s: discarding unreadable %s (%s)", label, path, exc)
-                    path.unlink(missing_ok=True)
-            if session is None:
-                log.info("%s: exporting to ONNX once, cached at %s", label, path)
-                session = onnx_session(export_onnx(network, path, imgsz))
-        else:
-            # Random weights differ per instance: export beside nothing, keep the
-            # session (it holds the model in memory) and drop the file.
-            with tempfile.TemporaryDirectory(prefix="yolo-onnx-") as tmp:
-                path = export_onnx(network, Path(tmp) / "model.onnx", imgsz)
-                session = onnx_session(path)
-        return OnnxRuntimeYolo(session, path=path, imgsz=imgsz, stride=stride)
+        return build(network, label=label, imgsz=imgsz, cache=cache)
     except Exception as exc:  # any export failure must leave PyTorch working
         log.warning(
-            "%s: ONNX export or load failed (%s: %s); running on PyTorch.",
+            "%s: %s export or load failed (%s: %s); running on PyTorch.",
             label,
+            runtime,
             type(exc).__name__,
             exc,
         )
         return None
+
+
+def _onnx_network(network: Any, *, label: str, imgsz: int, cache: bool) -> OnnxRuntimeYolo:
+    stride = max(int(network.stride.max()), 32)
+    if cache:
+        path = onnx_cache_path(network, imgsz)
+        session = None
+        if path.is_file():
+            try:
+                session = onnx_session(path)
+            except Exception as exc:
+                # A damaged cache entry (disk full, killed copy) would otherwise
+                # disable the fast path for good: export it again.
+                log.warning("%s: discarding unreadable %s (%s)", label, path, exc)
+                path.unlink(missing_ok=True)
+        if session is None:
+            log.info("%s: exporting to ONNX once, cached at %s", label, path)
+            session = onnx_session(export_onnx(network, path, imgsz))
+    else:
+        # Random weights differ per instance: export beside nothing, keep the
+        # session (it holds the model in memory) and drop the file.
+        with tempfile.TemporaryDirectory(prefix="yolo-onnx-") as tmp:
+            path = export_onnx(network, Path(tmp) / "model.onnx", imgsz)
+            session = onnx_session(path)
+    return OnnxRuntimeYolo(session, path=path, imgsz=imgsz, stride=stride)
+
+
+def _openvino_network(network: Any, *, label: str, imgsz: int, cache: bool) -> OpenVinoYolo:
+    stride = max(int(network.stride.max()), 32)
+    if cache:
+        folder = openvino_cache_path(network, imgsz)
+        xml = folder / "model.xml"
+        model = None
+        if xml.is_file():
+            try:
+                model = OpenVinoModel(xml)
+            except Exception as exc:
+                log.warning("%s: discarding unreadable %s (%s)", label, folder, exc)
+                shutil.rmtree(folder, ignore_errors=True)
+        if model is None:
+            log.info("%s: exporting to OpenVINO once, cached at %s", label, folder)
+            model = OpenVinoModel(export_openvino(network, folder, imgsz))
+        return OpenVinoYolo(model, path=xml, imgsz=imgsz, stride=stride)
+    with tempfile.TemporaryDirectory(prefix="yolo-openvino-") as tmp:
+        xml = export_openvino(network, Path(tmp) / "model", imgsz)
+        # Compiled, the model lives in memory: the files may go.
+        return OpenVinoYolo(OpenVinoModel(xml), path=xml, imgsz=imgsz, stride=stride)
+
+
+def openvino_cache_path(model: Any, imgsz: int) -> Path:
+    """Where the OpenVINO export of ``model`` at ``imgsz`` is cached (a folder).
+
+    Args:
+        model: The ``torch.nn.Module`` to export.
+        imgsz: Inference image size.
+
+    Returns:
+        ``<cache_dir>/openvino/<the ONNX cache file's stem>-ov<openvino version>``.
+    """
+    import openvino
+
+    stem = onnx_cache_path(model, imgsz).stem
+    version = openvino.__version__.split("-")[0]
+    return cache_dir() / OPENVINO_CACHE_FOLDER / f"{stem}-ov{version}"
+
+
+def export_openvino(model: Any, target: Path, imgsz: int) -> Path:
+    """Export ``model`` to OpenVINO IR in the folder ``target`` with ultralytics' exporter.
+
+    Args:
+        model: The ``torch.nn.Module`` (``YOLO(...).model``), left unchanged.
+        target: Output folder, holding ``model.xml`` and ``model.bin``; written
+            atomically (renamed into place when complete).
+        imgsz: Size of the dummy input the export traces.
+
+    Returns:
+        ``target / "model.xml"``.
+    """
+    from ultralytics.utils import LOGGER
+
+    from models.compat.ultralytics import export_module_to_openvino
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with (
+        _EXPORT_LOCK,
+        tempfile.TemporaryDirectory(dir=target.parent, prefix=".export-") as tmp,
+        _quiet(LOGGER),
+    ):
+        xml = export_module_to_openvino(copy.deepcopy(model).cpu(), Path(tmp), imgsz=imgsz)
+        staged = Path(tmp) / "staged"
+        staged.mkdir()
+        os.replace(xml, staged / "model.xml")
+        os.replace(xml.with_suffix(".bin"), staged / "model.bin")
+        shutil.rmtree(target, ignore_errors=True)
+        os.replace(staged, target)
+    return target / "model.xml"
 
 
 @contextlib.contextmanager

@@ -9,7 +9,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from models.detectors.ultralytics_common import UltralyticsAsset, UltralyticsDetector, locate
+from models.detectors.ultralytics_common import (
+    RUNTIMES,
+    UltralyticsAsset,
+    UltralyticsDetector,
+    locate,
+)
 from models.registry import register
 from models.weights import resolve_weights
 from models.weights_sources import WeightsLocation
@@ -54,6 +59,7 @@ def _asset(name: str) -> UltralyticsAsset | None:
     throughput_fps=40.0,
     locate=locate_weights,
     env_var=ENV_VAR,
+    runtimes=RUNTIMES,
 )
 def create_yolo11(
     *,

@@ -6,6 +6,7 @@ their detections equal those of ``YOLO.predict`` up to float rounding:
 
 - :class:`OnnxRuntimeYolo`: an ONNX export on ONNX Runtime's CPU provider (the
   CPU fast path);
+- :class:`OpenVinoYolo`: ultralytics' OpenVINO export on OpenVINO's CPU plugin;
 - :class:`TorchYolo`: the PyTorch module called directly. On CUDA the
   letterboxed uint8 batch is stacked straight into a reused page-locked
   (pinned) buffer and copied asynchronously; channel order, layout, dtype and
@@ -173,6 +174,51 @@ class OnnxRuntimeYolo:
     def infer(self, blob: np.ndarray) -> np.ndarray:
         """Run the network; returns the raw head output (N, 4 + classes, anchors)."""
         return self.session.run(None, {self._input: blob})[0]
+
+    def postprocess(
+        self,
+        raw: np.ndarray,
+        input_hw: Sequence[int],
+        frame_shapes: Sequence[tuple[int, ...]],
+        confidence: float,
+        classes: list[int] | None,
+    ) -> list[np.ndarray]:
+        """Per frame, an (n, 6) array x1, y1, x2, y2, score, class (see :func:`nms_and_scale`)."""
+        import torch
+
+        return nms_and_scale(
+            torch.from_numpy(raw), input_hw, frame_shapes, confidence, classes, **self._nms
+        )
+
+
+class OpenVinoYolo:
+    """An ultralytics detection network in OpenVINO IR (ultralytics' own export), on the CPU.
+
+    The same pre- and post-processing as :class:`OnnxRuntimeYolo`; only the engine differs.
+
+    Attributes:
+        model: The compiled :class:`~models.openvino_models.OpenVinoModel`.
+        path: The ``.xml`` file it was compiled from.
+        imgsz: Inference size as (height, width), rounded to the stride.
+        stride: The network's largest stride.
+    """
+
+    def __init__(self, model: Any, *, path: Any, imgsz: int, stride: int) -> None:
+        from ultralytics.utils.checks import check_imgsz
+
+        self.model = model
+        self.path = path
+        self.stride = stride
+        self.imgsz = check_imgsz(imgsz, stride=stride, min_dim=2)
+        self._nms = predictor_defaults()
+
+    def preprocess(self, frames: Sequence[np.ndarray]) -> np.ndarray:
+        """The network's input for BGR frames (see :func:`letterbox_blob`)."""
+        return letterbox_blob(frames, self.imgsz, self.stride)
+
+    def infer(self, blob: np.ndarray) -> np.ndarray:
+        """Run the network; returns the raw head output (N, 4 + classes, anchors)."""
+        return self.model.run(blob)
 
     def postprocess(
         self,

@@ -1,4 +1,4 @@
-"""YOLOX-Nano (Megvii, Apache-2.0) on ONNX Runtime: a 0.9 M-parameter COCO detector for CPUs.
+"""YOLOX-Nano (Megvii, Apache-2.0): a 0.9 M-parameter COCO detector for CPUs, four runtimes.
 
 Weights, first match wins: ``weights=`` / ``$YOLOX_NANO_WEIGHTS`` (a local
 ``.onnx`` file or a URL); the copy bundled with the app
@@ -11,10 +11,14 @@ The export takes ``images`` [1, 3, 416, 416] float32 BGR in 0..255 (no
 normalisation), letterboxed to the top-left with padding 114, and returns the
 raw head [1, 3549, 85]: grid offsets, log width/height, objectness and 80 class
 scores (both already sigmoid-activated), over strides 8, 16 and 32.
+
+It runs on ONNX Runtime or OpenVINO (from the same ONNX file), float32 or int8
+(:mod:`models.int8`); ``runtime="auto"`` measures them (:mod:`models.runtimes`).
 """
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -25,10 +29,16 @@ import numpy as np
 import supervision as sv
 
 from models.detectors.base import CLASS_NAME, Detector
+from models.errors import ModelError
+from models.int8 import calibration_frames, quantized_model
 from models.onnx_sessions import onnx_session
+from models.openvino_models import OpenVinoModel, openvino_installed
 from models.registry import register
+from models.runtimes import AUTO, INT8, InvalidRuntimeError, check_runtime, fastest, split_runtime
 from models.weights import BUNDLED_MODELS_DIR, loading_weights, resolve_weights
 from models.weights_sources import UrlFile, WeightsLocation
+
+log = logging.getLogger(__name__)
 
 ENV_VAR = "YOLOX_NANO_WEIGHTS"
 URL_ENV_VAR = "YOLOX_NANO_URL"
@@ -41,6 +51,9 @@ LABEL = "YOLOX-Nano"
 # github.com/Megvii-BaseDetection/YOLOX is Apache-2.0; the bundled export ships that licence
 # (assets/models/yolox_nano/LICENSE, see assets/README.md).
 LICENSE = "Apache-2.0"
+#: The runtimes it takes, ``"auto"`` first; the int8 ones keep person precision
+#: and recall on TUD-Campus within a point of float32's (tests/test_cpu_runtimes.py).
+RUNTIMES = ("auto", "onnxruntime", "onnxruntime-int8", "openvino", "openvino-int8")
 STRIDES = (8, 16, 32)
 PAD_VALUE = 114
 NMS_IOU = 0.45
@@ -98,36 +111,53 @@ def make_grid(height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 class YoloxNanoDetector(Detector):
-    """YOLOX-Nano on ONNX Runtime (fixed batch 1, so frames run one by one).
+    """YOLOX-Nano on ONNX Runtime or OpenVINO (fixed batch 1, so frames run one by one).
 
     Attributes:
-        session: The ``onnxruntime.InferenceSession``.
-        path: The ONNX file it was made from.
-        providers: Execution providers the session actually uses.
+        session: The ``onnxruntime.InferenceSession`` (ONNX Runtime only).
+        openvino: The compiled OpenVINO model (OpenVINO only).
+        path: The ONNX file it was made from (the int8 one for int8 runtimes).
+        runtime: The runtime that runs it, e.g. ``"onnxruntime-int8"``.
+        providers: Execution providers the ONNX Runtime session uses (else empty).
     """
 
     name = "yolox_nano"
 
     def __init__(
         self,
-        session: Any,
+        session: Any | None = None,
         *,
         device: str,
         weights: str,
         class_names: tuple[str, ...],
         path: Path | None = None,
+        openvino: OpenVinoModel | None = None,
+        runtime: str = "onnxruntime",
     ) -> None:
-        super().__init__(
-            device=device, weights=weights, class_names=class_names, license=LICENSE
-        )
-        self.session = session
+        super().__init__(device=device, weights=weights, class_names=class_names, license=LICENSE)
+        if (session is None) == (openvino is None):
+            raise ValueError("give an ONNX Runtime session or an OpenVINO model, not both")
+        self.openvino = openvino
+        if session is not None:
+            self.session = session
+            self.providers: list[str] = session.get_providers()
+            input_shape = session.get_inputs()[0].shape
+        else:
+            assert openvino is not None
+            self.providers = []
+            input_shape = openvino.input_shape
         self.path = path
-        self.providers: list[str] = session.get_providers()
-        model_input = session.get_inputs()[0]
-        self._input_name = model_input.name
-        self._height, self._width = (int(d) for d in model_input.shape[2:4])
+        self.runtime = runtime
+        self._input_name = session.get_inputs()[0].name if session is not None else ""
+        self._height, self._width = (int(d) for d in input_shape[2:4])
         self._grid, self._strides = make_grid(self._height, self._width)
         self._class_index = {n: i for i, n in enumerate(self.class_names)}
+
+    def _infer(self, blob: np.ndarray) -> np.ndarray:
+        # Read the session at each call: the profiler swaps in a profiling one.
+        if self.openvino is not None:
+            return self.openvino.run(blob)
+        return self.session.run(None, {self._input_name: blob})[0]
 
     def _predict(
         self,
@@ -142,7 +172,7 @@ class YoloxNanoDetector(Detector):
             with self.stage(timing, "preprocess"):
                 blob, ratio = letterbox(frame, self._height, self._width)
             with self.stage(timing, "inference"):
-                output = self.session.run(None, {self._input_name: blob})[0][0]
+                output = self._infer(blob)[0]
             with self.stage(timing, "postprocess"):
                 detections.append(self._decode(output, ratio, frame.shape, confidence, wanted))
         return detections
@@ -179,8 +209,14 @@ class YoloxNanoDetector(Detector):
         return detections.with_nms(threshold=NMS_IOU, class_agnostic=False)
 
     def info(self) -> dict[str, Any]:
-        """What the tracks file records about the model, plus the ONNX Runtime providers."""
-        return {**super().info(), "providers": self.providers}
+        """What the tracks file records about the model, with its runtime, precision, providers."""
+        engine, precision = split_runtime(self.runtime)
+        return {
+            **super().info(),
+            "runtime": engine,
+            "precision": precision,
+            "providers": self.providers,
+        }
 
 
 def _class_names(weights: Path, n_classes: int) -> tuple[str, ...]:
@@ -229,13 +265,16 @@ def locate_weights(*, weights: str | None = None) -> WeightsLocation:
     "detector",
     "yolox_nano",
     label=LABEL,
-    description="YOLOX-Nano (COCO, 80 classes) on ONNX Runtime; small and fast on CPU.",
+    description="YOLOX-Nano (COCO, 80 classes) on ONNX Runtime or OpenVINO; small and fast on CPU.",
     license=LICENSE,
     throughput_fps=60.0,
     locate=locate_weights,
     env_var=ENV_VAR,
+    runtimes=RUNTIMES,
 )
-def create_yolox_nano(*, device: str, weights: str | None = None) -> YoloxNanoDetector:
+def create_yolox_nano(
+    *, device: str, weights: str | None = None, runtime: str = AUTO
+) -> YoloxNanoDetector:
     """Build a YOLOX-Nano detector.
 
     Args:
@@ -244,17 +283,26 @@ def create_yolox_nano(*, device: str, weights: str | None = None) -> YoloxNanoDe
         weights: A local ``.onnx`` file or a URL; defaults to
             ``$YOLOX_NANO_WEIGHTS``, then the bundled file, then the official
             release download.
+        runtime: One of :data:`RUNTIMES`: ``"auto"`` (on a CPU the fastest of
+            the others, measured once per process, see :mod:`models.runtimes`;
+            on a GPU ONNX Runtime, as before), ``"onnxruntime"``,
+            ``"onnxruntime-int8"``, ``"openvino"`` or ``"openvino-int8"`` (the
+            int8 ones quantized once, see :mod:`models.int8`; OpenVINO on the
+            CPU only).
 
     Returns:
         The detector.
 
     Raises:
         MissingWeightsError: The weights are neither local nor downloadable.
+        InvalidRuntimeError: A runtime YOLOX-Nano cannot use, or OpenVINO on a
+            GPU or not installed.
 
     Example:
         >>> detector = create_yolox_nano(device="cpu")  # doctest: +SKIP
         >>> [dets] = detector.detect([frame], queries="person")  # doctest: +SKIP
     """
+    check_runtime(LABEL, runtime, RUNTIMES)
     location = locate_weights(weights=weights)
     with loading_weights(LABEL, location.weights, ENV_VAR):
         if isinstance(location.remote, UrlFile):
@@ -263,12 +311,62 @@ def create_yolox_nano(*, device: str, weights: str | None = None) -> YoloxNanoDe
             path = location.path
         else:
             raise FileNotFoundError(f"no such file: {location.path}")
-    session = _session(path, device)
+    cpu = not device.startswith("cuda")
+    if runtime.startswith("openvino") and not (cpu and openvino_installed()):
+        why = "runs on the CPU only" if not cpu else "needs the openvino package"
+        raise InvalidRuntimeError(f"{LABEL}: {runtime!r} {why}; use 'onnxruntime' or 'auto'.")
+    if runtime == AUTO:
+        runtime = _auto_runtime(path, device) if cpu else "onnxruntime"
+    return _build(path, device, location.weights, runtime)
+
+
+def _build(path: Path, device: str, weights: str, runtime: str) -> YoloxNanoDetector:
+    """The detector on ``runtime`` (checked and available)."""
+    engine, precision = split_runtime(runtime)
+    model_path = path
+    if precision == INT8:
+        # Calibrate on the inputs the float model declares (a custom export may differ).
+        model_input = onnx_session(path).get_inputs()[0]
+        height, width = (int(d) for d in model_input.shape[2:4])
+        try:
+            model_path = quantized_model(
+                path, lambda frame: {model_input.name: letterbox(frame, height, width)[0]}
+            )
+        except Exception as exc:  # a custom export the quantizer cannot handle
+            raise ModelError(
+                f"{LABEL}: could not quantize {path.name} to int8 ({type(exc).__name__}: {exc}); "
+                "use 'onnxruntime' or 'auto'."
+            ) from exc
+    names_path = path  # a custom export's names sit beside the original file
+    if engine == "openvino":
+        model = OpenVinoModel(model_path)
+        n_classes = int(model.output_shape[-1]) - 5
+        return YoloxNanoDetector(
+            device=device, weights=weights, class_names=_class_names(names_path, n_classes),
+            path=model_path, openvino=model, runtime=runtime,
+        )  # fmt: skip
+    session = _session(model_path, device)
     n_classes = int(session.get_outputs()[0].shape[-1]) - 5
     return YoloxNanoDetector(
-        session,
-        device=device,
-        weights=location.weights,
-        class_names=_class_names(path, n_classes),
-        path=path,
-    )
+        session, device=device, weights=weights, class_names=_class_names(names_path, n_classes),
+        path=model_path, runtime=runtime,
+    )  # fmt: skip
+
+
+def _auto_runtime(path: Path, device: str) -> str:
+    """The fastest CPU runtime for the model at ``path``, measured once per process."""
+    candidates = [r for r in RUNTIMES if r != AUTO]
+    if not openvino_installed():
+        candidates = [r for r in candidates if not r.startswith("openvino")]
+
+    def one_call(runtime: str) -> Any:
+        try:
+            detector = _build(path, device, str(path), runtime)
+        except Exception as exc:  # a runtime that fails here is simply not a candidate
+            log.warning("%s: %s unavailable for auto (%s: %s)", LABEL, runtime,
+                        type(exc).__name__, exc)  # fmt: skip
+            return None
+        frame = calibration_frames(count=1)[0]
+        return lambda: detector.detect([frame], confidence=0.25)
+
+    return fastest(("yolox_nano", str(path.resolve()), device), candidates, one_call)

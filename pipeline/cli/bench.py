@@ -14,24 +14,26 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from models.detectors.ultralytics_common import RUNTIMES
 from pipeline.cli.options import add_config_options, config_argv, config_from_args
 from pipeline.configs import DetectionConfig
 
 #: The detection settings the benchmark takes, as ``python -m pipeline detect`` does.
-CONFIG_OPTIONS = ("detector", "size", "weights", "queries", "confidence", "devices", "batch_size")
+CONFIG_OPTIONS = (
+    "detector",
+    "size",
+    "weights",
+    "queries",
+    "confidence",
+    "runtime",
+    "devices",
+    "batch_size",
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The benchmark's arguments: the clip, the detection settings, what to measure."""
     parser.add_argument("video", type=Path)
     add_config_options(parser, DetectionConfig, only=CONFIG_OPTIONS)
-    parser.add_argument(
-        "--runtime",
-        choices=RUNTIMES,
-        default=None,
-        help="ultralytics detectors: network runtime (default: the detector's)",
-    )
     parser.add_argument(
         "--no-cuda-graphs",
         action="store_true",
@@ -51,6 +53,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="also measure the run split into calls of N frames (the ZeroGPU path) against "
         "the whole run",
+    )
+    parser.add_argument(
+        "--compare-runtimes",
+        action="store_true",
+        help="measure every runtime and precision the detector offers side by side instead "
+        "(model-only and end-to-end fps, ratios to ONNX Runtime float32, auto's pick)",
     )
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     parser.add_argument("--memory-probe", action="store_true", help=argparse.SUPPRESS)
@@ -73,8 +81,6 @@ def add_command(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPars
 
 def _detector_options(args: argparse.Namespace) -> tuple[tuple[str, Any], ...]:
     options: list[tuple[str, Any]] = []
-    if args.runtime:
-        options.append(("runtime", args.runtime))
     if args.no_cuda_graphs:
         options.append(("cuda_graphs", False))
     return tuple(options)
@@ -82,8 +88,6 @@ def _detector_options(args: argparse.Namespace) -> tuple[tuple[str, Any], ...]:
 
 def _model_argv(args: argparse.Namespace) -> list[str]:
     words = config_argv(DetectionConfig, args)
-    if args.runtime:
-        words += ["--runtime", args.runtime]
     if args.no_cuda_graphs:
         words.append("--no-cuda-graphs")
     return words
@@ -96,6 +100,14 @@ def run_bench_command(args: argparse.Namespace) -> int:
     config = config_from_args(
         DetectionConfig, args, max_duration_s=None, detector_options=_detector_options(args)
     )
+    if args.compare_runtimes:
+        from pipeline.evaluation import runtime_comparison
+
+        comparison = runtime_comparison.compare_runtimes(config, args.video)
+        print(runtime_comparison.table(comparison))
+        if args.json:
+            args.json.write_text(json.dumps(comparison, indent=2))
+        return 0
     if args.memory_probe:
         print(json.dumps(benchmark.memory_probe(config, args.video)))
         return 0

@@ -47,7 +47,10 @@ def add_command(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPars
     parser.add_argument("--detectors", default="yolo11", help="comma-separated (default: yolo11)")
     parser.add_argument("--sizes", default="", help="comma-separated (default: each one's own)")
     parser.add_argument(
-        "--runtimes", default="", help="YOLO runtimes: torch, onnxruntime, ultralytics"
+        "--runtimes",
+        default="",
+        help="runtimes: torch, onnxruntime, openvino, onnxruntime-int8... (each detector runs "
+        "those it offers)",
     )
     parser.add_argument("--batch-sizes", default="1", help="comma-separated (default: 1)")
     parser.add_argument(

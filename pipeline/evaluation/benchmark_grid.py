@@ -27,7 +27,7 @@ from typing import Any
 import psutil
 
 import models
-from models.detectors.ultralytics_common import RUNTIMES
+from models.runtimes import INT8, known_runtimes, runtimes_for
 from pipeline.configs import ConfigError, DetectionConfig
 from pipeline.evaluation.benchmark import end_to_end, model_only
 from pipeline.io.video import iter_frames
@@ -51,8 +51,9 @@ class BenchmarkPlan:
         detectors: Registry names of the detectors.
         sizes: Sizes to try (None: each detector's default; a size a detector
             lacks is skipped for it).
-        runtimes: YOLO runtimes (``torch``, ``onnxruntime``, ``ultralytics``;
-            None: the detector's own choice); other detectors take only None.
+        runtimes: Runtimes (``torch``, ``onnxruntime``, ``openvino``,
+            ``onnxruntime-int8``...; None: the detector's own choice); a
+            detector is measured on those it offers (docs/cpu-runtimes.md).
         batch_sizes: Frames per model call.
         device_sets: Devices per run, e.g. ``(("cuda:0",), ("cuda:0", "cuda:1"))``
             (empty: every visible GPU, else the CPU).
@@ -78,11 +79,10 @@ class BenchmarkPlan:
         bad = [b for b in self.batch_sizes if not (isinstance(b, int) and b >= 1)]
         if bad:
             raise ConfigError(f"Batch sizes must be whole numbers of at least 1, not {bad[0]}.")
-        unknown = [r for r in self.runtimes if r is not None and r not in RUNTIMES]
+        known = known_runtimes()
+        unknown = [r for r in self.runtimes if r is not None and r not in known]
         if unknown:
-            raise ConfigError(
-                f"Unknown runtime {unknown[0]!r}. Choose one of {', '.join(RUNTIMES)}."
-            )
+            raise ConfigError(f"Unknown runtime {unknown[0]!r}. Choose one of {', '.join(known)}.")
         for devices in self.device_sets:
             resolve_devices(devices)  # a device that does not exist is an error now
         if self.max_frames is not None and self.max_frames < 1:
@@ -99,8 +99,7 @@ class BenchmarkPlan:
             spec = models.spec("detector", detector)
             if size is not None and size not in spec.sizes:
                 continue
-            takes_runtime = "runtime" in _factory_options(detector)
-            if runtime is not None and not takes_runtime:
+            if runtime is not None and runtime not in runtimes_for("detector", detector):
                 continue
             options = (("runtime", runtime),) if runtime else ()
             configs.append(
@@ -118,17 +117,18 @@ class BenchmarkPlan:
         return configs
 
 
-def _factory_options(detector: str) -> set[str]:
-    import inspect
-
-    return set(inspect.signature(models.spec("detector", detector).factory).parameters)
+def _runtime_name(model: dict[str, Any]) -> str:
+    """The runtime that ran, as ``--runtime`` names it (``onnxruntime-int8``)."""
+    runtime = model.get("runtime") or ("onnxruntime" if "providers" in model else "torch")
+    return f"{runtime}-int8" if model.get("precision") == INT8 else runtime
 
 
 def _weights_fit(weights: str | None, detector: str) -> bool:
     """Architecture files (``.yaml``) suit the ultralytics detectors only."""
     if weights is None:
         return False
-    return not weights.endswith((".yaml", ".yml")) or "runtime" in _factory_options(detector)
+    ultralytics = "ultralytics" in runtimes_for("detector", detector)
+    return not weights.endswith((".yaml", ".yml")) or ultralytics
 
 
 @dataclass
@@ -191,7 +191,7 @@ def measure(config: DetectionConfig, video: Path, images: list[Any], workdir: Pa
     return {
         "detector": config.detector,
         "size": model.get("size"),
-        "runtime": model.get("runtime") or ("onnxruntime" if "providers" in model else "torch"),
+        "runtime": _runtime_name(model),
         "batch_size": config.batch_size,
         "devices": run["devices"],
         "frames": frames,

@@ -91,7 +91,18 @@ def _libraries() -> dict[str, Any]:
         "cudnn": cudnn,
         "onnxruntime": onnxruntime.__version__,
         "onnxruntime_providers": onnxruntime.get_available_providers(),
+        "openvino": _version("openvino"),
     }
+
+
+def _version(distribution: str) -> str | None:
+    """The installed version of a package, or None when it is not installed."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(distribution)
+    except PackageNotFoundError:
+        return None
 
 
 def hardware_report() -> dict[str, Any]:
@@ -127,7 +138,8 @@ def hardware_report() -> dict[str, Any]:
         "libraries": _libraries(),
         "defaults": {
             "devices": devices,
-            # What YOLO11's runtime="auto" picks (models/detectors/ultralytics_common.py).
+            # What YOLO11's runtime="auto" starts from (models/detectors/ultralytics_common.py);
+            # on a CPU it then measures OpenVINO against it (docs/cpu-runtimes.md).
             "yolo_runtime": {
                 d: ("torch" if d.startswith("cuda") else "onnxruntime") for d in devices
             },

@@ -82,6 +82,8 @@ class RunForm:
             [x2, y2]]}], "zones": [{"name": "desk", "points": [[x1, y1], ...]}]}``.
         tracker: The tracker (object_detection): cbiou (default), bytetrack,
             sort, ocsort, botsort or mcbyte.
+        runtime: What runs the detector (object_detection): auto (default) or
+            one the detector offers, e.g. onnxruntime-int8 (docs/cpu-runtimes.md).
     """
 
     mode: str | None = None
@@ -93,6 +95,7 @@ class RunForm:
     depth: str | None = None
     counting: str | None = None
     tracker: str | None = None
+    runtime: str | None = None
 
     def task_and_config(
         self, *, limits: Mapping[str, float | int | None], max_query_chars: int | None = None
@@ -128,6 +131,9 @@ class RunForm:
         tracker = (self.tracker or "").strip()
         if task != "detection" and tracker:
             raise ApiError(422, "The tracker is chosen for object_detection only.")
+        runtime = (self.runtime or "").strip()
+        if task != "detection" and runtime:
+            raise ApiError(422, "The runtime is chosen for object_detection only.")
         if task == "depth":
             return task, DepthConfig(**limits)
         queries = normalize_queries(self.queries)
@@ -142,6 +148,7 @@ class RunForm:
                 zones=zones,
                 **({"detector": detector} if detector else {}),
                 **({"tracker": tracker} if tracker else {}),
+                **({"runtime": runtime} if runtime else {}),
             )
         step = number("step", self.step, int)
         segmenter = (self.segmenter or "").strip() or None

@@ -113,6 +113,7 @@ def read_form(
     depth: Text = None,
     counting: Text = None,
     tracker: Text = None,
+    runtime: Text = None,
 ) -> Upload:
     """The form of both ``POST`` routes, declared once (FastAPI documents it at ``/docs``).
 
@@ -120,7 +121,7 @@ def read_form(
     message (:class:`~ui.rest.forms.RunForm` checks them) rather than a schema error.
     """
     return video, RunForm(
-        mode, queries, detector, segmenter, step, confidence, depth, counting, tracker
+        mode, queries, detector, segmenter, step, confidence, depth, counting, tracker, runtime
     )
 
 

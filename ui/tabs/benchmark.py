@@ -20,7 +20,7 @@ import gradio as gr
 import pandas as pd
 
 import models
-from models.detectors.ultralytics_common import RUNTIMES
+from models.runtimes import known_runtimes
 from pipeline.evaluation import analysis
 from pipeline.evaluation.benchmark_grid import iter_stage_bars, label
 from pipeline.evaluation.hardware import hardware_report
@@ -176,8 +176,8 @@ class BenchmarkHandlers:
             video: The clip (none: the example clip ``one_by_one_person.mp4``).
             detectors: Detector names, e.g. ``["yolo11", "yolox_nano"]``.
             sizes: Comma-separated sizes, e.g. ``"n, x"`` (empty: each detector's default).
-            runtimes: YOLO runtimes among ``torch``, ``onnxruntime``, ``ultralytics``
-                (empty: each detector's own).
+            runtimes: Runtimes such as ``torch``, ``onnxruntime``, ``openvino``,
+                ``onnxruntime-int8`` (empty: each detector's own; each runs those it offers).
             batch_sizes: Comma-separated batch sizes, e.g. ``"1, 8, 32"``.
             devices: Device sets separated by ``;``, e.g. ``"cuda:0; cuda:0,cuda:1"``
                 (empty: every GPU, else the CPU).
@@ -337,8 +337,8 @@ def build_benchmark_tab(
                     elem_id="bench-sizes",
                 )
                 runtimes = gr.CheckboxGroup(
-                    choices=[r for r in RUNTIMES if r != "auto"],
-                    label="YOLO runtimes (none: each detector's own)",
+                    choices=[r for r in known_runtimes() if r != "auto"],
+                    label="Runtimes (none: each detector's own; each runs those it offers)",
                     elem_id="bench-runtimes",
                 )
                 batch_sizes = gr.Textbox(
@@ -404,7 +404,7 @@ def build_benchmark_tab(
                 )
                 profile_size = gr.Textbox(label="Size (empty: its default)")
                 profile_runtime = gr.Dropdown(
-                    ["", *[r for r in RUNTIMES if r != "auto"]], value="", label="YOLO runtime"
+                    ["", *[r for r in known_runtimes() if r != "auto"]], value="", label="Runtime"
                 )
                 profile_batch = gr.Number(value=1, label="Batch size", precision=0)
                 profile_device = gr.Textbox(label="Device (empty: the first GPU, else the CPU)")

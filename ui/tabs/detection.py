@@ -15,6 +15,7 @@ import gradio as gr
 import numpy as np
 
 import models
+from models.runtimes import AUTO, runtimes_for
 from pipeline.configs import DEPTH_MODEL, DetectionConfig, field_default
 from pipeline.stages.counting import from_json
 from ui import counting as drawing
@@ -64,6 +65,7 @@ def build_detection_config(
     object_depth: bool = False,
     counting: str | dict[str, Any] | None = None,
     tracker: str | None = None,
+    runtime: str | None = None,
 ) -> DetectionConfig:
     """A request's values as the run's config.
 
@@ -81,6 +83,7 @@ def build_detection_config(
         counting: Counting lines and zones as JSON
             (:func:`pipeline.stages.counting.from_json`); empty: none.
         tracker: The tracker's name; None or ``""`` for the default.
+        runtime: What runs the detector's network; None or ``""`` for ``auto``.
 
     Returns:
         The frozen config of the run.
@@ -114,6 +117,7 @@ def build_detection_config(
         max_duration_s=max_duration_s,
         depth=bool(object_depth),
         tracker=(tracker or "").strip() or field_default(DetectionConfig, "tracker"),
+        runtime=(runtime or "").strip() or field_default(DetectionConfig, "runtime"),
     )
 
 
@@ -136,6 +140,7 @@ class DetectionHandlers(TabHandlers):
         object_depth: bool | None,
         counting: str | None,
         tracker: str | None,
+        runtime: str | None,
     ) -> DetectionConfig:
         return self._checked(
             video,
@@ -148,6 +153,7 @@ class DetectionHandlers(TabHandlers):
                 object_depth=bool(object_depth),
                 counting=counting,
                 tracker=tracker,
+                runtime=runtime,
             ),
         )
 
@@ -161,6 +167,7 @@ class DetectionHandlers(TabHandlers):
         object_depth: bool | None = False,
         counting: str | None = "",
         tracker: str | None = "",
+        runtime: str | None = "",
         request: gr.Request | None = None,
     ) -> Iterator[DetectOutputs]:
         """Detect and track objects in a video, streaming annotated frames.
@@ -186,6 +193,9 @@ class DetectionHandlers(TabHandlers):
                 events in the tracks and added to the tables.
             tracker: The tracker giving objects their ids: cbiou (default),
                 bytetrack, sort, ocsort, botsort or mcbyte.
+            runtime: What runs the detector's network: auto (default: on a CPU
+                the fastest the detector offers, measured at first use) or one
+                it offers, e.g. onnxruntime, onnxruntime-int8, openvino, torch.
             request: Injected by Gradio; identifies the session for the Stop button.
 
         Yields:
@@ -205,7 +215,15 @@ class DetectionHandlers(TabHandlers):
                 request,
                 str(video),
                 self._request(
-                    video, detector, size, queries, confidence, object_depth, counting, tracker
+                    video,
+                    detector,
+                    size,
+                    queries,
+                    confidence,
+                    object_depth,
+                    counting,
+                    tracker,
+                    runtime,
                 ),
             ),
         )
@@ -220,6 +238,7 @@ class DetectionHandlers(TabHandlers):
         object_depth: bool | None = False,
         counting: str | None = "",
         tracker: str | None = "",
+        runtime: str | None = "",
         request: gr.Request | None = None,
     ) -> np.ndarray:
         """Detect objects in the first frame only: a quick check of the settings.
@@ -234,6 +253,7 @@ class DetectionHandlers(TabHandlers):
             counting: Counting lines and zones (JSON), drawn on the frame.
             tracker: The tracker's name, checked as for ``/detect`` (a first
                 frame is not tracked).
+            runtime: What runs the detector's network, as for ``/detect``.
             request: Injected by Gradio; identifies the session for its status line.
 
         Returns:
@@ -245,7 +265,7 @@ class DetectionHandlers(TabHandlers):
         return self._first_frame(
             request,
             lambda: self._request(
-                video, detector, size, queries, confidence, object_depth, counting, tracker
+                video, detector, size, queries, confidence, object_depth, counting, tracker, runtime
             ),
             video,
         )
@@ -300,11 +320,21 @@ def queries_box_values(detector: str | None) -> dict[str, str]:
     }
 
 
-def _detector_changed(detector: str | None) -> tuple[gr.Dropdown, gr.Textbox, str]:
+def runtime_dropdown_values(detector: str | None) -> dict[str, Any]:
+    """The runtime dropdown's settings: the runtimes ``detector`` offers, ``auto`` chosen."""
+    try:
+        offered = runtimes_for("detector", detector) if detector else (AUTO,)
+    except models.UnknownModelError:
+        offered = (AUTO,)
+    return {"choices": list(offered), "value": AUTO}
+
+
+def _detector_changed(detector: str | None) -> tuple[gr.Dropdown, gr.Textbox, str, gr.Dropdown]:
     return (
         gr.Dropdown(**size_dropdown_values(detector)),
         gr.Textbox(**queries_box_values(detector)),
         model_note("detector", detector),
+        gr.Dropdown(**runtime_dropdown_values(detector)),
     )
 
 
@@ -399,6 +429,14 @@ def build_detection_tab(
                 counting = drawing.build_counting_editor(video)
                 with gr.Accordion("Advanced settings", open=False):
                     tracker = tracker_dropdown("")
+                    runtime = gr.Dropdown(
+                        label="Runtime",
+                        info="What runs the detector: auto picks the fastest on a CPU "
+                        "(int8 only where it keeps accuracy).",
+                        allow_custom_value=True,
+                        elem_id="runtime",
+                        **runtime_dropdown_values(initial),
+                    )
             with gr.Column(scale=1):
                 preview = preview_image("")
                 status = gr.Markdown(READY, label="Status", elem_id="status")
@@ -415,7 +453,7 @@ def build_detection_tab(
     detector.change(
         _detector_changed,
         inputs=detector,
-        outputs=[size, queries, detector_info],
+        outputs=[size, queries, detector_info, runtime],
         queue=False,
         api_visibility="private",
     )
@@ -428,7 +466,17 @@ def build_detection_tab(
     )
     wire_run_buttons(
         buttons,
-        inputs=[video, detector, size, queries, confidence, object_depth, counting, tracker],
+        inputs=[
+            video,
+            detector,
+            size,
+            queries,
+            confidence,
+            object_depth,
+            counting,
+            tracker,
+            runtime,
+        ],
         preview=preview,
         first_frame=handlers.first_frame,
         first_frame_api="first_frame",

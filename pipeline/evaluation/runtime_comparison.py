@@ -1,0 +1,154 @@
+"""Every runtime and precision a detector offers, measured side by side in one run.
+
+``python -m pipeline bench VIDEO --detector yolox_nano --compare-runtimes``:
+for each runtime the detector takes (``"auto"`` aside), model-only fps on the
+clip's decoded frames and end-to-end fps of the full pipeline, with their
+ratios to ONNX Runtime float32 and to the shared-cores bound (decode, model and
+encode times per frame added, as in :mod:`pipeline.evaluation.benchmark`).
+
+The model-only passes are interleaved (every runtime once per round, best
+round kept), so that a burst of load on a shared machine hits all of them
+alike; comparing figures from separate runs on a shared machine says little.
+The figures also say which runtime ``"auto"`` picks here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import models
+from models.runtimes import AUTO, forget_choices, runtimes_for, split_runtime
+from pipeline.configs import DetectionConfig
+from pipeline.evaluation.benchmark import decode_only, encode_only, end_to_end
+from pipeline.io.video import iter_frames
+from pipeline.runs.detection import load_detector
+from pipeline.runtime.devices import prepare_devices
+
+#: The reference every ratio is taken to.
+REFERENCE = "onnxruntime"
+ROUNDS = 3
+
+
+def compare_runtimes(
+    config: DetectionConfig, video: Path, *, rounds: int = ROUNDS, end_to_end_runs: bool = True
+) -> dict[str, Any]:
+    """Measure every runtime of ``config.detector`` on ``video``.
+
+    Args:
+        config: The detection settings (its ``runtime`` is ignored: all are measured).
+        video: The clip.
+        rounds: Interleaved model-only passes over the clip per runtime.
+        end_to_end_runs: Also run the whole pipeline once per runtime.
+
+    Returns:
+        ``decode_fps``, ``encode_fps``, ``auto_picks`` and ``runtimes``: one
+        entry per runtime with ``runtime``, ``precision``, ``model_only_fps``,
+        ``end_to_end_fps``, ``ratio_model_only_over_onnxruntime``,
+        ``ratio_end_to_end_over_onnxruntime`` and
+        ``ratio_end_to_end_over_shared_cores_bound``.
+    """
+    device = prepare_devices(config.devices)[0]
+    names = [r for r in runtimes_for("detector", config.detector) if r != AUTO]
+    configs = {name: dataclasses.replace(config, runtime=name) for name in names}
+    images = [frame.image for frame in iter_frames(video)]
+    results: dict[str, Any] = {
+        "detector": config.detector,
+        "size": config.size,
+        "weights": config.weights,
+        "device": device,
+        "frames": len(images),
+    }
+    results["decode_fps"], _ = decode_only(video)
+    with tempfile.TemporaryDirectory() as tmp:
+        results["encode_fps"] = encode_only(video, images, Path(tmp))
+    detectors = {name: load_detector(cfg, device) for name, cfg in configs.items()}
+    model_only = _interleaved_model_only(detectors, config, images, rounds)
+    entries = []
+    for name in names:
+        engine, precision = split_runtime(name)
+        ran = getattr(detectors[name], "runtime", name)
+        entry: dict[str, Any] = {
+            "runtime": engine,
+            "precision": precision,
+            "ran_on": ran,
+            "model_only_fps": model_only[name],
+        }
+        if end_to_end_runs:
+            with tempfile.TemporaryDirectory() as tmp:
+                entry["end_to_end_fps"] = end_to_end(configs[name], video, Path(tmp))["fps"]
+            bound = 1 / sum(
+                1 / fps for fps in (results["decode_fps"], results["encode_fps"], model_only[name])
+            )
+            entry["shared_cores_bound_fps"] = bound
+            entry["ratio_end_to_end_over_shared_cores_bound"] = entry["end_to_end_fps"] / bound
+        entries.append(entry)
+    reference = next((e for e in entries if e["ran_on"] == REFERENCE), None)
+    for entry in entries:
+        for figure in ("model_only_fps", "end_to_end_fps"):
+            if reference is not None and figure in entry:
+                key = f"ratio_{figure.removesuffix('_fps')}_over_{REFERENCE}"
+                entry[key] = entry[figure] / reference[figure]
+    results["runtimes"] = entries
+    results["auto_picks"] = _auto_pick(config, device)
+    results["model_label"] = models.spec("detector", config.detector).label
+    return results
+
+
+def _interleaved_model_only(
+    detectors: dict[str, Any], config: DetectionConfig, images: list[np.ndarray], rounds: int
+) -> dict[str, float]:
+    """Best-of-rounds model-only fps per runtime, the runtimes taking turns each round."""
+    best = dict.fromkeys(detectors, 0.0)
+    for detector in detectors.values():  # warm-up: first calls build caches and kernels
+        detector.detect(images[:1], confidence=config.confidence)
+    for _ in range(rounds):
+        for name, detector in detectors.items():
+            batch = config.batch_size or detector.default_batch_size
+            queries = detector.validate_queries(config.queries)
+            start = time.perf_counter()
+            for i in range(0, len(images), batch):
+                chunk = images[i : i + batch]
+                detector.detect(chunk, confidence=config.confidence, queries=queries)
+            best[name] = max(best[name], len(images) / (time.perf_counter() - start))
+    return best
+
+
+def _auto_pick(config: DetectionConfig, device: str) -> str | None:
+    """What ``runtime="auto"`` picks here, measured afresh (random weights: unmeasured)."""
+    forget_choices()
+    options = dataclasses.replace(config, runtime=AUTO).model_options()
+    detector = models.create("detector", config.detector, device=device, **options)
+    return getattr(detector, "runtime", None)
+
+
+def table(results: dict[str, Any]) -> str:
+    """The comparison as aligned text, one runtime per line."""
+    header = ("runtime", "precision", "model fps", "x ORT", "e2e fps", "x ORT", "e2e/bound")
+    rows = [header]
+    for e in results["runtimes"]:
+        rows.append((
+            e["ran_on"],
+            e["precision"],
+            f"{e['model_only_fps']:.1f}",
+            _ratio(e.get(f"ratio_model_only_over_{REFERENCE}")),
+            f"{e['end_to_end_fps']:.1f}" if "end_to_end_fps" in e else "-",
+            _ratio(e.get(f"ratio_end_to_end_over_{REFERENCE}")),
+            _ratio(e.get("ratio_end_to_end_over_shared_cores_bound")),
+        ))  # fmt: skip
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) for row in rows]
+    lines.append(
+        f"decode {results['decode_fps']:.1f} fps, encode {results['encode_fps']:.1f} fps; "
+        f"auto picks: {results['auto_picks']}"
+    )
+    return "\n".join(lines)
+
+
+def _ratio(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"

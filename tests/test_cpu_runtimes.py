@@ -1,0 +1,190 @@
+"""CPU runtimes: every detector takes ``runtime``, OpenVINO, int8 that keeps accuracy, ``auto``.
+
+The int8 check uses the real YOLOX-Nano on the real TUD-Campus clip: person
+precision and recall at IoU 0.5 may not fall more than one point below float32's.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from synthetic import make_video
+
+import models
+from models import runtimes
+from models.detectors import yolox_nano
+from models.detectors.base import Detector
+from pipeline.cli.main import main
+from pipeline.configs import DetectionConfig
+from pipeline.errors import ConfigError
+from pipeline.evaluation.detection import score_detections
+from pipeline.io.video import iter_frames
+
+#: "Within one point" of float32's precision and recall.
+ACCURACY_TOLERANCE = 0.01
+CONFIDENCE = 0.3
+
+
+@pytest.fixture(scope="module")
+def tud_frames(tud_campus_video: Path) -> list[np.ndarray]:
+    return [frame.image for frame in iter_frames(tud_campus_video)]
+
+
+@pytest.fixture(scope="module")
+def int8_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """One cache for the module: the int8 model is quantized once, as in an app's life."""
+    folder = tmp_path_factory.mktemp("models-cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MODELS_CACHE_DIR", str(folder))
+        yield folder
+
+
+@pytest.fixture
+def measured(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """``auto`` measures (the suite turns that off), with no choice from an earlier test."""
+    monkeypatch.setenv(runtimes.MEASURE_ENV_VAR, "true")
+    runtimes.forget_choices()
+    yield
+    runtimes.forget_choices()
+
+
+@pytest.mark.parametrize("detector", models.available("detector"))
+def test_every_detector_takes_runtime(detector: str) -> None:
+    offered = runtimes.runtimes_for("detector", detector)
+    assert offered[0] == "auto"
+    for runtime in offered:
+        options = DetectionConfig(detector=detector, runtime=runtime).model_options()
+        # Only what the factory takes is passed on: "auto" is its default, and a
+        # PyTorch-only detector has no runtime option at all.
+        assert options.get("runtime") in (None, runtime)
+    with pytest.raises(ConfigError, match=r"cannot run on 'tensorrt'; it runs on: auto"):
+        DetectionConfig(detector=detector, runtime="tensorrt")
+
+
+def test_a_runtime_a_model_cannot_use_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    clip = Path(__file__).resolve().parents[1] / "assets" / "car_detection.mp4"
+    assert main(["bench", str(clip), "--detector", "yolox_nano", "--runtime", "torch"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error == (
+        "error: YOLOX-Nano cannot run on 'torch'; it runs on: "
+        "auto, onnxruntime, onnxruntime-int8, openvino, openvino-int8."
+    )
+
+
+@pytest.mark.slow
+def test_yolox_nano_takes_each_of_its_runtimes(
+    tud_frames: list[np.ndarray], int8_cache: Path
+) -> None:
+    """The same persons on every runtime; its model info names the runtime and precision."""
+    reference = None
+    for runtime in yolox_nano.RUNTIMES[1:]:
+        detector = models.create("detector", "yolox_nano", device="cpu", runtime=runtime)
+        engine, precision = runtimes.split_runtime(runtime)
+        assert detector.runtime == runtime
+        assert (detector.info()["runtime"], detector.info()["precision"]) == (engine, precision)
+        [persons] = detector.detect(tud_frames[:1], confidence=CONFIDENCE, queries="person")
+        if reference is None:
+            reference = persons
+        # int8 moves boxes a little and scores a little more, never whole persons.
+        assert abs(len(persons) - len(reference)) <= 1, runtime
+    assert list(int8_cache.glob("int8/*.onnx")), "the int8 model is cached"
+
+
+def score_on_tud(detector: Detector, frames: list[np.ndarray], gt: Path) -> dict:
+    by_frame = {
+        k + 1: detector.detect([image], confidence=CONFIDENCE, queries="person")[0]
+        for k, image in enumerate(frames)
+    }
+    return score_detections(gt, by_frame, iou=0.5)
+
+
+@pytest.mark.slow
+def test_int8_keeps_person_precision_and_recall_on_tud_campus(
+    tud_frames: list[np.ndarray], shared_assets: Path, int8_cache: Path
+) -> None:
+    gt = shared_assets / "mot" / "TUD-Campus" / "gt.txt"
+    if not gt.is_file():
+        pytest.skip(f"{gt} not found")
+    # OpenVINO float32 gives ONNX Runtime's detections (docs/cpu-runtimes.md): one baseline.
+    scores = {
+        runtime: score_on_tud(
+            models.create("detector", "yolox_nano", device="cpu", runtime=runtime), tud_frames, gt
+        )
+        for runtime in ("onnxruntime", "onnxruntime-int8", "openvino-int8")
+    }
+    base = scores["onnxruntime"]
+    assert base["tp"] > 250, base  # the float model finds most persons (0.62 / 0.78 measured)
+    for int8 in (scores["onnxruntime-int8"], scores["openvino-int8"]):
+        assert int8["precision"] >= base["precision"] - ACCURACY_TOLERANCE, scores
+        assert int8["recall"] >= base["recall"] - ACCURACY_TOLERANCE, scores
+
+
+def test_fastest_measures_once_per_key_and_keeps_the_choice(measured: None) -> None:
+    builds: list[str] = []
+
+    def build(runtime: str) -> Callable[[], None] | None:
+        builds.append(runtime)
+        if runtime == "missing":
+            return None
+        delay = {"slow": 0.02, "fast": 0.0}[runtime]
+        return lambda: time.sleep(delay)
+
+    assert runtimes.fastest("model", ("slow", "fast", "missing"), build) == "fast"
+    assert runtimes.fastest("model", ("slow", "fast", "missing"), build) == "fast"
+    assert builds == ["slow", "fast", "missing"]  # the second call measured nothing
+
+
+def test_fastest_takes_the_default_unmeasured_when_told(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(runtimes.MEASURE_ENV_VAR, "false")
+    runtimes.forget_choices()
+    assert runtimes.fastest("other", ("first", "second"), pytest.fail) == "first"
+    runtimes.forget_choices()
+
+
+@pytest.mark.slow
+def test_auto_picks_a_measured_runtime_for_yolox_nano(
+    measured: None, int8_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    detector = models.create("detector", "yolox_nano", device="cpu")
+    assert detector.runtime in yolox_nano.RUNTIMES[1:]
+    # Kept for the process: a second load builds the chosen runtime only.
+    built: list[str] = []
+    original = yolox_nano._build
+
+    def counting(path: Path, device: str, weights: str, runtime: str) -> object:
+        built.append(runtime)
+        return original(path, device, weights, runtime)
+
+    monkeypatch.setattr(yolox_nano, "_build", counting)
+    again = models.create("detector", "yolox_nano", device="cpu")
+    assert built == [detector.runtime] and again.runtime == detector.runtime
+
+
+@pytest.mark.slow
+def test_bench_compares_every_runtime(tmp_path: Path, int8_cache: Path) -> None:
+    import json
+
+    clip = make_video(tmp_path / "clip.mp4", frames=8, width=160, height=128)
+    out = tmp_path / "runtimes.json"
+    argv = ["bench", str(clip), "--detector", "yolox_nano", "--compare-runtimes"]
+    assert main([*argv, "--json", str(out)]) == 0
+    figures = json.loads(out.read_text())
+    rows = {(r["runtime"], r["precision"]): r for r in figures["runtimes"]}
+    assert set(rows) == {
+        ("onnxruntime", "fp32"), ("onnxruntime", "int8"), ("openvino", "fp32"), ("openvino", "int8")
+    }  # fmt: skip
+    reference = rows[("onnxruntime", "fp32")]
+    assert reference["ratio_model_only_over_onnxruntime"] == 1.0
+    for row in rows.values():
+        assert row["model_only_fps"] > 0 and row["end_to_end_fps"] > 0
+        assert row["ratio_model_only_over_onnxruntime"] == pytest.approx(
+            row["model_only_fps"] / reference["model_only_fps"]
+        )
+        assert row["ratio_end_to_end_over_onnxruntime"] == pytest.approx(
+            row["end_to_end_fps"] / reference["end_to_end_fps"]
+        )
+    assert figures["auto_picks"] == "onnxruntime"  # the suite does not measure (conftest)
