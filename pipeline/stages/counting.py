@@ -77,6 +77,14 @@ _NAME = re.compile(r"^[\w .-]{1,40}$")
 Point = tuple[int, int]
 
 
+#: Each anchor in words, for the help that says what a crossing is.
+ANCHOR_WORDS = {
+    "center": "the centre of its box",
+    "bottom_center": "the bottom centre of its box (where it stands)",
+    "corners": "all four corners of its box",
+}
+
+
 class GeometryError(PipelineError, ValueError):
     """A counting line or zone is malformed, outside the frame, or named twice."""
 
@@ -104,6 +112,19 @@ class CrossingRule:
     def name(self) -> str:
         """``anchor/min_frames``, as the counting evaluation prints it."""
         return f"{self.anchor}/{self.min_frames}"
+
+    def sentence(self) -> str:
+        """What counts as a crossing, in one sentence for the page's help.
+
+        Example:
+            >>> CrossingRule("center", 2).sentence()[:64]
+            'An object crosses a line once the centre of its box has gone to '
+        """
+        return (
+            f"An object crosses a line once {ANCHOR_WORDS[self.anchor]} has gone to its other "
+            f"side and stayed there for {self.min_frames} frames in a row, so a box that "
+            "only touches the line and turns back does not count."
+        )
 
 
 #: The rule the app counts with, chosen by ``python -m pipeline.evaluation.counting_eval``
