@@ -6,7 +6,7 @@ so that it meets no network even on a machine that has one. With only what
 the repository ships (the YOLOX-Nano weights and two example clips in
 ``assets/``), the default detector must find the people in the person clip,
 from the command line, from ``gradio_client``, and in Chromium from the
-page's own example.
+page's own example; and the counting example, with its preset line and zone, must count.
 """
 
 from __future__ import annotations
@@ -127,3 +127,31 @@ def test_browser_first_run_from_the_pages_example(fresh_app: tuple[str, Path]) -
     data = json.loads(tracks.read_text())
     assert data["model"]["name"] == "yolox_nano"
     assert any(o["class"] == "person" for f in data["frames"] for o in f["objects"])
+
+
+@pytest.mark.browser
+def test_browser_first_run_counts_with_the_counting_example(fresh_app: tuple[str, Path]) -> None:
+    """The worker example and Run, nothing else: its preset line and zone count the worker."""
+    from test_browser import CHROMIUM, CHROMIUM_ARGS, VIEWPORT
+
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not CHROMIUM.is_file():
+        pytest.skip(f"Chromium not found at {CHROMIUM}")
+    url, _ = fresh_app
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport=VIEWPORT)
+            page.set_default_timeout(60_000)
+            page.goto(url)
+            page.locator("#run-button").wait_for()
+            example = "button.gallery-item:visible:has(video[src*='worker_zone_detection'])"
+            page.locator(example).click()
+            page.locator("#input-video video").wait_for()
+            page.locator("#run-button").click()
+            page.locator("#status").get_by_text("Done: 71 frames").wait_for()
+            status = page.locator("#status").inner_text()
+        finally:
+            browser.close()
+    assert "Line tape: 1 in (person 1)" in status, status
+    assert "Zone work area: 1 visitor, 1 came in (person 1)" in status, status
