@@ -165,6 +165,18 @@ def test_a_box_that_flickers_across_for_one_frame_is_not_counted():
     assert stage.crossings[7] == [("mid", "in")]
 
 
+def test_a_crossing_made_while_the_track_was_unseen_counts():
+    """Hidden for 10 frames while another person stays in view, track 5 comes back past the
+    line under its id: one crossing."""
+    stage = CountingStage(as_lines([MIDDLE]), ())
+    left, right, other = [100.0, 50.0, 140.0, 90.0], [180.0, 50.0, 220.0, 90.0], [10, 150, 50, 230]
+    frames = [[left]] * 3 + [[]] * 10 + [[right]] * 3
+    for frame, boxes in enumerate(frames):
+        ids = [5] * len(boxes) + [9]
+        stage.update(_tracked([*boxes, other], ids, ["person"] * len(ids)), frame / 25)
+    assert stage.crossings[5] == [("mid", "in")] and not stage.crossings[9]
+
+
 def test_the_bottom_centre_decides_and_a_box_entering_from_the_edge_counts():
     """A large box that comes in from the frame's edge is never wholly on one side of a line
     near the edge; its bottom centre is, and its crossing counts (the car example's case)."""
@@ -312,7 +324,7 @@ def test_real_crossings_on_tud_campus_against_the_ground_truth(
 
     The ground truth is counted by the evaluation's definition (every change of side of
     the bottom centre between consecutive observations of one id). Measured (2 vCPU,
-    onnxruntime): at x=320, 4 in and 1 out, as the ground truth; over all five lines 16 of
+    onnxruntime): at x=320, 4 in and 1 out, as the ground truth; over all five lines 18 of
     the ground truth's 20 crossings, none invented: the ground truth boxes people while
     they are hidden behind others, whom the detector misses, so tracks there break.
     """
@@ -338,7 +350,7 @@ def test_real_crossings_on_tud_campus_against_the_ground_truth(
         for name in found
     }, "|error|", sum(errors.values()), "of", total)  # fmt: skip
     assert errors["x320"] <= 1
-    assert sum(errors.values()) <= 0.2 * total
+    assert sum(errors.values()) <= 0.15 * total
     # Missed crossings only where the detector loses people; never invented ones.
     for name, counts in found.items():
         assert counts["in_total"] <= truth[name].counts["in"]

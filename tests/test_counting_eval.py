@@ -78,3 +78,10 @@ def test_a_bad_rule_is_one_clear_error(capsys):
         counting_eval.main(["--rule", "feet/2"])
     assert exit_info.value.code == 2
     assert "anchor must be one of center, bottom_center, corners" in capsys.readouterr().err
+
+
+def test_rules_are_read_as_they_are_printed():
+    before = counting_eval.parse_rule("corners/2/forget")
+    assert (before.anchor, before.min_frames, before.remember_unseen) == ("corners", 2, False)
+    assert counting_eval.parse_rule(CROSSING_RULE.name) == CROSSING_RULE
+    assert before.name == "corners/2/forget"

@@ -16,7 +16,7 @@ crossings and entries.
 Example (the app's rule, then several rules side by side)::
 
     python -m pipeline.evaluation.counting_eval
-    python -m pipeline.evaluation.counting_eval --rule corners/2 --rule bottom_center/3
+    python -m pipeline.evaluation.counting_eval --rule corners/2/forget --rule bottom_center/3
 """
 
 from __future__ import annotations
@@ -370,7 +370,7 @@ def _counts(tally: Tally) -> str:
 
 def report(rows: Sequence[Row], rule: CrossingRule, anchor: str | None = None) -> str:
     """The table and the total error, as printed."""
-    out = [f"rule {rule.name} (anchor/frames on the new side); ground truth by "
+    out = [f"rule {rule.name} (anchor/frames on the new side[/forget]); ground truth by "
            f"{anchor or truth_anchor(rule)}; lines in/out, zones entries"]  # fmt: skip
     out.append(f"{'sequence':<28} {'item':<11} {'app':>9} {'truth':>9} {'error':>6}")
     for row in rows:
@@ -392,12 +392,18 @@ def total_line(rows: Sequence[Row], rule: CrossingRule) -> str:
 
 
 def parse_rule(text: str) -> CrossingRule:
-    """``ANCHOR/FRAMES`` (e.g. ``center/2``) as a rule."""
-    anchor, _, frames = text.partition("/")
+    """A rule from its name: ``ANCHOR/FRAMES`` or ``ANCHOR/FRAMES/forget``.
+
+    ``corners/2/forget`` is the rule before (:attr:`CrossingRule.name`).
+    """
+    anchor, _, rest = text.partition("/")
+    frames, _, memory = rest.partition("/")
     try:
-        return CrossingRule(anchor=anchor, min_frames=int(frames))
+        if memory not in ("", "forget"):
+            raise ValueError(f"unknown option {memory!r}, only 'forget'")
+        return CrossingRule(anchor, int(frames), remember_unseen=memory != "forget")
     except ValueError as error:
-        raise argparse.ArgumentTypeError(f"{text!r}: {error} (ANCHOR/FRAMES)") from None
+        raise argparse.ArgumentTypeError(f"{text!r}: {error} (ANCHOR/FRAMES[/forget])") from None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -420,7 +426,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--rule",
         action="append",
         type=parse_rule,
-        help=f"ANCHOR/FRAMES, anchors {', '.join(CROSSING_ANCHORS)} "
+        help=f"ANCHOR/FRAMES[/forget], anchors {', '.join(CROSSING_ANCHORS)}; /forget: "
+        "forget a track unseen for FRAMES+1 frames, as LineZone does "
         f"(repeatable; default the app's, {CROSSING_RULE.name})",
     )
     parser.add_argument(
