@@ -324,9 +324,9 @@ def test_real_crossings_on_tud_campus_against_the_ground_truth(
 
     The ground truth is counted by the evaluation's definition (every change of side of
     the bottom centre between consecutive observations of one id). Measured (2 vCPU,
-    onnxruntime): at x=320, 4 in and 1 out, as the ground truth; over all five lines 18 of
-    the ground truth's 20 crossings, none invented: the ground truth boxes people while
-    they are hidden behind others, whom the detector misses, so tracks there break.
+    onnxruntime, C-BIoU): at x=320, 4 in and 1 out, as the ground truth; over all five
+    lines 19 of the ground truth's 20 crossings, none invented: the ground truth boxes
+    people while they are hidden behind others, whom the detector misses.
     """
     from pipeline.evaluation.counting_eval import Source, count_truth, read_truth
     from pipeline.evaluation.mot_sequences import read_sequence
