@@ -296,29 +296,3 @@ def test_draw_a_line_and_a_zone_on_the_first_frame_then_count(page, app_url, cli
     assert page.locator('#tables a[download="tracks.csv"]').count() >= 1
     assert page.locator('#tables a[download="objects.csv"]').count() >= 1
 
-
-def test_the_counting_example_comes_with_its_line_and_zone_and_counts(page, app_url) -> None:
-    """One click on the worker example, then Run: its preset line and zone count the worker."""
-    page.goto(app_url)
-    page.locator("#run-button").wait_for()
-    page.locator("#detector input").click()
-    page.locator('#detector li[aria-label="YOLOX-Nano"]').click()
-    page.locator("#size input:disabled").wait_for()
-    example = "button.gallery-item:visible:has(video[src*='worker_zone_detection'])"
-    page.locator(example).click()
-    page.locator("#input-video video").wait_for()
-    page.get_by_role("button", name="Counting lines and zones").click()
-    page.wait_for_function(
-        "() => (document.querySelector('#counting textarea') || {}).value?.includes('work area')"
-    )
-    preset = counting_json(page)
-    assert [line["name"] for line in preset["lines"]] == ["tape"]
-    assert [zone["name"] for zone in preset["zones"]] == ["work area"]
-    # The editor draws them on the example's first frame.
-    check_image_loaded(page.main_frame, "#counting-canvas")
-    page.locator("#run-button").click()
-    page.locator("#status").get_by_text("Done: 71 frames").wait_for()
-    status = page.locator("#status").inner_text()
-    page.screenshot(path="/tmp/app-counting-example.png", full_page=True)
-    assert "Line tape: 1 in (person 1), 0 out" in status, status
-    assert "Zone work area: 1 visitor, 1 came in (person 1)" in status, status

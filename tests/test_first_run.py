@@ -132,7 +132,7 @@ def test_browser_first_run_from_the_pages_example(fresh_app: tuple[str, Path]) -
 @pytest.mark.browser
 def test_browser_first_run_counts_with_the_counting_example(fresh_app: tuple[str, Path]) -> None:
     """The worker example and Run, nothing else: its preset line and zone count the worker."""
-    from test_browser import CHROMIUM, CHROMIUM_ARGS, VIEWPORT
+    from test_browser import CHROMIUM, CHROMIUM_ARGS, VIEWPORT, check_image_loaded
 
     sync_api = pytest.importorskip("playwright.sync_api")
     if not CHROMIUM.is_file():
@@ -149,9 +149,16 @@ def test_browser_first_run_counts_with_the_counting_example(fresh_app: tuple[str
             page.locator(example).click()
             page.locator("#input-video video").wait_for()
             page.locator("#run-button").click()
+            # Meanwhile the editor shows the example's line and zone on its first frame.
+            page.get_by_role("button", name="Counting lines and zones").click()
+            check_image_loaded(page.main_frame, "#counting-canvas")
+            preset = json.loads(page.locator("#counting textarea").input_value())
             page.locator("#status").get_by_text("Done: 71 frames").wait_for()
             status = page.locator("#status").inner_text()
+            page.screenshot(path="/tmp/app-counting-example.png", full_page=True)
         finally:
             browser.close()
+    assert [line["name"] for line in preset["lines"]] == ["tape"]
+    assert [zone["name"] for zone in preset["zones"]] == ["work area"]
     assert "Line tape: 1 in (person 1)" in status, status
     assert "Zone work area: 1 visitor, 1 came in (person 1)" in status, status
