@@ -145,8 +145,8 @@ def test_browser_first_run_counts_with_the_counting_example(fresh_app: tuple[str
             page.set_default_timeout(60_000)
             page.goto(url)
             page.locator("#run-button").wait_for()
-            example = "button.gallery-item:visible:has(video[src*='worker_zone_detection'])"
-            page.locator(example).click()
+            # The example's caption, in the tab on show.
+            page.get_by_text("worker_zone_detection.mp4").filter(visible=True).first.click()
             page.locator("#input-video video").wait_for()
             page.locator("#run-button").click()
             # Meanwhile the editor shows the example's line and zone on its first frame.
