@@ -12,7 +12,20 @@ CLIPS = sorted(p for p in ASSETS.iterdir() if p.suffix.lower() in (".mp4", ".web
 
 
 def test_the_example_clips_are_there() -> None:
-    assert {p.name for p in CLIPS} >= {"one_by_one_person.mp4", "car_detection.mp4"}
+    assert {p.name for p in CLIPS} >= {"one_by_one_person.mp4", "worker_zone_detection.mp4"}
+
+
+def test_the_counting_example_comes_with_a_line_and_a_zone_inside_its_frame() -> None:
+    from pipeline.io.video import probe
+    from pipeline.stages.counting import check_inside, from_json
+    from ui.counting import preset
+
+    clip = ASSETS / "worker_zone_detection.mp4"
+    lines, zones = from_json(preset(clip))
+    assert len(lines) == 1 and len(zones) == 1
+    info = probe(clip)
+    check_inside(lines, zones, info.width, info.height)
+    assert preset(ASSETS / "one_by_one_person.mp4") == ""
 
 
 @pytest.mark.parametrize("clip", CLIPS, ids=lambda p: p.name)

@@ -295,3 +295,4 @@ def test_draw_a_line_and_a_zone_on_the_first_frame_then_count(page, app_url, cli
     assert "Line middle:" in status and "Zone plaza:" in status
     assert page.locator('#tables a[download="tracks.csv"]').count() >= 1
     assert page.locator('#tables a[download="objects.csv"]').count() >= 1
+

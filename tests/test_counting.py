@@ -66,6 +66,25 @@ def crossing_clip(tmp_path_factory) -> Path:
     return synthetic.make_video(path, CROSSING_FRAMES, WIDTH, HEIGHT, shapes=CROSSING_SHAPES)
 
 
+#: Shapes at a line's edge cases, across the same middle line.
+EDGE_SHAPES = (
+    # Red, top: from the left its bottom centre (x + 20) reaches 162, just past the line,
+    # for two frames (44 and 45), then turns back: it touched the line, it did not cross.
+    WaypointShape("red", ((0, 20, 10), (44, 142, 10), (45, 142, 10), (60, 20, 10))),
+    # Green, middle: off the frame until frame 10, where it is first detected at x 95; its
+    # track starts at frame 11 (ByteTrack confirms at the second detection), bottom centre
+    # at 140, one frame before the line; at frame 12 it is past it (165) and goes on.
+    WaypointShape("green", ((9, -60, 100), (10, 95, 100), (11, 120, 100), (16, 245, 100))),
+)
+EDGE_FRAMES = 60
+
+
+@pytest.fixture(scope="module")
+def edge_clip(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("edge") / "edge.mp4"
+    return synthetic.make_video(path, EDGE_FRAMES, WIDTH, HEIGHT, shapes=EDGE_SHAPES)
+
+
 #: The zone of the zone clips: objects count inside while their bottom centre is.
 ZONE = "box:100,60,220,60,220,200,100,200"
 ZONE_SHAPES = (
@@ -118,14 +137,68 @@ def test_a_box_jittering_on_the_line_is_counted_once(crossing_clip, tmp_path):
     assert len(blue) == 1 and blue[0]["crossings"] == "mid:in"
 
 
+def test_a_touch_and_return_counts_zero_and_a_track_starting_just_before_the_line_counts(
+    edge_clip, tmp_path
+):
+    done, outputs = _run(edge_clip, tmp_path, lines=[MIDDLE])
+    line = done.summary["counting"]["lines"]["mid"]
+    assert line["in"] == {"green": 1} and line["out"] == {}
+    # The green track really started one frame before it crossed.
+    frames = json.loads(outputs["tracks"].read_text())["frames"]
+    green = [f["frame"] for f in frames for o in f["objects"] if o["class"] == "green"]
+    first_box = next(o["box"] for o in frames[green[0]]["objects"] if o["class"] == "green")
+    assert green[0] == 11 and (first_box[0] + first_box[2]) / 2 < 160
+    # And the red one did touch the line.
+    red = [(o["box"][0] + o["box"][2]) / 2 for f in frames for o in f["objects"]
+           if o["class"] == "red"]  # fmt: skip
+    assert sum(x > 160 for x in red) == 2
+
+
 def test_a_box_that_flickers_across_for_one_frame_is_not_counted():
     """A detection jumping wholly across the line for one frame (a bad box) is no crossing."""
     stage = CountingStage(as_lines([MIDDLE]), ())
     left, right = [100.0, 50.0, 140.0, 90.0], [180.0, 50.0, 220.0, 90.0]
-    for frame, box in enumerate([left, left, right, left, left, right, right, right]):
+    boxes = [left, left, right, left, left, right, right, left, left, right, right, right]
+    for frame, box in enumerate(boxes):
         stage.update(_tracked([box], [7], ["person"]), frame / 25)
-    # Only the last move, which stayed on the new side, counts.
+    # Only the last move, which stayed on the new side, counts; one or two frames do not.
     assert stage.crossings[7] == [("mid", "in")]
+
+
+def test_a_crossing_made_while_the_track_was_unseen_counts():
+    """Hidden for 10 frames while another person stays in view, track 5 comes back past the
+    line under its id: one crossing."""
+    stage = CountingStage(as_lines([MIDDLE]), ())
+    left, right, other = [100.0, 50.0, 140.0, 90.0], [180.0, 50.0, 220.0, 90.0], [10, 150, 50, 230]
+    frames = [[left]] * 3 + [[]] * 10 + [[right]] * 3
+    for frame, boxes in enumerate(frames):
+        ids = [5] * len(boxes) + [9]
+        stage.update(_tracked([*boxes, other], ids, ["person"] * len(ids)), frame / 25)
+    assert stage.crossings[5] == [("mid", "in")] and not stage.crossings[9]
+
+
+def test_the_bottom_centre_decides_and_a_box_entering_from_the_edge_counts():
+    """A large box that comes in from the frame's edge is never wholly on one side of a line
+    near the edge; its bottom centre is, and its crossing counts (the car example's case)."""
+    stage = CountingStage(as_lines(["road:0,100,320,100"]), ())
+    # A 300 px tall box moving up from below the frame: its top is always above the line.
+    for frame, bottom in enumerate([240, 200, 160, 120, 90, 60, 40, 20]):
+        stage.update(_tracked([[100.0, bottom - 300, 180.0, bottom]], [1], ["car"]), frame / 25)
+    assert stage.summary()["lines"]["road"]["in"] == {"car": 1}
+
+
+def test_a_box_jittering_on_a_zone_edge_enters_once():
+    stage = CountingStage((), as_zones(["desk:100,0,300,0,300,240,100,240"]))
+    # Bottom centre x: 60 (outside), then 96 / 104 jittering on the edge x = 100, then 150.
+    xs = [60, 60] + [96 if i % 2 else 104 for i in range(10)] + [150, 150, 150]
+    events = []
+    for frame, x in enumerate(xs):
+        events += stage.update(_tracked([[x - 20.0, 50.0, x + 20.0, 90.0]], [3], ["person"]),
+                               frame / 25)  # fmt: skip
+    zone = stage.summary()["zones"]["desk"]
+    assert zone["entries"] == {"person": 1} and zone["entries_total"] == 1
+    # Occupancy still follows each frame: every frame inside is an enter after an exit.
+    assert sum(e["event"] == "enter" for e in events) == 6
 
 
 def test_direction_follows_the_line_from_its_first_point_to_its_second():
@@ -145,6 +218,7 @@ def test_zone_occupancy_and_time_inside_are_exact_on_a_variable_frame_rate(zone_
     # Red is inside from frame 6 until frame 35; green from frame 6 to the last frame.
     assert zone["seconds_by_track"] == {red: seconds(6, 35), green: seconds(6, ZONE_FRAMES - 1)}
     assert zone["peak_occupancy"] == 2 and zone["visitors"] == 2
+    assert zone["entries"] == {"red": 1, "green": 1}
     assert zone["occupancy_at_end"] == {"green": 1}
     # Not frames over the mean frame rate: the frames' own timestamps.
     mean_fps = (ZONE_FRAMES - 1) / (VFR_MS[-1] / 1000)
@@ -243,42 +317,44 @@ def test_counts_are_drawn_on_the_video_and_the_preview(crossing_clip, tmp_path):
 TUD_LINES = [f"x{x}:{x},0,{x},480" for x in (160, 240, 320, 400, 480)]
 
 
-def _ground_truth_counts(gt_file: Path, fps: float) -> dict[str, dict]:
-    """The same lines counted on the ground-truth trajectories (every box of gt.txt)."""
-    gt = np.loadtxt(gt_file, delimiter=",")
-    stage = CountingStage(as_lines(TUD_LINES), ())
-    for frame in range(1, int(gt[:, 0].max()) + 1):
-        rows = gt[gt[:, 0] == frame]
-        boxes = np.c_[rows[:, 2], rows[:, 3], rows[:, 2] + rows[:, 4], rows[:, 3] + rows[:, 5]]
-        stage.update(_tracked(boxes, rows[:, 1].astype(int), ["person"] * len(rows)), frame / fps)
-    return stage.summary()["lines"]
-
-
 def test_real_crossings_on_tud_campus_against_the_ground_truth(
     shared_assets, yolox_weights, tmp_path
 ):
-    """YOLOX-Nano + ByteTrack counts on TUD-Campus against gt.txt's trajectories.
+    """YOLOX-Nano + the default tracker, counted by the app, against gt.txt's crossings.
 
-    Measured (2 vCPU, onnxruntime): at x=320, 4 in and 0 out, as the ground
-    truth; over all five lines, 11 in and 0 out against 15 and 2: the
-    ground truth boxes people while they are hidden behind others, whom the
-    detector misses, so tracks there break and some crossings go uncounted.
+    The ground truth is counted by the evaluation's definition (every change of side of
+    the bottom centre between consecutive observations of one id). Measured (2 vCPU,
+    onnxruntime, C-BIoU): at x=320, 4 in and 1 out, as the ground truth; over all five
+    lines 19 of the ground truth's 20 crossings, none invented: the ground truth boxes
+    people while they are hidden behind others, whom the detector misses.
     """
+    from pipeline.evaluation.counting_eval import Source, count_truth, read_truth
+    from pipeline.evaluation.mot_sequences import read_sequence
+    from pipeline.stages.counting import CROSSING_RULE
+
     clip = shared_assets / "video" / "tud_campus.mp4"
-    truth = _ground_truth_counts(shared_assets / "mot" / "TUD-Campus" / "gt.txt", 25.0)
+    sequence = read_sequence(shared_assets / "mot" / "TUD-Campus")
+    truth_source = Source("TUD-Campus", 640, 480, sequence.fps, [], read_truth(sequence))
+    truth = count_truth(truth_source, as_lines(TUD_LINES), (), CROSSING_RULE.anchor)
     done, _ = _run_real(clip, tmp_path, lines=TUD_LINES, queries=("person",))
     found = done.summary["counting"]["lines"]
-    assert (truth["x320"]["in_total"], truth["x320"]["out_total"]) == (4, 0)
-    assert abs(found["x320"]["in_total"] - 4) <= 1 and found["x320"]["out_total"] <= 1
-    total = lambda counts, key: sum(line[key] for line in counts.values())  # noqa: E731
-    assert (total(truth, "in_total"), total(truth, "out_total")) == (15, 2)
+    assert truth["x320"].counts == {"in": 4, "out": 1}
+    errors = {
+        name: abs(found[name]["in_total"] - truth[name].counts["in"])
+        + abs(found[name]["out_total"] - truth[name].counts["out"])
+        for name in found
+    }
+    total = sum(sum(t.counts.values()) for t in truth.values())
+    print("TUD-Campus in/out, app vs ground truth:", {
+        name: (found[name]["in_total"], found[name]["out_total"], *truth[name].counts.values())
+        for name in found
+    }, "|error|", sum(errors.values()), "of", total)  # fmt: skip
+    assert errors["x320"] <= 1
+    assert sum(errors.values()) <= 0.15 * total
     # Missed crossings only where the detector loses people; never invented ones.
-    assert 10 <= total(found, "in_total") <= 15 and total(found, "out_total") <= 2
-    print(
-        "TUD-Campus crossings in/out, found vs ground truth:",
-        {name: (found[name]["in_total"], found[name]["out_total"],
-                truth[name]["in_total"], truth[name]["out_total"]) for name in found},
-    )  # fmt: skip
+    for name, counts in found.items():
+        assert counts["in_total"] <= truth[name].counts["in"]
+        assert counts["out_total"] <= truth[name].counts["out"]
 
 
 def _run_real(video: Path, folder: Path, **settings) -> tuple[Done, dict[str, Path]]:

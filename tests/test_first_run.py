@@ -6,7 +6,7 @@ so that it meets no network even on a machine that has one. With only what
 the repository ships (the YOLOX-Nano weights and two example clips in
 ``assets/``), the default detector must find the people in the person clip,
 from the command line, from ``gradio_client``, and in Chromium from the
-page's own example.
+page's own example; and the counting example, with its preset line and zone, must count.
 """
 
 from __future__ import annotations
@@ -127,3 +127,38 @@ def test_browser_first_run_from_the_pages_example(fresh_app: tuple[str, Path]) -
     data = json.loads(tracks.read_text())
     assert data["model"]["name"] == "yolox_nano"
     assert any(o["class"] == "person" for f in data["frames"] for o in f["objects"])
+
+
+@pytest.mark.browser
+def test_browser_first_run_counts_with_the_counting_example(fresh_app: tuple[str, Path]) -> None:
+    """The worker example and Run, nothing else: its preset line and zone count the worker."""
+    from test_browser import CHROMIUM, CHROMIUM_ARGS, VIEWPORT, check_image_loaded
+
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not CHROMIUM.is_file():
+        pytest.skip(f"Chromium not found at {CHROMIUM}")
+    url, _ = fresh_app
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport=VIEWPORT)
+            page.set_default_timeout(60_000)
+            page.goto(url)
+            page.locator("#run-button").wait_for()
+            # The example's caption, in the tab on show.
+            page.get_by_text("worker_zone_detection.mp4").filter(visible=True).first.click()
+            page.locator("#input-video video").wait_for()
+            page.locator("#run-button").click()
+            # Meanwhile the editor shows the example's line and zone on its first frame.
+            page.get_by_role("button", name="Counting lines and zones").click()
+            check_image_loaded(page.main_frame, "#counting-canvas")
+            preset = json.loads(page.locator("#counting textarea").input_value())
+            page.locator("#status").get_by_text("Done: 71 frames").wait_for()
+            status = page.locator("#status").inner_text()
+            page.screenshot(path="/tmp/app-counting-example.png", full_page=True)
+        finally:
+            browser.close()
+    assert [line["name"] for line in preset["lines"]] == ["tape"]
+    assert [zone["name"] for zone in preset["zones"]] == ["work area"]
+    assert "Line tape: 1 in (person 1)" in status, status
+    assert "Zone work area: 1 visitor, 1 came in (person 1)" in status, status

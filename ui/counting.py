@@ -29,6 +29,7 @@ import numpy as np
 
 from pipeline.io.video import read_first_frame
 from pipeline.stages.counting import (
+    CROSSING_RULE,
     CountingLine,
     CountingStage,
     CountingZone,
@@ -41,12 +42,13 @@ from pipeline.stages.counting import (
 )
 from ui.render import to_rgb
 
-HELP = """\
+HELP = f"""\
 Click on the frame below to draw: a **line** takes two clicks (objects crossing
 it are counted in and out, per class); a **zone** takes three or more clicks,
-then **Close zone** (its occupancy and each object's time inside). Name each
-before drawing it (or leave the name empty for line 1, zone 1...). The box
+then **Close zone** (its occupancy, entries and each object's time inside). Name
+each before drawing it (or leave the name empty for line 1, zone 1...). The box
 below holds them as JSON, in the video's pixels, as the API takes them.
+{CROSSING_RULE.sentence()}
 """
 EMPTY = '{"lines": [], "zones": []}'
 #: Colour of the points of a line or zone being drawn (BGR).
@@ -199,13 +201,52 @@ def canvas(video: str | None, text: str | None, pending: Pending) -> tuple[np.nd
     return to_rgb(image), note
 
 
+#: A clip's counting lines and zones, in a file beside it: ``clip.counting.json``.
+PRESET_SUFFIX = ".counting.json"
+
+
+def preset(video: Path) -> str:
+    """The lines and zones an example clip comes with (JSON text), or ``""`` for none.
+
+    They are read from ``<clip>.counting.json`` beside the clip, in the clip's pixels.
+
+    Raises:
+        GeometryError: The file is there but holds no valid lines and zones.
+    """
+    path = video.with_suffix(PRESET_SUFFIX)
+    if not path.is_file():
+        return ""
+    lines, zones = _geometry(path.read_text(encoding="utf-8"))
+    return _text(lines, zones)
+
+
+def counting_box(prefix: str = "") -> gr.Textbox:
+    """The JSON box of the lines and zones, made before it is placed.
+
+    :func:`build_counting_editor` places it; an example may fill it
+    (:func:`ui.layout.video_input`).
+    """
+    # Empty, not EMPTY: the API page writes a default into its Python snippet as
+    # "...", without escaping the quotes in it.
+    return gr.Textbox(
+        value="",
+        placeholder=EMPTY,
+        label="Lines and zones (JSON, the video's pixels)",
+        lines=2,
+        elem_id=f"{prefix}counting",
+        render=False,
+    )
+
+
 def remove_choices(text: str | None) -> dict[str, Any]:
     """The **Remove** dropdown's settings: the current names."""
     choices = names(text)
     return {"choices": choices, "value": choices[-1] if choices else None}
 
 
-def build_counting_editor(video: gr.Video | gr.Image, prefix: str = "") -> gr.Textbox:
+def build_counting_editor(
+    video: gr.Video | gr.Image, prefix: str = "", text: gr.Textbox | None = None
+) -> gr.Textbox:
     """The counting editor: the first frame to click on, its buttons, and the JSON box.
 
     Call it inside the tab's layout; it redraws whenever ``video`` changes.
@@ -213,6 +254,8 @@ def build_counting_editor(video: gr.Video | gr.Image, prefix: str = "") -> gr.Te
     Args:
         video: What to draw on: the tab's upload box, or an image (a path).
         prefix: Prefix of the editor's element ids (one per tab).
+        text: The JSON box made beforehand by :func:`counting_box` (so that examples
+            can fill it); None: a new one.
 
     Returns:
         The JSON box, the run's ``counting`` input.
@@ -244,15 +287,8 @@ def build_counting_editor(video: gr.Video | gr.Image, prefix: str = "") -> gr.Te
             remove_button = gr.Button("Remove", size="sm", elem_id=f"{prefix}counting-remove")
             clear = gr.Button("Remove all", size="sm", elem_id=f"{prefix}counting-clear")
         note = gr.Markdown("", elem_id=f"{prefix}counting-note")
-        # Empty, not EMPTY: the API page writes a default into its Python snippet as
-        # "...", without escaping the quotes in it.
-        text = gr.Textbox(
-            value="",
-            placeholder=EMPTY,
-            label="Lines and zones (JSON, the video's pixels)",
-            lines=2,
-            elem_id=f"{prefix}counting",
-        )
+        text = text or counting_box(prefix)
+        text.render()
     pending = gr.State([])
 
     def redraw(

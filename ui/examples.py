@@ -23,7 +23,7 @@ from pipeline.io.video import probe
 #: about 50 characters.
 EXAMPLE_NOTES = {
     "one_by_one_person.mp4": "1 person walks in",
-    "car_detection.mp4": "2 cars from above, hard",
+    "worker_zone_detection.mp4": "line, zone set",
 }
 
 

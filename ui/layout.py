@@ -16,6 +16,7 @@ import gradio as gr
 import pandas as pd
 
 from pipeline.stages.tracking import DEFAULT_TRACKER, TRACKERS
+from ui.counting import preset
 from ui.examples import example_captions
 from ui.mcp_tools import as_tool
 
@@ -32,10 +33,32 @@ class RunButtons:
     stop: gr.Button
 
 
-def video_input(prefix: str, examples: Sequence[Path] = ()) -> gr.Video:
-    """The upload box, with example videos under it when there are any."""
+def video_input(
+    prefix: str, examples: Sequence[Path] = (), counting: gr.Textbox | None = None
+) -> gr.Video:
+    """The upload box, with example videos under it when there are any.
+
+    Args:
+        prefix: The tab's element id prefix.
+        examples: The example clips.
+        counting: The tab's counting lines and zones box (:func:`ui.counting.counting_box`):
+            an example then also sets the lines and zones it comes with
+            (:func:`ui.counting.preset`; none for a clip without them).
+    """
     video = gr.Video(label="Video", sources=["upload"], elem_id=f"{prefix}input-video")
-    if examples:
+    if examples and counting is not None:
+        gr.Examples(
+            examples=[[str(path), preset(path)] for path in examples],
+            inputs=[video, counting],
+            label="Example videos (one with counting lines and zones sets them too)"
+            if any(preset(path) for path in examples)
+            else "Example videos",
+            # Captions (name, length, what to expect) in place of bare thumbnails.
+            example_labels=example_captions(examples),
+            cache_examples=False,
+            visible_columns=[0],  # the clips; their lines and zones show in the editor
+        )
+    elif examples:
         gr.Examples(
             examples=[[str(path)] for path in examples],
             inputs=[video],

@@ -112,9 +112,11 @@ def counting_text(counting: dict[str, Any]) -> str:
         >>> print(counting_text({
         ...     "lines": {"door": {"in": {"person": 2}, "out": {}, "in_total": 2, "out_total": 0}},
         ...     "zones": {"desk": {"occupancy_at_end": {"person": 1}, "peak_occupancy": 2,
-        ...                        "visitors": 3, "seconds_by_track": {"1": 4.0, "2": 1.5}}}}))
+        ...                        "visitors": 3, "entries": {"person": 2}, "entries_total": 2,
+        ...                        "seconds_by_track": {"1": 4.0}}}}))
         - Line **door**: 2 in (person 2), 0 out
-        - Zone **desk**: 3 visitors, peak 2, 1 at the end (person 1); longest stay 4.0 s (#1)
+        - Zone **desk**: 3 visitors, 2 came in (person 2), peak 2, 1 at the end (person 1); \
+longest stay 4.0 s (#1)
     """
     items = []
     for name, line in counting.get("lines", {}).items():
@@ -126,6 +128,7 @@ def counting_text(counting: dict[str, Any]) -> str:
         at_end = sum(zone["occupancy_at_end"].values())
         text = (
             f"- Zone **{name}**: {zone['visitors']} visitor{'s' if zone['visitors'] != 1 else ''}"
+            f", {zone['entries_total']} came in{_per_class(zone['entries'])}"
             f", peak {zone['peak_occupancy']}, {at_end} at the end"
             f"{_per_class(zone['occupancy_at_end'])}"
         )

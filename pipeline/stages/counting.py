@@ -1,21 +1,36 @@
 """Counting lines and zones: what crosses a line, what stays in a zone and for how long.
 
-Built on supervision's ``LineZone`` and ``PolygonZone`` and their annotators,
-with their known pitfalls guarded:
+Built on supervision's ``LineZone`` and ``PolygonZone`` and their annotators. The
+crossing rule, :data:`CROSSING_RULE`, was chosen by measurement
+(``python -m pipeline.evaluation.counting_eval``; ``docs/counting.md``):
 
+- **Where an object is: the bottom centre of its box** (its feet, a car's wheels), for
+  lines and zones alike. The four corners, supervision's default for lines, lost about
+  half of the ground truth's crossings even on perfect boxes: a large box, or one that
+  comes in from the frame's edge or leaves it soon after, is never wholly on one side.
+- **A box jittering on a line** (or on a zone's edge) counts once: a crossing counts
+  once the point has been on the new side for :attr:`CrossingRule.min_frames`
+  observations in a row (``LineZone``'s ``minimum_crossing_threshold``), so an object
+  that touches the line and turns back sooner counts zero, as does a bad box that
+  jumps across for a frame or two. A frame in which a track is not seen neither
+  extends that run nor breaks it, however long it lasts: a track keeps its side for its
+  whole life (:class:`TrackLongLineZone`), so a person who crosses while hidden behind
+  another, and comes back under the same id, counts.
+- **A track's first observation sets its side**, so a track that starts one frame before
+  the line and goes on across it counts. A crossing in a track's last
+  ``min_frames - 1`` observations does not (the price of the jitter guard).
 - **Unconfirmed tracks.** Only confirmed tracks reach this stage (the tracker
   stage returns them with ids from 1), and ``LineZone`` ignores negative ids.
-- **A box flickering across a line.** A crossing counts only once the box has
-  stayed wholly on the new side for :data:`MIN_CROSSING_FRAMES` frames
-  (``LineZone``'s ``minimum_crossing_threshold``); a box straddling the line
-  is on neither side.
+  Trackers confirm a track within its first two or three detections; measured, at most
+  4 % of crossings happen that early.
 - **One object in two zones.** Each zone keeps its own occupancy and timers, so
   an object inside two overlapping zones counts in both, once each.
 - **Time in a zone** runs from the timestamp of the frame a track is first
   inside to that of the first frame it is no longer inside (or of the last
   frame), from the frames' own timestamps, so a variable frame rate is
   counted right; the timers forget nothing (the summary and the CSV read
-  them at the end).
+  them at the end). A zone's **entries** count the tracks that came in from outside,
+  by the crossing rule (seen outside, then inside for ``min_frames`` observations).
 
 Directions follow supervision: looking along the line from its first point to
 its second, ``in`` is a crossing from the right side to the left, ``out`` the
@@ -44,16 +59,85 @@ import supervision as sv
 from models.detectors.base import CLASS_NAME
 from pipeline.errors import PipelineError
 
-#: Frames a box must stay on the new side of a line before its crossing counts.
-MIN_CROSSING_FRAMES = 2
+#: The points of a box a crossing may be decided by (``LineZone``'s ``triggering_anchors``):
+#: with several, the box is on a side only when all of them are, and on neither while it
+#: straddles the line.
+CROSSING_ANCHORS: dict[str, tuple[sv.Position, ...]] = {
+    "center": (sv.Position.CENTER,),
+    "bottom_center": (sv.Position.BOTTOM_CENTER,),
+    "corners": (
+        sv.Position.TOP_LEFT,
+        sv.Position.TOP_RIGHT,
+        sv.Position.BOTTOM_LEFT,
+        sv.Position.BOTTOM_RIGHT,
+    ),
+}
 #: Names: letters, digits, spaces, ``_``, ``-`` and ``.``, up to 40 characters.
 _NAME = re.compile(r"^[\w .-]{1,40}$")
 
 Point = tuple[int, int]
 
 
+#: Each anchor in words, for the help that says what a crossing is.
+ANCHOR_WORDS = {
+    "center": "the centre of its box",
+    "bottom_center": "the bottom centre of its box (where it stands)",
+    "corners": "all four corners of its box",
+}
+
+
 class GeometryError(PipelineError, ValueError):
     """A counting line or zone is malformed, outside the frame, or named twice."""
+
+
+@dataclass(frozen=True)
+class CrossingRule:
+    """When a tracked box has crossed a line.
+
+    Attributes:
+        anchor: Which points of the box decide its side, a key of :data:`CROSSING_ANCHORS`.
+        min_frames: Observations in a row on the new side before the crossing counts
+            (``LineZone``'s ``minimum_crossing_threshold``).
+        remember_unseen: Keep a track's side while it is unseen, for its whole life
+            (:class:`TrackLongLineZone`); False: ``LineZone``'s own rule, which forgets
+            a track unseen for ``min_frames + 1`` frames (the rule before, for measuring).
+    """
+
+    anchor: str
+    min_frames: int
+    remember_unseen: bool = True
+
+    def __post_init__(self) -> None:
+        if self.anchor not in CROSSING_ANCHORS:
+            raise ValueError(f"anchor must be one of {', '.join(CROSSING_ANCHORS)}")
+        if self.min_frames < 1:
+            raise ValueError("min_frames must be at least 1")
+
+    @property
+    def name(self) -> str:
+        """The rule as the counting evaluation prints and reads it: ``anchor/min_frames``.
+
+        ``/forget`` follows without ``remember_unseen``.
+        """
+        return f"{self.anchor}/{self.min_frames}" + ("" if self.remember_unseen else "/forget")
+
+    def sentence(self) -> str:
+        """What counts as a crossing, in one sentence for the page's help.
+
+        Example:
+            >>> CrossingRule("center", 2).sentence()[:64]
+            'An object crosses a line once the centre of its box has gone to '
+        """
+        return (
+            f"An object crosses a line once {ANCHOR_WORDS[self.anchor]} has gone to its other "
+            f"side and stayed there for {self.min_frames} frames in a row, so a box that "
+            "only touches the line and turns back does not count."
+        )
+
+
+#: The rule the app counts with, chosen by ``python -m pipeline.evaluation.counting_eval``
+#: (``docs/counting.md``: the table of every rule measured).
+CROSSING_RULE = CrossingRule(anchor="bottom_center", min_frames=3)
 
 
 @dataclass(frozen=True)
@@ -325,29 +409,53 @@ def check_inside(
                 )
 
 
+class TrackLongLineZone(sv.LineZone):
+    """``LineZone`` that remembers each track's side for the track's whole life.
+
+    ``LineZone`` forgets a track unseen for ``minimum_crossing_threshold + 1`` frames, so
+    a person who crosses while hidden behind another comes back, under the same id, as if
+    new, on the far side: the crossing is lost. The tracker keeps ids across such gaps
+    and never reuses one, so the counter keeps their sides too (measured in
+    ``docs/counting.md``: 9 errors fewer in 230 crossings).
+    """
+
+    def _evict_stale_crossing_history(self, current_keys: set[int]) -> None:
+        """Forget nothing: ids are never reused within a run."""
+
+
 class CountingStage:
     """Counts line crossings and zone stays of tracked objects, frame after frame.
 
     Args:
         lines: The counting lines.
         zones: The counting zones.
+        rule: When a box has crossed a line (the app's :data:`CROSSING_RULE`; other
+            rules are for measuring, :mod:`pipeline.evaluation.counting_eval`).
 
     Call :meth:`update` once per frame, in order, with that frame's tracked
     detections and its timestamp; :meth:`annotate` draws the current counts.
     """
 
-    def __init__(self, lines: tuple[CountingLine, ...], zones: tuple[CountingZone, ...]) -> None:
+    def __init__(
+        self,
+        lines: tuple[CountingLine, ...],
+        zones: tuple[CountingZone, ...],
+        rule: CrossingRule = CROSSING_RULE,
+    ) -> None:
         self.lines = lines
+        self.rule = rule
         self.zones = zones
         self._line_zones = {
-            line.name: sv.LineZone(
+            line.name: (TrackLongLineZone if rule.remember_unseen else sv.LineZone)(
                 start=sv.Point(*line.points[0]),
                 end=sv.Point(*line.points[1]),
-                minimum_crossing_threshold=MIN_CROSSING_FRAMES,
+                triggering_anchors=CROSSING_ANCHORS[rule.anchor],
+                minimum_crossing_threshold=rule.min_frames,
             )
             for line in lines
         }
         self._polygon_zones = {
+            # PolygonZone's own anchor, the bottom centre: the chosen rule's for lines too.
             zone.name: sv.PolygonZone(polygon=np.array(zone.points, dtype=np.int64))
             for zone in zones
         }
@@ -364,6 +472,10 @@ class CountingStage:
         self.crossings: defaultdict[int, list[tuple[str, str]]] = defaultdict(list)
         #: The tracks that were ever inside each zone.
         self.visitors: dict[str, set[int]] = {zone.name: set() for zone in zones}
+        #: Per zone and class, the tracks that came in from outside (the crossing rule).
+        self.entries: dict[str, Counter[str]] = {zone.name: Counter() for zone in zones}
+        # Per zone and track: its confirmed inside-or-not, and its run on the other side.
+        self._zone_sides: dict[str, dict[int, tuple[bool, int]]] = {z.name: {} for z in zones}
         self._inside: dict[str, dict[int, str]] = {zone.name: {} for zone in zones}
         self._last_time: float | None = None
         self._annotators: (
@@ -409,6 +521,7 @@ class CountingStage:
                 self.seconds_in_zone[name][track_id] += elapsed
             inside_mask = polygon.trigger(detections) if ids else np.zeros(0, bool)
             now = {ids[row]: names[row] for row in np.flatnonzero(inside_mask)}
+            self._count_entries(name, ids, names, inside_mask)
             before = self._inside[name]
             for track_id in now.keys() - before.keys():
                 events.append({"zone": name, "track_id": track_id, "class": now[track_id],
@@ -422,8 +535,22 @@ class CountingStage:
             self.peak_occupancy[name] = max(self.peak_occupancy[name], len(now))
         return events
 
+    def _count_entries(
+        self, zone: str, ids: list[int], names: list[str], inside: np.ndarray
+    ) -> None:
+        """A track's side of a zone's edge changes as a line's does (:class:`CrossingRule`)."""
+        sides = self._zone_sides[zone]
+        for track_id, name, now_inside in zip(ids, names, inside.tolist(), strict=True):
+            confirmed, run = sides.get(track_id, (now_inside, 0))
+            run = run + 1 if now_inside != confirmed else 0
+            if run >= self.rule.min_frames:
+                confirmed, run = now_inside, 0
+                if now_inside:
+                    self.entries[zone][name] += 1
+            sides[track_id] = (confirmed, run)
+
     def summary(self) -> dict[str, Any]:
-        """Per line the in and out counts per class; per zone its occupancy and times."""
+        """Per line the in and out counts per class; per zone its occupancy, entries and times."""
         return {
             "lines": {
                 name: {
@@ -439,6 +566,8 @@ class CountingStage:
                     "occupancy_at_end": dict(self.occupancy[name]),
                     "peak_occupancy": self.peak_occupancy[name],
                     "visitors": len(self.visitors[name]),
+                    "entries": dict(self.entries[name]),
+                    "entries_total": sum(self.entries[name].values()),
                     "seconds_by_track": {
                         str(track): round(self.seconds_in_zone[name][track], 3)
                         for track in sorted(self.visitors[name])

@@ -402,7 +402,8 @@ def build_detection_tab(
         gr.Markdown(INTRO)
         with gr.Row(equal_height=False):
             with gr.Column(scale=1):
-                video = video_input("", examples)
+                counting = drawing.counting_box()
+                video = video_input("", examples, counting)
                 # Where the eye is after choosing a video: in the first screen.
                 buttons = run_buttons("")
                 detector = detector_dropdown("", initial)
@@ -426,7 +427,7 @@ def build_detection_tab(
                     info=depth_info,
                     elem_id="object-depth",
                 )
-                counting = drawing.build_counting_editor(video)
+                drawing.build_counting_editor(video, text=counting)
                 with gr.Accordion("Advanced settings", open=False):
                     tracker = tracker_dropdown("")
                     runtime = gr.Dropdown(
