@@ -34,8 +34,10 @@ import numpy as np
 from models.weights import cache_dir
 
 #: Frames the quantization is calibrated on: a bundled CC BY 4.0 clip (street
-#: traffic, so persons and vehicles at several scales).
-CALIBRATION_CLIP = Path(__file__).resolve().parents[1] / "assets" / "car_detection.mp4"
+#: traffic, so persons and vehicles at several scales), kept out of the examples.
+CALIBRATION_CLIP = (
+    Path(__file__).resolve().parents[1] / "assets" / "calibration" / "car_detection.mp4"
+)
 CALIBRATION_FRAMES = 20
 CALIBRATION_STEP = 5
 #: Per-channel weights need QDQ with an axis, which ONNX has from opset 13.

@@ -66,7 +66,7 @@ def test_every_detector_takes_runtime(detector: str) -> None:
 
 
 def test_a_runtime_a_model_cannot_use_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
-    clip = Path(__file__).resolve().parents[1] / "assets" / "car_detection.mp4"
+    clip = Path(__file__).resolve().parents[1] / "assets" / "calibration" / "car_detection.mp4"
     assert main(["bench", str(clip), "--detector", "yolox_nano", "--runtime", "torch"]) == 2
     error = capsys.readouterr().err.strip()
     assert error == (
