@@ -93,9 +93,11 @@ def measure(specs: Sequence[Spec], clip: Path, *, rounds: int, frames: int) -> l
     """
     images = [frame.image for frame in iter_frames(clip, frames)]
     per_spec: dict[Spec, list[float]] = {spec: [] for spec in specs}
-    for _ in range(rounds):
+    for round_index in range(rounds):
         for spec in specs:
             per_spec[spec].append(model_only(spec.config(), images))
+            # As it goes: on a busy machine a full measurement takes a while.
+            print(f"round {round_index + 1}: {spec.label} {per_spec[spec][-1]:.2f} fps", flush=True)
     return [
         {
             "detector": spec.label,
