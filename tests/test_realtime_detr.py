@@ -198,3 +198,27 @@ def test_missing_weights_offline_name_the_checkpoint(name: str) -> None:
     with pytest.raises(MissingWeightsError) as info:
         models.create("detector", name)
     assert checkpoint in str(info.value) and "YOLOX-Nano" in str(info.value)
+
+
+def test_a_transformers_without_the_model_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As on an older transformers release: the model's module is missing."""
+    from models import requirements
+    from models.prefetch import ModelLoad, pending_downloads
+    from ui.model_choices import NOT_INSTALLED_MARK, model_choices, model_note
+
+    absent = FAMILY["deimv2"].module
+    monkeypatch.setattr(requirements, "module_available", lambda module: module != absent)
+    status = models.weights_status("detector", "deimv2")
+    assert not status.available and status.source == "package"
+    assert f"'{absent}'" in status.message and "Deimv2ForObjectDetection" in status.message
+    assert ("DEIMv2" + NOT_INSTALLED_MARK, "deimv2") in model_choices("detector")
+    assert "**Not installed here.**" in model_note("detector", "deimv2")
+    for attempt in (
+        lambda: models.create("detector", "deimv2", weights="random:pico"),
+        lambda: pending_downloads([ModelLoad("detector", "deimv2")]),
+    ):
+        with pytest.raises(MissingWeightsError, match="Deimv2ForObjectDetection") as info:
+            attempt()
+        assert "YOLOX-Nano" in str(info.value)  # what works instead
+    # The other two are untouched.
+    assert models.weights_status("detector", "d_fine").source != "package"

@@ -1,4 +1,4 @@
-"""The app without ultralytics (AGPL-3.0): it starts, offers what it has, and says why the rest is missing.
+"""Without ultralytics (AGPL-3.0) the app starts, offers what it has, says why the rest is missing.
 
 A deployment that must contain no AGPL code installs everything but
 ultralytics. Here a fresh Python process is made unable to import it (a
