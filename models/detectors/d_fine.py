@@ -16,6 +16,7 @@ id, or ``random:<size>``), else the size's Hub checkpoint.
 from __future__ import annotations
 
 from models.detectors.realtime_detr import (
+    ESTIMATED_ZEROGPU_FPS,
     LICENSE,
     Architecture,
     Family,
@@ -171,6 +172,7 @@ def locate_d_fine(
     default_size=FAMILY.default_size,
     description="D-FINE real-time DETR (transformers) trained on COCO (80 classes); no AGPL code.",
     license=LICENSE,
+    throughput_fps=ESTIMATED_ZEROGPU_FPS,
     locate=locate_d_fine,
     env_var=FAMILY.env_var,
     requires=(FAMILY.requirement,),

@@ -23,6 +23,7 @@ id, or ``random:<size>``), else the size's Hub checkpoint.
 from __future__ import annotations
 
 from models.detectors.realtime_detr import (
+    ESTIMATED_ZEROGPU_FPS,
     LICENSE,
     Architecture,
     Family,
@@ -172,6 +173,7 @@ def locate_deimv2(
     default_size=FAMILY.default_size,
     description="DEIMv2 real-time DETR (transformers) trained on COCO (80 classes); no AGPL code.",
     license=LICENSE,
+    throughput_fps=ESTIMATED_ZEROGPU_FPS,
     locate=locate_deimv2,
     env_var=FAMILY.env_var,
     requires=(FAMILY.requirement,),

@@ -35,6 +35,10 @@ from models.weights_sources import WeightsLocation
 
 #: Licence of the three families' code (their GitHub repositories) and COCO weights (model cards).
 LICENSE = "Apache-2.0"
+#: Rough end-to-end fps on a ZeroGPU slice, which sizes a GPU call (``ui.gpu``): not measured
+#: there; DETR ResNet-50's figure, the same eager transformers path with a heavier model, so
+#: an under-estimate for most sizes (which only costs queue priority and more, shorter calls).
+ESTIMATED_ZEROGPU_FPS = 15.0
 #: ``weights=`` names a size's architecture with random weights as ``random:<size>``.
 RANDOM_PREFIX = "random:"
 #: The published models' input: the RT-DETR processor resizes every frame to this.

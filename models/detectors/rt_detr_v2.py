@@ -15,6 +15,7 @@ Hub id, or ``random:<size>``), else the size's Hub checkpoint.
 from __future__ import annotations
 
 from models.detectors.realtime_detr import (
+    ESTIMATED_ZEROGPU_FPS,
     LICENSE,
     Architecture,
     Family,
@@ -106,6 +107,7 @@ def locate_rt_detr_v2(
     default_size=FAMILY.default_size,
     description="RT-DETRv2 real-time DETR (transformers), COCO (80 classes); no AGPL code.",
     license=LICENSE,
+    throughput_fps=ESTIMATED_ZEROGPU_FPS,
     locate=locate_rt_detr_v2,
     env_var=FAMILY.env_var,
     requires=(FAMILY.requirement,),
