@@ -181,8 +181,9 @@ def test_tiny_model_speaks_coco(name: str, tiny_weights: dict[str, Path]) -> Non
 
 
 def test_random_architecture_of_a_published_size(one_torch_thread: None) -> None:
-    detector = models.create("detector", "deimv2", size="pico", weights="random:pico")
+    detector = models.create("detector", "deimv2", weights="random:pico")
     assert detector.random_weights and detector.info()["weights"] == "random:pico"
+    assert detector.size == "pico"  # the architecture's, not the default size
     assert detector.model.config.d_model == architecture_config(FAMILY["deimv2"], "pico").d_model
     with pytest.raises(ModelError, match="random:pico, random:n, random:s"):
         models.create("detector", "deimv2", weights="random:x")

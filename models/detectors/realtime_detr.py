@@ -298,7 +298,8 @@ def create_detector(
     location = locate_weights(family, size=size, weights=weights)
     model_class = getattr(transformers, family.model_class)
     if location.random_weights:
-        model, processor = _random_model(family, location, device=device)
+        # The size is the architecture's: ``random:n`` builds n whatever ``size`` said.
+        size, (model, processor) = _random_model(family, location, device=device)
     else:
         model, processor = load_pretrained(
             model_class, transformers.AutoImageProcessor, location=location, device=device
@@ -314,7 +315,9 @@ def create_detector(
     )
 
 
-def _random_model(family: Family, location: WeightsLocation, *, device: str) -> tuple[Any, Any]:
+def _random_model(
+    family: Family, location: WeightsLocation, *, device: str
+) -> tuple[str, tuple[Any, Any]]:
     import torch
     import transformers
 
@@ -330,4 +333,4 @@ def _random_model(family: Family, location: WeightsLocation, *, device: str) -> 
     dtype = torch.float16 if device.startswith("cuda") else torch.float32
     with loading_weights(location.label, location.weights, location.env_var):
         model = model_class(config)
-    return model.to(device, dtype).eval(), architecture_processor(family, arch_size)
+    return arch_size, (model.to(device, dtype).eval(), architecture_processor(family, arch_size))
