@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 from dataclasses import dataclass
+from pathlib import Path
 
 from models.errors import MissingPackageError
 from models.registry import ModelSpec
@@ -42,11 +43,28 @@ class Requirement:
 
 @functools.cache
 def module_available(module: str) -> bool:
-    """Whether ``module`` can be imported here (its parent packages are imported to find it)."""
+    """Whether ``module`` is installed here, found without importing it or its package.
+
+    A submodule (``transformers.models.deimv2``) is looked for in its top-level
+    package's folders, so that checking costs no ``import transformers``.
+
+    Example:
+        >>> module_available("json.decoder"), module_available("json.no_such_module")
+        (True, False)
+    """
+    top, _, rest = module.partition(".")
     try:
-        return importlib.util.find_spec(module) is not None
-    except ImportError:  # a parent package is missing, or refuses to import
+        found = importlib.util.find_spec(top)
+    except (ImportError, ValueError):  # refuses to be found, or a broken installation
         return False
+    if found is None or not rest:
+        return found is not None
+    parts = rest.split(".")
+    for folder in found.submodule_search_locations or ():
+        path = Path(folder).joinpath(*parts)
+        if (path / "__init__.py").is_file() or path.with_suffix(".py").is_file():
+            return True
+    return False
 
 
 def missing_package(model_spec: ModelSpec) -> str | None:
