@@ -153,7 +153,7 @@ def test_tiny_model_runs_a_detection_run(
     }  # fmt: skip
     tracks = json.loads(outputs["tracks"].read_text())
     assert tracks["model"]["name"] == name
-    assert tracks["model"]["weights"] == str(tiny_weights[name])
+    assert Path(tracks["model"]["weights"]).name == tiny_weights[name].name
     assert [f["frame"] for f in tracks["frames"]] == list(range(FRAMES))
     # Random weights score far below the tracker's activation threshold: no track, no class.
     assert {o["class"] for f in tracks["frames"] for o in f["objects"]} <= {"person", "car"}
@@ -213,7 +213,7 @@ def test_a_transformers_without_the_model_says_so(monkeypatch: pytest.MonkeyPatc
     assert not status.available and status.source == "package"
     assert f"'{absent}'" in status.message and "Deimv2ForObjectDetection" in status.message
     assert ("DEIMv2" + NOT_INSTALLED_MARK, "deimv2") in model_choices("detector")
-    assert "**Not installed here.**" in model_note("detector", "deimv2")
+    assert "**Not installed here:** DEIMv2 needs" in model_note("detector", "deimv2")
     for attempt in (
         lambda: models.create("detector", "deimv2", weights="random:pico"),
         lambda: pending_downloads([ModelLoad("detector", "deimv2")]),
