@@ -24,10 +24,12 @@ from urllib.parse import urlparse
 
 from models.errors import MissingWeightsError
 from models.registry import available, spec
+from models.requirements import missing_package
 from models.weights import is_offline, missing_weights_error
 from models.weights_sources import WeightsLocation
 
 BUNDLED = "bundled"
+PACKAGE = "package"
 LOCAL_FILE = "local file"
 CACHE = "cache"
 DOWNLOAD = "download"
@@ -50,7 +52,8 @@ class WeightsStatus:
             download from a host that answers).
         source: Where they come from: ``"bundled"``, ``"local file"``,
             ``"cache"``, ``"download"`` or ``"architecture (random weights)"``
-            (for an unavailable model, where they were looked for).
+            (for an unavailable model, where they were looked for), or
+            ``"package"`` when a Python package the model needs is missing.
         message: One line for people: where the weights are, or which weights
             are missing and how to supply them.
     """
@@ -82,6 +85,9 @@ def weights_status(
     """
     model_spec = spec(kind, name)
     resolved = model_spec.resolve_size(size)
+    missing = missing_package(model_spec)
+    if missing is not None:
+        return WeightsStatus(False, PACKAGE, missing)
     if model_spec.locate is None:
         return WeightsStatus(
             False, "", f"{model_spec.label} does not state where its weights come from."

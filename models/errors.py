@@ -18,3 +18,11 @@ class MissingWeightsError(ModelError, FileNotFoundError):
 
 class InvalidQueryError(ModelError, ValueError):
     """A query names a class the model does not know, or is empty."""
+
+
+class MissingPackageError(MissingWeightsError):
+    """A Python package the model imports is not installed (e.g. ultralytics, left out on purpose).
+
+    A kind of :class:`MissingWeightsError`: every path that says a model
+    cannot be loaded here, and which others can, says it of this too.
+    """

@@ -19,6 +19,7 @@ from typing import Any
 from models.availability import with_alternatives
 from models.errors import MissingWeightsError
 from models.registry import spec
+from models.requirements import check_requirements
 
 _CACHE: dict[tuple[Any, ...], Any] = {}
 _CACHE_LOCK = threading.Lock()
@@ -38,14 +39,17 @@ def create(kind: str, name: str, *, device: str = "cpu", **options: Any) -> Any:
 
     Raises:
         UnknownModelError: No such model or size.
-        MissingWeightsError: The weights are neither local nor downloadable; the
-            message also names the models of this kind whose weights are at hand.
+        MissingWeightsError: The weights are neither local nor downloadable, or
+            (:class:`~models.errors.MissingPackageError`) a package the model
+            needs is not installed; the message also names the models of this
+            kind whose weights are at hand.
     """
     model_spec = spec(kind, name)
     size = model_spec.resolve_size(options.pop("size", None))
     if size is not None:
         options["size"] = size
     try:
+        check_requirements(model_spec)
         return model_spec.factory(device=device, **options)
     except MissingWeightsError as exc:
         raise with_alternatives(kind, exc) from exc

@@ -25,6 +25,7 @@ from typing import Any
 from models.availability import with_alternatives
 from models.errors import MissingWeightsError
 from models.registry import spec
+from models.requirements import check_requirements
 from models.weights import loading_weights
 from models.weights_sources import WeightsLocation
 
@@ -55,9 +56,12 @@ class ModelLoad:
 
         Raises:
             UnknownModelError: No such model or size.
+            MissingPackageError: A package the model needs is not installed
+                (nothing is worth fetching then).
         """
         model_spec = spec(self.kind, self.name)
         size = model_spec.resolve_size(self.options.get("size"))
+        check_requirements(model_spec)
         if model_spec.locate is None:
             return None
         sized = {"size": size} if size is not None else {}
@@ -111,10 +115,14 @@ def pending_downloads(loads: Iterable[ModelLoad]) -> list[tuple[str, WeightsLoca
 
     Raises:
         UnknownModelError: No such model or size.
+        MissingPackageError: A model needs a package that is not installed.
     """
     pending: dict[str, tuple[str, WeightsLocation]] = {}
     for load in loads:
-        location = load.location()
+        try:
+            location = load.location()
+        except MissingWeightsError as exc:  # a missing package: say what else works
+            raise with_alternatives(load.kind, exc) from exc
         remote = location.remote if location is not None else None
         if location is not None and remote is not None and remote.cached() is None:
             pending.setdefault(remote.describe(), (load.kind, location))

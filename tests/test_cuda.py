@@ -21,6 +21,7 @@ from test_cpu_fast_path import (  # noqa: F401 - fixtures shared with the CPU pa
     seeded_weights,
 )
 from test_detectors import tiny_detr, tiny_grounding_dino  # noqa: F401 - fixtures
+from test_realtime_detr import FAMILIES, tiny_weights  # noqa: F401 - fixture
 
 import models
 from models.detectors import yolo_networks
@@ -197,6 +198,18 @@ def test_transformers_detectors_run_in_fp16_on_cuda(
     assert len(results) == 3
     for detections in results:
         assert np.isfinite(detections.xyxy).all()
+
+
+@pytest.mark.parametrize("name", FAMILIES)
+def test_realtime_detrs_run_in_fp16_on_cuda(name: str, tiny_weights: dict[str, Path]) -> None:  # noqa: F811
+    detector = models.create("detector", name, device=CUDA, weights=str(tiny_weights[name]))
+    assert detector.model.dtype == torch.float16
+    images = [np.random.default_rng(i).integers(0, 255, (96, 128, 3), np.uint8) for i in range(3)]
+    results = detector.detect(images, confidence=0.0, queries="person, car")
+    assert len(results) == 3
+    for detections in results:
+        assert len(detections) and np.isfinite(detections.xyxy).all()
+        assert set(detections.data["class_name"]) <= {"person", "car"}
 
 
 def test_hardware_report_and_monitor_see_the_gpu() -> None:

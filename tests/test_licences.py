@@ -27,6 +27,9 @@ EXPECTED = {
     ("detector", "detr_resnet50"): "Apache-2.0",
     ("detector", "grounding_dino"): "Apache-2.0",
     ("detector", "drone_yolo"): "OpenRAIL (weights), AGPL-3.0 (ultralytics)",
+    ("detector", "d_fine"): "Apache-2.0",
+    ("detector", "deimv2"): "Apache-2.0",
+    ("detector", "rt_detr_v2"): "Apache-2.0",
     ("segmenter", "GSAM2-S"): "Apache-2.0",
     ("segmenter", "YSAM2-L"): "Apache-2.0",
 }

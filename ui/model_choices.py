@@ -16,8 +16,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import models
-from models.availability import at_hand, location_status
+from models.availability import PACKAGE, at_hand, location_status
 from models.licenses import NON_COMMERCIAL_NOTE, non_commercial
+from models.requirements import missing_package
 from models.weights import NO_NETWORK
 from models.weights_sources import WeightsLocation
 
@@ -25,20 +26,26 @@ from models.weights_sources import WeightsLocation
 UNAVAILABLE_MARK = " (weights not available here)"
 #: How a note on missing weights opens.
 WEIGHTS_MISSING = "Weights not available here:"
+#: Shown instead when a Python package the model needs is not installed (e.g. ultralytics).
+NOT_INSTALLED_MARK = " (not installed here)"
+#: How a note on a missing package opens.
+NOT_INSTALLED = "Not installed here:"
 
 
 def model_choices(kind: str, names: Sequence[str] | None = None) -> list[tuple[str, str]]:
     """``(label, name)`` pairs for a dropdown; test-only models are left out by default.
 
     A model whose default weights cannot be had here (no network, nothing
-    local) stays offered, marked, so that choosing it gives the clear error.
+    local), or whose package is not installed, stays offered, marked, so that
+    choosing it gives the clear error.
     """
     names = models.available(kind) if names is None else names
     choices = []
     for name in names:
         label = models.spec(kind, name).label
-        if not models.weights_status(kind, name).available:
-            label += UNAVAILABLE_MARK
+        status = models.weights_status(kind, name)
+        if not status.available:
+            label += NOT_INSTALLED_MARK if status.source == PACKAGE else UNAVAILABLE_MARK
         choices.append((label, name))
     return choices
 
@@ -69,8 +76,9 @@ def model_note(kind: str, name: str | None, size: str | None = None) -> str:
     if finder is not None:
         note += f" Its detector, {finder.label}: {_with_note(finder.license_for(None))}."
     missing = weights_note(kind, name, size)
-    if missing:
-        note += f"\n\n**{WEIGHTS_MISSING}**{missing.removeprefix(WEIGHTS_MISSING)}"
+    for heading in (WEIGHTS_MISSING, NOT_INSTALLED):
+        if missing.startswith(heading):
+            note += f"\n\n**{heading}**{missing.removeprefix(heading)}"
     return note
 
 
@@ -81,7 +89,9 @@ def weights_note(kind: str, name: str, size: str | None = None) -> str:
     segmenter's SAM 2 and its prompting detector together), so the note
     stays short under a dropdown; the run's error says the same at greater
     length. Empty when the weights can be had; else it opens with
-    :data:`WEIGHTS_MISSING`. Plain text (it also goes in an ``info=`` line).
+    :data:`WEIGHTS_MISSING`, or :data:`NOT_INSTALLED` when a package the model
+    (or its prompting detector) needs is missing. Plain text (it also goes in
+    an ``info=`` line).
 
     Args:
         kind: ``"detector"``, ``"depth"`` or ``"segmenter"``.
@@ -92,6 +102,12 @@ def weights_note(kind: str, name: str, size: str | None = None) -> str:
         >>> weights_note("detector", "yolox_nano")  # doctest: +SKIP
         ''
     """
+    package = _missing_package(kind, name)
+    if package:
+        others = at_hand(kind)
+        return f"{NOT_INSTALLED} {package}" + (
+            f" Available now: {', '.join(others)}." if others else ""
+        )
     missing = _missing_weights(kind, name, size)
     if not missing:
         return ""
@@ -107,6 +123,14 @@ def weights_note(kind: str, name: str, size: str | None = None) -> str:
     if others:
         text += f" Available now: {', '.join(others)}."
     return text
+
+
+def _missing_package(kind: str, name: str) -> str | None:
+    """Why a model, or the detector that prompts it, cannot load for want of a package."""
+    spec = models.spec(kind, name)
+    prompter = spec.extra.get("detector") if kind == "segmenter" else None
+    own = missing_package(spec)
+    return own or (missing_package(models.spec("detector", prompter)) if prompter else None)
 
 
 def _missing_weights(kind: str, name: str, size: str | None) -> list[tuple[WeightsLocation, str]]:

@@ -25,6 +25,7 @@ import re
 
 from models.detectors.ultralytics_common import RUNTIMES, UltralyticsDetector, locate
 from models.registry import register
+from models.requirements import ULTRALYTICS
 from models.weights import resolve_weights
 from models.weights_sources import HubFile, WeightsLocation
 
@@ -103,6 +104,7 @@ def locate_weights(*, size: str = DEFAULT_SIZE, weights: str | None = None) -> W
     locate=locate_weights,
     env_var=ENV_VAR,
     runtimes=RUNTIMES,
+    requires=(ULTRALYTICS,),
 )
 def create_drone_yolo(
     *,

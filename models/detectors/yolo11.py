@@ -16,6 +16,7 @@ from models.detectors.ultralytics_common import (
     locate,
 )
 from models.registry import register
+from models.requirements import ULTRALYTICS
 from models.weights import resolve_weights
 from models.weights_sources import WeightsLocation
 
@@ -60,6 +61,7 @@ def _asset(name: str) -> UltralyticsAsset | None:
     locate=locate_weights,
     env_var=ENV_VAR,
     runtimes=RUNTIMES,
+    requires=(ULTRALYTICS,),
 )
 def create_yolo11(
     *,
