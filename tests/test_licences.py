@@ -29,6 +29,8 @@ EXPECTED = {
     ("detector", "drone_yolo"): "OpenRAIL (weights), AGPL-3.0 (ultralytics)",
     ("segmenter", "GSAM2-S"): "Apache-2.0",
     ("segmenter", "YSAM2-L"): "Apache-2.0",
+    ("segmenter", "YEdgeTAM"): "Apache-2.0",
+    ("segmenter", "GEdgeTAM"): "Apache-2.0",
 }
 #: Distributions known to be AGPL even where their metadata cannot be read (not installed).
 KNOWN_AGPL = {"ultralytics"}

@@ -603,7 +603,10 @@ def test_cli_segments_a_video(tiny_env: Path, video: Path, tmp_path: Path, capsy
 
 def test_request_checks() -> None:
     allowed = models.available("segmenter")
-    assert set(allowed) == {"GSAM2-S", "GSAM2-B", "GSAM2-L", "YSAM2-S", "YSAM2-B", "YSAM2-L"}
+    assert set(allowed) == {
+        *("GSAM2-S", "GSAM2-B", "GSAM2-L", "YSAM2-S", "YSAM2-B", "YSAM2-L"),
+        *("GEdgeTAM", "YEdgeTAM"),
+    }
     with pytest.raises(gr.Error, match="enter text queries"):
         build_segmentation_config("GSAM2-S", " ", 10, allowed=allowed)
     with pytest.raises(gr.Error, match="Available: GSAM2-S"):
