@@ -179,15 +179,11 @@ def test_clicked_objects_are_followed_from_their_frame_with_stable_ids(
     *_, done = start("segmentation", video, config, outputs)
     assert isinstance(done, Done)
     assert done.summary["frames"] == FRAMES
-    # Windows of 4 from frame 3: 3-7, 7-11, 11-13; objects cross them as masks.
-    assert done.summary["windows"] == 3
+    # Windows of 4 end where they would from frame 0: 3-4, 4-8, 8-12, 12-13; objects
+    # cross into each new window as masks.
+    assert done.summary["windows"] == 4
     assert ClickSession.log[0] == ("clicks", 0, 1, [centre("green", picked), [5, 5]], [1, 0])
-    assert [e for e in ClickSession.log if e[0] == "mask"] == [
-        ("mask", 0, 1),
-        ("mask", 0, 2),
-        ("mask", 0, 1),
-        ("mask", 0, 2),
-    ]
+    assert [e for e in ClickSession.log if e[0] == "mask"] == [("mask", 0, 1), ("mask", 0, 2)] * 3
     data = json.loads(Path(done.outputs["masks"]).read_text())
     assert data["model"]["prompts"] == json.loads(config.prompts)
     assert "detector" not in data["model"]
@@ -255,3 +251,61 @@ def test_the_cli_follows_clicks_with_the_tiny_sam2(
     assert data["frames"][0]["objects"] == []
     ids = {obj["track_id"] for f in data["frames"] for obj in f["objects"]}
     assert ids and ids <= {1, 2}
+
+
+# --------------------------------------------------------------------------- the tab's picker
+
+
+def test_the_picker_builds_objects_from_clicks_and_draws_them(video: Path) -> None:
+    from ui.tabs.segmentation_clicks import add_click, canvas, new_object, undo
+
+    text, state, note = add_click("", "negative", {}, (5, 5))
+    assert "Add a positive click or a box too" in note
+    text, state, _ = add_click(text, "positive", state, centre("red", 0))
+    state, note = new_object(text)
+    assert note.startswith("Object 2:")
+    text, state, note = add_click(text, "box", state, (150, 190))
+    assert "opposite corner" in note and len(json.loads(text)["objects"]) == 1
+    text, state, note = add_click(text, "box", state, (150, 230))
+    assert "must differ" in note  # same x: not a box
+    text, state, note = add_click(text, "box", state, (190, 230))
+    assert note == "Object 2: box set." and state == {}
+    assert json.loads(text) == {
+        "frame": 0,
+        "objects": [
+            {"points": [[5, 5, 0], [*centre("red", 0), 1]]},
+            {"box": [150, 190, 190, 230]},
+        ],
+    }
+    assert parse_prompts(text).by_id()[2].box == (150.0, 190.0, 190.0, 230.0)
+    image, problem = canvas(str(video), text, state)
+    assert problem == "" and image.shape == (HEIGHT, WIDTH, 3)
+    # The box is drawn in object 2's colour where the frame was grey.
+    assert not np.array_equal(image[200, 150], [90, 90, 90])
+    text = undo(text)
+    assert json.loads(text)["objects"] == [{"points": [[5, 5, 0], [*centre("red", 0), 1]]}]
+    assert undo(undo(text)) == ""
+    _, problem = canvas(str(video), '{"objects": [{"points": [[1, 1, 0]]}]}', {})
+    assert "at least one positive click" in problem
+
+
+def test_a_run_split_into_calls_follows_clicks_as_one_run_does(tmp_path: Path) -> None:
+    """The ZeroGPU path: the prompted frame lies in the second call."""
+    from pipeline.runs import local_chunks
+
+    path = make_video(tmp_path / "long.mp4", frames=22)
+    picked = 10
+    prompts = {"frame": picked, "objects": [{"points": [[*centre("blue", picked), 1]]}]}
+    config = SegmentationConfig(
+        segmenter="test-clicks", prompts=json.dumps(prompts), step=4, window=8
+    )
+    results = []
+    for name, chunks in (("whole", None), ("split", local_chunks("segmentation", path, config, 8))):
+        outputs = {"video": tmp_path / f"{name}.mp4", "masks": tmp_path / f"{name}.json"}
+        *_, done = start("segmentation", path, config, outputs, chunks=chunks)
+        results.append((done, json.loads(Path(done.outputs["masks"]).read_text())["frames"]))
+    (whole, whole_frames), (split, split_frames) = results
+    assert split.summary["calls"] > 1
+    assert [f["frame"] for f in split_frames] == list(range(22))
+    assert split_frames == whole_frames
+    assert [bool(f["objects"]) for f in whole_frames] == [i >= picked for i in range(22)]

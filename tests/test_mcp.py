@@ -40,7 +40,7 @@ TAB_TOOLS = {
         "video", "detector", "size", "queries", "confidence", "object_depth", "counting", "tracker"
     ],
     "depth": ["video", "size", "colormap", "view"],
-    "segment": ["video", "segmenter", "queries", "step"],
+    "segment": ["video", "segmenter", "queries", "step", "prompts"],
 }
 
 

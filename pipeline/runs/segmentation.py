@@ -359,8 +359,12 @@ class _Segmenting:
     def _skip_to_prompts(self) -> bool:
         """Emit the frames before the prompted one without objects; False at the video's end."""
         assert self.prompts is not None
+        # A call of a split run ends before its last frame: the next call starts there.
+        end = None if self.frames is None else self.start + self.frames
         while self.start < self.prompts.frame:
             self._check_stop()
+            if end is not None and self.start >= end:
+                return False
             frame = self.reader.get()
             if frame is None:
                 return False
@@ -370,15 +374,21 @@ class _Segmenting:
 
     def run(self) -> None:
         """Segment the whole video, window after window."""
-        length = self.config.window_frames + 1  # windows share their last frame
-        if self.prompts is not None and not self.carry and not self._skip_to_prompts():
-            return
+        window = self.config.window_frames
+        length = window + 1  # windows share their last frame
         first = self.start
+        if self.prompts is not None and not self.carry:
+            if not self._skip_to_prompts():
+                return
+            # The first window ends where a window from frame 0 would, as calls of a
+            # split run do: the later windows and calls stay aligned.
+            length = window - self.start % window + 1
         while True:
             count = self._fill_window(length)
             if count == 0:
                 return
             full = count == length
+            length = window + 1
             self.carry = self._window(count, full, self.carry)
             self.counts["windows"] += 1
             log.debug(

@@ -70,6 +70,9 @@ class RunForm:
             [x2, y2]]}], "zones": [{"name": "desk", "points": [[x1, y1], ...]}]}``.
         tracker: The tracker (object_detection): cbiou (default), bytetrack,
             sort, ocsort, botsort or mcbyte.
+        prompts: Objects picked by hand (segmentation; no detector then), as
+            JSON in the video's pixels: ``{"frame": 0, "objects": [{"points":
+            [[x, y, 1], [x, y, 0]], "box": [x1, y1, x2, y2]}]}``.
     """
 
     mode: str | None = None
@@ -81,6 +84,7 @@ class RunForm:
     depth: str | None = None
     counting: str | None = None
     tracker: str | None = None
+    prompts: str | None = None
 
     def task_and_config(self, *, max_duration_s: float | None) -> tuple[str, RunConfig]:
         """The task the form asks for and its config.
@@ -103,6 +107,9 @@ class RunForm:
         tracker = (self.tracker or "").strip()
         if task != "detection" and tracker:
             raise ApiError(422, "The tracker is chosen for object_detection only.")
+        prompts = (self.prompts or "").strip() or None
+        if task != "segmentation" and prompts:
+            raise ApiError(422, "Prompts (objects picked by hand) are for segmentation only.")
         if task == "depth":
             return task, DepthConfig(max_duration_s=max_duration_s)
         queries = normalize_queries(self.queries)
@@ -126,11 +133,13 @@ class RunForm:
             detector=detector,
             **({"step": step} if step is not None else {}),
             **({"segmenter": segmenter} if segmenter else {}),
+            prompts=prompts,
         )
         if (
             models.spec("segmenter", config.segmenter).open_vocabulary
             and not queries
             and detector is None
+            and prompts is None
         ):
             raise ApiError(
                 422,

@@ -86,6 +86,7 @@ def read_form(
     depth: Text = None,
     counting: Text = None,
     tracker: Text = None,
+    prompts: Text = None,
 ) -> Upload:
     """The form of both ``POST`` routes, declared once (FastAPI documents it at ``/docs``).
 
@@ -93,7 +94,7 @@ def read_form(
     message (:class:`~ui.rest.forms.RunForm` checks them) rather than a schema error.
     """
     return video, RunForm(
-        mode, queries, detector, segmenter, step, confidence, depth, counting, tracker
+        mode, queries, detector, segmenter, step, confidence, depth, counting, tracker, prompts
     )
 
 
