@@ -59,8 +59,8 @@ EDGETAM_FAMILY = VideoModelFamily(
 )
 
 #: EdgeTAM's one size. Its ZeroGPU rate is not measured yet: that of SAM 2.1-S, which
-#: EdgeTAM outruns on every device measured (docs/segmentation-models.md), is the bound
-#: that sizes a ZeroGPU request without ever asking too little.
+#: EdgeTAM outran on this project's CPU (docs/segmentation-models.md), sizes a ZeroGPU
+#: request on the safe side (a slower rate asks for more time, never too little).
 EDGETAM = Sam2Variant(
     "edgetam", "EdgeTAM", "yonigozlan/EdgeTAM-hf", "EDGETAM_WEIGHTS", 8.0, EDGETAM_FAMILY
 )
