@@ -18,6 +18,7 @@ Example:
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable
 from dataclasses import MISSING, dataclass, field, fields
@@ -35,6 +36,7 @@ from pipeline.io.video_limits import (
     DEFAULT_MAX_VIDEO_FRAMES,
     VideoLimits,
 )
+from pipeline.stages.click_prompts import ClickPrompts, parse_prompts
 from pipeline.stages.counting import (
     CountingLine,
     CountingZone,
@@ -50,6 +52,8 @@ from pipeline.stages.tracking import (
     tracker_names,
 )
 
+#: A frame count no video reaches.
+NEVER = 2**62
 MIB = 1024 * 1024
 
 
@@ -466,6 +470,11 @@ class SegmentationConfig(RunConfig):
             dropped (default: the step).
         min_mask_area: Masks with fewer pixels count as empty.
         max_objects: Most objects followed at once.
+        prompts: Objects picked by hand instead of a detector, as JSON:
+            {"frame": 0, "objects": [{"points": [[x, y, 1], [x, y, 0]], "box":
+            [x1, y1, x2, y2]}]} (clicks labelled 1 on the object, 0 off it; frame
+            pixels); ids 1, 2... in that order, followed from that frame on.
+            The queries and the detector are then unused.
     """
 
     segmenter: str = option("GSAM2-S", choices=lambda: models.available("segmenter"))
@@ -485,10 +494,15 @@ class SegmentationConfig(RunConfig):
     drop_after: int | None = option(None)
     min_mask_area: int = option(1)
     max_objects: int = option(50)
+    prompts: str | None = option(None, metavar="JSON")
 
     def __post_init__(self) -> None:
         super().__post_init__()
         object.__setattr__(self, "queries", normalize_queries(self.queries))
+        if self.prompts is not None:
+            # Kept as canonical JSON text: the config stays hashable and serialisable.
+            canonical = json.dumps(parse_prompts(self.prompts).to_json())
+            object.__setattr__(self, "prompts", canonical)
         models.spec("segmenter", self.segmenter)
         if self.detector is not None:
             _check_size("detector", self.detector, self.detector_size)
@@ -509,14 +523,25 @@ class SegmentationConfig(RunConfig):
         _check_at_least("The most objects followed (max_objects)", self.max_objects, 1)
 
     @property
+    def click_prompts(self) -> ClickPrompts | None:
+        """The objects picked by hand, or None when a detector finds them."""
+        return None if self.prompts is None else parse_prompts(self.prompts)
+
+    @property
     def window_frames(self) -> int:
         """Frames per window, a multiple of ``step`` so that windows start on keyframes."""
         return self.step * max(1, math.ceil(self.window / self.step))
 
     @property
     def drop_after_frames(self) -> int:
-        """Frames with an empty mask before an object is dropped."""
-        return self.step if self.drop_after is None else self.drop_after
+        """Frames with an empty mask before an object is dropped.
+
+        By default the step; never for objects picked by hand, which no
+        detector would find again (SAM 2 finds them again after an occlusion).
+        """
+        if self.drop_after is not None:
+            return self.drop_after
+        return NEVER if self.prompts is not None else self.step
 
     @property
     def frame_budget_bytes(self) -> int | None:
@@ -530,7 +555,7 @@ class SegmentationConfig(RunConfig):
         given instead is listed too.
         """
         used: list[tuple[str, str, str | None]] = [("segmenter", self.segmenter, None)]
-        if self.detector is not None:
+        if self.detector is not None and self.prompts is None:
             used.append(("detector", self.detector, self.detector_size))
         return used
 
@@ -552,8 +577,10 @@ class SegmentationConfig(RunConfig):
         return self.detector or models.spec("segmenter", self.segmenter).extra["detector"]
 
     def model_loads(self) -> list[ModelLoad]:
-        """The segmenter and the detector that prompts it."""
-        return [
-            ModelLoad("segmenter", self.segmenter, self.segmenter_model_options()),
-            ModelLoad("detector", self.prompting_detector, self.detector_model_options()),
-        ]
+        """The segmenter and the detector that prompts it (none with hand-picked prompts)."""
+        loads = [ModelLoad("segmenter", self.segmenter, self.segmenter_model_options())]
+        if self.prompts is None:
+            loads.append(
+                ModelLoad("detector", self.prompting_detector, self.detector_model_options())
+            )
+        return loads

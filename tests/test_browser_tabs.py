@@ -9,13 +9,16 @@ the preview, play the result, find the download.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 from serving import served
 from synthetic import make_video
 from test_browser import (  # noqa: F401 - browser is a fixture
+    CLICK_PIXEL_JS,
     TIMEOUT_MS,
     VIEWPORT,
     WATCH_IMAGE_JS,
@@ -125,3 +128,47 @@ def test_segmentation_tab_run_result_and_masks_download(page, clip: Path) -> Non
     masks = Path(download.value.path()).read_text()
     assert '"counts"' in masks and '"track_id"' in masks
     page.screenshot(path="/tmp/app-segmentation-tab.png", full_page=True)
+
+
+def click_frame_pixel(page, selector: str, x: int, y: int) -> None:
+    """Click the image in ``selector`` at pixel ``(x, y)`` of the frame it shows."""
+    page.locator(f"{selector} img").scroll_into_view_if_needed()
+    px, py = page.evaluate(CLICK_PIXEL_JS, [selector, x, y])
+    page.mouse.click(px, py)
+
+
+def test_segmentation_tab_follows_objects_picked_by_clicks_and_a_box(page, clip: Path) -> None:
+    open_tab_and_upload(page, "Segmentation", "seg", clip)
+    page.get_by_role("button", name="Pick objects by hand").click()
+    check_image_loaded(page, "#seg-click-canvas", timeout_ms=15_000)
+    note = page.locator("#seg-click-note")
+    # A click lands once the frame drawn after the previous one has loaded, as for a
+    # person, who sees each mark appear before clicking again.
+    click_frame_pixel(page, "#seg-click-canvas", 30, 40)  # the red square
+    note.get_by_text("Object 1: positive click").wait_for()
+    check_image_loaded(page, "#seg-click-canvas", timeout_ms=15_000)
+    page.locator("#seg-click-new").click()
+    note.get_by_text("Object 2: click on it").wait_for()
+    page.locator("#seg-click-mode").get_by_text("Box (2 clicks)").click()
+    click_frame_pixel(page, "#seg-click-canvas", 146, 186)  # around the blue square
+    note.get_by_text("opposite corner").wait_for()
+    check_image_loaded(page, "#seg-click-canvas", timeout_ms=15_000)
+    click_frame_pixel(page, "#seg-click-canvas", 194, 234)
+    note.get_by_text("Object 2: box set").wait_for()
+    picked = json.loads(page.locator("#seg-prompts textarea").input_value())
+    assert picked["frame"] == 0 and len(picked["objects"]) == 2
+    [[x, y, label]] = picked["objects"][0]["points"]
+    assert label == 1 and abs(x - 30) <= 2 and abs(y - 40) <= 2
+    box = picked["objects"][1]["box"]
+    assert np.abs(np.array(box) - [146, 186, 194, 234]).max() <= 2
+    page.screenshot(path="/tmp/app-segmentation-clicks.png", full_page=True)
+
+    run_and_watch(page, "seg", 40)
+    link = page.locator("#seg-json a[download]").first
+    link.wait_for()
+    with page.expect_download() as download:
+        link.click()
+    masks = json.loads(Path(download.value.path()).read_text())
+    assert masks["model"]["prompts"]["objects"][1]["box"] == [float(v) for v in box]
+    ids = {obj["track_id"] for frame in masks["frames"] for obj in frame["objects"]}
+    assert ids <= {1, 2}

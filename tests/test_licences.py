@@ -32,6 +32,8 @@ EXPECTED = {
     ("detector", "rt_detr_v2"): "Apache-2.0",
     ("segmenter", "GSAM2-S"): "Apache-2.0",
     ("segmenter", "YSAM2-L"): "Apache-2.0",
+    ("segmenter", "YEdgeTAM"): "Apache-2.0",
+    ("segmenter", "GEdgeTAM"): "Apache-2.0",
 }
 #: Distributions known to be AGPL even where their metadata cannot be read (not installed).
 KNOWN_AGPL = {"ultralytics"}

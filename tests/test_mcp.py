@@ -41,7 +41,7 @@ TAB_TOOLS = {
         "runtime",
     ],
     "depth": ["video", "size", "colormap", "view"],
-    "segment": ["video", "segmenter", "queries", "step"],
+    "segment": ["video", "segmenter", "queries", "step", "prompts"],
 }
 
 

@@ -145,9 +145,12 @@ def test_licences_and_throughput_per_size() -> None:
         "YSAM2-S": 8.0,
         "YSAM2-B": 5.0,
         "YSAM2-L": 3.0,
+        "GEdgeTAM": 8.0,
+        "YEdgeTAM": 8.0,
     }
     assert {s.license_for() for s in sam2.values()} == {"Apache-2.0"}
     assert sam2["YSAM2-B"].extra["sam2"] == "base_plus"
+    assert sam2["YEdgeTAM"].extra["edgetam"] == "edgetam"
     assert sam2["YSAM2-B"].extra["detector"] == "yolo11"
 
 

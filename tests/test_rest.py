@@ -226,6 +226,8 @@ def test_a_full_queue_answers_503_with_retry_after(http: httpx.Client, long_clip
         ({"mode": "segmentation", "tracker": "sort"}, 422, "for object_detection only"),
         ({"detector": "yolox_nano", "runtime": "torch"}, 422, "YOLOX-Nano cannot run on 'torch'"),
         ({"mode": "depth", "runtime": "openvino"}, 422, "for object_detection only"),
+        ({"mode": "segmentation", "prompts": "{oops"}, 422, "The prompts are not valid JSON"),
+        ({"prompts": '{"objects": [{"box": [0, 0, 9, 9]}]}'}, 422, "for segmentation only"),
     ],
 )
 def test_bad_form_values_are_one_clear_error_and_leave_nothing(

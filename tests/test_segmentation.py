@@ -603,7 +603,10 @@ def test_cli_segments_a_video(tiny_env: Path, video: Path, tmp_path: Path, capsy
 
 def test_request_checks() -> None:
     allowed = models.available("segmenter")
-    assert set(allowed) == {"GSAM2-S", "GSAM2-B", "GSAM2-L", "YSAM2-S", "YSAM2-B", "YSAM2-L"}
+    assert set(allowed) == {
+        *("GSAM2-S", "GSAM2-B", "GSAM2-L", "YSAM2-S", "YSAM2-B", "YSAM2-L"),
+        *("GEdgeTAM", "YEdgeTAM"),
+    }
     with pytest.raises(gr.Error, match="enter text queries"):
         build_segmentation_config("GSAM2-S", " ", 10, allowed=allowed)
     with pytest.raises(gr.Error, match="Available: GSAM2-S"):
@@ -640,6 +643,7 @@ def test_segment_endpoint_returns_video_and_masks(client: Client, video: Path) -
         "segmenter",
         "queries",
         "step",
+        "prompts",
     ]
     job = client.submit(handle_file(str(video)), "YSAM2-S", "", 4, api_name="/segment")
     outputs = list(job)
@@ -658,6 +662,26 @@ def test_segment_endpoint_returns_video_and_masks(client: Client, video: Path) -
 
     with pytest.raises(AppError, match="Unknown segmenter 'GSAM2-S'. Available: YSAM2-S"):
         client.predict(handle_file(str(video)), "GSAM2-S", "cat", 4, api_name="/segment")
+
+
+def test_segment_endpoint_follows_objects_picked_by_hand(client: Client, video: Path) -> None:
+    prompts = {"frame": 0, "objects": [{"points": [[30, 40, 1]]}, {"box": [150, 190, 190, 230]}]}
+    *_, masks, summary = client.predict(
+        handle_file(str(video)), "YSAM2-S", "", 4, json.dumps(prompts), api_name="/segment"
+    )
+    data = check_masks_json(masks, 12)
+    assert data["model"]["prompts"]["objects"][1]["box"] == [150.0, 190.0, 190.0, 230.0]
+    assert "detector" not in data["model"]
+    assert {obj["track_id"] for f in data["frames"] for obj in f["objects"]} <= {1, 2}
+    with pytest.raises(AppError, match="needs a box or at least one positive click"):
+        client.predict(
+            handle_file(str(video)),
+            "YSAM2-S",
+            "",
+            4,
+            '{"objects": [{"points": [[3, 4, 0]]}]}',
+            api_name="/segment",
+        )
 
 
 def test_full_app_has_the_segmentation_tab() -> None:

@@ -21,7 +21,9 @@ Importing this module on a transformers version other than those below raises
 :class:`models.compat.IncompatibleVersionError`. The requirements give Python
 3.10 transformers 5.20.2 and later Pythons 5.24.0; the two releases'
 ``models/sam2_video`` modeling and processing code differ only in type hints
-and docstrings.
+and docstrings, as does their ``models/edgetam_video`` modeling: EdgeTAM's
+model reads the same session (``Sam2VideoProcessor.init_video_session``), so
+these functions serve it too.
 """
 
 from __future__ import annotations
@@ -86,14 +88,27 @@ def add_prompt(
     *,
     box: list[float] | None = None,
     mask: Any = None,
+    points: list[list[float]] | None = None,
+    labels: list[int] | None = None,
 ) -> None:
-    """Prompt one object with a box ``[x1, y1, x2, y2]`` (frame pixels) or a bool mask.
+    """Prompt one object with clicks and/or a box ``[x1, y1, x2, y2]`` (frame pixels), or a mask.
 
-    A new prompt for an object replaces its earlier prompt on ``frame``; the
-    objects prompted before it, on this frame, stay pending.
+    ``points`` are ``[x, y]`` clicks with ``labels`` 1 (on the object) or 0
+    (off it). A new prompt for an object replaces its earlier prompt on
+    ``frame``; the objects prompted before it, on this frame, stay pending.
     """
     pending = list(session.obj_with_new_inputs)
-    if box is not None:
+    if points:
+        boxes = {"input_boxes": [[box]]} if box is not None else {}
+        processor.add_inputs_to_inference_session(
+            inference_session=session,
+            frame_idx=frame,
+            obj_ids=object_id,
+            input_points=[[points]],
+            input_labels=[[labels]],
+            **boxes,
+        )
+    elif box is not None:
         processor.add_inputs_to_inference_session(
             inference_session=session, frame_idx=frame, obj_ids=object_id, input_boxes=[[box]]
         )

@@ -84,6 +84,25 @@ class SegmenterSession(Protocol):
 
 
 @runtime_checkable
+class ClickableSession(SegmenterSession, Protocol):
+    """A session that also takes objects picked by hand: clicks and boxes (SAM 2, EdgeTAM)."""
+
+    def add_clicks(
+        self,
+        frame: int,
+        object_id: int,
+        points: np.ndarray,
+        labels: np.ndarray,
+        box: np.ndarray | None = None,
+    ) -> None:
+        """Prompt an object with ``(N, 2)`` clicks ``x, y`` labelled 1 (on it) or 0 (off it).
+
+        A box ``[x1, y1, x2, y2]`` may come with the clicks (then N may be 0).
+        """
+        ...
+
+
+@runtime_checkable
 class Segmenter(Protocol):
     """A loaded video segmenter, as the registry's factory for kind ``"segmenter"`` returns it.
 

@@ -51,6 +51,7 @@ from models.segmenters.sam2_weights import (
     Sam2Variant,
     build_processor,
     load_model,
+    locate_variant_weights,
     locate_weights,
 )
 
@@ -120,7 +121,7 @@ class Sam2VideoSegmenter(Model):
     Attributes:
         detector: Registry name of the detector whose boxes prompt SAM 2.
         open_vocabulary: Whether queries are free text (Grounding DINO).
-        variant: The SAM 2.1 size.
+        variant: The SAM 2.1 size (or EdgeTAM, :mod:`models.segmenters.sam2_video_edgetam`).
         model: The ``transformers`` ``Sam2VideoModel``.
         processor: Its ``Sam2VideoProcessor``.
     """
@@ -190,7 +191,7 @@ class Sam2VideoSegmenter(Model):
         """What the output JSON records about the model, plus SAM 2's size and its prompter."""
         return {
             **super().info(),
-            "sam2": self.variant.label,
+            self.variant.family.key: self.variant.label,
             "image_size": self.image_size,
             "detector": self.detector,
         }
@@ -254,6 +255,45 @@ class Sam2Session:
         with self._segmenter.running():
             add_prompt(
                 self._segmenter.processor, self.state, frame, int(object_id), box=coordinates
+            )
+        self._prompted.add(frame)
+
+    def add_clicks(
+        self,
+        frame: int,
+        object_id: int,
+        points: np.ndarray,
+        labels: np.ndarray,
+        box: np.ndarray | None = None,
+    ) -> None:
+        """Prompt an object with clicks (and a box) on ``frame``, as picked by hand.
+
+        Args:
+            frame: Window index of the frame clicked on.
+            object_id: The object's id.
+            points: ``(N, 2)`` click positions ``x, y`` in frame pixels (N may be 0
+                when a box is given).
+            labels: ``(N,)`` 1 for a click on the object, 0 for one off it.
+            box: ``[x1, y1, x2, y2]`` in frame pixels, or None.
+        """
+        from models.compat.transformers_sam2 import add_prompt
+
+        clicks = [
+            [float(x), float(y)] for x, y in np.asarray(points, dtype=np.float32).reshape(-1, 2)
+        ]
+        marks = [int(v) for v in np.asarray(labels).reshape(-1)]
+        coordinates = (
+            None if box is None else [float(v) for v in np.asarray(box, np.float32).reshape(4)]
+        )
+        with self._segmenter.running():
+            add_prompt(
+                self._segmenter.processor,
+                self.state,
+                frame,
+                int(object_id),
+                box=coordinates,
+                points=clicks,
+                labels=marks,
             )
         self._prompted.add(frame)
 
@@ -338,18 +378,19 @@ def create_sam2_segmenter(
     name: str,
     detector: str,
     open_vocabulary: bool,
-    variant: str,
+    variant: str | Sam2Variant,
     weights: str | None = None,
     image_size: int | None = None,
 ) -> Sam2VideoSegmenter:
-    """Build a segmenter: SAM 2.1 of one size, to be prompted by ``detector``.
+    """Build a segmenter: SAM 2.1 of one size (or EdgeTAM), to be prompted by ``detector``.
 
     Args:
         device: ``"cpu"``, ``"cuda"``, ``"cuda:1"``...
         name: Registry name.
         detector: Registry name of the prompting detector.
         open_vocabulary: Whether that detector takes free text.
-        variant: ``"small"``, ``"base_plus"`` or ``"large"``.
+        variant: ``"small"``, ``"base_plus"`` or ``"large"``, or the model itself
+            (EdgeTAM's, :data:`models.segmenters.sam2_video_edgetam.EDGETAM`).
         weights: A ``save_pretrained`` folder, a Hub id, or an architecture for
             random weights (``random:<size>``, a config ``.json``); defaults to
             the size's environment variable, then the Hub.
@@ -364,14 +405,14 @@ def create_sam2_segmenter(
         ModelError: What is there is not a SAM 2 video checkpoint, or does not fit;
             ``image_size`` is not a positive multiple of 32.
     """
-    sam2 = VARIANTS[variant]
+    sam2 = variant if isinstance(variant, Sam2Variant) else VARIANTS[variant]
     if image_size is not None:
         try:
             image_size = check_image_size(int(image_size))
         except ValueError as exc:
-            raise ModelError(f"SAM 2's input size: {exc}.") from exc
-    location = locate_weights(variant=variant, weights=weights)
-    model = load_model(location, device=device, image_size=image_size)
+            raise ModelError(f"{sam2.family.name}'s input size: {exc}.") from exc
+    location = locate_variant_weights(sam2, weights)
+    model = load_model(location, device=device, image_size=image_size, family=sam2.family)
     return Sam2VideoSegmenter(
         model,
         build_processor(model.config),

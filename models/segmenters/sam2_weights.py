@@ -30,7 +30,9 @@ rather than completed with random ones.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +62,80 @@ CHECKPOINT_TYPES = ("sam2_video", "sam2")
 
 
 @dataclass(frozen=True)
+class VideoModelFamily:
+    """A family of SAM 2-style video models that ``transformers`` loads one way.
+
+    SAM 2.1 and EdgeTAM share the processor, the inference session and the
+    loading rules; they differ in these classes, names and architectures.
+
+    Attributes:
+        key: Key of the model's label in a segmenter's ``info()``, e.g. ``"sam2"``.
+        name: Display name of the family, e.g. ``"SAM 2"``.
+        model_class: ``transformers`` class of the video model.
+        config_class: ``transformers`` class of its config.
+        checkpoint_types: ``model_type`` of the configs a checkpoint of the family may have.
+        random_architecture: ``random_architecture(weights, image_size=...)``: the
+            config that ``random:<size>`` or a config file names.
+        with_image_size: ``with_image_size(config, image_size)``: the config at
+            another input size.
+        example_hub_id: A Hub id to name where a wrong file was given.
+        original_code: Whose ``.pt`` checkpoints are not loadable here, e.g.
+            ``"Meta's sam2 package"``.
+        packages: Python packages the model needs besides ``transformers``.
+    """
+
+    key: str
+    name: str
+    model_class: str
+    config_class: str
+    checkpoint_types: tuple[str, ...]
+    random_architecture: Callable[..., Any]
+    with_image_size: Callable[[Any, int], Any]
+    example_hub_id: str
+    original_code: str
+    packages: tuple[str, ...] = ()
+
+    def classes(self) -> tuple[Any, Any]:
+        """The family's model and config classes.
+
+        Raises:
+            ModelError: The installed ``transformers`` lacks them, or a package
+                the model needs is missing.
+        """
+        import transformers
+
+        for package in self.packages:
+            if find_spec(package) is None:
+                raise ModelError(
+                    f"{self.name} needs the {package} package, which is not installed: "
+                    f"pip install -r requirements.txt"
+                )
+        model = getattr(transformers, self.model_class, None)
+        config = getattr(transformers, self.config_class, None)
+        if model is None or config is None:
+            raise ModelError(
+                f"{self.name} needs a transformers release with {self.model_class}; "
+                f"transformers {transformers.__version__} is installed, which has none. "
+                "Install transformers 5.24.0 (Python 3.11 or later) as requirements.txt pins it."
+            )
+        return model, config
+
+
+#: SAM 2.1 in ``transformers``.
+SAM2 = VideoModelFamily(
+    key="sam2",
+    name="SAM 2",
+    model_class="Sam2VideoModel",
+    config_class="Sam2VideoConfig",
+    checkpoint_types=CHECKPOINT_TYPES,
+    random_architecture=random_architecture,
+    with_image_size=with_image_size,
+    example_hub_id="facebook/sam2.1-hiera-small",
+    original_code="Meta's sam2 package",
+)
+
+
+@dataclass(frozen=True)
 class Sam2Variant:
     """One SAM 2.1 model size.
 
@@ -70,6 +146,8 @@ class Sam2Variant:
         env_var: Environment variable naming local weights.
         throughput_fps: Rough end-to-end frames per second of a segmentation
             run on a ZeroGPU slice (keyframe detection, SAM 2, encoding).
+        family: How the model is loaded (SAM 2.1 by default; EdgeTAM's one
+            size is a variant of its own family).
     """
 
     key: str
@@ -77,6 +155,8 @@ class Sam2Variant:
     hub_id: str
     env_var: str
     throughput_fps: float
+
+    family: VideoModelFamily = SAM2
 
 
 VARIANTS = {
@@ -107,9 +187,21 @@ def locate_weights(*, variant: str, weights: str | None = None) -> WeightsLocati
         An architecture (random weights; a config file must exist), a local
         folder (its ``config.json`` and weights must exist) or a Hub repository.
     """
-    sam2 = VARIANTS[variant]
-    label, env_var = sam2.label, sam2.env_var
-    chosen = resolve_weights(weights, env_var=env_var, default=sam2.hub_id)
+    return locate_variant_weights(VARIANTS[variant], weights)
+
+
+def locate_variant_weights(variant: Sam2Variant, weights: str | None) -> WeightsLocation:
+    """Where one model's weights are, by the rule in this module's docstring.
+
+    Args:
+        variant: The model (a SAM 2.1 size, or EdgeTAM).
+        weights: The ``weights=`` option.
+
+    Returns:
+        As :func:`locate_weights`.
+    """
+    label, env_var = variant.label, variant.env_var
+    chosen = resolve_weights(weights, env_var=env_var, default=variant.hub_id)
     if is_random_architecture(chosen):
         # random:<size> is described here; a config file must exist.
         path = None if chosen.startswith(RANDOM_PREFIX) else Path(chosen).expanduser()
@@ -120,13 +212,20 @@ def locate_weights(*, variant: str, weights: str | None = None) -> WeightsLocati
     return WeightsLocation.download(label, chosen, env_var, repo)
 
 
-def load_model(location: WeightsLocation, *, device: str, image_size: int | None = None) -> Any:
-    """The ``Sam2VideoModel`` at ``location``, in eval mode on ``device``.
+def load_model(
+    location: WeightsLocation,
+    *,
+    device: str,
+    image_size: int | None = None,
+    family: VideoModelFamily = SAM2,
+) -> Any:
+    """The video model (``Sam2VideoModel`` for SAM 2) at ``location``, in eval mode on ``device``.
 
     Args:
-        location: From :func:`locate_weights`.
+        location: From :func:`locate_weights` (or the family's own rule).
         device: ``"cpu"``, ``"cuda"``, ``"cuda:1"``...
         image_size: Input size instead of the checkpoint's own (a multiple of 32).
+        family: Which models the checkpoint holds (SAM 2.1 or EdgeTAM).
 
     Returns:
         The model (float32; the caller chooses autocast).
@@ -134,29 +233,30 @@ def load_model(location: WeightsLocation, *, device: str, image_size: int | None
     Raises:
         MissingWeightsError: Nothing to load there (no folder, no files, not
             downloadable or cached).
-        ModelError: What is there is not a SAM 2 video checkpoint or config, or
-            does not fit the model.
+        ModelError: What is there is not a checkpoint or config of the family, or
+            does not fit the model; the installed transformers lacks the family.
     """
+    family.classes()
     if location.random_weights:
-        return _random_model(location, device=device, image_size=image_size)
+        return _random_model(location, device=device, image_size=image_size, family=family)
     label, weights, env_var = location.label, location.weights, location.env_var
     if location.path is not None:
-        source = str(_check_folder(location))
+        source = str(_check_folder(location, family))
     elif isinstance(location.remote, HubRepo):
         source = location.remote.repo_id
     else:
         raise ValueError(f"{label}: no folder or Hub repository to load from")
     try:
-        model = _from_pretrained(source, image_size)
+        model = _from_pretrained(source, image_size, family)
     except (MissingWeightsError, ModelError):
         raise
     except OSError as exc:
         if location.path is None:
             # huggingface_hub: offline and not cached, no such repository or file.
             raise missing_weights_error(label, weights, env_var, exc) from exc
-        raise _not_a_checkpoint(label, weights, exc) from exc
+        raise _not_a_checkpoint(label, weights, exc, family) from exc
     except Exception as exc:  # noqa: BLE001 - transformers, safetensors and torch raise many kinds
-        raise _not_a_checkpoint(label, weights, exc) from exc
+        raise _not_a_checkpoint(label, weights, exc, family) from exc
     return model.eval().to(device)
 
 
@@ -182,27 +282,30 @@ def build_processor(config: Any) -> Any:
     )
 
 
-def _random_model(location: WeightsLocation, *, device: str, image_size: int | None) -> Any:
+def _random_model(
+    location: WeightsLocation, *, device: str, image_size: int | None, family: VideoModelFamily
+) -> Any:
     import torch
-    from transformers import Sam2VideoModel
 
+    model_class, _ = family.classes()
     label, weights, env_var = location.label, location.weights, location.env_var
     try:
-        config = random_architecture(weights, image_size=image_size)
+        config = family.random_architecture(weights, image_size=image_size)
     except OSError as exc:
         raise missing_weights_error(label, weights, env_var, exc) from exc
     try:
         # Built where it runs: a large model's random init is much faster on a GPU.
         with torch.device(device):
-            model = Sam2VideoModel(config)
+            model = model_class(config)
     except Exception as exc:  # noqa: BLE001 - a config that does not fit raises many kinds
         raise ModelError(
-            f"Cannot build SAM 2 from the architecture {weights!r} ({describe_failure(exc)})."
+            f"Cannot build {family.name} from the architecture {weights!r} "
+            f"({describe_failure(exc)})."
         ) from exc
     return model.eval()
 
 
-def _check_folder(location: WeightsLocation) -> Path:
+def _check_folder(location: WeightsLocation, family: VideoModelFamily) -> Path:
     """The checkpoint folder, after checking that its files are there."""
     label, weights, env_var = location.label, location.weights, location.env_var
     folder = location.path.parent if location.path is not None else Path(weights)
@@ -211,8 +314,8 @@ def _check_folder(location: WeightsLocation) -> Path:
             label,
             weights,
             env_var,
-            "a .pt file of Meta's sam2 package; give a folder saved with save_pretrained "
-            "or a Hub id such as facebook/sam2.1-hiera-small",
+            f"a .pt file of {family.original_code}; give a folder saved with save_pretrained "
+            f"or a Hub id such as {family.example_hub_id}",
         )
     if not (folder / "config.json").is_file():
         raise missing_weights_error(
@@ -225,18 +328,19 @@ def _check_folder(location: WeightsLocation) -> Path:
     return folder
 
 
-def _from_pretrained(source: str, image_size: int | None) -> Any:
+def _from_pretrained(source: str, image_size: int | None, family: VideoModelFamily) -> Any:
     import torch
-    from transformers import PretrainedConfig, Sam2VideoConfig, Sam2VideoModel
+    from transformers import PretrainedConfig
 
+    model_class, config_class = family.classes()
     values, _ = PretrainedConfig.get_config_dict(source)
     model_type = values.get("model_type")
-    if model_type not in CHECKPOINT_TYPES:
-        raise ValueError(f"its config is for a {model_type or 'unknown'} model, not SAM 2")
-    config = Sam2VideoConfig.from_dict(values)
+    if model_type not in family.checkpoint_types:
+        raise ValueError(f"its config is for a {model_type or 'unknown'} model, not {family.name}")
+    config = config_class.from_dict(values)
     if image_size:
-        config = with_image_size(config, image_size)
-    model, info = Sam2VideoModel.from_pretrained(
+        config = family.with_image_size(config, image_size)
+    model, info = model_class.from_pretrained(
         source, config=config, dtype=torch.float32, output_loading_info=True
     )
     # transformers initialises missing weights at random and only logs it.
@@ -250,8 +354,10 @@ def _from_pretrained(source: str, image_size: int | None) -> Any:
     return model
 
 
-def _not_a_checkpoint(label: str, weights: str, exc: BaseException) -> ModelError:
+def _not_a_checkpoint(
+    label: str, weights: str, exc: BaseException, family: VideoModelFamily
+) -> ModelError:
     return ModelError(
-        f"{weights!r} is not a SAM 2 video checkpoint that {label} can load "
+        f"{weights!r} is not a {family.name} video checkpoint that {label} can load "
         f"({describe_failure(exc)})."
     )

@@ -59,14 +59,17 @@ from pipeline.runtime.model_facts import ModelFacts
 from pipeline.runtime.producers import ThreadProducer
 from pipeline.runtime.template import Output, OutputFile, Run
 from pipeline.stages.annotation import SegmentationAnnotator
+from pipeline.stages.click_prompts import add_click_prompts, check_clickable, check_inside
 from pipeline.stages.keyframes import KeyframeTracker
 from pipeline.stages.track_ledger import TrackLedger
 
 log = logging.getLogger(__name__)
 
 
-def load_models(config: SegmentationConfig, device: str) -> tuple[Segmenter, Detector]:
+def load_models(config: SegmentationConfig, device: str) -> tuple[Segmenter, Detector | None]:
     """The cached segmenter and its prompting detector on ``device``.
+
+    With objects picked by hand (``config.prompts``) no detector is loaded.
 
     Raises:
         models.ModelError: Unknown model, missing or unfit weights.
@@ -74,6 +77,8 @@ def load_models(config: SegmentationConfig, device: str) -> tuple[Segmenter, Det
     segmenter = models.get_cached(
         "segmenter", config.segmenter, device=device, **config.segmenter_model_options()
     )
+    if config.prompts is not None:
+        return segmenter, None
     detector = models.get_cached(
         "detector", config.prompting_detector, device=device, **config.detector_model_options()
     )
@@ -149,34 +154,59 @@ class SegmentationRun(Run[SegmentationConfig, sv.Detections]):
 
     def load_models(self) -> None:
         self.segmenter, self.detector = load_models(self.config, self.devices[0])
-        self.queries = self.detector.validate_queries(self.config.queries)
+        self.prompts = self.config.click_prompts
+        if self.prompts is not None:
+            check_inside(self.prompts, self.info.width, self.info.height, self.info.frames)
+            # A session reads no frame until it propagates: this one only shows its kind.
+            probe = self.segmenter.session(
+                self.info.first_frame, 1, self.info.height, self.info.width
+            )
+            try:
+                check_clickable(probe, self.config.segmenter)
+            finally:
+                probe.close()
+        self.queries = (
+            () if self.detector is None else self.detector.validate_queries(self.config.queries)
+        )
 
     def describe_models(self) -> ModelFacts:
+        detector = self.detector
+        info: dict[str, Any] = {"segmenter": self.segmenter.info()}
+        if detector is not None:
+            info.update(
+                detector=detector.info(),
+                queries=list(self.queries),
+                confidence=self.config.confidence,
+                step=self.config.step,
+            )
+        if self.prompts is not None:
+            info["prompts"] = self.prompts.to_json()
+        info["window"] = self.config.window_frames
         return ModelFacts(
-            info={
-                "segmenter": self.segmenter.info(),
-                "detector": self.detector.info(),
-                "queries": list(self.queries),
-                "confidence": self.config.confidence,
-                "step": self.config.step,
-                "window": self.config.window_frames,
-            },
+            info=info,
             devices=self.devices,
             queries=self.queries,
-            open_vocabulary=self.detector.open_vocabulary,
-            random_weights=bool(self.segmenter.random_weights or self.detector.random_weights),
+            open_vocabulary=bool(detector is not None and detector.open_vocabulary),
+            random_weights=bool(
+                self.segmenter.random_weights or (detector is not None and detector.random_weights)
+            ),
         )
 
     def preview(self, frame: Frame) -> FirstFrame:
-        """Detect and segment frame 0 alone: the quick check before a run."""
+        """Detect (or take the objects picked on it) and segment frame 0 alone."""
         image = frame.image
         session = self.segmenter.session(lambda _: image, 1, *image.shape[:2])
         try:
-            [found] = self.detector.detect(
-                [image], confidence=self.config.confidence, queries=self.queries
-            )
-            for row, object_id in self.tracker.match(0, found, {}).prompts.items():
-                session.add_box(0, object_id, found.xyxy[row])
+            if self.detector is None:
+                if self.prompts is not None and self.prompts.frame == 0:
+                    add_click_prompts(session, 0, self.prompts)
+                    self.tracker.adopt(0, {i: o.extent() for i, o in self.prompts.by_id().items()})
+            else:
+                [found] = self.detector.detect(
+                    [image], confidence=self.config.confidence, queries=self.queries
+                )
+                for row, object_id in self.tracker.match(0, found, {}).prompts.items():
+                    session.add_box(0, object_id, found.xyxy[row])
             [(_, masks)] = list(session.propagate(0, 0))
         finally:
             session.close()
@@ -288,6 +318,7 @@ class _Segmenting:
         self.segmenter = run.segmenter
         self.detector = run.detector
         self.queries = run.queries
+        self.prompts = run.prompts
         self.tracker = run.tracker
         self.store = run.store
         self.counts = run.counts
@@ -325,15 +356,39 @@ class _Segmenting:
             count += 1
         return count
 
+    def _skip_to_prompts(self) -> bool:
+        """Emit the frames before the prompted one without objects; False at the video's end."""
+        assert self.prompts is not None
+        # A call of a split run ends before its last frame: the next call starts there.
+        end = None if self.frames is None else self.start + self.frames
+        while self.start < self.prompts.frame:
+            self._check_stop()
+            if end is not None and self.start >= end:
+                return False
+            frame = self.reader.get()
+            if frame is None:
+                return False
+            self.emit_frame(frame, sv.Detections.empty())
+            self.start = frame.index + 1
+        return True
+
     def run(self) -> None:
         """Segment the whole video, window after window."""
-        length = self.config.window_frames + 1  # windows share their last frame
+        window = self.config.window_frames
+        length = window + 1  # windows share their last frame
         first = self.start
+        if self.prompts is not None and not self.carry:
+            if not self._skip_to_prompts():
+                return
+            # The first window ends where a window from frame 0 would, as calls of a
+            # split run do: the later windows and calls stay aligned.
+            length = window - self.start % window + 1
         while True:
             count = self._fill_window(length)
             if count == 0:
                 return
             full = count == length
+            length = window + 1
             self.carry = self._window(count, full, self.carry)
             self.counts["windows"] += 1
             log.debug(
@@ -362,7 +417,13 @@ class _Segmenting:
         self.emit_frame(Frame(index, self.timestamps[index], self.store.get(index)), detections)
 
     def _keyframe(self, session: Any, local: int, masks: dict[int, np.ndarray]) -> bool:
-        """Detect on a keyframe and prompt SAM 2; True when any prompt was added."""
+        """Detect on a keyframe and prompt SAM 2; True when any prompt was added.
+
+        With objects picked by hand nothing is detected: the window's first
+        frame carries the objects over, and the prompted frame gets the clicks.
+        """
+        if self.detector is None:
+            return self._hand_picked(session, local, masks)
         index = self.start + local
         started = time.perf_counter()
         [found] = self.detector.detect(
@@ -390,6 +451,28 @@ class _Segmenting:
                 session.remove(object_id)  # re-acquired: start it afresh, same id
             session.add_box(local, object_id, found.xyxy[row])
             prompted = True
+        self._timed("sam2", started)
+        return prompted
+
+    def _hand_picked(self, session: Any, local: int, masks: dict[int, np.ndarray]) -> bool:
+        """Prompt the objects picked by hand on their frame, or carry them into a window."""
+        if local != 0:
+            return False
+        started = time.perf_counter()
+        prompted = False
+        assert self.prompts is not None
+        if self.start == self.prompts.frame and not masks:
+            add_click_prompts(session, 0, self.prompts)
+            self.tracker.adopt(self.start, {i: o.extent() for i, o in self.prompts.by_id().items()})
+            self.counts["keyframes"] += 1
+            prompted = True
+        for object_id, mask in masks.items():
+            if (
+                object_id in self.tracker.objects
+                and np.count_nonzero(mask) >= self.tracker.min_mask_area
+            ):
+                session.add_mask(0, object_id, mask)
+                prompted = True
         self._timed("sam2", started)
         return prompted
 

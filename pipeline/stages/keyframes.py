@@ -42,6 +42,9 @@ import supervision as sv
 
 from models.detectors.base import CLASS_NAME
 
+#: The label of objects picked by hand (no detector names them).
+PICKED_CLASS = "object"
+
 
 @dataclass
 class FollowedObject:
@@ -170,6 +173,28 @@ class KeyframeTracker:
     def ids_issued(self) -> int:
         """How many ids were handed out so far (followed or since dropped)."""
         return self._next_id - 1
+
+    def adopt(
+        self, frame_index: int, boxes: dict[int, np.ndarray], class_name: str = PICKED_CLASS
+    ) -> None:
+        """Follow objects picked by hand under the ids given (no detector, no matching).
+
+        Args:
+            frame_index: Frame they were picked on.
+            boxes: Each object's id and its box ``[x1, y1, x2, y2]`` there.
+            class_name: The label they all get.
+        """
+        for object_id, box in boxes.items():
+            self.objects[object_id] = FollowedObject(
+                object_id=object_id,
+                class_name=class_name,
+                class_id=0,
+                confidence=1.0,
+                first_frame=frame_index,
+                box=np.asarray(box, dtype=np.float32).reshape(4),
+                last_seen_frame=frame_index,
+            )
+        self._next_id = max(self._next_id, *(i + 1 for i in boxes))
 
     def _visible(self, mask: np.ndarray | None) -> bool:
         return mask is not None and np.count_nonzero(mask) >= self.min_mask_area

@@ -84,6 +84,9 @@ class RunForm:
             sort, ocsort, botsort or mcbyte.
         runtime: What runs the detector (object_detection): auto (default) or
             one the detector offers, e.g. onnxruntime-int8 (docs/cpu-runtimes.md).
+        prompts: Objects picked by hand (segmentation; no detector then), as
+            JSON in the video's pixels: ``{"frame": 0, "objects": [{"points":
+            [[x, y, 1], [x, y, 0]], "box": [x1, y1, x2, y2]}]}``.
     """
 
     mode: str | None = None
@@ -96,6 +99,7 @@ class RunForm:
     counting: str | None = None
     tracker: str | None = None
     runtime: str | None = None
+    prompts: str | None = None
 
     def task_and_config(
         self, *, limits: Mapping[str, float | int | None], max_query_chars: int | None = None
@@ -134,6 +138,9 @@ class RunForm:
         runtime = (self.runtime or "").strip()
         if task != "detection" and runtime:
             raise ApiError(422, "The runtime is chosen for object_detection only.")
+        prompts = (self.prompts or "").strip() or None
+        if task != "segmentation" and prompts:
+            raise ApiError(422, "Prompts (objects picked by hand) are for segmentation only.")
         if task == "depth":
             return task, DepthConfig(**limits)
         queries = normalize_queries(self.queries)
@@ -158,11 +165,13 @@ class RunForm:
             detector=detector,
             **({"step": step} if step is not None else {}),
             **({"segmenter": segmenter} if segmenter else {}),
+            prompts=prompts,
         )
         if (
             models.spec("segmenter", config.segmenter).open_vocabulary
             and not queries
             and detector is None
+            and prompts is None
         ):
             raise ApiError(
                 422,

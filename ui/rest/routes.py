@@ -114,6 +114,7 @@ def read_form(
     counting: Text = None,
     tracker: Text = None,
     runtime: Text = None,
+    prompts: Text = None,
 ) -> Upload:
     """The form of both ``POST`` routes, declared once (FastAPI documents it at ``/docs``).
 
@@ -121,7 +122,8 @@ def read_form(
     message (:class:`~ui.rest.forms.RunForm` checks them) rather than a schema error.
     """
     return video, RunForm(
-        mode, queries, detector, segmenter, step, confidence, depth, counting, tracker, runtime
+        mode, queries, detector, segmenter, step, confidence, depth, counting, tracker, runtime,
+        prompts,
     )
 
 

@@ -18,6 +18,7 @@ import numpy as np
 import models
 from models.detectors.base import normalize_queries
 from pipeline.configs import SegmentationConfig, field_default
+from pipeline.errors import ConfigError
 from pipeline.jobs import JobStore
 from ui.errors import user_error
 from ui.layout import (
@@ -33,6 +34,7 @@ from ui.render import summary_text
 from ui.settings import Settings
 from ui.stops import STOP_FLAGS, StopFlags
 from ui.streaming import TabHandlers
+from ui.tabs.segmentation_clicks import click_picker
 
 INTRO = """\
 Find objects on keyframes and follow their **masks** through the video with
@@ -58,6 +60,7 @@ def build_segmentation_config(
     allowed: Sequence[str],
     max_duration_s: float | None = None,
     overrides: Mapping[str, Any] | None = None,
+    prompts: str | None = None,
 ) -> SegmentationConfig:
     """A request's values as the run's config.
 
@@ -65,6 +68,8 @@ def build_segmentation_config(
         segmenter: Registry name, e.g. ``"GSAM2-S"``; empty for the default.
         queries: Comma-separated text (GSAM2, required) or class names (YSAM2).
         step: Frames between keyframes; None for the default.
+        prompts: Objects picked by hand, as JSON (no detector then; see
+            :mod:`pipeline.stages.click_prompts`); empty for a detector's.
         allowed: The segmenters this app offers.
         max_duration_s: Longer videos are refused.
         overrides: Further config fields set by the deployment (or a test).
@@ -82,7 +87,8 @@ def build_segmentation_config(
     spec = models.spec("segmenter", name)
     wanted = normalize_queries(queries)
     overrides = dict(overrides or {})
-    if spec.open_vocabulary and not wanted and "detector" not in overrides:
+    picked = (prompts or "").strip() or None
+    if spec.open_vocabulary and not wanted and "detector" not in overrides and picked is None:
         raise user_error(f"{name} finds what you describe: enter text queries, e.g. 'person, dog'.")
     try:
         step_value = field_default(SegmentationConfig, "step") if step is None else float(step)
@@ -90,9 +96,16 @@ def build_segmentation_config(
         raise user_error(f"The step must be a whole number of frames, not {step!r}.") from None
     if not float(step_value).is_integer() or not 1 <= step_value <= MAX_STEP:
         raise user_error(f"The step must be a whole number from 1 to {MAX_STEP}, not {step}.")
-    config = SegmentationConfig(
-        segmenter=name, queries=wanted, step=int(step_value), max_duration_s=max_duration_s
-    )
+    try:
+        config = SegmentationConfig(
+            segmenter=name,
+            queries=wanted,
+            step=int(step_value),
+            max_duration_s=max_duration_s,
+            prompts=picked,
+        )
+    except ConfigError as exc:
+        raise user_error(str(exc)) from None
     return dataclasses.replace(config, **overrides) if overrides else config
 
 
@@ -131,7 +144,12 @@ class SegmentationHandlers(TabHandlers):
         return summary_text(summary, noun="object", followed=True)
 
     def _request(
-        self, video: str | None, segmenter: str | None, queries: str | None, step: float | None
+        self,
+        video: str | None,
+        segmenter: str | None,
+        queries: str | None,
+        step: float | None,
+        prompts: str | None = None,
     ) -> SegmentationConfig:
         return self._checked(
             video,
@@ -142,6 +160,7 @@ class SegmentationHandlers(TabHandlers):
                 allowed=self.segmenters,
                 max_duration_s=self.settings.max_duration_s,
                 overrides=self.config_overrides,
+                prompts=prompts,
             ),
         )
 
@@ -151,6 +170,7 @@ class SegmentationHandlers(TabHandlers):
         segmenter: str | None,
         queries: str | None,
         step: float | None,
+        prompts: str | None = None,
         request: gr.Request | None = None,
     ) -> Iterator[SegmentOutputs]:
         """Segment and follow objects through a video, streaming annotated frames.
@@ -162,6 +182,11 @@ class SegmentationHandlers(TabHandlers):
             queries: Comma-separated text to find (GSAM2, required) or class
                 names to keep (YSAM2; empty keeps all).
             step: Frames between keyframes, where the detector looks for objects.
+            prompts: Objects picked by hand instead of a detector, as JSON in the
+                video's pixels: {"frame": 0, "objects": [{"points": [[x, y, 1],
+                [x, y, 0]], "box": [x1, y1, x2, y2]}]} (clicks labelled 1 on the
+                object, 0 off it); ids 1, 2... in that order. Empty: the detector
+                finds the objects.
             request: Injected by Gradio; identifies the session for the Stop button.
 
         Yields:
@@ -176,7 +201,7 @@ class SegmentationHandlers(TabHandlers):
         yield from self._reporting(
             request,
             lambda: self._stream(
-                request, str(video), self._request(video, segmenter, queries, step)
+                request, str(video), self._request(video, segmenter, queries, step, prompts)
             ),
         )
 
@@ -186,6 +211,7 @@ class SegmentationHandlers(TabHandlers):
         segmenter: str | None,
         queries: str | None,
         step: float | None,
+        prompts: str | None = None,
         request: gr.Request | None = None,
     ) -> np.ndarray:
         """Segment the first frame only: a quick check of the settings.
@@ -195,6 +221,7 @@ class SegmentationHandlers(TabHandlers):
             segmenter: As for ``/segment``.
             queries: As for ``/segment``.
             step: As for ``/segment`` (unused for one frame, checked all the same).
+            prompts: As for ``/segment`` (objects picked on frame 0 are segmented).
             request: Injected by Gradio; identifies the session for its status line.
 
         Returns:
@@ -204,7 +231,7 @@ class SegmentationHandlers(TabHandlers):
             gr.Error: As for ``/segment``.
         """
         return self._first_frame(
-            request, lambda: self._request(video, segmenter, queries, step), video
+            request, lambda: self._request(video, segmenter, queries, step, prompts), video
         )
 
 
@@ -281,6 +308,7 @@ def build_segmentation_tab(
                     label="Keyframe step (the detector runs every N frames)",
                     elem_id="seg-step",
                 )
+                prompts = click_picker(video)
             with gr.Column(scale=1):
                 preview = preview_image("seg-")
                 status = gr.Markdown(elem_id="seg-status")
@@ -299,7 +327,7 @@ def build_segmentation_tab(
     )
     wire_run_buttons(
         buttons,
-        inputs=[video, segmenter, queries, step],
+        inputs=[video, segmenter, queries, step, prompts],
         preview=preview,
         first_frame=handlers.first_frame,
         first_frame_api="first_frame_segment",
