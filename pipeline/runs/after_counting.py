@@ -102,12 +102,25 @@ class AfterCounting:
         return image if self.privacy is None else self.privacy.apply(image, detections)
 
     def under(
-        self, image: np.ndarray, tracked: sv.Detections, timing: dict[str, float]
+        self,
+        image: np.ndarray,
+        found: sv.Detections,
+        tracked: sv.Detections,
+        timing: dict[str, float],
     ) -> np.ndarray:
-        """The frame to draw on: objects hidden, the heat added (and drawn over it if asked)."""
+        """The frame to draw on: objects hidden, the heat added (and drawn over it if asked).
+
+        Args:
+            image: The frame.
+            found: Its detections before tracking: privacy hides these too,
+                since a tracker gives an object no box until its track is
+                confirmed (the first frames), and none on a frame it is unsure of.
+            tracked: Its tracked objects.
+            timing: Stage seconds are added here.
+        """
         if self.privacy is not None:
             with timed(timing, "privacy"):
-                image = self.privacy.apply(image, tracked)
+                image = self.privacy.apply(self.privacy.apply(image, found), tracked)
         if self.heat is not None:
             with timed(timing, "heatmap"):
                 if self.heatmap_file is not None:

@@ -327,7 +327,7 @@ class DetectionRun(Run[DetectionConfig, FrameResult]):
         if self.counting.active:
             with timed(timing, "count"):
                 events = self.counting.update(tracked, frame.timestamp)
-        image = self.extras.under(frame.image, tracked, timing)
+        image = self.extras.under(frame.image, result.detections, tracked, timing)
         with timed(timing, "annotate"):
             annotated = self.counting.annotate(self.annotator.annotate(image, tracked))
         annotated = self.extras.over(annotated, tracked, timing)

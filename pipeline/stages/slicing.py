@@ -25,6 +25,8 @@ from models.detectors.base import Detector
 
 #: Tiles overlap by this share of their side, so an object on a seam is whole in one.
 SLICE_OVERLAP = 0.2
+#: Boxes of two tiles covering this share of the smaller one are one object, merged.
+SLICE_MERGE_THRESHOLD = 0.5
 #: The least tile side in pixels (smaller tiles hold too little context to detect in).
 MIN_SLICE_SIZE = 32
 
@@ -72,5 +74,10 @@ class FrameSlicer:
             overlap_wh=self.overlap,
             batch_size=batch,
             thread_workers=1,
+            # A box cut by a tile's edge lies inside the whole box of the next tile:
+            # merged by how much of the smaller is covered (as SAHI does), not by IoU.
+            overlap_filter=sv.OverlapFilter.NON_MAX_MERGE,
+            overlap_metric=sv.OverlapMetric.IOS,
+            iou_threshold=SLICE_MERGE_THRESHOLD,
         )
         return [slicer(np.ascontiguousarray(image)) for image in images]

@@ -70,6 +70,17 @@ class RunForm:
             [x2, y2]]}], "zones": [{"name": "desk", "points": [[x1, y1], ...]}]}``.
         tracker: The tracker (object_detection): bytetrack (default), sort,
             ocsort, botsort, cbiou or mcbyte.
+        paths: Draw each track's path (object_detection): true or false.
+        heatmap: Write the heat map image (object_detection): true or false.
+        heatmap_overlay: Draw the heat map over the video: true or false.
+        privacy: Hide objects: ``blur`` or ``pixelate`` (empty: off).
+        privacy_classes: The classes to hide, comma-separated (empty: every object).
+        slicing: Detect on overlapping tiles (small objects): true or false.
+        slice_size: The tiles' side in pixels.
+        speed: Measure each track's speed (px/s): true or false.
+        speed_area: Four corners of a rectangle on the ground,
+            ``x1,y1,x2,y2,x3,y3,x4,y4`` in the video's pixels (turns speed on).
+        speed_area_size: The rectangle's size ``W,L`` in metres: speeds in km/h too.
     """
 
     mode: str | None = None
@@ -81,6 +92,33 @@ class RunForm:
     depth: str | None = None
     counting: str | None = None
     tracker: str | None = None
+    paths: str | None = None
+    heatmap: str | None = None
+    heatmap_overlay: str | None = None
+    privacy: str | None = None
+    privacy_classes: str | None = None
+    slicing: str | None = None
+    slice_size: str | None = None
+    speed: str | None = None
+    speed_area: str | None = None
+    speed_area_size: str | None = None
+
+    def after_counting(self) -> dict[str, object]:
+        """The paths, heat map, privacy, slicing and speed fields as config fields.
+
+        Raises:
+            ApiError: 422 for a bad flag or number.
+        """
+        settings: dict[str, object] = {
+            name: _flag(name, getattr(self, name))
+            for name in ("paths", "heatmap", "heatmap_overlay", "slicing", "speed")
+        }
+        slice_size = _number("slice_size", self.slice_size, int)
+        if slice_size is not None:
+            settings["slice_size"] = slice_size
+        texts = ("privacy", "privacy_classes", "speed_area", "speed_area_size")
+        settings.update({name: getattr(self, name) for name in texts if getattr(self, name)})
+        return settings
 
     def task_and_config(self, *, max_duration_s: float | None) -> tuple[str, RunConfig]:
         """The task the form asks for and its config.
@@ -103,6 +141,12 @@ class RunForm:
         tracker = (self.tracker or "").strip()
         if task != "detection" and tracker:
             raise ApiError(422, "The tracker is chosen for object_detection only.")
+        after_counting = self.after_counting()
+        if task != "detection" and any(after_counting.values()):
+            raise ApiError(
+                422,
+                "Paths, heat maps, privacy, slicing and speed are for object_detection only.",
+            )
         if task == "depth":
             return task, DepthConfig(max_duration_s=max_duration_s)
         queries = normalize_queries(self.queries)
@@ -117,6 +161,7 @@ class RunForm:
                 zones=zones,
                 **({"detector": detector} if detector else {}),
                 **({"tracker": tracker} if tracker else {}),
+                **after_counting,
             )
         step = _number("step", self.step, int)
         segmenter = (self.segmenter or "").strip() or None
