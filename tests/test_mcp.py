@@ -37,8 +37,11 @@ PREVIEW_WIDTH = field_default(DetectionConfig, "preview_max_width")
 #: The tabs' tools and their parameters, in the API's order.
 TAB_TOOLS = {
     "detect": [
-        "video", "detector", "size", "queries", "confidence", "object_depth", "counting", "tracker"
-    ],
+        "video", "detector", "size", "queries", "confidence", "object_depth", "counting", "tracker",
+        "paths", "heatmap", "heatmap_overlay", "privacy", "privacy_style", "privacy_classes",
+        "slicing", "slice_size", "speed", "speed_area", "speed_area_width_m",
+        "speed_area_length_m",
+    ],  # fmt: skip
     "depth": ["video", "size", "colormap", "view"],
     "segment": ["video", "segmenter", "queries", "step"],
 }
