@@ -138,6 +138,17 @@ def _check_size(kind: str, name: str, size: str | None) -> None:
         raise ConfigError(f"{spec.label} has no size {size!r}. Available: {', '.join(spec.sizes)}.")
 
 
+def _check_privacy(config: Any) -> None:
+    """A config's ``privacy`` style (None, blur or pixelate) and classes, normalised."""
+    privacy = (config.privacy or "").strip().lower() or None
+    if privacy is not None and privacy not in PRIVACY_STYLES:
+        raise ConfigError(
+            f"Unknown privacy style {config.privacy!r}. Choose {' or '.join(PRIVACY_STYLES)}."
+        )
+    object.__setattr__(config, "privacy", privacy)
+    object.__setattr__(config, "privacy_classes", normalize_queries(config.privacy_classes))
+
+
 @dataclass(frozen=True, kw_only=True)
 class RunConfig:
     """What every kind of run is told.
@@ -324,13 +335,7 @@ class DetectionConfig(PooledRunConfig):
 
     def _check_after_counting(self) -> None:
         """The paths, heat map, privacy, slicing and speed settings."""
-        privacy = (self.privacy or "").strip().lower() or None
-        if privacy is not None and privacy not in PRIVACY_STYLES:
-            raise ConfigError(
-                f"Unknown privacy style {self.privacy!r}. Choose {' or '.join(PRIVACY_STYLES)}."
-            )
-        object.__setattr__(self, "privacy", privacy)
-        object.__setattr__(self, "privacy_classes", normalize_queries(self.privacy_classes))
+        _check_privacy(self)
         if not (isinstance(self.slice_size, int) and self.slice_size >= MIN_SLICE_SIZE):
             raise ConfigError(
                 f"The slice size must be a whole number of at least {MIN_SLICE_SIZE} "
@@ -491,6 +496,10 @@ class SegmentationConfig(RunConfig):
             dropped (default: the step).
         min_mask_area: Masks with fewer pixels count as empty.
         max_objects: Most objects followed at once.
+        privacy: Hide objects in the video, the preview and the first frame:
+            blur or pixelate them within their masks (default: off).
+        privacy_classes: The classes to hide, comma-separated (empty: every
+            object); with privacy on.
     """
 
     segmenter: str = option("GSAM2-S", choices=lambda: models.available("segmenter"))
@@ -510,6 +519,8 @@ class SegmentationConfig(RunConfig):
     drop_after: int | None = option(None)
     min_mask_area: int = option(1)
     max_objects: int = option(50)
+    privacy: str | None = option(None, choices=PRIVACY_STYLES)
+    privacy_classes: tuple[str, ...] = option(())
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -532,6 +543,7 @@ class SegmentationConfig(RunConfig):
         )
         _check_at_least("The least mask area (min_mask_area)", self.min_mask_area, 0)
         _check_at_least("The most objects followed (max_objects)", self.max_objects, 1)
+        _check_privacy(self)
 
     @property
     def window_frames(self) -> int:

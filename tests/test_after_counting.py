@@ -29,6 +29,7 @@ from pipeline.runs.after_counting import AfterCounting
 from pipeline.runtime.events import Done, FirstFrame
 from pipeline.stages.annotation import object_labels
 from pipeline.stages.heatmap import HeatmapStage
+from pipeline.stages.privacy import PrivacyFilter
 from pipeline.stages.slicing import FrameSlicer
 from pipeline.stages.speed import SpeedArea
 from ui.after_counting import add_area_point, after_counting_settings
@@ -302,6 +303,22 @@ def test_privacy_of_every_object_when_no_class_is_named(striped, tmp_path, writt
         assert (_interior(drawn, box) != _interior(source, box)).any(axis=-1).mean() > 0.9
 
 
+def test_masks_are_hidden_within_the_mask_and_the_rest_of_the_box_stays_sharp():
+    stripes = np.zeros((60, 60, 3), dtype=np.uint8)
+    stripes[::2] = 255  # one-pixel stripes: any blur changes them
+    mask = np.zeros((60, 60), dtype=bool)
+    cv2.circle(mask.view(np.uint8), (30, 30), 15, 1, thickness=-1)
+    found = sv.Detections(
+        xyxy=np.array([[10.0, 10, 50, 50]]), mask=mask[None],
+        data={"class_name": np.array(["person"])},
+    )  # fmt: skip
+    for style in ("blur", "pixelate"):
+        hidden = PrivacyFilter(style).apply(stripes, found)
+        changed = (hidden != stripes).any(axis=-1)
+        assert changed[mask].mean() > 0.9, style
+        assert not changed[~mask].any(), style  # the box's corners outside the circle too
+
+
 def test_a_class_to_hide_that_the_detector_does_not_know_is_refused(two_shapes, tmp_path):
     with pytest.raises(Exception, match="Classes to hide: .*'purple'.*Valid classes: red"):
         _run(two_shapes, tmp_path, privacy="blur", privacy_classes="purple")
@@ -368,6 +385,19 @@ def test_the_rest_form_reads_every_field():
 def test_the_rest_form_refuses_these_options_outside_detection():
     with pytest.raises(Exception, match="for object_detection only"):
         RunForm(mode="depth", paths="true").task_and_config(max_duration_s=None)
+    with pytest.raises(Exception, match="for object_detection only"):
+        RunForm(mode="segmentation", speed="true").task_and_config(max_duration_s=None)
+    with pytest.raises(Exception, match="Privacy is for object_detection and segmentation"):
+        RunForm(mode="depth", privacy="blur").task_and_config(max_duration_s=None)
+
+
+def test_the_rest_form_hides_masks_in_segmentation_runs():
+    form = RunForm(mode="segmentation", segmenter="YSAM2-S", privacy="pixelate",
+                   privacy_classes="person")  # fmt: skip
+    task, config = form.task_and_config(max_duration_s=None)
+    assert (task, config.privacy, config.privacy_classes) == (
+        "segmentation", "pixelate", ("person",)
+    )
 
 
 def test_the_tab_values_become_the_config_fields():

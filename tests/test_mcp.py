@@ -43,7 +43,9 @@ TAB_TOOLS = {
         "speed_area_length_m",
     ],  # fmt: skip
     "depth": ["video", "size", "colormap", "view"],
-    "segment": ["video", "segmenter", "queries", "step"],
+    "segment": [
+        "video", "segmenter", "queries", "step", "privacy", "privacy_style", "privacy_classes"
+    ],  # fmt: skip
 }
 
 

@@ -96,9 +96,7 @@ def after_counting_settings(
         "speed": bool(speed),
         "speed_area": speed_area or "",
     }
-    if privacy:
-        settings["privacy"] = (privacy_style or "").strip() or PRIVACY_STYLES[0]
-        settings["privacy_classes"] = privacy_classes or ""
+    settings.update(privacy_settings(privacy, privacy_style, privacy_classes))
     if slice_size not in (None, ""):
         size = float(slice_size)  # type: ignore[arg-type]
         if not size.is_integer():
@@ -268,6 +266,49 @@ def build_after_counting_controls(video: gr.Video) -> AfterCountingInputs:
         paths, heatmap, heatmap_overlay, privacy, privacy_style, privacy_classes,
         slicing, slice_size, speed, speed_area, width_m, length_m,
     )  # fmt: skip
+
+
+def build_privacy_controls(prefix: str) -> tuple[gr.Checkbox, gr.Radio, gr.Textbox]:
+    """Privacy alone, in its own accordion (the Segmentation tab: masks are hidden).
+
+    Returns:
+        The switch, the style and the classes, the order ``/segment`` takes them.
+    """
+    with gr.Accordion("Privacy", open=False, elem_id=f"{prefix}privacy-settings"):
+        privacy = gr.Checkbox(
+            value=False,
+            label="Hide objects (privacy)",
+            info="Within their masks, in the video, the preview and the first frame.",
+            elem_id=f"{prefix}privacy",
+        )
+        style = gr.Radio(
+            list(PRIVACY_STYLES), value=PRIVACY_STYLES[0], label="How",
+            elem_id=f"{prefix}privacy-style",
+        )  # fmt: skip
+        classes = gr.Textbox(
+            value="",
+            label="Classes to hide (comma-separated; empty hides every object)",
+            placeholder="person",
+            elem_id=f"{prefix}privacy-classes",
+        )
+    return privacy, style, classes
+
+
+def privacy_settings(
+    privacy: bool | None, privacy_style: str | None, privacy_classes: str | None
+) -> dict[str, Any]:
+    """The privacy controls as config fields (none when the switch is off).
+
+    Example:
+        >>> privacy_settings(True, "", "person")
+        {'privacy': 'blur', 'privacy_classes': 'person'}
+    """
+    if not privacy:
+        return {}
+    return {
+        "privacy": (privacy_style or "").strip() or PRIVACY_STYLES[0],
+        "privacy_classes": privacy_classes or "",
+    }
 
 
 def heatmap_image(files: list[str] | str | None) -> str | None:

@@ -26,7 +26,7 @@ import supervision as sv
 from models.detectors.base import Detector
 from models.errors import InvalidQueryError
 from models.timing import timed
-from pipeline.configs import DetectionConfig
+from pipeline.configs import DetectionConfig, SegmentationConfig
 from pipeline.stages.heatmap import HeatmapStage, HeatmapWriter
 from pipeline.stages.paths import PathDrawer
 from pipeline.stages.privacy import PrivacyFilter
@@ -39,7 +39,9 @@ def frame_slicer(config: DetectionConfig) -> FrameSlicer | None:
     return FrameSlicer(config.slice_size) if config.slicing else None
 
 
-def check_privacy_classes(config: DetectionConfig, detector: Detector) -> None:
+def check_privacy_classes(
+    config: DetectionConfig | SegmentationConfig, detector: Detector
+) -> None:
     """The classes to hide are classes the detector knows (any, for open vocabulary).
 
     Raises:

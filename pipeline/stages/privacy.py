@@ -1,8 +1,9 @@
 """Hiding chosen objects: their boxes blurred or pixelated, before anything is drawn.
 
-The detection run applies it to every frame it shows or writes (the video, the
-live preview and the first frame), on the frame itself, so the boxes and
-labels drawn afterwards stay readable while what was inside them is gone.
+The detection and segmentation runs apply it to every frame they show or
+write (the video, the live preview and the first frame), on the frame itself,
+so the boxes and labels drawn afterwards stay readable while what was inside
+them is gone (inside their masks, in segmentation runs).
 
 Example:
     >>> import numpy as np, supervision as sv
@@ -60,19 +61,30 @@ class PrivacyFilter:
         return detections[keep]
 
     def apply(self, image: np.ndarray, detections: sv.Detections) -> np.ndarray:
-        """A copy of ``image`` (BGR) with the chosen objects' boxes hidden.
+        """A copy of ``image`` (BGR) with the chosen objects hidden.
+
+        Objects with masks (segmentation runs) are hidden within their masks:
+        their boxes are blurred or pixelated, and only the masks' pixels are
+        taken from that, so the background inside a box stays sharp.
 
         Args:
             image: The frame, untouched.
-            detections: Its objects (boxes in the frame's pixels).
+            detections: Its objects (boxes in the frame's pixels; masks optional).
 
         Returns:
-            The frame with those boxes blurred or pixelated.
+            The frame with those objects blurred or pixelated (``image`` itself
+            when none is chosen).
         """
         hidden = self.chosen(detections)
         if len(hidden) == 0:
             return image
-        return self._annotator.annotate(image.copy(), hidden)
+        covered = self._annotator.annotate(image.copy(), hidden)
+        if hidden.mask is None:
+            return covered
+        inside = hidden.mask.any(axis=0)
+        shown = image.copy()
+        shown[inside] = covered[inside]
+        return shown
 
     def to_json(self) -> dict[str, object]:
         """``{"style", "classes"}`` for the summary (classes empty: every object)."""

@@ -23,6 +23,8 @@ from ui.rest.errors import ApiError
 
 #: The form's ``mode`` values and the task each runs.
 MODES = {"object_detection": "detection", "segmentation": "segmentation", "depth": "depth"}
+#: The form fields that hide objects (detection and segmentation).
+PRIVACY_FIELDS = ("privacy", "privacy_classes")
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off", "")
 
@@ -73,7 +75,8 @@ class RunForm:
         paths: Draw each track's path (object_detection): true or false.
         heatmap: Write the heat map image (object_detection): true or false.
         heatmap_overlay: Draw the heat map over the video: true or false.
-        privacy: Hide objects: ``blur`` or ``pixelate`` (empty: off).
+        privacy: Hide objects (object_detection: boxes; segmentation: masks):
+            ``blur`` or ``pixelate`` (empty: off).
         privacy_classes: The classes to hide, comma-separated (empty: every object).
         slicing: Detect on overlapping tiles (small objects): true or false.
         slice_size: The tiles' side in pixels.
@@ -142,11 +145,15 @@ class RunForm:
         if task != "detection" and tracker:
             raise ApiError(422, "The tracker is chosen for object_detection only.")
         after_counting = self.after_counting()
+        privacy = {
+            name: after_counting.pop(name) for name in PRIVACY_FIELDS if name in after_counting
+        }
         if task != "detection" and any(after_counting.values()):
             raise ApiError(
-                422,
-                "Paths, heat maps, privacy, slicing and speed are for object_detection only.",
+                422, "Paths, heat maps, slicing and speed are for object_detection only."
             )
+        if task == "depth" and privacy:
+            raise ApiError(422, "Privacy is for object_detection and segmentation.")
         if task == "depth":
             return task, DepthConfig(max_duration_s=max_duration_s)
         queries = normalize_queries(self.queries)
@@ -162,6 +169,7 @@ class RunForm:
                 **({"detector": detector} if detector else {}),
                 **({"tracker": tracker} if tracker else {}),
                 **after_counting,
+                **privacy,
             )
         step = _number("step", self.step, int)
         segmenter = (self.segmenter or "").strip() or None
@@ -171,6 +179,7 @@ class RunForm:
             detector=detector,
             **({"step": step} if step is not None else {}),
             **({"segmenter": segmenter} if segmenter else {}),
+            **privacy,
         )
         if (
             models.spec("segmenter", config.segmenter).open_vocabulary

@@ -19,6 +19,7 @@ import models
 from models.detectors.base import normalize_queries
 from pipeline.configs import SegmentationConfig, field_default
 from pipeline.jobs import JobStore
+from ui.after_counting import build_privacy_controls, privacy_settings
 from ui.errors import user_error
 from ui.layout import (
     preview_image,
@@ -58,6 +59,7 @@ def build_segmentation_config(
     allowed: Sequence[str],
     max_duration_s: float | None = None,
     overrides: Mapping[str, Any] | None = None,
+    privacy: Mapping[str, Any] | None = None,
 ) -> SegmentationConfig:
     """A request's values as the run's config.
 
@@ -68,6 +70,7 @@ def build_segmentation_config(
         allowed: The segmenters this app offers.
         max_duration_s: Longer videos are refused.
         overrides: Further config fields set by the deployment (or a test).
+        privacy: The privacy fields (:func:`ui.after_counting.privacy_settings`).
 
     Returns:
         The frozen config of the run.
@@ -91,8 +94,9 @@ def build_segmentation_config(
     if not float(step_value).is_integer() or not 1 <= step_value <= MAX_STEP:
         raise user_error(f"The step must be a whole number from 1 to {MAX_STEP}, not {step}.")
     config = SegmentationConfig(
-        segmenter=name, queries=wanted, step=int(step_value), max_duration_s=max_duration_s
-    )
+        segmenter=name, queries=wanted, step=int(step_value), max_duration_s=max_duration_s,
+        **(privacy or {}),
+    )  # fmt: skip
     return dataclasses.replace(config, **overrides) if overrides else config
 
 
@@ -131,7 +135,12 @@ class SegmentationHandlers(TabHandlers):
         return summary_text(summary, noun="object", followed=True)
 
     def _request(
-        self, video: str | None, segmenter: str | None, queries: str | None, step: float | None
+        self,
+        video: str | None,
+        segmenter: str | None,
+        queries: str | None,
+        step: float | None,
+        privacy: Mapping[str, Any] | None = None,
     ) -> SegmentationConfig:
         return self._checked(
             video,
@@ -142,6 +151,7 @@ class SegmentationHandlers(TabHandlers):
                 allowed=self.segmenters,
                 max_duration_s=self.settings.max_duration_s,
                 overrides=self.config_overrides,
+                privacy=privacy,
             ),
         )
 
@@ -151,6 +161,9 @@ class SegmentationHandlers(TabHandlers):
         segmenter: str | None,
         queries: str | None,
         step: float | None,
+        privacy: bool | None = False,
+        privacy_style: str | None = "blur",
+        privacy_classes: str | None = "",
         request: gr.Request | None = None,
     ) -> Iterator[SegmentOutputs]:
         """Segment and follow objects through a video, streaming annotated frames.
@@ -162,6 +175,10 @@ class SegmentationHandlers(TabHandlers):
             queries: Comma-separated text to find (GSAM2, required) or class
                 names to keep (YSAM2; empty keeps all).
             step: Frames between keyframes, where the detector looks for objects.
+            privacy: Hide objects within their masks (blur or pixelate) in the
+                video, the preview and the first frame.
+            privacy_style: ``"blur"`` (default) or ``"pixelate"``.
+            privacy_classes: Comma-separated classes to hide (empty: every object).
             request: Injected by Gradio; identifies the session for the Stop button.
 
         Yields:
@@ -173,11 +190,19 @@ class SegmentationHandlers(TabHandlers):
             gr.Error: Bad video, unknown segmenter, bad query, missing weights,
                 too-long video, or a failed run.
         """
-        config = self._request(video, segmenter, queries, step)
+        hide = privacy_settings(privacy, privacy_style, privacy_classes)
+        config = self._request(video, segmenter, queries, step, hide)
         yield from self._stream(request, str(video), config)
 
     def first_frame(
-        self, video: str | None, segmenter: str | None, queries: str | None, step: float | None
+        self,
+        video: str | None,
+        segmenter: str | None,
+        queries: str | None,
+        step: float | None,
+        privacy: bool | None = False,
+        privacy_style: str | None = "blur",
+        privacy_classes: str | None = "",
     ) -> np.ndarray:
         """Segment the first frame only: a quick check of the settings.
 
@@ -186,6 +211,9 @@ class SegmentationHandlers(TabHandlers):
             segmenter: As for ``/segment``.
             queries: As for ``/segment``.
             step: As for ``/segment`` (unused for one frame, checked all the same).
+            privacy: Hide objects within their masks, as for ``/segment``.
+            privacy_style: ``"blur"`` or ``"pixelate"``.
+            privacy_classes: The classes to hide (empty: every object).
 
         Returns:
             The annotated first frame (RGB).
@@ -193,7 +221,8 @@ class SegmentationHandlers(TabHandlers):
         Raises:
             gr.Error: As for ``/segment``.
         """
-        config = self._request(video, segmenter, queries, step)
+        hide = privacy_settings(privacy, privacy_style, privacy_classes)
+        config = self._request(video, segmenter, queries, step, hide)
         return self._first_frame(str(video), config)
 
 
@@ -268,6 +297,7 @@ def build_segmentation_tab(
                     label="Keyframe step (the detector runs every N frames)",
                     elem_id="seg-step",
                 )
+                privacy = build_privacy_controls("seg-")
                 buttons = run_buttons("seg-")
             with gr.Column(scale=1):
                 preview = preview_image("seg-")
@@ -287,7 +317,7 @@ def build_segmentation_tab(
     )
     wire_run_buttons(
         buttons,
-        inputs=[video, segmenter, queries, step],
+        inputs=[video, segmenter, queries, step, *privacy],
         preview=preview,
         first_frame=handlers.first_frame,
         first_frame_api="first_frame_segment",
