@@ -396,7 +396,9 @@ def test_the_rest_form_hides_masks_in_segmentation_runs():
                    privacy_classes="person")  # fmt: skip
     task, config = form.task_and_config(max_duration_s=None)
     assert (task, config.privacy, config.privacy_classes) == (
-        "segmentation", "pixelate", ("person",)
+        "segmentation",
+        "pixelate",
+        ("person",),
     )
 
 

@@ -39,9 +39,7 @@ def frame_slicer(config: DetectionConfig) -> FrameSlicer | None:
     return FrameSlicer(config.slice_size) if config.slicing else None
 
 
-def check_privacy_classes(
-    config: DetectionConfig | SegmentationConfig, detector: Detector
-) -> None:
+def check_privacy_classes(config: DetectionConfig | SegmentationConfig, detector: Detector) -> None:
     """The classes to hide are classes the detector knows (any, for open vocabulary).
 
     Raises:
