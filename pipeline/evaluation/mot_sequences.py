@@ -25,6 +25,11 @@ from pipeline.io.mot_files import StrPath
 #: camera walking a pavement (ETH-Sunnyday) and a busy pedestrian street (ADL-Rundle-6).
 MOT15_SEQUENCES = ("TUD-Campus", "KITTI-13", "ETH-Sunnyday", "ADL-Rundle-6")
 
+#: A sequence's public detections (MOT15: ACF, scores not in 0..1).
+PUBLIC_DETECTIONS = "det.txt"
+#: A sequence's Faster R-CNN detections (scores in 0..1, like the app's own detectors).
+FRCNN_DETECTIONS = "det_frcnn.txt"
+
 
 @dataclass(frozen=True)
 class MotSequence:
@@ -51,6 +56,23 @@ class MotSequence:
     def det(self) -> Path:
         """The public detections file."""
         return _first_file(self.folder, ("det.txt", "det/det.txt"))
+
+    def detections(self, name: str = PUBLIC_DETECTIONS) -> Path:
+        """A detections file of the sequence.
+
+        Args:
+            name: :data:`PUBLIC_DETECTIONS` (also found as ``det/det.txt``),
+                :data:`FRCNN_DETECTIONS`, or any file name in the sequence folder.
+
+        Returns:
+            Its path.
+
+        Raises:
+            FileNotFoundError: The sequence has no such file.
+        """
+        if name == PUBLIC_DETECTIONS:
+            return self.det
+        return _first_file(self.folder, (name, f"det/{name}"))
 
 
 def read_sequence(folder: StrPath) -> MotSequence:

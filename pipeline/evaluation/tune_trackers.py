@@ -1,9 +1,8 @@
 r"""Choose every tracker's defaults on four MOT15 sequences together, never on one.
 
-``python -m pipeline.evaluation.tune_trackers`` tracks the public detections of
-TUD-Campus, KITTI-13, ETH-Sunnyday and ADL-Rundle-6 (each at its own frame rate from
-``seqinfo.ini``, scores mapped to 0..1 by :mod:`pipeline.evaluation.det_scores`) with each
-setting of a small grid of each tracker's main parameters, scores the results with the
+``python -m pipeline.evaluation.tune_trackers`` tracks the detections of TUD-Campus,
+KITTI-13, ETH-Sunnyday and ADL-Rundle-6 (each at its own frame rate from ``seqinfo.ini``)
+with each setting of a small grid of each tracker's main parameters, scores the results with the
 ``trackers`` package's evaluation (:mod:`pipeline.evaluation.track_eval`: MOTA, IDF1 and
 HOTA, TrackEval's MOT15 rules) and keeps, per tracker, the setting with the best combined
 score:
@@ -15,6 +14,11 @@ score:
 - settings within :data:`HOTA_TIE` of the best mean HOTA are too close to tell apart on
   sequences this short; among them the one with the best mean of MOTA + IDF1 (fewer
   false tracks and switches) wins.
+
+``--detections`` names the detections file of each sequence: ``det_frcnn.txt`` (Faster
+R-CNN, scores in 0..1 like the app's own detectors: what the registry's defaults are
+tuned on), or ``det.txt`` (MOT15's public ACF detections, the default of the option,
+scores mapped to 0..1 by :mod:`pipeline.evaluation.det_scores`).
 
 Every tracker is also held to the app's own detectors: only its settings that keep
 YOLOX-Nano and Faster R-CNN on TUD-Campus at the floors of ``tests/test_tracking.py`` (or
@@ -32,7 +36,7 @@ and writes the chosen parameters as JSON, to be copied into
 fits the ACF logistic's two constants.
 
 Example:
-    $ python -m pipeline.evaluation.tune_trackers --out tuned.json
+    $ python -m pipeline.evaluation.tune_trackers --detections det_frcnn.txt --out tuned.json
     $ python -m pipeline.evaluation.tune_trackers --trackers sort --sequences TUD-Campus \
           --grid track_activation_threshold=0.3,0.5
 """
@@ -57,7 +61,9 @@ import numpy as np
 from pipeline.evaluation.det_scores import DEFAULT_SCORE_MAP, SCORE_MAPS
 from pipeline.evaluation.mot import track_detections_file
 from pipeline.evaluation.mot_sequences import (
+    FRCNN_DETECTIONS,
     MOT15_SEQUENCES,
+    PUBLIC_DETECTIONS,
     MotSequence,
     default_mot_root,
     find_sequences,
@@ -147,14 +153,17 @@ def evaluate(
     params: Mapping[str, Any],
     sequences: Sequence[MotSequence],
     score_map: str = DEFAULT_SCORE_MAP,
+    detections: str = PUBLIC_DETECTIONS,
 ) -> Trial:
-    """Track every sequence's public detections with one setting and score the results.
+    """Track every sequence's detections with one setting and score the results.
 
     Args:
         tracker: A tracker name.
         params: Overrides of its registry defaults.
         sequences: The sequences.
-        score_map: How the detections' scores are mapped to 0..1.
+        score_map: How the detections' scores are mapped to 0..1 (when they are not
+            already in 0..1).
+        detections: The detections file in each sequence folder.
 
     Returns:
         The trial, scored with :func:`pipeline.evaluation.track_eval.score_tracking`.
@@ -162,7 +171,7 @@ def evaluate(
     with tempfile.TemporaryDirectory(prefix="tune-trackers-") as out:
         for sequence in sequences:
             track_detections_file(
-                sequence.det,
+                sequence.detections(detections),
                 Path(out) / f"{sequence.name}.txt",
                 fps=sequence.fps,
                 num_frames=sequence.length,
@@ -241,6 +250,7 @@ def tune(
     grid: Mapping[str, Sequence[Any]] | None = None,
     *,
     score_map: str = DEFAULT_SCORE_MAP,
+    detections: str = PUBLIC_DETECTIONS,
     workers: int = 1,
     guard: Sequence[GuardCase] = (),
 ) -> TuneResult:
@@ -251,6 +261,7 @@ def tune(
         sequences: The sequences, scored together.
         grid: Parameter values to combine; :data:`GRIDS` ``[tracker]`` when None.
         score_map: How the detections' scores are mapped to 0..1.
+        detections: The detections file in each sequence folder.
         workers: Processes to spread the settings over.
         guard: The guard's cases; empty: no guard.
 
@@ -259,7 +270,7 @@ def tune(
     """
     settings = grid_settings(GRIDS[tracker] if grid is None else grid)
     allowed, held = guarded_settings(tracker, settings, guard, workers)
-    jobs = [(tracker, params, sequences, score_map) for params in allowed]
+    jobs = [(tracker, params, sequences, score_map, detections) for params in allowed]
     trials = _map(_evaluate_job, jobs, workers)
     return TuneResult(choose(trials), len(settings), len(allowed), held)
 
@@ -286,11 +297,14 @@ def compare_score_maps(
         The trial of each mapping, by name.
     """
     if not retune:
-        jobs = [("bytetrack", {}, sequences, name) for name in SCORE_MAPS]
+        jobs = [("bytetrack", {}, sequences, name, PUBLIC_DETECTIONS) for name in SCORE_MAPS]
         return dict(zip(SCORE_MAPS, _map(_evaluate_job, jobs, workers), strict=True))
     allowed, _ = guarded_settings("bytetrack", grid_settings(GRIDS["bytetrack"]), guard, workers)
     grid_of_allowed = [(name, params) for name in SCORE_MAPS for params in allowed]
-    jobs = [("bytetrack", params, sequences, name) for name, params in grid_of_allowed]
+    jobs = [
+        ("bytetrack", params, sequences, name, PUBLIC_DETECTIONS)
+        for name, params in grid_of_allowed
+    ]
     trials = _map(_evaluate_job, jobs, workers)
     return {
         name: choose([t for (m, _), t in zip(grid_of_allowed, trials, strict=True) if m == name])
@@ -406,6 +420,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     grid = _parse_grid(args.grid) if args.grid else None
     if grid is not None and len(args.trackers) != 1:
         raise SystemExit("--grid applies to one tracker: name it with --trackers")
+    if (args.compare_score_maps or args.calibrate) and args.detections != PUBLIC_DETECTIONS:
+        raise SystemExit(
+            f"--compare-score-maps and --calibrate measure the public {PUBLIC_DETECTIONS} "
+            "(scores not in 0..1): leave --detections out"
+        )
+    missing = [s.name for s in sequences if not _has_detections(s, args.detections)]
+    if missing:
+        raise SystemExit(f"no {args.detections} in {', '.join(missing)} (under {args.data})")
 
     with tempfile.TemporaryDirectory(prefix="tracker-guard-") as work:
         guard = [] if args.no_guard else build_guard(args.assets, Path(work))
@@ -422,7 +444,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         chosen: dict[str, Any] = {}
         for tracker in args.trackers:
             start = time.monotonic()
-            found = tune(tracker, sequences, grid, workers=args.workers, guard=guard)
+            found = tune(
+                tracker,
+                sequences,
+                grid,
+                detections=args.detections,
+                workers=args.workers,
+                guard=guard,
+            )
             seconds = time.monotonic() - start
             app = check(tracker, found.chosen.params, guard) if guard else {}
             chosen[tracker] = {
@@ -444,7 +473,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(("\n" + format_guard(app, found.floors) if app else "") + "\n", flush=True)
     result = {
         "sequences": [s.name for s in sequences],
-        "score_map": DEFAULT_SCORE_MAP,
+        "detections": args.detections,
+        "score_map": DEFAULT_SCORE_MAP if args.detections == PUBLIC_DETECTIONS else None,
         "objective": f"mean HOTA over sequences; within {HOTA_TIE} of the best, MOTA + IDF1",
         "guard": "off" if args.no_guard else "app detectors on TUD-Campus",
         "trackers": chosen,
@@ -477,6 +507,14 @@ def _parser() -> argparse.ArgumentParser:
         "--trackers", nargs="+", default=list(GRIDS), choices=list(TRACKERS), help="trackers"
     )
     parser.add_argument(
+        "--detections",
+        default=PUBLIC_DETECTIONS,
+        metavar="FILE",
+        help=f"detections file in each sequence folder (default: {PUBLIC_DETECTIONS}, "
+        f"MOT15's ACF, scores mapped to 0..1; {FRCNN_DETECTIONS}: Faster R-CNN, scores in "
+        "0..1 like the app's detectors, what the registry's defaults are tuned on)",
+    )
+    parser.add_argument(
         "--grid",
         action="append",
         metavar="PARAM=V1,V2",
@@ -505,6 +543,14 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _has_detections(sequence: MotSequence, name: str) -> bool:
+    try:
+        sequence.detections(name)
+    except FileNotFoundError:
+        return False
+    return True
+
+
 def _parse_grid(items: Sequence[str]) -> dict[str, tuple[Any, ...]]:
     grid: dict[str, tuple[Any, ...]] = {}
     for item in items:
@@ -515,9 +561,9 @@ def _parse_grid(items: Sequence[str]) -> dict[str, tuple[Any, ...]]:
     return grid
 
 
-def _evaluate_job(job: tuple[str, dict[str, Any], Sequence[MotSequence], str]) -> Trial:
-    tracker, params, sequences, score_map = job
-    return evaluate(tracker, params, sequences, score_map)
+def _evaluate_job(job: tuple[str, dict[str, Any], Sequence[MotSequence], str, str]) -> Trial:
+    tracker, params, sequences, score_map, detections = job
+    return evaluate(tracker, params, sequences, score_map, detections)
 
 
 def _guard_job(

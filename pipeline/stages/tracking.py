@@ -1,12 +1,13 @@
 """The tracker stage: box trackers on ``supervision.Detections`` with user-facing ids.
 
 :class:`ObjectTracker` wraps one tracker of the ``trackers`` package (``sv.ByteTrack`` is
-gone from supervision 0.31), chosen by name from :data:`TRACKERS`: ByteTrack (the default),
-SORT, OC-SORT, BoT-SORT, C-BIoU or McByte. It hides their two quirks from the rest of the
-pipeline: their ids start at 0, and detections that are not (yet) part of a confirmed track
-come back with ``tracker_id == -1``. Callers get only confirmed tracks, numbered 1, 2, 3...
-in the order they were confirmed, with every field of the matched detection (``class_id``,
-``confidence``, ``mask``, ``data["class_name"]``, per-object depth...) intact.
+gone from supervision 0.31), chosen by name from :data:`TRACKERS`: ByteTrack, SORT,
+OC-SORT, BoT-SORT, C-BIoU (:data:`DEFAULT_TRACKER`) or McByte. It hides their two quirks
+from the rest of the pipeline: their ids start at 0, and detections that are not (yet)
+part of a confirmed track come back with ``tracker_id == -1``. Callers get only confirmed
+tracks, numbered 1, 2, 3... in the order they were confirmed, with every field of the
+matched detection (``class_id``, ``confidence``, ``mask``, ``data["class_name"]``,
+per-object depth...) intact.
 
 These trackers need every frame (roughly 15 fps or more) to hold ids: feed them frames in
 order and do not drop frames before them.
@@ -41,10 +42,10 @@ _ROW_KEY = "_object_tracker_row"
 
 @dataclass(frozen=True)
 class TrackerConfig:
-    """ByteTrack settings: the app's tracker and the default of :class:`ObjectTracker`.
+    """ByteTrack's settings, as a typed config (``TRACKERS["bytetrack"]`` takes them).
 
     The defaults were chosen by ``python -m pipeline.evaluation.tune_trackers`` on the
-    public detections of four MOT15 sequences together (README, "Trackers"), among the
+    Faster R-CNN detections of four MOT15 sequences together (README, "Trackers"), among the
     settings that keep the app's own detectors (YOLOX-Nano and Faster R-CNN on
     TUD-Campus) at the scores ``tests/test_tracking.py`` holds them to
     (:mod:`pipeline.evaluation.tracker_guard`). Detection scores are assumed to lie in
@@ -64,15 +65,16 @@ class TrackerConfig:
         minimum_consecutive_frames: Consecutive frames with a detection before a track
             is confirmed and gets an id. Unconfirmed tracks are never returned, and
             ByteTrack confirms a track at a match at the earliest, so an object shows
-            from the second frame it is detected in even with 1.
+            from the second frame it is detected in even with 1 (from the third with
+            the default 3).
         high_conf_det_threshold: Detections at or above this score take part in the
             first association round; lower ones only extend existing tracks.
     """
 
     track_activation_threshold: float = 0.7
     lost_track_buffer: int = 30
-    minimum_iou_threshold: float = 0.05
-    minimum_consecutive_frames: int = 1
+    minimum_iou_threshold: float = 0.1
+    minimum_consecutive_frames: int = 3
     high_conf_det_threshold: float = 0.4
 
     def __post_init__(self) -> None:
@@ -146,14 +148,18 @@ class TrackerSpec:
 OPEN_VOCABULARY_START_SCORE = 0.4
 OPEN_VOCABULARY_KEEP_SCORE = 0.35
 
-DEFAULT_TRACKER = "bytetrack"
+#: The tracker of every run that names none: the best mean HOTA over four MOT15
+#: sequences' Faster R-CNN detections among the trackers (at their defaults below) that
+#: keep the app's detectors on TUD-Campus at the floors of ``tests/test_tracking.py``
+#: (``python -m pipeline.evaluation.compare_trackers``; README, "Trackers").
+DEFAULT_TRACKER = "cbiou"
 
-# The parameters below were chosen by `python -m pipeline.evaluation.tune_trackers` on the
-# public detections of four MOT15 sequences together, scores mapped to 0..1 by
-# pipeline.evaluation.det_scores, among the settings that keep the app's own detectors
-# (YOLOX-Nano, Faster R-CNN) on TUD-Campus at the floors ByteTrack is tested at
-# (pipeline.evaluation.tracker_guard; README, "Trackers"). The parameters it does not
-# search keep the `trackers` package's defaults.
+# The parameters below were chosen by `python -m pipeline.evaluation.tune_trackers
+# --detections det_frcnn.txt` on the Faster R-CNN detections of four MOT15 sequences
+# together (scores in 0..1, as the app's own detectors give them), among the settings
+# that keep the app's own detectors (YOLOX-Nano, Faster R-CNN) on TUD-Campus at the
+# floors of tests/test_tracking.py (pipeline.evaluation.tracker_guard; README,
+# "Trackers"). The parameters it does not search keep the `trackers` package's defaults.
 # BoT-SORT and McByte can warp their tracks by the camera's motion between frames (CMC,
 # from the images); it is off for both: the tracker stage gets boxes only, the MOT
 # sequences used for tuning have no images here, and untested sparse optical flow on
@@ -176,7 +182,7 @@ TRACKERS: dict[str, TrackerSpec] = {
             description="SORT: Kalman filter and IoU, one association round",
             defaults={
                 "track_activation_threshold": 0.75,
-                "lost_track_buffer": 30,
+                "lost_track_buffer": 15,
                 "minimum_iou_threshold": 0.1,
                 "minimum_consecutive_frames": 2,
             },
@@ -189,10 +195,9 @@ TRACKERS: dict[str, TrackerSpec] = {
             defaults={
                 "high_conf_det_threshold": 0.6,
                 "lost_track_buffer": 30,
-                "minimum_iou_threshold": 0.3,
-                "minimum_consecutive_frames": 1,
-                # Tuned to 0: motion direction did not help on these sequences.
-                "direction_consistency_weight": 0.0,
+                "minimum_iou_threshold": 0.1,
+                "minimum_consecutive_frames": 2,
+                "direction_consistency_weight": 0.2,
                 "delta_t": 3,
             },
             # OC-SORT ignores boxes under this one threshold, for starting and matching.
@@ -207,7 +212,7 @@ TRACKERS: dict[str, TrackerSpec] = {
                 "track_activation_threshold": 0.75,
                 "high_conf_det_threshold": 0.12,
                 "lost_track_buffer": 30,
-                "minimum_consecutive_frames": 2,
+                "minimum_consecutive_frames": 3,
                 "minimum_iou_threshold_first_assoc": 0.2,
                 "minimum_iou_threshold_second_assoc": 0.5,
                 "minimum_iou_threshold_unconfirmed_assoc": 0.3,
@@ -223,13 +228,13 @@ TRACKERS: dict[str, TrackerSpec] = {
             "irregular motion",
             defaults={
                 "track_activation_threshold": 0.75,
-                "high_conf_det_threshold": 0.25,
+                "high_conf_det_threshold": 0.12,
                 "lost_track_buffer": 30,
                 "minimum_consecutive_frames": 2,
-                "minimum_iou_threshold_first_assoc": 0.3,
+                "minimum_iou_threshold_first_assoc": 0.2,
                 "minimum_iou_threshold_second_assoc": 0.5,
                 "minimum_iou_threshold_unconfirmed_assoc": 0.3,
-                "buffer_ratio_first": 0.1,
+                "buffer_ratio_first": 0.3,
                 "buffer_ratio_second": 0.5,
             },
             start_param="track_activation_threshold",
@@ -244,7 +249,7 @@ TRACKERS: dict[str, TrackerSpec] = {
                 "track_activation_threshold": 0.75,
                 "high_conf_det_threshold": 0.12,
                 "lost_track_buffer": 30,
-                "minimum_consecutive_frames": 2,
+                "minimum_consecutive_frames": 3,
                 "minimum_iou_threshold_first_assoc": 0.2,
                 "minimum_iou_threshold_second_assoc": 0.5,
                 "minimum_iou_threshold_unconfirmed_assoc": 0.3,
@@ -260,7 +265,7 @@ TRACKERS: dict[str, TrackerSpec] = {
 
 
 def tracker_names() -> list[str]:
-    """The names :class:`ObjectTracker` accepts, the default first."""
+    """The names :class:`ObjectTracker` accepts, in the registry's order."""
     return list(TRACKERS)
 
 
@@ -415,11 +420,11 @@ class ObjectTracker:
 
     Example:
         >>> import numpy as np, supervision as sv
-        >>> tracker = ObjectTracker(frame_rate=25.0)
+        >>> tracker = ObjectTracker(frame_rate=25.0, tracker="bytetrack")
         >>> box = sv.Detections(xyxy=np.array([[10.0, 10.0, 50.0, 90.0]]),
         ...                     confidence=np.array([0.9]))
-        >>> len(tracker.update(box))  # a new track is not confirmed yet
-        0
+        >>> [len(tracker.update(box)) for _ in range(2)]  # not confirmed yet
+        [0, 0]
         >>> tracker.update(box).tracker_id
         array([1])
     """

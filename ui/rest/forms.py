@@ -70,8 +70,8 @@ class RunForm:
         counting: Counting lines and zones (object_detection), as JSON in the
             video's pixels: ``{"lines": [{"name": "door", "points": [[x1, y1],
             [x2, y2]]}], "zones": [{"name": "desk", "points": [[x1, y1], ...]}]}``.
-        tracker: The tracker (object_detection): bytetrack (default), sort,
-            ocsort, botsort, cbiou or mcbyte.
+        tracker: The tracker (object_detection): cbiou (default), bytetrack,
+            sort, ocsort, botsort or mcbyte.
         paths: Draw each track's path (object_detection): true or false.
         heatmap: Write the heat map image (object_detection): true or false.
         heatmap_overlay: Draw the heat map over the video: true or false.

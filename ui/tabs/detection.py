@@ -203,8 +203,8 @@ class DetectionHandlers(TabHandlers):
                 (empty: none). Crossings per line and direction and each
                 zone's occupancy and times are drawn, summarised, recorded as
                 events in the tracks and added to the tables.
-            tracker: The tracker giving objects their ids: bytetrack (default),
-                sort, ocsort, botsort, cbiou or mcbyte.
+            tracker: The tracker giving objects their ids: cbiou (default),
+                bytetrack, sort, ocsort, botsort or mcbyte.
             paths: Draw each track's path over its last two seconds.
             heatmap: Add a heat map of where objects were (all, and per
                 class) over the first frame, a PNG among the tables.
