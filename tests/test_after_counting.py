@@ -185,17 +185,19 @@ def test_a_speed_area_outside_the_video_is_refused_before_the_run(two_shapes, tm
 
 def test_paths_are_drawn_along_the_known_path_and_nowhere_else(two_shapes, tmp_path, written):
     _run(two_shapes, tmp_path / "off")
-    _run(two_shapes, tmp_path / "on", paths=True)
+    _, outputs = _run(two_shapes, tmp_path / "on", paths=True)
+    tracked = json.loads(outputs["tracks"].read_text())["frames"]
+    start = min(f["frame"] for f in tracked if f["objects"])  # where the tracks begin
     frame = 20
     off = written[tmp_path / "off" / "detections.mp4"][frame]
     on = written[tmp_path / "on" / "detections.mp4"][frame]
     changed = np.argwhere((on != off).any(axis=-1))  # (y, x)
     assert len(changed)
-    # Red's bottom centre: x = 10 + 4k + 20 at y = 60, from its track's first frame (1);
+    # Red's bottom centre: x = 10 + 4k + 20 at y = 60, from its track's first frame;
     # blue's: x = 270, y = 190 + 40 - 2k. A path is a line through them, 2 s long.
     tolerance = 3
-    red_x = (10 + 4 * 1 + 20, 10 + 4 * frame + 20)
-    blue_y = (230 - 2 * frame, 230 - 2 * 1)
+    red_x = (10 + 4 * start + 20, 10 + 4 * frame + 20)
+    blue_y = (230 - 2 * frame, 230 - 2 * start)
     on_red = (abs(changed[:, 0] - 60) <= tolerance) & (
         (changed[:, 1] >= red_x[0] - tolerance) & (changed[:, 1] <= red_x[1] + tolerance)
     )
@@ -217,7 +219,12 @@ def test_the_heat_is_where_each_class_was_and_the_image_has_a_panel_per_class(
     # All objects, red and blue: one row of two panels, then one of one (and a blank).
     panel_height = image.shape[0] // 2
     assert image.shape[1] == 2 * WIDTH and panel_height > HEIGHT
-    assert events[-1].summary["heatmap"]["object_frames"] == {"red": 29, "blue": 29}
+    tracked = json.loads(outputs["tracks"].read_text())["frames"]
+    seen = {
+        name: sum(o["class"] == name for f in tracked for o in f["objects"])
+        for name in ("red", "blue")
+    }
+    assert events[-1].summary["heatmap"]["object_frames"] == seen and seen["red"] >= FRAMES - 1
     # The heat itself, again from the known boxes: where red was, and nowhere else.
     heat = HeatmapStage(WIDTH, HEIGHT)
     for frame in range(1, FRAMES):
