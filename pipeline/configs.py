@@ -45,6 +45,9 @@ from pipeline.stages.counting import (
     check_names,
 )
 from pipeline.stages.depth_display import COLORMAPS, VIEWS
+from pipeline.stages.privacy import PRIVACY_STYLES
+from pipeline.stages.slicing import MIN_SLICE_SIZE
+from pipeline.stages.speed import SpeedArea, as_points, as_size
 from pipeline.stages.tracking import (
     DEFAULT_TRACKER,
     as_tracker_params,
@@ -144,6 +147,17 @@ def _check_size(kind: str, name: str, size: str | None) -> None:
         raise ConfigError(f"{spec.label} comes in one size only; give no size.")
     if size not in spec.sizes:
         raise ConfigError(f"{spec.label} has no size {size!r}. Available: {', '.join(spec.sizes)}.")
+
+
+def _check_privacy(config: Any) -> None:
+    """A config's ``privacy`` style (None, blur or pixelate) and classes, normalised."""
+    privacy = (config.privacy or "").strip().lower() or None
+    if privacy is not None and privacy not in PRIVACY_STYLES:
+        raise ConfigError(
+            f"Unknown privacy style {config.privacy!r}. Choose {' or '.join(PRIVACY_STYLES)}."
+        )
+    object.__setattr__(config, "privacy", privacy)
+    object.__setattr__(config, "privacy_classes", normalize_queries(config.privacy_classes))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -285,6 +299,25 @@ class DetectionConfig(PooledRunConfig):
         zones: Counting zones as NAME:x1,y1,x2,y2,x3,y3,... (three or more
             corners, the video's pixels), repeated for several: each zone's
             occupancy per class and each track's seconds inside.
+        paths: Draw each track's path over its last two seconds on the video.
+        heatmap: Write a heat map of where objects were over the whole video,
+            all objects and per class, over the first frame (an image).
+        heatmap_overlay: Draw the heat map so far over the video's frames.
+        privacy: Hide objects in the video, the preview and the first frame:
+            blur or pixelate their boxes (default: off).
+        privacy_classes: The classes to hide, comma-separated (empty: every
+            object); with privacy on.
+        slicing: Detect on overlapping tiles of each frame and merge them
+            (supervision's InferenceSlicer): finds small objects in large
+            frames, one detector call per tile.
+        slice_size: The tiles' side in the video's pixels, with slicing on.
+        speed: Measure each track's speed in pixels per second (labels,
+            tracks file, per-track table); km/h with a speed area.
+        speed_area: Four corners of a rectangle on the ground as
+            x1,y1,x2,y2,x3,y3,x4,y4 in the video's pixels, in order around it
+            (turns speed on; with speed_area_size, speeds are in km/h too).
+        speed_area_size: The rectangle's size W,L in metres: W from its first
+            point to its second, L from its second to its third.
     """
 
     detector: str = option(
@@ -309,6 +342,18 @@ class DetectionConfig(PooledRunConfig):
     zones: tuple[CountingZone, ...] = option(
         (), flag="--zone", repeat=True, parse=as_zones, metavar="NAME:x1,y1,x2,y2,x3,y3,..."
     )
+    paths: bool = option(False)
+    heatmap: bool = option(False)
+    heatmap_overlay: bool = option(False)
+    privacy: str | None = option(None, choices=PRIVACY_STYLES)
+    privacy_classes: tuple[str, ...] = option(())
+    slicing: bool = option(False)
+    slice_size: int = option(320)
+    speed: bool = option(False)
+    speed_area: tuple[tuple[float, float], ...] = option(
+        (), parse=as_points, metavar="x1,y1,x2,y2,x3,y3,x4,y4"
+    )
+    speed_area_size: tuple[float, float] | None = option(None, parse=as_size, metavar="W,L")
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -323,6 +368,39 @@ class DetectionConfig(PooledRunConfig):
         _check_runtime(self.detector, self.runtime)
         if self.depth:
             _check_size("depth", DEPTH_MODEL, self.depth_size)
+        self._check_after_counting()
+
+    def _check_after_counting(self) -> None:
+        """The paths, heat map, privacy, slicing and speed settings."""
+        _check_privacy(self)
+        if not (isinstance(self.slice_size, int) and self.slice_size >= MIN_SLICE_SIZE):
+            raise ConfigError(
+                f"The slice size must be a whole number of at least {MIN_SLICE_SIZE} "
+                f"pixels, not {self.slice_size}."
+            )
+        object.__setattr__(self, "speed_area", as_points(self.speed_area))
+        object.__setattr__(self, "speed_area_size", as_size(self.speed_area_size))
+        if self.speed_area_size is not None and not self.speed_area:
+            raise ConfigError(
+                "A speed area size needs the area: its four points on the first frame."
+            )
+        if self.speed_area and self.speed_area_size is None:
+            raise ConfigError(
+                "The speed area needs its size in metres (W,L) to give km/h."
+            )
+        self.speed_area_m  # noqa: B018 - builds the area, which checks its points
+
+    @property
+    def speed_area_m(self) -> SpeedArea | None:
+        """The rectangle that gives km/h (None: speeds in pixels per second only)."""
+        if not self.speed_area or self.speed_area_size is None:
+            return None
+        return SpeedArea(self.speed_area, *self.speed_area_size)  # type: ignore[arg-type]
+
+    @property
+    def measures_speed(self) -> bool:
+        """Whether the run measures speeds: asked for, or given a speed area."""
+        return self.speed or bool(self.speed_area)
 
     @property
     def counting(self) -> bool:
@@ -475,6 +553,10 @@ class SegmentationConfig(RunConfig):
             [x1, y1, x2, y2]}]} (clicks labelled 1 on the object, 0 off it; frame
             pixels); ids 1, 2... in that order, followed from that frame on.
             The queries and the detector are then unused.
+        privacy: Hide objects in the video, the preview and the first frame:
+            blur or pixelate them within their masks (default: off).
+        privacy_classes: The classes to hide, comma-separated (empty: every
+            object); with privacy on.
     """
 
     segmenter: str = option("GSAM2-S", choices=lambda: models.available("segmenter"))
@@ -495,6 +577,8 @@ class SegmentationConfig(RunConfig):
     min_mask_area: int = option(1)
     max_objects: int = option(50)
     prompts: str | None = option(None, metavar="JSON")
+    privacy: str | None = option(None, choices=PRIVACY_STYLES)
+    privacy_classes: tuple[str, ...] = option(())
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -521,6 +605,7 @@ class SegmentationConfig(RunConfig):
         )
         _check_at_least("The least mask area (min_mask_area)", self.min_mask_area, 0)
         _check_at_least("The most objects followed (max_objects)", self.max_objects, 1)
+        _check_privacy(self)
 
     @property
     def click_prompts(self) -> ClickPrompts | None:

@@ -65,7 +65,23 @@ def draw_frame(index: int, width: int, height: int, shapes=DEFAULT_SHAPES) -> np
     for shape in shapes:
         x1, y1, x2, y2 = shape.box(index)
         cv2.rectangle(image, (x1, y1), (x2 - 1, y2 - 1), COLORS_BGR[shape.color], thickness=-1)
+        if getattr(shape, "striped", False):
+            # Every other pair of rows darker, still within the detector's colour range:
+            # texture, so that blurring or pixelating the box changes its pixels.
+            rows = np.arange(max(0, y1), min(height, y2))
+            image[rows[rows % 4 < 2], max(0, x1) : max(0, x2)] = _darker(shape.color)
     return image
+
+
+def _darker(color: str) -> tuple[int, int, int]:
+    return tuple(200 if channel == 255 else channel for channel in COLORS_BGR[color])
+
+
+@dataclass(frozen=True)
+class StripedShape(MovingShape):
+    """A :class:`MovingShape` with horizontal stripes of a darker shade of its colour."""
+
+    striped: bool = True
 
 
 def make_video(

@@ -22,10 +22,12 @@ import av
 import gradio as gr
 import numpy as np
 import pytest
+import synthetic
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 from PIL import Image
 from serving import free_port, served, served_server, stop_process
+from synthetic import MovingShape, StripedShape
 
 from ui import build_demo
 from ui.settings import Settings
@@ -35,6 +37,13 @@ from ui.tabs.detection import DetectionHandlers
 REPO_ROOT = Path(__file__).resolve().parents[1]
 FRAMES, WIDTH, HEIGHT = 71, 640, 480
 PIPELINE_THREADS = ("decoder", "encoder", "detection-in-order", "worker-")
+
+
+#: The Detection tab's paths, heat map, privacy, slicing and speed inputs, in order.
+AFTER_COUNTING_PARAMETERS = [
+    "paths", "heatmap", "heatmap_overlay", "privacy", "privacy_style", "privacy_classes",
+    "slicing", "slice_size", "speed", "speed_area", "speed_area_width_m", "speed_area_length_m",
+]  # fmt: skip
 
 
 def files_under(root: Path) -> set[Path]:
@@ -106,6 +115,7 @@ def test_api_lists_named_endpoints(client: Client) -> None:
         "counting",
         "tracker",
         "runtime",
+        *AFTER_COUNTING_PARAMETERS,
     ]
     assert len(endpoints["/detect"]["returns"]) == 6
 
@@ -453,3 +463,68 @@ def test_detect_takes_the_runtime_by_name(client: Client, clip: Path, app_env: P
     assert "on openvino (fp32)" in status
     with pytest.raises(AppError, match="YOLOX-Nano cannot run on 'torch'; it runs on: auto"):
         client.predict(handle_file(str(clip)), "yolox_nano", runtime="torch", api_name="/detect")
+
+
+# --- paths, heat map, privacy and speed by name (synthetic clip, colour detector) ------
+
+AFTER_RED = StripedShape("red", (10, 20), (4, 0))
+AFTER_BLUE = MovingShape("blue", (250, 190), (0, -2))
+#: The whole 320x240 frame as 32 m x 24 m: red moves 4 px (0.4 m) a frame at 25 fps, 36 km/h.
+AFTER_AREA, AFTER_WIDTH_M, AFTER_LENGTH_M = "0,0, 320,0, 320,240, 0,240", 32, 24
+AFTER_FRAMES = 30
+
+
+@pytest.fixture(scope="module")
+def shapes_clip(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("after-api") / "shapes.mp4"
+    return synthetic.make_video(path, AFTER_FRAMES, 320, 240, 25, shapes=(AFTER_RED, AFTER_BLUE))
+
+
+def _red_speeds(tracks: dict) -> set[float | None]:
+    frames = tracks["frames"][2:]  # a track's first frame has no speed yet
+    return {o["speed_kmh"] for f in frames for o in f["objects"] if o["class"] == "red"}
+
+
+def _rgb(image_path: str) -> np.ndarray:
+    with Image.open(image_path) as image:
+        return np.asarray(image.convert("RGB")).astype(float)
+
+
+def test_gradio_client_runs_every_option_by_name(client: Client, shapes_clip: Path) -> None:
+    result = client.predict(
+        handle_file(str(shapes_clip)), "test_shapes", "", "", 0.3,
+        paths=True, heatmap=True, heatmap_overlay=True, privacy=True, privacy_style="pixelate",
+        privacy_classes="red", speed_area=AFTER_AREA, speed_area_width_m=AFTER_WIDTH_M,
+        speed_area_length_m=AFTER_LENGTH_M, api_name="/detect",
+    )  # fmt: skip
+    _, status, video, tracks, tables, summary = result
+    assert status.startswith(f"Done: {AFTER_FRAMES} frames") and video
+    assert _red_speeds(json.loads(Path(tracks).read_text())) == {36.0}
+    heatmap = [t for t in tables if str(t).endswith("heatmap.png")]
+    assert len(heatmap) == 1
+    with Image.open(heatmap[0]) as image:
+        assert image.size[0] == 2 * 320
+    assert summary["privacy"] == {"style": "pixelate", "classes": ["red"]}
+    assert summary["speed"]["unit"] == "km/h"
+
+
+def test_gradio_client_first_frame_hides_the_chosen_class(
+    client: Client, shapes_clip: Path
+) -> None:
+    common = (handle_file(str(shapes_clip)), "test_shapes", "", "", 0.3)
+    shown = client.predict(*common, api_name="/first_frame")
+    hidden = client.predict(*common, privacy=True, privacy_classes="red", api_name="/first_frame")
+    # Red's stripes alternate 255 and 200: blurred, they are one shade, about 27 off each
+    # (the first frame comes back as a JPEG: a few levels of noise elsewhere).
+    difference = np.abs(_rgb(hidden) - _rgb(shown))[..., 0]
+    x1, y1, x2, y2 = AFTER_RED.box(0)
+    assert difference[y1 + 4 : y2 - 4, x1 + 4 : x2 - 4].mean() > 15
+    assert difference[100:140, 100:200].mean() < 3
+
+
+def test_gradio_client_bad_speed_area_is_one_clear_error(client: Client, shapes_clip: Path) -> None:
+    with pytest.raises(Exception, match="width and length"):
+        client.predict(
+            handle_file(str(shapes_clip)), "test_shapes", "", "", 0.3, speed_area=AFTER_AREA,
+            speed_area_width_m=3, api_name="/first_frame",
+        )  # fmt: skip

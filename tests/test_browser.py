@@ -296,3 +296,34 @@ def test_draw_a_line_and_a_zone_on_the_first_frame_then_count(page, app_url, cli
     assert page.locator('#tables a[download="tracks.csv"]').count() >= 1
     assert page.locator('#tables a[download="objects.csv"]').count() >= 1
 
+
+def test_mark_the_speed_area_with_four_clicks_then_run_in_km_h(
+    page, app_url, clip, output_root: Path
+) -> None:
+    page.goto(app_url)
+    prepare_run(page.main_frame, clip)
+    page.get_by_role("button", name="Paths, heat map, privacy, small objects, speed").click()
+    check_image_loaded(page.main_frame, "#speed-canvas")
+    corners = [(100, 300), (500, 300), (600, 470), (20, 470)]
+    for count, (x, y) in enumerate(corners, start=1):
+        page.locator("#speed-canvas img").scroll_into_view_if_needed()
+        px, py = page.evaluate(CLICK_PIXEL_JS, ["#speed-canvas", x, y])
+        page.mouse.click(px, py)
+        page.locator("#speed-note").get_by_text(
+            f"{count} of 4 points" if count < 4 else "Speed area: 4 points"
+        ).wait_for()
+        check_image_loaded(page.main_frame, "#speed-canvas")
+    text = page.locator("#speed-area textarea").input_value()
+    numbers = [float(n) for n in text.replace(",", " ").split()]
+    assert np.abs(np.array(numbers).reshape(4, 2) - corners).max() <= 2, text
+    page.locator("#speed-width input").fill("4")
+    page.locator("#speed-length input").fill("10")
+    page.screenshot(path="/tmp/app-speed-area.png", full_page=True)
+
+    page.locator("#run-button").click()
+    page.locator("#status").get_by_text("Done: 71 frames").wait_for()
+    tracks = max(output_root.glob("job-*/tracks.json"), key=lambda p: p.stat().st_mtime)
+    data = json.loads(tracks.read_text())
+    # km/h in the tracks: the four points and both sizes reached the run.
+    speeds = [o["speed_kmh"] for f in data["frames"] for o in f["objects"]]
+    assert speeds and any(s is not None and s > 0 for s in speeds)

@@ -39,9 +39,15 @@ TAB_TOOLS = {
     "detect": [
         "video", "detector", "size", "queries", "confidence", "object_depth", "counting", "tracker",
         "runtime",
-    ],
+        "paths", "heatmap", "heatmap_overlay", "privacy", "privacy_style", "privacy_classes",
+        "slicing", "slice_size", "speed", "speed_area", "speed_area_width_m",
+        "speed_area_length_m",
+    ],  # fmt: skip
     "depth": ["video", "size", "colormap", "view"],
-    "segment": ["video", "segmenter", "queries", "step", "prompts"],
+    "segment": [
+        "video", "segmenter", "queries", "step", "prompts", "privacy", "privacy_style",
+        "privacy_classes",
+    ],  # fmt: skip
 }
 
 

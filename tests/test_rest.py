@@ -18,7 +18,9 @@ from pathlib import Path
 import av
 import httpx
 import pytest
+import synthetic
 from serving import served_server
+from synthetic import MovingShape
 
 from ui.settings import Settings
 
@@ -465,3 +467,43 @@ def test_depth_results_of_depth_jobs_and_of_detection_with_depth(
     wait_status(http, plain["job_id"], "completed")
     assert_error(http.get(plain["urls"]["depth_video"]), 404, "measures no depth")
     assert_error(http.get(plain["urls"]["first_frame_depth"]), 404, "measures no depth")
+
+
+# --- paths, heat map, privacy and speed as form fields (synthetic clip) ----------------
+
+AFTER_RED = MovingShape("red", (10, 20), (4, 0))
+#: The whole 320x240 frame as 32 m x 24 m: red moves 4 px (0.4 m) a frame at 25 fps, 36 km/h.
+AFTER_AREA, AFTER_WIDTH_M, AFTER_LENGTH_M = "0,0, 320,0, 320,240, 0,240", 32, 24
+
+
+@pytest.fixture(scope="module")
+def shapes_clip(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("after-rest") / "shapes.mp4"
+    return synthetic.make_video(path, 30, 320, 240, 25, shapes=(AFTER_RED,))
+
+
+def test_a_job_with_paths_heat_privacy_and_speed_answers_its_heatmap(
+    http: httpx.Client, shapes_clip: Path
+) -> None:
+    form = {
+        "detector": "test_shapes", "paths": "true", "heatmap": "true", "privacy": "blur",
+        "privacy_classes": "red", "slicing": "false", "speed_area": AFTER_AREA,
+        "speed_area_size": f"{AFTER_WIDTH_M},{AFTER_LENGTH_M}",
+    }  # fmt: skip
+    answer = post(http, shapes_clip, **form)
+    assert answer.status_code == 202, answer.text
+    job = answer.json()
+    status = wait_status(http, job["job_id"], "completed")
+    assert status["summary"]["privacy"] == {"style": "blur", "classes": ["red"]}
+    heatmap = http.get(job["urls"]["heatmap"])
+    assert heatmap.status_code == 200 and heatmap.content.startswith(b"\x89PNG")
+    assert heatmap.headers["content-type"] == "image/png"
+    tracks = http.get(job["urls"]["tracks"]).json()
+    assert {o["speed_kmh"] for f in tracks["frames"][2:] for o in f["objects"]} == {36.0}
+    tracks_csv = http.get(job["urls"]["tracks_csv"]).text.splitlines()
+    assert tracks_csv[0].endswith("mean_speed_kmh,max_speed_kmh")
+    bad = post(http, shapes_clip, detector="test_shapes", speed_area=AFTER_AREA)
+    assert_error(bad, 422, "needs its size in metres")
+    plain = post(http, shapes_clip, detector="test_shapes").json()
+    wait_status(http, plain["job_id"], "completed")
+    assert_error(http.get(plain["urls"]["heatmap"]), 404, "without this result")

@@ -25,7 +25,7 @@ import supervision as sv
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 from serving import served
-from synthetic import COLORS_BGR, MovingShape, draw_frame, make_video
+from synthetic import COLORS_BGR, MovingShape, StripedShape, draw_frame, make_video
 
 import models
 from models.detectors.base import CLASS_NAME
@@ -41,7 +41,7 @@ from pipeline.io.frame_store import (
     default_budget_bytes,
 )
 from pipeline.io.rle import decode, encode, rle_area
-from pipeline.io.video import iter_frames
+from pipeline.io.video import H264Writer, iter_frames
 from pipeline.runtime.events import Done, FirstFrame, Preview, Progress
 from pipeline.stages.keyframes import KeyframeTracker
 from ui.render import summary_text
@@ -644,6 +644,9 @@ def test_segment_endpoint_returns_video_and_masks(client: Client, video: Path) -
         "queries",
         "step",
         "prompts",
+        "privacy",
+        "privacy_style",
+        "privacy_classes",
     ]
     job = client.submit(handle_file(str(video)), "YSAM2-S", "", 4, api_name="/segment")
     outputs = list(job)
@@ -747,3 +750,46 @@ def test_sam2_split_into_calls_equals_one_run(
     assert any(entry["objects"] for entry in masks_whole), "nothing to compare"
     assert masks_split == masks_whole
     assert video_split == video_whole and len(video_whole) == 12
+
+
+# --------------------------------------------------------------------------- privacy
+
+
+def test_privacy_hides_the_chosen_class_within_its_masks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Striped squares, so that blurring changes their pixels; the oracle's masks are exact."""
+    shapes = (StripedShape("red", (10, 20), (4, 0)), StripedShape("blue", (250, 100), (-4, 0)))
+    path = make_video(tmp_path / "striped.mp4", frames=12, shapes=shapes)
+    drawn: dict[Path, list[np.ndarray]] = {}
+    write = H264Writer.write
+
+    def keeping_write(self: H264Writer, image, timestamp=None) -> None:
+        drawn.setdefault(self.path, []).append(image.copy())
+        write(self, image, timestamp)
+
+    monkeypatch.setattr(H264Writer, "write", keeping_write)
+    runs = {}
+    for name, privacy in (("shown", {}), ("hidden", {"privacy": "blur", "privacy_classes": "red"})):
+        config = SegmentationConfig(segmenter="test-oracle", step=4, window=8, **privacy)
+        outputs = {"video": tmp_path / f"{name}.mp4", "masks": tmp_path / f"{name}.json"}
+        runs[name] = list(start("segmentation", path, config, outputs))
+    assert runs["hidden"][-1].summary["privacy"] == {"style": "blur", "classes": ["red"]}
+    masks = json.loads((tmp_path / "hidden.json").read_text())["frames"]
+    for index in (0, 5, 11):
+        changed = (drawn[tmp_path / "hidden.mp4"][index] != drawn[tmp_path / "shown.mp4"][index])
+        changed = changed.any(axis=-1)
+        by_class = {o["class"]: decode(o["mask"]) for o in masks[index]["objects"]}
+        red = by_class["red"]
+        # Changed: red's mask (but for the box lines and label drawn over it in both
+        # runs), and nothing outside it (blue is not hidden).
+        inner = cv2.erode(red.astype(np.uint8), np.ones((9, 9), np.uint8)).astype(bool)
+        assert changed[inner].mean() > 0.85, (index, changed[inner].mean())
+        assert not changed[~red].any(), index
+    # The first frame, shown before the run, is hidden too.
+    first = [e.image for e in runs["hidden"] if isinstance(e, FirstFrame)][0]
+    plain = [e.image for e in runs["shown"] if isinstance(e, FirstFrame)][0]
+    red = {o["class"]: decode(o["mask"]) for o in masks[0]["objects"]}["red"]
+    inner = cv2.erode(red.astype(np.uint8), np.ones((9, 9), np.uint8)).astype(bool)
+    assert (first != plain).any(axis=-1)[inner].mean() > 0.85
+

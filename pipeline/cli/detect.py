@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from pipeline.cli.common import add_run_command, run_command, standalone_main
+from pipeline.errors import ConfigError
 from pipeline.runs import run_type
 
 #: The outputs ``--csv DIR`` writes into DIR, under their usual names.
@@ -47,12 +48,19 @@ def add_command(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPars
 
 
 def run_detect_command(args: argparse.Namespace) -> int:
-    """Run ``detect``: ``--csv DIR`` names the CSV tables not named on their own."""
+    """Run ``detect``: ``--csv DIR`` names the CSV tables not named on their own.
+
+    ``--heatmap-out`` turns the heat map on; ``--heatmap`` alone is an error (no file named).
+    """
     if args.csv is not None:
         outputs = run_type("detection").outputs
         for name in CSV_OUTPUTS:
             if getattr(args, f"output_{name}") is None:
                 setattr(args, f"output_{name}", args.csv / outputs[name].filename)
+    if args.output_heatmap is not None:
+        args.heatmap = True  # naming the image is asking for it
+    elif args.heatmap:
+        raise ConfigError("--heatmap writes an image: name it with --heatmap-out FILE.png.")
     return run_command("detection", args)
 
 

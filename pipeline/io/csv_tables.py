@@ -22,12 +22,14 @@ import supervision as sv
 
 from pipeline.io.tracks_json import frame_objects
 from pipeline.stages.counting import CountingStage
+from pipeline.stages.speed import SpeedStage
 from pipeline.stages.track_ledger import TrackLedger
 
 #: The per-frame table's columns (``depth`` only when depth is measured).
 OBJECT_COLUMNS = ("frame", "time_s", "track_id", "class", "score", "x1", "y1", "x2", "y2")
 #: The per-track table's first columns; then ``<line> in``, ``<line> out`` per line,
-#: ``<zone> seconds`` per zone, and ``median_depth`` when depth is measured.
+#: ``<zone> seconds`` per zone, ``median_depth`` when depth is measured, and the
+#: speed columns (:meth:`SpeedStage.columns`) when speed is measured.
 TRACK_COLUMNS = (
     "track_id", "class", "first_frame", "last_frame", "first_time_s", "last_time_s",
     "frames_seen", "mean_score", "crossings",
@@ -79,6 +81,8 @@ class TracksCsvWriter:
         ledger: The run's track ledger.
         counting: The run's counting stage (its lines and zones give columns).
         with_depth: Add a ``median_depth`` column (the run measures depth).
+        speed: The run's speed stage: adds each track's mean and highest
+            speed (px/s, and km/h with a speed area); None: not measured.
     """
 
     def __init__(
@@ -88,11 +92,13 @@ class TracksCsvWriter:
         counting: CountingStage,
         *,
         with_depth: bool,
+        speed: SpeedStage | None = None,
     ) -> None:
         self.path = Path(path)
         self.ledger = ledger
         self.counting = counting
         self.with_depth = with_depth
+        self.speed = speed
         self._file: TextIO = self.path.open("w", encoding="utf-8", newline="")
 
     def columns(self) -> list[str]:
@@ -101,7 +107,8 @@ class TracksCsvWriter:
         for line in self.counting.lines:
             columns += [f"{line.name} in", f"{line.name} out"]
         columns += [f"{zone.name} seconds" for zone in self.counting.zones]
-        return columns + (["median_depth"] if self.with_depth else [])
+        columns += ["median_depth"] if self.with_depth else []
+        return columns + (self.speed.columns() if self.speed is not None else [])
 
     def close(self) -> None:
         """Write every track's row and finish the file."""
@@ -122,6 +129,8 @@ class TracksCsvWriter:
                 row.append(f"{seconds:.3f}")
             if self.with_depth:
                 row.append(_number(record.median_depth, 4))
+            if self.speed is not None:
+                row += [_number(v, 2) for v in self.speed.track_columns(track_id).values()]
             table.writerow(row)
         self._file.close()
 

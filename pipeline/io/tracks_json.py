@@ -13,7 +13,7 @@ import supervision as sv
 from models.detectors.base import CLASS_NAME
 from pipeline.io.rle import encode
 from pipeline.io.video import VideoInfo
-from pipeline.stages.annotation import DEPTH
+from pipeline.stages.annotation import DEPTH, SPEED_KMH, SPEED_PX_S
 
 
 def frame_objects(detections: sv.Detections) -> list[dict[str, Any]]:
@@ -24,11 +24,15 @@ def frame_objects(detections: sv.Detections) -> list[dict[str, Any]]:
 
     Returns:
         ``[{"track_id", "class", "score", "box": [x1, y1, x2, y2]}, ...]`` plus
-        ``"depth"`` where measured.
+        ``"depth"`` where measured, ``"speed_px_s"`` and ``"speed_kmh"`` where
+        measured (null until a track has moved for a frame).
     """
     objects = []
     names = detections.data.get(CLASS_NAME)
     depths = detections.data.get(DEPTH)
+    speeds = {
+        key: detections.data[key] for key in (SPEED_PX_S, SPEED_KMH) if key in detections.data
+    }
     for i in range(len(detections)):
         obj: dict[str, Any] = {
             "track_id": None if detections.tracker_id is None else int(detections.tracker_id[i]),
@@ -40,6 +44,9 @@ def frame_objects(detections: sv.Detections) -> list[dict[str, Any]]:
         }
         if depths is not None:
             obj["depth"] = round(float(depths[i]), 4)
+        for key, values in speeds.items():
+            value = float(values[i])
+            obj[key] = round(value, 2) if np.isfinite(value) else None
         objects.append(obj)
     return objects
 

@@ -23,10 +23,12 @@ from models.depth.base import DepthEstimator
 from models.detectors.base import Detector
 from models.timing import add_timing, timed
 from pipeline.configs import DEPTH_MODEL, DepthConfig, DetectionConfig
+from pipeline.errors import ConfigError
 from pipeline.io.csv_tables import ObjectsCsvWriter, TracksCsvWriter
 from pipeline.io.mot_files import MotWriter
 from pipeline.io.tracks_json import TracksWriter
 from pipeline.io.video import Frame, H264Writer, VideoInfo
+from pipeline.runs.after_counting import AfterCounting, check_privacy_classes, frame_slicer
 from pipeline.runs.depth import depth_normalizer, depth_painter
 from pipeline.runtime.events import FirstFrame
 from pipeline.runtime.model_facts import ModelFacts
@@ -86,6 +88,20 @@ def _paint_depth(
     return painter.paint(image, depth, normalizer.update(depth))
 
 
+def check_speed_area(config: DetectionConfig, info: VideoInfo) -> None:
+    """The speed area's points lie inside the video's frame.
+
+    Raises:
+        ConfigError: A point outside it, named with the frame's size.
+    """
+    for x, y in config.speed_area:
+        if not (0 <= x <= info.width and 0 <= y <= info.height):
+            raise ConfigError(
+                f"The speed area's point ({x:g}, {y:g}) is outside the "
+                f"{info.width}x{info.height} video."
+            )
+
+
 def load_detector(config: DetectionConfig, device: str) -> Detector:
     """The cached detector instance for ``device`` (one per model, options and device)."""
     return models.get_cached("detector", config.detector, device=device, **config.model_options())
@@ -97,6 +113,7 @@ class _FrameModels:
     def __init__(self, config: DetectionConfig, device: str) -> None:
         self.config = config
         self.detector = load_detector(config, device)
+        self.slicer = frame_slicer(config)
         self.depth: DepthEstimator | None = None
         if config.depth:
             self.depth = models.get_cached(
@@ -111,9 +128,15 @@ class _FrameModels:
         *,
         keep_depth: bool = False,
     ) -> list[FrameResult]:
-        detections = self.detector.detect(
-            images, confidence=self.config.confidence, queries=queries, timing=timing
-        )
+        if self.slicer is not None:
+            detections = self.slicer.detect(
+                self.detector, images, confidence=self.config.confidence, queries=queries,
+                timing=timing,
+            )  # fmt: skip
+        else:
+            detections = self.detector.detect(
+                images, confidence=self.config.confidence, queries=queries, timing=timing
+            )
         if self.depth is None:
             return [FrameResult(d) for d in detections]
         # Per-object depth is computed here, on the worker, so full-size depth maps
@@ -164,13 +187,22 @@ class DetectionRun(Run[DetectionConfig, FrameResult]):
             required=False,
             in_folder=True,
         ),
+        "heatmap": Output(
+            "heatmap.png",
+            "where objects were over the whole video, all and per class (with --heatmap)",
+            "--heatmap-out",
+            required=False,
+            needs="heatmap",
+            in_folder=True,
+        ),
     }
     results_noun = "detections"
 
     @classmethod
     def check_config(cls, config: DetectionConfig, info: VideoInfo) -> None:
-        """The counting lines and zones lie inside the video's frame."""
+        """The counting lines and zones, and the speed area, lie inside the video's frame."""
         check_inside(config.lines, config.zones, info.width, info.height)
+        check_speed_area(config, info)
 
     def __init__(
         self, config: DetectionConfig, info: VideoInfo, devices: list[str], **options: Any
@@ -181,6 +213,7 @@ class DetectionRun(Run[DetectionConfig, FrameResult]):
         self.annotator = FrameAnnotator()
         self.ledger = TrackLedger()
         self.counting = CountingStage(config.lines, config.zones)
+        self.extras = AfterCounting(config, info.fps, info.width, info.height)
         self.files: dict[str, Any] = {}
         self._models_ready()
 
@@ -190,6 +223,7 @@ class DetectionRun(Run[DetectionConfig, FrameResult]):
         }
         self.models = self.per_device[self.devices[0]]
         self.queries = self.models.detector.validate_queries(self.config.queries)
+        check_privacy_classes(self.config, self.models.detector)
 
     def describe_models(self) -> ModelFacts:
         detector, depth = self.models.detector, self.models.depth
@@ -227,7 +261,8 @@ class DetectionRun(Run[DetectionConfig, FrameResult]):
             depth_view = _paint_depth(
                 frame.image, result.depth, depth_normalizer(style), depth_painter(style)
             )
-        image = self.annotator.annotate(frame.image, result.detections)
+        shown = self.extras.hide(frame.image, result.detections)
+        image = self.annotator.annotate(shown, result.detections)
         # A stage of its own: the preview may come while the run counts.
         CountingStage(self.config.lines, self.config.zones).annotate(image)
         return FirstFrame(
@@ -258,8 +293,10 @@ class DetectionRun(Run[DetectionConfig, FrameResult]):
             )
         if "tracks_csv" in outputs:
             self.files["tracks_csv"] = TracksCsvWriter(
-                outputs["tracks_csv"], self.ledger, self.counting, with_depth=self.config.depth
-            )
+                outputs["tracks_csv"], self.ledger, self.counting, with_depth=self.config.depth,
+                speed=self.extras.speed,
+            )  # fmt: skip
+        self.files.update(self.extras.open_files(outputs))
         if "depth_video" in outputs:
             style = depth_video_style()
             self.depth_normalizer, self.depth_painter = (
@@ -278,6 +315,7 @@ class DetectionRun(Run[DetectionConfig, FrameResult]):
     ) -> tuple[np.ndarray, sv.Detections]:
         with timed(timing, "track"):
             tracked = self.tracker.update(result.detections)
+        tracked = self.extras.measure(tracked, frame.timestamp, timing)
         if result.depth is not None:
             with timed(timing, "depth_colorize"):
                 shown = _paint_depth(
@@ -289,8 +327,10 @@ class DetectionRun(Run[DetectionConfig, FrameResult]):
         if self.counting.active:
             with timed(timing, "count"):
                 events = self.counting.update(tracked, frame.timestamp)
+        image = self.extras.under(frame.image, result.detections, tracked, timing)
         with timed(timing, "annotate"):
-            annotated = self.counting.annotate(self.annotator.annotate(frame.image, tracked))
+            annotated = self.counting.annotate(self.annotator.annotate(image, tracked))
+        annotated = self.extras.over(annotated, tracked, timing)
         with timed(timing, "write"):
             if "tracks" in self.files:  # a live session that records nothing has none
                 self.files["tracks"].write(frame.index, frame.timestamp, tracked, events)
@@ -313,4 +353,5 @@ class DetectionRun(Run[DetectionConfig, FrameResult]):
                 ]
         if self.counting.active:
             summary["counting"] = self.counting.summary()
+        summary.update(self.extras.summary())
         return summary

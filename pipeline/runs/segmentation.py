@@ -53,6 +53,7 @@ from pipeline.errors import RunStopped
 from pipeline.io.frame_store import FrameStore
 from pipeline.io.tracks_json import TracksWriter, segment_objects
 from pipeline.io.video import Frame, FrameReader, VideoInfo
+from pipeline.runs.after_counting import check_privacy_classes
 from pipeline.runtime.chunks import Chunk
 from pipeline.runtime.events import FirstFrame
 from pipeline.runtime.model_facts import ModelFacts
@@ -61,6 +62,7 @@ from pipeline.runtime.template import Output, OutputFile, Run
 from pipeline.stages.annotation import SegmentationAnnotator
 from pipeline.stages.click_prompts import add_click_prompts, check_clickable, check_inside
 from pipeline.stages.keyframes import KeyframeTracker
+from pipeline.stages.privacy import PrivacyFilter
 from pipeline.stages.track_ledger import TrackLedger
 
 log = logging.getLogger(__name__)
@@ -145,6 +147,9 @@ class SegmentationRun(Run[SegmentationConfig, sv.Detections]):
         super().__init__(config, info, devices[:1], **options)
         self.tracker = _new_tracker(config)
         self.annotator = SegmentationAnnotator()
+        self.privacy = (
+            PrivacyFilter(config.privacy, config.privacy_classes) if config.privacy else None
+        )
         self.tracks = TrackLedger()
         self.counts = {"windows": 0, "keyframes": 0}
         self.store: FrameStore | None = None
@@ -168,6 +173,8 @@ class SegmentationRun(Run[SegmentationConfig, sv.Detections]):
         self.queries = (
             () if self.detector is None else self.detector.validate_queries(self.config.queries)
         )
+        if self.detector is not None:
+            check_privacy_classes(self.config, self.detector)
 
     def describe_models(self) -> ModelFacts:
         detector = self.detector
@@ -211,7 +218,12 @@ class SegmentationRun(Run[SegmentationConfig, sv.Detections]):
         finally:
             session.close()
         detections, _ = self.tracker.observe(0, masks, image.shape[:2])
-        return FirstFrame(image=self.annotator.annotate(image, detections), detections=detections)
+        shown = self._hide(image, detections)
+        return FirstFrame(image=self.annotator.annotate(shown, detections), detections=detections)
+
+    def _hide(self, image: np.ndarray, detections: sv.Detections) -> np.ndarray:
+        """``image`` with the chosen objects hidden within their masks (when privacy is on)."""
+        return image if self.privacy is None else self.privacy.apply(image, detections)
 
     def producer(self, reader: FrameReader, stop: threading.Event) -> ThreadProducer[sv.Detections]:
         return self._segmenting_thread(reader, stop)
@@ -270,8 +282,12 @@ class SegmentationRun(Run[SegmentationConfig, sv.Detections]):
     def process(
         self, frame: Frame, result: sv.Detections, timing: dict[str, float]
     ) -> tuple[np.ndarray, sv.Detections]:
+        image = frame.image
+        if self.privacy is not None:
+            with timed(timing, "privacy"):
+                image = self.privacy.apply(image, result)
         with timed(timing, "annotate"):
-            annotated = self.annotator.annotate(frame.image, result)
+            annotated = self.annotator.annotate(image, result)
         with timed(timing, "json"):
             self.files["masks"].write(frame.index, frame.timestamp, result)
         self.tracks.add(frame.index, frame.timestamp, result)
@@ -288,6 +304,7 @@ class SegmentationRun(Run[SegmentationConfig, sv.Detections]):
                 "frames_spilled": store.frames_spilled if store else 0,
             },
             "device": (self.facts.devices if self.facts else self.devices)[0],
+            **({"privacy": self.privacy.to_json()} if self.privacy is not None else {}),
         }
 
     def close(self) -> None:

@@ -9,6 +9,10 @@ from models.detectors.base import CLASS_NAME
 
 #: Key in ``Detections.data`` holding each object's relative depth, when measured.
 DEPTH = "depth"
+#: Keys in ``Detections.data`` holding each tracked object's speed, when measured
+#: (:mod:`pipeline.stages.speed` writes them; NaN: not measured yet).
+SPEED_PX_S = "speed_px_s"
+SPEED_KMH = "speed_kmh"
 
 
 def object_labels(detections: sv.Detections) -> list[str]:
@@ -24,16 +28,41 @@ def object_labels(detections: sv.Detections) -> list[str]:
     scores = detections.confidence if detections.confidence is not None else [None] * len(names)
     ids = detections.tracker_id if detections.tracker_id is not None else [None] * len(names)
     depths = detections.data.get(DEPTH, [None] * len(names))
+    speeds = speed_texts(detections)
     labels = []
-    for name, score, track_id, depth in zip(names, scores, ids, depths, strict=True):
+    for name, score, track_id, depth, speed in zip(
+        names, scores, ids, depths, speeds, strict=True
+    ):
         parts = [f"#{int(track_id)}"] if track_id is not None else []
         parts.append(str(name))
         if score is not None:
             parts.append(f"{float(score):.2f}")
         if depth is not None and np.isfinite(depth):
             parts.append(f"d={float(depth):.2f}")
+        if speed:
+            parts.append(speed)
         labels.append(" ".join(parts))
     return labels
+
+
+def speed_texts(detections: sv.Detections) -> list[str]:
+    """Each object's speed as its label shows it: km/h where known, else px/s ("" if none).
+
+    Example:
+        >>> found = sv.Detections(xyxy=np.zeros((2, 4)),
+        ...                       data={SPEED_PX_S: np.array([np.nan, 98.6])})
+        >>> speed_texts(found)
+        ['', '99 px/s']
+    """
+    texts = [""] * len(detections)
+    for key, unit in ((SPEED_PX_S, "px/s"), (SPEED_KMH, "km/h")):
+        values = detections.data.get(key)
+        if values is None:
+            continue
+        for row, value in enumerate(values):
+            if value is not None and np.isfinite(value):
+                texts[row] = f"{float(value):.0f} {unit}"
+    return texts
 
 
 _AnnotatorPair = tuple[sv.BoxAnnotator, sv.LabelAnnotator]

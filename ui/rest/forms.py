@@ -24,6 +24,8 @@ from ui.rest.errors import ApiError, quoted
 
 #: The form's ``mode`` values and the task each runs.
 MODES = {"object_detection": "detection", "segmentation": "segmentation", "depth": "depth"}
+#: The form fields that hide objects (detection and segmentation).
+PRIVACY_FIELDS = ("privacy", "privacy_classes")
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off", "")
 
@@ -87,6 +89,18 @@ class RunForm:
         prompts: Objects picked by hand (segmentation; no detector then), as
             JSON in the video's pixels: ``{"frame": 0, "objects": [{"points":
             [[x, y, 1], [x, y, 0]], "box": [x1, y1, x2, y2]}]}``.
+        paths: Draw each track's path (object_detection): true or false.
+        heatmap: Write the heat map image (object_detection): true or false.
+        heatmap_overlay: Draw the heat map over the video: true or false.
+        privacy: Hide objects (object_detection: boxes; segmentation: masks):
+            ``blur`` or ``pixelate`` (empty: off).
+        privacy_classes: The classes to hide, comma-separated (empty: every object).
+        slicing: Detect on overlapping tiles (small objects): true or false.
+        slice_size: The tiles' side in pixels.
+        speed: Measure each track's speed (px/s): true or false.
+        speed_area: Four corners of a rectangle on the ground,
+            ``x1,y1,x2,y2,x3,y3,x4,y4`` in the video's pixels (turns speed on).
+        speed_area_size: The rectangle's size ``W,L`` in metres: speeds in km/h too.
     """
 
     mode: str | None = None
@@ -100,6 +114,33 @@ class RunForm:
     tracker: str | None = None
     runtime: str | None = None
     prompts: str | None = None
+    paths: str | None = None
+    heatmap: str | None = None
+    heatmap_overlay: str | None = None
+    privacy: str | None = None
+    privacy_classes: str | None = None
+    slicing: str | None = None
+    slice_size: str | None = None
+    speed: str | None = None
+    speed_area: str | None = None
+    speed_area_size: str | None = None
+
+    def after_counting(self) -> dict[str, object]:
+        """The paths, heat map, privacy, slicing and speed fields as config fields.
+
+        Raises:
+            ApiError: 422 for a bad flag or number.
+        """
+        settings: dict[str, object] = {
+            name: _flag(name, getattr(self, name))
+            for name in ("paths", "heatmap", "heatmap_overlay", "slicing", "speed")
+        }
+        slice_size = number("slice_size", self.slice_size, int)
+        if slice_size is not None:
+            settings["slice_size"] = slice_size
+        texts = ("privacy", "privacy_classes", "speed_area", "speed_area_size")
+        settings.update({name: getattr(self, name) for name in texts if getattr(self, name)})
+        return settings
 
     def task_and_config(
         self, *, limits: Mapping[str, float | int | None], max_query_chars: int | None = None
@@ -141,6 +182,16 @@ class RunForm:
         prompts = (self.prompts or "").strip() or None
         if task != "segmentation" and prompts:
             raise ApiError(422, "Prompts (objects picked by hand) are for segmentation only.")
+        after_counting = self.after_counting()
+        privacy = {
+            name: after_counting.pop(name) for name in PRIVACY_FIELDS if name in after_counting
+        }
+        if task != "detection" and any(after_counting.values()):
+            raise ApiError(
+                422, "Paths, heat maps, slicing and speed are for object_detection only."
+            )
+        if task == "depth" and privacy:
+            raise ApiError(422, "Privacy is for object_detection and segmentation.")
         if task == "depth":
             return task, DepthConfig(**limits)
         queries = normalize_queries(self.queries)
@@ -156,6 +207,8 @@ class RunForm:
                 **({"detector": detector} if detector else {}),
                 **({"tracker": tracker} if tracker else {}),
                 **({"runtime": runtime} if runtime else {}),
+                **after_counting,
+                **privacy,
             )
         step = number("step", self.step, int)
         segmenter = (self.segmenter or "").strip() or None
@@ -166,6 +219,7 @@ class RunForm:
             **({"step": step} if step is not None else {}),
             **({"segmenter": segmenter} if segmenter else {}),
             prompts=prompts,
+            **privacy,
         )
         if (
             models.spec("segmenter", config.segmenter).open_vocabulary

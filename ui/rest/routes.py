@@ -94,6 +94,7 @@ def job_urls(job_id: str) -> dict[str, str]:
         "depth_video": f"{base}/depth-video/{job_id}",
         "tracks_csv": f"{base}/tracks-csv/{job_id}",
         "objects_csv": f"{base}/objects-csv/{job_id}",
+        "heatmap": f"{base}/heatmap/{job_id}",
         "stop": f"{base}/stop/{job_id}",
         "delete": f"{base}/job/{job_id}",
     }
@@ -115,6 +116,16 @@ def read_form(
     tracker: Text = None,
     runtime: Text = None,
     prompts: Text = None,
+    paths: Text = None,
+    heatmap: Text = None,
+    heatmap_overlay: Text = None,
+    privacy: Text = None,
+    privacy_classes: Text = None,
+    slicing: Text = None,
+    slice_size: Text = None,
+    speed: Text = None,
+    speed_area: Text = None,
+    speed_area_size: Text = None,
 ) -> Upload:
     """The form of both ``POST`` routes, declared once (FastAPI documents it at ``/docs``).
 
@@ -123,8 +134,10 @@ def read_form(
     """
     return video, RunForm(
         mode, queries, detector, segmenter, step, confidence, depth, counting, tracker, runtime,
-        prompts,
-    )
+        prompts, paths=paths, heatmap=heatmap, heatmap_overlay=heatmap_overlay, privacy=privacy,
+        privacy_classes=privacy_classes, slicing=slicing, slice_size=slice_size, speed=speed,
+        speed_area=speed_area, speed_area_size=speed_area_size,
+    )  # fmt: skip
 
 
 def build_router(jobs: JobStore, settings: Settings) -> APIRouter:
@@ -236,6 +249,12 @@ def build_router(jobs: JobStore, settings: Settings) -> APIRouter:
         """One CSV row per object per frame: time, track id, class, score, box."""
         with api_errors():
             return _file(_detection_job(jobs, job_id), "objects_csv", "text/csv")
+
+    @router.get("/detect/heatmap/{job_id}", response_class=FileResponse)
+    def heatmap(job_id: str) -> FileResponse:
+        """The heat map (PNG) of a detection job run with ``heatmap``: all, then per class."""
+        with api_errors():
+            return _file(_detection_job(jobs, job_id), "heatmap", "image/png")
 
     @router.get("/detect/tracks/{job_id}/{frame_idx}", summary="One frame's objects")
     def frame_tracks(job_id: str, frame_idx: str) -> JSONResponse:

@@ -19,6 +19,11 @@ from models.runtimes import AUTO, runtimes_for
 from pipeline.configs import DEPTH_MODEL, DetectionConfig, field_default
 from pipeline.stages.counting import from_json
 from ui import counting as drawing
+from ui.after_counting import (
+    after_counting_settings,
+    build_after_counting_controls,
+    heatmap_image,
+)
 from ui.components import api_values
 from ui.errors import user_error
 from ui.layout import (
@@ -66,6 +71,7 @@ def build_detection_config(
     counting: str | dict[str, Any] | None = None,
     tracker: str | None = None,
     runtime: str | None = None,
+    after_counting: dict[str, Any] | None = None,
 ) -> DetectionConfig:
     """A request's values as the run's config.
 
@@ -84,6 +90,8 @@ def build_detection_config(
             (:func:`pipeline.stages.counting.from_json`); empty: none.
         tracker: The tracker's name; None or ``""`` for the default.
         runtime: What runs the detector's network; None or ``""`` for ``auto``.
+        after_counting: Paths, heat map, privacy, slicing and speed settings
+            as config fields (:func:`ui.after_counting.after_counting_settings`).
 
     Returns:
         The frozen config of the run.
@@ -118,6 +126,7 @@ def build_detection_config(
         depth=bool(object_depth),
         tracker=(tracker or "").strip() or field_default(DetectionConfig, "tracker"),
         runtime=(runtime or "").strip() or field_default(DetectionConfig, "runtime"),
+        **(after_counting or {}),
     )
 
 
@@ -125,7 +134,7 @@ class DetectionHandlers(TabHandlers):
     """The Detection tab's handlers (see :class:`ui.streaming.TabHandlers` for the arguments)."""
 
     task = "detection"
-    result_files = ("video", "tracks", ("tracks_csv", "objects_csv"))
+    result_files = ("video", "tracks", ("tracks_csv", "objects_csv", "heatmap"))
 
     def status_text(self, summary: dict[str, Any]) -> str:
         return summary_text(summary)
@@ -141,6 +150,7 @@ class DetectionHandlers(TabHandlers):
         counting: str | None,
         tracker: str | None,
         runtime: str | None,
+        after_counting: dict[str, Any],
     ) -> DetectionConfig:
         return self._checked(
             video,
@@ -154,6 +164,7 @@ class DetectionHandlers(TabHandlers):
                 counting=counting,
                 tracker=tracker,
                 runtime=runtime,
+                after_counting=after_counting_settings(**after_counting),
             ),
         )
 
@@ -168,6 +179,18 @@ class DetectionHandlers(TabHandlers):
         counting: str | None = "",
         tracker: str | None = "",
         runtime: str | None = "",
+        paths: bool | None = False,
+        heatmap: bool | None = False,
+        heatmap_overlay: bool | None = False,
+        privacy: bool | None = False,
+        privacy_style: str | None = "blur",
+        privacy_classes: str | None = "",
+        slicing: bool | None = False,
+        slice_size: float | None = None,
+        speed: bool | None = False,
+        speed_area: str | None = "",
+        speed_area_width_m: float | None = None,
+        speed_area_length_m: float | None = None,
         request: gr.Request | None = None,
     ) -> Iterator[DetectOutputs]:
         """Detect and track objects in a video, streaming annotated frames.
@@ -196,6 +219,22 @@ class DetectionHandlers(TabHandlers):
             runtime: What runs the detector's network: auto (default: on a CPU
                 the fastest the detector offers, measured at first use) or one
                 it offers, e.g. onnxruntime, onnxruntime-int8, openvino, torch.
+            paths: Draw each track's path over its last two seconds.
+            heatmap: Add a heat map of where objects were (all, and per
+                class) over the first frame, a PNG among the tables.
+            heatmap_overlay: Draw the heat map so far over the video.
+            privacy: Hide objects: blur or pixelate their boxes in the video,
+                the preview and the first frame.
+            privacy_style: ``"blur"`` (default) or ``"pixelate"``.
+            privacy_classes: Comma-separated classes to hide (empty: every object).
+            slicing: Detect on overlapping tiles (small objects; slower).
+            slice_size: The tiles' side in pixels (default 320).
+            speed: Measure each track's speed (px/s; km/h with a speed area).
+            speed_area: Four corners of a rectangle on the ground,
+                ``"x1,y1, x2,y2, x3,y3, x4,y4"`` in the video's pixels, in order
+                around it (turns speed on).
+            speed_area_width_m: Its width in metres (first point to second).
+            speed_area_length_m: Its length in metres (second point to third).
             request: Injected by Gradio; identifies the session for the Stop button.
 
         Yields:
@@ -203,28 +242,30 @@ class DetectionHandlers(TabHandlers):
             annotated first frame, then live frames with a progress line, then
             the last frame with the H.264 result video, the tracks JSON, the
             CSV tables (``tracks.csv``: one row per track; ``objects.csv``: one
-            row per object per frame) and the run summary.
+            row per object per frame; with ``heatmap``, ``heatmap.png`` too)
+            and the run summary.
 
         Raises:
             gr.Error: Bad video, unknown detector or size, bad query, missing
                 weights, too-long video, bad lines or zones, or a failed run.
         """
+        after_counting = {
+            "paths": paths, "heatmap": heatmap, "heatmap_overlay": heatmap_overlay,
+            "privacy": privacy, "privacy_style": privacy_style,
+            "privacy_classes": privacy_classes, "slicing": slicing, "slice_size": slice_size,
+            "speed": speed, "speed_area": speed_area,
+            "speed_area_width_m": speed_area_width_m,
+            "speed_area_length_m": speed_area_length_m,
+        }  # fmt: skip
         yield from self._reporting(
             request,
             lambda: self._stream(
                 request,
                 str(video),
                 self._request(
-                    video,
-                    detector,
-                    size,
-                    queries,
-                    confidence,
-                    object_depth,
-                    counting,
-                    tracker,
-                    runtime,
-                ),
+                    video, detector, size, queries, confidence, object_depth, counting, tracker,
+                    runtime, after_counting,
+                ),  # fmt: skip
             ),
         )
 
@@ -239,6 +280,18 @@ class DetectionHandlers(TabHandlers):
         counting: str | None = "",
         tracker: str | None = "",
         runtime: str | None = "",
+        paths: bool | None = False,
+        heatmap: bool | None = False,
+        heatmap_overlay: bool | None = False,
+        privacy: bool | None = False,
+        privacy_style: str | None = "blur",
+        privacy_classes: str | None = "",
+        slicing: bool | None = False,
+        slice_size: float | None = None,
+        speed: bool | None = False,
+        speed_area: str | None = "",
+        speed_area_width_m: float | None = None,
+        speed_area_length_m: float | None = None,
         request: gr.Request | None = None,
     ) -> np.ndarray:
         """Detect objects in the first frame only: a quick check of the settings.
@@ -255,6 +308,18 @@ class DetectionHandlers(TabHandlers):
                 frame is not tracked).
             runtime: What runs the detector's network, as for ``/detect``.
             request: Injected by Gradio; identifies the session for its status line.
+            paths: As for ``/detect`` (a first frame has no path yet).
+            heatmap: As for ``/detect``.
+            heatmap_overlay: As for ``/detect``.
+            privacy: Hide objects, as for ``/detect``.
+            privacy_style: ``"blur"`` or ``"pixelate"``.
+            privacy_classes: The classes to hide (empty: every object).
+            slicing: Detect on overlapping tiles, as for ``/detect``.
+            slice_size: The tiles' side in pixels.
+            speed: As for ``/detect`` (a first frame has no speed yet).
+            speed_area: The speed area's four corners, checked as for ``/detect``.
+            speed_area_width_m: Its width in metres.
+            speed_area_length_m: Its length in metres.
 
         Returns:
             The annotated first frame (RGB).
@@ -262,11 +327,20 @@ class DetectionHandlers(TabHandlers):
         Raises:
             gr.Error: As for ``/detect``.
         """
+        after_counting = {
+            "paths": paths, "heatmap": heatmap, "heatmap_overlay": heatmap_overlay,
+            "privacy": privacy, "privacy_style": privacy_style,
+            "privacy_classes": privacy_classes, "slicing": slicing, "slice_size": slice_size,
+            "speed": speed, "speed_area": speed_area,
+            "speed_area_width_m": speed_area_width_m,
+            "speed_area_length_m": speed_area_length_m,
+        }  # fmt: skip
         return self._first_frame(
             request,
             lambda: self._request(
-                video, detector, size, queries, confidence, object_depth, counting, tracker, runtime
-            ),
+                video, detector, size, queries, confidence, object_depth, counting, tracker,
+                runtime, after_counting,
+            ),  # fmt: skip
             video,
         )
 
@@ -428,6 +502,7 @@ def build_detection_tab(
                     elem_id="object-depth",
                 )
                 drawing.build_counting_editor(video, text=counting)
+                after_counting = build_after_counting_controls(video)
                 with gr.Accordion("Advanced settings", open=False):
                     tracker = tracker_dropdown("")
                     runtime = gr.Dropdown(
@@ -444,10 +519,13 @@ def build_detection_tab(
                 result = result_video("")
                 tracks = gr.File(label="Tracks (JSON)", interactive=False, elem_id="tracks")
                 tables = gr.File(
-                    label="Tables (CSV): one row per track, one per object per frame",
+                    label="Tables (CSV): one row per track, one per object per frame; the heat map",
                     file_count="multiple",
                     interactive=False,
                     elem_id="tables",
+                )
+                heatmap = gr.Image(
+                    label="Heat map", interactive=False, visible=False, elem_id="heatmap"
                 )
                 summary = run_summary("")
 
@@ -468,16 +546,9 @@ def build_detection_tab(
     wire_run_buttons(
         buttons,
         inputs=[
-            video,
-            detector,
-            size,
-            queries,
-            confidence,
-            object_depth,
-            counting,
-            tracker,
-            runtime,
-        ],
+            video, detector, size, queries, confidence, object_depth, counting, tracker,
+            runtime, *after_counting,
+        ],  # fmt: skip
         preview=preview,
         first_frame=handlers.first_frame,
         first_frame_api="first_frame",
@@ -490,5 +561,13 @@ def build_detection_tab(
         first_frame_status=handlers.first_frame_shown,
         error_status=handlers.error_status,
         stop_api=None,
+    )
+    # The heat map comes with the tables (the /detect outputs stay as they were).
+    tables.change(
+        lambda files: gr.Image(value=heatmap_image(files), visible=bool(heatmap_image(files))),
+        inputs=tables,
+        outputs=heatmap,
+        queue=False,
+        api_visibility="private",
     )
     return handlers

@@ -20,6 +20,7 @@ from models.detectors.base import normalize_queries
 from pipeline.configs import SegmentationConfig, field_default
 from pipeline.errors import ConfigError
 from pipeline.jobs import JobStore
+from ui.after_counting import build_privacy_controls, privacy_settings
 from ui.errors import user_error
 from ui.layout import (
     preview_image,
@@ -61,6 +62,7 @@ def build_segmentation_config(
     max_duration_s: float | None = None,
     overrides: Mapping[str, Any] | None = None,
     prompts: str | None = None,
+    privacy: Mapping[str, Any] | None = None,
 ) -> SegmentationConfig:
     """A request's values as the run's config.
 
@@ -73,6 +75,7 @@ def build_segmentation_config(
         allowed: The segmenters this app offers.
         max_duration_s: Longer videos are refused.
         overrides: Further config fields set by the deployment (or a test).
+        privacy: The privacy fields (:func:`ui.after_counting.privacy_settings`).
 
     Returns:
         The frozen config of the run.
@@ -103,6 +106,7 @@ def build_segmentation_config(
             step=int(step_value),
             max_duration_s=max_duration_s,
             prompts=picked,
+            **(privacy or {}),
         )
     except ConfigError as exc:
         raise user_error(str(exc)) from None
@@ -150,6 +154,7 @@ class SegmentationHandlers(TabHandlers):
         queries: str | None,
         step: float | None,
         prompts: str | None = None,
+        privacy: Mapping[str, Any] | None = None,
     ) -> SegmentationConfig:
         return self._checked(
             video,
@@ -161,6 +166,7 @@ class SegmentationHandlers(TabHandlers):
                 max_duration_s=self.settings.max_duration_s,
                 overrides=self.config_overrides,
                 prompts=prompts,
+                privacy=privacy,
             ),
         )
 
@@ -171,6 +177,9 @@ class SegmentationHandlers(TabHandlers):
         queries: str | None,
         step: float | None,
         prompts: str | None = None,
+        privacy: bool | None = False,
+        privacy_style: str | None = "blur",
+        privacy_classes: str | None = "",
         request: gr.Request | None = None,
     ) -> Iterator[SegmentOutputs]:
         """Segment and follow objects through a video, streaming annotated frames.
@@ -187,6 +196,10 @@ class SegmentationHandlers(TabHandlers):
                 [x, y, 0]], "box": [x1, y1, x2, y2]}]} (clicks labelled 1 on the
                 object, 0 off it); ids 1, 2... in that order. Empty: the detector
                 finds the objects.
+            privacy: Hide objects within their masks (blur or pixelate) in the
+                video, the preview and the first frame.
+            privacy_style: ``"blur"`` (default) or ``"pixelate"``.
+            privacy_classes: Comma-separated classes to hide (empty: every object).
             request: Injected by Gradio; identifies the session for the Stop button.
 
         Yields:
@@ -198,11 +211,12 @@ class SegmentationHandlers(TabHandlers):
             gr.Error: Bad video, unknown segmenter, bad query, missing weights,
                 too-long video, or a failed run.
         """
+        def config() -> SegmentationConfig:
+            hide = privacy_settings(privacy, privacy_style, privacy_classes)
+            return self._request(video, segmenter, queries, step, prompts, hide)
+
         yield from self._reporting(
-            request,
-            lambda: self._stream(
-                request, str(video), self._request(video, segmenter, queries, step, prompts)
-            ),
+            request, lambda: self._stream(request, str(video), config())
         )
 
     def first_frame(
@@ -212,6 +226,9 @@ class SegmentationHandlers(TabHandlers):
         queries: str | None,
         step: float | None,
         prompts: str | None = None,
+        privacy: bool | None = False,
+        privacy_style: str | None = "blur",
+        privacy_classes: str | None = "",
         request: gr.Request | None = None,
     ) -> np.ndarray:
         """Segment the first frame only: a quick check of the settings.
@@ -223,6 +240,9 @@ class SegmentationHandlers(TabHandlers):
             step: As for ``/segment`` (unused for one frame, checked all the same).
             prompts: As for ``/segment`` (objects picked on frame 0 are segmented).
             request: Injected by Gradio; identifies the session for its status line.
+            privacy: Hide objects within their masks, as for ``/segment``.
+            privacy_style: ``"blur"`` or ``"pixelate"``.
+            privacy_classes: The classes to hide (empty: every object).
 
         Returns:
             The annotated first frame (RGB).
@@ -230,9 +250,11 @@ class SegmentationHandlers(TabHandlers):
         Raises:
             gr.Error: As for ``/segment``.
         """
-        return self._first_frame(
-            request, lambda: self._request(video, segmenter, queries, step, prompts), video
-        )
+        def config() -> SegmentationConfig:
+            hide = privacy_settings(privacy, privacy_style, privacy_classes)
+            return self._request(video, segmenter, queries, step, prompts, hide)
+
+        return self._first_frame(request, config, video)
 
 
 def queries_box_values(segmenter: str | None) -> dict[str, str]:
@@ -309,6 +331,7 @@ def build_segmentation_tab(
                     elem_id="seg-step",
                 )
                 prompts = click_picker(video)
+                privacy = build_privacy_controls("seg-")
             with gr.Column(scale=1):
                 preview = preview_image("seg-")
                 status = gr.Markdown(elem_id="seg-status")
@@ -327,7 +350,7 @@ def build_segmentation_tab(
     )
     wire_run_buttons(
         buttons,
-        inputs=[video, segmenter, queries, step, prompts],
+        inputs=[video, segmenter, queries, step, prompts, *privacy],
         preview=preview,
         first_frame=handlers.first_frame,
         first_frame_api="first_frame_segment",
