@@ -380,28 +380,28 @@ def test_the_rest_form_reads_every_field():
         privacy="pixelate", privacy_classes="red, blue", slicing="yes", slice_size="256",
         speed="false", speed_area=FULL_FRAME_AREA, speed_area_size=FULL_FRAME_SIZE,
     )  # fmt: skip
-    _, config = form.task_and_config(max_duration_s=None)
+    _, config = form.task_and_config(limits={})
     assert (config.paths, config.heatmap, config.heatmap_overlay) == (True, True, False)
     assert (config.privacy, config.privacy_classes) == ("pixelate", ("red", "blue"))
     assert (config.slicing, config.slice_size, config.measures_speed) == (True, 256, True)
     assert config.speed_area_m.width_m == 32.0
-    off = RunForm(detector="test_shapes").task_and_config(max_duration_s=None)[1]
-    assert off == DetectionConfig(detector="test_shapes", max_duration_s=None)
+    off = RunForm(detector="test_shapes").task_and_config(limits={})[1]
+    assert off == DetectionConfig(detector="test_shapes")
 
 
 def test_the_rest_form_refuses_these_options_outside_detection():
     with pytest.raises(Exception, match="for object_detection only"):
-        RunForm(mode="depth", paths="true").task_and_config(max_duration_s=None)
+        RunForm(mode="depth", paths="true").task_and_config(limits={})
     with pytest.raises(Exception, match="for object_detection only"):
-        RunForm(mode="segmentation", speed="true").task_and_config(max_duration_s=None)
+        RunForm(mode="segmentation", speed="true").task_and_config(limits={})
     with pytest.raises(Exception, match="Privacy is for object_detection and segmentation"):
-        RunForm(mode="depth", privacy="blur").task_and_config(max_duration_s=None)
+        RunForm(mode="depth", privacy="blur").task_and_config(limits={})
 
 
 def test_the_rest_form_hides_masks_in_segmentation_runs():
     form = RunForm(mode="segmentation", segmenter="YSAM2-S", privacy="pixelate",
                    privacy_classes="person")  # fmt: skip
-    task, config = form.task_and_config(max_duration_s=None)
+    task, config = form.task_and_config(limits={})
     assert (task, config.privacy, config.privacy_classes) == (
         "segmentation",
         "pixelate",
