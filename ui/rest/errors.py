@@ -33,7 +33,9 @@ def quoted(value: object, most: int = QUOTE_CHARS) -> str:
 
     Example:
         >>> quoted("x" * 100, 10)
-        "'xxxxxxxxx…"
+        "'xxxxxxxx…"
+        >>> len(quoted("x" * 100, 10)), quoted("short")
+        (10, "'short'")
     """
     text = repr(value)
     return text if len(text) <= most else text[: most - 1] + "…"
