@@ -109,10 +109,22 @@ def wait_for_status(page, element_id: str, text: str) -> str:
     return status_of(page, element_id)
 
 
-def check_error_status(page, element_id: str) -> None:
-    """The status line says the error; nothing says it is still loading."""
-    status = wait_for_status(page, element_id, "Error:")
-    assert "Loading" not in status, status
+def click_then_error_status(page, button: str, element_id: str) -> None:
+    """Click ``button``; the status line then settles on the error, nothing still loading.
+
+    It waits for that state rather than reading the status once: the previous
+    step's error may still be on show when the click lands, and a status read
+    then could catch the new step's own "Loading" line before its error. A status
+    stuck on "Loading" after an error never satisfies the wait.
+    """
+    page.locator(button).click()
+    page.wait_for_function(
+        """([id]) => {
+            const text = document.getElementById(id)?.innerText ?? "";
+            return text.includes("Error:") && !text.includes("Loading");
+        }""",
+        arg=[element_id],
+    )
 
 
 def shoot(page, name: str) -> None:
@@ -166,10 +178,8 @@ def walk_depth(page, size: str, full: bool) -> None:
     status = wait_for_status(page, "depth-status", "Weights not available here")
     assert "Error" not in status, status
     if full:
-        page.locator("#depth-run-button").click()
-        check_error_status(page, "depth-status")
-        page.locator("#depth-first-frame-button").click()
-        check_error_status(page, "depth-status")
+        click_then_error_status(page, "#depth-run-button", "depth-status")
+        click_then_error_status(page, "#depth-first-frame-button", "depth-status")
     shoot(page, f"{size}-depth")
 
 
@@ -182,10 +192,8 @@ def walk_segmentation(page, size: str, full: bool) -> None:
         page.locator("#seg-input-video input[type=file]").set_input_files(str(EXAMPLE_PATH))
         page.locator("#seg-input-video video").wait_for()
         page.locator("#seg-queries textarea, #seg-queries input").first.fill("person")
-        page.locator("#seg-first-frame-button").click()
-        check_error_status(page, "seg-status")
-        page.locator("#seg-run-button").click()
-        check_error_status(page, "seg-status")
+        click_then_error_status(page, "#seg-first-frame-button", "seg-status")
+        click_then_error_status(page, "#seg-run-button", "seg-status")
     shoot(page, f"{size}-segmentation")
 
 
