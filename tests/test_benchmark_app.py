@@ -10,13 +10,11 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 from chromium import chromium
-from serving import served_server
 
 import models
 from pipeline import ConfigError, PipelineError
@@ -139,18 +137,6 @@ def test_bad_plans_are_clear_errors(settings: dict, error: type, message: str) -
 @pytest.fixture(scope="module")
 def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     return Settings(output_dir=tmp_path_factory.mktemp("bench-jobs"), preview_interval_s=0.05)
-
-
-@pytest.fixture(scope="module")
-def server(settings: Settings) -> Iterator[str]:
-    with served_server(settings) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def http(server: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server, timeout=300) as client:
-        yield client
 
 
 def test_rest_routes_answer_well_formed_figures(http: httpx.Client) -> None:

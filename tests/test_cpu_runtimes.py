@@ -34,15 +34,6 @@ def tud_frames(tud_campus_video: Path) -> list[np.ndarray]:
     return [frame.image for frame in iter_frames(tud_campus_video)]
 
 
-@pytest.fixture(scope="module")
-def int8_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """One cache for the module: the int8 model is quantized once, as in an app's life."""
-    folder = tmp_path_factory.mktemp("models-cache")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("MODELS_CACHE_DIR", str(folder))
-        yield folder
-
-
 @pytest.fixture
 def measured(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """``auto`` measures (the suite turns that off), with no choice from an earlier test."""
@@ -77,7 +68,7 @@ def test_a_runtime_a_model_cannot_use_is_one_line(capsys: pytest.CaptureFixture[
 
 @pytest.mark.slow
 def test_yolox_nano_takes_each_of_its_runtimes(
-    tud_frames: list[np.ndarray], int8_cache: Path
+    tud_frames: list[np.ndarray], models_cache: Path
 ) -> None:
     """The same persons on every runtime; its model info names the runtime and precision."""
     reference = None
@@ -91,7 +82,7 @@ def test_yolox_nano_takes_each_of_its_runtimes(
             reference = persons
         # int8 moves boxes a little and scores a little more, never whole persons.
         assert abs(len(persons) - len(reference)) <= 1, runtime
-    assert list(int8_cache.glob("int8/*.onnx")), "the int8 model is cached"
+    assert list(models_cache.glob("int8/*.onnx")), "the int8 model is cached"
 
 
 def score_on_tud(detector: Detector, frames: list[np.ndarray], gt: Path) -> dict:
@@ -104,7 +95,7 @@ def score_on_tud(detector: Detector, frames: list[np.ndarray], gt: Path) -> dict
 
 @pytest.mark.slow
 def test_int8_keeps_person_precision_and_recall_on_tud_campus(
-    tud_frames: list[np.ndarray], shared_assets: Path, int8_cache: Path
+    tud_frames: list[np.ndarray], shared_assets: Path, models_cache: Path
 ) -> None:
     gt = shared_assets / "mot" / "TUD-Campus" / "gt.txt"
     if not gt.is_file():
@@ -147,7 +138,7 @@ def test_fastest_takes_the_default_unmeasured_when_told(monkeypatch: pytest.Monk
 
 @pytest.mark.slow
 def test_auto_picks_a_measured_runtime_for_yolox_nano(
-    measured: None, int8_cache: Path, monkeypatch: pytest.MonkeyPatch
+    measured: None, models_cache: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     detector = models.create("detector", "yolox_nano", device="cpu")
     assert detector.runtime in yolox_nano.RUNTIMES[1:]
@@ -165,7 +156,7 @@ def test_auto_picks_a_measured_runtime_for_yolox_nano(
 
 
 @pytest.mark.slow
-def test_bench_compares_every_runtime(tmp_path: Path, int8_cache: Path) -> None:
+def test_bench_compares_every_runtime(tmp_path: Path, models_cache: Path) -> None:
     import json
 
     clip = make_video(tmp_path / "clip.mp4", frames=8, width=160, height=128)
