@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from models.prefetch import fetch_weights
-from pipeline.configs import RunConfig
+from pipeline.configs import PREVIEW_INTERVAL_S, RunConfig
 from pipeline.errors import PipelineError
 from pipeline.io.sources import LiveSource, source_spec
 from pipeline.io.video import VideoInfo
@@ -118,7 +118,7 @@ def start(
     outputs: Mapping[str, str | Path],
     stop: threading.Event | None = None,
     *,
-    preview_interval_s: float = 0.1,
+    preview_interval_s: float = PREVIEW_INTERVAL_S,
     with_first_frame: bool = True,
     chunks: ChunkPlan | None = None,
 ) -> Iterator[Event]:
