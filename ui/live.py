@@ -8,9 +8,9 @@ the job's folder, its status, stream and files are served over REST while it
 runs and after, and the store sweeps it like any other once it has ended.
 
 Example:
-    >>> session = LiveSession(config, 640, 480, jobs=None)  # doctest: +SKIP
-    >>> shown = session.process(rgb_frame)  # doctest: +SKIP
-    >>> summary = session.finish("Stopped.")  # doctest: +SKIP
+    session = LiveSession(config, 640, 480, jobs=None)
+    shown = session.process(rgb_frame)
+    summary = session.finish("Stopped.")
 """
 
 from __future__ import annotations

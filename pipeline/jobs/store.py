@@ -22,9 +22,9 @@ followed, stopped and fetched over REST.
   anything left under ``root`` by a previous process is removed.
 
 Example:
-    >>> store = JobStore(Path("/tmp/jobs"), devices=1)  # doctest: +SKIP
-    >>> job = store.submit("detection", Path("clip.mp4"), DetectionConfig())  # doctest: +SKIP
-    >>> job.wait_until(lambda j: j.status.finished, timeout=60)  # doctest: +SKIP
+    store = JobStore(Path("/tmp/jobs"), devices=1)
+    job = store.submit("detection", Path("clip.mp4"), DetectionConfig())
+    job.wait_until(lambda j: j.status.finished, timeout=60)
 """
 
 from __future__ import annotations

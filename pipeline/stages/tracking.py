@@ -13,10 +13,15 @@ These trackers need every frame (roughly 15 fps or more) to hold ids: feed them 
 order and do not drop frames before them.
 
 Example:
+    >>> import numpy as np
+    >>> import supervision as sv
     >>> tracker = ObjectTracker(frame_rate=25.0, tracker="ocsort")
-    >>> for detections in detections_per_frame:  # doctest: +SKIP
-    ...     tracked = tracker.update(detections)
-    ...     print(tracked.tracker_id, tracked.data["class_name"])
+    >>> person = sv.Detections(
+    ...     xyxy=np.array([[10.0, 10.0, 50.0, 90.0]]), confidence=np.array([0.9]),
+    ...     class_id=np.array([0]), data={"class_name": np.array(["person"])},
+    ... )
+    >>> [tracker.update(person).tracker_id.tolist() for _ in range(3)]  # confirmed at frame 2
+    [[], [1], [1]]
 """
 
 from __future__ import annotations
