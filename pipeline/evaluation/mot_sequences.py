@@ -6,9 +6,8 @@ sequences in ``../shared/assets/mot`` do; MOTChallenge's own ``gt/gt.txt`` and
 matters: every tracker scales its lost-track buffer by it.
 
 Example:
-    >>> sequences = find_sequences(default_mot_root())  # doctest: +SKIP
-    >>> [(s.name, s.fps, s.length) for s in sequences]  # doctest: +SKIP
-    [('TUD-Campus', 25.0, 71), ('KITTI-13', 10.0, 340), ...]
+    sequences = find_sequences(default_mot_root())
+    [(s.name, s.fps, s.length) for s in sequences]
 """
 
 from __future__ import annotations

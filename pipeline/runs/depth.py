@@ -5,10 +5,10 @@ shows them with a display range smoothed over time (:mod:`pipeline.stages.depth_
 so that a static scene keeps its colours.
 
 Example:
-    >>> from pipeline import start
-    >>> config = DepthConfig(size="small", view="side_by_side")
-    >>> for event in start("depth", "clip.mp4", config, {"video": "depth.mp4"}):  # doctest: +SKIP
-    ...     print(event)
+    from pipeline import start
+    config = DepthConfig(size="small", view="side_by_side")
+    for event in start("depth", "clip.mp4", config, {"video": "depth.mp4"}):
+        print(event)
 """
 
 from __future__ import annotations

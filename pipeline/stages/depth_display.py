@@ -11,8 +11,10 @@ range glides instead of jumping after a real scene change).
 Example:
     >>> normalizer = DepthNormalizer()
     >>> painter = DepthPainter("turbo", view="side_by_side")
-    >>> for frame, depth in frames_and_depths:  # doctest: +SKIP
-    ...     shown = painter.paint(frame, depth, normalizer.update(depth))
+    >>> frame = np.zeros((48, 64, 3), np.uint8)
+    >>> depth = np.tile(np.linspace(0, 1, 64, dtype=np.float32), (48, 1))
+    >>> painter.paint(frame, depth, normalizer.update(depth)).shape  # the frame, then its depth
+    (48, 128, 3)
 """
 
 from __future__ import annotations
