@@ -57,8 +57,8 @@ class DepthFirstFrame(FirstFrame):
 def depth_normalizer(config: DepthConfig) -> DepthNormalizer:
     """A fresh display-range normaliser with ``config``'s percentiles and smoothing."""
     return DepthNormalizer(
-        config.low_percentile,
-        config.high_percentile,
+        low_percentile=config.low_percentile,
+        high_percentile=config.high_percentile,
         window=config.smoothing_window,
         momentum=config.smoothing_momentum,
     )
