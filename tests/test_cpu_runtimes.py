@@ -179,3 +179,38 @@ def test_bench_compares_every_runtime(tmp_path: Path, models_cache: Path) -> Non
             row["end_to_end_fps"] / reference["end_to_end_fps"]
         )
     assert figures["auto_picks"] == "onnxruntime"  # the suite does not measure (conftest)
+
+
+def test_the_app_loads_the_default_detector_before_the_first_run(
+    measured: None,
+    models_cache: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from models import instances
+    from ui.settings import Settings
+    from ui.warm_up import _load_default_detector, warm_up
+
+    assert warm_up(Settings(output_dir=tmp_path, warm_up=False)) is None
+    models.clear_cache()
+    thread = warm_up(Settings(output_dir=tmp_path))
+    assert thread is not None
+    thread.join(timeout=600)
+    assert not thread.is_alive()
+
+    # The first run's load finds it: nothing is built, measured or calibrated again.
+    def loading(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the first run loaded the detector itself")
+
+    monkeypatch.setattr(instances, "create", loading)
+    config = DetectionConfig(detector=models.default_detector())
+    detector = models.get_cached(
+        "detector", config.detector, device="cpu", **config.model_options()
+    )
+    assert detector.runtime in yolox_nano.RUNTIMES[1:]
+    # A detector that cannot load is a warning in the log; the app serves all the same.
+    models.clear_cache()
+    with caplog.at_level("WARNING", logger="ui.warm_up"):
+        _load_default_detector()
+    assert "not loaded ahead" in caplog.text

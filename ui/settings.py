@@ -84,6 +84,10 @@ class Settings:
         mcp_server: Serve the public named endpoints (``/detect``, ``/depth``,
             ``/segment``...) as MCP tools for AI assistants, beside the page;
             ``true``/``false`` (also ``1``/``0``, ``yes``/``no``, ``on``/``off``).
+        warm_up: Load the default detector while ``python app.py`` starts, on a
+            CPU, so that ``runtime="auto"``'s measurement (and an int8 model's
+            calibration) is done before the first visitor presses Run
+            (:mod:`ui.warm_up`); a yes/no setting like ``mcp_server``.
     """
 
     output_dir: Path
@@ -109,6 +113,7 @@ class Settings:
     live_frame_interval_s: float = 0.05
     gpu_frames_per_call: int | None = None
     mcp_server: bool = True
+    warm_up: bool = True
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
