@@ -26,7 +26,7 @@ from pipeline.configs import PREVIEW_INTERVAL_S, DetectionConfig
 from pipeline.jobs import Job, JobStore
 from pipeline.runs.live import FrameByFrame
 from pipeline.runtime.events import Done, FirstFrame, Preview, Progress
-from ui.render import counting_text, to_rgb
+from ui.render import counting_text, objects_text, to_rgb
 
 
 class LiveSession:
@@ -112,12 +112,9 @@ class LiveSession:
     def status_text(self) -> str:
         """The live status: time, frames and speed, tracks per class, counts."""
         summary = self.run.summary()
-        per_class = ", ".join(f"{n} {c}" for n, c in summary.get("tracks_per_class", {}).items())
-        tracks = summary.get("tracks", 0)
         text = (
             f"**Live** for {self.elapsed_s:.0f} s: {self.run.frames} frames at "
-            f"{self.fps:.1f} fps, {tracks} track{'' if tracks == 1 else 's'}"
-            f"{f' ({per_class})' if per_class else ''}."
+            f"{self.fps:.1f} fps, {objects_text(summary)}."
         )
         if summary.get("counting"):
             text += "\n\n" + counting_text(summary["counting"])
