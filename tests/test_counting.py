@@ -159,9 +159,10 @@ def test_a_touch_and_return_counts_zero_and_a_track_starting_just_before_the_lin
 
 def test_a_box_that_flickers_across_for_one_frame_is_not_counted():
     """A detection jumping wholly across the line for one frame (a bad box) is no crossing."""
-    stage = CountingStage(as_lines([MIDDLE]), ())
+    stage = CountingStage(as_lines([MIDDLE]), (), fps=25)
     left, right = [100.0, 50.0, 140.0, 90.0], [180.0, 50.0, 220.0, 90.0]
-    boxes = [left, left, right, left, left, right, right, left, left, right, right, right]
+    boxes = [left, left, right, left, left, right, right, left, left]
+    boxes += [right] * stage.min_frames  # the rule's wait (4 frames at 25 fps)
     for frame, box in enumerate(boxes):
         stage.update(_tracked([box], [7], ["person"]), frame / 25)
     # Only the last move, which stayed on the new side, counts; one or two frames do not.
@@ -171,9 +172,9 @@ def test_a_box_that_flickers_across_for_one_frame_is_not_counted():
 def test_a_crossing_made_while_the_track_was_unseen_counts():
     """Hidden for 10 frames while another person stays in view, track 5 comes back past the
     line under its id: one crossing."""
-    stage = CountingStage(as_lines([MIDDLE]), ())
+    stage = CountingStage(as_lines([MIDDLE]), (), fps=25)
     left, right, other = [100.0, 50.0, 140.0, 90.0], [180.0, 50.0, 220.0, 90.0], [10, 150, 50, 230]
-    frames = [[left]] * 3 + [[]] * 10 + [[right]] * 3
+    frames = [[left]] * 3 + [[]] * 10 + [[right]] * stage.min_frames
     for frame, boxes in enumerate(frames):
         ids = [5] * len(boxes) + [9]
         stage.update(_tracked([*boxes, other], ids, ["person"] * len(ids)), frame / 25)
@@ -191,9 +192,10 @@ def test_the_bottom_centre_decides_and_a_box_entering_from_the_edge_counts():
 
 
 def test_a_box_jittering_on_a_zone_edge_enters_once():
-    stage = CountingStage((), as_zones(["desk:100,0,300,0,300,240,100,240"]))
-    # Bottom centre x: 60 (outside), then 96 / 104 jittering on the edge x = 100, then 150.
-    xs = [60, 60] + [96 if i % 2 else 104 for i in range(10)] + [150, 150, 150]
+    stage = CountingStage((), as_zones(["desk:100,0,300,0,300,240,100,240"]), fps=25)
+    # Bottom centre x: 60 (outside), then 96 / 104 jittering on the edge x = 100, then 150
+    # for the rule's wait.
+    xs = [60, 60] + [96 if i % 2 else 104 for i in range(10)] + [150] * stage.min_frames
     events = []
     for frame, x in enumerate(xs):
         events += stage.update(_tracked([[x - 20.0, 50.0, x + 20.0, 90.0]], [3], ["person"]),
@@ -202,6 +204,22 @@ def test_a_box_jittering_on_a_zone_edge_enters_once():
     assert zone["entries"] == {"person": 1} and zone["entries_total"] == 1
     # Occupancy still follows each frame: every frame inside is an enter after an exit.
     assert sum(e["event"] == "enter" for e in events) == 6
+
+
+@pytest.mark.parametrize(
+    ("fps", "frames_past", "counted"),
+    [(10, 2, True), (10, 1, False), (50, 2, False), (50, 7, False), (50, 8, True)],
+)
+def test_the_wait_on_the_new_side_is_a_duration_at_any_frame_rate(fps, frames_past, counted):
+    """The app's rule waits 0.15 s on the new side: 2 frames at 10 fps, 8 at 50 fps, so a
+    box that is past the line for 2 frames at 50 fps (0.04 s, detector jitter) is not a
+    crossing there, while the same 2 frames at 10 fps (0.2 s) are."""
+    assert CROSSING_RULE.min_seconds == 0.15
+    stage = CountingStage(as_lines([MIDDLE]), (), fps=fps)
+    left, right = [100.0, 50.0, 140.0, 90.0], [180.0, 50.0, 220.0, 90.0]
+    for frame, box in enumerate([left] * 5 + [right] * frames_past):
+        stage.update(_tracked([box], [1], ["person"]), frame / fps)
+    assert stage.crossings[1] == ([("mid", "in")] if counted else [])
 
 
 def test_a_track_handed_to_another_object_is_no_crossing():
@@ -263,8 +281,8 @@ def test_a_hysteresis_band_counts_a_jittering_box_once_without_waiting(kind):
 
 def test_direction_follows_the_line_from_its_first_point_to_its_second():
     """Along a line drawn left to right, the right-hand side is below it: moving up is in."""
-    stage = CountingStage(as_lines(["road:0,100,320,100"]), ())
-    for frame, top in enumerate([150, 150, 150, 20, 20, 20]):  # from below to above
+    stage = CountingStage(as_lines(["road:0,100,320,100"]), (), fps=25)
+    for frame, top in enumerate([150] * 3 + [20] * stage.min_frames):  # from below to above
         stage.update(_tracked([[100.0, top, 140.0, top + 40]], [1], ["car"]), frame / 25)
     assert stage.summary()["lines"]["road"]["in"] == {"car": 1}
 

@@ -88,6 +88,8 @@ def test_rules_are_read_as_they_are_printed():
     both = counting_eval.parse_rule("bottom_center/2/forget/band=0.05/swap=1.5")
     assert (both.band, both.swap_ratio, both.remember_unseen) == (0.05, 1.5, False)
     assert counting_eval.parse_rule(both.name) == both
+    timed = counting_eval.parse_rule("center/0.2s")
+    assert (timed.min_seconds, timed.frames_at(30), timed.name) == (0.2, 6, "center/0.2s")
 
 
 @pytest.mark.parametrize(
@@ -97,6 +99,7 @@ def test_rules_are_read_as_they_are_printed():
         ("bottom_center/3/band=-0.1", "band must be at least 0"),
         ("bottom_center/3/hold", "unknown option 'hold'"),
         ("bottom_center/3/band=wide", "could not convert"),
+        ("bottom_center/0s", "give the wait in frames or in seconds (above 0)"),
     ],
 )
 def test_a_bad_rule_option_is_one_clear_error(capsys, text, message):

@@ -134,7 +134,7 @@ def count_tracks(
     Returns:
         Per line its ``in`` and ``out`` totals, per zone its ``entries``.
     """
-    stage = CountingStage(tuple(lines), tuple(zones), rule)
+    stage = CountingStage(tuple(lines), tuple(zones), rule, fps=source.fps)
     for index, detections in enumerate(source.tracks):
         stage.update(detections, index / source.fps)
     summary = stage.summary()
@@ -385,7 +385,9 @@ def short_stays(sources: Iterable[Source], rule: CrossingRule, anchor: str | Non
         sides = truth_sides(source, lines, zones, anchor or truth_anchor(rule))
         for name, paths in sides.items():
             total += sum(
-                short_stay_crossings(side, rule.min_frames, entries_only=name in zone_names)
+                short_stay_crossings(
+                    side, rule.frames_at(source.fps), entries_only=name in zone_names
+                )
                 for side in paths
             )
     return total
@@ -465,19 +467,24 @@ def total_line(rows: Sequence[Row], rule: CrossingRule) -> str:
 
 
 #: How ``--rule`` is written, for its help and its errors.
-RULE_SYNTAX = "ANCHOR/FRAMES[/forget][/band=B][/swap=R]"
+RULE_SYNTAX = "ANCHOR/WAIT[/forget][/band=B][/swap=R]"
 
 
 def parse_rule(text: str) -> CrossingRule:
     """A rule from its name, :data:`RULE_SYNTAX` (:attr:`CrossingRule.name`).
 
-    ``corners/2/forget`` is the rule before; ``/band=0.05`` adds a hysteresis band of 5 %
-    of the box height, ``/swap=1.8`` restarts a track whose box height jumps 1.8-fold.
+    WAIT is frames (``3``) or seconds (``0.15s``) on the new side. ``corners/2/forget``
+    is the rule before; ``/band=0.05`` adds a hysteresis band of 5 % of the box height,
+    ``/swap=1.8`` restarts a track whose box height jumps 1.8-fold.
     """
     anchor, _, rest = text.partition("/")
-    frames, *options = rest.split("/")
+    wait, *options = rest.split("/")
     settings: dict[str, object] = {}
     try:
+        if wait.endswith("s"):
+            settings["min_seconds"] = float(wait[:-1])
+        else:
+            settings["min_frames"] = int(wait)
         for option in options:
             key, equals, value = option.partition("=")
             if option == "forget":
@@ -488,7 +495,7 @@ def parse_rule(text: str) -> CrossingRule:
                 settings["swap_ratio"] = float(value)
             else:
                 raise ValueError(f"unknown option {option!r}")
-        return CrossingRule(anchor, int(frames), **settings)
+        return CrossingRule(anchor, **settings)
     except ValueError as error:
         raise argparse.ArgumentTypeError(f"{text!r}: {error} ({RULE_SYNTAX})") from None
 
@@ -513,8 +520,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--rule",
         action="append",
         type=parse_rule,
-        help=f"{RULE_SYNTAX}, anchors {', '.join(CROSSING_ANCHORS)}; /forget: "
-        "forget a track unseen for FRAMES+1 frames, as LineZone does; /band=B: a hysteresis "
+        help=f"{RULE_SYNTAX}, anchors {', '.join(CROSSING_ANCHORS)}; WAIT: frames (3) or "
+        "seconds (0.15s) on the new side; /forget: forget a track unseen for WAIT, "
+        "as LineZone does; /band=B: a hysteresis "
         "band of B box heights each side of a line; /swap=R: a box whose height jumps R-fold "
         f"is another object (repeatable; default the app's, {CROSSING_RULE.name})",
     )
@@ -538,7 +546,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"the rule alone, on the ground truth's own boxes as tracks: {own}")
         print(
             f"of which by design: {short_stays(sources, rule, args.truth_anchor)} ground-truth "
-            f"crossings into or back out of stays under {rule.min_frames} observations "
+            f"crossings into or back out of stays shorter than the rule's wait "
             "(touch-and-returns, crossings at a track's end)",
             end="\n\n",
         )

@@ -98,7 +98,10 @@ class CrossingRule:
     Attributes:
         anchor: Which points of the box decide its side, a key of :data:`CROSSING_ANCHORS`.
         min_frames: Observations in a row on the new side before the crossing counts
-            (``LineZone``'s ``minimum_crossing_threshold``).
+            (``LineZone``'s ``minimum_crossing_threshold``); 1 when ``min_seconds`` is set.
+        min_seconds: The same wait as a duration: at a video's frame rate, the frames
+            that span it, rounded up (:meth:`frames_at`), so the guard holds as long
+            at 10 fps as at 60. None: ``min_frames``, whatever the frame rate.
         remember_unseen: Keep a track's side while it is unseen, for its whole life;
             False: ``LineZone``'s own rule, which forgets a track unseen for
             ``min_frames + 1`` frames (the rule before, for measuring).
@@ -112,7 +115,8 @@ class CrossingRule:
     """
 
     anchor: str
-    min_frames: int
+    min_frames: int = 1
+    min_seconds: float | None = None
     remember_unseen: bool = True
     band: float = 0.0
     swap_ratio: float | None = None
@@ -122,6 +126,8 @@ class CrossingRule:
             raise ValueError(f"anchor must be one of {', '.join(CROSSING_ANCHORS)}")
         if self.min_frames < 1:
             raise ValueError("min_frames must be at least 1")
+        if self.min_seconds is not None and (self.min_seconds <= 0 or self.min_frames != 1):
+            raise ValueError("give the wait in frames or in seconds (above 0), not both")
         if not 0 <= self.band < 1:
             raise ValueError("band must be at least 0 and below 1 (a share of the box height)")
         if self.swap_ratio is not None and self.swap_ratio <= 1:
@@ -131,15 +137,30 @@ class CrossingRule:
     def name(self) -> str:
         """The rule as the counting evaluation prints and reads it.
 
-        ``anchor/min_frames``, then ``/forget`` without ``remember_unseen``,
-        ``/band=B`` and ``/swap=R`` when set.
+        ``anchor/min_frames`` (or ``anchor/{min_seconds}s``), then ``/forget`` without
+        ``remember_unseen``, ``/band=B`` and ``/swap=R`` when set.
         """
+        wait = f"{self.min_seconds:g}s" if self.min_seconds else str(self.min_frames)
         return (
-            f"{self.anchor}/{self.min_frames}"
+            f"{self.anchor}/{wait}"
             + ("" if self.remember_unseen else "/forget")
             + (f"/band={self.band:g}" if self.band else "")
             + (f"/swap={self.swap_ratio:g}" if self.swap_ratio else "")
         )
+
+    def frames_at(self, fps: float | None) -> int:
+        """Observations in a row on the new side before a crossing counts, at ``fps``.
+
+        Example:
+            >>> [CrossingRule("bottom_center", min_seconds=0.15).frames_at(fps)
+            ...  for fps in (10, 14, 25, 30, 60)]
+            [2, 3, 4, 5, 9]
+        """
+        if self.min_seconds is None:
+            return self.min_frames
+        rate = fps if fps and fps > 0 else FALLBACK_FPS
+        # The tolerance keeps a duration that is a whole number of frames at that number.
+        return max(1, math.ceil(self.min_seconds * rate - 1e-6))
 
     def sentence(self) -> str:
         """What counts as a crossing, in one sentence for the page's help.
@@ -154,16 +175,25 @@ class CrossingRule:
             if self.swap_ratio
             else ""
         )
+        wait = (
+            f"{self.min_seconds:g} s ({self.frames_at(FALLBACK_FPS)} frames at "
+            f"{FALLBACK_FPS:g} fps)"
+            if self.min_seconds
+            else f"{self.min_frames} frames"
+        )
         return (
             f"An object crosses a line once {ANCHOR_WORDS[self.anchor]} has gone to its other "
-            f"side and stayed there for {self.min_frames} frames in a row, so a box that "
-            f"only touches the line and turns back does not count{swap}."
+            f"side and stayed there for {wait} in a row, so a box that only touches the "
+            f"line and turns back does not count{swap}."
         )
 
 
 #: The rule the app counts with, chosen by ``python -m pipeline.evaluation.counting_eval``
 #: (``docs/counting.md``: the table of every rule measured).
-CROSSING_RULE = CrossingRule(anchor="bottom_center", min_frames=3, swap_ratio=1.8)
+CROSSING_RULE = CrossingRule(anchor="bottom_center", min_seconds=0.15, swap_ratio=1.8)
+#: The frame rate a rule in seconds is counted at when a stage is given none (one made
+#: only to draw shapes, or fed frames without a rate): the most common video rate.
+FALLBACK_FPS = 25.0
 
 
 @dataclass(frozen=True)
@@ -452,14 +482,18 @@ class RuleLineZone(sv.LineZone):
         start: The line's first point.
         end: Its second point.
         rule: The crossing rule.
+        min_frames: Its wait in observations, at the video's frame rate
+            (:meth:`CrossingRule.frames_at`).
     """
 
-    def __init__(self, start: sv.Point, end: sv.Point, rule: CrossingRule) -> None:
+    def __init__(
+        self, start: sv.Point, end: sv.Point, rule: CrossingRule, min_frames: int
+    ) -> None:
         super().__init__(
             start=start,
             end=end,
             triggering_anchors=CROSSING_ANCHORS[rule.anchor],
-            minimum_crossing_threshold=rule.min_frames,
+            minimum_crossing_threshold=min_frames,
         )
         self.rule = rule
 
@@ -502,6 +536,7 @@ class CountingStage:
         zones: The counting zones.
         rule: When a box has crossed a line (the app's :data:`CROSSING_RULE`; other
             rules are for measuring, :mod:`pipeline.evaluation.counting_eval`).
+        fps: The video's frame rate, for a rule in seconds (None: :data:`FALLBACK_FPS`).
 
     Call :meth:`update` once per frame, in order, with that frame's tracked
     detections and its timestamp; :meth:`annotate` draws the current counts.
@@ -512,12 +547,17 @@ class CountingStage:
         lines: tuple[CountingLine, ...],
         zones: tuple[CountingZone, ...],
         rule: CrossingRule = CROSSING_RULE,
+        fps: float | None = None,
     ) -> None:
         self.lines = lines
         self.rule = rule
         self.zones = zones
+        #: Observations in a row on the new side before a crossing (or entry) counts.
+        self.min_frames = rule.frames_at(fps)
         self._line_zones = {
-            line.name: RuleLineZone(sv.Point(*line.points[0]), sv.Point(*line.points[1]), rule)
+            line.name: RuleLineZone(
+                sv.Point(*line.points[0]), sv.Point(*line.points[1]), rule, self.min_frames
+            )
             for line in lines
         }
         self._polygon_zones = {
@@ -637,7 +677,7 @@ class CountingStage:
                 continue
             confirmed, run = sides.get(track_id, (now_inside, 0))
             run = run + 1 if now_inside != confirmed else 0
-            if run >= self.rule.min_frames:
+            if run >= self.min_frames:
                 confirmed, run = now_inside, 0
                 if now_inside:
                     self.entries[zone][name] += 1
