@@ -9,16 +9,20 @@ crossing rule, :data:`CROSSING_RULE`, was chosen by measurement
   half of the ground truth's crossings even on perfect boxes: a large box, or one that
   comes in from the frame's edge or leaves it soon after, is never wholly on one side.
 - **A box jittering on a line** (or on a zone's edge) counts once: a crossing counts
-  once the point has been on the new side for :attr:`CrossingRule.min_frames`
-  observations in a row (``LineZone``'s ``minimum_crossing_threshold``), so an object
-  that touches the line and turns back sooner counts zero, as does a bad box that
-  jumps across for a frame or two. A frame in which a track is not seen neither
-  extends that run nor breaks it, however long it lasts: a track keeps its side for its
-  whole life (:class:`TrackLongLineZone`), so a person who crosses while hidden behind
-  another, and comes back under the same id, counts.
+  once the point has been on the new side for :attr:`CrossingRule.min_seconds` (0.15 s:
+  the frames that span it at the video's frame rate, :meth:`CrossingRule.frames_at`,
+  ``LineZone``'s ``minimum_crossing_threshold``), so an object that touches the line
+  and turns back sooner counts zero, as does a bad box that jumps across for a frame or
+  two. A frame in which a track is not seen neither extends that run nor breaks it,
+  however long it lasts: a track keeps its side for its whole life
+  (:class:`RuleLineZone`), so a person who crosses while hidden behind another, and
+  comes back under the same id, counts.
+- **A track handed to another object** (its box's height jumps 1.8-fold,
+  :mod:`pipeline.stages.track_swaps`) starts afresh: its sides of every line and zone are
+  set again by its next observation, so the jump of its bottom centre is no crossing.
 - **A track's first observation sets its side**, so a track that starts one frame before
-  the line and goes on across it counts. A crossing in a track's last
-  ``min_frames - 1`` observations does not (the price of the jitter guard).
+  the line and goes on across it counts. A crossing in a track's last 0.15 s does not
+  (the price of the jitter guard).
 - **Unconfirmed tracks.** Only confirmed tracks reach this stage (the tracker
   stage returns them with ids from 1), and ``LineZone`` ignores negative ids.
   Trackers confirm a track within its first two or three detections; measured, at most
@@ -30,7 +34,7 @@ crossing rule, :data:`CROSSING_RULE`, was chosen by measurement
   frame), from the frames' own timestamps, so a variable frame rate is
   counted right; the timers forget nothing (the summary and the CSV read
   them at the end). A zone's **entries** count the tracks that came in from outside,
-  by the crossing rule (seen outside, then inside for ``min_frames`` observations).
+  by the crossing rule (seen outside, then inside for the rule's wait).
 
 Directions follow supervision: looking along the line from its first point to
 its second, ``in`` is a crossing from the right side to the left, ``out`` the
