@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import json
 from collections import Counter, defaultdict
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +23,9 @@ from pipeline.cli.main import main
 from pipeline.configs import DetectionConfig
 from pipeline.runtime.events import Done
 from pipeline.stages.counting import (
+    CROSSING_RULE,
     CountingStage,
+    CrossingRule,
     GeometryError,
     as_lines,
     as_zones,
@@ -156,9 +159,10 @@ def test_a_touch_and_return_counts_zero_and_a_track_starting_just_before_the_lin
 
 def test_a_box_that_flickers_across_for_one_frame_is_not_counted():
     """A detection jumping wholly across the line for one frame (a bad box) is no crossing."""
-    stage = CountingStage(as_lines([MIDDLE]), ())
+    stage = CountingStage(as_lines([MIDDLE]), (), fps=25)
     left, right = [100.0, 50.0, 140.0, 90.0], [180.0, 50.0, 220.0, 90.0]
-    boxes = [left, left, right, left, left, right, right, left, left, right, right, right]
+    boxes = [left, left, right, left, left, right, right, left, left]
+    boxes += [right] * stage.min_frames  # the rule's wait (4 frames at 25 fps)
     for frame, box in enumerate(boxes):
         stage.update(_tracked([box], [7], ["person"]), frame / 25)
     # Only the last move, which stayed on the new side, counts; one or two frames do not.
@@ -168,9 +172,9 @@ def test_a_box_that_flickers_across_for_one_frame_is_not_counted():
 def test_a_crossing_made_while_the_track_was_unseen_counts():
     """Hidden for 10 frames while another person stays in view, track 5 comes back past the
     line under its id: one crossing."""
-    stage = CountingStage(as_lines([MIDDLE]), ())
+    stage = CountingStage(as_lines([MIDDLE]), (), fps=25)
     left, right, other = [100.0, 50.0, 140.0, 90.0], [180.0, 50.0, 220.0, 90.0], [10, 150, 50, 230]
-    frames = [[left]] * 3 + [[]] * 10 + [[right]] * 3
+    frames = [[left]] * 3 + [[]] * 10 + [[right]] * stage.min_frames
     for frame, boxes in enumerate(frames):
         ids = [5] * len(boxes) + [9]
         stage.update(_tracked([*boxes, other], ids, ["person"] * len(ids)), frame / 25)
@@ -188,9 +192,10 @@ def test_the_bottom_centre_decides_and_a_box_entering_from_the_edge_counts():
 
 
 def test_a_box_jittering_on_a_zone_edge_enters_once():
-    stage = CountingStage((), as_zones(["desk:100,0,300,0,300,240,100,240"]))
-    # Bottom centre x: 60 (outside), then 96 / 104 jittering on the edge x = 100, then 150.
-    xs = [60, 60] + [96 if i % 2 else 104 for i in range(10)] + [150, 150, 150]
+    stage = CountingStage((), as_zones(["desk:100,0,300,0,300,240,100,240"]), fps=25)
+    # Bottom centre x: 60 (outside), then 96 / 104 jittering on the edge x = 100, then 150
+    # for the rule's wait.
+    xs = [60, 60] + [96 if i % 2 else 104 for i in range(10)] + [150] * stage.min_frames
     events = []
     for frame, x in enumerate(xs):
         events += stage.update(_tracked([[x - 20.0, 50.0, x + 20.0, 90.0]], [3], ["person"]),
@@ -201,10 +206,83 @@ def test_a_box_jittering_on_a_zone_edge_enters_once():
     assert sum(e["event"] == "enter" for e in events) == 6
 
 
+@pytest.mark.parametrize(
+    ("fps", "frames_past", "counted"),
+    [(10, 2, True), (10, 1, False), (50, 2, False), (50, 7, False), (50, 8, True)],
+)
+def test_the_wait_on_the_new_side_is_a_duration_at_any_frame_rate(fps, frames_past, counted):
+    """The app's rule waits 0.15 s on the new side: 2 frames at 10 fps, 8 at 50 fps, so a
+    box that is past the line for 2 frames at 50 fps (0.04 s, detector jitter) is not a
+    crossing there, while the same 2 frames at 10 fps (0.2 s) are."""
+    assert CROSSING_RULE.min_seconds == 0.15
+    stage = CountingStage(as_lines([MIDDLE]), (), fps=fps)
+    left, right = [100.0, 50.0, 140.0, 90.0], [180.0, 50.0, 220.0, 90.0]
+    for frame, box in enumerate([left] * 5 + [right] * frames_past):
+        stage.update(_tracked([box], [1], ["person"]), frame / fps)
+    assert stage.crossings[1] == ([("mid", "in")] if counted else [])
+
+
+def test_a_track_handed_to_another_object_is_no_crossing():
+    """The tracker hands track 4 from a small, distant person above the line to a large,
+    near one below it: the box's height jumps 3-fold and its bottom centre leaps across.
+    That is no crossing (the app's rule); counted without the swap guard, it was one."""
+    far = [[100.0, 30.0, 120.0, 90.0]]  # 60 px tall, bottom at y 90, above the line
+    near = [[80.0, -20.0, 140.0, 160.0]]  # 180 px tall, bottom at y 160, below it
+    frames = [far] * 5 + [near] * 5
+    counted = {}
+    for rule in (CROSSING_RULE, replace(CROSSING_RULE, swap_ratio=None)):
+        stage = CountingStage(as_lines(["road:0,100,320,100"]), (), rule)
+        for frame, boxes in enumerate(frames):
+            stage.update(_tracked(boxes, [4], ["person"]), frame / 25)
+        counted[rule.swap_ratio] = stage.crossings[4]
+    assert counted == {CROSSING_RULE.swap_ratio: [], None: [("road", "out")]}
+
+
+def test_an_object_coming_closer_grows_steadily_and_its_crossing_counts():
+    """A car driving towards the camera: its box grows 8 % a frame, from 60 to 250 px tall,
+    while its bottom centre goes down across the line: one crossing, out, never a swap."""
+    stage = CountingStage(as_lines(["road:0,100,320,100"]), (), CROSSING_RULE)
+    heights = [60.0 * 1.08**k for k in range(19)]
+    for frame, height in enumerate(heights):
+        bottom = 60.0 + 6 * frame
+        stage.update(_tracked([[100.0, bottom - height, 160.0, bottom]], [2], ["car"]), frame / 25)
+    assert heights[-1] > 3 * heights[0] and stage.crossings[2] == [("road", "out")]
+
+
+def test_a_track_handed_to_another_object_does_not_enter_a_zone():
+    stage = CountingStage((), as_zones(["desk:0,100,320,100,320,240,0,240"]))
+    far, near = [[100.0, 30.0, 120.0, 90.0]], [[80.0, -20.0, 140.0, 160.0]]
+    for frame, boxes in enumerate([far] * 5 + [near] * 5):
+        stage.update(_tracked(boxes, [4], ["person"]), frame / 25)
+    assert stage.summary()["zones"]["desk"]["entries_total"] == 0
+    assert stage.summary()["zones"]["desk"]["visitors"] == 1  # it is inside all the same
+
+
+@pytest.mark.parametrize("kind", ["line", "zone"])
+def test_a_hysteresis_band_counts_a_jittering_box_once_without_waiting(kind):
+    """With a band of a tenth of the box height (4 px here) and no frames to wait, a box
+    whose bottom centre jitters 3 px either side of the edge counts once, when it leaves;
+    without the band the same rule counts every jitter."""
+    xs = [120, 120] + [157 if i % 2 else 163 for i in range(10)] + [200]
+    found = {}
+    for band in (0.1, 0.0):
+        rule = CrossingRule("bottom_center", 1, band=band)
+        lines, zones = ((as_lines([MIDDLE]), ()) if kind == "line"
+                        else ((), as_zones(["right:160,0,320,0,320,240,160,240"])))  # fmt: skip
+        stage = CountingStage(lines, zones, rule)
+        for frame, x in enumerate(xs):
+            stage.update(_tracked([[x - 20.0, 50.0, x + 20.0, 90.0]], [3], ["person"]),
+                         frame / 25)  # fmt: skip
+        summary = stage.summary()
+        found[band] = (summary["lines"]["mid"]["in_total"] if kind == "line"
+                       else summary["zones"]["right"]["entries_total"])  # fmt: skip
+    assert found[0.1] == 1 and found[0.0] == 6
+
+
 def test_direction_follows_the_line_from_its_first_point_to_its_second():
     """Along a line drawn left to right, the right-hand side is below it: moving up is in."""
-    stage = CountingStage(as_lines(["road:0,100,320,100"]), ())
-    for frame, top in enumerate([150, 150, 150, 20, 20, 20]):  # from below to above
+    stage = CountingStage(as_lines(["road:0,100,320,100"]), (), fps=25)
+    for frame, top in enumerate([150] * 3 + [20] * stage.min_frames):  # from below to above
         stage.update(_tracked([[100.0, top, 140.0, top + 40]], [1], ["car"]), frame / 25)
     assert stage.summary()["lines"]["road"]["in"] == {"car": 1}
 

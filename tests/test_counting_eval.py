@@ -85,3 +85,50 @@ def test_rules_are_read_as_they_are_printed():
     assert (before.anchor, before.min_frames, before.remember_unseen) == ("corners", 2, False)
     assert counting_eval.parse_rule(CROSSING_RULE.name) == CROSSING_RULE
     assert before.name == "corners/2/forget"
+    both = counting_eval.parse_rule("bottom_center/2/forget/band=0.05/swap=1.5")
+    assert (both.band, both.swap_ratio, both.remember_unseen) == (0.05, 1.5, False)
+    assert counting_eval.parse_rule(both.name) == both
+    timed = counting_eval.parse_rule("center/0.2s")
+    assert (timed.min_seconds, timed.frames_at(30), timed.name) == (0.2, 6, "center/0.2s")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("bottom_center/3/swap=1", "swap must be greater than 1"),
+        ("bottom_center/3/band=-0.1", "band must be at least 0"),
+        ("bottom_center/3/hold", "unknown option 'hold'"),
+        ("bottom_center/3/band=wide", "could not convert"),
+        ("bottom_center/0s", "give the wait in frames or in seconds (above 0)"),
+    ],
+)
+def test_a_bad_rule_option_is_one_clear_error(capsys, text, message):
+    with pytest.raises(SystemExit):
+        counting_eval.main(["--rule", text])
+    err = capsys.readouterr().err
+    assert message in err and counting_eval.RULE_SYNTAX in err and "Traceback" not in err
+
+
+def test_the_errors_the_rule_makes_by_design_are_printed(printed):
+    """On TUD-Campus every error of the rule alone is a ground-truth touch-and-return or a
+    crossing at a track's end: the figure printed for them is the rule alone's error."""
+    alone = re.search(r"own boxes as tracks: total error (\d+) of", printed)
+    by_design = re.search(r"of which by design: (\d+) ground-truth crossings", printed)
+    assert alone and by_design and by_design[1] == alone[1]
+
+
+@pytest.mark.parametrize(
+    ("sides", "entries_only", "short"),
+    [
+        ([0, 0, 1, 1, 1, 1], False, 0),  # a crossing that stays
+        ([0, 0, 1, 0, 0, 0], False, 2),  # touch and return: in and back out
+        ([0, 0, 1, 0, 0, 0], True, 1),  # of which one entry
+        ([1, 1, 0, 1, 1, 1], True, 1),  # a step outside and back in: one entry
+        ([0, 0, 0, 0, 1, 1], False, 1),  # a crossing in the path's last 2 observations
+        ([0, 1, 1, 1, 0, 0, 0], False, 0),  # the first observation sets the side
+        ([0, 1, 0, 1, 0, 1, 1, 1], False, 4),  # jitter, then a crossing that stays
+    ],
+)
+def test_short_stays_are_the_crossings_a_waiting_rule_cannot_count(sides, entries_only, short):
+    side = np.array(sides, dtype=bool)
+    assert counting_eval.short_stay_crossings(side, 3, entries_only=entries_only) == short

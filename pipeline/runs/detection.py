@@ -212,7 +212,7 @@ class DetectionRun(Run[DetectionConfig, FrameResult]):
         self.per_device: dict[str, _FrameModels] = {}
         self.annotator = FrameAnnotator()
         self.ledger = TrackLedger()
-        self.counting = CountingStage(config.lines, config.zones)
+        self.counting = CountingStage(config.lines, config.zones, fps=info.fps)
         self.extras = AfterCounting(config, info.fps, info.width, info.height)
         self.files: dict[str, Any] = {}
         self._models_ready()

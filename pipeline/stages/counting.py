@@ -9,16 +9,20 @@ crossing rule, :data:`CROSSING_RULE`, was chosen by measurement
   half of the ground truth's crossings even on perfect boxes: a large box, or one that
   comes in from the frame's edge or leaves it soon after, is never wholly on one side.
 - **A box jittering on a line** (or on a zone's edge) counts once: a crossing counts
-  once the point has been on the new side for :attr:`CrossingRule.min_frames`
-  observations in a row (``LineZone``'s ``minimum_crossing_threshold``), so an object
-  that touches the line and turns back sooner counts zero, as does a bad box that
-  jumps across for a frame or two. A frame in which a track is not seen neither
-  extends that run nor breaks it, however long it lasts: a track keeps its side for its
-  whole life (:class:`TrackLongLineZone`), so a person who crosses while hidden behind
-  another, and comes back under the same id, counts.
+  once the point has been on the new side for :attr:`CrossingRule.min_seconds` (0.15 s:
+  the frames that span it at the video's frame rate, :meth:`CrossingRule.frames_at`,
+  ``LineZone``'s ``minimum_crossing_threshold``), so an object that touches the line
+  and turns back sooner counts zero, as does a bad box that jumps across for a frame or
+  two. A frame in which a track is not seen neither extends that run nor breaks it,
+  however long it lasts: a track keeps its side for its whole life
+  (:class:`RuleLineZone`), so a person who crosses while hidden behind another, and
+  comes back under the same id, counts.
+- **A track handed to another object** (its box's height jumps 1.8-fold,
+  :mod:`pipeline.stages.track_swaps`) starts afresh: its sides of every line and zone are
+  set again by its next observation, so the jump of its bottom centre is no crossing.
 - **A track's first observation sets its side**, so a track that starts one frame before
-  the line and goes on across it counts. A crossing in a track's last
-  ``min_frames - 1`` observations does not (the price of the jitter guard).
+  the line and goes on across it counts. A crossing in a track's last 0.15 s does not
+  (the price of the jitter guard).
 - **Unconfirmed tracks.** Only confirmed tracks reach this stage (the tracker
   stage returns them with ids from 1), and ``LineZone`` ignores negative ids.
   Trackers confirm a track within its first two or three detections; measured, at most
@@ -30,7 +34,7 @@ crossing rule, :data:`CROSSING_RULE`, was chosen by measurement
   frame), from the frames' own timestamps, so a variable frame rate is
   counted right; the timers forget nothing (the summary and the CSV read
   them at the end). A zone's **entries** count the tracks that came in from outside,
-  by the crossing rule (seen outside, then inside for ``min_frames`` observations).
+  by the crossing rule (seen outside, then inside for the rule's wait).
 
 Directions follow supervision: looking along the line from its first point to
 its second, ``in`` is a crossing from the right side to the left, ``out`` the
@@ -58,6 +62,7 @@ import supervision as sv
 
 from models.detectors.base import CLASS_NAME
 from pipeline.errors import PipelineError
+from pipeline.stages.track_swaps import SizeJumps
 
 #: The points of a box a crossing may be decided by (``LineZone``'s ``triggering_anchors``):
 #: with several, the box is on a side only when all of them are, and on neither while it
@@ -97,29 +102,69 @@ class CrossingRule:
     Attributes:
         anchor: Which points of the box decide its side, a key of :data:`CROSSING_ANCHORS`.
         min_frames: Observations in a row on the new side before the crossing counts
-            (``LineZone``'s ``minimum_crossing_threshold``).
-        remember_unseen: Keep a track's side while it is unseen, for its whole life
-            (:class:`TrackLongLineZone`); False: ``LineZone``'s own rule, which forgets
-            a track unseen for ``min_frames + 1`` frames (the rule before, for measuring).
+            (``LineZone``'s ``minimum_crossing_threshold``); 1 when ``min_seconds`` is set.
+        min_seconds: The same wait as a duration: at a video's frame rate, the frames
+            that span it, rounded up (:meth:`frames_at`), so the guard holds as long
+            at 10 fps as at 60. None: ``min_frames``, whatever the frame rate.
+        remember_unseen: Keep a track's side while it is unseen, for its whole life;
+            False: ``LineZone``'s own rule, which forgets a track unseen for
+            ``min_frames + 1`` frames (the rule before, for measuring).
+        band: A hysteresis band on each side of a line (or a zone's edge), as a share of
+            the box's height: an anchor closer than that is on neither side, and the
+            observation neither extends nor breaks a run. 0: none.
+        swap_ratio: A box whose height jumps by more than this factor from the track's
+            usual height (:mod:`pipeline.stages.track_swaps`) is taken for another
+            object the tracker handed the track to: the track's sides start afresh
+            there, so the jump is no crossing. None: never.
     """
 
     anchor: str
-    min_frames: int
+    min_frames: int = 1
+    min_seconds: float | None = None
     remember_unseen: bool = True
+    band: float = 0.0
+    swap_ratio: float | None = None
 
     def __post_init__(self) -> None:
         if self.anchor not in CROSSING_ANCHORS:
             raise ValueError(f"anchor must be one of {', '.join(CROSSING_ANCHORS)}")
         if self.min_frames < 1:
             raise ValueError("min_frames must be at least 1")
+        if self.min_seconds is not None and (self.min_seconds <= 0 or self.min_frames != 1):
+            raise ValueError("give the wait in frames or in seconds (above 0), not both")
+        if not 0 <= self.band < 1:
+            raise ValueError("band must be at least 0 and below 1 (a share of the box height)")
+        if self.swap_ratio is not None and self.swap_ratio <= 1:
+            raise ValueError("swap must be greater than 1 (a factor of the box height)")
 
     @property
     def name(self) -> str:
-        """The rule as the counting evaluation prints and reads it: ``anchor/min_frames``.
+        """The rule as the counting evaluation prints and reads it.
 
-        ``/forget`` follows without ``remember_unseen``.
+        ``anchor/min_frames`` (or ``anchor/{min_seconds}s``), then ``/forget`` without
+        ``remember_unseen``, ``/band=B`` and ``/swap=R`` when set.
         """
-        return f"{self.anchor}/{self.min_frames}" + ("" if self.remember_unseen else "/forget")
+        wait = f"{self.min_seconds:g}s" if self.min_seconds else str(self.min_frames)
+        return (
+            f"{self.anchor}/{wait}"
+            + ("" if self.remember_unseen else "/forget")
+            + (f"/band={self.band:g}" if self.band else "")
+            + (f"/swap={self.swap_ratio:g}" if self.swap_ratio else "")
+        )
+
+    def frames_at(self, fps: float | None) -> int:
+        """Observations in a row on the new side before a crossing counts, at ``fps``.
+
+        Example:
+            >>> [CrossingRule("bottom_center", min_seconds=0.15).frames_at(fps)
+            ...  for fps in (10, 14, 25, 30, 60)]
+            [2, 3, 4, 5, 9]
+        """
+        if self.min_seconds is None:
+            return self.min_frames
+        rate = fps if fps and fps > 0 else FALLBACK_FPS
+        # The tolerance keeps a duration that is a whole number of frames at that number.
+        return max(1, math.ceil(self.min_seconds * rate - 1e-6))
 
     def sentence(self) -> str:
         """What counts as a crossing, in one sentence for the page's help.
@@ -128,16 +173,31 @@ class CrossingRule:
             >>> CrossingRule("center", 2).sentence()[:64]
             'An object crosses a line once the centre of its box has gone to '
         """
+        swap = (
+            f", nor does a track whose box suddenly grows or shrinks {self.swap_ratio:g}-fold "
+            "(the tracker jumped to another object)"
+            if self.swap_ratio
+            else ""
+        )
+        wait = (
+            f"{self.min_seconds:g} s ({self.frames_at(FALLBACK_FPS)} frames at "
+            f"{FALLBACK_FPS:g} fps)"
+            if self.min_seconds
+            else f"{self.min_frames} frames"
+        )
         return (
             f"An object crosses a line once {ANCHOR_WORDS[self.anchor]} has gone to its other "
-            f"side and stayed there for {self.min_frames} frames in a row, so a box that "
-            "only touches the line and turns back does not count."
+            f"side and stayed there for {wait} in a row, so a box that only touches the "
+            f"line and turns back does not count{swap}."
         )
 
 
 #: The rule the app counts with, chosen by ``python -m pipeline.evaluation.counting_eval``
 #: (``docs/counting.md``: the table of every rule measured).
-CROSSING_RULE = CrossingRule(anchor="bottom_center", min_frames=3)
+CROSSING_RULE = CrossingRule(anchor="bottom_center", min_seconds=0.15, swap_ratio=1.8)
+#: The frame rate a rule in seconds is counted at when a stage is given none (one made
+#: only to draw shapes, or fed frames without a rate): the most common video rate.
+FALLBACK_FPS = 25.0
 
 
 @dataclass(frozen=True)
@@ -409,18 +469,67 @@ def check_inside(
                 )
 
 
-class TrackLongLineZone(sv.LineZone):
-    """``LineZone`` that remembers each track's side for the track's whole life.
+class RuleLineZone(sv.LineZone):
+    """``LineZone`` with the parts of :class:`CrossingRule` it lacks.
 
-    ``LineZone`` forgets a track unseen for ``minimum_crossing_threshold + 1`` frames, so
-    a person who crosses while hidden behind another comes back, under the same id, as if
-    new, on the far side: the crossing is lost. The tracker keeps ids across such gaps
-    and never reuses one, so the counter keeps their sides too (measured in
-    ``docs/counting.md``: 9 errors fewer in 230 crossings).
+    - **A track keeps its side for its whole life** (``remember_unseen``). ``LineZone``
+      forgets a track unseen for ``minimum_crossing_threshold + 1`` frames, so a person
+      who crosses while hidden behind another comes back, under the same id, as if new,
+      on the far side: the crossing is lost. The tracker keeps ids across such gaps and
+      never reuses one, so the counter keeps their sides too.
+    - **A hysteresis band** (``band``): an anchor closer to the line than ``band`` times
+      its box's height is treated as a box straddling the line, which ``LineZone``
+      skips (neither extending nor breaking a run).
+    - **A fresh start** (:meth:`restart`) for a track the tracker handed to another object.
+
+    Args:
+        start: The line's first point.
+        end: Its second point.
+        rule: The crossing rule.
+        min_frames: Its wait in observations, at the video's frame rate
+            (:meth:`CrossingRule.frames_at`).
     """
 
+    def __init__(
+        self, start: sv.Point, end: sv.Point, rule: CrossingRule, min_frames: int
+    ) -> None:
+        super().__init__(
+            start=start,
+            end=end,
+            triggering_anchors=CROSSING_ANCHORS[rule.anchor],
+            minimum_crossing_threshold=min_frames,
+        )
+        self.rule = rule
+
+    def restart(self, track_ids: set[int]) -> None:
+        """Forget these tracks' sides: their next observation sets them again."""
+        for key in track_ids:
+            self.crossing_state_history.pop(key, None)
+            self._confirmed_crossing_side.pop(key, None)
+            self._tracker_frames_absent.pop(key, None)
+
     def _evict_stale_crossing_history(self, current_keys: set[int]) -> None:
-        """Forget nothing: ids are never reused within a run."""
+        """Forget nothing when remembering: ids are never reused within a run."""
+        if not self.rule.remember_unseen:
+            super()._evict_stale_crossing_history(current_keys)
+
+    def _compute_anchor_sides(
+        self, detections: sv.Detections, coord_transform: Any = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``LineZone``'s sides, with an anchor inside the band on both (so skipped)."""
+        in_limits, left, right = super()._compute_anchor_sides(detections, coord_transform)
+        if self.rule.band:
+            start, end = self.vector.start, self.vector.end
+            direction = np.array([end.x - start.x, end.y - start.y], dtype=float)
+            heights = detections.xyxy[:, 3] - detections.xyxy[:, 1]
+            near = np.zeros(len(detections), dtype=bool)
+            for anchor in self.triggering_anchors:
+                offset = detections.get_anchors_coordinates(anchor) - [start.x, start.y]
+                cross = direction[0] * offset[:, 1] - direction[1] * offset[:, 0]
+                distance = np.abs(cross) / np.linalg.norm(direction)
+                near |= distance < self.rule.band * heights
+            left, right = left | near, right | near
+        return in_limits, left, right
 
 
 class CountingStage:
@@ -431,6 +540,7 @@ class CountingStage:
         zones: The counting zones.
         rule: When a box has crossed a line (the app's :data:`CROSSING_RULE`; other
             rules are for measuring, :mod:`pipeline.evaluation.counting_eval`).
+        fps: The video's frame rate, for a rule in seconds (None: :data:`FALLBACK_FPS`).
 
     Call :meth:`update` once per frame, in order, with that frame's tracked
     detections and its timestamp; :meth:`annotate` draws the current counts.
@@ -441,16 +551,16 @@ class CountingStage:
         lines: tuple[CountingLine, ...],
         zones: tuple[CountingZone, ...],
         rule: CrossingRule = CROSSING_RULE,
+        fps: float | None = None,
     ) -> None:
         self.lines = lines
         self.rule = rule
         self.zones = zones
+        #: Observations in a row on the new side before a crossing (or entry) counts.
+        self.min_frames = rule.frames_at(fps)
         self._line_zones = {
-            line.name: (TrackLongLineZone if rule.remember_unseen else sv.LineZone)(
-                start=sv.Point(*line.points[0]),
-                end=sv.Point(*line.points[1]),
-                triggering_anchors=CROSSING_ANCHORS[rule.anchor],
-                minimum_crossing_threshold=rule.min_frames,
+            line.name: RuleLineZone(
+                sv.Point(*line.points[0]), sv.Point(*line.points[1]), rule, self.min_frames
             )
             for line in lines
         }
@@ -477,6 +587,7 @@ class CountingStage:
         # Per zone and track: its confirmed inside-or-not, and its run on the other side.
         self._zone_sides: dict[str, dict[int, tuple[bool, int]]] = {z.name: {} for z in zones}
         self._inside: dict[str, dict[int, str]] = {zone.name: {} for zone in zones}
+        self._size_jumps = SizeJumps(rule.swap_ratio) if rule.swap_ratio else None
         self._last_time: float | None = None
         self._annotators: (
             tuple[sv.LineZoneAnnotator, list[sv.PolygonZoneAnnotator], float] | None
@@ -504,6 +615,9 @@ class CountingStage:
             detections.class_id = np.zeros(len(detections), dtype=int)
         ids = [] if detections.tracker_id is None else [int(i) for i in detections.tracker_id]
         names = [str(n) for n in detections.data.get(CLASS_NAME, [""] * len(ids))]
+        if self._size_jumps is not None and ids:
+            heights = detections.xyxy[:, 3] - detections.xyxy[:, 1]
+            self._restart(self._size_jumps.update(ids, heights.tolist()))
         for name, line_zone in self._line_zones.items():
             crossed_in, crossed_out = line_zone.trigger(detections) if ids else ([], [])
             for row, (went_in, went_out) in enumerate(zip(crossed_in, crossed_out, strict=True)):
@@ -521,7 +635,8 @@ class CountingStage:
                 self.seconds_in_zone[name][track_id] += elapsed
             inside_mask = polygon.trigger(detections) if ids else np.zeros(0, bool)
             now = {ids[row]: names[row] for row in np.flatnonzero(inside_mask)}
-            self._count_entries(name, ids, names, inside_mask)
+            near = self._near_edge(name, detections) if ids else np.zeros(0, bool)
+            self._count_entries(name, ids, names, inside_mask, near)
             before = self._inside[name]
             for track_id in now.keys() - before.keys():
                 events.append({"zone": name, "track_id": track_id, "class": now[track_id],
@@ -535,15 +650,38 @@ class CountingStage:
             self.peak_occupancy[name] = max(self.peak_occupancy[name], len(now))
         return events
 
+    def _restart(self, track_ids: set[int]) -> None:
+        """Forget these tracks' sides of every line and zone (another object now)."""
+        for line_zone in self._line_zones.values():
+            line_zone.restart(track_ids)
+        for sides in self._zone_sides.values():
+            for track_id in track_ids:
+                sides.pop(track_id, None)
+
+    def _near_edge(self, zone: str, detections: sv.Detections) -> np.ndarray:
+        """Which boxes' anchors lie within the rule's band of the zone's edge."""
+        if not self.rule.band:
+            return np.zeros(len(detections), dtype=bool)
+        polygon = self._polygon_zones[zone].polygon.astype(np.float32)
+        points = detections.get_anchors_coordinates(sv.Position.BOTTOM_CENTER)
+        heights = detections.xyxy[:, 3] - detections.xyxy[:, 1]
+        distance = np.array(
+            [abs(cv2.pointPolygonTest(polygon, (float(x), float(y)), True)) for x, y in points]
+        )
+        return distance < self.rule.band * heights
+
     def _count_entries(
-        self, zone: str, ids: list[int], names: list[str], inside: np.ndarray
+        self, zone: str, ids: list[int], names: list[str], inside: np.ndarray, near: np.ndarray
     ) -> None:
         """A track's side of a zone's edge changes as a line's does (:class:`CrossingRule`)."""
         sides = self._zone_sides[zone]
-        for track_id, name, now_inside in zip(ids, names, inside.tolist(), strict=True):
+        rows = zip(ids, names, inside.tolist(), near.tolist(), strict=True)
+        for track_id, name, now_inside, in_band in rows:
+            if in_band:  # as on a line: on neither side
+                continue
             confirmed, run = sides.get(track_id, (now_inside, 0))
             run = run + 1 if now_inside != confirmed else 0
-            if run >= self.rule.min_frames:
+            if run >= self.min_frames:
                 confirmed, run = now_inside, 0
                 if now_inside:
                     self.entries[zone][name] += 1
