@@ -101,7 +101,7 @@ class FrameByFrame:
             image = cv2.resize(image, (self.info.width, self.info.height))
         frame = Frame(self.frames, timestamp, image)
         with pipeline_errors(f"The live {self.task} run"):
-            [result] = self.run.process_batch(self.device, [image], self.timing)
+            [result] = self.run.process_frames(self.device, [frame], self.timing)
             annotated, detections = self.run.process(frame, result, self.timing)
             if self.video is not None:
                 self.video.write(annotated, timestamp)
