@@ -265,6 +265,10 @@ class DetectionRun(Run[DetectionConfig, FrameResult]):
         )
         return ObjectTracker(frame_rate=self.info.fps, tracker=name, params=params)
 
+    def fed_live(self) -> None:
+        """A live source: ``detect_every=auto`` now keeps up with its frames' arrival."""
+        self.stride = frame_stride(self.config.detect_every, live=True, fps=self.info.fps)
+
     @property
     def strided(self) -> bool:
         """Whether some frames may skip the detector (a stride other than 1, or ``auto`` live)."""

@@ -75,6 +75,7 @@ class FrameByFrame:
         self.device = devices[0]
         with pipeline_errors(f"The live {self.task} run"):
             self.run = run_class(config, self.info, devices)
+        self.run.fed_live()
         self.outputs = dict(outputs or {})
         self.files: dict[str, OutputFile] = {}
         self.video: H264Writer | None = None

@@ -120,7 +120,7 @@ class AutoStride:
         self._lock = threading.Lock()
         self._period = 1.0 / fps if fps > 0 else 0.0
         self._detect_s: float | None = None
-        self._rest_s = 0.0
+        self._rest_s: float | None = None
         self._last_arrival: float | None = None
         self._since_detection = 0
 
@@ -149,7 +149,7 @@ class AutoStride:
     def stride(self) -> int:
         """The stride that keeps up now (1 until a detection has been timed)."""
         with self._lock:
-            detect, rest, period = self._detect_s, self._rest_s, self._period
+            detect, rest, period = self._detect_s, self._rest_s or 0.0, self._period
         if detect is None or period <= 0:
             return EVERY_FRAME
         spare = period - rest
