@@ -9,6 +9,7 @@ Example:
 from __future__ import annotations
 
 import functools
+import math
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -46,6 +47,9 @@ from pipeline.stages.tracking import ObjectTracker, tracker_params_for
 #: the model sees 518 px), so its maps are small while they wait for the in-order stage.
 DEPTH_VIDEO_MAX_WIDTH = 640
 
+
+#: The least time step between two frames given to a strided run's tracker (seconds).
+_MIN_TIME_STEP_S = 1e-3
 
 #: What the summary says of ``detect_every=auto`` on a file (pipeline.stages.stride).
 STRIDE_AUTO_FILE_NOTE = (
@@ -228,6 +232,7 @@ class DetectionRun(Run[DetectionConfig, FrameResult]):
         self.detected_frames = self.predicted_frames = 0
         self._last_depth: np.ndarray | None = None
         self._last_found: sv.Detections | None = None
+        self._track_time = -math.inf
         self._models_ready()
 
     def load_models(self) -> None:
@@ -351,11 +356,15 @@ class DetectionRun(Run[DetectionConfig, FrameResult]):
         started = time.perf_counter()
         self.stride.observe_arrival(frame.timestamp)
         detections = result.detections
-        # Strided runs give the tracker times: its motion model steps by the gap.
-        when = frame.timestamp if self.strided else None
+        # Strided runs give the tracker times (its motion model steps by the gap), kept
+        # increasing: a live stream's may repeat or step back, and the tracker would
+        # skip such a frame.
+        when = None
+        if self.strided:
+            when = self._track_time = max(frame.timestamp, self._track_time + _MIN_TIME_STEP_S)
         with timed(timing, "track"):
             if detections is None:
-                tracked = self.tracker.predict(frame.timestamp)
+                tracked = self.tracker.predict(self._track_time)
                 self.predicted_frames += 1
             else:
                 tracked = self.tracker.update(detections, timestamp=when)
