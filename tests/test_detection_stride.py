@@ -22,6 +22,7 @@ from pipeline.runs.live import FrameByFrame
 from pipeline.runtime.events import Done
 from pipeline.stages.stride import MAX_AUTO_STRIDE, AutoStride, frame_stride
 from pipeline.stages.tracking import ObjectTracker
+from ui.render import summary_text
 from ui.rest.forms import RunForm
 from ui.tabs.detection import build_detection_config
 
@@ -51,6 +52,9 @@ def test_a_run_with_stride_3_predicts_the_frames_between_and_marks_them(video, t
         "predicted_frames": FRAMES - detected,
     }
     assert done.summary["tracks_per_class"] == {"red": 1, "green": 1, "blue": 1}
+    assert f"Detector on {detected} of {FRAMES} frames (detect every 3)" in summary_text(
+        done.summary
+    )
     frames = json.loads(outputs["tracks"].read_text())["frames"]
     assert [f["frame"] for f in frames] == list(range(FRAMES))
     for entry in frames[1:]:
