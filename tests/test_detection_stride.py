@@ -148,10 +148,9 @@ def test_auto_stride_keeps_up_with_the_source_from_measured_times():
 
 
 def test_a_live_run_with_auto_skips_the_detector_when_it_is_too_slow_for_the_frames():
-    live = FrameByFrame(
-        DetectionConfig(detector="test_shapes", detect_every="auto"), width=WIDTH, height=HEIGHT
-    )
-    # Frames 1 ms apart: no detector keeps up, so auto strides past 1.
+    config = DetectionConfig(detector="test_shapes", detect_every="auto")
+    # A source sending 1000 frames a second: no detector keeps up, so auto strides past 1.
+    live = FrameByFrame(config, width=WIDTH, height=HEIGHT, fps=1000.0)
     for index in range(12):
         live.process(synthetic.draw_frame(index, WIDTH, HEIGHT), timestamp=index / 1000)
     stride = live.finish()["detection_stride"]

@@ -270,9 +270,9 @@ class DetectionRun(Run[DetectionConfig, FrameResult]):
         )
         return ObjectTracker(frame_rate=self.info.fps, tracker=name, params=params)
 
-    def fed_live(self) -> None:
-        """A live source: ``detect_every=auto`` now keeps up with its frames' arrival."""
-        self.stride = frame_stride(self.config.detect_every, live=True, fps=self.info.fps)
+    def fed_live(self, fps: float) -> None:
+        """A live source sending ``fps`` frames a second: ``detect_every=auto`` keeps up with it."""
+        self.stride = frame_stride(self.config.detect_every, live=True, fps=fps)
 
     @property
     def strided(self) -> bool:
@@ -354,7 +354,6 @@ class DetectionRun(Run[DetectionConfig, FrameResult]):
         self, frame: Frame, result: FrameResult, timing: dict[str, float]
     ) -> tuple[np.ndarray, sv.Detections]:
         started = time.perf_counter()
-        self.stride.observe_arrival(frame.timestamp)
         detections = result.detections
         # Strided runs give the tracker times (its motion model steps by the gap), kept
         # increasing: a live stream's may repeat or step back, and the tracker would

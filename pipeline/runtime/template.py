@@ -248,8 +248,8 @@ class Run(abc.ABC, Generic[ConfigT, R]):
         """Frames per :meth:`process_batch` call on ``device`` (the config's, else the model's)."""
         raise NotImplementedError(f"{type(self).__name__} does not work in batches")
 
-    def fed_live(self) -> None:
-        """The frames come from a live source one at a time (a webcam), not from ``info``."""
+    def fed_live(self, fps: float) -> None:
+        """The frames come one at a time from a live source (a webcam) sending ``fps`` a second."""
 
     def producer(self, reader: FrameReader, stop: threading.Event) -> Producer[R]:
         """The frames with their results in order.

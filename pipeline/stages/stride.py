@@ -105,9 +105,13 @@ class AutoStride:
     ``ceil(d / (p - r))``, bounded by :data:`MAX_AUTO_STRIDE`. Until a detection
     has been timed the stride is 1. Safe to call from several threads.
 
+    The source's rate is the one it states (a stream's, or the rate a page sends
+    its webcam's frames at), never the rate frames reach the run: a source that
+    drops the frames a slow run cannot take would seem to match its pace, and the
+    stride would never grow.
+
     Args:
-        fps: The source's frame rate (a live stream's stated rate, or the rate at
-            which a webcam's frames arrive; :meth:`observe_arrival` updates it).
+        fps: The source's frame rate.
 
     Example:
         >>> auto = AutoStride(fps=25.0)
@@ -121,7 +125,6 @@ class AutoStride:
         self._period = 1.0 / fps if fps > 0 else 0.0
         self._detect_s: float | None = None
         self._rest_s: float | None = None
-        self._last_arrival: float | None = None
         self._since_detection = 0
 
     @staticmethod
@@ -137,13 +140,6 @@ class AutoStride:
         """The rest of one frame's work (everything but detection) took ``seconds``."""
         with self._lock:
             self._rest_s = self._mean(self._rest_s, seconds)
-
-    def observe_arrival(self, timestamp: float) -> None:
-        """A frame arrived at ``timestamp`` seconds: the source's period is measured from these."""
-        with self._lock:
-            last, self._last_arrival = self._last_arrival, timestamp
-            if last is not None and timestamp > last:
-                self._period = self._mean(self._period or None, timestamp - last)
 
     @property
     def stride(self) -> int:
@@ -188,9 +184,6 @@ class FixedStride:
     def observe_rest(self, seconds: float) -> None:
         """Unused: a fixed stride measures nothing."""
 
-    def observe_arrival(self, timestamp: float) -> None:
-        """Unused: a fixed stride measures nothing."""
-
 
 class LiveStride(AutoStride):
     """:class:`AutoStride` with the interface of :class:`FixedStride`."""
@@ -206,7 +199,7 @@ def frame_stride(detect_every: int | str, *, live: bool, fps: float) -> FixedStr
     Args:
         detect_every: The config's checked setting (:func:`as_detect_every`).
         live: Whether the frames come from a live source (a camera, a stream).
-        fps: The source's frame rate.
+        fps: The source's frame rate, as it states it (see :class:`AutoStride`).
     """
     if detect_every == AUTO_STRIDE and live:
         return LiveStride(fps)

@@ -138,7 +138,10 @@ class LiveHandlers:
                     detector, queries, confidence, counting, tracker, detect_every
                 )
                 height, width = image.shape[:2]
-                session = LiveSession(config, width, height, jobs=self.jobs if record else None)
+                session = LiveSession(
+                    config, width, height, jobs=self.jobs if record else None,
+                    fps=1.0 / self.settings.live_frame_interval_s,
+                )  # fmt: skip
             if session.elapsed_s >= self.settings.live_time_limit_s:
                 session.finish(f"Time limit ({self.settings.live_time_limit_s:g} s) reached.")
                 return gr.skip(), self._ended_text(session), session
