@@ -177,3 +177,21 @@ def test_the_stride_evaluation_on_a_short_window(tud_window):
     table = format_table(results)
     assert table.splitlines()[0].startswith("| detect every | TUD-Campus |")
     assert len(table.splitlines()) == 4
+
+
+def test_a_stream_with_auto_detects_or_predicts_every_frame_it_keeps(
+    tud_campus_video, tmp_path, capsys
+):
+    live_sources = pytest.importorskip("test_live_sources")
+    if live_sources.FFMPEG is None:
+        pytest.skip("ffmpeg is not installed")
+    with live_sources.served_stream(tud_campus_video) as url:  # 71 frames, 2.8 s
+        argv = live_sources.detect_args(url, tmp_path, "--detect-every", "auto")
+        assert main([*argv, "--reconnect-tries", "1"]) == 0
+    summary = json.loads(capsys.readouterr().out.split("\n", 2)[-1])
+    stride = summary["detection_stride"]
+    assert stride["detect_every"] == "auto" and "note" not in stride
+    assert stride["detected_frames"] + stride["predicted_frames"] == summary["frames"] > 0
+    frames = json.loads((tmp_path / "tracks.json").read_text())["frames"]
+    marked = [f for f in frames if any(o.get("predicted") for o in f["objects"])]
+    assert len(marked) <= stride["predicted_frames"]
