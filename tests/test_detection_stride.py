@@ -7,6 +7,7 @@ import json
 import re
 from pathlib import Path
 
+import av
 import numpy as np
 import pytest
 import supervision as sv
@@ -195,3 +196,26 @@ def test_a_stream_with_auto_detects_or_predicts_every_frame_it_keeps(
     frames = json.loads((tmp_path / "tracks.json").read_text())["frames"]
     marked = [f for f in frames if any(o.get("predicted") for o in f["objects"])]
     assert len(marked) <= stride["predicted_frames"]
+
+
+def test_with_depth_predicted_boxes_keep_their_tracks_depth_and_the_depth_video_every_frame(
+    video, tiny_depth_weights, tmp_path
+):
+    frames = 12
+    outputs = {"tracks": tmp_path / "t.json", "depth_video": tmp_path / "depth.mp4"}
+    config = DetectionConfig(
+        detector="test_shapes", depth=True, depth_weights=str(tiny_depth_weights),
+        detect_every=STRIDE, max_frames=frames,
+    )  # fmt: skip
+    list(start("detection", video, config, outputs))
+
+    records = json.loads(outputs["tracks"].read_text())["frames"]
+    last_depth: dict[int, float] = {}
+    for entry in records:
+        for obj in entry["objects"]:
+            if obj.get("predicted"):
+                assert obj["depth"] == last_depth[obj["track_id"]]
+            last_depth[obj["track_id"]] = obj["depth"]
+    assert any(obj.get("predicted") for entry in records for obj in entry["objects"])
+    with av.open(str(outputs["depth_video"])) as container:
+        assert sum(1 for _ in container.decode(video=0)) == frames
