@@ -219,3 +219,24 @@ def test_with_depth_predicted_boxes_keep_their_tracks_depth_and_the_depth_video_
     assert any(obj.get("predicted") for entry in records for obj in entry["objects"])
     with av.open(str(outputs["depth_video"])) as container:
         assert sum(1 for _ in container.decode(video=0)) == frames
+
+
+def test_a_batch_takes_the_stride_for_every_video(tmp_path, capsys):
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    for name, frames in {"a.mp4": 8, "b.mp4": 6}.items():
+        synthetic.make_video(inputs / name, frames=frames)
+    out = tmp_path / "out"
+    argv = ["batch", str(inputs / "*.mp4"), "--out", str(out), "--no-video", "--no-progress"]
+    assert main([*argv, "--detector", "test_shapes", "--detect-every", "2"]) == 0
+    lines = [json.loads(line) for line in (out / "manifest.jsonl").read_text().splitlines()]
+    strides = sorted(
+        (line["summary"]["frames"], line["summary"]["detection_stride"]) for line in lines
+    )
+    assert strides == [
+        (6, {"detect_every": 2, "detected_frames": 3, "predicted_frames": 3}),
+        (8, {"detect_every": 2, "detected_frames": 4, "predicted_frames": 4}),
+    ]
+    capsys.readouterr()
+    assert main([*argv, "--detector", "test_shapes", "--detect-every", "-1"]) == 2
+    assert REFUSED in capsys.readouterr().err
