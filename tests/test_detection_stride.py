@@ -240,3 +240,17 @@ def test_a_batch_takes_the_stride_for_every_video(tmp_path, capsys):
     capsys.readouterr()
     assert main([*argv, "--detector", "test_shapes", "--detect-every", "-1"]) == 2
     assert REFUSED in capsys.readouterr().err
+
+
+def test_counting_on_predicted_boxes_counts_as_on_detected_ones(video, tmp_path):
+    """Red crosses x=100 going right; blue goes up across y=180 and green down to it."""
+    lines = ("gate:100,0,100,240", "bar:0,180,320,180")
+    summaries = []
+    for stride in (1, STRIDE):
+        config = DetectionConfig(detector="test_shapes", lines=lines, detect_every=stride)
+        outputs = {"tracks": tmp_path / f"t{stride}.json"}
+        summaries.append(list(start("detection", video, config, outputs))[-1].summary)
+    every, strided = (summary["counting"] for summary in summaries)
+    assert strided == every
+    # Whatever the counting rule (its anchor point), both lines see a crossing.
+    assert all(line["in_total"] + line["out_total"] >= 1 for line in every["lines"].values())
