@@ -15,11 +15,13 @@ import spaces  # noqa: F401
 
 from ui.server import build_server, launch
 from ui.settings import Settings
+from ui.warm_up import warm_up
 
 settings = Settings.from_env()
 demo, rest_app = build_server(settings)
 
 if __name__ == "__main__":
+    warm_up(settings)
     launch(
         demo,
         rest_app,

@@ -9,7 +9,7 @@ process, never when an offline flag is set).
 Example:
     >>> import models
     >>> status = models.weights_status("detector", "yolox_nano")
-    >>> status.available, status.source  # doctest: +SKIP
+    >>> status.available, status.source
     (True, 'bundled')
 """
 

@@ -5,8 +5,7 @@ check (:mod:`models.availability`, what can be loaded here), so that a model
 that cannot get its weights says which others can.
 
 Example:
-    >>> detector = create("detector", "yolox_nano", device="cpu")  # doctest: +SKIP
-    >>> get_cached("detector", "yolox_nano", device="cpu") is get_cached(  # doctest: +SKIP
+    >>> get_cached("detector", "yolox_nano", device="cpu") is get_cached(
     ...     "detector", "yolox_nano", device="cpu")
     True
 """

@@ -15,7 +15,7 @@ matters more: calibrated on ``one_by_one_person.mp4`` instead, YOLOX-Nano's
 int8 lost 2.2 points of recall on TUD-Campus, with or without the float head.
 
 Example:
-    >>> path = quantized_model(Path("yolox_nano.onnx"), preprocess)  # doctest: +SKIP
+    path = quantized_model(Path("yolox_nano.onnx"), preprocess)
 """
 
 from __future__ import annotations

@@ -59,6 +59,12 @@ from pipeline.stages.tracking import (
 #: A frame count no video reaches.
 NEVER = 2**62
 MIB = 1024 * 1024
+#: Least time between two live previews of a run, wherever it is watched: the page, the
+#: REST stream, the command line's progress. Each preview is a JPEG (a file in Gradio's
+#: cache on the page), so more often costs the run time and disk for no visible gain.
+PREVIEW_INTERVAL_S = 0.2
+#: The least detection score a detection run keeps, unless told otherwise.
+DEFAULT_CONFIDENCE = 0.25
 
 
 def option(
@@ -282,7 +288,7 @@ class DetectionConfig(PooledRunConfig):
             or one the detector offers, such as onnxruntime, onnxruntime-int8,
             openvino or torch (docs/cpu-runtimes.md).
         tracker: The tracker that gives objects their ids (each with defaults
-            tuned on MOT sequences; README, "Trackers").
+            tuned on MOT sequences; docs/trackers.md).
         tracker_params: Overrides of the tracker's tuned defaults as
             NAME=VALUE, repeated for several (for example
             lost_track_buffer=60; `python -m pipeline track --help` lists
@@ -332,7 +338,7 @@ class DetectionConfig(PooledRunConfig):
     size: str | None = option(None)
     weights: str | None = option(None)
     queries: tuple[str, ...] = option(())
-    confidence: float = option(0.25, flag="--conf")
+    confidence: float = option(DEFAULT_CONFIDENCE, flag="--conf")
     runtime: str = option(AUTO, choices=known_runtimes)
     tracker: str = option(DEFAULT_TRACKER, choices=tracker_names)
     tracker_params: tuple[tuple[str, Any], ...] = option(

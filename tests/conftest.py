@@ -7,6 +7,7 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 # Before any model library is imported: never reach a hub, never write to $HOME.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -41,6 +42,34 @@ def one_torch_thread() -> Iterator[None]:
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def server(settings: Any) -> Iterator[str]:
+    """The whole server as ``python app.py`` launches it, with the module's ``settings``."""
+    from serving import served_server
+
+    with served_server(settings) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def http(server: str) -> Iterator[Any]:
+    """An ``httpx`` client of :func:`server` (long timeout: some requests run whole jobs)."""
+    import httpx
+
+    with httpx.Client(base_url=server, timeout=300) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def models_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """One ``MODELS_CACHE_DIR`` for the module: exports and int8 models made once, as in an
+    app's life."""
+    folder = tmp_path_factory.mktemp("models-cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MODELS_CACHE_DIR", str(folder))
+        yield folder
 
 
 @pytest.fixture(scope="session")

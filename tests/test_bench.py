@@ -1,4 +1,4 @@
-"""The benchmark runs as the README says and reports consistent figures."""
+"""The benchmark runs as docs/benchmark.md says and reports consistent figures."""
 
 from __future__ import annotations
 

@@ -10,12 +10,11 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from serving import served_server
+from chromium import chromium
 
 import models
 from pipeline import ConfigError, PipelineError
@@ -104,6 +103,7 @@ def test_the_analysis_names_the_bottleneck_best_batch_and_expected_time(grid: li
     stages = best["stage_ms_per_frame"]
     assert result["bottleneck"]["stage"] == max(stages, key=stages.get)
     assert result["expected_seconds"] == pytest.approx(100 / best["end_to_end_fps"], abs=0.05)
+
     def group(row: dict) -> tuple:
         return row["detector"], row["size"], row["runtime"], tuple(row["devices"])
 
@@ -137,18 +137,6 @@ def test_bad_plans_are_clear_errors(settings: dict, error: type, message: str) -
 @pytest.fixture(scope="module")
 def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     return Settings(output_dir=tmp_path_factory.mktemp("bench-jobs"), preview_interval_s=0.05)
-
-
-@pytest.fixture(scope="module")
-def server(settings: Settings) -> Iterator[str]:
-    with served_server(settings) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def http(server: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server, timeout=300) as client:
-        yield client
 
 
 def test_rest_routes_answer_well_formed_figures(http: httpx.Client) -> None:
@@ -261,29 +249,21 @@ def test_named_endpoints(server: str, tmp_path: Path) -> None:
 
 @pytest.mark.browser
 def test_the_tab_draws_its_plots_in_chromium(server: str) -> None:
-    from test_browser import CHROMIUM, CHROMIUM_ARGS
 
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not CHROMIUM.is_file():
-        pytest.skip(f"Chromium not found at {CHROMIUM}")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 1400})
-            page.set_default_timeout(120_000)
-            page.goto(server)
-            page.get_by_role("tab", name="Benchmark").click()
-            page.locator("#bench-hardware").get_by_text("no NVIDIA GPU").wait_for()
-            # The monitor's line plot, drawn by the timer (not its empty placeholder).
-            page.locator("#bench-monitor-machine .vega-embed").wait_for()
-            page.locator("#bench-max-frames input").fill("8")
-            page.locator("#bench-run").click()
-            page.locator("#bench-analysis-text").get_by_text("Fastest end to end").wait_for()
-            for plot_id in ("bench-stages", "bench-batch", "bench-scaling"):
-                page.locator(f"#{plot_id} .vega-embed").wait_for()
-            page.screenshot(path="/tmp/benchmark-tab.png", full_page=True)
-        finally:
-            browser.close()
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": 1280, "height": 1400})
+        page.set_default_timeout(120_000)
+        page.goto(server)
+        page.get_by_role("tab", name="Benchmark").click()
+        page.locator("#bench-hardware").get_by_text("no NVIDIA GPU").wait_for()
+        # The monitor's line plot, drawn by the timer (not its empty placeholder).
+        page.locator("#bench-monitor-machine .vega-embed").wait_for()
+        page.locator("#bench-max-frames input").fill("8")
+        page.locator("#bench-run").click()
+        page.locator("#bench-analysis-text").get_by_text("Fastest end to end").wait_for()
+        for plot_id in ("bench-stages", "bench-batch", "bench-scaling"):
+            page.locator(f"#{plot_id} .vega-embed").wait_for()
+        page.screenshot(path="/tmp/benchmark-tab.png", full_page=True)
 
 
 class FakeNvml:

@@ -17,28 +17,18 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from chromium import CHROMIUM, CHROMIUM_ARGS, chromium, skip_without_chromium  # noqa: F401
 from serving import served
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 VIEWPORT = {"width": 1280, "height": 1100}
 # The host page shows the whole frame: Gradio's images load lazily, when in view.
 HOST_VIEWPORT = {"width": 1280, "height": 1600}
 IFRAME_HEIGHT = 1450
 TIMEOUT_MS = 45_000
 
-if not CHROMIUM.is_file():
-    pytest.skip(f"Chromium not found at {CHROMIUM}", allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api")
+skip_without_chromium()
 
 # Records every src the image under a selector takes, including images Svelte replaces.
 WATCH_IMAGE_JS = """(selector) => {
@@ -93,12 +83,8 @@ def app_url(output_root: Path, yolox_weights: Path) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
+    with chromium() as browser:
+        yield browser
 
 
 @pytest.fixture

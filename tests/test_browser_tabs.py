@@ -157,6 +157,14 @@ def test_segmentation_tab_follows_objects_picked_by_clicks_and_a_box(page, clip:
     note.get_by_text("Object 2: box set").wait_for()
     picked = json.loads(page.locator("#seg-prompts textarea").input_value())
     assert picked["frame"] == 0 and len(picked["objects"]) == 2
+    # The objects move to another frame with the slider's number box: the masks start there.
+    frame_box = page.locator("#seg-click-frame input[type=number]")
+    frame_box.fill("2")
+    frame_box.press("Tab")
+    note.get_by_text("The objects are now on frame 2").wait_for()
+    check_image_loaded(page, "#seg-click-canvas", timeout_ms=15_000)
+    picked = json.loads(page.locator("#seg-prompts textarea").input_value())
+    assert picked["frame"] == 2 and len(picked["objects"]) == 2
     [[x, y, label]] = picked["objects"][0]["points"]
     assert label == 1 and abs(x - 30) <= 2 and abs(y - 40) <= 2
     box = picked["objects"][1]["box"]
@@ -172,3 +180,5 @@ def test_segmentation_tab_follows_objects_picked_by_clicks_and_a_box(page, clip:
     assert masks["model"]["prompts"]["objects"][1]["box"] == [float(v) for v in box]
     ids = {obj["track_id"] for frame in masks["frames"] for obj in frame["objects"]}
     assert ids <= {1, 2}
+    assert masks["model"]["prompts"]["frame"] == 2
+    assert [frame["objects"] for frame in masks["frames"][:2]] == [[], []]

@@ -289,6 +289,26 @@ def test_the_picker_builds_objects_from_clicks_and_draws_them(video: Path) -> No
     assert "at least one positive click" in problem
 
 
+def test_the_picker_picks_on_the_frame_the_slider_chose(video: Path) -> None:
+    from ui.tabs.segmentation_clicks import add_click, canvas, frame_count, on_frame, undo
+
+    assert frame_count(str(video)) == FRAMES
+    picked = 7
+    text, state, _ = add_click("", "positive", {}, centre("red", picked), picked)
+    text, state, _ = add_click(text, "positive", state, centre("red", picked))  # keeps frame 7
+    assert json.loads(text)["frame"] == picked
+    assert json.loads(undo(text))["frame"] == picked
+    first, _ = canvas(str(video), "", {}, 0)
+    later, _ = canvas(str(video), "", {}, picked)
+    # The squares move: the frame drawn is the one picked, not the first.
+    assert not np.array_equal(first, later)
+    assert canvas(str(video), "", {}, FRAMES)[0] is None  # past the last frame
+    moved = on_frame(text, 3)
+    assert json.loads(moved)["frame"] == 3
+    assert json.loads(moved)["objects"] == json.loads(text)["objects"]
+    assert on_frame("", 3) == ""
+
+
 def test_a_run_split_into_calls_follows_clicks_as_one_run_does(tmp_path: Path) -> None:
     """The ZeroGPU path: the prompted frame lies in the second call."""
     from pipeline.runs import local_chunks

@@ -118,3 +118,29 @@ def test_offline_the_default_detector_is_the_bundled_one() -> None:
     # conftest.py sets HF_HUB_OFFLINE=1 and nothing provides YOLO11 weights.
     assert field_default(DetectionConfig, "detector") == "yolox_nano"
     assert DetectionConfig().detector == "yolox_nano"
+
+
+def test_every_way_in_shares_the_preview_interval_and_the_confidence() -> None:
+    """The preview interval and the detection threshold are each one value, read everywhere.
+
+    The page (``ui.settings``, ``ui.gpu``), the job store (REST's stream), a run started from
+    Python and the command line take :data:`pipeline.configs.PREVIEW_INTERVAL_S`; a detector
+    called directly keeps what a detection run keeps.
+    """
+    import inspect
+
+    from models.detectors.base import Detector
+    from pipeline import start
+    from pipeline.configs import DEFAULT_CONFIDENCE, PREVIEW_INTERVAL_S
+    from pipeline.jobs.store import JobStore
+    from ui.gpu import run_events
+    from ui.settings import Settings
+
+    def default(function: object, name: str) -> object:
+        return inspect.signature(function).parameters[name].default
+
+    assert field_default(Settings, "preview_interval_s") == PREVIEW_INTERVAL_S
+    for function in (start, JobStore.__init__, run_events):
+        assert default(function, "preview_interval_s") == PREVIEW_INTERVAL_S, function
+    assert field_default(DetectionConfig, "confidence") == DEFAULT_CONFIDENCE
+    assert default(Detector.detect, "confidence") == DEFAULT_CONFIDENCE

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 import logging
-from collections.abc import Iterator
 from itertools import islice
 from pathlib import Path
 
@@ -33,14 +32,6 @@ def frames(shared_assets: Path) -> list[np.ndarray]:
 
     video = shared_assets / "video" / "tud_campus.mp4"
     return [frame.image for frame in islice(iter_frames(video, max_frames=60), 0, 60, 15)]
-
-
-@pytest.fixture(scope="module")
-def cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    folder = tmp_path_factory.mktemp("models-cache")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("MODELS_CACHE_DIR", str(folder))
-        yield folder
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +73,7 @@ def torch_detector(seeded_weights: Path) -> uc.UltralyticsDetector:
 
 
 @pytest.fixture(scope="module")
-def ort_detector(seeded_weights: Path, cache: Path) -> uc.UltralyticsDetector:
+def ort_detector(seeded_weights: Path, models_cache: Path) -> uc.UltralyticsDetector:
     return seeded_detector(seeded_weights, "onnxruntime")
 
 
@@ -134,7 +125,7 @@ def assert_detectors_agree(
     return expected
 
 
-def test_raw_outputs_agree_on_random_weights(frames: list[np.ndarray], cache: Path) -> None:
+def test_raw_outputs_agree_on_random_weights(frames: list[np.ndarray], models_cache: Path) -> None:
     detector = models.create(
         "detector", "yolo11", device="cpu", weights="yolo11n.yaml", imgsz=IMGSZ,
         runtime="onnxruntime",
@@ -148,7 +139,7 @@ def test_raw_outputs_agree_on_random_weights(frames: list[np.ndarray], cache: Pa
     np.testing.assert_allclose(raw[:, :4], reference[:, :4], atol=0.01)  # pixels
     np.testing.assert_allclose(raw[:, 4:], reference[:, 4:], atol=1e-6)
     # Random weights differ per instance: nothing is cached for them.
-    assert not list(cache.glob("**/*.onnx"))
+    assert not list(models_cache.glob("**/*.onnx"))
 
 
 def test_raw_outputs_agree_on_seeded_weights(
@@ -232,10 +223,10 @@ def test_static_shapes_match_the_predictor_on_full_squares(
 def test_export_is_cached_and_reused(
     seeded_weights: Path,
     ort_detector: uc.UltralyticsDetector,
-    cache: Path,
+    models_cache: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    [cached] = cache.glob("onnx/*.onnx")
+    [cached] = models_cache.glob("onnx/*.onnx")
     assert ort_detector.onnx.path == cached
     assert cached.name.startswith(f"yolo11n-{IMGSZ}-")
 
@@ -310,14 +301,14 @@ def test_openvino_matches_pytorch_and_is_exported_once(
     frames: list[np.ndarray],
     seeded_weights: Path,
     torch_detector: uc.UltralyticsDetector,
-    cache: Path,
+    models_cache: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     detector = seeded_detector(seeded_weights, "openvino")
     assert detector.runtime == "openvino" and detector.info()["runtime"] == "openvino"
     assert_detectors_agree(torch_detector, detector, frames)
     # ultralytics' own export, cached beside the ONNX one, and taken from there next time.
-    assert detector.network.path.is_relative_to(cache / uc.OPENVINO_CACHE_FOLDER)
+    assert detector.network.path.is_relative_to(models_cache / uc.OPENVINO_CACHE_FOLDER)
     monkeypatch.setattr(uc, "export_openvino", pytest.fail)
     again = seeded_detector(seeded_weights, "openvino")
     assert again.runtime == "openvino" and again.network.path == detector.network.path

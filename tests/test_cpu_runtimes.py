@@ -34,15 +34,6 @@ def tud_frames(tud_campus_video: Path) -> list[np.ndarray]:
     return [frame.image for frame in iter_frames(tud_campus_video)]
 
 
-@pytest.fixture(scope="module")
-def int8_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """One cache for the module: the int8 model is quantized once, as in an app's life."""
-    folder = tmp_path_factory.mktemp("models-cache")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("MODELS_CACHE_DIR", str(folder))
-        yield folder
-
-
 @pytest.fixture
 def measured(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """``auto`` measures (the suite turns that off), with no choice from an earlier test."""
@@ -77,7 +68,7 @@ def test_a_runtime_a_model_cannot_use_is_one_line(capsys: pytest.CaptureFixture[
 
 @pytest.mark.slow
 def test_yolox_nano_takes_each_of_its_runtimes(
-    tud_frames: list[np.ndarray], int8_cache: Path
+    tud_frames: list[np.ndarray], models_cache: Path
 ) -> None:
     """The same persons on every runtime; its model info names the runtime and precision."""
     reference = None
@@ -91,7 +82,7 @@ def test_yolox_nano_takes_each_of_its_runtimes(
             reference = persons
         # int8 moves boxes a little and scores a little more, never whole persons.
         assert abs(len(persons) - len(reference)) <= 1, runtime
-    assert list(int8_cache.glob("int8/*.onnx")), "the int8 model is cached"
+    assert list(models_cache.glob("int8/*.onnx")), "the int8 model is cached"
 
 
 def score_on_tud(detector: Detector, frames: list[np.ndarray], gt: Path) -> dict:
@@ -104,7 +95,7 @@ def score_on_tud(detector: Detector, frames: list[np.ndarray], gt: Path) -> dict
 
 @pytest.mark.slow
 def test_int8_keeps_person_precision_and_recall_on_tud_campus(
-    tud_frames: list[np.ndarray], shared_assets: Path, int8_cache: Path
+    tud_frames: list[np.ndarray], shared_assets: Path, models_cache: Path
 ) -> None:
     gt = shared_assets / "mot" / "TUD-Campus" / "gt.txt"
     if not gt.is_file():
@@ -147,7 +138,7 @@ def test_fastest_takes_the_default_unmeasured_when_told(monkeypatch: pytest.Monk
 
 @pytest.mark.slow
 def test_auto_picks_a_measured_runtime_for_yolox_nano(
-    measured: None, int8_cache: Path, monkeypatch: pytest.MonkeyPatch
+    measured: None, models_cache: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     detector = models.create("detector", "yolox_nano", device="cpu")
     assert detector.runtime in yolox_nano.RUNTIMES[1:]
@@ -165,7 +156,7 @@ def test_auto_picks_a_measured_runtime_for_yolox_nano(
 
 
 @pytest.mark.slow
-def test_bench_compares_every_runtime(tmp_path: Path, int8_cache: Path) -> None:
+def test_bench_compares_every_runtime(tmp_path: Path, models_cache: Path) -> None:
     import json
 
     clip = make_video(tmp_path / "clip.mp4", frames=8, width=160, height=128)
@@ -188,3 +179,38 @@ def test_bench_compares_every_runtime(tmp_path: Path, int8_cache: Path) -> None:
             row["end_to_end_fps"] / reference["end_to_end_fps"]
         )
     assert figures["auto_picks"] == "onnxruntime"  # the suite does not measure (conftest)
+
+
+def test_the_app_loads_the_default_detector_before_the_first_run(
+    measured: None,
+    models_cache: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from models import instances
+    from ui.settings import Settings
+    from ui.warm_up import _load_default_detector, warm_up
+
+    assert warm_up(Settings(output_dir=tmp_path, warm_up=False)) is None
+    models.clear_cache()
+    thread = warm_up(Settings(output_dir=tmp_path))
+    assert thread is not None
+    thread.join(timeout=600)
+    assert not thread.is_alive()
+
+    # The first run's load finds it: nothing is built, measured or calibrated again.
+    def loading(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the first run loaded the detector itself")
+
+    monkeypatch.setattr(instances, "create", loading)
+    config = DetectionConfig(detector=models.default_detector())
+    detector = models.get_cached(
+        "detector", config.detector, device="cpu", **config.model_options()
+    )
+    assert detector.runtime in yolox_nano.RUNTIMES[1:]
+    # A detector that cannot load is a warning in the log; the app serves all the same.
+    models.clear_cache()
+    with caplog.at_level("WARNING", logger="ui.warm_up"):
+        _load_default_detector()
+    assert "not loaded ahead" in caplog.text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -63,6 +64,9 @@ def test_the_deploy_uploads_a_clean_tree_that_runs_on_its_own(tmp_path: Path) ->
         assert needed in listed
     assert any(name.startswith("assets/") and name.endswith(".mp4") for name in listed)
     assert "assets/models/yolox_nano/yolox_nano.onnx" in listed
+    # The README the Space shows links into docs/.
+    linked = re.findall(r"\]\((docs/[^)#]+)", (REPO_ROOT / "README.md").read_text())
+    assert linked and set(linked) <= set(listed)
     assert not any(name.startswith(("tests/", ".ci/", ".git/")) for name in listed)
     # The uploaded tree imports without the files left out.
     tree = tmp_path / "space"

@@ -23,6 +23,7 @@ from synthetic import make_video
 import models
 from pipeline import DepthConfig, Done, first_frame, start
 from pipeline.io.video import probe
+from pipeline.runs.depth import depth_normalizer
 from pipeline.runtime.events import FirstFrame, Preview, Progress
 from pipeline.stages.annotation import DEPTH, object_labels
 from pipeline.stages.depth_display import DepthNormalizer, DepthPainter, colorize, robust_range
@@ -221,23 +222,27 @@ def _constant_region_colours(normalizer: DepthNormalizer, maps: list[np.ndarray]
 
 def test_constant_region_keeps_its_colours_through_an_outlier_frame():
     maps = _sequence_with_outlier()
-    colours = _constant_region_colours(DepthNormalizer(), maps)
+    colours = _constant_region_colours(depth_normalizer(DepthConfig()), maps)
     drift = np.abs(colours - colours[0]).max()
     # The jitter alone moves a pixel by an 8-bit step or two, and one step of
     # Turbo changes a channel by up to about 6 levels.
     assert drift <= 10, f"colours of a constant region moved by {drift} levels"
     # Against the same sequence without the outlier: at most one 8-bit step apart
     # (the outlier only shifts which jittered frame is the window's median).
-    steady = _constant_region_colours(DepthNormalizer(), _sequence_with_outlier(outlier=-1))
+    steady = _constant_region_colours(
+        depth_normalizer(DepthConfig()), _sequence_with_outlier(outlier=-1)
+    )
     assert np.abs(colours - steady).max() <= 6, "the outlier frame moved the colours"
 
     # The same sequence coloured frame by frame flickers: the test can tell.
-    per_frame = _constant_region_colours(DepthNormalizer(window=1, momentum=0.0), maps)
+    per_frame = _constant_region_colours(
+        depth_normalizer(DepthConfig(smoothing_window=1, smoothing_momentum=0.0)), maps
+    )
     assert np.abs(per_frame - per_frame[0]).max() > 60
 
 
 def test_display_range_follows_a_lasting_change():
-    normalizer = DepthNormalizer()
+    normalizer = depth_normalizer(DepthConfig())
     near = np.tile(np.linspace(1.0, 5.0, 64, dtype=np.float32), (48, 1))
     for _ in range(10):
         normalizer.update(near)
@@ -251,13 +256,13 @@ def test_display_range_follows_a_lasting_change():
 def test_views_and_flat_maps():
     frame = np.full((20, 30, 3), 50, np.uint8)
     flat = np.zeros((20, 30), np.float32)  # a flat map must not divide by zero
-    display = DepthNormalizer().update(flat)
+    display = depth_normalizer(DepthConfig()).update(flat)
     for view, shape in [
         ("depth", (20, 30, 3)),
         ("side_by_side", (20, 60, 3)),
         ("blend", (20, 30, 3)),
     ]:
-        image = DepthPainter("grayscale", view=view).paint(frame, flat, display)
+        image = DepthPainter("grayscale", view=view, opacity=0.6).paint(frame, flat, display)
         assert image.shape == shape and image.dtype == np.uint8
     # Near is bright in grayscale: larger relative inverse depth is nearer.
     ramp = np.tile(np.linspace(0, 1, 30, dtype=np.float32), (20, 1))

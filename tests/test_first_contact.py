@@ -14,7 +14,7 @@ It fails on any browser console error, any 4xx/5xx answer to a request of
 the page's own, a request that leaves the machine, a status line still
 saying "Loading" after an error, and a Run button outside the first screen
 at 1280x900. Each tab's screenshot is written to ``tests/screenshots/``
-(git-ignored; see the README) for a reviewer to look at without running the app.
+(git-ignored; see docs/gradio.md) for a reviewer to look at without running the app.
 """
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import av
 import pytest
+from chromium import chromium
 from serving import app_process
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -97,31 +98,24 @@ def test_api_first_run_with_every_default(fresh_app: tuple[str, Path], tmp_path:
 
 @pytest.mark.browser
 def test_browser_first_run_from_the_pages_example(fresh_app: tuple[str, Path]) -> None:
-    from test_browser import CHROMIUM, CHROMIUM_ARGS, VIEWPORT, check_video_plays
+    from test_browser import VIEWPORT, check_video_plays
 
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not CHROMIUM.is_file():
-        pytest.skip(f"Chromium not found at {CHROMIUM}")
     url, home = fresh_app
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport=VIEWPORT)
-            page.set_default_timeout(60_000)
-            page.goto(url)
-            page.locator("#run-button").wait_for()
-            # The detector offered first is the one whose weights are here.
-            assert page.locator("#detector input").input_value() == "YOLOX-Nano"
-            # The example's caption (name, length, what to expect), in the tab on show.
-            page.get_by_text("one_by_one_person.mp4").filter(visible=True).first.click()
-            page.locator("#input-video video").wait_for()
-            page.locator("#run-button").click()
-            page.locator("#status").get_by_text("Done: 100 frames").wait_for()
-            assert "person" in page.locator("#status").inner_text()
-            check_video_plays(page.main_frame)
-            page.screenshot(path="/tmp/app-first-run.png", full_page=True)
-        finally:
-            browser.close()
+    with chromium() as browser:
+        page = browser.new_page(viewport=VIEWPORT)
+        page.set_default_timeout(60_000)
+        page.goto(url)
+        page.locator("#run-button").wait_for()
+        # The detector offered first is the one whose weights are here.
+        assert page.locator("#detector input").input_value() == "YOLOX-Nano"
+        # The example's caption (name, length, what to expect), in the tab on show.
+        page.get_by_text("one_by_one_person.mp4").filter(visible=True).first.click()
+        page.locator("#input-video video").wait_for()
+        page.locator("#run-button").click()
+        page.locator("#status").get_by_text("Done: 100 frames").wait_for()
+        assert "person" in page.locator("#status").inner_text()
+        check_video_plays(page.main_frame)
+        page.screenshot(path="/tmp/app-first-run.png", full_page=True)
     # The run's files are where a fresh install keeps them: under the temp folder.
     tracks = next((home / "tmp" / "video-analysis-runs").glob("job-*/tracks.json"))
     data = json.loads(tracks.read_text())
@@ -132,32 +126,25 @@ def test_browser_first_run_from_the_pages_example(fresh_app: tuple[str, Path]) -
 @pytest.mark.browser
 def test_browser_first_run_counts_with_the_counting_example(fresh_app: tuple[str, Path]) -> None:
     """The worker example and Run, nothing else: its preset line and zone count the worker."""
-    from test_browser import CHROMIUM, CHROMIUM_ARGS, VIEWPORT, check_image_loaded
+    from test_browser import VIEWPORT, check_image_loaded
 
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not CHROMIUM.is_file():
-        pytest.skip(f"Chromium not found at {CHROMIUM}")
     url, _ = fresh_app
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport=VIEWPORT)
-            page.set_default_timeout(60_000)
-            page.goto(url)
-            page.locator("#run-button").wait_for()
-            # The example's caption, in the tab on show.
-            page.get_by_text("worker_zone_detection.mp4").filter(visible=True).first.click()
-            page.locator("#input-video video").wait_for()
-            page.locator("#run-button").click()
-            # Meanwhile the editor shows the example's line and zone on its first frame.
-            page.get_by_role("button", name="Counting lines and zones").click()
-            check_image_loaded(page.main_frame, "#counting-canvas")
-            preset = json.loads(page.locator("#counting textarea").input_value())
-            page.locator("#status").get_by_text("Done: 71 frames").wait_for()
-            status = page.locator("#status").inner_text()
-            page.screenshot(path="/tmp/app-counting-example.png", full_page=True)
-        finally:
-            browser.close()
+    with chromium() as browser:
+        page = browser.new_page(viewport=VIEWPORT)
+        page.set_default_timeout(60_000)
+        page.goto(url)
+        page.locator("#run-button").wait_for()
+        # The example's caption, in the tab on show.
+        page.get_by_text("worker_zone_detection.mp4").filter(visible=True).first.click()
+        page.locator("#input-video video").wait_for()
+        page.locator("#run-button").click()
+        # Meanwhile the editor shows the example's line and zone on its first frame.
+        page.get_by_role("button", name="Counting lines and zones").click()
+        check_image_loaded(page.main_frame, "#counting-canvas")
+        preset = json.loads(page.locator("#counting textarea").input_value())
+        page.locator("#status").get_by_text("Done: 71 frames").wait_for()
+        status = page.locator("#status").inner_text()
+        page.screenshot(path="/tmp/app-counting-example.png", full_page=True)
     assert [line["name"] for line in preset["lines"]] == ["tape"]
     assert [zone["name"] for zone in preset["zones"]] == ["work area"]
     assert "Line tape: 1 in (person 1)" in status, status

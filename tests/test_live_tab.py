@@ -16,6 +16,7 @@ import gradio as gr
 import numpy as np
 import pytest
 import synthetic
+from chromium import CHROMIUM, CHROMIUM_ARGS, FAKE_CAMERA_FLAGS, chromium  # noqa: F401
 
 from pipeline.jobs import JobStatus
 from ui.jobs import job_store
@@ -175,12 +176,8 @@ def test_stop_frees_the_camera_before_the_server_ends_the_session(settings):
 
 # --- in a real browser, with a fake camera --------------------------------------------
 
-CHROMIUM = Path("/usr/bin/chromium")
-FAKE_CAMERA_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-    "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
-]  # fmt: skip
+# The whole command line, for tests that launch Chromium themselves.
+FAKE_CAMERA_ARGS = [*CHROMIUM_ARGS, *FAKE_CAMERA_FLAGS]
 OUTPUT_SRC_JS = "() => { const i = document.querySelector('#live-output img'); return i && i.src; }"
 CAMERA_STATE_JS = """() => {
     const video = document.querySelector('#live-camera video');
@@ -243,42 +240,35 @@ def changing_frames(page, count: int = 3, timeout_s: float = 60) -> list[str]:
 @pytest.mark.browser
 def test_the_live_tab_in_chromium_with_a_fake_camera(live_app, fake_camera_clip):
     url, output_root = live_app
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not CHROMIUM.is_file():
-        pytest.skip(f"Chromium not found at {CHROMIUM}")
-    args = [*FAKE_CAMERA_ARGS, f"--use-file-for-fake-video-capture={fake_camera_clip}"]
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=args)
-        try:
-            pages = [
-                browser.new_context(viewport={"width": 1280, "height": 1100}).new_page()
-                for _ in range(2)
-            ]
-            for page in pages:
-                page.set_default_timeout(45_000)
-                start_camera(page, url, save=True)
-            # Both sessions at once: each sees annotated frames change.
-            for page in pages:
-                assert len(changing_frames(page)) >= 3
-                page.locator("#live-status").get_by_text("Live for").wait_for()
-            assert pages[0].evaluate(CAMERA_STATE_JS) == ["live"]
+    args = [*FAKE_CAMERA_FLAGS, f"--use-file-for-fake-video-capture={fake_camera_clip}"]
+    with chromium(args) as browser:
+        pages = [
+            browser.new_context(viewport={"width": 1280, "height": 1100}).new_page()
+            for _ in range(2)
+        ]
+        for page in pages:
+            page.set_default_timeout(45_000)
+            start_camera(page, url, save=True)
+        # Both sessions at once: each sees annotated frames change.
+        for page in pages:
+            assert len(changing_frames(page)) >= 3
+            page.locator("#live-status").get_by_text("Live for").wait_for()
+        assert pages[0].evaluate(CAMERA_STATE_JS) == ["live"]
 
-            pages[0].locator("#live-stop").click()
-            pages[0].locator("#live-status").get_by_text("Stopped.").wait_for()
-            # Stop frees the camera, and the recording is there to play and download.
-            pages[0].wait_for_function(f"() => ({CAMERA_STATE_JS})().length === 0")
-            video = pages[0].locator("#live-recording video")
-            video.wait_for()
-            assert pages[0].locator('#live-tracks a[download="tracks.json"]').count() >= 1
-            # The other session goes on, with its own ids.
-            frames_before = pages[1].locator("#live-status").inner_text()
-            assert len(changing_frames(pages[1], 2)) >= 2
-            assert pages[1].locator("#live-status").inner_text() != frames_before
-            pages[1].locator("#live-stop").click()
-            pages[1].locator("#live-status").get_by_text("Stopped.").wait_for()
-            pages[0].screenshot(path="/tmp/app-live.png", full_page=True)
-        finally:
-            browser.close()
+        pages[0].locator("#live-stop").click()
+        pages[0].locator("#live-status").get_by_text("Stopped.").wait_for()
+        # Stop frees the camera, and the recording is there to play and download.
+        pages[0].wait_for_function(f"() => ({CAMERA_STATE_JS})().length === 0")
+        video = pages[0].locator("#live-recording video")
+        video.wait_for()
+        assert pages[0].locator('#live-tracks a[download="tracks.json"]').count() >= 1
+        # The other session goes on, with its own ids.
+        frames_before = pages[1].locator("#live-status").inner_text()
+        assert len(changing_frames(pages[1], 2)) >= 2
+        assert pages[1].locator("#live-status").inner_text() != frames_before
+        pages[1].locator("#live-stop").click()
+        pages[1].locator("#live-status").get_by_text("Stopped.").wait_for()
+        pages[0].screenshot(path="/tmp/app-live.png", full_page=True)
     # Two sessions at once, two trackers: each recording's ids start at 1.
     recordings = sorted(output_root.glob("job-*/tracks.json"))
     assert len(recordings) == 2

@@ -12,14 +12,12 @@ import io
 import json
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import av
 import httpx
 import pytest
 import synthetic
-from serving import served_server
 from synthetic import MovingShape
 
 from ui.settings import Settings
@@ -46,18 +44,6 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         max_queued_jobs=1,
         preview_interval_s=0.05,
     )
-
-
-@pytest.fixture(scope="module")
-def server(settings: Settings) -> Iterator[str]:
-    with served_server(settings) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def http(server: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server, timeout=120) as client:
-        yield client
 
 
 def post(http: httpx.Client, video: Path, path: str = "/detect/async", **form: str):

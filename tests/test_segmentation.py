@@ -226,7 +226,7 @@ def by_class(detections: sv.Detections, mapping: dict[int, int]) -> dict[str, in
 
 
 def test_keyframes_keep_ids_add_new_ones_and_drop_the_departed() -> None:
-    tracker = KeyframeTracker(match_iou=0.3, drop_after=2)
+    tracker = KeyframeTracker(match_iou=0.3, drop_after=2, min_mask_area=1, max_objects=50)
     found = boxes([("cat", 10, 10), ("dog", 100, 50)])
     first = tracker.match(0, found, {})
     ids = by_class(found, first.new)
@@ -269,7 +269,7 @@ def test_keyframes_keep_ids_add_new_ones_and_drop_the_departed() -> None:
 
 def test_keyframes_crossing_objects_do_not_swap_ids() -> None:
     """Two people cross; one is hidden behind the other for a while and found again."""
-    tracker = KeyframeTracker(match_iou=0.3, drop_after=10)
+    tracker = KeyframeTracker(match_iou=0.3, drop_after=10, min_mask_area=1, max_objects=50)
     size, step = 20, 5
 
     def positions(frame: int) -> dict[str, tuple[float, float]]:
@@ -315,7 +315,7 @@ def test_keyframes_crossing_objects_do_not_swap_ids() -> None:
 
 
 def test_keyframes_are_class_aware_and_ignore_duplicates() -> None:
-    tracker = KeyframeTracker(match_iou=0.3, max_objects=3)
+    tracker = KeyframeTracker(match_iou=0.3, drop_after=10, min_mask_area=1, max_objects=3)
     start = tracker.match(0, boxes([("bicycle", 50, 50)]), {})
     bike = start.new[0]
     # A rider on the bicycle: same place, another class, so a new object; a second box on

@@ -13,7 +13,7 @@ from pipeline.evaluation.track_eval import MEAN, METRICS
 from pipeline.evaluation.tune_trackers import choose, evaluate
 from pipeline.stages.tracking import DEFAULT_TRACKER, TRACKERS
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+TRACKERS_DOC = Path(__file__).resolve().parents[1] / "docs" / "trackers.md"
 
 
 @pytest.fixture(scope="module")
@@ -73,10 +73,10 @@ def test_comparison_rejects_missing_files_in_one_line(
 
 
 @pytest.mark.slow
-def test_the_default_tracker_is_the_one_the_measurement_and_the_readme_name(
+def test_the_default_tracker_is_the_one_the_measurement_and_the_docs_name(
     mot_root: Path, shared_assets: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """The README's table of the default's choice is what the command prints today.
+    """The table of the default's choice in docs/trackers.md is what the command prints today.
 
     A retuned tracker, a changed default or a new tracker without the table (and the
     default) following fails here.
@@ -85,7 +85,7 @@ def test_the_default_tracker_is_the_one_the_measurement_and_the_readme_name(
     assert compare_trackers.main(argv) == 0
     printed = capsys.readouterr().out
     assert f"best mean HOTA within the guard: {DEFAULT_TRACKER} " in printed
-    measured, documented = table_rows(printed), table_rows(choice_section(README))
+    measured, documented = table_rows(printed), table_rows(choice_section(TRACKERS_DOC))
     assert list(measured) == list(TRACKERS) == list(documented)
     header = next(line for line in printed.splitlines() if line.startswith("| tracker |"))
     yolox = [c.strip() for c in header.strip("|").split("|")][1:].index("YOLOX-Nano on TUD-Campus")
@@ -93,13 +93,13 @@ def test_the_default_tracker_is_the_one_the_measurement_and_the_readme_name(
         # YOLOX-Nano's figures come from onnxruntime on this CPU, the rest from files.
         mine = [c for i, c in enumerate(measured[tracker]) if i != yolox]
         theirs = [c for i, c in enumerate(documented[tracker]) if i != yolox]
-        assert mine == theirs, f"README row of {tracker} differs from the measurement"
-    assert re.search(rf"\*\*{DEFAULT_TRACKER}\*\*[^.]*is the default", choice_section(README))
+        assert mine == theirs, f"docs/trackers.md row of {tracker} differs from the measurement"
+    assert re.search(rf"\*\*{DEFAULT_TRACKER}\*\*[^.]*is the default", choice_section(TRACKERS_DOC))
 
 
-def choice_section(readme: Path) -> str:
-    """The README's paragraphs and table on how the default tracker was chosen."""
-    text = readme.read_text(encoding="utf-8")
+def choice_section(doc: Path) -> str:
+    """The paragraphs and table on how the default tracker was chosen."""
+    text = doc.read_text(encoding="utf-8")
     start = text.index("**How the default tracker was chosen.**")
     return text[start : text.index("**How each tracker's defaults were chosen.**")]
 

@@ -198,7 +198,7 @@ def test_worst_hota_loss_is_the_largest_gap_to_the_best_other_rule() -> None:
 
 @pytest.mark.slow
 def test_the_score_rule_loses_least_where_it_loses_most(mot_root: Path) -> None:
-    """The measurement behind DEFAULT_SCORE_MAP (README, "Trackers"), on all four sequences."""
+    """The measurement behind DEFAULT_SCORE_MAP (docs/trackers.md), on all four sequences."""
     sequences = find_sequences(mot_root, MOT15_SEQUENCES)
     trials = tune_trackers.compare_score_maps(sequences, workers=2)
     losses = tune_trackers.worst_hota_loss(trials)

@@ -147,7 +147,7 @@ def test_bytetrack_open_vocabulary_config_is_the_shared_rule() -> None:
 
 # --- real data: `pipeline track` on MOT15 TUD-Campus's public ACF detections ----------------
 
-# MOTA and IDF1 (trackers.eval, as in the README's table) of each tracker at its tuned
+# MOTA and IDF1 (trackers.eval, as in the table of docs/trackers.md) of each tracker at its tuned
 # defaults on TUD-Campus; the floors sit a little below these measured values.
 MEASURED_TUD_CAMPUS = {
     "bytetrack": (0.393, 0.445),

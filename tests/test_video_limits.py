@@ -8,7 +8,6 @@ holds at most its share of the queue.
 from __future__ import annotations
 
 import json
-import shutil
 import threading
 import time
 from fractions import Fraction
@@ -18,6 +17,7 @@ import av
 import numpy as np
 import pytest
 import synthetic
+from test_jobs import upload
 
 from pipeline import DetectionConfig
 from pipeline.errors import VideoOverLimit, VideoTooLong
@@ -143,12 +143,6 @@ def store(tmp_path: Path):
     )  # fmt: skip
     yield jobs
     jobs.close()
-
-
-def upload(clip: Path, tmp_path: Path) -> Path:
-    target = tmp_path / f"upload-{time.monotonic_ns()}.mp4"
-    shutil.copy(clip, target)
-    return target
 
 
 @pytest.fixture

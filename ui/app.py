@@ -1,8 +1,8 @@
 """The Gradio Blocks app: ``build_demo()`` assembles the tabs.
 
 Example:
-    >>> demo = build_demo()  # doctest: +SKIP
-    >>> demo.queue(default_concurrency_limit=1).launch()  # doctest: +SKIP
+    demo = build_demo()
+    demo.queue(default_concurrency_limit=1).launch()
 """
 
 from __future__ import annotations

@@ -73,8 +73,13 @@ def as_gr_errors() -> Iterator[None]:
             ``BaseException`` that are not ``Exception``.
 
     Example:
-        >>> with as_gr_errors():  # doctest: +SKIP
-        ...     pipeline.runner.check_video("notes.txt", None)
+        >>> from pipeline.errors import ConfigError
+        >>> try:
+        ...     with as_gr_errors():
+        ...         raise ConfigError("Confidence must be between 0 and 1, not 1.5.")
+        ... except gr.Error as error:
+        ...     print(error.message)
+        Confidence must be between 0 and 1, not 1.5.
     """
     try:
         yield

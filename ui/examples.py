@@ -6,7 +6,8 @@ each clip is before picking it. What each clip shows is written here once
 (``assets/README.md`` says where the clips come from).
 
 Example:
-    >>> example_caption(Path("assets/one_by_one_person.mp4"))  # doctest: +SKIP
+    >>> assets = Path(__file__).resolve().parents[1] / "assets"
+    >>> example_caption(assets / "one_by_one_person.mp4")
     'one_by_one_person.mp4 · 10 s · 1 person walks in'
 """
 

@@ -39,7 +39,7 @@ import models
 import pipeline
 import pipeline.runs
 from models.prefetch import fetch_weights
-from pipeline.configs import RunConfig
+from pipeline.configs import PREVIEW_INTERVAL_S, RunConfig
 from pipeline.errors import VideoError
 from pipeline.io.video import probe
 from pipeline.jobs.job import stop_file_watch
@@ -198,7 +198,7 @@ def run_events(
     config: RunConfig,
     outputs: Mapping[str, str | Path],
     stop_token: str | None = None,
-    preview_interval_s: float = 0.2,
+    preview_interval_s: float = PREVIEW_INTERVAL_S,
     per_call: int | None = None,
 ) -> Iterator[Event]:
     """Run any task on the GPU (or CPU), yielding the pipeline's events.

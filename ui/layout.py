@@ -106,7 +106,7 @@ def tracker_dropdown(prefix: str) -> gr.Dropdown:
         choices=[(spec.description, spec.name) for spec in TRACKERS.values()],
         value=DEFAULT_TRACKER,
         label="Tracker",
-        info="Each with defaults tuned on MOT15 sequences (README, Trackers).",
+        info="Each with defaults tuned on MOT15 sequences (docs/trackers.md).",
         allow_custom_value=True,
         elem_id=f"{prefix}tracker",
     )

@@ -8,9 +8,9 @@ the job's folder, its status, stream and files are served over REST while it
 runs and after, and the store sweeps it like any other once it has ended.
 
 Example:
-    >>> session = LiveSession(config, 640, 480, jobs=None)  # doctest: +SKIP
-    >>> shown = session.process(rgb_frame)  # doctest: +SKIP
-    >>> summary = session.finish("Stopped.")  # doctest: +SKIP
+    session = LiveSession(config, 640, 480, jobs=None)
+    shown = session.process(rgb_frame)
+    summary = session.finish("Stopped.")
 """
 
 from __future__ import annotations
@@ -22,14 +22,11 @@ from typing import Any
 import numpy as np
 import supervision as sv
 
-from pipeline.configs import DetectionConfig
+from pipeline.configs import PREVIEW_INTERVAL_S, DetectionConfig
 from pipeline.jobs import Job, JobStore
 from pipeline.runs.live import NOMINAL_FPS, FrameByFrame
 from pipeline.runtime.events import Done, FirstFrame, Preview, Progress
-from ui.render import counting_text, to_rgb
-
-#: Least time between two frames a recording job publishes to its MJPEG stream.
-JOB_PREVIEW_INTERVAL_S = 0.2
+from ui.render import counting_text, objects_text, to_rgb
 
 
 class LiveSession:
@@ -108,7 +105,7 @@ class LiveSession:
         index = self.run.frames - 1
         if index == 0:
             self.job.observe(FirstFrame(image=annotated, detections=found))
-        elif timestamp - self._last_published >= JOB_PREVIEW_INTERVAL_S:
+        elif timestamp - self._last_published >= PREVIEW_INTERVAL_S:
             self.job.observe(Preview(frame_index=index, image=annotated))
         else:
             return
@@ -123,12 +120,9 @@ class LiveSession:
     def status_text(self) -> str:
         """The live status: time, frames and speed, tracks per class, counts."""
         summary = self.run.summary()
-        per_class = ", ".join(f"{n} {c}" for n, c in summary.get("tracks_per_class", {}).items())
-        tracks = summary.get("tracks", 0)
         text = (
             f"**Live** for {self.elapsed_s:.0f} s: {self.run.frames} frames at "
-            f"{self.fps:.1f} fps, {tracks} track{'' if tracks == 1 else 's'}"
-            f"{f' ({per_class})' if per_class else ''}."
+            f"{self.fps:.1f} fps, {objects_text(summary)}."
         )
         if summary.get("counting"):
             text += "\n\n" + counting_text(summary["counting"])

@@ -7,7 +7,7 @@ without loading the model (:func:`models.weights_status`): a local file or
 setting, a library cache, or a reachable download host.
 
 Example:
-    >>> ("YOLOX-Nano", "yolox_nano") in model_choices("detector")  # doctest: +SKIP
+    >>> ("YOLOX-Nano", "yolox_nano") in model_choices("detector")
     True
 """
 
@@ -99,7 +99,7 @@ def weights_note(kind: str, name: str, size: str | None = None) -> str:
         size: The chosen size (None: the default).
 
     Example:
-        >>> weights_note("detector", "yolox_nano")  # doctest: +SKIP
+        >>> weights_note("detector", "yolox_nano")
         ''
     """
     package = _missing_package(kind, name)
@@ -157,7 +157,7 @@ def licences_info(kind: str, names: Sequence[str] | None = None) -> str:
     model's licence too, where it differs.
 
     Example:
-        >>> licences_info("detector", ["yolo11", "yolox_nano"])  # doctest: +SKIP
+        >>> licences_info("detector", ["yolo11", "yolox_nano"])
         'Licences: YOLO11: AGPL-3.0 · YOLOX-Nano: Apache-2.0'
     """
     names = models.available(kind) if names is None else names
@@ -169,7 +169,7 @@ def licence_text(kind: str, name: str) -> str:
     """The licence of a model and, where it differs, of the model it runs.
 
     Example:
-        >>> licence_text("segmenter", "YSAM2-S")  # doctest: +SKIP
+        >>> licence_text("segmenter", "YSAM2-S")
         'Apache-2.0 + AGPL-3.0 (YOLO11)'
     """
     spec = models.spec(kind, name)

@@ -52,13 +52,9 @@ def summary_text(summary: dict[str, Any], *, noun: str = "track", followed: bool
         ...               "tracks_per_class": {"person": 2}}, noun="object", followed=True)
         'Done: 40 frames, 2 objects followed (person 2) at 9.5 fps.'
     """
-    per_class = ", ".join(
-        f"{name} {count}" for name, count in summary.get("tracks_per_class", {}).items()
-    )
-    count = summary.get("tracks", 0)
     text = (
-        f"Done: {summary.get('frames', 0)} frames, {count} {noun}{'s' if count != 1 else ''}"
-        f"{' followed' if followed else ''}{f' ({per_class})' if per_class else ''} "
+        f"Done: {summary.get('frames', 0)} frames, "
+        f"{objects_text(summary, noun=noun, followed=followed)} "
         f"at {summary.get('fps', 0.0):.1f} fps{_runtime_text(summary.get('model') or {})}."
     )
     if summary.get("detection_stride"):
@@ -90,6 +86,25 @@ def stride_text(stride: dict[str, Any]) -> str:
     if predicted:
         return text + "; the tracker predicted the others."
     return text + (f": {stride['note']}." if stride.get("note") else ".")
+
+
+def objects_text(summary: dict[str, Any], *, noun: str = "track", followed: bool = False) -> str:
+    """How many tracks (or objects) a run has, per class: the same words in every status line.
+
+    Example:
+        >>> objects_text({"tracks": 1, "tracks_per_class": {"person": 1}})
+        '1 track (person 1)'
+        >>> objects_text({}, noun="object", followed=True)
+        '0 objects followed'
+    """
+    per_class = ", ".join(
+        f"{name} {count}" for name, count in summary.get("tracks_per_class", {}).items()
+    )
+    count = summary.get("tracks", 0)
+    return (
+        f"{count} {noun}{'s' if count != 1 else ''}{' followed' if followed else ''}"
+        f"{f' ({per_class})' if per_class else ''}"
+    )
 
 
 def _runtime_text(model: dict[str, Any]) -> str:

@@ -1,8 +1,8 @@
 """The whole server: the Gradio app and the REST API on one port, sharing one job store.
 
 Example:
-    >>> demo, app = build_server(Settings.from_env())  # doctest: +SKIP
-    >>> launch(demo, app, server_name="0.0.0.0", server_port=7860)  # doctest: +SKIP
+    demo, app = build_server(Settings.from_env())
+    launch(demo, app, server_name="0.0.0.0", server_port=7860)
 """
 
 from __future__ import annotations

@@ -4,31 +4,8 @@ Every setting has a default that suits a Hugging Face Space; each can be
 changed without touching code (Space "Variables", or the shell locally): the
 variable is ``VIDEO_APP_`` and the field's name in capitals.
 
-| variable | default | meaning |
-|---|---|---|
-| ``VIDEO_APP_OUTPUT_DIR`` | ``$TMPDIR/video-analysis-runs`` | the job store: one folder per run |
-| ``VIDEO_APP_OUTPUT_MAX_AGE_S`` | ``3600`` | finished runs older than this are deleted |
-| ``VIDEO_APP_OUTPUT_MAX_DISK_MB`` | ``10240`` | bound on the job store's disk use |
-| ``VIDEO_APP_SWEEP_INTERVAL_S`` | ``60`` | how often old runs are swept |
-| ``VIDEO_APP_MAX_QUEUED_JOBS`` | ``8`` | runs waiting for a device at most |
-| ``VIDEO_APP_MAX_UPLOAD_MB`` | ``1024`` | larger uploads are refused, while they stream in |
-| ``VIDEO_APP_CACHE_INTERVAL_S`` | ``300`` | how often Gradio sweeps its file cache |
-| ``VIDEO_APP_CACHE_MAX_AGE_S`` | ``3600`` | age at which Gradio's cached files go |
-| ``VIDEO_APP_PREVIEW_INTERVAL_S`` | ``0.2`` | least time between two live preview frames |
-| ``VIDEO_APP_MAX_DURATION_S`` | ``600`` | longer videos are refused |
-| ``VIDEO_APP_MAX_PIXELS`` | ``8847360`` | videos with larger frames (4096x2160) are refused |
-| ``VIDEO_APP_MAX_FPS`` | ``240`` | videos at a higher frame rate are refused |
-| ``VIDEO_APP_MAX_VIDEO_FRAMES`` | ``36000`` | videos with more frames are refused |
-| ``VIDEO_APP_MAX_QUERY_CHARS`` | ``500`` | longer ``queries`` are refused |
-| ``VIDEO_APP_MAX_BENCHMARK_ROWS`` | ``24`` | larger benchmark grids are refused |
-| ``VIDEO_APP_FORMAT_CHECKS`` | ``2`` | uploads checked at once; the others wait |
-| ``VIDEO_APP_MAX_QUEUED_PER_CLIENT`` | ``2`` | REST jobs one client may have waiting |
-| ``VIDEO_APP_ACCESS_TOKEN`` | unset | when set, REST, MCP and gradio_client calls need it |
-| ``VIDEO_APP_LIVE_TIME_LIMIT_S`` | ``300`` | how long one Live tab session may run |
-| ``VIDEO_APP_LIVE_SESSIONS`` | ``4`` | Live tab sessions at once; more wait |
-| ``VIDEO_APP_LIVE_FRAME_INTERVAL_S`` | ``0.05`` | least time between two webcam frames sent |
-| ``VIDEO_APP_GPU_FRAMES_PER_CALL`` | unset | frames per GPU call (unset: what fits in one) |
-| ``VIDEO_APP_MCP_SERVER`` | ``true`` | named endpoints as MCP tools (``/gradio_api/mcp/``) |
+Each field's default is written once, in :class:`Settings`; ``docs/settings.md``
+tabulates them with their variables (``tests/test_docs.py`` checks that it agrees).
 
 Example:
     >>> settings = Settings.from_env({"VIDEO_APP_MAX_DURATION_S": "60"})
@@ -45,6 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipeline.configs import PREVIEW_INTERVAL_S
 from pipeline.io.video_limits import (
     DEFAULT_MAX_DURATION_S,
     DEFAULT_MAX_FPS,
@@ -54,6 +32,8 @@ from pipeline.io.video_limits import (
 )
 
 PREFIX = "VIDEO_APP_"
+#: The job store's folder under the temporary directory, unless ``VIDEO_APP_OUTPUT_DIR`` says.
+OUTPUT_DIR_NAME = "video-analysis-runs"
 MIB = 1024 * 1024
 
 
@@ -104,6 +84,10 @@ class Settings:
         mcp_server: Serve the public named endpoints (``/detect``, ``/depth``,
             ``/segment``...) as MCP tools for AI assistants, beside the page;
             ``true``/``false`` (also ``1``/``0``, ``yes``/``no``, ``on``/``off``).
+        warm_up: Load the default detector while ``python app.py`` starts, on a
+            CPU, so that ``runtime="auto"``'s measurement (and an int8 model's
+            calibration) is done before the first visitor presses Run
+            (:mod:`ui.warm_up`); a yes/no setting like ``mcp_server``.
     """
 
     output_dir: Path
@@ -114,7 +98,7 @@ class Settings:
     max_upload_mb: float = 1024.0
     cache_interval_s: int = 300
     cache_max_age_s: int = 3600
-    preview_interval_s: float = 0.2
+    preview_interval_s: float = PREVIEW_INTERVAL_S
     max_duration_s: float = DEFAULT_MAX_DURATION_S
     max_pixels: int = DEFAULT_MAX_PIXELS
     max_fps: float = DEFAULT_MAX_FPS
@@ -129,6 +113,7 @@ class Settings:
     live_frame_interval_s: float = 0.05
     gpu_frames_per_call: int | None = None
     mcp_server: bool = True
+    warm_up: bool = True
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -149,7 +134,7 @@ class Settings:
         for item in dataclasses.fields(cls):
             raw = env.get(PREFIX + item.name.upper(), "").strip()
             if item.name == "output_dir":
-                values[item.name] = Path(raw or Path(tempfile.gettempdir()) / "video-analysis-runs")
+                values[item.name] = Path(raw or Path(tempfile.gettempdir()) / OUTPUT_DIR_NAME)
             elif item.name == "access_token":
                 values[item.name] = raw or None
             elif raw and item.type == "bool":

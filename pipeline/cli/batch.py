@@ -31,11 +31,11 @@ from pipeline.batch.ray_runner import check_reachable, import_ray, run_on_ray
 from pipeline.batch.work import VideoJob, VideoProgress, VideoResult, check_without_video, plan_jobs
 from pipeline.cli.common import (
     INTERRUPTED,
-    PROGRESS_INTERVAL_S,
     standalone_main,
     stop_on_ctrl_c,
 )
 from pipeline.cli.options import add_config_options, config_from_args
+from pipeline.configs import PREVIEW_INTERVAL_S
 from pipeline.errors import PipelineError
 from pipeline.runs import run_type
 
@@ -191,10 +191,10 @@ def run_batch_command(args: argparse.Namespace) -> int:
         ):
             if address is None:
                 run_local(pending, manifest, progress, stop,
-                          progress_interval_s=PROGRESS_INTERVAL_S, outcome=outcome)  # fmt: skip
+                          progress_interval_s=PREVIEW_INTERVAL_S, outcome=outcome)  # fmt: skip
             else:
                 run_on_ray(pending, manifest, progress, stop, address=address or None,
-                           progress_interval_s=PROGRESS_INTERVAL_S, outcome=outcome)  # fmt: skip
+                           progress_interval_s=PREVIEW_INTERVAL_S, outcome=outcome)  # fmt: skip
         if outcome.fatal is not None:
             raise PipelineError(outcome.fatal)
     except BaseException:

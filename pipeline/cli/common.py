@@ -19,6 +19,7 @@ from pipeline.cli.options import (
     config_from_args,
     outputs_from_args,
 )
+from pipeline.configs import PREVIEW_INTERVAL_S
 from pipeline.errors import PipelineError
 from pipeline.runs import run_type, start
 from pipeline.runtime.events import Done, Downloading, Event, FirstFrame, Progress
@@ -27,8 +28,6 @@ from pipeline.runtime.events import Done, Downloading, Event, FirstFrame, Progre
 USER_ERROR = 2
 #: Exit status after Ctrl-C, as shells report SIGINT.
 INTERRUPTED = 130
-#: Least time between two progress updates on the command line.
-PROGRESS_INTERVAL_S = 0.25
 
 
 def add_run_command(
@@ -83,7 +82,7 @@ def run_command(task: str, args: argparse.Namespace) -> int:
         config,
         outputs_from_args(dict(run.outputs), args),
         stop,
-        preview_interval_s=PROGRESS_INTERVAL_S,
+        preview_interval_s=PREVIEW_INTERVAL_S,
     )
     flags = {name: output.flag.lstrip("-") for name, output in run.outputs.items()}
     return follow_run(

@@ -151,7 +151,7 @@ def end_to_end(
     chunks = None
     if frames_per_call is not None:
         chunks = local_chunks("detection", video, config, frames_per_call)
-    events = start("detection", video, config, outputs, preview_interval_s=0.1, chunks=chunks)
+    events = start("detection", video, config, outputs, chunks=chunks)
     for event in events:
         if isinstance(event, FirstFrame):
             first_preview_s = time.perf_counter() - started

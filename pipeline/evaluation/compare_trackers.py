@@ -32,9 +32,8 @@ from pathlib import Path
 
 from pipeline.evaluation.mot_sequences import (
     FRCNN_DETECTIONS,
-    MOT15_SEQUENCES,
     MotSequence,
-    default_mot_root,
+    add_sequence_options,
     find_sequences,
 )
 from pipeline.evaluation.track_eval import COMBINED, METRICS
@@ -171,26 +170,12 @@ def _parser() -> argparse.ArgumentParser:
         description="Every tracker at its defaults on MOT15 sequences together: the default "
         "is the best mean HOTA within the guard.",
     )
-    parser.add_argument(
-        "--data", type=Path, default=default_mot_root(), help="folder of sequence folders"
-    )
-    parser.add_argument(
-        "--assets",
-        type=Path,
-        default=default_mot_root().parent,
-        help="shared assets for the guard (TUD-Campus clip and Faster R-CNN file)",
-    )
-    parser.add_argument(
-        "--sequences", nargs="+", default=list(MOT15_SEQUENCES), help="sequence names"
-    )
-    parser.add_argument(
-        "--trackers", nargs="+", default=list(TRACKERS), choices=list(TRACKERS), help="trackers"
-    )
-    parser.add_argument(
-        "--detections",
-        default=FRCNN_DETECTIONS,
-        metavar="FILE",
-        help=f"detections file in each sequence folder (default: {FRCNN_DETECTIONS})",
+    add_sequence_options(
+        parser,
+        trackers=TRACKERS,
+        tracker_choices=TRACKERS,
+        detections=FRCNN_DETECTIONS,
+        detections_help=f"detections file in each sequence folder (default: {FRCNN_DETECTIONS})",
     )
     parser.add_argument(
         "--no-guard", action="store_true", help="do not check the app's detectors on TUD-Campus"

@@ -8,7 +8,7 @@ them lies outside 0..1, and leaves scores already in 0..1 (a Faster R-CNN file, 
 detector of the app) as they are.
 
 The rule was chosen by measurement among the candidates in :data:`SCORE_MAPS`, with
-ByteTrack on the four MOT15 sequences together (README, "Trackers";
+ByteTrack on the four MOT15 sequences together (docs/trackers.md;
 ``python -m pipeline.evaluation.tune_trackers --compare-score-maps``).
 
 Example:

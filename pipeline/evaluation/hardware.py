@@ -6,8 +6,8 @@ GPUs are read through NVML (``nvidia-ml-py``), CPU and memory through
 
 Example:
     >>> report = hardware_report()
-    >>> sorted(report)  # doctest: +SKIP
-    ['cpu', 'defaults', 'gpus', 'libraries', 'memory']
+    >>> sorted(report)
+    ['cpu', 'defaults', 'gpus', 'libraries', 'memory', 'nvidia_driver']
 """
 
 from __future__ import annotations

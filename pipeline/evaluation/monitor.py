@@ -6,10 +6,14 @@ used, power and temperature (NVML), and the machine's CPU and memory use
 long the app runs. Without NVML the GPU part is simply empty.
 
 Example:
-    >>> monitor = HardwareMonitor(interval_s=1.0, max_samples=300)
-    >>> monitor.start()  # doctest: +SKIP
-    >>> monitor.samples()[-1]["cpu_percent"]  # doctest: +SKIP
-    12.5
+    >>> import time
+    >>> monitor = HardwareMonitor(interval_s=0.01, max_samples=3).start()
+    >>> while len(monitor.samples()) < 3:
+    ...     time.sleep(0.01)
+    >>> time.sleep(0.05)  # more samples come, the oldest go
+    >>> monitor.stop()
+    >>> len(monitor.samples()), "cpu_percent" in monitor.samples()[-1]
+    (3, True)
 """
 
 from __future__ import annotations

@@ -6,13 +6,13 @@ sequences in ``../shared/assets/mot`` do; MOTChallenge's own ``gt/gt.txt`` and
 matters: every tracker scales its lost-track buffer by it.
 
 Example:
-    >>> sequences = find_sequences(default_mot_root())  # doctest: +SKIP
-    >>> [(s.name, s.fps, s.length) for s in sequences]  # doctest: +SKIP
-    [('TUD-Campus', 25.0, 71), ('KITTI-13', 10.0, 340), ...]
+    sequences = find_sequences(default_mot_root())
+    [(s.name, s.fps, s.length) for s in sequences]
 """
 
 from __future__ import annotations
 
+import argparse
 import configparser
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -132,3 +132,52 @@ def _first_file(folder: Path, candidates: tuple[str, ...]) -> Path:
         if (folder / candidate).is_file():
             return folder / candidate
     raise FileNotFoundError(f"none of {', '.join(candidates)} in {folder}")
+
+
+def add_sequence_options(
+    parser: argparse.ArgumentParser,
+    *,
+    trackers: Sequence[str],
+    tracker_choices: Sequence[str],
+    detections: str,
+    detections_help: str,
+) -> None:
+    """Add the options every command over the MOT15 sequences shares.
+
+    ``--data``, ``--assets`` (for the tracker guard), ``--sequences``, ``--trackers`` and
+    ``--detections``; each command says which trackers and detections it defaults to.
+
+    Args:
+        parser: The command's parser.
+        trackers: The trackers run when ``--trackers`` is not given.
+        tracker_choices: The trackers that may be named.
+        detections: The detections file used when ``--detections`` is not given.
+        detections_help: What ``--detections`` means for this command.
+
+    Example:
+        >>> parser = argparse.ArgumentParser()
+        >>> add_sequence_options(parser, trackers=["sort"], tracker_choices=["sort"],
+        ...                      detections=FRCNN_DETECTIONS, detections_help="detections")
+        >>> args = parser.parse_args(["--sequences", "KITTI-13"])
+        >>> args.sequences, args.trackers, args.detections
+        (['KITTI-13'], ['sort'], 'det_frcnn.txt')
+    """
+    root = default_mot_root()
+    parser.add_argument("--data", type=Path, default=root, help="folder of sequence folders")
+    parser.add_argument(
+        "--assets",
+        type=Path,
+        default=root.parent,
+        help="shared assets for the guard (TUD-Campus clip and Faster R-CNN file)",
+    )
+    parser.add_argument(
+        "--sequences", nargs="+", default=list(MOT15_SEQUENCES), help="sequence names"
+    )
+    parser.add_argument(
+        "--trackers",
+        nargs="+",
+        default=list(trackers),
+        choices=list(tracker_choices),
+        help="trackers",
+    )
+    parser.add_argument("--detections", default=detections, metavar="FILE", help=detections_help)

@@ -13,9 +13,8 @@ so its figures differ from these on those two sequences.
 All three metrics come from here, so that the figures of one table agree with each other.
 
 Example:
-    >>> scores = score_tracking(sequences, "results/")  # doctest: +SKIP
-    >>> scores["mean"]["hota"]  # doctest: +SKIP
-    0.35
+    scores = score_tracking(sequences, "results/")
+    scores["mean"]["hota"]
 """
 
 from __future__ import annotations

@@ -62,10 +62,9 @@ from pipeline.evaluation.det_scores import DEFAULT_SCORE_MAP, SCORE_MAPS
 from pipeline.evaluation.mot import track_detections_file
 from pipeline.evaluation.mot_sequences import (
     FRCNN_DETECTIONS,
-    MOT15_SEQUENCES,
     PUBLIC_DETECTIONS,
     MotSequence,
-    default_mot_root,
+    add_sequence_options,
     find_sequences,
 )
 from pipeline.evaluation.track_eval import COMBINED, MEAN, METRICS, score_tracking
@@ -491,26 +490,12 @@ def _parser() -> argparse.ArgumentParser:
         prog="python -m pipeline.evaluation.tune_trackers",
         description="Choose each tracker's defaults on MOT15 sequences together (mean HOTA).",
     )
-    parser.add_argument(
-        "--data", type=Path, default=default_mot_root(), help="folder of sequence folders"
-    )
-    parser.add_argument(
-        "--assets",
-        type=Path,
-        default=default_mot_root().parent,
-        help="shared assets for the guard (TUD-Campus clip and Faster R-CNN file)",
-    )
-    parser.add_argument(
-        "--sequences", nargs="+", default=list(MOT15_SEQUENCES), help="sequence names"
-    )
-    parser.add_argument(
-        "--trackers", nargs="+", default=list(GRIDS), choices=list(TRACKERS), help="trackers"
-    )
-    parser.add_argument(
-        "--detections",
-        default=PUBLIC_DETECTIONS,
-        metavar="FILE",
-        help=f"detections file in each sequence folder (default: {PUBLIC_DETECTIONS}, "
+    add_sequence_options(
+        parser,
+        trackers=GRIDS,
+        tracker_choices=TRACKERS,
+        detections=PUBLIC_DETECTIONS,
+        detections_help=f"detections file in each sequence folder (default: {PUBLIC_DETECTIONS}, "
         f"MOT15's ACF, scores mapped to 0..1; {FRCNN_DETECTIONS}: Faster R-CNN, scores in "
         "0..1 like the app's detectors, what the registry's defaults are tuned on)",
     )

@@ -7,9 +7,9 @@ own timestamps, one header line. The per-track table reads the same
 three agree.
 
 Example:
-    >>> import pandas as pd  # doctest: +SKIP
-    >>> tracks = pd.read_csv("tracks.csv")  # doctest: +SKIP
-    >>> tracks.groupby("class")["door in"].sum()  # doctest: +SKIP
+    import pandas as pd
+    tracks = pd.read_csv("tracks.csv")
+    tracks.groupby("class")["door in"].sum()
 """
 
 from __future__ import annotations

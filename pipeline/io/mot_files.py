@@ -86,7 +86,7 @@ def rows_to_detections(rows: np.ndarray) -> sv.Detections:
 def read_mot_detections(
     path: StrPath, min_score: float | None = None, *, num_frames: int | None = None
 ) -> dict[int, sv.Detections]:
-    """Read a MOTChallenge detection (or ground-truth) file, frame by frame.
+    r"""Read a MOTChallenge detection (or ground-truth) file, frame by frame.
 
     Args:
         path: The file, ``frame,id,x,y,w,h,conf,...`` per line.
@@ -101,8 +101,13 @@ def read_mot_detections(
         rows), in frame order.
 
     Example:
-        >>> frames = read_mot_detections("det.txt", min_score=0.5)  # doctest: +SKIP
-        >>> frames[1].xyxy  # doctest: +SKIP
+        >>> import tempfile
+        >>> folder = tempfile.TemporaryDirectory()
+        >>> det = Path(folder.name) / "det.txt"
+        >>> _ = det.write_text("1,-1,10,20,30,60,0.9,-1,-1,-1\n1,-1,99,20,30,60,0.2,-1,-1,-1\n")
+        >>> read_mot_detections(det, min_score=0.5)[1].xyxy  # MOT's pixels count from 1
+        array([[ 9., 19., 39., 79.]])
+        >>> folder.cleanup()
     """
     rows = read_mot_rows(path)
     if min_score is not None:
@@ -161,9 +166,18 @@ class MotWriter:
         track_ids: The distinct track ids written so far.
 
     Example:
-        >>> with MotWriter("result.txt") as writer:  # doctest: +SKIP
-        ...     for index, frame in enumerate(frames):
-        ...         writer.write(index, tracker.update(detect(frame)))
+        >>> import tempfile
+        >>> folder = tempfile.TemporaryDirectory()
+        >>> tracked = sv.Detections(
+        ...     xyxy=np.array([[10.0, 20.0, 40.0, 80.0]]), confidence=np.array([0.9]),
+        ...     tracker_id=np.array([1]),
+        ... )
+        >>> with MotWriter(Path(folder.name) / "result.txt") as writer:
+        ...     writer.write(0, tracked)  # frame 0, written as MOT's frame 1
+        1
+        >>> print((Path(folder.name) / "result.txt").read_text(), end="")
+        1,1,11.00,21.00,30.00,60.00,0.9000,-1,-1,-1
+        >>> folder.cleanup()
     """
 
     def __init__(self, path: StrPath) -> None:

@@ -22,9 +22,9 @@ followed, stopped and fetched over REST.
   anything left under ``root`` by a previous process is removed.
 
 Example:
-    >>> store = JobStore(Path("/tmp/jobs"), devices=1)  # doctest: +SKIP
-    >>> job = store.submit("detection", Path("clip.mp4"), DetectionConfig())  # doctest: +SKIP
-    >>> job.wait_until(lambda j: j.status.finished, timeout=60)  # doctest: +SKIP
+    store = JobStore(Path("/tmp/jobs"), devices=1)
+    job = store.submit("detection", Path("clip.mp4"), DetectionConfig())
+    job.wait_until(lambda j: j.status.finished, timeout=60)
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from models.errors import ModelError
-from pipeline.configs import RunConfig
+from pipeline.configs import PREVIEW_INTERVAL_S, RunConfig
 from pipeline.errors import PipelineError, RunFailed
 from pipeline.jobs.job import Job, JobStatus
 from pipeline.runs import output_paths, run_type, start
@@ -126,7 +126,7 @@ class JobStore:
         max_queued_per_client: int | None = None,
         ttl_s: float = 3600.0,
         max_disk_bytes: int | None = None,
-        preview_interval_s: float = 0.1,
+        preview_interval_s: float = PREVIEW_INTERVAL_S,
         sweep_interval_s: float | None = 60.0,
     ) -> None:
         if devices < 1 or max_queued < 0:

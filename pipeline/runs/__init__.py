@@ -5,13 +5,18 @@ The UI, the command line, the job store and the batch runner all call
 a :class:`~pipeline.runtime.template.Run` subclass listed in :data:`RUNS`.
 
 Example:
-    >>> from pipeline import DetectionConfig, start
+    >>> import tempfile
+    >>> from pipeline import DetectionConfig, Done, start
+    >>> clip = Path(__file__).resolve().parents[2] / "assets" / "one_by_one_person.mp4"
+    >>> folder = tempfile.TemporaryDirectory()
     >>> events = start(
-    ...     "detection", "clip.mp4", DetectionConfig(detector="yolox_nano"),
-    ...     {"video": "out.mp4", "tracks": "tracks.json"},
-    ... )  # doctest: +SKIP
-    >>> for event in events:  # doctest: +SKIP
-    ...     print(event)  # FirstFrame, Progress, Preview..., then Done(outputs, summary)
+    ...     "detection", clip, DetectionConfig(detector="yolox_nano", max_frames=5),
+    ...     {"video": Path(folder.name, "out.mp4"), "tracks": Path(folder.name, "tracks.json")},
+    ... )
+    >>> *progress, done = events  # FirstFrame, Progress, Preview..., then one Done
+    >>> isinstance(done, Done), done.summary["frames"], sorted(done.outputs)
+    (True, 5, ['tracks', 'video'])
+    >>> folder.cleanup()
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from models.prefetch import fetch_weights
-from pipeline.configs import RunConfig
+from pipeline.configs import PREVIEW_INTERVAL_S, RunConfig
 from pipeline.errors import PipelineError
 from pipeline.io.sources import LiveSource, source_spec
 from pipeline.io.video import VideoInfo
@@ -118,7 +123,7 @@ def start(
     outputs: Mapping[str, str | Path],
     stop: threading.Event | None = None,
     *,
-    preview_interval_s: float = 0.1,
+    preview_interval_s: float = PREVIEW_INTERVAL_S,
     with_first_frame: bool = True,
     chunks: ChunkPlan | None = None,
 ) -> Iterator[Event]:

@@ -5,10 +5,10 @@ shows them with a display range smoothed over time (:mod:`pipeline.stages.depth_
 so that a static scene keeps its colours.
 
 Example:
-    >>> from pipeline import start
-    >>> config = DepthConfig(size="small", view="side_by_side")
-    >>> for event in start("depth", "clip.mp4", config, {"video": "depth.mp4"}):  # doctest: +SKIP
-    ...     print(event)
+    from pipeline import start
+    config = DepthConfig(size="small", view="side_by_side")
+    for event in start("depth", "clip.mp4", config, {"video": "depth.mp4"}):
+        print(event)
 """
 
 from __future__ import annotations
@@ -57,8 +57,8 @@ class DepthFirstFrame(FirstFrame):
 def depth_normalizer(config: DepthConfig) -> DepthNormalizer:
     """A fresh display-range normaliser with ``config``'s percentiles and smoothing."""
     return DepthNormalizer(
-        config.low_percentile,
-        config.high_percentile,
+        low_percentile=config.low_percentile,
+        high_percentile=config.high_percentile,
         window=config.smoothing_window,
         momentum=config.smoothing_momentum,
     )

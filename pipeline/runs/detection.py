@@ -1,9 +1,9 @@
 """The detection run: detect on every device, then track, annotate and write in order.
 
 Example:
-    >>> from pipeline import start
-    >>> events = start("detection", "clip.mp4", DetectionConfig(detector="yolox_nano"),
-    ...                {"video": "out.mp4", "tracks": "tracks.json"})  # doctest: +SKIP
+    from pipeline import start
+    events = start("detection", "clip.mp4", DetectionConfig(detector="yolox_nano"),
+                   {"video": "out.mp4", "tracks": "tracks.json"})
 """
 
 from __future__ import annotations

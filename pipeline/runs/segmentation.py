@@ -25,10 +25,10 @@ How a video is segmented:
   masks from the shared frame, so ids and shapes continue across windows.
 
 Example:
-    >>> config = SegmentationConfig(segmenter="YSAM2-S", queries=("person",), step=10)
-    >>> for event in run_segmentation("in.mp4", config, out_video="out.mp4",
-    ...                               out_json="masks.json"):  # doctest: +SKIP
-    ...     print(event)
+    config = SegmentationConfig(segmenter="YSAM2-S", queries=("person",), step=10)
+    for event in run_segmentation("in.mp4", config, out_video="out.mp4",
+                                  out_json="masks.json"):
+        print(event)
 """
 
 from __future__ import annotations

@@ -22,8 +22,8 @@ a plain function (:func:`pipeline.runs.chunk_results`); the UI wraps it in
 ``spaces.GPU`` (:mod:`ui.gpu`).
 
 Example:
-    >>> plan = ChunkPlan(frames=300, call=lambda chunk: iter(()))  # doctest: +SKIP
-    >>> pipeline.start("detection", "long.mp4", config, outputs, chunks=plan)  # doctest: +SKIP
+    plan = ChunkPlan(frames=300, call=lambda chunk: iter(()))
+    pipeline.start("detection", "long.mp4", config, outputs, chunks=plan)
 """
 
 from __future__ import annotations

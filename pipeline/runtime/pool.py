@@ -68,8 +68,8 @@ class DevicePool(Generic[R]):
         stop: The run's stop flag; set on error or by the caller.
 
     Example:
-        >>> pool = DevicePool([Worker("cpu", fn, 4)], reader, stop)  # doctest: +SKIP
-        >>> for frame, result in pool: ...  # doctest: +SKIP
+        pool = DevicePool([Worker("cpu", fn, 4)], reader, stop)
+        for frame, result in pool: ...
     """
 
     def __init__(

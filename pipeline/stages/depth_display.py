@@ -4,15 +4,17 @@ A monocular model's relative depth has no fixed scale: each frame's values may
 shift and stretch, and an object entering the view moves the frame's extremes.
 Colouring each frame by its own range therefore makes a static wall flicker.
 :class:`DepthNormalizer` instead keeps one display range over time: robust
-percentiles per frame (2nd/98th by default), a running median over a short
+percentiles per frame (``DepthConfig``'s, 2nd/98th by default), a running median over a short
 window (one outlier frame cannot move it), then exponential smoothing (the
 range glides instead of jumping after a real scene change).
 
 Example:
-    >>> normalizer = DepthNormalizer()
-    >>> painter = DepthPainter("turbo", view="side_by_side")
-    >>> for frame, depth in frames_and_depths:  # doctest: +SKIP
-    ...     shown = painter.paint(frame, depth, normalizer.update(depth))
+    >>> normalizer = DepthNormalizer(low_percentile=5, high_percentile=95, window=3, momentum=0.5)
+    >>> painter = DepthPainter("turbo", view="side_by_side", opacity=1.0)
+    >>> frame = np.zeros((48, 64, 3), np.uint8)
+    >>> depth = np.tile(np.linspace(0, 1, 64, dtype=np.float32), (48, 1))
+    >>> painter.paint(frame, depth, normalizer.update(depth)).shape  # the frame, then its depth
+    (48, 128, 3)
 """
 
 from __future__ import annotations
@@ -91,19 +93,14 @@ class DepthNormalizer:
         window: Frames in the running median (odd is best; 1 disables it).
         momentum: Share of the previous range kept per frame, in [0, 1);
             0 disables smoothing.
+
+    The values come from :class:`~pipeline.configs.DepthConfig`, which holds their
+    defaults and checks them (``pipeline.runs.depth.depth_normalizer``).
     """
 
     def __init__(
-        self,
-        low_percentile: float = 2.0,
-        high_percentile: float = 98.0,
-        window: int = 15,
-        momentum: float = 0.8,
+        self, *, low_percentile: float, high_percentile: float, window: int, momentum: float
     ) -> None:
-        if not 0 <= low_percentile < high_percentile <= 100:
-            raise ValueError("Percentiles need 0 <= low < high <= 100.")
-        if window < 1 or not 0 <= momentum < 1:
-            raise ValueError("Need window >= 1 and 0 <= momentum < 1.")
         self.low_percentile = low_percentile
         self.high_percentile = high_percentile
         self.momentum = momentum
@@ -191,17 +188,11 @@ class DepthPainter:
             ``"blend"`` (depth over the frame).
         opacity: Weight of the colours in the ``"blend"`` view, in [0, 1].
 
-    Raises:
-        ValueError: Unknown colormap or view.
+    The values come from :class:`~pipeline.configs.DepthConfig`, which holds their
+    defaults and checks them (``pipeline.runs.depth.depth_painter``).
     """
 
-    def __init__(self, colormap: str = "turbo", view: str = "depth", opacity: float = 0.6) -> None:
-        if colormap not in COLORMAPS:
-            raise ValueError(
-                f"Unknown colormap {colormap!r}. Choose one of {', '.join(COLORMAPS)}."
-            )
-        if view not in VIEWS:
-            raise ValueError(f"Unknown view {view!r}. Choose one of {', '.join(VIEWS)}.")
+    def __init__(self, colormap: str, *, view: str, opacity: float) -> None:
         self.colormap = colormap
         self.view = view
         self.opacity = float(np.clip(opacity, 0.0, 1.0))

@@ -21,7 +21,7 @@ whose mask stays empty for more than ``drop_after`` frames is dropped.
 
 Example:
     >>> import numpy as np, supervision as sv
-    >>> tracker = KeyframeTracker(match_iou=0.3, drop_after=0)
+    >>> tracker = KeyframeTracker(match_iou=0.3, drop_after=0, min_mask_area=1, max_objects=5)
     >>> boxes = sv.Detections(xyxy=np.array([[0.0, 0.0, 4.0, 4.0]]),
     ...                       class_id=np.array([0]), confidence=np.array([0.9]),
     ...                       data={"class_name": np.array(["cat"])})
@@ -146,22 +146,16 @@ class KeyframeTracker:
         max_objects: Most objects followed at once; further new detections are
             ignored (SAM 2's cost grows with every object).
 
+    The values come from :class:`~pipeline.configs.SegmentationConfig`, which holds their
+    defaults and checks them.
+
     Attributes:
         objects: The followed objects by id.
     """
 
     def __init__(
-        self,
-        *,
-        match_iou: float = 0.3,
-        drop_after: int = 10,
-        min_mask_area: int = 1,
-        max_objects: int = 50,
+        self, *, match_iou: float, drop_after: int, min_mask_area: int, max_objects: int
     ) -> None:
-        if not 0.0 < match_iou <= 1.0:
-            raise ValueError(f"match_iou must be in (0, 1], got {match_iou}")
-        if drop_after < 0 or max_objects < 1:
-            raise ValueError("drop_after must be >= 0 and max_objects >= 1")
         self.match_iou = match_iou
         self.drop_after = drop_after
         self.min_mask_area = max(1, int(min_mask_area))

@@ -4,9 +4,10 @@ Values are the depth model's *relative inverse depth* (larger is nearer, no
 unit): fine for ordering objects within a video, not a distance in metres.
 
 Example:
-    >>> [depth] = estimator.predict([frame])  # doctest: +SKIP
-    >>> detections = add_object_depths(detections, depth)  # doctest: +SKIP
-    >>> detections.data["depth"]  # doctest: +SKIP
+    >>> detections = sv.Detections(xyxy=np.array([[0, 0, 10, 10], [20, 0, 30, 10]], float))
+    >>> depth = np.full((10, 40), 2.1, np.float32)  # a depth model's output, one frame
+    >>> depth[:, :15] = 7.9  # the left object is nearer
+    >>> add_object_depths(detections, depth).data["depth"]
     array([7.9, 2.1], dtype=float32)
 """
 

@@ -11,7 +11,6 @@ Example:
     >>> slicer = FrameSlicer(320)
     >>> slicer.overlap
     64
-    >>> [dets] = slicer.detect(detector, [frame], confidence=0.3, queries=())  # doctest: +SKIP
 """
 
 from __future__ import annotations

@@ -13,10 +13,15 @@ These trackers need every frame (roughly 15 fps or more) to hold ids: feed them 
 order and do not drop frames before them.
 
 Example:
+    >>> import numpy as np
+    >>> import supervision as sv
     >>> tracker = ObjectTracker(frame_rate=25.0, tracker="ocsort")
-    >>> for detections in detections_per_frame:  # doctest: +SKIP
-    ...     tracked = tracker.update(detections)
-    ...     print(tracked.tracker_id, tracked.data["class_name"])
+    >>> person = sv.Detections(
+    ...     xyxy=np.array([[10.0, 10.0, 50.0, 90.0]]), confidence=np.array([0.9]),
+    ...     class_id=np.array([0]), data={"class_name": np.array(["person"])},
+    ... )
+    >>> [tracker.update(person).tracker_id.tolist() for _ in range(3)]  # confirmed at frame 2
+    [[], [1], [1]]
 """
 
 from __future__ import annotations
@@ -50,7 +55,7 @@ class TrackerConfig:
     """ByteTrack's settings, as a typed config (``TRACKERS["bytetrack"]`` takes them).
 
     The defaults were chosen by ``python -m pipeline.evaluation.tune_trackers`` on the
-    Faster R-CNN detections of four MOT15 sequences together (README, "Trackers"), among the
+    Faster R-CNN detections of four MOT15 sequences together (docs/trackers.md), among the
     settings that keep the app's own detectors (YOLOX-Nano and Faster R-CNN on
     TUD-Campus) at the scores ``tests/test_tracking.py`` holds them to
     (:mod:`pipeline.evaluation.tracker_guard`). Detection scores are assumed to lie in
@@ -156,15 +161,15 @@ OPEN_VOCABULARY_KEEP_SCORE = 0.35
 #: The tracker of every run that names none: the best mean HOTA over four MOT15
 #: sequences' Faster R-CNN detections among the trackers (at their defaults below) that
 #: keep the app's detectors on TUD-Campus at the floors of ``tests/test_tracking.py``
-#: (``python -m pipeline.evaluation.compare_trackers``; README, "Trackers").
+#: (``python -m pipeline.evaluation.compare_trackers``; docs/trackers.md).
 DEFAULT_TRACKER = "cbiou"
 
 # The parameters below were chosen by `python -m pipeline.evaluation.tune_trackers
 # --detections det_frcnn.txt` on the Faster R-CNN detections of four MOT15 sequences
 # together (scores in 0..1, as the app's own detectors give them), among the settings
 # that keep the app's own detectors (YOLOX-Nano, Faster R-CNN) on TUD-Campus at the
-# floors of tests/test_tracking.py (pipeline.evaluation.tracker_guard; README,
-# "Trackers"). The parameters it does not search keep the `trackers` package's defaults.
+# floors of tests/test_tracking.py (pipeline.evaluation.tracker_guard;
+# docs/trackers.md). The parameters it does not search keep the `trackers` package's defaults.
 # BoT-SORT and McByte can warp their tracks by the camera's motion between frames (CMC,
 # from the images); it is off for both: the tracker stage gets boxes only, the MOT
 # sequences used for tuning have no images here, and untested sparse optical flow on

@@ -1,8 +1,8 @@
 """The FastAPI app that carries the REST routes; the Gradio app is launched onto it.
 
 Example:
-    >>> app = build_rest_app(Settings.from_env())  # doctest: +SKIP
-    >>> launch(build_demo(settings), app, server_port=7860)  # doctest: +SKIP
+    app = build_rest_app(Settings.from_env())
+    launch(build_demo(settings), app, server_port=7860)
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@
   bytes look like; the video types the app accepts are named for what they are.
 
 Example:
-    >>> app.add_middleware(RequestGuard, settings=Settings.from_env())  # doctest: +SKIP
+    app.add_middleware(RequestGuard, settings=Settings.from_env())
 """
 
 from __future__ import annotations

@@ -5,8 +5,8 @@ Named endpoints: ``/hardware``, ``/gpu_monitor``, ``/benchmark``,
 waits in the app's queue and holds every device while it measures.
 
 Example:
-    >>> with gr.Blocks() as demo, gr.Tabs():  # doctest: +SKIP
-    ...     build_benchmark_tab()
+    with gr.Blocks() as demo, gr.Tabs():
+        build_benchmark_tab()
 """
 
 from __future__ import annotations

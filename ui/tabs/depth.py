@@ -1,8 +1,8 @@
 """The Depth tab (Depth Anything V2 over a video) and its ``/depth`` and ``/first_frame_depth`` API.
 
 Example:
-    >>> with gr.Blocks() as demo, gr.Tabs():  # doctest: +SKIP
-    ...     build_depth_tab()
+    with gr.Blocks() as demo, gr.Tabs():
+        build_depth_tab()
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """The Detection tab (detect and track objects) and its ``/detect`` and ``/first_frame`` API.
 
 Example:
-    >>> with gr.Blocks() as demo, gr.Tabs():  # doctest: +SKIP
-    ...     build_detection_tab()
+    with gr.Blocks() as demo, gr.Tabs():
+        build_detection_tab()
 """
 
 from __future__ import annotations

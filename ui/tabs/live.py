@@ -8,8 +8,8 @@ counts and recording. A session ends at **Stop**, at the time limit, or when
 its page is closed; a recording is then finished and offered for download.
 
 Example:
-    >>> with gr.Blocks() as demo, gr.Tabs():  # doctest: +SKIP
-    ...     build_live_tab()
+    with gr.Blocks() as demo, gr.Tabs():
+        build_live_tab()
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """The Segmentation tab (Grounded SAM 2 / YOLO + SAM 2) and its ``/segment`` API.
 
 Example:
-    >>> with gr.Blocks() as demo, gr.Tabs():  # doctest: +SKIP
-    ...     build_segmentation_tab()
+    with gr.Blocks() as demo, gr.Tabs():
+        build_segmentation_tab()
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
-"""Picking objects by hand on a video's first frame, in the Segmentation tab (click to segment).
+"""Picking objects by hand on a frame of the video, in the Segmentation tab (click to segment).
 
 The objects live in one JSON text box (the ``/segment`` API's ``prompts``
 input, in the video's pixels; :mod:`pipeline.stages.click_prompts`); clicks
-on the first frame add to it. A click adds a positive point (on the object)
+on the frame chosen with the slider (the first by default; the masks start
+there) add to it. A click adds a positive point (on the object)
 or a negative one (not on it) to the current object; in box mode two clicks
 give two opposite corners of its box. **New object** starts the next one.
 Each object is drawn in the colour its masks will have. The handlers are
@@ -17,6 +18,8 @@ Example:
     >>> text, state, note = add_click(text, "box", state, (40, 60))
     >>> json.loads(text)["objects"][0]["box"]
     [5, 5, 40, 60]
+    >>> json.loads(on_frame(text, 12))["frame"]
+    12
 """
 
 from __future__ import annotations
@@ -31,8 +34,8 @@ import gradio as gr
 import numpy as np
 import supervision as sv
 
-from pipeline.errors import ConfigError
-from pipeline.io.video import read_first_frame
+from pipeline.errors import ConfigError, VideoError
+from pipeline.io.video import iter_frames, probe
 from pipeline.stages.click_prompts import FIRST_ID, NEGATIVE, POSITIVE, parse_prompts
 from ui.render import to_rgb
 
@@ -40,7 +43,8 @@ HELP = """\
 Instead of a detector, pick the objects to follow: click **on** an object
 (positive) or **off** it (negative), or give it a box with two clicks on
 opposite corners. **New object** starts the next one; each gets its own id and
-colour. Leave it empty to let the detector find the objects.
+colour. Pick them on any frame with the slider: the masks start there. Leave it
+empty to let the detector find the objects.
 """
 MODES = (("Positive click", "positive"), ("Negative click", "negative"), ("Box (2 clicks)", "box"))
 #: Colour of negative clicks and of a box's first corner (BGR).
@@ -59,20 +63,43 @@ def _objects(text: str | None) -> list[dict[str, Any]]:
     return list(value.get("objects", [])) if isinstance(value, dict) else []
 
 
-def _text(objects: list[dict[str, Any]]) -> str:
-    return json.dumps({"frame": 0, "objects": objects}) if objects else ""
+def _frame(text: str | None) -> int:
+    """The frame the prompts are on (0 when none is given or the JSON is not readable)."""
+    try:
+        value = json.loads(text or "{}")
+    except json.JSONDecodeError:
+        return 0
+    frame = value.get("frame", 0) if isinstance(value, dict) else 0
+    return frame if isinstance(frame, int) and not isinstance(frame, bool) and frame >= 0 else 0
+
+
+def _text(objects: list[dict[str, Any]], frame: int = 0) -> str:
+    return json.dumps({"frame": frame, "objects": objects}) if objects else ""
+
+
+def on_frame(text: str | None, frame: int) -> str:
+    """The prompts moved to ``frame``: every object picked so far is now on that frame."""
+    try:
+        return _text(_objects(text), int(frame))
+    except json.JSONDecodeError:
+        return text or ""
 
 
 def add_click(
-    text: str | None, mode: str, state: State, xy: tuple[int, int] | list[int]
+    text: str | None,
+    mode: str,
+    state: State,
+    xy: tuple[int, int] | list[int],
+    frame: int | None = None,
 ) -> tuple[str, State, str]:
-    """Add one click on the first frame to the prompts.
+    """Add one click on the picked frame to the prompts.
 
     Args:
         text: The prompts' JSON so far (empty: none).
         mode: ``"positive"``, ``"negative"`` or ``"box"``.
         state: The picker's state (see :data:`State`).
         xy: The click, in the frame's pixels.
+        frame: The frame clicked on; None keeps the one in ``text`` (the first by default).
 
     Returns:
         The new JSON, the new state and a note for the user.
@@ -81,6 +108,7 @@ def add_click(
         objects = _objects(text)
     except json.JSONDecodeError:
         return text or "", state, "The box below is not valid JSON; fix it or press Clear."
+    frame = _frame(text) if frame is None else int(frame)
     x, y = int(xy[0]), int(xy[1])
     if state.get("new") or not objects:
         objects.append({})
@@ -92,7 +120,7 @@ def add_click(
             if not current:
                 objects.pop()
             return (
-                _text(objects),
+                _text(objects, frame),
                 {"corner": [x, y], "new": state.get("new", False)},
                 (f"Object {number}: click the box's opposite corner."),
             )
@@ -100,19 +128,19 @@ def add_click(
         y1, y2 = sorted((int(corner[1]), y))
         if x1 == x2 or y1 == y2:
             return (
-                _text(objects if current else objects[:-1]),
+                _text(objects if current else objects[:-1], frame),
                 state,
                 ("The two corners must differ in x and in y; click the opposite corner again."),
             )
         current["box"] = [x1, y1, x2, y2]
-        return _text(objects), {}, f"Object {number}: box set."
+        return _text(objects, frame), {}, f"Object {number}: box set."
     label = POSITIVE if mode == "positive" else NEGATIVE
     current.setdefault("points", []).append([x, y, label])
     kind = "positive" if label == POSITIVE else "negative"
     note = f"Object {number}: {kind} click at ({x}, {y})."
     if not current.get("box") and not any(p[2] == POSITIVE for p in current["points"]):
         note += " Add a positive click or a box too."
-    return _text(objects), {}, note
+    return _text(objects, frame), {}, note
 
 
 def new_object(text: str | None) -> tuple[State, str]:
@@ -139,24 +167,45 @@ def undo(text: str | None) -> str:
         del last["box"]
     if not last.get("points") and "box" not in last:
         objects.pop()
-    return _text(objects)
+    return _text(objects, _frame(text))
 
 
 @functools.lru_cache(maxsize=4)
-def _first_frame(path: str, modified: float) -> np.ndarray:
-    return read_first_frame(path).image
+def _video_frame(path: str, modified: float, index: int) -> np.ndarray:
+    for frame in iter_frames(path, max_frames=1, start=index):
+        return frame.image
+    raise VideoError(f"{Path(path).name} has no frame {index}.")
 
 
-def canvas(video: str | None, text: str | None, state: State) -> tuple[np.ndarray | None, str]:
-    """The first frame with every object's clicks and box drawn in its colour (RGB).
+def frame_count(video: str | None) -> int:
+    """How many frames the picker may choose from (1 when the container does not say)."""
+    if not video or not Path(video).is_file():
+        return 1
+    try:
+        return max(1, probe(video).frames)
+    except Exception:  # noqa: BLE001 - the run itself reports an unreadable video
+        return 1
+
+
+def canvas(
+    video: str | None, text: str | None, state: State, frame: int = 0
+) -> tuple[np.ndarray | None, str]:
+    """The picked frame with every object's clicks and box drawn in its colour (RGB).
+
+    Args:
+        video: The uploaded video.
+        text: The prompts' JSON.
+        state: The picker's state (a box's first corner is drawn).
+        frame: The frame to draw on.
 
     Returns:
-        The image (None without a readable video) and a problem with the JSON, if any.
+        The image (None without a readable video or past its last frame) and a problem
+        with the JSON, if any.
     """
     if not video or not Path(video).is_file():
         return None, ""
     try:
-        image = _first_frame(str(video), Path(video).stat().st_mtime).copy()
+        image = _video_frame(str(video), Path(video).stat().st_mtime, int(frame)).copy()
     except Exception:  # noqa: BLE001 - the run itself reports an unreadable video
         return None, ""
     problem = ""
@@ -185,7 +234,7 @@ def canvas(video: str | None, text: str | None, state: State) -> tuple[np.ndarra
 
 
 def click_picker(video: gr.Video) -> gr.Textbox:
-    """The picker: the first frame to click on, its buttons, and the prompts' JSON box.
+    """The picker: a frame to click on, its buttons, and the prompts' JSON box.
 
     Call it inside the Segmentation tab's layout; it redraws whenever ``video`` changes.
 
@@ -199,12 +248,16 @@ def click_picker(video: gr.Video) -> gr.Textbox:
                       elem_id="seg-click-picker"):  # fmt: skip
         gr.Markdown(HELP)
         image = gr.Image(
-            label="First frame: click to pick objects",
+            label="Click to pick objects",
             show_label=False,
             type="numpy",
             interactive=False,
             elem_id="seg-click-canvas",
         )
+        frame = gr.Slider(
+            0, 1, value=0, step=1, label="Frame to pick on (the masks start there)",
+            elem_id="seg-click-frame",
+        )  # fmt: skip
         mode = gr.Radio(MODES, value="positive", label="A click adds", elem_id="seg-click-mode")
         with gr.Row():
             add = gr.Button("New object", size="sm", elem_id="seg-click-new")
@@ -219,23 +272,41 @@ def click_picker(video: gr.Video) -> gr.Textbox:
         )
     state = gr.State({})
 
-    def redraw(video_path: str | None, value: str, current: State, message: str = "") -> tuple:
-        frame, problem = canvas(video_path, value, current)
-        return frame, value, current, problem or message
+    def redraw(
+        video_path: str | None, value: str, current: State, index: int, message: str = ""
+    ) -> tuple:
+        image_rgb, problem = canvas(video_path, value, current, index)
+        if image_rgb is None and video_path and not problem:
+            problem = f"Frame {int(index)} cannot be read; pick an earlier one."
+        return image_rgb, value, current, problem or message
 
     drawn = [image, text, state, note]
 
+    def uploaded(video_path: str | None) -> tuple:
+        last = frame_count(video_path) - 1
+        return (*redraw(video_path, "", {}, 0), gr.Slider(maximum=max(1, last), value=0))
+
     def clicked(
-        video_path: str | None, how: str, value: str, current: State, event: gr.SelectData
+        video_path: str | None,
+        how: str,
+        value: str,
+        current: State,
+        index: int,
+        event: gr.SelectData,
     ) -> tuple:
         if event.index is None:
-            return redraw(video_path, value, current)
-        value, current, message = add_click(value, how, current, event.index)
-        return redraw(video_path, value, current, message)
+            return redraw(video_path, value, current, index)
+        value, current, message = add_click(value, how, current, event.index, int(index))
+        return redraw(video_path, value, current, index, message)
 
-    def started(video_path: str | None, value: str) -> tuple:
+    def started(video_path: str | None, value: str, index: int) -> tuple:
         current, message = new_object(value)
-        return redraw(video_path, value, current, message)
+        return redraw(video_path, value, current, index, message)
+
+    def moved(video_path: str | None, value: str, index: int) -> tuple:
+        value = on_frame(value, index)
+        message = f"The objects are now on frame {int(index)}." if value else ""
+        return redraw(video_path, value, {}, index, message)
 
     private = {
         "concurrency_limit": 1,
@@ -243,10 +314,16 @@ def click_picker(video: gr.Video) -> gr.Textbox:
         "show_progress": "hidden",
         "api_visibility": "private",
     }
-    video.change(lambda v: redraw(v, "", {}), video, drawn, **private)
-    image.select(clicked, [video, mode, text, state], drawn, **private)
-    add.click(started, [video, text], drawn, **private)
-    back.click(lambda v, t: redraw(v, undo(t), {}), [video, text], drawn, **private)
-    clear.click(lambda v: redraw(v, "", {}, "Cleared."), video, drawn, **private)
-    text.input(lambda v, t, s: redraw(v, t, s), [video, text, state], drawn, **private)
+    video.change(uploaded, video, [*drawn, frame], **private)
+    frame.release(moved, [video, text, frame], drawn, **private)
+    image.select(clicked, [video, mode, text, state, frame], drawn, **private)
+    add.click(started, [video, text, frame], drawn, **private)
+    back.click(lambda v, t, i: redraw(v, undo(t), {}, i), [video, text, frame], drawn, **private)
+    clear.click(lambda v, i: redraw(v, "", {}, i, "Cleared."), [video, frame], drawn, **private)
+
+    def typed(video_path: str | None, value: str, current: State) -> tuple:
+        index = _frame(value)  # a frame typed into the JSON moves the slider there
+        return (*redraw(video_path, value, current, index), index)
+
+    text.input(typed, [video, text, state], [*drawn, frame], **private)
     return text
