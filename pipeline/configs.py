@@ -48,6 +48,7 @@ from pipeline.stages.depth_display import COLORMAPS, VIEWS
 from pipeline.stages.privacy import PRIVACY_STYLES
 from pipeline.stages.slicing import MIN_SLICE_SIZE
 from pipeline.stages.speed import SpeedArea, as_points, as_size
+from pipeline.stages.stride import EVERY_FRAME, as_detect_every
 from pipeline.stages.tracking import (
     DEFAULT_TRACKER,
     as_tracker_params,
@@ -294,6 +295,11 @@ class DetectionConfig(PooledRunConfig):
             each tracker's parameters).
         detector_options: Further detector options as ``(name, value)`` pairs
             (for example ``(("imgsz", 416),)``).
+        detect_every: Detect on every K-th frame only, the tracker predicting
+            the boxes between (marked predicted in the tracks file and the
+            objects table): faster, somewhat less accurate as K grows
+            (docs/cpu-runtimes.md). auto: on a live source the least K that
+            keeps up with it, from measured times; on a file every frame.
         depth: Also measure each tracked object's relative depth with Depth
             Anything V2 (labels, tracks file, near-to-far order in the summary).
         depth_size: Depth Anything V2 size when measuring depth: small, base or large.
@@ -339,6 +345,7 @@ class DetectionConfig(PooledRunConfig):
         (), flag="--tracker-param", repeat=True, parse=as_tracker_params, metavar="NAME=VALUE"
     )
     detector_options: tuple[tuple[str, Any], ...] = option((), cli=False)
+    detect_every: int | str = option(EVERY_FRAME, metavar="K|auto")
     depth: bool = option(False)
     depth_size: str | None = option(None)
     depth_weights: str | None = option(None)
@@ -369,6 +376,7 @@ class DetectionConfig(PooledRunConfig):
         check_names(self.lines, self.zones)
         object.__setattr__(self, "tracker_params", as_tracker_params(self.tracker_params))
         checked_tracker_params(self.tracker, dict(self.tracker_params))
+        object.__setattr__(self, "detect_every", as_detect_every(self.detect_every))
         _check_size("detector", self.detector, self.size)
         _check_confidence(self.confidence)
         _check_runtime(self.detector, self.runtime)

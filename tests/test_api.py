@@ -116,6 +116,7 @@ def test_api_lists_named_endpoints(client: Client) -> None:
         "tracker",
         "runtime",
         *AFTER_COUNTING_PARAMETERS,
+        "detect_every",
     ]
     assert len(endpoints["/detect"]["returns"]) == 6
 

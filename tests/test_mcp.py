@@ -41,7 +41,7 @@ TAB_TOOLS = {
         "runtime",
         "paths", "heatmap", "heatmap_overlay", "privacy", "privacy_style", "privacy_classes",
         "slicing", "slice_size", "speed", "speed_area", "speed_area_width_m",
-        "speed_area_length_m",
+        "speed_area_length_m", "detect_every",
     ],  # fmt: skip
     "depth": ["video", "size", "colormap", "view"],
     "segment": [

@@ -24,7 +24,7 @@ import supervision as sv
 
 from pipeline.configs import PREVIEW_INTERVAL_S, DetectionConfig
 from pipeline.jobs import Job, JobStore
-from pipeline.runs.live import FrameByFrame
+from pipeline.runs.live import NOMINAL_FPS, FrameByFrame
 from pipeline.runtime.events import Done, FirstFrame, Preview, Progress
 from ui.render import counting_text, objects_text, to_rgb
 
@@ -37,13 +37,20 @@ class LiveSession:
         width: The webcam frames' width.
         height: Their height.
         jobs: Record the session as a job of this store (None: no recording).
+        fps: The rate the page sends the webcam's frames at, at most.
 
     Raises:
         PipelineError, models.ModelError: A bad model, query or setting.
     """
 
     def __init__(
-        self, config: DetectionConfig, width: int, height: int, *, jobs: JobStore | None
+        self,
+        config: DetectionConfig,
+        width: int,
+        height: int,
+        *,
+        jobs: JobStore | None,
+        fps: float = NOMINAL_FPS,
     ) -> None:
         self.config = config
         self.job: Job | None = jobs.record("detection", config, source="live") if jobs else None
@@ -54,6 +61,7 @@ class LiveSession:
                 height=height,
                 outputs=self.job.outputs if self.job is not None else None,
                 label="webcam",
+                fps=fps,
             )
         except BaseException as exc:
             if self.job is not None and jobs is not None:

@@ -57,6 +57,8 @@ def summary_text(summary: dict[str, Any], *, noun: str = "track", followed: bool
         f"{objects_text(summary, noun=noun, followed=followed)} "
         f"at {summary.get('fps', 0.0):.1f} fps{_runtime_text(summary.get('model') or {})}."
     )
+    if summary.get("detection_stride"):
+        text += "\n\n" + stride_text(summary["detection_stride"])
     if summary.get("counting"):
         text += "\n\n" + counting_text(summary["counting"])
     if summary.get("near_to_far"):
@@ -67,6 +69,23 @@ def summary_text(summary: dict[str, Any], *, noun: str = "track", followed: bool
     if summary.get("warning"):
         text += f"\n\n**Warning:** {summary['warning']}"
     return text
+
+
+def stride_text(stride: dict[str, Any]) -> str:
+    """The summary's ``"detection_stride"`` in one line.
+
+    Example:
+        >>> stride_text({"detect_every": 3, "detected_frames": 34, "predicted_frames": 66})
+        'Detector on 34 of 100 frames (detect every 3); the tracker predicted the others.'
+    """
+    detected, predicted = stride["detected_frames"], stride["predicted_frames"]
+    text = (
+        f"Detector on {detected} of {detected + predicted} frames "
+        f"(detect every {stride['detect_every']})"
+    )
+    if predicted:
+        return text + "; the tracker predicted the others."
+    return text + (f": {stride['note']}." if stride.get("note") else ".")
 
 
 def objects_text(summary: dict[str, Any], *, noun: str = "track", followed: bool = False) -> str:

@@ -46,14 +46,21 @@ class ObjectsCsvWriter:
     Args:
         path: The ``.csv`` file.
         with_depth: Add a ``depth`` column (the run measures depth).
+        with_predicted: Add a ``predicted`` column, 1 on boxes the tracker
+            predicted between detected frames (the run has a detection stride).
     """
 
-    def __init__(self, path: str | Path, *, with_depth: bool) -> None:
+    def __init__(self, path: str | Path, *, with_depth: bool, with_predicted: bool = False) -> None:
         self.path = Path(path)
         self.with_depth = with_depth
+        self.with_predicted = with_predicted
         self._file: TextIO = self.path.open("w", encoding="utf-8", newline="")
         self._csv = csv.writer(self._file)
-        self._csv.writerow(OBJECT_COLUMNS + (("depth",) if with_depth else ()))
+        self._csv.writerow(
+            OBJECT_COLUMNS
+            + (("depth",) if with_depth else ())
+            + (("predicted",) if with_predicted else ())
+        )
 
     def write(self, frame_index: int, timestamp: float, detections: sv.Detections) -> None:
         """Append one frame's objects (call once per frame, in order)."""
@@ -62,6 +69,8 @@ class ObjectsCsvWriter:
                    _number(obj["score"], 4), *obj["box"]]  # fmt: skip
             if self.with_depth:
                 row.append(obj.get("depth", ""))
+            if self.with_predicted:
+                row.append(int(obj.get("predicted", False)))
             self._csv.writerow(row)
 
     def close(self) -> None:

@@ -14,6 +14,7 @@ from models.detectors.base import CLASS_NAME
 from pipeline.io.rle import encode
 from pipeline.io.video import VideoInfo
 from pipeline.stages.annotation import DEPTH, SPEED_KMH, SPEED_PX_S
+from pipeline.stages.tracking import PREDICTED
 
 
 def frame_objects(detections: sv.Detections) -> list[dict[str, Any]]:
@@ -25,11 +26,13 @@ def frame_objects(detections: sv.Detections) -> list[dict[str, Any]]:
     Returns:
         ``[{"track_id", "class", "score", "box": [x1, y1, x2, y2]}, ...]`` plus
         ``"depth"`` where measured, ``"speed_px_s"`` and ``"speed_kmh"`` where
-        measured (null until a track has moved for a frame).
+        measured (null until a track has moved for a frame), and ``"predicted": true``
+        on boxes the tracker predicted on a frame the detector skipped.
     """
     objects = []
     names = detections.data.get(CLASS_NAME)
     depths = detections.data.get(DEPTH)
+    predicted = detections.data.get(PREDICTED)
     speeds = {
         key: detections.data[key] for key in (SPEED_PX_S, SPEED_KMH) if key in detections.data
     }
@@ -47,6 +50,8 @@ def frame_objects(detections: sv.Detections) -> list[dict[str, Any]]:
         for key, values in speeds.items():
             value = float(values[i])
             obj[key] = round(value, 2) if np.isfinite(value) else None
+        if predicted is not None and predicted[i]:
+            obj[PREDICTED] = True
         objects.append(obj)
     return objects
 

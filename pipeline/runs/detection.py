@@ -9,6 +9,8 @@ Example:
 from __future__ import annotations
 
 import functools
+import math
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,12 +39,22 @@ from pipeline.stages.annotation import FrameAnnotator
 from pipeline.stages.counting import CountingStage, check_inside, to_json
 from pipeline.stages.depth_display import DepthNormalizer, DepthPainter
 from pipeline.stages.object_depth import add_object_depths
+from pipeline.stages.stride import FixedStride, frame_stride
 from pipeline.stages.track_ledger import TrackLedger
 from pipeline.stages.tracking import ObjectTracker, tracker_params_for
 
 #: The depth video of a detection run is at most this wide (depth is coarse anyway:
 #: the model sees 518 px), so its maps are small while they wait for the in-order stage.
 DEPTH_VIDEO_MAX_WIDTH = 640
+
+
+#: The least time step between two frames given to a strided run's tracker (seconds).
+_MIN_TIME_STEP_S = 1e-3
+
+#: What the summary says of ``detect_every=auto`` on a file (pipeline.stages.stride).
+STRIDE_AUTO_FILE_NOTE = (
+    "auto detects on every frame of a file (nothing to keep up with); give a number to skip"
+)
 
 
 @functools.cache
@@ -56,12 +68,13 @@ class FrameResult:
     """What a device found on one frame: the detections, and a small depth map when wanted.
 
     Attributes:
-        detections: With each object's depth in ``data["depth"]`` when measured.
+        detections: With each object's depth in ``data["depth"]`` when measured;
+            None on a frame off the detection stride (the tracker predicts it).
         depth: The frame's depth at most :data:`DEPTH_VIDEO_MAX_WIDTH` wide
             (float16), for the depth video; None when not wanted.
     """
 
-    detections: sv.Detections
+    detections: sv.Detections | None
     depth: np.ndarray | None = None
 
 
@@ -215,6 +228,11 @@ class DetectionRun(Run[DetectionConfig, FrameResult]):
         self.counting = CountingStage(config.lines, config.zones, fps=info.fps)
         self.extras = AfterCounting(config, info.fps, info.width, info.height)
         self.files: dict[str, Any] = {}
+        self.stride = frame_stride(config.detect_every, live=info.live is not None, fps=info.fps)
+        self.detected_frames = self.predicted_frames = 0
+        self._last_depth: np.ndarray | None = None
+        self._last_found: sv.Detections | None = None
+        self._track_time = -math.inf
         self._models_ready()
 
     def load_models(self) -> None:
@@ -252,6 +270,15 @@ class DetectionRun(Run[DetectionConfig, FrameResult]):
         )
         return ObjectTracker(frame_rate=self.info.fps, tracker=name, params=params)
 
+    def fed_live(self, fps: float) -> None:
+        """A live source sending ``fps`` frames a second: ``detect_every=auto`` keeps up with it."""
+        self.stride = frame_stride(self.config.detect_every, live=True, fps=fps)
+
+    @property
+    def strided(self) -> bool:
+        """Whether some frames may skip the detector (a stride other than 1, or ``auto`` live)."""
+        return not (isinstance(self.stride, FixedStride) and self.stride.stride == 1)
+
     def preview(self, frame: Frame) -> FirstFrame:
         """Frame 0's detections, drawn (before tracking: a track needs two frames)."""
         [result] = self.models([frame.image], self.queries, {}, keep_depth=True)
@@ -277,6 +304,19 @@ class DetectionRun(Run[DetectionConfig, FrameResult]):
         keep_depth = "depth_video" in self.writing
         return self.per_device[device](images, self.queries, timing, keep_depth=keep_depth)
 
+    def process_frames(
+        self, device: str, frames: list[Frame], timing: dict[str, float]
+    ) -> list[FrameResult]:
+        """Detect on the frames on the stride; the others get an empty result to predict."""
+        chosen = [frame for frame in frames if self.stride.detects(frame.index)]
+        found: list[FrameResult] = []
+        if chosen:
+            started = time.perf_counter()
+            found = self.process_batch(device, [frame.image for frame in chosen], timing)
+            self.stride.observe_detection((time.perf_counter() - started) / len(chosen))
+        by_index = dict(zip((frame.index for frame in chosen), found, strict=True))
+        return [by_index.get(frame.index, FrameResult(None)) for frame in frames]
+
     def batch_size(self, device: str) -> int:
         return self.config.batch_size or self.per_device[device].detector.default_batch_size
 
@@ -289,7 +329,7 @@ class DetectionRun(Run[DetectionConfig, FrameResult]):
             self.files["mot"] = MotWriter(outputs["mot"])
         if "objects_csv" in outputs:
             self.files["objects_csv"] = ObjectsCsvWriter(
-                outputs["objects_csv"], with_depth=self.config.depth
+                outputs["objects_csv"], with_depth=self.config.depth, with_predicted=self.strided
             )
         if "tracks_csv" in outputs:
             self.files["tracks_csv"] = TracksCsvWriter(
@@ -313,21 +353,41 @@ class DetectionRun(Run[DetectionConfig, FrameResult]):
     def process(
         self, frame: Frame, result: FrameResult, timing: dict[str, float]
     ) -> tuple[np.ndarray, sv.Detections]:
+        started = time.perf_counter()
+        detections = result.detections
+        # Strided runs give the tracker times (its motion model steps by the gap), kept
+        # increasing: a live stream's may repeat or step back, and the tracker would
+        # skip such a frame.
+        when = None
+        if self.strided:
+            when = self._track_time = max(frame.timestamp, self._track_time + _MIN_TIME_STEP_S)
         with timed(timing, "track"):
-            tracked = self.tracker.update(result.detections)
+            if detections is None:
+                tracked = self.tracker.predict(self._track_time)
+                self.predicted_frames += 1
+            else:
+                tracked = self.tracker.update(detections, timestamp=when)
+                self.detected_frames += 1
         tracked = self.extras.measure(tracked, frame.timestamp, timing)
-        if result.depth is not None:
+        depth = result.depth
+        if "depth_video" in self.files:
+            # A predicted frame has no depth map: the depth video holds the last one.
+            depth = self._last_depth = depth if depth is not None else self._last_depth
+        if depth is not None:
             with timed(timing, "depth_colorize"):
-                shown = _paint_depth(
-                    frame.image, result.depth, self.depth_normalizer, self.depth_painter
-                )
+                shown = _paint_depth(frame.image, depth, self.depth_normalizer, self.depth_painter)
                 self.files["depth_video"].write(shown, frame.timestamp)
         self.ledger.add(frame.index, frame.timestamp, tracked)
         events = None
         if self.counting.active:
             with timed(timing, "count"):
                 events = self.counting.update(tracked, frame.timestamp)
-        image = self.extras.under(frame.image, result.detections, tracked, timing)
+        if detections is not None:
+            self._last_found = detections
+        # Privacy hides a predicted frame's boxes and the last detected frame's
+        # (unconfirmed objects have no predicted box).
+        found = detections if detections is not None else self._last_found
+        image = self.extras.under(frame.image, found, tracked, timing)
         with timed(timing, "annotate"):
             annotated = self.counting.annotate(self.annotator.annotate(image, tracked))
         annotated = self.extras.over(annotated, tracked, timing)
@@ -338,6 +398,7 @@ class DetectionRun(Run[DetectionConfig, FrameResult]):
                 self.files["mot"].write(frame.index, tracked)
             if "objects_csv" in self.files:
                 self.files["objects_csv"].write(frame.index, frame.timestamp, tracked)
+        self.stride.observe_rest(time.perf_counter() - started)
         return annotated, tracked
 
     def summary(self) -> dict[str, Any]:
@@ -354,4 +415,12 @@ class DetectionRun(Run[DetectionConfig, FrameResult]):
         if self.counting.active:
             summary["counting"] = self.counting.summary()
         summary.update(self.extras.summary())
+        if self.config.detect_every != 1:
+            summary["detection_stride"] = {
+                "detect_every": self.config.detect_every,
+                "detected_frames": self.detected_frames,
+                "predicted_frames": self.predicted_frames,
+            }
+            if not self.strided:
+                summary["detection_stride"]["note"] = STRIDE_AUTO_FILE_NOTE
         return summary

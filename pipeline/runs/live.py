@@ -52,6 +52,8 @@ class FrameByFrame:
         height: Height of the frames.
         outputs: Where to record the run, by output name (None: no files).
         label: How the input is named in the summary.
+        fps: The rate the caller sends frames at, at most (``detect_every=auto``
+            keeps up with it).
 
     Raises:
         PipelineError, models.ModelError: A bad model, query or setting (the
@@ -66,6 +68,7 @@ class FrameByFrame:
         height: int,
         outputs: Mapping[str, Path] | None = None,
         label: str = "live",
+        fps: float = NOMINAL_FPS,
     ) -> None:
         self.task = task_of(config)
         run_class = run_type(self.task)
@@ -75,6 +78,7 @@ class FrameByFrame:
         self.device = devices[0]
         with pipeline_errors(f"The live {self.task} run"):
             self.run = run_class(config, self.info, devices)
+        self.run.fed_live(fps)
         self.outputs = dict(outputs or {})
         self.files: dict[str, OutputFile] = {}
         self.video: H264Writer | None = None
@@ -101,7 +105,7 @@ class FrameByFrame:
             image = cv2.resize(image, (self.info.width, self.info.height))
         frame = Frame(self.frames, timestamp, image)
         with pipeline_errors(f"The live {self.task} run"):
-            [result] = self.run.process_batch(self.device, [image], self.timing)
+            [result] = self.run.process_frames(self.device, [frame], self.timing)
             annotated, detections = self.run.process(frame, result, self.timing)
             if self.video is not None:
                 self.video.write(annotated, timestamp)

@@ -235,9 +235,21 @@ class Run(abc.ABC, Generic[ConfigT, R]):
         """
         raise NotImplementedError(f"{type(self).__name__} does not work in batches")
 
+    def process_frames(
+        self, device: str, frames: list[Frame], timing: dict[str, float]
+    ) -> list[R]:
+        """What ``device`` does to a batch of frames: :meth:`process_batch` on their images.
+
+        Runs that need the frames' indices (a detection stride) override this one.
+        """
+        return self.process_batch(device, [frame.image for frame in frames], timing)
+
     def batch_size(self, device: str) -> int:
         """Frames per :meth:`process_batch` call on ``device`` (the config's, else the model's)."""
         raise NotImplementedError(f"{type(self).__name__} does not work in batches")
+
+    def fed_live(self, fps: float) -> None:
+        """The frames come one at a time from a live source (a webcam) sending ``fps`` a second."""
 
     def producer(self, reader: FrameReader, stop: threading.Event) -> Producer[R]:
         """The frames with their results in order.
@@ -247,7 +259,7 @@ class Run(abc.ABC, Generic[ConfigT, R]):
 
         def worker(device: str) -> Worker[R]:
             def process(frames: list[Frame], timing: dict[str, float]) -> list[R]:
-                return self.process_batch(device, [frame.image for frame in frames], timing)
+                return self.process_frames(device, frames, timing)
 
             return Worker(device, process, self.batch_size(device))
 

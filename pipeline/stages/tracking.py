@@ -26,6 +26,7 @@ Example:
 
 from __future__ import annotations
 
+import copy
 import math
 import numbers
 from collections.abc import Mapping
@@ -43,6 +44,10 @@ if TYPE_CHECKING:
 
 # Private column used to find, after tracking, which input row each output row came from.
 _ROW_KEY = "_object_tracker_row"
+
+#: Column set to True on boxes the tracker predicted rather than a detector found
+#: (frames between detections: :mod:`pipeline.stages.stride`).
+PREDICTED = "predicted"
 
 
 @dataclass(frozen=True)
@@ -455,6 +460,9 @@ class ObjectTracker:
         self.params: dict[str, Any] = {**base, **_checked_params(self.spec, params or {})}
         self._tracker = self._new_tracker()
         self._user_ids: dict[int, int] = {}
+        # The last update's output, its tracks' internal ids and its time: what
+        # predict() moves forward.
+        self._last: tuple[sv.Detections, np.ndarray, float | None] | None = None
 
     @property
     def tracker_name(self) -> str:
@@ -476,12 +484,15 @@ class ObjectTracker:
         """How many distinct ids have been handed out since the last reset."""
         return len(self._user_ids)
 
-    def update(self, detections: sv.Detections) -> sv.Detections:
+    def update(self, detections: sv.Detections, timestamp: float | None = None) -> sv.Detections:
         """Advance the tracker by one frame.
 
         Args:
             detections: This frame's detections (``xyxy`` in pixels, ``confidence`` in
                 0..1). Call once per frame, in order, including frames with no detections.
+            timestamp: The frame's time in seconds, for runs that detect on some frames
+                only (:meth:`predict` between): the motion model then steps by the time
+                since the last update. None (every frame detected): one frame per call.
 
         Returns:
             The detections that belong to confirmed tracks, as rows of the input (all
@@ -490,8 +501,9 @@ class ObjectTracker:
         """
         tagged = detections[:]  # a copy, so the caller's data dict is not touched
         tagged.data[_ROW_KEY] = np.arange(len(detections))
-        result = self._tracker.update(tagged)
+        result = self._tracker.update(tagged, timestamp=timestamp)
         if len(result) == 0:
+            self._last = None
             return _with_tracker_ids(detections[np.zeros(0, dtype=int)], [])
 
         if _ROW_KEY not in result.data:
@@ -506,12 +518,59 @@ class ObjectTracker:
 
         user_ids = [self._user_id(int(i)) for i in internal_ids]
         order = np.argsort(np.asarray(user_ids, dtype=int), kind="stable")
-        return _with_tracker_ids(detections[rows[order]], [user_ids[i] for i in order])
+        tracked = _with_tracker_ids(detections[rows[order]], [user_ids[i] for i in order])
+        self._last = (tracked, internal_ids[order], timestamp)
+        return tracked
+
+    def predict(self, timestamp: float) -> sv.Detections:
+        """Where the tracks of the last :meth:`update` are at ``timestamp``, by the motion model.
+
+        For the frames between two detected ones: the tracker itself is not changed
+        (each track's Kalman filter is copied and stepped forward from the time of
+        the last update, which must have been given its ``timestamp``).
+
+        Args:
+            timestamp: The frame's time in seconds, at or after the last update's.
+
+        Returns:
+            The last update's rows (class, score, depth... of the detection each track
+            last matched) with predicted boxes, no masks (a detection's mask would
+            not follow the box) and ``data["predicted"]`` True; empty when that
+            update returned nothing.
+
+        Raises:
+            ValueError: The last update was given no timestamp.
+        """
+        if self._last is None:
+            return _with_tracker_ids(sv.Detections.empty(), [])
+        tracked, internal_ids, last_time = self._last
+        if last_time is None:
+            raise ValueError("predict() needs the last update's timestamp")
+        from trackers.utils.predict_timing import PredictTiming
+
+        timing = PredictTiming(
+            frame_step=max(0.0, timestamp - last_time) * self.frame_rate, elapsed_seconds=None
+        )
+        states = {t.tracker_id: t for t in self._tracker.tracks}
+        predicted = tracked[:]
+        predicted.mask = None
+        predicted.xyxy = predicted.xyxy.copy()  # a slice shares the last update's array
+        for row, internal_id in enumerate(internal_ids):
+            tracklet = states.get(int(internal_id))
+            if tracklet is None:  # removed by the update: keep its last box
+                continue
+            if not timing.skip_predict:
+                tracklet = copy.deepcopy(tracklet)
+                tracklet.predict(timing)
+            predicted.xyxy[row] = tracklet.get_state_bbox()
+        predicted.data[PREDICTED] = np.ones(len(predicted), dtype=bool)
+        return predicted
 
     def reset(self) -> None:
         """Forget all tracks; the next video's ids start again at 1."""
         self._tracker.reset()
         self._user_ids.clear()
+        self._last = None
 
     def _user_id(self, internal_id: int) -> int:
         # Keyed on the library's id rather than computed as id + 1, so user ids stay dense

@@ -101,6 +101,9 @@ class RunForm:
         speed_area: Four corners of a rectangle on the ground,
             ``x1,y1,x2,y2,x3,y3,x4,y4`` in the video's pixels (turns speed on).
         speed_area_size: The rectangle's size ``W,L`` in metres: speeds in km/h too.
+        detect_every: Detect on every K-th frame only, the tracker predicting
+            the frames between (object_detection): a whole number >= 1
+            (default 1), or ``auto`` (every frame of a file; docs/cpu-runtimes.md).
     """
 
     mode: str | None = None
@@ -124,6 +127,7 @@ class RunForm:
     speed: str | None = None
     speed_area: str | None = None
     speed_area_size: str | None = None
+    detect_every: str | None = None
 
     def after_counting(self) -> dict[str, object]:
         """The paths, heat map, privacy, slicing and speed fields as config fields.
@@ -179,6 +183,9 @@ class RunForm:
         runtime = (self.runtime or "").strip()
         if task != "detection" and runtime:
             raise ApiError(422, "The runtime is chosen for object_detection only.")
+        detect_every = (self.detect_every or "").strip()
+        if task != "detection" and detect_every:
+            raise ApiError(422, "The detection stride is chosen for object_detection only.")
         prompts = (self.prompts or "").strip() or None
         if task != "segmentation" and prompts:
             raise ApiError(422, "Prompts (objects picked by hand) are for segmentation only.")
@@ -207,6 +214,7 @@ class RunForm:
                 **({"detector": detector} if detector else {}),
                 **({"tracker": tracker} if tracker else {}),
                 **({"runtime": runtime} if runtime else {}),
+                **({"detect_every": detect_every} if detect_every else {}),
                 **after_counting,
                 **privacy,
             )

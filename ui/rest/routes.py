@@ -126,6 +126,7 @@ def read_form(
     speed: Text = None,
     speed_area: Text = None,
     speed_area_size: Text = None,
+    detect_every: Text = None,
 ) -> Upload:
     """The form of both ``POST`` routes, declared once (FastAPI documents it at ``/docs``).
 
@@ -136,7 +137,7 @@ def read_form(
         mode, queries, detector, segmenter, step, confidence, depth, counting, tracker, runtime,
         prompts, paths=paths, heatmap=heatmap, heatmap_overlay=heatmap_overlay, privacy=privacy,
         privacy_classes=privacy_classes, slicing=slicing, slice_size=slice_size, speed=speed,
-        speed_area=speed_area, speed_area_size=speed_area_size,
+        speed_area=speed_area, speed_area_size=speed_area_size, detect_every=detect_every,
     )  # fmt: skip
 
 

@@ -18,6 +18,7 @@ import models
 from models.runtimes import AUTO, runtimes_for
 from pipeline.configs import DEPTH_MODEL, DetectionConfig, field_default
 from pipeline.stages.counting import from_json
+from pipeline.stages.stride import AUTO_STRIDE
 from ui import counting as drawing
 from ui.after_counting import (
     after_counting_settings,
@@ -49,6 +50,8 @@ on the first frame to count what crosses and what stays.
 """
 READY = "Upload a video, then press **Run** (or **First frame** to try the settings)."
 ONE_SIZE_INFO = "This model comes in one size."
+#: The detection strides the dropdown offers (any other whole number may be typed).
+STRIDE_CHOICES = ["1", "2", "3", "5", "10", AUTO_STRIDE]
 #: Size dropdown value meaning "the model's default size".
 DEFAULT_SIZE = ""
 
@@ -72,6 +75,7 @@ def build_detection_config(
     tracker: str | None = None,
     runtime: str | None = None,
     after_counting: dict[str, Any] | None = None,
+    detect_every: str | float | None = None,
 ) -> DetectionConfig:
     """A request's values as the run's config.
 
@@ -92,6 +96,8 @@ def build_detection_config(
         runtime: What runs the detector's network; None or ``""`` for ``auto``.
         after_counting: Paths, heat map, privacy, slicing and speed settings
             as config fields (:func:`ui.after_counting.after_counting_settings`).
+        detect_every: Detect on every K-th frame, or ``auto``; None or ``""``
+            for the default (every frame). The config checks it.
 
     Returns:
         The frozen config of the run.
@@ -126,6 +132,9 @@ def build_detection_config(
         depth=bool(object_depth),
         tracker=(tracker or "").strip() or field_default(DetectionConfig, "tracker"),
         runtime=(runtime or "").strip() or field_default(DetectionConfig, "runtime"),
+        detect_every=field_default(DetectionConfig, "detect_every")
+        if detect_every is None or detect_every == ""
+        else detect_every,
         **(after_counting or {}),
     )
 
@@ -151,6 +160,7 @@ class DetectionHandlers(TabHandlers):
         tracker: str | None,
         runtime: str | None,
         after_counting: dict[str, Any],
+        detect_every: str | float | None,
     ) -> DetectionConfig:
         return self._checked(
             video,
@@ -165,6 +175,7 @@ class DetectionHandlers(TabHandlers):
                 tracker=tracker,
                 runtime=runtime,
                 after_counting=after_counting_settings(**after_counting),
+                detect_every=detect_every,
             ),
         )
 
@@ -191,6 +202,7 @@ class DetectionHandlers(TabHandlers):
         speed_area: str | None = "",
         speed_area_width_m: float | None = None,
         speed_area_length_m: float | None = None,
+        detect_every: str | float | None = "",
         request: gr.Request | None = None,
     ) -> Iterator[DetectOutputs]:
         """Detect and track objects in a video, streaming annotated frames.
@@ -235,6 +247,10 @@ class DetectionHandlers(TabHandlers):
                 around it (turns speed on).
             speed_area_width_m: Its width in metres (first point to second).
             speed_area_length_m: Its length in metres (second point to third).
+            detect_every: Detect on every K-th frame only (1, the default: every
+                frame); the tracker predicts the boxes between, marked
+                ``"predicted": true`` in the tracks. ``auto`` is every frame for
+                a file (docs/cpu-runtimes.md).
             request: Injected by Gradio; identifies the session for the Stop button.
 
         Yields:
@@ -264,7 +280,7 @@ class DetectionHandlers(TabHandlers):
                 str(video),
                 self._request(
                     video, detector, size, queries, confidence, object_depth, counting, tracker,
-                    runtime, after_counting,
+                    runtime, after_counting, detect_every,
                 ),  # fmt: skip
             ),
         )
@@ -292,6 +308,7 @@ class DetectionHandlers(TabHandlers):
         speed_area: str | None = "",
         speed_area_width_m: float | None = None,
         speed_area_length_m: float | None = None,
+        detect_every: str | float | None = "",
         request: gr.Request | None = None,
     ) -> np.ndarray:
         """Detect objects in the first frame only: a quick check of the settings.
@@ -320,6 +337,8 @@ class DetectionHandlers(TabHandlers):
             speed_area: The speed area's four corners, checked as for ``/detect``.
             speed_area_width_m: Its width in metres.
             speed_area_length_m: Its length in metres.
+            detect_every: The detection stride, checked as for ``/detect`` (a
+                first frame is always detected).
 
         Returns:
             The annotated first frame (RGB).
@@ -339,7 +358,7 @@ class DetectionHandlers(TabHandlers):
             request,
             lambda: self._request(
                 video, detector, size, queries, confidence, object_depth, counting, tracker,
-                runtime, after_counting,
+                runtime, after_counting, detect_every,
             ),  # fmt: skip
             video,
         )
@@ -401,6 +420,19 @@ def runtime_dropdown_values(detector: str | None) -> dict[str, Any]:
     except models.UnknownModelError:
         offered = (AUTO,)
     return {"choices": list(offered), "value": AUTO}
+
+
+def stride_dropdown(prefix: str, auto_means: str) -> gr.Dropdown:
+    """The detection stride choice (Detection and Live tabs); ``auto_means`` says what auto does."""
+    return gr.Dropdown(
+        label="Detect every K-th frame",
+        info="The tracker predicts the frames between (marked in the tracks): faster, "
+        f"less accurate as K grows; {auto_means}",
+        choices=STRIDE_CHOICES,
+        value=str(field_default(DetectionConfig, "detect_every")),
+        allow_custom_value=True,
+        elem_id=f"{prefix}detect-every",
+    )
 
 
 def _detector_changed(detector: str | None) -> tuple[gr.Dropdown, gr.Textbox, str, gr.Dropdown]:
@@ -513,6 +545,7 @@ def build_detection_tab(
                         elem_id="runtime",
                         **runtime_dropdown_values(initial),
                     )
+                    detect_every = stride_dropdown("", "auto: every frame of a file.")
             with gr.Column(scale=1):
                 preview = preview_image("")
                 status = gr.Markdown(READY, label="Status", elem_id="status")
@@ -547,7 +580,7 @@ def build_detection_tab(
         buttons,
         inputs=[
             video, detector, size, queries, confidence, object_depth, counting, tracker,
-            runtime, *after_counting,
+            runtime, *after_counting, detect_every,
         ],  # fmt: skip
         preview=preview,
         first_frame=handlers.first_frame,

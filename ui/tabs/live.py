@@ -37,7 +37,11 @@ from ui.tabs.detection import (
     confidence_slider,
     detector_dropdown,
     queries_box_values,
+    stride_dropdown,
 )
+
+#: What ``auto`` does on a webcam, for the stride dropdown.
+AUTO_KEEPS_UP = "auto: the least K that keeps up with the camera, from measured times."
 
 INTRO = """\
 Press **Start** (the browser asks to use your camera the first time): the
@@ -111,6 +115,7 @@ class LiveHandlers:
         record: bool | None,
         session: LiveSession | Stopped | None,
         tracker: str | None = None,
+        detect_every: str | None = None,
     ) -> tuple[Any, str, LiveSession | Stopped | None]:
         """One webcam frame: start the session at the first, then detect, track and count.
 
@@ -129,9 +134,14 @@ class LiveHandlers:
             return gr.skip(), self._ended_text(session), session
         with as_gr_errors():
             if session is None:
-                config = self._config(detector, queries, confidence, counting, tracker)
+                config = self._config(
+                    detector, queries, confidence, counting, tracker, detect_every
+                )
                 height, width = image.shape[:2]
-                session = LiveSession(config, width, height, jobs=self.jobs if record else None)
+                session = LiveSession(
+                    config, width, height, jobs=self.jobs if record else None,
+                    fps=1.0 / self.settings.live_frame_interval_s,
+                )  # fmt: skip
             if session.elapsed_s >= self.settings.live_time_limit_s:
                 session.finish(f"Time limit ({self.settings.live_time_limit_s:g} s) reached.")
                 return gr.skip(), self._ended_text(session), session
@@ -151,10 +161,11 @@ class LiveHandlers:
         confidence: float | None,
         counting: str | None,
         tracker: str | None,
+        detect_every: str | None = None,
     ) -> DetectionConfig:
         return build_detection_config(
             detector, None, queries, confidence, max_duration_s=None, counting=counting,
-            tracker=tracker,
+            tracker=tracker, detect_every=detect_every,
         )  # fmt: skip
 
     def _ended_text(self, session: LiveSession) -> str:
@@ -253,6 +264,7 @@ def build_live_tab(
                 confidence = confidence_slider("live-")
                 with gr.Accordion("Advanced settings", open=False):
                     tracker = tracker_dropdown("live-")
+                    detect_every = stride_dropdown("live-", AUTO_KEEPS_UP)
                 snapshot = gr.Image(type="filepath", format="png", visible=False)
                 draw = gr.Button("Draw lines and zones on the current frame", size="sm",
                                  elem_id="live-snapshot")  # fmt: skip
@@ -285,7 +297,10 @@ def build_live_tab(
     )
     camera.stream(
         handlers.frame,
-        inputs=[camera, detector, queries, confidence, counting, record, session, tracker],
+        inputs=[
+            camera, detector, queries, confidence, counting, record, session, tracker,
+            detect_every,
+        ],  # fmt: skip
         outputs=[shown, status, session],
         stream_every=settings.live_frame_interval_s,
         time_limit=int(settings.live_time_limit_s) + 5,
