@@ -47,7 +47,7 @@ import numpy as np
 import supervision as sv
 
 from models.base import GPU_BATCH_SIZE
-from models.detectors.base import CLASS_NAME, Detector
+from models.detectors.base import CLASS_NAME, Batch, Detector
 from models.detectors.yolo_networks import OnnxRuntimeYolo, OpenVinoYolo, TorchYolo
 from models.download_progress import ByteProgress
 from models.onnx_sessions import onnx_session
@@ -238,17 +238,10 @@ class UltralyticsDetector(Detector):
             license=license,
         )
 
-    def _predict(
-        self,
-        frames: list[np.ndarray],
-        confidence: float,
-        queries: tuple[str, ...],
-        timing: dict[str, float],
-    ) -> list[sv.Detections]:
-        if not frames:
-            return []
+    def _predict(self, batch: Batch) -> list[sv.Detections]:
         # Filtering inside ultralytics' NMS is cheaper than dropping boxes afterwards.
-        classes = [self._class_index[q] for q in queries] or None
+        classes = [self._class_index[q] for q in batch.queries] or None
+        frames, confidence, timing = batch.frames, batch.confidence, batch.timing
         if self.network is not None:
             return self._predict_network(frames, confidence, classes, timing)
         results = self.model.predict(
