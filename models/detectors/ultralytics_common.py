@@ -52,9 +52,11 @@ from models.detectors.yolo_networks import OnnxRuntimeYolo, OpenVinoYolo, TorchY
 from models.download_progress import ByteProgress
 from models.onnx_sessions import onnx_session
 from models.openvino_models import OpenVinoModel, openvino_installed
+from models.registry import register
+from models.requirements import ULTRALYTICS
 from models.runtimes import check_runtime, fastest
 from models.weights import cache_dir, is_architecture_file, is_offline, loading_weights
-from models.weights_sources import RemoteWeights, WeightsLocation
+from models.weights_sources import RemoteWeights, WeightsLocation, cached_file
 
 STAGES = ("preprocess", "inference", "postprocess")
 RUNTIMES = ("auto", "torch", "onnxruntime", "openvino", "ultralytics")
@@ -452,18 +454,14 @@ def _onnx_network(network: Any, *, label: str, imgsz: int, cache: bool) -> OnnxR
     stride = max(int(network.stride.max()), 32)
     if cache:
         path = onnx_cache_path(network, imgsz)
-        session = None
-        if path.is_file():
-            try:
-                session = onnx_session(path)
-            except Exception as exc:
-                # A damaged cache entry (disk full, killed copy) would otherwise
-                # disable the fast path for good: export it again.
-                log.warning("%s: discarding unreadable %s (%s)", label, path, exc)
-                path.unlink(missing_ok=True)
-        if session is None:
-            log.info("%s: exporting to ONNX once, cached at %s", label, path)
-            session = onnx_session(export_onnx(network, path, imgsz))
+        session = _cached_export(
+            label,
+            "ONNX",
+            path,
+            load=onnx_session,
+            export=lambda: export_onnx(network, path, imgsz),
+            discard=lambda: path.unlink(missing_ok=True),
+        )
     else:
         # Random weights differ per instance: export beside nothing, keep the
         # session (it holds the model in memory) and drop the file.
@@ -478,21 +476,41 @@ def _openvino_network(network: Any, *, label: str, imgsz: int, cache: bool) -> O
     if cache:
         folder = openvino_cache_path(network, imgsz)
         xml = folder / "model.xml"
-        model = None
-        if xml.is_file():
-            try:
-                model = OpenVinoModel(xml)
-            except Exception as exc:
-                log.warning("%s: discarding unreadable %s (%s)", label, folder, exc)
-                shutil.rmtree(folder, ignore_errors=True)
-        if model is None:
-            log.info("%s: exporting to OpenVINO once, cached at %s", label, folder)
-            model = OpenVinoModel(export_openvino(network, folder, imgsz))
+        model = _cached_export(
+            label,
+            "OpenVINO",
+            xml,
+            load=OpenVinoModel,
+            export=lambda: export_openvino(network, folder, imgsz),
+            discard=lambda: shutil.rmtree(folder, ignore_errors=True),
+        )
         return OpenVinoYolo(model, path=xml, imgsz=imgsz, stride=stride)
     with tempfile.TemporaryDirectory(prefix="yolo-openvino-") as tmp:
         xml = export_openvino(network, Path(tmp) / "model", imgsz)
         # Compiled, the model lives in memory: the files may go.
         return OpenVinoYolo(OpenVinoModel(xml), path=xml, imgsz=imgsz, stride=stride)
+
+
+def _cached_export(
+    label: str,
+    format_name: str,
+    path: Path,
+    *,
+    load: Callable[[Path], Any],
+    export: Callable[[], Path],
+    discard: Callable[[], None],
+) -> Any:
+    """Load the cached export at ``path``, exporting it first when absent or unreadable."""
+    if path.is_file():
+        try:
+            return load(path)
+        except Exception as exc:
+            # A damaged cache entry (disk full, killed copy) would otherwise
+            # disable the fast path for good: export it again.
+            log.warning("%s: discarding unreadable %s (%s)", label, path, exc)
+            discard()
+    log.info("%s: exporting to %s once, cached at %s", label, format_name, path)
+    return load(export())
 
 
 def openvino_cache_path(model: Any, imgsz: int) -> Path:
@@ -577,8 +595,7 @@ class UltralyticsAsset:
 
     def cached(self) -> Path | None:
         """The cached asset, if there."""
-        target = cache_dir() / self.name
-        return target if target.is_file() else None
+        return cached_file(self.name)
 
     def fetch(self, progress: ByteProgress | None = None) -> Path:
         """Download the asset once (or take the cached copy).
@@ -607,6 +624,98 @@ class UltralyticsAsset:
             size = path.stat().st_size
             progress(size, size)
         return path
+
+
+@dataclass(frozen=True)
+class UltralyticsModel:
+    """One ultralytics detector offered here: its registry facts and where its weights are.
+
+    Attributes:
+        name: Registry name.
+        label: Display name.
+        description: The registry's one-line description.
+        license: Licence of the weights and of ultralytics.
+        env_var: Environment variable for local weights.
+        locate: ``locate(size=..., weights=...)``: where a size's weights are (see :func:`locate`).
+        classes: Names given to random weights whose class count matches, so that they
+            accept the same queries as the trained ones.
+        sizes: The offered sizes.
+        default_size: The size used when none is given.
+        throughput_fps: Rough ZeroGPU end-to-end frames per second.
+    """
+
+    name: str
+    label: str
+    description: str
+    license: str
+    env_var: str
+    locate: Callable[..., WeightsLocation]
+    classes: Sequence[str]
+    sizes: tuple[str, ...]
+    default_size: str
+    throughput_fps: float = 40.0
+
+    def create(
+        self,
+        *,
+        device: str,
+        size: str | None = None,
+        weights: str | None = None,
+        imgsz: int = 640,
+        runtime: str = "auto",
+        cuda_graphs: bool = True,
+    ) -> UltralyticsDetector:
+        """Build the detector.
+
+        Args:
+            device: ``"cpu"``, ``"cuda"``, ``"cuda:1"``...
+            size: One of :attr:`sizes` (None: the default size).
+            weights: A local ``.pt``, an architecture ``.yaml`` (random weights), or
+                what the model downloads (an ultralytics asset name, a Hub repository);
+                defaults to :attr:`env_var`, then the size's published weights.
+            imgsz: Inference image size.
+            runtime: ``"auto"`` (ONNX Runtime on the CPU, exported once and cached,
+                when that works; else ``"torch"``), ``"torch"`` (PyTorch called
+                directly: fp16, pinned memory and static shapes on CUDA),
+                ``"onnxruntime"``, ``"openvino"`` or ``"ultralytics"`` (its predictor).
+            cuda_graphs: With the ``"torch"`` runtime on CUDA, replay the forward
+                pass from a captured CUDA graph.
+
+        Returns:
+            The detector.
+
+        Raises:
+            MissingWeightsError: The weights are neither local nor downloadable.
+        """
+        size = size or self.default_size
+        return UltralyticsDetector.load(
+            name=self.name,
+            location=self.locate(size=size, weights=weights),
+            license=self.license,
+            device=device,
+            size=size,
+            imgsz=imgsz,
+            runtime=runtime,
+            cuda_graphs=cuda_graphs,
+            random_class_names=self.classes,
+        )
+
+    def register(self) -> Callable[..., UltralyticsDetector]:
+        """Register :meth:`create` under :attr:`name`; returns it."""
+        return register(
+            "detector",
+            self.name,
+            label=self.label,
+            sizes=self.sizes,
+            default_size=self.default_size,
+            description=self.description,
+            license=self.license,
+            throughput_fps=self.throughput_fps,
+            locate=self.locate,
+            env_var=self.env_var,
+            runtimes=RUNTIMES,
+            requires=(ULTRALYTICS,),
+        )(self.create)
 
 
 def locate(
