@@ -18,15 +18,7 @@ from __future__ import annotations
 from models.detectors.realtime_detr_family import Architecture, Family, decoder_width, hgnet_v2
 
 #: HGNetV2-B0, the backbone of n and s.
-_HGNETV2_B0 = hgnet_v2(
-    hidden=[128, 256, 512, 1024],
-    stem=[3, 16, 16],
-    mid=[16, 32, 64, 128],
-    out=[64, 256, 512, 1024],
-    blocks=[1, 1, 2, 1],
-    layers=3,
-    use_learnable_affine_block=True,
-)
+_HGNETV2_B0 = hgnet_v2("B0")
 
 FAMILY = Family(
     name="d_fine",
@@ -76,15 +68,7 @@ FAMILY = Family(
                 "depth_mult": 0.67,
             },
             backbone_type="hgnet_v2",
-            backbone=hgnet_v2(
-                hidden=[192, 384, 768, 1536],
-                stem=[3, 24, 32],
-                mid=[32, 64, 128, 256],
-                out=[96, 384, 768, 1536],
-                blocks=[1, 1, 3, 1],
-                layers=4,
-                use_learnable_affine_block=True,
-            ),
+            backbone=hgnet_v2("B2"),
         ),
         "l": Architecture(
             config={
@@ -94,14 +78,7 @@ FAMILY = Family(
                 "decoder_layers": 6,
             },
             backbone_type="hgnet_v2",
-            backbone=hgnet_v2(
-                hidden=[256, 512, 1024, 2048],
-                stem=[3, 32, 48],
-                mid=[48, 96, 192, 384],
-                out=[128, 512, 1024, 2048],
-                blocks=[1, 1, 3, 1],
-                layers=6,
-            ),
+            backbone=hgnet_v2("B4"),
         ),
         "x": Architecture(
             config={
@@ -113,14 +90,7 @@ FAMILY = Family(
                 "decoder_layers": 6,
             },
             backbone_type="hgnet_v2",
-            backbone=hgnet_v2(
-                hidden=[256, 512, 1024, 2048],
-                stem=[3, 32, 64],
-                mid=[64, 128, 256, 512],
-                out=[128, 512, 1024, 2048],
-                blocks=[1, 2, 5, 2],
-                layers=6,
-            ),
+            backbone=hgnet_v2("B5"),
         ),
     },
     default_size="s",

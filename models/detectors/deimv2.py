@@ -52,17 +52,7 @@ FAMILY = Family(
                 "use_gateway": False,
             },
             backbone_type="hgnet_v2",
-            backbone=hgnet_v2(
-                hidden=[64, 256, 512],
-                stem=[3, 16, 16],
-                mid=[16, 32, 64],
-                out=[64, 256, 512],
-                blocks=[1, 1, 2],
-                layers=3,
-                out_indices=[3],
-                depths=[3, 3, 3],
-                use_learnable_affine_block=True,
-            ),
+            backbone=hgnet_v2("Pico", out_indices=[3], depths=[3, 3, 3]),
         ),
         "n": Architecture(
             config={
@@ -79,17 +69,7 @@ FAMILY = Family(
                 "num_queries": 300,
             },
             backbone_type="hgnet_v2",
-            backbone=hgnet_v2(
-                hidden=[128, 256, 512, 1024],
-                stem=[3, 16, 16],
-                mid=[16, 32, 64, 128],
-                out=[64, 256, 512, 1024],
-                blocks=[1, 1, 2, 1],
-                layers=3,
-                out_indices=[3, 4],
-                depths=[3, 3, 3, 3],
-                use_learnable_affine_block=True,
-            ),
+            backbone=hgnet_v2("B0", out_indices=[3, 4], depths=[3, 3, 3, 3]),
         ),
         "s": Architecture(
             config={

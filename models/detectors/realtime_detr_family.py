@@ -119,43 +119,45 @@ class Family:
         return f"{self.label}-{size}"
 
 
-def hgnet_v2(
-    *,
-    hidden: Sequence[int],
-    stem: Sequence[int],
-    mid: Sequence[int],
-    out: Sequence[int],
-    blocks: Sequence[int],
-    layers: int,
-    out_indices: Sequence[int] = (2, 3, 4),
-    **settings: Any,
-) -> dict[str, Any]:
-    """An HGNetV2 backbone's config settings from its stage table.
+#: The published HGNetV2 variants, as transformers' conversion scripts write them: stem
+#: channels, each stage's middle and output channels and blocks, layers per block, and
+#: whether its blocks have learnable affine layers.
+HGNETV2_VARIANTS: dict[str, tuple[list[int], list[int], list[int], list[int], int, bool]] = {
+    "Pico": ([3, 16, 16], [16, 32, 64], [64, 256, 512], [1, 1, 2], 3, True),
+    "B0": ([3, 16, 16], [16, 32, 64, 128], [64, 256, 512, 1024], [1, 1, 2, 1], 3, True),
+    "B2": ([3, 24, 32], [32, 64, 128, 256], [96, 384, 768, 1536], [1, 1, 3, 1], 4, True),
+    "B4": ([3, 32, 48], [48, 96, 192, 384], [128, 512, 1024, 2048], [1, 1, 3, 1], 6, False),
+    "B5": ([3, 32, 64], [64, 128, 256, 512], [128, 512, 1024, 2048], [1, 2, 5, 2], 6, False),
+}
 
-    Every published HGNetV2 (Pico, B0 to B6) has the same layout: a stem, then
-    stages that each take the previous one's output, downsample from the second
-    on, and use light blocks with 5x5 kernels from the third on.
+
+def hgnet_v2(
+    variant: str, *, out_indices: Sequence[int] = (2, 3, 4), **settings: Any
+) -> dict[str, Any]:
+    """An HGNetV2 backbone's config settings, from its published stage table.
+
+    Every variant has the same layout: a stem, then stages that each take the
+    previous one's output, downsample from the second on, and use light blocks
+    with 5x5 kernels from the third on.
 
     Args:
-        stem: Stem channels, input first.
-        mid: Each stage's middle channels.
-        hidden: The backbone's ``hidden_sizes``.
-        out: Each stage's output channels.
-        blocks: Blocks per stage.
-        layers: Layers per block, the same in every stage.
+        variant: A key of :data:`HGNETV2_VARIANTS`.
         out_indices: The stages (1-based after the stem) whose features the encoder takes.
-        **settings: Further ``HGNetV2Config`` settings (``use_learnable_affine_block``...).
+        **settings: Further ``HGNetV2Config`` settings (``depths``...).
 
     Returns:
         Keyword arguments of ``HGNetV2Config``.
 
     Example:
-        >>> b0 = hgnet_v2(hidden=[128, 256, 512, 1024], stem=[3, 16, 16], mid=[16, 32, 64, 128],
-        ...               out=[64, 256, 512, 1024], blocks=[1, 1, 2, 1], layers=3)
-        >>> b0["stage_in_channels"], b0["stage_kernel_size"]
-        ([16, 64, 256, 512], [3, 3, 5, 5])
+        >>> b0 = hgnet_v2("B0")
+        >>> b0["stage_in_channels"], b0["stage_kernel_size"], b0["hidden_sizes"]
+        ([16, 64, 256, 512], [3, 3, 5, 5], [128, 256, 512, 1024])
     """
+    stem, mid, out, blocks, layers, affine = HGNETV2_VARIANTS[variant]
     stages = range(len(out))
+    # The conversion scripts give the four-stage variants a first hidden size of twice the
+    # first stage's output (the encoders here read later stages only).
+    hidden = out if len(out) < 4 else [2 * out[0], *out[1:]]
     return {
         "hidden_sizes": list(hidden),
         "stem_channels": list(stem),
@@ -168,6 +170,7 @@ def hgnet_v2(
         "stage_light_block": [i > 1 for i in stages],
         "stage_kernel_size": [5 if i > 1 else 3 for i in stages],
         "out_indices": list(out_indices),
+        **({"use_learnable_affine_block": True} if affine else {}),
         **settings,
     }
 
