@@ -84,7 +84,10 @@ class Family:
     @property
     def description(self) -> str:
         """The registry's one-line description."""
-        return f"{self.label} real-time DETR (transformers), COCO (80 classes); no AGPL code."
+        return (
+            f"{self.label} real-time DETR (transformers) trained on COCO (80 classes); "
+            "no AGPL code."
+        )
 
     @property
     def config_class(self) -> str:
