@@ -141,8 +141,12 @@ class Detector(Model, abc.ABC):
             One ``sv.Detections`` per frame with ``data["class_name"]``.
 
         Example:
-            >>> detector = models.create("detector", "yolox_nano")  # doctest: +SKIP
-            >>> [dets] = detector.detect([frame], queries="person")  # doctest: +SKIP
+            >>> import models
+            >>> detector = models.create("detector", "yolox_nano")
+            >>> frame = np.zeros((240, 320, 3), dtype=np.uint8)
+            >>> [dets] = detector.detect([frame], queries="person")
+            >>> len(dets), detector.detect([], queries="person")
+            (0, [])
         """
         wanted = self.validate_queries(queries)
         if not len(frames):

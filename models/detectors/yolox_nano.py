@@ -286,8 +286,9 @@ def create_yolox_nano(
             GPU or not installed.
 
     Example:
-        >>> detector = create_yolox_nano(device="cpu")  # doctest: +SKIP
-        >>> [dets] = detector.detect([frame], queries="person")  # doctest: +SKIP
+        >>> detector = create_yolox_nano(device="cpu", runtime="onnxruntime")
+        >>> detector.info()["runtime"], detector.class_names[:2]
+        ('onnxruntime', ['person', 'bicycle'])
     """
     check_runtime(LABEL, runtime, RUNTIMES)
     location = locate_weights(weights=weights)

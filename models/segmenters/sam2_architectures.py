@@ -12,8 +12,8 @@ published configuration.
 Nothing here imports ``transformers`` until a config is built.
 
 Example:
-    >>> config = architecture("large", image_size=512)  # doctest: +SKIP
-    >>> config.vision_config.backbone_config.blocks_per_stage  # doctest: +SKIP
+    >>> config = architecture("large", image_size=512)
+    >>> config.vision_config.backbone_config.blocks_per_stage
     [2, 6, 36, 4]
 """
 
