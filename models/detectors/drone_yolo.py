@@ -101,7 +101,7 @@ MODEL = UltralyticsModel(
     sizes=SIZES,
     default_size=DEFAULT_SIZE,
 )
-#: Build the VisDrone YOLO detector (:meth:`UltralyticsModel.create`); ``size`` picks the
+#: Build the VisDrone YOLO detector (:meth:`UltralyticsDetector.load`); ``size`` picks the
 #: default Hub repository (``$DRONE_YOLO_REPO``, ``{size}`` filled in) and ``weights`` may
 #: name another repository (its ``$DRONE_YOLO_FILE``).
 create_drone_yolo = MODEL.register()

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import hashlib
 import importlib.util
 import json
@@ -136,29 +137,26 @@ class UltralyticsDetector(Detector):
     @classmethod
     def load(
         cls,
+        described: UltralyticsModel,
         *,
-        name: str,
-        location: WeightsLocation,
         device: str,
         size: str | None = None,
+        weights: str | None = None,
         imgsz: int = 640,
-        random_class_names: Sequence[str] = (),
         runtime: str = "auto",
         cuda_graphs: bool = True,
-        license: str = "",
     ) -> UltralyticsDetector:
-        """Load weights (or build an architecture with random weights) onto ``device``.
+        """Load a model's weights (or build an architecture with random weights) onto ``device``.
 
         Args:
-            name: Registry name.
-            location: Where the weights are: a ``.yaml`` architecture, a local
-                ``.pt``, or a download with ``fetch()`` (see :func:`locate`).
+            described: The model (its name, licence, classes and where its weights are).
             device: ``"cpu"``, ``"cuda"``, ``"cuda:1"``...
-            size: Model size, recorded in :meth:`info`.
+            size: One of its sizes (None: the default size).
+            weights: A local ``.pt``, an architecture ``.yaml`` (random weights, named
+                with the model's classes when their count matches), or what the model
+                downloads (an ultralytics asset name, a Hub repository); defaults to
+                its environment variable, then the size's published weights.
             imgsz: Inference image size.
-            random_class_names: Names given to a randomly initialised model when
-                its class count matches, so that it accepts the same queries as
-                the trained one.
             runtime: ``"auto"`` (on the CPU the faster of ONNX Runtime and
                 OpenVINO, measured once per process for real weights, ONNX
                 Runtime for random ones; ``"torch"`` when no export works;
@@ -170,7 +168,6 @@ class UltralyticsDetector(Detector):
             cuda_graphs: With ``"torch"`` on CUDA, replay each batch shape's
                 forward pass from a captured CUDA graph (falls back to eager
                 execution with a warning when capture fails).
-            license: Licence of the model, reported by :meth:`info`.
 
         Returns:
             The detector.
@@ -181,6 +178,8 @@ class UltralyticsDetector(Detector):
         """
         from ultralytics import YOLO
 
+        size = size or described.default_size
+        location = described.locate(size=size, weights=weights)
         label, weights = location.label, location.weights
         check_runtime(label, runtime, RUNTIMES)
         random_weights = location.random_weights
@@ -196,8 +195,8 @@ class UltralyticsDetector(Detector):
             else:
                 raise FileNotFoundError(f"no such file: {location.path}")
             model = YOLO(source, task="detect")
-        if random_weights and len(random_class_names) == len(model.names):
-            model.model.names = dict(enumerate(random_class_names))
+        if random_weights and len(described.classes) == len(model.names):
+            model.model.names = dict(enumerate(described.classes))
         model.to(device)
         network: TorchYolo | OnnxRuntimeYolo | OpenVinoYolo | None = None
         if runtime == "auto" and auto_runtime(device) != "torch" and not random_weights:
@@ -230,14 +229,14 @@ class UltralyticsDetector(Detector):
             network.warmup((1, CUDA_BATCH_SIZE))
         return cls(
             model,
-            name=name,
+            name=described.name,
             device=device,
             weights=weights,
             size=size,
             imgsz=imgsz,
             random_weights=random_weights,
             network=network,
-            license=license,
+            license=described.license,
         )
 
     def _predict(self, batch: Batch) -> list[sv.Detections]:
@@ -655,53 +654,13 @@ class UltralyticsModel:
     default_size: str
     throughput_fps: float = 40.0
 
-    def create(
-        self,
-        *,
-        device: str,
-        size: str | None = None,
-        weights: str | None = None,
-        imgsz: int = 640,
-        runtime: str = "auto",
-        cuda_graphs: bool = True,
-    ) -> UltralyticsDetector:
-        """Build the detector.
-
-        Args:
-            device: ``"cpu"``, ``"cuda"``, ``"cuda:1"``...
-            size: One of :attr:`sizes` (None: the default size).
-            weights: A local ``.pt``, an architecture ``.yaml`` (random weights), or
-                what the model downloads (an ultralytics asset name, a Hub repository);
-                defaults to :attr:`env_var`, then the size's published weights.
-            imgsz: Inference image size.
-            runtime: ``"auto"`` (ONNX Runtime on the CPU, exported once and cached,
-                when that works; else ``"torch"``), ``"torch"`` (PyTorch called
-                directly: fp16, pinned memory and static shapes on CUDA),
-                ``"onnxruntime"``, ``"openvino"`` or ``"ultralytics"`` (its predictor).
-            cuda_graphs: With the ``"torch"`` runtime on CUDA, replay the forward
-                pass from a captured CUDA graph.
+    def register(self) -> Callable[..., UltralyticsDetector]:
+        """Register :meth:`UltralyticsDetector.load` of this model under :attr:`name`.
 
         Returns:
-            The detector.
-
-        Raises:
-            MissingWeightsError: The weights are neither local nor downloadable.
+            The factory: ``factory(device=..., size=..., weights=..., imgsz=..., runtime=...,
+            cuda_graphs=...)`` builds the detector.
         """
-        size = size or self.default_size
-        return UltralyticsDetector.load(
-            name=self.name,
-            location=self.locate(size=size, weights=weights),
-            license=self.license,
-            device=device,
-            size=size,
-            imgsz=imgsz,
-            runtime=runtime,
-            cuda_graphs=cuda_graphs,
-            random_class_names=self.classes,
-        )
-
-    def register(self) -> Callable[..., UltralyticsDetector]:
-        """Register :meth:`create` under :attr:`name`; returns it."""
         return register(
             "detector",
             self.name,
@@ -715,7 +674,7 @@ class UltralyticsModel:
             env_var=self.env_var,
             runtimes=RUNTIMES,
             requires=(ULTRALYTICS,),
-        )(self.create)
+        )(functools.partial(UltralyticsDetector.load, self))
 
 
 def locate(

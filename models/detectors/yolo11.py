@@ -54,6 +54,6 @@ MODEL = UltralyticsModel(
     sizes=SIZES,
     default_size=DEFAULT_SIZE,
 )
-#: Build a YOLO11 detector (:meth:`UltralyticsModel.create`), e.g.
+#: Build a YOLO11 detector (:meth:`UltralyticsDetector.load`), e.g.
 #: ``create_yolo11(device="cpu", weights="yolo11n.yaml")`` for random weights.
 create_yolo11 = MODEL.register()
