@@ -98,28 +98,16 @@ class RealTimeDetrDetector(TransformersDetector):
     post-processing picks its best (query, class) pairs.
     """
 
-    def __init__(
-        self,
-        model: Any,
-        processor: Any,
-        *,
-        name: str,
-        device: str,
-        weights: str,
-        size: str,
-        random_weights: bool,
-    ) -> None:
+    def __init__(self, model: Any, processor: Any, *, name: str, **settings: Any) -> None:
+        """Wrap a loaded model; ``settings`` are :class:`~models.detectors.base.Detector`'s."""
         self.name = name
         labels = model_labels(model)
         super().__init__(
             model,
             processor,
-            device=device,
-            weights=weights,
-            size=size,
             class_names=[labels[i] for i in sorted(labels)],
-            random_weights=random_weights,
             license=LICENSE,
+            **settings,
         )
 
     def _inputs(self, batch: Batch) -> Mapping[str, Any]:

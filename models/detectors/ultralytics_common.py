@@ -453,14 +453,8 @@ def _onnx_network(network: Any, *, label: str, imgsz: int, cache: bool) -> OnnxR
     stride = max(int(network.stride.max()), 32)
     if cache:
         path = onnx_cache_path(network, imgsz)
-        session = _cached_export(
-            label,
-            "ONNX",
-            path,
-            load=onnx_session,
-            export=lambda: export_onnx(network, path, imgsz),
-            discard=lambda: path.unlink(missing_ok=True),
-        )
+        export = functools.partial(export_onnx, network, path, imgsz)
+        session = _cached_export(label, "ONNX", path, load=onnx_session, export=export)
     else:
         # Random weights differ per instance: export beside nothing, keep the
         # session (it holds the model in memory) and drop the file.
@@ -475,14 +469,8 @@ def _openvino_network(network: Any, *, label: str, imgsz: int, cache: bool) -> O
     if cache:
         folder = openvino_cache_path(network, imgsz)
         xml = folder / "model.xml"
-        model = _cached_export(
-            label,
-            "OpenVINO",
-            xml,
-            load=OpenVinoModel,
-            export=lambda: export_openvino(network, folder, imgsz),
-            discard=lambda: shutil.rmtree(folder, ignore_errors=True),
-        )
+        export = functools.partial(export_openvino, network, folder, imgsz)
+        model = _cached_export(label, "OpenVINO", xml, load=OpenVinoModel, export=export)
         return OpenVinoYolo(model, path=xml, imgsz=imgsz, stride=stride)
     with tempfile.TemporaryDirectory(prefix="yolo-openvino-") as tmp:
         xml = export_openvino(network, Path(tmp) / "model", imgsz)
@@ -497,7 +485,6 @@ def _cached_export(
     *,
     load: Callable[[Path], Any],
     export: Callable[[], Path],
-    discard: Callable[[], None],
 ) -> Any:
     """Load the cached export at ``path``, exporting it first when absent or unreadable."""
     if path.is_file():
@@ -507,7 +494,11 @@ def _cached_export(
             # A damaged cache entry (disk full, killed copy) would otherwise
             # disable the fast path for good: export it again.
             log.warning("%s: discarding unreadable %s (%s)", label, path, exc)
-            discard()
+            # An ONNX export is one file; an OpenVINO one, a folder of its own.
+            if path.suffix == ".onnx":
+                path.unlink(missing_ok=True)
+            else:
+                shutil.rmtree(path.parent, ignore_errors=True)
     log.info("%s: exporting to %s once, cached at %s", label, format_name, path)
     return load(export())
 
