@@ -22,6 +22,7 @@ id, or ``random:<size>``), else the size's Hub checkpoint.
 
 from __future__ import annotations
 
+from models.detectors import d_fine
 from models.detectors.realtime_detr_family import Architecture, Family, decoder_width, hgnet_v2
 
 FAMILY = Family(
@@ -55,19 +56,8 @@ FAMILY = Family(
             backbone=hgnet_v2("Pico", out_indices=[3], depths=[3, 3, 3]),
         ),
         "n": Architecture(
-            config={
-                **decoder_width(128, 2),
-                "encoder_in_channels": [512, 1024],
-                "feat_strides": [16, 32],
-                "encode_proj_layers": [1],
-                "encoder_ffn_dim": 512,
-                "depth_mult": 0.5,
-                "hidden_expansion": 0.34,
-                "decoder_n_points": [6, 6],
-                "decoder_layers": 3,
-                "decoder_ffn_dim": 512,
-                "num_queries": 300,
-            },
+            # D-FINE-N's hybrid encoder and decoder, which DEIMv2 trains with its own matching.
+            config={**d_fine.FAMILY.architectures["n"].config, "num_queries": 300},
             backbone_type="hgnet_v2",
             backbone=hgnet_v2("B0", out_indices=[3, 4], depths=[3, 3, 3, 3]),
         ),
