@@ -5,8 +5,11 @@ check (:mod:`models.availability`, what can be loaded here), so that a model
 that cannot get its weights says which others can.
 
 Example:
-    >>> get_cached("detector", "yolox_nano", device="cpu") is get_cached(
-    ...     "detector", "yolox_nano", device="cpu")
+    >>> options = {"device": "cpu", "runtime": "onnxruntime"}
+    >>> create("detector", "yolox_nano", **options) is create("detector", "yolox_nano", **options)
+    False
+    >>> get_cached("detector", "yolox_nano", **options) is get_cached(
+    ...     "detector", "yolox_nano", **options)
     True
 """
 

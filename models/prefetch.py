@@ -163,7 +163,6 @@ def _fetch(location: WeightsLocation) -> Iterator[Download]:
     changed = threading.Event()
     failure: list[BaseException] = []
 
-
     def progress(done: int, total: int | None) -> None:
         state.update(done=done, total=total)
         changed.set()

@@ -6,11 +6,9 @@ transformers) inside the factory body so that importing :mod:`models`
 stays fast.
 
 Example:
-    >>> from models import available, create
+    >>> from models import available
     >>> "yolox_nano" in available("detector")
     True
-    >>> create("detector", "yolox_nano", device="cpu").device
-    'cpu'
 """
 
 from __future__ import annotations

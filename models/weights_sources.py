@@ -190,6 +190,12 @@ class HubRepo:
         return " ".join([self.repo_id, files, *([self.revision] if self.revision else [])])
 
 
+def cached_file(filename: str) -> Path | None:
+    """A download kept in :func:`models.weights.cache_dir` under ``filename``, if there."""
+    target = cache_dir() / filename
+    return target if target.is_file() else None
+
+
 @dataclass(frozen=True)
 class UrlFile:
     """A file downloaded once from a URL into :func:`models.weights.cache_dir`.
@@ -213,8 +219,7 @@ class UrlFile:
 
     def cached(self) -> Path | None:
         """The cached download, if there."""
-        target = cache_dir() / self.filename
-        return target if target.is_file() else None
+        return cached_file(self.filename)
 
     def fetch(self, progress: ByteProgress | None = None) -> Path:
         """Download the file once (or take the cached copy).

@@ -129,9 +129,9 @@ class ShapeDetector(Detector):
         self.fail_on_frame = fail_on_frame
         self.calls = 0
 
-    def _predict(self, frames, confidence, queries, timing):
+    def _predict(self, batch):
         results = []
-        for image in frames:
+        for image in batch.frames:
             self.calls += 1
             if self.fail_on_frame is not None and self.calls > self.fail_on_frame:
                 raise RuntimeError("shape detector exploded on purpose")

@@ -16,6 +16,7 @@ import pytest
 import torch
 from synthetic import draw_frame, make_video
 from tiny_edgetam import save_tiny_weights, tiny_config, tiny_model
+from tiny_sam2 import weights_in_env
 
 import models
 from models.availability import ARCHITECTURE, location_status
@@ -71,11 +72,8 @@ def tiny_edgetam_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def tiny_env(tiny_edgetam_weights: Path) -> Iterator[Path]:
     """EdgeTAM's weights point at the tiny model's folder; the cache is cleared after."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("EDGETAM_WEIGHTS", str(tiny_edgetam_weights))
-        models.clear_cache()
-        yield tiny_edgetam_weights
-    models.clear_cache()
+    with weights_in_env("EDGETAM_WEIGHTS", tiny_edgetam_weights) as folder:
+        yield folder
 
 
 # --------------------------------------------------------------------------- architecture

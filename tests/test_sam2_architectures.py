@@ -35,31 +35,21 @@ from models.segmenters.sam2_architectures import SIZES, architecture
 from models.segmenters.sam2_weights import VARIANTS
 
 #: trunk of sam2.1_hiera_{s,b+,l}.yaml (b+: Hiera's defaults, see the module docstring).
+TRUNK_FIELDS = (
+    "embed_dim",
+    "num_heads",
+    "stages",
+    "global_att_blocks",
+    "window_pos_embed_bkg_spatial_size",
+    "window_spec",
+)
 PUBLISHED_TRUNK = {
-    "small": {
-        "embed_dim": 96,
-        "num_heads": 1,
-        "stages": [1, 2, 11, 2],
-        "global_att_blocks": [7, 10, 13],
-        "window_pos_embed_bkg_spatial_size": [7, 7],
-        "window_spec": [8, 4, 14, 7],
-    },
-    "base_plus": {
-        "embed_dim": 112,
-        "num_heads": 2,
-        "stages": [2, 3, 16, 3],
-        "global_att_blocks": [12, 16, 20],
-        "window_pos_embed_bkg_spatial_size": [14, 14],
-        "window_spec": [8, 4, 14, 7],
-    },
-    "large": {
-        "embed_dim": 144,
-        "num_heads": 2,
-        "stages": [2, 6, 36, 4],
-        "global_att_blocks": [23, 33, 43],
-        "window_pos_embed_bkg_spatial_size": [7, 7],
-        "window_spec": [8, 4, 16, 8],
-    },
+    size: dict(zip(TRUNK_FIELDS, values, strict=True))
+    for size, values in {
+        "small": (96, 1, [1, 2, 11, 2], [7, 10, 13], [7, 7], [8, 4, 14, 7]),
+        "base_plus": (112, 2, [2, 3, 16, 3], [12, 16, 20], [14, 14], [8, 4, 14, 7]),
+        "large": (144, 2, [2, 6, 36, 4], [23, 33, 43], [7, 7], [8, 4, 16, 8]),
+    }.items()
 }
 #: neck.backbone_channel_list of the same yamls.
 PUBLISHED_CHANNELS = {
@@ -112,18 +102,14 @@ PUBLISHED_NECK = {
     "num_feature_levels": 3,  # scalp: 1 (4 levels, the last dropped)
     "backbone_feature_sizes": [[256, 256], [128, 128], [64, 64]],  # 1024 / 4, 8, 16
 }
+#: SAM2Base's mask decoder (TwoWayTransformer depth 2), with the video predictor's
+#: dynamic multimask fallback.
 PUBLISHED_MASK_DECODER = {
-    "hidden_size": 256,
-    "num_hidden_layers": 2,  # TwoWayTransformer depth
-    "num_attention_heads": 8,
-    "mlp_dim": 2048,
-    "num_multimask_outputs": 3,
-    "iou_head_depth": 3,
-    "iou_head_hidden_dim": 256,
-    "dynamic_multimask_via_stability": True,
-    "dynamic_multimask_stability_delta": 0.05,
+    "hidden_size": 256, "num_hidden_layers": 2, "num_attention_heads": 8, "mlp_dim": 2048,
+    "num_multimask_outputs": 3, "iou_head_depth": 3, "iou_head_hidden_dim": 256,
+    "dynamic_multimask_via_stability": True, "dynamic_multimask_stability_delta": 0.05,
     "dynamic_multimask_stability_thresh": 0.98,
-}
+}  # fmt: skip
 PUBLISHED_PROMPT_ENCODER = {
     "hidden_size": 256,
     "image_size": 1024,

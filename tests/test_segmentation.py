@@ -26,6 +26,7 @@ from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 from serving import served
 from synthetic import COLORS_BGR, MovingShape, StripedShape, draw_frame, make_video
+from tiny_sam2 import weights_in_env
 
 import models
 from models.detectors.base import CLASS_NAME
@@ -113,11 +114,8 @@ def live_pipeline_threads() -> list[str]:
 @pytest.fixture(scope="module")
 def tiny_env(tiny_sam2_weights: Path) -> Iterator[Path]:
     """SAM 2 "small" weights point at the tiny model's folder; the cache is cleared after."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("SAM2_SMALL_WEIGHTS", str(tiny_sam2_weights))
-        models.clear_cache()
-        yield tiny_sam2_weights
-    models.clear_cache()
+    with weights_in_env("SAM2_SMALL_WEIGHTS", tiny_sam2_weights) as folder:
+        yield folder
 
 
 @pytest.fixture(scope="module")
@@ -792,4 +790,3 @@ def test_privacy_hides_the_chosen_class_within_its_masks(
     red = {o["class"]: decode(o["mask"]) for o in masks[0]["objects"]}["red"]
     inner = cv2.erode(red.astype(np.uint8), np.ones((9, 9), np.uint8)).astype(bool)
     assert (first != plain).any(axis=-1)[inner].mean() > 0.85
-

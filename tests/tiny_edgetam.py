@@ -13,8 +13,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-IMAGE_SIZE = 128
-HIDDEN = 128
+from tiny_sam2 import IMAGE_SIZE, object_present, shared_settings, vision_settings
+
 #: RepViT's stage widths, shallowest first.
 WIDTHS = (8, 16, 32, 64)
 
@@ -32,34 +32,19 @@ def tiny_config(image_size: int = IMAGE_SIZE) -> Any:
     vision = EdgeTamVisionConfig(
         backbone_config=backbone,
         backbone_channel_list=list(WIDTHS[::-1]),
-        backbone_feature_sizes=[[image_size // s] * 2 for s in (4, 8, 16)],
-        fpn_hidden_size=HIDDEN,
+        **vision_settings(image_size),
     )
     return EdgeTamVideoConfig(
         vision_config=vision,
-        prompt_encoder_config={"hidden_size": HIDDEN, "image_size": image_size},
-        mask_decoder_config={
-            "hidden_size": HIDDEN,
-            "mlp_dim": 64,
-            "num_attention_heads": 2,
-            "iou_head_hidden_dim": 32,
-        },
-        image_size=image_size,
         enable_temporal_pos_encoding_for_object_pointers=False,
         enable_occlusion_spatial_embedding=False,
-        memory_attention_hidden_size=HIDDEN,
-        memory_attention_num_layers=1,
         memory_attention_mlp_hidden_size=64,
-        memory_attention_rope_feat_sizes=[image_size // 16] * 2,
         memory_attention_rope_k_sizes=[4, 4],
         perceiver_resampler_num_latents=16,
         perceiver_resampler_num_latents_2d=16,
         perceiver_resampler_num_layers=1,
         perceiver_resampler_mlp_intermediate_size=64,
-        memory_encoder_hidden_size=HIDDEN,
-        mask_downsampler_embed_dim=HIDDEN,
-        memory_fuser_embed_dim=HIDDEN,
-        memory_fuser_intermediate_dim=64,
+        **shared_settings(image_size),
     )
 
 
@@ -69,12 +54,7 @@ def tiny_model(seed: int = 0) -> Any:
     from transformers import EdgeTamVideoModel
 
     torch.manual_seed(seed)
-    model = EdgeTamVideoModel(tiny_config()).eval()
-    head = model.mask_decoder.pred_obj_score_head.proj_out
-    with torch.no_grad():
-        head.weight.zero_()
-        head.bias.fill_(10.0)
-    return model
+    return object_present(EdgeTamVideoModel(tiny_config()))
 
 
 def save_tiny_weights(folder: Path) -> Path:

@@ -8,6 +8,8 @@ must be a multiple of them larger than 64 (object pointers are split into
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,51 +34,83 @@ def tiny_config(image_size: int = IMAGE_SIZE) -> Any:
         image_size=[image_size, image_size],
     )
     vision = Sam2VisionConfig(
-        backbone_config=backbone,
-        backbone_channel_list=dims[::-1],
-        backbone_feature_sizes=[[image_size // s] * 2 for s in (4, 8, 16)],
-        fpn_hidden_size=HIDDEN,
+        backbone_config=backbone, backbone_channel_list=dims[::-1], **vision_settings(image_size)
     )
     return Sam2VideoConfig(
         vision_config=vision,
-        prompt_encoder_config={"hidden_size": HIDDEN, "image_size": image_size},
-        mask_decoder_config={
+        memory_attention_feed_forward_hidden_size=64,
+        **shared_settings(image_size),
+    )
+
+
+def vision_settings(image_size: int) -> dict[str, Any]:
+    """The vision config's settings that SAM 2 and EdgeTAM share at this size."""
+    return {
+        "backbone_feature_sizes": [[image_size // s] * 2 for s in (4, 8, 16)],
+        "fpn_hidden_size": HIDDEN,
+    }
+
+
+def shared_settings(image_size: int) -> dict[str, Any]:
+    """The video config's settings that tiny SAM 2 and EdgeTAM share: decoders and memory."""
+    return {
+        "prompt_encoder_config": {"hidden_size": HIDDEN, "image_size": image_size},
+        "mask_decoder_config": {
             "hidden_size": HIDDEN,
             "mlp_dim": 64,
             "num_attention_heads": 2,
             "iou_head_hidden_dim": 32,
         },
-        image_size=image_size,
-        memory_attention_hidden_size=HIDDEN,
-        memory_attention_num_layers=1,
-        memory_attention_feed_forward_hidden_size=64,
-        memory_attention_rope_feat_sizes=[image_size // 16] * 2,
-        memory_encoder_hidden_size=HIDDEN,
-        mask_downsampler_embed_dim=HIDDEN,
-        memory_fuser_embed_dim=HIDDEN,
-        memory_fuser_intermediate_dim=64,
-    )
+        "image_size": image_size,
+        "memory_attention_hidden_size": HIDDEN,
+        "memory_attention_num_layers": 1,
+        "memory_attention_rope_feat_sizes": [image_size // 16] * 2,
+        "memory_encoder_hidden_size": HIDDEN,
+        "mask_downsampler_embed_dim": HIDDEN,
+        "memory_fuser_embed_dim": HIDDEN,
+        "memory_fuser_intermediate_dim": 64,
+    }
 
 
-def tiny_model(seed: int = 0) -> Any:
-    """The tiny model with random weights whose object-score head says "object present".
+def object_present(model: Any) -> Any:
+    """``model`` in eval mode, its object-score head set to say "object present".
 
     Otherwise random weights often score every mask as an occlusion and leave
     nothing to follow or check.
     """
     import torch
-    from transformers import Sam2VideoModel
 
-    torch.manual_seed(seed)
-    model = Sam2VideoModel(tiny_config()).eval()
     head = model.mask_decoder.pred_obj_score_head.proj_out
     with torch.no_grad():
         head.weight.zero_()
         head.bias.fill_(10.0)
-    return model
+    return model.eval()
+
+
+def tiny_model(seed: int = 0) -> Any:
+    """The tiny model with random weights whose object-score head says "object present"."""
+    import torch
+    from transformers import Sam2VideoModel
+
+    torch.manual_seed(seed)
+    return object_present(Sam2VideoModel(tiny_config()))
 
 
 def save_tiny_weights(folder: Path) -> Path:
     """The tiny model saved with ``save_pretrained``, as a user's weights would be."""
     tiny_model().save_pretrained(folder)
     return folder
+
+
+@contextlib.contextmanager
+def weights_in_env(env_var: str, folder: Path) -> Iterator[Path]:
+    """``env_var`` names the tiny model's folder; the model cache is cleared before and after."""
+    import pytest
+
+    import models
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(env_var, str(folder))
+        models.clear_cache()
+        yield folder
+    models.clear_cache()

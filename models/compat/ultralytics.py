@@ -43,22 +43,7 @@ def export_module_to_onnx(module: Any, folder: Path, *, imgsz: int, simplify: bo
     Raises:
         RuntimeError: The exporter produced no file.
     """
-    from ultralytics.engine.exporter import Exporter
-
-    module.pt_path = str(folder / "model.pt")
-    overrides = {
-        "format": "onnx",
-        "imgsz": imgsz,
-        "dynamic": True,
-        "simplify": simplify,
-        "batch": 1,
-        "device": "cpu",
-        "nms": None,
-        "data": None,
-        "verbose": False,
-        "mode": "export",
-    }
-    exported = Exporter(overrides=overrides)(model=module)
+    exported = _export(module, folder, imgsz=imgsz, format="onnx", simplify=simplify)
     if not exported or not Path(exported).is_file():
         raise RuntimeError("ultralytics' exporter produced no ONNX file")
     return Path(exported)
@@ -81,14 +66,23 @@ def export_module_to_openvino(module: Any, folder: Path, *, imgsz: int) -> Path:
     Raises:
         RuntimeError: The exporter produced no model.
     """
+    exported = _export(module, folder, imgsz=imgsz, format="openvino", quantize=None)
+    xml = next(Path(exported).glob("*.xml"), None) if exported else None
+    if xml is None:
+        raise RuntimeError("ultralytics' exporter produced no OpenVINO model")
+    return xml
+
+
+def _export(module: Any, folder: Path, *, imgsz: int, format: str, **settings: Any) -> Any:
+    """Run the exporter on a bare module: dynamic shape, batch 1, CPU, raw head output."""
     from ultralytics.engine.exporter import Exporter
 
     module.pt_path = str(folder / "model.pt")
     overrides = {
-        "format": "openvino",
+        "format": format,
         "imgsz": imgsz,
         "dynamic": True,
-        "quantize": None,
+        **settings,
         "batch": 1,
         "device": "cpu",
         "nms": None,
@@ -96,8 +90,4 @@ def export_module_to_openvino(module: Any, folder: Path, *, imgsz: int) -> Path:
         "verbose": False,
         "mode": "export",
     }
-    exported = Exporter(overrides=overrides)(model=module)
-    xml = next(Path(exported).glob("*.xml"), None) if exported else None
-    if xml is None:
-        raise RuntimeError("ultralytics' exporter produced no OpenVINO model")
-    return xml
+    return Exporter(overrides=overrides)(model=module)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import supervision as sv
@@ -38,6 +39,23 @@ def normalize_queries(queries: str | Sequence[str] | None) -> tuple[str, ...]:
         if query:
             seen.setdefault(query, None)
     return tuple(seen)
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One :meth:`Detector.detect` call as a model sees it: the frames and what is asked of them.
+
+    Attributes:
+        frames: BGR uint8 images (H, W, 3); never empty.
+        confidence: Minimum score kept.
+        queries: Checked queries (class names, or text phrases); empty means everything.
+        timing: Seconds per stage, which the model adds into.
+    """
+
+    frames: list[np.ndarray]
+    confidence: float
+    queries: tuple[str, ...]
+    timing: dict[str, float]
 
 
 class Detector(Model, abc.ABC):
@@ -123,28 +141,27 @@ class Detector(Model, abc.ABC):
             One ``sv.Detections`` per frame with ``data["class_name"]``.
 
         Example:
-            >>> detector = models.create("detector", "yolox_nano")  # doctest: +SKIP
-            >>> [dets] = detector.detect([frame], queries="person")  # doctest: +SKIP
+            >>> import models
+            >>> detector = models.create("detector", "yolox_nano")
+            >>> frame = np.zeros((240, 320, 3), dtype=np.uint8)
+            >>> [dets] = detector.detect([frame], queries="person")
+            >>> len(dets), detector.detect([], queries="person")
+            (0, [])
         """
         wanted = self.validate_queries(queries)
-        if timing is None:
-            timing = {}
+        if not len(frames):
+            return []
+        batch = Batch(list(frames), confidence, wanted, {} if timing is None else timing)
         with self.lock:
-            results = self._predict(list(frames), confidence, wanted, timing)
+            results = self._predict(batch)
         if wanted and not self.open_vocabulary:
             keep = set(wanted)
             results = [d[np.isin(d.data[CLASS_NAME], list(keep))] if len(d) else d for d in results]
         return [_with_class_names(d) for d in results]
 
     @abc.abstractmethod
-    def _predict(
-        self,
-        frames: list[np.ndarray],
-        confidence: float,
-        queries: tuple[str, ...],
-        timing: dict[str, float],
-    ) -> list[sv.Detections]:
-        """Run the model; return detections with ``data["class_name"]`` set."""
+    def _predict(self, batch: Batch) -> list[sv.Detections]:
+        """Run the model on a batch; return one ``sv.Detections`` per frame."""
 
 
 def _with_class_names(detections: sv.Detections) -> sv.Detections:
@@ -156,4 +173,3 @@ def _with_class_names(detections: sv.Detections) -> sv.Detections:
     if detections.confidence is None:
         detections.confidence = np.ones(len(detections), dtype=np.float32)
     return detections
-

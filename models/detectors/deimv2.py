@@ -22,25 +22,14 @@ id, or ``random:<size>``), else the size's Hub checkpoint.
 
 from __future__ import annotations
 
-from models.detectors.realtime_detr import (
-    ESTIMATED_ZEROGPU_FPS,
-    LICENSE,
-    Architecture,
-    Family,
-    RealTimeDetrDetector,
-    create_detector,
-    locate_weights,
-)
-from models.registry import register
-from models.weights_sources import WeightsLocation
+from models.detectors import d_fine
+from models.detectors.realtime_detr_family import Architecture, Family, decoder_width, hgnet_v2
 
 FAMILY = Family(
     name="deimv2",
     label="DEIMv2",
     env_var="DEIMV2_WEIGHTS",
     model_class="Deimv2ForObjectDetection",
-    config_class="Deimv2Config",
-    module="transformers.models.deimv2",
     checkpoints={
         "pico": "harshaljanjani/DEIMv2_HGNetv2_PICO_COCO_Transformers",
         "n": "harshaljanjani/DEIMv2_HGNetv2_N_COCO_Transformers",
@@ -49,16 +38,13 @@ FAMILY = Family(
     architectures={
         "pico": Architecture(
             config={
+                **decoder_width(112, 2),
                 "encoder_type": "lite",
                 "encoder_layers": 0,
-                "encoder_hidden_dim": 112,
                 "encoder_in_channels": [512],
                 "feat_strides": [16],
                 "depth_mult": 0.5,
                 "hidden_expansion": 0.34,
-                "d_model": 112,
-                "decoder_in_channels": [112, 112],
-                "num_feature_levels": 2,
                 "decoder_n_points": [4, 2],
                 "decoder_layers": 3,
                 "decoder_ffn_dim": 320,
@@ -67,68 +53,23 @@ FAMILY = Family(
                 "use_gateway": False,
             },
             backbone_type="hgnet_v2",
-            backbone={
-                "hidden_sizes": [64, 256, 512],
-                "depths": [3, 3, 3],
-                "stem_channels": [3, 16, 16],
-                "stage_in_channels": [16, 64, 256],
-                "stage_mid_channels": [16, 32, 64],
-                "stage_out_channels": [64, 256, 512],
-                "stage_num_blocks": [1, 1, 2],
-                "stage_downsample": [False, True, True],
-                "stage_light_block": [False, False, True],
-                "stage_kernel_size": [3, 3, 5],
-                "stage_numb_of_layers": [3, 3, 3],
-                "use_learnable_affine_block": True,
-                "out_indices": [3],
-            },
+            backbone=hgnet_v2("Pico", out_indices=[3], depths=[3, 3, 3]),
         ),
         "n": Architecture(
-            config={
-                "encoder_hidden_dim": 128,
-                "encoder_in_channels": [512, 1024],
-                "feat_strides": [16, 32],
-                "encode_proj_layers": [1],
-                "encoder_ffn_dim": 512,
-                "depth_mult": 0.5,
-                "hidden_expansion": 0.34,
-                "d_model": 128,
-                "decoder_in_channels": [128, 128],
-                "num_feature_levels": 2,
-                "decoder_n_points": [6, 6],
-                "decoder_layers": 3,
-                "decoder_ffn_dim": 512,
-                "num_queries": 300,
-            },
+            # D-FINE-N's hybrid encoder and decoder, which DEIMv2 trains with its own matching.
+            config={**d_fine.FAMILY.architectures["n"].config, "num_queries": 300},
             backbone_type="hgnet_v2",
-            backbone={
-                "hidden_sizes": [128, 256, 512, 1024],
-                "depths": [3, 3, 3, 3],
-                "stem_channels": [3, 16, 16],
-                "stage_in_channels": [16, 64, 256, 512],
-                "stage_mid_channels": [16, 32, 64, 128],
-                "stage_out_channels": [64, 256, 512, 1024],
-                "stage_num_blocks": [1, 1, 2, 1],
-                "stage_downsample": [False, True, True, True],
-                "stage_light_block": [False, False, True, True],
-                "stage_kernel_size": [3, 3, 5, 5],
-                "stage_numb_of_layers": [3, 3, 3, 3],
-                "use_learnable_affine_block": True,
-                "out_indices": [3, 4],
-            },
+            backbone=hgnet_v2("B0", out_indices=[3, 4], depths=[3, 3, 3, 3]),
         ),
         "s": Architecture(
             config={
-                "encoder_hidden_dim": 192,
+                **decoder_width(192, 3),
                 "encoder_in_channels": [192, 192, 192],
                 "feat_strides": [8, 16, 32],
                 "encoder_ffn_dim": 512,
                 "depth_mult": 0.67,
                 "hidden_expansion": 0.34,
                 "encoder_has_trailing_conv": False,
-                "d_model": 192,
-                "decoder_in_channels": [192, 192, 192],
-                "num_feature_levels": 3,
                 "decoder_n_points": [3, 6, 3],
                 "decoder_layers": 4,
                 "decoder_ffn_dim": 512,
@@ -156,43 +97,3 @@ FAMILY = Family(
     },
     default_size="s",
 )
-
-
-def locate_deimv2(
-    *, size: str = FAMILY.default_size, weights: str | None = None
-) -> WeightsLocation:
-    """Where a DEIMv2 size's weights are (see :func:`realtime_detr.locate_weights`)."""
-    return locate_weights(FAMILY, size=size, weights=weights)
-
-
-@register(
-    "detector",
-    FAMILY.name,
-    label=FAMILY.label,
-    sizes=FAMILY.sizes,
-    default_size=FAMILY.default_size,
-    description="DEIMv2 real-time DETR (transformers) trained on COCO (80 classes); no AGPL code.",
-    license=LICENSE,
-    throughput_fps=ESTIMATED_ZEROGPU_FPS,
-    locate=locate_deimv2,
-    env_var=FAMILY.env_var,
-    requires=(FAMILY.requirement,),
-)
-def create_deimv2(
-    *, device: str, size: str = FAMILY.default_size, weights: str | None = None
-) -> RealTimeDetrDetector:
-    """Build a DEIMv2 detector.
-
-    Args:
-        device: ``"cpu"``, ``"cuda"``, ``"cuda:1"``...
-        size: One of pico, n, s.
-        weights: ``random:<size>``, a ``save_pretrained`` folder or a Hub id;
-            defaults to ``$DEIMV2_WEIGHTS``, then the size's checkpoint.
-
-    Returns:
-        The detector.
-
-    Raises:
-        MissingWeightsError: The weights are neither local nor downloadable.
-    """
-    return create_detector(FAMILY, device=device, size=size, weights=weights)

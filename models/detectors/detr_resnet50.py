@@ -7,13 +7,18 @@ is transformers' own ResNet so that ``timm`` is not needed.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-import numpy as np
-import supervision as sv
-
-from models.detectors.base import CLASS_NAME, Detector
-from models.detectors.transformers_common import bgr_to_rgb, load_pretrained, locate_pretrained
+from models.detectors.base import Batch
+from models.detectors.transformers_common import (
+    Detected,
+    TransformersDetector,
+    bgr_to_rgb,
+    create_pretrained,
+    locate_pretrained,
+    model_labels,
+)
 from models.registry import register
 from models.weights import resolve_weights
 from models.weights_sources import WeightsLocation
@@ -28,7 +33,7 @@ LICENSE = "Apache-2.0"
 UNUSED_LABEL = "N/A"
 
 
-class DetrDetector(Detector):
+class DetrDetector(TransformersDetector):
     """DETR object detector (closed vocabulary from ``config.id2label``).
 
     ``class_id`` is the model's own label id (COCO's 91-id numbering), and
@@ -38,45 +43,24 @@ class DetrDetector(Detector):
     name = "detr_resnet50"
 
     def __init__(self, model: Any, processor: Any, *, device: str, weights: str) -> None:
-        self.id2label: dict[int, str] = {int(k): v for k, v in model.config.id2label.items()}
-        names = dict.fromkeys(v for _, v in sorted(self.id2label.items()) if v != UNUSED_LABEL)
-        super().__init__(device=device, weights=weights, class_names=list(names), license=LICENSE)
-        self.model = model
-        self.processor = processor
-
-    def _predict(
-        self,
-        frames: list[np.ndarray],
-        confidence: float,
-        queries: tuple[str, ...],
-        timing: dict[str, float],
-    ) -> list[sv.Detections]:
-        import torch
-
-        if not frames:
-            return []
-        with self.stage(timing, "preprocess"):
-            inputs = self.processor(images=bgr_to_rgb(frames), return_tensors="pt")
-            inputs = inputs.to(self.device)
-            inputs["pixel_values"] = inputs["pixel_values"].to(self.model.dtype)
-        with self.stage(timing, "inference"), torch.inference_mode():
-            outputs = self.model(**inputs)
-        with self.stage(timing, "postprocess"):
-            results = self.processor.post_process_object_detection(
-                outputs,
-                threshold=confidence,
-                target_sizes=[frame.shape[:2] for frame in frames],
-            )
-            return [self._to_detections(result) for result in results]
-
-    def _to_detections(self, result: dict[str, Any]) -> sv.Detections:
-        class_id = result["labels"].cpu().numpy().astype(int)
-        return sv.Detections(
-            xyxy=result["boxes"].float().cpu().numpy().reshape(-1, 4),
-            confidence=result["scores"].float().cpu().numpy(),
-            class_id=class_id,
-            data={CLASS_NAME: np.array([self.id2label[i] for i in class_id], dtype=object)},
+        names = dict.fromkeys(
+            v for _, v in sorted(model_labels(model).items()) if v != UNUSED_LABEL
         )
+        super().__init__(
+            model,
+            processor,
+            device=device,
+            weights=weights,
+            class_names=list(names),
+            license=LICENSE,
+        )
+
+    def _inputs(self, batch: Batch) -> Mapping[str, Any]:
+        pixels = self.processor(images=bgr_to_rgb(batch.frames), return_tensors="pt")
+        return self._processed(pixels)
+
+    def _detections(self, outputs: Any, inputs: Mapping[str, Any], batch: Batch) -> Detected:
+        return self._labelled(outputs, batch)
 
 
 def locate_weights(*, weights: str | None = None, revision: str | None = None) -> WeightsLocation:
@@ -126,7 +110,6 @@ def create_detr(
     from transformers import AutoImageProcessor, DetrForObjectDetection
 
     location = locate_weights(weights=weights, revision=revision)
-    model, processor = load_pretrained(
-        DetrForObjectDetection, AutoImageProcessor, location=location, device=device
+    return create_pretrained(
+        DetrDetector, DetrForObjectDetection, AutoImageProcessor, location=location, device=device
     )
-    return DetrDetector(model, processor, device=device, weights=location.weights)

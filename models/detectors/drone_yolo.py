@@ -23,9 +23,7 @@ from __future__ import annotations
 import os
 import re
 
-from models.detectors.ultralytics_common import RUNTIMES, UltralyticsDetector, locate
-from models.registry import register
-from models.requirements import ULTRALYTICS
+from models.detectors.ultralytics_common import UltralyticsModel, locate
 from models.weights import resolve_weights
 from models.weights_sources import HubFile, WeightsLocation
 
@@ -92,59 +90,18 @@ def locate_weights(*, size: str = DEFAULT_SIZE, weights: str | None = None) -> W
     return locate(f"{LABEL}, size {size}", chosen, ENV_VAR, hub_file)
 
 
-@register(
-    "detector",
-    "drone_yolo",
+MODEL = UltralyticsModel(
+    name="drone_yolo",
     label=LABEL,
-    sizes=SIZES,
-    default_size=DEFAULT_SIZE,
     description="YOLOv8 fine-tuned on VisDrone aerial imagery (pedestrians, cars, bikes...).",
     license=LICENSE,
-    throughput_fps=40.0,
-    locate=locate_weights,
     env_var=ENV_VAR,
-    runtimes=RUNTIMES,
-    requires=(ULTRALYTICS,),
+    locate=locate_weights,
+    classes=VISDRONE_CLASSES,
+    sizes=SIZES,
+    default_size=DEFAULT_SIZE,
 )
-def create_drone_yolo(
-    *,
-    device: str,
-    size: str = DEFAULT_SIZE,
-    weights: str | None = None,
-    imgsz: int = 640,
-    runtime: str = "auto",
-    cuda_graphs: bool = True,
-) -> UltralyticsDetector:
-    """Build the VisDrone YOLO detector.
-
-    Args:
-        device: ``"cpu"``, ``"cuda"``, ``"cuda:1"``...
-        size: One of n, s, m, l, x (selects the default Hub repository).
-        weights: A local ``.pt``, an architecture ``.yaml`` (random weights) or a
-            Hub repo id; defaults to ``$DRONE_YOLO_WEIGHTS``, then
-            ``$DRONE_YOLO_REPO`` (``{size}`` is filled in) and ``$DRONE_YOLO_FILE``.
-        imgsz: Inference image size.
-        runtime: ``"auto"`` (ONNX Runtime on the CPU, exported once and cached,
-            when that works; else ``"torch"``), ``"torch"`` (PyTorch called
-            directly: fp16, pinned memory and static shapes on CUDA),
-            ``"onnxruntime"`` or ``"ultralytics"`` (ultralytics' predictor).
-        cuda_graphs: With the ``"torch"`` runtime on CUDA, replay the forward
-            pass from a captured CUDA graph.
-
-    Returns:
-        The detector.
-
-    Raises:
-        MissingWeightsError: The weights are neither local nor downloadable.
-    """
-    return UltralyticsDetector.load(
-        name="drone_yolo",
-        location=locate_weights(size=size, weights=weights),
-        license=LICENSE,
-        device=device,
-        size=size,
-        imgsz=imgsz,
-        runtime=runtime,
-        cuda_graphs=cuda_graphs,
-        random_class_names=VISDRONE_CLASSES,
-    )
+#: Build the VisDrone YOLO detector (:meth:`UltralyticsDetector.load`); ``size`` picks the
+#: default Hub repository (``$DRONE_YOLO_REPO``, ``{size}`` filled in) and ``weights`` may
+#: name another repository (its ``$DRONE_YOLO_FILE``).
+create_drone_yolo = MODEL.register()

@@ -11,13 +11,20 @@ folder or a Hub id), else ``IDEA-Research/grounding-dino-{tiny,base}``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 import supervision as sv
 
-from models.detectors.base import CLASS_NAME, Detector
-from models.detectors.transformers_common import bgr_to_rgb, load_pretrained, locate_pretrained
+from models.detectors.base import CLASS_NAME, Batch
+from models.detectors.transformers_common import (
+    Detected,
+    TransformersDetector,
+    bgr_to_rgb,
+    create_pretrained,
+    locate_pretrained,
+)
 from models.errors import InvalidQueryError
 from models.registry import register
 from models.weights import resolve_weights
@@ -55,16 +62,16 @@ def build_prompt(queries: tuple[str, ...]) -> str:
     return "".join(f"{phrase}. " for phrase in cleaned).strip()
 
 
-class GroundingDinoDetector(Detector):
+class GroundingDinoDetector(TransformersDetector):
     """Grounding DINO zero-shot detector."""
 
     name = "grounding_dino"
     open_vocabulary = True
 
     def __init__(self, model: Any, processor: Any, *, device: str, weights: str, size: str) -> None:
-        super().__init__(device=device, weights=weights, size=size, license=LICENSE)
-        self.model = model
-        self.processor = processor
+        super().__init__(
+            model, processor, device=device, weights=weights, size=size, license=LICENSE
+        )
         tokenizer = processor.tokenizer
         self._separator_id = tokenizer.convert_tokens_to_ids(".")
         self._stop_ids = {tokenizer.sep_token_id, tokenizer.pad_token_id}
@@ -102,47 +109,45 @@ class GroundingDinoDetector(Detector):
             raise InvalidQueryError(f"Some queries have no tokens {LABEL} can read.")
         return positions
 
-    def _predict(
-        self,
-        frames: list[np.ndarray],
-        confidence: float,
-        queries: tuple[str, ...],
-        timing: dict[str, float],
-    ) -> list[sv.Detections]:
+    def _inputs(self, batch: Batch) -> Mapping[str, Any]:
+        prompt = build_prompt(batch.queries)
+        frames = batch.frames
+        features = self.processor(
+            images=bgr_to_rgb(frames), text=[prompt] * len(frames), return_tensors="pt"
+        )
+        inputs = self._processed(features)
+        # Checked here, before inference is spent on a prompt that cannot be read.
+        self._positions(inputs, batch.queries)
+        return inputs
+
+    def _positions(self, inputs: Mapping[str, Any], queries: tuple[str, ...]) -> list[list[int]]:
+        return self.query_token_positions(inputs["input_ids"][0].tolist(), len(queries))
+
+    def _detections(self, outputs: Any, inputs: Mapping[str, Any], batch: Batch) -> Detected:
         import torch
 
-        if not frames:
-            return []
-        with self.stage(timing, "preprocess"):
-            prompt = build_prompt(queries)
-            inputs = self.processor(
-                images=bgr_to_rgb(frames), text=[prompt] * len(frames), return_tensors="pt"
-            ).to(self.device)
-            inputs["pixel_values"] = inputs["pixel_values"].to(self.model.dtype)
-            positions = self.query_token_positions(inputs["input_ids"][0].tolist(), len(queries))
-        with self.stage(timing, "inference"), torch.inference_mode():
-            outputs = self.model(**inputs)
-        with self.stage(timing, "postprocess"):
-            probs = outputs.logits.float().sigmoid()  # (batch, boxes, text positions)
-            # Score of each query for each box: its best token.
-            per_query = torch.stack([probs[..., p].amax(dim=-1) for p in positions], dim=-1)
-            scores, class_ids = per_query.max(dim=-1)
-            boxes = _cxcywh_to_xyxy(outputs.pred_boxes.float())
-            detections = []
-            for i, frame in enumerate(frames):
-                height, width = frame.shape[:2]
-                keep = scores[i] > confidence
-                scale = torch.tensor([width, height, width, height], device=boxes.device)
-                class_id = class_ids[i][keep].cpu().numpy().astype(int)
-                detections.append(
-                    sv.Detections(
-                        xyxy=(boxes[i][keep] * scale).cpu().numpy().reshape(-1, 4),
-                        confidence=scores[i][keep].cpu().numpy(),
-                        class_id=class_id,
-                        data={CLASS_NAME: np.array([queries[c] for c in class_id], dtype=object)},
-                    )
+        queries = batch.queries
+        positions = self._positions(inputs, queries)
+        probs = outputs.logits.float().sigmoid()  # (batch, boxes, text positions)
+        # Score of each query for each box: its best token.
+        per_query = torch.stack([probs[..., p].amax(dim=-1) for p in positions], dim=-1)
+        scores, class_ids = per_query.max(dim=-1)
+        boxes = _cxcywh_to_xyxy(outputs.pred_boxes.float())
+        detections = []
+        for i, frame in enumerate(batch.frames):
+            height, width = frame.shape[:2]
+            keep = scores[i] > batch.confidence
+            scale = torch.tensor([width, height, width, height], device=boxes.device)
+            class_id = class_ids[i][keep].cpu().numpy().astype(int)
+            detections.append(
+                sv.Detections(
+                    xyxy=(boxes[i][keep] * scale).cpu().numpy().reshape(-1, 4),
+                    confidence=scores[i][keep].cpu().numpy(),
+                    class_id=class_id,
+                    data={CLASS_NAME: np.array([queries[c] for c in class_id], dtype=object)},
                 )
-            return detections
+            )
+        return detections
 
 
 def _cxcywh_to_xyxy(boxes: Any) -> Any:
@@ -199,9 +204,11 @@ def create_grounding_dino(
     from transformers import AutoModelForZeroShotObjectDetection, AutoProcessor
 
     location = locate_weights(size=size, weights=weights)
-    model, processor = load_pretrained(
-        AutoModelForZeroShotObjectDetection, AutoProcessor, location=location, device=device
-    )
-    return GroundingDinoDetector(
-        model, processor, device=device, weights=location.weights, size=size
+    return create_pretrained(
+        GroundingDinoDetector,
+        AutoModelForZeroShotObjectDetection,
+        AutoProcessor,
+        location=location,
+        device=device,
+        size=size,
     )

@@ -1,14 +1,12 @@
-"""What D-FINE, DEIMv2 and RT-DETRv2 share: real-time DETRs in ``transformers``, trained on COCO.
+"""D-FINE, DEIMv2 and RT-DETRv2: real-time DETRs in ``transformers``, trained on COCO.
 
-The three are Apache-2.0, come in several published sizes, and run the same
-way: a ``*ForObjectDetection`` model, the RT-DETR image processor (a fixed
-640x640 resize) and its post-processing (top-k over queries x classes, no
-NMS). Each model's module holds a :class:`Family`: its Hub checkpoints and,
-per size, the published architecture (:class:`Architecture`), from which
-:func:`architecture_config` builds the ``transformers`` config without any
-checkpoint: random weights with the real compute (``weights="random:<size>"``,
-for benchmarks) and the reference that ``tests/test_realtime_detr_sizes.py``
-compares with the published numbers.
+The three run the same way: a ``*ForObjectDetection`` model, the RT-DETR image
+processor (a fixed 640x640 resize) and its post-processing (top-k over queries x
+classes, no NMS). Each family is described once, in its own module
+(:mod:`~models.detectors.d_fine`, :mod:`~models.detectors.deimv2`,
+:mod:`~models.detectors.rt_detr_v2`, in the terms of
+:mod:`~models.detectors.realtime_detr_family`); :data:`FAMILIES` registers them
+all from those descriptions.
 
 Weights: ``weights=`` / the family's environment variable (a ``save_pretrained``
 folder or a Hub id, or ``random:<size>``), else the size's Hub checkpoint,
@@ -19,19 +17,43 @@ Nothing here imports ``torch`` or ``transformers`` until a model is built.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-import supervision as sv
-
-from models.detectors.base import CLASS_NAME, Detector
-from models.detectors.transformers_common import bgr_to_rgb, load_pretrained, locate_pretrained
+from models.detectors import d_fine, deimv2, rt_detr_v2
+from models.detectors.base import Batch
+from models.detectors.realtime_detr_family import (
+    COCO_CLASSES,
+    Architecture,
+    Family,
+    architecture_config,
+    architecture_processor,
+)
+from models.detectors.transformers_common import (
+    Detected,
+    TransformersDetector,
+    bgr_to_rgb,
+    load_pretrained,
+    locate_pretrained,
+    model_labels,
+)
 from models.errors import ModelError
-from models.requirements import Requirement
+from models.registry import register
 from models.weights import loading_weights, resolve_weights
 from models.weights_sources import WeightsLocation
+
+__all__ = [
+    "COCO_CLASSES",
+    "FAMILIES",
+    "LICENSE",
+    "Architecture",
+    "Family",
+    "RealTimeDetrDetector",
+    "architecture_config",
+    "create_detector",
+    "locate_weights",
+]
 
 #: Licence of the three families' code (their GitHub repositories) and COCO weights (model cards).
 LICENSE = "Apache-2.0"
@@ -41,137 +63,8 @@ LICENSE = "Apache-2.0"
 ESTIMATED_ZEROGPU_FPS = 15.0
 #: ``weights=`` names a size's architecture with random weights as ``random:<size>``.
 RANDOM_PREFIX = "random:"
-#: The published models' input: the RT-DETR processor resizes every frame to this.
-INPUT_SIZE = 640
-#: ImageNet statistics, for the sizes whose backbone was trained on normalised input (DINOv3).
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
-#: COCO's 80 detection classes in the contiguous order these checkpoints use (their
-#: ``id2label``, converted from ``huggingface/label-files`` coco-detection-mmdet-id2label.json).
-COCO_CLASSES = (
-    "person", "bicycle", "car", "motorcycle", "airplane", "bus", "train", "truck", "boat",
-    "traffic light", "fire hydrant", "stop sign", "parking meter", "bench", "bird", "cat", "dog",
-    "horse", "sheep", "cow", "elephant", "bear", "zebra", "giraffe", "backpack", "umbrella",
-    "handbag", "tie", "suitcase", "frisbee", "skis", "snowboard", "sports ball", "kite",
-    "baseball bat", "baseball glove", "skateboard", "surfboard", "tennis racket", "bottle",
-    "wine glass", "cup", "fork", "knife", "spoon", "bowl", "banana", "apple", "sandwich",
-    "orange", "broccoli", "carrot", "hot dog", "pizza", "donut", "cake", "chair", "couch",
-    "potted plant", "bed", "dining table", "toilet", "tv", "laptop", "mouse", "remote",
-    "keyboard", "cell phone", "microwave", "oven", "toaster", "sink", "refrigerator", "book",
-    "clock", "vase", "scissors", "teddy bear", "hair drier", "toothbrush",
-)  # fmt: skip
-
-
-@dataclass(frozen=True)
-class Architecture:
-    """One published size, in ``transformers``' config terms.
-
-    Attributes:
-        config: Settings of the detector's config (``d_model``, ``decoder_layers``...);
-            the rest keep the config class's defaults.
-        backbone_type: ``model_type`` of the backbone config (``"hgnet_v2"``,
-            ``"rt_detr_resnet"``, ``"dinov3_vit"``).
-        backbone: Settings of the backbone config.
-        normalize: Whether the processor normalises with ImageNet statistics.
-    """
-
-    config: Mapping[str, Any]
-    backbone_type: str
-    backbone: Mapping[str, Any]
-    normalize: bool = False
-
-
-@dataclass(frozen=True)
-class Family:
-    """One detector family: its registry facts, checkpoints and per-size architectures.
-
-    Attributes:
-        name: Registry name, e.g. ``"d_fine"``.
-        label: Display name, e.g. ``"D-FINE"``.
-        env_var: Environment variable for local weights.
-        model_class: ``transformers`` class name, e.g. ``"DFineForObjectDetection"``.
-        config_class: Its config class name.
-        module: The ``transformers`` module that defines it (checked before loading:
-            older releases lack it).
-        checkpoints: Hub repository of each offered size, in size order.
-        architectures: Published architecture of each offered size.
-        default_size: The size used when none is given.
-    """
-
-    name: str
-    label: str
-    env_var: str
-    model_class: str
-    config_class: str
-    module: str
-    checkpoints: Mapping[str, str]
-    architectures: Mapping[str, Architecture] = field(repr=False)
-    default_size: str
-
-    def __post_init__(self) -> None:
-        if set(self.checkpoints) != set(self.architectures):
-            raise ValueError(f"{self.name}: checkpoints and architectures name different sizes")
-        if self.default_size not in self.checkpoints:
-            raise ValueError(f"{self.name}: no default size {self.default_size!r}")
-
-    @property
-    def sizes(self) -> tuple[str, ...]:
-        """The offered sizes, smallest first."""
-        return tuple(self.checkpoints)
-
-    @property
-    def requirement(self) -> Requirement:
-        """The ``transformers`` module this family needs (see :mod:`models.requirements`)."""
-        return Requirement(
-            self.module,
-            "install a transformers release that has it (requirements.txt pins one)",
-            f"The installed transformers has no {self.model_class}.",
-        )
-
-    def size_label(self, size: str) -> str:
-        """e.g. ``"D-FINE-s"``."""
-        return f"{self.label}-{size}"
-
-
-def architecture_config(family: Family, size: str) -> Any:
-    """The ``transformers`` config of one published size, with COCO's classes.
-
-    Args:
-        family: The detector family.
-        size: One of ``family.sizes``.
-
-    Returns:
-        A config for ``family.model_class``.
-
-    Raises:
-        KeyError: Unknown size.
-    """
-    import transformers
-    from transformers import CONFIG_MAPPING
-
-    arch = family.architectures[size]
-    backbone = CONFIG_MAPPING[arch.backbone_type](**arch.backbone)
-    id2label = dict(enumerate(COCO_CLASSES))
-    config_class = getattr(transformers, family.config_class)
-    return config_class(
-        backbone_config=backbone,
-        id2label=id2label,
-        label2id={name: i for i, name in id2label.items()},
-        **arch.config,
-    )
-
-
-def architecture_processor(family: Family, size: str) -> Any:
-    """The image processor the published checkpoints of ``size`` ship with (RT-DETR's, 640x640)."""
-    from transformers import RTDetrImageProcessor
-
-    normalize = family.architectures[size].normalize
-    return RTDetrImageProcessor(
-        size={"height": INPUT_SIZE, "width": INPUT_SIZE},
-        do_normalize=normalize,
-        image_mean=list(IMAGENET_MEAN),
-        image_std=list(IMAGENET_STD),
-    )
+#: The families offered, each registered under its ``name``.
+FAMILIES: tuple[Family, ...] = (d_fine.FAMILY, deimv2.FAMILY, rt_detr_v2.FAMILY)
 
 
 def locate_weights(
@@ -197,7 +90,7 @@ def locate_weights(
     return locate_pretrained(label, chosen, family.env_var, required=required)
 
 
-class RealTimeDetrDetector(Detector):
+class RealTimeDetrDetector(TransformersDetector):
     """A D-FINE, DEIMv2 or RT-DETRv2 detector (closed vocabulary from ``config.id2label``).
 
     ``class_id`` is the model's own label id (COCO's 80 classes, 0 = person for
@@ -205,71 +98,37 @@ class RealTimeDetrDetector(Detector):
     post-processing picks its best (query, class) pairs.
     """
 
-    def __init__(
-        self,
-        model: Any,
-        processor: Any,
-        *,
-        name: str,
-        device: str,
-        weights: str,
-        size: str,
-        random_weights: bool,
-    ) -> None:
+    def __init__(self, model: Any, processor: Any, *, name: str, **settings: Any) -> None:
+        """Wrap a loaded model; ``settings`` are :class:`~models.detectors.base.Detector`'s."""
         self.name = name
-        self.id2label: dict[int, str] = {int(k): v for k, v in model.config.id2label.items()}
+        labels = model_labels(model)
         super().__init__(
-            device=device,
-            weights=weights,
-            size=size,
-            class_names=[self.id2label[i] for i in sorted(self.id2label)],
-            random_weights=random_weights,
+            model,
+            processor,
+            class_names=[labels[i] for i in sorted(labels)],
             license=LICENSE,
+            **settings,
         )
-        self.model = model
-        self.processor = processor
 
-    def _predict(
-        self,
-        frames: list[np.ndarray],
-        confidence: float,
-        queries: tuple[str, ...],
-        timing: dict[str, float],
-    ) -> list[sv.Detections]:
+    def _inputs(self, batch: Batch) -> Mapping[str, Any]:
+        # The pixels alone: these models take no mask.
+        pixels = self.processor(images=bgr_to_rgb(batch.frames), return_tensors="pt")
+        inputs = self._processed(pixels)
+        return {"pixel_values": inputs["pixel_values"]}
+
+    def _detections(self, outputs: Any, inputs: Mapping[str, Any], batch: Batch) -> Detected:
         import torch
 
-        if not frames:
-            return []
-        with self.stage(timing, "preprocess"):
-            inputs = self.processor(images=bgr_to_rgb(frames), return_tensors="pt")
-            pixel_values = inputs["pixel_values"].to(self.device, self.model.dtype)
-        with self.stage(timing, "inference"), torch.inference_mode():
-            outputs = self.model(pixel_values=pixel_values)
-        with self.stage(timing, "postprocess"):
-            if queries:
-                # Other classes out before the top-k over (query, class) pairs, which would
-                # otherwise spend its places on classes the filter then drops.
-                wanted = [i for i, name in self.id2label.items() if name in queries]
-                keep = torch.zeros(outputs.logits.shape[-1], dtype=torch.bool)
-                keep[wanted] = True
-                outputs.logits = outputs.logits.masked_fill(
-                    ~keep.to(outputs.logits.device), float("-inf")
-                )
-            results = self.processor.post_process_object_detection(
-                outputs,
-                threshold=confidence,
-                target_sizes=[frame.shape[:2] for frame in frames],
+        if queries := batch.queries:
+            # Other classes out before the top-k over (query, class) pairs, which would
+            # otherwise spend its places on classes the filter then drops.
+            wanted = [i for i, name in self.id2label.items() if name in queries]
+            keep = torch.zeros(outputs.logits.shape[-1], dtype=torch.bool)
+            keep[wanted] = True
+            outputs.logits = outputs.logits.masked_fill(
+                ~keep.to(outputs.logits.device), float("-inf")
             )
-            return [self._to_detections(result) for result in results]
-
-    def _to_detections(self, result: dict[str, Any]) -> sv.Detections:
-        class_id = result["labels"].cpu().numpy().astype(int)
-        return sv.Detections(
-            xyxy=result["boxes"].float().cpu().numpy().reshape(-1, 4),
-            confidence=result["scores"].float().cpu().numpy(),
-            class_id=class_id,
-            data={CLASS_NAME: np.array([self.id2label[i] for i in class_id], dtype=object)},
-        )
+        return self._labelled(outputs, batch)
 
 
 def create_detector(
@@ -334,3 +193,19 @@ def _random_model(
     with loading_weights(location.label, location.weights, location.env_var):
         model = model_class(config)
     return arch_size, (model.to(device, dtype).eval(), architecture_processor(family, arch_size))
+
+
+for _family in FAMILIES:
+    register(
+        "detector",
+        _family.name,
+        label=_family.label,
+        sizes=_family.sizes,
+        default_size=_family.default_size,
+        description=_family.description,
+        license=LICENSE,
+        throughput_fps=ESTIMATED_ZEROGPU_FPS,
+        locate=functools.partial(locate_weights, _family),
+        env_var=_family.env_var,
+        requires=(_family.requirement,),
+    )(functools.partial(create_detector, _family))

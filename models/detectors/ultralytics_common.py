@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import hashlib
 import importlib.util
 import json
@@ -47,14 +48,16 @@ import numpy as np
 import supervision as sv
 
 from models.base import GPU_BATCH_SIZE
-from models.detectors.base import CLASS_NAME, Detector
+from models.detectors.base import CLASS_NAME, Batch, Detector
 from models.detectors.yolo_networks import OnnxRuntimeYolo, OpenVinoYolo, TorchYolo
 from models.download_progress import ByteProgress
 from models.onnx_sessions import onnx_session
 from models.openvino_models import OpenVinoModel, openvino_installed
+from models.registry import register
+from models.requirements import ULTRALYTICS
 from models.runtimes import check_runtime, fastest
 from models.weights import cache_dir, is_architecture_file, is_offline, loading_weights
-from models.weights_sources import RemoteWeights, WeightsLocation
+from models.weights_sources import RemoteWeights, WeightsLocation, cached_file
 
 STAGES = ("preprocess", "inference", "postprocess")
 RUNTIMES = ("auto", "torch", "onnxruntime", "openvino", "ultralytics")
@@ -134,29 +137,26 @@ class UltralyticsDetector(Detector):
     @classmethod
     def load(
         cls,
+        described: UltralyticsModel,
         *,
-        name: str,
-        location: WeightsLocation,
         device: str,
         size: str | None = None,
+        weights: str | None = None,
         imgsz: int = 640,
-        random_class_names: Sequence[str] = (),
         runtime: str = "auto",
         cuda_graphs: bool = True,
-        license: str = "",
     ) -> UltralyticsDetector:
-        """Load weights (or build an architecture with random weights) onto ``device``.
+        """Load a model's weights (or build an architecture with random weights) onto ``device``.
 
         Args:
-            name: Registry name.
-            location: Where the weights are: a ``.yaml`` architecture, a local
-                ``.pt``, or a download with ``fetch()`` (see :func:`locate`).
+            described: The model (its name, licence, classes and where its weights are).
             device: ``"cpu"``, ``"cuda"``, ``"cuda:1"``...
-            size: Model size, recorded in :meth:`info`.
+            size: One of its sizes (None: the default size).
+            weights: A local ``.pt``, an architecture ``.yaml`` (random weights, named
+                with the model's classes when their count matches), or what the model
+                downloads (an ultralytics asset name, a Hub repository); defaults to
+                its environment variable, then the size's published weights.
             imgsz: Inference image size.
-            random_class_names: Names given to a randomly initialised model when
-                its class count matches, so that it accepts the same queries as
-                the trained one.
             runtime: ``"auto"`` (on the CPU the faster of ONNX Runtime and
                 OpenVINO, measured once per process for real weights, ONNX
                 Runtime for random ones; ``"torch"`` when no export works;
@@ -168,7 +168,6 @@ class UltralyticsDetector(Detector):
             cuda_graphs: With ``"torch"`` on CUDA, replay each batch shape's
                 forward pass from a captured CUDA graph (falls back to eager
                 execution with a warning when capture fails).
-            license: Licence of the model, reported by :meth:`info`.
 
         Returns:
             The detector.
@@ -179,6 +178,8 @@ class UltralyticsDetector(Detector):
         """
         from ultralytics import YOLO
 
+        size = size or described.default_size
+        location = described.locate(size=size, weights=weights)
         label, weights = location.label, location.weights
         check_runtime(label, runtime, RUNTIMES)
         random_weights = location.random_weights
@@ -194,8 +195,8 @@ class UltralyticsDetector(Detector):
             else:
                 raise FileNotFoundError(f"no such file: {location.path}")
             model = YOLO(source, task="detect")
-        if random_weights and len(random_class_names) == len(model.names):
-            model.model.names = dict(enumerate(random_class_names))
+        if random_weights and len(described.classes) == len(model.names):
+            model.model.names = dict(enumerate(described.classes))
         model.to(device)
         network: TorchYolo | OnnxRuntimeYolo | OpenVinoYolo | None = None
         if runtime == "auto" and auto_runtime(device) != "torch" and not random_weights:
@@ -228,27 +229,20 @@ class UltralyticsDetector(Detector):
             network.warmup((1, CUDA_BATCH_SIZE))
         return cls(
             model,
-            name=name,
+            name=described.name,
             device=device,
             weights=weights,
             size=size,
             imgsz=imgsz,
             random_weights=random_weights,
             network=network,
-            license=license,
+            license=described.license,
         )
 
-    def _predict(
-        self,
-        frames: list[np.ndarray],
-        confidence: float,
-        queries: tuple[str, ...],
-        timing: dict[str, float],
-    ) -> list[sv.Detections]:
-        if not frames:
-            return []
+    def _predict(self, batch: Batch) -> list[sv.Detections]:
         # Filtering inside ultralytics' NMS is cheaper than dropping boxes afterwards.
-        classes = [self._class_index[q] for q in queries] or None
+        classes = [self._class_index[q] for q in batch.queries] or None
+        frames, confidence, timing = batch.frames, batch.confidence, batch.timing
         if self.network is not None:
             return self._predict_network(frames, confidence, classes, timing)
         results = self.model.predict(
@@ -459,18 +453,8 @@ def _onnx_network(network: Any, *, label: str, imgsz: int, cache: bool) -> OnnxR
     stride = max(int(network.stride.max()), 32)
     if cache:
         path = onnx_cache_path(network, imgsz)
-        session = None
-        if path.is_file():
-            try:
-                session = onnx_session(path)
-            except Exception as exc:
-                # A damaged cache entry (disk full, killed copy) would otherwise
-                # disable the fast path for good: export it again.
-                log.warning("%s: discarding unreadable %s (%s)", label, path, exc)
-                path.unlink(missing_ok=True)
-        if session is None:
-            log.info("%s: exporting to ONNX once, cached at %s", label, path)
-            session = onnx_session(export_onnx(network, path, imgsz))
+        export = functools.partial(export_onnx, network, path, imgsz)
+        session = _cached_export(label, "ONNX", path, load=onnx_session, export=export)
     else:
         # Random weights differ per instance: export beside nothing, keep the
         # session (it holds the model in memory) and drop the file.
@@ -485,21 +469,38 @@ def _openvino_network(network: Any, *, label: str, imgsz: int, cache: bool) -> O
     if cache:
         folder = openvino_cache_path(network, imgsz)
         xml = folder / "model.xml"
-        model = None
-        if xml.is_file():
-            try:
-                model = OpenVinoModel(xml)
-            except Exception as exc:
-                log.warning("%s: discarding unreadable %s (%s)", label, folder, exc)
-                shutil.rmtree(folder, ignore_errors=True)
-        if model is None:
-            log.info("%s: exporting to OpenVINO once, cached at %s", label, folder)
-            model = OpenVinoModel(export_openvino(network, folder, imgsz))
+        export = functools.partial(export_openvino, network, folder, imgsz)
+        model = _cached_export(label, "OpenVINO", xml, load=OpenVinoModel, export=export)
         return OpenVinoYolo(model, path=xml, imgsz=imgsz, stride=stride)
     with tempfile.TemporaryDirectory(prefix="yolo-openvino-") as tmp:
         xml = export_openvino(network, Path(tmp) / "model", imgsz)
         # Compiled, the model lives in memory: the files may go.
         return OpenVinoYolo(OpenVinoModel(xml), path=xml, imgsz=imgsz, stride=stride)
+
+
+def _cached_export(
+    label: str,
+    format_name: str,
+    path: Path,
+    *,
+    load: Callable[[Path], Any],
+    export: Callable[[], Path],
+) -> Any:
+    """Load the cached export at ``path``, exporting it first when absent or unreadable."""
+    if path.is_file():
+        try:
+            return load(path)
+        except Exception as exc:
+            # A damaged cache entry (disk full, killed copy) would otherwise
+            # disable the fast path for good: export it again.
+            log.warning("%s: discarding unreadable %s (%s)", label, path, exc)
+            # An ONNX export is one file; an OpenVINO one, a folder of its own.
+            if path.suffix == ".onnx":
+                path.unlink(missing_ok=True)
+            else:
+                shutil.rmtree(path.parent, ignore_errors=True)
+    log.info("%s: exporting to %s once, cached at %s", label, format_name, path)
+    return load(export())
 
 
 def openvino_cache_path(model: Any, imgsz: int) -> Path:
@@ -584,8 +585,7 @@ class UltralyticsAsset:
 
     def cached(self) -> Path | None:
         """The cached asset, if there."""
-        target = cache_dir() / self.name
-        return target if target.is_file() else None
+        return cached_file(self.name)
 
     def fetch(self, progress: ByteProgress | None = None) -> Path:
         """Download the asset once (or take the cached copy).
@@ -614,6 +614,58 @@ class UltralyticsAsset:
             size = path.stat().st_size
             progress(size, size)
         return path
+
+
+@dataclass(frozen=True)
+class UltralyticsModel:
+    """One ultralytics detector offered here: its registry facts and where its weights are.
+
+    Attributes:
+        name: Registry name.
+        label: Display name.
+        description: The registry's one-line description.
+        license: Licence of the weights and of ultralytics.
+        env_var: Environment variable for local weights.
+        locate: ``locate(size=..., weights=...)``: where a size's weights are (see :func:`locate`).
+        classes: Names given to random weights whose class count matches, so that they
+            accept the same queries as the trained ones.
+        sizes: The offered sizes.
+        default_size: The size used when none is given.
+        throughput_fps: Rough ZeroGPU end-to-end frames per second.
+    """
+
+    name: str
+    label: str
+    description: str
+    license: str
+    env_var: str
+    locate: Callable[..., WeightsLocation]
+    classes: Sequence[str]
+    sizes: tuple[str, ...]
+    default_size: str
+    throughput_fps: float = 40.0
+
+    def register(self) -> Callable[..., UltralyticsDetector]:
+        """Register :meth:`UltralyticsDetector.load` of this model under :attr:`name`.
+
+        Returns:
+            The factory: ``factory(device=..., size=..., weights=..., imgsz=..., runtime=...,
+            cuda_graphs=...)`` builds the detector.
+        """
+        return register(
+            "detector",
+            self.name,
+            label=self.label,
+            sizes=self.sizes,
+            default_size=self.default_size,
+            description=self.description,
+            license=self.license,
+            throughput_fps=self.throughput_fps,
+            locate=self.locate,
+            env_var=self.env_var,
+            runtimes=RUNTIMES,
+            requires=(ULTRALYTICS,),
+        )(functools.partial(UltralyticsDetector.load, self))
 
 
 def locate(

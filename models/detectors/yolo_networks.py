@@ -19,6 +19,7 @@ so the detector can time the three stages.
 
 from __future__ import annotations
 
+import abc
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -146,94 +147,82 @@ def nms_and_scale(
     return np.split(flat, np.cumsum(counts)[:-1]) if counts else []
 
 
-class OnnxRuntimeYolo:
-    """An ultralytics detection network exported to ONNX, run by ONNX Runtime on the CPU.
+class ExportedYolo(abc.ABC):
+    """An ultralytics detection network exported for a CPU engine (ONNX Runtime, OpenVINO).
+
+    Pre- and post-processing are ultralytics' own, the same for every engine;
+    a subclass runs the network (:meth:`infer`).
 
     Attributes:
-        session: The ``onnxruntime.InferenceSession``.
-        path: The ONNX file it was built from (may be deleted since: the
-            session holds the model in memory).
+        path: The file it was built from (may be deleted since: the engine holds
+            the model in memory).
         imgsz: Inference size as (height, width), rounded to the stride.
         stride: The network's largest stride.
     """
 
-    def __init__(self, session: Any, *, path: Any, imgsz: int, stride: int) -> None:
+    def __init__(self, *, path: Any, imgsz: int, stride: int) -> None:
         from ultralytics.utils.checks import check_imgsz
 
-        self.session = session
         self.path = path
         self.stride = stride
         self.imgsz: list[int] = check_imgsz(imgsz, stride=stride, min_dim=2)
-        self._input = session.get_inputs()[0].name
         self._nms = predictor_defaults()
 
     def preprocess(self, frames: Sequence[np.ndarray]) -> np.ndarray:
         """The network's input for BGR frames (see :func:`letterbox_blob`)."""
         return letterbox_blob(frames, self.imgsz, self.stride)
+
+    @abc.abstractmethod
+    def infer(self, blob: np.ndarray) -> np.ndarray:
+        """Run the network; returns the raw head output (N, 4 + classes, anchors)."""
+
+    def postprocess(
+        self,
+        raw: np.ndarray,
+        input_hw: Sequence[int],
+        frame_shapes: Sequence[tuple[int, ...]],
+        confidence: float,
+        classes: list[int] | None,
+    ) -> list[np.ndarray]:
+        """Per frame, an (n, 6) array x1, y1, x2, y2, score, class (see :func:`nms_and_scale`)."""
+        import torch
+
+        return nms_and_scale(
+            torch.from_numpy(raw), input_hw, frame_shapes, confidence, classes, **self._nms
+        )
+
+
+class OnnxRuntimeYolo(ExportedYolo):
+    """An ultralytics detection network exported to ONNX, run by ONNX Runtime on the CPU.
+
+    Attributes:
+        session: The ``onnxruntime.InferenceSession``.
+    """
+
+    def __init__(self, session: Any, *, path: Any, imgsz: int, stride: int) -> None:
+        super().__init__(path=path, imgsz=imgsz, stride=stride)
+        self.session = session
+        self._input = session.get_inputs()[0].name
 
     def infer(self, blob: np.ndarray) -> np.ndarray:
         """Run the network; returns the raw head output (N, 4 + classes, anchors)."""
         return self.session.run(None, {self._input: blob})[0]
 
-    def postprocess(
-        self,
-        raw: np.ndarray,
-        input_hw: Sequence[int],
-        frame_shapes: Sequence[tuple[int, ...]],
-        confidence: float,
-        classes: list[int] | None,
-    ) -> list[np.ndarray]:
-        """Per frame, an (n, 6) array x1, y1, x2, y2, score, class (see :func:`nms_and_scale`)."""
-        import torch
 
-        return nms_and_scale(
-            torch.from_numpy(raw), input_hw, frame_shapes, confidence, classes, **self._nms
-        )
-
-
-class OpenVinoYolo:
+class OpenVinoYolo(ExportedYolo):
     """An ultralytics detection network in OpenVINO IR (ultralytics' own export), on the CPU.
-
-    The same pre- and post-processing as :class:`OnnxRuntimeYolo`; only the engine differs.
 
     Attributes:
         model: The compiled :class:`~models.openvino_models.OpenVinoModel`.
-        path: The ``.xml`` file it was compiled from.
-        imgsz: Inference size as (height, width), rounded to the stride.
-        stride: The network's largest stride.
     """
 
     def __init__(self, model: Any, *, path: Any, imgsz: int, stride: int) -> None:
-        from ultralytics.utils.checks import check_imgsz
-
+        super().__init__(path=path, imgsz=imgsz, stride=stride)
         self.model = model
-        self.path = path
-        self.stride = stride
-        self.imgsz = check_imgsz(imgsz, stride=stride, min_dim=2)
-        self._nms = predictor_defaults()
-
-    def preprocess(self, frames: Sequence[np.ndarray]) -> np.ndarray:
-        """The network's input for BGR frames (see :func:`letterbox_blob`)."""
-        return letterbox_blob(frames, self.imgsz, self.stride)
 
     def infer(self, blob: np.ndarray) -> np.ndarray:
         """Run the network; returns the raw head output (N, 4 + classes, anchors)."""
         return self.model.run(blob)
-
-    def postprocess(
-        self,
-        raw: np.ndarray,
-        input_hw: Sequence[int],
-        frame_shapes: Sequence[tuple[int, ...]],
-        confidence: float,
-        classes: list[int] | None,
-    ) -> list[np.ndarray]:
-        """Per frame, an (n, 6) array x1, y1, x2, y2, score, class (see :func:`nms_and_scale`)."""
-        import torch
-
-        return nms_and_scale(
-            torch.from_numpy(raw), input_hw, frame_shapes, confidence, classes, **self._nms
-        )
 
 
 class TorchYolo:

@@ -28,7 +28,8 @@ import cv2
 import numpy as np
 import supervision as sv
 
-from models.detectors.base import CLASS_NAME, Detector
+from models.detectors.base import CLASS_NAME, Batch, Detector
+from models.detectors.coco import darknet_classes
 from models.errors import ModelError
 from models.int8 import calibration_frames, quantized_model
 from models.onnx_sessions import onnx_session
@@ -58,18 +59,7 @@ STRIDES = (8, 16, 32)
 PAD_VALUE = 114
 NMS_IOU = 0.45
 # The model's class order, with the darknet spellings its exports ship with.
-COCO_CLASSES = (
-    "person", "bicycle", "car", "motorbike", "aeroplane", "bus", "train", "truck", "boat",
-    "traffic light", "fire hydrant", "stop sign", "parking meter", "bench", "bird", "cat", "dog",
-    "horse", "sheep", "cow", "elephant", "bear", "zebra", "giraffe", "backpack", "umbrella",
-    "handbag", "tie", "suitcase", "frisbee", "skis", "snowboard", "sports ball", "kite",
-    "baseball bat", "baseball glove", "skateboard", "surfboard", "tennis racket", "bottle",
-    "wine glass", "cup", "fork", "knife", "spoon", "bowl", "banana", "apple", "sandwich",
-    "orange", "broccoli", "carrot", "hot dog", "pizza", "donut", "cake", "chair", "sofa",
-    "pottedplant", "bed", "diningtable", "toilet", "tvmonitor", "laptop", "mouse", "remote",
-    "keyboard", "cell phone", "microwave", "oven", "toaster", "sink", "refrigerator", "book",
-    "clock", "vase", "scissors", "teddy bear", "hair drier", "toothbrush",
-)  # fmt: skip
+COCO_CLASSES = darknet_classes()
 
 
 def letterbox(frame: np.ndarray, height: int, width: int) -> tuple[np.ndarray, float]:
@@ -159,22 +149,19 @@ class YoloxNanoDetector(Detector):
             return self.openvino.run(blob)
         return self.session.run(None, {self._input_name: blob})[0]
 
-    def _predict(
-        self,
-        frames: list[np.ndarray],
-        confidence: float,
-        queries: tuple[str, ...],
-        timing: dict[str, float],
-    ) -> list[sv.Detections]:
-        wanted = [self._class_index[q] for q in queries]
+    def _predict(self, batch: Batch) -> list[sv.Detections]:
+        wanted = [self._class_index[q] for q in batch.queries]
+        timing = batch.timing
         detections = []
-        for frame in frames:
+        for frame in batch.frames:
             with self.stage(timing, "preprocess"):
                 blob, ratio = letterbox(frame, self._height, self._width)
             with self.stage(timing, "inference"):
                 output = self._infer(blob)[0]
             with self.stage(timing, "postprocess"):
-                detections.append(self._decode(output, ratio, frame.shape, confidence, wanted))
+                detections.append(
+                    self._decode(output, ratio, frame.shape, batch.confidence, wanted)
+                )
         return detections
 
     def _decode(
@@ -299,8 +286,9 @@ def create_yolox_nano(
             GPU or not installed.
 
     Example:
-        >>> detector = create_yolox_nano(device="cpu")  # doctest: +SKIP
-        >>> [dets] = detector.detect([frame], queries="person")  # doctest: +SKIP
+        >>> detector = create_yolox_nano(device="cpu", runtime="onnxruntime")
+        >>> detector.info()["runtime"], detector.class_names[:2]
+        ('onnxruntime', ['person', 'bicycle'])
     """
     check_runtime(LABEL, runtime, RUNTIMES)
     location = locate_weights(weights=weights)

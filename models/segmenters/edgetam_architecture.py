@@ -14,20 +14,17 @@ Nothing here imports ``transformers`` until a config is built; the backbone
 is built by ``timm`` without its ImageNet weights (the checkpoint holds them).
 
 Example:
-    >>> config = architecture(image_size=512)  # doctest: +SKIP
-    >>> config.vision_config.backbone_channel_list  # doctest: +SKIP
-    [384, 192, 96, 48]
+    >>> config = architecture(image_size=512)
+    >>> config.vision_config.backbone_channel_list, config.image_size
+    ([384, 192, 96, 48], 512)
 """
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
 from models.errors import ModelError
-from models.segmenters.sam2_architectures import FEATURE_STRIDE, RANDOM_PREFIX, check_image_size
-from models.weights import describe_failure
+from models.segmenters.sam2_architectures import RANDOM_PREFIX, config_file, with_image_size
 
 #: The one size EdgeTAM comes in.
 SIZE = "edgetam"
@@ -68,33 +65,6 @@ def architecture(*, image_size: int | None = None) -> Any:
     return with_image_size(config, image_size or IMAGE_SIZE)
 
 
-def with_image_size(config: Any, image_size: int) -> Any:
-    """``config`` at another square input size, every size-dependent setting with it.
-
-    The feature grids, the prompt encoder's image size and the memory
-    attention's rotary grid follow the input size; the perceiver's latent grid
-    (``memory_attention_rope_k_sizes``) does not, and no weight's shape does.
-
-    Args:
-        config: An ``EdgeTamVideoConfig`` (left unchanged).
-        image_size: Square input size, a multiple of 32.
-
-    Returns:
-        A new config.
-
-    Raises:
-        ValueError: ``image_size`` is not a positive multiple of 32.
-    """
-    size = check_image_size(image_size)
-    config = type(config).from_dict(config.to_dict())
-    grids = [[size // stride] * 2 for stride in (4, 8, FEATURE_STRIDE)]
-    config.image_size = size
-    config.vision_config.backbone_feature_sizes = grids
-    config.prompt_encoder_config.image_size = size
-    config.memory_attention_rope_feat_sizes = grids[-1]
-    return config
-
-
 def random_architecture(weights: str, *, image_size: int | None = None) -> Any:
     """The config that ``random:edgetam`` or a config file names.
 
@@ -119,15 +89,10 @@ def random_architecture(weights: str, *, image_size: int | None = None) -> Any:
         return architecture(image_size=image_size)
     from transformers import EdgeTamVideoConfig
 
-    path = Path(weights).expanduser()
-    text = path.read_text()
-    try:
-        values = json.loads(text)
-        if not isinstance(values, dict) or values.get("model_type") != "edgetam_video":
-            raise ValueError("its model_type is not edgetam_video")
-        config = EdgeTamVideoConfig.from_dict(values)
-    except Exception as exc:  # noqa: BLE001 - json and transformers' config checks raise many kinds
-        raise ModelError(
-            f"{path} is not an EdgeTAM video config ({describe_failure(exc)})."
-        ) from exc
-    return with_image_size(config, image_size) if image_size else config
+    return config_file(
+        weights,
+        EdgeTamVideoConfig,
+        "edgetam_video",
+        "an EdgeTAM video config",
+        image_size=image_size,
+    )

@@ -12,8 +12,8 @@ published configuration.
 Nothing here imports ``transformers`` until a config is built.
 
 Example:
-    >>> config = architecture("large", image_size=512)  # doctest: +SKIP
-    >>> config.vision_config.backbone_config.blocks_per_stage  # doctest: +SKIP
+    >>> config = architecture("large", image_size=512)
+    >>> config.vision_config.backbone_config.blocks_per_stage
     [2, 6, 36, 4]
 """
 
@@ -194,9 +194,11 @@ def with_image_size(config: Any, image_size: int) -> Any:
     The feature grids of the image encoder, the prompt encoder's image size and
     the memory attention's rotary grid follow the input size; no weight's shape
     depends on it, so trained weights load at any size (smaller is faster and coarser).
+    SAM 2's and EdgeTAM's configs alike (EdgeTAM's perceiver keeps its latent grid,
+    ``memory_attention_rope_k_sizes``).
 
     Args:
-        config: A ``Sam2VideoConfig`` (left unchanged).
+        config: A ``Sam2VideoConfig`` or ``EdgeTamVideoConfig`` (left unchanged).
         image_size: Square input size, a multiple of 32.
 
     Returns:
@@ -204,16 +206,54 @@ def with_image_size(config: Any, image_size: int) -> Any:
 
     Raises:
         ValueError: ``image_size`` is not a positive multiple of 32.
+
+    Example:
+        >>> with_image_size(architecture("small"), 512).memory_attention_rope_feat_sizes
+        [32, 32]
     """
     size = check_image_size(image_size)
     config = type(config).from_dict(config.to_dict())
     grids = [[size // stride] * 2 for stride in (4, 8, FEATURE_STRIDE)]
     config.image_size = size
-    config.vision_config.backbone_config.image_size = [size, size]
+    backbone = config.vision_config.backbone_config
+    if hasattr(backbone, "image_size"):
+        # SAM 2's Hiera sizes its positional embedding by it; EdgeTAM's timm encoder has none.
+        backbone.image_size = [size, size]
     config.vision_config.backbone_feature_sizes = grids
     config.prompt_encoder_config.image_size = size
     config.memory_attention_rope_feat_sizes = grids[-1]
     return config
+
+
+def config_file(
+    weights: str, config_class: Any, model_type: str, what: str, *, image_size: int | None
+) -> Any:
+    """The video config saved as JSON (``config.to_json_file``) at ``weights``.
+
+    Args:
+        weights: The file's path.
+        config_class: ``Sam2VideoConfig`` or ``EdgeTamVideoConfig``.
+        model_type: The ``model_type`` the file must have.
+        what: The config, for the message, e.g. ``"a SAM 2 video config"``.
+        image_size: Input size instead of the file's own.
+
+    Returns:
+        The config.
+
+    Raises:
+        OSError: The file cannot be read.
+        ModelError: The file is not such a config.
+    """
+    path = Path(weights).expanduser()
+    text = path.read_text()
+    try:
+        values = json.loads(text)
+        if not isinstance(values, dict) or values.get("model_type") != model_type:
+            raise ValueError(f"its model_type is not {model_type}")
+        config = config_class.from_dict(values)
+    except Exception as exc:  # noqa: BLE001 - json and transformers' config checks raise many kinds
+        raise ModelError(f"{path} is not {what} ({describe_failure(exc)}).") from exc
+    return with_image_size(config, image_size) if image_size else config
 
 
 def is_random_architecture(weights: str) -> bool:
@@ -254,13 +294,6 @@ def random_architecture(weights: str, *, image_size: int | None = None) -> Any:
         return architecture(size, image_size=image_size)
     from transformers import Sam2VideoConfig
 
-    path = Path(weights).expanduser()
-    text = path.read_text()
-    try:
-        values = json.loads(text)
-        if not isinstance(values, dict) or values.get("model_type") != "sam2_video":
-            raise ValueError("its model_type is not sam2_video")
-        config = Sam2VideoConfig.from_dict(values)
-    except Exception as exc:  # noqa: BLE001 - json and transformers' config checks raise many kinds
-        raise ModelError(f"{path} is not a SAM 2 video config ({describe_failure(exc)}).") from exc
-    return with_image_size(config, image_size) if image_size else config
+    return config_file(
+        weights, Sam2VideoConfig, "sam2_video", "a SAM 2 video config", image_size=image_size
+    )
