@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import tempfile
@@ -22,6 +23,21 @@ os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
 os.environ.setdefault("VIDEO_APP_MEASURE_RUNTIMES", "false")
 
 import pytest  # noqa: E402
+
+
+def _create_ultralytics_settings_now() -> None:
+    """Let ultralytics write its settings file into the fresh config folder now.
+
+    Its first import announces the new file on stdout, which a docstring example that
+    happened to import it first would read as its own output; imported here, under
+    pytest's capture, its logger writes there for the whole session.
+    """
+    # Without ultralytics (tests/test_without_ultralytics.py) there is nothing to write.
+    with contextlib.suppress(ImportError):
+        import ultralytics.utils  # noqa: F401
+
+
+_create_ultralytics_settings_now()
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_ASSETS = REPO_ROOT.parent / "shared" / "assets"
