@@ -225,6 +225,26 @@ def test_sam3_and_the_stand_in_follow_the_text_segmenter_interface(tiny_sam3: Pa
         session.close()
 
 
+def test_a_session_holds_only_the_outputs_the_tracker_reads_again(tiny_sam3: Path) -> None:
+    segmenter = models.get_cached("segmenter", "SAM3", device="cpu")
+    frames = [np.full((60, 80, 3), 40 + 5 * i, np.uint8) for i in range(30)]
+    session = segmenter.text_session(frames.__getitem__, len(frames), 60, 80)
+    try:
+        session.add_text(["grey"])
+        seen = [(frame, len(found)) for frame, found in session.propagate(0, len(frames) - 1)]
+        assert [frame for frame, _ in seen] == list(range(len(frames)))
+        assert seen[-1][1] > 0, "objects are still followed at the end"
+        tracker = segmenter.model.config.tracker_config
+        keep = 1 + max(tracker.num_maskmem, tracker.max_object_pointers_in_encoder)
+        stored = session.state.output_dict_per_obj
+        assert stored and keep < len(frames) - 1
+        for outputs in stored.values():
+            # The last frame's and the ``keep`` before it; without pruning, one per frame.
+            assert len(outputs["non_cond_frame_outputs"]) <= keep + 1
+    finally:
+        session.close()
+
+
 def test_run_ids_stay_across_windows_whatever_the_session_ids(tmp_path: Path) -> None:
     frames = 30
     path = make_video(tmp_path / "exit_enter.mp4", frames=frames, shapes=EXIT_ENTER)
@@ -389,3 +409,18 @@ def test_gated_weights_say_how_to_get_access(tmp_path: Path) -> None:
         assert f"https://huggingface.co/{HUB_ID}" in message
         assert "HF_TOKEN Space secret" in message
         assert "Traceback" not in message
+
+
+def test_a_batch_segments_every_video_with_sam3(tiny_sam3: Path, video: Path, tmp_path: Path):
+    from pipeline.cli.main import main
+
+    out = tmp_path / "out"
+    argv = ["batch", str(video), "--out", str(out), "--task", "segment",
+            "--segmenter", "SAM3", "--queries", "red square", "--window", "4",
+            "--max-frames", "5", "--no-progress"]  # fmt: skip
+    assert main(argv) == 0
+    [line] = [json.loads(text) for text in (out / "manifest.jsonl").read_text().splitlines()]
+    assert line["status"] == "done" and line["summary"]["frames"] == 5
+    data = check_masks_json(Path(line["outputs"]["masks"]), 5)
+    assert data["model"]["segmenter"]["name"] == "SAM3"
+    assert data["model"]["queries"] == ["red square"]
