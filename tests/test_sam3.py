@@ -145,8 +145,8 @@ class OracleTextSession:
     """A perfect stand-in for SAM 3 on the synthetic videos: each query is a colour.
 
     Like SAM 3, every session numbers its objects afresh (here from 100 per
-    session, in reverse order of the queries); on its third frame it also
-    reports red twice, as a detector's duplicate.
+    session, in reverse order of the queries); on its first and third frames it
+    also reports red twice, as a detector without NMS would.
     """
 
     sessions = 0
@@ -169,7 +169,7 @@ class OracleTextSession:
                 mask = np.all(np.abs(image.astype(int) - COLORS_BGR[query]) < 60, axis=-1)
                 if mask.any():
                     rows.append((self.base + len(self.queries) - place, query, place, mask))
-            if frame == 2 and any(q == "red" for _, q, _, _ in rows):
+            if frame in (0, 2) and any(q == "red" for _, q, _, _ in rows):
                 red = next(row for row in rows if row[1] == "red")
                 rows.append((self.base + 50, "red", red[2], red[3]))
             if not rows:
@@ -269,7 +269,7 @@ def test_run_ids_stay_across_windows_whatever_the_session_ids(tmp_path: Path) ->
             truth = np.all(np.abs(frame.image.astype(int) - COLORS_BGR[obj["class"]]) < 60, -1)
             assert np.array_equal(decode(obj["mask"]), truth)
     # Highest score first on frame 0, then green when it comes; the duplicate red of each
-    # session's third frame got no id of its own.
+    # session's first and third frames got no id of its own.
     assert {name: set(by_frame.values()) for name, by_frame in seen.items()} == {
         "red": {1},
         "blue": {2},

@@ -13,7 +13,9 @@ the segmenter. :class:`TextObjects` maps one to the other:
   masks carried from the previous window (same frame), so an object keeps
   its id across windows; later, an id that overlaps a vanished object
   re-acquires it, one that duplicates a visible object is left out, and any
-  other is a new object with the next id.
+  other is a new object with the next id;
+- of new ids whose masks repeat one another (same query), only the surest is
+  taken: SAM 3's own suppression of repeats needs the ``kernels`` package.
 
 Example:
     >>> from pipeline.stages.keyframes import KeyframeTracker
@@ -33,6 +35,7 @@ from collections.abc import Mapping
 import numpy as np
 import supervision as sv
 
+from models.detectors.base import CLASS_NAME
 from pipeline.stages.keyframes import KeyframeTracker
 
 
@@ -76,6 +79,7 @@ class TextObjects:
                 masks[run_id] = found.mask[row]
             else:
                 unknown.append(row)
+        unknown = self._distinct(found, unknown)
         if not unknown:
             return masks
         decision = self.tracker.match(frame_index, found[unknown], {**(carried or {}), **masks})
@@ -85,3 +89,28 @@ class TextObjects:
             self._ids[int(found.tracker_id[unknown[row]])] = run_id
             masks[run_id] = found.mask[unknown[row]]
         return masks
+
+    def _distinct(self, found: sv.Detections, rows: list[int]) -> list[int]:
+        """``rows`` less those that repeat a surer row of the same query (mask IoU >= match_iou).
+
+        SAM 3 suppresses such repeats itself only where the ``kernels`` package
+        gives it its NMS; without it every detection above its threshold is kept.
+        """
+        if len(rows) < 2:
+            return rows
+        scores = found.confidence if found.confidence is not None else np.ones(len(found))
+        names = found.data.get(CLASS_NAME, np.array([""] * len(found)))
+        kept: list[int] = []
+        for row in sorted(rows, key=lambda r: -float(scores[r])):
+            if not any(
+                names[row] == names[other]
+                and _mask_iou(found.mask[row], found.mask[other]) >= self.tracker.match_iou
+                for other in kept
+            ):
+                kept.append(row)
+        return sorted(kept)
+
+
+def _mask_iou(a: np.ndarray, b: np.ndarray) -> float:
+    union = np.count_nonzero(a | b)
+    return np.count_nonzero(a & b) / union if union else 0.0
