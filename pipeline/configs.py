@@ -161,9 +161,15 @@ def _check_privacy(config: Any) -> None:
 
 
 def _check_text_segmenter(config: Any) -> None:
-    """A segmenter that finds the queries itself (SAM 3) takes neither a detector nor clicks."""
+    """A segmenter that finds the queries itself (SAM 3): queries, no detector, no clicks."""
     if not config.text_prompted:
         return
+    if config.prompts is None and not config.queries:
+        # Said before anything loads: the model has 0.9B parameters to fetch and load.
+        raise ConfigError(
+            f"{config.segmenter} finds what you describe: enter text queries, "
+            "e.g. 'person, red car'."
+        )
     if config.detector is not None:
         raise ConfigError(
             f"{config.segmenter} finds the text queries itself and takes no detector; "

@@ -329,9 +329,11 @@ def test_sam3_config_refuses_detectors_clicks_and_missing_queries(
     assert "SAM3" in allowed
     with pytest.raises(gr.Error, match="enter text queries"):
         build_segmentation_config("SAM3", " ", 10, allowed=allowed)
+    with pytest.raises(ConfigError, match="enter text queries"):
+        SegmentationConfig(segmenter="SAM3")
+    # A segmenter that takes text checks the queries itself too, when the run loads it.
     with pytest.raises(InvalidQueryError, match="enter text queries"):
-        outputs = {"video": tmp_path / "e.mp4", "masks": tmp_path / "e.json"}
-        list(start("segmentation", video, SegmentationConfig(segmenter="SAM3"), outputs))
+        models.get_cached("segmenter", "SAM3", device="cpu").validate_queries(" , ")
 
 
 def test_the_licence_is_shown_like_the_others() -> None:
