@@ -19,6 +19,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
 
+import cv2
 import gradio as gr
 import numpy as np
 import pytest
@@ -367,6 +368,10 @@ def test_segment_endpoint_runs_sam3_with_the_queries(client: Client, video: Path
     assert data["model"]["queries"] == ["red square"]
     assert summary["frames"] == 12
     assert {item["license"] for item in summary["licenses"]} == {"SAM License"}
+    image = client.predict(
+        handle_file(str(video)), "SAM3", "red square", 4, api_name="/first_frame_segment"
+    )
+    assert cv2.imread(image).shape == (HEIGHT, WIDTH, 3)
     with pytest.raises(AppError, match="enter text queries"):
         client.predict(handle_file(str(video)), "SAM3", "", 4, api_name="/segment")
     prompts = '{"objects": [{"box": [1, 2, 30, 40]}]}'
