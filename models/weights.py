@@ -106,11 +106,27 @@ def missing_weights_error(
     Returns:
         A :class:`MissingWeightsError` ready to raise.
     """
+    if isinstance(cause, BaseException) and _is_gated(cause):
+        return MissingWeightsError(gated_message(model, weights))
     reason = f" ({describe_failure(cause)})" if cause else ""
     return MissingWeightsError(
         f"Could not load the weights {weights!r} for {model}{reason}. "
         f"Set {env_var}=/path/to/weights or pass --weights PATH (weights= in Python), "
         "or run with network access so they can be downloaded."
+    )
+
+
+def gated_message(model: str, repo_id: str) -> str:
+    """What to do when the Hub refuses a gated repository: ask for access, then set a token.
+
+    Example:
+        >>> gated_message("SAM 3", "facebook/sam3")  # doctest: +ELLIPSIS
+        "SAM 3's weights (facebook/sam3) are gated: ...huggingface.co/facebook/sam3..."
+    """
+    return (
+        f"{model}'s weights ({repo_id}) are gated: request access on "
+        f"https://huggingface.co/{repo_id} (signed in), then set the HF_TOKEN Space secret "
+        "(or environment variable) to an access token of that account."
     )
 
 
@@ -230,6 +246,22 @@ NO_NETWORK = "no network connection, and not cached on this machine"
 #: Exception types, by name, that libraries raise when a download host cannot be reached
 #: (named, not imported: huggingface_hub and httpx are not imported here).
 _NETWORK_FAILURES = {"LocalEntryNotFoundError", "OfflineModeIsEnabled", "ConnectError"}
+
+
+def _is_gated(exc: BaseException) -> bool:
+    """True when ``exc`` or an exception it was raised from is the Hub refusing a gated repository.
+
+    ``huggingface_hub`` raises ``GatedRepoError`` (named, not imported); ``transformers``
+    re-raises it as an ``OSError`` from it.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if type(current).__name__ == "GatedRepoError":
+            return True
+        current = current.__cause__ or current.__context__
+    return False
 
 
 def _is_network_failure(exc: BaseException) -> bool:

@@ -167,6 +167,28 @@ def _check_privacy(config: Any) -> None:
     object.__setattr__(config, "privacy_classes", normalize_queries(config.privacy_classes))
 
 
+def _check_text_segmenter(config: Any) -> None:
+    """A segmenter that finds the queries itself (SAM 3): queries, no detector, no clicks."""
+    if not config.text_prompted:
+        return
+    if config.prompts is None and not config.queries:
+        # Said before anything loads: the model has 0.9B parameters to fetch and load.
+        raise ConfigError(
+            f"{config.segmenter} finds what you describe: enter text queries, "
+            "e.g. 'person, red car'."
+        )
+    if config.detector is not None:
+        raise ConfigError(
+            f"{config.segmenter} finds the text queries itself and takes no detector; "
+            "leave the detector unset, or choose a GSAM2 or YSAM2 segmenter to use one."
+        )
+    if config.prompts is not None:
+        raise ConfigError(
+            f"{config.segmenter} takes text queries, not clicks; "
+            "choose a SAM 2 or EdgeTAM segmenter to follow objects picked by hand."
+        )
+
+
 @dataclass(frozen=True, kw_only=True)
 class RunConfig:
     """What every kind of run is told.
@@ -537,8 +559,9 @@ class SegmentationConfig(RunConfig):
 
     Attributes:
         segmenter: GSAM2-S/B/L (Grounding DINO, free-text queries) or YSAM2-S/B/L
-            (YOLO11, COCO class names), with SAM 2.1 small/base-plus/large.
-        queries: What to find, comma-separated: free text for GSAM2 (required),
+            (YOLO11, COCO class names), with SAM 2.1 small/base-plus/large; or
+            SAM3, which finds every instance of free-text queries itself.
+        queries: What to find, comma-separated: free text for GSAM2 and SAM3 (required),
             class names for YSAM2 (empty: all classes).
         step: Run the detector every STEP frames (keyframes); SAM 2 propagates
             the masks in between.
@@ -604,6 +627,7 @@ class SegmentationConfig(RunConfig):
         models.spec("segmenter", self.segmenter)
         if self.detector is not None:
             _check_size("detector", self.detector, self.detector_size)
+        _check_text_segmenter(self)
         if self.step < 1:
             raise ConfigError(f"The keyframe step must be at least 1 frame, not {self.step}.")
         if self.window < 1:
@@ -675,10 +699,15 @@ class SegmentationConfig(RunConfig):
         """The detector whose boxes prompt the segmenter: the one given, else its own."""
         return self.detector or models.spec("segmenter", self.segmenter).extra["detector"]
 
+    @property
+    def text_prompted(self) -> bool:
+        """Whether the segmenter finds the queries itself (SAM 3): no detector then."""
+        return bool(models.spec("segmenter", self.segmenter).extra.get("text_prompts"))
+
     def model_loads(self) -> list[ModelLoad]:
         """The segmenter and the detector that prompts it (none with hand-picked prompts)."""
         loads = [ModelLoad("segmenter", self.segmenter, self.segmenter_model_options())]
-        if self.prompts is None:
+        if self.prompts is None and not self.text_prompted:
             loads.append(
                 ModelLoad("detector", self.prompting_detector, self.detector_model_options())
             )

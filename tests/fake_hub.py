@@ -52,6 +52,11 @@ class _Handler(BaseHTTPRequestHandler):
         path = unquote(urlparse(self.path).path)
         self.server.requests.append((time.time(), self.command, path))
         repos = self.server.repos
+        gated = next((r for r in self.server.gated if f"/{r}/" in f"{path}/"), None)
+        if gated is not None:
+            # What the Hub answers a request without a token that has been granted access.
+            message = f"Access to model {gated} is restricted.".encode()
+            return self._send(401, message, {"X-Error-Code": "GatedRepo"})
         if path.startswith("/api/models/"):
             rest = path.removeprefix("/api/models/")
             for repo_id, files in repos.items():
@@ -85,9 +90,16 @@ class _Handler(BaseHTTPRequestHandler):
 class _HubServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, repos: dict[str, dict[str, bytes]], slice_bytes: int, pause_s: float):
+    def __init__(
+        self,
+        repos: dict[str, dict[str, bytes]],
+        slice_bytes: int,
+        pause_s: float,
+        gated: tuple[str, ...] = (),
+    ):
         super().__init__(("127.0.0.1", 0), _Handler)
         self.repos = repos
+        self.gated = gated
         self.slice_bytes = slice_bytes
         self.slice_pause_s = pause_s
         self.requests: list[tuple[float, str, str]] = []
@@ -100,6 +112,7 @@ class FakeHub(LoopbackServer):
         repos: The repositories and their files.
         slice_bytes: A file's bytes are sent in slices of this size...
         pause_s: ...with this pause between them (downloads take a while).
+        gated: Repositories refused as gated ones are to a token without access.
 
     Attributes:
         url: Its address, for ``HF_ENDPOINT``.
@@ -107,7 +120,11 @@ class FakeHub(LoopbackServer):
     """
 
     def __init__(
-        self, repos: dict[str, dict[str, bytes]], slice_bytes: int = 1 << 16, pause_s: float = 0.0
+        self,
+        repos: dict[str, dict[str, bytes]],
+        slice_bytes: int = 1 << 16,
+        pause_s: float = 0.0,
+        gated: tuple[str, ...] = (),
     ) -> None:
-        super().__init__(_HubServer(repos, slice_bytes, pause_s))
+        super().__init__(_HubServer(repos, slice_bytes, pause_s, gated))
         self.requests = self._server.requests

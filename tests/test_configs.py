@@ -45,7 +45,8 @@ CLI_CHECKS = [
     ("depth", ["--smoothing-momentum", "1"], "0 <= smoothing_momentum < 1"),
     ("depth", ["--input-size", "8"], "input_size must be at least 14 pixels"),
     # Segmentation.
-    ("segment", ["--segmenter", "SAM3"], "Unknown segmenter 'SAM3'. Available: GSAM2-S"),
+    ("segment", ["--segmenter", "SAM4"], "Unknown segmenter 'SAM4'. Available: GSAM2-S"),
+    ("segment", ["--segmenter", "SAM3"], "SAM3 finds what you describe: enter text queries"),
     ("segment", ["--step", "0"], "step must be at least 1 frame, not 0"),
     ("segment", ["--window", "0"], "window must be at least 1 frame, not 0"),
     ("segment", ["--conf", "-0.1"], "Confidence must be between 0 and 1, not -0.1"),

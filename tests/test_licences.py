@@ -34,6 +34,7 @@ EXPECTED = {
     ("segmenter", "YSAM2-L"): "Apache-2.0",
     ("segmenter", "YEdgeTAM"): "Apache-2.0",
     ("segmenter", "GEdgeTAM"): "Apache-2.0",
+    ("segmenter", "SAM3"): "SAM License",
 }
 #: Distributions known to be AGPL even where their metadata cannot be read (not installed).
 KNOWN_AGPL = {"ultralytics"}

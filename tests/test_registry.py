@@ -137,7 +137,11 @@ def test_licences_and_throughput_per_size() -> None:
     assert models.spec("detector", "yolox_nano").throughput_for() == 60.0
     with pytest.raises(models.UnknownModelError, match="one size only"):
         models.spec("detector", "yolox_nano").license_for("m")
-    sam2 = {name: models.spec("segmenter", name) for name in models.available("segmenter")}
+    sam2 = {
+        name: models.spec("segmenter", name)
+        for name in models.available("segmenter")
+        if name != "SAM3"  # one model of its own, checked below
+    }
     assert {name: s.throughput_for() for name, s in sam2.items()} == {
         "GSAM2-S": 8.0,
         "GSAM2-B": 5.0,
@@ -152,6 +156,9 @@ def test_licences_and_throughput_per_size() -> None:
     assert sam2["YSAM2-B"].extra["sam2"] == "base_plus"
     assert sam2["YEdgeTAM"].extra["edgetam"] == "edgetam"
     assert sam2["YSAM2-B"].extra["detector"] == "yolo11"
+    sam3 = models.spec("segmenter", "SAM3")
+    assert (sam3.throughput_for(), sam3.license_for()) == (2.0, "SAM License")
+    assert sam3.extra["text_prompts"] and "detector" not in sam3.extra
 
 
 def test_a_per_size_table_must_cover_every_size(scratch_registry: dict) -> None:

@@ -603,12 +603,12 @@ def test_request_checks() -> None:
     allowed = models.available("segmenter")
     assert set(allowed) == {
         *("GSAM2-S", "GSAM2-B", "GSAM2-L", "YSAM2-S", "YSAM2-B", "YSAM2-L"),
-        *("GEdgeTAM", "YEdgeTAM"),
+        *("GEdgeTAM", "YEdgeTAM", "SAM3"),
     }
     with pytest.raises(gr.Error, match="enter text queries"):
         build_segmentation_config("GSAM2-S", " ", 10, allowed=allowed)
     with pytest.raises(gr.Error, match="Available: GSAM2-S"):
-        build_segmentation_config("SAM3", "", 10, allowed=allowed)
+        build_segmentation_config("SAM4", "", 10, allowed=allowed)
     with pytest.raises(gr.Error, match="whole number"):
         build_segmentation_config("YSAM2-S", "", 2.5, allowed=allowed)
     config = build_segmentation_config("YSAM2-L", "person, car", 7.0, allowed=allowed)

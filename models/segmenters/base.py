@@ -20,10 +20,11 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
+import supervision as sv
 
 #: Returns frame ``i`` of a window (BGR uint8, (H, W, 3)) when the segmenter needs it.
 FrameSource = Callable[[int], np.ndarray]
@@ -132,4 +133,57 @@ class Segmenter(Protocol):
 
     def info(self) -> dict[str, Any]:
         """What the output JSON records about the model (``name``, ``random_weights``...)."""
+        ...
+
+
+@runtime_checkable
+class TextSession(Protocol):
+    """A session that finds objects from text itself and follows them (SAM 3).
+
+    It needs no boxes: it detects every instance of each query on every frame
+    and keeps its own object ids, which the pipeline maps to its own
+    (:mod:`pipeline.stages.text_objects`).
+    """
+
+    def add_text(self, queries: Sequence[str]) -> None:
+        """Look for every instance of each query from now on."""
+        ...
+
+    def propagate(self, start: int, end: int) -> Iterator[tuple[int, sv.Detections]]:
+        """Each frame's instances, frames ``start`` to ``end`` (inclusive), in order.
+
+        Yields:
+            ``(frame, detections)`` with ``mask``, ``confidence``,
+            ``data["class_name"]`` (the query) and ``tracker_id`` (the
+            session's own object ids, stable within the session).
+        """
+        ...
+
+    def close(self) -> None:
+        """Release the window's state; the session is not used afterwards."""
+        ...
+
+
+@runtime_checkable
+class TextSegmenter(Protocol):
+    """A loaded segmenter that takes the run's text queries directly (no detector).
+
+    Attributes:
+        random_weights: True when the weights are random (tests, benchmarks).
+    """
+
+    random_weights: bool
+
+    def validate_queries(self, queries: str | Sequence[str] | None) -> tuple[str, ...]:
+        """The queries, normalised; raises ``InvalidQueryError`` when there are none."""
+        ...
+
+    def text_session(
+        self, frame_at: FrameSource, num_frames: int, height: int, width: int
+    ) -> TextSession:
+        """Start finding and following the queries over one window (like ``session``)."""
+        ...
+
+    def info(self) -> dict[str, Any]:
+        """What the output JSON records about the model."""
         ...

@@ -18,6 +18,7 @@ measurement's peak does not carry into the next::
 
     python -m pipeline.evaluation.segmenter_speed YEdgeTAM random:edgetam --frames 100
     python -m pipeline.evaluation.segmenter_speed YSAM2-S random:small --frames 100
+    python -m pipeline.evaluation.segmenter_speed SAM3 random:sam3 --frames 5
 
 Example:
     >>> clip_frame(3, 64, 48).shape
@@ -37,6 +38,7 @@ import numpy as np
 import psutil
 
 import models
+from models.segmenters.base import TextSegmenter
 
 #: Interval between two readings of the resident memory.
 SAMPLE_INTERVAL_S = 0.05
@@ -44,6 +46,8 @@ SAMPLE_INTERVAL_S = 0.05
 WIDTH, HEIGHT = 640, 360
 #: The two boxes prompted on frame 0 (x1, y1, x2, y2), over the rectangles drawn there.
 BOXES = {1: (40, 60, 200, 220), 2: (360, 100, 560, 300)}
+#: What a segmenter that takes text (SAM 3) is asked to find instead of the boxes.
+TEXT_QUERY = "rectangle"
 
 
 def clip_frame(index: int, width: int = WIDTH, height: int = HEIGHT) -> np.ndarray:
@@ -100,9 +104,14 @@ def measure(
     options = {"image_size": image_size} if image_size else {}
     model = models.create("segmenter", segmenter, device="cpu", weights=weights, **options)
     loaded = psutil.Process().memory_info().rss
-    session = model.session(clip_frame, frames, HEIGHT, WIDTH)
-    for object_id, box in BOXES.items():
-        session.add_box(0, object_id, np.array(box, dtype=np.float32))
+    if isinstance(model, TextSegmenter):
+        # SAM 3 finds the rectangles itself from a phrase: detection on every frame is its cost.
+        session = model.text_session(clip_frame, frames, HEIGHT, WIDTH)
+        session.add_text([TEXT_QUERY])
+    else:
+        session = model.session(clip_frame, frames, HEIGHT, WIDTH)
+        for object_id, box in BOXES.items():
+            session.add_box(0, object_id, np.array(box, dtype=np.float32))
     with PeakMemory() as peak:
         started, cpu_started = time.perf_counter(), time.process_time()
         count = sum(1 for _ in session.propagate(0, frames - 1))

@@ -46,7 +46,7 @@ import supervision as sv
 
 import models
 from models.detectors.base import Detector
-from models.segmenters.base import Segmenter
+from models.segmenters.base import Segmenter, TextSegmenter
 from models.timing import timed
 from pipeline.configs import SegmentationConfig
 from pipeline.errors import RunStopped
@@ -63,6 +63,7 @@ from pipeline.stages.annotation import SegmentationAnnotator
 from pipeline.stages.click_prompts import add_click_prompts, check_clickable, check_inside
 from pipeline.stages.keyframes import KeyframeTracker
 from pipeline.stages.privacy import PrivacyFilter
+from pipeline.stages.text_objects import TextObjects
 from pipeline.stages.track_ledger import TrackLedger
 
 log = logging.getLogger(__name__)
@@ -71,7 +72,8 @@ log = logging.getLogger(__name__)
 def load_models(config: SegmentationConfig, device: str) -> tuple[Segmenter, Detector | None]:
     """The cached segmenter and its prompting detector on ``device``.
 
-    With objects picked by hand (``config.prompts``) no detector is loaded.
+    With objects picked by hand (``config.prompts``), or a segmenter that finds
+    the text queries itself (SAM 3), no detector is loaded.
 
     Raises:
         models.ModelError: Unknown model, missing or unfit weights.
@@ -79,7 +81,7 @@ def load_models(config: SegmentationConfig, device: str) -> tuple[Segmenter, Det
     segmenter = models.get_cached(
         "segmenter", config.segmenter, device=device, **config.segmenter_model_options()
     )
-    if config.prompts is not None:
+    if config.prompts is not None or config.text_prompted:
         return segmenter, None
     detector = models.get_cached(
         "detector", config.prompting_detector, device=device, **config.detector_model_options()
@@ -170,9 +172,13 @@ class SegmentationRun(Run[SegmentationConfig, sv.Detections]):
                 check_clickable(probe, self.config.segmenter)
             finally:
                 probe.close()
-        self.queries = (
-            () if self.detector is None else self.detector.validate_queries(self.config.queries)
-        )
+        self.text = isinstance(self.segmenter, TextSegmenter)
+        if self.text:
+            self.queries = self.segmenter.validate_queries(self.config.queries)
+        else:
+            self.queries = (
+                () if self.detector is None else self.detector.validate_queries(self.config.queries)
+            )
         if self.detector is not None:
             check_privacy_classes(self.config, self.detector)
 
@@ -186,6 +192,8 @@ class SegmentationRun(Run[SegmentationConfig, sv.Detections]):
                 confidence=self.config.confidence,
                 step=self.config.step,
             )
+        if self.text:
+            info["queries"] = list(self.queries)
         if self.prompts is not None:
             info["prompts"] = self.prompts.to_json()
         info["window"] = self.config.window_frames
@@ -193,7 +201,7 @@ class SegmentationRun(Run[SegmentationConfig, sv.Detections]):
             info=info,
             devices=self.devices,
             queries=self.queries,
-            open_vocabulary=bool(detector is not None and detector.open_vocabulary),
+            open_vocabulary=self.text or bool(detector is not None and detector.open_vocabulary),
             random_weights=bool(
                 self.segmenter.random_weights or (detector is not None and detector.random_weights)
             ),
@@ -202,6 +210,8 @@ class SegmentationRun(Run[SegmentationConfig, sv.Detections]):
     def preview(self, frame: Frame) -> FirstFrame:
         """Detect (or take the objects picked on it) and segment frame 0 alone."""
         image = frame.image
+        if self.text:
+            return self._preview_by_text(image)
         session = self.segmenter.session(lambda _: image, 1, *image.shape[:2])
         try:
             if self.detector is None:
@@ -217,6 +227,19 @@ class SegmentationRun(Run[SegmentationConfig, sv.Detections]):
             [(_, masks)] = list(session.propagate(0, 0))
         finally:
             session.close()
+        detections, _ = self.tracker.observe(0, masks, image.shape[:2])
+        shown = self._hide(image, detections)
+        return FirstFrame(image=self.annotator.annotate(shown, detections), detections=detections)
+
+    def _preview_by_text(self, image: np.ndarray) -> FirstFrame:
+        """Frame 0 alone, its objects found by the segmenter from the queries (SAM 3)."""
+        session = self.segmenter.text_session(lambda _: image, 1, *image.shape[:2])
+        try:
+            session.add_text(self.queries)
+            [(_, found)] = list(session.propagate(0, 0))
+        finally:
+            session.close()
+        masks = TextObjects(self.tracker).assign(0, found)
         detections, _ = self.tracker.observe(0, masks, image.shape[:2])
         shown = self._hide(image, detections)
         return FirstFrame(image=self.annotator.annotate(shown, detections), detections=detections)
@@ -350,6 +373,7 @@ class _Segmenting:
         # A call of a run split into calls ends at the first window end past this.
         self.frames = frames
         self.pending_removals: list[int] = []
+        self.text_objects = TextObjects(self.tracker) if run.text else None
 
     def _timed(self, stage: str, started: float) -> None:
         self.timing[stage] = self.timing.get(stage, 0.0) + time.perf_counter() - started
@@ -503,6 +527,8 @@ class _Segmenting:
         self, count: int, full: bool, carry: dict[int, np.ndarray]
     ) -> dict[int, np.ndarray]:
         """Segment one window of ``count`` frames; returns the masks of its shared last frame."""
+        if self.text_objects is not None:
+            return self._window_by_text(count, full, carry)
         step = self.config.step
         session = self.segmenter.session(
             lambda local: self.store.get(self.start + local), count, *self.shape
@@ -538,5 +564,40 @@ class _Segmenting:
                 else:
                     self._emit(last, held)
                     return {}
+        finally:
+            session.close()
+
+    def _window_by_text(
+        self, count: int, full: bool, carry: dict[int, np.ndarray]
+    ) -> dict[int, np.ndarray]:
+        """One window with a segmenter that finds the queries itself (SAM 3) on every frame.
+
+        Its session numbers objects afresh; :class:`TextObjects` gives them the
+        run's ids, matching the first frame's with ``carry`` (the same frame's
+        masks at the end of the previous window).
+        """
+        assert self.text_objects is not None
+        session = self.segmenter.text_session(
+            lambda local: self.store.get(self.start + local), count, *self.shape
+        )
+        self.text_objects.new_session()
+        try:
+            session.add_text(self.queries)
+            started = time.perf_counter()
+            for local, found in session.propagate(0, count - 1):
+                self._check_stop()
+                masks = self.text_objects.assign(
+                    self.start + local, found, carry if local == 0 else None
+                )
+                self._timed("sam3", started)
+                if full and local == count - 1:
+                    # Not emitted here: the next window starts on this frame.
+                    return {i: m for i, m in masks.items() if i in self.tracker.objects}
+                self._emit(local, masks)
+                # Dropped ids need nothing from the session: TextObjects gives a
+                # dropped object's instance a new id if SAM 3 shows it again.
+                self.pending_removals.clear()
+                started = time.perf_counter()
+            return {}
         finally:
             session.close()

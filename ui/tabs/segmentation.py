@@ -40,7 +40,8 @@ from ui.tabs.segmentation_clicks import click_picker
 INTRO = """\
 Find objects on keyframes and follow their **masks** through the video with
 **SAM 2.1**. *GSAM2* models find what you describe in free text (Grounding
-DINO); *YSAM2* models find COCO classes (YOLO11). Every *step* frames the
+DINO); *YSAM2* models find COCO classes (YOLO11); *SAM3* finds every instance
+of what you describe on every frame itself, in one model. Every *step* frames the
 detector looks again: objects already followed keep their id, new ones get the
 next id, and objects whose masks vanish are dropped. The JSON holds each
 object's box, mask area and mask (COCO run-length encoding) for every frame.
@@ -186,9 +187,10 @@ class SegmentationHandlers(TabHandlers):
 
         Args:
             video: The input video file.
-            segmenter: ``GSAM2-S``, ``GSAM2-B``, ``GSAM2-L`` (free-text queries) or
-                ``YSAM2-S``, ``YSAM2-B``, ``YSAM2-L`` (COCO class names).
-            queries: Comma-separated text to find (GSAM2, required) or class
+            segmenter: ``GSAM2-S``, ``GSAM2-B``, ``GSAM2-L`` (free-text queries),
+                ``YSAM2-S``, ``YSAM2-B``, ``YSAM2-L`` (COCO class names) or ``SAM3``
+                (free-text queries, found on every frame by SAM 3 itself).
+            queries: Comma-separated text to find (GSAM2 and SAM3, required) or class
                 names to keep (YSAM2; empty keeps all).
             step: Frames between keyframes, where the detector looks for objects.
             prompts: Objects picked by hand instead of a detector, as JSON in the
