@@ -281,7 +281,7 @@ class Sam3Session:
         height: int,
         width: int,
     ) -> None:
-        from models.segmenters.sam2_video import WindowFrames
+        from models.segmenters.sam2_frames import WindowFrames
 
         self._segmenter = segmenter
         processor = segmenter.processor
