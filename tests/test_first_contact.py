@@ -7,14 +7,17 @@ example and a counting line (First frame, Run); Depth and Segmentation
 (upload, First frame, Run: each error said in the status line); Live with
 Chromium's fake camera (Start, the annotated stream, Stop); Benchmark; the
 API page (every endpoint's Python snippet goes through ``compile()``);
-``/docs``. At 390x844 the same tabs without the runs. Stop is walked in
+``/docs``. At 390x844 the same tabs, each Run button reached and trial-clicked,
+without the runs. Stop is walked in
 ``tests/test_browser.py`` (a longer clip).
 
 It fails on any browser console error, any 4xx/5xx answer to a request of
 the page's own, a request that leaves the machine, a status line still
-saying "Loading" after an error, and a Run button outside the first screen
-at 1280x900. Each tab's screenshot is written to ``tests/screenshots/``
-(git-ignored; see the README) for a reviewer to look at without running the app.
+saying "Loading" after an error, a Run button (every tab's) outside the first
+screen at 1280x900, and at both sizes a Run button that cannot be clicked
+(hidden, covered, disabled or outside the page's width). Each tab's screenshot
+is written to ``tests/screenshots/`` (git-ignored; see the README) for a
+reviewer to look at without running the app.
 """
 
 from __future__ import annotations
@@ -46,6 +49,14 @@ TIMEOUT_MS = 30_000
 #: A vertical line through the example clip (768x432), given as the API takes it.
 COUNTING = json.dumps({"lines": [{"name": "mid", "points": [[384, 0], [384, 431]]}]})
 STATUS_IDS = ("status", "depth-status", "seg-status", "live-status")
+#: Each tab's Run (Live: Start), which must be where the eye is after choosing a video.
+RUN_BUTTONS = {
+    "Detection": "#run-button",
+    "Depth": "#depth-run-button",
+    "Segmentation": "#seg-run-button",
+    "Live": "#live-start",
+    "Benchmark": "#bench-run",
+}
 
 
 @dataclass
@@ -127,6 +138,23 @@ def click_then_error_status(page, button: str, element_id: str) -> None:
     )
 
 
+def check_run_button(page, tab: str, size: str) -> None:
+    """The tab's Run: in the first screen at 1280x900; at any size, reachable and clickable.
+
+    "In the first screen" is measured from the top of the document, whatever the
+    page's scroll. "Reachable" is Playwright's trial click: scrolled into view,
+    visible, enabled, not covered by anything, and inside the page's width.
+    """
+    button = page.locator(RUN_BUTTONS[tab])
+    bottom = button.evaluate("b => b.getBoundingClientRect().bottom + window.scrollY")
+    if size == "1280x900":
+        assert bottom <= DESKTOP["height"], f"{tab}: Run below the first screen (ends at {bottom})"
+    button.click(trial=True)
+    box = button.bounding_box()
+    width = page.viewport_size["width"]
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width, (tab, box)
+
+
 def shoot(page, name: str) -> None:
     SCREENSHOTS.mkdir(exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
@@ -149,9 +177,7 @@ def open_tab(page, name: str) -> None:
 
 def walk_detection(page, size: str, full: bool) -> None:
     """An example, First frame; in full: a counting line and Run."""
-    run = page.locator("#run-button").bounding_box()
-    if size == "1280x900":
-        assert run["y"] + run["height"] <= DESKTOP["height"], f"Run below the first screen: {run}"
+    check_run_button(page, "Detection", size)
     pick_example(page)
     page.locator("#input-video video").wait_for()
     page.locator("#first-frame-button").click()
@@ -174,6 +200,7 @@ def walk_detection(page, size: str, full: bool) -> None:
 def walk_depth(page, size: str, full: bool) -> None:
     """Upload (the missing weights said, nothing tried); in full: Run and First frame fail."""
     open_tab(page, "Depth")
+    check_run_button(page, "Depth", size)
     page.locator("#depth-input-video input[type=file]").set_input_files(str(EXAMPLE_PATH))
     status = wait_for_status(page, "depth-status", "Weights not available here")
     assert "Error" not in status, status
@@ -186,6 +213,7 @@ def walk_depth(page, size: str, full: bool) -> None:
 def walk_segmentation(page, size: str, full: bool) -> None:
     """The weights note said once; in full: First frame and Run fail, each said."""
     open_tab(page, "Segmentation")
+    check_run_button(page, "Segmentation", size)
     notes = page.locator("#seg-segmenter-info").inner_text()
     assert notes.count("Weights not available here") == 1, notes
     if full:
@@ -200,6 +228,7 @@ def walk_segmentation(page, size: str, full: bool) -> None:
 def walk_live(page, size: str, full: bool) -> None:
     """One Start and one Stop; in full: the fake camera's frames come back annotated."""
     open_tab(page, "Live")
+    check_run_button(page, "Live", size)
     assert not page.locator("#live-camera button.capture-button").is_visible()
     if not full:
         shoot(page, f"{size}-live")
@@ -215,6 +244,7 @@ def walk_live(page, size: str, full: bool) -> None:
 def walk_benchmark(page, size: str, full: bool) -> None:
     """One tab label; the monitor charts with no console error (a GPU chart, or its note)."""
     open_tab(page, "Benchmark")
+    check_run_button(page, "Benchmark", size)
     page.locator("#bench-monitor-machine .vega-embed").wait_for()
     if full:
         page.wait_for_timeout(1500)  # the monitor's timer ticks once a second

@@ -35,13 +35,13 @@ from ui.monitoring import app_monitor
 from ui.settings import Settings
 
 INTRO = """\
-What this machine does with the app's models. **Hardware** lists the CPU, memory,
-GPUs and libraries; the **monitor** draws the last minutes of CPU, memory and GPU
-use. A **benchmark** runs every combination of the settings below on the clip
-(an example clip when none is uploaded) and measures, in one go, end-to-end and
-model-only speed, the time per stage, the time to the first preview and peak
-memory; a **profile** lists the operators the model spends its time in. Both
-wait for the runs ahead of them and then use every device alone.
+What this machine does with the app's models. A **benchmark** runs every combination
+of the settings under Run on the clip (an example clip when none is uploaded) and
+measures, in one go, end-to-end and model-only speed, the time per stage, the time to
+the first preview and peak memory. Under the results: **Hardware** (CPU, memory, GPUs,
+libraries), the **monitor** (the last minutes of CPU, memory and GPU use) and a
+**profile** (the operators a model spends its time in). Benchmark and profile wait for
+the runs ahead of them and then use every device alone.
 """
 NO_GPU = (
     "**No NVIDIA GPU on this machine**: there is no GPU use to chart. Runs and benchmarks "
@@ -289,40 +289,13 @@ def build_benchmark_tab(
     detectors = models.available("detector")
     with gr.Tab("Benchmark", id="benchmark"):
         gr.Markdown(INTRO)
-        with gr.Accordion("Hardware", open=True):
-            report = handlers.hardware()
-            hardware = gr.JSON(report, label="Hardware", elem_id="bench-hardware")
-            refresh = gr.Button("Refresh", elem_id="bench-hardware-button", size="sm")
-        with gr.Accordion("Live monitor", open=True), gr.Row():
-            machine_plot = gr.LinePlot(
-                x="time",
-                y="value",
-                color="series",
-                title="CPU and memory (%)",
-                x_axis_format="%H:%M:%S",
-                y_lim=[0, 100],
-                height=240,
-                elem_id="bench-monitor-machine",
-            )
-            # Without a GPU, no empty chart: a time format on an axis with no data fails
-            # in the page (Vega-Lite's "invalid format"), at every tick of the timer.
-            gpu_plot: gr.LinePlot | None = None
-            if gpus_in(report):
-                gpu_plot = gr.LinePlot(
-                    x="time",
-                    y="value",
-                    color="series",
-                    title="GPUs",
-                    x_axis_format="%H:%M:%S",
-                    height=240,
-                    elem_id="bench-monitor-gpus",
-                )
-            else:
-                gr.Markdown(NO_GPU, elem_id="bench-monitor-gpus")
         timer = gr.Timer(1.0)
         with gr.Row(equal_height=False):
             with gr.Column(scale=1):
                 video = video_input("bench-", examples)
+                # Where the eye is after choosing a video, in the first screen as in the
+                # other tabs; the settings below it have defaults that run as they are.
+                run = gr.Button("Run benchmark", variant="primary", elem_id="bench-run")
                 chosen = gr.CheckboxGroup(
                     # Named as the registry does (the API takes these names), each
                     # marked when its weights cannot be had here.
@@ -355,7 +328,6 @@ def build_benchmark_tab(
                     precision=0,
                     elem_id="bench-max-frames",
                 )
-                run = gr.Button("Run benchmark", variant="primary", elem_id="bench-run")
             with gr.Column(scale=2):
                 analysis_text = gr.Markdown(elem_id="bench-analysis-text")
                 stage_plot = gr.BarPlot(
@@ -394,6 +366,36 @@ def build_benchmark_tab(
                 )
                 with gr.Accordion("Results", open=False):
                     results = gr.JSON(label="Results", elem_id="bench-results")
+        with gr.Accordion("Hardware", open=True):
+            report = handlers.hardware()
+            hardware = gr.JSON(report, label="Hardware", elem_id="bench-hardware")
+            refresh = gr.Button("Refresh", elem_id="bench-hardware-button", size="sm")
+        with gr.Accordion("Live monitor", open=True), gr.Row():
+            machine_plot = gr.LinePlot(
+                x="time",
+                y="value",
+                color="series",
+                title="CPU and memory (%)",
+                x_axis_format="%H:%M:%S",
+                y_lim=[0, 100],
+                height=240,
+                elem_id="bench-monitor-machine",
+            )
+            # Without a GPU, no empty chart: a time format on an axis with no data fails
+            # in the page (Vega-Lite's "invalid format"), at every tick of the timer.
+            gpu_plot: gr.LinePlot | None = None
+            if gpus_in(report):
+                gpu_plot = gr.LinePlot(
+                    x="time",
+                    y="value",
+                    color="series",
+                    title="GPUs",
+                    x_axis_format="%H:%M:%S",
+                    height=240,
+                    elem_id="bench-monitor-gpus",
+                )
+            else:
+                gr.Markdown(NO_GPU, elem_id="bench-monitor-gpus")
         with gr.Accordion("Profile one detector", open=False), gr.Row(equal_height=False):
             with gr.Column(scale=1):
                 profile_detector = gr.Dropdown(
