@@ -42,7 +42,7 @@ from typing import Any
 
 from models.errors import ModelError
 from pipeline.configs import RunConfig
-from pipeline.errors import PipelineError, RunFailed
+from pipeline.errors import PipelineError, RunFailed, RunStopped
 from pipeline.jobs.job import Job, JobStatus
 from pipeline.runs import output_paths, run_type, start
 from pipeline.runtime.events import Event
@@ -60,6 +60,8 @@ UPLOADS_FOLDER = ".uploads"
 INPUTS_FOLDER = ".inputs"
 #: Least time a refused client is asked to wait before trying again.
 MIN_RETRY_AFTER_S = 5
+#: How often an exclusive job waiting in the queue checks whether its caller is gone.
+CANCEL_POLL_S = 0.5
 
 
 def folder_bytes(folder: Path) -> int:
@@ -213,7 +215,9 @@ class JobStore:
         return job
 
     @contextlib.contextmanager
-    def exclusive(self, what: str, *, source: str) -> Iterator[Job]:
+    def exclusive(
+        self, what: str, *, source: str, cancel: threading.Event | None = None
+    ) -> Iterator[Job]:
         """Hold every device for the block, after the jobs already waiting (a benchmark).
 
         The block's job is a job like the others (its status is served over
@@ -223,6 +227,9 @@ class JobStore:
         Args:
             what: What it is, e.g. ``"benchmark"`` (its ``task``).
             source: ``"api"`` or ``"app"``.
+            cancel: Set when whoever asked is gone (a client that disconnected):
+                the job leaves the queue if it still waits. Once it runs, the
+                block checks ``cancel`` and ``job.stop_event`` itself.
 
         Yields:
             The job, running.
@@ -230,6 +237,7 @@ class JobStore:
         Raises:
             QueueFull: Every device is busy and the queue is full.
             PipelineError: It was cancelled while it waited.
+            RunStopped: As the block raised it: the job ends ``stopped``.
         """
         with self._lock:
             self._check_room()
@@ -244,12 +252,19 @@ class JobStore:
             self._waiting.append(job)
             self._lock.notify_all()
         try:
-            if not self.acquire(job):
+            while (started := self.acquire(job, timeout=CANCEL_POLL_S)) is None:
+                if cancel is not None and cancel.is_set():
+                    self.stop(job.id)  # out of the queue: the next acquire says so
+            if not started:
                 raise PipelineError(f"The {what} was cancelled while it waited for the devices.")
             try:
                 yield job
             finally:
                 self.release(job)
+        except RunStopped:
+            self._remove_folder(job)
+            job.stop_without_result()
+            raise
         except BaseException as exc:
             self._remove_folder(job)
             job.fail(str(exc) or type(exc).__name__, internal=not isinstance(exc, PipelineError))

@@ -12,7 +12,8 @@ Example:
 from __future__ import annotations
 
 import datetime
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from pipeline.evaluation import analysis
 from pipeline.evaluation.benchmark_grid import iter_stage_bars, label
 from pipeline.evaluation.hardware import hardware_report
 from pipeline.jobs import JobStore
+from ui.background import while_connected
 from ui.benchmarking import parse_plan, profile_config, run_benchmark, run_profile
 from ui.errors import as_gr_errors, user_error
 from ui.jobs import job_store
@@ -47,6 +49,8 @@ NO_GPU = (
     "**No NVIDIA GPU on this machine**: there is no GPU use to chart. Runs and benchmarks "
     "use the CPU."
 )
+#: What the benchmark's event fills: results, three plots, files, analysis.
+BENCHMARK_OUTPUTS = 6
 MONITOR_SERIES = ("cpu_percent", "memory_percent")
 GPU_SERIES = ("utilization_percent", "memory_used_mib", "power_w", "temperature_c")
 
@@ -169,8 +173,11 @@ class BenchmarkHandlers:
         devices: str | None,
         max_frames: float | None = None,
         progress: gr.Progress = gr.Progress(),  # noqa: B008 - gradio's injection idiom
-    ) -> tuple[Any, ...]:
+    ) -> Iterator[tuple[Any, ...]]:
         """Benchmark every combination of the settings on a video.
+
+        A client that goes away (the page closed) cancels it: out of the queue,
+        or before its next configuration.
 
         Args:
             video: The clip (none: the example clip ``one_by_one_person.mp4``).
@@ -184,10 +191,12 @@ class BenchmarkHandlers:
             max_frames: Frames of the clip used (empty: all).
             progress: Injected by Gradio.
 
-        Returns:
-            ``(results, stage_bars, fps_by_batch, fps_by_devices, files, analysis_text)``:
-            the results (JSON: ``rows``, ``scaling``, ``analysis``), the plots'
-            data, the JSON and CSV files, and the analysis in words.
+        Yields:
+            No change while it runs (a beat that lets a disconnect be noticed),
+            then ``(results, stage_bars, fps_by_batch, fps_by_devices, files,
+            analysis_text)``: the results (JSON: ``rows``, ``scaling``,
+            ``analysis``), the plots' data, the JSON and CSV files, and the
+            analysis in words.
 
         Raises:
             gr.Error: An unknown model, a batch size under 1, a device that does
@@ -204,10 +213,15 @@ class BenchmarkHandlers:
             )
             total = len(plan.configs())
             progress(0, desc=f"Waiting for the devices ({total} configurations)...")
-            results = run_benchmark(self.jobs, video, plan, source="app")
+            cancel = threading.Event()
+            results = yield from while_connected(
+                lambda: run_benchmark(self.jobs, video, plan, source="app", cancel=cancel),
+                cancel,
+                beat=(gr.skip(),) * BENCHMARK_OUTPUTS,
+            )
         stages, batches, device_counts = result_frames(results["rows"])
         files = [results["json"], results["csv"]]
-        return results, stages, batches, device_counts, files, results["analysis"]["text"]
+        yield results, stages, batches, device_counts, files, results["analysis"]["text"]
 
     def benchmark_profile(
         self,
