@@ -22,6 +22,7 @@ reviewer to look at without running the app.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import urllib.request
@@ -120,15 +121,37 @@ def wait_for_status(page, element_id: str, text: str) -> str:
     return status_of(page, element_id)
 
 
-def click_then_error_status(page, button: str, element_id: str) -> None:
-    """Click ``button``; the status line then settles on the error, nothing still loading.
+@functools.cache
+def failure_listeners(url: str) -> frozenset[int]:
+    """The page's ``.failure()`` listeners (the events that put an error in a status line)."""
+    with urllib.request.urlopen(f"{url}config") as answer:
+        dependencies = json.load(answer)["dependencies"]
+    return frozenset(i for i, d in enumerate(dependencies) if d.get("trigger_only_on_failure"))
 
-    It waits for that state rather than reading the status once: the previous
-    step's error may still be on show when the click lands, and a status read
-    then could catch the new step's own "Loading" line before its error. A status
-    stuck on "Loading" after an error never satisfies the wait.
+
+def click_then_error_status(page, button: str, element_id: str) -> None:
+    """Click ``button``; its own failure reaches the status line, and nothing there still loads.
+
+    The status is read once this click's ``.failure()`` listener has answered:
+    the status line alone cannot tell this step's error from the previous
+    step's, which may be the very same text (the same missing weights). Reading
+    it earlier either caught the step's own "Loading" line beside the previous
+    error (a failed CI run) or, waiting for any error, passed on the previous
+    step's before this one had even started. A status stuck on "Loading" after
+    the error never satisfies the wait.
     """
-    page.locator(button).click()
+    url = page.url.split("?")[0].rstrip("/") + "/"
+    listeners = failure_listeners(url)
+
+    def this_steps_failure(response) -> bool:
+        request = response.request
+        if request.method != "POST" or not request.url.endswith("/run/predict"):
+            return False
+        body = request.post_data_json
+        return isinstance(body, dict) and body.get("fn_index") in listeners
+
+    with page.expect_response(this_steps_failure):
+        page.locator(button).click()
     page.wait_for_function(
         """([id]) => {
             const text = document.getElementById(id)?.innerText ?? "";
@@ -172,7 +195,7 @@ def open_tab(page, name: str) -> None:
         page.get_by_role("button", name="More tabs").click()
         tab = page.locator(".overflow-dropdown button").filter(has_text=name)
     tab.click()
-    page.wait_for_timeout(300)  # the tab's content shown
+    page.locator(RUN_BUTTONS[name]).wait_for(state="visible")  # the tab's content shown
 
 
 def walk_detection(page, size: str, full: bool) -> None:
