@@ -22,7 +22,8 @@ variable is ``VIDEO_APP_`` and the field's name in capitals.
 | ``VIDEO_APP_MAX_QUERY_CHARS`` | ``500`` | longer ``queries`` are refused |
 | ``VIDEO_APP_MAX_BENCHMARK_ROWS`` | ``24`` | larger benchmark grids are refused |
 | ``VIDEO_APP_FORMAT_CHECKS`` | ``2`` | uploads checked at once; the others wait |
-| ``VIDEO_APP_MAX_QUEUED_PER_CLIENT`` | ``2`` | REST jobs one client may have waiting |
+| ``VIDEO_APP_MAX_QUEUED_PER_CLIENT`` | ``2`` | jobs one client may have waiting (any route) |
+| ``VIDEO_APP_TRUSTED_PROXY_HOPS`` | ``1`` | proxies that append to ``X-Forwarded-For`` |
 | ``VIDEO_APP_ACCESS_TOKEN`` | unset | when set, REST, MCP and gradio_client calls need it |
 | ``VIDEO_APP_LIVE_TIME_LIMIT_S`` | ``300`` | how long one Live tab session may run |
 | ``VIDEO_APP_LIVE_SESSIONS`` | ``4`` | Live tab sessions at once; more wait |
@@ -85,9 +86,15 @@ class Settings:
         max_benchmark_rows: A benchmark grid with more combinations is refused.
         format_checks: Uploads whose format is checked at once; the others
             wait for a turn (the check decodes a frame).
-        max_queued_per_client: REST jobs one client (its token, else its
-            address as the Space's proxy forwards it) may have waiting; more
-            are refused (HTTP 429) so that one client cannot fill the queue.
+        max_queued_per_client: Jobs one client (its token, else its address
+            as the Space's proxy forwards it: :mod:`ui.clients`) may have
+            waiting, from REST, the page and ``gradio_client`` alike; more are
+            refused (HTTP 429 over REST) so that one client cannot fill the queue.
+        trusted_proxy_hops: Proxies in front of the app that each append the
+            address they got a request from to ``X-Forwarded-For``: a client's
+            address is the entry this many from the right (entries before it
+            may be the client's own invention). A Space sits behind one; 0
+            trusts none (the connection's address).
         access_token: When set, every REST, MCP and ``gradio_client`` request
             must carry it (``Authorization: Bearer ...``); a Space secret. The
             page stays as open as the Space (:mod:`ui.rest.guard`).
@@ -123,6 +130,7 @@ class Settings:
     max_benchmark_rows: int = 24
     format_checks: int = 2
     max_queued_per_client: int = 2
+    trusted_proxy_hops: int = 1
     access_token: str | None = None
     live_time_limit_s: float = 300.0
     live_sessions: int = 4

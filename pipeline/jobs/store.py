@@ -322,6 +322,30 @@ class JobStore:
                          daemon=True).start()  # fmt: skip
         return job
 
+    def wait_for_room(self, timeout: float) -> bool:
+        """Wait until a new job would find a place (a device or the queue), at most ``timeout`` s.
+
+        For a caller that would rather wait in line than be refused (the page,
+        whose users see Gradio's own queue meanwhile); it holds no place while
+        it waits, so :meth:`create` may still find the queue full again.
+
+        Returns:
+            True when there is room now.
+        """
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while not self._has_room():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._lock.wait(timeout=left)
+            return True
+
+    def _has_room(self) -> bool:
+        """A device is free, or the queue has a place (the lock held)."""
+        free = self._running + len(self._waiting) < self.devices
+        return free or len(self._waiting) < self.max_queued
+
     def _check_room(self, client: str | None = None) -> None:
         """Raise :class:`QueueFull` unless a new job can run now or wait in the queue."""
         if self._running + len(self._waiting) < self.devices:
