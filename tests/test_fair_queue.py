@@ -14,7 +14,7 @@ import pytest
 import synthetic
 
 from pipeline import DetectionConfig
-from pipeline.jobs import JobStatus, JobStore
+from pipeline.jobs import JobStatus, JobStore, QueueFull
 from ui.clients import client_key, forwarded_address
 from ui.settings import Settings
 from ui.streaming import QUEUE_FULL_WAIT
@@ -146,3 +146,17 @@ def test_the_page_waits_in_line_while_others_fill_the_queue_and_keeps_to_its_sha
     run.close()
     store.delete(running.id)
     assert mine[0].wait_until(lambda j: j.status.finished, timeout=30)
+
+
+def test_a_benchmark_counts_against_its_client_s_share(
+    store: JobStore, clip: Path, tmp_path: Path
+) -> None:
+    running = store.submit("detection", upload(clip, tmp_path), SLOW, client="address:x")
+    waiting = store.submit("detection", upload(clip, tmp_path), SLOW, client="address:x")
+    with pytest.raises(QueueFull) as refused, store.exclusive(
+        "benchmark", source="api", client="address:x"
+    ):
+        pass
+    assert refused.value.client_over_share
+    store.delete(waiting.id)
+    store.delete(running.id)

@@ -138,8 +138,11 @@ def run_benchmark(
     *,
     source: str,
     cancel: threading.Event | None = None,
+    client: str | None = None,
 ) -> dict[str, Any]:
     """Measure ``plan`` on ``video`` (the example clip when None), holding every device.
+
+    ``client`` (who asks) counts it against that client's share of the queue.
 
     It ends early, keeping nothing, when its job is stopped (``POST
     /detect/stop/{job_id}``) or ``cancel`` is set (its client went away): out
@@ -158,7 +161,7 @@ def run_benchmark(
     """
     path = Path(video) if video else EXAMPLE_CLIP
     check_video(path, None)
-    with jobs.exclusive("benchmark", source=source, cancel=cancel) as job:
+    with jobs.exclusive("benchmark", source=source, cancel=cancel, client=client) as job:
 
         def stopped() -> bool:
             return job.stop_event.is_set() or (cancel is not None and cancel.is_set())
@@ -181,16 +184,23 @@ def run_benchmark(
 
 
 def run_profile(
-    jobs: JobStore, video: str | Path | None, config: DetectionConfig, *, source: str
+    jobs: JobStore,
+    video: str | Path | None,
+    config: DetectionConfig,
+    *,
+    source: str,
+    client: str | None = None,
 ) -> dict[str, Any]:
     """Profile ``config``'s detector on a few batches of ``video``, holding every device.
+
+    ``client`` (who asks) counts it against that client's share of the queue.
 
     Returns:
         :func:`pipeline.evaluation.profiling.profile`'s result, with ``job_id``.
     """
     path = Path(video) if video else EXAMPLE_CLIP
     check_video(path, None)
-    with jobs.exclusive("profile", source=source) as job:
+    with jobs.exclusive("profile", source=source, client=client) as job:
         result = profiling.profile(config, path, job.folder)
         job.outputs["trace"] = Path(result["trace"])
     return {**result, "job_id": job.id}

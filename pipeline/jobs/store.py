@@ -216,7 +216,12 @@ class JobStore:
 
     @contextlib.contextmanager
     def exclusive(
-        self, what: str, *, source: str, cancel: threading.Event | None = None
+        self,
+        what: str,
+        *,
+        source: str,
+        cancel: threading.Event | None = None,
+        client: str | None = None,
     ) -> Iterator[Job]:
         """Hold every device for the block, after the jobs already waiting (a benchmark).
 
@@ -230,23 +235,24 @@ class JobStore:
             cancel: Set when whoever asked is gone (a client that disconnected):
                 the job leaves the queue if it still waits. Once it runs, the
                 block checks ``cancel`` and ``job.stop_event`` itself.
+            client: Who asks, for its share of the queue (None: no share applies).
 
         Yields:
             The job, running.
 
         Raises:
-            QueueFull: Every device is busy and the queue is full.
+            QueueFull: Every device is busy and the queue (or the client's share) is full.
             PipelineError: It was cancelled while it waited.
             RunStopped: As the block raised it: the job ends ``stopped``.
         """
         with self._lock:
-            self._check_room()
+            self._check_room(client)
             job_id = secrets.token_urlsafe(16)
             folder = self.root / f"{FOLDER_PREFIX}{job_id}"
             folder.mkdir()
             job = Job(
                 id=job_id, task=what, config=None, source=source, folder=folder,
-                video=folder, outputs={}, weight=self.devices,
+                video=folder, outputs={}, weight=self.devices, client=client,
             )  # fmt: skip
             self._jobs[job_id] = job
             self._waiting.append(job)

@@ -30,7 +30,7 @@ from ui.monitoring import app_monitor
 from ui.rest.disconnect import unless_disconnected
 from ui.rest.errors import ERROR_RESPONSES, ApiError, api_errors, quoted
 from ui.rest.forms import number
-from ui.rest.routes import Text, store_upload
+from ui.rest.routes import Text, client_of, store_upload
 from ui.settings import Settings
 
 #: Keys of a benchmark's row that its analysis reads.
@@ -135,6 +135,7 @@ def build_benchmark_router(jobs: JobStore, settings: Settings) -> APIRouter:
         it: out of the queue, or before its next configuration.
         """
         cancel = threading.Event()
+        client = client_of(request, settings)
 
         def measure() -> dict[str, Any]:
             frames = number("max_frames", max_frames, int)
@@ -142,7 +143,9 @@ def build_benchmark_router(jobs: JobStore, settings: Settings) -> APIRouter:
             check_grid(plan, settings.max_benchmark_rows)
             path = clip(video)
             try:
-                return run_benchmark(jobs, path, plan, source="api", cancel=cancel)
+                return run_benchmark(
+                    jobs, path, plan, source="api", cancel=cancel, client=client
+                )
             finally:
                 if path is not None:
                     path.unlink(missing_ok=True)
@@ -156,6 +159,7 @@ def build_benchmark_router(jobs: JobStore, settings: Settings) -> APIRouter:
 
     @router.post("/benchmark/profile", summary="Profile one detector")
     def profile(
+        request: Request,
         video: Annotated[UploadFile | None, File(description="the clip (none: an example)")] = None,
         detector: Text = None,
         size: Text = None,
@@ -168,7 +172,9 @@ def build_benchmark_router(jobs: JobStore, settings: Settings) -> APIRouter:
             config = profile_config(detector, size, runtime, batch_size, device)
             path = clip(video)
             try:
-                result = run_profile(jobs, path, config, source="api")
+                result = run_profile(
+                    jobs, path, config, source="api", client=client_of(request, settings)
+                )
             finally:
                 if path is not None:
                     path.unlink(missing_ok=True)
