@@ -296,7 +296,8 @@ def walk_api_page(page, size: str, url: str) -> None:
 def walk_docs(page, size: str, url: str) -> None:
     page.goto(f"{url}docs")
     page.get_by_role("heading", name="Video Analysis").wait_for()
-    assert page.get_by_text("/detect/async").count() >= 1
+    # Waited for, not counted at once: the operations may render after the title.
+    page.get_by_text("/detect/async").first.wait_for()
     shoot(page, f"{size}-docs")
 
 
