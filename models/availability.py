@@ -142,7 +142,7 @@ def location_status(location: WeightsLocation) -> WeightsStatus:
 
 def _missing(location: WeightsLocation, source: str, cause: str) -> WeightsStatus:
     error = missing_weights_error(location.label, location.weights, location.env_var, cause)
-    return WeightsStatus(False, source, str(error))
+    return WeightsStatus(False, source, error.summary)
 
 
 @functools.cache
@@ -212,9 +212,7 @@ def with_alternatives(kind: str, error: MissingWeightsError) -> MissingWeightsEr
     Never loads another model in the missing one's place: it only says which would work.
     """
     others = at_hand(kind)
-    if not others:
-        return error
-    return MissingWeightsError(f"{error} Available without a download: {', '.join(others)}.")
+    return error.with_alternatives(others) if others else error
 
 
 def default_detector() -> str:

@@ -76,14 +76,20 @@ def missing_package(model_spec: ModelSpec) -> str | None:
     Returns:
         One message naming the model, the missing module and how to install it.
     """
+    error = missing_package_error(model_spec)
+    return None if error is None else str(error)
+
+
+def missing_package_error(model_spec: ModelSpec) -> MissingPackageError | None:
+    """The error for the first package ``model_spec`` needs that is not installed (None: none)."""
     for requirement in model_spec.extra.get("requires", ()):
-        if module_available(requirement.module):
-            continue
-        note = f" {requirement.note}" if requirement.note else ""
-        return (
-            f"{model_spec.label} needs the Python module {requirement.module!r}, which is not "
-            f"installed here.{note} To use it, {requirement.install}."
-        )
+        if not module_available(requirement.module):
+            return MissingPackageError(
+                f"{model_spec.label} needs the Python module {requirement.module!r}, which is "
+                "not installed here.",
+                remedy=requirement.install,
+                detail=requirement.note,
+            )
     return None
 
 
@@ -91,11 +97,11 @@ def check_requirements(model_spec: ModelSpec) -> None:
     """Raise when a package ``model_spec`` needs is missing.
 
     Raises:
-        MissingPackageError: With :func:`missing_package`'s message.
+        MissingPackageError: Naming the model, the module and how to install it.
     """
-    message = missing_package(model_spec)
-    if message is not None:
-        raise MissingPackageError(message)
+    error = missing_package_error(model_spec)
+    if error is not None:
+        raise error
 
 
 #: The YOLO detectors' library. AGPL-3.0: a deployment that must not include AGPL code leaves

@@ -97,6 +97,11 @@ def missing_weights_error(
 ) -> MissingWeightsError:
     """Build the error that tells a user which weights are missing and how to supply them.
 
+    Short first (which model, why, what to do: the page shows only this), then
+    the full how-to for the CLI and REST (what was looked for, ``--weights``,
+    the network). :func:`models.availability.with_alternatives` adds the
+    models to choose instead.
+
     Args:
         model: Display name of the model, e.g. ``"YOLO11"``.
         weights: What was looked for (path, hub id or asset name).
@@ -105,14 +110,21 @@ def missing_weights_error(
 
     Returns:
         A :class:`MissingWeightsError` ready to raise.
+
+    Example:
+        >>> missing_weights_error("M", "/w", "M_WEIGHTS", "gone").summary
+        'Could not load the weights of M (gone). To use it, set M_WEIGHTS to local weights.'
     """
     if isinstance(cause, BaseException) and _is_gated(cause):
         return MissingWeightsError(gated_message(model, weights))
     reason = f" ({describe_failure(cause)})" if cause else ""
     return MissingWeightsError(
-        f"Could not load the weights {weights!r} for {model}{reason}. "
-        f"Set {env_var}=/path/to/weights or pass --weights PATH (weights= in Python), "
-        "or run with network access so they can be downloaded."
+        f"Could not load the weights of {model}{reason}.",
+        remedy=f"set {env_var} to local weights",
+        detail=(
+            f"It looked for {weights!r}. Other ways to supply weights: pass --weights PATH "
+            "(weights= in Python), or run with network access so they can be downloaded."
+        ),
     )
 
 

@@ -186,7 +186,10 @@ def test_first_frame_answers_with_an_image(client: Client, clip: Path) -> None:
     [
         ("no_such_model", "", "Unknown detector 'no_such_model'. Available: "),
         ("yolox_nano", "unicorn", "does not know 'unicorn'"),
-        ("yolo11", "", "Could not load the weights"),  # Offline, nothing cached.
+        # Offline, nothing cached: short, what to do, the detector at hand named.
+        ("yolo11", "", r"^Could not load the weights of YOLO11-m \(no network connection, and "
+         r"not cached on this machine\)\. Choose YOLOX-Nano \(yolox_nano\) instead, or set "
+         r"YOLO11_WEIGHTS to local weights\.$"),
     ],
     ids=["unknown-detector", "unknown-class", "missing-weights"],
 )

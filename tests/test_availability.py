@@ -241,11 +241,13 @@ def test_a_model_that_cannot_load_names_the_ones_at_hand_and_loads_nothing_else(
         models.create("detector", "yolo11", device="cpu")
     message = str(info.value)
     assert "yolo11m.pt" in message and "YOLO11_WEIGHTS" in message
-    assert message.endswith("Available without a download: YOLOX-Nano (yolox_nano).")
+    assert info.value.summary.endswith(
+        "Choose YOLOX-Nano (yolox_nano) instead, or set YOLO11_WEIGHTS to local weights."
+    )
     # Depth has nothing at hand offline: the message is the plain one.
     with pytest.raises(models.MissingWeightsError) as info:
         models.create("depth", "depth_anything_v2")
-    assert "Available without a download" not in str(info.value)
+    assert "Choose" not in str(info.value) and "To use it, set" in info.value.summary
 
 
 def test_other_sizes_at_hand_are_named(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -253,9 +255,7 @@ def test_other_sizes_at_hand_are_named(monkeypatch: pytest.MonkeyPatch, tmp_path
     (tmp_path / "yolo11s.pt").write_bytes(b"not loaded by the check")
     with pytest.raises(models.MissingWeightsError) as info:
         models.create("detector", "drone_yolo", device="cpu")
-    assert str(info.value).endswith(
-        "Available without a download: YOLO11 (yolo11, size s), YOLOX-Nano (yolox_nano)."
-    )
+    assert "Choose YOLO11 (yolo11, size s), YOLOX-Nano (yolox_nano) instead" in str(info.value)
 
 
 def test_every_offered_model_states_where_its_weights_come_from() -> None:

@@ -8,6 +8,7 @@ endpoints, the REST routes, and in Chromium.
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 from pathlib import Path
@@ -17,12 +18,13 @@ import pytest
 from chromium import chromium
 
 import models
-from pipeline import ConfigError, PipelineError
+from pipeline import ConfigError, PipelineError, RunStopped
 from pipeline.evaluation import benchmark_grid
 from pipeline.evaluation.analysis import analyze
 from pipeline.evaluation.benchmark_grid import STAGES, BenchmarkPlan, run_grid
 from pipeline.evaluation.hardware import NO_GPU, hardware_report
 from pipeline.evaluation.monitor import HardwareMonitor
+from pipeline.jobs import JobStatus
 from ui.settings import Settings
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -115,6 +117,20 @@ def test_the_analysis_names_the_bottleneck_best_batch_and_expected_time(grid: li
     assert "bound" in result["text"] and "about" in result["text"]
     with pytest.raises(ConfigError, match="no benchmark results"):
         analyze([])
+
+
+def test_a_grid_asked_to_stop_ends_between_configurations(tmp_path: Path) -> None:
+    plan = BenchmarkPlan(detectors=("yolox_nano",), batch_sizes=(1, 2, 4), max_frames=4)
+    asked: list[int] = []
+
+    def stopped() -> bool:
+        asked.append(len(asked))
+        return len(asked) > 1  # after the first configuration
+
+    with pytest.raises(RunStopped, match="stopped after 1 of 3 configurations"):
+        run_grid(plan, CLIP, tmp_path, stopped=stopped)
+    assert len(asked) == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run-0"], "measured past the stop"
 
 
 @pytest.mark.parametrize(
@@ -225,6 +241,70 @@ def test_a_benchmark_queued_behind_a_run_waits_for_it(
     bench = http.get(f"/detect/status/{answers['bench']['job_id']}").json()
     assert run["status"] == "completed"
     assert bench["started"] >= run["finished"], "the benchmark measured beside a run"
+
+
+#: A grid long enough to be running when its client leaves (eight configurations).
+LONG_GRID = {"detectors": "yolox_nano", "batch_sizes": "1, 2, 3, 4, 5, 6, 7, 8", "max_frames": "24"}
+
+
+def running_benchmark(settings: Settings, before: set[str]):
+    """The benchmark job started after ``before`` (job ids), once it runs."""
+    from ui.jobs import job_store
+
+    jobs = job_store(settings)
+    for _ in range(600):
+        new = [j for j in jobs.all() if j.task == "benchmark" and j.id not in before]
+        if new and new[0].status is JobStatus.RUNNING:
+            return new[0]
+        time.sleep(0.05)
+    raise AssertionError("the benchmark never started")
+
+
+def job_ids(settings: Settings) -> set[str]:
+    from ui.jobs import job_store
+
+    return {j.id for j in job_store(settings).all()}
+
+
+def test_a_rest_benchmark_whose_client_disconnects_is_cancelled(
+    server: str, settings: Settings
+) -> None:
+    before = job_ids(settings)
+    body = "&".join(f"{k}={v.replace(' ', '+')}" for k, v in LONG_GRID.items()).encode()
+    port = int(server.rstrip("/").rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port)) as connection:
+        connection.sendall(
+            b"POST /benchmark HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            b"Content-Type: application/x-www-form-urlencoded\r\n"
+            b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
+        )
+        job = running_benchmark(settings, before)
+    # Gone: the grid stops before its next configuration, keeping nothing.
+    assert job.wait_until(lambda j: j.status.finished, timeout=120)
+    assert job.status is JobStatus.STOPPED, (job.status, job.error)
+    assert not job.folder.exists()
+
+
+def test_a_page_benchmark_whose_client_disconnects_is_cancelled(
+    server: str, settings: Settings
+) -> None:
+    """As the page does: join Gradio's queue, read the event stream, then leave."""
+    with httpx.Client(base_url=server, timeout=30) as http:
+        config = http.get("/config").json()
+        fn_index = next(
+            i for i, d in enumerate(config["dependencies"]) if d.get("api_name") == "benchmark"
+        )
+        data = [None, ["yolox_nano"], "", [], LONG_GRID["batch_sizes"], "", 24]
+        before = job_ids(settings)
+        joined = http.post(
+            "/gradio_api/queue/join",
+            json={"data": data, "fn_index": fn_index, "session_hash": "leaver", "trigger_id": None},
+        )
+        assert joined.status_code == 200, joined.text
+        with http.stream("GET", "/gradio_api/queue/data", params={"session_hash": "leaver"}):
+            job = running_benchmark(settings, before)
+    assert job.wait_until(lambda j: j.status.finished, timeout=120)
+    assert job.status is JobStatus.STOPPED, (job.status, job.error)
 
 
 def test_named_endpoints(server: str, tmp_path: Path) -> None:

@@ -187,3 +187,20 @@ def test_bench_grid_measures_every_combination_and_saves_json_and_csv(tmp_path, 
     assert "Fastest end to end" in capsys.readouterr().out
     assert main(["bench-grid", str(clip), "--detectors", "yolox_nano", "--batch-sizes", "0"]) == 2
     assert "at least 1, not 0" in capsys.readouterr().err
+
+
+def test_a_failed_download_s_error_starts_on_a_line_of_its_own(capsys) -> None:
+    import threading
+    from collections.abc import Iterator
+
+    from models.errors import MissingWeightsError
+    from models.prefetch import Download
+    from pipeline.cli.common import follow_run
+
+    def events() -> Iterator[Download]:
+        yield Download("YOLO11-m", "yolo11m.pt", 0, None)
+        raise MissingWeightsError("Could not load the weights of YOLO11-m (no network).")
+
+    with pytest.raises(MissingWeightsError):
+        follow_run(events(), threading.Event(), show_progress=True, on_done=print)
+    assert capsys.readouterr().err == "\rDownloading YOLO11-m: 0 MB so far\n"

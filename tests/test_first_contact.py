@@ -7,18 +7,22 @@ example and a counting line (First frame, Run); Depth and Segmentation
 (upload, First frame, Run: each error said in the status line); Live with
 Chromium's fake camera (Start, the annotated stream, Stop); Benchmark; the
 API page (every endpoint's Python snippet goes through ``compile()``);
-``/docs``. At 390x844 the same tabs without the runs. Stop is walked in
+``/docs``. At 390x844 the same tabs, each Run button reached and trial-clicked,
+without the runs. Stop is walked in
 ``tests/test_browser.py`` (a longer clip).
 
 It fails on any browser console error, any 4xx/5xx answer to a request of
 the page's own, a request that leaves the machine, a status line still
-saying "Loading" after an error, and a Run button outside the first screen
-at 1280x900. Each tab's screenshot is written to ``tests/screenshots/``
-(git-ignored; see docs/gradio.md) for a reviewer to look at without running the app.
+saying "Loading" after an error, a Run button (every tab's) outside the first
+screen at 1280x900, and at both sizes a Run button that cannot be clicked
+(hidden, covered, disabled or outside the page's width). Each tab's screenshot
+is written to ``tests/screenshots/`` (git-ignored; see docs/gradio.md) for a
+reviewer to look at without running the app.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import urllib.request
@@ -46,6 +50,14 @@ TIMEOUT_MS = 30_000
 #: A vertical line through the example clip (768x432), given as the API takes it.
 COUNTING = json.dumps({"lines": [{"name": "mid", "points": [[384, 0], [384, 431]]}]})
 STATUS_IDS = ("status", "depth-status", "seg-status", "live-status")
+#: Each tab's Run (Live: Start), which must be where the eye is after choosing a video.
+RUN_BUTTONS = {
+    "Detection": "#run-button",
+    "Depth": "#depth-run-button",
+    "Segmentation": "#seg-run-button",
+    "Live": "#live-start",
+    "Benchmark": "#bench-run",
+}
 
 
 @dataclass
@@ -109,15 +121,37 @@ def wait_for_status(page, element_id: str, text: str) -> str:
     return status_of(page, element_id)
 
 
-def click_then_error_status(page, button: str, element_id: str) -> None:
-    """Click ``button``; the status line then settles on the error, nothing still loading.
+@functools.cache
+def failure_listeners(url: str) -> frozenset[int]:
+    """The page's ``.failure()`` listeners (the events that put an error in a status line)."""
+    with urllib.request.urlopen(f"{url}config") as answer:
+        dependencies = json.load(answer)["dependencies"]
+    return frozenset(i for i, d in enumerate(dependencies) if d.get("trigger_only_on_failure"))
 
-    It waits for that state rather than reading the status once: the previous
-    step's error may still be on show when the click lands, and a status read
-    then could catch the new step's own "Loading" line before its error. A status
-    stuck on "Loading" after an error never satisfies the wait.
+
+def click_then_error_status(page, button: str, element_id: str) -> None:
+    """Click ``button``; its own failure reaches the status line, and nothing there still loads.
+
+    The status is read once this click's ``.failure()`` listener has answered:
+    the status line alone cannot tell this step's error from the previous
+    step's, which may be the very same text (the same missing weights). Reading
+    it earlier either caught the step's own "Loading" line beside the previous
+    error (a failed CI run) or, waiting for any error, passed on the previous
+    step's before this one had even started. A status stuck on "Loading" after
+    the error never satisfies the wait.
     """
-    page.locator(button).click()
+    url = page.url.split("?")[0].rstrip("/") + "/"
+    listeners = failure_listeners(url)
+
+    def this_steps_failure(response) -> bool:
+        request = response.request
+        if request.method != "POST" or not request.url.endswith("/run/predict"):
+            return False
+        body = request.post_data_json
+        return isinstance(body, dict) and body.get("fn_index") in listeners
+
+    with page.expect_response(this_steps_failure):
+        page.locator(button).click()
     page.wait_for_function(
         """([id]) => {
             const text = document.getElementById(id)?.innerText ?? "";
@@ -125,6 +159,23 @@ def click_then_error_status(page, button: str, element_id: str) -> None:
         }""",
         arg=[element_id],
     )
+
+
+def check_run_button(page, tab: str, size: str) -> None:
+    """The tab's Run: in the first screen at 1280x900; at any size, reachable and clickable.
+
+    "In the first screen" is measured from the top of the document, whatever the
+    page's scroll. "Reachable" is Playwright's trial click: scrolled into view,
+    visible, enabled, not covered by anything, and inside the page's width.
+    """
+    button = page.locator(RUN_BUTTONS[tab])
+    bottom = button.evaluate("b => b.getBoundingClientRect().bottom + window.scrollY")
+    if size == "1280x900":
+        assert bottom <= DESKTOP["height"], f"{tab}: Run below the first screen (ends at {bottom})"
+    button.click(trial=True)
+    box = button.bounding_box()
+    width = page.viewport_size["width"]
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width, (tab, box)
 
 
 def shoot(page, name: str) -> None:
@@ -144,14 +195,12 @@ def open_tab(page, name: str) -> None:
         page.get_by_role("button", name="More tabs").click()
         tab = page.locator(".overflow-dropdown button").filter(has_text=name)
     tab.click()
-    page.wait_for_timeout(300)  # the tab's content shown
+    page.locator(RUN_BUTTONS[name]).wait_for(state="visible")  # the tab's content shown
 
 
 def walk_detection(page, size: str, full: bool) -> None:
     """An example, First frame; in full: a counting line and Run."""
-    run = page.locator("#run-button").bounding_box()
-    if size == "1280x900":
-        assert run["y"] + run["height"] <= DESKTOP["height"], f"Run below the first screen: {run}"
+    check_run_button(page, "Detection", size)
     pick_example(page)
     page.locator("#input-video video").wait_for()
     page.locator("#first-frame-button").click()
@@ -174,6 +223,7 @@ def walk_detection(page, size: str, full: bool) -> None:
 def walk_depth(page, size: str, full: bool) -> None:
     """Upload (the missing weights said, nothing tried); in full: Run and First frame fail."""
     open_tab(page, "Depth")
+    check_run_button(page, "Depth", size)
     page.locator("#depth-input-video input[type=file]").set_input_files(str(EXAMPLE_PATH))
     status = wait_for_status(page, "depth-status", "Weights not available here")
     assert "Error" not in status, status
@@ -186,6 +236,7 @@ def walk_depth(page, size: str, full: bool) -> None:
 def walk_segmentation(page, size: str, full: bool) -> None:
     """The weights note said once; in full: First frame and Run fail, each said."""
     open_tab(page, "Segmentation")
+    check_run_button(page, "Segmentation", size)
     notes = page.locator("#seg-segmenter-info").inner_text()
     assert notes.count("Weights not available here") == 1, notes
     if full:
@@ -200,6 +251,7 @@ def walk_segmentation(page, size: str, full: bool) -> None:
 def walk_live(page, size: str, full: bool) -> None:
     """One Start and one Stop; in full: the fake camera's frames come back annotated."""
     open_tab(page, "Live")
+    check_run_button(page, "Live", size)
     assert not page.locator("#live-camera button.capture-button").is_visible()
     if not full:
         shoot(page, f"{size}-live")
@@ -215,6 +267,7 @@ def walk_live(page, size: str, full: bool) -> None:
 def walk_benchmark(page, size: str, full: bool) -> None:
     """One tab label; the monitor charts with no console error (a GPU chart, or its note)."""
     open_tab(page, "Benchmark")
+    check_run_button(page, "Benchmark", size)
     page.locator("#bench-monitor-machine .vega-embed").wait_for()
     if full:
         page.wait_for_timeout(1500)  # the monitor's timer ticks once a second
@@ -243,7 +296,8 @@ def walk_api_page(page, size: str, url: str) -> None:
 def walk_docs(page, size: str, url: str) -> None:
     page.goto(f"{url}docs")
     page.get_by_role("heading", name="Video Analysis").wait_for()
-    assert page.get_by_text("/detect/async").count() >= 1
+    # Waited for, not counted at once: the operations may render after the title.
+    page.get_by_text("/detect/async").first.wait_for()
     shoot(page, f"{size}-docs")
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,7 +13,7 @@ import av
 import pytest
 import synthetic
 
-from pipeline import DetectionConfig
+from pipeline import DetectionConfig, PipelineError, RunStopped
 from pipeline.jobs import JobStatus, JobStore, QueueFull, UnknownJob
 from pipeline.jobs.store import folder_bytes
 
@@ -98,6 +99,48 @@ def test_stop_keeps_the_partial_result_and_a_queued_job_is_cancelled(
     assert len(json.loads(running.outputs["tracks"].read_text())["frames"]) == frames
     assert finished(queued) and queued.status is JobStatus.CANCELLED
     assert not queued.folder.exists(), "a job cancelled before it ran keeps nothing"
+
+
+def test_an_exclusive_job_whose_caller_left_leaves_the_queue(
+    store: JobStore, clip: Path, tmp_path: Path
+):
+    """A benchmark waiting behind a run, whose client disconnects, gives its place up."""
+    running = store.submit("detection", upload(clip, tmp_path), SLOW)
+    assert running.wait_until(lambda j: j.status is JobStatus.RUNNING, timeout=10)
+    cancel = threading.Event()
+    raised: list[BaseException] = []
+
+    def benchmark() -> None:
+        try:
+            with store.exclusive("benchmark", source="api", cancel=cancel):
+                raise AssertionError("it ran although its caller had left")
+        except BaseException as exc:  # noqa: BLE001 - checked below
+            raised.append(exc)
+
+    thread = threading.Thread(target=benchmark)
+    thread.start()
+    waiting = None
+    for _ in range(100):
+        waiting = next((j for j in store.all() if j.task == "benchmark"), None)
+        if waiting is not None:
+            break
+        time.sleep(0.05)
+    assert waiting is not None and waiting.status is JobStatus.QUEUED
+    cancel.set()
+    thread.join(timeout=10)
+    assert len(raised) == 1 and isinstance(raised[0], PipelineError), raised
+    assert "cancelled while it waited" in str(raised[0])
+    assert waiting.status is JobStatus.CANCELLED and not waiting.folder.exists()
+    assert store.queue_position(waiting) is None
+    store.stop(running.id)
+    assert finished(running)
+
+
+def test_an_exclusive_job_stopped_while_it_runs_ends_stopped_and_keeps_nothing(store: JobStore):
+    with pytest.raises(RunStopped), store.exclusive("benchmark", source="api") as job:
+        (job.folder / "rows.json").write_text("[]")
+        raise RunStopped("The benchmark was stopped after 1 of 3 configurations.")
+    assert job.status is JobStatus.STOPPED and not job.folder.exists()
 
 
 def test_delete_removes_every_file_even_of_a_running_job(

@@ -96,11 +96,11 @@ def test_weights_the_hub_does_not_have_fail_before_anything_loads_with_the_one_m
     with FakeHub({}) as hub:
         result = run_python(FETCH_MISSING, online_env(hub, tmp_path))
     message = result["error"]
-    assert message.startswith(
-        "Could not load the weights 'depth-anything/Depth-Anything-V2-Base-hf' for "
-        "Depth Anything V2 base ("
-    )
-    assert "DEPTH_ANYTHING_V2_BASE_WEIGHTS" in message and "Traceback" not in message
+    # Short first (which model, why, what to do), then what was looked for and the other ways.
+    assert message.startswith("Could not load the weights of Depth Anything V2 base (")
+    assert "To use it, set DEPTH_ANYTHING_V2_BASE_WEIGHTS to local weights." in message
+    assert "It looked for 'depth-anything/Depth-Anything-V2-Base-hf'." in message
+    assert "Traceback" not in message
 
 
 @pytest.mark.parametrize(
@@ -116,11 +116,23 @@ def test_any_failure_to_read_weights_is_the_missing_weights_message(exception: s
         "DETR", "/weights/detr-timm", "DETR_WEIGHTS"
     ):
         raise getattr(builtins, exception)("needs the timm package")
-    assert str(caught.value) == (
-        f"Could not load the weights '/weights/detr-timm' for DETR ({exception}: needs the "
-        "timm package). Set DETR_WEIGHTS=/path/to/weights or pass --weights PATH (weights= in "
-        "Python), or run with network access so they can be downloaded."
+    # The page shows the summary alone; the CLI and REST the how-to after it.
+    assert caught.value.summary == (
+        f"Could not load the weights of DETR ({exception}: needs the timm package). "
+        "To use it, set DETR_WEIGHTS to local weights."
     )
+    assert str(caught.value) == (
+        f"{caught.value.summary} It looked for '/weights/detr-timm'. Other ways to supply "
+        "weights: pass --weights PATH (weights= in Python), or run with network access so "
+        "they can be downloaded."
+    )
+    # Where other detectors are at hand, the summary names them as the first thing to do.
+    named = caught.value.with_alternatives(["YOLOX-Nano (yolox_nano)"])
+    assert named.summary == (
+        f"Could not load the weights of DETR ({exception}: needs the timm package). "
+        "Choose YOLOX-Nano (yolox_nano) instead, or set DETR_WEIGHTS to local weights."
+    )
+    assert type(named) is MissingWeightsError and str(named).endswith("be downloaded.")
 
 
 def test_running_out_of_memory_is_not_called_missing_weights() -> None:

@@ -200,7 +200,7 @@ def test_a_full_queue_answers_503_with_retry_after(http: httpx.Client, long_clip
         ({"confidence": "1.5"}, 422, "Confidence must be between 0 and 1, not 1.5"),
         ({"detector": "yolo12"}, 422, "Unknown detector 'yolo12'. Available:"),
         ({"detector": "yolox_nano", "queries": "unicorn"}, 422, "does not know 'unicorn'"),
-        ({"detector": "yolo11"}, 422, "Available without a download: YOLOX-Nano"),
+        ({"detector": "yolo11"}, 422, "Choose YOLOX-Nano (yolox_nano) instead"),
         ({"mode": "segmentation", "segmenter": "SAM4"}, 422, "Unknown segmenter 'SAM4'"),
         ({"mode": "segmentation", "segmenter": "SAM3"}, 422, "SAM3 finds what you describe"),
         ({"mode": "segmentation", "step": "0"}, 422, "step must be at least 1"),

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -131,9 +132,21 @@ def profile_config(
 
 
 def run_benchmark(
-    jobs: JobStore, video: str | Path | None, plan: BenchmarkPlan, *, source: str
+    jobs: JobStore,
+    video: str | Path | None,
+    plan: BenchmarkPlan,
+    *,
+    source: str,
+    cancel: threading.Event | None = None,
+    client: str | None = None,
 ) -> dict[str, Any]:
     """Measure ``plan`` on ``video`` (the example clip when None), holding every device.
+
+    ``client`` (who asks) counts it against that client's share of the queue.
+
+    It ends early, keeping nothing, when its job is stopped (``POST
+    /detect/stop/{job_id}``) or ``cancel`` is set (its client went away): out
+    of the queue if it still waits, else before the next configuration.
 
     Returns:
         ``job_id``, ``video``, ``rows`` (one per configuration), ``scaling``
@@ -143,13 +156,19 @@ def run_benchmark(
     Raises:
         VideoError: The video is unreadable.
         QueueFull: Every device is busy and the queue is full.
+        RunStopped: Stopped or cancelled while it ran.
+        PipelineError: Cancelled while it waited.
     """
     path = Path(video) if video else EXAMPLE_CLIP
     check_video(path, None)
-    with jobs.exclusive("benchmark", source=source) as job:
+    with jobs.exclusive("benchmark", source=source, cancel=cancel, client=client) as job:
+
+        def stopped() -> bool:
+            return job.stop_event.is_set() or (cancel is not None and cancel.is_set())
+
         # The measured runs' outputs are thrown away; the results stay.
         with tempfile.TemporaryDirectory(dir=job.folder) as work:
-            rows = benchmark_grid.run_grid(plan, path, Path(work))
+            rows = benchmark_grid.run_grid(plan, path, Path(work), stopped=stopped)
         results = {
             "job_id": job.id,
             "video": path.name,
@@ -165,16 +184,23 @@ def run_benchmark(
 
 
 def run_profile(
-    jobs: JobStore, video: str | Path | None, config: DetectionConfig, *, source: str
+    jobs: JobStore,
+    video: str | Path | None,
+    config: DetectionConfig,
+    *,
+    source: str,
+    client: str | None = None,
 ) -> dict[str, Any]:
     """Profile ``config``'s detector on a few batches of ``video``, holding every device.
+
+    ``client`` (who asks) counts it against that client's share of the queue.
 
     Returns:
         :func:`pipeline.evaluation.profiling.profile`'s result, with ``job_id``.
     """
     path = Path(video) if video else EXAMPLE_CLIP
     check_video(path, None)
-    with jobs.exclusive("profile", source=source) as job:
+    with jobs.exclusive("profile", source=source, client=client) as job:
         result = profiling.profile(config, path, job.folder)
         job.outputs["trace"] = Path(result["trace"])
     return {**result, "job_id": job.id}

@@ -42,6 +42,8 @@ def to_gr_error(exc: BaseException) -> gr.Error:
     """
     if isinstance(exc, gr.Error):
         return exc
+    if isinstance(exc, ModelError):  # the short message: the how-to at length is for CLI and REST
+        return user_error(exc.summary or type(exc).__name__)
     if isinstance(exc, USER_ERRORS):
         return user_error(str(exc) or type(exc).__name__)
     log.error("unexpected error in a run", exc_info=exc)

@@ -17,8 +17,9 @@ from collections.abc import Sequence
 
 import models
 from models.availability import PACKAGE, at_hand, location_status
+from models.errors import MissingPackageError, MissingWeightsError
 from models.licenses import NON_COMMERCIAL_NOTE, non_commercial
-from models.requirements import missing_package
+from models.requirements import missing_package_error
 from models.weights import NO_NETWORK
 from models.weights_sources import WeightsLocation
 
@@ -103,11 +104,8 @@ def weights_note(kind: str, name: str, size: str | None = None) -> str:
         ''
     """
     package = _missing_package(kind, name)
-    if package:
-        others = at_hand(kind)
-        return f"{NOT_INSTALLED} {package}" + (
-            f" Available now: {', '.join(others)}." if others else ""
-        )
+    if package is not None:
+        return f"{NOT_INSTALLED} {package.with_alternatives(at_hand(kind)).summary}"
     missing = _missing_weights(kind, name, size)
     if not missing:
         return ""
@@ -115,22 +113,21 @@ def weights_note(kind: str, name: str, size: str | None = None) -> str:
     causes = {cause for _, cause in missing}
     why = f" ({causes.pop()})" if len(causes) == 1 else ""
     variables = " and ".join(location.env_var for location, _ in missing)
-    text = (
-        f"{WEIGHTS_MISSING} {labels}{why}. Set {variables} to local weights, "
-        "or run with network access."
+    # Worded as the run's error (models.errors.MissingWeightsError), without its how-to at length.
+    note = MissingWeightsError(
+        f"{WEIGHTS_MISSING} {labels}{why}.",
+        remedy=f"set {variables} to local weights",
+        alternatives=at_hand(kind),
     )
-    others = at_hand(kind)
-    if others:
-        text += f" Available now: {', '.join(others)}."
-    return text
+    return note.summary
 
 
-def _missing_package(kind: str, name: str) -> str | None:
+def _missing_package(kind: str, name: str) -> MissingPackageError | None:
     """Why a model, or the detector that prompts it, cannot load for want of a package."""
     spec = models.spec(kind, name)
     prompter = spec.extra.get("detector") if kind == "segmenter" else None
-    own = missing_package(spec)
-    return own or (missing_package(models.spec("detector", prompter)) if prompter else None)
+    own = missing_package_error(spec)
+    return own or (missing_package_error(models.spec("detector", prompter)) if prompter else None)
 
 
 def _missing_weights(kind: str, name: str, size: str | None) -> list[tuple[WeightsLocation, str]]:

@@ -65,9 +65,15 @@ class Settings:
         max_benchmark_rows: A benchmark grid with more combinations is refused.
         format_checks: Uploads whose format is checked at once; the others
             wait for a turn (the check decodes a frame).
-        max_queued_per_client: REST jobs one client (its token, else its
-            address as the Space's proxy forwards it) may have waiting; more
-            are refused (HTTP 429) so that one client cannot fill the queue.
+        max_queued_per_client: Jobs one client (its token, else its address
+            as the Space's proxy forwards it: :mod:`ui.clients`) may have
+            waiting, from REST, the page and ``gradio_client`` alike; more are
+            refused (HTTP 429 over REST) so that one client cannot fill the queue.
+        trusted_proxy_hops: Proxies in front of the app that each append the
+            address they got a request from to ``X-Forwarded-For``: a client's
+            address is the entry this many from the right (entries before it
+            may be the client's own invention). A Space sits behind one; 0
+            trusts none (the connection's address).
         access_token: When set, every REST, MCP and ``gradio_client`` request
             must carry it (``Authorization: Bearer ...``); a Space secret. The
             page stays as open as the Space (:mod:`ui.rest.guard`).
@@ -107,6 +113,7 @@ class Settings:
     max_benchmark_rows: int = 24
     format_checks: int = 2
     max_queued_per_client: int = 2
+    trusted_proxy_hops: int = 1
     access_token: str | None = None
     live_time_limit_s: float = 300.0
     live_sessions: int = 4

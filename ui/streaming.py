@@ -26,6 +26,7 @@ from pipeline.jobs import Job, JobStore, QueueFull
 from pipeline.runs import check_input
 from pipeline.runtime.events import Done, Downloading, FirstFrame, Preview, Progress
 from ui import gpu
+from ui.clients import client_key
 from ui.errors import as_gr_errors, error_status, to_gr_error, user_error
 from ui.jobs import job_store
 from ui.render import progress_text, to_rgb
@@ -39,6 +40,8 @@ STOPPING = "Stopping: the frames processed so far are being kept..."
 FIRST_FRAME_SHOWN = "First frame shown in the preview. Press **Run** to process the whole video."
 #: Sessions whose last error is kept for the status line (older ones are forgotten).
 KEPT_ERRORS = 256
+#: The status while every place in the queue is taken by others' jobs.
+QUEUE_FULL_WAIT = "The queue is full: waiting for a place in it..."
 
 
 def stopped_text(summary: dict[str, Any], done_text: str) -> str:
@@ -182,10 +185,20 @@ class TabHandlers:
         """
         pending = (None,) * (len(self.result_files) + 1)
         yield (None, self.loading, *pending)
-        try:
-            job = self.jobs.create(self.task, config, source="app", video=Path(video))
-        except QueueFull as exc:
-            raise user_error(str(exc)) from None
+        client = self._client(request)
+        while True:
+            try:
+                job = self.jobs.create(
+                    self.task, config, source="app", video=Path(video), client=client
+                )
+                break
+            except QueueFull as exc:
+                if exc.client_over_share:  # this client's own jobs fill its share
+                    raise user_error(str(exc)) from None
+            # Full with others' jobs: wait in line (a yield now and then, so that a
+            # page closed meanwhile ends the wait) rather than refuse.
+            yield (None, QUEUE_FULL_WAIT, *pending)
+            self.jobs.wait_for_room(timeout=1.0)
         try:
             while (started := self.jobs.acquire(job, timeout=1.0)) is None:
                 position = self.jobs.queue_position(job)
@@ -199,6 +212,17 @@ class TabHandlers:
                 self.jobs.release(job)
         finally:
             self.jobs.finish(job)
+
+    def _client(self, request: gr.Request | None) -> str | None:
+        """Who the page's (or ``gradio_client``'s) request comes from, for its share of the queue.
+
+        None when the request says nothing of it (a direct call, without a connection).
+        """
+        headers = getattr(request, "headers", None)
+        peer = getattr(getattr(request, "client", None), "host", None)
+        if headers is None and peer is None:
+            return None
+        return client_key(headers or {}, peer, self.settings)
 
     def _run(self, request: gr.Request | None, job: Job) -> Iterator[tuple[Any, ...]]:
         pending = (None,) * (len(self.result_files) + 1)

@@ -128,32 +128,36 @@ def follow_run(
 
     bar = None
     interrupted = threading.Event()
-    with closing(events), stop_on_ctrl_c(stop, interrupted):
-        downloading = False
-        for event in events:
-            if isinstance(event, Downloading):
-                if show_progress:
-                    # One line rewritten in place, as the frames bar is.
-                    print(f"\r{event.text()}", end="", file=sys.stderr, flush=True)
-                    downloading = True
-                continue
-            if downloading:
-                print(file=sys.stderr)
-                downloading = False
-            if bar is None and isinstance(event, FirstFrame | Progress):
-                bar = tqdm(desc="frames", unit="frame", disable=not show_progress)
-            if isinstance(event, FirstFrame):
-                print(f"first frame: {len(event.detections)} objects", file=sys.stderr)
-            elif isinstance(event, Progress):
-                assert bar is not None
-                bar.total = event.total_frames
-                bar.update(event.frame_index + 1 - bar.n)
-                bar.set_postfix(fps=f"{event.fps:.1f}")
-            elif isinstance(event, Done):
-                if bar is not None:
-                    bar.update(event.summary["frames"] - bar.n)
-                    bar.close()
-                on_done(event)
+    downloading = False
+    try:
+        with closing(events), stop_on_ctrl_c(stop, interrupted):
+            for event in events:
+                if isinstance(event, Downloading):
+                    if show_progress:
+                        # One line rewritten in place, as the frames bar is.
+                        print(f"\r{event.text()}", end="", file=sys.stderr, flush=True)
+                        downloading = True
+                    continue
+                if downloading:
+                    print(file=sys.stderr)
+                    downloading = False
+                if bar is None and isinstance(event, FirstFrame | Progress):
+                    bar = tqdm(desc="frames", unit="frame", disable=not show_progress)
+                if isinstance(event, FirstFrame):
+                    print(f"first frame: {len(event.detections)} objects", file=sys.stderr)
+                elif isinstance(event, Progress):
+                    assert bar is not None
+                    bar.total = event.total_frames
+                    bar.update(event.frame_index + 1 - bar.n)
+                    bar.set_postfix(fps=f"{event.fps:.1f}")
+                elif isinstance(event, Done):
+                    if bar is not None:
+                        bar.update(event.summary["frames"] - bar.n)
+                        bar.close()
+                    on_done(event)
+    finally:
+        if downloading:  # a download that failed: its error starts on a line of its own
+            print(file=sys.stderr)
     if bar is not None:
         bar.close()
     return INTERRUPTED if interrupted.is_set() else 0

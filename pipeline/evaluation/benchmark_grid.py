@@ -29,6 +29,7 @@ import psutil
 import models
 from models.runtimes import INT8, known_runtimes, runtimes_for
 from pipeline.configs import ConfigError, DetectionConfig
+from pipeline.errors import RunStopped
 from pipeline.evaluation.benchmark import end_to_end, model_only
 from pipeline.io.video import iter_frames
 from pipeline.runtime.devices import resolve_devices
@@ -213,6 +214,7 @@ def run_grid(
     workdir: Path,
     *,
     progress: Callable[[int, int, DetectionConfig], None] | None = None,
+    stopped: Callable[[], bool] | None = None,
 ) -> list[dict[str, Any]]:
     """Measure every configuration of ``plan`` on ``video``.
 
@@ -221,14 +223,24 @@ def run_grid(
         video: The clip (decoded once; the model-only passes reuse its frames).
         workdir: Where the runs write their throw-away outputs.
         progress: Called before each configuration with ``(index, total, config)``.
+        stopped: Asked before each configuration; True ends the grid there
+            (its caller was stopped, or its client went away).
 
     Returns:
         One row per configuration (see :func:`measure`), in plan order.
+
+    Raises:
+        RunStopped: ``stopped`` said so; the rows measured so far are dropped
+            (a grid's figures mean something only together).
     """
     images = [frame.image for frame in iter_frames(video, plan.max_frames)]
     rows = []
     configs = plan.configs()
     for index, config in enumerate(configs):
+        if stopped is not None and stopped():
+            raise RunStopped(
+                f"The benchmark was stopped after {index} of {len(configs)} configurations."
+            )
         if progress is not None:
             progress(index, len(configs), config)
         folder = workdir / f"run-{index}"

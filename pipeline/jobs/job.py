@@ -185,6 +185,10 @@ class Job:
             self.summary = summary
         self._end(JobStatus.COMPLETED)
 
+    def stop_without_result(self) -> None:
+        """Stopped while it ran, keeping nothing (a benchmark's job: no partial grid)."""
+        self._end(JobStatus.STOPPED)
+
     def cancel(self) -> None:
         """Ended before it ran (stopped or deleted while queued)."""
         self._end(JobStatus.CANCELLED)

@@ -42,7 +42,7 @@ from typing import Any
 
 from models.errors import ModelError
 from pipeline.configs import PREVIEW_INTERVAL_S, RunConfig
-from pipeline.errors import PipelineError, RunFailed
+from pipeline.errors import PipelineError, RunFailed, RunStopped
 from pipeline.jobs.job import Job, JobStatus
 from pipeline.runs import output_paths, run_type, start
 from pipeline.runtime.events import Event
@@ -60,6 +60,8 @@ UPLOADS_FOLDER = ".uploads"
 INPUTS_FOLDER = ".inputs"
 #: Least time a refused client is asked to wait before trying again.
 MIN_RETRY_AFTER_S = 5
+#: How often an exclusive job waiting in the queue checks whether its caller is gone.
+CANCEL_POLL_S = 0.5
 
 
 def folder_bytes(folder: Path) -> int:
@@ -213,7 +215,14 @@ class JobStore:
         return job
 
     @contextlib.contextmanager
-    def exclusive(self, what: str, *, source: str) -> Iterator[Job]:
+    def exclusive(
+        self,
+        what: str,
+        *,
+        source: str,
+        cancel: threading.Event | None = None,
+        client: str | None = None,
+    ) -> Iterator[Job]:
         """Hold every device for the block, after the jobs already waiting (a benchmark).
 
         The block's job is a job like the others (its status is served over
@@ -223,33 +232,45 @@ class JobStore:
         Args:
             what: What it is, e.g. ``"benchmark"`` (its ``task``).
             source: ``"api"`` or ``"app"``.
+            cancel: Set when whoever asked is gone (a client that disconnected):
+                the job leaves the queue if it still waits. Once it runs, the
+                block checks ``cancel`` and ``job.stop_event`` itself.
+            client: Who asks, for its share of the queue (None: no share applies).
 
         Yields:
             The job, running.
 
         Raises:
-            QueueFull: Every device is busy and the queue is full.
+            QueueFull: Every device is busy and the queue (or the client's share) is full.
             PipelineError: It was cancelled while it waited.
+            RunStopped: As the block raised it: the job ends ``stopped``.
         """
         with self._lock:
-            self._check_room()
+            self._check_room(client)
             job_id = secrets.token_urlsafe(16)
             folder = self.root / f"{FOLDER_PREFIX}{job_id}"
             folder.mkdir()
             job = Job(
                 id=job_id, task=what, config=None, source=source, folder=folder,
-                video=folder, outputs={}, weight=self.devices,
+                video=folder, outputs={}, weight=self.devices, client=client,
             )  # fmt: skip
             self._jobs[job_id] = job
             self._waiting.append(job)
             self._lock.notify_all()
         try:
-            if not self.acquire(job):
+            while (started := self.acquire(job, timeout=CANCEL_POLL_S)) is None:
+                if cancel is not None and cancel.is_set():
+                    self.stop(job.id)  # out of the queue: the next acquire says so
+            if not started:
                 raise PipelineError(f"The {what} was cancelled while it waited for the devices.")
             try:
                 yield job
             finally:
                 self.release(job)
+        except RunStopped:
+            self._remove_folder(job)
+            job.stop_without_result()
+            raise
         except BaseException as exc:
             self._remove_folder(job)
             job.fail(str(exc) or type(exc).__name__, internal=not isinstance(exc, PipelineError))
@@ -306,6 +327,30 @@ class JobStore:
         threading.Thread(target=self._execute, args=(job,), name=f"job-{job.id[:8]}",
                          daemon=True).start()  # fmt: skip
         return job
+
+    def wait_for_room(self, timeout: float) -> bool:
+        """Wait until a new job would find a place (a device or the queue), at most ``timeout`` s.
+
+        For a caller that would rather wait in line than be refused (the page,
+        whose users see Gradio's own queue meanwhile); it holds no place while
+        it waits, so :meth:`create` may still find the queue full again.
+
+        Returns:
+            True when there is room now.
+        """
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while not self._has_room():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._lock.wait(timeout=left)
+            return True
+
+    def _has_room(self) -> bool:
+        """A device is free, or the queue has a place (the lock held)."""
+        free = self._running + len(self._waiting) < self.devices
+        return free or len(self._waiting) < self.max_queued
 
     def _check_room(self, client: str | None = None) -> None:
         """Raise :class:`QueueFull` unless a new job can run now or wait in the queue."""

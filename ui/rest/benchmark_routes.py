@@ -14,6 +14,7 @@ A benchmark or a profile waits in the app's queue for every device.
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -26,9 +27,10 @@ from pipeline.evaluation.hardware import hardware_report
 from pipeline.jobs import JobStore
 from ui.benchmarking import parse_plan, profile_config, run_benchmark, run_profile
 from ui.monitoring import app_monitor
+from ui.rest.disconnect import unless_disconnected
 from ui.rest.errors import ERROR_RESPONSES, ApiError, api_errors, quoted
 from ui.rest.forms import number
-from ui.rest.routes import Text, store_upload
+from ui.rest.routes import Text, client_of, store_upload
 from ui.settings import Settings
 
 #: Keys of a benchmark's row that its analysis reads.
@@ -115,7 +117,7 @@ def build_benchmark_router(jobs: JobStore, settings: Settings) -> APIRouter:
         return JSONResponse({"interval_s": monitor.interval_s, "samples": monitor.samples()})
 
     @router.post("/benchmark", summary="Benchmark detectors × sizes × runtimes × batches × devices")
-    def benchmark(
+    async def benchmark(
         request: Request,
         video: Annotated[UploadFile | None, File(description="the clip (none: an example)")] = None,
         detectors: Text = None,
@@ -129,24 +131,35 @@ def build_benchmark_router(jobs: JobStore, settings: Settings) -> APIRouter:
         """Measure every combination; answer the results as JSON (or CSV with ``?format=csv``).
 
         Form fields are comma-separated lists; ``devices`` separates device sets
-        with ``;`` (``cuda:0; cuda:0,cuda:1``).
+        with ``;`` (``cuda:0; cuda:0,cuda:1``). A client that disconnects cancels
+        it: out of the queue, or before its next configuration.
         """
-        with api_errors():
+        cancel = threading.Event()
+        client = client_of(request, settings)
+
+        def measure() -> dict[str, Any]:
             frames = number("max_frames", max_frames, int)
             plan = parse_plan(detectors, sizes, runtimes, batch_sizes, devices, max_frames=frames)
             check_grid(plan, settings.max_benchmark_rows)
             path = clip(video)
             try:
-                results = run_benchmark(jobs, path, plan, source="api")
+                return run_benchmark(
+                    jobs, path, plan, source="api", cancel=cancel, client=client
+                )
             finally:
                 if path is not None:
                     path.unlink(missing_ok=True)
+
+        with api_errors():
+            # Every step in a worker thread (the upload's check too): none in the event loop.
+            results = await unless_disconnected(request, measure, cancel)
             if format == "csv":
                 return Response(benchmark_grid.to_csv(results["rows"]), media_type="text/csv")
             return JSONResponse({k: v for k, v in results.items() if k not in ("json", "csv")})
 
     @router.post("/benchmark/profile", summary="Profile one detector")
     def profile(
+        request: Request,
         video: Annotated[UploadFile | None, File(description="the clip (none: an example)")] = None,
         detector: Text = None,
         size: Text = None,
@@ -159,7 +172,9 @@ def build_benchmark_router(jobs: JobStore, settings: Settings) -> APIRouter:
             config = profile_config(detector, size, runtime, batch_size, device)
             path = clip(video)
             try:
-                result = run_profile(jobs, path, config, source="api")
+                result = run_profile(
+                    jobs, path, config, source="api", client=client_of(request, settings)
+                )
             finally:
                 if path is not None:
                     path.unlink(missing_ok=True)

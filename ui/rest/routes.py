@@ -24,7 +24,6 @@ of a file path.
 from __future__ import annotations
 
 import functools
-import hashlib
 import re
 import threading
 from collections.abc import AsyncIterator
@@ -42,6 +41,7 @@ from pipeline.io.tracks_json import read_frame_record
 from pipeline.jobs import Job, JobStatus, JobStore
 from pipeline.runs import check_input
 from pipeline.runtime.template import check_video
+from ui.clients import client_key
 from ui.rest.errors import ERROR_RESPONSES, ApiError, api_errors, quoted
 from ui.rest.forms import RunForm
 from ui.rest.guard import too_large_message
@@ -62,21 +62,10 @@ FRAME_INDEX = re.compile(r"-?[0-9]{1,12}")
 
 
 def client_of(request: Request, settings: Settings) -> str:
-    """Who sends ``request``, for its share of the queue.
+    """Who sends ``request``, for its share of the queue (:func:`ui.clients.client_key`)."""
+    peer = request.client.host if request.client else None
+    return client_key(request.headers, peer, settings)
 
-    Its own token when it sends one (``Authorization: Bearer ...``, other than
-    the app's shared access token), else its address: the first of
-    ``X-Forwarded-For`` (the Space's proxy puts the client's address there),
-    else the connection's. A client that writes its own ``X-Forwarded-For``
-    can pass for several; the share keeps honest bursts fair, the queue's
-    length bounds the rest.
-    """
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    token = token.strip()
-    if scheme.lower() == "bearer" and token and token != settings.access_token:
-        return "token:" + hashlib.sha256(token.encode()).hexdigest()[:32]
-    forwarded = request.headers.get("x-forwarded-for", "").split(",")[0].strip()
-    return "address:" + (forwarded or (request.client.host if request.client else ""))
 
 Text = Annotated[str | None, Form()]
 

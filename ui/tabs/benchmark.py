@@ -12,7 +12,8 @@ Example:
 from __future__ import annotations
 
 import datetime
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from pipeline.evaluation import analysis
 from pipeline.evaluation.benchmark_grid import iter_stage_bars, label
 from pipeline.evaluation.hardware import hardware_report
 from pipeline.jobs import JobStore
+from ui.background import while_connected
 from ui.benchmarking import parse_plan, profile_config, run_benchmark, run_profile
 from ui.errors import as_gr_errors, user_error
 from ui.jobs import job_store
@@ -35,18 +37,20 @@ from ui.monitoring import app_monitor
 from ui.settings import Settings
 
 INTRO = """\
-What this machine does with the app's models. **Hardware** lists the CPU, memory,
-GPUs and libraries; the **monitor** draws the last minutes of CPU, memory and GPU
-use. A **benchmark** runs every combination of the settings below on the clip
-(an example clip when none is uploaded) and measures, in one go, end-to-end and
-model-only speed, the time per stage, the time to the first preview and peak
-memory; a **profile** lists the operators the model spends its time in. Both
-wait for the runs ahead of them and then use every device alone.
+What this machine does with the app's models. A **benchmark** runs every combination
+of the settings under Run on the clip (an example clip when none is uploaded) and
+measures, in one go, end-to-end and model-only speed, the time per stage, the time to
+the first preview and peak memory. Under the results: **Hardware** (CPU, memory, GPUs,
+libraries), the **monitor** (the last minutes of CPU, memory and GPU use) and a
+**profile** (the operators a model spends its time in). Benchmark and profile wait for
+the runs ahead of them and then use every device alone.
 """
 NO_GPU = (
     "**No NVIDIA GPU on this machine**: there is no GPU use to chart. Runs and benchmarks "
     "use the CPU."
 )
+#: What the benchmark's event fills: results, three plots, files, analysis.
+BENCHMARK_OUTPUTS = 6
 MONITOR_SERIES = ("cpu_percent", "memory_percent")
 GPU_SERIES = ("utilization_percent", "memory_used_mib", "power_w", "temperature_c")
 
@@ -169,8 +173,11 @@ class BenchmarkHandlers:
         devices: str | None,
         max_frames: float | None = None,
         progress: gr.Progress = gr.Progress(),  # noqa: B008 - gradio's injection idiom
-    ) -> tuple[Any, ...]:
+    ) -> Iterator[tuple[Any, ...]]:
         """Benchmark every combination of the settings on a video.
+
+        A client that goes away (the page closed) cancels it: out of the queue,
+        or before its next configuration.
 
         Args:
             video: The clip (none: the example clip ``one_by_one_person.mp4``).
@@ -184,10 +191,12 @@ class BenchmarkHandlers:
             max_frames: Frames of the clip used (empty: all).
             progress: Injected by Gradio.
 
-        Returns:
-            ``(results, stage_bars, fps_by_batch, fps_by_devices, files, analysis_text)``:
-            the results (JSON: ``rows``, ``scaling``, ``analysis``), the plots'
-            data, the JSON and CSV files, and the analysis in words.
+        Yields:
+            No change while it runs (a beat that lets a disconnect be noticed),
+            then ``(results, stage_bars, fps_by_batch, fps_by_devices, files,
+            analysis_text)``: the results (JSON: ``rows``, ``scaling``,
+            ``analysis``), the plots' data, the JSON and CSV files, and the
+            analysis in words.
 
         Raises:
             gr.Error: An unknown model, a batch size under 1, a device that does
@@ -204,10 +213,15 @@ class BenchmarkHandlers:
             )
             total = len(plan.configs())
             progress(0, desc=f"Waiting for the devices ({total} configurations)...")
-            results = run_benchmark(self.jobs, video, plan, source="app")
+            cancel = threading.Event()
+            results = yield from while_connected(
+                lambda: run_benchmark(self.jobs, video, plan, source="app", cancel=cancel),
+                cancel,
+                beat=(gr.skip(),) * BENCHMARK_OUTPUTS,
+            )
         stages, batches, device_counts = result_frames(results["rows"])
         files = [results["json"], results["csv"]]
-        return results, stages, batches, device_counts, files, results["analysis"]["text"]
+        yield results, stages, batches, device_counts, files, results["analysis"]["text"]
 
     def benchmark_profile(
         self,
@@ -289,40 +303,13 @@ def build_benchmark_tab(
     detectors = models.available("detector")
     with gr.Tab("Benchmark", id="benchmark"):
         gr.Markdown(INTRO)
-        with gr.Accordion("Hardware", open=True):
-            report = handlers.hardware()
-            hardware = gr.JSON(report, label="Hardware", elem_id="bench-hardware")
-            refresh = gr.Button("Refresh", elem_id="bench-hardware-button", size="sm")
-        with gr.Accordion("Live monitor", open=True), gr.Row():
-            machine_plot = gr.LinePlot(
-                x="time",
-                y="value",
-                color="series",
-                title="CPU and memory (%)",
-                x_axis_format="%H:%M:%S",
-                y_lim=[0, 100],
-                height=240,
-                elem_id="bench-monitor-machine",
-            )
-            # Without a GPU, no empty chart: a time format on an axis with no data fails
-            # in the page (Vega-Lite's "invalid format"), at every tick of the timer.
-            gpu_plot: gr.LinePlot | None = None
-            if gpus_in(report):
-                gpu_plot = gr.LinePlot(
-                    x="time",
-                    y="value",
-                    color="series",
-                    title="GPUs",
-                    x_axis_format="%H:%M:%S",
-                    height=240,
-                    elem_id="bench-monitor-gpus",
-                )
-            else:
-                gr.Markdown(NO_GPU, elem_id="bench-monitor-gpus")
         timer = gr.Timer(1.0)
         with gr.Row(equal_height=False):
             with gr.Column(scale=1):
                 video = video_input("bench-", examples)
+                # Where the eye is after choosing a video, in the first screen as in the
+                # other tabs; the settings below it have defaults that run as they are.
+                run = gr.Button("Run benchmark", variant="primary", elem_id="bench-run")
                 chosen = gr.CheckboxGroup(
                     # Named as the registry does (the API takes these names), each
                     # marked when its weights cannot be had here.
@@ -355,7 +342,6 @@ def build_benchmark_tab(
                     precision=0,
                     elem_id="bench-max-frames",
                 )
-                run = gr.Button("Run benchmark", variant="primary", elem_id="bench-run")
             with gr.Column(scale=2):
                 analysis_text = gr.Markdown(elem_id="bench-analysis-text")
                 stage_plot = gr.BarPlot(
@@ -394,6 +380,36 @@ def build_benchmark_tab(
                 )
                 with gr.Accordion("Results", open=False):
                     results = gr.JSON(label="Results", elem_id="bench-results")
+        with gr.Accordion("Hardware", open=True):
+            report = handlers.hardware()
+            hardware = gr.JSON(report, label="Hardware", elem_id="bench-hardware")
+            refresh = gr.Button("Refresh", elem_id="bench-hardware-button", size="sm")
+        with gr.Accordion("Live monitor", open=True), gr.Row():
+            machine_plot = gr.LinePlot(
+                x="time",
+                y="value",
+                color="series",
+                title="CPU and memory (%)",
+                x_axis_format="%H:%M:%S",
+                y_lim=[0, 100],
+                height=240,
+                elem_id="bench-monitor-machine",
+            )
+            # Without a GPU, no empty chart: a time format on an axis with no data fails
+            # in the page (Vega-Lite's "invalid format"), at every tick of the timer.
+            gpu_plot: gr.LinePlot | None = None
+            if gpus_in(report):
+                gpu_plot = gr.LinePlot(
+                    x="time",
+                    y="value",
+                    color="series",
+                    title="GPUs",
+                    x_axis_format="%H:%M:%S",
+                    height=240,
+                    elem_id="bench-monitor-gpus",
+                )
+            else:
+                gr.Markdown(NO_GPU, elem_id="bench-monitor-gpus")
         with gr.Accordion("Profile one detector", open=False), gr.Row(equal_height=False):
             with gr.Column(scale=1):
                 profile_detector = gr.Dropdown(
