@@ -161,7 +161,7 @@ def test_the_limits_table_is_the_code_limits() -> None:
         ),
         "`queries`": f"{fields['max_query_chars']} characters",
         "benchmark rows": shown(fields["max_benchmark_rows"]),
-        "a client's places in the REST queue": shown(fields["max_queued_per_client"]),
+        "a client's places in the queue": shown(fields["max_queued_per_client"]),
         "an error's message": (
             f"{rest_errors.MESSAGE_CHARS} characters, a client's value quoted at most "
             f"{rest_errors.QUOTE_CHARS}"
