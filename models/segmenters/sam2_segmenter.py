@@ -14,6 +14,7 @@ from typing import Any
 
 from models.base import Model
 from models.segmenters.base import FrameSource
+from models.segmenters.inference import model_step
 from models.segmenters.sam2_session import Sam2Session
 from models.segmenters.sam2_weights import Sam2Variant
 
@@ -69,14 +70,8 @@ class Sam2VideoSegmenter(Model):
     @contextmanager
     def running(self) -> Iterator[None]:
         """Hold the lock, in inference mode, with bf16 autocast on CUDA."""
-        import torch
-
-        with self.lock, torch.inference_mode():
-            if self.device.startswith("cuda"):
-                with torch.autocast("cuda", dtype=torch.bfloat16):
-                    yield
-            else:
-                yield
+        with model_step(self.lock, self.device):
+            yield
 
     def session(
         self, frame_at: FrameSource, num_frames: int, height: int, width: int

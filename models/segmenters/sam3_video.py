@@ -51,6 +51,7 @@ from models.detectors.base import CLASS_NAME, normalize_queries
 from models.errors import InvalidQueryError, MissingWeightsError, ModelError
 from models.registry import register
 from models.segmenters.base import FrameSource
+from models.segmenters.inference import model_step
 from models.segmenters.sam3_architecture import (
     RANDOM_PREFIX,
     SIZE,
@@ -229,14 +230,8 @@ class Sam3Segmenter(Model):
     @contextmanager
     def running(self) -> Iterator[None]:
         """Hold the lock, in inference mode, with bf16 autocast on CUDA."""
-        import torch
-
-        with self.lock, torch.inference_mode():
-            if self.device.startswith("cuda"):
-                with torch.autocast("cuda", dtype=torch.bfloat16):
-                    yield
-            else:
-                yield
+        with model_step(self.lock, self.device):
+            yield
 
     def text_session(
         self, frame_at: FrameSource, num_frames: int, height: int, width: int
