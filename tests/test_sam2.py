@@ -305,7 +305,7 @@ WEIGHTS_CASES: dict[str, tuple[Callable[[Path, Path], str], type, str]] = {
     "a Hub checkpoint offline and not cached": (
         lambda tiny, tmp: "facebook/sam2.1-hiera-small",
         models.MissingWeightsError,
-        "'facebook/sam2.1-hiera-small' for SAM 2.1 Hiera-S",
+        "It looked for 'facebook/sam2.1-hiera-small'",
     ),
     "an unknown architecture": (
         lambda tiny, tmp: "random:medium",
