@@ -32,9 +32,17 @@ def _create_ultralytics_settings_now() -> None:
     happened to import it first would read as its own output; imported here, under
     pytest's capture, its logger writes there for the whole session.
     """
+    import numpy as np
+
+    # Its import also sets numpy's and torch's print options for the whole process, which would
+    # change how every later docstring example's arrays print: they are put back.
+    print_options = np.get_printoptions()
     # Without ultralytics (tests/test_without_ultralytics.py) there is nothing to write.
     with contextlib.suppress(ImportError):
         import ultralytics.utils  # noqa: F401
+    np.set_printoptions(**print_options)
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_printoptions(profile="default")
 
 
 _create_ultralytics_settings_now()

@@ -19,7 +19,8 @@ the segmenter. :class:`TextObjects` maps one to the other:
 
 Example:
     >>> from pipeline.stages.keyframes import KeyframeTracker
-    >>> objects = TextObjects(KeyframeTracker(drop_after=0))
+    >>> tracker = KeyframeTracker(match_iou=0.3, drop_after=0, min_mask_area=1, max_objects=5)
+    >>> objects = TextObjects(tracker)
     >>> mask = np.zeros((4, 4), dtype=bool); mask[:2, :2] = True
     >>> found = sv.Detections(xyxy=np.array([[0.0, 0.0, 2.0, 2.0]]), mask=mask[None],
     ...                       confidence=np.array([0.9]), class_id=np.array([0]),
