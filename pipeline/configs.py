@@ -49,12 +49,8 @@ from pipeline.stages.privacy import PRIVACY_STYLES
 from pipeline.stages.slicing import MIN_SLICE_SIZE
 from pipeline.stages.speed import SpeedArea, as_points, as_size
 from pipeline.stages.stride import EVERY_FRAME, as_detect_every
-from pipeline.stages.tracking import (
-    DEFAULT_TRACKER,
-    as_tracker_params,
-    checked_tracker_params,
-    tracker_names,
-)
+from pipeline.stages.tracker_params import as_tracker_params, checked_tracker_params
+from pipeline.stages.tracker_registry import DEFAULT_TRACKER, tracker_names
 
 #: A frame count no video reaches.
 NEVER = 2**62
@@ -421,9 +417,7 @@ class DetectionConfig(PooledRunConfig):
                 "A speed area size needs the area: its four points on the first frame."
             )
         if self.speed_area and self.speed_area_size is None:
-            raise ConfigError(
-                "The speed area needs its size in metres (W,L) to give km/h."
-            )
+            raise ConfigError("The speed area needs its size in metres (W,L) to give km/h.")
         self.speed_area_m  # noqa: B018 - builds the area, which checks its points
 
     @property

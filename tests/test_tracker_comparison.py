@@ -11,7 +11,7 @@ from pipeline.evaluation import compare_trackers
 from pipeline.evaluation.mot_sequences import FRCNN_DETECTIONS, MOT15_SEQUENCES, find_sequences
 from pipeline.evaluation.track_eval import MEAN, METRICS
 from pipeline.evaluation.tune_trackers import choose, evaluate
-from pipeline.stages.tracking import DEFAULT_TRACKER, TRACKERS
+from pipeline.stages.tracker_registry import DEFAULT_TRACKER, TRACKERS
 
 TRACKERS_DOC = Path(__file__).resolve().parents[1] / "docs" / "trackers.md"
 

@@ -16,17 +16,17 @@ from pipeline.cli.main import main
 from pipeline.configs import ConfigError
 from pipeline.evaluation.mot_sequences import find_sequences
 from pipeline.evaluation.track_eval import score_tracking
-from pipeline.stages.tracking import (
+from pipeline.stages.tracker_registry import (
     DEFAULT_TRACKER,
     OPEN_VOCABULARY_KEEP_SCORE,
     OPEN_VOCABULARY_START_SCORE,
     TRACKERS,
-    ObjectTracker,
     TrackerConfig,
     open_vocabulary_params,
     tracker_names,
     tracker_params_for,
 )
+from pipeline.stages.tracking import ObjectTracker
 
 NAMES = ["bytetrack", "sort", "ocsort", "botsort", "cbiou", "mcbyte"]
 

@@ -12,7 +12,8 @@ import supervision as sv
 from pipeline.evaluation.detection import count_matches, score_detections
 from pipeline.evaluation.mot import score_mot, track_detections_file
 from pipeline.io.mot_files import MotWriter, read_mot_detections, read_mot_rows, write_mot_results
-from pipeline.stages.tracking import ObjectTracker, TrackerConfig
+from pipeline.stages.tracker_registry import TrackerConfig
+from pipeline.stages.tracking import ObjectTracker
 
 FRAMES = 60
 BOX = np.array([0.0, 0.0, 40.0, 80.0])
@@ -295,7 +296,7 @@ def test_yolox_nano_detects_and_tracks_tud_campus(
 
 
 def test_open_vocabulary_detectors_get_lower_default_thresholds():
-    from pipeline.stages.tracking import open_vocabulary_params, tracker_params_for
+    from pipeline.stages.tracker_registry import open_vocabulary_params, tracker_params_for
 
     lowered = open_vocabulary_params("bytetrack")
     assert tracker_params_for("bytetrack", None, open_vocabulary=True) == lowered

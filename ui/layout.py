@@ -15,7 +15,7 @@ from typing import Any
 import gradio as gr
 import pandas as pd
 
-from pipeline.stages.tracking import DEFAULT_TRACKER, TRACKERS
+from pipeline.stages.tracker_registry import DEFAULT_TRACKER, TRACKERS
 from ui.counting import preset
 from ui.examples import example_captions
 from ui.mcp_tools import as_tool

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from pipeline.errors import PipelineError
 from pipeline.evaluation.det_scores import SCORE_RULE
-from pipeline.stages.tracking import DEFAULT_TRACKER, TRACKERS, TrackerSpec
+from pipeline.stages.tracker_registry import DEFAULT_TRACKER, TRACKERS, TrackerSpec
 
 
 def add_command(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -65,7 +65,7 @@ def _tracker_help(spec: TrackerSpec) -> str:
 def run_track_command(args: argparse.Namespace) -> int:
     """Handle ``python -m pipeline track``; prints the summary as JSON."""
     from pipeline.evaluation.mot import track_detections_file
-    from pipeline.stages.tracking import as_tracker_params, checked_tracker_params
+    from pipeline.stages.tracker_params import as_tracker_params, checked_tracker_params
 
     # An unknown name or parameter fails before any file is touched.
     params = checked_tracker_params(args.tracker, dict(as_tracker_params(args.tracker_param)))

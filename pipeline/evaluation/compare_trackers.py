@@ -2,7 +2,7 @@ r"""Every tracker at its tuned defaults on four MOT15 sequences: how the default
 
 ``python -m pipeline.evaluation.compare_trackers`` tracks each sequence's Faster R-CNN
 detections (``det_frcnn.txt``, scores in 0..1 like the app's own detectors) with every
-tracker of :data:`pipeline.stages.tracking.TRACKERS` at its registry defaults, scores
+tracker of :data:`pipeline.stages.tracker_registry.TRACKERS` at its registry defaults, scores
 the tracks as :mod:`pipeline.evaluation.tune_trackers` does (MOTA, IDF1, HOTA from
 :mod:`pipeline.evaluation.track_eval`) and checks each tracker against the guard
 (:mod:`pipeline.evaluation.tracker_guard`): YOLOX-Nano and Faster R-CNN on TUD-Campus
@@ -39,7 +39,7 @@ from pipeline.evaluation.mot_sequences import (
 from pipeline.evaluation.track_eval import COMBINED, METRICS
 from pipeline.evaluation.tracker_guard import GuardCase, build_guard, check, own_floors, passes
 from pipeline.evaluation.tune_trackers import Trial, choose, evaluate
-from pipeline.stages.tracking import DEFAULT_TRACKER, TRACKERS
+from pipeline.stages.tracker_registry import DEFAULT_TRACKER, TRACKERS
 
 #: The guard's detectors as the table names them.
 _GUARD_LABELS = {"yolox_nano": "YOLOX-Nano", "faster_rcnn": "Faster R-CNN"}

@@ -50,7 +50,7 @@ from pipeline.stages.counting import (
     CountingZone,
     CrossingRule,
 )
-from pipeline.stages.tracking import DEFAULT_TRACKER
+from pipeline.stages.tracker_registry import DEFAULT_TRACKER
 
 #: The class every MOT15 object is counted as (the sequences box pedestrians only).
 PERSON = "person"

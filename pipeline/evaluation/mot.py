@@ -15,7 +15,8 @@ from typing import Any
 
 from pipeline.evaluation.det_scores import DEFAULT_SCORE_MAP, scores_in_unit_range, to_unit_scores
 from pipeline.io.mot_files import MotWriter, StrPath, mot_rows_by_frame, read_mot_rows
-from pipeline.stages.tracking import DEFAULT_TRACKER, ObjectTracker, TrackerConfig
+from pipeline.stages.tracker_registry import DEFAULT_TRACKER, TrackerConfig
+from pipeline.stages.tracking import ObjectTracker
 
 
 def track_detections_file(
@@ -48,7 +49,7 @@ def track_detections_file(
             before tracking.
         num_frames: Sequence length, if frames after the last detection should count.
         tracker: Which tracker, a name from
-            :func:`pipeline.stages.tracking.tracker_names`.
+            :func:`pipeline.stages.tracker_registry.tracker_names`.
         params: Overrides of the tracker's tuned defaults.
         score_map: How scores outside 0..1 are mapped (a name from
             :data:`pipeline.evaluation.det_scores.SCORE_MAPS`; for measuring the rule).

@@ -32,7 +32,8 @@ from pipeline.evaluation.mot_sequences import (
 from pipeline.evaluation.track_eval import COMBINED, MEAN, score_tracking
 from pipeline.io.mot_files import MotWriter, StrPath, mot_rows_by_frame, read_mot_rows
 from pipeline.stages.stride import on_stride
-from pipeline.stages.tracking import DEFAULT_TRACKER, ObjectTracker
+from pipeline.stages.tracker_registry import DEFAULT_TRACKER
+from pipeline.stages.tracking import ObjectTracker
 
 #: The strides of the documentation's table.
 STRIDES = (1, 2, 3, 5, 10)

@@ -28,8 +28,8 @@ as close as the tracker gets) are candidates (:mod:`pipeline.evaluation.tracker_
 It prints a table per tracker (MOTA, IDF1, HOTA per sequence, their mean, and
 ``trackers.eval``'s aggregate over all frames, then the guard's detectors for orientation)
 and writes the chosen parameters as JSON, to be copied into
-:data:`pipeline.stages.tracking.TRACKERS` (ByteTrack's into
-:class:`pipeline.stages.tracking.TrackerConfig`).
+:data:`pipeline.stages.tracker_registry.TRACKERS` (ByteTrack's into
+:class:`pipeline.stages.tracker_registry.TrackerConfig`).
 
 ``--compare-score-maps`` instead measures the candidate score mappings
 (:data:`pipeline.evaluation.det_scores.SCORE_MAPS`) with ByteTrack, and ``--calibrate``
@@ -70,7 +70,7 @@ from pipeline.evaluation.mot_sequences import (
 from pipeline.evaluation.track_eval import COMBINED, MEAN, METRICS, score_tracking
 from pipeline.evaluation.tracker_guard import GuardCase, build_guard, check, floors, passes
 from pipeline.io.mot_files import read_mot_rows
-from pipeline.stages.tracking import TRACKERS
+from pipeline.stages.tracker_registry import TRACKERS
 
 #: Mean-HOTA differences below this (half a HOTA point) do not decide between settings.
 HOTA_TIE = 0.005

@@ -41,7 +41,8 @@ from pipeline.stages.depth_display import DepthNormalizer, DepthPainter
 from pipeline.stages.object_depth import add_object_depths
 from pipeline.stages.stride import FixedStride, frame_stride
 from pipeline.stages.track_ledger import TrackLedger
-from pipeline.stages.tracking import ObjectTracker, tracker_params_for
+from pipeline.stages.tracker_registry import tracker_params_for
+from pipeline.stages.tracking import ObjectTracker
 
 #: The depth video of a detection run is at most this wide (depth is coarse anyway:
 #: the model sees 518 px), so its maps are small while they wait for the in-order stage.
