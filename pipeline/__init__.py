@@ -16,6 +16,7 @@ from pipeline.configs import ConfigError, DepthConfig, DetectionConfig, Segmenta
 from pipeline.errors import PipelineError, RunFailed, RunStopped, VideoError, VideoTooLong
 from pipeline.runs import RUNS, first_frame, output_paths, run_type, start, task_of
 from pipeline.runtime.events import Done, Downloading, Event, FirstFrame, Preview, Progress
+from pipeline.runtime.summary import RunSummary
 
 __all__ = [
     "RUNS",
@@ -31,6 +32,7 @@ __all__ = [
     "Progress",
     "RunFailed",
     "RunStopped",
+    "RunSummary",
     "SegmentationConfig",
     "VideoError",
     "VideoTooLong",

@@ -30,6 +30,7 @@ import contextlib
 import math
 from collections.abc import Iterator, Mapping
 from contextlib import closing
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -287,7 +288,7 @@ def _run_here(
         with closing(relay_events(events, config.preview_max_width)) as relayed:
             for event in relayed:
                 if isinstance(event, Done) and refusals:
-                    event = Done(event.outputs, {**event.summary, "stopped_because": refusals[0]})
+                    event = Done(event.outputs, replace(event.summary, stopped_because=refusals[0]))
                 yield event
 
 

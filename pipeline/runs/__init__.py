@@ -14,7 +14,7 @@ Example:
     ...     {"video": Path(folder.name, "out.mp4"), "tracks": Path(folder.name, "tracks.json")},
     ... )
     >>> *progress, done = events  # FirstFrame, Progress, Preview..., then one Done
-    >>> isinstance(done, Done), done.summary["frames"], sorted(done.outputs)
+    >>> isinstance(done, Done), done.summary.frames, sorted(done.outputs)
     (True, 5, ['tracks', 'video'])
     >>> folder.cleanup()
 """
