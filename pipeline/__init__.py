@@ -14,7 +14,7 @@ in and out (video, tracks JSON, MOT text, RLE masks, frame store);
 
 from pipeline.configs import ConfigError, DepthConfig, DetectionConfig, SegmentationConfig
 from pipeline.errors import PipelineError, RunFailed, RunStopped, VideoError, VideoTooLong
-from pipeline.runs import RUNS, first_frame, output_paths, run_type, start, task_of
+from pipeline.runs import RUNS, first_frame, output_for, output_paths, run_type, start, task_of
 from pipeline.runtime.events import Done, Downloading, Event, FirstFrame, Preview, Progress
 from pipeline.runtime.summary import RunSummary
 
@@ -37,6 +37,7 @@ __all__ = [
     "VideoError",
     "VideoTooLong",
     "first_frame",
+    "output_for",
     "output_paths",
     "run_type",
     "start",

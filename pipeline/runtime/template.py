@@ -119,6 +119,9 @@ class Output:
         in_folder: Whether a run in its own folder (the UI's, a job's) writes
             it whenever its config allows; otherwise an optional file is
             written only when asked for by name (the command line's option).
+        aliases: The other results it is (:func:`pipeline.runs.output_for`): a
+            depth run's video is its ``"depth_video"``, a segmentation run's
+            masks are its ``"tracks"``.
     """
 
     filename: str
@@ -127,6 +130,7 @@ class Output:
     required: bool = True
     needs: str | None = None
     in_folder: bool = False
+    aliases: tuple[str, ...] = ()
 
     def possible(self, config: object) -> bool:
         """Whether a run with ``config`` can write this file."""
