@@ -218,8 +218,8 @@ def run_events(
     Yields:
         ``Downloading`` while weights are fetched (here, before any GPU call),
         ``FirstFrame`` (downscaled), ``Progress``, ``Preview``, then ``Done``
-        (its summary ``"partial"`` when the run was stopped; ``"calls"`` when
-        it was split).
+        (its summary's ``partial`` true when the run was stopped; its ``calls``
+        set when it was split).
 
     Raises:
         gr.Error: Bad video, model, query, setting or weights, a GPU refused

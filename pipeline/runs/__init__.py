@@ -165,8 +165,8 @@ def start(
     """Start a run of any kind; its events come out of the returned generator.
 
     Nothing happens until the first event is asked for. Setting ``stop``
-    ends the run with a partial result (its ``Done`` summary says ``"partial":
-    true``); closing the generator early stops it the same way, keeping the
+    ends the run with a partial result (its ``Done`` summary's ``partial``
+    is true); closing the generator early stops it the same way, keeping the
     files. A run that fails removes its files.
 
     Args:

@@ -378,7 +378,7 @@ class Run(abc.ABC, Generic[ConfigT, R]):
         Setting ``stop`` ends the run after the frame being finished in order
         (the frames still in flight are dropped, whatever a frame costs) and
         keeps a partial result: the video, the files and the summary (its
-        ``"partial"`` true) hold exactly the frames processed; stopped before
+        ``partial`` true) hold exactly the frames processed; stopped before
         its first frame, it ends with no outputs. Closing the generator early
         stops the run the same way, keeping the files (there is no one left to
         take the summary). A run that fails removes its files.
