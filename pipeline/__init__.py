@@ -14,8 +14,9 @@ in and out (video, tracks JSON, MOT text, RLE masks, frame store);
 
 from pipeline.configs import ConfigError, DepthConfig, DetectionConfig, SegmentationConfig
 from pipeline.errors import PipelineError, RunFailed, RunStopped, VideoError, VideoTooLong
-from pipeline.runs import RUNS, first_frame, output_paths, run_type, start, task_of
+from pipeline.runs import RUNS, first_frame, output_for, output_paths, run_type, start, task_of
 from pipeline.runtime.events import Done, Downloading, Event, FirstFrame, Preview, Progress
+from pipeline.runtime.summary import RunSummary
 
 __all__ = [
     "RUNS",
@@ -31,10 +32,12 @@ __all__ = [
     "Progress",
     "RunFailed",
     "RunStopped",
+    "RunSummary",
     "SegmentationConfig",
     "VideoError",
     "VideoTooLong",
     "first_frame",
+    "output_for",
     "output_paths",
     "run_type",
     "start",

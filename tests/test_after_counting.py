@@ -116,7 +116,7 @@ def test_speeds_in_pixels_and_kmh_are_exact_in_the_tracks_the_table_and_the_labe
             assert float(row[column]) == EXPECTED_PX_S[row["class"]]
         for column in ("mean_speed_kmh", "max_speed_kmh"):
             assert float(row[column]) == EXPECTED_KMH[row["class"]]
-    summary = events[-1].summary["speed"]
+    summary = events[-1].summary.speed
     assert summary["unit"] == "km/h"
     assert [f["max_speed_kmh"] for f in summary["fastest"]] == [36.0, 18.0]
 
@@ -224,7 +224,7 @@ def test_the_heat_is_where_each_class_was_and_the_image_has_a_panel_per_class(
         name: sum(o["class"] == name for f in tracked for o in f["objects"])
         for name in ("red", "blue")
     }
-    assert events[-1].summary["heatmap"]["object_frames"] == seen and seen["red"] >= FRAMES - 1
+    assert events[-1].summary.heatmap["object_frames"] == seen and seen["red"] >= FRAMES - 1
     # The heat itself, again from the known boxes: where red was, and nowhere else.
     heat = HeatmapStage(WIDTH, HEIGHT)
     for frame in range(1, FRAMES):
@@ -256,7 +256,7 @@ def test_every_option_is_off_by_default_and_adds_nothing(two_shapes, tmp_path):
     assert not extras.active and extras.summary() == {}
     events, outputs = _run(two_shapes, tmp_path)
     assert "heatmap" not in outputs and not (tmp_path / "heatmap.png").exists()
-    summary = events[-1].summary
+    summary = events[-1].summary.to_dict()
     assert not {"speed", "privacy", "heatmap", "slicing"} & set(summary)
     assert not {"privacy", "heatmap", "speed", "paths"} & set(summary["timing_s"])
     obj = json.loads(outputs["tracks"].read_text())["frames"][5]["objects"][0]
@@ -297,7 +297,7 @@ def test_hidden_boxes_no_longer_match_the_input_in_the_video_and_first_frame(
     source = inputs[0]
     red = shapes[0].box(0)
     assert (_interior(first.image, red) != _interior(source, red)).any(axis=-1).mean() > 0.9
-    assert events[-1].summary["privacy"] == {"style": style, "classes": ["red"]}
+    assert events[-1].summary.privacy == {"style": style, "classes": ["red"]}
 
 
 def test_privacy_of_every_object_when_no_class_is_named(striped, tmp_path, written):
@@ -347,8 +347,8 @@ def test_slicing_detects_tile_by_tile_and_puts_boxes_back_in_the_frame():
 
 def test_a_sliced_run_records_its_tiles_and_finds_the_same_objects(two_shapes, tmp_path):
     events, outputs = _run(two_shapes, tmp_path, slicing=True, slice_size=WIDTH)
-    assert events[-1].summary["slicing"] == {"slice_size": WIDTH}
-    assert events[-1].summary["tracks"] == 2
+    assert events[-1].summary.slicing == {"slice_size": WIDTH}
+    assert events[-1].summary.tracks == 2
 
 
 # --- the other paths: command line, REST form, the tab's values ------------------------

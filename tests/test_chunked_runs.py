@@ -63,12 +63,12 @@ def test_a_detection_run_split_into_calls_equals_one_run(
         tmp_path / "split",
         local_chunks("detection", clip, config, per_call),
     )
-    assert split.summary["calls"] == -(-37 // per_call)
-    assert "calls" not in whole.summary
+    assert split.summary.calls == -(-37 // per_call)
+    assert whole.summary.calls is None
     assert frames_of(split.outputs["tracks"]) == frames_of(whole.outputs["tracks"])
     ids = {o["track_id"] for f in frames_of(split.outputs["tracks"]) for o in f["objects"]}
     assert ids == {1, 2}
-    assert split.summary["counting"] == whole.summary["counting"]
+    assert split.summary.counting == whole.summary.counting
     assert split.outputs["tracks_csv"].read_text() == whole.outputs["tracks_csv"].read_text()
     assert split.outputs["objects_csv"].read_text() == whole.outputs["objects_csv"].read_text()
     assert frame_count(split.outputs["video"]) == frame_count(whole.outputs["video"]) == 37
@@ -82,8 +82,8 @@ def test_a_depth_run_split_into_calls_equals_one_run(
     config = DepthConfig(weights=str(tiny_depth_weights), devices=("cpu",), max_frames=20)
     whole = run("depth", clip, config, tmp_path / "whole")
     split = run("depth", clip, config, tmp_path / "split", local_chunks("depth", clip, config, 6))
-    assert split.summary["calls"] == 4 and split.summary["frames"] == whole.summary["frames"] == 20
-    assert split.summary["depth"] == whole.summary["depth"]
+    assert split.summary.calls == 4 and split.summary.frames == whole.summary.frames == 20
+    assert split.summary.depth == whole.summary.depth
     assert frame_count(split.outputs["video"]) == 20
     assert drawn_frames[split.outputs["video"]] == drawn_frames[whole.outputs["video"]]
 
@@ -155,8 +155,8 @@ def test_a_stop_between_calls_keeps_a_consistent_partial_result(clip: Path, tmp_
         start("detection", clip, config, outputs, stop, chunks=ChunkPlan(8, stopping_after_two))
     )
     done = events[-1]
-    assert done.summary["partial"] is True
-    frames = done.summary["frames"]
+    assert done.summary.partial is True
+    frames = done.summary.frames
     # What was finished in order when the stop came: the results still in flight
     # (the first two calls' that the in-order stage had not reached) are dropped.
     assert 0 < frames < 37
@@ -222,12 +222,12 @@ def test_a_run_split_into_calls_never_loads_a_model_in_its_own_process(
     split = run("detection", clip, config, tmp_path / "split", calls)
     monkeypatch.setattr(models.instances, "create", create)
     whole = run("detection", clip, config, tmp_path / "whole")
-    assert split.summary["calls"] == 3
+    assert split.summary.calls == 3
     # What the calls loaded is recorded as if the run had loaded it itself.
-    assert split.summary["model"] == whole.summary["model"]
-    assert split.summary["model"]["queries"] == ["red", "blue"]
-    assert split.summary["depth_model"] == whole.summary["depth_model"]
-    assert split.summary["devices"] == ["cpu"] and split.summary["frames_per_device"] == {"cpu": 20}
+    assert split.summary.model == whole.summary.model
+    assert split.summary.model["queries"] == ["red", "blue"]
+    assert split.summary.depth_model == whole.summary.depth_model
+    assert split.summary.devices == ["cpu"] and split.summary.frames_per_device == {"cpu": 20}
     tracks = json.loads(split.outputs["tracks"].read_text())
     assert tracks["model"] == json.loads(whole.outputs["tracks"].read_text())["model"]
     assert frames_of(split.outputs["tracks"]) == frames_of(whole.outputs["tracks"])

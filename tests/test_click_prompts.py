@@ -178,10 +178,10 @@ def test_clicked_objects_are_followed_from_their_frame_with_stable_ids(
     outputs = {"video": tmp_path / "c.mp4", "masks": tmp_path / "c.json"}
     *_, done = start("segmentation", video, config, outputs)
     assert isinstance(done, Done)
-    assert done.summary["frames"] == FRAMES
+    assert done.summary.frames == FRAMES
     # Windows of 4 end where they would from frame 0: 3-4, 4-8, 8-12, 12-13; objects
     # cross into each new window as masks.
-    assert done.summary["windows"] == 4
+    assert done.summary.windows == 4
     assert ClickSession.log[0] == ("clicks", 0, 1, [centre("green", picked), [5, 5]], [1, 0])
     assert [e for e in ClickSession.log if e[0] == "mask"] == [("mask", 0, 1), ("mask", 0, 2)] * 3
     data = json.loads(Path(done.outputs["masks"]).read_text())
@@ -325,7 +325,7 @@ def test_a_run_split_into_calls_follows_clicks_as_one_run_does(tmp_path: Path) -
         *_, done = start("segmentation", path, config, outputs, chunks=chunks)
         results.append((done, json.loads(Path(done.outputs["masks"]).read_text())["frames"]))
     (whole, whole_frames), (split, split_frames) = results
-    assert split.summary["calls"] > 1
+    assert split.summary.calls > 1
     assert [f["frame"] for f in split_frames] == list(range(22))
     assert split_frames == whole_frames
     assert [bool(f["objects"]) for f in whole_frames] == [i >= picked for i in range(22)]

@@ -128,7 +128,7 @@ def _rows(path: Path) -> list[dict[str, str]]:
 
 def test_crossings_per_class_and_direction_are_exact(crossing_clip, tmp_path):
     done, _ = _run(crossing_clip, tmp_path, lines=[MIDDLE])
-    line = done.summary["counting"]["lines"]["mid"]
+    line = done.summary.counting["lines"]["mid"]
     assert line["in"] == EXPECTED_IN
     assert line["out"] == EXPECTED_OUT
     assert (line["in_total"], line["out_total"]) == (5, 3)
@@ -144,7 +144,7 @@ def test_a_touch_and_return_counts_zero_and_a_track_starting_just_before_the_lin
     edge_clip, tmp_path
 ):
     done, outputs = _run(edge_clip, tmp_path, lines=[MIDDLE])
-    line = done.summary["counting"]["lines"]["mid"]
+    line = done.summary.counting["lines"]["mid"]
     assert line["in"] == {"green": 1} and line["out"] == {}
     # The green track really started one frame before it crossed.
     frames = json.loads(outputs["tracks"].read_text())["frames"]
@@ -290,7 +290,7 @@ def test_direction_follows_the_line_from_its_first_point_to_its_second():
 def test_zone_occupancy_and_time_inside_are_exact_on_a_variable_frame_rate(zone_clip, tmp_path):
     done, outputs = _run(zone_clip, tmp_path, zones=[ZONE])
     seconds = lambda first, after: round((VFR_MS[after] - VFR_MS[first]) / 1000, 3)  # noqa: E731
-    zone = done.summary["counting"]["zones"]["box"]
+    zone = done.summary.counting["zones"]["box"]
     tracks = {row["class"]: row for row in _rows(outputs["tracks_csv"])}
     red, green = tracks["red"]["track_id"], tracks["green"]["track_id"]
     # Red is inside from frame 6 until frame 35; green from frame 6 to the last frame.
@@ -326,7 +326,7 @@ def test_one_object_in_two_overlapping_zones_counts_in_each():
 def test_csvs_events_and_summary_agree(crossing_clip, tmp_path):
     zone = "right:170,0,320,0,320,240,170,240"
     done, outputs = _run(crossing_clip, tmp_path, lines=[MIDDLE], zones=[zone])
-    counting = done.summary["counting"]
+    counting = done.summary.counting
     data = json.loads(outputs["tracks"].read_text())
     assert data["counting"]["lines"] == [{"name": "mid", "points": [[160, 0], [160, 240]]}]
     tracks = _rows(outputs["tracks_csv"])
@@ -372,7 +372,7 @@ def test_csvs_events_and_summary_agree(crossing_clip, tmp_path):
         frames = [f for f, t in json_objects if t == track_id]
         assert int(row["frames_seen"]) == seen[track_id]
         assert (int(row["first_frame"]), int(row["last_frame"])) == (min(frames), max(frames))
-    assert len(tracks) == done.summary["tracks"]
+    assert len(tracks) == done.summary.tracks
 
 
 def test_counts_are_drawn_on_the_video_and_the_preview(crossing_clip, tmp_path):
@@ -415,7 +415,7 @@ def test_real_crossings_on_tud_campus_against_the_ground_truth(
     truth_source = Source("TUD-Campus", 640, 480, sequence.fps, [], read_truth(sequence))
     truth = count_truth(truth_source, as_lines(TUD_LINES), (), CROSSING_RULE.anchor)
     done, _ = _run_real(clip, tmp_path, lines=TUD_LINES, queries=("person",))
-    found = done.summary["counting"]["lines"]
+    found = done.summary.counting["lines"]
     assert truth["x320"].counts == {"in": 4, "out": 1}
     errors = {
         name: abs(found[name]["in_total"] - truth[name].counts["in"])

@@ -142,9 +142,9 @@ def test_detection_run_on_cuda_with_object_depth(
     )
     done = events[-1]
     assert isinstance(done, Done)
-    assert done.summary["frames"] == 24 and done.summary["devices"] == [CUDA]
-    assert done.summary["model"]["runtime"] == "torch"
-    assert {"inference", "depth_inference", "encode"} <= set(done.summary["timing_s"])
+    assert done.summary.frames == 24 and done.summary.devices == [CUDA]
+    assert done.summary.model["runtime"] == "torch"
+    assert {"inference", "depth_inference", "encode"} <= set(done.summary.timing_s)
     tracks = json.loads(done.outputs["tracks"].read_text())
     assert len(tracks["frames"]) == 24
 
@@ -159,9 +159,9 @@ def test_pool_of_a_gpu_and_the_cpu_keeps_frame_order(video: Path, tmp_path: Path
     *_, done = start(
         "detection", video, config, {"video": tmp_path / "p.mp4", "tracks": tmp_path / "p.json"}
     )
-    assert done.summary["frames"] == 24
-    assert sum(done.summary["frames_per_device"].values()) == 24
-    assert set(done.summary["frames_per_device"]) == {CUDA, "cpu"}
+    assert done.summary.frames == 24
+    assert sum(done.summary.frames_per_device.values()) == 24
+    assert set(done.summary.frames_per_device) == {CUDA, "cpu"}
     indices = [f["frame"] for f in json.loads(done.outputs["tracks"].read_text())["frames"]]
     assert indices == sorted(indices) == list(range(24))
 
@@ -181,7 +181,7 @@ def test_depth_fp16_on_cuda_agrees_with_fp32_on_cpu(tiny_depth_weights: Path) ->
 def test_depth_run_on_cuda(video: Path, tiny_depth_weights: Path, tmp_path: Path) -> None:
     config = DepthConfig(weights=str(tiny_depth_weights), devices=("cuda",))
     *_, done = start("depth", video, config, {"video": tmp_path / "d.mp4"})
-    assert done.summary["frames"] == 24
+    assert done.summary.frames == 24
 
 
 @pytest.mark.parametrize("name", ["detr_resnet50", "grounding_dino"])
@@ -290,7 +290,7 @@ def test_segmentation_run_on_cuda(video: Path, tiny_sam2_weights: Path, tmp_path
     outputs = {"video": tmp_path / "s.mp4", "masks": tmp_path / "s.json"}
     *_, done = start("segmentation", video, config, outputs)
     assert isinstance(done, Done)
-    assert done.summary["frames"] == 24 and done.summary["device"] == CUDA
+    assert done.summary.frames == 24 and done.summary.device == CUDA
     masks = json.loads(done.outputs["masks"].read_text())
     assert len(masks["frames"]) == 24
     assert masks["model"]["segmenter"]["device"] == CUDA

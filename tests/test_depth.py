@@ -69,11 +69,11 @@ def test_detection_run_measures_each_tracked_objects_depth(tiny_depth_weights, v
     objects = [o for f in tracks["frames"] for o in f["objects"]]
     assert objects and all(isinstance(o["depth"], float) and o["depth"] >= 0 for o in objects)
     assert tracks["model"]["depth"]["name"] == "depth_anything_v2"
-    order = done.summary["near_to_far"]
+    order = done.summary.near_to_far
     assert sorted(entry["track_id"] for entry in order) == [1, 2, 3]
     depths = [entry["depth"] for entry in order]
     assert depths == sorted(depths, reverse=True), "nearest (largest inverse depth) first"
-    assert "depth_inference" in done.summary["timing_s"]
+    assert "depth_inference" in done.summary.timing_s
 
 
 # --- the model ---------------------------------------------------------------------------
@@ -157,8 +157,8 @@ def test_run_depth_writes_h264_with_every_frame(tiny_depth_weights, video, tmp_p
     assert any(isinstance(e, Preview) for e in events)
     done = events[-1]
     assert isinstance(done, Done) and done.outputs["video"] == out
-    assert done.summary["frames"] == FRAMES
-    assert done.summary["depth"]["kind"] == "relative_inverse"
+    assert done.summary.frames == FRAMES
+    assert done.summary.depth["kind"] == "relative_inverse"
     count, codec, pix_fmt = _decoded_frames(out)
     assert (count, codec, pix_fmt) == (FRAMES, "h264", "yuv420p")
     info = probe(out)
@@ -184,7 +184,7 @@ def test_stopping_a_run_keeps_its_partial_video(tiny_depth_weights, video, tmp_p
     stop = threading.Event()
     stop.set()
     *_, done = start("depth", video, _config(tiny_depth_weights), {"video": out}, stop)
-    assert done.summary["partial"] is True and done.summary["frames"] == 0
+    assert done.summary.partial is True and done.summary.frames == 0
     assert done.outputs == {} and not out.exists(), "stopped before any frame: nothing to keep"
 
 
@@ -417,7 +417,7 @@ def test_detection_run_writes_its_depth_video_when_asked(tiny_depth_weights, vid
         medians = {
             int(row["track_id"]): float(row["median_depth"]) for row in csv.DictReader(table)
         }
-    order = [(item["track_id"], item["depth"]) for item in events[-1].summary["near_to_far"]]
+    order = [(item["track_id"], item["depth"]) for item in events[-1].summary.near_to_far]
     assert order == sorted(medians.items(), key=lambda item: (-item[1], item[0]))
     with outputs["objects_csv"].open() as table:
         assert all(row["depth"] for row in csv.DictReader(table))
@@ -438,10 +438,10 @@ def test_the_summary_names_the_sizes_licence(tiny_depth_weights, video, tmp_path
     # Base is CC-BY-NC-4.0: the summary says so, and that it is for non-commercial use only.
     config = _config(tiny_depth_weights, size="base", view="depth")
     *_, done = start("depth", video, config, {"video": tmp_path / "depth.mp4"})
-    assert done.summary["licenses"] == [
+    assert done.summary.licenses == [
         {"name": "depth_anything_v2", "size": "base", "license": "CC-BY-NC-4.0",
          "non_commercial": True},
     ]  # fmt: skip
-    assert done.summary["model"]["license"] == models.spec(
+    assert done.summary.model["license"] == models.spec(
         "depth", "depth_anything_v2"
     ).license_for("base")

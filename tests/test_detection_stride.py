@@ -47,12 +47,12 @@ def test_a_run_with_stride_3_predicts_the_frames_between_and_marks_them(video, t
     done = events[-1]
     assert isinstance(done, Done)
     detected = len(range(0, FRAMES, STRIDE))
-    assert done.summary["detection_stride"] == {
+    assert done.summary.detection_stride == {
         "detect_every": STRIDE,
         "detected_frames": detected,
         "predicted_frames": FRAMES - detected,
     }
-    assert done.summary["tracks_per_class"] == {"red": 1, "green": 1, "blue": 1}
+    assert done.summary.tracks_per_class == {"red": 1, "green": 1, "blue": 1}
     assert f"Detector on {detected} of {FRAMES} frames (detect every 3)" in summary_text(
         done.summary
     )
@@ -124,7 +124,7 @@ def test_rest_and_the_tabs_refuse_a_bad_stride_with_the_same_message():
 def test_auto_is_every_frame_on_a_file_and_says_so(video, tmp_path):
     config = DetectionConfig(detector="test_shapes", detect_every="auto", max_frames=6)
     done = list(start("detection", video, config, {"tracks": tmp_path / "t.json"}))[-1]
-    stride = done.summary["detection_stride"]
+    stride = done.summary.detection_stride
     assert (stride["detected_frames"], stride["predicted_frames"]) == (6, 0)
     assert "every frame of a file" in stride["note"]
     assert frame_stride("auto", live=False, fps=25.0).stride == 1
@@ -154,7 +154,7 @@ def test_a_live_run_with_auto_skips_the_detector_when_it_is_too_slow_for_the_fra
     live = FrameByFrame(config, width=WIDTH, height=HEIGHT, fps=1000.0)
     for index in range(12):
         live.process(synthetic.draw_frame(index, WIDTH, HEIGHT), timestamp=index / 1000)
-    stride = live.finish()["detection_stride"]
+    stride = live.finish().detection_stride
     assert stride["detected_frames"] + stride["predicted_frames"] == 12
     assert 1 <= stride["detected_frames"] < 12
 
@@ -250,7 +250,7 @@ def test_counting_on_predicted_boxes_counts_as_on_detected_ones(video, tmp_path)
         config = DetectionConfig(detector="test_shapes", lines=lines, detect_every=stride)
         outputs = {"tracks": tmp_path / f"t{stride}.json"}
         summaries.append(list(start("detection", video, config, outputs))[-1].summary)
-    every, strided = (summary["counting"] for summary in summaries)
+    every, strided = (summary.counting for summary in summaries)
     assert strided == every
     # Whatever the counting rule (its anchor point), both lines see a crossing.
     assert all(line["in_total"] + line["out_total"] >= 1 for line in every["lines"].values())

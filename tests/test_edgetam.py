@@ -213,8 +213,8 @@ def test_tiny_edgetam_segments_a_video_through_the_pipeline(tiny_env: Path, tmp_
     assert isinstance(events[0], FirstFrame) and len(events[0].detections) == 3
     done = events[-1]
     assert isinstance(done, Done)
-    assert done.summary["frames"] == 10 and done.summary["windows"] == 2
-    licences = {item["name"]: item["license"] for item in done.summary["licenses"]}
+    assert done.summary.frames == 10 and done.summary.windows == 2
+    licences = {item["name"]: item["license"] for item in done.summary.licenses}
     assert licences["YEdgeTAM"] == "Apache-2.0"
     data = json.loads(Path(done.outputs["masks"]).read_text())
     assert data["model"]["segmenter"]["edgetam"] == "EdgeTAM"

@@ -59,7 +59,7 @@ def test_a_job_runs_to_its_end_in_its_own_folder(store: JobStore, clip: Path, tm
     assert job.video.parent in store.private_folders() and not job.video.is_relative_to(job.folder)
     assert set(job.outputs) == {"video", "tracks", "tracks_csv", "objects_csv"}
     assert frames_in(job.outputs["video"]) == FRAMES
-    assert job.summary["job_id"] == job.id and job.first_frame[:2] == b"\xff\xd8"
+    assert job.summary.job_id == job.id and job.first_frame[:2] == b"\xff\xd8"
     status = store.status(job.id)
     assert status["status"] == "completed" and status["progress"]["frames_done"] == FRAMES
     assert status["outputs"] == ["objects_csv", "tracks", "tracks_csv", "video"]
@@ -93,8 +93,8 @@ def test_stop_keeps_the_partial_result_and_a_queued_job_is_cancelled(
     store.stop(queued.id)
     store.stop(running.id)
     assert finished(running) and running.status is JobStatus.STOPPED
-    frames = running.summary["frames"]
-    assert running.summary["partial"] is True and 0 < frames < FRAMES
+    frames = running.summary.frames
+    assert running.summary.partial is True and 0 < frames < FRAMES
     assert frames_in(running.outputs["video"]) == frames
     assert len(json.loads(running.outputs["tracks"].read_text())["frames"]) == frames
     assert finished(queued) and queued.status is JobStatus.CANCELLED

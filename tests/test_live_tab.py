@@ -70,7 +70,7 @@ def test_a_session_tracks_counts_and_records_until_stop(settings):
     assert sorted(Path(t).name for t in tables) == ["objects.csv", "tracks.csv"]
     assert summary["counting"]["lines"]["mid"]["in_total"] >= 1  # red crosses it
     # The recording is a job of the store, ended, with its files (served over REST).
-    assert job.status is JobStatus.COMPLETED and job.summary["frames"] == 40
+    assert job.status is JobStatus.COMPLETED and job.summary.frames == 40
     status = job_store(settings).status(job.id)
     assert status["status"] == "completed" and "video" in status["outputs"]
 
@@ -139,7 +139,7 @@ def test_a_closed_page_finishes_its_recording(settings):
     _end_abandoned(session)
     assert session.job.status is JobStatus.COMPLETED
     assert h264_frames(str(session.job.outputs["video"])) == 6
-    assert session.summary["source"]["ended"] == "The page was closed."
+    assert session.summary.source["ended"] == "The page was closed."
 
 
 @pytest.mark.parametrize(

@@ -58,8 +58,8 @@ def test_run_tracks_every_shape_in_every_frame_in_order(video, tmp_path):
     assert progress == sorted(progress)
     assert any(isinstance(e, Preview) for e in events)
     done = events[-1]
-    assert done.summary["frames"] == FRAMES
-    assert done.summary["tracks_per_class"] == {"red": 1, "green": 1, "blue": 1}
+    assert done.summary.frames == FRAMES
+    assert done.summary.tracks_per_class == {"red": 1, "green": 1, "blue": 1}
 
     tracks = json.loads(outputs["tracks"].read_text())
     assert tracks["video"] == {"fps": FPS, "width": WIDTH, "height": HEIGHT, "frames": FRAMES}
@@ -121,8 +121,8 @@ def test_stop_ends_run_promptly_and_keeps_a_playable_partial_result(video, tmp_p
             stop.set()
             stopped_at = time.monotonic()
     assert time.monotonic() - stopped_at < 2.0
-    assert isinstance(event, Done) and event.summary["partial"] is True
-    frames = event.summary["frames"]
+    assert isinstance(event, Done) and event.summary.partial is True
+    frames = event.summary.frames
     assert 0 < frames < FRAMES
     # The video, the tracks and the MOT file hold exactly the frames processed.
     assert _frames_in(outputs["video"]) == frames
@@ -204,8 +204,8 @@ def test_frames_in_flight_stay_under_the_bound(tmp_path):
     outputs = _outputs(tmp_path)
     config = DetectionConfig(detector="test_shapes", max_in_flight=6, queue_size=4)
     *_, done = start("detection", long_video, config, outputs)
-    assert done.summary["frames"] == 240
-    assert 1 <= done.summary["peak_frames_in_flight"] <= 6
+    assert done.summary.frames == 240
+    assert 1 <= done.summary.peak_frames_in_flight <= 6
 
 
 def test_concurrent_runs_share_a_device_without_mixing_tracks(video, tmp_path):
@@ -250,13 +250,13 @@ def test_the_summary_names_the_licence_of_each_model_used(video, tmp_path, tiny_
         detector="yolox_nano", depth=True, depth_weights=str(tiny_depth_weights), max_frames=5
     )
     *_, done = start("detection", video, config, _outputs(tmp_path))
-    assert done.summary["licenses"] == [
+    assert done.summary.licenses == [
         {"name": "yolox_nano", "size": None, "license": "Apache-2.0", "non_commercial": False},
         {"name": "depth_anything_v2", "size": "small", "license": "Apache-2.0",
          "non_commercial": False},
     ]  # fmt: skip
     # The licences the summary names are the registry's (what the page shows).
-    assert done.summary["licenses"][0]["license"] == models.spec(
+    assert done.summary.licenses[0]["license"] == models.spec(
         "detector", "yolox_nano"
     ).license_for()
     assert "Licences: yolox_nano Apache-2.0; depth_anything_v2 small Apache-2.0." in (

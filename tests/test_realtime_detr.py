@@ -146,8 +146,8 @@ def test_tiny_model_runs_a_detection_run(
     assert 0 < len(first.detections) <= TINY_QUERIES
     assert set(first.detections.data["class_name"]) <= {"person", "car"}
     assert isinstance(done, Done)
-    assert done.summary["frames"] == FRAMES
-    assert done.summary["licenses"][0] == {
+    assert done.summary.frames == FRAMES
+    assert done.summary.licenses[0] == {
         "name": name, "size": models.spec("detector", name).default_size,
         "license": "Apache-2.0", "non_commercial": False,
     }  # fmt: skip

@@ -53,7 +53,7 @@ def test_all_three_runs_start_the_same_way_and_end_with_one_done(
         assert all(path.is_file() for path in done.outputs.values()), task
         assert _frames(done.outputs["video"]) == FRAMES, task
         # The summary every kind of run shares.
-        summary = done.summary
+        summary = done.summary.to_dict()
         assert summary["frames"] == FRAMES and summary["fps"] > 0, task
         assert summary["devices"] == ["cpu"] and summary["frames_per_device"] == {"cpu": FRAMES}
         assert {"decode", "encode"} <= set(summary["timing_s"]), task
@@ -88,8 +88,8 @@ def test_a_stopped_run_of_any_kind_keeps_a_playable_partial_result(
         for event in events:
             if isinstance(event, Progress | Preview):
                 stop.set()
-        assert isinstance(event, Done) and event.summary["partial"] is True, task
-        frames = event.summary["frames"]
+        assert isinstance(event, Done) and event.summary.partial is True, task
+        frames = event.summary.frames
         assert _frames(outputs["video"]) == frames, task
         for name in ("tracks", "masks"):
             if name in outputs:

@@ -257,8 +257,8 @@ def test_run_ids_stay_across_windows_whatever_the_session_ids(tmp_path: Path) ->
     events = list(start("segmentation", path, config, outputs))
     assert isinstance(events[-1], Done)
     summary = events[-1].summary
-    assert summary["windows"] == 4 and OracleTextSession.sessions == 4
-    assert summary["tracks_per_class"] == {"red": 1, "blue": 1, "green": 1}
+    assert summary.windows == 4 and OracleTextSession.sessions == 4
+    assert summary.tracks_per_class == {"red": 1, "blue": 1, "green": 1}
     data = check_masks_json(tmp_path / "o.json", frames)
     assert data["model"]["queries"] == ["red", "blue", "green"]
     assert "detector" not in data["model"]

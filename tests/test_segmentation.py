@@ -418,8 +418,8 @@ def test_windows_and_keyframes_keep_ids_across_a_video(tmp_path: Path) -> None:
     )
     assert isinstance(events[0], FirstFrame) and isinstance(events[-1], Done)
     summary = events[-1].summary
-    assert summary["frames"] == frames and summary["windows"] == 4  # 0-8, 8-16, 16-24, 24-29
-    assert summary["tracks_per_class"] == {"red": 1, "blue": 1, "green": 1}
+    assert summary.frames == frames and summary.windows == 4  # 0-8, 8-16, 16-24, 24-29
+    assert summary.tracks_per_class == {"red": 1, "blue": 1, "green": 1}
     assert read_video(tmp_path / "o.mp4") == ("h264", "yuv420p", frames, (WIDTH, HEIGHT))
     data = check_masks_json(tmp_path / "o.json", frames)
 
@@ -463,8 +463,8 @@ def test_stopping_a_run_keeps_its_masks_so_far(tmp_path: Path, video: Path) -> N
     for event in events:
         if isinstance(event, FirstFrame | Preview):
             stop.set()
-    assert isinstance(event, Done) and event.summary["partial"] is True
-    frames = event.summary["frames"]
+    assert isinstance(event, Done) and event.summary.partial is True
+    frames = event.summary.frames
     assert 0 < frames < 12
     assert read_video(outputs[0])[2] == frames
     check_masks_json(outputs[1], frames)
@@ -501,9 +501,9 @@ def test_tiny_sam2_propagates_through_windows(tiny_env: Path, video: Path, tmp_p
     assert any(isinstance(e, Progress) for e in events)
     done = events[-1]
     assert isinstance(done, Done)
-    assert done.summary["frames"] == 12 and done.summary["windows"] == 2
-    assert done.summary["keyframes"] == 3  # frames 0, 4, 8 (8 opens the second window)
-    assert "warning" not in done.summary  # weights came from a checkpoint file
+    assert done.summary.frames == 12 and done.summary.windows == 2
+    assert done.summary.keyframes == 3  # frames 0, 4, 8 (8 opens the second window)
+    assert done.summary.warning is None  # weights came from a checkpoint file
     assert read_video(done.outputs["video"]) == ("h264", "yuv420p", 12, (WIDTH, HEIGHT))
     data = check_masks_json(done.outputs["masks"], 12)
     ids = {obj["track_id"] for f in data["frames"] for obj in f["objects"]}
@@ -519,7 +519,7 @@ def test_the_summary_names_the_licence_of_sam2_and_of_its_detector(
     config = tiny_config(detector="yolox_nano", max_frames=4)
     outputs = {"video": tmp_path / "s.mp4", "masks": tmp_path / "s.json"}
     *_, done = start("segmentation", video, config, outputs)
-    licenses = {item["name"]: item for item in done.summary["licenses"]}
+    licenses = {item["name"]: item for item in done.summary.licenses}
     assert set(licenses) == {"YSAM2-S", "yolox_nano"}
     assert licenses["YSAM2-S"]["license"] == models.spec("segmenter", "YSAM2-S").license_for()
     assert licenses["yolox_nano"]["license"] == "Apache-2.0"
@@ -717,10 +717,10 @@ def test_a_segmentation_run_split_into_calls_equals_one_run(
         *_, done = start("segmentation", path, config, outputs, chunks=chunks)
         runs.append(done)
     whole, split = runs
-    assert split.summary["calls"] == {8: 4, 13: 4, 17: 2}[per_call]
-    assert split.summary["tracks_per_class"] == {"red": 1, "blue": 1, "green": 1}
+    assert split.summary.calls == {8: 4, 13: 4, 17: 2}[per_call]
+    assert split.summary.tracks_per_class == {"red": 1, "blue": 1, "green": 1}
     for key in ("frames", "windows", "keyframes", "tracks_per_class", "tracks"):
-        assert split.summary[key] == whole.summary[key], key
+        assert getattr(split.summary, key) == getattr(whole.summary, key), key
     (masks_whole, video_whole), (masks_split, video_split) = (
         _masks_and_frames(r, drawn_frames) for r in runs
     )
@@ -741,7 +741,7 @@ def test_sam2_split_into_calls_equals_one_run(
         outputs = {"video": tmp_path / f"{name}.mp4", "masks": tmp_path / f"{name}.json"}
         *_, done = start("segmentation", video, config, outputs, chunks=chunks)
         runs.append(done)
-    assert runs[1].summary["calls"] == 3
+    assert runs[1].summary.calls == 3
     (masks_whole, video_whole), (masks_split, video_split) = (
         _masks_and_frames(r, drawn_frames) for r in runs
     )
@@ -772,7 +772,7 @@ def test_privacy_hides_the_chosen_class_within_its_masks(
         config = SegmentationConfig(segmenter="test-oracle", step=4, window=8, **privacy)
         outputs = {"video": tmp_path / f"{name}.mp4", "masks": tmp_path / f"{name}.json"}
         runs[name] = list(start("segmentation", path, config, outputs))
-    assert runs["hidden"][-1].summary["privacy"] == {"style": "blur", "classes": ["red"]}
+    assert runs["hidden"][-1].summary.privacy == {"style": "blur", "classes": ["red"]}
     masks = json.loads((tmp_path / "hidden.json").read_text())["frames"]
     for index in (0, 5, 11):
         changed = (drawn[tmp_path / "hidden.mp4"][index] != drawn[tmp_path / "shown.mp4"][index])

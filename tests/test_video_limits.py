@@ -169,7 +169,7 @@ def test_stop_drops_the_frames_in_flight_of_a_heavy_stage(
     at_stop = job.frames_done
     store.stop(job.id)
     assert job.wait_until(lambda j: j.status.finished, timeout=60)
-    assert job.status is JobStatus.STOPPED and job.summary["partial"]
+    assert job.status is JobStatus.STOPPED and job.summary.partial
     # The frame being finished when the stop came, and no other.
     assert at_stop <= job.frames_done <= at_stop + 1 < 30
 

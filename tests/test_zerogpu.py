@@ -185,7 +185,7 @@ def live_session():  # the Live tab's handler runs in a Gradio worker thread
     live = FrameByFrame(DetectionConfig(detector="yolo11", weights="yolo11n.yaml"),
                         width=320, height=240)
     live.process(np.zeros((240, 320, 3), np.uint8), 0.0)
-    answer["device"] = live.finish()["devices"]
+    answer["device"] = live.finish().devices
     try:
         resolve_devices(("cuda",))
     except PipelineError as exc:

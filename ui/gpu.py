@@ -30,6 +30,7 @@ import contextlib
 import math
 from collections.abc import Iterator, Mapping
 from contextlib import closing
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -217,8 +218,8 @@ def run_events(
     Yields:
         ``Downloading`` while weights are fetched (here, before any GPU call),
         ``FirstFrame`` (downscaled), ``Progress``, ``Preview``, then ``Done``
-        (its summary ``"partial"`` when the run was stopped; ``"calls"`` when
-        it was split).
+        (its summary's ``partial`` true when the run was stopped; its ``calls``
+        set when it was split).
 
     Raises:
         gr.Error: Bad video, model, query, setting or weights, a GPU refused
@@ -287,7 +288,7 @@ def _run_here(
         with closing(relay_events(events, config.preview_max_width)) as relayed:
             for event in relayed:
                 if isinstance(event, Done) and refusals:
-                    event = Done(event.outputs, {**event.summary, "stopped_because": refusals[0]})
+                    event = Done(event.outputs, replace(event.summary, stopped_because=refusals[0]))
                 yield event
 
 

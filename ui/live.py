@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any
+from dataclasses import replace
 
 import numpy as np
 import supervision as sv
@@ -26,6 +26,7 @@ from pipeline.configs import PREVIEW_INTERVAL_S, DetectionConfig
 from pipeline.jobs import Job, JobStore
 from pipeline.runs.live import NOMINAL_FPS, FrameByFrame
 from pipeline.runtime.events import Done, FirstFrame, Preview, Progress
+from pipeline.runtime.summary import RunSummary
 from ui.render import counting_text, objects_text, to_rgb
 
 
@@ -70,7 +71,7 @@ class LiveSession:
             raise
         self.started = time.monotonic()
         self.ended: str | None = None
-        self.summary: dict[str, Any] | None = None
+        self.summary: RunSummary | None = None
         #: The latest frame as the camera sent it (RGB), to draw lines and zones on.
         self.last_frame: np.ndarray | None = None
         self._last_published = 0.0
@@ -124,13 +125,13 @@ class LiveSession:
             f"**Live** for {self.elapsed_s:.0f} s: {self.run.frames} frames at "
             f"{self.fps:.1f} fps, {objects_text(summary)}."
         )
-        if summary.get("counting"):
-            text += "\n\n" + counting_text(summary["counting"])
+        if summary.counting:
+            text += "\n\n" + counting_text(summary.counting)
         if self.job is not None:
             text += f"\n\nRecording (job {self.job.id})."
         return text
 
-    def finish(self, reason: str) -> dict[str, Any]:
+    def finish(self, reason: str) -> RunSummary:
         """End the session: finish the run and its recording; returns its summary (once).
 
         Args:
@@ -139,14 +140,14 @@ class LiveSession:
         with self._lock:
             return self._finish(reason)
 
-    def _finish(self, reason: str) -> dict[str, Any]:
+    def _finish(self, reason: str) -> RunSummary:
         if self.summary is not None:
             return self.summary
         self.ended = reason
-        summary = {**self.run.finish(), "source": {"live": "webcam", "ended": reason}}
+        summary = replace(self.run.finish(), source={"live": "webcam", "ended": reason})
         if self.job is not None:
             outputs = {name: path for name, path in self.job.outputs.items() if path.is_file()}
             self.job.observe(Done(outputs, summary))
-            summary["job_id"] = self.job.id
+            summary = replace(summary, job_id=self.job.id)
         self.summary = summary
         return summary

@@ -14,6 +14,7 @@ import numpy as np
 
 from models.licenses import NON_COMMERCIAL_NOTE
 from pipeline.runtime.events import Progress
+from pipeline.runtime.summary import RunSummary
 
 
 def to_rgb(image_bgr: np.ndarray) -> np.ndarray:
@@ -33,7 +34,7 @@ def progress_text(progress: Progress) -> str:
     )
 
 
-def summary_text(summary: dict[str, Any], *, noun: str = "track", followed: bool = False) -> str:
+def summary_text(summary: RunSummary, *, noun: str = "track", followed: bool = False) -> str:
     """The short Markdown summary of a finished run: frames, objects per class, speed.
 
     Args:
@@ -45,29 +46,31 @@ def summary_text(summary: dict[str, Any], *, noun: str = "track", followed: bool
         One or more Markdown lines.
 
     Example:
-        >>> summary_text({"frames": 71, "tracks": 3, "fps": 24.6,
-        ...               "tracks_per_class": {"person": 2, "car": 1}})
+        >>> ran = {"seconds": 3.0, "video": {}, "devices": ["cpu"], "timing_s": {},
+        ...        "model": {}, "licenses": []}
+        >>> summary_text(RunSummary(frames=71, fps=24.6, tracks=3,
+        ...                         tracks_per_class={"person": 2, "car": 1}, **ran))
         'Done: 71 frames, 3 tracks (person 2, car 1) at 24.6 fps.'
-        >>> summary_text({"frames": 40, "tracks": 2, "fps": 9.5,
-        ...               "tracks_per_class": {"person": 2}}, noun="object", followed=True)
+        >>> summary_text(RunSummary(frames=40, fps=9.5, tracks=2, tracks_per_class={"person": 2},
+        ...                         **ran), noun="object", followed=True)
         'Done: 40 frames, 2 objects followed (person 2) at 9.5 fps.'
     """
     text = (
-        f"Done: {summary.get('frames', 0)} frames, "
+        f"Done: {summary.frames} frames, "
         f"{objects_text(summary, noun=noun, followed=followed)} "
-        f"at {summary.get('fps', 0.0):.1f} fps{_runtime_text(summary.get('model') or {})}."
+        f"at {summary.fps:.1f} fps{_runtime_text(summary.model)}."
     )
-    if summary.get("detection_stride"):
-        text += "\n\n" + stride_text(summary["detection_stride"])
-    if summary.get("counting"):
-        text += "\n\n" + counting_text(summary["counting"])
-    if summary.get("near_to_far"):
-        order = ", ".join(f"#{item['track_id']}" for item in summary["near_to_far"])
+    if summary.detection_stride:
+        text += "\n\n" + stride_text(summary.detection_stride)
+    if summary.counting:
+        text += "\n\n" + counting_text(summary.counting)
+    if summary.near_to_far:
+        order = ", ".join(f"#{item['track_id']}" for item in summary.near_to_far)
         text += f"\n\nNear to far: {order}."
-    if summary.get("licenses"):
-        text += "\n\n" + licenses_text(summary["licenses"])
-    if summary.get("warning"):
-        text += f"\n\n**Warning:** {summary['warning']}"
+    if summary.licenses:
+        text += "\n\n" + licenses_text(summary.licenses)
+    if summary.warning:
+        text += f"\n\n**Warning:** {summary.warning}"
     return text
 
 
@@ -88,19 +91,21 @@ def stride_text(stride: dict[str, Any]) -> str:
     return text + (f": {stride['note']}." if stride.get("note") else ".")
 
 
-def objects_text(summary: dict[str, Any], *, noun: str = "track", followed: bool = False) -> str:
+def objects_text(summary: RunSummary, *, noun: str = "track", followed: bool = False) -> str:
     """How many tracks (or objects) a run has, per class: the same words in every status line.
 
     Example:
-        >>> objects_text({"tracks": 1, "tracks_per_class": {"person": 1}})
+        >>> ran = {"frames": 1, "fps": 1.0, "seconds": 1.0, "video": {}, "devices": ["cpu"],
+        ...        "timing_s": {}, "model": {}, "licenses": []}
+        >>> objects_text(RunSummary(tracks=1, tracks_per_class={"person": 1}, **ran))
         '1 track (person 1)'
-        >>> objects_text({}, noun="object", followed=True)
+        >>> objects_text(RunSummary(**ran), noun="object", followed=True)
         '0 objects followed'
     """
     per_class = ", ".join(
-        f"{name} {count}" for name, count in summary.get("tracks_per_class", {}).items()
+        f"{name} {count}" for name, count in (summary.tracks_per_class or {}).items()
     )
-    count = summary.get("tracks", 0)
+    count = summary.tracks or 0
     return (
         f"{count} {noun}{'s' if count != 1 else ''}{' followed' if followed else ''}"
         f"{f' ({per_class})' if per_class else ''}"

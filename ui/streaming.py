@@ -25,6 +25,7 @@ from pipeline.errors import RunStopped
 from pipeline.jobs import Job, JobStore, QueueFull
 from pipeline.runs import check_input
 from pipeline.runtime.events import Done, Downloading, FirstFrame, Preview, Progress
+from pipeline.runtime.summary import RunSummary
 from ui import gpu
 from ui.clients import client_key
 from ui.errors import as_gr_errors, error_status, to_gr_error, user_error
@@ -44,27 +45,29 @@ KEPT_ERRORS = 256
 QUEUE_FULL_WAIT = "The queue is full: waiting for a place in it..."
 
 
-def stopped_text(summary: dict[str, Any], done_text: str) -> str:
+def stopped_text(summary: RunSummary, done_text: str) -> str:
     """The status of a stopped run: how far it got, that its result is partial, then the rest.
 
     ``done_text`` is the finished run's status (:meth:`TabHandlers.status_text`);
     its ``"Done: N frames"`` opening would contradict the stop, so it is left out.
 
     Example:
-        >>> print(stopped_text({"frames": 30, "partial": True}, "Done: 30 frames, 2 tracks."))
+        >>> summary = RunSummary(frames=30, fps=10.0, seconds=3.0, video={}, devices=["cpu"],
+        ...                      timing_s={}, model={}, licenses=[], partial=True)
+        >>> print(stopped_text(summary, "Done: 30 frames, 2 tracks."))
         **Stopped** after 30 frames: the result below is partial. 2 tracks.
     """
-    if not summary.get("frames"):
+    if not summary.frames:
         return "**Stopped** before any frame was processed."
     # A run ZeroGPU stopped (the quota ran out between two calls) says so.
-    why = f" {summary['stopped_because']}" if summary.get("stopped_because") else ""
+    why = f" {summary.stopped_because}" if summary.stopped_because else ""
     rest = done_text
-    opening = f"Done: {summary['frames']} frames"
+    opening = f"Done: {summary.frames} frames"
     if rest.startswith(opening):
         rest = rest[len(opening) :].lstrip(",. ")
         rest = rest[:1].upper() + rest[1:]
     rest = f" {rest}" if rest and not rest.startswith("\n") else rest
-    return f"**Stopped** after {summary['frames']} frames: the result below is partial.{why}{rest}"
+    return f"**Stopped** after {summary.frames} frames: the result below is partial.{why}{rest}"
 
 
 class TabHandlers:
@@ -103,7 +106,7 @@ class TabHandlers:
         self.stops = stops
         self._errors: OrderedDict[str, str] = OrderedDict()
 
-    def status_text(self, summary: dict[str, Any]) -> str:
+    def status_text(self, summary: RunSummary) -> str:
         """The Markdown status of a finished run."""
         raise NotImplementedError
 
@@ -268,9 +271,11 @@ class TabHandlers:
         """``(status, *result files, summary)`` of a run that ended with a result."""
         summary = job.summary or done.summary
         status = self.status_text(summary)
-        if summary.get("partial"):
+        if summary.partial:
             status = stopped_text(summary, status)
-        return (status, *(_paths(done, names) for names in self.result_files), summary)
+        # gr.JSON shows (and gradio_client receives) the summary's JSON.
+        result_files = (_paths(done, names) for names in self.result_files)
+        return (status, *result_files, summary.to_dict())
 
     def _first_frame(
         self, request: gr.Request | None, build_config: Callable[[], RunConfig], video: str | None

@@ -23,6 +23,7 @@ from pipeline.configs import RunConfig
 from pipeline.errors import PipelineError
 from pipeline.runs import output_paths, run_type, start
 from pipeline.runtime.events import Done, Progress
+from pipeline.runtime.summary import RunSummary
 
 #: ``status`` of a video stopped part-way (Ctrl-C): never written to the manifest.
 STOPPED = "stopped"
@@ -73,7 +74,7 @@ class VideoResult:
         status: :data:`~pipeline.batch.manifest.DONE`,
             :data:`~pipeline.batch.manifest.FAILED` or :data:`STOPPED`.
         outputs: The files written, by output name (empty unless done).
-        summary: The run's summary (empty when it failed).
+        summary: The run's summary (None when it failed, or stopped before it began).
         error: One line saying why it failed.
         fatal: The failure is the batch's, not the video's (an unknown model,
             a bad query, missing weights): every video would fail the same
@@ -83,7 +84,7 @@ class VideoResult:
     video: Path
     status: str
     outputs: dict[str, Path] = field(default_factory=dict)
-    summary: dict[str, Any] = field(default_factory=dict)
+    summary: RunSummary | None = None
     error: str | None = None
     fatal: bool = False
 
@@ -95,7 +96,7 @@ class VideoResult:
             "status": self.status,
             "folder": str(job.folder),
             "outputs": {name: str(path) for name, path in self.outputs.items()},
-            "summary": self.summary,
+            "summary": {} if self.summary is None else self.summary.to_dict(),
             "error": self.error,
         }
 
@@ -188,10 +189,10 @@ def process_video(
         _remove_if_empty(job.folder)
         yield VideoResult(job.video, FAILED, error=one_line(text))
         return
-    if done is None or done.summary.get("partial"):
-        yield VideoResult(job.video, STOPPED, summary=done.summary if done else {})
+    if done is None or done.summary.partial:
+        yield VideoResult(job.video, STOPPED, summary=done.summary if done else None)
         return
-    yield VideoProgress(job.video, done.summary.get("frames", 0), done.summary.get("frames"))
+    yield VideoProgress(job.video, done.summary.frames, done.summary.frames)
     yield VideoResult(job.video, DONE, dict(done.outputs), done.summary)
 
 

@@ -92,14 +92,14 @@ def run_command(task: str, args: argparse.Namespace) -> int:
 
 def print_done(done: Done, labels: dict[str, str]) -> None:
     """Print where each output went (labelled by its option) and the summary as JSON."""
-    if done.summary.get("warning"):
-        print(f"WARNING: {done.summary['warning']}", file=sys.stderr)
-    if done.summary.get("partial"):
-        print(f"stopped after {done.summary['frames']} frames", file=sys.stderr)
+    if done.summary.warning:
+        print(f"WARNING: {done.summary.warning}", file=sys.stderr)
+    if done.summary.partial:
+        print(f"stopped after {done.summary.frames} frames", file=sys.stderr)
     width = max(len(label) for label in labels.values()) + 1
     for name, path in done.outputs.items():
         print(f"{labels[name] + ':':<{width}} {path}")
-    print(json.dumps(done.summary, indent=2))
+    print(json.dumps(done.summary.to_dict(), indent=2))
 
 
 def follow_run(
@@ -152,7 +152,7 @@ def follow_run(
                     bar.set_postfix(fps=f"{event.fps:.1f}")
                 elif isinstance(event, Done):
                     if bar is not None:
-                        bar.update(event.summary["frames"] - bar.n)
+                        bar.update(event.summary.frames - bar.n)
                         bar.close()
                     on_done(event)
     finally:

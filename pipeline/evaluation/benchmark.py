@@ -161,13 +161,13 @@ def end_to_end(
     assert done is not None
     elapsed = time.perf_counter() - pipeline_start
     return {
-        "fps": done.summary["frames"] / elapsed,
+        "fps": done.summary.frames / elapsed,
         "seconds": elapsed,
         "first_preview_s": first_preview_s,
-        "frames": done.summary["frames"],
-        "timing_s": done.summary["timing_s"],
-        "devices": done.summary["devices"],
-        "model": done.summary["model"],
+        "frames": done.summary.frames,
+        "timing_s": done.summary.timing_s,
+        "devices": done.summary.devices,
+        "model": done.summary.model,
     }
 
 

@@ -9,6 +9,7 @@ consistent view (:meth:`Job.snapshot`) under the job's lock.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import enum
 import threading
 import time
@@ -23,6 +24,7 @@ import numpy as np
 from pipeline.configs import RunConfig
 from pipeline.runtime.events import Done, Downloading, Event, FirstFrame, Preview, Progress
 from pipeline.runtime.report import LatestValue, downscale
+from pipeline.runtime.summary import RunSummary
 
 #: JPEG quality of the first frame and the stream's frames.
 JPEG_QUALITY = 85
@@ -85,7 +87,8 @@ class Job:
         status: See :class:`JobStatus`.
         error: What went wrong, when the job failed.
         error_is_internal: Whether the failure is the app's fault, not the request's.
-        summary: The run's summary, once it ended (``"partial": true`` when stopped).
+        summary: The run's summary, with the job's id, once it ended (its
+            ``partial`` true when stopped); None for a job that runs no task.
         created, started, finished: Wall-clock times (``time.time()``).
         frames_done, total_frames, fps: Progress.
         downloading: The download of a model's weights under way before the run
@@ -110,7 +113,7 @@ class Job:
     status: JobStatus = JobStatus.QUEUED
     error: str | None = None
     error_is_internal: bool = False
-    summary: dict[str, Any] | None = None
+    summary: RunSummary | None = None
     created: float = field(default_factory=time.time)
     started: float | None = None
     finished: float | None = None
@@ -152,10 +155,10 @@ class Job:
                 self.fps = event.fps
                 self._changed.notify_all()
         elif isinstance(event, Done):
-            partial = bool(event.summary.get("partial"))
+            partial = event.summary.partial
             with self._changed:
-                self.summary = {**event.summary, "job_id": self.id}
-                self.frames_done = event.summary.get("frames", self.frames_done)
+                self.summary = dataclasses.replace(event.summary, job_id=self.id)
+                self.frames_done = event.summary.frames
                 # Stopped before its first frame, a run keeps no files.
                 self.outputs = {n: p for n, p in self.outputs.items() if n in event.outputs}
             self._end(JobStatus.STOPPED if partial else JobStatus.COMPLETED)
@@ -179,10 +182,8 @@ class Job:
             self.error_is_internal = internal
         self._end(JobStatus.FAILED)
 
-    def finish_without_run(self, summary: dict[str, Any] | None = None) -> None:
+    def finish_without_run(self) -> None:
         """Ended well, without a run of a task (a benchmark's job)."""
-        with self._changed:
-            self.summary = summary
         self._end(JobStatus.COMPLETED)
 
     def stop_without_result(self) -> None:
@@ -254,12 +255,12 @@ class Job:
                     "total_bytes": self.downloading.total_bytes,
                 },
                 "error": self.error,
-                "partial": bool(self.summary and self.summary.get("partial")),
+                "partial": self.summary is not None and self.summary.partial,
                 "outputs": sorted(self.outputs) if self.status.finished else [],
                 "created": self.created,
                 "started": self.started,
                 "finished": self.finished,
-                "summary": self.summary,
+                "summary": None if self.summary is None else self.summary.to_dict(),
             }
 
 

@@ -14,7 +14,7 @@ Example:
     ...     {"video": Path(folder.name, "out.mp4"), "tracks": Path(folder.name, "tracks.json")},
     ... )
     >>> *progress, done = events  # FirstFrame, Progress, Preview..., then one Done
-    >>> isinstance(done, Done), done.summary["frames"], sorted(done.outputs)
+    >>> isinstance(done, Done), done.summary.frames, sorted(done.outputs)
     (True, 5, ['tracks', 'video'])
     >>> folder.cleanup()
 """
@@ -91,6 +91,41 @@ def output_paths(task: str, folder: str | Path, config: RunConfig | None = None)
     }
 
 
+def output_for(task: str, result: str, config: RunConfig | None = None) -> str | None:
+    """The output of a ``task`` run that holds ``result``, as its kind of run declares it.
+
+    What the REST routes ask before they serve a job's file, rather than
+    guessing from the task's name.
+
+    Args:
+        task: The task's name.
+        result: An output's name (``"tracks"``, ``"heatmap"``...) or one of
+            its :attr:`~pipeline.runtime.template.Output.aliases`.
+        config: The run's config: the output is then only one the config
+            allows (a detection run's depth video needs depth on). Without
+            one: whether the kind of run has such an output at all.
+
+    Returns:
+        The output's name, or None when the run has none.
+
+    Example:
+        >>> output_for("segmentation", "tracks"), output_for("depth", "depth_video")
+        ('masks', 'video')
+        >>> output_for("depth", "tracks") is None
+        True
+        >>> from pipeline.configs import DetectionConfig
+        >>> output_for("detection", "depth_video", DetectionConfig(detector="yolox_nano")) is None
+        True
+    """
+    outputs = run_type(task).outputs
+    name = result if result in outputs else None
+    if name is None:
+        name = next((n for n, output in outputs.items() if result in output.aliases), None)
+    if name is None or (config is not None and not outputs[name].possible(config)):
+        return None
+    return name
+
+
 def _checked_outputs(
     run: type[Run], config: RunConfig, outputs: Mapping[str, str | Path]
 ) -> dict[str, Path]:
@@ -130,8 +165,8 @@ def start(
     """Start a run of any kind; its events come out of the returned generator.
 
     Nothing happens until the first event is asked for. Setting ``stop``
-    ends the run with a partial result (its ``Done`` summary says ``"partial":
-    true``); closing the generator early stops it the same way, keeping the
+    ends the run with a partial result (its ``Done`` summary's ``partial``
+    is true); closing the generator early stops it the same way, keeping the
     files. A run that fails removes its files.
 
     Args:

@@ -74,7 +74,9 @@ class DepthRun(Run[DepthConfig, np.ndarray]):
 
     config_type = DepthConfig
     task = "depth"
-    outputs = {"video": Output("depth.mp4", "the H.264 depth video", "--out")}
+    outputs = {
+        "video": Output("depth.mp4", "the H.264 depth video", "--out", aliases=("depth_video",))
+    }
     results_noun = "depth maps"
 
     def __init__(

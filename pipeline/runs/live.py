@@ -14,7 +14,7 @@ Example (YOLOX-Nano's weights are bundled, so this runs offline):
     >>> image, objects = live.process(np.zeros((480, 640, 3), np.uint8), timestamp=0.0)
     >>> image.shape, len(objects)
     ((480, 640, 3), 0)
-    >>> live.finish()["frames"]
+    >>> live.finish().frames
     1
 """
 
@@ -23,17 +23,16 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 import cv2
 import numpy as np
 import supervision as sv
 
-from models.licenses import licenses_used
 from pipeline.configs import RunConfig
 from pipeline.io.video import Frame, H264Writer, VideoInfo
 from pipeline.runs import run_type, task_of
 from pipeline.runtime.devices import prepare_devices
+from pipeline.runtime.summary import RunSummary, build_summary
 from pipeline.runtime.template import OutputFile, pipeline_errors
 
 #: The frame rate a live video states (its frames carry their own times).
@@ -91,7 +90,7 @@ class FrameByFrame:
         self.frames = 0
         self.timing: dict[str, float] = {}
         self.started = time.perf_counter()
-        self._finished: dict[str, Any] | None = None
+        self._finished: RunSummary | None = None
 
     def process(self, image: np.ndarray, timestamp: float) -> tuple[np.ndarray, sv.Detections]:
         """Run one frame (BGR) at ``timestamp`` seconds; returns it annotated, and its objects.
@@ -112,23 +111,19 @@ class FrameByFrame:
         self.frames += 1
         return annotated, detections
 
-    def summary(self) -> dict[str, Any]:
+    def summary(self) -> RunSummary:
         """What the run found so far, as a file run's summary says it."""
-        elapsed = time.perf_counter() - self.started
-        model_info = self.run.model_info()
-        return {
-            "frames": self.frames,
-            "fps": round(self.frames / max(elapsed, 1e-9), 2),
-            "seconds": round(elapsed, 3),
-            "video": {"width": self.info.width, "height": self.info.height},
-            "devices": [self.device],
-            "timing_s": {stage: round(seconds, 4) for stage, seconds in self.timing.items()},
-            "model": model_info,
-            "licenses": licenses_used(model_info),
-            **self.run.summary(),
-        }
+        return build_summary(
+            frames=self.frames,
+            elapsed_s=time.perf_counter() - self.started,
+            video={"width": self.info.width, "height": self.info.height},
+            devices=[self.device],
+            timing=self.timing,
+            model=self.run.model_info(),
+            additions=self.run.summary(),
+        )
 
-    def finish(self) -> dict[str, Any]:
+    def finish(self) -> RunSummary:
         """Finish the recording (if any) and the run; returns the final summary (once)."""
         if self._finished is None:
             self._finished = self.summary()

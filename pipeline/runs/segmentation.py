@@ -136,7 +136,10 @@ class SegmentationRun(Run[SegmentationConfig, sv.Detections]):
             in_folder=True,
         ),
         "masks": Output(
-            "masks.json", "each object's box, area and mask (COCO RLE) per frame", "--json"
+            "masks.json",
+            "each object's box, area and mask (COCO RLE) per frame",
+            "--json",
+            aliases=("tracks",),
         ),
     }
     # SAM 2 on frame 0 alone would cost as much as the run's own frame 0.

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import supervision as sv
 
 from models.prefetch import Download
+from pipeline.runtime.summary import RunSummary
 
 #: A model's weights being downloaded before the run loads it (the first event(s)
 #: of a run whose weights are not cached yet): :class:`models.prefetch.Download`.
@@ -72,11 +72,11 @@ class Done:
             run was stopped before its first frame.
         summary: What the run did: frames, speed, timings, devices, model, and
             what its kind adds (tracks per class, depth ranges, windows...);
-            ``"partial": true`` when it was stopped before the end.
+            its ``partial`` true when it was stopped before the end.
     """
 
     outputs: dict[str, Path]
-    summary: dict[str, Any] = field(default_factory=dict)
+    summary: RunSummary
 
 
 Event = Downloading | FirstFrame | Progress | Preview | Done

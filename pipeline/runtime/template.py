@@ -40,7 +40,6 @@ import numpy as np
 import supervision as sv
 
 from models.errors import ModelError
-from models.licenses import licenses_used
 from models.timing import timed
 from pipeline.errors import PipelineError, RunFailed
 from pipeline.io.video import Frame, FrameReader, H264Writer, VideoInfo, probe
@@ -51,6 +50,7 @@ from pipeline.runtime.model_facts import ModelFacts
 from pipeline.runtime.pool import DevicePool, Worker
 from pipeline.runtime.producers import Producer
 from pipeline.runtime.report import LatestValue, report_progress
+from pipeline.runtime.summary import RunSummary, build_summary
 
 R = TypeVar("R")
 
@@ -119,6 +119,9 @@ class Output:
         in_folder: Whether a run in its own folder (the UI's, a job's) writes
             it whenever its config allows; otherwise an optional file is
             written only when asked for by name (the command line's option).
+        aliases: The other results it is (:func:`pipeline.runs.output_for`): a
+            depth run's video is its ``"depth_video"``, a segmentation run's
+            masks are its ``"tracks"``.
     """
 
     filename: str
@@ -127,6 +130,7 @@ class Output:
     required: bool = True
     needs: str | None = None
     in_folder: bool = False
+    aliases: tuple[str, ...] = ()
 
     def possible(self, config: object) -> bool:
         """Whether a run with ``config`` can write this file."""
@@ -347,7 +351,7 @@ class Run(abc.ABC, Generic[ConfigT, R]):
         return self.model_facts.info
 
     def summary(self) -> dict[str, Any]:
-        """What this kind of run adds to the common summary."""
+        """What this kind of run adds to the common summary, by :class:`RunSummary` field."""
         return {}
 
     @property
@@ -374,7 +378,7 @@ class Run(abc.ABC, Generic[ConfigT, R]):
         Setting ``stop`` ends the run after the frame being finished in order
         (the frames still in flight are dropped, whatever a frame costs) and
         keeps a partial result: the video, the files and the summary (its
-        ``"partial"`` true) hold exactly the frames processed; stopped before
+        ``partial`` true) hold exactly the frames processed; stopped before
         its first frame, it ends with no outputs. Closing the generator early
         stops the run the same way, keeping the files (there is no one left to
         take the summary). A run that fails removes its files.
@@ -430,7 +434,7 @@ class Run(abc.ABC, Generic[ConfigT, R]):
                 for path in outputs.values():
                     path.unlink(missing_ok=True)
 
-    def _summary(self, threads: _RunThreads[R], first_frame_s: float) -> dict[str, Any]:
+    def _summary(self, threads: _RunThreads[R], first_frame_s: float) -> RunSummary:
         elapsed = time.perf_counter() - threads.started
         timing = {
             "decode": threads.reader.decode_seconds,
@@ -440,39 +444,34 @@ class Run(abc.ABC, Generic[ConfigT, R]):
         }
         # A run split into calls and stopped before its first call answered knows no model.
         facts = self.facts or ModelFacts(info={}, devices=self.devices)
-        model_info = facts.info
-        summary: dict[str, Any] = {
-            "frames": threads.frames_done,
-            "fps": round(threads.frames_done / max(elapsed, 1e-9), 2),
-            "seconds": round(elapsed, 3),
-            "first_frame_s": round(first_frame_s, 3),
-            "video": {"width": self.info.width, "height": self.info.height, "fps": self.info.fps},
-            "devices": facts.devices,
-            "frames_per_device": dict(threads.producer.frames_per_device),
-            "peak_frames_in_flight": threads.peak_in_flight,
-            "timing_s": {stage: round(seconds, 4) for stage, seconds in timing.items()},
-            "model": model_info,
-            # Flat, so a reader sees every model's licence whatever the kind of run.
-            "licenses": licenses_used(model_info),
-            **self.summary(),
-        }
+        ending: dict[str, Any] = {}
         if self.info.live is not None:
-            summary["source"] = {
+            ending["source"] = {
                 "live": self.info.live.spec.label,
                 "frames_dropped": threads.reader.frames_dropped,
                 "reconnects": self.info.live.reconnects,
                 "ended": self.info.live.ended,
             }
-        elif threads.partial:
-            summary["partial"] = True
-        calls = getattr(threads.producer, "calls", None)
-        if calls is not None:
-            summary["calls"] = calls
+        else:
+            ending["partial"] = threads.partial
+        ending["calls"] = getattr(threads.producer, "calls", None)
         if facts.random_weights:
-            summary["warning"] = (
+            ending["warning"] = (
                 f"Random weights: {self.results_noun} are meaningless (architecture only)."
             )
-        return summary
+        return build_summary(
+            frames=threads.frames_done,
+            elapsed_s=elapsed,
+            first_frame_s=first_frame_s,
+            video={"width": self.info.width, "height": self.info.height, "fps": self.info.fps},
+            devices=facts.devices,
+            frames_per_device=dict(threads.producer.frames_per_device),
+            peak_frames_in_flight=threads.peak_in_flight,
+            timing=timing,
+            model=facts.info,
+            additions=self.summary(),
+            **ending,
+        )
 
 
 class _RunThreads(Generic[R]):

@@ -39,7 +39,7 @@ from pipeline.configs import RunConfig
 from pipeline.errors import VideoError
 from pipeline.io.tracks_json import read_frame_record
 from pipeline.jobs import Job, JobStatus, JobStore
-from pipeline.runs import check_input
+from pipeline.runs import RUNS, check_input, output_for
 from pipeline.runtime.template import check_video
 from ui.clients import client_key
 from ui.rest.errors import ERROR_RESPONSES, ApiError, api_errors, quoted
@@ -214,12 +214,7 @@ def build_router(jobs: JobStore, settings: Settings) -> APIRouter:
         """The depth video: a depth job's video, or a detection job's (with depth)."""
         with api_errors():
             job = jobs.get(job_id)
-            if job.task == "segmentation" or (
-                job.task == "detection" and not getattr(job.config, "depth", False)
-            ):
-                raise ApiError(404, "This job measures no depth (start it with depth=true).")
-            name = "video" if job.task == "depth" else "depth_video"
-            return _file(job, name, "video/mp4")
+            return _file(job, _depth_video_name(job), "video/mp4")
 
     @router.get("/detect/tracks/{job_id}", response_class=FileResponse, summary="The tracks")
     def tracks(job_id: str) -> FileResponse:
@@ -232,19 +227,19 @@ def build_router(jobs: JobStore, settings: Settings) -> APIRouter:
     def tracks_csv(job_id: str) -> FileResponse:
         """One CSV row per track: frames, times, mean score, crossings, seconds in zones."""
         with api_errors():
-            return _file(_detection_job(jobs, job_id), "tracks_csv", "text/csv")
+            return _file(_job_with(jobs, job_id, "tracks_csv"), "tracks_csv", "text/csv")
 
     @router.get("/detect/objects-csv/{job_id}", response_class=FileResponse)
     def objects_csv(job_id: str) -> FileResponse:
         """One CSV row per object per frame: time, track id, class, score, box."""
         with api_errors():
-            return _file(_detection_job(jobs, job_id), "objects_csv", "text/csv")
+            return _file(_job_with(jobs, job_id, "objects_csv"), "objects_csv", "text/csv")
 
     @router.get("/detect/heatmap/{job_id}", response_class=FileResponse)
     def heatmap(job_id: str) -> FileResponse:
         """The heat map (PNG) of a detection job run with ``heatmap``: all, then per class."""
         with api_errors():
-            return _file(_detection_job(jobs, job_id), "heatmap", "image/png")
+            return _file(_job_with(jobs, job_id, "heatmap"), "heatmap", "image/png")
 
     @router.get("/detect/tracks/{job_id}/{frame_idx}", summary="One frame's objects")
     def frame_tracks(job_id: str, frame_idx: str) -> JSONResponse:
@@ -278,10 +273,7 @@ def build_router(jobs: JobStore, settings: Settings) -> APIRouter:
         """The first frame's depth, coloured (depth jobs, and detection jobs with depth)."""
         with api_errors():
             job = jobs.get(job_id)
-            if job.task == "segmentation" or (
-                job.task == "detection" and not getattr(job.config, "depth", False)
-            ):
-                raise ApiError(404, "This job measures no depth (start it with depth=true).")
+            _depth_video_name(job)  # a job without a depth video has no first-frame depth
             return _jpeg(job, "first_frame_depth")
 
     @router.get("/detect/stream/{job_id}", summary="MJPEG of the frames as they are processed")
@@ -378,18 +370,47 @@ def _raise_if_failed(jobs: JobStore, job: Job, *, delete: bool) -> None:
     raise ApiError(status, message)
 
 
-def _detection_job(jobs: JobStore, job_id: str) -> Job:
-    """The job, which must be a detection job (only those write the CSV tables)."""
+def _output_name(job: Job, result: str, *, with_config: bool) -> str | None:
+    """The job's output that holds ``result``, as its kind of run declares it (None: none).
+
+    Args:
+        job: The job.
+        result: An output's name or alias (:func:`pipeline.runs.output_for`).
+        with_config: Only an output the job's config allows (depth on...);
+            else any the kind of run has.
+    """
+    if job.task not in RUNS:
+        # A job that runs no task (a benchmark) declares nothing and has no files:
+        # it answers as a job that ended (or will end) without this result.
+        return result
+    return output_for(job.task, result, job.config if with_config else None)
+
+
+def _job_with(jobs: JobStore, job_id: str, name: str) -> Job:
+    """The job, whose kind of run must have the output ``name`` (the CSV tables, the heat map)."""
     job = jobs.get(job_id)
-    if job.task != "detection":
-        raise ApiError(404, f"A {job.task} job has no CSV tables; detection jobs do.")
+    if job.task not in RUNS or output_for(job.task, name) is None:
+        having = ", ".join(task for task in RUNS if output_for(task, name) is not None)
+        raise ApiError(404, f"A {job.task} job has no CSV tables; {having} jobs do.")
     return job
 
 
+def _depth_video_name(job: Job) -> str:
+    """The job's output that is its depth video (a depth job's video, or detection's with depth)."""
+    name = _output_name(job, "depth_video", with_config=True)
+    if name is None:
+        raise ApiError(404, "This job measures no depth (start it with depth=true).")
+    return name
+
+
 def _tracks_name(job: Job) -> str:
-    if job.task == "depth":
-        raise ApiError(404, "A depth job has no tracks; its result is the depth video.")
-    return "masks" if job.task == "segmentation" else "tracks"
+    """The job's output of objects per frame (detection's tracks, segmentation's masks)."""
+    name = _output_name(job, "tracks", with_config=False)
+    if name is None:
+        depth = _output_name(job, "depth_video", with_config=False) is not None
+        result = "; its result is the depth video" if depth else ""
+        raise ApiError(404, f"A {job.task} job has no tracks{result}.")
+    return name
 
 
 def _not_ready(job: Job) -> ApiError:

@@ -17,6 +17,7 @@ import numpy as np
 import models
 from models.licenses import NON_COMMERCIAL_NOTE, non_commercial
 from pipeline.configs import DepthConfig, field_default
+from pipeline.runtime.summary import RunSummary
 from pipeline.stages.depth_display import COLORMAPS
 from ui.layout import (
     GPU_CONCURRENCY_ID,
@@ -97,10 +98,10 @@ def build_depth_config(
     )
 
 
-def _status_text(summary: dict[str, Any]) -> str:
-    model = summary.get("model", {})
+def _status_text(summary: RunSummary) -> str:
+    model = summary.model
     return (
-        f"Done: {summary.get('frames', 0)} frames at {summary.get('fps', 0.0):.1f} fps "
+        f"Done: {summary.frames} frames at {summary.fps:.1f} fps "
         f"({model.get('name', MODEL)} {model.get('size', '')}, {model.get('license', '')}). "
         "Values are relative inverse depth (nearer is larger), not metres."
     )
@@ -112,7 +113,7 @@ class DepthHandlers(TabHandlers):
     task = "depth"
     result_files = ("video",)
 
-    def status_text(self, summary: dict[str, Any]) -> str:
+    def status_text(self, summary: RunSummary) -> str:
         return _status_text(summary)
 
     def _request(

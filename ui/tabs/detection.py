@@ -17,6 +17,7 @@ import numpy as np
 import models
 from models.runtimes import AUTO, runtimes_for
 from pipeline.configs import DEPTH_MODEL, DetectionConfig, field_default
+from pipeline.runtime.summary import RunSummary
 from pipeline.stages.counting import from_json
 from pipeline.stages.stride import AUTO_STRIDE
 from ui import counting as drawing
@@ -145,7 +146,7 @@ class DetectionHandlers(TabHandlers):
     task = "detection"
     result_files = ("video", "tracks", ("tracks_csv", "objects_csv", "heatmap"))
 
-    def status_text(self, summary: dict[str, Any]) -> str:
+    def status_text(self, summary: RunSummary) -> str:
         return summary_text(summary)
 
     def _request(

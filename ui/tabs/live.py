@@ -185,7 +185,7 @@ class LiveHandlers:
         files = [_paths(outputs, names) for names in RECORDED]
         # Not "Done:": the session was stopped, the summary says how far it got.
         status = f"**{session.ended}** " + summary_text(summary).removeprefix("Done: ")
-        return (status, *files, summary, Stopped())
+        return (status, *files, summary.to_dict(), Stopped())
 
     def snapshot(self, session: LiveSession | Stopped | None) -> np.ndarray | Any:
         """**Draw on the current frame**: the camera's latest frame, for the counting editor."""

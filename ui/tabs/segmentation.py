@@ -20,6 +20,7 @@ from models.detectors.base import normalize_queries
 from pipeline.configs import SegmentationConfig, field_default
 from pipeline.errors import ConfigError
 from pipeline.jobs import JobStore
+from pipeline.runtime.summary import RunSummary
 from ui.after_counting import build_privacy_controls, privacy_settings
 from ui.errors import user_error
 from ui.layout import (
@@ -145,7 +146,7 @@ class SegmentationHandlers(TabHandlers):
         self.segmenters = list(models.available("segmenter") if segmenters is None else segmenters)
         self.config_overrides = dict(config_overrides or {})
 
-    def status_text(self, summary: dict[str, Any]) -> str:
+    def status_text(self, summary: RunSummary) -> str:
         return summary_text(summary, noun="object", followed=True)
 
     def _request(
