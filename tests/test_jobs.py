@@ -249,3 +249,55 @@ def test_the_status_shows_a_download_until_the_run_moves_on(store: JobStore, cli
     assert store.status(job.id)["downloading"] is None
     assert store.status(job.id)["progress"]["frames_done"] == 1
     store.stop(job.id)
+
+
+def test_execute_runs_the_injected_executor_and_records_its_events(store: JobStore, clip: Path):
+    from pipeline.jobs.store import run_in_process
+
+    seen = []
+
+    def executor(job):
+        seen.append(job.id)  # called once the job has its device
+        assert job.status is JobStatus.RUNNING
+        yield from run_in_process()(job)
+
+    job = store.create("detection", FAST, source="app", video=clip)
+    events = list(store.execute(job, executor))
+    assert seen == [job.id] and type(events[-1]).__name__ == "Done"
+    assert job.status is JobStatus.COMPLETED and job.summary.frames == FRAMES
+    # The device is free again: the next job runs at once.
+    second = store.create("detection", FAST, source="app", video=clip)
+    assert list(store.execute(second))[-1].summary.frames == FRAMES
+
+
+def test_execute_fails_the_job_frees_the_device_and_leaves_no_files(store: JobStore, clip: Path):
+    def executor(job):
+        raise PipelineError("the model could not load")
+        yield  # a generator, as every executor is
+
+    job = store.create("detection", FAST, source="app", video=clip)
+    with pytest.raises(PipelineError, match="could not load"):
+        list(store.execute(job, executor))
+    assert job.status is JobStatus.FAILED and job.error == "the model could not load"
+    assert not job.folder.exists()
+    after = store.create("detection", FAST, source="app", video=clip)
+    assert list(store.execute(after))[-1].summary.frames == FRAMES
+
+
+def test_a_caller_gone_while_its_job_waits_gives_its_place_up(
+    store: JobStore, clip: Path, tmp_path: Path
+):
+    from pipeline.jobs.store import Waiting
+
+    running = store.submit("detection", upload(clip, tmp_path), SLOW)
+    assert running.wait_until(lambda j: j.status is JobStatus.RUNNING, timeout=10)
+    waiting = store.create("detection", FAST, source="app", video=clip)
+    events = store.execute(waiting, beat_s=0.05)
+    assert next(events) == Waiting(position=1)
+    events.close()  # the page was closed
+    assert waiting.status is JobStatus.CANCELLED and not waiting.folder.exists()
+    assert store.queue_position(waiting) is None
+    # Its place does not hold the queue up: the next job runs after the running one.
+    store.stop(running.id)
+    following = store.submit("detection", upload(clip, tmp_path), FAST)
+    assert finished(following) and following.status is JobStatus.COMPLETED

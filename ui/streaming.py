@@ -22,9 +22,10 @@ import numpy as np
 
 from pipeline.configs import RunConfig
 from pipeline.errors import RunStopped
-from pipeline.jobs import Job, JobStore, QueueFull
+from pipeline.jobs import Job, JobStore, QueueFull, UnknownJob
+from pipeline.jobs.store import Executor, Waiting
 from pipeline.runs import check_input
-from pipeline.runtime.events import Done, Downloading, FirstFrame, Preview, Progress
+from pipeline.runtime.events import Done, Downloading, Event, FirstFrame, Preview, Progress
 from pipeline.runtime.summary import RunSummary
 from ui import gpu
 from ui.clients import client_key
@@ -202,19 +203,7 @@ class TabHandlers:
             # page closed meanwhile ends the wait) rather than refuse.
             yield (None, QUEUE_FULL_WAIT, *pending)
             self.jobs.wait_for_room(timeout=1.0)
-        try:
-            while (started := self.jobs.acquire(job, timeout=1.0)) is None:
-                position = self.jobs.queue_position(job)
-                yield (None, f"Waiting for a device: {position or 1} in the queue.", *pending)
-            if not started:
-                yield (None, STOPPED, *pending)
-                return
-            try:
-                yield from self._run(request, job)
-            finally:
-                self.jobs.release(job)
-        finally:
-            self.jobs.finish(job)
+        yield from self._run(request, job)
 
     def _client(self, request: gr.Request | None) -> str | None:
         """Who the page's (or ``gradio_client``'s) request comes from, for its share of the queue.
@@ -228,44 +217,57 @@ class TabHandlers:
         return client_key(headers or {}, peer, self.settings)
 
     def _run(self, request: gr.Request | None, job: Job) -> Iterator[tuple[Any, ...]]:
+        """The job executed by the store with the GPU wrapper, as the tab's output values."""
         pending = (None,) * (len(self.result_files) + 1)
-        session = request.session_hash if request is not None else None
         previews = PreviewFiles(job.folder / PREVIEWS_FOLDER)
         image: str | None = None
         status = "Processing..."
-        with self.stops.run(session, job) as token, contextlib.closing(previews):
-            events = self.jobs.follow(
-                job,
-                gpu.run_events(
+        events = self.jobs.execute(job, self._executor(request), beat_s=1.0)
+        with contextlib.closing(previews), contextlib.closing(events):
+            try:
+                for event in events:
+                    if isinstance(event, Waiting):
+                        status = f"Waiting for a device: {event.position} in the queue."
+                        yield (None, status, *pending)
+                    elif isinstance(event, Downloading):
+                        yield (image, f"{event.text()}...", *pending)
+                    elif isinstance(event, Progress):
+                        # The job's id, so that a caller who loses the connection
+                        # can still fetch the result over REST.
+                        status = f"{progress_text(event)} (job {job.id})"
+                    elif isinstance(event, FirstFrame | Preview):
+                        image = previews.save(event.image)
+                        yield (image, status, *pending)
+                    elif isinstance(event, Done):
+                        yield (image, *self._results(job, event))
+                        return
+            except GeneratorExit:
+                # The caller went away (gradio_client's cancel, a closed tab): a
+                # waiting job leaves the queue, a running one stops and finishes its
+                # partial result, recorded in the job.
+                with contextlib.suppress(UnknownJob):  # deleted over REST meanwhile
+                    self.jobs.stop(job.id)
+                job.request_stop()
+                with contextlib.suppress(Exception):
+                    for _ in events:
+                        pass
+                raise
+        # Cancelled while it waited, or stopped before it had a result.
+        yield (image, STOPPED, *pending)
+
+    def _executor(self, request: gr.Request | None) -> Executor:
+        """Runs a tab's job with the app's GPU wrapper; its session's Stop reaches it meanwhile."""
+        session = request.session_hash if request is not None else None
+
+        def execute(job: Job) -> Iterator[Event]:
+            with self.stops.run(session, job) as token:
+                yield from gpu.run_events(
                     str(job.video), job.config, job.outputs, token,
                     self.settings.preview_interval_s,
                     gpu.frames_per_call(job.config, self.settings.gpu_frames_per_call),
-                ),
-            )  # fmt: skip
-            with contextlib.closing(events):
-                try:
-                    for event in events:
-                        if isinstance(event, Downloading):
-                            yield (image, f"{event.text()}...", *pending)
-                        elif isinstance(event, Progress):
-                            # The job's id, so that a caller who loses the connection
-                            # can still fetch the result over REST.
-                            status = f"{progress_text(event)} (job {job.id})"
-                        elif isinstance(event, FirstFrame | Preview):
-                            image = previews.save(event.image)
-                            yield (image, status, *pending)
-                        elif isinstance(event, Done):
-                            yield (image, *self._results(job, event))
-                            return
-                except GeneratorExit:
-                    # The caller went away (gradio_client's cancel, a closed tab): stop
-                    # the run and let it finish its partial result, recorded in the job.
-                    job.request_stop()
-                    with contextlib.suppress(Exception):
-                        for _ in events:
-                            pass
-                    raise
-        yield (image, STOPPED, *pending)
+                )  # fmt: skip
+
+        return execute
 
     def _results(self, job: Job, done: Done) -> tuple[Any, ...]:
         """``(status, *result files, summary)`` of a run that ended with a result."""

@@ -1,10 +1,21 @@
 """The job store: every run of the app is a job here, whoever started it.
 
-Runs from the REST API are executed by the store itself, in a thread per job,
-so they outlive the request that started them. Runs from the Gradio tabs are
-executed by their own handler (inside the GPU wrapper), but are jobs of the
-same store all the same: they wait for a device in the same queue and can be
-followed, stopped and fetched over REST.
+Every run of a task goes through one method, :meth:`JobStore.execute`: it waits
+for a device in the queue, runs the job with an *executor* (what turns a job into
+the run's events), records every event in the job, gives the device back and
+cleans up, whoever asked. The executor is the only thing callers choose:
+
+- the store's own, :func:`run_in_process`: the run in this process, on the
+  devices :mod:`pipeline.runtime.devices` gives it. REST and MCP jobs
+  (:meth:`JobStore.submit`, a thread per job, so that they outlive their
+  request) use it: on a ZeroGPU Space a GPU call needs the Gradio request that
+  a REST request does not carry, so those jobs run on the CPU there;
+- the app's GPU wrapper (``ui.gpu.run_events``): the tabs and ``gradio_client``.
+
+Two kinds of job are not a task's run and hold no executor: a benchmark holds
+every device for a block of its own (:meth:`JobStore.exclusive`), and a Live
+session records what its caller runs frame by frame, outside the queue
+(:meth:`JobStore.record`). Every kind is served, stopped and swept alike.
 
 - **Devices.** At most ``devices`` jobs run at once; the others wait in one
   first-come, first-served queue of at most ``max_queued`` jobs (their status
@@ -25,6 +36,11 @@ Example:
     store = JobStore(Path("/tmp/jobs"), devices=1)
     job = store.submit("detection", Path("clip.mp4"), DetectionConfig())
     job.wait_until(lambda j: j.status.finished, timeout=60)
+
+    # or, following the events (a tab's handler):
+    job = store.create("detection", config, source="app", video=Path("clip.mp4"))
+    for event in store.execute(job, executor, beat_s=1.0):
+        ...  # Waiting(position) while queued, then the run's events
 """
 
 from __future__ import annotations
@@ -36,7 +52,8 @@ import secrets
 import shutil
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +79,41 @@ INPUTS_FOLDER = ".inputs"
 MIN_RETRY_AFTER_S = 5
 #: How often an exclusive job waiting in the queue checks whether its caller is gone.
 CANCEL_POLL_S = 0.5
+
+
+#: What runs a job's task once the job has its device: the run's events, given the job.
+Executor = Callable[[Job], Iterable[Event]]
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """The job still waits for a device (what :meth:`JobStore.execute` yields meanwhile).
+
+    Attributes:
+        position: Its place in the queue: 1 runs next.
+    """
+
+    position: int
+
+
+def run_in_process(preview_interval_s: float = PREVIEW_INTERVAL_S) -> Executor:
+    """The executor that runs a job here, in this process (REST and MCP jobs).
+
+    Args:
+        preview_interval_s: Least time between two stream frames of a job.
+
+    Returns:
+        An executor: ``pipeline.runs.start`` on the job's video, config, outputs
+        and stop event.
+    """
+
+    def execute(job: Job) -> Iterator[Event]:
+        return start(
+            job.task, job.video, job.config, job.outputs, job.stop_event,
+            preview_interval_s=preview_interval_s,
+        )  # fmt: skip
+
+    return execute
 
 
 def folder_bytes(folder: Path) -> int:
@@ -115,7 +167,8 @@ class JobStore:
         max_queued_per_client: How many of them may be one client's (None: all).
         ttl_s: Finished jobs older than this are deleted.
         max_disk_bytes: Bound on the bytes under ``root`` (None: no bound).
-        preview_interval_s: Least time between two stream frames of a job.
+        preview_interval_s: Least time between two stream frames of a job run by
+            the store's own executor.
         sweep_interval_s: How often the periodic sweep runs (None: never; call :meth:`sweep`).
     """
 
@@ -140,6 +193,7 @@ class JobStore:
         self.ttl_s = ttl_s
         self.max_disk_bytes = max_disk_bytes
         self.preview_interval_s = preview_interval_s
+        self.executor = run_in_process(preview_interval_s)
         self._jobs: dict[str, Job] = {}
         self._waiting: list[Job] = []
         self._running = 0
@@ -189,9 +243,7 @@ class JobStore:
         run_type(task)
         with self._lock:
             self._check_room(client)
-            job_id = secrets.token_urlsafe(16)
-            folder = self.root / f"{FOLDER_PREFIX}{job_id}"
-            folder.mkdir()
+            job_id, folder = self._new_folder()
             if move_video:
                 suffix = video.suffix.lower() if video.suffix.lower() in VIDEO_SUFFIXES else ""
                 inputs = self.root / INPUTS_FOLDER
@@ -199,17 +251,25 @@ class JobStore:
                 target = inputs / f"{FOLDER_PREFIX}{job_id}{suffix}"
                 shutil.move(video, target)
                 video = target
-            job = Job(
-                id=job_id,
-                task=task,
-                config=config,
-                source=source,
-                folder=folder,
-                video=video,
-                outputs=output_paths(task, folder, config),
-                client=client,
+            return self._add(
+                Job(
+                    id=job_id, task=task, config=config, source=source, folder=folder,
+                    video=video, outputs=output_paths(task, folder, config), client=client,
+                ),  # fmt: skip
+                queued=True,
             )
-            self._jobs[job_id] = job
+
+    def _new_folder(self) -> tuple[str, Path]:
+        """A new job's id and its folder, made (the lock held)."""
+        job_id = secrets.token_urlsafe(16)
+        folder = self.root / f"{FOLDER_PREFIX}{job_id}"
+        folder.mkdir()
+        return job_id, folder
+
+    def _add(self, job: Job, *, queued: bool) -> Job:
+        """Hold ``job``, in the queue when ``queued`` (the lock held)."""
+        self._jobs[job.id] = job
+        if queued:
             self._waiting.append(job)
             self._lock.notify_all()
         return job
@@ -247,16 +307,14 @@ class JobStore:
         """
         with self._lock:
             self._check_room(client)
-            job_id = secrets.token_urlsafe(16)
-            folder = self.root / f"{FOLDER_PREFIX}{job_id}"
-            folder.mkdir()
-            job = Job(
-                id=job_id, task=what, config=None, source=source, folder=folder,
-                video=folder, outputs={}, weight=self.devices, client=client,
-            )  # fmt: skip
-            self._jobs[job_id] = job
-            self._waiting.append(job)
-            self._lock.notify_all()
+            job_id, folder = self._new_folder()
+            job = self._add(
+                Job(
+                    id=job_id, task=what, config=None, source=source, folder=folder,
+                    video=folder, outputs={}, weight=self.devices, client=client,
+                ),  # fmt: skip
+                queued=True,
+            )
         try:
             while (started := self.acquire(job, timeout=CANCEL_POLL_S)) is None:
                 if cancel is not None and cancel.is_set():
@@ -295,37 +353,45 @@ class JobStore:
         """
         run_type(task)
         with self._lock:
-            job_id = secrets.token_urlsafe(16)
-            folder = self.root / f"{FOLDER_PREFIX}{job_id}"
-            folder.mkdir()
-            job = Job(
-                id=job_id, task=task, config=config, source=source, folder=folder,
-                video=folder, outputs=output_paths(task, folder, config), weight=0,
-            )  # fmt: skip
-            self._jobs[job_id] = job
+            job_id, folder = self._new_folder()
+            job = self._add(
+                Job(
+                    id=job_id, task=task, config=config, source=source, folder=folder,
+                    video=folder, outputs=output_paths(task, folder, config), weight=0,
+                ),  # fmt: skip
+                queued=False,
+            )
         job.mark_running()
         return job
 
     def submit(
-        self, task: str, video: Path, config: RunConfig, *, client: str | None = None
+        self,
+        task: str,
+        video: Path,
+        config: RunConfig,
+        *,
+        client: str | None = None,
+        executor: Executor | None = None,
     ) -> Job:
-        """Create a job from an uploaded video (moved into the store) and run it in the store.
+        """Create a job from an uploaded video (moved into the store) and execute it in a thread.
 
         Args:
             task: The task's name.
             video: The upload; the store moves it.
             config: The task's config.
             client: Who asks, for its share of the queue (None: no share applies).
+            executor: What runs it (None: the store's own, :func:`run_in_process`).
 
         Returns:
-            The job; it runs as soon as a device is free.
+            The job; it runs as soon as a device is free, whether or not its
+            caller stays (its events are recorded in the job).
 
         Raises:
             QueueFull: Every device is busy and the queue (or the client's share) is full.
         """
         job = self.create(task, config, source="api", video=video, move_video=True, client=client)
-        threading.Thread(target=self._execute, args=(job,), name=f"job-{job.id[:8]}",
-                         daemon=True).start()  # fmt: skip
+        threading.Thread(target=self._execute_to_the_end, args=(job, executor),
+                         name=f"job-{job.id[:8]}", daemon=True).start()  # fmt: skip
         return job
 
     def wait_for_room(self, timeout: float) -> bool:
@@ -416,21 +482,6 @@ class JobStore:
             self._running -= job.weight
             self._lock.notify_all()
 
-    @contextlib.contextmanager
-    def device(self, job: Job) -> Iterator[bool]:
-        """Hold a device for the block (:meth:`acquire`, then :meth:`release`).
-
-        Yields:
-            True when the job runs; False when it was cancelled while it waited.
-        """
-        if not self.acquire(job):
-            yield False
-            return
-        try:
-            yield True
-        finally:
-            self.release(job)
-
     def _is_next(self, job: Job) -> bool:
         return (
             self._running + job.weight <= self.devices
@@ -465,30 +516,55 @@ class JobStore:
             job.fail(message or f"The {job.task} run failed: {exc}", internal=message is None)
             raise
 
-    def _execute(self, job: Job) -> None:
-        with self.device(job) as runs:
-            if not runs:
-                return
-            events = start(
-                job.task, job.video, job.config, job.outputs, job.stop_event,
-                preview_interval_s=self.preview_interval_s,
-            )  # fmt: skip
-            try:
-                for _ in self.follow(job, events):
-                    pass
-            except Exception:  # recorded in the job by follow()
-                log.info("job %s failed: %s", job.id, job.error)
-        self._after_run(job)
+    def execute(
+        self, job: Job, executor: Executor | None = None, *, beat_s: float | None = None
+    ) -> Iterator[Event | Waiting]:
+        """Run a job made by :meth:`create`: the one way every task's run is executed.
 
-    def finish(self, job: Job) -> None:
-        """What the store does once a job's run is over (called by whoever ran it).
+        It waits for the job's device in queue order, runs ``executor(job)``
+        once it has it, records each event in the job (:meth:`follow`), gives
+        the device back and cleans up (:meth:`_after_run`), however the run
+        ends: finished, failed, stopped, cancelled while it waited, or its
+        caller gone (the generator closed).
 
-        A run that ended without a result (failed, or stopped before its
-        first frame) leaves nothing but the job's record.
+        Args:
+            job: A queued job of this store.
+            executor: What runs it (None: the store's own, :func:`run_in_process`).
+            beat_s: While it waits, yield :class:`Waiting` this often (None: wait
+                without a word).
+
+        Yields:
+            :class:`Waiting` while it waits (with ``beat_s``), then the run's events.
+            Nothing more when it was cancelled while it waited (its status says so).
+
+        Raises:
+            PipelineError, ModelError: As the run raised them (the job records the message).
         """
-        self._after_run(job)
+        run = executor or self.executor
+        try:
+            while (started := self.acquire(job, timeout=beat_s)) is None:
+                yield Waiting(self.queue_position(job) or 1)
+            if not started:
+                return
+            try:
+                yield from self.follow(job, run(job))
+            finally:
+                self.release(job)
+        finally:
+            self._after_run(job)
+
+    def _execute_to_the_end(self, job: Job, executor: Executor | None) -> None:
+        """:meth:`execute` with nobody following (a REST job's thread)."""
+        try:
+            for _ in self.execute(job, executor):
+                pass
+        except Exception:  # recorded in the job by follow()
+            log.info("job %s failed: %s", job.id, job.error)
 
     def _after_run(self, job: Job) -> None:
+        with self._lock:
+            # Its caller went away while it waited: its place must not hold the queue up.
+            self._forget_waiting(job)
         if not job.status.finished:
             # Ended without a result, e.g. its caller went away before it started.
             self._remove_folder(job)
