@@ -161,6 +161,42 @@ def test_a_long_queries_value_is_refused_and_never_echoed(http: httpx.Client, cl
     assert_short_error(post_video(http, clip, queries="p" * (2**20 + 10)), 400, "maximum size")
 
 
+@pytest.mark.parametrize(
+    ("form", "message"),
+    [
+        ({"detector": "x" * 500_000}, "detector is 500000 characters long; the limit is 40"),
+        ({"tracker": "x" * 41}, "the limit is 40"),
+        ({"runtime": "x" * 500_000}, "the limit is 40"),
+        ({"detect_every": "x" * 500_000}, "the limit is 40"),
+        ({"privacy": "x" * 500_000}, "the limit is 40"),
+        ({"mode": "segmentation", "segmenter": "x" * 500_000}, "the limit is 40"),
+        ({"privacy": "blur", "privacy_classes": "a," * 250_000}, "the limit is 100"),
+        ({"speed": "true", "speed_area": "1," * 250_000}, "the limit is 200"),
+        ({"speed": "true", "speed_area": "0,0,9,0,9,9,0,9", "speed_area_size": "1" * 500_000},
+         "the limit is 200"),
+    ],
+    ids=["detector", "tracker", "runtime", "detect_every", "privacy", "segmenter",
+         "privacy_classes", "speed_area", "speed_area_size"],
+)  # fmt: skip
+def test_a_long_text_field_is_refused_and_never_echoed(
+    http: httpx.Client, clip: Path, form: dict[str, str], message: str
+) -> None:
+    answer = post_video(http, clip, **form)
+    assert_short_error(answer, 422, message)
+    assert "x" * 50 not in answer.text and "a," * 50 not in answer.text
+
+
+@pytest.mark.parametrize(
+    "prompts",
+    ["[" * 40_000 + "]" * 40_000, '{"frame": ' + "9" * 5000 + ', "objects": []}',
+     '{"objects": [{"points": [[1e400, 1, 1]]}]}'],
+    ids=["nested", "5000-digits", "1e400"],
+)  # fmt: skip
+def test_prompts_past_the_limits_are_a_422(http: httpx.Client, clip: Path, prompts: str) -> None:
+    answer = post_video(http, clip, mode="segmentation", prompts=prompts)
+    assert_short_error(answer, 422, "The prompts")
+
+
 def test_too_large_a_frame_is_refused_from_its_headers(
     http: httpx.Client, tmp_path: Path
 ) -> None:
