@@ -402,3 +402,43 @@ def test_video_files_are_served_as_what_they_are(server: str) -> None:
     """Python's own table names a ``.ts`` file Qt's translation source."""
     assert mimetypes.guess_type("upload.ts")[0] == "video/mp2t"
     assert mimetypes.guess_type("upload.mkv")[0] == "video/x-matroska"
+
+
+def test_format_checks_run_a_few_at_a_time_off_the_event_loop(
+    store: JobStore, clip: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A burst of uploads waits for turns at the check rather than probing all at once."""
+    import io
+
+    from starlette.datastructures import UploadFile
+
+    from ui.rest import routes
+
+    limits = Settings(output_dir=tmp_path, format_checks=2)
+    at_once, most = 0, 0
+    lock = threading.Lock()
+
+    def check_video(path: Path, video_limits: object) -> None:
+        nonlocal at_once, most
+        with lock:
+            at_once += 1
+            most = max(most, at_once)
+        time.sleep(0.2)
+        with lock:
+            at_once -= 1
+
+    monkeypatch.setattr(routes, "check_video", check_video)
+    data = clip.read_bytes()
+
+    def upload() -> None:
+        path = routes.store_upload(
+            store, UploadFile(io.BytesIO(data), filename="clip.mp4"), limits, None
+        )
+        path.unlink()
+
+    threads = [threading.Thread(target=upload) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert most == 2

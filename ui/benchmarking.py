@@ -52,6 +52,29 @@ def _whole_numbers(
     return tuple(numbers) or default
 
 
+#: A grid whose lists multiply past this is refused before its configs are built.
+GRID_PRODUCT_CAP = 1000
+
+
+def check_grid(plan: BenchmarkPlan, most: int) -> None:
+    """Refuse a benchmark of more than ``most`` combinations (rows), before it starts.
+
+    Every route checks it (REST, the tab, ``gradio_client``): each row is a measured run.
+
+    Raises:
+        ConfigError: Naming the limit.
+    """
+    product = 1
+    for values in (plan.detectors, plan.sizes, plan.runtimes, plan.batch_sizes, plan.device_sets):
+        product *= max(1, len(values))
+    rows = product if product > GRID_PRODUCT_CAP else len(plan.configs())
+    if rows > most:
+        raise ConfigError(
+            f"The benchmark asks for {rows} combinations; the limit is {most}. "
+            "Ask for fewer detectors, sizes, runtimes, batch sizes or device sets."
+        )
+
+
 def parse_plan(
     detectors: str | list[str] | None,
     sizes: str | list[str] | None,
@@ -146,7 +169,8 @@ def run_benchmark(
 
     It ends early, keeping nothing, when its job is stopped (``POST
     /detect/stop/{job_id}``) or ``cancel`` is set (its client went away): out
-    of the queue if it still waits, else before the next configuration.
+    of the queue if it still waits, else within about a frame of the
+    configuration it measures.
 
     Returns:
         ``job_id``, ``video``, ``rows`` (one per configuration), ``scaling``

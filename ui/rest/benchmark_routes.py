@@ -25,7 +25,7 @@ from starlette.datastructures import UploadFile as StarletteUploadFile
 from pipeline.evaluation import analysis, benchmark_grid
 from pipeline.evaluation.hardware import hardware_report
 from pipeline.jobs import JobStore
-from ui.benchmarking import parse_plan, profile_config, run_benchmark, run_profile
+from ui.benchmarking import check_grid, parse_plan, profile_config, run_benchmark, run_profile
 from ui.monitoring import app_monitor
 from ui.rest.disconnect import unless_disconnected
 from ui.rest.errors import ERROR_RESPONSES, ApiError, api_errors, quoted
@@ -38,27 +38,6 @@ ROW_KEYS = (
     "detector", "size", "runtime", "devices", "batch_size", "end_to_end_fps",
     "stage_ms_per_frame",
 )  # fmt: skip
-#: A grid whose lists multiply past this is refused before its configs are built.
-GRID_PRODUCT_CAP = 1000
-
-
-def check_grid(plan: benchmark_grid.BenchmarkPlan, most: int) -> None:
-    """Refuse a benchmark of more than ``most`` combinations (rows), before it starts.
-
-    Raises:
-        ApiError: 422, naming the limit.
-    """
-    product = 1
-    for values in (plan.detectors, plan.sizes, plan.runtimes, plan.batch_sizes, plan.device_sets):
-        product *= max(1, len(values))
-    rows = product if product > GRID_PRODUCT_CAP else len(plan.configs())
-    if rows > most:
-        raise ApiError(
-            422, f"The benchmark asks for {rows} combinations; the limit is {most}. "
-            "Ask for fewer detectors, sizes, runtimes, batch sizes or device sets.",
-        )  # fmt: skip
-
-
 def check_rows(rows: object, most: int) -> list[dict[str, Any]]:
     """The rows of ``POST /benchmark/analysis``, checked to be a benchmark's.
 
@@ -132,7 +111,8 @@ def build_benchmark_router(jobs: JobStore, settings: Settings) -> APIRouter:
 
         Form fields are comma-separated lists; ``devices`` separates device sets
         with ``;`` (``cuda:0; cuda:0,cuda:1``). A client that disconnects cancels
-        it: out of the queue, or before its next configuration.
+        it: out of the queue, or within about a frame of the configuration it
+        measures.
         """
         cancel = threading.Event()
         client = client_of(request, settings)
