@@ -335,6 +335,14 @@ def test_long_class_lists_are_refused_on_the_tabs_as_over_rest(clip: Path, tmp_p
     assert not files_under(tmp_path)
 
 
+def test_a_message_quoting_a_long_value_is_cut_short(clip: Path, tmp_path: Path) -> None:
+    """A name the page never offers, sent by a script: its error does not echo a megabyte."""
+    handlers = DetectionHandlers(Settings(output_dir=tmp_path))
+    with pytest.raises(gr.Error, match="Unknown detector") as refused:
+        handlers.first_frame(str(clip), "x" * 100_000, None, "", 0.3)
+    assert len(refused.value.message) <= 2001
+
+
 @pytest.mark.parametrize(
     ("size", "confidence", "message"),
     [("xxl", 0.3, "has no size 'xxl'"), (None, 1.5, "between 0 and 1")],

@@ -145,8 +145,10 @@ def post_video(http: httpx.Client, video: Path, **form: str) -> httpx.Response:
          "finite number"),
         (json.dumps({"lines": [{"name": f"l{i}", "points": [[0, 0], [1, 1]]}
                                for i in range(MAX_SHAPES + 1)]}), "the limit is"),
+        (json.dumps({"lines": [{"name": "n" * 90_000, "points": [[0, 0], [1, 1]]}]}),
+         "is not a valid name"),
     ],
-    ids=["nested", "1e400", "4000-digits", "too-many-lines"],
+    ids=["nested", "1e400", "4000-digits", "too-many-lines", "long-name"],
 )  # fmt: skip
 def test_counting_past_the_limits_is_a_422(
     http: httpx.Client, clip: Path, counting: str, message: str
