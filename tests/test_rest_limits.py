@@ -444,3 +444,32 @@ def test_format_checks_run_a_few_at_a_time_off_the_event_loop(
     for thread in threads:
         thread.join(timeout=30)
     assert most == 2
+
+
+def test_gradio_s_json_bodies_are_held_to_a_few_megabytes_mcp_s_to_the_upload_limit(
+    settings: Settings,
+) -> None:
+    """The page's queue carries file references and webcam frames, never a gigabyte of JSON."""
+    from ui.rest.guard import JSON_BODY_BYTES
+
+    async def app(scope, receive, send) -> None:
+        if scope["type"] == "lifespan":
+            while (await receive())["type"] != "lifespan.shutdown":
+                await send({"type": "lifespan.startup.complete"})
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+        while (await receive()).get("more_body"):
+            pass
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    guarded = RequestGuard(app, Settings(**{**settings.__dict__, "max_upload_mb": 100}))
+    body = b'{"data": ["' + b"a" * JSON_BODY_BYTES + b'"]}'
+    json_type = {"Content-Type": "application/json"}
+    with TestClient(guarded) as client:
+        for path in ("/gradio_api/queue/join", "/gradio_api/run/predict"):
+            assert_short_error(client.post(path, content=body, headers=json_type), 413, "16 MB")
+            small = client.post(path, content=b'{"data": []}', headers=json_type)
+            assert small.status_code == 200
+        # A tool call may carry a short clip as a data: URL: the upload limit holds there.
+        assert client.post("/gradio_api/mcp/", content=body, headers=json_type).status_code == 200
