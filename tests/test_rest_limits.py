@@ -230,6 +230,17 @@ def test_a_benchmark_grid_over_the_row_limit_is_refused(http: httpx.Client) -> N
     assert_short_error(answer, 422, "40 combinations; the limit is 4")
 
 
+def test_a_vast_benchmark_grid_is_refused_before_its_combinations_are_walked(
+    http: httpx.Client,
+) -> None:
+    """3000 sizes by 3000 batch sizes: nine million combinations, never built one by one."""
+    numbers = ",".join(map(str, range(1, 3001)))
+    answer = http.post(
+        "/benchmark", data={"detectors": "yolox_nano", "sizes": numbers, "batch_sizes": numbers}
+    )
+    assert_short_error(answer, 422, "9000000 combinations; the limit is 4")
+
+
 @pytest.mark.parametrize(
     ("body", "message"),
     [

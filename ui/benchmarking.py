@@ -14,6 +14,7 @@ Example:
 from __future__ import annotations
 
 import json
+import math
 import tempfile
 import threading
 from pathlib import Path
@@ -64,15 +65,18 @@ def check_grid(plan: BenchmarkPlan, most: int) -> None:
     Raises:
         ConfigError: Naming the limit.
     """
-    product = 1
-    for values in (plan.detectors, plan.sizes, plan.runtimes, plan.batch_sizes, plan.device_sets):
-        product *= max(1, len(values))
-    rows = product if product > GRID_PRODUCT_CAP else len(plan.configs())
+    lists = (plan.detectors, plan.sizes, plan.runtimes, plan.batch_sizes, plan.device_sets)
+    product = math.prod(max(1, len(values)) for values in lists)
+    rows = product if product > max(GRID_PRODUCT_CAP, most) else len(plan.configs())
     if rows > most:
-        raise ConfigError(
-            f"The benchmark asks for {rows} combinations; the limit is {most}. "
-            "Ask for fewer detectors, sizes, runtimes, batch sizes or device sets."
-        )
+        raise _too_many_rows(rows, most)
+
+
+def _too_many_rows(rows: int, most: int) -> ConfigError:
+    return ConfigError(
+        f"The benchmark asks for {rows} combinations; the limit is {most}. "
+        "Ask for fewer detectors, sizes, runtimes, batch sizes or device sets."
+    )
 
 
 def parse_plan(
@@ -84,6 +88,7 @@ def parse_plan(
     *,
     max_frames: int | None = None,
     weights: str | None = None,
+    max_rows: int | None = None,
 ) -> BenchmarkPlan:
     """A benchmark plan from what a form or an API client sent (lists or comma-separated text).
 
@@ -96,9 +101,11 @@ def parse_plan(
             (``"cuda:0; cuda:0,cuda:1"``; empty: every GPU, else the CPU).
         max_frames: Frames of the clip used (None: all).
         weights: Weights for every detector (tests use architecture files).
+        max_rows: Most combinations (:func:`check_grid`; None: no limit).
 
     Raises:
-        ConfigError: Nothing to measure, a bad number, an unknown runtime or device.
+        ConfigError: Nothing to measure, a bad number, an unknown runtime or
+            device, more than ``max_rows`` combinations.
         models.UnknownModelError: An unknown detector.
     """
     chosen = _names(detectors)
@@ -107,15 +114,22 @@ def parse_plan(
     sets = tuple(
         tuple(_names(part)) for part in (device_sets or "").split(";") if _names(part)
     ) or ((),)
-    return BenchmarkPlan(
-        detectors=tuple(chosen),
-        sizes=tuple(_names(sizes)) or (None,),
-        runtimes=tuple(_names(runtimes)) or (None,),
-        batch_sizes=_whole_numbers("Batch sizes", batch_sizes, (1,)),
-        device_sets=sets,
-        weights=weights,
-        max_frames=max_frames,
-    )
+    lists = {
+        "detectors": tuple(chosen),
+        "sizes": tuple(_names(sizes)) or (None,),
+        "runtimes": tuple(_names(runtimes)) or (None,),
+        "batch_sizes": _whole_numbers("Batch sizes", batch_sizes, (1,)),
+        "device_sets": sets,
+    }
+    product = math.prod(len(values) for values in lists.values())
+    if max_rows is not None and product > max(GRID_PRODUCT_CAP, max_rows):
+        # Before the plan is built: checking it walks every combination (30000 sizes
+        # by 30000 batch sizes took minutes of a worker's time to be refused).
+        raise _too_many_rows(product, max_rows)
+    plan = BenchmarkPlan(**lists, weights=weights, max_frames=max_frames)
+    if max_rows is not None:
+        check_grid(plan, max_rows)
+    return plan
 
 
 def profile_config(

@@ -25,7 +25,7 @@ from starlette.datastructures import UploadFile as StarletteUploadFile
 from pipeline.evaluation import analysis, benchmark_grid
 from pipeline.evaluation.hardware import hardware_report
 from pipeline.jobs import JobStore
-from ui.benchmarking import check_grid, parse_plan, profile_config, run_benchmark, run_profile
+from ui.benchmarking import parse_plan, profile_config, run_benchmark, run_profile
 from ui.monitoring import app_monitor
 from ui.rest.disconnect import unless_disconnected
 from ui.rest.errors import ERROR_RESPONSES, ApiError, api_errors, quoted
@@ -119,8 +119,10 @@ def build_benchmark_router(jobs: JobStore, settings: Settings) -> APIRouter:
 
         def measure() -> dict[str, Any]:
             frames = number("max_frames", max_frames, int)
-            plan = parse_plan(detectors, sizes, runtimes, batch_sizes, devices, max_frames=frames)
-            check_grid(plan, settings.max_benchmark_rows)
+            plan = parse_plan(
+                detectors, sizes, runtimes, batch_sizes, devices, max_frames=frames,
+                max_rows=settings.max_benchmark_rows,
+            )  # fmt: skip
             path = clip(video)
             try:
                 return run_benchmark(

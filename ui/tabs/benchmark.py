@@ -27,7 +27,7 @@ from pipeline.evaluation.benchmark_grid import iter_stage_bars, label
 from pipeline.evaluation.hardware import hardware_report
 from pipeline.jobs import JobStore
 from ui.background import while_connected
-from ui.benchmarking import check_grid, parse_plan, profile_config, run_benchmark, run_profile
+from ui.benchmarking import parse_plan, profile_config, run_benchmark, run_profile
 from ui.clients import client_key
 from ui.errors import as_gr_errors, user_error
 from ui.jobs import job_store
@@ -221,8 +221,8 @@ class BenchmarkHandlers:
                 batch_sizes,
                 devices,
                 max_frames=int(max_frames) if max_frames else None,
+                max_rows=self.settings.max_benchmark_rows,
             )
-            check_grid(plan, self.settings.max_benchmark_rows)
             client = self._client(request)
             total = len(plan.configs())
             progress(0, desc=f"Waiting for the devices ({total} configurations)...")
