@@ -12,7 +12,7 @@ import pytest
 from pipeline import DetectionConfig
 from pipeline.configs import field_default
 from pipeline.io import video_limits
-from pipeline.stages import click_prompts, counting
+from pipeline.stages import click_prompts, counting, slicing
 from ui.rest import errors as rest_errors
 from ui.rest import forms as rest_forms
 from ui.settings import OUTPUT_DIR_NAME, PREFIX, Settings
@@ -164,6 +164,7 @@ def test_the_limits_table_is_the_code_limits() -> None:
             f"{fields['max_query_chars']} characters (`privacy_classes` too), a name "
             f"{rest_forms.MAX_NAME_CHARS}, `speed_area` {rest_forms.MAX_POINTS_CHARS}"
         ),
+        "tiles a frame (`slicing`)": str(slicing.MAX_TILES),
         "objects picked by hand (`prompts`)": (
             f"{click_prompts.MAX_OBJECTS} objects, {click_prompts.MAX_CLICKS} clicks an object, "
             f"{click_prompts.MAX_JSON_CHARS} characters"
