@@ -123,6 +123,18 @@ def test_a_frame_index_that_is_no_whole_number_is_a_422(
     assert_short_error(answer, 422, "The frame index must be a whole number")
 
 
+def test_an_unknown_job_id_of_kilobytes_is_a_404_that_does_not_echo_it(
+    http: httpx.Client,
+) -> None:
+    long_id = "a" * 8000
+    for method, path in [
+        ("GET", f"/detect/status/{long_id}"), ("DELETE", f"/detect/job/{long_id}"),
+        ("POST", f"/detect/stop/{long_id}"), ("GET", f"/detect/tracks/{long_id}/1"),
+        ("GET", f"/benchmark/trace/{long_id}"),
+    ]:  # fmt: skip
+        assert_short_error(http.request(method, path), 404, "No job 'aaaa")
+
+
 def test_a_frame_index_within_range_is_answered(http: httpx.Client, job_id: str) -> None:
     answer = http.get(f"/detect/tracks/{job_id}/3")
     assert answer.status_code == 200 and answer.json()["frame"] == 3
