@@ -242,6 +242,37 @@ def test_a_benchmark_grid_over_the_row_limit_is_refused(http: httpx.Client) -> N
     assert_short_error(answer, 422, "40 combinations; the limit is 4")
 
 
+@pytest.mark.parametrize(
+    ("path", "form"),
+    [
+        ("/benchmark", {"detectors": "x" * 100_000}),
+        ("/benchmark", {"detectors": "yolox_nano", "runtimes": "x" * 100_000}),
+        ("/benchmark", {"detectors": "yolox_nano", "batch_sizes": "x" * 100_000}),
+        ("/benchmark", {"detectors": "yolox_nano", "devices": "cpu; " + "x" * 100_000}),
+        ("/benchmark/profile", {"detector": "x" * 100_000}),
+        ("/benchmark/profile", {"device": "x" * 100_000}),
+        ("/benchmark/profile", {"batch_size": "x" * 100_000}),
+    ],
+    ids=["detectors", "runtimes", "batch_sizes", "devices", "profile-detector",
+         "profile-device", "profile-batch"],
+)  # fmt: skip
+def test_a_benchmark_s_long_name_is_refused_and_never_echoed(
+    http: httpx.Client, path: str, form: dict[str, str]
+) -> None:
+    assert_short_error(http.post(path, data=form), 422, "100000 characters long")
+
+
+def test_benchmark_analysis_of_rows_with_long_names_is_a_422(http: httpx.Client) -> None:
+    row = {
+        "detector": "x" * 100_000, "size": None, "runtime": None, "devices": ["cpu"],
+        "batch_size": 1, "end_to_end_fps": 10.0, "stage_ms_per_frame": {"model": 5.0},
+    }  # fmt: skip
+    answer = http.post("/benchmark/analysis", json={"rows": [row]})
+    assert_short_error(answer, 422, "longer than 40 characters")
+    row = {**row, "detector": "yolox_nano", "devices": ["x" * 100_000]}
+    assert_short_error(http.post("/benchmark/analysis", json={"rows": [row]}), 422, "Row 0")
+
+
 def test_a_vast_benchmark_grid_is_refused_before_its_combinations_are_walked(
     http: httpx.Client,
 ) -> None:

@@ -31,10 +31,32 @@ from pipeline.runtime.template import check_video
 EXAMPLE_CLIP = Path(__file__).resolve().parents[1] / "assets" / "one_by_one_person.mp4"
 
 
+#: Longest name or number in a benchmark's lists (a model, size, runtime, device):
+#: none is near it, and an unknown one is quoted whole in its message.
+MAX_NAME_CHARS = 40
+
+
 def _names(text: str | list[str] | None) -> list[str]:
     if isinstance(text, list):
-        return [str(t).strip() for t in text if str(t).strip()]
-    return [part.strip() for part in (text or "").split(",") if part.strip()]
+        names = [str(t).strip() for t in text if str(t).strip()]
+    else:
+        names = [part.strip() for part in (text or "").split(",") if part.strip()]
+    for name in names:
+        _check_name_length(name)
+    return names
+
+
+def _check_name_length(name: str) -> None:
+    """Refuse a name longer than :data:`MAX_NAME_CHARS`, quoting only its start.
+
+    Raises:
+        ConfigError: Naming the limit.
+    """
+    if len(name) > MAX_NAME_CHARS:
+        raise ConfigError(
+            f"{name[:20]!r}... is {len(name)} characters long; a model, size, runtime, "
+            f"device or batch size is at most {MAX_NAME_CHARS}."
+        )
 
 
 def _whole_numbers(
@@ -149,9 +171,12 @@ def profile_config(
         device: ``cpu``, ``cuda`` or ``cuda:N`` (empty: the first GPU, else the CPU).
 
     Raises:
-        ConfigError: An unknown runtime, or a batch size that is no whole number.
+        ConfigError: An unknown runtime, a batch size that is no whole number,
+            a value longer than :data:`MAX_NAME_CHARS`.
         models.UnknownModelError: An unknown detector or size.
     """
+    for value in (detector, size, runtime, device, str(batch_size or "")):
+        _check_name_length((value or "").strip())
     runtime = (runtime or "").strip() or None
     if runtime is not None and runtime not in known_runtimes():
         known = ", ".join(known_runtimes())

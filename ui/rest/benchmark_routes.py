@@ -25,7 +25,7 @@ from starlette.datastructures import UploadFile as StarletteUploadFile
 from pipeline.evaluation import analysis, benchmark_grid
 from pipeline.evaluation.hardware import hardware_report
 from pipeline.jobs import JobStore
-from ui.benchmarking import parse_plan, profile_config, run_benchmark, run_profile
+from ui.benchmarking import MAX_NAME_CHARS, parse_plan, profile_config, run_benchmark, run_profile
 from ui.monitoring import app_monitor
 from ui.rest.disconnect import unless_disconnected
 from ui.rest.errors import ERROR_RESPONSES, ApiError, api_errors, quoted
@@ -33,6 +33,8 @@ from ui.rest.forms import number
 from ui.rest.routes import Text, client_of, store_upload
 from ui.settings import Settings
 
+#: Keys of a row that name its configuration.
+NAME_KEYS = ("detector", "size", "runtime")
 #: Keys of a benchmark's row that its analysis reads.
 ROW_KEYS = (
     "detector", "size", "runtime", "devices", "batch_size", "end_to_end_fps",
@@ -54,6 +56,14 @@ def check_rows(rows: object, most: int) -> list[dict[str, Any]]:
             raise ApiError(
                 422, f"Row {index} is not a benchmark's row: it lacks {', '.join(missing)}. "
                 "Send the rows as POST /benchmark answered them.",
+            )  # fmt: skip
+        # The analysis names each configuration by these, several times over.
+        names = [row[key] for key in NAME_KEYS]
+        names += row["devices"] if isinstance(row["devices"], list) else [row["devices"]]
+        if any(isinstance(name, str) and len(name) > MAX_NAME_CHARS for name in names):
+            raise ApiError(
+                422, f"Row {index} names a model, size, runtime or device longer than "
+                f"{MAX_NAME_CHARS} characters; no benchmark's row does.",
             )  # fmt: skip
     return rows  # type: ignore[return-value]
 
