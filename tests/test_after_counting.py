@@ -25,12 +25,13 @@ from pipeline.cli.main import main
 from pipeline.configs import DetectionConfig
 from pipeline.errors import ConfigError
 from pipeline.io.video import H264Writer
+from pipeline.runs import check_input
 from pipeline.runs.after_counting import AfterCounting
 from pipeline.runtime.events import Done, FirstFrame
 from pipeline.stages.annotation import object_labels
 from pipeline.stages.heatmap import HeatmapStage
 from pipeline.stages.privacy import PrivacyFilter
-from pipeline.stages.slicing import FrameSlicer
+from pipeline.stages.slicing import MAX_TILES, FrameSlicer, tile_count
 from pipeline.stages.speed import SpeedArea
 from ui.after_counting import add_area_point, after_counting_settings
 from ui.rest.forms import RunForm
@@ -343,6 +344,15 @@ def test_slicing_detects_tile_by_tile_and_puts_boxes_back_in_the_frame():
     assert detector.calls == 6
     assert found.xyxy.tolist() == [[200.0, 150.0, 240.0, 190.0]]
     assert found.data["class_name"].tolist() == ["green"]
+
+
+def test_tiles_so_small_that_a_frame_takes_hundreds_of_calls_are_refused(tmp_path):
+    """Each tile is a detector call on every frame: the least tiles on a large frame are not."""
+    clip = synthetic.make_video(tmp_path / "wide.mp4", frames=2, width=640, height=480)
+    assert tile_count(640, 480, 32) == 475 > MAX_TILES
+    with pytest.raises(ConfigError, match="into 475 tiles.*the limit is 256"):
+        check_input(clip, DetectionConfig(detector="test_shapes", slicing=True, slice_size=32))
+    check_input(clip, DetectionConfig(detector="test_shapes", slicing=True, slice_size=64))
 
 
 def test_a_sliced_run_records_its_tiles_and_finds_the_same_objects(two_shapes, tmp_path):

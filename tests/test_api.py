@@ -322,6 +322,27 @@ def test_the_deployment_s_video_limits_hold_for_the_tabs(
     assert not files_under(tmp_path)
 
 
+def test_long_class_lists_are_refused_on_the_tabs_as_over_rest(clip: Path, tmp_path: Path) -> None:
+    """``gradio_client`` sends what it likes: ``max_query_chars`` holds here too."""
+    handlers = DetectionHandlers(Settings(output_dir=tmp_path, max_query_chars=100))
+    many = ", ".join(f"class{i}" for i in range(50))
+    with pytest.raises(gr.Error, match=r"queries is \d+ characters long; the limit is 100"):
+        handlers.first_frame(str(clip), "yolox_nano", None, many, 0.3)
+    with pytest.raises(gr.Error, match=r"privacy_classes is \d+ characters long") as refused:
+        next(handlers.detect(str(clip), "yolox_nano", None, "", 0.3, privacy=True,
+                             privacy_classes=many))  # fmt: skip
+    assert "class49" not in str(refused.value)
+    assert not files_under(tmp_path)
+
+
+def test_a_message_quoting_a_long_value_is_cut_short(clip: Path, tmp_path: Path) -> None:
+    """A name the page never offers, sent by a script: its error does not echo a megabyte."""
+    handlers = DetectionHandlers(Settings(output_dir=tmp_path))
+    with pytest.raises(gr.Error, match="Unknown detector") as refused:
+        handlers.first_frame(str(clip), "x" * 100_000, None, "", 0.3)
+    assert len(refused.value.message) <= 2001
+
+
 @pytest.mark.parametrize(
     ("size", "confidence", "message"),
     [("xxl", 0.3, "has no size 'xxl'"), (None, 1.5, "between 0 and 1")],

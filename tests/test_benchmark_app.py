@@ -12,14 +12,18 @@ import socket
 import threading
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
+import gradio as gr
 import httpx
+import numpy as np
 import pytest
+import synthetic
 from chromium import chromium
 
 import models
-from pipeline import ConfigError, PipelineError, RunStopped
-from pipeline.evaluation import benchmark_grid
+from pipeline import ConfigError, DetectionConfig, PipelineError, RunStopped
+from pipeline.evaluation import benchmark, benchmark_grid
 from pipeline.evaluation.analysis import analyze
 from pipeline.evaluation.benchmark_grid import STAGES, BenchmarkPlan, run_grid
 from pipeline.evaluation.hardware import NO_GPU, hardware_report
@@ -119,18 +123,85 @@ def test_the_analysis_names_the_bottleneck_best_batch_and_expected_time(grid: li
         analyze([])
 
 
-def test_a_grid_asked_to_stop_ends_between_configurations(tmp_path: Path) -> None:
+def test_a_grid_asked_to_stop_ends_between_configurations(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     plan = BenchmarkPlan(detectors=("yolox_nano",), batch_sizes=(1, 2, 4), max_frames=4)
-    asked: list[int] = []
+    measured: list[int] = []
 
-    def stopped() -> bool:
-        asked.append(len(asked))
-        return len(asked) > 1  # after the first configuration
+    def measure(config, video, images, workdir, stopped=None) -> dict:
+        measured.append(config.batch_size)
+        return {}
 
+    monkeypatch.setattr(benchmark_grid, "measure", measure)
     with pytest.raises(RunStopped, match="stopped after 1 of 3 configurations"):
-        run_grid(plan, CLIP, tmp_path, stopped=stopped)
-    assert len(asked) == 2
+        run_grid(plan, CLIP, tmp_path, stopped=lambda: bool(measured))
+    assert measured == [1]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run-0"], "measured past the stop"
+
+
+def test_the_page_and_gradio_client_keep_to_the_row_limit_and_the_client_share(
+    tmp_path: Path,
+) -> None:
+    """Not only REST: the tab's endpoint is as open to a script as ``POST /benchmark``."""
+    from pipeline.jobs import JobStore
+    from ui.tabs.benchmark import BenchmarkHandlers
+
+    limits = Settings(output_dir=tmp_path, max_benchmark_rows=2, max_queued_per_client=1)
+    store = JobStore(
+        tmp_path, devices=1, max_queued=4, max_queued_per_client=1, sweep_interval_s=None
+    )
+    try:
+        handlers = BenchmarkHandlers(limits, store)
+        grid = handlers.benchmark(None, ["yolox_nano"], "", [], "1, 2, 3", "", 1)
+        with pytest.raises(gr.Error, match="3 combinations; the limit is 2"):
+            next(grid)
+        # One place in the queue each: this address's benchmark counts against it.
+        busy = store.submit(
+            "detection", synthetic.make_video(tmp_path / "busy.mp4", frames=30, width=64,
+                                               height=64),
+            DetectionConfig(detector="test_shapes", detector_options=(("delay_s", 1.0),)),
+        )  # fmt: skip
+        request = SimpleNamespace(headers={}, client=SimpleNamespace(host="203.0.113.9"))
+        mine = store.submit(
+            "detection", synthetic.make_video(tmp_path / "mine.mp4", frames=2, width=64,
+                                               height=64),
+            DetectionConfig(detector="test_shapes"), client="address:203.0.113.9",
+        )  # fmt: skip
+        with pytest.raises(gr.Error, match="the most one client may"):
+            handlers.benchmark_profile(None, "yolox_nano", "", "", 1, "cpu", request)
+        store.delete(mine.id)
+        store.delete(busy.id)
+    finally:
+        store.close()
+
+
+def test_a_measured_run_asked_to_stop_ends_within_about_a_second(tmp_path: Path) -> None:
+    """A client that leaves mid-configuration frees the devices then, not at its end."""
+    clip = synthetic.make_video(tmp_path / "clip.mp4", frames=30, width=160, height=128)
+    # About half a second a frame: some 15 s for the whole clip.
+    slow = DetectionConfig(detector="test_shapes", detector_options=(("delay_s", 1.0),))
+    asked_at = time.monotonic() + 0.5
+    started = time.monotonic()
+    with pytest.raises(RunStopped):
+        benchmark.end_to_end(slow, clip, tmp_path, stopped=lambda: time.monotonic() > asked_at)
+    assert time.monotonic() - started < 3.0
+    images = [np.zeros((8, 8, 3), np.uint8)] * 4
+    with pytest.raises(RunStopped):
+        benchmark.model_only(slow, images, stopped=lambda: True)
+
+
+def test_the_frames_a_grid_holds_decoded_are_bounded_in_memory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A long clip within the video limits is never held whole (36000 4K frames: 955 GB)."""
+    clip = synthetic.make_video(tmp_path / "clip.mp4", frames=20, width=160, height=128)
+    frame_bytes = 160 * 128 * 3
+    monkeypatch.setattr(benchmark_grid, "MODEL_ONLY_MAX_BYTES", 5 * frame_bytes)
+    assert len(benchmark_grid.model_only_frames(clip, None)) == 5
+    assert len(benchmark_grid.model_only_frames(clip, 3)) == 3
+    monkeypatch.setattr(benchmark_grid, "MODEL_ONLY_MAX_BYTES", 1)
+    assert len(benchmark_grid.model_only_frames(clip, None)) == 1  # always one to measure
 
 
 @pytest.mark.parametrize(
@@ -279,7 +350,7 @@ def test_a_rest_benchmark_whose_client_disconnects_is_cancelled(
             b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
         )
         job = running_benchmark(settings, before)
-    # Gone: the grid stops before its next configuration, keeping nothing.
+    # Gone: the grid stops within about a frame, keeping nothing.
     assert job.wait_until(lambda j: j.status.finished, timeout=120)
     assert job.status is JobStatus.STOPPED, (job.status, job.error)
     assert not job.folder.exists()

@@ -135,12 +135,22 @@ def video(tmp_path_factory: pytest.TempPathFactory) -> Path:
         ('{"objects": [{"box": [5, 5, 2, 9]}]}', "0 <= x1 < x2"),
         ('{"objects": [{"box": [0, 0, 5, 5], "mask": 1}]}', "Object 1 of the prompts has unknown"),
         ('{"objects": [{"box": [0, 0, 5, 5]}, 7]}', "Object 2 of the prompts must be"),
+        # Abuse: each is refused before it costs anything, never a server error.
+        ("[" * 40_000 + "]" * 40_000, "nested too deeply"),
+        ("[" * 60_000 + "]" * 60_000, "the limit is 100000"),
+        ('{"frame": ' + "9" * 5000 + ', "objects": []}', "too long to be one"),
+        ('{"objects": [{"points": [[1e400, 1, 1]]}]}', "must be finite, not '1e400'"),
+        ('{"objects": [{"points": [[NaN, 1, 1]]}]}', "must be finite, not 'NaN'"),
+        ('{"objects": [' + ", ".join(['{"box": [0, 0, 5, 5]}'] * 101) + "]}", "the limit is 100"),
+        ('{"objects": [{"points": ' + str([[1, 1, 1]] * 101) + "}]}", "101 clicks"),
+        ('{"objects": [{"points": 5}]}', "its points must be a list"),
     ],
 )
 def test_every_malformed_prompt_is_one_clear_config_error(text: str, message: str) -> None:
     with pytest.raises(ConfigError) as info:
         SegmentationConfig(segmenter="YSAM2-S", prompts=text)
     assert message in str(info.value) and "\n" not in str(info.value)
+    assert len(str(info.value)) < 200  # a long value is never echoed back
 
 
 def test_prompts_are_kept_as_canonical_json_and_need_no_detector() -> None:

@@ -12,8 +12,9 @@ import pytest
 from pipeline import DetectionConfig
 from pipeline.configs import field_default
 from pipeline.io import video_limits
-from pipeline.stages import counting
+from pipeline.stages import click_prompts, counting, slicing
 from ui.rest import errors as rest_errors
+from ui.rest import forms as rest_forms
 from ui.settings import OUTPUT_DIR_NAME, PREFIX, Settings
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -159,7 +160,15 @@ def test_the_limits_table_is_the_code_limits() -> None:
             f"{counting.MAX_SHAPES} lines, {counting.MAX_SHAPES} zones, "
             f"{counting.MAX_ZONE_POINTS} corners a zone, {counting.MAX_JSON_CHARS} characters"
         ),
-        "`queries`": f"{fields['max_query_chars']} characters",
+        "`queries` and other text fields": (
+            f"{fields['max_query_chars']} characters (`privacy_classes` too), a name "
+            f"{rest_forms.MAX_NAME_CHARS}, `speed_area` {rest_forms.MAX_POINTS_CHARS}"
+        ),
+        "tiles a frame (`slicing`)": str(slicing.MAX_TILES),
+        "objects picked by hand (`prompts`)": (
+            f"{click_prompts.MAX_OBJECTS} objects, {click_prompts.MAX_CLICKS} clicks an object, "
+            f"{click_prompts.MAX_JSON_CHARS} characters"
+        ),
         "benchmark rows": shown(fields["max_benchmark_rows"]),
         "a client's places in the queue": shown(fields["max_queued_per_client"]),
         "an error's message": (

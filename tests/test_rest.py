@@ -241,6 +241,18 @@ def test_uploads_that_are_not_a_video_too_large_or_missing(
     assert stored(settings) == before
 
 
+def test_an_uploaded_video_is_served_as_the_video_it_is(http: httpx.Client) -> None:
+    """Gradio serves a type off its list of safe ones as an attachment of unknown bytes."""
+    stream = b"\x47" + bytes(187)  # one empty MPEG-TS packet: the type comes from the name
+    answer = http.post("/gradio_api/upload", files={"files": ("clip.ts", stream, "video/mp2t")})
+    assert answer.status_code == 200, answer.text
+    served = http.get(f"/gradio_api/file={answer.json()[0]}")
+    assert served.status_code == 200 and served.content == stream
+    assert served.headers["content-type"] == "video/mp2t"
+    assert served.headers["x-content-type-options"] == "nosniff"
+    assert not served.headers.get("content-disposition", "").startswith("attachment")
+
+
 def test_the_gradio_file_route_serves_a_job_s_outputs_never_its_input(
     http: httpx.Client, settings: Settings
 ) -> None:

@@ -123,6 +123,18 @@ def test_a_frame_index_that_is_no_whole_number_is_a_422(
     assert_short_error(answer, 422, "The frame index must be a whole number")
 
 
+def test_an_unknown_job_id_of_kilobytes_is_a_404_that_does_not_echo_it(
+    http: httpx.Client,
+) -> None:
+    long_id = "a" * 8000
+    for method, path in [
+        ("GET", f"/detect/status/{long_id}"), ("DELETE", f"/detect/job/{long_id}"),
+        ("POST", f"/detect/stop/{long_id}"), ("GET", f"/detect/tracks/{long_id}/1"),
+        ("GET", f"/benchmark/trace/{long_id}"),
+    ]:  # fmt: skip
+        assert_short_error(http.request(method, path), 404, "No job 'aaaa")
+
+
 def test_a_frame_index_within_range_is_answered(http: httpx.Client, job_id: str) -> None:
     answer = http.get(f"/detect/tracks/{job_id}/3")
     assert answer.status_code == 200 and answer.json()["frame"] == 3
@@ -145,8 +157,10 @@ def post_video(http: httpx.Client, video: Path, **form: str) -> httpx.Response:
          "finite number"),
         (json.dumps({"lines": [{"name": f"l{i}", "points": [[0, 0], [1, 1]]}
                                for i in range(MAX_SHAPES + 1)]}), "the limit is"),
+        (json.dumps({"lines": [{"name": "n" * 90_000, "points": [[0, 0], [1, 1]]}]}),
+         "is not a valid name"),
     ],
-    ids=["nested", "1e400", "4000-digits", "too-many-lines"],
+    ids=["nested", "1e400", "4000-digits", "too-many-lines", "long-name"],
 )  # fmt: skip
 def test_counting_past_the_limits_is_a_422(
     http: httpx.Client, clip: Path, counting: str, message: str
@@ -159,6 +173,42 @@ def test_a_long_queries_value_is_refused_and_never_echoed(http: httpx.Client, cl
     assert_short_error(answer, 422, "the limit is 100")
     # A megabyte: past what a form field may be at all.
     assert_short_error(post_video(http, clip, queries="p" * (2**20 + 10)), 400, "maximum size")
+
+
+@pytest.mark.parametrize(
+    ("form", "message"),
+    [
+        ({"detector": "x" * 500_000}, "detector is 500000 characters long; the limit is 40"),
+        ({"tracker": "x" * 41}, "the limit is 40"),
+        ({"runtime": "x" * 500_000}, "the limit is 40"),
+        ({"detect_every": "x" * 500_000}, "the limit is 40"),
+        ({"privacy": "x" * 500_000}, "the limit is 40"),
+        ({"mode": "segmentation", "segmenter": "x" * 500_000}, "the limit is 40"),
+        ({"privacy": "blur", "privacy_classes": "a," * 250_000}, "the limit is 100"),
+        ({"speed": "true", "speed_area": "1," * 250_000}, "the limit is 200"),
+        ({"speed": "true", "speed_area": "0,0,9,0,9,9,0,9", "speed_area_size": "1" * 500_000},
+         "the limit is 200"),
+    ],
+    ids=["detector", "tracker", "runtime", "detect_every", "privacy", "segmenter",
+         "privacy_classes", "speed_area", "speed_area_size"],
+)  # fmt: skip
+def test_a_long_text_field_is_refused_and_never_echoed(
+    http: httpx.Client, clip: Path, form: dict[str, str], message: str
+) -> None:
+    answer = post_video(http, clip, **form)
+    assert_short_error(answer, 422, message)
+    assert "x" * 50 not in answer.text and "a," * 50 not in answer.text
+
+
+@pytest.mark.parametrize(
+    "prompts",
+    ["[" * 40_000 + "]" * 40_000, '{"frame": ' + "9" * 5000 + ', "objects": []}',
+     '{"objects": [{"points": [[1e400, 1, 1]]}]}'],
+    ids=["nested", "5000-digits", "1e400"],
+)  # fmt: skip
+def test_prompts_past_the_limits_are_a_422(http: httpx.Client, clip: Path, prompts: str) -> None:
+    answer = post_video(http, clip, mode="segmentation", prompts=prompts)
+    assert_short_error(answer, 422, "The prompts")
 
 
 def test_too_large_a_frame_is_refused_from_its_headers(
@@ -190,6 +240,48 @@ def test_a_benchmark_grid_over_the_row_limit_is_refused(http: httpx.Client) -> N
     batch_sizes = ",".join(map(str, range(1, 41)))
     answer = http.post("/benchmark", data={"detectors": "yolox_nano", "batch_sizes": batch_sizes})
     assert_short_error(answer, 422, "40 combinations; the limit is 4")
+
+
+@pytest.mark.parametrize(
+    ("path", "form"),
+    [
+        ("/benchmark", {"detectors": "x" * 100_000}),
+        ("/benchmark", {"detectors": "yolox_nano", "runtimes": "x" * 100_000}),
+        ("/benchmark", {"detectors": "yolox_nano", "batch_sizes": "x" * 100_000}),
+        ("/benchmark", {"detectors": "yolox_nano", "devices": "cpu; " + "x" * 100_000}),
+        ("/benchmark/profile", {"detector": "x" * 100_000}),
+        ("/benchmark/profile", {"device": "x" * 100_000}),
+        ("/benchmark/profile", {"batch_size": "x" * 100_000}),
+    ],
+    ids=["detectors", "runtimes", "batch_sizes", "devices", "profile-detector",
+         "profile-device", "profile-batch"],
+)  # fmt: skip
+def test_a_benchmark_s_long_name_is_refused_and_never_echoed(
+    http: httpx.Client, path: str, form: dict[str, str]
+) -> None:
+    assert_short_error(http.post(path, data=form), 422, "100000 characters long")
+
+
+def test_benchmark_analysis_of_rows_with_long_names_is_a_422(http: httpx.Client) -> None:
+    row = {
+        "detector": "x" * 100_000, "size": None, "runtime": None, "devices": ["cpu"],
+        "batch_size": 1, "end_to_end_fps": 10.0, "stage_ms_per_frame": {"model": 5.0},
+    }  # fmt: skip
+    answer = http.post("/benchmark/analysis", json={"rows": [row]})
+    assert_short_error(answer, 422, "longer than 40 characters")
+    row = {**row, "detector": "yolox_nano", "devices": ["x" * 100_000]}
+    assert_short_error(http.post("/benchmark/analysis", json={"rows": [row]}), 422, "Row 0")
+
+
+def test_a_vast_benchmark_grid_is_refused_before_its_combinations_are_walked(
+    http: httpx.Client,
+) -> None:
+    """3000 sizes by 3000 batch sizes: nine million combinations, never built one by one."""
+    numbers = ",".join(map(str, range(1, 3001)))
+    answer = http.post(
+        "/benchmark", data={"detectors": "yolox_nano", "sizes": numbers, "batch_sizes": numbers}
+    )
+    assert_short_error(answer, 422, "9000000 combinations; the limit is 4")
 
 
 @pytest.mark.parametrize(
@@ -366,3 +458,72 @@ def test_video_files_are_served_as_what_they_are(server: str) -> None:
     """Python's own table names a ``.ts`` file Qt's translation source."""
     assert mimetypes.guess_type("upload.ts")[0] == "video/mp2t"
     assert mimetypes.guess_type("upload.mkv")[0] == "video/x-matroska"
+
+
+def test_format_checks_run_a_few_at_a_time_off_the_event_loop(
+    store: JobStore, clip: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A burst of uploads waits for turns at the check rather than probing all at once."""
+    import io
+
+    from starlette.datastructures import UploadFile
+
+    from ui.rest import routes
+
+    limits = Settings(output_dir=tmp_path, format_checks=2)
+    at_once, most = 0, 0
+    lock = threading.Lock()
+
+    def check_video(path: Path, video_limits: object) -> None:
+        nonlocal at_once, most
+        with lock:
+            at_once += 1
+            most = max(most, at_once)
+        time.sleep(0.2)
+        with lock:
+            at_once -= 1
+
+    monkeypatch.setattr(routes, "check_video", check_video)
+    data = clip.read_bytes()
+
+    def upload() -> None:
+        path = routes.store_upload(
+            store, UploadFile(io.BytesIO(data), filename="clip.mp4"), limits, None
+        )
+        path.unlink()
+
+    threads = [threading.Thread(target=upload) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert most == 2
+
+
+def test_gradio_s_json_bodies_are_held_to_a_few_megabytes_mcp_s_to_the_upload_limit(
+    settings: Settings,
+) -> None:
+    """The page's queue carries file references and webcam frames, never a gigabyte of JSON."""
+    from ui.rest.guard import JSON_BODY_BYTES
+
+    async def app(scope, receive, send) -> None:
+        if scope["type"] == "lifespan":
+            while (await receive())["type"] != "lifespan.shutdown":
+                await send({"type": "lifespan.startup.complete"})
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+        while (await receive()).get("more_body"):
+            pass
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    guarded = RequestGuard(app, Settings(**{**settings.__dict__, "max_upload_mb": 100}))
+    body = b'{"data": ["' + b"a" * JSON_BODY_BYTES + b'"]}'
+    json_type = {"Content-Type": "application/json"}
+    with TestClient(guarded) as client:
+        for path in ("/gradio_api/queue/join", "/gradio_api/run/predict"):
+            assert_short_error(client.post(path, content=body, headers=json_type), 413, "16 MB")
+            small = client.post(path, content=b'{"data": []}', headers=json_type)
+            assert small.status_code == 200
+        # A tool call may carry a short clip as a data: URL: the upload limit holds there.
+        assert client.post("/gradio_api/mcp/", content=body, headers=json_type).status_code == 200

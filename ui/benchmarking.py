@@ -14,6 +14,7 @@ Example:
 from __future__ import annotations
 
 import json
+import math
 import tempfile
 import threading
 from pathlib import Path
@@ -30,10 +31,32 @@ from pipeline.runtime.template import check_video
 EXAMPLE_CLIP = Path(__file__).resolve().parents[1] / "assets" / "one_by_one_person.mp4"
 
 
+#: Longest name or number in a benchmark's lists (a model, size, runtime, device):
+#: none is near it, and an unknown one is quoted whole in its message.
+MAX_NAME_CHARS = 40
+
+
 def _names(text: str | list[str] | None) -> list[str]:
     if isinstance(text, list):
-        return [str(t).strip() for t in text if str(t).strip()]
-    return [part.strip() for part in (text or "").split(",") if part.strip()]
+        names = [str(t).strip() for t in text if str(t).strip()]
+    else:
+        names = [part.strip() for part in (text or "").split(",") if part.strip()]
+    for name in names:
+        _check_name_length(name)
+    return names
+
+
+def _check_name_length(name: str) -> None:
+    """Refuse a name longer than :data:`MAX_NAME_CHARS`, quoting only its start.
+
+    Raises:
+        ConfigError: Naming the limit.
+    """
+    if len(name) > MAX_NAME_CHARS:
+        raise ConfigError(
+            f"{name[:20]!r}... is {len(name)} characters long; a model, size, runtime, "
+            f"device or batch size is at most {MAX_NAME_CHARS}."
+        )
 
 
 def _whole_numbers(
@@ -52,6 +75,32 @@ def _whole_numbers(
     return tuple(numbers) or default
 
 
+#: A grid whose lists multiply past this is refused before its configs are built.
+GRID_PRODUCT_CAP = 1000
+
+
+def check_grid(plan: BenchmarkPlan, most: int) -> None:
+    """Refuse a benchmark of more than ``most`` combinations (rows), before it starts.
+
+    Every route checks it (REST, the tab, ``gradio_client``): each row is a measured run.
+
+    Raises:
+        ConfigError: Naming the limit.
+    """
+    lists = (plan.detectors, plan.sizes, plan.runtimes, plan.batch_sizes, plan.device_sets)
+    product = math.prod(max(1, len(values)) for values in lists)
+    rows = product if product > max(GRID_PRODUCT_CAP, most) else len(plan.configs())
+    if rows > most:
+        raise _too_many_rows(rows, most)
+
+
+def _too_many_rows(rows: int, most: int) -> ConfigError:
+    return ConfigError(
+        f"The benchmark asks for {rows} combinations; the limit is {most}. "
+        "Ask for fewer detectors, sizes, runtimes, batch sizes or device sets."
+    )
+
+
 def parse_plan(
     detectors: str | list[str] | None,
     sizes: str | list[str] | None,
@@ -61,6 +110,7 @@ def parse_plan(
     *,
     max_frames: int | None = None,
     weights: str | None = None,
+    max_rows: int | None = None,
 ) -> BenchmarkPlan:
     """A benchmark plan from what a form or an API client sent (lists or comma-separated text).
 
@@ -73,9 +123,11 @@ def parse_plan(
             (``"cuda:0; cuda:0,cuda:1"``; empty: every GPU, else the CPU).
         max_frames: Frames of the clip used (None: all).
         weights: Weights for every detector (tests use architecture files).
+        max_rows: Most combinations (:func:`check_grid`; None: no limit).
 
     Raises:
-        ConfigError: Nothing to measure, a bad number, an unknown runtime or device.
+        ConfigError: Nothing to measure, a bad number, an unknown runtime or
+            device, more than ``max_rows`` combinations.
         models.UnknownModelError: An unknown detector.
     """
     chosen = _names(detectors)
@@ -84,15 +136,22 @@ def parse_plan(
     sets = tuple(
         tuple(_names(part)) for part in (device_sets or "").split(";") if _names(part)
     ) or ((),)
-    return BenchmarkPlan(
-        detectors=tuple(chosen),
-        sizes=tuple(_names(sizes)) or (None,),
-        runtimes=tuple(_names(runtimes)) or (None,),
-        batch_sizes=_whole_numbers("Batch sizes", batch_sizes, (1,)),
-        device_sets=sets,
-        weights=weights,
-        max_frames=max_frames,
-    )
+    lists = {
+        "detectors": tuple(chosen),
+        "sizes": tuple(_names(sizes)) or (None,),
+        "runtimes": tuple(_names(runtimes)) or (None,),
+        "batch_sizes": _whole_numbers("Batch sizes", batch_sizes, (1,)),
+        "device_sets": sets,
+    }
+    product = math.prod(len(values) for values in lists.values())
+    if max_rows is not None and product > max(GRID_PRODUCT_CAP, max_rows):
+        # Before the plan is built: checking it walks every combination (30000 sizes
+        # by 30000 batch sizes took minutes of a worker's time to be refused).
+        raise _too_many_rows(product, max_rows)
+    plan = BenchmarkPlan(**lists, weights=weights, max_frames=max_frames)
+    if max_rows is not None:
+        check_grid(plan, max_rows)
+    return plan
 
 
 def profile_config(
@@ -112,9 +171,12 @@ def profile_config(
         device: ``cpu``, ``cuda`` or ``cuda:N`` (empty: the first GPU, else the CPU).
 
     Raises:
-        ConfigError: An unknown runtime, or a batch size that is no whole number.
+        ConfigError: An unknown runtime, a batch size that is no whole number,
+            a value longer than :data:`MAX_NAME_CHARS`.
         models.UnknownModelError: An unknown detector or size.
     """
+    for value in (detector, size, runtime, device, str(batch_size or "")):
+        _check_name_length((value or "").strip())
     runtime = (runtime or "").strip() or None
     if runtime is not None and runtime not in known_runtimes():
         known = ", ".join(known_runtimes())
@@ -146,7 +208,8 @@ def run_benchmark(
 
     It ends early, keeping nothing, when its job is stopped (``POST
     /detect/stop/{job_id}``) or ``cancel`` is set (its client went away): out
-    of the queue if it still waits, else before the next configuration.
+    of the queue if it still waits, else within about a frame of the
+    configuration it measures.
 
     Returns:
         ``job_id``, ``video``, ``rows`` (one per configuration), ``scaling``

@@ -1,7 +1,9 @@
 """Who a request comes from, for its share of the job queue: one rule for REST and the page.
 
-A client is its own bearer token when it sends one (other than the app's
-shared access token), else its address. The address is the connection's,
+A client is its address, whatever bearer token it sends: nothing here checks
+a token (the app's shared access token, when set, is the same for every
+client), so a client that sent a new one with each request would pass for as
+many clients and fill the queue alone. The address is the connection's,
 unless the app sits behind proxies: then it is the one the nearest trusted
 proxy wrote into ``X-Forwarded-For``. Each proxy appends the address it got
 the request from, so only the last ``trusted_proxy_hops`` entries were
@@ -20,7 +22,6 @@ Example:
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 
 from ui.settings import Settings
@@ -45,17 +46,13 @@ def forwarded_address(header: str, hops: int) -> str | None:
 
 
 def client_key(headers: Mapping[str, str], peer: str | None, settings: Settings) -> str:
-    """The key a request's jobs count against in the queue (``token:...`` or ``address:...``).
+    """The key a request's jobs count against in the queue (``address:...``).
 
     Args:
         headers: The request's headers (names in lower case, as ASGI gives them).
         peer: The address the connection comes from.
-        settings: The shared access token and the trusted proxies.
+        settings: The trusted proxies.
     """
-    scheme, _, token = headers.get("authorization", "").partition(" ")
-    token = token.strip()
-    if scheme.lower() == "bearer" and token and token != settings.access_token:
-        return "token:" + hashlib.sha256(token.encode()).hexdigest()[:32]
     hops = settings.trusted_proxy_hops
     address = forwarded_address(headers.get("x-forwarded-for", ""), hops) or peer or ""
     return "address:" + address

@@ -24,8 +24,20 @@ log = logging.getLogger(__name__)
 USER_ERRORS = (PipelineError, ModelError)
 
 
+#: No message is longer: one may quote what a client sent (an unknown model's
+#: name, a counting line's), and ``gradio_client`` sends whatever it likes.
+MESSAGE_CHARS = 2000
+
+
 def user_error(message: str) -> gr.Error:
-    """A ``gr.Error`` for a mistake in the request: shown to the user, no traceback logged."""
+    """A ``gr.Error`` for a mistake in the request: shown to the user, no traceback logged.
+
+    Example:
+        >>> len(user_error("Unknown detector " + "x" * 10**6).message)
+        2001
+    """
+    if len(message) > MESSAGE_CHARS:
+        message = message[:MESSAGE_CHARS] + "…"
     # The page renders the message as HTML and it may quote a file name the user chose.
     return gr.Error(html.escape(message, quote=False), print_exception=False)
 
@@ -47,8 +59,8 @@ def to_gr_error(exc: BaseException) -> gr.Error:
     if isinstance(exc, USER_ERRORS):
         return user_error(str(exc) or type(exc).__name__)
     log.error("unexpected error in a run", exc_info=exc)
-    message = html.escape(f"Unexpected error ({type(exc).__name__}): {exc}", quote=False)
-    return gr.Error(message, print_exception=False)
+    message = f"Unexpected error ({type(exc).__name__}): {exc}"[:MESSAGE_CHARS]
+    return gr.Error(html.escape(message, quote=False), print_exception=False)
 
 
 #: The status line after an error whose message is not known (it is in the page's toast).

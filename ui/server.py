@@ -14,11 +14,12 @@ from typing import Any
 import gradio as gr
 
 from ui.app import PAGE_CSS, build_demo
-from ui.compat.gradio_launch import App
+from ui.compat.gradio_launch import App, serve_inline
 from ui.compat.gradio_launch import launch as launch_on
 from ui.gpu import device_count
 from ui.jobs import job_store
 from ui.rest import build_rest_app
+from ui.rest.guard import VIDEO_TYPES
 from ui.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -64,6 +65,8 @@ def launch(demo: gr.Blocks, app: App, settings: Settings, **launch_options: Any)
     blocked = [str(path) for path in store.private_folders()]
     mcp_server = launch_options.pop("mcp_server", settings.mcp_server)
     launch_options.setdefault("css", PAGE_CSS)
+    # An uploaded .ts or .mkv is served to the page's player as the video it is.
+    serve_inline(VIDEO_TYPES.values())
     if mcp_server and importlib.util.find_spec("mcp") is None:
         # A missing optional extra should not take the page and the REST API down with it.
         log.warning(MCP_MISSING)

@@ -124,8 +124,25 @@ class TabHandlers:
         with as_gr_errors():
             # The deployment's limits on a video, whatever the tab's config defaults to.
             config = dataclasses.replace(build_config(), **self.settings.run_limits)
+            self._check_texts(config)
             check_input(video, config)
         return config
+
+    def _check_texts(self, config: RunConfig) -> None:
+        """Hold ``queries`` and ``privacy_classes`` to ``max_query_chars``, as REST does.
+
+        A ``gradio_client`` script is as free as a REST client to send a
+        megabyte of class names; read as the config keeps them (one each).
+
+        Raises:
+            gr.Error: Naming the field and its limit, not its value.
+        """
+        most = self.settings.max_query_chars
+        for name in ("queries", "privacy_classes"):
+            values = getattr(config, name, ())
+            length = len(", ".join(values))
+            if length > most:
+                raise user_error(f"{name} is {length} characters long; the limit is {most}.")
 
     def _reporting(
         self, request: gr.Request | None, run: Callable[[], Iterator[tuple[Any, ...]]]

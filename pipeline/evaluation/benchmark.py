@@ -34,7 +34,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +42,7 @@ import numpy as np
 
 import models
 from pipeline.configs import DetectionConfig
+from pipeline.errors import RunStopped
 from pipeline.io.video import H264Writer, iter_frames, probe
 from pipeline.runs import local_chunks, start
 from pipeline.runs.detection import load_detector
@@ -72,7 +73,12 @@ def encode_only(video: Path, images: list[np.ndarray], workdir: Path) -> float:
 
 
 def model_only(
-    config: DetectionConfig, images: list[np.ndarray], repeats: int = 1, **settings: bool
+    config: DetectionConfig,
+    images: list[np.ndarray],
+    repeats: int = 1,
+    *,
+    stopped: Callable[[], bool] | None = None,
+    **settings: bool,
 ) -> float:
     """The detector alone on frames decoded beforehand, batched as the pool batches.
 
@@ -82,11 +88,15 @@ def model_only(
         config: The run's configuration (detector, device, batch size).
         images: The clip's decoded frames.
         repeats: Passes over the clip.
+        stopped: Asked before each batch; True ends the measurement there.
         **settings: ``pin_memory`` or ``cuda_graphs`` forced on or off for
             this measurement (detectors running a :class:`TorchYolo`).
 
     Returns:
         Frames per second.
+
+    Raises:
+        RunStopped: ``stopped`` said so.
     """
     device = prepare_devices(config.devices)[0]
     detector = load_detector(config, device)
@@ -99,9 +109,49 @@ def model_only(
         start = time.perf_counter()
         for _ in range(repeats):
             for i in range(0, len(images), batch):
+                if stopped is not None and stopped():
+                    raise RunStopped("The measurement was stopped.")
                 chunk = images[i : i + batch]
                 detector.detect(chunk, confidence=config.confidence, queries=queries)
         return repeats * len(images) / (time.perf_counter() - start)
+
+
+#: How often a measured run asks whether it should stop.
+STOP_POLL_S = 0.1
+
+
+@contextlib.contextmanager
+def _stop_when(
+    stopped: Callable[[], bool] | None, stop: threading.Event
+) -> Iterator[threading.Event]:
+    """Set ``stop`` once ``stopped()`` says so, while the block runs.
+
+    A run only sees an event, and a frame may take seconds: asking between the
+    run's own events would stop it a frame late, or never while it waits.
+
+    Yields:
+        An event set when ``stopped()`` said so.
+    """
+    asked = threading.Event()
+    if stopped is None:
+        yield asked
+        return
+    finished = threading.Event()
+
+    def watch() -> None:
+        while not finished.wait(STOP_POLL_S):
+            if stopped():
+                asked.set()
+                stop.set()
+                return
+
+    watcher = threading.Thread(target=watch, name="benchmark-stop", daemon=True)
+    watcher.start()
+    try:
+        yield asked
+    finally:
+        finished.set()
+        watcher.join()
 
 
 @contextlib.contextmanager
@@ -136,13 +186,29 @@ def _best_of_alternating(
 
 
 def end_to_end(
-    config: DetectionConfig, video: Path, workdir: Path, frames_per_call: int | None = None
+    config: DetectionConfig,
+    video: Path,
+    workdir: Path,
+    frames_per_call: int | None = None,
+    *,
+    stopped: Callable[[], bool] | None = None,
 ) -> dict[str, float]:
     """The full pipeline; returns fps (first preview excluded) and time to first preview.
 
     With ``frames_per_call`` the run is split into calls of that many frames, made
     here one after the other (:func:`pipeline.runs.local_chunks`): what splitting
     costs, without ZeroGPU's own scheduling.
+
+    Args:
+        config: The run's configuration.
+        video: The clip.
+        workdir: Where the run writes its outputs.
+        frames_per_call: Frames per call (None: one call).
+        stopped: Asked every :data:`STOP_POLL_S` while the run goes on; True
+            stops it as a Stop does, within about a frame.
+
+    Raises:
+        RunStopped: ``stopped`` said so.
     """
     started = time.perf_counter()
     first_preview_s = pipeline_start = float("nan")
@@ -151,13 +217,18 @@ def end_to_end(
     chunks = None
     if frames_per_call is not None:
         chunks = local_chunks("detection", video, config, frames_per_call)
-    events = start("detection", video, config, outputs, chunks=chunks)
-    for event in events:
-        if isinstance(event, FirstFrame):
-            first_preview_s = time.perf_counter() - started
-            pipeline_start = time.perf_counter()
-        elif isinstance(event, Done):
-            done = event
+    stop = threading.Event()
+    with _stop_when(stopped, stop) as asked:
+        events = start("detection", video, config, outputs, stop, chunks=chunks)
+        for event in events:
+            if isinstance(event, FirstFrame):
+                first_preview_s = time.perf_counter() - started
+                pipeline_start = time.perf_counter()
+            elif isinstance(event, Done):
+                done = event
+    # Not ``stop`` itself: the run sets it too, once it has ended.
+    if asked.is_set():
+        raise RunStopped("The measurement was stopped.")
     assert done is not None
     elapsed = time.perf_counter() - pipeline_start
     return {

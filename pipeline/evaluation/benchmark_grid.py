@@ -36,6 +36,10 @@ from pipeline.runtime.devices import resolve_devices
 
 #: The stages a run's latency is split into, in pipeline order.
 STAGES = ("decode", "preprocess", "inference", "postprocess", "track", "annotate", "encode")
+#: Most memory the frames kept for the model-only passes may take: the clip is
+#: held decoded, and a long 4K clip within the video limits would not fit
+#: (36000 frames of 26 MB each). The model-only fps is measured on its first frames.
+MODEL_ONLY_MAX_BYTES = 512 * 2**20
 #: How often peak memory is sampled while a run is measured.
 MEMORY_SAMPLE_S = 0.05
 #: The threads besides the device workers whose time the stages count (decoder,
@@ -165,7 +169,13 @@ def _cuda_peak_reset() -> Callable[[], float | None]:
     return lambda: round(torch.cuda.max_memory_allocated() / 2**20, 1)
 
 
-def measure(config: DetectionConfig, video: Path, images: list[Any], workdir: Path) -> dict:
+def measure(
+    config: DetectionConfig,
+    video: Path,
+    images: list[Any],
+    workdir: Path,
+    stopped: Callable[[], bool] | None = None,
+) -> dict:
     """One configuration's row: model-only and end-to-end fps, stage latency, memory.
 
     Args:
@@ -173,6 +183,7 @@ def measure(config: DetectionConfig, video: Path, images: list[Any], workdir: Pa
         video: The clip.
         images: The clip's frames, decoded once for every model-only measurement.
         workdir: Where the measured run writes its (throw-away) outputs.
+        stopped: Asked while it measures; True stops it (``RunStopped``).
 
     Returns:
         ``detector``, ``size``, ``runtime``, ``batch_size``, ``devices``,
@@ -182,10 +193,10 @@ def measure(config: DetectionConfig, video: Path, images: list[Any], workdir: Pa
         ``threads`` (the threads those totals are spread over), ``peak_rss_mib``
         and ``peak_cuda_mib`` (None without CUDA).
     """
-    model_fps = model_only(config, images)
+    model_fps = model_only(config, images, stopped=stopped)
     cuda_peak = _cuda_peak_reset()
     with _PeakMemory() as memory:
-        run = end_to_end(config, video, workdir)
+        run = end_to_end(config, video, workdir, stopped=stopped)
     frames, seconds = run["frames"], run["seconds"]
     timing = run["timing_s"]
     model = run["model"]
@@ -223,8 +234,9 @@ def run_grid(
         video: The clip (decoded once; the model-only passes reuse its frames).
         workdir: Where the runs write their throw-away outputs.
         progress: Called before each configuration with ``(index, total, config)``.
-        stopped: Asked before each configuration; True ends the grid there
-            (its caller was stopped, or its client went away).
+        stopped: Asked before each configuration and while it is measured;
+            True ends the grid within about a frame (its caller was stopped,
+            or its client went away).
 
     Returns:
         One row per configuration (see :func:`measure`), in plan order.
@@ -233,7 +245,7 @@ def run_grid(
         RunStopped: ``stopped`` said so; the rows measured so far are dropped
             (a grid's figures mean something only together).
     """
-    images = [frame.image for frame in iter_frames(video, plan.max_frames)]
+    images = model_only_frames(video, plan.max_frames)
     rows = []
     configs = plan.configs()
     for index, config in enumerate(configs):
@@ -245,8 +257,24 @@ def run_grid(
             progress(index, len(configs), config)
         folder = workdir / f"run-{index}"
         folder.mkdir(parents=True, exist_ok=True)
-        rows.append(measure(config, video, images, folder))
+        rows.append(measure(config, video, images, folder, stopped))
     return rows
+
+
+def model_only_frames(video: Path, max_frames: int | None) -> list[Any]:
+    """The clip's first frames, decoded once for the model-only passes.
+
+    At most ``max_frames`` of them (None: all), and no more than
+    :data:`MODEL_ONLY_MAX_BYTES` take (at least one frame).
+    """
+    images: list[Any] = []
+    held = 0
+    for frame in iter_frames(video, max_frames):
+        held += frame.image.nbytes
+        if images and held > MODEL_ONLY_MAX_BYTES:
+            break
+        images.append(frame.image)
+    return images
 
 
 def scaling(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -582,7 +582,9 @@ class JobStore:
         """
         job = self._jobs.get(job_id) if isinstance(job_id, str) else None
         if job is None:
-            raise UnknownJob(f"No job {job_id!r}: it never existed, was deleted or has expired.")
+            # Quoted as far as a real id goes (22 characters): a client's 8 KB path is not echoed.
+            shown = repr(job_id) if len(repr(job_id)) <= 40 else repr(job_id)[:39] + "…"
+            raise UnknownJob(f"No job {shown}: it never existed, was deleted or has expired.")
         return job
 
     def all(self) -> list[Job]:

@@ -39,6 +39,7 @@ from pipeline.stages.annotation import FrameAnnotator
 from pipeline.stages.counting import CountingStage, check_inside, to_json
 from pipeline.stages.depth_display import DepthNormalizer, DepthPainter
 from pipeline.stages.object_depth import add_object_depths
+from pipeline.stages.slicing import check_tiles
 from pipeline.stages.stride import FixedStride, frame_stride
 from pipeline.stages.track_ledger import TrackLedger
 from pipeline.stages.tracker_registry import tracker_params_for
@@ -214,9 +215,11 @@ class DetectionRun(Run[DetectionConfig, FrameResult]):
 
     @classmethod
     def check_config(cls, config: DetectionConfig, info: VideoInfo) -> None:
-        """The counting lines and zones, and the speed area, lie inside the video's frame."""
+        """Lines, zones and the speed area lie inside the frame; slicing makes few enough tiles."""
         check_inside(config.lines, config.zones, info.width, info.height)
         check_speed_area(config, info)
+        if config.slicing:
+            check_tiles(info.width, info.height, config.slice_size)
 
     def __init__(
         self, config: DetectionConfig, info: VideoInfo, devices: list[str], **options: Any

@@ -38,6 +38,16 @@ POSITIVE, NEGATIVE = 1, 0
 OBJECT_KEYS = ("points", "box")
 #: The first object's id; the others follow in the order given.
 FIRST_ID = 1
+#: Longest prompts' JSON text: a few hundred clicks and boxes fit in far less.
+MAX_JSON_CHARS = 100_000
+#: Most objects picked by hand: each is a mask followed on every frame.
+MAX_OBJECTS = 100
+#: Most clicks on one object: SAM 2 is prompted by a few.
+MAX_CLICKS = 100
+#: Longest JSON number read (more digits are no pixel coordinate or frame index).
+MAX_NUMBER_CHARS = 24
+#: A value quoted back in a message is cut to this many characters.
+QUOTE_CHARS = 40
 
 
 @dataclass(frozen=True)
@@ -100,16 +110,27 @@ def parse_prompts(value: str | Mapping[str, Any]) -> ClickPrompts:
         The prompts.
 
     Raises:
-        ConfigError: Not JSON, or not of the documented shape; the message says
-            what is wrong and where.
+        ConfigError: Not JSON, or not of the documented shape, or over a limit
+            (:data:`MAX_JSON_CHARS`, :data:`MAX_OBJECTS`, :data:`MAX_CLICKS`);
+            the message says what is wrong and where.
     """
     if isinstance(value, str):
+        if len(value) > MAX_JSON_CHARS:
+            raise ConfigError(
+                f"The prompts take {len(value)} characters; the limit is {MAX_JSON_CHARS}."
+            )
         try:
-            value = json.loads(value)
+            value = json.loads(
+                value, parse_int=_number_literal, parse_float=_number_literal,
+                parse_constant=_number_literal,
+            )  # fmt: skip
         except json.JSONDecodeError as exc:
             raise ConfigError(
                 f"The prompts are not valid JSON ({exc.msg}, at {exc.pos})."
             ) from None
+        except RecursionError:
+            # The decoder recurses once per level: deep nesting would be a server error.
+            raise ConfigError("The prompts are nested too deeply for their shape.") from None
     if not isinstance(value, Mapping):
         raise ConfigError('The prompts must be a JSON object: {"frame": 0, "objects": [...]}.')
     unknown = sorted(set(value) - {"frame", "objects"})
@@ -117,10 +138,14 @@ def parse_prompts(value: str | Mapping[str, Any]) -> ClickPrompts:
         raise ConfigError(f"The prompts have unknown keys {unknown}; use frame and objects.")
     frame = value.get("frame", 0)
     if isinstance(frame, bool) or not isinstance(frame, int) or frame < 0:
-        raise ConfigError(f"The prompts' frame must be a whole number from 0, not {frame!r}.")
+        raise ConfigError(
+            f"The prompts' frame must be a whole number from 0, not {_quoted(frame)}."
+        )
     objects = value.get("objects")
     if not isinstance(objects, list) or not objects:
         raise ConfigError("The prompts need a non-empty list of objects.")
+    if len(objects) > MAX_OBJECTS:
+        raise ConfigError(f"The prompts pick {len(objects)} objects; the limit is {MAX_OBJECTS}.")
     return ClickPrompts(frame, tuple(_object(i, o) for i, o in enumerate(objects)))
 
 
@@ -130,8 +155,13 @@ def _object(index: int, value: Any) -> ObjectPrompt:
         raise ConfigError(f"{where} must be a JSON object with points and/or a box.")
     unknown = sorted(set(value) - set(OBJECT_KEYS))
     if unknown:
-        raise ConfigError(f"{where} has unknown keys {unknown}; use points and box.")
-    points = tuple(_point(where, i, p) for i, p in enumerate(value.get("points") or ()))
+        raise ConfigError(f"{where} has unknown keys {_quoted(unknown)}; use points and box.")
+    clicks = value.get("points") or ()
+    if not isinstance(clicks, list | tuple):
+        raise ConfigError(f"{where}: its points must be a list of [x, y, label].")
+    if len(clicks) > MAX_CLICKS:
+        raise ConfigError(f"{where} has {len(clicks)} clicks; the limit is {MAX_CLICKS}.")
+    points = tuple(_point(where, i, p) for i, p in enumerate(clicks))
     box = _box(where, value["box"]) if value.get("box") is not None else None
     if box is None and not any(label == POSITIVE for _, _, label in points):
         raise ConfigError(f"{where} needs a box or at least one positive click (label 1).")
@@ -148,8 +178,28 @@ def _numbers(where: str, value: Any, count: int) -> list[float]:
             for v in value
         )
     ):
-        raise ConfigError(f"{where} must be {count} numbers, not {value!r}.")
+        raise ConfigError(f"{where} must be {count} numbers, not {_quoted(value)}.")
     return [float(v) for v in value]
+
+
+def _number_literal(text: str) -> int | float:
+    """A JSON number of the prompts; refused when absurdly long or not finite.
+
+    Python's own parser would read a 4000-digit number (and raise a ValueError
+    past 4300 digits, which is no message for a client) and takes ``NaN``.
+    """
+    if len(text) > MAX_NUMBER_CHARS:
+        raise ConfigError(f"The prompts hold a number {_quoted(text)}, too long to be one.")
+    value = float(text) if any(c in text for c in ".eEIN") else int(text)
+    if not math.isfinite(value):
+        raise ConfigError(f"The prompts' numbers must be finite, not {_quoted(text)}.")
+    return value
+
+
+def _quoted(value: Any) -> str:
+    """``repr(value)`` cut to :data:`QUOTE_CHARS`: a message never echoes a long value."""
+    text = repr(value)
+    return text if len(text) <= QUOTE_CHARS else text[: QUOTE_CHARS - 1] + "…"
 
 
 def _point(where: str, index: int, value: Any) -> tuple[float, float, int]:
@@ -168,7 +218,8 @@ def _box(where: str, value: Any) -> tuple[float, float, float, float]:
     x1, y1, x2, y2 = _numbers(f"{where}: its box, [x1, y1, x2, y2],", value, 4)
     if x1 < 0 or y1 < 0 or x2 <= x1 or y2 <= y1:
         raise ConfigError(
-            f"{where}: its box {value!r} must have 0 <= x1 < x2 and 0 <= y1 < y2 (frame pixels)."
+            f"{where}: its box {_quoted(value)} must have 0 <= x1 < x2 and 0 <= y1 < y2 "
+            "(frame pixels)."
         )
     return x1, y1, x2, y2
 

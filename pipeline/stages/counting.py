@@ -243,11 +243,17 @@ class CountingZone:
             raise GeometryError(f"Zone {self.name!r} has no area: its points are on one line.")
 
 
+def _quoted(value: Any, most: int = 42) -> str:
+    """``repr(value)``, cut to ``most`` characters (a message never echoes a long value)."""
+    text = repr(value)
+    return text if len(text) <= most else text[: most - 1] + "…"
+
+
 def _check_name(name: str) -> None:
     if not isinstance(name, str) or not _NAME.match(name):
-        raise GeometryError(
-            f"Name {name!r} is not a valid name: use 1 to 40 letters, digits, spaces, '_-.'."
-        )
+        # A wrong name is quoted only as far as a right one could go (40 characters).
+        hint = "use 1 to 40 letters, digits, spaces, '_-.'"
+        raise GeometryError(f"Name {_quoted(name)} is not a valid name: {hint}.")
 
 
 def _points(name: str, numbers: list[float]) -> tuple[Point, ...]:

@@ -13,6 +13,7 @@ Importing it on another gradio version raises
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from models.compat import require_version
@@ -24,6 +25,7 @@ VERIFIED_VERSION = "6.31.0"
 require_version(DISTRIBUTION, VERIFIED_VERSION, shim=__name__)
 
 import gradio as gr  # noqa: E402 - after the version check
+from gradio import route_utils  # noqa: E402
 from gradio.routes import App, ORJSONResponse  # noqa: E402
 
 
@@ -50,3 +52,18 @@ def launch(demo: gr.Blocks, app: App, **launch_options: Any) -> Any:
         What ``launch()`` returns.
     """
     return demo.launch(_app=app, **launch_options)
+
+
+def serve_inline(media_types: Iterable[str]) -> None:
+    """Let gradio's file route serve files of ``media_types`` as what they are.
+
+    Gradio serves a file whose type is not on its list of types safe to show
+    (``route_utils.XSS_SAFE_MIMETYPES``) as ``application/octet-stream``, an
+    attachment: a ``.ts`` upload (``video/mp2t``) would reach the page's player
+    as a download of unknown bytes. Video types run no script, so they are
+    as safe as the ``video/mp4`` already on the list.
+
+    Args:
+        media_types: The types to serve inline, under their own name.
+    """
+    route_utils.XSS_SAFE_MIMETYPES.update(media_types)

@@ -25,7 +25,7 @@ from starlette.datastructures import UploadFile as StarletteUploadFile
 from pipeline.evaluation import analysis, benchmark_grid
 from pipeline.evaluation.hardware import hardware_report
 from pipeline.jobs import JobStore
-from ui.benchmarking import parse_plan, profile_config, run_benchmark, run_profile
+from ui.benchmarking import MAX_NAME_CHARS, parse_plan, profile_config, run_benchmark, run_profile
 from ui.monitoring import app_monitor
 from ui.rest.disconnect import unless_disconnected
 from ui.rest.errors import ERROR_RESPONSES, ApiError, api_errors, quoted
@@ -33,32 +33,13 @@ from ui.rest.forms import number
 from ui.rest.routes import Text, client_of, store_upload
 from ui.settings import Settings
 
+#: Keys of a row that name its configuration.
+NAME_KEYS = ("detector", "size", "runtime")
 #: Keys of a benchmark's row that its analysis reads.
 ROW_KEYS = (
     "detector", "size", "runtime", "devices", "batch_size", "end_to_end_fps",
     "stage_ms_per_frame",
 )  # fmt: skip
-#: A grid whose lists multiply past this is refused before its configs are built.
-GRID_PRODUCT_CAP = 1000
-
-
-def check_grid(plan: benchmark_grid.BenchmarkPlan, most: int) -> None:
-    """Refuse a benchmark of more than ``most`` combinations (rows), before it starts.
-
-    Raises:
-        ApiError: 422, naming the limit.
-    """
-    product = 1
-    for values in (plan.detectors, plan.sizes, plan.runtimes, plan.batch_sizes, plan.device_sets):
-        product *= max(1, len(values))
-    rows = product if product > GRID_PRODUCT_CAP else len(plan.configs())
-    if rows > most:
-        raise ApiError(
-            422, f"The benchmark asks for {rows} combinations; the limit is {most}. "
-            "Ask for fewer detectors, sizes, runtimes, batch sizes or device sets.",
-        )  # fmt: skip
-
-
 def check_rows(rows: object, most: int) -> list[dict[str, Any]]:
     """The rows of ``POST /benchmark/analysis``, checked to be a benchmark's.
 
@@ -75,6 +56,14 @@ def check_rows(rows: object, most: int) -> list[dict[str, Any]]:
             raise ApiError(
                 422, f"Row {index} is not a benchmark's row: it lacks {', '.join(missing)}. "
                 "Send the rows as POST /benchmark answered them.",
+            )  # fmt: skip
+        # The analysis names each configuration by these, several times over.
+        names = [row[key] for key in NAME_KEYS]
+        names += row["devices"] if isinstance(row["devices"], list) else [row["devices"]]
+        if any(isinstance(name, str) and len(name) > MAX_NAME_CHARS for name in names):
+            raise ApiError(
+                422, f"Row {index} names a model, size, runtime or device longer than "
+                f"{MAX_NAME_CHARS} characters; no benchmark's row does.",
             )  # fmt: skip
     return rows  # type: ignore[return-value]
 
@@ -132,15 +121,18 @@ def build_benchmark_router(jobs: JobStore, settings: Settings) -> APIRouter:
 
         Form fields are comma-separated lists; ``devices`` separates device sets
         with ``;`` (``cuda:0; cuda:0,cuda:1``). A client that disconnects cancels
-        it: out of the queue, or before its next configuration.
+        it: out of the queue, or within about a frame of the configuration it
+        measures.
         """
         cancel = threading.Event()
         client = client_of(request, settings)
 
         def measure() -> dict[str, Any]:
             frames = number("max_frames", max_frames, int)
-            plan = parse_plan(detectors, sizes, runtimes, batch_sizes, devices, max_frames=frames)
-            check_grid(plan, settings.max_benchmark_rows)
+            plan = parse_plan(
+                detectors, sizes, runtimes, batch_sizes, devices, max_frames=frames,
+                max_rows=settings.max_benchmark_rows,
+            )  # fmt: skip
             path = clip(video)
             try:
                 return run_benchmark(

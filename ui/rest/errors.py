@@ -19,13 +19,14 @@ from pydantic import BaseModel
 from models.errors import ModelError
 from pipeline.errors import PipelineError, RunFailed, VideoError, VideoOverLimit
 from pipeline.jobs import QueueFull, UnknownJob
+from ui import errors as ui_errors
 
 log = logging.getLogger(__name__)
 
 #: A client's value is quoted back at most this long.
 QUOTE_CHARS = 40
-#: No message is longer (the valid values it lists included).
-MESSAGE_CHARS = 2000
+#: No message is longer (the valid values it lists included): the tabs' own limit.
+MESSAGE_CHARS = ui_errors.MESSAGE_CHARS
 
 
 def quoted(value: object, most: int = QUOTE_CHARS) -> str:

@@ -32,6 +32,13 @@ _FALSE = ("0", "false", "no", "off", "")
 
 #: Longest text a number field is read from (more is no number a run takes).
 MAX_NUMBER_CHARS = 32
+#: Longest name (a mode, model, tracker, runtime, style): none is near it, and a
+#: message that names a wrong one quotes it whole.
+MAX_NAME_CHARS = 40
+#: The fields that hold one name.
+NAME_FIELDS = ("mode", "detector", "segmenter", "tracker", "runtime", "detect_every", "privacy")
+#: Longest list of numbers (``speed_area``: eight of them; ``speed_area_size``: two).
+MAX_POINTS_CHARS = 200
 
 
 def number(name: str, raw: str | None, kind: type) -> float | int | None:
@@ -55,6 +62,16 @@ def number(name: str, raw: str | None, kind: type) -> float | int | None:
             raise ApiError(422, f"{name} must be a whole number, not {quoted(raw)}.")
         return int(value)
     return value
+
+
+def _check_length(name: str, raw: str | None, most: int | None) -> None:
+    """Refuse ``raw`` when longer than ``most`` characters (None: no limit); never echo it.
+
+    Raises:
+        ApiError: 422.
+    """
+    if most is not None and raw is not None and len(raw) > most:
+        raise ApiError(422, f"{name} is {len(raw)} characters long; the limit is {most}.")
 
 
 def _flag(name: str, raw: str | None) -> bool:
@@ -146,6 +163,22 @@ class RunForm:
         settings.update({name: getattr(self, name) for name in texts if getattr(self, name)})
         return settings
 
+    def _check_lengths(self, max_query_chars: int | None) -> None:
+        """Refuse a text field longer than any value it takes, before it is read.
+
+        The messages about a wrong value quote it whole (a model's, a class's
+        name): its length is checked first, so no long value is ever echoed.
+
+        Raises:
+            ApiError: 422, naming the field and its limit (not its value).
+        """
+        for name in NAME_FIELDS:
+            _check_length(name, getattr(self, name), MAX_NAME_CHARS)
+        for name in ("speed_area", "speed_area_size"):
+            _check_length(name, getattr(self, name), MAX_POINTS_CHARS)
+        for name in ("queries", "privacy_classes"):  # class names or a text prompt
+            _check_length(name, getattr(self, name), max_query_chars)
+
     def task_and_config(
         self, *, limits: Mapping[str, float | int | None], max_query_chars: int | None = None
     ) -> tuple[str, RunConfig]:
@@ -153,24 +186,22 @@ class RunForm:
 
         Args:
             limits: The video's limits, as config fields (``max_duration_s``...).
-            max_query_chars: Longer ``queries`` are refused (None: no limit).
+            max_query_chars: Longer ``queries`` and ``privacy_classes`` are
+                refused (None: no limit).
 
         Raises:
             ApiError: 422 for a bad mode, number or flag.
             ConfigError, models.ModelError: A value the config refuses (the
                 caller answers 422 with its message).
         """
+        _check_length("mode", self.mode, MAX_NAME_CHARS)
         mode = (self.mode or "object_detection").strip().lower()
         if mode not in MODES:
             raise ApiError(
                 422, f"Unknown mode {quoted(self.mode)}. Choose one of {', '.join(MODES)}."
             )
         task = MODES[mode]
-        if max_query_chars is not None and len(self.queries or "") > max_query_chars:
-            raise ApiError(
-                422, f"queries is {len(self.queries or '')} characters long; the limit is "
-                f"{max_query_chars}.",
-            )  # fmt: skip
+        self._check_lengths(max_query_chars)
         settings: dict[str, object] = dict(limits)
         confidence = number("confidence", self.confidence, float)
         if confidence is not None:

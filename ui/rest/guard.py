@@ -1,7 +1,8 @@
 """What every request to the server goes through, before any route sees it.
 
 - **Body size.** A body over the upload limit (a REST body without a file:
-  1 MB) is refused (413) as soon as that is known: at once when its declared
+  1 MB; one without a file on Gradio's routes, MCP's aside: 16 MB) is
+  refused (413) as soon as that is known: at once when its declared
   ``Content-Length`` says so, else when the bytes counted as they stream in
   pass it (a chunked body), so a body is never stored past the limit. This
   holds for every route, the REST API's, Gradio's upload route and its queue.
@@ -42,8 +43,15 @@ Send = Callable[[Message], Awaitable[None]]
 FORM_OVERHEAD_BYTES = 1 << 20
 #: The REST API's paths.
 REST_PATHS = ("/detect", "/benchmark", "/gpu-monitor")
+#: Where MCP's tool calls come, a video possibly inside as a ``data:`` URL.
+MCP_PATH = "/gradio_api/mcp"
 #: Paths that need the access token when one is set (the REST API and MCP).
-TOKEN_PATHS = (*REST_PATHS, "/gradio_api/mcp")
+TOKEN_PATHS = (*REST_PATHS, MCP_PATH)
+#: Most a body that is not a form may be on Gradio's other routes: its queue's
+#: JSON holds file references, not files, and at most a webcam frame as a JPEG
+#: ``data:`` URL (the Live tab). Under the upload limit alone, one request of a
+#: gigabyte of JSON would be parsed whole in memory.
+JSON_BODY_BYTES = 16 << 20
 #: Video types by suffix, where Python's own table names another kind of file
 #: (``.ts`` would be served as Qt's ``text/vnd.trolltech.linguist``) or none.
 VIDEO_TYPES = {
@@ -114,6 +122,9 @@ class RequestGuard:
             # A REST body that is not a form with a file is a few rows of JSON.
             limit = FORM_OVERHEAD_BYTES
             message = f"The request body is larger than {limit // 1024} KB, the most it may be."
+        elif not multipart and not scope["path"].startswith(MCP_PATH):
+            limit = min(limit, JSON_BODY_BYTES)
+            message = f"The request body is larger than {limit >> 20} MB, the most it may be."
         declared = headers.get("content-length", "")
         if declared.isascii() and declared.isdigit() and int(declared) > limit:
             await _answer(send, 413, message, {"Connection": "close"})

@@ -28,6 +28,7 @@ from pipeline.evaluation.hardware import hardware_report
 from pipeline.jobs import JobStore
 from ui.background import while_connected
 from ui.benchmarking import parse_plan, profile_config, run_benchmark, run_profile
+from ui.clients import client_key
 from ui.errors import as_gr_errors, user_error
 from ui.jobs import job_store
 from ui.layout import video_input
@@ -134,6 +135,14 @@ class BenchmarkHandlers:
         self.settings = settings or Settings.from_env()
         self.jobs = jobs or job_store(self.settings)
 
+    def _client(self, request: gr.Request | None) -> str | None:
+        """Who the page's (or ``gradio_client``'s) request comes from (None: a direct call)."""
+        headers = getattr(request, "headers", None)
+        peer = getattr(getattr(request, "client", None), "host", None)
+        if headers is None and peer is None:
+            return None
+        return client_key(headers or {}, peer, self.settings)
+
     def hardware(self) -> dict[str, Any]:
         """The machine: CPU, memory, each NVIDIA GPU (or "no NVIDIA GPU"), libraries, defaults.
 
@@ -172,12 +181,13 @@ class BenchmarkHandlers:
         batch_sizes: str | None,
         devices: str | None,
         max_frames: float | None = None,
+        request: gr.Request | None = None,
         progress: gr.Progress = gr.Progress(),  # noqa: B008 - gradio's injection idiom
     ) -> Iterator[tuple[Any, ...]]:
         """Benchmark every combination of the settings on a video.
 
         A client that goes away (the page closed) cancels it: out of the queue,
-        or before its next configuration.
+        or within about a frame of the configuration it measures.
 
         Args:
             video: The clip (none: the example clip ``one_by_one_person.mp4``).
@@ -189,6 +199,7 @@ class BenchmarkHandlers:
             devices: Device sets separated by ``;``, e.g. ``"cuda:0; cuda:0,cuda:1"``
                 (empty: every GPU, else the CPU).
             max_frames: Frames of the clip used (empty: all).
+            request: Injected by Gradio: who asks, for their share of the queue.
             progress: Injected by Gradio.
 
         Yields:
@@ -210,12 +221,16 @@ class BenchmarkHandlers:
                 batch_sizes,
                 devices,
                 max_frames=int(max_frames) if max_frames else None,
+                max_rows=self.settings.max_benchmark_rows,
             )
+            client = self._client(request)
             total = len(plan.configs())
             progress(0, desc=f"Waiting for the devices ({total} configurations)...")
             cancel = threading.Event()
             results = yield from while_connected(
-                lambda: run_benchmark(self.jobs, video, plan, source="app", cancel=cancel),
+                lambda: run_benchmark(
+                    self.jobs, video, plan, source="app", cancel=cancel, client=client
+                ),
                 cancel,
                 beat=(gr.skip(),) * BENCHMARK_OUTPUTS,
             )
@@ -231,6 +246,7 @@ class BenchmarkHandlers:
         runtime: str | None,
         batch_size: float | None,
         device: str | None,
+        request: gr.Request | None = None,
     ) -> tuple[pd.DataFrame, str]:
         """Profile a few batches of one detector: its operators by self time, and a trace.
 
@@ -241,6 +257,7 @@ class BenchmarkHandlers:
             runtime: YOLO runtime (empty: its own).
             batch_size: Frames per call (empty: its default).
             device: ``cpu``, ``cuda`` or ``cuda:N`` (empty: the first GPU, else the CPU).
+            request: Injected by Gradio: who asks, for their share of the queue.
 
         Returns:
             ``(top_ops, trace)``: the operators (``operator``, ``self_ms``,
@@ -251,7 +268,9 @@ class BenchmarkHandlers:
         """
         with as_gr_errors():
             config = profile_config(detector, size, runtime, batch_size, device)
-            result = run_profile(self.jobs, video, config, source="app")
+            result = run_profile(
+                self.jobs, video, config, source="app", client=self._client(request)
+            )
         top = pd.DataFrame(result["top_ops"], columns=["operator", "self_ms", "calls", "share"])
         return top.round(4), result["trace"]
 
