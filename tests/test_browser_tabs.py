@@ -137,6 +137,19 @@ def click_frame_pixel(page, selector: str, x: int, y: int) -> None:
     page.mouse.click(px, py)
 
 
+def drag_on_frame(
+    page, selector: str, start: tuple[int, int], end: tuple[int, int]
+) -> None:
+    """Drag across the image in ``selector`` from one pixel of its frame to another."""
+    page.locator(f"{selector} img").scroll_into_view_if_needed()
+    (x0, y0), (x1, y1) = (page.evaluate(CLICK_PIXEL_JS, [selector, *xy]) for xy in (start, end))
+    page.mouse.move(x0, y0)
+    page.mouse.down()
+    page.mouse.move((x0 + x1) / 2, (y0 + y1) / 2, steps=4)
+    page.mouse.move(x1, y1, steps=4)
+    page.mouse.up()
+
+
 def test_segmentation_tab_follows_objects_picked_by_clicks_and_a_box(page, clip: Path) -> None:
     open_tab_and_upload(page, "Segmentation", "seg", clip)
     page.get_by_role("button", name="Pick objects by hand").click()
@@ -149,14 +162,23 @@ def test_segmentation_tab_follows_objects_picked_by_clicks_and_a_box(page, clip:
     check_image_loaded(page, "#seg-click-canvas", timeout_ms=15_000)
     page.locator("#seg-click-new").click()
     note.get_by_text("Object 2: click on it").wait_for()
-    page.locator("#seg-click-mode").get_by_text("Box (2 clicks)").click()
+    page.locator("#seg-click-mode").get_by_text("Box (drag, or 2 clicks)").click()
     click_frame_pixel(page, "#seg-click-canvas", 146, 186)  # around the blue square
     note.get_by_text("opposite corner").wait_for()
     check_image_loaded(page, "#seg-click-canvas", timeout_ms=15_000)
     click_frame_pixel(page, "#seg-click-canvas", 194, 234)
     note.get_by_text("Object 2: box set").wait_for()
+    check_image_loaded(page, "#seg-click-canvas", timeout_ms=15_000)
+    # A third object's box, dragged on the frame in one stroke.
+    page.locator("#seg-click-new").click()
+    note.get_by_text("Object 3: click on it").wait_for()
+    drag_on_frame(page, "#seg-click-canvas", (20, 150), (60, 200))
+    note.get_by_text("Object 3: box set").wait_for()
     picked = json.loads(page.locator("#seg-prompts textarea").input_value())
-    assert picked["frame"] == 0 and len(picked["objects"]) == 2
+    assert picked["frame"] == 0 and len(picked["objects"]) == 3
+    dragged = picked["objects"][2]
+    assert "points" not in dragged
+    assert np.abs(np.array(dragged["box"]) - [20, 150, 60, 200]).max() <= 2
     # The objects move to another frame with the slider's number box: the masks start there.
     frame_box = page.locator("#seg-click-frame input[type=number]")
     frame_box.fill("2")
@@ -164,7 +186,7 @@ def test_segmentation_tab_follows_objects_picked_by_clicks_and_a_box(page, clip:
     note.get_by_text("The objects are now on frame 2").wait_for()
     check_image_loaded(page, "#seg-click-canvas", timeout_ms=15_000)
     picked = json.loads(page.locator("#seg-prompts textarea").input_value())
-    assert picked["frame"] == 2 and len(picked["objects"]) == 2
+    assert picked["frame"] == 2 and len(picked["objects"]) == 3
     [[x, y, label]] = picked["objects"][0]["points"]
     assert label == 1 and abs(x - 30) <= 2 and abs(y - 40) <= 2
     box = picked["objects"][1]["box"]
@@ -179,6 +201,6 @@ def test_segmentation_tab_follows_objects_picked_by_clicks_and_a_box(page, clip:
     masks = json.loads(Path(download.value.path()).read_text())
     assert masks["model"]["prompts"]["objects"][1]["box"] == [float(v) for v in box]
     ids = {obj["track_id"] for frame in masks["frames"] for obj in frame["objects"]}
-    assert ids <= {1, 2}
+    assert ids <= {1, 2, 3}
     assert masks["model"]["prompts"]["frame"] == 2
     assert [frame["objects"] for frame in masks["frames"][:2]] == [[], []]

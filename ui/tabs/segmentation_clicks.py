@@ -4,8 +4,8 @@ The objects live in one JSON text box (the ``/segment`` API's ``prompts``
 input, in the video's pixels; :mod:`pipeline.stages.click_prompts`); clicks
 on the frame chosen with the slider (the first by default; the masks start
 there) add to it. A click adds a positive point (on the object)
-or a negative one (not on it) to the current object; in box mode two clicks
-give two opposite corners of its box. **New object** starts the next one.
+or a negative one (not on it) to the current object; in box mode a box dragged
+on the frame, or two clicks on opposite corners, gives its box. **New object** starts the next one.
 Each object is drawn in the colour its masks will have. The handlers are
 plain functions of the components' values, so the tests call them as the
 page does.
@@ -41,15 +41,49 @@ from ui.render import to_rgb
 
 HELP = """\
 Instead of a detector, pick the objects to follow: click **on** an object
-(positive) or **off** it (negative), or give it a box with two clicks on
-opposite corners. **New object** starts the next one; each gets its own id and
+(positive) or **off** it (negative), or, with **Box**, drag its box on the
+frame (or click two opposite corners). **New object** starts the next one; each gets its own id and
 colour. Pick them on any frame with the slider: the masks start there. Leave it
 empty to let the detector find the objects.
 """
-MODES = (("Positive click", "positive"), ("Negative click", "negative"), ("Box (2 clicks)", "box"))
+MODES = (
+    ("Positive click", "positive"),
+    ("Negative click", "negative"),
+    ("Box (drag, or 2 clicks)", "box"),
+)
 #: Colour of negative clicks and of a box's first corner (BGR).
 NEGATIVE_BGR = (0, 0, 255)
 PENDING_BGR = (0, 215, 255)
+
+#: Makes a box dragged on the picker's frame in box mode its two corners: the drag's
+#: start becomes a click of its own, just before the click the browser gives its end
+#: (the frame's select event turns each into the frame's pixels, as for any click).
+#: Installed once, on the page, when the picker opens; the frame's own image drag
+#: (a ghost of the picture) is turned off there.
+BOX_DRAG_JS = """
+() => {
+    if (window.segBoxDrag) return;
+    window.segBoxDrag = true;
+    let start = null;
+    const frameButton = (event) => event.target.closest?.("#seg-click-canvas button");
+    const boxMode = () =>
+        document.querySelector("#seg-click-mode input[type=radio]:checked")?.value === "box";
+    document.addEventListener("dragstart", (event) => {
+        if (frameButton(event)) event.preventDefault();
+    }, true);
+    document.addEventListener("pointerdown", (event) => {
+        const button = frameButton(event);
+        start = button && boxMode() ? {button, x: event.clientX, y: event.clientY} : null;
+    }, true);
+    document.addEventListener("pointerup", (event) => {
+        const from = start;
+        start = null;
+        if (!from || Math.hypot(event.clientX - from.x, event.clientY - from.y) < 6) return;
+        from.button.dispatchEvent(
+            new MouseEvent("click", {bubbles: true, clientX: from.x, clientY: from.y}));
+    }, true);
+}
+"""
 
 #: The picker's own state: ``{"corner": [x, y]}`` while a box is half drawn,
 #: ``{"new": True}`` after **New object**.
@@ -245,7 +279,7 @@ def click_picker(video: gr.Video) -> gr.Textbox:
         The JSON box, the run's ``prompts`` input.
     """
     with gr.Accordion("Pick objects by hand (click to segment)", open=False,
-                      elem_id="seg-click-picker"):  # fmt: skip
+                      elem_id="seg-click-picker") as picker:  # fmt: skip
         gr.Markdown(HELP)
         image = gr.Image(
             label="Click to pick objects",
@@ -316,7 +350,10 @@ def click_picker(video: gr.Video) -> gr.Textbox:
     }
     video.change(uploaded, video, [*drawn, frame], **private)
     frame.release(moved, [video, text, frame], drawn, **private)
-    image.select(clicked, [video, mode, text, state, frame], drawn, **private)
+    # A drag's two corners come as two selects in a row: each is taken, in order.
+    image.select(clicked, [video, mode, text, state, frame], drawn, trigger_mode="multiple",
+                 **private)  # fmt: skip
+    picker.expand(None, js=BOX_DRAG_JS, queue=False, api_visibility="private")
     add.click(started, [video, text, frame], drawn, **private)
     back.click(lambda v, t, i: redraw(v, undo(t), {}, i), [video, text, frame], drawn, **private)
     clear.click(lambda v, i: redraw(v, "", {}, i, "Cleared."), [video, frame], drawn, **private)
