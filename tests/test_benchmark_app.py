@@ -176,6 +176,39 @@ def test_the_page_and_gradio_client_keep_to_the_row_limit_and_the_client_share(
         store.close()
 
 
+def test_the_tab_compares_every_runtime_of_a_detector_in_one_run(
+    tmp_path: Path, models_cache: Path
+) -> None:
+    from pipeline.jobs import JobStore
+    from ui.tabs.benchmark import BenchmarkHandlers, detectors_with_runtimes
+
+    assert "yolox_nano" in detectors_with_runtimes(models.available("detector"))
+    assert "detr_resnet50" not in detectors_with_runtimes(["detr_resnet50"])  # torch only
+    clip = synthetic.make_video(tmp_path / "clip.mp4", frames=12, width=160, height=128)
+    store = JobStore(tmp_path / "jobs", devices=1, sweep_interval_s=None)
+    try:
+        handlers = BenchmarkHandlers(Settings(output_dir=tmp_path / "jobs"), store)
+        *beats, (table, text, figures) = handlers.benchmark_runtimes(
+            str(clip), "yolox_nano", "", 6
+        )
+        rows = {(r["runtime"], r["precision"]): r for r in table.to_dict("records")}
+        assert set(rows) == {
+            ("onnxruntime", "fp32"), ("onnxruntime", "int8"), ("openvino", "fp32"),
+            ("openvino", "int8"),
+        }  # fmt: skip
+        assert rows[("onnxruntime", "fp32")]["x ONNX Runtime fp32"] == 1.0
+        assert all(row["model-only fps"] > 0 and row["end-to-end fps"] > 0 for row in rows.values())
+        assert figures["frames"] == 6 and "`auto` picks **onnxruntime**" in text
+        [job] = store.all()
+        assert job.task == "runtimes" and Path(figures["json"]).parent == job.folder
+        with pytest.raises(gr.Error, match="Unknown detector 'yolo12'"):
+            list(handlers.benchmark_runtimes(str(clip), "yolo12", "", 6))
+        with pytest.raises(gr.Error, match="The frame count must be whole numbers"):
+            list(handlers.benchmark_runtimes(str(clip), "yolox_nano", "", 2.5))
+    finally:
+        store.close()
+
+
 def test_a_measured_run_asked_to_stop_ends_within_about_a_second(tmp_path: Path) -> None:
     """A client that leaves mid-configuration frees the devices then, not at its end."""
     clip = synthetic.make_video(tmp_path / "clip.mp4", frames=30, width=160, height=128)
@@ -383,8 +416,8 @@ def test_named_endpoints(server: str, tmp_path: Path) -> None:
 
     client = Client(server, verbose=False, download_files=str(tmp_path))
     names = set(client.view_api(print_info=False, return_format="dict")["named_endpoints"])
-    assert {"/benchmark", "/benchmark_profile", "/benchmark_analysis", "/hardware",
-            "/gpu_monitor"} <= names  # fmt: skip
+    assert {"/benchmark", "/benchmark_profile", "/benchmark_runtimes", "/benchmark_analysis",
+            "/hardware", "/gpu_monitor"} <= names  # fmt: skip
     assert client.predict(api_name="/hardware")["gpus"] == NO_GPU
     assert "samples" in client.predict(api_name="/gpu_monitor")
     results, *_, files, text = client.predict(
@@ -396,6 +429,10 @@ def test_named_endpoints(server: str, tmp_path: Path) -> None:
     assert analysis["expected_seconds"] > 0 and words == analysis["text"]
     top, trace = client.predict(None, "yolox_nano", "", "", 1, "", api_name="/benchmark_profile")
     assert top["data"] and Path(trace).is_file()
+    table, text, figures = client.predict(
+        None, "yolox_nano", "", 4, api_name="/benchmark_runtimes"
+    )
+    assert len(table["data"]) == 4 and "auto" in text and figures["frames"] == 4
 
 
 @pytest.mark.browser

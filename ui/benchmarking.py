@@ -22,7 +22,7 @@ from typing import Any
 
 from models.runtimes import known_runtimes
 from pipeline.configs import ConfigError, DetectionConfig
-from pipeline.evaluation import analysis, benchmark_grid, profiling
+from pipeline.evaluation import analysis, benchmark_grid, profiling, runtime_comparison
 from pipeline.evaluation.benchmark_grid import BenchmarkPlan
 from pipeline.jobs import JobStore
 from pipeline.runtime.template import check_video
@@ -244,6 +244,73 @@ def run_benchmark(
         files["csv"].write_text(benchmark_grid.to_csv(rows))
         job.outputs.update(files)
     return {**results, **{name: str(file) for name, file in files.items()}}
+
+
+#: Frames of the clip a runtime comparison uses when the form gives none: each
+#: runtime decodes, detects and encodes them several times.
+COMPARISON_FRAMES = 60
+
+
+def comparison_config(
+    detector: str | None, size: str | None, max_frames: float | None
+) -> DetectionConfig:
+    """The settings a runtime comparison measures, from what a form or an API client sent.
+
+    Args:
+        detector: The detector (empty: the bundled YOLOX-Nano).
+        size: Its size (empty: its default).
+        max_frames: Frames of the clip used (empty: :data:`COMPARISON_FRAMES`).
+
+    Raises:
+        ConfigError: A value longer than :data:`MAX_NAME_CHARS`, or a frame count
+            that is no whole number of at least 1.
+        models.UnknownModelError: An unknown detector or size (when it is measured).
+    """
+    for value in (detector, size, str(max_frames or "")):
+        _check_name_length((value or "").strip())
+    frames = _whole_numbers("The frame count", [max_frames] if max_frames else None, ())
+    return DetectionConfig(
+        detector=(detector or "").strip() or "yolox_nano",
+        size=(size or "").strip() or None,
+        max_frames=frames[0] if frames else COMPARISON_FRAMES,
+        max_duration_s=None,
+    )
+
+
+def run_runtime_comparison(
+    jobs: JobStore,
+    video: str | Path | None,
+    config: DetectionConfig,
+    *,
+    source: str,
+    cancel: threading.Event | None = None,
+    client: str | None = None,
+) -> dict[str, Any]:
+    """Every runtime and precision of ``config``'s detector on ``video``, holding every device.
+
+    The same measurement as ``python -m pipeline bench --compare-runtimes``
+    (:mod:`pipeline.evaluation.runtime_comparison`): model-only passes taking
+    turns, one end-to-end run each, ratios to ONNX Runtime float32.
+
+    Returns:
+        Its figures (``runtimes``, ``decode_fps``, ``encode_fps``, ``auto_picks``...),
+        its ``table`` as text, ``job_id`` and the ``json`` file.
+
+    Raises:
+        VideoError: The video is unreadable.
+        QueueFull: Every device is busy and the queue (or the client's share) is full.
+        PipelineError: Cancelled while it waited.
+    """
+    path = Path(video) if video else EXAMPLE_CLIP
+    check_video(path, None)
+    with jobs.exclusive("runtimes", source=source, cancel=cancel, client=client) as job:
+        results = runtime_comparison.compare_runtimes(config, path)
+        results["video"] = path.name
+        file = job.folder / "runtimes.json"
+        file.write_text(json.dumps(results, indent=2))
+        job.outputs["json"] = file
+    return {**results, "table": runtime_comparison.table(results), "job_id": job.id,
+            "json": str(file)}  # fmt: skip
 
 
 def run_profile(

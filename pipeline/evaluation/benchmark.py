@@ -50,10 +50,10 @@ from pipeline.runtime.devices import prepare_devices
 from pipeline.runtime.events import Done, FirstFrame
 
 
-def decode_only(video: Path) -> tuple[float, int]:
-    """Decode every frame; returns (fps, frames)."""
+def decode_only(video: Path, max_frames: int | None = None) -> tuple[float, int]:
+    """Decode every frame (or the first ``max_frames``); returns (fps, frames)."""
     start = time.perf_counter()
-    frames = sum(1 for _ in iter_frames(video))
+    frames = sum(1 for _ in iter_frames(video, max_frames))
     return frames / (time.perf_counter() - start), frames
 
 

@@ -26,7 +26,7 @@ import models
 from models.runtimes import AUTO, forget_choices, runtimes_for, split_runtime
 from pipeline.configs import DetectionConfig
 from pipeline.evaluation.benchmark import decode_only, encode_only, end_to_end
-from pipeline.io.video import iter_frames
+from pipeline.evaluation.benchmark_grid import model_only_frames
 from pipeline.runs.detection import load_detector
 from pipeline.runtime.devices import prepare_devices
 
@@ -41,7 +41,8 @@ def compare_runtimes(
     """Measure every runtime of ``config.detector`` on ``video``.
 
     Args:
-        config: The detection settings (its ``runtime`` is ignored: all are measured).
+        config: The detection settings (its ``runtime`` is ignored: all are measured;
+            its ``max_frames`` bounds the frames of the clip used).
         video: The clip.
         rounds: Interleaved model-only passes over the clip per runtime.
         end_to_end_runs: Also run the whole pipeline once per runtime.
@@ -56,7 +57,8 @@ def compare_runtimes(
     device = prepare_devices(config.devices)[0]
     names = [r for r in runtimes_for("detector", config.detector) if r != AUTO]
     configs = {name: dataclasses.replace(config, runtime=name) for name in names}
-    images = [frame.image for frame in iter_frames(video)]
+    # Held in memory for the model-only passes: at most max_frames, and a bounded size.
+    images = model_only_frames(video, config.max_frames)
     results: dict[str, Any] = {
         "detector": config.detector,
         "size": config.size,
@@ -64,7 +66,7 @@ def compare_runtimes(
         "device": device,
         "frames": len(images),
     }
-    results["decode_fps"], _ = decode_only(video)
+    results["decode_fps"], _ = decode_only(video, config.max_frames)
     with tempfile.TemporaryDirectory() as tmp:
         results["encode_fps"] = encode_only(video, images, Path(tmp))
     detectors = {name: load_detector(cfg, device) for name, cfg in configs.items()}

@@ -21,13 +21,20 @@ import gradio as gr
 import pandas as pd
 
 import models
-from models.runtimes import known_runtimes
+from models.runtimes import AUTO, known_runtimes, runtimes_for
 from pipeline.evaluation import analysis
 from pipeline.evaluation.benchmark_grid import iter_stage_bars, label
 from pipeline.evaluation.hardware import hardware_report
 from pipeline.jobs import JobStore
 from ui.background import while_connected
-from ui.benchmarking import parse_plan, profile_config, run_benchmark, run_profile
+from ui.benchmarking import (
+    comparison_config,
+    parse_plan,
+    profile_config,
+    run_benchmark,
+    run_profile,
+    run_runtime_comparison,
+)
 from ui.clients import client_key
 from ui.errors import as_gr_errors, user_error
 from ui.jobs import job_store
@@ -121,6 +128,30 @@ def result_frames(rows: list[dict[str, Any]]) -> tuple[pd.DataFrame, ...]:
         columns=["devices", "end_to_end_fps", "config"],
     )
     return stages, batches, devices
+
+
+#: The runtime comparison's table: one row per runtime and precision.
+RUNTIME_COLUMNS = {
+    "runtime": "runtime",
+    "precision": "precision",
+    "model_only_fps": "model-only fps",
+    "ratio_model_only_over_onnxruntime": "x ONNX Runtime fp32",
+    "end_to_end_fps": "end-to-end fps",
+    "ratio_end_to_end_over_onnxruntime": "x ONNX Runtime fp32 (end to end)",
+    "ratio_end_to_end_over_shared_cores_bound": "end to end / shared-cores bound",
+}
+
+
+def runtime_frame(results: dict[str, Any]) -> pd.DataFrame:
+    """A runtime comparison's rows as the tab's table (figures rounded for reading)."""
+    rows = [{title: row.get(key) for key, title in RUNTIME_COLUMNS.items()}
+            for row in results["runtimes"]]  # fmt: skip
+    return pd.DataFrame(rows, columns=list(RUNTIME_COLUMNS.values())).round(2)
+
+
+def detectors_with_runtimes(names: Sequence[str]) -> list[str]:
+    """The detectors that run on more than one runtime: the ones a comparison is for."""
+    return [name for name in names if len(set(runtimes_for("detector", name)) - {AUTO}) > 1]
 
 
 class BenchmarkHandlers:
@@ -273,6 +304,55 @@ class BenchmarkHandlers:
             )
         top = pd.DataFrame(result["top_ops"], columns=["operator", "self_ms", "calls", "share"])
         return top.round(4), result["trace"]
+
+    def benchmark_runtimes(
+        self,
+        video: str | None,
+        detector: str | None,
+        size: str | None,
+        max_frames: float | None = None,
+        request: gr.Request | None = None,
+    ) -> Iterator[tuple[Any, ...]]:
+        """Every CPU runtime and precision of one detector, side by side in one run.
+
+        Model-only fps (the runtimes taking turns over the same decoded frames),
+        end-to-end fps of the whole pipeline, their ratios to ONNX Runtime
+        float32, and what ``auto`` picks on this machine. It holds every device
+        while it measures; a client that goes away cancels it while it waits.
+
+        Args:
+            video: The clip (none: the example clip ``one_by_one_person.mp4``).
+            detector: A detector with several runtimes (empty: ``yolox_nano``).
+            size: Its size (empty: its default).
+            max_frames: Frames of the clip used (empty: 60).
+            request: Injected by Gradio: who asks, for their share of the queue.
+
+        Yields:
+            No change while it runs, then ``(table, text, results)``: one row per
+            runtime and precision, the decode and encode rates with ``auto``'s
+            pick in words, and the figures (JSON).
+
+        Raises:
+            gr.Error: An unknown detector or size, a bad frame count, a video that
+                is not one, or a full queue.
+        """
+        with as_gr_errors():
+            config = comparison_config(detector, size, max_frames)
+            client = self._client(request)
+            cancel = threading.Event()
+            results = yield from while_connected(
+                lambda: run_runtime_comparison(
+                    self.jobs, video, config, source="app", cancel=cancel, client=client
+                ),
+                cancel,
+                beat=(gr.skip(),) * 3,
+            )
+        text = (
+            f"Decode {results['decode_fps']:.1f} fps, encode {results['encode_fps']:.1f} fps "
+            f"on {results['frames']} frames; `auto` picks **{results['auto_picks']}** here."
+        )
+        return_value = {k: v for k, v in results.items() if k != "table"}
+        yield runtime_frame(results), text, return_value
 
     def benchmark_analysis(
         self, results: dict[str, Any] | None, video_seconds: float | None, video_fps: float | None
@@ -447,6 +527,28 @@ def build_benchmark_tab(
             with gr.Column(scale=2):
                 top_ops = gr.Dataframe(label="Top operators by self time", elem_id="bench-top-ops")
                 trace = gr.File(label="Chrome trace", interactive=False, elem_id="bench-trace")
+        with gr.Accordion("Compare CPU runtimes", open=False), gr.Row(equal_height=False):
+            with gr.Column(scale=1):
+                with_runtimes = detectors_with_runtimes(detectors)
+                compare_detector = gr.Dropdown(
+                    with_runtimes,
+                    value=with_runtimes[0] if with_runtimes else None,
+                    label="Detector (those with several runtimes)",
+                    elem_id="bench-runtimes-detector",
+                )
+                compare_size = gr.Textbox(label="Size (empty: its default)")
+                compare_frames = gr.Number(
+                    value=60, label="Frames of the clip to use", precision=0,
+                    elem_id="bench-runtimes-frames",
+                )  # fmt: skip
+                compare = gr.Button("Compare runtimes", elem_id="bench-runtimes-run")
+            with gr.Column(scale=2):
+                runtime_table = gr.Dataframe(
+                    label="Each runtime and precision, measured in one run",
+                    elem_id="bench-runtimes-table",
+                )
+                runtime_text = gr.Markdown(elem_id="bench-runtimes-text")
+                runtime_json = gr.JSON(label="Figures", visible=False)
         with gr.Accordion("Analysis for a video", open=False), gr.Row():
             video_seconds = gr.Number(value=60, label="Video length (s)")
             video_fps = gr.Number(value=30, label="Frame rate")
@@ -481,6 +583,13 @@ def build_benchmark_tab(
         ],
         outputs=[top_ops, trace],
         api_name="benchmark_profile",
+        concurrency_limit=1,
+    )
+    compare.click(
+        as_tool(handlers.benchmark_runtimes, "benchmark_runtimes"),
+        inputs=[video, compare_detector, compare_size, compare_frames],
+        outputs=[runtime_table, runtime_text, runtime_json],
+        api_name="benchmark_runtimes",
         concurrency_limit=1,
     )
     analyse.click(
