@@ -1,7 +1,7 @@
 """Video pipeline: decode, detect, track, segment, measure depth, annotate, encode.
 
-``pipeline.start(task, video, config, outputs)`` starts any kind of run;
-``pipeline.first_frame(task, video, config)`` does the quick look at frame 0.
+``pipeline.start(video, config, outputs)`` starts any kind of run;
+``pipeline.first_frame(video, config)`` does the quick look at frame 0.
 This package never imports gradio.
 
 Layout: ``runs/`` the kinds of run (detection, depth, segmentation);

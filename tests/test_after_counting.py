@@ -78,7 +78,7 @@ def _run(video: Path, folder: Path, **settings) -> tuple[list, dict[str, Path]]:
     config = DetectionConfig(detector="test_shapes", **settings)
     folder.mkdir(parents=True, exist_ok=True)
     outputs = output_paths("detection", folder, config)
-    events = list(start("detection", video, config, outputs, with_first_frame=True))
+    events = list(start(video, config, outputs, with_first_frame=True))
     assert isinstance(events[-1], Done)
     return events, outputs
 

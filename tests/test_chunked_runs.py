@@ -39,7 +39,7 @@ def frame_count(path: Path) -> int:
 
 def run(task: str, video: Path, config, folder: Path, chunks: ChunkPlan | None = None) -> Done:
     outputs = output_paths(task, folder, config)
-    events = list(start(task, video, config, outputs, chunks=chunks))
+    events = list(start(video, config, outputs, chunks=chunks))
     assert isinstance(events[-1], Done)
     return events[-1]
 
@@ -61,7 +61,7 @@ def test_a_detection_run_split_into_calls_equals_one_run(
         clip,
         config,
         tmp_path / "split",
-        local_chunks("detection", clip, config, per_call),
+        local_chunks(clip, config, per_call),
     )
     assert split.summary.calls == -(-37 // per_call)
     assert whole.summary.calls is None
@@ -81,7 +81,7 @@ def test_a_depth_run_split_into_calls_equals_one_run(
     # The display range is smoothed over frames: it must carry on across calls.
     config = DepthConfig(weights=str(tiny_depth_weights), devices=("cpu",), max_frames=20)
     whole = run("depth", clip, config, tmp_path / "whole")
-    split = run("depth", clip, config, tmp_path / "split", local_chunks("depth", clip, config, 6))
+    split = run("depth", clip, config, tmp_path / "split", local_chunks(clip, config, 6))
     assert split.summary.calls == 4 and split.summary.frames == whole.summary.frames == 20
     assert split.summary.depth == whole.summary.depth
     assert frame_count(split.outputs["video"]) == 20
@@ -98,9 +98,7 @@ def test_detection_with_object_depth_keeps_the_depth_video_across_calls(
     monkeypatch.setenv("DEPTH_ANYTHING_V2_SMALL_WEIGHTS", str(tiny_depth_weights))
     config = DetectionConfig(detector="test_shapes", depth=True, max_frames=12)
     whole = run("detection", clip, config, tmp_path / "whole")
-    split = run(
-        "detection", clip, config, tmp_path / "split", local_chunks("detection", clip, config, 5)
-    )
+    split = run("detection", clip, config, tmp_path / "split", local_chunks(clip, config, 5))
     assert frames_of(split.outputs["tracks"]) == frames_of(whole.outputs["tracks"])
     assert frame_count(split.outputs["depth_video"]) == 12
     assert drawn_frames[split.outputs["depth_video"]] == drawn_frames[whole.outputs["depth_video"]]
@@ -110,13 +108,13 @@ def test_a_call_says_what_it_loaded_seeks_to_its_first_frame_and_ends_with_its_s
     clip: Path,
 ) -> None:
     config = DetectionConfig(detector="test_shapes", queries=("RED",))
-    facts, *items = list(chunk_results("detection", clip, config, Chunk(30, 30 / 25, 5)))
+    facts, *items = list(chunk_results(clip, config, Chunk(30, 30 / 25, 5)))
     assert isinstance(facts, ModelFacts)
     assert facts.devices == ["cpu"] and facts.queries == ("red",)
     assert facts.info["name"] == "test_shapes" and facts.info["queries"] == ["red"]
     assert [index for index, _ in items[:-1]] == [30, 31, 32, 33, 34]
     assert items[-1] == ChunkEnd(None)
-    _, *tail = list(chunk_results("detection", clip, config, Chunk(35, 35 / 25, 5)))
+    _, *tail = list(chunk_results(clip, config, Chunk(35, 35 / 25, 5)))
     assert [index for index, _ in tail[:-1]] == [35, 36], "the video's end ends the call"
 
 
@@ -126,7 +124,7 @@ def test_a_call_that_gives_the_wrong_frames_fails_the_run_clearly(
     config = DetectionConfig(detector="test_shapes")
 
     def skipping(chunk: Chunk):
-        for item in chunk_results("detection", clip, config, chunk):
+        for item in chunk_results(clip, config, chunk):
             if isinstance(item, tuple) and chunk.start > 0:
                 item = (item[0] + 1, item[1])
             yield item
@@ -148,12 +146,10 @@ def test_a_stop_between_calls_keeps_a_consistent_partial_result(clip: Path, tmp_
         calls.append(chunk.start)
         if len(calls) == 3:
             stop.set()
-        yield from chunk_results("detection", clip, config, chunk)
+        yield from chunk_results(clip, config, chunk)
 
     outputs = output_paths("detection", tmp_path, config)
-    events = list(
-        start("detection", clip, config, outputs, stop, chunks=ChunkPlan(8, stopping_after_two))
-    )
+    events = list(start(clip, config, outputs, stop, chunks=ChunkPlan(8, stopping_after_two)))
     done = events[-1]
     assert done.summary.partial is True
     frames = done.summary.frames
@@ -178,7 +174,7 @@ def forked_calls(task: str, video: Path, config) -> ChunkPlan:
 
         def work() -> None:
             try:
-                for item in chunk_results(task, video, config, chunk):
+                for item in chunk_results(video, config, chunk):
                     send.send(item)
             except Exception as exc:  # noqa: BLE001 - reported to the parent as the worker would
                 send.send(RunFailed(f"{type(exc).__name__}: {exc}"))

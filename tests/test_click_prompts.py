@@ -186,7 +186,7 @@ def test_clicked_objects_are_followed_from_their_frame_with_stable_ids(
     )
     ClickSession.log.clear()
     outputs = {"video": tmp_path / "c.mp4", "masks": tmp_path / "c.json"}
-    *_, done = start("segmentation", video, config, outputs)
+    *_, done = start(video, config, outputs)
     assert isinstance(done, Done)
     assert done.summary.frames == FRAMES
     # Windows of 4 end where they would from frame 0: 3-4, 4-8, 8-12, 12-13; objects
@@ -219,12 +219,12 @@ def test_a_segmenter_that_takes_no_clicks_and_prompts_off_the_video_say_so(
         segmenter="test-clicks", prompts='{"frame": 99, "objects": [{"box": [0, 0, 5, 5]}]}'
     )
     with pytest.raises(PipelineError, match="on frame 99, but the video has 14 frames"):
-        list(start("segmentation", video, outside, outputs))
+        list(start(video, outside, outputs))
     off = SegmentationConfig(
         segmenter="test-clicks", prompts='{"objects": [{"points": [[500, 10, 1]]}]}'
     )
     with pytest.raises(PipelineError, match=r"click \(500, 10\) is outside the 320x240 frame"):
-        list(start("segmentation", video, off, outputs))
+        list(start(video, off, outputs))
 
 
 def test_the_cli_follows_clicks_with_the_tiny_sam2(
@@ -330,9 +330,9 @@ def test_a_run_split_into_calls_follows_clicks_as_one_run_does(tmp_path: Path) -
         segmenter="test-clicks", prompts=json.dumps(prompts), step=4, window=8
     )
     results = []
-    for name, chunks in (("whole", None), ("split", local_chunks("segmentation", path, config, 8))):
+    for name, chunks in (("whole", None), ("split", local_chunks(path, config, 8))):
         outputs = {"video": tmp_path / f"{name}.mp4", "masks": tmp_path / f"{name}.json"}
-        *_, done = start("segmentation", path, config, outputs, chunks=chunks)
+        *_, done = start(path, config, outputs, chunks=chunks)
         results.append((done, json.loads(Path(done.outputs["masks"]).read_text())["frames"]))
     (whole, whole_frames), (split, split_frames) = results
     assert split.summary.calls > 1

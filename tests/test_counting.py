@@ -113,7 +113,7 @@ def zone_clip(tmp_path_factory) -> Path:
 def _run(video: Path, folder: Path, **settings) -> tuple[Done, dict[str, Path]]:
     config = DetectionConfig(detector="test_shapes", **settings)
     outputs = output_paths("detection", folder, config)
-    *_, done = start("detection", video, config, outputs)
+    *_, done = start(video, config, outputs)
     assert isinstance(done, Done)
     return done, outputs
 
@@ -378,12 +378,8 @@ def test_csvs_events_and_summary_agree(crossing_clip, tmp_path):
 def test_counts_are_drawn_on_the_video_and_the_preview(crossing_clip, tmp_path):
     config = DetectionConfig(detector="test_shapes", lines=[MIDDLE])
     plain = DetectionConfig(detector="test_shapes")
-    first = next(
-        iter(start("detection", crossing_clip, config, output_paths("detection", tmp_path / "a")))
-    )
-    bare = next(
-        iter(start("detection", crossing_clip, plain, output_paths("detection", tmp_path / "b")))
-    )
+    first = next(iter(start(crossing_clip, config, output_paths("detection", tmp_path / "a"))))
+    bare = next(iter(start(crossing_clip, plain, output_paths("detection", tmp_path / "b"))))
     # The line is drawn down the middle, where the bare frame is background grey.
     column = np.abs(first.image[:, 158:163].astype(int) - bare.image[:, 158:163].astype(int))
     assert (column.sum(axis=-1) > 60).mean() > 0.5
@@ -438,7 +434,7 @@ def test_real_crossings_on_tud_campus_against_the_ground_truth(
 def _run_real(video: Path, folder: Path, **settings) -> tuple[Done, dict[str, Path]]:
     config = DetectionConfig(detector="yolox_nano", **settings)
     outputs = output_paths("detection", folder, config)
-    *_, done = start("detection", video, config, outputs)
+    *_, done = start(video, config, outputs)
     return done, outputs
 
 
@@ -472,7 +468,7 @@ def test_a_line_outside_the_frame_fails_before_any_file(crossing_clip, tmp_path)
     config = DetectionConfig(detector="test_shapes", lines=["far:0,0,400,100"])
     outputs = output_paths("detection", tmp_path / "run", config)
     with pytest.raises(GeometryError, match=r"\(400, 100\) outside the 320x240 frame"):
-        list(start("detection", crossing_clip, config, outputs))
+        list(start(crossing_clip, config, outputs))
     assert not any((tmp_path / "run").glob("*"))
 
 

@@ -136,9 +136,7 @@ def test_detection_run_on_cuda_with_object_depth(
         depth_weights=str(tiny_depth_weights),
     )
     events = list(
-        start(
-            "detection", video, config, {"video": tmp_path / "o.mp4", "tracks": tmp_path / "o.json"}
-        )
+        start(video, config, {"video": tmp_path / "o.mp4", "tracks": tmp_path / "o.json"})
     )
     done = events[-1]
     assert isinstance(done, Done)
@@ -156,9 +154,7 @@ def test_pool_of_a_gpu_and_the_cpu_keeps_frame_order(video: Path, tmp_path: Path
         batch_size=2,
         detector_options=(("delay_s", 0.01),),
     )
-    *_, done = start(
-        "detection", video, config, {"video": tmp_path / "p.mp4", "tracks": tmp_path / "p.json"}
-    )
+    *_, done = start(video, config, {"video": tmp_path / "p.mp4", "tracks": tmp_path / "p.json"})
     assert done.summary.frames == 24
     assert sum(done.summary.frames_per_device.values()) == 24
     assert set(done.summary.frames_per_device) == {CUDA, "cpu"}
@@ -180,7 +176,7 @@ def test_depth_fp16_on_cuda_agrees_with_fp32_on_cpu(tiny_depth_weights: Path) ->
 
 def test_depth_run_on_cuda(video: Path, tiny_depth_weights: Path, tmp_path: Path) -> None:
     config = DepthConfig(weights=str(tiny_depth_weights), devices=("cuda",))
-    *_, done = start("depth", video, config, {"video": tmp_path / "d.mp4"})
+    *_, done = start(video, config, {"video": tmp_path / "d.mp4"})
     assert done.summary.frames == 24
 
 
@@ -288,7 +284,7 @@ def test_segmentation_run_on_cuda(video: Path, tiny_sam2_weights: Path, tmp_path
         devices=("cuda",),
     )
     outputs = {"video": tmp_path / "s.mp4", "masks": tmp_path / "s.json"}
-    *_, done = start("segmentation", video, config, outputs)
+    *_, done = start(video, config, outputs)
     assert isinstance(done, Done)
     assert done.summary.frames == 24 and done.summary.device == CUDA
     masks = json.loads(done.outputs["masks"].read_text())

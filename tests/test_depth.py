@@ -62,9 +62,7 @@ def test_detection_run_measures_each_tracked_objects_depth(tiny_depth_weights, v
     config = DetectionConfig(
         detector="test_shapes", depth=True, depth_weights=str(tiny_depth_weights)
     )
-    *_, done = start(
-        "detection", video, config, {"video": tmp_path / "d.mp4", "tracks": tmp_path / "d.json"}
-    )
+    *_, done = start(video, config, {"video": tmp_path / "d.mp4", "tracks": tmp_path / "d.json"})
     tracks = json.loads(done.outputs["tracks"].read_text())
     objects = [o for f in tracks["frames"] for o in f["objects"]]
     assert objects and all(isinstance(o["depth"], float) and o["depth"] >= 0 for o in objects)
@@ -151,7 +149,7 @@ def test_missing_weights_say_which_and_how(monkeypatch):
 )
 def test_run_depth_writes_h264_with_every_frame(tiny_depth_weights, video, tmp_path, view, width):
     out = tmp_path / "depth.mp4"
-    events = list(start("depth", video, _config(tiny_depth_weights, view=view), {"video": out}))
+    events = list(start(video, _config(tiny_depth_weights, view=view), {"video": out}))
     assert isinstance(events[0], FirstFrame) and len(events[0].detections) == 0
     assert any(isinstance(e, Progress) for e in events)
     assert any(isinstance(e, Preview) for e in events)
@@ -166,7 +164,7 @@ def test_run_depth_writes_h264_with_every_frame(tiny_depth_weights, video, tmp_p
 
 
 def test_first_frame_depth_answers(tiny_depth_weights, video):
-    result = first_frame("depth", video, _config(tiny_depth_weights, view="side_by_side"))
+    result = first_frame(video, _config(tiny_depth_weights, view="side_by_side"))
     assert result.depth.shape == (HEIGHT, WIDTH)
     assert result.image.shape == (HEIGHT, 2 * WIDTH, 3) and result.image.dtype == np.uint8
     assert result.display_range.low <= result.display_range.high
@@ -174,7 +172,7 @@ def test_first_frame_depth_answers(tiny_depth_weights, video):
 
 def test_stopping_a_run_keeps_its_partial_video(tiny_depth_weights, video, tmp_path):
     out = tmp_path / "stopped.mp4"
-    events = start("depth", video, _config(tiny_depth_weights), {"video": out})
+    events = start(video, _config(tiny_depth_weights), {"video": out})
     assert isinstance(next(events), FirstFrame)
     events.close()  # closed before the run itself started: nothing was written
     assert not out.exists()
@@ -183,7 +181,7 @@ def test_stopping_a_run_keeps_its_partial_video(tiny_depth_weights, video, tmp_p
 
     stop = threading.Event()
     stop.set()
-    *_, done = start("depth", video, _config(tiny_depth_weights), {"video": out}, stop)
+    *_, done = start(video, _config(tiny_depth_weights), {"video": out}, stop)
     assert done.summary.partial is True and done.summary.frames == 0
     assert done.outputs == {} and not out.exists(), "stopped before any frame: nothing to keep"
 
@@ -410,7 +408,7 @@ def test_detection_run_writes_its_depth_video_when_asked(tiny_depth_weights, vid
     )
     outputs = output_paths("detection", tmp_path / "run", config)
     assert set(outputs) == {"video", "tracks", "depth_video", "tracks_csv", "objects_csv"}
-    events = list(start("detection", video, config, outputs))
+    events = list(start(video, config, outputs))
     assert events[0].depth_view is not None and events[0].depth_view.shape[:2] == (HEIGHT, WIDTH)
     # The per-track CSV's median depths are the summary's near-to-far order.
     with outputs["tracks_csv"].open() as table:
@@ -430,14 +428,14 @@ def test_detection_run_writes_its_depth_video_when_asked(tiny_depth_weights, vid
     # Without depth there is no depth video to ask for.
     plain = DetectionConfig(detector="test_shapes")
     with pytest.raises(PipelineError, match="depth_video only with depth on"):
-        start("detection", video, plain, {**output_paths("detection", tmp_path / "p"),
-                                           "depth_video": tmp_path / "d.mp4"})  # fmt: skip
+        start(video, plain, {**output_paths("detection", tmp_path / "p"),
+                             "depth_video": tmp_path / "d.mp4"})  # fmt: skip
 
 
 def test_the_summary_names_the_sizes_licence(tiny_depth_weights, video, tmp_path):
     # Base is CC-BY-NC-4.0: the summary says so, and that it is for non-commercial use only.
     config = _config(tiny_depth_weights, size="base", view="depth")
-    *_, done = start("depth", video, config, {"video": tmp_path / "depth.mp4"})
+    *_, done = start(video, config, {"video": tmp_path / "depth.mp4"})
     assert done.summary.licenses == [
         {"name": "depth_anything_v2", "size": "base", "license": "CC-BY-NC-4.0",
          "non_commercial": True},

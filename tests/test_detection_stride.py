@@ -42,7 +42,7 @@ def video(tmp_path_factory) -> Path:
 def test_a_run_with_stride_3_predicts_the_frames_between_and_marks_them(video, tmp_path):
     outputs = {"tracks": tmp_path / "t.json", "objects_csv": tmp_path / "objects.csv"}
     config = DetectionConfig(detector="test_shapes", detect_every=STRIDE)
-    events = list(start("detection", video, config, outputs))
+    events = list(start(video, config, outputs))
 
     done = events[-1]
     assert isinstance(done, Done)
@@ -123,7 +123,7 @@ def test_rest_and_the_tabs_refuse_a_bad_stride_with_the_same_message():
 
 def test_auto_is_every_frame_on_a_file_and_says_so(video, tmp_path):
     config = DetectionConfig(detector="test_shapes", detect_every="auto", max_frames=6)
-    done = list(start("detection", video, config, {"tracks": tmp_path / "t.json"}))[-1]
+    done = list(start(video, config, {"tracks": tmp_path / "t.json"}))[-1]
     stride = done.summary.detection_stride
     assert (stride["detected_frames"], stride["predicted_frames"]) == (6, 0)
     assert "every frame of a file" in stride["note"]
@@ -207,7 +207,7 @@ def test_with_depth_predicted_boxes_keep_their_tracks_depth_and_the_depth_video_
         detector="test_shapes", depth=True, depth_weights=str(tiny_depth_weights),
         detect_every=STRIDE, max_frames=frames,
     )  # fmt: skip
-    list(start("detection", video, config, outputs))
+    list(start(video, config, outputs))
 
     records = json.loads(outputs["tracks"].read_text())["frames"]
     last_depth: dict[int, float] = {}
@@ -249,7 +249,7 @@ def test_counting_on_predicted_boxes_counts_as_on_detected_ones(video, tmp_path)
     for stride in (1, STRIDE):
         config = DetectionConfig(detector="test_shapes", lines=lines, detect_every=stride)
         outputs = {"tracks": tmp_path / f"t{stride}.json"}
-        summaries.append(list(start("detection", video, config, outputs))[-1].summary)
+        summaries.append(list(start(video, config, outputs))[-1].summary)
     every, strided = (summary.counting for summary in summaries)
     assert strided == every
     # Whatever the counting rule (its anchor point), both lines see a crossing.

@@ -209,7 +209,7 @@ def test_tiny_edgetam_segments_a_video_through_the_pipeline(tiny_env: Path, tmp_
         segmenter="YEdgeTAM", detector="test_shapes", step=4, window=8, max_objects=3
     )
     outputs = {"video": tmp_path / "e.mp4", "masks": tmp_path / "e.json"}
-    events = list(start("segmentation", video, config, outputs))
+    events = list(start(video, config, outputs))
     assert isinstance(events[0], FirstFrame) and len(events[0].detections) == 3
     done = events[-1]
     assert isinstance(done, Done)

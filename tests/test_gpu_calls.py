@@ -98,11 +98,11 @@ def test_what_a_call_returns_survives_pickling(task: str, clip: Path, tmp_path: 
         if task == "detection"
         else SegmentationConfig(segmenter="test-oracle", step=4, window=8)
     )
-    plan = ChunkPlan(8, pickled(lambda chunk: chunk_results(task, clip, config, chunk)))
+    plan = ChunkPlan(8, pickled(lambda chunk: chunk_results(clip, config, chunk)))
     dones = []
     for name, chunks in (("whole", None), ("split", plan)):
         outputs = output_paths(task, tmp_path / name, config)
-        *_, done = start(task, clip, config, outputs, chunks=chunks)
+        *_, done = start(clip, config, outputs, chunks=chunks)
         dones.append(done)
     key = "tracks" if task == "detection" else "masks"
     whole, split = (json.loads(d.outputs[key].read_text())["frames"] for d in dones)
@@ -150,7 +150,7 @@ def test_a_call_refused_midway_keeps_the_frames_done_and_says_why(
         calls.append(chunk.start)
         if len(calls) == 2:
             raise zerogpu_error("ZeroGPU quota exceeded", QUOTA)
-        yield from chunk_results("detection", video, config, chunk)
+        yield from chunk_results(video, config, chunk)
 
     monkeypatch.setattr(gpu, "gpu_chunk", refusing)
     handlers = DetectionHandlers(Settings(output_dir=tmp_path, gpu_frames_per_call=10))
@@ -197,9 +197,9 @@ def test_calls_are_made_in_the_context_the_run_started_in(clip: Path, tmp_path: 
 
     def call(chunk: Chunk):
         seen.append(request.get())
-        yield from chunk_results("detection", clip, config, chunk)
+        yield from chunk_results(clip, config, chunk)
 
     request.set("the user's request")
     outputs = output_paths("detection", tmp_path, config)
-    list(start("detection", clip, config, outputs, chunks=ChunkPlan(10, call)))
+    list(start(clip, config, outputs, chunks=ChunkPlan(10, call)))
     assert seen == ["the user's request"] * 3

@@ -49,7 +49,7 @@ def _wait_for_no_pipeline_threads(timeout: float = 5.0) -> list[str]:
 
 def test_run_tracks_every_shape_in_every_frame_in_order(video, tmp_path):
     outputs = _outputs(tmp_path)
-    events = list(start("detection", video, DetectionConfig(detector="test_shapes"), outputs))
+    events = list(start(video, DetectionConfig(detector="test_shapes"), outputs))
 
     assert isinstance(events[0], FirstFrame)
     assert len(events[0].detections) == 3
@@ -87,7 +87,7 @@ def test_run_tracks_every_shape_in_every_frame_in_order(video, tmp_path):
 
 def test_output_is_browser_playable_h264_matching_the_input(video, tmp_path):
     outputs = _outputs(tmp_path)
-    for _ in start("detection", video, DetectionConfig(detector="test_shapes"), outputs):
+    for _ in start(video, DetectionConfig(detector="test_shapes"), outputs):
         pass
     with av.open(str(outputs["video"])) as container:
         stream = container.streams.video[0]
@@ -101,7 +101,7 @@ def test_output_is_browser_playable_h264_matching_the_input(video, tmp_path):
 
 
 def test_first_frame_preview(video):
-    preview = first_frame("detection", video, DetectionConfig(detector="test_shapes"))
+    preview = first_frame(video, DetectionConfig(detector="test_shapes"))
     assert preview.image.shape == (HEIGHT, WIDTH, 3)
     assert sorted(preview.detections.data["class_name"]) == ["blue", "green", "red"]
 
@@ -115,7 +115,7 @@ def test_stop_ends_run_promptly_and_keeps_a_playable_partial_result(video, tmp_p
     outputs = _outputs(tmp_path)
     stop = threading.Event()
     config = DetectionConfig(detector="test_shapes", detector_options=(("delay_s", 0.05),))
-    events = start("detection", video, config, outputs, stop)
+    events = start(video, config, outputs, stop)
     for event in events:
         if isinstance(event, Progress) and not stop.is_set():
             stop.set()
@@ -136,7 +136,7 @@ def test_stop_ends_run_promptly_and_keeps_a_playable_partial_result(video, tmp_p
 def test_closing_the_generator_stops_the_run_and_keeps_what_was_done(video, tmp_path):
     outputs = _outputs(tmp_path)
     config = DetectionConfig(detector="test_shapes", detector_options=(("delay_s", 0.05),))
-    events = start("detection", video, config, outputs)
+    events = start(video, config, outputs)
     for event in events:
         if isinstance(event, Preview):
             break
@@ -151,7 +151,7 @@ def test_worker_error_fails_run_with_its_message_and_cleans_up(video, tmp_path):
     outputs = _outputs(tmp_path)
     config = DetectionConfig(detector="test_shapes", detector_options=(("fail_on_frame", 10),))
     with pytest.raises(Exception, match="exploded on purpose"):
-        for _ in start("detection", video, config, outputs):
+        for _ in start(video, config, outputs):
             pass
     assert not any(p.exists() for p in outputs.values())
     assert _wait_for_no_pipeline_threads() == []
@@ -176,7 +176,7 @@ def test_worker_error_fails_run_with_its_message_and_cleans_up(video, tmp_path):
 def test_user_errors_are_clear_and_leave_nothing(video, tmp_path, settings, error, message):
     outputs = _outputs(tmp_path)
     with pytest.raises(error, match=message):
-        next(start("detection", video, DetectionConfig(**settings), outputs))
+        next(start(video, DetectionConfig(**settings), outputs))
     assert not any(p.exists() for p in outputs.values())
 
 
@@ -185,14 +185,14 @@ def test_bad_file_is_a_clear_video_error(tmp_path):
     bad.write_text("this is text, not a video")
     outputs = _outputs(tmp_path)
     with pytest.raises(VideoError, match="not a readable video"):
-        next(start("detection", bad, DetectionConfig(detector="test_shapes"), outputs))
+        next(start(bad, DetectionConfig(detector="test_shapes"), outputs))
     assert not any(p.exists() for p in outputs.values())
 
 
 def test_queries_filter_classes(video, tmp_path):
     outputs = _outputs(tmp_path)
     config = DetectionConfig(detector="test_shapes", queries=("red",))
-    for _ in start("detection", video, config, outputs):
+    for _ in start(video, config, outputs):
         pass
     tracks = json.loads(outputs["tracks"].read_text())
     classes = {o["class"] for f in tracks["frames"] for o in f["objects"]}
@@ -203,7 +203,7 @@ def test_frames_in_flight_stay_under_the_bound(tmp_path):
     long_video = synthetic.make_video(tmp_path / "long.mp4", frames=240, width=96, height=64)
     outputs = _outputs(tmp_path)
     config = DetectionConfig(detector="test_shapes", max_in_flight=6, queue_size=4)
-    *_, done = start("detection", long_video, config, outputs)
+    *_, done = start(long_video, config, outputs)
     assert done.summary.frames == 240
     assert 1 <= done.summary.peak_frames_in_flight <= 6
 
@@ -218,7 +218,7 @@ def test_concurrent_runs_share_a_device_without_mixing_tracks(video, tmp_path):
         try:
             outputs = _outputs(tmp_path / str(i))
             (tmp_path / str(i)).mkdir()
-            *_, done = start("detection", video, config, outputs)
+            *_, done = start(video, config, outputs)
             results[i] = json.loads(done.outputs["tracks"].read_text())
         except BaseException as exc:  # noqa: BLE001
             errors.append(exc)
@@ -241,7 +241,7 @@ def test_error_messages_do_not_reveal_server_paths(tmp_path):
     bad.parent.mkdir()
     bad.write_text("text")
     with pytest.raises(VideoError) as info:
-        first_frame("detection", bad, DetectionConfig(detector="test_shapes"))
+        first_frame(bad, DetectionConfig(detector="test_shapes"))
     assert "notes.mp4" in str(info.value) and "secret-folder" not in str(info.value)
 
 
@@ -249,7 +249,7 @@ def test_the_summary_names_the_licence_of_each_model_used(video, tmp_path, tiny_
     config = DetectionConfig(
         detector="yolox_nano", depth=True, depth_weights=str(tiny_depth_weights), max_frames=5
     )
-    *_, done = start("detection", video, config, _outputs(tmp_path))
+    *_, done = start(video, config, _outputs(tmp_path))
     assert done.summary.licenses == [
         {"name": "yolox_nano", "size": None, "license": "Apache-2.0", "non_commercial": False},
         {"name": "depth_anything_v2", "size": "small", "license": "Apache-2.0",

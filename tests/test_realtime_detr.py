@@ -139,7 +139,7 @@ def test_tiny_model_runs_a_detection_run(
     config = DetectionConfig(
         detector=name, weights=str(tiny_weights[name]), confidence=0.0, queries=("person", "car")
     )
-    first, *_, done = start("detection", video, config, outputs)
+    first, *_, done = start(video, config, outputs)
 
     # At confidence 0 the best (query, class) pairs come back; the queries keep two classes.
     assert isinstance(first, FirstFrame)

@@ -208,7 +208,7 @@ def test_detection_run_output_is_upright(clips, tmp_path):
         "tracks": tmp_path / "tracks.json",
         "mot": tmp_path / "tracks.txt",
     }
-    *_, done = start("detection", clips[90], DetectionConfig(detector="test_shapes"), outputs)
+    *_, done = start(clips[90], DetectionConfig(detector="test_shapes"), outputs)
     assert done.summary.frames == FRAMES
     assert done.summary.tracks_per_class == {"red": 1, "green": 1, "blue": 1}
 

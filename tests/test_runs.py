@@ -44,7 +44,7 @@ def test_all_three_runs_start_the_same_way_and_end_with_one_done(
     assert set(pipeline.RUNS) == {"detection", "depth", "segmentation"}
     for task, config in _configs(tiny_depth_weights).items():
         outputs = pipeline.output_paths(task, tmp_path / task, config)
-        events = list(pipeline.start(task, video, config, outputs))
+        events = list(pipeline.start(video, config, outputs))
         for kind in (FirstFrame, Progress, Preview, Done):
             assert any(isinstance(event, kind) for event in events), (task, kind)
         done = events[-1]
@@ -68,13 +68,12 @@ def test_all_three_runs_start_the_same_way_and_end_with_one_done(
 def test_outputs_that_do_not_fit_the_task_are_refused(video: Path, tmp_path: Path) -> None:
     config = pipeline.DetectionConfig(detector="test_shapes")
     with pytest.raises(pipeline.PipelineError, match="needs a path for tracks"):
-        pipeline.start("detection", video, config, {"video": tmp_path / "o.mp4"})
+        pipeline.start(video, config, {"video": tmp_path / "o.mp4"})
     with pytest.raises(pipeline.PipelineError, match="writes no masks"):
-        pipeline.start("detection", video, config, {"masks": tmp_path / "m.json"})
-    with pytest.raises(pipeline.PipelineError, match="Unknown task 'track'"):
-        pipeline.start("track", video, config, {})
-    with pytest.raises(TypeError, match="takes a DepthConfig"):
-        pipeline.start("depth", video, config, {"video": tmp_path / "o.mp4"})
+        pipeline.start(video, config, {"masks": tmp_path / "m.json"})
+    # The config is the request: its type says which run, and nothing else is one.
+    with pytest.raises(TypeError, match="is not the config of any task"):
+        pipeline.start(video, {"detector": "test_shapes"}, {"video": tmp_path / "o.mp4"})
     assert not list(tmp_path.iterdir())
 
 
@@ -84,7 +83,7 @@ def test_a_stopped_run_of_any_kind_keeps_a_playable_partial_result(
     for task, config in _configs(tiny_depth_weights).items():
         stop = threading.Event()
         outputs = pipeline.output_paths(task, tmp_path / task)
-        events = pipeline.start(task, video, config, outputs, stop)
+        events = pipeline.start(video, config, outputs, stop)
         for event in events:
             if isinstance(event, Progress | Preview):
                 stop.set()
@@ -108,11 +107,11 @@ def test_a_failed_run_of_any_kind_leaves_nothing(video: Path, tmp_path: Path) ->
     for task, config in configs.items():
         outputs = pipeline.output_paths(task, tmp_path / task)
         with pytest.raises(pipeline.PipelineError, match="exploded on purpose"):
-            list(pipeline.start(task, video, config, outputs))
+            list(pipeline.start(video, config, outputs))
         assert not any(path.exists() for path in outputs.values()), task
 
 
 def test_the_first_frame_of_any_kind(video: Path, tiny_depth_weights: Path) -> None:
     for task, config in _configs(tiny_depth_weights).items():
-        first = pipeline.first_frame(task, video, config)
+        first = pipeline.first_frame(video, config)
         assert first.image.ndim == 3 and first.image.shape[0] == 240, task

@@ -254,7 +254,7 @@ def test_run_ids_stay_across_windows_whatever_the_session_ids(tmp_path: Path) ->
     )
     OracleTextSession.sessions = 0
     outputs = {"video": tmp_path / "o.mp4", "masks": tmp_path / "o.json"}
-    events = list(start("segmentation", path, config, outputs))
+    events = list(start(path, config, outputs))
     assert isinstance(events[-1], Done)
     summary = events[-1].summary
     assert summary.windows == 4 and OracleTextSession.sessions == 4

@@ -409,12 +409,7 @@ def test_windows_and_keyframes_keep_ids_across_a_video(tmp_path: Path) -> None:
     config = SegmentationConfig(segmenter="test-oracle", step=4, window=8, drop_after=3)
     OracleSession.log.clear()
     events = list(
-        start(
-            "segmentation",
-            path,
-            config,
-            {"video": tmp_path / "o.mp4", "masks": tmp_path / "o.json"},
-        )
+        start(path, config, {"video": tmp_path / "o.mp4", "masks": tmp_path / "o.json"})
     )
     assert isinstance(events[0], FirstFrame) and isinstance(events[-1], Done)
     summary = events[-1].summary
@@ -459,7 +454,7 @@ def test_stopping_a_run_keeps_its_masks_so_far(tmp_path: Path, video: Path) -> N
         queue_size=1,
         detector_options=(("delay_s", 0.2),),
     )
-    events = start("segmentation", video, config, {"video": outputs[0], "masks": outputs[1]}, stop)
+    events = start(video, config, {"video": outputs[0], "masks": outputs[1]}, stop)
     for event in events:
         if isinstance(event, FirstFrame | Preview):
             stop.set()
@@ -479,7 +474,7 @@ def test_a_failing_detector_is_a_pipeline_error_and_leaves_nothing(
         segmenter="test-oracle", step=2, window=4, detector_options=(("fail_on_frame", 2),)
     )
     with pytest.raises(PipelineError, match="exploded on purpose"):
-        list(start("segmentation", video, config, {"video": outputs[0], "masks": outputs[1]}))
+        list(start(video, config, {"video": outputs[0], "masks": outputs[1]}))
     assert not any(p.exists() for p in outputs)
     assert not live_pipeline_threads()
 
@@ -490,12 +485,7 @@ def test_a_failing_detector_is_a_pipeline_error_and_leaves_nothing(
 def test_tiny_sam2_propagates_through_windows(tiny_env: Path, video: Path, tmp_path: Path) -> None:
     config = tiny_config()
     events = list(
-        start(
-            "segmentation",
-            video,
-            config,
-            {"video": tmp_path / "t.mp4", "masks": tmp_path / "t.json"},
-        )
+        start(video, config, {"video": tmp_path / "t.mp4", "masks": tmp_path / "t.json"})
     )
     assert isinstance(events[0], FirstFrame) and len(events[0].detections) == 3
     assert any(isinstance(e, Progress) for e in events)
@@ -518,7 +508,7 @@ def test_the_summary_names_the_licence_of_sam2_and_of_its_detector(
     # YSAM2 runs the bundled YOLOX-Nano here (YOLO11's weights cannot be had offline).
     config = tiny_config(detector="yolox_nano", max_frames=4)
     outputs = {"video": tmp_path / "s.mp4", "masks": tmp_path / "s.json"}
-    *_, done = start("segmentation", video, config, outputs)
+    *_, done = start(video, config, outputs)
     licenses = {item["name"]: item for item in done.summary.licenses}
     assert set(licenses) == {"YSAM2-S", "yolox_nano"}
     assert licenses["YSAM2-S"]["license"] == models.spec("segmenter", "YSAM2-S").license_for()
@@ -710,11 +700,11 @@ def test_a_segmentation_run_split_into_calls_equals_one_run(
 
     path = make_video(tmp_path / "exit_enter.mp4", frames=30, shapes=EXIT_ENTER)
     config = SegmentationConfig(segmenter="test-oracle", step=4, window=8, drop_after=3)
-    plan = local_chunks("segmentation", path, config, per_call)
+    plan = local_chunks(path, config, per_call)
     runs = []
     for name, chunks in (("whole", None), ("split", plan)):
         outputs = {"video": tmp_path / f"{name}.mp4", "masks": tmp_path / f"{name}.json"}
-        *_, done = start("segmentation", path, config, outputs, chunks=chunks)
+        *_, done = start(path, config, outputs, chunks=chunks)
         runs.append(done)
     whole, split = runs
     assert split.summary.calls == {8: 4, 13: 4, 17: 2}[per_call]
@@ -736,10 +726,10 @@ def test_sam2_split_into_calls_equals_one_run(
 
     config = tiny_config(step=4, window=4)
     runs = []
-    plan = local_chunks("segmentation", video, config, 4)
+    plan = local_chunks(video, config, 4)
     for name, chunks in (("whole", None), ("split", plan)):
         outputs = {"video": tmp_path / f"{name}.mp4", "masks": tmp_path / f"{name}.json"}
-        *_, done = start("segmentation", video, config, outputs, chunks=chunks)
+        *_, done = start(video, config, outputs, chunks=chunks)
         runs.append(done)
     assert runs[1].summary.calls == 3
     (masks_whole, video_whole), (masks_split, video_split) = (
@@ -771,7 +761,7 @@ def test_privacy_hides_the_chosen_class_within_its_masks(
     for name, privacy in (("shown", {}), ("hidden", {"privacy": "blur", "privacy_classes": "red"})):
         config = SegmentationConfig(segmenter="test-oracle", step=4, window=8, **privacy)
         outputs = {"video": tmp_path / f"{name}.mp4", "masks": tmp_path / f"{name}.json"}
-        runs[name] = list(start("segmentation", path, config, outputs))
+        runs[name] = list(start(path, config, outputs))
     assert runs["hidden"][-1].summary.privacy == {"style": "blur", "classes": ["red"]}
     masks = json.loads((tmp_path / "hidden.json").read_text())["frames"]
     for index in (0, 5, 11):

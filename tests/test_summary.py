@@ -68,7 +68,7 @@ def test_each_kind_of_run_gives_the_summary_json_it_gave_as_a_dict(
     with weights_in_env("SAM2_SMALL_WEIGHTS", tiny_sam2_weights):
         for name, (task, config) in _configs(tiny_depth_weights).items():
             outputs = output_paths(task, tmp_path / name, config)
-            *_, done = start(task, video, config, outputs)
+            *_, done = start(video, config, outputs)
             assert isinstance(done, Done) and isinstance(done.summary, RunSummary), name
             data = done.summary.to_dict()
             assert list(data) == KEYS[name], name

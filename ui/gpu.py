@@ -282,7 +282,7 @@ def _run_here(
             chunks = ChunkPlan(per_call, call)
         with as_gr_errors():
             events = pipeline.start(
-                pipeline.task_of(config), video, config, outputs, stop,
+                video, config, outputs, stop,
                 preview_interval_s=preview_interval_s, chunks=chunks,
             )  # fmt: skip
         with closing(relay_events(events, config.preview_max_width)) as relayed:
@@ -317,7 +317,7 @@ def gpu_chunk(video: str, config: RunConfig, folder: str, chunk: Chunk) -> Itera
         gr.Error: A model or the video failed in the worker.
     """
     with stop_file_watch(Path(folder)) as stop, as_gr_errors():
-        yield from pipeline.runs.chunk_results(pipeline.task_of(config), video, config, chunk, stop)
+        yield from pipeline.runs.chunk_results(video, config, chunk, stop)
 
 
 def first_frame_image(video: str, config: RunConfig) -> np.ndarray:
@@ -345,7 +345,7 @@ def first_frame_image(video: str, config: RunConfig) -> np.ndarray:
 def _first_frame_in_call(video: str, config: RunConfig) -> np.ndarray:
     """:func:`first_frame_image`'s GPU call: load the models, do frame 0."""
     with as_gr_errors():
-        result = pipeline.first_frame(pipeline.task_of(config), video, config)
+        result = pipeline.first_frame(video, config)
     return downscale(result.image, config.preview_max_width)
 
 

@@ -166,7 +166,6 @@ def process_video(
     done: Done | None = None
     try:
         events = start(
-            job.task,
             job.video,
             job.config,
             job.outputs,

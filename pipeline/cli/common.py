@@ -77,7 +77,6 @@ def run_command(task: str, args: argparse.Namespace) -> int:
     config = config_from_args(run.config_type, args)
     stop = threading.Event()
     events = start(
-        task,
         args.video,
         config,
         outputs_from_args(dict(run.outputs), args),

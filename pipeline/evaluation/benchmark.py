@@ -216,10 +216,10 @@ def end_to_end(
     outputs = {"video": workdir / "ours.mp4", "tracks": workdir / "ours.json"}
     chunks = None
     if frames_per_call is not None:
-        chunks = local_chunks("detection", video, config, frames_per_call)
+        chunks = local_chunks(video, config, frames_per_call)
     stop = threading.Event()
     with _stop_when(stopped, stop) as asked:
-        events = start("detection", video, config, outputs, stop, chunks=chunks)
+        events = start(video, config, outputs, stop, chunks=chunks)
         for event in events:
             if isinstance(event, FirstFrame):
                 first_preview_s = time.perf_counter() - started

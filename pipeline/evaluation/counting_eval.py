@@ -318,7 +318,7 @@ def video_source(
         detector=VIDEO_DETECTOR, queries=(PERSON,), tracker=tracker, runtime=VIDEO_RUNTIME
     )
     outputs = output_paths("detection", folder / "video", config)
-    *_, done = start("detection", video, config, outputs)
+    *_, done = start(video, config, outputs)
     if not isinstance(done, Done):
         raise RuntimeError(f"the {VIDEO_DETECTOR} run on {video} did not finish")
     data = json.loads(Path(outputs["tracks"]).read_text())

@@ -109,7 +109,7 @@ def run_in_process(preview_interval_s: float = PREVIEW_INTERVAL_S) -> Executor:
 
     def execute(job: Job) -> Iterator[Event]:
         return start(
-            job.task, job.video, job.config, job.outputs, job.stop_event,
+            job.video, job.config, job.outputs, job.stop_event,
             preview_interval_s=preview_interval_s,
         )  # fmt: skip
 

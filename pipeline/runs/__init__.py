@@ -10,7 +10,7 @@ Example:
     >>> clip = Path(__file__).resolve().parents[2] / "assets" / "one_by_one_person.mp4"
     >>> folder = tempfile.TemporaryDirectory()
     >>> events = start(
-    ...     "detection", clip, DetectionConfig(detector="yolox_nano", max_frames=5),
+    ...     clip, DetectionConfig(detector="yolox_nano", max_frames=5),
     ...     {"video": Path(folder.name, "out.mp4"), "tracks": Path(folder.name, "tracks.json")},
     ... )
     >>> *progress, done = events  # FirstFrame, Progress, Preview..., then one Done
@@ -152,7 +152,6 @@ def _checked_outputs(
 
 
 def start(
-    task: str,
     video: str | Path,
     config: RunConfig,
     outputs: Mapping[str, str | Path],
@@ -170,9 +169,9 @@ def start(
     files. A run that fails removes its files.
 
     Args:
-        task: ``"detection"``, ``"depth"`` or ``"segmentation"``.
         video: The input video file.
-        config: The task's config (:class:`~pipeline.configs.DetectionConfig`...).
+        config: The request: its type says the kind of run
+            (:class:`~pipeline.configs.DetectionConfig` for detection...).
         outputs: Where each file goes, by name (``run_type(task).outputs``
             lists them; :func:`output_paths` gives the usual names in a folder).
             Their folders are created.
@@ -189,15 +188,13 @@ def start(
         with the outputs by name and the summary.
 
     Raises:
-        PipelineError: Unknown task, or outputs that do not fit it (at once);
-            while iterating: ``VideoError`` for a bad or too-long video,
+        PipelineError: Outputs that do not fit the run (at once); while
+            iterating: ``VideoError`` for a bad or too-long video,
             ``PipelineError`` for anything else that failed.
-        TypeError: ``config`` is not the task's config.
+        TypeError: ``config`` is no run's config.
         models.ModelError: While iterating, an unknown model, bad query or missing weights.
     """
-    run = run_type(task)
-    if not isinstance(config, run.config_type):
-        raise TypeError(f"A {task} run takes a {run.config_type.__name__}, not {config!r}")
+    run = run_type(task_of(config))
     paths = _checked_outputs(run, config, outputs)
     return _events(run, video, config, paths, stop or threading.Event(), preview_interval_s,
                    with_first_frame, chunks)  # fmt: skip
@@ -286,7 +283,6 @@ def _events(
 
 
 def chunk_results(
-    task: str,
     video: str | Path,
     config: RunConfig,
     chunk: Chunk,
@@ -299,9 +295,8 @@ def chunk_results(
     first frame and gives each frame's result, then what the next call needs.
 
     Args:
-        task: The task's name.
         video: The input video file.
-        config: The run's config.
+        config: The run's config (its type says the kind of run).
         chunk: Which frames, and the previous call's state.
         stop: Ends the call early.
 
@@ -312,6 +307,7 @@ def chunk_results(
     Raises:
         VideoError, models.ModelError, PipelineError: As for :func:`start`.
     """
+    task = task_of(config)
     run_class = run_type(task)
     info = check_input(video, config)
     with pipeline_errors(f"The {task} run"):
@@ -323,28 +319,26 @@ def chunk_results(
         run.close()
 
 
-def local_chunks(task: str, video: str | Path, config: RunConfig, frames: int) -> ChunkPlan:
+def local_chunks(video: str | Path, config: RunConfig, frames: int) -> ChunkPlan:
     """A plan whose calls run here, one after the other (:func:`chunk_results`).
 
     What the UI's setting of frames per GPU call does off ZeroGPU, and how the
     tests check that a run split into calls equals one that is not.
 
     Args:
-        task: The task's name.
         video: The input video file.
         config: The run's config.
         frames: Frames per call, at most.
     """
-    return ChunkPlan(frames, lambda chunk: chunk_results(task, video, config, chunk))
+    return ChunkPlan(frames, lambda chunk: chunk_results(video, config, chunk))
 
 
-def first_frame(task: str, video: str | Path, config: RunConfig) -> FirstFrame:
-    """The first frame as a ``task`` run would show it, done alone on the first device.
+def first_frame(video: str | Path, config: RunConfig) -> FirstFrame:
+    """The first frame as the config's run would show it, done alone on the first device.
 
     Args:
-        task: The task's name.
         video: The input video file.
-        config: The task's config.
+        config: The run's config (its type says the kind of run).
 
     Returns:
         The annotated (or coloured) first frame and what was found on it.
@@ -354,7 +348,7 @@ def first_frame(task: str, video: str | Path, config: RunConfig) -> FirstFrame:
         models.ModelError: Unknown model, bad query or missing weights.
         PipelineError: Anything else that failed.
     """
-    run_class = run_type(task)
+    run_class = run_type(task_of(config))
     info = open_input(video, config)
     try:
         for _ in fetch_weights(config.model_loads()):

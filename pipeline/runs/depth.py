@@ -7,7 +7,7 @@ so that a static scene keeps its colours.
 Example:
     from pipeline import start
     config = DepthConfig(size="small", view="side_by_side")
-    for event in start("depth", "clip.mp4", config, {"video": "depth.mp4"}):
+    for event in start("clip.mp4", config, {"video": "depth.mp4"}):
         print(event)
 """
 

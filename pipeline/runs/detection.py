@@ -2,7 +2,7 @@
 
 Example:
     from pipeline import start
-    events = start("detection", "clip.mp4", DetectionConfig(detector="yolox_nano"),
+    events = start("clip.mp4", DetectionConfig(detector="yolox_nano"),
                    {"video": "out.mp4", "tracks": "tracks.json"})
 """
 

@@ -23,7 +23,7 @@ a plain function (:func:`pipeline.runs.chunk_results`); the UI wraps it in
 
 Example:
     plan = ChunkPlan(frames=300, call=lambda chunk: iter(()))
-    pipeline.start("detection", "long.mp4", config, outputs, chunks=plan)
+    pipeline.start("long.mp4", config, outputs, chunks=plan)
 """
 
 from __future__ import annotations
