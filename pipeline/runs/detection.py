@@ -225,7 +225,6 @@ class DetectionRun(Run[DetectionConfig, FrameResult]):
         self, config: DetectionConfig, info: VideoInfo, devices: list[str], **options: Any
     ) -> None:
         super().__init__(config, info, devices, **options)
-        self.check_config(config, info)
         self.per_device: dict[str, _FrameModels] = {}
         self.annotator = FrameAnnotator()
         self.ledger = TrackLedger()
