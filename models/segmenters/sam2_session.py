@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from models.segmenters.inference import propagated
 from models.segmenters.sam2_frames import WindowFrames
 
 
@@ -178,25 +179,16 @@ class Sam2Session:
                 yield frame, {}
             return
         segmenter = self._segmenter
-        frames = segmenter.model.propagate_in_video_iterator(
-            self.state, start_frame_idx=start, max_frame_num_to_track=end - start
-        )
-        try:
-            while True:
-                with segmenter.running():
-                    output = next(frames, None)
-                    if output is None:
-                        return
-                    [masks] = segmenter.processor.post_process_masks(
-                        [output.pred_masks], [self._size]
-                    )
-                    masks = masks[:, 0].cpu().numpy()
-                    frame = int(output.frame_idx)
-                    drop_unread_outputs(self.state, frame)
-                    forget_outputs_before(self.state, frame - self._keep)
-                yield frame, {int(i): masks[k] for k, i in enumerate(output.object_ids)}
-        finally:
-            frames.close()
+
+        def read(output: Any) -> tuple[int, dict[int, np.ndarray]]:
+            [masks] = segmenter.processor.post_process_masks([output.pred_masks], [self._size])
+            masks = masks[:, 0].cpu().numpy()
+            frame = int(output.frame_idx)
+            drop_unread_outputs(self.state, frame)
+            forget_outputs_before(self.state, frame - self._keep)
+            return frame, {int(i): masks[k] for k, i in enumerate(output.object_ids)}
+
+        yield from propagated(segmenter, self.state, start, end, read)
 
     def close(self) -> None:
         """Release the window's state (memories, cached features, frames view)."""

@@ -51,7 +51,7 @@ from models.detectors.base import CLASS_NAME, normalize_queries
 from models.errors import InvalidQueryError, MissingWeightsError, ModelError
 from models.registry import register
 from models.segmenters.base import FrameSource
-from models.segmenters.inference import model_step
+from models.segmenters.inference import model_step, propagated
 from models.segmenters.sam3_architecture import (
     RANDOM_PREFIX,
     SIZE,
@@ -316,24 +316,18 @@ class Sam3Session:
                 yield frame, sv.Detections.empty()
             return
         segmenter = self._segmenter
-        outputs = segmenter.model.propagate_in_video_iterator(
-            self.state, start_frame_idx=start, max_frame_num_to_track=end - start
-        )
-        try:
-            while True:
-                with segmenter.running():
-                    output = next(outputs, None)
-                    if output is None:
-                        return
-                    found = segmenter.processor.postprocess_outputs(self.state, output)
-                    frame = int(output.frame_idx)
-                    # SAM 3 yields a frame some frames after it processed it (its
-                    # "hotstart" check), so frames before the yielded one minus what the
-                    # tracker reads are surely done with.
-                    forget_outputs_before(self.state, frame - self._keep)
-                yield frame, self._detections(found)
-        finally:
-            outputs.close()
+
+        def read(output: Any) -> tuple[int, dict[str, Any]]:
+            found = segmenter.processor.postprocess_outputs(self.state, output)
+            frame = int(output.frame_idx)
+            # SAM 3 yields a frame some frames after it processed it (its "hotstart"
+            # check), so frames before the yielded one minus what the tracker reads
+            # are surely done with.
+            forget_outputs_before(self.state, frame - self._keep)
+            return frame, found
+
+        for frame, found in propagated(segmenter, self.state, start, end, read):
+            yield frame, self._detections(found)
 
     def _detections(self, found: dict[str, Any]) -> sv.Detections:
         ids = found["object_ids"].cpu().numpy().astype(int)
