@@ -430,19 +430,23 @@ def test_answers_name_no_server_path_or_host(http: httpx.Client, job_id: str) ->
     assert "/tmp/" not in status and str(Path.home()) not in status
 
 
+async def answer_ok(scope, receive, send) -> None:
+    """An ASGI app behind the guard: reads the whole body, then answers 200 ``ok``."""
+    if scope["type"] == "lifespan":
+        while (await receive())["type"] != "lifespan.shutdown":
+            await send({"type": "lifespan.startup.complete"})
+        await send({"type": "lifespan.shutdown.complete"})
+        return
+    while (await receive()).get("more_body"):
+        pass
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": b"ok"})
+
+
 def test_the_token_guards_mcp_and_gradio_client_s_calls_but_not_the_page(
     settings: Settings,
 ) -> None:
-    async def app(scope, receive, send) -> None:
-        if scope["type"] == "lifespan":
-            while (await receive())["type"] != "lifespan.shutdown":
-                await send({"type": "lifespan.startup.complete"})
-            await send({"type": "lifespan.shutdown.complete"})
-            return
-        await send({"type": "http.response.start", "status": 200, "headers": []})
-        await send({"type": "http.response.body", "body": b"ok"})
-
-    guarded = RequestGuard(app, Settings(**{**settings.__dict__, "access_token": TOKEN}))
+    guarded = RequestGuard(answer_ok, Settings(**{**settings.__dict__, "access_token": TOKEN}))
     client_call = {"x-gradio-user": "api"}
     with TestClient(guarded) as client:
         assert client.post("/gradio_api/mcp/", json={}).status_code == 401
@@ -507,18 +511,7 @@ def test_gradio_s_json_bodies_are_held_to_a_few_megabytes_mcp_s_to_the_upload_li
     """The page's queue carries file references and webcam frames, never a gigabyte of JSON."""
     from ui.rest.guard import JSON_BODY_BYTES
 
-    async def app(scope, receive, send) -> None:
-        if scope["type"] == "lifespan":
-            while (await receive())["type"] != "lifespan.shutdown":
-                await send({"type": "lifespan.startup.complete"})
-            await send({"type": "lifespan.shutdown.complete"})
-            return
-        while (await receive()).get("more_body"):
-            pass
-        await send({"type": "http.response.start", "status": 200, "headers": []})
-        await send({"type": "http.response.body", "body": b"ok"})
-
-    guarded = RequestGuard(app, Settings(**{**settings.__dict__, "max_upload_mb": 100}))
+    guarded = RequestGuard(answer_ok, Settings(**{**settings.__dict__, "max_upload_mb": 100}))
     body = b'{"data": ["' + b"a" * JSON_BODY_BYTES + b'"]}'
     json_type = {"Content-Type": "application/json"}
     with TestClient(guarded) as client:

@@ -294,7 +294,7 @@ def run_runtime_comparison(
 
     Returns:
         Its figures (``runtimes``, ``decode_fps``, ``encode_fps``, ``auto_picks``...),
-        its ``table`` as text, ``job_id`` and the ``json`` file.
+        ``job_id`` and the ``json`` file.
 
     Raises:
         VideoError: The video is unreadable.
@@ -309,8 +309,7 @@ def run_runtime_comparison(
         file = job.folder / "runtimes.json"
         file.write_text(json.dumps(results, indent=2))
         job.outputs["json"] = file
-    return {**results, "table": runtime_comparison.table(results), "job_id": job.id,
-            "json": str(file)}  # fmt: skip
+    return {**results, "job_id": job.id, "json": str(file)}
 
 
 def run_profile(

@@ -262,9 +262,10 @@ class TabHandlers:
                 # The caller went away (gradio_client's cancel, a closed tab): a
                 # waiting job leaves the queue, a running one stops and finishes its
                 # partial result, recorded in the job.
-                with contextlib.suppress(UnknownJob):  # deleted over REST meanwhile
+                try:
                     self.jobs.stop(job.id)
-                job.request_stop()
+                except UnknownJob:  # deleted over REST meanwhile: stop its run all the same
+                    job.request_stop()
                 with contextlib.suppress(Exception):
                     for _ in events:
                         pass

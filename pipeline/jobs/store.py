@@ -192,7 +192,6 @@ class JobStore:
         self.max_queued_per_client = max_queued_per_client
         self.ttl_s = ttl_s
         self.max_disk_bytes = max_disk_bytes
-        self.preview_interval_s = preview_interval_s
         self.executor = run_in_process(preview_interval_s)
         self._jobs: dict[str, Job] = {}
         self._waiting: list[Job] = []

@@ -351,8 +351,7 @@ class BenchmarkHandlers:
             f"Decode {results['decode_fps']:.1f} fps, encode {results['encode_fps']:.1f} fps "
             f"on {results['frames']} frames; `auto` picks **{results['auto_picks']}** here."
         )
-        return_value = {k: v for k, v in results.items() if k != "table"}
-        yield runtime_frame(results), text, return_value
+        yield runtime_frame(results), text, results
 
     def benchmark_analysis(
         self, results: dict[str, Any] | None, video_seconds: float | None, video_fps: float | None
