@@ -18,6 +18,7 @@ import models
 from models import runtimes
 from models.detectors import yolox_nano
 from models.detectors.base import Detector
+from models.onnx_sessions import FrameParallelSession, usable_cpus
 from pipeline.cli.main import main
 from pipeline.configs import DetectionConfig
 from pipeline.errors import ConfigError
@@ -83,6 +84,51 @@ def test_yolox_nano_takes_each_of_its_runtimes(
         # int8 moves boxes a little and scores a little more, never whole persons.
         assert abs(len(persons) - len(reference)) <= 1, runtime
     assert list(models_cache.glob("int8/*.onnx")), "the int8 model is cached"
+
+
+def same_detections(batched: list, alone: list) -> None:
+    assert len(batched) == len(alone)
+    for together, single in zip(batched, alone, strict=True):
+        np.testing.assert_allclose(together.xyxy, single.xyxy, rtol=1e-4, atol=1e-3)
+        np.testing.assert_array_equal(together.class_id, single.class_id)
+
+
+def test_yolox_nano_runs_a_batch_one_frame_per_core_with_the_same_detections(
+    tud_frames: list[np.ndarray],
+) -> None:
+    """Several frames at once on a CPU: what each frame alone gives, in order."""
+    detector = models.create("detector", "yolox_nano", device="cpu", runtime="onnxruntime")
+    assert isinstance(detector.session, FrameParallelSession)
+    assert detector.default_batch_size == detector.session.workers == usable_cpus()
+    frames = tud_frames[:5]  # more frames than cores, and not a multiple of two
+    alone = [detector.detect([f], confidence=CONFIDENCE)[0] for f in frames]
+    same_detections(detector.detect(frames, confidence=CONFIDENCE), alone)
+    assert sum(len(d) for d in alone) > 10  # persons, not empty frames
+
+
+def test_a_single_usable_core_runs_frames_in_turn(
+    tud_frames: list[np.ndarray], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from models import onnx_sessions
+
+    monkeypatch.setattr(onnx_sessions, "usable_cpus", lambda: 1)
+    detector = models.create("detector", "yolox_nano", device="cpu", runtime="onnxruntime")
+    assert detector.default_batch_size == detector.session.workers == 1
+    [persons] = detector.detect(tud_frames[:1], confidence=CONFIDENCE)
+    assert len(persons) > 0
+
+
+def test_yolo_on_onnxruntime_splits_a_batch_among_the_cores(tud_frames: list[np.ndarray]) -> None:
+    detector = models.create(
+        "detector", "yolo11", device="cpu", weights="yolo11n.yaml", imgsz=96, runtime="onnxruntime"
+    )
+    assert detector.onnx is not None and isinstance(detector.onnx.session, FrameParallelSession)
+    assert detector.default_batch_size == usable_cpus()
+    network = detector.onnx
+    blob = network.preprocess(tud_frames[:3])
+    # Random weights find no boxes to compare: compare the raw head outputs.
+    alone = [network.session.run(None, {"images": blob[i : i + 1]})[0] for i in range(3)]
+    np.testing.assert_allclose(network.infer(blob), np.concatenate(alone), rtol=1e-4, atol=1e-4)
 
 
 def score_on_tud(detector: Detector, frames: list[np.ndarray], gt: Path) -> dict:
@@ -164,11 +210,15 @@ def test_bench_compares_every_runtime(tmp_path: Path, models_cache: Path) -> Non
     argv = ["bench", str(clip), "--detector", "yolox_nano", "--compare-runtimes"]
     assert main([*argv, "--json", str(out)]) == 0
     figures = json.loads(out.read_text())
-    rows = {(r["runtime"], r["precision"]): r for r in figures["runtimes"]}
+    rows = {(r["runtime"], r["precision"], r["frames_at_once"]): r for r in figures["runtimes"]}
+    cores = usable_cpus()
+    # ONNX Runtime is measured one frame at a time and one frame per core at once.
     assert set(rows) == {
-        ("onnxruntime", "fp32"), ("onnxruntime", "int8"), ("openvino", "fp32"), ("openvino", "int8")
+        ("onnxruntime", "fp32", 1), ("onnxruntime", "fp32", cores),
+        ("onnxruntime", "int8", 1), ("onnxruntime", "int8", cores),
+        ("openvino", "fp32", 1), ("openvino", "int8", 1),
     }  # fmt: skip
-    reference = rows[("onnxruntime", "fp32")]
+    reference = rows[("onnxruntime", "fp32", 1)]
     assert reference["ratio_model_only_over_onnxruntime"] == 1.0
     for row in rows.values():
         assert row["model_only_fps"] > 0 and row["end_to_end_fps"] > 0

@@ -51,7 +51,7 @@ from models.base import GPU_BATCH_SIZE
 from models.detectors.base import CLASS_NAME, Batch, Detector
 from models.detectors.yolo_networks import OnnxRuntimeYolo, OpenVinoYolo, TorchYolo
 from models.download_progress import ByteProgress
-from models.onnx_sessions import onnx_session
+from models.onnx_sessions import FrameParallelSession, frames_at_once
 from models.openvino_models import OpenVinoModel, openvino_installed
 from models.registry import register
 from models.requirements import ULTRALYTICS
@@ -128,6 +128,8 @@ class UltralyticsDetector(Detector):
             TorchYolo: "torch",
         }.get(type(network), "ultralytics")
         self._class_index = {n: i for i, n in enumerate(self.class_names)}
+        if isinstance(network, OnnxRuntimeYolo):
+            self.default_batch_size = frames_at_once(network.session)
 
     @property
     def onnx(self) -> OnnxRuntimeYolo | None:
@@ -454,13 +456,13 @@ def _onnx_network(network: Any, *, label: str, imgsz: int, cache: bool) -> OnnxR
     if cache:
         path = onnx_cache_path(network, imgsz)
         export = functools.partial(export_onnx, network, path, imgsz)
-        session = _cached_export(label, "ONNX", path, load=onnx_session, export=export)
+        session = _cached_export(label, "ONNX", path, load=FrameParallelSession, export=export)
     else:
         # Random weights differ per instance: export beside nothing, keep the
         # session (it holds the model in memory) and drop the file.
         with tempfile.TemporaryDirectory(prefix="yolo-onnx-") as tmp:
             path = export_onnx(network, Path(tmp) / "model.onnx", imgsz)
-            session = onnx_session(path)
+            session = FrameParallelSession(path)
     return OnnxRuntimeYolo(session, path=path, imgsz=imgsz, stride=stride)
 
 

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from models.onnx_sessions import FrameParallelSession, run_frames
 from models.transfer import PinnedUploader
 
 log = logging.getLogger(__name__)
@@ -196,7 +197,9 @@ class OnnxRuntimeYolo(ExportedYolo):
     """An ultralytics detection network exported to ONNX, run by ONNX Runtime on the CPU.
 
     Attributes:
-        session: The ``onnxruntime.InferenceSession``.
+        session: The ONNX Runtime session; a
+            :class:`~models.onnx_sessions.FrameParallelSession` runs a batch's
+            frames one per core at once.
     """
 
     def __init__(self, session: Any, *, path: Any, imgsz: int, stride: int) -> None:
@@ -206,6 +209,9 @@ class OnnxRuntimeYolo(ExportedYolo):
 
     def infer(self, blob: np.ndarray) -> np.ndarray:
         """Run the network; returns the raw head output (N, 4 + classes, anchors)."""
+        if isinstance(self.session, FrameParallelSession) and len(blob) > 1:
+            feeds = [{self._input: blob[i : i + 1]} for i in range(len(blob))]
+            return np.concatenate(run_frames(self.session, feeds))
         return self.session.run(None, {self._input: blob})[0]
 
 

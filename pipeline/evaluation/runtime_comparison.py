@@ -6,6 +6,12 @@ clip's decoded frames and end-to-end fps of the full pipeline, with their
 ratios to ONNX Runtime float32 and to the shared-cores bound (decode, model and
 encode times per frame added, as in :mod:`pipeline.evaluation.benchmark`).
 
+A runtime that runs several frames at once on a CPU (ONNX Runtime, one frame
+per core: :class:`models.onnx_sessions.FrameParallelSession`) is measured both
+ways, one frame at a time and as many as it runs at once (its CPU batch size,
+what a run of a file uses); the reference is ONNX Runtime float32 one frame at
+a time, as every runtime ran before.
+
 The model-only passes are interleaved (every runtime once per round, best
 round kept), so that a burst of load on a shared machine hits all of them
 alike; comparing figures from separate runs on a shared machine says little.
@@ -49,14 +55,14 @@ def compare_runtimes(
 
     Returns:
         ``decode_fps``, ``encode_fps``, ``auto_picks`` and ``runtimes``: one
-        entry per runtime with ``runtime``, ``precision``, ``model_only_fps``,
+        entry per runtime and ``frames_at_once`` with ``runtime``, ``precision``,
+        ``model_only_fps``,
         ``end_to_end_fps``, ``ratio_model_only_over_onnxruntime``,
         ``ratio_end_to_end_over_onnxruntime`` and
         ``ratio_end_to_end_over_shared_cores_bound``.
     """
     device = prepare_devices(config.devices)[0]
     names = [r for r in runtimes_for("detector", config.detector) if r != AUTO]
-    configs = {name: dataclasses.replace(config, runtime=name) for name in names}
     # Held in memory for the model-only passes: at most max_frames, and a bounded size.
     images = model_only_frames(video, config.max_frames)
     results: dict[str, Any] = {
@@ -69,28 +75,39 @@ def compare_runtimes(
     results["decode_fps"], _ = decode_only(video, config.max_frames)
     with tempfile.TemporaryDirectory() as tmp:
         results["encode_fps"] = encode_only(video, images, Path(tmp))
-    detectors = {name: load_detector(cfg, device) for name, cfg in configs.items()}
-    model_only = _interleaved_model_only(detectors, config, images, rounds)
+    detectors = {name: load_detector(dataclasses.replace(config, runtime=name), device)
+                 for name in names}  # fmt: skip
+    variants = [
+        (name, batch)
+        for name, detector in detectors.items()
+        for batch in sorted({1, config.batch_size or detector.default_batch_size})
+        if not config.batch_size or batch == config.batch_size
+    ]
+    model_only = _interleaved_model_only(detectors, variants, config, images, rounds)
     entries = []
-    for name in names:
+    for name, batch in variants:
         engine, precision = split_runtime(name)
-        ran = getattr(detectors[name], "runtime", name)
         entry: dict[str, Any] = {
             "runtime": engine,
             "precision": precision,
-            "ran_on": ran,
-            "model_only_fps": model_only[name],
+            "ran_on": getattr(detectors[name], "runtime", name),
+            "frames_at_once": batch,
+            "model_only_fps": model_only[name, batch],
         }
         if end_to_end_runs:
+            run_config = dataclasses.replace(config, runtime=name, batch_size=batch)
             with tempfile.TemporaryDirectory() as tmp:
-                entry["end_to_end_fps"] = end_to_end(configs[name], video, Path(tmp))["fps"]
+                entry["end_to_end_fps"] = end_to_end(run_config, video, Path(tmp))["fps"]
             bound = 1 / sum(
-                1 / fps for fps in (results["decode_fps"], results["encode_fps"], model_only[name])
+                1 / fps
+                for fps in (results["decode_fps"], results["encode_fps"], entry["model_only_fps"])
             )
             entry["shared_cores_bound_fps"] = bound
             entry["ratio_end_to_end_over_shared_cores_bound"] = entry["end_to_end_fps"] / bound
         entries.append(entry)
-    reference = next((e for e in entries if e["ran_on"] == REFERENCE), None)
+    reference = next(
+        (e for e in entries if e["ran_on"] == REFERENCE and e["frames_at_once"] == 1), None
+    )
     for entry in entries:
         for figure in ("model_only_fps", "end_to_end_fps"):
             if reference is not None and figure in entry:
@@ -103,21 +120,25 @@ def compare_runtimes(
 
 
 def _interleaved_model_only(
-    detectors: dict[str, Any], config: DetectionConfig, images: list[np.ndarray], rounds: int
-) -> dict[str, float]:
-    """Best-of-rounds model-only fps per runtime, the runtimes taking turns each round."""
-    best = dict.fromkeys(detectors, 0.0)
+    detectors: dict[str, Any],
+    variants: list[tuple[str, int]],
+    config: DetectionConfig,
+    images: list[np.ndarray],
+    rounds: int,
+) -> dict[tuple[str, int], float]:
+    """Best-of-rounds model-only fps per runtime and batch, taking turns each round."""
+    best = dict.fromkeys(variants, 0.0)
     for detector in detectors.values():  # warm-up: first calls build caches and kernels
-        detector.detect(images[:1], confidence=config.confidence)
+        detector.detect(images[:2], confidence=config.confidence)
     for _ in range(rounds):
-        for name, detector in detectors.items():
-            batch = config.batch_size or detector.default_batch_size
+        for name, batch in variants:
+            detector = detectors[name]
             queries = detector.validate_queries(config.queries)
             start = time.perf_counter()
             for i in range(0, len(images), batch):
                 chunk = images[i : i + batch]
                 detector.detect(chunk, confidence=config.confidence, queries=queries)
-            best[name] = max(best[name], len(images) / (time.perf_counter() - start))
+            best[name, batch] = max(best[name, batch], len(images) / (time.perf_counter() - start))
     return best
 
 
@@ -131,12 +152,16 @@ def _auto_pick(config: DetectionConfig, device: str) -> str | None:
 
 def table(results: dict[str, Any]) -> str:
     """The comparison as aligned text, one runtime per line."""
-    header = ("runtime", "precision", "model fps", "x ORT", "e2e fps", "x ORT", "e2e/bound")
+    header = (
+        "runtime", "precision", "frames at once", "model fps", "x ORT", "e2e fps", "x ORT",
+        "e2e/bound",
+    )  # fmt: skip
     rows = [header]
     for e in results["runtimes"]:
         rows.append((
             e["ran_on"],
             e["precision"],
+            str(e["frames_at_once"]),
             f"{e['model_only_fps']:.1f}",
             _ratio(e.get(f"ratio_model_only_over_{REFERENCE}")),
             f"{e['end_to_end_fps']:.1f}" if "end_to_end_fps" in e else "-",

@@ -130,10 +130,11 @@ def result_frames(rows: list[dict[str, Any]]) -> tuple[pd.DataFrame, ...]:
     return stages, batches, devices
 
 
-#: The runtime comparison's table: one row per runtime and precision.
+#: The runtime comparison's table: one row per runtime, precision and frames at once.
 RUNTIME_COLUMNS = {
     "runtime": "runtime",
     "precision": "precision",
+    "frames_at_once": "frames at once",
     "model_only_fps": "model-only fps",
     "ratio_model_only_over_onnxruntime": "x ONNX Runtime fp32",
     "end_to_end_fps": "end-to-end fps",
