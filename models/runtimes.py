@@ -8,7 +8,8 @@ takes ``"auto"`` and ``"torch"``. A runtime a model cannot use is one clear
 error naming those it can (:func:`check_runtime`).
 
 ``"auto"`` on a CPU measures the runtimes a model offers there (a few calls on
-one frame of a bundled clip each, interleaved) at its first load and keeps the
+one frame of a bundled clip per usable core each, as a run of a file feeds
+them: :func:`measured_batch`; interleaved) at its first load and keeps the
 fastest for the process (:func:`fastest`); on a GPU it keeps each detector's
 GPU default, unmeasured. ``$VIDEO_APP_MEASURE_RUNTIMES=false`` skips the
 measurement: ``"auto"`` then takes the first CPU runtime the model lists (ONNX
@@ -137,6 +138,19 @@ def fastest(
                     f"{name} {1 / seconds[name]:.1f}/s" for name in calls))  # fmt: skip
         _CHOICES[key] = choice
         return choice
+
+
+def measured_batch(frame: Any) -> list[Any]:
+    """The frames one measured call of ``auto`` takes: ``frame`` once per usable core.
+
+    A run of a file feeds a CPU detector that many frames at a time, which ONNX
+    Runtime runs at once (:class:`models.onnx_sessions.FrameParallelSession`);
+    measured on one frame, a runtime that runs frames in turn could win ``auto``
+    and lose every file.
+    """
+    from models.onnx_sessions import usable_cpus
+
+    return [frame] * usable_cpus()
 
 
 def forget_choices() -> None:

@@ -55,7 +55,7 @@ from models.onnx_sessions import FrameParallelSession, frames_at_once
 from models.openvino_models import OpenVinoModel, openvino_installed
 from models.registry import register
 from models.requirements import ULTRALYTICS
-from models.runtimes import check_runtime, fastest
+from models.runtimes import check_runtime, fastest, measured_batch
 from models.weights import cache_dir, is_architecture_file, is_offline, loading_weights
 from models.weights_sources import RemoteWeights, WeightsLocation, cached_file
 
@@ -412,9 +412,11 @@ def _fastest_cpu_runtime(yolo: Any, *, label: str, device: str, imgsz: int) -> s
         )
         if network is None:
             return None
+        frames = measured_batch(frame)
         return lambda: network.postprocess(
-            network.infer(network.preprocess([frame])), network.imgsz, [frame.shape], 0.25, None
-        )
+            network.infer(network.preprocess(frames)), network.imgsz,
+            [f.shape for f in frames], 0.25, None,
+        )  # fmt: skip
 
     key = ("ultralytics", model_fingerprint(yolo.model), imgsz, device)
     return fastest(key, CPU_RUNTIMES, one_call)

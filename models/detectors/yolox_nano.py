@@ -35,7 +35,15 @@ from models.int8 import calibration_frames, quantized_model
 from models.onnx_sessions import FrameParallelSession, frames_at_once, onnx_session, run_frames
 from models.openvino_models import OpenVinoModel, openvino_installed
 from models.registry import register
-from models.runtimes import AUTO, INT8, InvalidRuntimeError, check_runtime, fastest, split_runtime
+from models.runtimes import (
+    AUTO,
+    INT8,
+    InvalidRuntimeError,
+    check_runtime,
+    fastest,
+    measured_batch,
+    split_runtime,
+)
 from models.weights import BUNDLED_MODELS_DIR, loading_weights, resolve_weights
 from models.weights_sources import UrlFile, WeightsLocation
 
@@ -359,7 +367,7 @@ def _auto_runtime(path: Path, device: str) -> str:
             log.warning("%s: %s unavailable for auto (%s: %s)", LABEL, runtime,
                         type(exc).__name__, exc)  # fmt: skip
             return None
-        frame = calibration_frames(count=1)[0]
-        return lambda: detector.detect([frame], confidence=0.25)
+        frames = measured_batch(calibration_frames(count=1)[0])
+        return lambda: detector.detect(frames, confidence=0.25)
 
     return fastest(("yolox_nano", str(path.resolve()), device), candidates, one_call)
