@@ -44,6 +44,8 @@ class Sam2Session(WindowSession):
     def _start(self, frames: WindowFrames, height: int, width: int) -> Any:
         from models.compat.transformers_sam2 import new_session
 
+        # The session's own records start with the transformers session: masks come
+        # back at the frame size, and prompted frames are checked at propagation.
         self._size = [height, width]
         self._prompted: set[int] = set()
         segmenter = self._segmenter
