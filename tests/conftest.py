@@ -6,9 +6,9 @@ import contextlib
 import os
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 # Before any model library is imported: never reach a hub, never write to $HOME.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -22,6 +22,7 @@ os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
 # which runtime won a timing under load; tests/test_cpu_runtimes.py measures it.
 os.environ.setdefault("VIDEO_APP_MEASURE_RUNTIMES", "false")
 
+import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 
@@ -46,6 +47,8 @@ def _create_ultralytics_settings_now() -> None:
 
 
 _create_ultralytics_settings_now()
+
+T = TypeVar("T")
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_ASSETS = REPO_ROOT.parent / "shared" / "assets"
@@ -104,22 +107,39 @@ def shared_assets() -> Path:
     return SHARED_ASSETS
 
 
+def shared_file(shared_assets: Path, relative: str, what: str = "") -> Path:
+    """A file of the shared assets; the test is skipped where it is missing.
+
+    Args:
+        shared_assets: The shared assets' folder.
+        relative: The file's path inside it.
+        what: What the file is, for the skip's reason (default: its path alone).
+
+    Returns:
+        The file's path.
+    """
+    path = shared_assets / relative
+    if not path.is_file():
+        pytest.skip(f"{what} not found at {path}" if what else f"{path} not found")
+    return path
+
+
 @pytest.fixture(scope="session")
 def tud_campus_video(shared_assets: Path) -> Path:
     """The real TUD-Campus clip (71 frames, 640x480, 25 fps; MOT ground truth beside it)."""
-    path = shared_assets / "video" / "tud_campus.mp4"
-    if not path.is_file():
-        pytest.skip(f"{path} not found")
-    return path
+    return shared_file(shared_assets, "video/tud_campus.mp4")
+
+
+@pytest.fixture(scope="session")
+def long_clip(shared_assets: Path) -> Path:
+    """377 frames: several seconds of work, so that Stop lands mid-run (71 frames took 1.4 s)."""
+    return shared_file(shared_assets, "video/car_detection.mp4")
 
 
 @pytest.fixture(scope="session")
 def yolox_weights(shared_assets: Path) -> Path:
     """The real pretrained YOLOX-Nano ONNX file."""
-    path = shared_assets / "models" / "yolox_nano" / "yolox_nano.onnx"
-    if not path.is_file():
-        pytest.skip(f"YOLOX-Nano weights not found at {path}")
-    return path
+    return shared_file(shared_assets, "models/yolox_nano/yolox_nano.onnx", "YOLOX-Nano weights")
 
 
 @pytest.fixture(scope="session")
@@ -172,6 +192,31 @@ def tiny_sam2_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return save_tiny_weights(tmp_path_factory.mktemp("tiny-sam2"))
 
 
+def record_written_frames(
+    monkeypatch: pytest.MonkeyPatch, keep: Callable[[np.ndarray], T]
+) -> dict[Path, list[T]]:
+    """``keep(frame)`` of each frame every run hands its H.264 encoder, by output file, in order.
+
+    Args:
+        monkeypatch: Undoes the recording after the test.
+        keep: What is kept of a frame (a copy, a digest).
+
+    Returns:
+        The records, filled as runs write.
+    """
+    from pipeline.io.video import H264Writer
+
+    records: dict[Path, list[T]] = {}
+    write = H264Writer.write
+
+    def recording_write(self: H264Writer, image, timestamp=None) -> None:
+        records.setdefault(self.path, []).append(keep(image))
+        write(self, image, timestamp)
+
+    monkeypatch.setattr(H264Writer, "write", recording_write)
+    return records
+
+
 @pytest.fixture
 def drawn_frames(monkeypatch: pytest.MonkeyPatch) -> dict[Path, list[str]]:
     """Digests of the frames each run hands its H.264 encoder, by output file, in order.
@@ -183,14 +228,12 @@ def drawn_frames(monkeypatch: pytest.MonkeyPatch) -> dict[Path, list[str]]:
     """
     import hashlib
 
-    from pipeline.io.video import H264Writer
+    return record_written_frames(
+        monkeypatch, lambda image: hashlib.sha256(image.tobytes()).hexdigest()
+    )
 
-    drawn: dict[Path, list[str]] = {}
-    write = H264Writer.write
 
-    def recording_write(self: H264Writer, image, timestamp=None) -> None:
-        drawn.setdefault(self.path, []).append(hashlib.sha256(image.tobytes()).hexdigest())
-        write(self, image, timestamp)
-
-    monkeypatch.setattr(H264Writer, "write", recording_write)
-    return drawn
+@pytest.fixture
+def written_frames(monkeypatch: pytest.MonkeyPatch) -> dict[Path, list[np.ndarray]]:
+    """The frames each run hands its H.264 encoder (what it drew, before encoding)."""
+    return record_written_frames(monkeypatch, np.copy)

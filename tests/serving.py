@@ -8,7 +8,7 @@ import sys
 import threading
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import ThreadingHTTPServer
 from pathlib import Path
@@ -25,20 +25,26 @@ def free_port() -> int:
 
 
 @contextmanager
+def _launched(demo: Any, launch: Callable[..., Any], *args: Any, **options: Any) -> Iterator[str]:
+    """``launch(*args, **options)`` on a free local port, not blocking; yield the URL; close
+    ``demo`` after."""
+    port = free_port()
+    launch(*args, prevent_thread_lock=True, server_name="127.0.0.1", server_port=port,
+           quiet=True, **options)  # fmt: skip
+    try:
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        demo.close()
+
+
+@contextmanager
 def served(demo: Any, **launch_options: Any) -> Iterator[str]:
     """Queue and launch ``demo`` on a free local port; yield its URL; close it after.
 
     ``launch_options`` go to ``launch()`` (the page's ``css``...).
     """
-    port = free_port()
-    demo.queue().launch(
-        prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True,
-        **launch_options,
-    )  # fmt: skip
-    try:
-        yield f"http://127.0.0.1:{port}/"
-    finally:
-        demo.close()
+    with _launched(demo, demo.queue().launch, **launch_options) as url:
+        yield url
 
 
 def stop_process(process: subprocess.Popen, timeout: float = 15.0) -> None:
@@ -62,15 +68,10 @@ def served_server(settings: Any) -> Iterator[str]:
     from ui.server import build_server, launch
 
     demo, app = build_server(settings)
-    port = free_port()
-    launch(
-        demo, app, settings,
-        prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True,
-    )  # fmt: skip
     try:
-        yield f"http://127.0.0.1:{port}/"
+        with _launched(demo, launch, demo, app, settings) as url:
+            yield url
     finally:
-        demo.close()
         job_store(settings).close()
 
 

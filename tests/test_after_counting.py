@@ -24,7 +24,6 @@ from pipeline import output_paths, start
 from pipeline.cli.main import main
 from pipeline.configs import DetectionConfig
 from pipeline.errors import ConfigError
-from pipeline.io.video import H264Writer
 from pipeline.runs import check_input
 from pipeline.runs.after_counting import AfterCounting
 from pipeline.runtime.events import Done, FirstFrame
@@ -58,20 +57,6 @@ def striped(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("after") / "striped.mp4"
     shapes = (StripedShape("red", (10, 20), (4, 0)), StripedShape("blue", (250, 150), (0, -2)))
     return synthetic.make_video(path, FRAMES, WIDTH, HEIGHT, FPS, shapes=shapes)
-
-
-@pytest.fixture
-def written(monkeypatch: pytest.MonkeyPatch) -> dict[Path, list[np.ndarray]]:
-    """The frames each run hands its H.264 encoder (what it drew, before encoding)."""
-    frames: dict[Path, list[np.ndarray]] = {}
-    write = H264Writer.write
-
-    def keeping_write(self: H264Writer, image, timestamp=None) -> None:
-        frames.setdefault(self.path, []).append(image.copy())
-        write(self, image, timestamp)
-
-    monkeypatch.setattr(H264Writer, "write", keeping_write)
-    return frames
 
 
 def _run(video: Path, folder: Path, **settings) -> tuple[list, dict[str, Path]]:
@@ -184,14 +169,16 @@ def test_a_speed_area_outside_the_video_is_refused_before_the_run(two_shapes, tm
 # --- paths and heat --------------------------------------------------------------------
 
 
-def test_paths_are_drawn_along_the_known_path_and_nowhere_else(two_shapes, tmp_path, written):
+def test_paths_are_drawn_along_the_known_path_and_nowhere_else(
+    two_shapes, tmp_path, written_frames
+):
     _run(two_shapes, tmp_path / "off")
     _, outputs = _run(two_shapes, tmp_path / "on", paths=True)
     tracked = json.loads(outputs["tracks"].read_text())["frames"]
     start = min(f["frame"] for f in tracked if f["objects"])  # where the tracks begin
     frame = 20
-    off = written[tmp_path / "off" / "detections.mp4"][frame]
-    on = written[tmp_path / "on" / "detections.mp4"][frame]
+    off = written_frames[tmp_path / "off" / "detections.mp4"][frame]
+    on = written_frames[tmp_path / "on" / "detections.mp4"][frame]
     changed = np.argwhere((on != off).any(axis=-1))  # (y, x)
     assert len(changed)
     # Red's bottom centre: x = 10 + 4k + 20 at y = 60, from its track's first frame;
@@ -212,7 +199,7 @@ def test_paths_are_drawn_along_the_known_path_and_nowhere_else(two_shapes, tmp_p
 
 
 def test_the_heat_is_where_each_class_was_and_the_image_has_a_panel_per_class(
-    two_shapes, tmp_path, written
+    two_shapes, tmp_path, written_frames
 ):
     events, outputs = _run(two_shapes, tmp_path / "overlay", heatmap=True, heatmap_overlay=True)
     image = cv2.imread(str(outputs["heatmap"]))
@@ -245,8 +232,8 @@ def test_the_heat_is_where_each_class_was_and_the_image_has_a_panel_per_class(
     assert (ys.min(), ys.max(), xs.min(), xs.max()) == (60 - r, 60 + r, 34 - r, 146 + r)
     # The overlay: the last frame drawn is coloured where red went, not in the corner.
     _, plain_outputs = _run(two_shapes, tmp_path / "plain", heatmap=True)
-    last = written[outputs["video"]][-1]
-    plain = written[plain_outputs["video"]][-1]
+    last = written_frames[outputs["video"]][-1]
+    plain = written_frames[plain_outputs["video"]][-1]
     assert (last[60, 40:100] != plain[60, 40:100]).any(axis=-1).all()
     assert (last[120:140, 5:60] == plain[120:140, 5:60]).all()
 
@@ -281,11 +268,11 @@ def _interior(image: np.ndarray, box: tuple[int, int, int, int], margin: int = 4
 
 @pytest.mark.parametrize("style", ["blur", "pixelate"])
 def test_hidden_boxes_no_longer_match_the_input_in_the_video_and_first_frame(
-    striped, tmp_path, written, style
+    striped, tmp_path, written_frames, style
 ):
     shapes = (StripedShape("red", (10, 20), (4, 0)), StripedShape("blue", (250, 150), (0, -2)))
     events, outputs = _run(striped, tmp_path, privacy=style, privacy_classes="RED")
-    drawn, inputs = written[outputs["video"]], _decoded(striped)
+    drawn, inputs = written_frames[outputs["video"]], _decoded(striped)
     # Every frame, the first included (before any track is confirmed): red hidden,
     # blue (not chosen) exactly as drawn.
     for index in (0, 1, 15, FRAMES - 1):
@@ -301,10 +288,10 @@ def test_hidden_boxes_no_longer_match_the_input_in_the_video_and_first_frame(
     assert events[-1].summary.privacy == {"style": style, "classes": ["red"]}
 
 
-def test_privacy_of_every_object_when_no_class_is_named(striped, tmp_path, written):
+def test_privacy_of_every_object_when_no_class_is_named(striped, tmp_path, written_frames):
     shapes = (StripedShape("red", (10, 20), (4, 0)), StripedShape("blue", (250, 150), (0, -2)))
     _, outputs = _run(striped, tmp_path, privacy="blur")
-    drawn = written[outputs["video"]][10]
+    drawn = written_frames[outputs["video"]][10]
     source = _decoded(striped)[10]
     for shape in shapes:
         box = shape.box(10)

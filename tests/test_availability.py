@@ -75,21 +75,29 @@ def test_offline_the_default_detector_is_the_bundled_one(
     assert models.default_detector() == "yolox_nano"
 
 
+def placeholder(path: Path) -> Path:
+    """A weights file that the availability check finds; nothing here loads it."""
+    path.write_bytes(b"not loaded by the check")
+    return path
+
+
+def local_weights(monkeypatch: pytest.MonkeyPatch, env_var: str, path: Path) -> Path:
+    """``env_var`` names a placeholder weights file at ``path``."""
+    monkeypatch.setenv(env_var, str(placeholder(path)))
+    return path
+
+
 def test_yolo11_is_the_default_detector_when_its_weights_are_there(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    weights = tmp_path / "yolo11m.pt"
-    weights.write_bytes(b"not loaded by the check")
-    monkeypatch.setenv("YOLO11_WEIGHTS", str(weights))
+    local_weights(monkeypatch, "YOLO11_WEIGHTS", tmp_path / "yolo11m.pt")
     assert models.default_detector() == "yolo11"
 
 
 def test_an_environment_variable_naming_an_existing_file_makes_a_model_available(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    weights = tmp_path / "best.pt"
-    weights.write_bytes(b"not loaded by the check")
-    monkeypatch.setenv("DRONE_YOLO_WEIGHTS", str(weights))
+    weights = local_weights(monkeypatch, "DRONE_YOLO_WEIGHTS", tmp_path / "best.pt")
     status = models.weights_status("detector", "drone_yolo", size="s")
     assert status.available and status.source == LOCAL_FILE and str(weights) in status.message
     # A folder saved by save_pretrained needs its config.json.
@@ -205,7 +213,7 @@ def test_an_ultralytics_asset_in_the_cache_is_available(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setenv("MODELS_CACHE_DIR", str(tmp_path))
-    (tmp_path / "yolo11n.pt").write_bytes(b"not loaded by the check")
+    placeholder(tmp_path / "yolo11n.pt")
     assert models.weights_status("detector", "yolo11", size="n").source == CACHE
     assert not models.weights_status("detector", "yolo11").available
 
@@ -221,13 +229,11 @@ def test_a_segmenter_needs_its_checkpoint_and_its_detector(
     status = models.weights_status("segmenter", "YSAM2-S")
     assert not status.available and status.source == LOCAL_FILE
     assert "model.safetensors" in status.message and "SAM2_SMALL_WEIGHTS" in status.message
-    (checkpoint / "model.safetensors").write_bytes(b"not loaded by the check")
+    placeholder(checkpoint / "model.safetensors")
     status = models.weights_status("segmenter", "YSAM2-S")
     assert not status.available and status.source == LOCAL_FILE
     assert "YOLO11_WEIGHTS" in status.message and "SAM2_SMALL_WEIGHTS" not in status.message
-    yolo = tmp_path / "yolo11m.pt"
-    yolo.write_bytes(b"not loaded by the check")
-    monkeypatch.setenv("YOLO11_WEIGHTS", str(yolo))
+    local_weights(monkeypatch, "YOLO11_WEIGHTS", tmp_path / "yolo11m.pt")
     assert models.weights_status("segmenter", "YSAM2-S").available
     grounded = models.weights_status("segmenter", "GSAM2-S")
     assert not grounded.available and "GROUNDING_DINO_WEIGHTS" in grounded.message
@@ -252,7 +258,7 @@ def test_a_model_that_cannot_load_names_the_ones_at_hand_and_loads_nothing_else(
 
 def test_other_sizes_at_hand_are_named(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("MODELS_CACHE_DIR", str(tmp_path))
-    (tmp_path / "yolo11s.pt").write_bytes(b"not loaded by the check")
+    placeholder(tmp_path / "yolo11s.pt")
     with pytest.raises(models.MissingWeightsError) as info:
         models.create("detector", "drone_yolo", device="cpu")
     assert "Choose YOLO11 (yolo11, size s), YOLOX-Nano (yolox_nano) instead" in str(info.value)

@@ -194,15 +194,6 @@ def test_app_renders_and_runs_inside_an_iframe_on_another_site(
     page.screenshot(path="/tmp/app-iframe.png", full_page=True)
 
 
-@pytest.fixture(scope="module")
-def long_clip(shared_assets: Path) -> Path:
-    """377 frames: several seconds of work, so that Stop lands mid-run (71 frames took 1.4 s)."""
-    path = shared_assets / "video" / "car_detection.mp4"
-    if not path.is_file():
-        pytest.skip(f"{path} not found")
-    return path
-
-
 def test_stop_button_stops_the_run_and_shows_its_partial_result(
     page, app_url: str, long_clip: Path, output_root: Path
 ) -> None:

@@ -98,12 +98,17 @@ def run_and_watch(page, prefix: str, frames: int) -> list[str]:
     return page.evaluate("() => window.__previewSrcs")
 
 
-def test_depth_tab_first_frame_run_and_result(page, clip: Path) -> None:
-    open_tab_and_upload(page, "Depth", "depth", clip)
-    page.locator("#depth-first-frame-button").click()
-    check_image_loaded(page, "#depth-preview", timeout_ms=15_000)
-    srcs = run_and_watch(page, "depth", 40)
+def first_frame_then_run(page, tab: str, prefix: str, clip: Path) -> None:
+    """Upload ``clip`` in a tab, show its first frame, then run it: a live preview shows."""
+    open_tab_and_upload(page, tab, prefix, clip)
+    page.locator(f"#{prefix}-first-frame-button").click()
+    check_image_loaded(page, f"#{prefix}-preview", timeout_ms=15_000)
+    srcs = run_and_watch(page, prefix, 40)
     assert len(srcs) >= 1, "no live preview during the run"
+
+
+def test_depth_tab_first_frame_run_and_result(page, clip: Path) -> None:
+    first_frame_then_run(page, "Depth", "depth", clip)
     check_image_loaded(page, "#depth-preview", timeout_ms=15_000)
     check_video_plays(page, "#depth-result-video")
     assert "relative inverse depth" in page.locator("#depth-status").inner_text()
@@ -113,11 +118,7 @@ def test_depth_tab_first_frame_run_and_result(page, clip: Path) -> None:
 
 
 def test_segmentation_tab_run_result_and_masks_download(page, clip: Path) -> None:
-    open_tab_and_upload(page, "Segmentation", "seg", clip)
-    page.locator("#seg-first-frame-button").click()
-    check_image_loaded(page, "#seg-preview", timeout_ms=15_000)
-    srcs = run_and_watch(page, "seg", 40)
-    assert len(srcs) >= 1, "no live preview during the run"
+    first_frame_then_run(page, "Segmentation", "seg", clip)
     status = page.locator("#seg-status").inner_text()
     assert "3 objects" in status, status
     check_video_plays(page, "#seg-result-video")

@@ -10,11 +10,11 @@ can be checked exactly. The real SAM 2 code runs as the tiny model
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
+from colour_segmenter import ColourSegmenter, ColourSession, colour_mask, nearest_colour, register
 from synthetic import COLORS_BGR, DEFAULT_SHAPES, make_video
 
 import models
@@ -33,10 +33,6 @@ SHAPES = {shape.color: shape for shape in DEFAULT_SHAPES}
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
-def colour_mask(image: np.ndarray, colour: str) -> np.ndarray:
-    return np.all(np.abs(image.astype(int) - COLORS_BGR[colour]) < 60, axis=-1)
-
-
 def colour_at(image: np.ndarray, x: float, y: float) -> str | None:
     pixel = image[int(y), int(x)].astype(int)
     for name, bgr in COLORS_BGR.items():
@@ -45,21 +41,10 @@ def colour_at(image: np.ndarray, x: float, y: float) -> str | None:
     return None
 
 
-class ClickSession:
+class ClickSession(ColourSession):
     """Follows the colour under an object's positive clicks (or its box's centre)."""
 
     log: list[tuple] = []
-
-    def __init__(self, frame_at, num_frames: int, height: int, width: int) -> None:
-        self.frame_at = frame_at
-        self.colours: dict[int, str] = {}
-
-    @property
-    def object_ids(self) -> list[int]:
-        return list(self.colours)
-
-    def __contains__(self, object_id: object) -> bool:
-        return object_id in self.colours
 
     def add_box(self, frame: int, object_id: int, box: np.ndarray) -> None:
         raise AssertionError("hand-picked objects are never prompted by a detector's box")
@@ -75,37 +60,13 @@ class ClickSession:
 
     def add_mask(self, frame: int, object_id: int, mask: np.ndarray) -> None:
         ClickSession.log.append(("mask", frame, object_id))
-        image = self.frame_at(frame)
-        pixels = image[mask].astype(int)
-        self.colours[object_id] = max(
-            COLORS_BGR, key=lambda c: int(np.all(np.abs(pixels - COLORS_BGR[c]) < 60, -1).sum())
-        )
-
-    def remove(self, object_id: int) -> None:
-        self.colours.pop(object_id, None)
-
-    def propagate(self, start: int, end: int) -> Iterator[tuple[int, dict[int, np.ndarray]]]:
-        for frame in range(start, end + 1):
-            image = self.frame_at(frame)
-            yield frame, {i: colour_mask(image, c) for i, c in self.colours.items()}
-
-    def close(self) -> None:
-        self.colours.clear()
+        self.colours[object_id] = nearest_colour(self.frame_at(frame), mask)
 
 
-class ClickSegmenter:
-    random_weights = False
-
-    def session(self, frame_at, num_frames: int, height: int, width: int) -> ClickSession:
-        return ClickSession(frame_at, num_frames, height, width)
-
-    def info(self) -> dict:
-        return {"name": "test-clicks", "random_weights": False}
-
-
-models.register("segmenter", "test-clicks", hidden=True, detector="test_shapes")(
-    lambda device="cpu", **_: ClickSegmenter()
-)
+@register
+class ClickSegmenter(ColourSegmenter):
+    name = "test-clicks"
+    session_class = ClickSession
 
 
 def centre(colour: str, frame: int) -> list[int]:

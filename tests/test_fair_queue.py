@@ -3,8 +3,6 @@ rather than being refused, and a client's address cannot be forged through X-For
 
 from __future__ import annotations
 
-import shutil
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -12,6 +10,7 @@ from types import SimpleNamespace
 import gradio as gr
 import pytest
 import synthetic
+from job_helpers import settings_store, upload
 
 from pipeline import DetectionConfig
 from pipeline.jobs import JobStatus, JobStore, QueueFull
@@ -36,18 +35,8 @@ def settings(tmp_path: Path) -> Settings:
 
 @pytest.fixture
 def store(settings: Settings) -> Iterator[JobStore]:
-    jobs = JobStore(
-        settings.output_dir, devices=1, max_queued=settings.max_queued_jobs,
-        max_queued_per_client=settings.max_queued_per_client, sweep_interval_s=None,
-    )  # fmt: skip
-    yield jobs
-    jobs.close()
-
-
-def upload(clip: Path, tmp_path: Path) -> Path:
-    target = tmp_path / f"upload-{time.monotonic_ns()}.mp4"
-    shutil.copy(clip, target)
-    return target
+    with settings_store(settings) as jobs:
+        yield jobs
 
 
 def page_request(address: str, session: str) -> SimpleNamespace:

@@ -198,6 +198,19 @@ def open_tab(page, name: str) -> None:
     page.locator(RUN_BUTTONS[name]).wait_for(state="visible")  # the tab's content shown
 
 
+def enter_tab(page, name: str, size: str) -> None:
+    """Open a tab (:func:`open_tab`) and check its Run button (:func:`check_run_button`)."""
+    open_tab(page, name)
+    check_run_button(page, name, size)
+
+
+def buttons_fail(page, prefix: str, *buttons: str) -> None:
+    """Click each of a tab's ``buttons`` (``run``, ``first-frame``) in turn; each failure is said
+    (:func:`click_then_error_status`)."""
+    for button in buttons:
+        click_then_error_status(page, f"#{prefix}-{button}-button", f"{prefix}-status")
+
+
 def walk_detection(page, size: str, full: bool) -> None:
     """An example, First frame; in full: a counting line and Run."""
     check_run_button(page, "Detection", size)
@@ -222,36 +235,31 @@ def walk_detection(page, size: str, full: bool) -> None:
 
 def walk_depth(page, size: str, full: bool) -> None:
     """Upload (the missing weights said, nothing tried); in full: Run and First frame fail."""
-    open_tab(page, "Depth")
-    check_run_button(page, "Depth", size)
+    enter_tab(page, "Depth", size)
     page.locator("#depth-input-video input[type=file]").set_input_files(str(EXAMPLE_PATH))
     status = wait_for_status(page, "depth-status", "Weights not available here")
     assert "Error" not in status, status
     if full:
-        click_then_error_status(page, "#depth-run-button", "depth-status")
-        click_then_error_status(page, "#depth-first-frame-button", "depth-status")
+        buttons_fail(page, "depth", "run", "first-frame")
     shoot(page, f"{size}-depth")
 
 
 def walk_segmentation(page, size: str, full: bool) -> None:
     """The weights note said once; in full: First frame and Run fail, each said."""
-    open_tab(page, "Segmentation")
-    check_run_button(page, "Segmentation", size)
+    enter_tab(page, "Segmentation", size)
     notes = page.locator("#seg-segmenter-info").inner_text()
     assert notes.count("Weights not available here") == 1, notes
     if full:
         page.locator("#seg-input-video input[type=file]").set_input_files(str(EXAMPLE_PATH))
         page.locator("#seg-input-video video").wait_for()
         page.locator("#seg-queries textarea, #seg-queries input").first.fill("person")
-        click_then_error_status(page, "#seg-first-frame-button", "seg-status")
-        click_then_error_status(page, "#seg-run-button", "seg-status")
+        buttons_fail(page, "seg", "first-frame", "run")
     shoot(page, f"{size}-segmentation")
 
 
 def walk_live(page, size: str, full: bool) -> None:
     """One Start and one Stop; in full: the fake camera's frames come back annotated."""
-    open_tab(page, "Live")
-    check_run_button(page, "Live", size)
+    enter_tab(page, "Live", size)
     assert not page.locator("#live-camera button.capture-button").is_visible()
     if not full:
         shoot(page, f"{size}-live")
@@ -266,8 +274,7 @@ def walk_live(page, size: str, full: bool) -> None:
 
 def walk_benchmark(page, size: str, full: bool) -> None:
     """One tab label; the monitor charts with no console error (a GPU chart, or its note)."""
-    open_tab(page, "Benchmark")
-    check_run_button(page, "Benchmark", size)
+    enter_tab(page, "Benchmark", size)
     page.locator("#bench-monitor-machine .vega-embed").wait_for()
     if full:
         page.wait_for_timeout(1500)  # the monitor's timer ticks once a second

@@ -16,7 +16,9 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import av
 import pytest
@@ -96,22 +98,36 @@ def test_api_first_run_with_every_default(fresh_app: tuple[str, Path], tmp_path:
     assert summary["tracks_per_class"].get("person", 0) >= 1
 
 
-@pytest.mark.browser
-def test_browser_first_run_from_the_pages_example(fresh_app: tuple[str, Path]) -> None:
-    from test_browser import VIEWPORT, check_video_plays
+@contextmanager
+def app_page(url: str) -> Iterator[Any]:
+    """The app's page in Chromium, at the browser tests' viewport, once its Run button shows."""
+    from test_browser import VIEWPORT
 
-    url, home = fresh_app
     with chromium() as browser:
         page = browser.new_page(viewport=VIEWPORT)
         page.set_default_timeout(60_000)
         page.goto(url)
         page.locator("#run-button").wait_for()
+        yield page
+
+
+def run_example(page: Any, name: str) -> None:
+    """Pick an example by its caption (name, length, what to expect), in the tab on show,
+    and press Run once its video is in."""
+    page.get_by_text(name).filter(visible=True).first.click()
+    page.locator("#input-video video").wait_for()
+    page.locator("#run-button").click()
+
+
+@pytest.mark.browser
+def test_browser_first_run_from_the_pages_example(fresh_app: tuple[str, Path]) -> None:
+    from test_browser import check_video_plays
+
+    url, home = fresh_app
+    with app_page(url) as page:
         # The detector offered first is the one whose weights are here.
         assert page.locator("#detector input").input_value() == "YOLOX-Nano"
-        # The example's caption (name, length, what to expect), in the tab on show.
-        page.get_by_text("one_by_one_person.mp4").filter(visible=True).first.click()
-        page.locator("#input-video video").wait_for()
-        page.locator("#run-button").click()
+        run_example(page, "one_by_one_person.mp4")
         page.locator("#status").get_by_text("Done: 100 frames").wait_for()
         assert "person" in page.locator("#status").inner_text()
         check_video_plays(page.main_frame)
@@ -126,18 +142,11 @@ def test_browser_first_run_from_the_pages_example(fresh_app: tuple[str, Path]) -
 @pytest.mark.browser
 def test_browser_first_run_counts_with_the_counting_example(fresh_app: tuple[str, Path]) -> None:
     """The worker example and Run, nothing else: its preset line and zone count the worker."""
-    from test_browser import VIEWPORT, check_image_loaded
+    from test_browser import check_image_loaded
 
     url, _ = fresh_app
-    with chromium() as browser:
-        page = browser.new_page(viewport=VIEWPORT)
-        page.set_default_timeout(60_000)
-        page.goto(url)
-        page.locator("#run-button").wait_for()
-        # The example's caption, in the tab on show.
-        page.get_by_text("worker_zone_detection.mp4").filter(visible=True).first.click()
-        page.locator("#input-video video").wait_for()
-        page.locator("#run-button").click()
+    with app_page(url) as page:
+        run_example(page, "worker_zone_detection.mp4")
         # Meanwhile the editor shows the example's line and zone on its first frame.
         page.get_by_role("button", name="Counting lines and zones").click()
         check_image_loaded(page.main_frame, "#counting-canvas")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import threading
 import time
 from collections.abc import Iterator
@@ -12,6 +11,7 @@ from pathlib import Path
 import av
 import pytest
 import synthetic
+from job_helpers import upload
 
 from pipeline import DetectionConfig, PipelineError, RunStopped
 from pipeline.jobs import JobStatus, JobStore, QueueFull, UnknownJob
@@ -33,13 +33,6 @@ def store(tmp_path: Path) -> Iterator[JobStore]:
     jobs = JobStore(tmp_path / "jobs", devices=1, max_queued=1, sweep_interval_s=None)
     yield jobs
     jobs.close()
-
-
-def upload(clip: Path, tmp_path: Path) -> Path:
-    """A fresh copy, as an upload: the store moves it into the job's folder."""
-    target = tmp_path / f"upload-{time.monotonic_ns()}.mp4"
-    shutil.copy(clip, target)
-    return target
 
 
 def frames_in(path: Path) -> int:

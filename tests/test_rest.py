@@ -29,14 +29,6 @@ JPEG = b"\xff\xd8"
 
 
 @pytest.fixture(scope="module")
-def long_clip(shared_assets: Path) -> Path:
-    path = shared_assets / "video" / "car_detection.mp4"  # 377 frames
-    if not path.is_file():
-        pytest.skip(f"{path} not found")
-    return path
-
-
-@pytest.fixture(scope="module")
 def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     return Settings(
         output_dir=tmp_path_factory.mktemp("rest-jobs"),

@@ -19,6 +19,7 @@ import httpx
 import pytest
 import synthetic
 import uvicorn
+from job_helpers import settings_store
 from serving import free_port
 from starlette.testclient import TestClient
 from test_video_limits import raw_h264
@@ -50,12 +51,8 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 
 @pytest.fixture(scope="module")
 def store(settings: Settings) -> Iterator[JobStore]:
-    jobs = JobStore(
-        settings.output_dir, devices=1, max_queued=settings.max_queued_jobs,
-        max_queued_per_client=settings.max_queued_per_client, sweep_interval_s=None,
-    )  # fmt: skip
-    yield jobs
-    jobs.close()
+    with settings_store(settings) as jobs:
+        yield jobs
 
 
 def serve(settings: Settings, store: JobStore) -> Iterator[str]:

@@ -13,7 +13,7 @@ import os
 import subprocess
 import sys
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +26,7 @@ import models
 from models.availability import ARCHITECTURE, location_status
 from models.compat.transformers_sam2 import PER_OBJECT_STATE, UNREAD_OUTPUTS
 from models.segmenters.sam2_architectures import architecture
-from models.segmenters.sam2_video import Sam2VideoSegmenter
+from models.segmenters.sam2_video import Sam2Session, Sam2VideoSegmenter
 from models.segmenters.sam2_weights import build_processor, locate_weights
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -90,6 +90,22 @@ def reference_masks(
 # --------------------------------------------------------------------------- the shim
 
 
+def window(
+    segmenter: Sam2VideoSegmenter,
+    frames: list[np.ndarray],
+    num_frames: int = 0,
+    *,
+    boxed: Iterable[int] = (),
+    on: int = 0,
+) -> Sam2Session:
+    """A session over the first ``num_frames`` of ``frames`` (all of them by default), the
+    objects ``boxed`` prompted with their :data:`BOXES` on frame ``on``, in that order."""
+    session = segmenter.session(lambda i: frames[i], num_frames or len(frames), HEIGHT, WIDTH)
+    for object_id in boxed:
+        session.add_box(on, object_id, np.array(BOXES[object_id]))
+    return session
+
+
 def test_the_shim_knows_every_per_object_state_of_a_session() -> None:
     processor = build_processor(tiny_config())
     session = processor.init_video_session(inference_device="cpu")
@@ -135,8 +151,7 @@ def test_frames_are_read_on_demand_once_each_and_the_masks_are_transformers_own(
 def test_session_memory_stays_bounded(
     segmenter: Sam2VideoSegmenter, frames: list[np.ndarray]
 ) -> None:
-    session = segmenter.session(lambda i: frames[i], len(frames), HEIGHT, WIDTH)
-    session.add_box(0, 1, np.array(BOXES[1]))
+    session = window(segmenter, frames, boxed=[1])
     kept = []
     for _ in session.propagate(0, len(frames) - 1):
         outputs = session.state.output_dict_per_obj[0]
@@ -154,9 +169,7 @@ def test_session_memory_stays_bounded(
 def test_objects_prompted_one_by_one_removed_and_added_again(
     segmenter: Sam2VideoSegmenter, frames: list[np.ndarray]
 ) -> None:
-    session = segmenter.session(lambda i: frames[i], len(frames), HEIGHT, WIDTH)
-    for object_id, box in BOXES.items():
-        session.add_box(0, object_id, np.array(box))
+    session = window(segmenter, frames, boxed=BOXES)
     assert session.object_ids == [3, 1, 2] and 1 in session and 4 not in session
     before = list(session.propagate(0, 3))
     assert [set(masks) for _, masks in before] == [{3, 1, 2}] * 4
@@ -175,9 +188,7 @@ def test_objects_prompted_one_by_one_removed_and_added_again(
     assert all(set(masks) == {3, 2} for masks in after.values())
 
     # A session that never had object 1 follows the other two alike.
-    alone = segmenter.session(lambda i: frames[i], len(frames), HEIGHT, WIDTH)
-    for object_id in (3, 2):
-        alone.add_box(0, object_id, np.array(BOXES[object_id]))
+    alone = window(segmenter, frames, boxed=(3, 2))
     expected = dict(alone.propagate(0, 8))
     for frame in range(4, 9):
         for object_id in (3, 2):
@@ -196,8 +207,7 @@ def test_objects_prompted_one_by_one_removed_and_added_again(
 def test_a_prompt_is_propagated_from_its_own_frame(
     segmenter: Sam2VideoSegmenter, frames: list[np.ndarray]
 ) -> None:
-    session = segmenter.session(lambda i: frames[i], len(frames), HEIGHT, WIDTH)
-    session.add_box(3, 1, np.array(BOXES[1]))
+    session = window(segmenter, frames, boxed=[1], on=3)
     with pytest.raises(ValueError, match=r"prompts on frames \[3\] must be propagated"):
         next(session.propagate(0, 5))
     session.close()
@@ -208,7 +218,7 @@ def test_a_mask_prompt_carries_an_object_into_a_new_window(
 ) -> None:
     mask = np.zeros((HEIGHT, WIDTH), dtype=bool)
     mask[30:80, 40:100] = True
-    session = segmenter.session(lambda i: frames[i], 4, HEIGHT, WIDTH)
+    session = window(segmenter, frames, 4)
     session.add_mask(0, 5, mask)
     session.add_box(0, 6, np.array(BOXES[2]))
     results = dict(session.propagate(0, 3))
@@ -381,8 +391,7 @@ def test_random_architectures_of_each_size_and_from_a_config_file(
     assert segmenter.image_size == 128
     published = architecture("small", image_size=128).to_dict()
     assert segmenter.model.config.to_dict()["vision_config"] == published["vision_config"]
-    session = segmenter.session(lambda i: frames[i], 2, HEIGHT, WIDTH)
-    session.add_box(0, 1, np.array(BOXES[1]))
+    session = window(segmenter, frames, 2, boxed=[1])
     [(_, first), (_, second)] = list(session.propagate(0, 1))
     assert first[1].shape == second[1].shape == (HEIGHT, WIDTH)
     session.close()

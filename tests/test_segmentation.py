@@ -22,10 +22,11 @@ import gradio as gr
 import numpy as np
 import pytest
 import supervision as sv
+from colour_segmenter import ColourSegmenter, ColourSession, colour_mask, nearest_colour, register
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 from serving import served
-from synthetic import COLORS_BGR, MovingShape, StripedShape, draw_frame, make_video
+from synthetic import MovingShape, StripedShape, draw_frame, make_video
 from tiny_sam2 import weights_in_env
 
 import models
@@ -42,7 +43,7 @@ from pipeline.io.frame_store import (
     default_budget_bytes,
 )
 from pipeline.io.rle import decode, encode, rle_area
-from pipeline.io.video import H264Writer, iter_frames
+from pipeline.io.video import iter_frames
 from pipeline.runtime.events import Done, FirstFrame, Preview, Progress
 from pipeline.stages.keyframes import KeyframeTracker
 from ui.render import summary_text
@@ -60,20 +61,6 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def colour_mask(image: np.ndarray, colour: str) -> np.ndarray:
-    """Pixels of one of the synthetic shapes' colours (as the test detector sees them)."""
-    return np.all(np.abs(image.astype(int) - COLORS_BGR[colour]) < 60, axis=-1)
-
-
-def nearest_colour(image: np.ndarray, region: np.ndarray) -> str:
-    pixels = image[region].astype(int)
-    counts = {
-        name: int(np.all(np.abs(pixels - bgr) < 60, axis=-1).sum())
-        for name, bgr in COLORS_BGR.items()
-    }
-    return max(counts, key=counts.get)
 
 
 def read_video(path: str | Path) -> tuple[str, str, int, tuple[int, int]]:
@@ -332,22 +319,14 @@ def test_keyframes_are_class_aware_and_ignore_duplicates() -> None:
 # --------------------------------------------------------------------------- pipeline, exact
 
 
-class OracleSession:
+class OracleSession(ColourSession):
     """A perfect stand-in for SAM 2 on the synthetic videos: each object's mask is its colour."""
 
     log: list[tuple[str, int, int]] = []
 
     def __init__(self, frame_at, num_frames: int, height: int, width: int) -> None:
-        self.frame_at, self.num_frames = frame_at, num_frames
-        self.colours: dict[int, str] = {}
+        super().__init__(frame_at, num_frames, height, width)
         OracleSession.log.append(("window", num_frames, 0))
-
-    @property
-    def object_ids(self) -> list[int]:
-        return list(self.colours)
-
-    def __contains__(self, object_id: object) -> bool:
-        return object_id in self.colours
 
     def add_box(self, frame: int, object_id: int, box: np.ndarray) -> None:
         region = np.zeros((HEIGHT, WIDTH), bool)
@@ -361,31 +340,15 @@ class OracleSession:
         OracleSession.log.append(("mask", frame, object_id))
 
     def remove(self, object_id: int) -> None:
-        self.colours.pop(object_id, None)
+        super().remove(object_id)
         OracleSession.log.append(("remove", 0, object_id))
 
-    def propagate(self, start: int, end: int):
-        for frame in range(start, end + 1):
-            image = self.frame_at(frame)
-            yield frame, {i: colour_mask(image, c) for i, c in self.colours.items()}
 
-    def close(self) -> None:
-        self.colours.clear()
+@register
+class OracleSegmenter(ColourSegmenter):
+    name = "test-oracle"
+    session_class = OracleSession
 
-
-class OracleSegmenter:
-    random_weights = False
-
-    def session(self, frame_at, num_frames: int, height: int, width: int) -> OracleSession:
-        return OracleSession(frame_at, num_frames, height, width)
-
-    def info(self) -> dict:
-        return {"name": "test-oracle", "random_weights": False}
-
-
-models.register("segmenter", "test-oracle", hidden=True, detector="test_shapes")(
-    lambda device="cpu", **_: OracleSegmenter()
-)
 
 # Red stays; blue leaves through the right edge; green comes in from the left later.
 EXIT_ENTER = (
@@ -744,19 +707,12 @@ def test_sam2_split_into_calls_equals_one_run(
 
 
 def test_privacy_hides_the_chosen_class_within_its_masks(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, written_frames: dict[Path, list[np.ndarray]]
 ) -> None:
     """Striped squares, so that blurring changes their pixels; the oracle's masks are exact."""
     shapes = (StripedShape("red", (10, 20), (4, 0)), StripedShape("blue", (250, 100), (-4, 0)))
     path = make_video(tmp_path / "striped.mp4", frames=12, shapes=shapes)
-    drawn: dict[Path, list[np.ndarray]] = {}
-    write = H264Writer.write
-
-    def keeping_write(self: H264Writer, image, timestamp=None) -> None:
-        drawn.setdefault(self.path, []).append(image.copy())
-        write(self, image, timestamp)
-
-    monkeypatch.setattr(H264Writer, "write", keeping_write)
+    drawn = written_frames
     runs = {}
     for name, privacy in (("shown", {}), ("hidden", {"privacy": "blur", "privacy_classes": "red"})):
         config = SegmentationConfig(segmenter="test-oracle", step=4, window=8, **privacy)

@@ -13,7 +13,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from tiny_sam2 import IMAGE_SIZE, object_present, shared_settings, vision_settings
+import tiny_sam2
+from tiny_sam2 import IMAGE_SIZE, random_model, shared_settings, vision_settings
 
 #: RepViT's stage widths, shallowest first.
 WIDTHS = (8, 16, 32, 64)
@@ -50,14 +51,9 @@ def tiny_config(image_size: int = IMAGE_SIZE) -> Any:
 
 def tiny_model(seed: int = 0) -> Any:
     """The tiny model with random weights whose object-score head says "object present"."""
-    import torch
-    from transformers import EdgeTamVideoModel
-
-    torch.manual_seed(seed)
-    return object_present(EdgeTamVideoModel(tiny_config()))
+    return random_model("EdgeTamVideoModel", tiny_config(), seed)
 
 
 def save_tiny_weights(folder: Path) -> Path:
     """The tiny model saved with ``save_pretrained``, as a user's weights would be."""
-    tiny_model().save_pretrained(folder)
-    return folder
+    return tiny_sam2.save_tiny_weights(folder, tiny_model())

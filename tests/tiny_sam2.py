@@ -87,18 +87,33 @@ def object_present(model: Any) -> Any:
     return model.eval()
 
 
-def tiny_model(seed: int = 0) -> Any:
-    """The tiny model with random weights whose object-score head says "object present"."""
+def random_model(class_name: str, config: Any, seed: int = 0) -> Any:
+    """A ``transformers`` video model with random weights whose object-score head says "object
+    present" (:func:`object_present`).
+
+    Args:
+        class_name: The ``transformers`` class (``Sam2VideoModel``, ``EdgeTamVideoModel``).
+        config: Its config.
+        seed: Seeds the random weights.
+
+    Returns:
+        The model, in eval mode.
+    """
     import torch
-    from transformers import Sam2VideoModel
+    import transformers
 
     torch.manual_seed(seed)
-    return object_present(Sam2VideoModel(tiny_config()))
+    return object_present(getattr(transformers, class_name)(config))
 
 
-def save_tiny_weights(folder: Path) -> Path:
-    """The tiny model saved with ``save_pretrained``, as a user's weights would be."""
-    tiny_model().save_pretrained(folder)
+def tiny_model(seed: int = 0) -> Any:
+    """The tiny model with random weights whose object-score head says "object present"."""
+    return random_model("Sam2VideoModel", tiny_config(), seed)
+
+
+def save_tiny_weights(folder: Path, model: Any = None) -> Path:
+    """The tiny model (or ``model``) saved with ``save_pretrained``, like a user's weights."""
+    (tiny_model() if model is None else model).save_pretrained(folder)
     return folder
 
 

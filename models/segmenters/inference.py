@@ -2,8 +2,9 @@
 
 SAM 2.1, EdgeTAM and SAM 3 share one rule: a model instance serves one step at a
 time (sessions of several runs take turns), and on CUDA their weights run in
-bfloat16 as Meta's own predictors do. :func:`propagated` walks a session's frames
-that way, one step each.
+bfloat16 as Meta's own predictors do. :class:`SamVideoModel` holds a step that way,
+:func:`propagated` walks a session's frames one step each, and :class:`WindowSession`
+is what their sessions over a window have in common.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, Protocol, TypeVar
+
+import numpy as np
 
 T = TypeVar("T")
 
@@ -40,6 +43,29 @@ def model_step(lock: threading.Lock | threading.RLock, device: str) -> Iterator[
             with torch.autocast("cuda", dtype=torch.bfloat16):
                 yield
         else:
+            yield
+
+
+class SamVideoModel:
+    """A ``transformers`` SAM video model whose every step runs under :func:`model_step`.
+
+    A mixin for :class:`models.base.Model` subclasses (which hold ``lock`` and
+    ``device``) that hold the ``transformers`` model as ``model``.
+    """
+
+    lock: threading.Lock | threading.RLock
+    device: str
+    model: Any
+
+    @property
+    def image_size(self) -> int:
+        """The model's square input size."""
+        return int(self.model.config.image_size)
+
+    @contextmanager
+    def running(self) -> Iterator[None]:
+        """Hold the lock, in inference mode, with bf16 autocast on CUDA."""
+        with model_step(self.lock, self.device):
             yield
 
 
@@ -82,3 +108,57 @@ def propagated(
             yield result
     finally:
         outputs.close()
+
+
+class WindowSegmenter(SteppedSegmenter, Protocol):
+    """What a :class:`WindowSession` uses of its segmenter."""
+
+    processor: Any
+    device: str
+
+
+class WindowSession:
+    """A video model's state over one window of frames, read when the model needs them.
+
+    Every call takes the segmenter's lock for its own duration only, so two
+    runs sharing a cached model interleave frame by frame. A subclass starts
+    the ``transformers`` session (:meth:`_start`) and names the config that
+    holds the model's memory sizes (:meth:`_memory_config`).
+
+    Args:
+        segmenter: The model.
+        frame_at: Returns frame ``i`` of the window (BGR uint8).
+        num_frames: Frames in the window.
+        height: Frame height.
+        width: Frame width.
+
+    Attributes:
+        state: The ``transformers`` inference session.
+    """
+
+    def __init__(
+        self,
+        segmenter: WindowSegmenter,
+        frame_at: Callable[[int], np.ndarray],
+        num_frames: int,
+        height: int,
+        width: int,
+    ) -> None:
+        from models.segmenters.sam2_frames import WindowFrames
+
+        self._segmenter = segmenter
+        processor = segmenter.processor
+        frames = WindowFrames(frame_at, num_frames, processor.video_processor, segmenter.device)
+        self.state: Any = self._start(frames, height, width)
+        memory = self._memory_config()
+        # Past frames the model still reads: num_maskmem - 1 mask memories and
+        # max_object_pointers_in_encoder - 1 object pointers.
+        self._keep = 1 + max(memory.num_maskmem, memory.max_object_pointers_in_encoder)
+
+    def _start(self, frames: Any, height: int, width: int) -> Any:
+        """The ``transformers`` session over ``frames`` (a ``WindowFrames``) at the frame size."""
+        raise NotImplementedError
+
+    def _memory_config(self) -> Any:
+        """The config holding ``num_maskmem`` and ``max_object_pointers_in_encoder``."""
+        raise NotImplementedError

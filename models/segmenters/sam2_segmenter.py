@@ -8,18 +8,16 @@ with the Detection tab's cached instance. Each window of frames gets its own
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from models.base import Model
 from models.segmenters.base import FrameSource
-from models.segmenters.inference import model_step
+from models.segmenters.inference import SamVideoModel
 from models.segmenters.sam2_session import Sam2Session
 from models.segmenters.sam2_weights import Sam2Variant
 
 
-class Sam2VideoSegmenter(Model):
+class Sam2VideoSegmenter(SamVideoModel, Model):
     """A SAM 2.1 video model with its processor and lock, and the detector that prompts it.
 
     Device, weights, licence, lock and :meth:`info` come from
@@ -61,17 +59,6 @@ class Sam2VideoSegmenter(Model):
         self.detector = detector
         self.open_vocabulary = open_vocabulary
         self.variant = variant
-
-    @property
-    def image_size(self) -> int:
-        """SAM 2's square input size."""
-        return int(self.model.config.image_size)
-
-    @contextmanager
-    def running(self) -> Iterator[None]:
-        """Hold the lock, in inference mode, with bf16 autocast on CUDA."""
-        with model_step(self.lock, self.device):
-            yield
 
     def session(
         self, frame_at: FrameSource, num_frames: int, height: int, width: int

@@ -9,13 +9,13 @@ are cached, so memory depends on the window's tracked outputs (bounded too, see
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
 import numpy as np
 
-from models.segmenters.inference import propagated
+from models.segmenters.inference import WindowSession, propagated
 from models.segmenters.sam2_frames import WindowFrames
 
 
@@ -31,45 +31,28 @@ class Sam2Model(Protocol):
         ...
 
 
-class Sam2Session:
+class Sam2Session(WindowSession):
     """SAM 2's state over one window of frames: prompts in, masks out.
 
-    Every call takes the segmenter's lock for its own duration only, so two
-    runs sharing a cached model interleave frame by frame. Prompts apply to
-    the frame where the next :meth:`propagate` starts (the pipeline prompts
-    on keyframes, then propagates from there).
-
-    Args:
-        segmenter: The model.
-        frame_at: Returns frame ``i`` of the window (BGR uint8).
-        num_frames: Frames in the window.
-        height: Frame height.
-        width: Frame width.
-
-    Attributes:
-        state: The ``transformers`` inference session.
+    Prompts apply to the frame where the next :meth:`propagate` starts (the
+    pipeline prompts on keyframes, then propagates from there). The arguments,
+    the lock and :attr:`state` are :class:`~models.segmenters.inference.WindowSession`'s.
     """
 
-    def __init__(
-        self,
-        segmenter: Sam2Model,
-        frame_at: Callable[[int], np.ndarray],
-        num_frames: int,
-        height: int,
-        width: int,
-    ) -> None:
+    _segmenter: Sam2Model
+
+    def _start(self, frames: WindowFrames, height: int, width: int) -> Any:
         from models.compat.transformers_sam2 import new_session
 
-        self._segmenter = segmenter
+        # The session's own records start with the transformers session: masks come
+        # back at the frame size, and prompted frames are checked at propagation.
         self._size = [height, width]
-        processor = segmenter.processor
-        frames = WindowFrames(frame_at, num_frames, processor.video_processor, segmenter.device)
-        self.state: Any = new_session(processor, frames, height, width, segmenter.device)
-        config = segmenter.model.config
-        # Past frames the model still reads: num_maskmem - 1 mask memories and
-        # max_object_pointers_in_encoder - 1 object pointers.
-        self._keep = 1 + max(config.num_maskmem, config.max_object_pointers_in_encoder)
         self._prompted: set[int] = set()
+        segmenter = self._segmenter
+        return new_session(segmenter.processor, frames, height, width, segmenter.device)
+
+    def _memory_config(self) -> Any:
+        return self._segmenter.model.config
 
     @property
     def object_ids(self) -> list[int]:

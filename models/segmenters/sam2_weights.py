@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from models.errors import MissingWeightsError, ModelError
+from models.segmenters.processors import video_processor
 from models.segmenters.sam2_architectures import (
     RANDOM_PREFIX,
     is_random_architecture,
@@ -269,17 +270,9 @@ def build_processor(config: Any) -> Any:
     Returns:
         The processor (boxes and masks in, masks out at the frame's size).
     """
-    from transformers import Sam2ImageProcessor, Sam2VideoProcessor, Sam2VideoVideoProcessor
+    from transformers import Sam2ImageProcessor, Sam2VideoProcessor
 
-    side = int(config.image_size)
-    size = {"height": side, "width": side}
-    normalise = {"image_mean": list(IMAGE_MEAN), "image_std": list(IMAGE_STD)}
-    return Sam2VideoProcessor(
-        image_processor=Sam2ImageProcessor(
-            size=size, mask_size={"height": side // 4, "width": side // 4}, **normalise
-        ),
-        video_processor=Sam2VideoVideoProcessor(size=size, **normalise),
-    )
+    return video_processor(config, Sam2VideoProcessor, Sam2ImageProcessor, IMAGE_MEAN, IMAGE_STD)
 
 
 def _random_model(

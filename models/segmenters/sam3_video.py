@@ -39,9 +39,8 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import supervision as sv
@@ -51,7 +50,8 @@ from models.detectors.base import CLASS_NAME, normalize_queries
 from models.errors import InvalidQueryError, MissingWeightsError, ModelError
 from models.registry import register
 from models.segmenters.base import FrameSource
-from models.segmenters.inference import model_step, propagated
+from models.segmenters.inference import SamVideoModel, WindowSession, propagated
+from models.segmenters.processors import video_processor
 from models.segmenters.sam3_architecture import (
     RANDOM_PREFIX,
     SIZE,
@@ -60,6 +60,9 @@ from models.segmenters.sam3_architecture import (
 )
 from models.weights import describe_failure, looks_like_path, missing_weights_error, resolve_weights
 from models.weights_sources import HubRepo, WeightsLocation
+
+if TYPE_CHECKING:
+    from models.segmenters.sam2_frames import WindowFrames
 
 #: SAM 3's code and checkpoint are under Meta's "SAM License" (the sam3 package's metadata
 #: says "License: SAM License"); it allows commercial use, with restrictions of its own.
@@ -114,17 +117,10 @@ def byte_tokenizer() -> Any:
 
 def build_processor(config: Any, tokenizer: Any) -> Any:
     """The ``Sam3VideoProcessor`` for a config's input size, with ``tokenizer``."""
-    from transformers import Sam2VideoVideoProcessor, Sam3ImageProcessor, Sam3VideoProcessor
+    from transformers import Sam3ImageProcessor, Sam3VideoProcessor
 
-    side = int(config.image_size)
-    size = {"height": side, "width": side}
-    normalise = {"image_mean": list(IMAGE_MEAN), "image_std": list(IMAGE_STD)}
-    return Sam3VideoProcessor(
-        image_processor=Sam3ImageProcessor(
-            size=size, mask_size={"height": side // 4, "width": side // 4}, **normalise
-        ),
-        video_processor=Sam2VideoVideoProcessor(size=size, **normalise),
-        tokenizer=tokenizer,
+    return video_processor(
+        config, Sam3VideoProcessor, Sam3ImageProcessor, IMAGE_MEAN, IMAGE_STD, tokenizer=tokenizer
     )
 
 
@@ -190,7 +186,7 @@ def load(location: WeightsLocation, *, device: str) -> tuple[Any, Any]:
     return model.eval().to(device), processor
 
 
-class Sam3Segmenter(Model):
+class Sam3Segmenter(SamVideoModel, Model):
     """SAM 3 with its processor and lock: text queries in, tracked instance masks out.
 
     Device, weights, licence, lock and :meth:`info` come from :class:`models.base.Model`.
@@ -209,11 +205,6 @@ class Sam3Segmenter(Model):
         self.model = model
         self.processor = processor
 
-    @property
-    def image_size(self) -> int:
-        """SAM 3's square input size."""
-        return int(self.model.config.image_size)
-
     def validate_queries(self, queries: str | Sequence[str] | None) -> tuple[str, ...]:
         """The queries, normalised; SAM 3 needs at least one.
 
@@ -226,12 +217,6 @@ class Sam3Segmenter(Model):
                 f"{NAME} finds what you describe: enter text queries, e.g. 'person, red car'."
             )
         return normalized
-
-    @contextmanager
-    def running(self) -> Iterator[None]:
-        """Hold the lock, in inference mode, with bf16 autocast on CUDA."""
-        with model_step(self.lock, self.device):
-            yield
 
     def text_session(
         self, frame_at: FrameSource, num_frames: int, height: int, width: int
@@ -254,43 +239,27 @@ class Sam3Segmenter(Model):
         return {**super().info(), "image_size": self.image_size}
 
 
-class Sam3Session:
+class Sam3Session(WindowSession):
     """SAM 3's state over one window: text queries in, each instance's mask out.
 
-    Every call takes the segmenter's lock for its own duration only, so two
-    runs sharing a cached model interleave frame by frame.
-
-    Args:
-        segmenter: The model.
-        frame_at: Returns frame ``i`` of the window (BGR uint8).
-        num_frames: Frames in the window.
-        height: Frame height.
-        width: Frame width.
+    The arguments, the lock and :attr:`state` are
+    :class:`~models.segmenters.inference.WindowSession`'s.
     """
 
-    def __init__(
-        self,
-        segmenter: Sam3Segmenter,
-        frame_at: FrameSource,
-        num_frames: int,
-        height: int,
-        width: int,
-    ) -> None:
-        from models.segmenters.sam2_frames import WindowFrames
+    _segmenter: Sam3Segmenter
+    _queries: tuple[str, ...] = ()
 
-        self._segmenter = segmenter
-        processor = segmenter.processor
-        self.state: Any = processor.init_video_session(inference_device=segmenter.device)
-        # The session reads processed_frames[i] when it reaches frame i: made on demand.
-        self.state.processed_frames = WindowFrames(
-            frame_at, num_frames, processor.video_processor, segmenter.device
+    def _start(self, frames: WindowFrames, height: int, width: int) -> Any:
+        state = self._segmenter.processor.init_video_session(
+            inference_device=self._segmenter.device
         )
-        self.state.video_height, self.state.video_width = height, width
-        tracker = segmenter.model.config.tracker_config
-        # Past frames the tracker still reads: num_maskmem - 1 mask memories and
-        # max_object_pointers_in_encoder - 1 object pointers.
-        self._keep = 1 + max(tracker.num_maskmem, tracker.max_object_pointers_in_encoder)
-        self._queries: tuple[str, ...] = ()
+        # The session reads processed_frames[i] when it reaches frame i: made on demand.
+        state.processed_frames = frames
+        state.video_height, state.video_width = height, width
+        return state
+
+    def _memory_config(self) -> Any:
+        return self._segmenter.model.config.tracker_config
 
     def add_text(self, queries: Sequence[str]) -> None:
         """Look for every instance of each query, on every frame from now on."""
