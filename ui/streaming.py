@@ -22,8 +22,7 @@ import numpy as np
 
 from pipeline.configs import RunConfig
 from pipeline.errors import RunStopped
-from pipeline.jobs import Job, JobStore, QueueFull, UnknownJob
-from pipeline.jobs.store import Executor, Waiting
+from pipeline.jobs import Executor, Job, JobStore, QueueFull, UnknownJob, Waiting
 from pipeline.runs import check_input
 from pipeline.runtime.events import Done, Downloading, Event, FirstFrame, Preview, Progress
 from pipeline.runtime.summary import RunSummary
@@ -209,9 +208,7 @@ class TabHandlers:
         client = self._client(request)
         while True:
             try:
-                job = self.jobs.create(
-                    self.task, config, source="app", video=Path(video), client=client
-                )
+                job = self.jobs.create(config, source="app", video=Path(video), client=client)
                 break
             except QueueFull as exc:
                 if exc.client_over_share:  # this client's own jobs fill its share
