@@ -33,7 +33,7 @@ from pathlib import Path
 from pipeline.evaluation.mot_sequences import (
     FRCNN_DETECTIONS,
     MotSequence,
-    add_sequence_options,
+    sequence_parser,
     sequences_for,
 )
 from pipeline.evaluation.track_eval import COMBINED, METRICS
@@ -160,13 +160,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m pipeline.evaluation.compare_trackers",
-        description="Every tracker at its defaults on MOT15 sequences together: the default "
+    parser = sequence_parser(
+        "compare_trackers",
+        "Every tracker at its defaults on MOT15 sequences together: the default "
         "is the best mean HOTA within the guard.",
-    )
-    add_sequence_options(
-        parser,
         trackers=TRACKERS,
         tracker_choices=TRACKERS,
         detections=FRCNN_DETECTIONS,

@@ -17,6 +17,7 @@ import configparser
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pipeline.io.mot_files import StrPath
 
@@ -132,6 +133,25 @@ def _first_file(folder: Path, candidates: tuple[str, ...]) -> Path:
         if (folder / candidate).is_file():
             return folder / candidate
     raise FileNotFoundError(f"none of {', '.join(candidates)} in {folder}")
+
+
+def sequence_parser(command: str, description: str, **options: Any) -> argparse.ArgumentParser:
+    """The parser of ``python -m pipeline.evaluation.<command>``, with the sequence options.
+
+    Args:
+        command: The module's name in :mod:`pipeline.evaluation`.
+        description: What the command does.
+        **options: :func:`add_sequence_options`' keyword arguments.
+
+    Example:
+        >>> sequence_parser("stride_eval", "Strides.", detections=FRCNN_DETECTIONS).prog
+        'python -m pipeline.evaluation.stride_eval'
+    """
+    parser = argparse.ArgumentParser(
+        prog=f"python -m pipeline.evaluation.{command}", description=description
+    )
+    add_sequence_options(parser, **options)
+    return parser
 
 
 def add_sequence_options(

@@ -25,7 +25,7 @@ from pathlib import Path
 from pipeline.evaluation.mot_sequences import (
     FRCNN_DETECTIONS,
     MotSequence,
-    add_sequence_options,
+    sequence_parser,
     sequences_for,
 )
 from pipeline.evaluation.track_eval import COMBINED, MEAN, score_tracking
@@ -167,12 +167,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m pipeline.evaluation.stride_eval",
-        description="MOTA and IDF1 as the detection stride grows, on MOT15 sequences.",
-    )
-    add_sequence_options(
-        parser,
+    parser = sequence_parser(
+        "stride_eval",
+        "MOTA and IDF1 as the detection stride grows, on MOT15 sequences.",
         detections=FRCNN_DETECTIONS,
     )
     parser.add_argument("--strides", nargs="+", type=int, default=list(STRIDES), help="strides")
