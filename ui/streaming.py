@@ -73,10 +73,10 @@ def stopped_text(summary: RunSummary, done_text: str) -> str:
 class TabHandlers:
     """The parts of a tab's handlers that are the same for every task.
 
-    A tab subclasses it, names its task, the files it shows after the status
-    and its status text, and writes its handlers (whose signatures and
-    docstrings are its public API) from :meth:`_checked`, :meth:`_stream`,
-    :meth:`_first_frame` and :meth:`stop`.
+    A tab subclasses it, names the files it shows after the status and its
+    status text (its task is its config's), and writes its handlers (whose
+    signatures and docstrings are its public API) from :meth:`_checked`,
+    :meth:`_stream`, :meth:`_first_frame` and :meth:`stop`.
 
     Args:
         settings: Deployment settings (limits, preview rate); read from the
@@ -85,13 +85,11 @@ class TabHandlers:
         stops: Registry the Stop button uses to reach running runs.
 
     Attributes:
-        task: The task the tab runs.
         loading: The status shown while the models load.
         result_files: The run's outputs shown after the status, in order; a
             tuple of names is one multiple-file output.
     """
 
-    task: ClassVar[str]
     loading: ClassVar[str] = "Loading the model and reading the first frame..."
     result_files: ClassVar[tuple[str | tuple[str, ...], ...]] = ("video",)
 
