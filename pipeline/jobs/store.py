@@ -95,7 +95,6 @@ class JobStore:
         self.queue = FairQueue(devices, max_queued, max_queued_per_client)
         self.folders = JobFolders(root)
         self.root = self.folders.root
-        self.devices = devices
         self.ttl_s = ttl_s
         self.max_disk_bytes = max_disk_bytes
         self.executor = run_in_process(preview_interval_s)
@@ -193,7 +192,7 @@ class JobStore:
             job_id, folder = self.folders.new()
             return Job(
                 id=job_id, task=what, config=None, source=source, folder=folder,
-                video=folder, outputs={}, weight=self.devices, client=client,
+                video=folder, outputs={}, weight=self.queue.devices, client=client,
             )  # fmt: skip
 
         job = self._add(self.queue.admit(client, make))
