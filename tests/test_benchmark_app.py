@@ -159,14 +159,12 @@ def test_the_page_and_gradio_client_keep_to_the_row_limit_and_the_client_share(
             next(grid)
         # One place in the queue each: this address's benchmark counts against it.
         busy = store.submit(
-            "detection", synthetic.make_video(tmp_path / "busy.mp4", frames=30, width=64,
-                                               height=64),
+            synthetic.make_video(tmp_path / "busy.mp4", frames=30, width=64, height=64),
             DetectionConfig(detector="test_shapes", detector_options=(("delay_s", 1.0),)),
         )  # fmt: skip
         request = SimpleNamespace(headers={}, client=SimpleNamespace(host="203.0.113.9"))
         mine = store.submit(
-            "detection", synthetic.make_video(tmp_path / "mine.mp4", frames=2, width=64,
-                                               height=64),
+            synthetic.make_video(tmp_path / "mine.mp4", frames=2, width=64, height=64),
             DetectionConfig(detector="test_shapes"), client="address:203.0.113.9",
         )  # fmt: skip
         with pytest.raises(gr.Error, match="the most one client may"):

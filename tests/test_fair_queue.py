@@ -101,8 +101,8 @@ def test_the_setting_is_read_from_the_environment(tmp_path: Path) -> None:
 def test_wait_for_room_answers_once_a_place_frees(
     store: JobStore, clip: Path, tmp_path: Path
 ) -> None:
-    running = store.submit("detection", upload(clip, tmp_path), SLOW, client="a")
-    waiting = store.submit("detection", upload(clip, tmp_path), SLOW, client="b")
+    running = store.submit(upload(clip, tmp_path), SLOW, client="a")
+    waiting = store.submit(upload(clip, tmp_path), SLOW, client="b")
     assert not store.wait_for_room(timeout=0.2)  # one running, one waiting: full
     store.stop(waiting.id)
     assert store.wait_for_room(timeout=5.0)
@@ -113,8 +113,8 @@ def test_the_page_waits_in_line_while_others_fill_the_queue_and_keeps_to_its_sha
     settings: Settings, store: JobStore, clip: Path, tmp_path: Path
 ) -> None:
     handlers = DetectionHandlers(settings, jobs=store)
-    running = store.submit("detection", upload(clip, tmp_path), SLOW, client="address:rest-a")
-    waiting = store.submit("detection", upload(clip, tmp_path), SLOW, client="address:rest-b")
+    running = store.submit(upload(clip, tmp_path), SLOW, client="address:rest-a")
+    waiting = store.submit(upload(clip, tmp_path), SLOW, client="address:rest-b")
     # The queue is full of others' jobs: the page says so and waits, no refusal.
     run = handlers.detect(
         str(clip), "test_shapes", None, "", 0.3, request=page_request("203.0.113.7", "s1")
@@ -143,8 +143,8 @@ def test_the_page_waits_in_line_while_others_fill_the_queue_and_keeps_to_its_sha
 def test_a_benchmark_counts_against_its_client_s_share(
     store: JobStore, clip: Path, tmp_path: Path
 ) -> None:
-    running = store.submit("detection", upload(clip, tmp_path), SLOW, client="address:x")
-    waiting = store.submit("detection", upload(clip, tmp_path), SLOW, client="address:x")
+    running = store.submit(upload(clip, tmp_path), SLOW, client="address:x")
+    waiting = store.submit(upload(clip, tmp_path), SLOW, client="address:x")
     with pytest.raises(QueueFull) as refused, store.exclusive(
         "benchmark", source="api", client="address:x"
     ):

@@ -15,7 +15,7 @@ from job_helpers import upload
 
 from pipeline import DetectionConfig, PipelineError, RunStopped
 from pipeline.jobs import JobStatus, JobStore, QueueFull, UnknownJob
-from pipeline.jobs.store import folder_bytes
+from pipeline.jobs.folders import folder_bytes
 
 FRAMES = 12
 SLOW = DetectionConfig(detector="test_shapes", detector_options=(("delay_s", 0.2),))
@@ -45,7 +45,7 @@ def finished(job, timeout: float = 30.0) -> bool:
 
 
 def test_a_job_runs_to_its_end_in_its_own_folder(store: JobStore, clip: Path, tmp_path: Path):
-    job = store.submit("detection", upload(clip, tmp_path), FAST)
+    job = store.submit(upload(clip, tmp_path), FAST)
     assert finished(job) and job.status is JobStatus.COMPLETED
     assert job.folder.parent == store.root
     # The upload is kept apart from the outputs: the job's folder is served, its input never.
@@ -61,14 +61,14 @@ def test_a_job_runs_to_its_end_in_its_own_folder(store: JobStore, clip: Path, tm
 def test_devices_are_shared_in_order_and_a_full_queue_refuses_at_once(
     store: JobStore, clip: Path, tmp_path: Path
 ):
-    running = store.submit("detection", upload(clip, tmp_path), SLOW)
+    running = store.submit(upload(clip, tmp_path), SLOW)
     assert running.wait_until(lambda j: j.status is JobStatus.RUNNING, timeout=10)
-    waiting = store.submit("detection", upload(clip, tmp_path), SLOW)
+    waiting = store.submit(upload(clip, tmp_path), SLOW)
     assert store.status(waiting.id)["status"] == "queued"
     assert store.queue_position(waiting) == 1
     refused = upload(clip, tmp_path)
     with pytest.raises(QueueFull, match="Try again in about") as info:
-        store.submit("detection", refused, SLOW)
+        store.submit(refused, SLOW)
     assert info.value.retry_after_s >= 5
     assert refused.exists(), "a refused upload stays the caller's"
     assert len(list(store.root.glob("job-*"))) == 2, "the refused job left a folder"
@@ -80,8 +80,8 @@ def test_devices_are_shared_in_order_and_a_full_queue_refuses_at_once(
 def test_stop_keeps_the_partial_result_and_a_queued_job_is_cancelled(
     store: JobStore, clip: Path, tmp_path: Path
 ):
-    running = store.submit("detection", upload(clip, tmp_path), SLOW)
-    queued = store.submit("detection", upload(clip, tmp_path), SLOW)
+    running = store.submit(upload(clip, tmp_path), SLOW)
+    queued = store.submit(upload(clip, tmp_path), SLOW)
     assert running.wait_until(lambda j: j.frames_done >= 2, timeout=10)
     store.stop(queued.id)
     store.stop(running.id)
@@ -98,7 +98,7 @@ def test_an_exclusive_job_whose_caller_left_leaves_the_queue(
     store: JobStore, clip: Path, tmp_path: Path
 ):
     """A benchmark waiting behind a run, whose client disconnects, gives its place up."""
-    running = store.submit("detection", upload(clip, tmp_path), SLOW)
+    running = store.submit(upload(clip, tmp_path), SLOW)
     assert running.wait_until(lambda j: j.status is JobStatus.RUNNING, timeout=10)
     cancel = threading.Event()
     raised: list[BaseException] = []
@@ -139,7 +139,7 @@ def test_an_exclusive_job_stopped_while_it_runs_ends_stopped_and_keeps_nothing(s
 def test_delete_removes_every_file_even_of_a_running_job(
     store: JobStore, clip: Path, tmp_path: Path
 ):
-    job = store.submit("detection", upload(clip, tmp_path), SLOW)
+    job = store.submit(upload(clip, tmp_path), SLOW)
     assert job.wait_until(lambda j: j.frames_done >= 1, timeout=10)
     store.delete(job.id)
     assert not job.folder.exists()
@@ -149,7 +149,7 @@ def test_delete_removes_every_file_even_of_a_running_job(
 
 def test_a_failed_job_keeps_its_message_and_no_files(store: JobStore, clip: Path, tmp_path: Path):
     bad = DetectionConfig(detector="test_shapes", queries=("purple",))
-    job = store.submit("detection", upload(clip, tmp_path), bad)
+    job = store.submit(upload(clip, tmp_path), bad)
     assert finished(job) and job.status is JobStatus.FAILED
     assert "does not know 'purple'" in job.error and not job.error_is_internal
     assert not job.folder.exists()
@@ -164,13 +164,13 @@ def test_ids_are_only_looked_up(store: JobStore):
 def test_the_sweep_deletes_expired_then_oldest_over_the_bound_never_a_running_job(
     store: JobStore, clip: Path, tmp_path: Path
 ):
-    done = [store.submit("detection", upload(clip, tmp_path), FAST) for _ in range(1)]
+    done = [store.submit(upload(clip, tmp_path), FAST) for _ in range(1)]
     assert all(finished(job) for job in done)
-    older = store.submit("detection", upload(clip, tmp_path), FAST)
+    older = store.submit(upload(clip, tmp_path), FAST)
     assert finished(older)
-    newer = store.submit("detection", upload(clip, tmp_path), FAST)
+    newer = store.submit(upload(clip, tmp_path), FAST)
     assert finished(newer)
-    running = store.submit("detection", upload(clip, tmp_path), SLOW)
+    running = store.submit(upload(clip, tmp_path), SLOW)
     assert running.wait_until(lambda j: j.status is JobStatus.RUNNING, timeout=10)
     # Over the disk bound: the oldest finished jobs go first, until under it.
     store.max_disk_bytes = store.disk_bytes() - 1
@@ -206,7 +206,7 @@ def test_fifty_jobs_with_a_short_time_to_live_keep_the_disk_bounded(
     store = JobStore(tmp_path / "jobs", devices=1, max_queued=60, ttl_s=0.5, sweep_interval_s=0.2)
     try:
         before = store.disk_bytes()
-        jobs = [store.submit("detection", upload(clip, tmp_path), FAST) for _ in range(50)]
+        jobs = [store.submit(upload(clip, tmp_path), FAST) for _ in range(50)]
         peak = 0
         while not all(job.status.finished for job in jobs):
             peak = max(peak, store.disk_bytes())
@@ -231,7 +231,7 @@ def test_fifty_jobs_with_a_short_time_to_live_keep_the_disk_bounded(
 def test_the_status_shows_a_download_until_the_run_moves_on(store: JobStore, clip: Path):
     from pipeline import Downloading, Progress
 
-    job = store.create("detection", DetectionConfig(detector="test_shapes"), source="api",
+    job = store.create(DetectionConfig(detector="test_shapes"), source="api",
                        video=clip)  # fmt: skip
     job.observe(Downloading("SAM 2.1 Hiera-L", "facebook/sam2.1-hiera-large", 40, 100))
     assert store.status(job.id)["downloading"] == {
@@ -245,7 +245,7 @@ def test_the_status_shows_a_download_until_the_run_moves_on(store: JobStore, cli
 
 
 def test_execute_runs_the_injected_executor_and_records_its_events(store: JobStore, clip: Path):
-    from pipeline.jobs.store import run_in_process
+    from pipeline.jobs import run_in_process
 
     seen = []
 
@@ -254,12 +254,12 @@ def test_execute_runs_the_injected_executor_and_records_its_events(store: JobSto
         assert job.status is JobStatus.RUNNING
         yield from run_in_process()(job)
 
-    job = store.create("detection", FAST, source="app", video=clip)
+    job = store.create(FAST, source="app", video=clip)
     events = list(store.execute(job, executor))
     assert seen == [job.id] and type(events[-1]).__name__ == "Done"
     assert job.status is JobStatus.COMPLETED and job.summary.frames == FRAMES
     # The device is free again: the next job runs at once.
-    second = store.create("detection", FAST, source="app", video=clip)
+    second = store.create(FAST, source="app", video=clip)
     assert list(store.execute(second))[-1].summary.frames == FRAMES
 
 
@@ -268,23 +268,23 @@ def test_execute_fails_the_job_frees_the_device_and_leaves_no_files(store: JobSt
         raise PipelineError("the model could not load")
         yield  # a generator, as every executor is
 
-    job = store.create("detection", FAST, source="app", video=clip)
+    job = store.create(FAST, source="app", video=clip)
     with pytest.raises(PipelineError, match="could not load"):
         list(store.execute(job, executor))
     assert job.status is JobStatus.FAILED and job.error == "the model could not load"
     assert not job.folder.exists()
-    after = store.create("detection", FAST, source="app", video=clip)
+    after = store.create(FAST, source="app", video=clip)
     assert list(store.execute(after))[-1].summary.frames == FRAMES
 
 
 def test_a_caller_gone_while_its_job_waits_gives_its_place_up(
     store: JobStore, clip: Path, tmp_path: Path
 ):
-    from pipeline.jobs.store import Waiting
+    from pipeline.jobs import Waiting
 
-    running = store.submit("detection", upload(clip, tmp_path), SLOW)
+    running = store.submit(upload(clip, tmp_path), SLOW)
     assert running.wait_until(lambda j: j.status is JobStatus.RUNNING, timeout=10)
-    waiting = store.create("detection", FAST, source="app", video=clip)
+    waiting = store.create(FAST, source="app", video=clip)
     events = store.execute(waiting, beat_s=0.05)
     assert next(events) == Waiting(position=1)
     events.close()  # the page was closed
@@ -292,5 +292,5 @@ def test_a_caller_gone_while_its_job_waits_gives_its_place_up(
     assert store.queue_position(waiting) is None
     # Its place does not hold the queue up: the next job runs after the running one.
     store.stop(running.id)
-    following = store.submit("detection", upload(clip, tmp_path), FAST)
+    following = store.submit(upload(clip, tmp_path), FAST)
     assert finished(following) and following.status is JobStatus.COMPLETED

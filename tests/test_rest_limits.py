@@ -95,7 +95,7 @@ def job_id(store: JobStore, clip: Path, tmp_path_factory: pytest.TempPathFactory
     """A finished detection job, submitted to the store directly."""
     copy = tmp_path_factory.mktemp("upload") / "clip.mp4"
     shutil.copy(clip, copy)
-    job = store.submit("detection", copy, DetectionConfig(detector="test_shapes"))
+    job = store.submit(copy, DetectionConfig(detector="test_shapes"))
     assert job.wait_until(lambda j: j.status.finished, timeout=60)
     return job.id
 
@@ -377,7 +377,7 @@ def test_one_client_holds_at_most_its_share_and_others_still_get_places(
     busy = tmp_path / "busy.mp4"
     shutil.copy(clip, busy)
     slow = DetectionConfig(detector="test_shapes", detector_options=(("delay_s", 1.0),))
-    running = store.submit("detection", busy, slow)
+    running = store.submit(busy, slow)
     mine = post_video(http, clip)  # waits: this client's one place
     refused = post_video(http, clip)  # a second place: not this client's to take
     with clip.open("rb") as data:

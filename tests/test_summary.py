@@ -128,11 +128,11 @@ def rest(tmp_path: Path) -> Iterator[tuple[TestClient, JobStore]]:
         jobs.close()
 
 
-def _finished_job(jobs: JobStore, task: str, config: pipeline.RunConfig, stray: dict[str, str]):
+def _finished_job(jobs: JobStore, config: pipeline.RunConfig, stray: dict[str, str]):
     """A job whose run wrote its files, plus ``stray`` files it never declared, as outputs."""
-    job = jobs.record(task, config, source="test")
+    job = jobs.record(config, source="test")
     for name, path in job.outputs.items():
-        path.write_bytes(f"{task} {name}".encode())
+        path.write_bytes(f"{job.task} {name}".encode())
     for name, filename in stray.items():
         job.outputs[name] = job.folder / filename
         job.outputs[name].write_bytes(b"stray")
@@ -143,15 +143,13 @@ def _finished_job(jobs: JobStore, task: str, config: pipeline.RunConfig, stray: 
 
 def test_the_file_routes_serve_what_the_run_declares_and_nothing_else(rest) -> None:
     http, jobs = rest
-    masks = _finished_job(
-        jobs, "segmentation", SegmentationConfig(segmenter="YSAM2-S", detector="test_shapes"), {}
-    )
+    masks = _finished_job(jobs, SegmentationConfig(segmenter="YSAM2-S", detector="test_shapes"), {})
     answer = http.get(f"/detect/tracks/{masks.id}")
     assert answer.status_code == 200 and answer.content == b"segmentation masks"
 
     # A depth run declares no tracks and a plain detection run no depth video:
     # a file of that name lying among the job's outputs is never served.
-    depth = _finished_job(jobs, "depth", DepthConfig(), {"tracks": "tracks.json"})
+    depth = _finished_job(jobs, DepthConfig(), {"tracks": "tracks.json"})
     answer = http.get(f"/detect/tracks/{depth.id}")
     assert answer.status_code == 404
     assert answer.json()["error"] == "A depth job has no tracks; its result is the depth video."
@@ -161,7 +159,7 @@ def test_the_file_routes_serve_what_the_run_declares_and_nothing_else(rest) -> N
     assert answer.json()["error"] == "A depth job has no CSV tables; detection jobs do."
 
     plain = _finished_job(
-        jobs, "detection", DetectionConfig(detector="test_shapes"), {"depth_video": "depth.mp4"}
+        jobs, DetectionConfig(detector="test_shapes"), {"depth_video": "depth.mp4"}
     )
     answer = http.get(f"/detect/depth-video/{plain.id}")
     assert answer.status_code == 404 and "measures no depth" in answer.json()["error"]

@@ -163,7 +163,7 @@ def heavy_in_order_stage(monkeypatch: pytest.MonkeyPatch) -> threading.Event:
 def test_stop_drops_the_frames_in_flight_of_a_heavy_stage(
     store: JobStore, clip: Path, tmp_path: Path, heavy_in_order_stage: threading.Event
 ) -> None:
-    job = store.submit("detection", upload(clip, tmp_path), FAST)
+    job = store.submit(upload(clip, tmp_path), FAST)
     assert job.wait_until(lambda j: j.frames_done >= 2, timeout=60)
     # The detector is fast: by now most of the 30 frames wait, detected, for the stage.
     at_stop = job.frames_done
@@ -177,7 +177,7 @@ def test_stop_drops_the_frames_in_flight_of_a_heavy_stage(
 def test_delete_of_a_running_job_answers_once_it_is_gone(
     store: JobStore, clip: Path, tmp_path: Path, heavy_in_order_stage: threading.Event
 ) -> None:
-    job = store.submit("detection", upload(clip, tmp_path), FAST)
+    job = store.submit(upload(clip, tmp_path), FAST)
     assert job.wait_until(lambda j: j.frames_done >= 2, timeout=60)
     store.delete(job.id)
     assert job.status.finished and job.frames_done < 30
@@ -189,12 +189,12 @@ def test_delete_of_a_running_job_answers_once_it_is_gone(
 def test_one_client_holds_at_most_its_share_of_the_queue(
     store: JobStore, clip: Path, tmp_path: Path
 ) -> None:
-    running = store.submit("detection", upload(clip, tmp_path), SLOW, client="a")
-    waiting = store.submit("detection", upload(clip, tmp_path), SLOW, client="a")
+    running = store.submit(upload(clip, tmp_path), SLOW, client="a")
+    waiting = store.submit(upload(clip, tmp_path), SLOW, client="a")
     with pytest.raises(QueueFull) as refused:
-        store.submit("detection", upload(clip, tmp_path), SLOW, client="a")
+        store.submit(upload(clip, tmp_path), SLOW, client="a")
     assert refused.value.client_over_share and refused.value.retry_after_s > 0
-    other = store.submit("detection", upload(clip, tmp_path), SLOW, client="b")
+    other = store.submit(upload(clip, tmp_path), SLOW, client="b")
     assert store.queue_position(waiting) == 1 and store.queue_position(other) == 2
     for job in (running, waiting, other):
         store.delete(job.id)

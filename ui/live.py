@@ -54,7 +54,7 @@ class LiveSession:
         fps: float = NOMINAL_FPS,
     ) -> None:
         self.config = config
-        self.job: Job | None = jobs.record("detection", config, source="live") if jobs else None
+        self.job: Job | None = jobs.record(config, source="live") if jobs else None
         try:
             self.run = FrameByFrame(
                 config,

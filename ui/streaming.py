@@ -22,8 +22,7 @@ import numpy as np
 
 from pipeline.configs import RunConfig
 from pipeline.errors import RunStopped
-from pipeline.jobs import Job, JobStore, QueueFull, UnknownJob
-from pipeline.jobs.store import Executor, Waiting
+from pipeline.jobs import Executor, Job, JobStore, QueueFull, UnknownJob, Waiting
 from pipeline.runs import check_input
 from pipeline.runtime.events import Done, Downloading, Event, FirstFrame, Preview, Progress
 from pipeline.runtime.summary import RunSummary
@@ -74,10 +73,10 @@ def stopped_text(summary: RunSummary, done_text: str) -> str:
 class TabHandlers:
     """The parts of a tab's handlers that are the same for every task.
 
-    A tab subclasses it, names its task, the files it shows after the status
-    and its status text, and writes its handlers (whose signatures and
-    docstrings are its public API) from :meth:`_checked`, :meth:`_stream`,
-    :meth:`_first_frame` and :meth:`stop`.
+    A tab subclasses it, names the files it shows after the status and its
+    status text (its task is its config's), and writes its handlers (whose
+    signatures and docstrings are its public API) from :meth:`_checked`,
+    :meth:`_stream`, :meth:`_first_frame` and :meth:`stop`.
 
     Args:
         settings: Deployment settings (limits, preview rate); read from the
@@ -86,13 +85,11 @@ class TabHandlers:
         stops: Registry the Stop button uses to reach running runs.
 
     Attributes:
-        task: The task the tab runs.
         loading: The status shown while the models load.
         result_files: The run's outputs shown after the status, in order; a
             tuple of names is one multiple-file output.
     """
 
-    task: ClassVar[str]
     loading: ClassVar[str] = "Loading the model and reading the first frame..."
     result_files: ClassVar[tuple[str | tuple[str, ...], ...]] = ("video",)
 
@@ -209,9 +206,7 @@ class TabHandlers:
         client = self._client(request)
         while True:
             try:
-                job = self.jobs.create(
-                    self.task, config, source="app", video=Path(video), client=client
-                )
+                job = self.jobs.create(config, source="app", video=Path(video), client=client)
                 break
             except QueueFull as exc:
                 if exc.client_over_share:  # this client's own jobs fill its share

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from pipeline.errors import PipelineError
-from pipeline.jobs.store import VIDEO_SUFFIXES
+from pipeline.jobs.folders import VIDEO_SUFFIXES
 
 _GLOB_CHARS = re.compile(r"[*?\[]")
 _UNSAFE = re.compile(r"[^\w.-]+")

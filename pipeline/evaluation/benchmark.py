@@ -48,6 +48,7 @@ from pipeline.runs import local_chunks, start
 from pipeline.runs.detection import load_detector
 from pipeline.runtime.devices import prepare_devices
 from pipeline.runtime.events import Done, FirstFrame
+from pipeline.runtime.watch import set_when
 
 
 def decode_only(video: Path, max_frames: int | None = None) -> tuple[float, int]:
@@ -121,40 +122,6 @@ STOP_POLL_S = 0.1
 
 
 @contextlib.contextmanager
-def _stop_when(
-    stopped: Callable[[], bool] | None, stop: threading.Event
-) -> Iterator[threading.Event]:
-    """Set ``stop`` once ``stopped()`` says so, while the block runs.
-
-    A run only sees an event, and a frame may take seconds: asking between the
-    run's own events would stop it a frame late, or never while it waits.
-
-    Yields:
-        An event set when ``stopped()`` said so.
-    """
-    asked = threading.Event()
-    if stopped is None:
-        yield asked
-        return
-    finished = threading.Event()
-
-    def watch() -> None:
-        while not finished.wait(STOP_POLL_S):
-            if stopped():
-                asked.set()
-                stop.set()
-                return
-
-    watcher = threading.Thread(target=watch, name="benchmark-stop", daemon=True)
-    watcher.start()
-    try:
-        yield asked
-    finally:
-        finished.set()
-        watcher.join()
-
-
-@contextlib.contextmanager
 def _network_settings(detector: Any, **settings: bool) -> Iterator[None]:
     network = getattr(detector, "network", None)
     targets = {
@@ -218,7 +185,12 @@ def end_to_end(
     if frames_per_call is not None:
         chunks = local_chunks(video, config, frames_per_call)
     stop = threading.Event()
-    with _stop_when(stopped, stop) as asked:
+    # A frame may take seconds: a watcher asks stopped() while the run waits on one.
+    asked = threading.Event()
+    watching = contextlib.nullcontext(asked)
+    if stopped is not None:
+        watching = set_when(stopped, poll_s=STOP_POLL_S, name="benchmark-stop", also=stop)
+    with watching as asked:
         events = start(video, config, outputs, stop, chunks=chunks)
         for event in events:
             if isinstance(event, FirstFrame):

@@ -33,8 +33,8 @@ from pathlib import Path
 from pipeline.evaluation.mot_sequences import (
     FRCNN_DETECTIONS,
     MotSequence,
-    add_sequence_options,
-    find_sequences,
+    sequence_parser,
+    sequences_for,
 )
 from pipeline.evaluation.track_eval import COMBINED, METRICS
 from pipeline.evaluation.tracker_guard import GuardCase, build_guard, check, own_floors, passes
@@ -140,12 +140,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Compare the trackers as the command line says; returns the exit status."""
     args = _parser().parse_args(argv)
     started = time.monotonic()
-    try:
-        sequences = find_sequences(args.data, args.sequences)
-        for sequence in sequences:
-            sequence.detections(args.detections)
-    except (FileNotFoundError, ValueError) as error:
-        raise SystemExit(f"compare_trackers: {error}") from None
+    sequences = sequences_for(args, "compare_trackers")
     with tempfile.TemporaryDirectory(prefix="tracker-guard-") as work:
         try:
             guard = [] if args.no_guard else build_guard(args.assets, Path(work))
@@ -165,17 +160,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m pipeline.evaluation.compare_trackers",
-        description="Every tracker at its defaults on MOT15 sequences together: the default "
+    parser = sequence_parser(
+        "compare_trackers",
+        "Every tracker at its defaults on MOT15 sequences together: the default "
         "is the best mean HOTA within the guard.",
-    )
-    add_sequence_options(
-        parser,
         trackers=TRACKERS,
         tracker_choices=TRACKERS,
         detections=FRCNN_DETECTIONS,
-        detections_help=f"detections file in each sequence folder (default: {FRCNN_DETECTIONS})",
     )
     parser.add_argument(
         "--no-guard", action="store_true", help="do not check the app's detectors on TUD-Campus"

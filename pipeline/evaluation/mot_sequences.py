@@ -17,6 +17,7 @@ import configparser
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pipeline.io.mot_files import StrPath
 
@@ -134,25 +135,47 @@ def _first_file(folder: Path, candidates: tuple[str, ...]) -> Path:
     raise FileNotFoundError(f"none of {', '.join(candidates)} in {folder}")
 
 
+def sequence_parser(command: str, description: str, **options: Any) -> argparse.ArgumentParser:
+    """The parser of ``python -m pipeline.evaluation.<command>``, with the sequence options.
+
+    Args:
+        command: The module's name in :mod:`pipeline.evaluation`.
+        description: What the command does.
+        **options: :func:`add_sequence_options`' keyword arguments.
+
+    Example:
+        >>> sequence_parser("stride_eval", "Strides.", detections=FRCNN_DETECTIONS).prog
+        'python -m pipeline.evaluation.stride_eval'
+    """
+    parser = argparse.ArgumentParser(
+        prog=f"python -m pipeline.evaluation.{command}", description=description
+    )
+    add_sequence_options(parser, **options)
+    return parser
+
+
 def add_sequence_options(
     parser: argparse.ArgumentParser,
     *,
-    trackers: Sequence[str],
-    tracker_choices: Sequence[str],
     detections: str,
-    detections_help: str,
+    detections_help: str | None = None,
+    trackers: Sequence[str] | None = None,
+    tracker_choices: Sequence[str] = (),
 ) -> None:
     """Add the options every command over the MOT15 sequences shares.
 
-    ``--data``, ``--assets`` (for the tracker guard), ``--sequences``, ``--trackers`` and
-    ``--detections``; each command says which trackers and detections it defaults to.
+    ``--data``, ``--sequences`` and ``--detections``; for a command that runs
+    several trackers, also ``--assets`` (for the tracker guard) and ``--trackers``.
+    Each command says which detections (and trackers) it defaults to.
 
     Args:
         parser: The command's parser.
-        trackers: The trackers run when ``--trackers`` is not given.
-        tracker_choices: The trackers that may be named.
         detections: The detections file used when ``--detections`` is not given.
-        detections_help: What ``--detections`` means for this command.
+        detections_help: What ``--detections`` means for this command (None:
+            the file in each sequence folder, and its default).
+        trackers: The trackers run when ``--trackers`` is not given (None: the
+            command has no ``--trackers`` nor ``--assets``).
+        tracker_choices: The trackers that may be named.
 
     Example:
         >>> parser = argparse.ArgumentParser()
@@ -165,13 +188,18 @@ def add_sequence_options(
     root = default_mot_root()
     parser.add_argument("--data", type=Path, default=root, help="folder of sequence folders")
     parser.add_argument(
+        "--sequences", nargs="+", default=list(MOT15_SEQUENCES), help="sequence names"
+    )
+    if detections_help is None:
+        detections_help = f"detections file in each sequence folder (default: {detections})"
+    parser.add_argument("--detections", default=detections, metavar="FILE", help=detections_help)
+    if trackers is None:
+        return
+    parser.add_argument(
         "--assets",
         type=Path,
         default=root.parent,
         help="shared assets for the guard (TUD-Campus clip and Faster R-CNN file)",
-    )
-    parser.add_argument(
-        "--sequences", nargs="+", default=list(MOT15_SEQUENCES), help="sequence names"
     )
     parser.add_argument(
         "--trackers",
@@ -180,4 +208,22 @@ def add_sequence_options(
         choices=list(tracker_choices),
         help="trackers",
     )
-    parser.add_argument("--detections", default=detections, metavar="FILE", help=detections_help)
+
+
+def sequences_for(args: argparse.Namespace, command: str) -> list[MotSequence]:
+    """The sequences :func:`add_sequence_options`' options name, each with its detections file.
+
+    Args:
+        args: The parsed command line (``data``, ``sequences``, ``detections``).
+        command: The command's name, for the message.
+
+    Raises:
+        SystemExit: A sequence or its detections file is missing, or unreadable.
+    """
+    try:
+        sequences = find_sequences(args.data, args.sequences)
+        for sequence in sequences:
+            sequence.detections(args.detections)
+    except (FileNotFoundError, ValueError) as error:
+        raise SystemExit(f"{command}: {error}") from None
+    return sequences

@@ -24,10 +24,9 @@ from pathlib import Path
 
 from pipeline.evaluation.mot_sequences import (
     FRCNN_DETECTIONS,
-    MOT15_SEQUENCES,
     MotSequence,
-    default_mot_root,
-    find_sequences,
+    sequence_parser,
+    sequences_for,
 )
 from pipeline.evaluation.track_eval import COMBINED, MEAN, score_tracking
 from pipeline.io.mot_files import MotWriter, StrPath, mot_rows_by_frame, read_mot_rows
@@ -155,12 +154,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if any(stride < 1 for stride in args.strides):
         raise SystemExit("stride_eval: every stride must be at least 1")
-    try:
-        sequences = find_sequences(args.data, args.sequences)
-        for sequence in sequences:
-            sequence.detections(args.detections)
-    except (FileNotFoundError, ValueError) as error:
-        raise SystemExit(f"stride_eval: {error}") from None
+    sequences = sequences_for(args, "stride_eval")
     with tempfile.TemporaryDirectory(prefix="stride-window-") as work:
         if args.frames is not None:
             sequences = [window(s, args.frames, Path(work) / s.name) for s in sequences]
@@ -173,27 +167,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m pipeline.evaluation.stride_eval",
-        description="MOTA and IDF1 as the detection stride grows, on MOT15 sequences.",
-    )
-    parser.add_argument(
-        "--data", type=Path, default=default_mot_root(), help="folder of sequence folders"
-    )
-    parser.add_argument(
-        "--sequences", nargs="+", default=list(MOT15_SEQUENCES), help="sequence names"
+    parser = sequence_parser(
+        "stride_eval",
+        "MOTA and IDF1 as the detection stride grows, on MOT15 sequences.",
+        detections=FRCNN_DETECTIONS,
     )
     parser.add_argument("--strides", nargs="+", type=int, default=list(STRIDES), help="strides")
     parser.add_argument(
         "--frames", type=int, default=None, help="score the first N frames of each sequence"
     )
     parser.add_argument("--tracker", default=DEFAULT_TRACKER, help="the tracker")
-    parser.add_argument(
-        "--detections",
-        default=FRCNN_DETECTIONS,
-        metavar="FILE",
-        help=f"detections file in each sequence folder (default: {FRCNN_DETECTIONS})",
-    )
     return parser
 
 

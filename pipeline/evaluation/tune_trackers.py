@@ -64,8 +64,8 @@ from pipeline.evaluation.mot_sequences import (
     FRCNN_DETECTIONS,
     PUBLIC_DETECTIONS,
     MotSequence,
-    add_sequence_options,
     find_sequences,
+    sequence_parser,
 )
 from pipeline.evaluation.track_eval import COMBINED, MEAN, METRICS, score_tracking
 from pipeline.evaluation.tracker_guard import GuardCase, build_guard, check, floors, passes
@@ -486,12 +486,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m pipeline.evaluation.tune_trackers",
-        description="Choose each tracker's defaults on MOT15 sequences together (mean HOTA).",
-    )
-    add_sequence_options(
-        parser,
+    parser = sequence_parser(
+        "tune_trackers",
+        "Choose each tracker's defaults on MOT15 sequences together (mean HOTA).",
         trackers=GRIDS,
         tracker_choices=TRACKERS,
         detections=PUBLIC_DETECTIONS,

@@ -295,7 +295,31 @@ def read_first_frame(path: str | Path) -> Frame:
     raise VideoError(f"{Path(path).name} contains no decodable frame.")
 
 
-class FrameReader:
+class _BackgroundThread:
+    """A thread that works behind a bounded queue, its error kept for the caller.
+
+    What the decoder (:class:`FrameReader`) and the encoder (:class:`H264Writer`)
+    share: :meth:`_start_thread` makes the queue and starts :meth:`_run`;
+    ``_END`` ends the queue's items.
+    """
+
+    _END = object()
+    _queue: queue.Queue[object]
+    _error: BaseException | None
+    _thread: threading.Thread
+
+    def _start_thread(self, name: str, queue_size: int) -> None:
+        """Make the queue (at least one item), then start the thread (it may use it at once)."""
+        self._queue = queue.Queue(maxsize=max(1, queue_size))
+        self._error = None
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        raise NotImplementedError
+
+
+class FrameReader(_BackgroundThread):
     """Decodes a video in a background thread into a bounded queue.
 
     Iterating the reader yields :class:`Frame` objects in order. A decoding
@@ -324,8 +348,6 @@ class FrameReader:
         frame_limit: A file with a frame past this index fails with
             :class:`~pipeline.errors.VideoTooLong` (whatever its headers said).
     """
-
-    _END = object()
 
     def __init__(
         self,
@@ -356,10 +378,7 @@ class FrameReader:
         self.frames_decoded = 0
         #: Frames of a live source dropped because the run was behind.
         self.frames_dropped = 0
-        self._queue: queue.Queue[object] = queue.Queue(maxsize=max(1, queue_size))
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="decoder", daemon=True)
-        self._thread.start()
+        self._start_thread("decoder", queue_size)
 
     def _put(self, item: object) -> bool:
         while not self.stop.is_set():
@@ -502,7 +521,7 @@ def _even(value: int) -> int:
     return value - (value % 2)
 
 
-class H264Writer:
+class H264Writer(_BackgroundThread):
     """Encodes BGR frames to a browser-playable H.264 MP4 in a background thread.
 
     yuv420p, even width and height (odd sizes lose their last row/column),
@@ -524,8 +543,6 @@ class H264Writer:
     Every frame given to :meth:`write` is encoded: a stopped run's partial
     video holds exactly the frames it processed. :meth:`abort` drops the rest.
     """
-
-    _END = object()
 
     def __init__(
         self,
@@ -549,10 +566,7 @@ class H264Writer:
         self.crf, self.preset = crf, preset
         self.frames_written = 0
         self.encode_seconds = 0.0
-        self._queue: queue.Queue[object] = queue.Queue(maxsize=max(1, queue_size))
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="encoder", daemon=True)
-        self._thread.start()
+        self._start_thread("encoder", queue_size)
 
     def _run(self) -> None:
         container = None

@@ -25,6 +25,7 @@ from pipeline.configs import RunConfig
 from pipeline.runtime.events import Done, Downloading, Event, FirstFrame, Preview, Progress
 from pipeline.runtime.report import LatestValue, downscale
 from pipeline.runtime.summary import RunSummary
+from pipeline.runtime.watch import set_when
 
 #: JPEG quality of the first frame and the stream's frames.
 JPEG_QUALITY = 85
@@ -274,18 +275,5 @@ def stop_file_watch(folder: Path, poll_s: float = 0.2) -> Iterator[threading.Eve
     Yields:
         The event; the watching ends with the block.
     """
-    stop, done = threading.Event(), threading.Event()
-
-    def watch() -> None:
-        while not done.wait(poll_s):
-            if (folder / STOP_FILE).exists():
-                stop.set()
-                return
-
-    watcher = threading.Thread(target=watch, name="stop-file-watch", daemon=True)
-    watcher.start()
-    try:
+    with set_when((folder / STOP_FILE).exists, poll_s=poll_s, name="stop-file-watch") as stop:
         yield stop
-    finally:
-        done.set()
-        watcher.join(timeout=1.0)

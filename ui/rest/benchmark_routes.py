@@ -14,7 +14,9 @@ A benchmark or a profile waits in the app's queue for every device.
 
 from __future__ import annotations
 
+import contextlib
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -33,6 +35,8 @@ from ui.rest.forms import number
 from ui.rest.routes import Text, client_of, store_upload
 from ui.settings import Settings
 
+#: The clip a measuring route takes (none: the example clip).
+Clip = Annotated[UploadFile | None, File(description="the clip (none: an example)")]
 #: Keys of a row that name its configuration.
 NAME_KEYS = ("detector", "size", "runtime")
 #: Keys of a benchmark's row that its analysis reads.
@@ -87,11 +91,17 @@ def build_benchmark_router(jobs: JobStore, settings: Settings) -> APIRouter:
     """The benchmark routes, measuring through ``jobs``."""
     router = APIRouter(tags=["benchmark"], responses=ERROR_RESPONSES)
 
-    def clip(video: UploadFile | None) -> Path | None:
-        """The uploaded clip inside the job store, or None for the example clip."""
+    @contextlib.contextmanager
+    def clip(video: UploadFile | None) -> Iterator[Path | None]:
+        """The uploaded clip inside the job store (None: the example clip), removed after."""
         if not isinstance(video, StarletteUploadFile):
-            return None
-        return store_upload(jobs, video, settings, None)
+            yield None
+            return
+        path = store_upload(jobs, video, settings, None)
+        try:
+            yield path
+        finally:
+            path.unlink(missing_ok=True)
 
     @router.get("/benchmark/hardware", summary="The hardware report")
     def hardware() -> JSONResponse:
@@ -108,7 +118,7 @@ def build_benchmark_router(jobs: JobStore, settings: Settings) -> APIRouter:
     @router.post("/benchmark", summary="Benchmark detectors × sizes × runtimes × batches × devices")
     async def benchmark(
         request: Request,
-        video: Annotated[UploadFile | None, File(description="the clip (none: an example)")] = None,
+        video: Clip = None,
         detectors: Text = None,
         sizes: Text = None,
         runtimes: Text = None,
@@ -133,14 +143,8 @@ def build_benchmark_router(jobs: JobStore, settings: Settings) -> APIRouter:
                 detectors, sizes, runtimes, batch_sizes, devices, max_frames=frames,
                 max_rows=settings.max_benchmark_rows,
             )  # fmt: skip
-            path = clip(video)
-            try:
-                return run_benchmark(
-                    jobs, path, plan, source="api", cancel=cancel, client=client
-                )
-            finally:
-                if path is not None:
-                    path.unlink(missing_ok=True)
+            with clip(video) as path:
+                return run_benchmark(jobs, path, plan, source="api", cancel=cancel, client=client)
 
         with api_errors():
             # Every step in a worker thread (the upload's check too): none in the event loop.
@@ -152,7 +156,7 @@ def build_benchmark_router(jobs: JobStore, settings: Settings) -> APIRouter:
     @router.post("/benchmark/profile", summary="Profile one detector")
     def profile(
         request: Request,
-        video: Annotated[UploadFile | None, File(description="the clip (none: an example)")] = None,
+        video: Clip = None,
         detector: Text = None,
         size: Text = None,
         runtime: Text = None,
@@ -162,14 +166,10 @@ def build_benchmark_router(jobs: JobStore, settings: Settings) -> APIRouter:
         """Its operators by self time over a few batches; the trace at ``trace_url``."""
         with api_errors():
             config = profile_config(detector, size, runtime, batch_size, device)
-            path = clip(video)
-            try:
+            with clip(video) as path:
                 result = run_profile(
                     jobs, path, config, source="api", client=client_of(request, settings)
                 )
-            finally:
-                if path is not None:
-                    path.unlink(missing_ok=True)
             trace_url = f"/benchmark/trace/{result['job_id']}"
             return JSONResponse(
                 {**{k: v for k, v in result.items() if k != "trace"}, "trace_url": trace_url}

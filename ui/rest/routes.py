@@ -141,12 +141,12 @@ def build_router(jobs: JobStore, settings: Settings) -> APIRouter:
         """Check the request, store the upload inside the job store, submit the job."""
         if not isinstance(video, StarletteUploadFile):  # a plain text field is no upload
             raise ApiError(400, "Send the video as the multipart form field 'video'.")
-        task, config = form.task_and_config(
+        _, config = form.task_and_config(
             limits=settings.run_limits, max_query_chars=settings.max_query_chars
         )
         path = store_upload(jobs, video, settings, config)
         try:
-            return jobs.submit(task, path, config, client=client_of(request, settings))
+            return jobs.submit(path, config, client=client_of(request, settings))
         finally:
             path.unlink(missing_ok=True)  # moved into the job's folder, unless refused
 

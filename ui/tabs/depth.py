@@ -110,7 +110,6 @@ def _status_text(summary: RunSummary) -> str:
 class DepthHandlers(TabHandlers):
     """The Depth tab's handlers (see :class:`ui.streaming.TabHandlers` for the arguments)."""
 
-    task = "depth"
     result_files = ("video",)
 
     def status_text(self, summary: RunSummary) -> str:

@@ -143,7 +143,6 @@ def build_detection_config(
 class DetectionHandlers(TabHandlers):
     """The Detection tab's handlers (see :class:`ui.streaming.TabHandlers` for the arguments)."""
 
-    task = "detection"
     result_files = ("video", "tracks", ("tracks_csv", "objects_csv", "heatmap"))
 
     def status_text(self, summary: RunSummary) -> str:

@@ -129,7 +129,6 @@ class SegmentationHandlers(TabHandlers):
             (e.g. ``{"devices": ("cuda:1",)}``; tests use it to swap the detector).
     """
 
-    task = "segmentation"
     loading = "Loading the models and segmenting the first frame..."
     result_files = ("video", "masks")
 
