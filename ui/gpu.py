@@ -42,7 +42,7 @@ import pipeline.runs
 from models.prefetch import fetch_weights
 from pipeline.configs import PREVIEW_INTERVAL_S, RunConfig
 from pipeline.errors import VideoError
-from pipeline.io.video import probe
+from pipeline.io.video import VideoInfo, probe
 from pipeline.jobs.job import stop_file_watch
 from pipeline.runtime.chunks import CallRefused, Chunk, ChunkPlan
 from pipeline.runtime.devices import resolve_devices
@@ -110,10 +110,13 @@ def estimate_gpu_seconds(video: str | Path, config: RunConfig, *_: object, **__:
     return _gpu_seconds(_frames_to_run(video, config), config)
 
 
-def _frames_to_run(video: str | Path, config: RunConfig) -> int:
-    """The frames a run over ``video`` will process (0 for a bad file: the run reports it)."""
+def _frames_to_run(video: str | Path, config: RunConfig, probed: VideoInfo | None = None) -> int:
+    """The frames a run over ``video`` will process (0 for a bad file: the run reports it).
+
+    ``probed``: the video as already probed (it is not probed again).
+    """
     try:
-        info = probe(video)
+        info = probed or probe(video)
     except VideoError:
         return 0
     frames = info.frames or math.ceil(info.duration_s * info.fps)
@@ -201,6 +204,8 @@ def run_events(
     stop_token: str | None = None,
     preview_interval_s: float = PREVIEW_INTERVAL_S,
     per_call: int | None = None,
+    *,
+    probed: VideoInfo | None = None,
 ) -> Iterator[Event]:
     """Run any task on the GPU (or CPU), yielding the pipeline's events.
 
@@ -214,6 +219,9 @@ def run_events(
         preview_interval_s: Least time between two previews.
         per_call: Frames per GPU call (:func:`frames_per_call`); a longer run
             is split into calls, None: one call.
+        probed: ``video`` as already probed and checked against ``config``
+            (:func:`pipeline.runs.check_input`), not probed again; None: the
+            run probes it.
 
     Yields:
         ``Downloading`` while weights are fetched (here, before any GPU call),
@@ -226,11 +234,11 @@ def run_events(
             by ZeroGPU (how long to wait), or a failed run.
     """
     yield from fetch_before_calls(config)
-    if per_call is not None and _frames_to_run(video, config) > per_call:
+    if per_call is not None and _frames_to_run(video, config, probed) > per_call:
         # The run stays here; only its calls go to the GPU.
-        events = _run_here(video, config, outputs, stop_token, preview_interval_s, per_call)
+        events = _run_here(video, config, outputs, stop_token, preview_interval_s, per_call, probed)
     else:
-        events = _whole_run(video, config, outputs, stop_token, preview_interval_s)
+        events = _whole_run(video, config, outputs, stop_token, preview_interval_s, probed)
     with closing(events), as_gr_errors(), gpu_errors():
         yield from events
 
@@ -242,9 +250,10 @@ def _whole_run(
     outputs: Mapping[str, str | Path],
     stop_token: str | None,
     preview_interval_s: float,
+    probed: VideoInfo | None = None,
 ) -> Iterator[Event]:
     """The whole run in one GPU call."""
-    yield from _run_here(video, config, outputs, stop_token, preview_interval_s, None)
+    yield from _run_here(video, config, outputs, stop_token, preview_interval_s, None, probed)
 
 
 def _run_here(
@@ -254,6 +263,7 @@ def _run_here(
     stop_token: str | None,
     preview_interval_s: float,
     per_call: int | None,
+    probed: VideoInfo | None = None,
 ) -> Iterator[Event]:
     """The run in this process; with ``per_call``, its model work in GPU calls of that size.
 
@@ -283,7 +293,7 @@ def _run_here(
         with as_gr_errors():
             events = pipeline.start(
                 video, config, outputs, stop,
-                preview_interval_s=preview_interval_s, chunks=chunks,
+                preview_interval_s=preview_interval_s, chunks=chunks, probed=probed,
             )  # fmt: skip
         with closing(relay_events(events, config.preview_max_width)) as relayed:
             for event in relayed:
