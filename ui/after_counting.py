@@ -29,6 +29,7 @@ from pipeline.io.video import read_first_frame
 from pipeline.stages.privacy import PRIVACY_STYLES
 from pipeline.stages.slicing import MIN_SLICE_SIZE
 from pipeline.stages.speed import as_points
+from ui.counting import click_canvas
 from ui.errors import user_error
 from ui.render import to_rgb
 
@@ -216,13 +217,7 @@ def build_after_counting_controls(video: gr.Video) -> AfterCountingInputs:
             elem_id="speed",
         )
         gr.Markdown(HELP)
-        canvas = gr.Image(
-            label="First frame: click four corners",
-            show_label=False,
-            type="numpy",
-            interactive=False,
-            elem_id="speed-canvas",
-        )
+        canvas = click_canvas("First frame: click four corners", "speed-canvas")
         note = gr.Markdown("", elem_id="speed-note")
         speed_area = gr.Textbox(
             value="",

@@ -219,13 +219,7 @@ def build_depth_tab(
 
     Registers the API endpoints ``/depth`` and ``/first_frame_depth``.
 
-    Args:
-        settings: Deployment settings; read from the environment when None.
-        handlers: The tab's handlers (built from ``settings`` when None).
-        examples: Example videos offered under the upload box.
-
-    Returns:
-        The handlers, e.g. for tests.
+    Its arguments and what it returns are every tab builder's (:mod:`ui.tabs`).
     """
     handlers = handlers or DepthHandlers(settings)
     spec = models.spec("depth", MODEL)

@@ -425,13 +425,7 @@ def build_detection_tab(
     load, else the bundled YOLOX-Nano); a detector without weights here says so
     under the dropdown before Run.
 
-    Args:
-        settings: Deployment settings; read from the environment when None.
-        handlers: The tab's handlers (built from ``settings`` when None).
-        examples: Example videos offered under the upload box.
-
-    Returns:
-        The handlers, e.g. for tests.
+    Its arguments and what it returns are every tab builder's (:mod:`ui.tabs`).
     """
     handlers = handlers or DetectionHandlers(settings)
     initial = models.default_detector()

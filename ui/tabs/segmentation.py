@@ -259,13 +259,7 @@ def build_segmentation_tab(
 
     Registers the API endpoints ``/segment`` and ``/first_frame_segment``.
 
-    Args:
-        settings: Deployment settings; read from the environment when None.
-        handlers: The tab's handlers (built from ``settings`` when None).
-        examples: Example videos offered under the upload box.
-
-    Returns:
-        The handlers, e.g. for tests.
+    Its arguments and what it returns are every tab builder's (:mod:`ui.tabs`).
     """
     handlers = handlers or SegmentationHandlers(settings)
     offered = handlers.segmenters
