@@ -330,7 +330,9 @@ def gpu_chunk(video: str, config: RunConfig, folder: str, chunk: Chunk) -> Itera
         yield from pipeline.runs.chunk_results(video, config, chunk, stop)
 
 
-def first_frame_image(video: str, config: RunConfig) -> np.ndarray:
+def first_frame_image(
+    video: str, config: RunConfig, *, probed: VideoInfo | None = None
+) -> np.ndarray:
     """The first frame as the run would show it; the quick check before a full run.
 
     The weights are fetched here first, so that the GPU call only loads them.
@@ -338,6 +340,8 @@ def first_frame_image(video: str, config: RunConfig) -> np.ndarray:
     Args:
         video: Input video file.
         config: The run's config; its type says the task.
+        probed: ``video`` as already probed and checked against ``config``
+            (not probed again); None: it is probed in the call.
 
     Returns:
         The annotated first frame, BGR, at most ``config.preview_max_width`` wide.
@@ -348,14 +352,16 @@ def first_frame_image(video: str, config: RunConfig) -> np.ndarray:
     for _ in fetch_before_calls(config):
         pass
     with as_gr_errors(), gpu_errors():
-        return _first_frame_in_call(video, config)
+        return _first_frame_in_call(video, config, probed)
 
 
 @spaces.GPU(duration=FIRST_FRAME_GPU_S)
-def _first_frame_in_call(video: str, config: RunConfig) -> np.ndarray:
+def _first_frame_in_call(
+    video: str, config: RunConfig, probed: VideoInfo | None = None
+) -> np.ndarray:
     """:func:`first_frame_image`'s GPU call: load the models, do frame 0."""
     with as_gr_errors():
-        result = pipeline.first_frame(video, config)
+        result = pipeline.first_frame(video, config, probed=probed)
     return downscale(result.image, config.preview_max_width)
 
 

@@ -336,16 +336,16 @@ class TabHandlers:
     ) -> np.ndarray:
         """The first frame as the run would show it (RGB).
 
-        The video is checked where it is read (:func:`pipeline.first_frame`):
-        nothing waits in a queue before.
+        The video is checked (:meth:`_checked`) before any weights are fetched,
+        and the first frame takes that probe.
 
         Raises:
             gr.Error: A bad request, video or model (also kept for the
                 session's status line, :meth:`error_status`).
         """
         try:
-            config = self._config(video, build_config)
-            return to_rgb(gpu.first_frame_image(str(video), config))
+            config, info = self._checked(video, build_config)
+            return to_rgb(gpu.first_frame_image(str(video), config, probed=info))
         except Exception as exc:
             raise self._remember(request, exc) from exc
 

@@ -338,12 +338,15 @@ def local_chunks(video: str | Path, config: RunConfig, frames: int) -> ChunkPlan
     return ChunkPlan(frames, lambda chunk: chunk_results(video, config, chunk))
 
 
-def first_frame(video: str | Path, config: RunConfig) -> FirstFrame:
+def first_frame(
+    video: str | Path, config: RunConfig, *, probed: VideoInfo | None = None
+) -> FirstFrame:
     """The first frame as the config's run would show it, done alone on the first device.
 
     Args:
         video: The input video file.
         config: The run's config (its type says the kind of run).
+        probed: ``video`` as already probed and checked, as for :func:`start`.
 
     Returns:
         The annotated (or coloured) first frame and what was found on it.
@@ -354,7 +357,7 @@ def first_frame(video: str | Path, config: RunConfig) -> FirstFrame:
         PipelineError: Anything else that failed.
     """
     run_class = run_type(task_of(config))
-    info = open_input(video, config)
+    info = probed if probed is not None else open_input(video, config)
     try:
         for _ in fetch_weights(config.model_loads()):
             pass
