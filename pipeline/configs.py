@@ -445,6 +445,15 @@ class DetectionConfig(PooledRunConfig):
             raise ConfigError("The speed area needs its size in metres (W,L) to give km/h.")
         self.speed_area_m  # noqa: B018 - builds the area, which checks its points
 
+    def check_request(self) -> None:
+        """A detector that finds what is described (Grounding DINO) is told what: queries.
+
+        Said before its weights are fetched; the detector says the same when it
+        loads (``validate_queries``), for a config made in code.
+        """
+        if models.spec("detector", self.detector).open_vocabulary and not self.queries:
+            raise ConfigError(f"{self.detector} needs at least one text query, e.g. 'person, car'.")
+
     @property
     def speed_area_m(self) -> SpeedArea | None:
         """The rectangle that gives km/h (None: speeds in pixels per second only)."""
