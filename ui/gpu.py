@@ -87,7 +87,7 @@ def run_throughput_fps(config: RunConfig) -> float:
     return 1.0 / seconds_per_frame
 
 
-def estimate_gpu_seconds(video: str | Path, config: RunConfig, *_: object, **__: object) -> int:
+def estimate_gpu_seconds(video: str | Path, config: RunConfig, *rest: object, **__: object) -> int:
     """How long to borrow a GPU for a run over ``video``; the ``spaces.GPU`` duration.
 
     An under-estimate of the throughput only costs queue priority; an
@@ -96,8 +96,9 @@ def estimate_gpu_seconds(video: str | Path, config: RunConfig, *_: object, **__:
     Args:
         video: The input video.
         config: The run's config (its models and frame limit).
-        *_: The GPU function's other arguments, unused.
-        **__: Likewise.
+        *rest: The GPU function's other arguments; the video as already
+            probed, when among them, is not probed again.
+        **__: Likewise, unused.
 
     Returns:
         Seconds, between :data:`GPU_MIN_S` and :data:`GPU_MAX_S`.
@@ -107,7 +108,8 @@ def estimate_gpu_seconds(video: str | Path, config: RunConfig, *_: object, **__:
         >>> estimate_gpu_seconds("missing.mp4", DetectionConfig())
         20
     """
-    return _gpu_seconds(_frames_to_run(video, config), config)
+    probed = next((item for item in rest if isinstance(item, VideoInfo)), None)
+    return _gpu_seconds(_frames_to_run(video, config, probed), config)
 
 
 def _frames_to_run(video: str | Path, config: RunConfig, probed: VideoInfo | None = None) -> int:
