@@ -61,6 +61,8 @@ MIB = 1024 * 1024
 PREVIEW_INTERVAL_S = 0.2
 #: The least detection score a detection run keeps, unless told otherwise.
 DEFAULT_CONFIDENCE = 0.25
+#: The longest keyframe step: past it a segmentation run would hardly look for new objects.
+MAX_STEP = 300
 
 
 def option(
@@ -163,16 +165,27 @@ def _check_privacy(config: Any) -> None:
     object.__setattr__(config, "privacy_classes", normalize_queries(config.privacy_classes))
 
 
-def _check_text_segmenter(config: Any) -> None:
-    """A segmenter that finds the queries itself (SAM 3): queries, no detector, no clicks."""
-    if not config.text_prompted:
+def _check_queries_given(config: Any) -> None:
+    """A segmenter that finds what is described (GSAM2, SAM 3) is told what: queries.
+
+    Unless a detector of the caller's own finds the objects (not for SAM 3,
+    which takes none), or they were picked by hand.
+    """
+    spec = models.spec("segmenter", config.segmenter)
+    if not spec.open_vocabulary or config.queries or config.prompts is not None:
         return
-    if config.prompts is None and not config.queries:
-        # Said before anything loads: the model has 0.9B parameters to fetch and load.
+    if config.detector is None or config.text_prompted:
+        # Said before anything loads (SAM 3 has 0.9B parameters to fetch and load).
         raise ConfigError(
             f"{config.segmenter} finds what you describe: enter text queries, "
             "e.g. 'person, red car'."
         )
+
+
+def _check_text_segmenter(config: Any) -> None:
+    """A segmenter that finds the queries itself (SAM 3): no detector, no clicks."""
+    if not config.text_prompted:
+        return
     if config.detector is not None:
         raise ConfigError(
             f"{config.segmenter} finds the text queries itself and takes no detector; "
@@ -245,6 +258,18 @@ class RunConfig:
                 f"{self.source_timeout_s}."
             )
         _check_at_least("The reconnection tries (reconnect_tries)", self.reconnect_tries, 0)
+
+    def check_request(self) -> None:
+        """Check what a request must say that the defaults may leave open (nothing here).
+
+        Where fields become a config (:func:`pipeline.request.config_from_fields`:
+        the tabs, REST, MCP, the command line) it runs after the field checks; a
+        config made in code (the defaults, to list what they load) need not pass
+        it, and its run finds the same when its models load.
+
+        Raises:
+            ConfigError: Something the request must say is missing.
+        """
 
     def video_limits(self) -> VideoLimits:
         """The limits a video file must fit (:mod:`pipeline.io.video_limits`)."""
@@ -420,6 +445,15 @@ class DetectionConfig(PooledRunConfig):
             raise ConfigError("The speed area needs its size in metres (W,L) to give km/h.")
         self.speed_area_m  # noqa: B018 - builds the area, which checks its points
 
+    def check_request(self) -> None:
+        """A detector that finds what is described (Grounding DINO) is told what: queries.
+
+        Said before its weights are fetched; the detector says the same when it
+        loads (``validate_queries``), for a config made in code.
+        """
+        if models.spec("detector", self.detector).open_vocabulary and not self.queries:
+            raise ConfigError(f"{self.detector} needs at least one text query, e.g. 'person, car'.")
+
     @property
     def speed_area_m(self) -> SpeedArea | None:
         """The rectangle that gives km/h (None: speeds in pixels per second only)."""
@@ -519,6 +553,7 @@ class DepthConfig(PooledRunConfig):
     def __post_init__(self) -> None:
         super().__post_init__()
         _check_size("depth", self.model, self.size)
+        object.__setattr__(self, "colormap", str(self.colormap).strip().lower())
         if self.colormap not in COLORMAPS:
             raise ConfigError(
                 f"Unknown colormap {self.colormap!r}. Choose one of {', '.join(COLORMAPS)}."
@@ -624,6 +659,10 @@ class SegmentationConfig(RunConfig):
         _check_text_segmenter(self)
         if self.step < 1:
             raise ConfigError(f"The keyframe step must be at least 1 frame, not {self.step}.")
+        if self.step > MAX_STEP:
+            raise ConfigError(
+                f"The keyframe step must be at most {MAX_STEP} frames, not {self.step}."
+            )
         if self.window < 1:
             raise ConfigError(f"The window must be at least 1 frame, not {self.window}.")
         _check_confidence(self.confidence)
@@ -638,6 +677,13 @@ class SegmentationConfig(RunConfig):
         _check_at_least("The least mask area (min_mask_area)", self.min_mask_area, 0)
         _check_at_least("The most objects followed (max_objects)", self.max_objects, 1)
         _check_privacy(self)
+        if self.text_prompted:
+            # No SAM 3 run goes without queries, however its config is made.
+            _check_queries_given(self)
+
+    def check_request(self) -> None:
+        """A segmenter that finds what is described is told what (queries), or given a detector."""
+        _check_queries_given(self)
 
     @property
     def click_prompts(self) -> ClickPrompts | None:

@@ -1,5 +1,23 @@
 """Errors raised by the pipeline. Their messages are shown to users as is."""
 
+from __future__ import annotations
+
+#: A client's value is quoted back in a message at most this long.
+QUOTE_CHARS = 40
+
+
+def quoted(value: object, most: int = QUOTE_CHARS) -> str:
+    """``repr(value)``, cut to ``most`` characters: a message never echoes a long value.
+
+    Example:
+        >>> quoted("x" * 100, 10)
+        "'xxxxxxxx…"
+        >>> len(quoted("x" * 100, 10)), quoted("short")
+        (10, "'short'")
+    """
+    text = repr(value)
+    return text if len(text) <= most else text[: most - 1] + "…"
+
 
 class PipelineError(Exception):
     """A run could not be done; the message says why in the user's terms."""

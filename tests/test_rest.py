@@ -196,7 +196,7 @@ def test_a_full_queue_answers_503_with_retry_after(http: httpx.Client, long_clip
         ({"mode": "segmentation", "segmenter": "SAM4"}, 422, "Unknown segmenter 'SAM4'"),
         ({"mode": "segmentation", "segmenter": "SAM3"}, 422, "SAM3 finds what you describe"),
         ({"mode": "segmentation", "step": "0"}, 422, "step must be at least 1"),
-        ({"mode": "segmentation", "segmenter": "GSAM2-S"}, 422, "send queries"),
+        ({"mode": "segmentation", "segmenter": "GSAM2-S"}, 422, "enter text queries"),
         ({"depth": "maybe"}, 422, "depth must be true or false"),
         ({"counting": "{door"}, 422, "Lines and zones are not valid JSON"),
         ({"counting": ZONE_OF_TWO_POINTS}, 422, "Zone 'desk' needs at least three points"),

@@ -29,6 +29,7 @@ from pipeline.io.video import read_first_frame
 from pipeline.stages.privacy import PRIVACY_STYLES
 from pipeline.stages.slicing import MIN_SLICE_SIZE
 from pipeline.stages.speed import as_points
+from ui.counting import click_canvas
 from ui.errors import user_error
 from ui.render import to_rgb
 
@@ -44,6 +45,11 @@ AREA_POINTS = 4
 AREA_BGR = (255, 200, 0)
 #: The largest slice size offered on the page (the command line takes any).
 MAX_SLICE_SIZE = 1280
+
+
+#: The accordion's values that are config fields as they are.
+REQUEST_FIELDS = ("paths", "heatmap", "heatmap_overlay", "slicing", "slice_size", "speed",
+                  "speed_area")  # fmt: skip
 
 
 class AfterCountingInputs(NamedTuple):
@@ -63,50 +69,34 @@ class AfterCountingInputs(NamedTuple):
     speed_area_length_m: gr.Number
 
 
-def after_counting_settings(
-    *,
-    paths: bool | None = False,
-    heatmap: bool | None = False,
-    heatmap_overlay: bool | None = False,
-    privacy: bool | None = False,
-    privacy_style: str | None = None,
-    privacy_classes: str | None = "",
-    slicing: bool | None = False,
-    slice_size: float | None = None,
-    speed: bool | None = False,
-    speed_area: str | None = "",
-    speed_area_width_m: float | None = None,
-    speed_area_length_m: float | None = None,
-) -> dict[str, Any]:
-    """The accordion's values as :class:`DetectionConfig` fields (the config checks them).
+def after_counting_settings(**values: Any) -> dict[str, Any]:
+    """The accordion's values as the request's fields (the config reads and checks them).
+
+    Args:
+        **values: The accordion's values by :class:`AfterCountingInputs` name
+            (others, such as the rest of a ``/detect`` request, are left out);
+            one not given is off.
 
     Example:
         >>> after_counting_settings(privacy=True, privacy_classes="person")["privacy"]
         'blur'
 
     Raises:
-        gr.Error: A slice size that is not a whole number, or only one of the
-            speed area's two sizes.
+        gr.Error: Only one of the speed area's two sizes.
     """
-    settings: dict[str, Any] = {
-        "paths": bool(paths),
-        "heatmap": bool(heatmap),
-        "heatmap_overlay": bool(heatmap_overlay),
-        "slicing": bool(slicing),
-        "speed": bool(speed),
-        "speed_area": speed_area or "",
-    }
-    settings.update(privacy_settings(privacy, privacy_style, privacy_classes))
-    if slice_size not in (None, ""):
-        size = float(slice_size)  # type: ignore[arg-type]
-        if not size.is_integer():
-            raise user_error(f"The slice size must be whole pixels, not {slice_size}.")
-        settings["slice_size"] = int(size)
-    sizes = [s for s in (speed_area_width_m, speed_area_length_m) if s not in (None, "", 0)]
+    settings = {name: values.get(name) for name in REQUEST_FIELDS}
+    settings.update(
+        privacy_settings(
+            values.get("privacy"), values.get("privacy_style"), values.get("privacy_classes")
+        )
+    )
+    # Two boxes on the page, one field of the config: both or neither.
+    sizes = [values.get(name) for name in ("speed_area_width_m", "speed_area_length_m")]
+    sizes = [size for size in sizes if size not in (None, "", 0)]
     if len(sizes) == 1:
         raise user_error("Give both the speed area's width and length in metres.")
     if sizes:
-        settings["speed_area_size"] = (float(sizes[0]), float(sizes[1]))  # type: ignore[arg-type]
+        settings["speed_area_size"] = (float(sizes[0]), float(sizes[1]))
     return settings
 
 
@@ -227,13 +217,7 @@ def build_after_counting_controls(video: gr.Video) -> AfterCountingInputs:
             elem_id="speed",
         )
         gr.Markdown(HELP)
-        canvas = gr.Image(
-            label="First frame: click four corners",
-            show_label=False,
-            type="numpy",
-            interactive=False,
-            elem_id="speed-canvas",
-        )
+        canvas = click_canvas("First frame: click four corners", "speed-canvas")
         note = gr.Markdown("", elem_id="speed-note")
         speed_area = gr.Textbox(
             value="",

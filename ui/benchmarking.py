@@ -25,6 +25,7 @@ from pipeline.configs import ConfigError, DetectionConfig
 from pipeline.evaluation import analysis, benchmark_grid, profiling, runtime_comparison
 from pipeline.evaluation.benchmark_grid import BenchmarkPlan
 from pipeline.jobs import JobStore
+from pipeline.request import config_from_fields
 from pipeline.runtime.template import check_video
 
 #: What a benchmark measures when no video is given: a shipped example clip.
@@ -183,14 +184,23 @@ def profile_config(
         raise ConfigError(f"Unknown runtime {runtime!r}. Choose one of {known}.")
     batches = _whole_numbers("The batch size", [batch_size] if batch_size else None, ())
     device = (device or "").strip()
-    return DetectionConfig(
-        detector=(detector or "").strip() or "yolox_nano",
-        size=(size or "").strip() or None,
+    return _measured_config(
+        detector,
+        size,
         batch_size=batches[0] if batches else None,
         devices=(device,) if device else (),
         detector_options=(("runtime", runtime),) if runtime else (),
-        max_duration_s=None,
     )
+
+
+def _measured_config(detector: str | None, size: str | None, **fixed: Any) -> DetectionConfig:
+    """A measure's config: the detector and size a form sent, and the measure's own fields.
+
+    An empty detector is the bundled YOLOX-Nano (weights here, whatever the
+    machine), an empty size its default; no video is too long to measure.
+    """
+    fields = {"detector": (detector or "").strip() or "yolox_nano", "size": size}
+    return config_from_fields(DetectionConfig, fields, max_duration_s=None, **fixed)
 
 
 def run_benchmark(
@@ -269,12 +279,7 @@ def comparison_config(
     for value in (detector, size, str(max_frames or "")):
         _check_name_length((value or "").strip())
     frames = _whole_numbers("The frame count", [max_frames] if max_frames else None, ())
-    return DetectionConfig(
-        detector=(detector or "").strip() or "yolox_nano",
-        size=(size or "").strip() or None,
-        max_frames=frames[0] if frames else COMPARISON_FRAMES,
-        max_duration_s=None,
-    )
+    return _measured_config(detector, size, max_frames=frames[0] if frames else COMPARISON_FRAMES)
 
 
 def run_runtime_comparison(

@@ -244,6 +244,21 @@ def remove_choices(text: str | None) -> dict[str, Any]:
     return {"choices": choices, "value": choices[-1] if choices else None}
 
 
+def click_canvas(label: str, elem_id: str) -> gr.Image:
+    """A frame to click on (counting lines, the speed area, objects to segment).
+
+    Not an upload box: the page fills it with the video's frame, and each click
+    is a ``select`` event with the pixel clicked.
+
+    Args:
+        label: What to do on it (for screen readers; not shown).
+        elem_id: Its element id.
+    """
+    return gr.Image(
+        label=label, show_label=False, type="numpy", interactive=False, elem_id=elem_id
+    )
+
+
 def build_counting_editor(
     video: gr.Video | gr.Image, prefix: str = "", text: gr.Textbox | None = None
 ) -> gr.Textbox:
@@ -262,13 +277,7 @@ def build_counting_editor(
     """
     with gr.Accordion("Counting lines and zones", open=False, elem_id=f"{prefix}counting-editor"):
         gr.Markdown(HELP)
-        image = gr.Image(
-            label="First frame: click to draw",
-            show_label=False,
-            type="numpy",
-            interactive=False,
-            elem_id=f"{prefix}counting-canvas",
-        )
+        image = click_canvas("First frame: click to draw", f"{prefix}counting-canvas")
         with gr.Row():
             kind = gr.Radio(
                 [("Line", "line"), ("Zone", "zone")],

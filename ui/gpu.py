@@ -42,7 +42,7 @@ import pipeline.runs
 from models.prefetch import fetch_weights
 from pipeline.configs import PREVIEW_INTERVAL_S, RunConfig
 from pipeline.errors import VideoError
-from pipeline.io.video import probe
+from pipeline.io.video import VideoInfo, probe
 from pipeline.jobs.job import stop_file_watch
 from pipeline.runtime.chunks import CallRefused, Chunk, ChunkPlan
 from pipeline.runtime.devices import resolve_devices
@@ -87,7 +87,7 @@ def run_throughput_fps(config: RunConfig) -> float:
     return 1.0 / seconds_per_frame
 
 
-def estimate_gpu_seconds(video: str | Path, config: RunConfig, *_: object, **__: object) -> int:
+def estimate_gpu_seconds(video: str | Path, config: RunConfig, *rest: object, **__: object) -> int:
     """How long to borrow a GPU for a run over ``video``; the ``spaces.GPU`` duration.
 
     An under-estimate of the throughput only costs queue priority; an
@@ -96,8 +96,9 @@ def estimate_gpu_seconds(video: str | Path, config: RunConfig, *_: object, **__:
     Args:
         video: The input video.
         config: The run's config (its models and frame limit).
-        *_: The GPU function's other arguments, unused.
-        **__: Likewise.
+        *rest: The GPU function's other arguments; the video as already
+            probed, when among them, is not probed again.
+        **__: Likewise, unused.
 
     Returns:
         Seconds, between :data:`GPU_MIN_S` and :data:`GPU_MAX_S`.
@@ -107,13 +108,17 @@ def estimate_gpu_seconds(video: str | Path, config: RunConfig, *_: object, **__:
         >>> estimate_gpu_seconds("missing.mp4", DetectionConfig())
         20
     """
-    return _gpu_seconds(_frames_to_run(video, config), config)
+    probed = next((item for item in rest if isinstance(item, VideoInfo)), None)
+    return _gpu_seconds(_frames_to_run(video, config, probed), config)
 
 
-def _frames_to_run(video: str | Path, config: RunConfig) -> int:
-    """The frames a run over ``video`` will process (0 for a bad file: the run reports it)."""
+def _frames_to_run(video: str | Path, config: RunConfig, probed: VideoInfo | None = None) -> int:
+    """The frames a run over ``video`` will process (0 for a bad file: the run reports it).
+
+    ``probed``: the video as already probed (it is not probed again).
+    """
     try:
-        info = probe(video)
+        info = probed or probe(video)
     except VideoError:
         return 0
     frames = info.frames or math.ceil(info.duration_s * info.fps)
@@ -201,6 +206,8 @@ def run_events(
     stop_token: str | None = None,
     preview_interval_s: float = PREVIEW_INTERVAL_S,
     per_call: int | None = None,
+    *,
+    probed: VideoInfo | None = None,
 ) -> Iterator[Event]:
     """Run any task on the GPU (or CPU), yielding the pipeline's events.
 
@@ -214,6 +221,9 @@ def run_events(
         preview_interval_s: Least time between two previews.
         per_call: Frames per GPU call (:func:`frames_per_call`); a longer run
             is split into calls, None: one call.
+        probed: ``video`` as already probed and checked against ``config``
+            (:func:`pipeline.runs.check_input`), not probed again; None: the
+            run probes it.
 
     Yields:
         ``Downloading`` while weights are fetched (here, before any GPU call),
@@ -226,11 +236,11 @@ def run_events(
             by ZeroGPU (how long to wait), or a failed run.
     """
     yield from fetch_before_calls(config)
-    if per_call is not None and _frames_to_run(video, config) > per_call:
+    if per_call is not None and _frames_to_run(video, config, probed) > per_call:
         # The run stays here; only its calls go to the GPU.
-        events = _run_here(video, config, outputs, stop_token, preview_interval_s, per_call)
+        events = _run_here(video, config, outputs, stop_token, preview_interval_s, per_call, probed)
     else:
-        events = _whole_run(video, config, outputs, stop_token, preview_interval_s)
+        events = _whole_run(video, config, outputs, stop_token, preview_interval_s, probed)
     with closing(events), as_gr_errors(), gpu_errors():
         yield from events
 
@@ -242,9 +252,10 @@ def _whole_run(
     outputs: Mapping[str, str | Path],
     stop_token: str | None,
     preview_interval_s: float,
+    probed: VideoInfo | None = None,
 ) -> Iterator[Event]:
     """The whole run in one GPU call."""
-    yield from _run_here(video, config, outputs, stop_token, preview_interval_s, None)
+    yield from _run_here(video, config, outputs, stop_token, preview_interval_s, None, probed)
 
 
 def _run_here(
@@ -254,6 +265,7 @@ def _run_here(
     stop_token: str | None,
     preview_interval_s: float,
     per_call: int | None,
+    probed: VideoInfo | None = None,
 ) -> Iterator[Event]:
     """The run in this process; with ``per_call``, its model work in GPU calls of that size.
 
@@ -283,7 +295,7 @@ def _run_here(
         with as_gr_errors():
             events = pipeline.start(
                 video, config, outputs, stop,
-                preview_interval_s=preview_interval_s, chunks=chunks,
+                preview_interval_s=preview_interval_s, chunks=chunks, probed=probed,
             )  # fmt: skip
         with closing(relay_events(events, config.preview_max_width)) as relayed:
             for event in relayed:
@@ -320,7 +332,9 @@ def gpu_chunk(video: str, config: RunConfig, folder: str, chunk: Chunk) -> Itera
         yield from pipeline.runs.chunk_results(video, config, chunk, stop)
 
 
-def first_frame_image(video: str, config: RunConfig) -> np.ndarray:
+def first_frame_image(
+    video: str, config: RunConfig, *, probed: VideoInfo | None = None
+) -> np.ndarray:
     """The first frame as the run would show it; the quick check before a full run.
 
     The weights are fetched here first, so that the GPU call only loads them.
@@ -328,6 +342,8 @@ def first_frame_image(video: str, config: RunConfig) -> np.ndarray:
     Args:
         video: Input video file.
         config: The run's config; its type says the task.
+        probed: ``video`` as already probed and checked against ``config``
+            (not probed again); None: it is probed in the call.
 
     Returns:
         The annotated first frame, BGR, at most ``config.preview_max_width`` wide.
@@ -338,14 +354,16 @@ def first_frame_image(video: str, config: RunConfig) -> np.ndarray:
     for _ in fetch_before_calls(config):
         pass
     with as_gr_errors(), gpu_errors():
-        return _first_frame_in_call(video, config)
+        return _first_frame_in_call(video, config, probed)
 
 
 @spaces.GPU(duration=FIRST_FRAME_GPU_S)
-def _first_frame_in_call(video: str, config: RunConfig) -> np.ndarray:
+def _first_frame_in_call(
+    video: str, config: RunConfig, probed: VideoInfo | None = None
+) -> np.ndarray:
     """:func:`first_frame_image`'s GPU call: load the models, do frame 0."""
     with as_gr_errors():
-        result = pipeline.first_frame(video, config)
+        result = pipeline.first_frame(video, config, probed=probed)
     return downscale(result.image, config.preview_max_width)
 
 

@@ -204,23 +204,19 @@ def wire_run_buttons(
     Returns:
         The Run event, for more wiring.
     """
-    first_frame_event = buttons.first_frame.click(
-        as_tool(first_frame, first_frame_api),
-        inputs=inputs,
-        outputs=preview,
-        api_name=first_frame_api,
-        concurrency_id=GPU_CONCURRENCY_ID,
-    )
 
-    run_event = buttons.run.click(
-        as_tool(run, run_api),
-        inputs=inputs,
-        outputs=run_outputs,
-        api_name=run_api,
-        concurrency_id=GPU_CONCURRENCY_ID,
-        # The live preview must stay visible; a full overlay would cover it.
-        show_progress="minimal",
-    )
+    def endpoint(
+        button: gr.Button, handler: Callable[..., Any], api_name: str, outputs: Any, **extra: Any
+    ) -> Any:
+        """A public endpoint of the tab's request (and its MCP tool) that takes the GPU."""
+        return button.click(
+            as_tool(handler, api_name), inputs=inputs, outputs=outputs, api_name=api_name,
+            concurrency_id=GPU_CONCURRENCY_ID, **extra,
+        )  # fmt: skip
+
+    first_frame_event = endpoint(buttons.first_frame, first_frame, first_frame_api, preview)
+    # The live preview must stay visible; a full overlay would cover it.
+    run_event = endpoint(buttons.run, run, run_api, run_outputs, show_progress="minimal")
     if status is not None and first_frame_status is not None and error_status is not None:
         private = {"outputs": status, "queue": False, "api_visibility": "private"}
         first_frame_event.success(first_frame_status, **private)

@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.configs import PREVIEW_INTERVAL_S
+from pipeline.configs import PREVIEW_INTERVAL_S, RunConfig
 from pipeline.io.video_limits import (
     DEFAULT_MAX_DURATION_S,
     DEFAULT_MAX_FPS,
@@ -159,12 +159,7 @@ class Settings:
     @property
     def video_limits(self) -> VideoLimits:
         """The limits every uploaded video must fit."""
-        return VideoLimits(
-            max_duration_s=self.max_duration_s,
-            max_pixels=self.max_pixels,
-            max_fps=self.max_fps,
-            max_frames=self.max_video_frames,
-        )
+        return RunConfig(**self.run_limits).video_limits()
 
     @property
     def run_limits(self) -> dict[str, float | int]:

@@ -9,12 +9,11 @@ fetch the result over REST while it lives.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import shutil
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, Generic, NamedTuple, TypeVar
 
 import cv2
 import gradio as gr
@@ -22,6 +21,7 @@ import numpy as np
 
 from pipeline.configs import RunConfig
 from pipeline.errors import RunStopped
+from pipeline.io.video import VideoInfo
 from pipeline.jobs import Executor, Job, JobStore, QueueFull, UnknownJob, Waiting
 from pipeline.runs import check_input
 from pipeline.runtime.events import Done, Downloading, Event, FirstFrame, Preview, Progress
@@ -70,13 +70,20 @@ def stopped_text(summary: RunSummary, done_text: str) -> str:
     return f"**Stopped** after {summary.frames} frames: the result below is partial.{why}{rest}"
 
 
+class Checked(NamedTuple, Generic[ConfigT]):
+    """A tab's request checked before its job queues: the config, and its video as probed."""
+
+    config: ConfigT
+    info: VideoInfo
+
+
 class TabHandlers:
     """The parts of a tab's handlers that are the same for every task.
 
     A tab subclasses it, names the files it shows after the status and its
     status text (its task is its config's), and writes its handlers (whose
-    signatures and docstrings are its public API) from :meth:`_checked`,
-    :meth:`_stream`, :meth:`_first_frame` and :meth:`stop`.
+    signatures and docstrings are its public API) from :meth:`_config`,
+    :meth:`_checked`, :meth:`_stream`, :meth:`_first_frame` and :meth:`stop`.
 
     Args:
         settings: Deployment settings (limits, preview rate); read from the
@@ -108,22 +115,42 @@ class TabHandlers:
         """The Markdown status of a finished run."""
         raise NotImplementedError
 
-    def _checked(self, video: str | None, build_config: Callable[[], ConfigT]) -> ConfigT:
-        """A request's config, once a video was given and it is readable within the limits.
+    def _config(
+        self, video: str | None, build_config: Callable[[dict[str, Any]], ConfigT]
+    ) -> ConfigT:
+        """A request's config within the deployment's limits, once a video was given.
+
+        Args:
+            video: The request's video.
+            build_config: The config from the deployment's limits (as config fields).
 
         Raises:
-            gr.Error: No video, a bad setting (from ``build_config``), an
-                unreadable or too-long video, or settings that do not fit it
-                (a counting line outside its frame).
+            gr.Error: No video, or a bad setting (from ``build_config``).
         """
         if not video:
             raise user_error("Upload a video first.")
         with as_gr_errors():
-            # The deployment's limits on a video, whatever the tab's config defaults to.
-            config = dataclasses.replace(build_config(), **self.settings.run_limits)
-            self._check_texts(config)
-            check_input(video, config)
+            config = build_config(self.settings.run_limits)
+        self._check_texts(config)
         return config
+
+    def _checked(
+        self, video: str | None, build_config: Callable[[dict[str, Any]], ConfigT]
+    ) -> Checked[ConfigT]:
+        """:meth:`_config`, and the video probed and checked against it, before the job queues.
+
+        The run takes the probed video as it is (:func:`pipeline.start`'s
+        ``probed``): the video is checked once, here, where its message comes
+        before any wait in the queue.
+
+        Raises:
+            gr.Error: As :meth:`_config`; an unreadable or too-long video, or
+                settings that do not fit it (a counting line outside its frame).
+        """
+        config = self._config(video, build_config)
+        with as_gr_errors():
+            info = check_input(str(video), config)
+        return Checked(config, info)
 
     def _check_texts(self, config: RunConfig) -> None:
         """Hold ``queries`` and ``privacy_classes`` to ``max_query_chars``, as REST does.
@@ -188,9 +215,7 @@ class TabHandlers:
         """The status line after First frame: what to do next."""
         return FIRST_FRAME_SHOWN
 
-    def _stream(
-        self, request: gr.Request | None, video: str, config: RunConfig
-    ) -> Iterator[tuple[Any, ...]]:
+    def _stream(self, request: gr.Request | None, checked: Checked) -> Iterator[tuple[Any, ...]]:
         """Run the request as a job and turn its events into the tab's output values.
 
         Yields:
@@ -206,7 +231,9 @@ class TabHandlers:
         client = self._client(request)
         while True:
             try:
-                job = self.jobs.create(config, source="app", video=Path(video), client=client)
+                job = self.jobs.create(
+                    checked.config, source="app", video=checked.info.path, client=client
+                )
                 break
             except QueueFull as exc:
                 if exc.client_over_share:  # this client's own jobs fill its share
@@ -215,7 +242,7 @@ class TabHandlers:
             # page closed meanwhile ends the wait) rather than refuse.
             yield (None, QUEUE_FULL_WAIT, *pending)
             self.jobs.wait_for_room(timeout=1.0)
-        yield from self._run(request, job)
+        yield from self._run(request, job, checked.info)
 
     def _client(self, request: gr.Request | None) -> str | None:
         """Who the page's (or ``gradio_client``'s) request comes from, for its share of the queue.
@@ -228,13 +255,15 @@ class TabHandlers:
             return None
         return client_key(headers or {}, peer, self.settings)
 
-    def _run(self, request: gr.Request | None, job: Job) -> Iterator[tuple[Any, ...]]:
+    def _run(
+        self, request: gr.Request | None, job: Job, probed: VideoInfo
+    ) -> Iterator[tuple[Any, ...]]:
         """The job executed by the store with the GPU wrapper, as the tab's output values."""
         pending = (None,) * (len(self.result_files) + 1)
         previews = PreviewFiles(job.folder / PREVIEWS_FOLDER)
         image: str | None = None
         status = "Processing..."
-        events = self.jobs.execute(job, self._executor(request), beat_s=1.0)
+        events = self.jobs.execute(job, self._executor(request, probed), beat_s=1.0)
         with contextlib.closing(previews), contextlib.closing(events):
             try:
                 for event in events:
@@ -268,8 +297,11 @@ class TabHandlers:
         # Cancelled while it waited, or stopped before it had a result.
         yield (image, STOPPED, *pending)
 
-    def _executor(self, request: gr.Request | None) -> Executor:
-        """Runs a tab's job with the app's GPU wrapper; its session's Stop reaches it meanwhile."""
+    def _executor(self, request: gr.Request | None, probed: VideoInfo) -> Executor:
+        """Runs a tab's job with the app's GPU wrapper; its session's Stop reaches it meanwhile.
+
+        ``probed`` is the job's video as :meth:`_checked` found it: the run does not probe it again.
+        """
         session = request.session_hash if request is not None else None
 
         def execute(job: Job) -> Iterator[Event]:
@@ -278,6 +310,7 @@ class TabHandlers:
                     str(job.video), job.config, job.outputs, token,
                     self.settings.preview_interval_s,
                     gpu.frames_per_call(job.config, self.settings.gpu_frames_per_call),
+                    probed=probed,
                 )  # fmt: skip
 
         return execute
@@ -293,17 +326,23 @@ class TabHandlers:
         return (status, *result_files, summary.to_dict())
 
     def _first_frame(
-        self, request: gr.Request | None, build_config: Callable[[], RunConfig], video: str | None
+        self,
+        request: gr.Request | None,
+        video: str | None,
+        build_config: Callable[[dict[str, Any]], RunConfig],
     ) -> np.ndarray:
         """The first frame as the run would show it (RGB).
 
+        The video is checked (:meth:`_checked`) before any weights are fetched,
+        and the first frame takes that probe.
+
         Raises:
-            gr.Error: A bad request or a failed model (also kept for the
+            gr.Error: A bad request, video or model (also kept for the
                 session's status line, :meth:`error_status`).
         """
         try:
-            config = build_config()
-            return to_rgb(gpu.first_frame_image(str(video), config))
+            config, info = self._checked(video, build_config)
+            return to_rgb(gpu.first_frame_image(str(video), config, probed=info))
         except Exception as exc:
             raise self._remember(request, exc) from exc
 

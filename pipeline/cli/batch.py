@@ -153,6 +153,7 @@ def run_batch_command(args: argparse.Namespace) -> int:
     """
     task = TASKS[args.task]
     config = config_from_args(run_type(task).config_type, args)
+    config.check_request()
     if args.no_video:
         check_without_video(task)
     address = args.ray

@@ -75,6 +75,7 @@ def run_command(task: str, args: argparse.Namespace) -> int:
     """
     run = run_type(task)
     config = config_from_args(run.config_type, args)
+    config.check_request()
     stop = threading.Event()
     events = start(
         args.video,

@@ -4,8 +4,9 @@ Every field of a config (:mod:`pipeline.configs`) declared with ``cli=True``
 becomes an option: its flag from the field's name (or its ``flag``), its type
 from the annotation, its help from the class's ``Attributes`` docstring, its
 default shown from the field's default. Parsed values that were not given stay
-out of the config, so the dataclass's own default applies, and every value goes
-through the config's own checks. Compare the ``trackers`` package, which builds
+out of the config, so the dataclass's own default applies, and every value is
+read as every client's is (:func:`pipeline.request.config_from_fields`), then
+checked by the config. Compare the ``trackers`` package, which builds
 its tracker options from each tracker's ``__init__`` signature and docstring.
 
 Example:
@@ -22,13 +23,13 @@ import argparse
 import dataclasses
 import inspect
 import re
-import types
 import typing
 from collections.abc import Collection, Iterator
 from pathlib import Path
 from typing import Any
 
 from pipeline.configs import DetectionConfig, RunConfig  # noqa: F401 - DetectionConfig: doctest
+from pipeline.request import base_type, config_from_fields
 
 _SECTION = re.compile(r"^\s*(Attributes|Args):\s*$")
 _ENTRY = re.compile(r"^(\s*)(\w+)(?: \([^)]*\))?:\s*(.*)$")
@@ -88,14 +89,6 @@ def option_flag(item: dataclasses.Field) -> str:
     return item.metadata.get("flag") or "--" + item.name.replace("_", "-")
 
 
-def _base_type(annotation: Any) -> Any:
-    """``int`` for ``int | None``, ``tuple`` for ``tuple[str, ...]``."""
-    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
-        kinds = [a for a in typing.get_args(annotation) if a is not type(None)]
-        annotation = kinds[0] if len(kinds) == 1 else str
-    return typing.get_origin(annotation) or annotation
-
-
 def _default_text(item: dataclasses.Field) -> str:
     if item.default is dataclasses.MISSING or item.default in (None, (), False, ""):
         return ""
@@ -118,7 +111,7 @@ def add_config_options(
     hints = typing.get_type_hints(config_type)
     helps = documented_attributes(config_type)
     for item in _cli_fields(config_type, only):
-        kind = _base_type(hints[item.name])
+        kind = base_type(hints[item.name])
         text = helps.get(item.name, "")
         choices = item.metadata.get("choices")
         if choices is not None:
@@ -148,21 +141,16 @@ def config_from_args(
         **overrides: Fields set by the caller rather than by an option.
 
     Returns:
-        The config, checked by its own ``__post_init__``.
+        The config, checked by its own ``__post_init__``; what a request must
+        say (:meth:`~pipeline.configs.RunConfig.check_request`) the command
+        that runs it checks.
 
     Raises:
         ConfigError: A value is out of range.
         models.ModelError: An unknown model or size.
     """
-    values: dict[str, Any] = {}
-    for item in _cli_fields(config_type, None):
-        value = getattr(args, item.name, None)
-        if value is None:
-            continue
-        parse = item.metadata.get("parse")
-        values[item.name] = parse(value) if parse is not None else value
-    values.update(overrides)
-    return config_type(**values)
+    given = {item.name: getattr(args, item.name, None) for item in _cli_fields(config_type, None)}
+    return config_from_fields(config_type, given, check_request=False, **overrides)
 
 
 def config_argv(config_type: type[RunConfig], args: argparse.Namespace) -> list[str]:

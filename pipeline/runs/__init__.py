@@ -160,6 +160,7 @@ def start(
     preview_interval_s: float = PREVIEW_INTERVAL_S,
     with_first_frame: bool = True,
     chunks: ChunkPlan | None = None,
+    probed: VideoInfo | None = None,
 ) -> Iterator[Event]:
     """Start a run of any kind; its events come out of the returned generator.
 
@@ -181,6 +182,9 @@ def start(
         chunks: Split the model work into calls of at most ``chunks.frames``
             frames (:mod:`pipeline.runtime.chunks`; :func:`local_chunks` makes
             the calls here); the outputs are those of one uninterrupted run.
+        probed: ``video`` (a file) as the caller already probed and checked it
+            against ``config`` with :func:`check_input` (the app does, before
+            a job queues): the run takes it as it is, not probing it again.
 
     Returns:
         The events: ``Downloading`` while weights that are not cached yet are
@@ -197,7 +201,7 @@ def start(
     run = run_type(task_of(config))
     paths = _checked_outputs(run, config, outputs)
     return _events(run, video, config, paths, stop or threading.Event(), preview_interval_s,
-                   with_first_frame, chunks)  # fmt: skip
+                   with_first_frame, chunks, probed)  # fmt: skip
 
 
 def open_input(
@@ -240,7 +244,7 @@ def check_input(video: str | Path, config: RunConfig) -> VideoInfo:
     """Probe ``video`` and check that it and ``config`` fit each other, before any model loads.
 
     What the UI and the REST API check before they queue a run, and what every
-    run checks first.
+    run checks first (:func:`start` takes the app's result as it is: ``probed``).
 
     Raises:
         VideoError: Unreadable, or longer than the config's limit.
@@ -261,8 +265,9 @@ def _events(
     preview_interval_s: float,
     with_first_frame: bool,
     chunks: ChunkPlan | None,
+    probed: VideoInfo | None,
 ) -> Iterator[Event]:
-    info = open_input(video, config, stop)
+    info = probed if probed is not None else open_input(video, config, stop)
     try:
         # Weights are fetched before anything loads them (and after the video is
         # known to be good): a download is never paid for inside a borrowed GPU.
@@ -333,12 +338,15 @@ def local_chunks(video: str | Path, config: RunConfig, frames: int) -> ChunkPlan
     return ChunkPlan(frames, lambda chunk: chunk_results(video, config, chunk))
 
 
-def first_frame(video: str | Path, config: RunConfig) -> FirstFrame:
+def first_frame(
+    video: str | Path, config: RunConfig, *, probed: VideoInfo | None = None
+) -> FirstFrame:
     """The first frame as the config's run would show it, done alone on the first device.
 
     Args:
         video: The input video file.
         config: The run's config (its type says the kind of run).
+        probed: ``video`` as already probed and checked, as for :func:`start`.
 
     Returns:
         The annotated (or coloured) first frame and what was found on it.
@@ -349,7 +357,7 @@ def first_frame(video: str | Path, config: RunConfig) -> FirstFrame:
         PipelineError: Anything else that failed.
     """
     run_class = run_type(task_of(config))
-    info = open_input(video, config)
+    info = probed if probed is not None else open_input(video, config)
     try:
         for _ in fetch_weights(config.model_loads()):
             pass

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from models.segmenters.base import ClickableSession
-from pipeline.errors import ConfigError
+from pipeline.errors import ConfigError, quoted
 
 #: A click on the object (positive) or off it (negative), as SAM 2 labels them.
 POSITIVE, NEGATIVE = 1, 0
@@ -46,8 +46,6 @@ MAX_OBJECTS = 100
 MAX_CLICKS = 100
 #: Longest JSON number read (more digits are no pixel coordinate or frame index).
 MAX_NUMBER_CHARS = 24
-#: A value quoted back in a message is cut to this many characters.
-QUOTE_CHARS = 40
 
 
 @dataclass(frozen=True)
@@ -139,7 +137,7 @@ def parse_prompts(value: str | Mapping[str, Any]) -> ClickPrompts:
     frame = value.get("frame", 0)
     if isinstance(frame, bool) or not isinstance(frame, int) or frame < 0:
         raise ConfigError(
-            f"The prompts' frame must be a whole number from 0, not {_quoted(frame)}."
+            f"The prompts' frame must be a whole number from 0, not {quoted(frame)}."
         )
     objects = value.get("objects")
     if not isinstance(objects, list) or not objects:
@@ -155,7 +153,7 @@ def _object(index: int, value: Any) -> ObjectPrompt:
         raise ConfigError(f"{where} must be a JSON object with points and/or a box.")
     unknown = sorted(set(value) - set(OBJECT_KEYS))
     if unknown:
-        raise ConfigError(f"{where} has unknown keys {_quoted(unknown)}; use points and box.")
+        raise ConfigError(f"{where} has unknown keys {quoted(unknown)}; use points and box.")
     clicks = value.get("points") or ()
     if not isinstance(clicks, list | tuple):
         raise ConfigError(f"{where}: its points must be a list of [x, y, label].")
@@ -178,7 +176,7 @@ def _numbers(where: str, value: Any, count: int) -> list[float]:
             for v in value
         )
     ):
-        raise ConfigError(f"{where} must be {count} numbers, not {_quoted(value)}.")
+        raise ConfigError(f"{where} must be {count} numbers, not {quoted(value)}.")
     return [float(v) for v in value]
 
 
@@ -189,17 +187,11 @@ def _number_literal(text: str) -> int | float:
     past 4300 digits, which is no message for a client) and takes ``NaN``.
     """
     if len(text) > MAX_NUMBER_CHARS:
-        raise ConfigError(f"The prompts hold a number {_quoted(text)}, too long to be one.")
+        raise ConfigError(f"The prompts hold a number {quoted(text)}, too long to be one.")
     value = float(text) if any(c in text for c in ".eEIN") else int(text)
     if not math.isfinite(value):
-        raise ConfigError(f"The prompts' numbers must be finite, not {_quoted(text)}.")
+        raise ConfigError(f"The prompts' numbers must be finite, not {quoted(text)}.")
     return value
-
-
-def _quoted(value: Any) -> str:
-    """``repr(value)`` cut to :data:`QUOTE_CHARS`: a message never echoes a long value."""
-    text = repr(value)
-    return text if len(text) <= QUOTE_CHARS else text[: QUOTE_CHARS - 1] + "…"
 
 
 def _point(where: str, index: int, value: Any) -> tuple[float, float, int]:
@@ -218,7 +210,7 @@ def _box(where: str, value: Any) -> tuple[float, float, float, float]:
     x1, y1, x2, y2 = _numbers(f"{where}: its box, [x1, y1, x2, y2],", value, 4)
     if x1 < 0 or y1 < 0 or x2 <= x1 or y2 <= y1:
         raise ConfigError(
-            f"{where}: its box {_quoted(value)} must have 0 <= x1 < x2 and 0 <= y1 < y2 "
+            f"{where}: its box {quoted(value)} must have 0 <= x1 < x2 and 0 <= y1 < y2 "
             "(frame pixels)."
         )
     return x1, y1, x2, y2

@@ -61,7 +61,7 @@ import numpy as np
 import supervision as sv
 
 from models.detectors.base import CLASS_NAME
-from pipeline.errors import PipelineError
+from pipeline.errors import PipelineError, quoted
 from pipeline.stages.track_swaps import SizeJumps
 
 #: The points of a box a crossing may be decided by (``LineZone``'s ``triggering_anchors``):
@@ -79,6 +79,8 @@ CROSSING_ANCHORS: dict[str, tuple[sv.Position, ...]] = {
 }
 #: Names: letters, digits, spaces, ``_``, ``-`` and ``.``, up to 40 characters.
 _NAME = re.compile(r"^[\w .-]{1,40}$")
+#: A wrong name is quoted whole up to its longest valid length (and its quotes).
+NAME_QUOTE_CHARS = 42
 
 Point = tuple[int, int]
 
@@ -243,17 +245,11 @@ class CountingZone:
             raise GeometryError(f"Zone {self.name!r} has no area: its points are on one line.")
 
 
-def _quoted(value: Any, most: int = 42) -> str:
-    """``repr(value)``, cut to ``most`` characters (a message never echoes a long value)."""
-    text = repr(value)
-    return text if len(text) <= most else text[: most - 1] + "…"
-
-
 def _check_name(name: str) -> None:
     if not isinstance(name, str) or not _NAME.match(name):
         # A wrong name is quoted only as far as a right one could go (40 characters).
         hint = "use 1 to 40 letters, digits, spaces, '_-.'"
-        raise GeometryError(f"Name {_quoted(name)} is not a valid name: {hint}.")
+        raise GeometryError(f"Name {quoted(name, NAME_QUOTE_CHARS)} is not a valid name: {hint}.")
 
 
 def _points(name: str, numbers: list[float]) -> tuple[Point, ...]:

@@ -27,11 +27,11 @@ from starlette.datastructures import UploadFile as StarletteUploadFile
 from pipeline.evaluation import analysis, benchmark_grid
 from pipeline.evaluation.hardware import hardware_report
 from pipeline.jobs import JobStore
+from pipeline.request import number
 from ui.benchmarking import MAX_NAME_CHARS, parse_plan, profile_config, run_benchmark, run_profile
 from ui.monitoring import app_monitor
 from ui.rest.disconnect import unless_disconnected
 from ui.rest.errors import ERROR_RESPONSES, ApiError, api_errors, quoted
-from ui.rest.forms import number
 from ui.rest.routes import Text, client_of, store_upload
 from ui.settings import Settings
 
@@ -76,7 +76,7 @@ def positive(body: dict[str, Any], key: str, default: float) -> float:
     """``body[key]`` as a positive number (``default`` when absent).
 
     Raises:
-        ApiError: 422 for anything else.
+        ApiError, ConfigError: For anything else (``api_errors`` answers both with 422).
     """
     raw = body.get(key)
     if raw is None:

@@ -17,29 +17,21 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from models.errors import ModelError
-from pipeline.errors import PipelineError, RunFailed, VideoError, VideoOverLimit
+from pipeline.errors import (  # noqa: F401 - QUOTE_CHARS, quoted: the API quotes as the runs do
+    QUOTE_CHARS,
+    PipelineError,
+    RunFailed,
+    VideoError,
+    VideoOverLimit,
+    quoted,
+)
 from pipeline.jobs import QueueFull, UnknownJob
 from ui import errors as ui_errors
 
 log = logging.getLogger(__name__)
 
-#: A client's value is quoted back at most this long.
-QUOTE_CHARS = 40
 #: No message is longer (the valid values it lists included): the tabs' own limit.
 MESSAGE_CHARS = ui_errors.MESSAGE_CHARS
-
-
-def quoted(value: object, most: int = QUOTE_CHARS) -> str:
-    """``repr(value)``, cut to ``most`` characters: what a message quotes of a client's value.
-
-    Example:
-        >>> quoted("x" * 100, 10)
-        "'xxxxxxxx…"
-        >>> len(quoted("x" * 100, 10)), quoted("short")
-        (10, "'short'")
-    """
-    text = repr(value)
-    return text if len(text) <= most else text[: most - 1] + "…"
 
 
 class ErrorBody(BaseModel):

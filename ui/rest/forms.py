@@ -1,7 +1,9 @@
 """The original service's form fields, read into a task and its config.
 
-Every field is text in a multipart form; each is checked here or by the
-task's config, and a bad one is a 422 that names the valid values.
+Every field is text in a multipart form. Which mode takes which field is
+checked here; each field is read as every client's is
+(:mod:`pipeline.request`) and checked by the task's config, and a bad one is
+a 422 that names the valid values.
 
 Example:
     >>> form = RunForm(mode="object_detection", detector="yolox_nano", queries="person")
@@ -12,26 +14,49 @@ Example:
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
-import models
-from models.detectors.base import normalize_queries
 from pipeline.configs import DepthConfig, DetectionConfig, RunConfig, SegmentationConfig
-from pipeline.stages.counting import from_json
+from pipeline.request import config_from_fields, detection_config, flag, is_empty
 from ui.rest.errors import ApiError, quoted
 
 #: The form's ``mode`` values and the task each runs.
 MODES = {"object_detection": "detection", "segmentation": "segmentation", "depth": "depth"}
-#: The form fields that hide objects (detection and segmentation).
-PRIVACY_FIELDS = ("privacy", "privacy_classes")
-_TRUE = ("1", "true", "yes", "on")
-_FALSE = ("0", "false", "no", "off", "")
+#: Each mode's config: the form's fields of the same name set its fields.
+CONFIGS: dict[str, type[RunConfig]] = {
+    "detection": DetectionConfig,
+    "segmentation": SegmentationConfig,
+    "depth": DepthConfig,
+}
+#: Fields only some modes take, and what another mode sending one is told.
+ONLY_FOR = {
+    "counting": ("detection", "Counting lines and zones are for object_detection only."),
+    "tracker": ("detection", "The tracker is chosen for object_detection only."),
+    "runtime": ("detection", "The runtime is chosen for object_detection only."),
+    "detect_every": ("detection", "The detection stride is chosen for object_detection only."),
+    "prompts": ("segmentation", "Prompts (objects picked by hand) are for segmentation only."),
+    **dict.fromkeys(
+        (
+            "paths",
+            "heatmap",
+            "heatmap_overlay",
+            "slicing",
+            "slice_size",
+            "speed",
+            "speed_area",
+            "speed_area_size",
+        ),
+        ("detection", "Paths, heat maps, slicing and speed are for object_detection only."),
+    ),  # fmt: skip
+    **dict.fromkeys(
+        ("privacy", "privacy_classes"),
+        ("detection segmentation", "Privacy is for object_detection and segmentation."),
+    ),
+}
+#: The form's true-or-false fields: one that is false asks for nothing.
+FLAGS = ("depth", "paths", "heatmap", "heatmap_overlay", "slicing", "speed")
 
-
-#: Longest text a number field is read from (more is no number a run takes).
-MAX_NUMBER_CHARS = 32
 #: Longest name (a mode, model, tracker, runtime, style): none is near it, and a
 #: message that names a wrong one quotes it whole.
 MAX_NAME_CHARS = 40
@@ -39,29 +64,6 @@ MAX_NAME_CHARS = 40
 NAME_FIELDS = ("mode", "detector", "segmenter", "tracker", "runtime", "detect_every", "privacy")
 #: Longest list of numbers (``speed_area``: eight of them; ``speed_area_size``: two).
 MAX_POINTS_CHARS = 200
-
-
-def number(name: str, raw: str | None, kind: type) -> float | int | None:
-    """A form field's number (None when empty).
-
-    Raises:
-        ApiError: 422 for anything but a finite number (a whole one for ``int``).
-    """
-    if raw is None or not raw.strip():
-        return None
-    try:
-        if len(raw) > MAX_NUMBER_CHARS:
-            raise ValueError(raw)
-        value = float(raw)
-    except ValueError:
-        raise ApiError(422, f"{name} must be a number, not {quoted(raw)}.") from None
-    if not math.isfinite(value):
-        raise ApiError(422, f"{name} must be a finite number, not {quoted(raw)}.")
-    if kind is int:
-        if not value.is_integer():
-            raise ApiError(422, f"{name} must be a whole number, not {quoted(raw)}.")
-        return int(value)
-    return value
 
 
 def _check_length(name: str, raw: str | None, most: int | None) -> None:
@@ -72,15 +74,6 @@ def _check_length(name: str, raw: str | None, most: int | None) -> None:
     """
     if most is not None and raw is not None and len(raw) > most:
         raise ApiError(422, f"{name} is {len(raw)} characters long; the limit is {most}.")
-
-
-def _flag(name: str, raw: str | None) -> bool:
-    text = (raw or "").strip().lower()
-    if text in _TRUE:
-        return True
-    if text in _FALSE:
-        return False
-    raise ApiError(422, f"{name} must be true or false, not {quoted(raw)}.")
 
 
 @dataclass(frozen=True)
@@ -146,23 +139,6 @@ class RunForm:
     speed_area_size: str | None = None
     detect_every: str | None = None
 
-    def after_counting(self) -> dict[str, object]:
-        """The paths, heat map, privacy, slicing and speed fields as config fields.
-
-        Raises:
-            ApiError: 422 for a bad flag or number.
-        """
-        settings: dict[str, object] = {
-            name: _flag(name, getattr(self, name))
-            for name in ("paths", "heatmap", "heatmap_overlay", "slicing", "speed")
-        }
-        slice_size = number("slice_size", self.slice_size, int)
-        if slice_size is not None:
-            settings["slice_size"] = slice_size
-        texts = ("privacy", "privacy_classes", "speed_area", "speed_area_size")
-        settings.update({name: getattr(self, name) for name in texts if getattr(self, name)})
-        return settings
-
     def _check_lengths(self, max_query_chars: int | None) -> None:
         """Refuse a text field longer than any value it takes, before it is read.
 
@@ -190,9 +166,10 @@ class RunForm:
                 refused (None: no limit).
 
         Raises:
-            ApiError: 422 for a bad mode, number or flag.
-            ConfigError, models.ModelError: A value the config refuses (the
-                caller answers 422 with its message).
+            ApiError: 422 for a bad mode, a field too long or one the mode does not take.
+            ConfigError, models.ModelError: A value that is not of its field's
+                type, or one the config refuses (the caller answers 422 with
+                its message).
         """
         _check_length("mode", self.mode, MAX_NAME_CHARS)
         mode = (self.mode or "object_detection").strip().lower()
@@ -202,72 +179,21 @@ class RunForm:
             )
         task = MODES[mode]
         self._check_lengths(max_query_chars)
-        settings: dict[str, object] = dict(limits)
-        confidence = number("confidence", self.confidence, float)
-        if confidence is not None:
-            settings["confidence"] = confidence
-        if task != "detection" and (self.counting or "").strip():
-            raise ApiError(422, "Counting lines and zones are for object_detection only.")
-        tracker = (self.tracker or "").strip()
-        if task != "detection" and tracker:
-            raise ApiError(422, "The tracker is chosen for object_detection only.")
-        runtime = (self.runtime or "").strip()
-        if task != "detection" and runtime:
-            raise ApiError(422, "The runtime is chosen for object_detection only.")
-        detect_every = (self.detect_every or "").strip()
-        if task != "detection" and detect_every:
-            raise ApiError(422, "The detection stride is chosen for object_detection only.")
-        prompts = (self.prompts or "").strip() or None
-        if task != "segmentation" and prompts:
-            raise ApiError(422, "Prompts (objects picked by hand) are for segmentation only.")
-        after_counting = self.after_counting()
-        privacy = {
-            name: after_counting.pop(name) for name in PRIVACY_FIELDS if name in after_counting
-        }
-        if task != "detection" and any(after_counting.values()):
-            raise ApiError(
-                422, "Paths, heat maps, slicing and speed are for object_detection only."
-            )
-        if task == "depth" and privacy:
-            raise ApiError(422, "Privacy is for object_detection and segmentation.")
-        if task == "depth":
-            return task, DepthConfig(**limits)
-        queries = normalize_queries(self.queries)
-        detector = (self.detector or "").strip() or None
+        raw = {item.name: getattr(self, item.name) for item in fields(self) if item.name != "mode"}
+        for name in FLAGS:  # a bad flag is refused whatever the mode
+            raw[name] = flag(name, raw[name])
+        asked = {name for name, value in raw.items() if value and not is_empty(value)}
+        for name in sorted(asked & ONLY_FOR.keys()):
+            tasks, message = ONLY_FOR[name]
+            if task not in tasks.split():
+                raise ApiError(422, message)
+        config_type = CONFIGS[task]
+        # The fields the mode's config has (the counting JSON is detection's lines and
+        # zones); the others (a detector for depth...) are not asked of this mode.
+        own = {item.name for item in fields(config_type)}
         if task == "detection":
-            lines, zones = from_json(self.counting)
-            return task, DetectionConfig(
-                **settings,
-                queries=queries,
-                depth=_flag("depth", self.depth),
-                lines=lines,
-                zones=zones,
-                **({"detector": detector} if detector else {}),
-                **({"tracker": tracker} if tracker else {}),
-                **({"runtime": runtime} if runtime else {}),
-                **({"detect_every": detect_every} if detect_every else {}),
-                **after_counting,
-                **privacy,
-            )
-        step = number("step", self.step, int)
-        segmenter = (self.segmenter or "").strip() or None
-        config = SegmentationConfig(
-            **settings,
-            queries=queries,
-            detector=detector,
-            **({"step": step} if step is not None else {}),
-            **({"segmenter": segmenter} if segmenter else {}),
-            prompts=prompts,
-            **privacy,
-        )
-        if (
-            models.spec("segmenter", config.segmenter).open_vocabulary
-            and not queries
-            and detector is None
-            and prompts is None
-        ):
-            raise ApiError(
-                422,
-                f"{config.segmenter} finds what you describe: send queries, e.g. 'person, dog'.",
-            )
-        return task, config
+            own.add("counting")
+        taken = {name: value for name, value in raw.items() if name in own}
+        if task == "detection":
+            return task, detection_config(taken, **limits)
+        return task, config_from_fields(config_type, taken, **limits)

@@ -381,6 +381,22 @@ class BenchmarkHandlers:
         return found, found["text"]
 
 
+def _fps_plot(plot: type[Any], x: str, by: str, elem_id: str) -> Any:
+    """A plot of each configuration's end-to-end fps against ``x`` (named ``by`` in its title)."""
+    return plot(
+        x=x, y="end_to_end_fps", color="config", title=f"End-to-end fps by {by}", height=260,
+        elem_id=elem_id,
+    )  # fmt: skip
+
+
+def _monitor_plot(title: str, elem_id: str, **extra: Any) -> gr.LinePlot:
+    """A live monitor's plot: each series' value over the time of day."""
+    return gr.LinePlot(
+        x="time", y="value", color="series", title=title, x_axis_format="%H:%M:%S",
+        height=240, elem_id=elem_id, **extra,
+    )  # fmt: skip
+
+
 def build_benchmark_tab(
     settings: Settings | None = None,
     *,
@@ -389,13 +405,7 @@ def build_benchmark_tab(
 ) -> BenchmarkHandlers:
     """Add the Benchmark tab to the current ``gr.Tabs`` and wire its events and endpoints.
 
-    Args:
-        settings: Deployment settings; read from the environment when None.
-        handlers: The tab's handlers (built from ``settings`` when None).
-        examples: Example videos offered under the upload box.
-
-    Returns:
-        The handlers, e.g. for tests.
+    Its arguments and what it returns are every tab builder's (:mod:`ui.tabs`).
     """
     handlers = handlers or BenchmarkHandlers(settings)
     app_monitor()  # sampling from now on, so the plots have a past when first looked at
@@ -453,24 +463,10 @@ def build_benchmark_tab(
                     elem_id="bench-stages",
                 )
                 with gr.Row():
-                    batch_plot = gr.LinePlot(
-                        x="batch_size",
-                        y="end_to_end_fps",
-                        color="config",
-                        title="End-to-end fps by batch size",
-                        height=260,
-                        elem_id="bench-batch",
-                    )
+                    batch_plot = _fps_plot(gr.LinePlot, "batch_size", "batch size", "bench-batch")
                     # Points, not a line: one device set is one point, which a line
                     # would not draw.
-                    device_plot = gr.ScatterPlot(
-                        x="devices",
-                        y="end_to_end_fps",
-                        color="config",
-                        title="End-to-end fps by devices",
-                        height=260,
-                        elem_id="bench-scaling",
-                    )
+                    device_plot = _fps_plot(gr.ScatterPlot, "devices", "devices", "bench-scaling")
                 files = gr.File(
                     label="Results (JSON, CSV)",
                     file_count="multiple",
@@ -484,29 +480,14 @@ def build_benchmark_tab(
             hardware = gr.JSON(report, label="Hardware", elem_id="bench-hardware")
             refresh = gr.Button("Refresh", elem_id="bench-hardware-button", size="sm")
         with gr.Accordion("Live monitor", open=True), gr.Row():
-            machine_plot = gr.LinePlot(
-                x="time",
-                y="value",
-                color="series",
-                title="CPU and memory (%)",
-                x_axis_format="%H:%M:%S",
-                y_lim=[0, 100],
-                height=240,
-                elem_id="bench-monitor-machine",
+            machine_plot = _monitor_plot(
+                "CPU and memory (%)", "bench-monitor-machine", y_lim=[0, 100]
             )
             # Without a GPU, no empty chart: a time format on an axis with no data fails
             # in the page (Vega-Lite's "invalid format"), at every tick of the timer.
             gpu_plot: gr.LinePlot | None = None
             if gpus_in(report):
-                gpu_plot = gr.LinePlot(
-                    x="time",
-                    y="value",
-                    color="series",
-                    title="GPUs",
-                    x_axis_format="%H:%M:%S",
-                    height=240,
-                    elem_id="bench-monitor-gpus",
-                )
+                gpu_plot = _monitor_plot("GPUs", "bench-monitor-gpus")
             else:
                 gr.Markdown(NO_GPU, elem_id="bench-monitor-gpus")
         with gr.Accordion("Profile one detector", open=False), gr.Row(equal_height=False):

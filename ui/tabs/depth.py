@@ -7,7 +7,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ import numpy as np
 import models
 from models.licenses import NON_COMMERCIAL_NOTE, non_commercial
 from pipeline.configs import DepthConfig, field_default
+from pipeline.request import config_from_fields
 from pipeline.runtime.summary import RunSummary
 from pipeline.stages.depth_display import COLORMAPS
 from ui.layout import (
@@ -71,6 +72,7 @@ def build_depth_config(
     view: str | None,
     *,
     max_duration_s: float | None,
+    **limits: Any,
 ) -> DepthConfig:
     """A request's values as the run's config; empty values take the config's defaults.
 
@@ -79,6 +81,7 @@ def build_depth_config(
         colormap: One of :data:`pipeline.stages.depth_display.COLORMAPS`.
         view: ``"depth"``, ``"side_by_side"`` or ``"blend"``.
         max_duration_s: Longer videos are refused.
+        **limits: The deployment's other limits on a video, as config fields.
 
     Returns:
         The frozen config of the run.
@@ -87,14 +90,11 @@ def build_depth_config(
         ConfigError: Unknown colormap or view; models.ModelError: unknown size
             (the caller turns both into ``gr.Error``).
     """
-    chosen = {
-        "size": (size or "").strip() or None,
-        "colormap": (colormap or "").strip().lower() or None,
-        "view": (view or "").strip() or None,
-    }
-    return DepthConfig(
+    return config_from_fields(
+        DepthConfig,
+        {"size": size, "colormap": colormap, "view": view},
         max_duration_s=max_duration_s,
-        **{name: value for name, value in chosen.items() if value is not None},
+        **limits,
     )
 
 
@@ -115,15 +115,11 @@ class DepthHandlers(TabHandlers):
     def status_text(self, summary: RunSummary) -> str:
         return _status_text(summary)
 
-    def _request(
-        self, video: str | None, size: str | None, colormap: str | None, view: str | None
-    ) -> DepthConfig:
-        return self._checked(
-            video,
-            lambda: build_depth_config(
-                size, colormap, view, max_duration_s=self.settings.max_duration_s
-            ),
-        )
+    def _builder(
+        self, size: str | None, colormap: str | None, view: str | None
+    ) -> Callable[[dict[str, Any]], DepthConfig]:
+        """The config of ``/depth``'s (or ``/first_frame_depth``'s) values."""
+        return lambda limits: build_depth_config(size, colormap, view, **limits)
 
     def depth(
         self,
@@ -153,9 +149,9 @@ class DepthHandlers(TabHandlers):
             gr.Error: Bad video, unknown size, colormap or view, missing
                 weights, too-long video, or a failed run.
         """
+        build = self._builder(size, colormap, view)
         yield from self._reporting(
-            request,
-            lambda: self._stream(request, str(video), self._request(video, size, colormap, view)),
+            request, lambda: self._stream(request, self._checked(video, build))
         )
 
     def first_frame(
@@ -181,7 +177,7 @@ class DepthHandlers(TabHandlers):
         Raises:
             gr.Error: As for ``/depth``.
         """
-        return self._first_frame(request, lambda: self._request(video, size, colormap, view), video)
+        return self._first_frame(request, video, self._builder(size, colormap, view))
 
     def first_frame_on_upload(
         self,
@@ -222,13 +218,7 @@ def build_depth_tab(
 
     Registers the API endpoints ``/depth`` and ``/first_frame_depth``.
 
-    Args:
-        settings: Deployment settings; read from the environment when None.
-        handlers: The tab's handlers (built from ``settings`` when None).
-        examples: Example videos offered under the upload box.
-
-    Returns:
-        The handlers, e.g. for tests.
+    Its arguments and what it returns are every tab builder's (:mod:`ui.tabs`).
     """
     handlers = handlers or DepthHandlers(settings)
     spec = models.spec("depth", MODEL)

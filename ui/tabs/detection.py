@@ -7,7 +7,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +17,8 @@ import numpy as np
 import models
 from models.runtimes import AUTO, runtimes_for
 from pipeline.configs import DEPTH_MODEL, DetectionConfig, field_default
+from pipeline.request import detection_config, is_empty
 from pipeline.runtime.summary import RunSummary
-from pipeline.stages.counting import from_json
 from pipeline.stages.stride import AUTO_STRIDE
 from ui import counting as drawing
 from ui.after_counting import (
@@ -27,7 +27,6 @@ from ui.after_counting import (
     heatmap_image,
 )
 from ui.components import api_values
-from ui.errors import user_error
 from ui.layout import (
     preview_image,
     result_video,
@@ -77,11 +76,13 @@ def build_detection_config(
     runtime: str | None = None,
     after_counting: dict[str, Any] | None = None,
     detect_every: str | float | None = None,
+    **limits: Any,
 ) -> DetectionConfig:
-    """A request's values as the run's config.
+    """A request's values as the run's config (:func:`pipeline.request.detection_config`).
 
     Query names are checked against the model later, when it is loaded (the
-    model knows its vocabulary); the config checks everything else.
+    model knows its vocabulary); the config checks everything else. An empty
+    value takes the config's default.
 
     Args:
         detector: Registry name of the detector.
@@ -98,46 +99,26 @@ def build_detection_config(
         after_counting: Paths, heat map, privacy, slicing and speed settings
             as config fields (:func:`ui.after_counting.after_counting_settings`).
         detect_every: Detect on every K-th frame, or ``auto``; None or ``""``
-            for the default (every frame). The config checks it.
+            for the default (every frame).
+        **limits: The deployment's other limits on a video, as config fields.
 
     Returns:
         The frozen config of the run.
 
     Raises:
-        gr.Error: No detector, or a confidence that is not a number.
         ConfigError, GeometryError: A setting out of range, bad lines or
             zones; models.ModelError: an unknown detector or size (the caller
             turns them into ``gr.Error``).
     """
-    detector = (detector or "").strip()
-    if not detector:
-        raise user_error("Choose a detector.")
-    size = (size or "").strip() or None
-    if size is not None and not models.spec("detector", detector).sizes:
+    name = (detector or "").strip()
+    if name and not is_empty(size) and not models.spec("detector", name).sizes:
         size = None
-    if confidence is None:
-        confidence = field_default(DetectionConfig, "confidence")
-    try:
-        confidence = float(confidence)
-    except (TypeError, ValueError):
-        raise user_error(f"Confidence must be a number, not {confidence!r}.") from None
-    lines, zones = from_json(counting)
-    return DetectionConfig(
-        lines=lines,
-        zones=zones,
-        detector=detector,
-        size=size,
-        queries=queries or "",
-        confidence=confidence,
-        max_duration_s=max_duration_s,
-        depth=bool(object_depth),
-        tracker=(tracker or "").strip() or field_default(DetectionConfig, "tracker"),
-        runtime=(runtime or "").strip() or field_default(DetectionConfig, "runtime"),
-        detect_every=field_default(DetectionConfig, "detect_every")
-        if detect_every is None or detect_every == ""
-        else detect_every,
-        **(after_counting or {}),
-    )
+    fields = {
+        "detector": name, "size": size, "queries": queries, "confidence": confidence,
+        "depth": object_depth, "counting": counting, "tracker": tracker, "runtime": runtime,
+        "detect_every": detect_every, **(after_counting or {}),
+    }  # fmt: skip
+    return detection_config(fields, max_duration_s=max_duration_s, **limits)
 
 
 class DetectionHandlers(TabHandlers):
@@ -148,36 +129,19 @@ class DetectionHandlers(TabHandlers):
     def status_text(self, summary: RunSummary) -> str:
         return summary_text(summary)
 
-    def _request(
-        self,
-        video: str | None,
-        detector: str | None,
-        size: str | None,
-        queries: str | None,
-        confidence: float | None,
-        object_depth: bool | None,
-        counting: str | None,
-        tracker: str | None,
-        runtime: str | None,
-        after_counting: dict[str, Any],
-        detect_every: str | float | None,
-    ) -> DetectionConfig:
-        return self._checked(
-            video,
-            lambda: build_detection_config(
-                detector,
-                size,
-                queries,
-                confidence,
-                max_duration_s=self.settings.max_duration_s,
-                object_depth=bool(object_depth),
-                counting=counting,
-                tracker=tracker,
-                runtime=runtime,
-                after_counting=after_counting_settings(**after_counting),
-                detect_every=detect_every,
-            ),
-        )
+    def _builder(self, values: Mapping[str, Any]) -> Callable[[dict[str, Any]], DetectionConfig]:
+        """The config of ``/detect``'s (or ``/first_frame``'s) values, by parameter name.
+
+        Both endpoints take the same request; gradio reads each one's parameters
+        from its signature, so they are written in each, and read here once.
+        """
+        return lambda limits: build_detection_config(
+            values["detector"], values["size"], values["queries"], values["confidence"],
+            object_depth=values["object_depth"], counting=values["counting"],
+            tracker=values["tracker"], runtime=values["runtime"],
+            after_counting=after_counting_settings(**values),
+            detect_every=values["detect_every"], **limits,
+        )  # fmt: skip
 
     def detect(
         self,
@@ -265,24 +229,10 @@ class DetectionHandlers(TabHandlers):
             gr.Error: Bad video, unknown detector or size, bad query, missing
                 weights, too-long video, bad lines or zones, or a failed run.
         """
-        after_counting = {
-            "paths": paths, "heatmap": heatmap, "heatmap_overlay": heatmap_overlay,
-            "privacy": privacy, "privacy_style": privacy_style,
-            "privacy_classes": privacy_classes, "slicing": slicing, "slice_size": slice_size,
-            "speed": speed, "speed_area": speed_area,
-            "speed_area_width_m": speed_area_width_m,
-            "speed_area_length_m": speed_area_length_m,
-        }  # fmt: skip
+        values = locals()  # the request, by parameter name (gradio reads them from the signature)
         yield from self._reporting(
             request,
-            lambda: self._stream(
-                request,
-                str(video),
-                self._request(
-                    video, detector, size, queries, confidence, object_depth, counting, tracker,
-                    runtime, after_counting, detect_every,
-                ),  # fmt: skip
-            ),
+            lambda: self._stream(request, self._checked(video, self._builder(values))),
         )
 
     def first_frame(
@@ -346,22 +296,8 @@ class DetectionHandlers(TabHandlers):
         Raises:
             gr.Error: As for ``/detect``.
         """
-        after_counting = {
-            "paths": paths, "heatmap": heatmap, "heatmap_overlay": heatmap_overlay,
-            "privacy": privacy, "privacy_style": privacy_style,
-            "privacy_classes": privacy_classes, "slicing": slicing, "slice_size": slice_size,
-            "speed": speed, "speed_area": speed_area,
-            "speed_area_width_m": speed_area_width_m,
-            "speed_area_length_m": speed_area_length_m,
-        }  # fmt: skip
-        return self._first_frame(
-            request,
-            lambda: self._request(
-                video, detector, size, queries, confidence, object_depth, counting, tracker,
-                runtime, after_counting, detect_every,
-            ),  # fmt: skip
-            video,
-        )
+        values = locals()  # the request, by parameter name (gradio reads them from the signature)
+        return self._first_frame(request, video, self._builder(values))
 
 
 def _sizes(detector: str | None) -> tuple[str, ...]:
@@ -488,13 +424,7 @@ def build_detection_tab(
     load, else the bundled YOLOX-Nano); a detector without weights here says so
     under the dropdown before Run.
 
-    Args:
-        settings: Deployment settings; read from the environment when None.
-        handlers: The tab's handlers (built from ``settings`` when None).
-        examples: Example videos offered under the upload box.
-
-    Returns:
-        The handlers, e.g. for tests.
+    Its arguments and what it returns are every tab builder's (:mod:`ui.tabs`).
     """
     handlers = handlers or DetectionHandlers(settings)
     initial = models.default_detector()

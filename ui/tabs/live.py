@@ -226,12 +226,7 @@ def build_live_tab(
 ) -> LiveHandlers:
     """Add the Live tab to the current ``gr.Tabs`` and wire its events.
 
-    Args:
-        settings: Deployment settings; read from the environment when None.
-        handlers: The tab's handlers (built from ``settings`` when None).
-
-    Returns:
-        The handlers, e.g. for tests.
+    Its arguments and what it returns are every tab builder's (:mod:`ui.tabs`).
     """
     handlers = handlers or LiveHandlers(settings)
     settings = handlers.settings

@@ -7,8 +7,7 @@ Example:
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,13 +15,12 @@ import gradio as gr
 import numpy as np
 
 import models
-from models.detectors.base import normalize_queries
 from pipeline.configs import SegmentationConfig, field_default
-from pipeline.errors import ConfigError
 from pipeline.jobs import JobStore
+from pipeline.request import config_from_fields
 from pipeline.runtime.summary import RunSummary
 from ui.after_counting import build_privacy_controls, privacy_settings
-from ui.errors import user_error
+from ui.errors import as_gr_errors, user_error
 from ui.layout import (
     preview_image,
     result_video,
@@ -47,8 +45,7 @@ detector looks again: objects already followed keep their id, new ones get the
 next id, and objects whose masks vanish are dropped. The JSON holds each
 object's box, mask area and mask (COCO run-length encoding) for every frame.
 """
-#: The step slider's range; the config accepts any step of at least 1.
-MAX_STEP = 300
+#: The step slider's range (the config takes up to :data:`pipeline.configs.MAX_STEP`).
 SLIDER_MAX_STEP = 60
 
 #: ``/segment`` outputs: preview (RGB), status, result video, masks JSON, summary.
@@ -65,8 +62,9 @@ def build_segmentation_config(
     overrides: Mapping[str, Any] | None = None,
     prompts: str | None = None,
     privacy: Mapping[str, Any] | None = None,
+    **limits: Any,
 ) -> SegmentationConfig:
-    """A request's values as the run's config.
+    """A request's values as the run's config (:func:`pipeline.request.config_from_fields`).
 
     Args:
         segmenter: Registry name, e.g. ``"GSAM2-S"``; empty for the default.
@@ -78,41 +76,28 @@ def build_segmentation_config(
         max_duration_s: Longer videos are refused.
         overrides: Further config fields set by the deployment (or a test).
         privacy: The privacy fields (:func:`ui.after_counting.privacy_settings`).
+        **limits: The deployment's other limits on a video, as config fields.
 
     Returns:
         The frozen config of the run.
 
     Raises:
-        gr.Error: Unknown segmenter, missing text queries, or a step that is
-            not a whole number from 1 to :data:`MAX_STEP`.
+        gr.Error: A segmenter this app does not offer, or what the config
+            refuses (missing text queries, a step that is not a whole number
+            from 1 to :data:`pipeline.configs.MAX_STEP`...).
     """
     name = (segmenter or "").strip() or field_default(SegmentationConfig, "segmenter")
     if name not in allowed:
         raise user_error(f"Unknown segmenter {name!r}. Available: {', '.join(allowed)}.")
-    spec = models.spec("segmenter", name)
-    wanted = normalize_queries(queries)
-    overrides = dict(overrides or {})
-    picked = (prompts or "").strip() or None
-    if spec.open_vocabulary and not wanted and "detector" not in overrides and picked is None:
-        raise user_error(f"{name} finds what you describe: enter text queries, e.g. 'person, dog'.")
-    try:
-        step_value = field_default(SegmentationConfig, "step") if step is None else float(step)
-    except (TypeError, ValueError):
-        raise user_error(f"The step must be a whole number of frames, not {step!r}.") from None
-    if not float(step_value).is_integer() or not 1 <= step_value <= MAX_STEP:
-        raise user_error(f"The step must be a whole number from 1 to {MAX_STEP}, not {step}.")
-    try:
-        config = SegmentationConfig(
-            segmenter=name,
-            queries=wanted,
-            step=int(step_value),
+    fields = {"segmenter": name, "queries": queries, "step": step, "prompts": prompts}
+    with as_gr_errors():
+        return config_from_fields(
+            SegmentationConfig,
+            {**fields, **(privacy or {})},
             max_duration_s=max_duration_s,
-            prompts=picked,
-            **(privacy or {}),
+            **limits,
+            **(overrides or {}),
         )
-    except ConfigError as exc:
-        raise user_error(str(exc)) from None
-    return dataclasses.replace(config, **overrides) if overrides else config
 
 
 class SegmentationHandlers(TabHandlers):
@@ -148,28 +133,19 @@ class SegmentationHandlers(TabHandlers):
     def status_text(self, summary: RunSummary) -> str:
         return summary_text(summary, noun="object", followed=True)
 
-    def _request(
-        self,
-        video: str | None,
-        segmenter: str | None,
-        queries: str | None,
-        step: float | None,
-        prompts: str | None = None,
-        privacy: Mapping[str, Any] | None = None,
-    ) -> SegmentationConfig:
-        return self._checked(
-            video,
-            lambda: build_segmentation_config(
-                segmenter,
-                queries,
-                step,
-                allowed=self.segmenters,
-                max_duration_s=self.settings.max_duration_s,
-                overrides=self.config_overrides,
-                prompts=prompts,
-                privacy=privacy,
-            ),
+    def _builder(self, values: Mapping[str, Any]) -> Callable[[dict[str, Any]], SegmentationConfig]:
+        """The config of ``/segment``'s (or ``/first_frame_segment``'s) values, by parameter name.
+
+        Both endpoints take the same request; gradio reads each one's parameters
+        from its signature, so they are written in each, and read here once.
+        """
+        privacy = privacy_settings(
+            values["privacy"], values["privacy_style"], values["privacy_classes"]
         )
+        return lambda limits: build_segmentation_config(
+            values["segmenter"], values["queries"], values["step"], allowed=self.segmenters,
+            overrides=self.config_overrides, prompts=values["prompts"], privacy=privacy, **limits,
+        )  # fmt: skip
 
     def segment(
         self,
@@ -213,12 +189,9 @@ class SegmentationHandlers(TabHandlers):
             gr.Error: Bad video, unknown segmenter, bad query, missing weights,
                 too-long video, or a failed run.
         """
-        def config() -> SegmentationConfig:
-            hide = privacy_settings(privacy, privacy_style, privacy_classes)
-            return self._request(video, segmenter, queries, step, prompts, hide)
-
+        values = locals()  # the request, by parameter name (gradio reads them from the signature)
         yield from self._reporting(
-            request, lambda: self._stream(request, str(video), config())
+            request, lambda: self._stream(request, self._checked(video, self._builder(values)))
         )
 
     def first_frame(
@@ -252,11 +225,8 @@ class SegmentationHandlers(TabHandlers):
         Raises:
             gr.Error: As for ``/segment``.
         """
-        def config() -> SegmentationConfig:
-            hide = privacy_settings(privacy, privacy_style, privacy_classes)
-            return self._request(video, segmenter, queries, step, prompts, hide)
-
-        return self._first_frame(request, config, video)
+        values = locals()  # the request, by parameter name (gradio reads them from the signature)
+        return self._first_frame(request, video, self._builder(values))
 
 
 def queries_box_values(segmenter: str | None) -> dict[str, str]:
@@ -288,13 +258,7 @@ def build_segmentation_tab(
 
     Registers the API endpoints ``/segment`` and ``/first_frame_segment``.
 
-    Args:
-        settings: Deployment settings; read from the environment when None.
-        handlers: The tab's handlers (built from ``settings`` when None).
-        examples: Example videos offered under the upload box.
-
-    Returns:
-        The handlers, e.g. for tests.
+    Its arguments and what it returns are every tab builder's (:mod:`ui.tabs`).
     """
     handlers = handlers or SegmentationHandlers(settings)
     offered = handlers.segmenters

@@ -37,6 +37,7 @@ import supervision as sv
 from pipeline.errors import ConfigError, VideoError
 from pipeline.io.video import iter_frames, probe
 from pipeline.stages.click_prompts import FIRST_ID, NEGATIVE, POSITIVE, parse_prompts
+from ui.counting import click_canvas
 from ui.render import to_rgb
 
 HELP = """\
@@ -281,13 +282,7 @@ def click_picker(video: gr.Video) -> gr.Textbox:
     with gr.Accordion("Pick objects by hand (click to segment)", open=False,
                       elem_id="seg-click-picker") as picker:  # fmt: skip
         gr.Markdown(HELP)
-        image = gr.Image(
-            label="Click to pick objects",
-            show_label=False,
-            type="numpy",
-            interactive=False,
-            elem_id="seg-click-canvas",
-        )
+        image = click_canvas("Click to pick objects", "seg-click-canvas")
         frame = gr.Slider(
             0, 1, value=0, step=1, label="Frame to pick on (the masks start there)",
             elem_id="seg-click-frame",
