@@ -237,3 +237,19 @@ def drawn_frames(monkeypatch: pytest.MonkeyPatch) -> dict[Path, list[str]]:
 def written_frames(monkeypatch: pytest.MonkeyPatch) -> dict[Path, list[np.ndarray]]:
     """The frames each run hands its H.264 encoder (what it drew, before encoding)."""
     return record_written_frames(monkeypatch, np.copy)
+
+
+@pytest.fixture
+def yolox_runtime_rows() -> set[tuple[str, str, int]]:
+    """The rows a YOLOX-Nano runtime comparison has: (runtime, precision, frames at once).
+
+    ONNX Runtime is measured one frame at a time and one frame per usable core at once.
+    """
+    from models.onnx_sessions import usable_cpus
+
+    cores = usable_cpus()
+    return {
+        ("onnxruntime", "fp32", 1), ("onnxruntime", "fp32", cores),
+        ("onnxruntime", "int8", 1), ("onnxruntime", "int8", cores),
+        ("openvino", "fp32", 1), ("openvino", "int8", 1),
+    }  # fmt: skip
