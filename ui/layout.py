@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import gradio as gr
 import pandas as pd
@@ -158,22 +158,33 @@ def stage_latency_frame(summary: dict[str, Any] | None) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["stage", "ms_per_frame"])
 
 
+class RunHandlers(Protocol):
+    """What :func:`wire_run_buttons` takes of a tab's :class:`ui.streaming.TabHandlers`."""
+
+    def first_frame(self, *args: Any, **kwargs: Any) -> Any:
+        """The First frame handler (a tab's own signature: the tab's request)."""
+
+    def stop(self, request: gr.Request | None = None) -> Any:
+        """Stop the session's run."""
+
+    def first_frame_shown(self) -> str:
+        """The status after a First frame that worked."""
+
+    def error_status(self, request: gr.Request | None = None) -> str:
+        """The status after a First frame or a Run that failed."""
+
+
 def wire_run_buttons(
     buttons: RunButtons,
+    handlers: RunHandlers,
     *,
     inputs: list[gr.components.Component],
-    preview: gr.Image,
-    first_frame: Callable[..., Any],
     first_frame_api: str,
     run: Callable[..., Any],
     run_outputs: list[gr.components.Component],
     run_api: str,
-    stop: Callable[..., Any],
-    stop_outputs: gr.components.Component | None,
+    status: gr.components.Component,
     stop_api: str | None,
-    status: gr.components.Component | None = None,
-    first_frame_status: Callable[..., str] | None = None,
-    error_status: Callable[..., str] | None = None,
 ) -> Any:
     """Wire First frame, Run and Stop; both model calls share the GPU concurrency group.
 
@@ -183,23 +194,25 @@ def wire_run_buttons(
     or a Run that failed, why (private events chained on them: ``.success()``
     and ``.failure()``).
 
+    Every tab wires the same handlers' methods (First frame, Stop and the
+    status after each), so they come as one ``handlers`` rather than one
+    argument each.
+
     Args:
         buttons: The tab's buttons.
+        handlers: The tab's handlers: ``first_frame`` is public as
+            ``/{first_frame_api}`` and its result goes to the preview; ``stop``
+            (private) stops the session's run, which then shows its partial
+            result; ``first_frame_shown`` and ``error_status`` (which gets the
+            request) are the status after a First frame that worked and after
+            a First frame or a Run that failed.
         inputs: The handlers' inputs, in their order.
-        preview: Where the first frame goes.
-        first_frame: The First frame handler, public as ``/{first_frame_api}``.
-        first_frame_api: Its API name.
+        first_frame_api: The First frame API name.
         run: The Run handler (a generator), public as ``/{run_api}``.
         run_outputs: Its outputs, the preview first.
         run_api: Its API name.
-        stop: The Stop handler (private: it stops the session's run, which then
-            shows its partial result).
-        stop_outputs: Where its return value goes (None: nowhere).
-        stop_api: Its API name (None: the function's name).
-        status: The tab's status line (None: First frame leaves it alone).
-        first_frame_status: The status after a First frame that worked.
-        error_status: The status after a First frame or a Run that failed (it
-            gets the request).
+        status: The tab's status line (Stop's answer goes there too).
+        stop_api: Stop's API name (None: the function's name).
 
     Returns:
         The Run event, for more wiring.
@@ -214,20 +227,22 @@ def wire_run_buttons(
             concurrency_id=GPU_CONCURRENCY_ID, **extra,
         )  # fmt: skip
 
-    first_frame_event = endpoint(buttons.first_frame, first_frame, first_frame_api, preview)
+    preview = run_outputs[0]
+    first_frame_event = endpoint(
+        buttons.first_frame, handlers.first_frame, first_frame_api, preview
+    )
     # The live preview must stay visible; a full overlay would cover it.
     run_event = endpoint(buttons.run, run, run_api, run_outputs, show_progress="minimal")
-    if status is not None and first_frame_status is not None and error_status is not None:
-        private = {"outputs": status, "queue": False, "api_visibility": "private"}
-        first_frame_event.success(first_frame_status, **private)
-        first_frame_event.failure(error_status, **private)
-        run_event.failure(error_status, **private)
+    private = {"outputs": status, "queue": False, "api_visibility": "private"}
+    first_frame_event.success(handlers.first_frame_shown, **private)
+    first_frame_event.failure(handlers.error_status, **private)
+    run_event.failure(handlers.error_status, **private)
     # No cancels=: a stopped run ends with its partial result, which the Run
     # handler itself shows.
     buttons.stop.click(
-        stop,
+        handlers.stop,
         inputs=None,
-        outputs=stop_outputs,
+        outputs=status,
         queue=False,
         api_name=stop_api,
         api_visibility="private",

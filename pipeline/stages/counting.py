@@ -54,6 +54,7 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import cv2
@@ -291,29 +292,47 @@ def parse_zone(text: str) -> CountingZone:
     return CountingZone(name, points)
 
 
-def _line_from(value: Any) -> CountingLine:
-    if isinstance(value, CountingLine):
-        return value
-    if isinstance(value, str):
-        return parse_line(value)
-    if isinstance(value, dict) and "name" in value and "points" in value:
-        points = tuple(_pair(p) for p in value["points"])
-        if len(points) != 2:
-            raise GeometryError(f"Line {value['name']!r} needs two points, not {len(points)}.")
-        return CountingLine(str(value["name"]), (points[0], points[1]))
-    raise GeometryError(f"A line is NAME:x1,y1,x2,y2 or {{'name', 'points'}}, not {value!r}.")
+def _line_of(name: Any, points: tuple[Point, ...]) -> CountingLine:
+    if len(points) != 2:
+        raise GeometryError(f"Line {name!r} needs two points, not {len(points)}.")
+    return CountingLine(str(name), (points[0], points[1]))
 
 
-def _zone_from(value: Any) -> CountingZone:
-    if isinstance(value, CountingZone):
+def _zone_of(name: Any, points: tuple[Point, ...]) -> CountingZone:
+    return CountingZone(str(name), points)
+
+
+def _shape_from(
+    value: Any,
+    *,
+    kind: type,
+    parse: Callable[[str], Any],
+    build: Callable[[Any, tuple[Point, ...]], Any],
+    what: str,
+    form: str,
+) -> Any:
+    """``value`` as a ``kind``: one already, a ``form`` text, or a ``{"name", "points"}`` dict.
+
+    Lines and zones take the same three forms; only their parser, their
+    builder from points and their wording differ.
+    """
+    if isinstance(value, kind):
         return value
     if isinstance(value, str):
-        return parse_zone(value)
+        return parse(value)
     if isinstance(value, dict) and "name" in value and "points" in value:
-        return CountingZone(str(value["name"]), tuple(_pair(p) for p in value["points"]))
-    raise GeometryError(
-        f"A zone is NAME:x1,y1,x2,y2,x3,y3,... or {{'name', 'points'}}, not {value!r}."
-    )
+        return build(value["name"], tuple(_pair(p) for p in value["points"]))
+    raise GeometryError(f"A {what} is {form} or {{'name', 'points'}}, not {value!r}.")
+
+
+_line_from = partial(
+    _shape_from, kind=CountingLine, parse=parse_line, build=_line_of, what="line",
+    form="NAME:x1,y1,x2,y2",
+)  # fmt: skip
+_zone_from = partial(
+    _shape_from, kind=CountingZone, parse=parse_zone, build=_zone_of, what="zone",
+    form="NAME:x1,y1,x2,y2,x3,y3,...",
+)  # fmt: skip
 
 
 def _each(values: Any, convert: Callable[[Any], Any], what: str) -> tuple[Any, ...]:

@@ -275,18 +275,13 @@ def build_depth_tab(
     upload.failure(handlers.error_status, outputs=status, queue=False, api_visibility="private")
     wire_run_buttons(
         buttons,
+        handlers,
         inputs=inputs,
-        preview=preview,
-        first_frame=handlers.first_frame,
         first_frame_api="first_frame_depth",
         run=handlers.depth,
         run_outputs=[preview, status, result, summary],
         run_api="depth",
-        stop=handlers.stop,
-        stop_outputs=status,
         status=status,
-        first_frame_status=handlers.first_frame_shown,
-        error_status=handlers.error_status,
         stop_api="stop_depth",
     )
     return handlers

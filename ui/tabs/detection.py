@@ -508,21 +508,16 @@ def build_detection_tab(
     )
     wire_run_buttons(
         buttons,
+        handlers,
         inputs=[
             video, detector, size, queries, confidence, object_depth, counting, tracker,
             runtime, *after_counting, detect_every,
         ],  # fmt: skip
-        preview=preview,
-        first_frame=handlers.first_frame,
         first_frame_api="first_frame",
         run=handlers.detect,
         run_outputs=[preview, status, result, tracks, tables, summary],
         run_api="detect",
-        stop=handlers.stop,
-        stop_outputs=status,
         status=status,
-        first_frame_status=handlers.first_frame_shown,
-        error_status=handlers.error_status,
         stop_api=None,
     )
     # The heat map comes with the tables (the /detect outputs stay as they were).

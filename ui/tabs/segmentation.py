@@ -316,18 +316,13 @@ def build_segmentation_tab(
     )
     wire_run_buttons(
         buttons,
+        handlers,
         inputs=[video, segmenter, queries, step, prompts, *privacy],
-        preview=preview,
-        first_frame=handlers.first_frame,
         first_frame_api="first_frame_segment",
         run=handlers.segment,
         run_outputs=[preview, status, result, masks, summary],
         run_api="segment",
-        stop=handlers.stop,
-        stop_outputs=status,
         status=status,
-        first_frame_status=handlers.first_frame_shown,
-        error_status=handlers.error_status,
         stop_api="stop_segment",
     )
     return handlers
