@@ -20,6 +20,9 @@ from ui.streaming import QUEUE_FULL_WAIT
 from ui.tabs.detection import DetectionHandlers
 
 SLOW = DetectionConfig(detector="test_shapes", detector_options=(("delay_s", 0.2),))
+#: A run that keeps the one device far longer than any wait a test makes for it (12 frames
+#: of 2 s): a loaded machine cannot let it finish before the test is done with it.
+HOLDS_THE_DEVICE = DetectionConfig(detector="test_shapes", detector_options=(("delay_s", 2.0),))
 
 
 @pytest.fixture(scope="module")
@@ -113,7 +116,7 @@ def test_the_page_waits_in_line_while_others_fill_the_queue_and_keeps_to_its_sha
     settings: Settings, store: JobStore, clip: Path, tmp_path: Path
 ) -> None:
     handlers = DetectionHandlers(settings, jobs=store)
-    running = store.submit(upload(clip, tmp_path), SLOW, client="address:rest-a")
+    running = store.submit(upload(clip, tmp_path), HOLDS_THE_DEVICE, client="address:rest-a")
     waiting = store.submit(upload(clip, tmp_path), SLOW, client="address:rest-b")
     # The queue is full of others' jobs: the page says so and waits, no refusal.
     run = handlers.detect(
@@ -152,3 +155,41 @@ def test_a_benchmark_counts_against_its_client_s_share(
     assert refused.value.client_over_share
     store.delete(waiting.id)
     store.delete(running.id)
+
+
+#: A page's run left mid-way, its generator never closed: collected only as the interpreter
+#: exits, when no thread can start any more.
+ABANDONED_RUN = """
+import sys
+from pathlib import Path
+import synthetic  # registers the test_shapes detector
+from ui.settings import Settings
+from ui.tabs.detection import DetectionHandlers
+from pipeline.jobs import JobStore
+
+clip, folder = sys.argv[1], Path(sys.argv[2])
+store = JobStore(folder, devices=1, sweep_interval_s=None)
+handlers = DetectionHandlers(Settings(output_dir=folder), jobs=store)
+run = handlers.detect(clip, "test_shapes", None, "", 0.3)
+while not str(next(run)[1]).startswith("Processing"):
+    pass
+print("running", flush=True)
+"""
+
+
+def test_a_page_run_left_running_does_not_hold_the_interpreter_at_exit(
+    clip: Path, tmp_path: Path
+) -> None:
+    """Its generator's clean-up stops the job and does not drain it while the interpreter exits."""
+    import os
+    import subprocess
+    import sys
+
+    tests = Path(__file__).resolve().parent
+    env = {**os.environ, "PYTHONPATH": f"{tests.parent}:{tests}"}
+    done = subprocess.run(
+        [sys.executable, "-c", ABANDONED_RUN, str(clip), str(tmp_path / "jobs")],
+        capture_output=True, text=True, timeout=60, env=env, cwd=tests.parent,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "running" in done.stdout

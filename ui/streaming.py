@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import shutil
+import sys
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -290,9 +291,12 @@ class TabHandlers:
                     self.jobs.stop(job.id)
                 except UnknownJob:  # deleted over REST meanwhile: stop its run all the same
                     job.request_stop()
-                with contextlib.suppress(Exception):
-                    for _ in events:
-                        pass
+                # Not at the interpreter's exit (a generator collected then): no thread
+                # can start any more, and the run would wait for its threads for ever.
+                if not sys.is_finalizing():
+                    with contextlib.suppress(Exception):
+                        for _ in events:
+                            pass
                 raise
         # Cancelled while it waited, or stopped before it had a result.
         yield (image, STOPPED, *pending)
