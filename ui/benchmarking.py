@@ -203,6 +203,17 @@ def _measured_config(detector: str | None, size: str | None, **fixed: Any) -> De
     return config_from_fields(DetectionConfig, fields, max_duration_s=None, **fixed)
 
 
+def measured_clip(video: str | Path | None) -> Path:
+    """The clip a measure runs on: ``video``, or the example clip when None, checked readable.
+
+    Raises:
+        VideoError: The video is unreadable.
+    """
+    path = Path(video) if video else EXAMPLE_CLIP
+    check_video(path, None)
+    return path
+
+
 def run_benchmark(
     jobs: JobStore,
     video: str | Path | None,
@@ -232,8 +243,7 @@ def run_benchmark(
         RunStopped: Stopped or cancelled while it ran.
         PipelineError: Cancelled while it waited.
     """
-    path = Path(video) if video else EXAMPLE_CLIP
-    check_video(path, None)
+    path = measured_clip(video)
     with jobs.exclusive("benchmark", source=source, cancel=cancel, client=client) as job:
 
         def stopped() -> bool:
@@ -306,8 +316,7 @@ def run_runtime_comparison(
         QueueFull: Every device is busy and the queue (or the client's share) is full.
         PipelineError: Cancelled while it waited.
     """
-    path = Path(video) if video else EXAMPLE_CLIP
-    check_video(path, None)
+    path = measured_clip(video)
     with jobs.exclusive("runtimes", source=source, cancel=cancel, client=client) as job:
         results = runtime_comparison.compare_runtimes(config, path)
         results["video"] = path.name
@@ -332,8 +341,7 @@ def run_profile(
     Returns:
         :func:`pipeline.evaluation.profiling.profile`'s result, with ``job_id``.
     """
-    path = Path(video) if video else EXAMPLE_CLIP
-    check_video(path, None)
+    path = measured_clip(video)
     with jobs.exclusive("profile", source=source, client=client) as job:
         result = profiling.profile(config, path, job.folder)
         job.outputs["trace"] = Path(result["trace"])

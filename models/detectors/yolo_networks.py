@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from models.onnx_sessions import FrameParallelSession, run_frames
+from models.onnx_sessions import FrameParallelSession
 from models.transfer import PinnedUploader
 
 log = logging.getLogger(__name__)
@@ -211,7 +211,7 @@ class OnnxRuntimeYolo(ExportedYolo):
         """Run the network; returns the raw head output (N, 4 + classes, anchors)."""
         if isinstance(self.session, FrameParallelSession) and len(blob) > 1:
             feeds = [{self._input: blob[i : i + 1]} for i in range(len(blob))]
-            return np.concatenate(run_frames(self.session, feeds))
+            return np.concatenate(self.session.run_each(feeds))
         return self.session.run(None, {self._input: blob})[0]
 
 
