@@ -80,6 +80,12 @@ HOTA_TIE = 0.005
 # ByteTrack's score thresholds start high: the guard rules out the low ones.
 _THRESHOLDS = (0.3, 0.45, 0.6, 0.75, 0.9, 1.0)
 _LOW_THRESHOLDS = (0.12, 0.25, 0.4)
+_BOTSORT_ROUNDS = {
+    "track_activation_threshold": _THRESHOLDS,
+    "high_conf_det_threshold": _LOW_THRESHOLDS,
+    "minimum_iou_threshold_first_assoc": (0.1, 0.2, 0.3),
+    "minimum_consecutive_frames": (1, 2, 3),
+}
 GRIDS: dict[str, dict[str, tuple[Any, ...]]] = {
     "bytetrack": {
         "track_activation_threshold": (0.5, 0.6, 0.7, 0.8, 0.9),
@@ -100,12 +106,7 @@ GRIDS: dict[str, dict[str, tuple[Any, ...]]] = {
         "minimum_consecutive_frames": (1, 2, 3),
         "direction_consistency_weight": (0.0, 0.2),
     },
-    "botsort": {
-        "track_activation_threshold": _THRESHOLDS,
-        "high_conf_det_threshold": _LOW_THRESHOLDS,
-        "minimum_iou_threshold_first_assoc": (0.1, 0.2, 0.3),
-        "minimum_consecutive_frames": (1, 2, 3),
-    },
+    "botsort": _BOTSORT_ROUNDS,
     "cbiou": {
         "track_activation_threshold": _THRESHOLDS,
         "high_conf_det_threshold": _LOW_THRESHOLDS,
@@ -113,12 +114,8 @@ GRIDS: dict[str, dict[str, tuple[Any, ...]]] = {
         "minimum_consecutive_frames": (1, 2),
         "buffer_ratio_first": (0.1, 0.3),
     },
-    "mcbyte": {
-        "track_activation_threshold": _THRESHOLDS,
-        "high_conf_det_threshold": _LOW_THRESHOLDS,
-        "minimum_iou_threshold_first_assoc": (0.1, 0.2, 0.3),
-        "minimum_consecutive_frames": (1, 2, 3),
-    },
+    # McByte's box mode takes BoT-SORT's association parameters: the same grid.
+    "mcbyte": _BOTSORT_ROUNDS,
 }
 
 

@@ -20,6 +20,7 @@ from pipeline.configs import DepthConfig, field_default
 from pipeline.request import config_from_fields
 from pipeline.runtime.summary import RunSummary
 from pipeline.stages.depth_display import COLORMAPS
+from ui.endpoints import takes_request_of
 from ui.layout import (
     GPU_CONCURRENCY_ID,
     preview_image,
@@ -154,14 +155,8 @@ class DepthHandlers(TabHandlers):
             request, lambda: self._stream(request, self._checked(video, build))
         )
 
-    def first_frame(
-        self,
-        video: str | None,
-        size: str | None,
-        colormap: str | None,
-        view: str | None,
-        request: gr.Request | None = None,
-    ) -> np.ndarray:
+    @takes_request_of(depth)
+    def first_frame(self, values: dict[str, Any]) -> np.ndarray:  # noqa: D417 (its Args are the endpoint's)
         """The first frame's depth only: shown as soon as a video is loaded.
 
         Args:
@@ -177,16 +172,11 @@ class DepthHandlers(TabHandlers):
         Raises:
             gr.Error: As for ``/depth``.
         """
-        return self._first_frame(request, video, self._builder(size, colormap, view))
+        build = self._builder(values["size"], values["colormap"], values["view"])
+        return self._first_frame(values["request"], values["video"], build)
 
-    def first_frame_on_upload(
-        self,
-        video: str | None,
-        size: str | None,
-        colormap: str | None,
-        view: str | None,
-        request: gr.Request | None = None,
-    ) -> tuple[Any, str]:
+    @takes_request_of(depth)
+    def first_frame_on_upload(self, values: dict[str, Any]) -> tuple[Any, str]:
         """The first frame's depth as soon as a video is uploaded, when the weights are here.
 
         When they are not, the page already says so under the size: nothing is
@@ -196,12 +186,12 @@ class DepthHandlers(TabHandlers):
             ``(preview, status)``.
         """
         try:
-            missing = weights_note("depth", MODEL, (size or "").strip() or None)
+            missing = weights_note("depth", MODEL, (values["size"] or "").strip() or None)
         except models.UnknownModelError:
             missing = ""  # an unknown size: the run says which are valid
         if missing:
             return gr.skip(), f"{missing} The first frame's depth is not computed."
-        return self.first_frame(video, size, colormap, view, request), self.first_frame_shown()
+        return self.first_frame(**values), self.first_frame_shown()
 
 
 def _size_changed(size: str | None) -> str:

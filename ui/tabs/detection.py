@@ -27,6 +27,7 @@ from ui.after_counting import (
     heatmap_image,
 )
 from ui.components import api_values
+from ui.endpoints import takes_request_of
 from ui.layout import (
     preview_image,
     result_video,
@@ -235,32 +236,8 @@ class DetectionHandlers(TabHandlers):
             lambda: self._stream(request, self._checked(video, self._builder(values))),
         )
 
-    def first_frame(
-        self,
-        video: str | None,
-        detector: str | None,
-        size: str | None,
-        queries: str | None,
-        confidence: float | None,
-        object_depth: bool | None = False,
-        counting: str | None = "",
-        tracker: str | None = "",
-        runtime: str | None = "",
-        paths: bool | None = False,
-        heatmap: bool | None = False,
-        heatmap_overlay: bool | None = False,
-        privacy: bool | None = False,
-        privacy_style: str | None = "blur",
-        privacy_classes: str | None = "",
-        slicing: bool | None = False,
-        slice_size: float | None = None,
-        speed: bool | None = False,
-        speed_area: str | None = "",
-        speed_area_width_m: float | None = None,
-        speed_area_length_m: float | None = None,
-        detect_every: str | float | None = "",
-        request: gr.Request | None = None,
-    ) -> np.ndarray:
+    @takes_request_of(detect)
+    def first_frame(self, values: dict[str, Any]) -> np.ndarray:  # noqa: D417 (its Args are the endpoint's)
         """Detect objects in the first frame only: a quick check of the settings.
 
         Args:
@@ -296,8 +273,7 @@ class DetectionHandlers(TabHandlers):
         Raises:
             gr.Error: As for ``/detect``.
         """
-        values = locals()  # the request, by parameter name (gradio reads them from the signature)
-        return self._first_frame(request, video, self._builder(values))
+        return self._first_frame(values["request"], values["video"], self._builder(values))
 
 
 def _sizes(detector: str | None) -> tuple[str, ...]:

@@ -20,6 +20,7 @@ from pipeline.jobs import JobStore
 from pipeline.request import config_from_fields
 from pipeline.runtime.summary import RunSummary
 from ui.after_counting import build_privacy_controls, privacy_settings
+from ui.endpoints import takes_request_of
 from ui.errors import as_gr_errors, user_error
 from ui.layout import (
     preview_image,
@@ -194,18 +195,8 @@ class SegmentationHandlers(TabHandlers):
             request, lambda: self._stream(request, self._checked(video, self._builder(values)))
         )
 
-    def first_frame(
-        self,
-        video: str | None,
-        segmenter: str | None,
-        queries: str | None,
-        step: float | None,
-        prompts: str | None = None,
-        privacy: bool | None = False,
-        privacy_style: str | None = "blur",
-        privacy_classes: str | None = "",
-        request: gr.Request | None = None,
-    ) -> np.ndarray:
+    @takes_request_of(segment)
+    def first_frame(self, values: dict[str, Any]) -> np.ndarray:  # noqa: D417 (its Args are the endpoint's)
         """Segment the first frame only: a quick check of the settings.
 
         Args:
@@ -225,8 +216,7 @@ class SegmentationHandlers(TabHandlers):
         Raises:
             gr.Error: As for ``/segment``.
         """
-        values = locals()  # the request, by parameter name (gradio reads them from the signature)
-        return self._first_frame(request, video, self._builder(values))
+        return self._first_frame(values["request"], values["video"], self._builder(values))
 
 
 def queries_box_values(segmenter: str | None) -> dict[str, str]:
