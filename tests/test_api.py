@@ -119,6 +119,8 @@ def test_api_lists_named_endpoints(client: Client) -> None:
         "detect_every",
     ]
     assert len(endpoints["/detect"]["returns"]) == 6
+    # The first frame takes the run's request (ui.endpoints): the same parameters.
+    assert endpoints["/first_frame"]["parameters"] == endpoints["/detect"]["parameters"]
 
 
 def test_detect_streams_previews_before_the_result(detect_run: list[tuple]) -> None:
