@@ -33,6 +33,17 @@ WEIGHT_ENV_VARS = (
     "YOLOX_NANO_URL",
 )
 TINY_VOCAB = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", ".", "a", "person", "red", "car", "dog")
+#: One tiny encoder-decoder for both DETR-family fixtures, each adding its own width and
+#: decoder depth; the backbone is built from its transformers config, not fetched from timm.
+TINY_DETR_TRANSFORMER = {
+    "use_timm_backbone": False,
+    "encoder_layers": 1,
+    "encoder_attention_heads": 2,
+    "decoder_attention_heads": 2,
+    "encoder_ffn_dim": 16,
+    "decoder_ffn_dim": 16,
+    "num_queries": 10,
+}
 
 
 def random_frames(n: int = 2, height: int = 96, width: int = 128) -> list[np.ndarray]:
@@ -76,18 +87,12 @@ def tiny_detr(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     labels = {0: "person", 1: "N/A", 2: "car"}
     config = DetrConfig(
-        use_timm_backbone=False,
         backbone_config=backbone,
         d_model=16,
-        encoder_layers=1,
         decoder_layers=1,
-        encoder_attention_heads=2,
-        decoder_attention_heads=2,
-        encoder_ffn_dim=16,
-        decoder_ffn_dim=16,
-        num_queries=10,
         id2label=labels,
         label2id={v: k for k, v in labels.items()},
+        **TINY_DETR_TRANSFORMER,
     )
     folder = tmp_path_factory.mktemp("tiny-detr")
     DetrForObjectDetection(config).save_pretrained(folder)
@@ -131,21 +136,15 @@ def tiny_grounding_dino(tmp_path_factory: pytest.TempPathFactory) -> Path:
     # d_model must be a multiple of 32 (GroupNorm), and two decoder layers are
     # needed for the tied box heads.
     config = GroundingDinoConfig(
-        use_timm_backbone=False,
         backbone_config=swin,
-        text_config=text,
         d_model=32,
-        encoder_layers=1,
         decoder_layers=2,
-        encoder_attention_heads=2,
-        decoder_attention_heads=2,
-        encoder_ffn_dim=16,
-        decoder_ffn_dim=16,
-        num_queries=10,
+        text_config=text,
+        max_text_len=16,
         num_feature_levels=4,
         encoder_n_points=2,
         decoder_n_points=2,
-        max_text_len=16,
+        **TINY_DETR_TRANSFORMER,
     )
     GroundingDinoForObjectDetection(config).save_pretrained(folder)
     processor = GroundingDinoProcessor(
