@@ -50,12 +50,21 @@ class SamVideoModel:
     """A ``transformers`` SAM video model whose every step runs under :func:`model_step`.
 
     A mixin for :class:`models.base.Model` subclasses (which hold ``lock`` and
-    ``device``) that hold the ``transformers`` model as ``model``.
+    ``device``): it holds the ``transformers`` model and its processor.
+
+    Attributes:
+        model: The ``transformers`` video model.
+        processor: Its video processor.
     """
 
     lock: threading.Lock | threading.RLock
     device: str
-    model: Any
+
+    def __init__(self, model: Any, processor: Any, **settings: Any) -> None:
+        # The rest (device, weights, licence...) is the Model base's, after this mixin.
+        super().__init__(**settings)
+        self.model = model
+        self.processor = processor
 
     @property
     def image_size(self) -> int:
