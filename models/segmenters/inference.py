@@ -2,9 +2,10 @@
 
 SAM 2.1, EdgeTAM and SAM 3 share one rule: a model instance serves one step at a
 time (sessions of several runs take turns), and on CUDA their weights run in
-bfloat16 as Meta's own predictors do. :class:`SamVideoModel` holds a step that way,
-:func:`propagated` walks a session's frames one step each, and :class:`WindowSession`
-is what their sessions over a window have in common.
+bfloat16 as Meta's own predictors do. :class:`SamVideoModel` holds the model and its
+processor and runs a step that way, :func:`propagated` walks a session's frames one
+step each, and :class:`WindowSession` is what their sessions over a window have in
+common.
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ class SamVideoModel:
     device: str
 
     def __init__(self, model: Any, processor: Any, **settings: Any) -> None:
-        # The rest (device, weights, licence...) is the Model base's, after this mixin.
+        # Model, after this mixin in a subclass's bases, takes the rest (device, weights...).
         super().__init__(**settings)
         self.model = model
         self.processor = processor
