@@ -15,10 +15,7 @@ id, or ``random:<size>``), else the size's Hub checkpoint.
 
 from __future__ import annotations
 
-from models.detectors.realtime_detr_family import Architecture, Family, decoder_width, hgnet_v2
-
-#: HGNetV2-B0, the backbone of n and s.
-_HGNETV2_B0 = hgnet_v2("B0")
+from models.detectors.realtime_detr_family import Family, decoder_width, hgnet_v2_architecture
 
 FAMILY = Family(
     name="d_fine",
@@ -33,8 +30,9 @@ FAMILY = Family(
         "x": "ustc-community/dfine-xlarge-coco",
     },
     architectures={
-        "n": Architecture(
-            config={
+        "n": hgnet_v2_architecture(
+            "B0",
+            {
                 **decoder_width(128, 2),
                 "encoder_in_channels": [512, 1024],
                 "encoder_ffn_dim": 512,
@@ -46,42 +44,39 @@ FAMILY = Family(
                 "depth_mult": 0.5,
                 "hidden_expansion": 0.34,
             },
-            backbone_type="hgnet_v2",
-            backbone={**_HGNETV2_B0, "out_indices": [3, 4]},
+            out_indices=[3, 4],
         ),
-        "s": Architecture(
-            config={
+        "s": hgnet_v2_architecture(
+            "B0",
+            {
                 "encoder_in_channels": [256, 512, 1024],
                 "decoder_n_points": [3, 6, 3],
                 "decoder_layers": 3,
                 "depth_mult": 0.34,
                 "hidden_expansion": 0.5,
             },
-            backbone_type="hgnet_v2",
-            backbone=_HGNETV2_B0,
         ),
-        "m": Architecture(
-            config={
+        "m": hgnet_v2_architecture(
+            "B2",
+            {
                 "encoder_in_channels": [384, 768, 1536],
                 "decoder_n_points": [3, 6, 3],
                 "decoder_layers": 4,
                 "depth_mult": 0.67,
             },
-            backbone_type="hgnet_v2",
-            backbone=hgnet_v2("B2"),
         ),
-        "l": Architecture(
-            config={
+        "l": hgnet_v2_architecture(
+            "B4",
+            {
                 "encoder_in_channels": [512, 1024, 2048],
                 "encoder_ffn_dim": 1024,
                 "decoder_n_points": [3, 6, 3],
                 "decoder_layers": 6,
             },
-            backbone_type="hgnet_v2",
-            backbone=hgnet_v2("B4"),
         ),
-        "x": Architecture(
-            config={
+        "x": hgnet_v2_architecture(
+            "B5",
+            {
                 "encoder_in_channels": [512, 1024, 2048],
                 "encoder_hidden_dim": 384,
                 "encoder_ffn_dim": 2048,
@@ -89,8 +84,6 @@ FAMILY = Family(
                 "decoder_n_points": [3, 6, 3],
                 "decoder_layers": 6,
             },
-            backbone_type="hgnet_v2",
-            backbone=hgnet_v2("B5"),
         ),
     },
     default_size="s",

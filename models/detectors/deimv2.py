@@ -23,7 +23,12 @@ id, or ``random:<size>``), else the size's Hub checkpoint.
 from __future__ import annotations
 
 from models.detectors import d_fine
-from models.detectors.realtime_detr_family import Architecture, Family, decoder_width, hgnet_v2
+from models.detectors.realtime_detr_family import (
+    Architecture,
+    Family,
+    decoder_width,
+    hgnet_v2_architecture,
+)
 
 FAMILY = Family(
     name="deimv2",
@@ -36,8 +41,9 @@ FAMILY = Family(
         "s": "harshaljanjani/DEIMv2_DINOv3_S_COCO_Transformers",
     },
     architectures={
-        "pico": Architecture(
-            config={
+        "pico": hgnet_v2_architecture(
+            "Pico",
+            {
                 **decoder_width(112, 2),
                 "encoder_type": "lite",
                 "encoder_layers": 0,
@@ -52,14 +58,15 @@ FAMILY = Family(
                 "share_bbox_head": True,
                 "use_gateway": False,
             },
-            backbone_type="hgnet_v2",
-            backbone=hgnet_v2("Pico", out_indices=[3], depths=[3, 3, 3]),
+            out_indices=[3],
+            depths=[3, 3, 3],
         ),
-        "n": Architecture(
+        "n": hgnet_v2_architecture(
+            "B0",
             # D-FINE-N's hybrid encoder and decoder, which DEIMv2 trains with its own matching.
-            config={**d_fine.FAMILY.architectures["n"].config, "num_queries": 300},
-            backbone_type="hgnet_v2",
-            backbone=hgnet_v2("B0", out_indices=[3, 4], depths=[3, 3, 3, 3]),
+            {**d_fine.FAMILY.architectures["n"].config, "num_queries": 300},
+            out_indices=[3, 4],
+            depths=[3, 3, 3, 3],
         ),
         "s": Architecture(
             config={

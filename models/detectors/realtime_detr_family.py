@@ -178,6 +178,27 @@ def hgnet_v2(
     }
 
 
+def hgnet_v2_architecture(variant: str, config: Mapping[str, Any], **backbone: Any) -> Architecture:
+    """A published size whose backbone is an HGNetV2 variant (D-FINE's sizes, DEIMv2's Pico and N).
+
+    Args:
+        variant: The backbone, a key of :data:`HGNETV2_VARIANTS`.
+        config: Settings of the detector's config.
+        **backbone: Further backbone settings, as :func:`hgnet_v2` takes them
+            (``out_indices``, ``depths``...).
+
+    Returns:
+        The architecture.
+
+    Example:
+        >>> hgnet_v2_architecture("B0", {"decoder_layers": 3}).backbone_type
+        'hgnet_v2'
+    """
+    return Architecture(
+        config=config, backbone_type="hgnet_v2", backbone=hgnet_v2(variant, **backbone)
+    )
+
+
 def decoder_width(width: int, levels: int) -> dict[str, Any]:
     """Settings of a DETR whose encoder and decoder share one width at every feature level.
 

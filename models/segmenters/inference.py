@@ -2,9 +2,10 @@
 
 SAM 2.1, EdgeTAM and SAM 3 share one rule: a model instance serves one step at a
 time (sessions of several runs take turns), and on CUDA their weights run in
-bfloat16 as Meta's own predictors do. :class:`SamVideoModel` holds a step that way,
-:func:`propagated` walks a session's frames one step each, and :class:`WindowSession`
-is what their sessions over a window have in common.
+bfloat16 as Meta's own predictors do. :class:`SamVideoModel` holds the model and its
+processor and runs a step that way, :func:`propagated` walks a session's frames one
+step each, and :class:`WindowSession` is what their sessions over a window have in
+common.
 """
 
 from __future__ import annotations
@@ -50,12 +51,21 @@ class SamVideoModel:
     """A ``transformers`` SAM video model whose every step runs under :func:`model_step`.
 
     A mixin for :class:`models.base.Model` subclasses (which hold ``lock`` and
-    ``device``) that hold the ``transformers`` model as ``model``.
+    ``device``): it holds the ``transformers`` model and its processor.
+
+    Attributes:
+        model: The ``transformers`` video model.
+        processor: Its video processor.
     """
 
     lock: threading.Lock | threading.RLock
     device: str
-    model: Any
+
+    def __init__(self, model: Any, processor: Any, **settings: Any) -> None:
+        # Model, after this mixin in a subclass's bases, takes the rest (device, weights...).
+        super().__init__(**settings)
+        self.model = model
+        self.processor = processor
 
     @property
     def image_size(self) -> int:

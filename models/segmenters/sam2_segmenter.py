@@ -47,14 +47,14 @@ class Sam2VideoSegmenter(SamVideoModel, Model):
         license: str = "",
     ) -> None:
         super().__init__(
+            model,
+            processor,
             device=device,
             weights=weights,
             size=variant.key,
             random_weights=random_weights,
             license=license,
         )
-        self.model = model
-        self.processor = processor
         self.name = name
         self.detector = detector
         self.open_vocabulary = open_vocabulary

@@ -200,10 +200,8 @@ class Sam3Segmenter(SamVideoModel, Model):
     open_vocabulary = True
 
     def __init__(self, model: Any, processor: Any, **kwargs: Any) -> None:
-        super().__init__(size=SIZE, license=LICENSE, **kwargs)
+        super().__init__(model, processor, size=SIZE, license=LICENSE, **kwargs)
         self.name = NAME
-        self.model = model
-        self.processor = processor
 
     def validate_queries(self, queries: str | Sequence[str] | None) -> tuple[str, ...]:
         """The queries, normalised; SAM 3 needs at least one.
