@@ -9,15 +9,18 @@ gets every core.
 
 from __future__ import annotations
 
+import functools
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
 CPU_PROVIDER = "CPUExecutionProvider"
+ItemT = TypeVar("ItemT")
+ResultT = TypeVar("ResultT")
 
 
 def usable_cpus() -> int:
@@ -109,18 +112,37 @@ class FrameParallelSession:
         """The first output for each feed, the feeds split among the per-core sessions."""
         if self._pool is None or len(feeds) < 2:
             return [self.session.run(None, feed)[0] for feed in feeds]
-        # One share per core (every n-th feed): each thread keeps to its own session.
-        shares = [list(range(i, len(feeds), self.workers)) for i in range(self.workers)]
+        runners = [functools.partial(_first_output, session) for session in self._per_core]
+        return run_split(self._pool, runners, feeds)
 
-        def run_share(share: tuple[int, list[int]]) -> list[tuple[int, np.ndarray]]:
-            session = self._per_core[share[0]]
-            return [(i, session.run(None, feeds[i])[0]) for i in share[1]]
 
-        outputs: list[np.ndarray | None] = [None] * len(feeds)
-        for part in self._pool.map(run_share, enumerate(shares)):
-            for i, output in part:
-                outputs[i] = output
-        return outputs  # type: ignore[return-value]
+def _first_output(session: Any, feed: dict[str, np.ndarray]) -> np.ndarray:
+    return session.run(None, feed)[0]
+
+
+def run_split(
+    pool: ThreadPoolExecutor, runners: Sequence[Callable[[ItemT], ResultT]], items: Sequence[ItemT]
+) -> list[ResultT]:
+    """Each item through one of ``runners``, the runners at once on ``pool``, results in order.
+
+    The n-th runner takes every n-th item, in its own thread: a runner (a
+    single-threaded session) is never called from two threads at once.
+
+    Example:
+        >>> with ThreadPoolExecutor(2) as pool:
+        ...     run_split(pool, [lambda x: ("a", x), lambda x: ("b", x)], [1, 2, 3])
+        [('a', 1), ('b', 2), ('a', 3)]
+    """
+    shares = [range(i, len(items), len(runners)) for i in range(len(runners))]
+
+    def run_share(n: int) -> list[tuple[int, ResultT]]:
+        return [(i, runners[n](items[i])) for i in shares[n]]
+
+    results: list[Any] = [None] * len(items)
+    for part in pool.map(run_share, range(len(runners))):
+        for i, result in part:
+            results[i] = result
+    return results
 
 
 def run_frames(session: Any, feeds: Sequence[dict[str, np.ndarray]]) -> list[np.ndarray]:
@@ -139,6 +161,11 @@ def run_frames(session: Any, feeds: Sequence[dict[str, np.ndarray]]) -> list[np.
     return [session.run(None, feed)[0] for feed in feeds]
 
 
-def frames_at_once(session: Any) -> int:
-    """How many frames ``session`` runs at once (the CPU batch size it is best fed)."""
-    return session.workers if isinstance(session, FrameParallelSession) else 1
+def frames_at_once(model: Any) -> int:
+    """How many frames ``model`` runs at once (the CPU batch size it is best fed).
+
+    ``model`` is a :class:`FrameParallelSession`, an
+    :class:`~models.openvino_models.OpenVinoModel` (both have ``workers``), or
+    any other session, which runs one frame at a time.
+    """
+    return int(getattr(model, "workers", 1))

@@ -38,6 +38,7 @@ AUTO = "auto"
 #: The precision of a runtime name without a suffix.
 FLOAT = "fp32"
 INT8 = "int8"
+BF16 = "bf16"
 #: What a detector that declares no runtimes takes (it runs on PyTorch).
 TORCH_ONLY = (AUTO, "torch")
 MEASURE_ENV_VAR = "VIDEO_APP_MEASURE_RUNTIMES"

@@ -243,13 +243,18 @@ def written_frames(monkeypatch: pytest.MonkeyPatch) -> dict[Path, list[np.ndarra
 def yolox_runtime_rows() -> set[tuple[str, str, int]]:
     """The rows a YOLOX-Nano runtime comparison has: (runtime, precision, frames at once).
 
-    ONNX Runtime is measured one frame at a time and one frame per usable core at once.
+    Every runtime is measured one frame at a time and one frame per usable core at
+    once; bf16 where the CPU has it.
     """
     from models.onnx_sessions import usable_cpus
+    from models.openvino_models import bf16_supported
 
-    cores = usable_cpus()
+    precisions = {"onnxruntime": ("fp32", "int8"), "openvino": ("fp32", "int8")}
+    if bf16_supported():
+        precisions["openvino"] += ("bf16",)
     return {
-        ("onnxruntime", "fp32", 1), ("onnxruntime", "fp32", cores),
-        ("onnxruntime", "int8", 1), ("onnxruntime", "int8", cores),
-        ("openvino", "fp32", 1), ("openvino", "int8", 1),
-    }  # fmt: skip
+        (engine, precision, frames)
+        for engine, offered in precisions.items()
+        for precision in offered
+        for frames in {1, usable_cpus()}
+    }

@@ -22,7 +22,6 @@ import synthetic
 from chromium import chromium
 
 import models
-from models.onnx_sessions import usable_cpus
 from pipeline import ConfigError, DetectionConfig, PipelineError, RunStopped
 from pipeline.evaluation import benchmark, benchmark_grid
 from pipeline.evaluation.analysis import analyze
@@ -410,7 +409,9 @@ def test_a_page_benchmark_whose_client_disconnects_is_cancelled(
     assert job.status is JobStatus.STOPPED, (job.status, job.error)
 
 
-def test_named_endpoints(server: str, tmp_path: Path) -> None:
+def test_named_endpoints(
+    server: str, tmp_path: Path, yolox_runtime_rows: set[tuple[str, str, int]]
+) -> None:
     from gradio_client import Client, handle_file
 
     client = Client(server, verbose=False, download_files=str(tmp_path))
@@ -431,9 +432,8 @@ def test_named_endpoints(server: str, tmp_path: Path) -> None:
     table, text, figures = client.predict(
         None, "yolox_nano", "", 4, api_name="/benchmark_runtimes"
     )
-    # Four runtimes, ONNX Runtime's two also one frame per core at once.
-    rows = 4 + 2 * (usable_cpus() > 1)
-    assert len(table["data"]) == rows and "auto" in text and figures["frames"] == 4
+    assert len(table["data"]) == len(yolox_runtime_rows)
+    assert "auto" in text and figures["frames"] == 4
 
 
 @pytest.mark.browser

@@ -1,6 +1,6 @@
-"""CPU runtimes: every detector takes ``runtime``, OpenVINO, int8 that keeps accuracy, ``auto``.
+"""CPU runtimes: every detector takes ``runtime``, OpenVINO, int8 and bf16 that keep accuracy.
 
-The int8 check uses the real YOLOX-Nano on the real TUD-Campus clip: person
+The int8 and bf16 check uses the real YOLOX-Nano on the real TUD-Campus clip: person
 precision and recall at IoU 0.5 may not fall more than one point below float32's.
 """
 
@@ -15,10 +15,11 @@ import pytest
 from synthetic import make_video
 
 import models
-from models import runtimes
-from models.detectors import yolox_nano
+from models import openvino_models, precision_check, runtimes
+from models.detectors import ultralytics_common, yolox_nano
 from models.detectors.base import Detector
 from models.onnx_sessions import FrameParallelSession, usable_cpus
+from models.openvino_models import OpenVinoModel, bf16_supported
 from pipeline.cli.main import main
 from pipeline.configs import DetectionConfig
 from pipeline.errors import ConfigError
@@ -28,6 +29,12 @@ from pipeline.io.video import iter_frames
 #: "Within one point" of float32's precision and recall.
 ACCURACY_TOLERANCE = 0.01
 CONFIDENCE = 0.3
+needs_bf16 = pytest.mark.skipif(not bf16_supported(), reason="no bfloat16 instructions on this CPU")
+
+
+def runs_here(runtime: str) -> bool:
+    """Whether this machine runs ``runtime`` (bf16 needs the CPU's bfloat16 instructions)."""
+    return bf16_supported() or runtimes.split_runtime(runtime)[1] != runtimes.BF16
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +70,7 @@ def test_a_runtime_a_model_cannot_use_is_one_line(capsys: pytest.CaptureFixture[
     error = capsys.readouterr().err.strip()
     assert error == (
         "error: YOLOX-Nano cannot run on 'torch'; it runs on: "
-        "auto, onnxruntime, onnxruntime-int8, openvino, openvino-int8."
+        "auto, onnxruntime, onnxruntime-int8, openvino, openvino-int8, openvino-bf16."
     )
 
 
@@ -73,7 +80,7 @@ def test_yolox_nano_takes_each_of_its_runtimes(
 ) -> None:
     """The same persons on every runtime; its model info names the runtime and precision."""
     reference = None
-    for runtime in yolox_nano.RUNTIMES[1:]:
+    for runtime in filter(runs_here, yolox_nano.RUNTIMES[1:]):
         detector = models.create("detector", "yolox_nano", device="cpu", runtime=runtime)
         engine, precision = runtimes.split_runtime(runtime)
         assert detector.runtime == runtime
@@ -81,7 +88,7 @@ def test_yolox_nano_takes_each_of_its_runtimes(
         [persons] = detector.detect(tud_frames[:1], confidence=CONFIDENCE, queries="person")
         if reference is None:
             reference = persons
-        # int8 moves boxes a little and scores a little more, never whole persons.
+        # int8 and bf16 move boxes a little and scores a little more, never whole persons.
         assert abs(len(persons) - len(reference)) <= 1, runtime
     assert list(models_cache.glob("int8/*.onnx")), "the int8 model is cached"
 
@@ -93,13 +100,15 @@ def same_detections(batched: list, alone: list) -> None:
         np.testing.assert_array_equal(together.class_id, single.class_id)
 
 
+@pytest.mark.parametrize("runtime", ["onnxruntime", "openvino"])
 def test_yolox_nano_runs_a_batch_one_frame_per_core_with_the_same_detections(
-    tud_frames: list[np.ndarray],
+    tud_frames: list[np.ndarray], runtime: str
 ) -> None:
     """Several frames at once on a CPU: what each frame alone gives, in order."""
-    detector = models.create("detector", "yolox_nano", device="cpu", runtime="onnxruntime")
-    assert isinstance(detector.session, FrameParallelSession)
-    assert detector.default_batch_size == detector.session.workers == usable_cpus()
+    detector = models.create("detector", "yolox_nano", device="cpu", runtime=runtime)
+    model = detector.session if runtime == "onnxruntime" else detector.openvino
+    assert isinstance(model, FrameParallelSession | OpenVinoModel)
+    assert detector.default_batch_size == model.workers == usable_cpus()
     frames = tud_frames[:5]  # more frames than cores, and not a multiple of two
     alone = [detector.detect([f], confidence=CONFIDENCE)[0] for f in frames]
     same_detections(detector.detect(frames, confidence=CONFIDENCE), alone)
@@ -118,17 +127,74 @@ def test_a_single_usable_core_runs_frames_in_turn(
     assert len(persons) > 0
 
 
-def test_yolo_on_onnxruntime_splits_a_batch_among_the_cores(tud_frames: list[np.ndarray]) -> None:
+@pytest.mark.parametrize("runtime", ["onnxruntime", "openvino"])
+def test_yolo_on_a_cpu_runtime_splits_a_batch_among_the_cores(
+    tud_frames: list[np.ndarray], runtime: str
+) -> None:
     detector = models.create(
-        "detector", "yolo11", device="cpu", weights="yolo11n.yaml", imgsz=96, runtime="onnxruntime"
+        "detector", "yolo11", device="cpu", weights="yolo11n.yaml", imgsz=96, runtime=runtime
     )
-    assert detector.onnx is not None and isinstance(detector.onnx.session, FrameParallelSession)
+    assert detector.runtime == runtime
     assert detector.default_batch_size == usable_cpus()
-    network = detector.onnx
+    network = detector.network
     blob = network.preprocess(tud_frames[:3])
+    if runtime == "onnxruntime":
+        assert isinstance(network.session, FrameParallelSession)
+        alone = [network.session.run(None, {"images": blob[i : i + 1]})[0] for i in range(3)]
+    else:
+        alone = [network.model.run(blob[i : i + 1]) for i in range(3)]
     # Random weights find no boxes to compare: compare the raw head outputs.
-    alone = [network.session.run(None, {"images": blob[i : i + 1]})[0] for i in range(3)]
     np.testing.assert_allclose(network.infer(blob), np.concatenate(alone), rtol=1e-4, atol=1e-4)
+
+
+def test_bf16_on_a_cpu_without_it_is_refused_or_falls_back(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """OpenVINO would run float32 and call it bf16: YOLOX-Nano refuses, YOLO runs float32."""
+    for module in (openvino_models, yolox_nano, ultralytics_common):
+        monkeypatch.setattr(module, "bf16_supported", lambda: False)
+    with pytest.raises(runtimes.InvalidRuntimeError, match="needs a CPU with bfloat16"):
+        models.create("detector", "yolox_nano", device="cpu", runtime="openvino-bf16")
+    with pytest.raises(models.ModelError, match="no bfloat16 instructions"):
+        OpenVinoModel(yolox_nano.BUNDLED_WEIGHTS, precision=runtimes.BF16)
+    yolo = models.create(
+        "detector", "yolo11", device="cpu", weights="yolo11n.yaml", imgsz=96,
+        runtime="openvino-bf16",
+    )  # fmt: skip
+    assert (yolo.runtime, yolo.info()["precision"]) == ("openvino", "fp32")
+    assert "no bfloat16 instructions; running float32" in caplog.text
+
+
+@needs_bf16
+def test_yolo_bf16_that_loses_boxes_runs_float32(
+    models_cache: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Real weights are held to float32's boxes on the bundled clip; too few agree: float32."""
+    from ultralytics import YOLO
+
+    yolo = YOLO("yolo11n.yaml", task="detect")
+    build = dict(label="YOLO11n", device="cpu", imgsz=96, cache=True, explicit=True)
+    kept = ultralytics_common._cpu_network(yolo, "openvino-bf16", **build)
+    assert kept is not None and kept.model.precision == "bf16"  # random boxes agree with themselves
+    ultralytics_common._AGREEMENT.clear()
+    monkeypatch.setattr(ultralytics_common, "agreement", lambda reference, reduced: 0.9)
+    fallen = ultralytics_common._cpu_network(yolo, "openvino-bf16", **build)
+    assert fallen is not None and fallen.model.precision == "fp32"
+    assert "bfloat16 agrees with float32 on 90.0 % of the boxes" in caplog.text
+    ultralytics_common._AGREEMENT.clear()
+
+
+def test_agreement_matches_boxes_one_to_one_by_class() -> None:
+    person = [0, 0, 10, 20, 0.9, 0]
+    reference = [np.array([person, [50, 50, 60, 60, 0.8, 2]], np.float32)]
+    same_place_other_class = [np.array([[0, 0, 10, 20, 0.9, 1], [50, 50, 60, 60, 0.8, 2]])]
+    assert precision_check.agreement(reference, same_place_other_class) == pytest.approx(0.5)
+    # Two candidates on one reference box: one match only.
+    doubled = [np.array([person, person], np.float32)]
+    assert precision_check.agreement([np.array([person], np.float32)], doubled) == pytest.approx(
+        2 / 3
+    )
+    assert precision_check.agreement([np.zeros((0, 6))], [np.zeros((0, 6))]) == 1.0
 
 
 def score_on_tud(detector: Detector, frames: list[np.ndarray], gt: Path) -> dict:
@@ -140,7 +206,7 @@ def score_on_tud(detector: Detector, frames: list[np.ndarray], gt: Path) -> dict
 
 
 @pytest.mark.slow
-def test_int8_keeps_person_precision_and_recall_on_tud_campus(
+def test_int8_and_bf16_keep_person_precision_and_recall_on_tud_campus(
     tud_frames: list[np.ndarray], shared_assets: Path, models_cache: Path
 ) -> None:
     gt = shared_assets / "mot" / "TUD-Campus" / "gt.txt"
@@ -151,13 +217,14 @@ def test_int8_keeps_person_precision_and_recall_on_tud_campus(
         runtime: score_on_tud(
             models.create("detector", "yolox_nano", device="cpu", runtime=runtime), tud_frames, gt
         )
-        for runtime in ("onnxruntime", "onnxruntime-int8", "openvino-int8")
+        for runtime in ("onnxruntime", "onnxruntime-int8", "openvino-int8", "openvino-bf16")
+        if runs_here(runtime)
     }
-    base = scores["onnxruntime"]
+    base = scores.pop("onnxruntime")
     assert base["tp"] > 250, base  # the float model finds most persons (0.62 / 0.78 measured)
-    for int8 in (scores["onnxruntime-int8"], scores["openvino-int8"]):
-        assert int8["precision"] >= base["precision"] - ACCURACY_TOLERANCE, scores
-        assert int8["recall"] >= base["recall"] - ACCURACY_TOLERANCE, scores
+    for reduced in scores.values():
+        assert reduced["precision"] >= base["precision"] - ACCURACY_TOLERANCE, scores
+        assert reduced["recall"] >= base["recall"] - ACCURACY_TOLERANCE, scores
 
 
 def test_fastest_measures_once_per_key_and_keeps_the_choice(measured: None) -> None:

@@ -17,7 +17,9 @@ Four runtimes run the same network (see :mod:`models.detectors.yolo_networks`):
   weights are not cached: those weights differ per instance;
 - ``"openvino"``: on the CPU, ultralytics' own OpenVINO export (dynamic input
   shape), cached under ``<cache_dir>/openvino`` with the same key plus the
-  openvino version;
+  openvino version; ``"openvino-bf16"`` runs it in bfloat16 on a CPU that has
+  it, once its boxes on the bundled clip are shown to agree with float32's
+  (:mod:`models.precision_check`), else float32 with a warning;
 - ``"ultralytics"``: ultralytics' own predictor (``YOLO.predict``), the
   reference the other two are tested against.
 
@@ -51,18 +53,20 @@ from models.base import GPU_BATCH_SIZE
 from models.detectors.base import CLASS_NAME, Batch, Detector
 from models.detectors.yolo_networks import OnnxRuntimeYolo, OpenVinoYolo, TorchYolo
 from models.download_progress import ByteProgress
+from models.int8 import calibration_frames
 from models.onnx_sessions import FrameParallelSession, frames_at_once
-from models.openvino_models import OpenVinoModel, openvino_installed
+from models.openvino_models import OpenVinoModel, bf16_supported, openvino_installed
+from models.precision_check import MIN_AGREEMENT, agreement
 from models.registry import register
 from models.requirements import ULTRALYTICS
-from models.runtimes import check_runtime, fastest, measured_batch
+from models.runtimes import BF16, FLOAT, check_runtime, fastest, measured_batch, split_runtime
 from models.weights import cache_dir, is_architecture_file, is_offline, loading_weights
 from models.weights_sources import RemoteWeights, WeightsLocation, cached_file
 
 STAGES = ("preprocess", "inference", "postprocess")
-RUNTIMES = ("auto", "torch", "onnxruntime", "openvino", "ultralytics")
+RUNTIMES = ("auto", "torch", "onnxruntime", "openvino", "openvino-bf16", "ultralytics")
 #: What ``runtime="auto"`` measures on a CPU (real weights), the default first.
-CPU_RUNTIMES = ("onnxruntime", "openvino")
+CPU_RUNTIMES = ("onnxruntime", "openvino", "openvino-bf16")
 #: Batch size of the pool on CUDA, and the smallest padded batch of the
 #: ``"torch"`` runtime's static shapes.
 CUDA_BATCH_SIZE = GPU_BATCH_SIZE
@@ -127,9 +131,13 @@ class UltralyticsDetector(Detector):
             OpenVinoYolo: "openvino",
             TorchYolo: "torch",
         }.get(type(network), "ultralytics")
+        if isinstance(network, OpenVinoYolo) and network.model.precision == BF16:
+            self.runtime = "openvino-bf16"
         self._class_index = {n: i for i, n in enumerate(self.class_names)}
         if isinstance(network, OnnxRuntimeYolo):
             self.default_batch_size = frames_at_once(network.session)
+        elif isinstance(network, OpenVinoYolo):
+            self.default_batch_size = frames_at_once(network.model)
 
     @property
     def onnx(self) -> OnnxRuntimeYolo | None:
@@ -310,8 +318,10 @@ class UltralyticsDetector(Detector):
 
     def info(self) -> dict[str, Any]:
         """What the tracks file records about the model, with the runtime and precision that ran."""
-        precision = "fp16" if self.half and self.runtime in ("torch", "ultralytics") else "fp32"
-        return {**super().info(), "runtime": self.runtime, "precision": precision}
+        engine, precision = split_runtime(self.runtime)
+        if self.half and engine in ("torch", "ultralytics"):
+            precision = "fp16"
+        return {**super().info(), "runtime": engine, "precision": precision}
 
 
 def model_fingerprint(model: Any) -> str:
@@ -419,7 +429,9 @@ def _fastest_cpu_runtime(yolo: Any, *, label: str, device: str, imgsz: int) -> s
         )  # fmt: skip
 
     key = ("ultralytics", model_fingerprint(yolo.model), imgsz, device)
-    return fastest(key, CPU_RUNTIMES, one_call)
+    # Without bfloat16 instructions OpenVINO would run float32 twice over.
+    candidates = [r for r in CPU_RUNTIMES if bf16_supported() or split_runtime(r)[1] != BF16]
+    return fastest(key, candidates, one_call)
 
 
 def _cpu_network(
@@ -433,15 +445,25 @@ def _cpu_network(
                 "%s: runtime=%r runs on the CPU only; using PyTorch on %s.", label, runtime, device
             )
         return None
-    packages = ("onnx", "onnxruntime") if runtime == "onnxruntime" else ("openvino",)
+    engine, precision = split_runtime(runtime)
+    packages = ("onnx", "onnxruntime") if engine == "onnxruntime" else ("openvino",)
     missing = [m for m in packages if importlib.util.find_spec(m) is None]
-    if missing or (runtime == "openvino" and not openvino_installed()):
+    if missing or (engine == "openvino" and not openvino_installed()):
         log.warning("%s: %s not installed; running on PyTorch.", label, " and ".join(missing))
         return None
+    if precision == BF16 and not bf16_supported():
+        log.warning("%s: this CPU has no bfloat16 instructions; running float32.", label)
+        precision = FLOAT
     network = yolo.model
-    build = _onnx_network if runtime == "onnxruntime" else _openvino_network
     try:
-        return build(network, label=label, imgsz=imgsz, cache=cache)
+        if engine == "onnxruntime":
+            return _onnx_network(network, label=label, imgsz=imgsz, cache=cache)
+        built = functools.partial(_openvino_network, network, label=label, imgsz=imgsz, cache=cache)
+        openvino = built(precision=precision)
+        # Random weights (not cached) have no accuracy to keep.
+        if precision == BF16 and cache and not _keeps_accuracy(openvino, network, label, imgsz):
+            return built()
+        return openvino
     except Exception as exc:  # any export failure must leave PyTorch working
         log.warning(
             "%s: %s export or load failed (%s: %s); running on PyTorch.",
@@ -468,18 +490,54 @@ def _onnx_network(network: Any, *, label: str, imgsz: int, cache: bool) -> OnnxR
     return OnnxRuntimeYolo(session, path=path, imgsz=imgsz, stride=stride)
 
 
-def _openvino_network(network: Any, *, label: str, imgsz: int, cache: bool) -> OpenVinoYolo:
+def _openvino_network(
+    network: Any, *, label: str, imgsz: int, cache: bool, precision: str = FLOAT
+) -> OpenVinoYolo:
     stride = max(int(network.stride.max()), 32)
+    compile_model = functools.partial(OpenVinoModel, precision=precision)
     if cache:
         folder = openvino_cache_path(network, imgsz)
         xml = folder / "model.xml"
         export = functools.partial(export_openvino, network, folder, imgsz)
-        model = _cached_export(label, "OpenVINO", xml, load=OpenVinoModel, export=export)
+        model = _cached_export(label, "OpenVINO", xml, load=compile_model, export=export)
         return OpenVinoYolo(model, path=xml, imgsz=imgsz, stride=stride)
     with tempfile.TemporaryDirectory(prefix="yolo-openvino-") as tmp:
         xml = export_openvino(network, Path(tmp) / "model", imgsz)
         # Compiled, the model lives in memory: the files may go.
-        return OpenVinoYolo(OpenVinoModel(xml), path=xml, imgsz=imgsz, stride=stride)
+        return OpenVinoYolo(compile_model(xml), path=xml, imgsz=imgsz, stride=stride)
+
+
+#: :func:`_keeps_accuracy`'s answers, by model fingerprint and image size: once per process.
+_AGREEMENT: dict[tuple[str, int], float] = {}
+
+
+def _keeps_accuracy(reduced: OpenVinoYolo, network: Any, label: str, imgsz: int) -> bool:
+    """Whether ``reduced`` finds float32's boxes on the bundled clip.
+
+    Real weights cannot be checked against ground truth offline, so a reduced
+    precision is held to the float model's own boxes at confidence 0.25
+    (:mod:`models.precision_check`).
+    """
+    key = (model_fingerprint(network), imgsz)
+    if key not in _AGREEMENT:
+        reference = _openvino_network(network, label=label, imgsz=imgsz, cache=True)
+        frames = calibration_frames()
+        boxes = [
+            [
+                net.postprocess(net.infer(net.preprocess([f])), net.imgsz, [f.shape], 0.25, None)[0]
+                for f in frames
+            ]
+            for net in (reference, reduced)
+        ]
+        _AGREEMENT[key] = agreement(*boxes)
+    if _AGREEMENT[key] >= MIN_AGREEMENT:
+        return True
+    log.warning(
+        "%s: bfloat16 agrees with float32 on %.1f %% of the boxes of the bundled clip (at "
+        "least %.0f %% needed); running float32.",
+        label, 100 * _AGREEMENT[key], 100 * MIN_AGREEMENT,
+    )  # fmt: skip
+    return False
 
 
 def _cached_export(

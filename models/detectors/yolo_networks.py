@@ -218,8 +218,12 @@ class OnnxRuntimeYolo(ExportedYolo):
 class OpenVinoYolo(ExportedYolo):
     """An ultralytics detection network in OpenVINO IR (ultralytics' own export), on the CPU.
 
+    A batch's frames run one per core at once
+    (:meth:`~models.openvino_models.OpenVinoModel.run_each`).
+
     Attributes:
-        model: The compiled :class:`~models.openvino_models.OpenVinoModel`.
+        model: The compiled :class:`~models.openvino_models.OpenVinoModel` (float32
+            or bfloat16).
     """
 
     def __init__(self, model: Any, *, path: Any, imgsz: int, stride: int) -> None:
@@ -228,6 +232,8 @@ class OpenVinoYolo(ExportedYolo):
 
     def infer(self, blob: np.ndarray) -> np.ndarray:
         """Run the network; returns the raw head output (N, 4 + classes, anchors)."""
+        if len(blob) > 1:
+            return np.concatenate(self.model.run_each([blob[i : i + 1] for i in range(len(blob))]))
         return self.model.run(blob)
 
 

@@ -13,7 +13,8 @@ raw head [1, 3549, 85]: grid offsets, log width/height, objectness and 80 class
 scores (both already sigmoid-activated), over strides 8, 16 and 32.
 
 It runs on ONNX Runtime or OpenVINO (from the same ONNX file), float32 or int8
-(:mod:`models.int8`); ``runtime="auto"`` measures them (:mod:`models.runtimes`).
+(:mod:`models.int8`), or on OpenVINO in bfloat16 where the CPU has it;
+``runtime="auto"`` measures them (:mod:`models.runtimes`).
 """
 
 from __future__ import annotations
@@ -33,10 +34,12 @@ from models.detectors.coco import darknet_classes
 from models.errors import ModelError
 from models.int8 import calibration_frames, quantized_model
 from models.onnx_sessions import FrameParallelSession, frames_at_once, onnx_session, run_frames
-from models.openvino_models import OpenVinoModel, openvino_installed
+from models.openvino_models import OpenVinoModel, bf16_supported, openvino_installed
 from models.registry import register
 from models.runtimes import (
     AUTO,
+    BF16,
+    FLOAT,
     INT8,
     InvalidRuntimeError,
     check_runtime,
@@ -60,9 +63,10 @@ LABEL = "YOLOX-Nano"
 # github.com/Megvii-BaseDetection/YOLOX is Apache-2.0; the bundled export ships that licence
 # (assets/models/yolox_nano/LICENSE, see assets/README.md).
 LICENSE = "Apache-2.0"
-#: The runtimes it takes, ``"auto"`` first; the int8 ones keep person precision
-#: and recall on TUD-Campus within a point of float32's (tests/test_cpu_runtimes.py).
-RUNTIMES = ("auto", "onnxruntime", "onnxruntime-int8", "openvino", "openvino-int8")
+#: The runtimes it takes, ``"auto"`` first; the int8 and bf16 ones keep person
+#: precision and recall on TUD-Campus within a point of float32's
+#: (tests/test_cpu_runtimes.py).
+RUNTIMES = ("auto", "onnxruntime", "onnxruntime-int8", "openvino", "openvino-int8", "openvino-bf16")
 STRIDES = (8, 16, 32)
 PAD_VALUE = 114
 NMS_IOU = 0.45
@@ -111,9 +115,10 @@ def make_grid(height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
 class YoloxNanoDetector(Detector):
     """YOLOX-Nano on ONNX Runtime or OpenVINO.
 
-    Its export has a fixed batch of 1: on ONNX Runtime on a CPU a batch's frames
-    run one per core at once (:class:`~models.onnx_sessions.FrameParallelSession`),
-    otherwise one after the other.
+    Its export has a fixed batch of 1: on a CPU a batch's frames run one per core
+    at once (:class:`~models.onnx_sessions.FrameParallelSession`,
+    :meth:`~models.openvino_models.OpenVinoModel.run_each`), otherwise one after
+    the other.
 
     Attributes:
         session: The ONNX Runtime session (ONNX Runtime only).
@@ -155,12 +160,12 @@ class YoloxNanoDetector(Detector):
         self._grid, self._strides = make_grid(self._height, self._width)
         self._class_index = {n: i for i, n in enumerate(self.class_names)}
         if device == "cpu":
-            self.default_batch_size = frames_at_once(session)
+            self.default_batch_size = frames_at_once(session if session is not None else openvino)
 
     def _infer(self, blobs: list[np.ndarray]) -> list[np.ndarray]:
         # Read the session at each call: the profiler swaps in a profiling one.
         if self.openvino is not None:
-            return [self.openvino.run(blob) for blob in blobs]
+            return self.openvino.run_each(blobs)
         return run_frames(self.session, [{self._input_name: blob} for blob in blobs])
 
     def _predict(self, batch: Batch) -> list[sv.Detections]:
@@ -286,8 +291,9 @@ def create_yolox_nano(
         runtime: One of :data:`RUNTIMES`: ``"auto"`` (on a CPU the fastest of
             the others, measured once per process, see :mod:`models.runtimes`;
             on a GPU ONNX Runtime, as before), ``"onnxruntime"``,
-            ``"onnxruntime-int8"``, ``"openvino"`` or ``"openvino-int8"`` (the
-            int8 ones quantized once, see :mod:`models.int8`; OpenVINO on the
+            ``"onnxruntime-int8"``, ``"openvino"``, ``"openvino-int8"`` (the
+            int8 ones quantized once, see :mod:`models.int8`) or
+            ``"openvino-bf16"`` (bfloat16, on a CPU that has it; OpenVINO on the
             CPU only).
 
     Returns:
@@ -295,8 +301,8 @@ def create_yolox_nano(
 
     Raises:
         MissingWeightsError: The weights are neither local nor downloadable.
-        InvalidRuntimeError: A runtime YOLOX-Nano cannot use, or OpenVINO on a
-            GPU or not installed.
+        InvalidRuntimeError: A runtime YOLOX-Nano cannot use, OpenVINO on a
+            GPU or not installed, or bf16 on a CPU without it.
 
     Example:
         >>> detector = create_yolox_nano(device="cpu", runtime="onnxruntime")
@@ -316,6 +322,11 @@ def create_yolox_nano(
     if runtime.startswith("openvino") and not (cpu and openvino_installed()):
         why = "runs on the CPU only" if not cpu else "needs the openvino package"
         raise InvalidRuntimeError(f"{LABEL}: {runtime!r} {why}; use 'onnxruntime' or 'auto'.")
+    if split_runtime(runtime)[1] == BF16 and not bf16_supported():
+        raise InvalidRuntimeError(
+            f"{LABEL}: {runtime!r} needs a CPU with bfloat16 instructions (AVX-512 BF16 or "
+            "AMX), which this one lacks; use 'openvino' or 'auto'."
+        )
     if runtime == AUTO:
         runtime = _auto_runtime(path, device) if cpu else "onnxruntime"
     return _build(path, device, location.weights, runtime)
@@ -340,7 +351,7 @@ def _build(path: Path, device: str, weights: str, runtime: str) -> YoloxNanoDete
             ) from exc
     names_path = path  # a custom export's names sit beside the original file
     if engine == "openvino":
-        model = OpenVinoModel(model_path)
+        model = OpenVinoModel(model_path, precision if precision == BF16 else FLOAT)
         n_classes = int(model.output_shape[-1]) - 5
         return YoloxNanoDetector(
             device=device, weights=weights, class_names=_class_names(names_path, n_classes),
@@ -359,6 +370,8 @@ def _auto_runtime(path: Path, device: str) -> str:
     candidates = [r for r in RUNTIMES if r != AUTO]
     if not openvino_installed():
         candidates = [r for r in candidates if not r.startswith("openvino")]
+    if not bf16_supported():
+        candidates = [r for r in candidates if split_runtime(r)[1] != BF16]
 
     def one_call(runtime: str) -> Any:
         try:
