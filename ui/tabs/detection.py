@@ -195,7 +195,7 @@ class DetectionHandlers(TabHandlers):
                 bytetrack, sort, ocsort, botsort or mcbyte.
             runtime: What runs the detector's network: auto (default: on a CPU
                 the fastest the detector offers, measured at first use) or one
-                it offers, e.g. onnxruntime, onnxruntime-int8, openvino, torch.
+                it offers, e.g. onnxruntime, onnxruntime-int8, openvino, openvino-bf16, torch.
             paths: Draw each track's path over its last two seconds.
             heatmap: Add a heat map of where objects were (all, and per
                 class) over the first frame, a PNG among the tables.
@@ -446,7 +446,7 @@ def build_detection_tab(
                     runtime = gr.Dropdown(
                         label="Runtime",
                         info="What runs the detector: auto picks the fastest on a CPU "
-                        "(int8 only where it keeps accuracy).",
+                        "(int8 and bf16 only where they keep accuracy).",
                         allow_custom_value=True,
                         elem_id="runtime",
                         **runtime_dropdown_values(initial),
