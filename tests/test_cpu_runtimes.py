@@ -147,6 +147,29 @@ def test_yolo_on_a_cpu_runtime_splits_a_batch_among_the_cores(
     np.testing.assert_allclose(network.infer(blob), np.concatenate(alone), rtol=1e-4, atol=1e-4)
 
 
+def test_openvino_compiles_a_dynamic_model_for_each_input_shape(
+    tud_frames: list[np.ndarray],
+) -> None:
+    """The same outputs as the dynamic model, each shape compiled once, the last two kept."""
+    detector = models.create(
+        "detector", "yolo11", device="cpu", weights="yolo11n.yaml", imgsz=160, runtime="openvino"
+    )
+    model = detector.network.model
+    assert -1 in model.input_shape and model.compiled_shapes == []
+    blob = detector.network.preprocess(tud_frames[:2])
+    dynamic = model.compiled.create_infer_request()
+    dynamic.infer({0: blob[:1]})
+    np.testing.assert_allclose(
+        model.run(blob[:1]), dynamic.get_output_tensor(0).data, rtol=1e-4, atol=1e-4
+    )
+    assert model.compiled_shapes == [tuple(blob[:1].shape)]
+    detector.network.infer(blob)  # two frames at once: the same shape, nothing compiled
+    assert model.compiled_shapes == [tuple(blob[:1].shape)]
+    for side in (96, 224):
+        model.run(np.zeros((1, 3, side, side), np.float32))
+    assert model.compiled_shapes == [(1, 3, 96, 96), (1, 3, 224, 224)]
+
+
 def test_bf16_on_a_cpu_without_it_is_refused_or_falls_back(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
