@@ -16,9 +16,10 @@ Four runtimes run the same network (see :mod:`models.detectors.yolo_networks`):
   onnx versions (the default on CPUs). Exports of random (architecture-only)
   weights are not cached: those weights differ per instance;
 - ``"openvino"``: on the CPU, ultralytics' own OpenVINO export (dynamic input
-  shape), cached under ``<cache_dir>/openvino`` with the same key plus the
-  openvino version; ``"openvino-bf16"`` runs it in bfloat16 on a CPU that has
-  it, once its boxes on the bundled clip are shown to agree with float32's
+  shape, compiled for each input shape it is given), cached under
+  ``<cache_dir>/openvino`` with the same key plus the openvino version;
+  ``"openvino-bf16"`` runs it in bfloat16 on a CPU that has it, once its boxes
+  on the bundled clip are shown to agree with float32's
   (:mod:`models.precision_check`), else float32 with a warning;
 - ``"ultralytics"``: ultralytics' own predictor (``YOLO.predict``), the
   reference the other two are tested against.
@@ -507,6 +508,12 @@ def _openvino_network(
         return OpenVinoYolo(compile_model(xml), path=xml, imgsz=imgsz, stride=stride)
 
 
+def _boxes(network: OnnxRuntimeYolo | OpenVinoYolo, frame: np.ndarray) -> np.ndarray:
+    """``network``'s boxes in ``frame`` at confidence 0.25: (n, 6) x1, y1, x2, y2, score, class."""
+    blob = network.preprocess([frame])
+    return network.postprocess(network.infer(blob), blob.shape[2:], [frame.shape], 0.25, None)[0]
+
+
 #: :func:`_keeps_accuracy`'s answers, by model fingerprint and image size: once per process.
 _AGREEMENT: dict[tuple[str, int], float] = {}
 
@@ -522,13 +529,7 @@ def _keeps_accuracy(reduced: OpenVinoYolo, network: Any, label: str, imgsz: int)
     if key not in _AGREEMENT:
         reference = _openvino_network(network, label=label, imgsz=imgsz, cache=True)
         frames = calibration_frames()
-        boxes = [
-            [
-                net.postprocess(net.infer(net.preprocess([f])), net.imgsz, [f.shape], 0.25, None)[0]
-                for f in frames
-            ]
-            for net in (reference, reduced)
-        ]
+        boxes = [[_boxes(net, frame) for frame in frames] for net in (reference, reduced)]
         _AGREEMENT[key] = agreement(*boxes)
     if _AGREEMENT[key] >= MIN_AGREEMENT:
         return True
