@@ -26,7 +26,7 @@ from typing import Any, NamedTuple
 
 from models.errors import ModelError
 from models.onnx_sessions import run_split, usable_cpus
-from models.runtimes import BF16, FLOAT
+from models.runtimes import BF16, FLOAT, split_runtime
 from models.weights import cache_dir
 
 #: Where OpenVINO keeps compiled models (under :func:`models.weights.cache_dir`): compiling
@@ -54,6 +54,16 @@ def bf16_supported() -> bool:
     import openvino as ov
 
     return "BF16" in ov.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")
+
+
+def precision_runs_here(runtime: str) -> bool:
+    """Whether this CPU runs ``runtime``'s precision: bf16 only with bfloat16 instructions.
+
+    Example:
+        >>> precision_runs_here("openvino"), precision_runs_here("onnxruntime-int8")
+        (True, True)
+    """
+    return split_runtime(runtime)[1] != BF16 or bf16_supported()
 
 
 class OpenVinoModel:
@@ -103,8 +113,9 @@ class OpenVinoModel:
         self.compiled = self._compile(self._model, self.workers)
         self.input_shape = _shape(self.compiled.input(0).get_partial_shape())
         self.output_shape = _shape(self.compiled.output(0).get_partial_shape())
-        self._dynamic = -1 in self.input_shape
-        self._static = None if self._dynamic else self._requests(self.compiled, self._model)
+        # A dynamic input shape is compiled per shape given (_for); a static one, now.
+        dynamic = -1 in self.input_shape
+        self._static = None if dynamic else self._requests(self.compiled, self._model)
         self._by_shape: OrderedDict[tuple[int, ...], _Requests] = OrderedDict()
         self._lock = threading.Lock()
         self._pool = (

@@ -21,7 +21,7 @@ from models import openvino_models, precision_check, runtimes
 from models.detectors import ultralytics_common, yolox_nano
 from models.detectors.base import Detector
 from models.onnx_sessions import FrameParallelSession, usable_cpus
-from models.openvino_models import OpenVinoModel, bf16_supported
+from models.openvino_models import OpenVinoModel, bf16_supported, precision_runs_here
 from pipeline.cli.main import main
 from pipeline.configs import DetectionConfig
 from pipeline.errors import ConfigError
@@ -32,11 +32,6 @@ from pipeline.io.video import iter_frames
 ACCURACY_TOLERANCE = 0.01
 CONFIDENCE = 0.3
 needs_bf16 = pytest.mark.skipif(not bf16_supported(), reason="no bfloat16 instructions on this CPU")
-
-
-def runs_here(runtime: str) -> bool:
-    """Whether this machine runs ``runtime`` (bf16 needs the CPU's bfloat16 instructions)."""
-    return bf16_supported() or runtimes.split_runtime(runtime)[1] != runtimes.BF16
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +77,7 @@ def test_yolox_nano_takes_each_of_its_runtimes(
 ) -> None:
     """The same persons on every runtime; its model info names the runtime and precision."""
     reference = None
-    for runtime in filter(runs_here, yolox_nano.RUNTIMES[1:]):
+    for runtime in filter(precision_runs_here, yolox_nano.RUNTIMES[1:]):
         detector = models.create("detector", "yolox_nano", device="cpu", runtime=runtime)
         engine, precision = runtimes.split_runtime(runtime)
         assert detector.runtime == runtime
@@ -217,8 +212,7 @@ def test_bf16_on_a_cpu_without_it_is_refused_or_falls_back(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     """OpenVINO would run float32 and call it bf16: YOLOX-Nano refuses, YOLO runs float32."""
-    for module in (openvino_models, yolox_nano, ultralytics_common):
-        monkeypatch.setattr(module, "bf16_supported", lambda: False)
+    monkeypatch.setattr(openvino_models, "bf16_supported", lambda: False)
     with pytest.raises(runtimes.InvalidRuntimeError, match="needs a CPU with bfloat16"):
         models.create("detector", "yolox_nano", device="cpu", runtime="openvino-bf16")
     with pytest.raises(models.ModelError, match="no bfloat16 instructions"):
@@ -284,7 +278,7 @@ def test_int8_and_bf16_keep_person_precision_and_recall_on_tud_campus(
             models.create("detector", "yolox_nano", device="cpu", runtime=runtime), tud_frames, gt
         )
         for runtime in ("onnxruntime", "onnxruntime-int8", "openvino-int8", "openvino-bf16")
-        if runs_here(runtime)
+        if precision_runs_here(runtime)
     }
     base = scores.pop("onnxruntime")
     assert base["tp"] > 250, base  # the float model finds most persons (0.62 / 0.78 measured)

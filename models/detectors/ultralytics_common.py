@@ -56,7 +56,7 @@ from models.detectors.yolo_networks import OnnxRuntimeYolo, OpenVinoYolo, TorchY
 from models.download_progress import ByteProgress
 from models.int8 import calibration_frames
 from models.onnx_sessions import FrameParallelSession, frames_at_once
-from models.openvino_models import OpenVinoModel, bf16_supported, openvino_installed
+from models.openvino_models import OpenVinoModel, openvino_installed, precision_runs_here
 from models.precision_check import MIN_AGREEMENT, agreement
 from models.registry import register
 from models.requirements import ULTRALYTICS
@@ -431,7 +431,7 @@ def _fastest_cpu_runtime(yolo: Any, *, label: str, device: str, imgsz: int) -> s
 
     key = ("ultralytics", model_fingerprint(yolo.model), imgsz, device)
     # Without bfloat16 instructions OpenVINO would run float32 twice over.
-    candidates = [r for r in CPU_RUNTIMES if bf16_supported() or split_runtime(r)[1] != BF16]
+    candidates = [r for r in CPU_RUNTIMES if precision_runs_here(r)]
     return fastest(key, candidates, one_call)
 
 
@@ -452,7 +452,7 @@ def _cpu_network(
     if missing or (engine == "openvino" and not openvino_installed()):
         log.warning("%s: %s not installed; running on PyTorch.", label, " and ".join(missing))
         return None
-    if precision == BF16 and not bf16_supported():
+    if not precision_runs_here(runtime):
         log.warning("%s: this CPU has no bfloat16 instructions; running float32.", label)
         precision = FLOAT
     network = yolo.model

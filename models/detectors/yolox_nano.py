@@ -34,7 +34,7 @@ from models.detectors.coco import darknet_classes
 from models.errors import ModelError
 from models.int8 import calibration_frames, quantized_model
 from models.onnx_sessions import FrameParallelSession, frames_at_once, onnx_session, run_frames
-from models.openvino_models import OpenVinoModel, bf16_supported, openvino_installed
+from models.openvino_models import OpenVinoModel, openvino_installed, precision_runs_here
 from models.registry import register
 from models.runtimes import (
     AUTO,
@@ -322,7 +322,7 @@ def create_yolox_nano(
     if runtime.startswith("openvino") and not (cpu and openvino_installed()):
         why = "runs on the CPU only" if not cpu else "needs the openvino package"
         raise InvalidRuntimeError(f"{LABEL}: {runtime!r} {why}; use 'onnxruntime' or 'auto'.")
-    if split_runtime(runtime)[1] == BF16 and not bf16_supported():
+    if not precision_runs_here(runtime):
         raise InvalidRuntimeError(
             f"{LABEL}: {runtime!r} needs a CPU with bfloat16 instructions (AVX-512 BF16 or "
             "AMX), which this one lacks; use 'openvino' or 'auto'."
@@ -370,8 +370,7 @@ def _auto_runtime(path: Path, device: str) -> str:
     candidates = [r for r in RUNTIMES if r != AUTO]
     if not openvino_installed():
         candidates = [r for r in candidates if not r.startswith("openvino")]
-    if not bf16_supported():
-        candidates = [r for r in candidates if split_runtime(r)[1] != BF16]
+    candidates = [r for r in candidates if precision_runs_here(r)]
 
     def one_call(runtime: str) -> Any:
         try:
