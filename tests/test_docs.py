@@ -11,7 +11,7 @@ import pytest
 
 from pipeline import DetectionConfig
 from pipeline.configs import field_default
-from pipeline.io import video_limits
+from pipeline.io import json_text, video_limits
 from pipeline.stages import click_prompts, counting, slicing
 from ui.rest import errors as rest_errors
 from ui.rest import forms as rest_forms
@@ -158,7 +158,7 @@ def test_the_limits_table_is_the_code_limits() -> None:
         "format checks at once": shown(fields["format_checks"]),
         "counting lines, zones, corners": (
             f"{counting.MAX_SHAPES} lines, {counting.MAX_SHAPES} zones, "
-            f"{counting.MAX_ZONE_POINTS} corners a zone, {counting.MAX_JSON_CHARS} characters"
+            f"{counting.MAX_ZONE_POINTS} corners a zone, {json_text.MAX_JSON_CHARS} characters"
         ),
         "`queries` and other text fields": (
             f"{fields['max_query_chars']} characters (`privacy_classes` too), a name "
@@ -167,7 +167,7 @@ def test_the_limits_table_is_the_code_limits() -> None:
         "tiles a frame (`slicing`)": str(slicing.MAX_TILES),
         "objects picked by hand (`prompts`)": (
             f"{click_prompts.MAX_OBJECTS} objects, {click_prompts.MAX_CLICKS} clicks an object, "
-            f"{click_prompts.MAX_JSON_CHARS} characters"
+            f"{json_text.MAX_JSON_CHARS} characters"
         ),
         "benchmark rows": shown(fields["max_benchmark_rows"]),
         "a client's places in the queue": shown(fields["max_queued_per_client"]),

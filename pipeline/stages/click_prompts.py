@@ -21,7 +21,6 @@ Example:
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -31,6 +30,7 @@ import numpy as np
 
 from models.segmenters.base import ClickableSession
 from pipeline.errors import ConfigError, quoted
+from pipeline.io import json_text
 
 #: A click on the object (positive) or off it (negative), as SAM 2 labels them.
 POSITIVE, NEGATIVE = 1, 0
@@ -38,14 +38,10 @@ POSITIVE, NEGATIVE = 1, 0
 OBJECT_KEYS = ("points", "box")
 #: The first object's id; the others follow in the order given.
 FIRST_ID = 1
-#: Longest prompts' JSON text: a few hundred clicks and boxes fit in far less.
-MAX_JSON_CHARS = 100_000
 #: Most objects picked by hand: each is a mask followed on every frame.
 MAX_OBJECTS = 100
 #: Most clicks on one object: SAM 2 is prompted by a few.
 MAX_CLICKS = 100
-#: Longest JSON number read (more digits are no pixel coordinate or frame index).
-MAX_NUMBER_CHARS = 24
 
 
 @dataclass(frozen=True)
@@ -109,26 +105,11 @@ def parse_prompts(value: str | Mapping[str, Any]) -> ClickPrompts:
 
     Raises:
         ConfigError: Not JSON, or not of the documented shape, or over a limit
-            (:data:`MAX_JSON_CHARS`, :data:`MAX_OBJECTS`, :data:`MAX_CLICKS`);
+            (:data:`pipeline.io.json_text.MAX_JSON_CHARS`, :data:`MAX_OBJECTS`, :data:`MAX_CLICKS`);
             the message says what is wrong and where.
     """
     if isinstance(value, str):
-        if len(value) > MAX_JSON_CHARS:
-            raise ConfigError(
-                f"The prompts take {len(value)} characters; the limit is {MAX_JSON_CHARS}."
-            )
-        try:
-            value = json.loads(
-                value, parse_int=_number_literal, parse_float=_number_literal,
-                parse_constant=_number_literal,
-            )  # fmt: skip
-        except json.JSONDecodeError as exc:
-            raise ConfigError(
-                f"The prompts are not valid JSON ({exc.msg}, at {exc.pos})."
-            ) from None
-        except RecursionError:
-            # The decoder recurses once per level: deep nesting would be a server error.
-            raise ConfigError("The prompts are nested too deeply for their shape.") from None
+        value = json_text.decode(value, "The prompts", error=ConfigError)
     if not isinstance(value, Mapping):
         raise ConfigError('The prompts must be a JSON object: {"frame": 0, "objects": [...]}.')
     unknown = sorted(set(value) - {"frame", "objects"})
@@ -178,20 +159,6 @@ def _numbers(where: str, value: Any, count: int) -> list[float]:
     ):
         raise ConfigError(f"{where} must be {count} numbers, not {quoted(value)}.")
     return [float(v) for v in value]
-
-
-def _number_literal(text: str) -> int | float:
-    """A JSON number of the prompts; refused when absurdly long or not finite.
-
-    Python's own parser would read a 4000-digit number (and raise a ValueError
-    past 4300 digits, which is no message for a client) and takes ``NaN``.
-    """
-    if len(text) > MAX_NUMBER_CHARS:
-        raise ConfigError(f"The prompts hold a number {quoted(text)}, too long to be one.")
-    value = float(text) if any(c in text for c in ".eEIN") else int(text)
-    if not math.isfinite(value):
-        raise ConfigError(f"The prompts' numbers must be finite, not {quoted(text)}.")
-    return value
 
 
 def _point(where: str, index: int, value: Any) -> tuple[float, float, int]:

@@ -48,7 +48,6 @@ Example:
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections import Counter, defaultdict
@@ -63,6 +62,7 @@ import supervision as sv
 
 from models.detectors.base import CLASS_NAME
 from pipeline.errors import PipelineError, quoted
+from pipeline.io import json_text
 from pipeline.stages.track_swaps import SizeJumps
 
 #: The points of a box a crossing may be decided by (``LineZone``'s ``triggering_anchors``):
@@ -376,19 +376,6 @@ JSON_FORM = (
 MAX_SHAPES = 50
 #: Most corners of one zone.
 MAX_ZONE_POINTS = 100
-#: Longest JSON text of lines and zones: what the limits above take, with room to spare.
-MAX_JSON_CHARS = 100_000
-#: Longest number literal in that text (a coordinate is a few digits).
-MAX_NUMBER_CHARS = 24
-
-
-def _number_literal(text: str) -> float:
-    """A JSON number of the lines and zones, refused when absurdly long or not finite."""
-    value = float(text) if len(text) <= MAX_NUMBER_CHARS else float("inf")
-    if not math.isfinite(value):
-        raise GeometryError(f"A coordinate must be a finite number, not {text[:20]!r}.")
-    return value
-
 
 def from_json(value: Any) -> tuple[tuple[CountingLine, ...], tuple[CountingZone, ...]]:
     """Lines and zones as the API and REST take them, as JSON.
@@ -398,32 +385,18 @@ def from_json(value: Any) -> tuple[tuple[CountingLine, ...], tuple[CountingZone,
             "zones": [{"name": ..., "points": [[x, y], ...]}]}`` (a dict or its
             JSON text; empty or None: none). At most :data:`MAX_SHAPES` lines
             and as many zones, :data:`MAX_ZONE_POINTS` corners per zone,
-            :data:`MAX_JSON_CHARS` characters of text.
+            :data:`pipeline.io.json_text.MAX_JSON_CHARS` characters of text.
 
     Raises:
         GeometryError: Not that shape, over a limit, or a bad line or zone.
     """
     if value is None or (isinstance(value, str) and not value.strip()):
         return (), ()
-    if isinstance(value, str) and len(value) > MAX_JSON_CHARS:
-        raise GeometryError(
-            f"Lines and zones take {len(value)} characters; the limit is {MAX_JSON_CHARS}."
-        )
-    try:
-        data = (
-            json.loads(
-                value, parse_int=_number_literal, parse_float=_number_literal,
-                parse_constant=_number_literal,
-            )  # fmt: skip
-            if isinstance(value, str)
-            else value
-        )
-    except json.JSONDecodeError as exc:
-        raise GeometryError(
-            f"Lines and zones are not valid JSON ({exc.msg}); use {JSON_FORM}."
-        ) from None
-    except RecursionError:
-        raise GeometryError(f"Lines and zones are nested too deeply; use {JSON_FORM}.") from None
+    data = (
+        json_text.decode(value, "Lines and zones", error=GeometryError, form=JSON_FORM)
+        if isinstance(value, str)
+        else value
+    )
     if not isinstance(data, dict) or set(data) - {"lines", "zones"}:
         raise GeometryError(f"Lines and zones are JSON of the form {JSON_FORM}.")
     lines, zones = data.get("lines") or [], data.get("zones") or []
