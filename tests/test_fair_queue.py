@@ -33,7 +33,11 @@ def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(output_dir=tmp_path / "jobs", max_queued_jobs=1, max_queued_per_client=1)
+    # Behind one proxy, as on a Space: the page's requests carry X-Forwarded-For.
+    return Settings(
+        output_dir=tmp_path / "jobs", max_queued_jobs=1, max_queued_per_client=1,
+        trusted_proxy_hops=1,
+    )  # fmt: skip
 
 
 @pytest.fixture
@@ -74,14 +78,15 @@ def test_the_address_is_the_one_the_trusted_proxy_appended(
 
 
 def test_a_client_cannot_pass_for_others_by_writing_x_forwarded_for(tmp_path: Path) -> None:
-    settings = Settings(output_dir=tmp_path)  # the default: one proxy, as on a Space
+    settings = Settings(output_dir=tmp_path, trusted_proxy_hops=1)  # one proxy, as on a Space
     keys = {
         client_key({"x-forwarded-for": f"{forged}, 203.0.113.7"}, "10.0.0.2", settings)
         for forged in ("1.1.1.1", "2.2.2.2", "3.3.3.3")
     }
     assert keys == {"address:203.0.113.7"}
-    # No proxy in front (hops 0): the connection's address, whatever the header says.
-    direct = Settings(output_dir=tmp_path, trusted_proxy_hops=0)
+    # No proxy in front (hops 0, the default off a Space): the connection's address,
+    # whatever the header says.
+    direct = Settings(output_dir=tmp_path)
     assert client_key({"x-forwarded-for": "1.1.1.1"}, "192.0.2.5", direct) == "address:192.0.2.5"
     # Nor by sending a new bearer token each time: nothing checks it, so it names no one.
     tokens = {
@@ -93,9 +98,17 @@ def test_a_client_cannot_pass_for_others_by_writing_x_forwarded_for(tmp_path: Pa
 
 
 def test_the_setting_is_read_from_the_environment(tmp_path: Path) -> None:
-    environ = {"VIDEO_APP_OUTPUT_DIR": str(tmp_path), "VIDEO_APP_TRUSTED_PROXY_HOPS": "2"}
-    assert Settings.from_env(environ).trusted_proxy_hops == 2
-    assert Settings.from_env({"VIDEO_APP_OUTPUT_DIR": str(tmp_path)}).trusted_proxy_hops == 1
+    base = {"VIDEO_APP_OUTPUT_DIR": str(tmp_path)}
+    hops = "VIDEO_APP_TRUSTED_PROXY_HOPS"
+    assert Settings.from_env({**base, hops: "2"}).trusted_proxy_hops == 2
+    # Unset: no proxy trusted off a Space, where a client can reach the app directly;
+    # on a Space (SPACE_ID set) its one proxy. Set, it wins either way, 0 included.
+    assert Settings.from_env(base).trusted_proxy_hops == 0
+    assert Settings.from_env({**base, "SPACE_ID": "me/app"}).trusted_proxy_hops == 1
+    assert Settings.from_env({**base, "SPACE_ID": "me/app", hops: "0"}).trusted_proxy_hops == 0
+    for bad in ("-1", "1.5", "one", "nan"):
+        with pytest.raises(ValueError, match="whole number from 0"):
+            Settings.from_env({**base, hops: bad})
 
 
 # ------------------------------------------------------------------ the page in the queue

@@ -34,6 +34,10 @@ from pipeline.io.video_limits import (
 PREFIX = "VIDEO_APP_"
 #: The job store's folder under the temporary directory, unless ``VIDEO_APP_OUTPUT_DIR`` says.
 OUTPUT_DIR_NAME = "video-analysis-runs"
+#: Set on every Hugging Face Space (its ``owner/name``), and nowhere else.
+SPACE_ENV_VAR = "SPACE_ID"
+#: Proxies in front of an app on a Space, each appending to ``X-Forwarded-For``.
+SPACE_PROXY_HOPS = 1
 MIB = 1024 * 1024
 
 
@@ -72,8 +76,10 @@ class Settings:
         trusted_proxy_hops: Proxies in front of the app that each append the
             address they got a request from to ``X-Forwarded-For``: a client's
             address is the entry this many from the right (entries before it
-            may be the client's own invention). A Space sits behind one; 0
-            trusts none (the connection's address).
+            may be the client's own invention). 0 trusts none (the connection's
+            address): the default, since a client reaching the app directly
+            writes the header itself. On a Space (:data:`SPACE_ENV_VAR` set)
+            unset means :data:`SPACE_PROXY_HOPS`, the Space's own proxy.
         access_token: When set, every REST, MCP and ``gradio_client`` request
             must carry it (``Authorization: Bearer ...``); a Space secret. The
             page stays as open as the Space (:mod:`ui.rest.guard`).
@@ -113,7 +119,7 @@ class Settings:
     max_benchmark_rows: int = 24
     format_checks: int = 2
     max_queued_per_client: int = 2
-    trusted_proxy_hops: int = 1
+    trusted_proxy_hops: int = 0
     access_token: str | None = None
     live_time_limit_s: float = 300.0
     live_sessions: int = 4
@@ -146,6 +152,12 @@ class Settings:
                 values[item.name] = raw or None
             elif raw and item.type == "bool":
                 values[item.name] = _yes_no(item.name, raw)
+            elif item.name == "trusted_proxy_hops":
+                values[item.name] = (
+                    _whole(item.name, raw)
+                    if raw
+                    else (SPACE_PROXY_HOPS if env.get(SPACE_ENV_VAR) else item.default)
+                )
             elif raw:
                 kind = int if str(item.type).startswith("int") else float
                 values[item.name] = _positive(item.name, raw, kind)
@@ -190,6 +202,16 @@ def _positive(name: str, raw: str, kind: type) -> float | int:
     if value <= 0:
         raise ValueError(f"{PREFIX}{name.upper()} must be positive, not {raw!r}")
     return value
+
+
+def _whole(name: str, raw: str) -> int:
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not value.is_integer() or value < 0:
+        raise ValueError(f"{PREFIX}{name.upper()} must be a whole number from 0, not {raw!r}")
+    return int(value)
 
 
 _YES = ("1", "true", "yes", "on")
