@@ -29,6 +29,7 @@ from pipeline.stages.counting import (
     GeometryError,
     as_lines,
     as_zones,
+    check_inside,
     from_json,
     parse_line,
     parse_zone,
@@ -457,11 +458,30 @@ def _run_real(video: Path, folder: Path, **settings) -> tuple[Done, dict[str, Pa
         (lambda: from_json('{"lines": [{"name": "x"}]}'), "NAME:x1,y1,x2,y2"),
         (lambda: from_json('{"lines": [{"name": "x", "points": [[1, 2], [3]]}]}'), "A point is"),
         (lambda: from_json('{"roads": []}'), "JSON of the form"),
+        # A name is text and a point two numbers: nothing is turned into one silently.
+        (lambda: from_json('{"lines": [{"name": 5, "points": [[0, 0], [9, 9]]}]}'),
+         "Name 5 is not a valid name"),
+        (lambda: from_json('{"zones": [{"name": true, "points": [[0, 0], [9, 0], [0, 9]]}]}'),
+         "Name True is not a valid name"),
+        (lambda: from_json('{"lines": [{"name": "x", "points": [["5", 0], [9, 9]]}]}'),
+         "two finite numbers, not \\['5', 0\\]"),
+        (lambda: from_json('{"lines": [{"name": "x", "points": [[true, 0], [9, 9]]}]}'),
+         "two finite numbers"),
+        (lambda: as_lines([{"name": "x", "points": [[float("inf"), 0], [9, 9]]}]),
+         "two finite numbers"),
     ],
 )
 def test_bad_lines_and_zones_are_clear_errors(make, message):
     with pytest.raises(GeometryError, match=message):
         make()
+
+
+def test_a_far_point_is_quoted_short():
+    lines, zones = from_json('{"lines": [{"name": "door", "points": [[1e308, 0], [9, 9]]}]}')
+    with pytest.raises(GeometryError, match="outside the 320x240 frame") as caught:
+        check_inside(lines, zones, 320, 240)
+    # A 309-digit coordinate is cut, as every value a client sent is in a message.
+    assert len(str(caught.value)) < 150, str(caught.value)
 
 
 def test_a_line_outside_the_frame_fails_before_any_file(crossing_clip, tmp_path):

@@ -294,12 +294,15 @@ def parse_zone(text: str) -> CountingZone:
 
 def _line_of(name: Any, points: tuple[Point, ...]) -> CountingLine:
     if len(points) != 2:
-        raise GeometryError(f"Line {name!r} needs two points, not {len(points)}.")
-    return CountingLine(str(name), (points[0], points[1]))
+        raise GeometryError(
+            f"Line {quoted(name, NAME_QUOTE_CHARS)} needs two points, not {len(points)}."
+        )
+    # The name as given: a number is no name (the name check says so), not one made text.
+    return CountingLine(name, (points[0], points[1]))
 
 
 def _zone_of(name: Any, points: tuple[Point, ...]) -> CountingZone:
-    return CountingZone(str(name), points)
+    return CountingZone(name, points)
 
 
 def _shape_from(
@@ -322,7 +325,7 @@ def _shape_from(
         return parse(value)
     if isinstance(value, dict) and "name" in value and "points" in value:
         return build(value["name"], tuple(_pair(p) for p in value["points"]))
-    raise GeometryError(f"A {what} is {form} or {{'name', 'points'}}, not {value!r}.")
+    raise GeometryError(f"A {what} is {form} or {{'name', 'points'}}, not {quoted(value)}.")
 
 
 _line_from = partial(
@@ -416,11 +419,15 @@ def from_json(value: Any) -> tuple[tuple[CountingLine, ...], tuple[CountingZone,
 
 
 def _pair(point: Any) -> Point:
-    try:
-        x, y = point
-        return round(float(x)), round(float(y))
-    except (TypeError, ValueError, OverflowError):
-        raise GeometryError(f"A point is [x, y], not {point!r}.") from None
+    """``[x, y]`` of JSON numbers as a pixel; text, true/false and infinities are refused."""
+    if (
+        not isinstance(point, list | tuple)
+        or len(point) != 2
+        or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in point)
+        or not all(math.isfinite(v) for v in point)
+    ):
+        raise GeometryError(f"A point is [x, y], two finite numbers, not {quoted(point)}.")
+    return round(point[0]), round(point[1])
 
 
 def to_json(lines: tuple[CountingLine, ...], zones: tuple[CountingZone, ...]) -> dict[str, Any]:
@@ -458,7 +465,7 @@ def check_inside(
             if not (0 <= x <= width and 0 <= y <= height):
                 kind = "Line" if isinstance(item, CountingLine) else "Zone"
                 raise GeometryError(
-                    f"{kind} {item.name!r} has the point ({x}, {y}) outside the "
+                    f"{kind} {item.name!r} has the point ({quoted(x)}, {quoted(y)}) outside the "
                     f"{width}x{height} frame of this video."
                 )
 
