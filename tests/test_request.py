@@ -38,6 +38,15 @@ def test_the_tab_the_form_and_the_command_line_make_the_same_config() -> None:
     assert (tab.queries, tab.slice_size, tab.detect_every) == (("red", "blue"), 256, 2)
 
 
+def test_a_one_size_model_ignores_a_stale_size_and_refuses_any_other() -> None:
+    # The page may still send the last model's size as the detector changes; a size
+    # no model has is a client's mistake, said as the command line says it.
+    stale = build_detection_config("test_shapes", "m", "", None, max_duration_s=None)
+    assert stale.size is None
+    with pytest.raises(ConfigError, match="comes in one size only"):
+        build_detection_config("test_shapes", "zz", "", None, max_duration_s=None)
+
+
 def test_an_empty_field_is_the_configs_default() -> None:
     config = config_from_fields(DepthConfig, {"size": " ", "colormap": None, "view": ""})
     assert config == DepthConfig()

@@ -87,8 +87,9 @@ def build_detection_config(
 
     Args:
         detector: Registry name of the detector.
-        size: Model size; None or ``""`` for the model's default. Ignored for
-            models that come in one size (the page may still send the last value).
+        size: Model size; None or ``""`` for the model's default. For a model
+            that comes in one size, another model's size is ignored (the page may
+            still send the last model's); any other is refused.
         queries: Comma-separated class names or text prompts.
         confidence: Minimum detection score in [0, 1]; None for the default.
         max_duration_s: Longer videos are refused.
@@ -112,7 +113,12 @@ def build_detection_config(
             turns them into ``gr.Error``).
     """
     name = (detector or "").strip()
-    if name and not is_empty(size) and not models.spec("detector", name).sizes:
+    if (
+        name
+        and not is_empty(size)
+        and not models.spec("detector", name).sizes
+        and str(size).strip() in all_sizes()
+    ):
         size = None
     fields = {
         "detector": name, "size": size, "queries": queries, "confidence": confidence,
