@@ -79,6 +79,25 @@ def test_each_kind_of_run_gives_the_summary_json_it_gave_as_a_dict(
             assert RunSummary.from_dict(data) == done.summary, name
 
 
+def test_a_file_cut_after_its_header_says_so(tmp_path: Path) -> None:
+    # The example clip states its 100 frames up front (its index before its data):
+    # cut after 50 kB, it decodes to its last whole frame and ends without an error.
+    whole = Path(__file__).parents[1] / "assets" / "one_by_one_person.mp4"
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(whole.read_bytes()[:50_000])
+    config = DetectionConfig(detector="test_shapes")
+    *_, done = start(cut, config, output_paths("detection", tmp_path / "cut", config))
+    assert 0 < done.summary.frames < 100 and not done.summary.partial
+    assert done.summary.warning == (
+        f"The video ended after {done.summary.frames} of the 100 frames its file states: "
+        "the file may be cut short, and the results cover only those frames."
+    )
+    # A run asked for fewer frames than the file has is no cut file.
+    few = DetectionConfig(detector="test_shapes", max_frames=5)
+    *_, done = start(whole, few, output_paths("detection", tmp_path / "few", few))
+    assert done.summary.frames == 5 and done.summary.warning is None
+
+
 def test_none_and_a_false_partial_are_left_out_and_the_endings_come_last() -> None:
     summary = build_summary(
         frames=3, elapsed_s=0.5, video={"width": 8, "height": 8}, devices=["cpu"],

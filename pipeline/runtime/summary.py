@@ -72,7 +72,8 @@ class RunSummary:
         source: A live source's label, frames dropped, reconnects and how it ended.
         partial: Stopped before the end of its video (a file's run).
         calls: Calls the run was split into, when it was.
-        warning: Why its results are meaningless (random weights), when they are.
+        warning: Why its results are meaningless (random weights) or incomplete (a
+            video that ended well before its stated length), when they are.
         stopped_because: Why a run split into calls stopped early (a refused call).
         job_id: The job it ran as, once a job recorded it.
     """

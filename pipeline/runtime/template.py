@@ -54,6 +54,11 @@ from pipeline.runtime.summary import RunSummary, build_summary
 
 R = TypeVar("R")
 
+#: A file's run that ends more frames than this, and more than this share of its
+#: stated frames, short of them says the file may be cut short.
+CUT_SHORT_FRAMES = 2
+CUT_SHORT_SHARE = 0.05
+
 
 class RunSettings(Protocol):
     """What the template reads from a run's config (:class:`pipeline.configs.RunConfig`)."""
@@ -434,6 +439,24 @@ class Run(abc.ABC, Generic[ConfigT, R]):
                 for path in outputs.values():
                     path.unlink(missing_ok=True)
 
+    def _cut_short(self, threads: _RunThreads[R]) -> str | None:
+        """Why a file's run that was not stopped ended well before its stated frames, if it did.
+
+        A file cut after its header (a broken upload or copy) decodes to its last
+        whole frame and ends without an error; its header still states the length
+        it had. A stated length may be an estimate (duration × frame rate), hence
+        the margin.
+        """
+        if self.info.live is not None or threads.stopped or not self.info.frames:
+            return None
+        expected = min(self.info.frames, self.config.max_frames or self.info.frames)
+        if expected - threads.frames_done <= max(CUT_SHORT_FRAMES, expected * CUT_SHORT_SHARE):
+            return None
+        return (
+            f"The video ended after {threads.frames_done} of the {expected} frames its file "
+            "states: the file may be cut short, and the results cover only those frames."
+        )
+
     def _summary(self, threads: _RunThreads[R], first_frame_s: float) -> RunSummary:
         elapsed = time.perf_counter() - threads.started
         timing = {
@@ -455,10 +478,15 @@ class Run(abc.ABC, Generic[ConfigT, R]):
         else:
             ending["partial"] = threads.partial
         ending["calls"] = getattr(threads.producer, "calls", None)
+        warnings = []
         if facts.random_weights:
-            ending["warning"] = (
+            warnings.append(
                 f"Random weights: {self.results_noun} are meaningless (architecture only)."
             )
+        if (shortfall := self._cut_short(threads)) is not None:
+            warnings.append(shortfall)
+        if warnings:
+            ending["warning"] = " ".join(warnings)
         return build_summary(
             frames=threads.frames_done,
             elapsed_s=elapsed,
