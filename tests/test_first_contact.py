@@ -212,9 +212,15 @@ def buttons_fail(page, prefix: str, *buttons: str) -> None:
 
 
 def walk_detection(page, size: str, full: bool) -> None:
-    """An example, First frame; in full: a counting line and Run."""
+    """An example, First frame; in full: Run with no video first, its error gone with the
+    example; then a counting line and Run."""
     check_run_button(page, "Detection", size)
+    if full:
+        click_then_error_status(page, "#run-button", "status")
     pick_example(page)
+    if full:
+        # The error spoke of no video: another video clears it (and the preview's).
+        page.wait_for_function("() => document.getElementById('status').innerText.trim() === ''")
     page.locator("#input-video video").wait_for()
     page.locator("#first-frame-button").click()
     wait_for_status(page, "status", "First frame shown")
@@ -234,9 +240,10 @@ def walk_detection(page, size: str, full: bool) -> None:
 
 
 def walk_depth(page, size: str, full: bool) -> None:
-    """Upload (the missing weights said, nothing tried); in full: Run and First frame fail."""
+    """An example (the first frame's depth is tried: the missing weights said, nothing
+    tried); in full: Run and First frame fail."""
     enter_tab(page, "Depth", size)
-    page.locator("#depth-input-video input[type=file]").set_input_files(str(EXAMPLE_PATH))
+    pick_example(page)
     status = wait_for_status(page, "depth-status", "Weights not available here")
     assert "Error" not in status, status
     if full:

@@ -111,7 +111,7 @@ def test_only_public_named_endpoints_are_tools(server: str, schema: dict) -> Non
     assert len(private) > 10
     assert {tool["meta"]["endpoint_name"] for tool in schema.values()} == public
     assert not {dep["api_name"] for dep in private} & set(schema)
-    assert "first_frame_depth_on_upload" not in schema and "stop" not in schema
+    assert "first_frame_depth_on_load" not in schema and "stop" not in schema
 
 
 def call_mcp(server: str, tool: str | None = None, arguments: dict | None = None):

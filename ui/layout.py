@@ -206,7 +206,9 @@ def wire_run_buttons(
             result; ``first_frame_shown`` and ``error_status`` (which gets the
             request) are the status after a First frame that worked and after
             a First frame or a Run that failed.
-        inputs: The handlers' inputs, in their order.
+        inputs: The handlers' inputs, in their order, the input video first:
+            choosing another video (an upload, an example) clears the status
+            line and the preview, which spoke of the last one.
         first_frame_api: The First frame API name.
         run: The Run handler (a generator), public as ``/{run_api}``.
         run_outputs: Its outputs, the preview first.
@@ -228,6 +230,10 @@ def wire_run_buttons(
         )  # fmt: skip
 
     preview = run_outputs[0]
+    # An error or a preview of the last video would stay until the next Run.
+    inputs[0].change(
+        lambda: (None, ""), outputs=[preview, status], queue=False, api_visibility="private"
+    )
     first_frame_event = endpoint(
         buttons.first_frame, handlers.first_frame, first_frame_api, preview
     )

@@ -176,15 +176,19 @@ class DepthHandlers(TabHandlers):
         return self._first_frame(values["request"], values["video"], build)
 
     @takes_request_of(depth)
-    def first_frame_on_upload(self, values: dict[str, Any]) -> tuple[Any, str]:
-        """The first frame's depth as soon as a video is uploaded, when the weights are here.
+    def first_frame_on_load(self, values: dict[str, Any]) -> tuple[Any, str]:
+        """The first frame's depth as soon as a video is chosen, when the weights are here.
 
-        When they are not, the page already says so under the size: nothing is
-        tried, and the status line repeats what to do, instead of an error.
+        Chosen: uploaded, or picked among the examples (which set the video without
+        an upload event). When the weights are not here, the page already says so
+        under the size: nothing is tried, and the status line repeats what to do,
+        instead of an error. A video removed from the box: nothing.
 
         Returns:
             ``(preview, status)``.
         """
+        if not values["video"]:
+            return gr.skip(), gr.skip()
         try:
             missing = weights_note("depth", MODEL, (values["size"] or "").strip() or None)
         except models.UnknownModelError:
@@ -252,17 +256,6 @@ def build_depth_tab(
     size.change(
         _size_changed, inputs=size, outputs=model_info, queue=False, api_visibility="private"
     )
-    # The first frame's depth at once on upload; the button (and API) redoes it
-    # after the size, colormap or view changed.
-    upload = video.upload(
-        handlers.first_frame_on_upload,
-        inputs=inputs,
-        outputs=[preview, status],
-        api_name="first_frame_depth_on_upload",
-        concurrency_id=GPU_CONCURRENCY_ID,
-        api_visibility="private",
-    )
-    upload.failure(handlers.error_status, outputs=status, queue=False, api_visibility="private")
     wire_run_buttons(
         buttons,
         handlers,
@@ -274,4 +267,16 @@ def build_depth_tab(
         status=status,
         stop_api="stop_depth",
     )
+    # The first frame's depth at once when a video is chosen (after the status is
+    # cleared, wired with the buttons); the button (and API) redoes it
+    # after the size, colormap or view changed.
+    upload = video.change(
+        handlers.first_frame_on_load,
+        inputs=inputs,
+        outputs=[preview, status],
+        api_name="first_frame_depth_on_load",
+        concurrency_id=GPU_CONCURRENCY_ID,
+        api_visibility="private",
+    )
+    upload.failure(handlers.error_status, outputs=status, queue=False, api_visibility="private")
     return handlers
