@@ -22,7 +22,7 @@ from pipeline.jobs import JobStatus
 from ui.jobs import job_store
 from ui.live import LiveSession
 from ui.settings import Settings
-from ui.tabs.live import LiveHandlers, Stopped, _end_abandoned
+from ui.tabs.live import NO_FRAME_TO_DRAW_ON, LiveHandlers, Stopped, _end_abandoned
 
 WIDTH, HEIGHT = 320, 240
 
@@ -81,8 +81,10 @@ def test_lines_and_zones_are_drawn_on_the_cameras_current_frame(settings):
     handlers = LiveHandlers(settings)
     frames = list(camera_frames(3))
     _, _, session = feed(handlers, frames)
-    snapshot = handlers.snapshot(session)
-    assert np.array_equal(snapshot, frames[-1])
+    snapshot, status = handlers.snapshot(session)
+    assert np.array_equal(snapshot, frames[-1]) and status == gr.skip()
+    # With no camera running there is no frame: the status line says why.
+    assert handlers.snapshot(None) == (gr.skip(), NO_FRAME_TO_DRAW_ON)
     # The page saves it as a PNG for the editor, which draws on it as on a video's frame.
     path = settings.output_dir / "snapshot.png"
     cv2.imwrite(str(path), snapshot[..., ::-1])
@@ -262,6 +264,10 @@ def test_the_live_tab_in_chromium_with_a_fake_camera(live_app, fake_camera_clip)
         video = pages[0].locator("#live-recording video")
         video.wait_for()
         assert pages[0].locator('#live-tracks a[download="tracks.json"]').count() >= 1
+        # Draw on the current frame: the editor opens on it.
+        assert not pages[1].locator("#live-counting-canvas").is_visible()
+        pages[1].locator("#live-snapshot").click()
+        pages[1].locator("#live-counting-canvas img").wait_for()
         # The other session goes on, with its own ids.
         frames_before = pages[1].locator("#live-status").inner_text()
         assert len(changing_frames(pages[1], 2)) >= 2
@@ -276,3 +282,20 @@ def test_the_live_tab_in_chromium_with_a_fake_camera(live_app, fake_camera_clip)
         data = json.loads(tracks.read_text())
         ids = {o["track_id"] for frame in data["frames"] for o in frame["objects"]}
         assert min(ids) == 1 and len(data["frames"]) == data["video"]["frames"] >= 3
+
+
+@pytest.mark.browser
+def test_with_no_camera_start_and_draw_say_why_in_the_status(live_app):
+    url, _ = live_app
+    # No fake camera: Chromium finds no device, as on a computer without one.
+    with chromium() as browser:
+        page = browser.new_context(viewport={"width": 1280, "height": 1100}).new_page()
+        page.set_default_timeout(45_000)
+        page.goto(url)
+        page.get_by_role("tab", name="Live").click()
+        page.locator("#live-snapshot").click()
+        page.locator("#live-status").get_by_text("Start the camera first").wait_for()
+        page.locator("#live-start").click()
+        status = page.locator("#live-status")
+        status.get_by_text("The camera could not start").wait_for()
+        assert "check that this device has one" in status.inner_text()

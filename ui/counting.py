@@ -275,7 +275,9 @@ def build_counting_editor(
     Returns:
         The JSON box, the run's ``counting`` input.
     """
-    with gr.Accordion("Counting lines and zones", open=False, elem_id=f"{prefix}counting-editor"):
+    with gr.Accordion(
+        "Counting lines and zones", open=False, elem_id=f"{prefix}counting-editor"
+    ) as editor:
         gr.Markdown(HELP)
         image = click_canvas("First frame: click to draw", f"{prefix}counting-canvas")
         with gr.Row():
@@ -344,6 +346,13 @@ def build_counting_editor(
         "api_visibility": "private",
     }
     video.change(lambda v, t: redraw(v, t, []), [video, text], drawn, **private)
+    if isinstance(video, gr.Image):
+        # An image is a frame someone asked for to draw on (the Live tab's current
+        # frame): the editor opens on it, or the click would seem to do nothing.
+        video.change(
+            lambda v: gr.Accordion(open=True) if v else gr.skip(), video, editor,
+            queue=False, api_visibility="private",
+        )  # fmt: skip
     image.select(clicked, [video, kind, name, text, pending], [*drawn, name], **private)
     close.click(closed, [video, name, text, pending], [*drawn, name], **private)
     undo.click(undone, [video, text, pending], drawn, **private)

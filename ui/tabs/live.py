@@ -57,11 +57,27 @@ STOP_GRACE_S = 1.5
 #: What a session records, in the order the page shows it.
 RECORDED = ("video", "tracks", ("tracks_csv", "objects_csv"))
 
+#: The status when Draw is pressed with no camera running.
+NO_FRAME_TO_DRAW_ON = "Start the camera first: lines and zones are drawn on its current frame."
+
 #: Starts the stream with the webcam's own buttons (hidden by :data:`CAMERA_CSS`):
-#: the camera access first, then the capture button once it is there.
+#: the camera access first, then the capture button once it is there. Its answer
+#: is the status line's: a camera that cannot start (none on the device, or not
+#: allowed) fails in the browser alone, and would otherwise leave Start doing nothing.
 START_CAMERA_JS = """async () => {
     const root = document.querySelector('#live-camera');
-    if (!root) return;
+    if (!root) return "";
+    if (!navigator.mediaDevices?.getUserMedia) {
+        return "The camera could not start: this browser gives a page a camera only "
+            + "over https (or on localhost).";
+    }
+    try {
+        const probe = await navigator.mediaDevices.getUserMedia({video: true});
+        probe.getTracks().forEach((track) => track.stop());
+    } catch (error) {
+        return `The camera could not start (${error.message || error.name}): check that `
+            + "this device has one and that the browser may use it.";
+    }
     const find = () => root.querySelector('button.capture-button');
     if (!find()) {
         const access = [...root.querySelectorAll('button')].find(
@@ -72,7 +88,9 @@ START_CAMERA_JS = """async () => {
         await new Promise((resolve) => setTimeout(resolve, 100));
     }
     const capture = find();
-    if (capture && !capture.querySelector('[title="stop recording"]')) capture.click();
+    if (!capture) return "The camera did not start: press Start again.";
+    if (!capture.querySelector('[title="stop recording"]')) capture.click();
+    return "Starting the camera...";  // the first frame's status replaces it
 }"""
 
 #: Ends the stream with the webcam's own button, then frees the camera.
@@ -187,12 +205,17 @@ class LiveHandlers:
         status = f"**{session.ended}** " + summary_text(summary).removeprefix("Done: ")
         return (status, *files, summary.to_dict(), Stopped())
 
-    def snapshot(self, session: LiveSession | Stopped | None) -> np.ndarray | Any:
-        """**Draw on the current frame**: the camera's latest frame, for the counting editor."""
+    def snapshot(self, session: LiveSession | Stopped | None) -> tuple[Any, Any]:
+        """**Draw on the current frame**: the camera's latest frame, for the counting editor.
+
+        Returns:
+            ``(frame, status)``: the frame and no new status, or, with no camera
+            running, no frame and the status saying to start it (in the status line:
+            a ``gr.Warning`` of an unqueued event never reaches the page).
+        """
         if not isinstance(session, LiveSession) or session.last_frame is None:
-            gr.Warning("Start the camera first: lines and zones are drawn on its current frame.")
-            return gr.skip()
-        return session.last_frame
+            return gr.skip(), NO_FRAME_TO_DRAW_ON
+        return session.last_frame, gr.skip()
 
 
 @dataclass(frozen=True)
@@ -304,7 +327,7 @@ def build_live_tab(
         show_progress="hidden",
         api_visibility="private",
     )
-    start.click(None, js=START_CAMERA_JS, queue=False, api_visibility="private")
+    start.click(None, js=START_CAMERA_JS, outputs=status, queue=False, api_visibility="private")
     # The camera stops first. Added after the server's listener, its script ran only once
     # Stop's answer was back, which waits for Gradio to process the recording (an ffprobe,
     # up to a second on a busy machine): the camera kept sending frames meanwhile, and one
@@ -318,6 +341,6 @@ def build_live_tab(
         queue=False,
         api_visibility="private",
     )
-    draw.click(handlers.snapshot, inputs=session, outputs=snapshot, queue=False,
+    draw.click(handlers.snapshot, inputs=session, outputs=[snapshot, status], queue=False,
                api_visibility="private")  # fmt: skip
     return handlers
