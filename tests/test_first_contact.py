@@ -292,8 +292,8 @@ def walk_benchmark(page, size: str, full: bool) -> None:
 
 def walk_api_page(page, size: str, url: str) -> None:
     """Every endpoint's Python snippet compiles; the REST API is named."""
-    # The footer's "Use via API or MCP" (at 390 px wide Gradio leaves it out of view).
-    page.locator("button.show-api").dispatch_event("click")
+    # The footer's "Use via API or MCP", where the intro says it is, at any width.
+    page.locator("button.show-api").click()
     page.get_by_text("Python", exact=True).first.click()
     snippets = page.locator("pre").filter(has_text="from gradio_client")
     with urllib.request.urlopen(f"{url}gradio_api/info") as answer:

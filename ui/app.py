@@ -46,7 +46,13 @@ STATUS_LINES_CSS = """
 """
 #: The page's own CSS. Gradio 6 takes it at ``launch(css=...)`` (``Blocks(css=...)`` is
 #: deprecated there), so :func:`ui.server.launch` passes it.
-PAGE_CSS = FRAME_LABELS_CSS + STATUS_LINES_CSS + CAMERA_CSS
+#: Gradio hides the footer's API link on a narrow screen; the intro sends phones there too.
+#: (No media query: Gradio keeps a top-level rule as written, but scopes a media rule's
+#: rules to the app's content, which the footer is not part of.)
+API_LINK_CSS = """
+footer .show-api { display: flex !important; }
+"""
+PAGE_CSS = FRAME_LABELS_CSS + STATUS_LINES_CSS + CAMERA_CSS + API_LINK_CSS
 
 
 def example_videos(folder: Path = ASSETS_DIR) -> list[Path]:
