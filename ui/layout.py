@@ -121,7 +121,9 @@ def run_summary(prefix: str) -> gr.JSON:
             y="ms_per_frame",
             title="Time per frame, by stage (ms)",
             sort=None,
-            height=220,
+            # Slanted: ten stage names side by side ran into each other.
+            x_label_angle=-40,
+            height=260,
             elem_id=f"{prefix}timing-plot",
         )
     summary.change(
