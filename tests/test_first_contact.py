@@ -224,6 +224,9 @@ def walk_detection(page, size: str, full: bool) -> None:
     page.locator("#input-video video").wait_for()
     page.locator("#first-frame-button").click()
     wait_for_status(page, "status", "First frame shown")
+    # On a phone the preview is below every setting: the press brought it into view.
+    in_view = "e => { const b = e.getBoundingClientRect(); return b.top < innerHeight; }"
+    assert page.locator("#preview").evaluate(in_view), f"{size}: the preview is out of view"
     if not full:
         shoot(page, f"{size}-detection")
         return

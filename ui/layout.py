@@ -24,6 +24,20 @@ from ui.mcp_tools import as_tool
 GPU_CONCURRENCY_ID = "gpu"
 
 
+def scroll_to_js(elem_id: str) -> str:
+    """A page script that brings element ``elem_id`` into view when none of it is in view.
+
+    On a one-column page (a phone) a tab's outputs come after all of its
+    settings: a press of Run would otherwise seem to do nothing.
+    """
+    return f"""() => {{
+    const target = document.getElementById({elem_id!r});
+    if (!target) return;
+    const box = target.getBoundingClientRect();
+    if (box.top >= window.innerHeight || box.bottom <= 0) target.scrollIntoView({{block: "start"}});
+}}"""
+
+
 @dataclass(frozen=True)
 class RunButtons:
     """A tab's First frame, Run and Stop buttons."""
@@ -232,6 +246,10 @@ def wire_run_buttons(
         )  # fmt: skip
 
     preview = run_outputs[0]
+    for button in (buttons.first_frame, buttons.run):
+        button.click(
+            None, js=scroll_to_js(preview.elem_id), queue=False, api_visibility="private"
+        )
     # An error or a preview of the last video would stay until the next Run.
     inputs[0].change(
         lambda: (None, ""), outputs=[preview, status], queue=False, api_visibility="private"

@@ -27,7 +27,7 @@ from pipeline.jobs import JobStore
 from ui import counting as drawing
 from ui.errors import as_gr_errors
 from ui.jobs import job_store
-from ui.layout import tracker_dropdown
+from ui.layout import scroll_to_js, tracker_dropdown
 from ui.live import LiveSession
 from ui.model_choices import model_note
 from ui.render import summary_text
@@ -45,8 +45,9 @@ AUTO_KEEPS_UP = "auto: the least K that keeps up with the camera, from measured 
 
 INTRO = """\
 Press **Start** (the browser asks to use your camera the first time): the
-annotated frames appear on the right as fast as this machine processes them;
-frames that arrive while one is being processed are skipped, never queued.
+annotated frames appear beside the camera (below it on a phone) as fast as this
+machine processes them; frames that arrive while one is being processed are
+skipped, never queued.
 **Stop** ends the session. To keep it, tick **Save a recording** before Start:
 its H.264 video, tracks and tables are offered at Stop. Each browser tab has
 its own tracker (ids from 1) and its own counts. Settings apply at Start.
@@ -328,6 +329,7 @@ def build_live_tab(
         api_visibility="private",
     )
     start.click(None, js=START_CAMERA_JS, outputs=status, queue=False, api_visibility="private")
+    start.click(None, js=scroll_to_js("live-output"), queue=False, api_visibility="private")
     # The camera stops first. Added after the server's listener, its script ran only once
     # Stop's answer was back, which waits for Gradio to process the recording (an ffprobe,
     # up to a second on a busy machine): the camera kept sending frames meanwhile, and one
