@@ -206,6 +206,13 @@ def test_bad_requests_are_clear_errors(
     assert files_under(app_env) == before, "a failed run left files behind"
 
 
+def test_a_number_that_is_text_is_a_clear_error(client: Client, clip: Path) -> None:
+    # Refused by the component itself, before the handler: said by name, not as
+    # Gradio's bare "the upstream app has raised an exception".
+    with pytest.raises(AppError, match="Confidence.* must be a number, not 'abc'"):
+        client.predict(handle_file(str(clip)), "yolox_nano", "", "", "abc", api_name="/detect")
+
+
 def test_detect_counts_people_over_a_line_and_returns_the_tables(
     client: Client, clip: Path
 ) -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import gradio as gr
 
+from ui.components import numbers_say_what_they_got
 from ui.settings import Settings
 from ui.tabs.benchmark import build_benchmark_tab
 from ui.tabs.depth import build_depth_tab
@@ -83,4 +84,5 @@ def build_demo(settings: Settings | None = None) -> gr.Blocks:
             build_segmentation_tab(settings, examples=examples)
             build_live_tab(settings)
             build_benchmark_tab(settings, examples=examples)
+    numbers_say_what_they_got(demo)
     return demo

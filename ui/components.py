@@ -7,6 +7,9 @@ from typing import Any
 
 import gradio as gr
 
+from pipeline.errors import quoted
+from ui.errors import user_error
+
 
 def api_values(dropdown: gr.Dropdown, values: Sequence[str]) -> gr.Dropdown:
     """``dropdown``, typed in the API as a string among ``values`` rather than its choices.
@@ -32,3 +35,35 @@ def api_values(dropdown: gr.Dropdown, values: Sequence[str]) -> gr.Dropdown:
     info: dict[str, Any] = {"type": "string", "enum": list(dict.fromkeys(values))}
     dropdown.api_info = lambda: info  # type: ignore[method-assign]
     return dropdown
+
+
+def numbers_say_what_they_got(demo: gr.Blocks) -> None:
+    """Every number box and slider of ``demo`` refuses a value that is no number by name.
+
+    Gradio hands an API client's value for a number straight to
+    ``Number.preprocess``, whose bounds check then fails with a ``TypeError``
+    on text (``"abc" < 0``): the client gets Gradio's bare "the upstream app
+    has raised an exception". This says "Confidence must be a number, not
+    'abc'." instead. None stays None (the run's default). Set on each instance
+    (not a subclass: see :func:`api_values`).
+
+    Args:
+        demo: The built app, its components all created.
+    """
+    for block in demo.blocks.values():
+        if isinstance(block, gr.Number | gr.Slider):
+            _check_numbers(block)
+
+
+def _check_numbers(component: gr.Number | gr.Slider) -> None:
+    preprocess = component.preprocess
+    name = component.label or "A number"
+
+    def checked(payload: Any) -> Any:
+        if payload is None:
+            return None
+        if isinstance(payload, bool) or not isinstance(payload, int | float):
+            raise user_error(f"{name} must be a number, not {quoted(payload)}.")
+        return preprocess(payload)
+
+    component.preprocess = checked  # type: ignore[method-assign]
