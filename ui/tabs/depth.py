@@ -248,7 +248,7 @@ def build_depth_tab(
                 )
             with gr.Column(scale=1):
                 preview = preview_image("depth-", "Depth preview")
-                status = gr.Markdown(elem_id="depth-status")
+                status = gr.Markdown(label="Status", elem_id="depth-status")
                 result = result_video("depth-", "Depth video (H.264)")
                 summary = run_summary("depth-")
 

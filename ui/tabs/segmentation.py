@@ -277,7 +277,7 @@ def build_segmentation_tab(
                 segmenter_info = gr.Markdown(
                     model_note("segmenter", initial), elem_id="seg-segmenter-info"
                 )
-                queries = gr.Textbox(elem_id="seg-queries", **queries_box_values(initial))
+                queries = gr.Textbox(value="", elem_id="seg-queries", **queries_box_values(initial))
                 step = gr.Slider(
                     minimum=1,
                     maximum=SLIDER_MAX_STEP,
@@ -290,7 +290,7 @@ def build_segmentation_tab(
                 privacy = build_privacy_controls("seg-")
             with gr.Column(scale=1):
                 preview = preview_image("seg-")
-                status = gr.Markdown(elem_id="seg-status")
+                status = gr.Markdown(label="Status", elem_id="seg-status")
                 result = result_video("seg-")
                 masks = gr.File(
                     label="Masks (JSON, COCO RLE)", interactive=False, elem_id="seg-json"
