@@ -184,6 +184,21 @@ def test_a_full_queue_answers_503_with_retry_after(http: httpx.Client, long_clip
         http.delete(job["urls"]["delete"])
 
 
+def test_a_stopped_job_lists_only_the_outputs_it_has(http: httpx.Client, long_clip: Path):
+    running = start_job(http, long_clip)
+    queued = start_job(http, PERSON)
+    assert queued["status"] == "queued"
+    cancelled = http.post(queued["urls"]["stop"]).json()
+    assert cancelled["status"] == "cancelled" and cancelled["outputs"] == []
+    assert http.get(queued["urls"]["status"]).json()["outputs"] == []
+    stopped = http.post(running["urls"]["stop"]).json()
+    assert stopped["status"] == "stopped" and stopped["outputs"]
+    for name in stopped["outputs"]:
+        assert http.get(running["urls"][name]).status_code == 200, name
+    for job in (queued, running):
+        http.delete(job["urls"]["delete"])
+
+
 @pytest.mark.parametrize(
     ("form", "status", "message"),
     [
