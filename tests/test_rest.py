@@ -224,8 +224,13 @@ def test_a_stopped_job_lists_only_the_outputs_it_has(http: httpx.Client, long_cl
         ({"mode": "depth", "runtime": "openvino"}, 422, "for object_detection only"),
         ({"mode": "segmentation", "prompts": "{oops"}, 422, "The prompts are not valid JSON"),
         ({"prompts": '{"objects": [{"box": [0, 0, 9, 9]}]}'}, 422, "for segmentation only"),
+        # A field the mode's config lacks would be dropped unread: the client is told instead.
+        ({"step": "-5"}, 422, "step is for segmentation only, not object_detection."),
+        ({"step": "1.5"}, 422, "step is for segmentation only, not object_detection."),
+        ({"mode": "depth", "queries": "person"}, 422,
+         "queries is for object_detection and segmentation only, not depth."),
     ],
-)
+)  # fmt: skip
 def test_bad_form_values_are_one_clear_error_and_leave_nothing(
     http: httpx.Client, settings: Settings, form: dict, status: int, message: str
 ) -> None:
@@ -462,8 +467,12 @@ def test_depth_results_of_depth_jobs_and_of_detection_with_depth(
 ) -> None:
     monkeypatch.setenv("DEPTH_ANYTHING_WEIGHTS", str(tiny_depth_weights))
     monkeypatch.delenv("DEPTH_ANYTHING_V2_SMALL_WEIGHTS", raising=False)
-    for form in ({"mode": "depth"}, {"mode": "object_detection", "depth": "true"}):
-        job = start_job(http, PERSON, **form)
+    depth_job = {"mode": "depth"}  # no detector: the form refuses one a depth job ignores
+    with_depth = {"mode": "object_detection", "detector": "yolox_nano", "depth": "true"}
+    for form in (depth_job, with_depth):
+        answer = post(http, PERSON, **form)
+        assert answer.status_code == 202, answer.text
+        job = answer.json()
         wait_status(http, job["job_id"], "completed")
         first = http.get(job["urls"]["first_frame_depth"])
         assert first.status_code == 200 and first.content.startswith(JPEG)
