@@ -246,6 +246,13 @@ def test_uploads_that_are_not_a_video_too_large_or_missing(
     text = tmp_path / "holiday.mp4"
     text.write_text("this is not a video\n")
     assert_error(post(http, text), 415, "holiday.mp4 is not a readable video")
+    # Its headers whole, its frames cut off: refused as unreadable, named as the client named it.
+    cut = tmp_path / "trunc.mp4"
+    cut.write_bytes(PERSON.read_bytes()[:10_000])
+    for path in ("/detect", "/detect/async"):
+        answer = post(http, cut, path=path, detector="yolox_nano")
+        assert_error(answer, 415, "Could not decode trunc.mp4: ")
+        assert "job-" not in answer.text
     big = tmp_path / "big.mp4"
     big.write_bytes(b"\0" * (5 * 1024 * 1024))
     assert_error(post(http, big), 413, "larger than 4 MB")

@@ -315,6 +315,20 @@ def test_benchmark_analysis_of_a_bad_video_length_is_a_422(http: httpx.Client) -
     assert http.post("/benchmark/analysis", json={"rows": [row]}).status_code == 200
 
 
+def test_an_upload_s_long_name_is_cut_and_the_reason_still_said(
+    http: httpx.Client, tmp_path: Path
+) -> None:
+    text = tmp_path / "text.mp4"
+    text.write_text("this is not a video\n")
+    with text.open("rb") as data:
+        answer = http.post(
+            "/detect/async", files={"video": ("a" * 3000 + ".mp4", data, "video/mp4")},
+            data={"detector": "test_shapes"},
+        )  # fmt: skip
+    assert_short_error(answer, 415, "a… is not a readable video (")
+    assert "a" * 50 not in answer.text
+
+
 def raw_request(server: str, head: str, body_chunks: Iterator[bytes] | None = None) -> bytes:
     """Send a request by hand (its body as given), then read what the server answers."""
     host, port = server.removeprefix("http://").split(":")

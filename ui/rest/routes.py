@@ -36,8 +36,9 @@ from fastapi.responses import FileResponse, JSONResponse, Response, StreamingRes
 from starlette.datastructures import UploadFile as StarletteUploadFile
 
 from pipeline.configs import RunConfig
-from pipeline.errors import VideoError
+from pipeline.errors import VideoError, shown_file_name
 from pipeline.io.tracks_json import read_frame_record
+from pipeline.io.video import read_first_frame
 from pipeline.jobs import Job, JobStatus, JobStore
 from pipeline.runs import RUNS, check_input, output_for
 from pipeline.runtime.template import check_video
@@ -146,7 +147,10 @@ def build_router(jobs: JobStore, settings: Settings) -> APIRouter:
         )
         path = store_upload(jobs, video, settings, config)
         try:
-            return jobs.submit(path, config, client=client_of(request, settings))
+            return jobs.submit(
+                path, config, video_name=shown_file_name(video.filename),
+                client=client_of(request, settings),
+            )  # fmt: skip
         finally:
             path.unlink(missing_ok=True)  # moved into the job's folder, unless refused
 
@@ -320,6 +324,7 @@ def store_upload(
             do not fit it (a counting line outside its frame).
     """
     path = jobs.new_upload_path(upload.filename)
+    name = shown_file_name(upload.filename) or "The upload"
     turn = format_check_turns(settings)
     try:
         save_upload(upload, path, settings)
@@ -333,11 +338,13 @@ def store_upload(
                 check_video(path, settings.video_limits)
             else:
                 check_input(path, config)
+            # Headers can be whole where the frames are not (a cut-off upload): one
+            # frame decoded here refuses it now, rather than failing its job later.
+            read_first_frame(path)
         finally:
             turn.release()
     except VideoError as exc:
         path.unlink(missing_ok=True)
-        name = Path(upload.filename or "").name or "The upload"
         raise type(exc)(str(exc).replace(path.name, name)) from None
     except BaseException:
         path.unlink(missing_ok=True)
