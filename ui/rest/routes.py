@@ -60,6 +60,8 @@ COPY_CHUNK = 1 << 20
 FORMAT_CHECK_WAIT_S = 60.0
 #: What a frame index is: a whole number of at most 12 digits (ASCII only).
 FRAME_INDEX = re.compile(r"-?[0-9]{1,12}")
+#: What a request without a video file is told (no form, or ``video`` sent as text).
+NO_VIDEO = "Send the video as the multipart form field 'video'."
 
 
 def client_of(request: Request, settings: Settings) -> str:
@@ -140,8 +142,8 @@ def build_router(jobs: JobStore, settings: Settings) -> APIRouter:
 
     def receive(request: Request, video: UploadFile | None, form: RunForm) -> Job:
         """Check the request, store the upload inside the job store, submit the job."""
-        if not isinstance(video, StarletteUploadFile):  # a plain text field is no upload
-            raise ApiError(400, "Send the video as the multipart form field 'video'.")
+        if not isinstance(video, StarletteUploadFile):  # no form, or one without 'video'
+            raise ApiError(400, NO_VIDEO)
         _, config = form.task_and_config(
             limits=settings.run_limits, max_query_chars=settings.max_query_chars
         )
