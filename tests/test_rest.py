@@ -229,6 +229,8 @@ def test_a_stopped_job_lists_only_the_outputs_it_has(http: httpx.Client, long_cl
         ({"step": "1.5"}, 422, "step is for segmentation only, not object_detection."),
         ({"mode": "depth", "queries": "person"}, 422,
          "queries is for object_detection and segmentation only, not depth."),
+        ({"confidance": "0.5", "sizee": "x"}, 422,
+         "/detect/async has no form fields 'confidance', 'sizee'; /docs lists those it takes."),
     ],
 )  # fmt: skip
 def test_bad_form_values_are_one_clear_error_and_leave_nothing(

@@ -365,6 +365,34 @@ def test_a_video_sent_as_text_gets_the_message_of_no_video(http: httpx.Client, p
     assert_short_error(answer, 400, "Send the video as the multipart form field 'video'.")
 
 
+@pytest.mark.parametrize(
+    ("path", "form", "message"),
+    [
+        ("/detect/async", {"confidance": "5", "sizee": "x"},
+         "/detect/async has no form fields 'confidance', 'sizee'; /docs lists those it takes."),
+        ("/detect", {"confidance": "5"}, "/detect has no form field 'confidance'; /docs lists"),
+        ("/benchmark", {"detectorz": "test_shapes"}, "/benchmark has no form field 'detectorz'"),
+        ("/benchmark/profile", {"batch": "2"}, "/benchmark/profile has no form field 'batch'"),
+        ("/detect/async", {f"{i:02}" + "x" * 200: "1" for i in range(20)},
+         "'04xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx… and 15 more; /docs"),
+    ],
+    ids=["async", "sync", "benchmark", "profile", "many-long"],
+)  # fmt: skip
+def test_a_form_field_the_route_does_not_take_is_refused_by_name(
+    http: httpx.Client, store: JobStore, clip: Path, path: str, form: dict, message: str
+) -> None:
+    """A misspelt setting would be dropped unread: the run made without it, no word said."""
+    before = {job.id for job in store.all()}
+    with clip.open("rb") as data:
+        answer = http.post(
+            path, files={"video": (clip.name, data, "video/mp4")},
+            data={"detector": "test_shapes", **form} if path.startswith("/detect") else form,
+        )  # fmt: skip
+    assert_short_error(answer, 422, message)
+    assert "x" * 50 not in answer.text
+    assert {job.id for job in store.all()} == before
+
+
 def raw_request(server: str, head: str, body_chunks: Iterator[bytes] | None = None) -> bytes:
     """Send a request by hand (its body as given), then read what the server answers."""
     host, port = server.removeprefix("http://").split(":")

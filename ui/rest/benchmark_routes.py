@@ -33,7 +33,7 @@ from ui.benchmarking import MAX_NAME_CHARS, parse_plan, profile_config, run_benc
 from ui.monitoring import app_monitor
 from ui.rest.disconnect import unless_disconnected
 from ui.rest.errors import ERROR_RESPONSES, ApiError, api_errors, quoted
-from ui.rest.routes import Text, client_of, store_upload
+from ui.rest.routes import FORM_ROUTE, Text, client_of, store_upload
 from ui.settings import Settings
 
 #: The clip a measuring route takes (none: the example clip).
@@ -138,7 +138,10 @@ def build_benchmark_router(jobs: JobStore, settings: Settings) -> APIRouter:
         monitor = app_monitor()
         return JSONResponse({"interval_s": monitor.interval_s, "samples": monitor.samples()})
 
-    @router.post("/benchmark", summary="Benchmark detectors × sizes × runtimes × batches × devices")
+    @router.post(
+        "/benchmark", summary="Benchmark detectors × sizes × runtimes × batches × devices",
+        dependencies=FORM_ROUTE,
+    )  # fmt: skip
     async def benchmark(
         request: Request,
         video: Clip = None,
@@ -176,7 +179,9 @@ def build_benchmark_router(jobs: JobStore, settings: Settings) -> APIRouter:
                 return Response(benchmark_grid.to_csv(results["rows"]), media_type="text/csv")
             return JSONResponse({k: v for k, v in results.items() if k not in ("json", "csv")})
 
-    @router.post("/benchmark/profile", summary="Profile one detector")
+    @router.post(
+        "/benchmark/profile", summary="Profile one detector", dependencies=FORM_ROUTE
+    )
     def profile(
         request: Request,
         video: Clip = None,

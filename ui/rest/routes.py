@@ -32,6 +32,7 @@ from typing import Annotated, Any
 
 import anyio
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi.dependencies.models import Dependant
 from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from starlette.datastructures import UploadFile as StarletteUploadFile
 
@@ -62,6 +63,8 @@ FORMAT_CHECK_WAIT_S = 60.0
 FRAME_INDEX = re.compile(r"-?[0-9]{1,12}")
 #: What a request without a video file is told (no form, or ``video`` sent as text).
 NO_VIDEO = "Send the video as the multipart form field 'video'."
+#: Unknown form fields a refusal names (the rest are counted).
+MOST_NAMED_FIELDS = 5
 
 
 def client_of(request: Request, settings: Settings) -> str:
@@ -71,6 +74,41 @@ def client_of(request: Request, settings: Settings) -> str:
 
 
 Text = Annotated[str | None, Form()]
+
+
+def _body_fields(dependant: Dependant) -> set[str]:
+    """The body's field names ``dependant`` and its dependencies declare."""
+    names = {param.alias for param in dependant.body_params}
+    for sub in dependant.dependencies:
+        names |= _body_fields(sub)
+    return names
+
+
+async def refuse_unknown_fields(request: Request) -> None:
+    """Refuse a form holding a field its route does not declare (a dependency of each form route).
+
+    A misspelt setting (``confidance``) would otherwise be dropped unread, and
+    the run made without it, with nothing to tell its sender.
+
+    Raises:
+        ApiError: 422 naming them (quoted, the first few) and pointing at ``/docs``.
+    """
+    route = request.scope["route"]
+    form = await request.form()  # read already for the route's own fields; not read again
+    unknown = sorted(set(form.keys()) - _body_fields(route.dependant))
+    if not unknown:
+        return
+    named = ", ".join(quoted(name) for name in unknown[:MOST_NAMED_FIELDS])
+    more = len(unknown) - MOST_NAMED_FIELDS
+    named += f" and {more} more" if more > 0 else ""
+    plural = "s" if len(unknown) > 1 else ""
+    raise ApiError(
+        422, f"{request.url.path} has no form field{plural} {named}; /docs lists those it takes."
+    )
+
+
+#: A route's ``dependencies``: it refuses fields it does not declare.
+FORM_ROUTE = [Depends(refuse_unknown_fields)]
 
 
 def job_urls(job_id: str) -> dict[str, str]:
@@ -156,7 +194,10 @@ def build_router(jobs: JobStore, settings: Settings) -> APIRouter:
         finally:
             path.unlink(missing_ok=True)  # moved into the job's folder, unless refused
 
-    @router.post("/detect", response_class=FileResponse, summary="Run a job; answer its video")
+    @router.post(
+        "/detect", response_class=FileResponse, summary="Run a job; answer its video",
+        dependencies=FORM_ROUTE,
+    )  # fmt: skip
     def detect(request: Request, upload: Annotated[Upload, Depends(read_form)]) -> Response:
         """Run the job to its end and answer the annotated H.264 MP4 (``video/mp4``)."""
         with api_errors():
@@ -168,7 +209,9 @@ def build_router(jobs: JobStore, settings: Settings) -> APIRouter:
                 headers={"X-Job-Id": job.id},
             )  # fmt: skip
 
-    @router.post("/detect/async", status_code=202, summary="Start a job")
+    @router.post(
+        "/detect/async", status_code=202, summary="Start a job", dependencies=FORM_ROUTE
+    )
     def detect_async(
         request: Request, upload: Annotated[Upload, Depends(read_form)]
     ) -> JSONResponse:
