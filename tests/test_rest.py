@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import socket
 import threading
 import time
 from pathlib import Path
@@ -197,6 +198,60 @@ def test_a_stopped_job_lists_only_the_outputs_it_has(http: httpx.Client, long_cl
         assert http.get(running["urls"][name]).status_code == 200, name
     for job in (queued, running):
         http.delete(job["urls"]["delete"])
+
+
+def disconnected_detect(server: str, settings: Settings, video: Path, *states: str):
+    """``POST /detect`` whose client leaves once its job is in one of ``states``: the job."""
+    from ui.jobs import job_store
+
+    jobs = job_store(settings)  # the server runs in this process
+    before = {job.id for job in jobs.all()}
+    request = httpx.Request(
+        "POST", f"{server.rstrip('/')}/detect", data={"detector": "yolox_nano"},
+        files={"video": (video.name, video.read_bytes(), "video/mp4")},
+    )  # fmt: skip
+    body = request.read()
+    head = (
+        f"POST /detect HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        f"Content-Type: {request.headers['content-type']}\r\nContent-Length: {len(body)}\r\n\r\n"
+    )
+    port = int(server.rstrip("/").rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port)) as connection:
+        connection.sendall(head.encode() + body)
+        deadline = time.monotonic() + 60
+        while not (new := [j for j in jobs.all() if j.id not in before and j.status in states]):
+            assert time.monotonic() < deadline, "the job never got there"
+            time.sleep(0.05)
+    return jobs, new[0]
+
+
+def test_a_synchronous_job_whose_client_disconnects_is_stopped_and_deleted(
+    http: httpx.Client, server: str, settings: Settings, long_clip: Path
+) -> None:
+    """Its id travels in the answer only: a job its client left, nobody else could name."""
+    from pipeline.jobs import JobStatus
+
+    def gone(job) -> bool:
+        """Whether the job's record, folder and input are all deleted (within 30 s)."""
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            files = job.folder.exists() or job.video.exists()
+            if not files and all(j.id != job.id for j in jobs.all()):
+                return True
+            time.sleep(0.1)
+        return False
+
+    # Queued behind another job: it leaves the queue.
+    running = start_job(http, long_clip)
+    jobs, queued = disconnected_detect(server, settings, PERSON, JobStatus.QUEUED)
+    assert queued.wait_until(lambda j: j.status.finished, timeout=10)
+    assert queued.status is JobStatus.CANCELLED and gone(queued)
+    http.delete(running["urls"]["delete"])
+    # Running: it stops within about a frame, and is deleted.
+    jobs, job = disconnected_detect(server, settings, long_clip, JobStatus.RUNNING)
+    assert job.wait_until(lambda j: j.status.finished, timeout=30)
+    assert job.status is JobStatus.STOPPED and job.frames_done < 377, job.status
+    assert gone(job)
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,7 @@
 
 | route | what it answers |
 |---|---|
-| ``POST /detect`` | runs a job and answers its H.264 MP4 |
+| ``POST /detect`` | runs a job and answers its H.264 MP4 (its client gone: deleted) |
 | ``POST /detect/async`` | starts a job; answers after its first frame (or while it waits) |
 | ``GET /detect/status/{job_id}`` | status, queue position, progress, ETA, error, summary |
 | ``POST /detect/stop/{job_id}`` | stops it, keeping the partial result |
@@ -44,6 +44,7 @@ from pipeline.jobs import Job, JobStatus, JobStore
 from pipeline.runs import RUNS, check_input, output_for
 from pipeline.runtime.template import check_video
 from ui.clients import client_key
+from ui.rest.disconnect import DISCONNECT_POLL_S, unless_disconnected
 from ui.rest.errors import ERROR_RESPONSES, ApiError, api_errors, quoted
 from ui.rest.forms import RunForm
 from ui.rest.guard import too_large_message
@@ -198,12 +199,27 @@ def build_router(jobs: JobStore, settings: Settings) -> APIRouter:
         "/detect", response_class=FileResponse, summary="Run a job; answer its video",
         dependencies=FORM_ROUTE,
     )  # fmt: skip
-    def detect(request: Request, upload: Annotated[Upload, Depends(read_form)]) -> Response:
-        """Run the job to its end and answer the annotated H.264 MP4 (``video/mp4``)."""
-        with api_errors():
+    async def detect(request: Request, upload: Annotated[Upload, Depends(read_form)]) -> Response:
+        """Run the job to its end and answer the annotated H.264 MP4 (``video/mp4``).
+
+        A client that disconnects first cancels it (out of the queue, or within
+        about a frame) and deletes it: its id travels in this answer only, so no
+        one else could fetch, stop or delete it.
+        """
+        cancel = threading.Event()
+
+        def run() -> Job:
+            # Every step in a worker thread (the upload's check too): none in the event loop.
             job = receive(request, *upload)
-            job.wait_until(lambda j: j.status.finished, timeout=None)
-            _raise_if_failed(jobs, job, delete=True)
+            while not cancel.is_set():
+                if job.wait_until(lambda j: j.status.finished, timeout=DISCONNECT_POLL_S):
+                    _raise_if_failed(jobs, job, delete=True)
+                    return job
+            jobs.delete(job.id)
+            return job  # no one reads it: unless_disconnected has answered ClientGone
+
+        with api_errors():
+            job = await unless_disconnected(request, run, cancel)
             return FileResponse(
                 job.outputs["video"], media_type="video/mp4", filename=f"{job.id}.mp4",
                 headers={"X-Job-Id": job.id},
