@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import PurePath
+
 #: A client's value is quoted back in a message at most this long.
 QUOTE_CHARS = 40
 
@@ -15,8 +17,33 @@ def quoted(value: object, most: int = QUOTE_CHARS) -> str:
         >>> len(quoted("x" * 100, 10)), quoted("short")
         (10, "'short'")
     """
-    text = repr(value)
+    return cut(repr(value), most)
+
+
+def cut(text: str, most: int = QUOTE_CHARS) -> str:
+    """``text`` as it is, or its first ``most`` characters ending in an ellipsis.
+
+    Example:
+        >>> cut("x" * 100, 10), cut("short")
+        ('xxxxxxxxx…', 'short')
+    """
     return text if len(text) <= most else text[: most - 1] + "…"
+
+
+def shown_file_name(name: str | None) -> str | None:
+    """A client's file name as a message names it: its last part, cut to :data:`QUOTE_CHARS`.
+
+    The file is stored under a name of the app's own; its sender knows it by this
+    one (as gradio_client and the command line name it), never a page of it.
+
+    Example:
+        >>> shown_file_name("../clips/holiday.mp4"), shown_file_name("")
+        ('holiday.mp4', None)
+        >>> shown_file_name("a" * 3000 + ".mp4")
+        'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa…'
+    """
+    shown = PurePath(name or "").name
+    return cut(shown) if shown else None
 
 
 class PipelineError(Exception):

@@ -391,7 +391,7 @@ def test_the_rest_form_refuses_these_options_outside_detection():
         RunForm(mode="depth", paths="true").task_and_config(limits={})
     with pytest.raises(Exception, match="for object_detection only"):
         RunForm(mode="segmentation", speed="true").task_and_config(limits={})
-    with pytest.raises(Exception, match="Privacy is for object_detection and segmentation"):
+    with pytest.raises(Exception, match="privacy is for object_detection and segmentation only"):
         RunForm(mode="depth", privacy="blur").task_and_config(limits={})
 
 

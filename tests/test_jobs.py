@@ -92,6 +92,10 @@ def test_stop_keeps_the_partial_result_and_a_queued_job_is_cancelled(
     assert len(json.loads(running.outputs["tracks"].read_text())["frames"]) == frames
     assert finished(queued) and queued.status is JobStatus.CANCELLED
     assert not queued.folder.exists(), "a job cancelled before it ran keeps nothing"
+    # Its status lists the files it has, not those its run would have written.
+    assert store.status(queued.id)["outputs"] == []
+    written = store.status(running.id)["outputs"]
+    assert written and all(running.outputs[name].is_file() for name in written)
 
 
 def test_an_exclusive_job_whose_caller_left_leaves_the_queue(
@@ -152,7 +156,17 @@ def test_a_failed_job_keeps_its_message_and_no_files(store: JobStore, clip: Path
     job = store.submit(upload(clip, tmp_path), bad)
     assert finished(job) and job.status is JobStatus.FAILED
     assert "does not know 'purple'" in job.error and not job.error_is_internal
-    assert not job.folder.exists()
+    assert not job.folder.exists() and store.status(job.id)["outputs"] == []
+
+
+def test_a_failed_upload_s_message_names_it_as_its_sender_did(store: JobStore, tmp_path: Path):
+    """The store keeps it as job-<id>.mp4, a name its sender never gave."""
+    text = tmp_path / "upload-1.mp4"
+    text.write_text("this is not a video\n")
+    job = store.submit(text, FAST, video_name="holiday.mp4")
+    assert finished(job) and job.status is JobStatus.FAILED
+    assert job.error.startswith("holiday.mp4 is not a readable video"), job.error
+    assert job.video.name not in job.error
 
 
 def test_ids_are_only_looked_up(store: JobStore):

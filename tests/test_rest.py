@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import socket
 import threading
 import time
 from pathlib import Path
@@ -184,6 +185,75 @@ def test_a_full_queue_answers_503_with_retry_after(http: httpx.Client, long_clip
         http.delete(job["urls"]["delete"])
 
 
+def test_a_stopped_job_lists_only_the_outputs_it_has(http: httpx.Client, long_clip: Path):
+    running = start_job(http, long_clip)
+    queued = start_job(http, PERSON)
+    assert queued["status"] == "queued"
+    cancelled = http.post(queued["urls"]["stop"]).json()
+    assert cancelled["status"] == "cancelled" and cancelled["outputs"] == []
+    assert http.get(queued["urls"]["status"]).json()["outputs"] == []
+    stopped = http.post(running["urls"]["stop"]).json()
+    assert stopped["status"] == "stopped" and stopped["outputs"]
+    for name in stopped["outputs"]:
+        assert http.get(running["urls"][name]).status_code == 200, name
+    for job in (queued, running):
+        http.delete(job["urls"]["delete"])
+
+
+def disconnected_detect(server: str, settings: Settings, video: Path, *states: str):
+    """``POST /detect`` whose client leaves once its job is in one of ``states``: the job."""
+    from ui.jobs import job_store
+
+    jobs = job_store(settings)  # the server runs in this process
+    before = {job.id for job in jobs.all()}
+    request = httpx.Request(
+        "POST", f"{server.rstrip('/')}/detect", data={"detector": "yolox_nano"},
+        files={"video": (video.name, video.read_bytes(), "video/mp4")},
+    )  # fmt: skip
+    body = request.read()
+    head = (
+        f"POST /detect HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        f"Content-Type: {request.headers['content-type']}\r\nContent-Length: {len(body)}\r\n\r\n"
+    )
+    port = int(server.rstrip("/").rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port)) as connection:
+        connection.sendall(head.encode() + body)
+        deadline = time.monotonic() + 60
+        while not (new := [j for j in jobs.all() if j.id not in before and j.status in states]):
+            assert time.monotonic() < deadline, "the job never got there"
+            time.sleep(0.05)
+    return jobs, new[0]
+
+
+def test_a_synchronous_job_whose_client_disconnects_is_stopped_and_deleted(
+    http: httpx.Client, server: str, settings: Settings, long_clip: Path
+) -> None:
+    """Its id travels in the answer only: a job its client left, nobody else could name."""
+    from pipeline.jobs import JobStatus
+
+    def gone(job) -> bool:
+        """Whether the job's record, folder and input are all deleted (within 30 s)."""
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            files = job.folder.exists() or job.video.exists()
+            if not files and all(j.id != job.id for j in jobs.all()):
+                return True
+            time.sleep(0.1)
+        return False
+
+    # Queued behind another job: it leaves the queue.
+    running = start_job(http, long_clip)
+    jobs, queued = disconnected_detect(server, settings, PERSON, JobStatus.QUEUED)
+    assert queued.wait_until(lambda j: j.status.finished, timeout=10)
+    assert queued.status is JobStatus.CANCELLED and gone(queued)
+    http.delete(running["urls"]["delete"])
+    # Running: it stops within about a frame, and is deleted.
+    jobs, job = disconnected_detect(server, settings, long_clip, JobStatus.RUNNING)
+    assert job.wait_until(lambda j: j.status.finished, timeout=30)
+    assert job.status is JobStatus.STOPPED and job.frames_done < 377, job.status
+    assert gone(job)
+
+
 @pytest.mark.parametrize(
     ("form", "status", "message"),
     [
@@ -209,8 +279,15 @@ def test_a_full_queue_answers_503_with_retry_after(http: httpx.Client, long_clip
         ({"mode": "depth", "runtime": "openvino"}, 422, "for object_detection only"),
         ({"mode": "segmentation", "prompts": "{oops"}, 422, "The prompts are not valid JSON"),
         ({"prompts": '{"objects": [{"box": [0, 0, 9, 9]}]}'}, 422, "for segmentation only"),
+        # A field the mode's config lacks would be dropped unread: the client is told instead.
+        ({"step": "-5"}, 422, "step is for segmentation only, not object_detection."),
+        ({"step": "1.5"}, 422, "step is for segmentation only, not object_detection."),
+        ({"mode": "depth", "queries": "person"}, 422,
+         "queries is for object_detection and segmentation only, not depth."),
+        ({"confidance": "0.5", "sizee": "x"}, 422,
+         "/detect/async has no form fields 'confidance', 'sizee'; /docs lists those it takes."),
     ],
-)
+)  # fmt: skip
 def test_bad_form_values_are_one_clear_error_and_leave_nothing(
     http: httpx.Client, settings: Settings, form: dict, status: int, message: str
 ) -> None:
@@ -226,6 +303,13 @@ def test_uploads_that_are_not_a_video_too_large_or_missing(
     text = tmp_path / "holiday.mp4"
     text.write_text("this is not a video\n")
     assert_error(post(http, text), 415, "holiday.mp4 is not a readable video")
+    # Its headers whole, its frames cut off: refused as unreadable, named as the client named it.
+    cut = tmp_path / "trunc.mp4"
+    cut.write_bytes(PERSON.read_bytes()[:10_000])
+    for path in ("/detect", "/detect/async"):
+        answer = post(http, cut, path=path, detector="yolox_nano")
+        assert_error(answer, 415, "Could not decode trunc.mp4: ")
+        assert "job-" not in answer.text
     big = tmp_path / "big.mp4"
     big.write_bytes(b"\0" * (5 * 1024 * 1024))
     assert_error(post(http, big), 413, "larger than 4 MB")
@@ -447,8 +531,12 @@ def test_depth_results_of_depth_jobs_and_of_detection_with_depth(
 ) -> None:
     monkeypatch.setenv("DEPTH_ANYTHING_WEIGHTS", str(tiny_depth_weights))
     monkeypatch.delenv("DEPTH_ANYTHING_V2_SMALL_WEIGHTS", raising=False)
-    for form in ({"mode": "depth"}, {"mode": "object_detection", "depth": "true"}):
-        job = start_job(http, PERSON, **form)
+    depth_job = {"mode": "depth"}  # no detector: the form refuses one a depth job ignores
+    with_depth = {"mode": "object_detection", "detector": "yolox_nano", "depth": "true"}
+    for form in (depth_job, with_depth):
+        answer = post(http, PERSON, **form)
+        assert answer.status_code == 202, answer.text
+        job = answer.json()
         wait_status(http, job["job_id"], "completed")
         first = http.get(job["urls"]["first_frame_depth"])
         assert first.status_code == 200 and first.content.startswith(JPEG)

@@ -315,6 +315,84 @@ def test_benchmark_analysis_of_a_bad_video_length_is_a_422(http: httpx.Client) -
     assert http.post("/benchmark/analysis", json={"rows": [row]}).status_code == 200
 
 
+def test_benchmark_analysis_answers_the_example_its_docs_show(http: httpx.Client) -> None:
+    route = http.get("/openapi.json").json()["paths"]["/benchmark/analysis"]["post"]
+    example = route["requestBody"]["content"]["application/json"]["schema"]["examples"][0]
+    answer = http.post("/benchmark/analysis", json=example)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["expected_seconds"] > 0
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b'{"rows": [], "video_seconds": 60}',
+         "There are no benchmark results to analyse: run a benchmark first."),
+        (b"", 'Send the results of a benchmark as JSON: {"rows": [...]}.'),
+        (b'{"video_seconds": 60}', 'Send the results of a benchmark as JSON: {"rows": [...]}.'),
+        (b"garbage{", "The body is not valid JSON (Expecting value at character 0)."),
+        (b'{"rows": [', "The body is not valid JSON (Expecting value at character 10)."),
+    ],
+    ids=["no-rows", "no-body", "no-rows-key", "garbage", "cut-off"],
+)  # fmt: skip
+def test_benchmark_analysis_without_rows_or_json_says_so_in_one_sentence(
+    http: httpx.Client, content: bytes, message: str
+) -> None:
+    json_type = {"Content-Type": "application/json"}
+    answer = http.post("/benchmark/analysis", content=content, headers=json_type)
+    assert_short_error(answer, 422, message)
+    assert answer.json()["error"] == message
+
+
+def test_an_upload_s_long_name_is_cut_and_the_reason_still_said(
+    http: httpx.Client, tmp_path: Path
+) -> None:
+    text = tmp_path / "text.mp4"
+    text.write_text("this is not a video\n")
+    with text.open("rb") as data:
+        answer = http.post(
+            "/detect/async", files={"video": ("a" * 3000 + ".mp4", data, "video/mp4")},
+            data={"detector": "test_shapes"},
+        )  # fmt: skip
+    assert_short_error(answer, 415, "a… is not a readable video (")
+    assert "a" * 50 not in answer.text
+
+
+@pytest.mark.parametrize("path", ["/detect", "/detect/async", "/benchmark"])
+def test_a_video_sent_as_text_gets_the_message_of_no_video(http: httpx.Client, path: str) -> None:
+    """``curl -F video=hello``: a form field without a file name is text, not a file."""
+    answer = http.post(path, files={"video": (None, "hello")})
+    assert_short_error(answer, 400, "Send the video as the multipart form field 'video'.")
+
+
+@pytest.mark.parametrize(
+    ("path", "form", "message"),
+    [
+        ("/detect/async", {"confidance": "5", "sizee": "x"},
+         "/detect/async has no form fields 'confidance', 'sizee'; /docs lists those it takes."),
+        ("/detect", {"confidance": "5"}, "/detect has no form field 'confidance'; /docs lists"),
+        ("/benchmark", {"detectorz": "test_shapes"}, "/benchmark has no form field 'detectorz'"),
+        ("/benchmark/profile", {"batch": "2"}, "/benchmark/profile has no form field 'batch'"),
+        ("/detect/async", {f"{i:02}" + "x" * 200: "1" for i in range(20)},
+         "'04xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx… and 15 more; /docs"),
+    ],
+    ids=["async", "sync", "benchmark", "profile", "many-long"],
+)  # fmt: skip
+def test_a_form_field_the_route_does_not_take_is_refused_by_name(
+    http: httpx.Client, store: JobStore, clip: Path, path: str, form: dict, message: str
+) -> None:
+    """A misspelt setting would be dropped unread: the run made without it, no word said."""
+    before = {job.id for job in store.all()}
+    with clip.open("rb") as data:
+        answer = http.post(
+            path, files={"video": (clip.name, data, "video/mp4")},
+            data={"detector": "test_shapes", **form} if path.startswith("/detect") else form,
+        )  # fmt: skip
+    assert_short_error(answer, 422, message)
+    assert "x" * 50 not in answer.text
+    assert {job.id for job in store.all()} == before
+
+
 def raw_request(server: str, head: str, body_chunks: Iterator[bytes] | None = None) -> bytes:
     """Send a request by hand (its body as given), then read what the server answers."""
     host, port = server.removeprefix("http://").split(":")

@@ -84,6 +84,8 @@ class Job:
         source: Who started it: ``"api"`` (REST) or ``"app"`` (a tab or ``gradio_client``).
         folder: The job's own folder; its outputs and uploaded input live here.
         video: The input video.
+        video_name: What its sender named it, when the store keeps it under
+            another name (an upload): a failure's message names it so.
         outputs: Each output file by name (they exist once the run has written them).
         status: See :class:`JobStatus`.
         error: What went wrong, when the job failed.
@@ -111,6 +113,7 @@ class Job:
     folder: Path
     video: Path
     outputs: dict[str, Path]
+    video_name: str | None = None
     status: JobStatus = JobStatus.QUEUED
     error: str | None = None
     error_is_internal: bool = False
@@ -178,6 +181,9 @@ class Job:
             message: What went wrong, in the user's terms.
             internal: The app's fault (a bug, a crash), not the request's.
         """
+        if self.video_name is not None:
+            # The run names the stored input (job-<id>.mp4), a name its sender never gave.
+            message = message.replace(self.video.name, self.video_name)
         with self._changed:
             self.error = message
             self.error_is_internal = internal
@@ -237,6 +243,12 @@ class Job:
         """
         with self._changed:
             eta = self.eta_s
+            # Only the files it has: a job cancelled, failed or stopped early has few or none.
+            outputs = (
+                sorted(name for name, path in self.outputs.items() if path.is_file())
+                if self.status.finished
+                else []
+            )
             return {
                 "job_id": self.id,
                 "task": self.task,
@@ -257,7 +269,7 @@ class Job:
                 },
                 "error": self.error,
                 "partial": self.summary is not None and self.summary.partial,
-                "outputs": sorted(self.outputs) if self.status.finished else [],
+                "outputs": outputs,
                 "created": self.created,
                 "started": self.started,
                 "finished": self.finished,

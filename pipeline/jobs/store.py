@@ -118,6 +118,7 @@ class JobStore:
         source: str,
         video: Path,
         move_video: bool = False,
+        video_name: str | None = None,
         client: str | None = None,
     ) -> Job:
         """Register a job and give it its folder (it waits for a device in :meth:`execute`).
@@ -128,6 +129,7 @@ class JobStore:
             video: The input video.
             move_video: Move ``video`` into the store's inputs folder (an upload
                 the store now owns, never served) instead of reading it where it is.
+            video_name: What the video's sender named it (see :attr:`Job.video_name`).
             client: Who asks (a token or an address), for its share of the queue.
 
         Returns:
@@ -145,7 +147,7 @@ class JobStore:
             given = self.folders.take_input(job_id, video) if move_video else video
             return Job(
                 id=job_id, task=task, config=config, source=source, folder=folder, video=given,
-                outputs=output_paths(task, folder, config), client=client,
+                outputs=output_paths(task, folder, config), video_name=video_name, client=client,
             )  # fmt: skip
 
         return self._add(self.queue.admit(client, make))
@@ -246,6 +248,7 @@ class JobStore:
         video: Path,
         config: RunConfig,
         *,
+        video_name: str | None = None,
         client: str | None = None,
         executor: Executor | None = None,
     ) -> Job:
@@ -254,6 +257,7 @@ class JobStore:
         Args:
             video: The upload; the store moves it.
             config: The run's config; its type says the task.
+            video_name: What the upload's sender named it (its messages name it so).
             client: Who asks, for its share of the queue (None: no share applies).
             executor: What runs it (None: the store's own,
                 :func:`~pipeline.jobs.execution.run_in_process`).
@@ -265,7 +269,10 @@ class JobStore:
         Raises:
             QueueFull: Every device is busy and the queue (or the client's share) is full.
         """
-        job = self.create(config, source="api", video=video, move_video=True, client=client)
+        job = self.create(
+            config, source="api", video=video, move_video=True, video_name=video_name,
+            client=client,
+        )  # fmt: skip
         threading.Thread(target=drain, args=(job, self.execute(job, executor)),
                          name=f"job-{job.id[:8]}", daemon=True).start()  # fmt: skip
         return job

@@ -33,7 +33,7 @@ from ui.rest.guard import (
     answer_body_too_large,
     name_video_types,
 )
-from ui.rest.routes import build_router
+from ui.rest.routes import NO_VIDEO, build_router
 from ui.settings import Settings
 
 VERSION = "1.0"
@@ -55,7 +55,15 @@ async def answer_invalid_request(request: Request, exc: Exception) -> Response:
     if not request.url.path.startswith(REST_PATHS):
         return await request_validation_exception_handler(request, exc)
     first = exc.errors()[0] if exc.errors() else {}
-    where = " ".join(str(part) for part in first.get("loc", ()) if part != "body")
+    loc = tuple(first.get("loc", ()))
+    if loc == ("body", "video"):  # text where the file goes: as no file at all
+        return JSONResponse({"error": NO_VIDEO, "status": 400}, 400)
+    if first.get("type") == "json_invalid":
+        # FastAPI's own words name a position as a field ("0: JSON decode error").
+        reason = first.get("ctx", {}).get("error", "JSON decode error")
+        message = f"The body is not valid JSON ({reason} at character {loc[-1]})."
+        return JSONResponse({"error": message, "status": 422}, 422)
+    where = " ".join(str(part) for part in loc if part != "body")
     message = f"{where}: {first.get('msg', 'not valid')}".strip(": ")[:200]
     return JSONResponse({"error": message, "status": 422}, 422)
 

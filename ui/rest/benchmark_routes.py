@@ -24,6 +24,7 @@ from fastapi import APIRouter, Body, File, Query, Request, UploadFile
 from fastapi.responses import FileResponse, JSONResponse, Response
 from starlette.datastructures import UploadFile as StarletteUploadFile
 
+from pipeline.errors import ConfigError
 from pipeline.evaluation import analysis, benchmark_grid
 from pipeline.evaluation.hardware import hardware_report
 from pipeline.jobs import JobStore
@@ -32,7 +33,7 @@ from ui.benchmarking import MAX_NAME_CHARS, parse_plan, profile_config, run_benc
 from ui.monitoring import app_monitor
 from ui.rest.disconnect import unless_disconnected
 from ui.rest.errors import ERROR_RESPONSES, ApiError, api_errors, quoted
-from ui.rest.routes import Text, client_of, store_upload
+from ui.rest.routes import FORM_ROUTE, Text, client_of, store_upload
 from ui.settings import Settings
 
 #: The clip a measuring route takes (none: the example clip).
@@ -44,14 +45,36 @@ ROW_KEYS = (
     "detector", "size", "runtime", "devices", "batch_size", "end_to_end_fps",
     "stage_ms_per_frame",
 )  # fmt: skip
-def check_rows(rows: object, most: int) -> list[dict[str, Any]]:
-    """The rows of ``POST /benchmark/analysis``, checked to be a benchmark's.
+#: The body ``/docs`` shows for ``POST /benchmark/analysis``: one row as ``POST /benchmark``
+#: answers it (its figures made up), which the route answers as it would a real one. No
+#: value is null: the schema drops those keys, and a row without its ``size`` is refused.
+ANALYSIS_EXAMPLE = {
+    "rows": [
+        {
+            "detector": "yolo11", "size": "n", "runtime": "onnxruntime", "devices": ["cpu"],
+            "batch_size": 1, "end_to_end_fps": 25.0,
+            "stage_ms_per_frame": {
+                "decode": 2.0, "preprocess": 1.5, "inference": 30.0, "postprocess": 0.5,
+                "track": 0.3, "annotate": 2.5, "encode": 4.0,
+            },
+        }
+    ],
+    "video_seconds": 60,
+    "video_fps": 30,
+}  # fmt: skip
+
+
+def rows_of(body: dict[str, Any], most: int) -> list[dict[str, Any]]:
+    """The rows of a ``POST /benchmark/analysis`` body, checked to be a benchmark's.
+
+    No rows at all is left to the analysis, which says there is nothing to analyse.
 
     Raises:
         ApiError: 422 for anything else.
     """
-    if not isinstance(rows, list) or not rows:
-        raise ApiError(422, 'Send the results of a benchmark: {"rows": [...]}.')
+    rows = body.get("rows")
+    if not isinstance(rows, list):
+        raise ApiError(422, 'Send the results of a benchmark as JSON: {"rows": [...]}.')
     if len(rows) > most:
         raise ApiError(422, f"{len(rows)} rows is more than a benchmark gives (at most {most}).")
     for index, row in enumerate(rows):
@@ -115,7 +138,10 @@ def build_benchmark_router(jobs: JobStore, settings: Settings) -> APIRouter:
         monitor = app_monitor()
         return JSONResponse({"interval_s": monitor.interval_s, "samples": monitor.samples()})
 
-    @router.post("/benchmark", summary="Benchmark detectors × sizes × runtimes × batches × devices")
+    @router.post(
+        "/benchmark", summary="Benchmark detectors × sizes × runtimes × batches × devices",
+        dependencies=FORM_ROUTE,
+    )  # fmt: skip
     async def benchmark(
         request: Request,
         video: Clip = None,
@@ -153,7 +179,9 @@ def build_benchmark_router(jobs: JobStore, settings: Settings) -> APIRouter:
                 return Response(benchmark_grid.to_csv(results["rows"]), media_type="text/csv")
             return JSONResponse({k: v for k, v in results.items() if k not in ("json", "csv")})
 
-    @router.post("/benchmark/profile", summary="Profile one detector")
+    @router.post(
+        "/benchmark/profile", summary="Profile one detector", dependencies=FORM_ROUTE
+    )
     def profile(
         request: Request,
         video: Clip = None,
@@ -188,7 +216,8 @@ def build_benchmark_router(jobs: JobStore, settings: Settings) -> APIRouter:
 
     @router.post("/benchmark/analysis", summary="What benchmark results mean")
     def benchmark_analysis(
-        body: Annotated[dict[str, Any], Body(examples=[{"rows": [], "video_seconds": 60}])],
+        # Optional, so that no body gets this route's own message, not a schema error's.
+        body: Annotated[dict[str, Any] | None, Body(examples=[ANALYSIS_EXAMPLE])] = None,
     ) -> JSONResponse:
         """The bottleneck, the best batch size and the expected time for a video.
 
@@ -196,11 +225,14 @@ def build_benchmark_router(jobs: JobStore, settings: Settings) -> APIRouter:
         ``rows`` as ``POST /benchmark`` answered them.
         """
         with api_errors():
-            rows = check_rows(body.get("rows"), settings.max_benchmark_rows)
+            body = body or {}
+            rows = rows_of(body, settings.max_benchmark_rows)
             seconds = positive(body, "video_seconds", 60.0)
             fps = positive(body, "video_fps", 30.0)
             try:
                 return JSONResponse(analysis.analyze(rows, video_seconds=seconds, video_fps=fps))
+            except ConfigError:
+                raise  # the analysis's own words (no rows: nothing to analyse)
             except (TypeError, ValueError, AttributeError, ArithmeticError):
                 # A row with every key, holding values of the wrong kind.
                 raise ApiError(

@@ -1,9 +1,9 @@
 """The original service's form fields, read into a task and its config.
 
-Every field is text in a multipart form. Which mode takes which field is
-checked here; each field is read as every client's is
-(:mod:`pipeline.request`) and checked by the task's config, and a bad one is
-a 422 that names the valid values.
+Every field is text in a multipart form. A mode takes the fields its config
+has (:func:`fields_of`) and refuses any other it is sent; each field is read
+as every client's is (:mod:`pipeline.request`) and checked by the task's
+config, and a bad one is a 422 that names the valid values.
 
 Example:
     >>> form = RunForm(mode="object_detection", detector="yolox_nano", queries="person")
@@ -29,31 +29,28 @@ CONFIGS: dict[str, type[RunConfig]] = {
     "segmentation": SegmentationConfig,
     "depth": DepthConfig,
 }
-#: Fields only some modes take, and what another mode sending one is told.
-ONLY_FOR = {
-    "counting": ("detection", "Counting lines and zones are for object_detection only."),
-    "tracker": ("detection", "The tracker is chosen for object_detection only."),
-    "runtime": ("detection", "The runtime is chosen for object_detection only."),
-    "detect_every": ("detection", "The detection stride is chosen for object_detection only."),
-    "prompts": ("segmentation", "Prompts (objects picked by hand) are for segmentation only."),
-    **dict.fromkeys(
-        (
-            "paths",
-            "heatmap",
-            "heatmap_overlay",
-            "slicing",
-            "slice_size",
-            "speed",
-            "speed_area",
-            "speed_area_size",
-        ),
-        ("detection", "Paths, heat maps, slicing and speed are for object_detection only."),
-    ),  # fmt: skip
-    **dict.fromkeys(
-        ("privacy", "privacy_classes"),
-        ("detection segmentation", "Privacy is for object_detection and segmentation."),
-    ),
-}
+#: Form fields that are no field of their mode's config, by task: detection's
+#: counting lines and zones come as one JSON text.
+EXTRA_FIELDS = {"detection": frozenset({"counting"})}
+
+
+def fields_of(task: str) -> frozenset[str]:
+    """The form fields ``task`` takes: its config's fields (the one rule of which mode takes what).
+
+    Example:
+        >>> "step" in fields_of("segmentation"), "step" in fields_of("detection")
+        (True, False)
+    """
+    own = {item.name for item in fields(CONFIGS[task]) if item.init}
+    return frozenset(own | EXTRA_FIELDS.get(task, frozenset()))
+
+
+def not_for_mode(name: str, mode: str) -> str:
+    """What a client sending field ``name`` to ``mode``, whose config lacks it, is told."""
+    takers = [other for other, task in MODES.items() if name in fields_of(task)]
+    return f"{name} is for {' and '.join(takers)} only, not {mode}."
+
+
 #: The form's true-or-false fields: one that is false asks for nothing.
 FLAGS = ("depth", "paths", "heatmap", "heatmap_overlay", "slicing", "speed")
 
@@ -183,17 +180,12 @@ class RunForm:
         for name in FLAGS:  # a bad flag is refused whatever the mode
             raw[name] = flag(name, raw[name])
         asked = {name for name, value in raw.items() if value and not is_empty(value)}
-        for name in sorted(asked & ONLY_FOR.keys()):
-            tasks, message = ONLY_FOR[name]
-            if task not in tasks.split():
-                raise ApiError(422, message)
-        config_type = CONFIGS[task]
-        # The fields the mode's config has (the counting JSON is detection's lines and
-        # zones); the others (a detector for depth...) are not asked of this mode.
-        own = {item.name for item in fields(config_type)}
-        if task == "detection":
-            own.add("counting")
+        own = fields_of(task)
+        # A field the mode's config lacks would be dropped unread: the client is told instead.
+        refused = sorted(asked - own)
+        if refused:
+            raise ApiError(422, not_for_mode(refused[0], mode))
         taken = {name: value for name, value in raw.items() if name in own}
         if task == "detection":
             return task, detection_config(taken, **limits)
-        return task, config_from_fields(config_type, taken, **limits)
+        return task, config_from_fields(CONFIGS[task], taken, **limits)

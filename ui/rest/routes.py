@@ -2,7 +2,7 @@
 
 | route | what it answers |
 |---|---|
-| ``POST /detect`` | runs a job and answers its H.264 MP4 |
+| ``POST /detect`` | runs a job and answers its H.264 MP4 (its client gone: deleted) |
 | ``POST /detect/async`` | starts a job; answers after its first frame (or while it waits) |
 | ``GET /detect/status/{job_id}`` | status, queue position, progress, ETA, error, summary |
 | ``POST /detect/stop/{job_id}`` | stops it, keeping the partial result |
@@ -32,16 +32,19 @@ from typing import Annotated, Any
 
 import anyio
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi.dependencies.models import Dependant
 from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from starlette.datastructures import UploadFile as StarletteUploadFile
 
 from pipeline.configs import RunConfig
-from pipeline.errors import VideoError
+from pipeline.errors import VideoError, shown_file_name
 from pipeline.io.tracks_json import read_frame_record
+from pipeline.io.video import read_first_frame
 from pipeline.jobs import Job, JobStatus, JobStore
 from pipeline.runs import RUNS, check_input, output_for
 from pipeline.runtime.template import check_video
 from ui.clients import client_key
+from ui.rest.disconnect import DISCONNECT_POLL_S, unless_disconnected
 from ui.rest.errors import ERROR_RESPONSES, ApiError, api_errors, quoted
 from ui.rest.forms import RunForm
 from ui.rest.guard import too_large_message
@@ -59,6 +62,10 @@ COPY_CHUNK = 1 << 20
 FORMAT_CHECK_WAIT_S = 60.0
 #: What a frame index is: a whole number of at most 12 digits (ASCII only).
 FRAME_INDEX = re.compile(r"-?[0-9]{1,12}")
+#: What a request without a video file is told (no form, or ``video`` sent as text).
+NO_VIDEO = "Send the video as the multipart form field 'video'."
+#: Unknown form fields a refusal names (the rest are counted).
+MOST_NAMED_FIELDS = 5
 
 
 def client_of(request: Request, settings: Settings) -> str:
@@ -68,6 +75,41 @@ def client_of(request: Request, settings: Settings) -> str:
 
 
 Text = Annotated[str | None, Form()]
+
+
+def _body_fields(dependant: Dependant) -> set[str]:
+    """The body's field names ``dependant`` and its dependencies declare."""
+    names = {param.alias for param in dependant.body_params}
+    for sub in dependant.dependencies:
+        names |= _body_fields(sub)
+    return names
+
+
+async def refuse_unknown_fields(request: Request) -> None:
+    """Refuse a form holding a field its route does not declare (a dependency of each form route).
+
+    A misspelt setting (``confidance``) would otherwise be dropped unread, and
+    the run made without it, with nothing to tell its sender.
+
+    Raises:
+        ApiError: 422 naming them (quoted, the first few) and pointing at ``/docs``.
+    """
+    route = request.scope["route"]
+    form = await request.form()  # read already for the route's own fields; not read again
+    unknown = sorted(set(form.keys()) - _body_fields(route.dependant))
+    if not unknown:
+        return
+    named = ", ".join(quoted(name) for name in unknown[:MOST_NAMED_FIELDS])
+    more = len(unknown) - MOST_NAMED_FIELDS
+    named += f" and {more} more" if more > 0 else ""
+    plural = "s" if len(unknown) > 1 else ""
+    raise ApiError(
+        422, f"{request.url.path} has no form field{plural} {named}; /docs lists those it takes."
+    )
+
+
+#: A route's ``dependencies``: it refuses fields it does not declare.
+FORM_ROUTE = [Depends(refuse_unknown_fields)]
 
 
 def job_urls(job_id: str) -> dict[str, str]:
@@ -139,30 +181,53 @@ def build_router(jobs: JobStore, settings: Settings) -> APIRouter:
 
     def receive(request: Request, video: UploadFile | None, form: RunForm) -> Job:
         """Check the request, store the upload inside the job store, submit the job."""
-        if not isinstance(video, StarletteUploadFile):  # a plain text field is no upload
-            raise ApiError(400, "Send the video as the multipart form field 'video'.")
+        if not isinstance(video, StarletteUploadFile):  # no form, or one without 'video'
+            raise ApiError(400, NO_VIDEO)
         _, config = form.task_and_config(
             limits=settings.run_limits, max_query_chars=settings.max_query_chars
         )
         path = store_upload(jobs, video, settings, config)
         try:
-            return jobs.submit(path, config, client=client_of(request, settings))
+            return jobs.submit(
+                path, config, video_name=shown_file_name(video.filename),
+                client=client_of(request, settings),
+            )  # fmt: skip
         finally:
             path.unlink(missing_ok=True)  # moved into the job's folder, unless refused
 
-    @router.post("/detect", response_class=FileResponse, summary="Run a job; answer its video")
-    def detect(request: Request, upload: Annotated[Upload, Depends(read_form)]) -> Response:
-        """Run the job to its end and answer the annotated H.264 MP4 (``video/mp4``)."""
-        with api_errors():
+    @router.post(
+        "/detect", response_class=FileResponse, summary="Run a job; answer its video",
+        dependencies=FORM_ROUTE,
+    )  # fmt: skip
+    async def detect(request: Request, upload: Annotated[Upload, Depends(read_form)]) -> Response:
+        """Run the job to its end and answer the annotated H.264 MP4 (``video/mp4``).
+
+        A client that disconnects first cancels it (out of the queue, or within
+        about a frame) and deletes it: its id travels in this answer only, so no
+        one else could fetch, stop or delete it.
+        """
+        cancel = threading.Event()
+
+        def run() -> Job:
+            # Every step in a worker thread (the upload's check too): none in the event loop.
             job = receive(request, *upload)
-            job.wait_until(lambda j: j.status.finished, timeout=None)
-            _raise_if_failed(jobs, job, delete=True)
+            while not cancel.is_set():
+                if job.wait_until(lambda j: j.status.finished, timeout=DISCONNECT_POLL_S):
+                    _raise_if_failed(jobs, job, delete=True)
+                    return job
+            jobs.delete(job.id)
+            return job  # no one reads it: unless_disconnected has answered ClientGone
+
+        with api_errors():
+            job = await unless_disconnected(request, run, cancel)
             return FileResponse(
                 job.outputs["video"], media_type="video/mp4", filename=f"{job.id}.mp4",
                 headers={"X-Job-Id": job.id},
             )  # fmt: skip
 
-    @router.post("/detect/async", status_code=202, summary="Start a job")
+    @router.post(
+        "/detect/async", status_code=202, summary="Start a job", dependencies=FORM_ROUTE
+    )
     def detect_async(
         request: Request, upload: Annotated[Upload, Depends(read_form)]
     ) -> JSONResponse:
@@ -320,6 +385,7 @@ def store_upload(
             do not fit it (a counting line outside its frame).
     """
     path = jobs.new_upload_path(upload.filename)
+    name = shown_file_name(upload.filename) or "The upload"
     turn = format_check_turns(settings)
     try:
         save_upload(upload, path, settings)
@@ -333,11 +399,13 @@ def store_upload(
                 check_video(path, settings.video_limits)
             else:
                 check_input(path, config)
+            # Headers can be whole where the frames are not (a cut-off upload): one
+            # frame decoded here refuses it now, rather than failing its job later.
+            read_first_frame(path)
         finally:
             turn.release()
     except VideoError as exc:
         path.unlink(missing_ok=True)
-        name = Path(upload.filename or "").name or "The upload"
         raise type(exc)(str(exc).replace(path.name, name)) from None
     except BaseException:
         path.unlink(missing_ok=True)
