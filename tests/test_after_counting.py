@@ -146,7 +146,11 @@ def test_the_perspective_maps_the_corners_and_the_diagonals_crossing_exactly():
 @pytest.mark.parametrize(
     ("settings", "message"),
     [
-        ({"speed_area": "0,0,10,0,10,10"}, "needs its size"),
+        ({"speed_area": "0,0,10,0,10,10,0,10"}, "needs its size"),
+        # The points are said first: giving a size would not mend them.
+        ({"speed_area": "0,0,10,0,10,10"}, "four points"),
+        ({"speed_area": "0,0,10,0,10,10,0,10", "speed_area_size": "1e308,1e308"},
+         "at most 10000"),
         ({"speed_area": "0,0,10,0,10,10", "speed_area_size": "1,1"}, "four points"),
         ({"speed_area_size": "3,4"}, "needs the area"),
         ({"speed_area": "0,0,10,10,10,0,0,10", "speed_area_size": "1,1"}, "enclose no area"),

@@ -42,6 +42,9 @@ MS_TO_KMH = 3.6
 ANCHOR = sv.Position.BOTTOM_CENTER
 
 Point = tuple[float, float]
+#: The largest side a speed area may have: a rectangle on the ground that one camera
+#: sees is metres to hundreds of metres; beyond this the transform loses all precision.
+MAX_AREA_SIDE_M = 10_000.0
 
 
 @dataclass(frozen=True)
@@ -61,20 +64,13 @@ class SpeedArea:
     length_m: float
 
     def __post_init__(self) -> None:
-        if len(self.points) != 4:
-            raise ConfigError(f"The speed area needs four points, not {len(self.points)}.")
+        check_area_points(self.points)
         for size in (self.width_m, self.length_m):
-            if not (isinstance(size, int | float) and math.isfinite(size) and size > 0):
-                raise ConfigError(f"The speed area's size must be positive metres, not {size}.")
-        corners = np.asarray(self.points, dtype=np.float64)
-        area = 0.5 * abs(_cross(corners[2] - corners[0], corners[3] - corners[1]))
-        if area < 1.0:
-            raise ConfigError("The speed area's four points enclose no area: mark a rectangle.")
-        if not _convex(corners):
-            raise ConfigError(
-                "The speed area's points must go around the rectangle in order "
-                "(its edges cross as given)."
-            )
+            if not (isinstance(size, int | float) and 0 < size <= MAX_AREA_SIDE_M):
+                raise ConfigError(
+                    f"The speed area's sides must be positive metres, at most "
+                    f"{MAX_AREA_SIDE_M:g}, not {size}."
+                )
 
     @property
     def transform(self) -> np.ndarray:
@@ -100,6 +96,25 @@ class SpeedArea:
             "width_m": self.width_m,
             "length_m": self.length_m,
         }
+
+
+def check_area_points(points: Sequence[Point]) -> None:
+    """A speed area's corners: four, around a rectangle in order, enclosing an area.
+
+    Raises:
+        ConfigError: Not four points, no area, or edges that cross.
+    """
+    if len(points) != 4:
+        raise ConfigError(f"The speed area needs four points, not {len(points)}.")
+    corners = np.asarray(points, dtype=np.float64)
+    area = 0.5 * abs(_cross(corners[2] - corners[0], corners[3] - corners[1]))
+    if area < 1.0:
+        raise ConfigError("The speed area's four points enclose no area: mark a rectangle.")
+    if not _convex(corners):
+        raise ConfigError(
+            "The speed area's points must go around the rectangle in order "
+            "(its edges cross as given)."
+        )
 
 
 def _cross(a: np.ndarray, b: np.ndarray) -> float:
