@@ -31,6 +31,10 @@ class VideoError(PipelineError):
     """The input is not a readable video, or breaks a limit (too long, too big)."""
 
 
+class OutputPathError(PipelineError):
+    """An output path cannot be written, or writing it would destroy a file the run needs."""
+
+
 class RunFailed(PipelineError):
     """Something broke inside a run that the user did not cause (the message names it)."""
 

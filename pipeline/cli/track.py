@@ -13,6 +13,7 @@ from pathlib import Path
 
 from pipeline.errors import PipelineError
 from pipeline.evaluation.det_scores import SCORE_RULE
+from pipeline.io.output_files import check_outputs
 from pipeline.stages.tracker_registry import DEFAULT_TRACKER, TRACKERS, TrackerSpec
 
 
@@ -67,11 +68,12 @@ def run_track_command(args: argparse.Namespace) -> int:
     from pipeline.evaluation.mot import track_detections_file
     from pipeline.stages.tracker_params import as_tracker_params, checked_tracker_params
 
-    # An unknown name or parameter fails before any file is touched.
+    # An unknown name or parameter, or a path it cannot write, fails before any file is touched.
     params = checked_tracker_params(args.tracker, dict(as_tracker_params(args.tracker_param)))
     if not args.detections.is_file():
         raise PipelineError(f"Detections file not found: {args.detections}")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
+    check_outputs({"--out": args.out}, inputs=[args.detections])
+    # The result's folder is made by its writer, once the detections are read.
     summary = track_detections_file(
         args.detections, args.out, fps=args.fps, min_score=args.min_score, tracker=args.tracker,
         params=params,
