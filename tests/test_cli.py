@@ -161,6 +161,19 @@ def test_detect_replaces_a_file_the_user_had_only_with_a_finished_result(video, 
     assert [p.name for p in tmp_path.iterdir()] == ["t.json"]  # nothing written beside it left
 
 
+def test_detect_weights_that_are_not_a_model_exit_2_with_one_line(video, tmp_path, capsys):
+    weights = tmp_path / "passwd"
+    weights.write_text("root:x:0:0:root:/root:/bin/bash\n")
+    tracks = tmp_path / "t.json"
+    status = main(
+        ["detect", str(video), "--detector", "yolox_nano", "--weights", str(weights),
+         "--tracks", str(tracks), "--no-progress"]
+    )  # fmt: skip
+    assert status == 2
+    _one_error_line(capsys.readouterr().err, f"{weights} is not a valid ONNX model")
+    assert not tracks.exists()
+
+
 def test_track_command_on_public_detections(shared_assets, tmp_path, capsys):
     det = shared_assets / "mot" / "TUD-Campus" / "det_frcnn.txt"
     out = tmp_path / "result.txt"
