@@ -183,6 +183,22 @@ def test_track_command_on_public_detections(shared_assets, tmp_path, capsys):
 
 
 @pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"garbage\n", "det.txt:1: expected at least 6 MOTChallenge columns"),
+        (b"\x7fELF\x02\x01\x01\x00\xd0\xc3\n", "det.txt:1: not UTF-8 text"),
+    ],
+)
+def test_track_bad_detections_exit_2_with_one_line(tmp_path, capsys, content, message):
+    det = tmp_path / "det.txt"
+    det.write_bytes(content)
+    argv = ["track", "--detections", str(det), "--out", str(tmp_path / "new" / "r.txt")]
+    assert main(argv) == 2
+    _one_error_line(capsys.readouterr().err, message)
+    assert [p.name for p in tmp_path.iterdir()] == ["det.txt"]  # no result, no folder for it
+
+
+@pytest.mark.parametrize(
     ("out", "message"),
     [(lambda d: d / "det.txt", "is the input det.txt"), (lambda d: d, "is a folder")],
 )
@@ -192,6 +208,18 @@ def test_track_refuses_an_output_that_is_its_input_or_a_folder(tmp_path, capsys,
     assert main(["track", "--detections", str(det), "--out", str(out(tmp_path))]) == 2
     _one_error_line(capsys.readouterr().err, message)
     assert det.read_text() == "1,-1,10,10,20,20,0.9\n"
+
+
+@pytest.mark.parametrize("fps", ["-1", "0", "nan", "inf", "fast"])
+def test_track_fps_must_be_a_positive_number(tmp_path, capsys, fps):
+    det = tmp_path / "det.txt"
+    det.write_text("1,-1,10,10,20,20,0.9\n")
+    with pytest.raises(SystemExit) as info:
+        main(["track", "--detections", str(det), "--out", str(tmp_path / "r.txt"), "--fps", fps])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert f"argument --fps: must be a positive number of frames a second, not '{fps}'" in err
+    assert "Traceback" not in err and not (tmp_path / "r.txt").exists()
 
 
 def test_architecture_weights_run_for_real_and_say_they_are_random(shared_assets, tmp_path):
