@@ -253,10 +253,18 @@ def _check_name(name: str) -> None:
         raise GeometryError(f"Name {quoted(name, NAME_QUOTE_CHARS)} is not a valid name: {hint}.")
 
 
-def _points(name: str, numbers: list[float]) -> tuple[Point, ...]:
+def _pixel(value: float, whose: str) -> int:
+    """A coordinate as a whole pixel; NaN and the infinities are none."""
+    if not math.isfinite(value):
+        raise GeometryError(f"{whose} must be finite numbers, not {quoted(value)}.")
+    return round(value)
+
+
+def _points(name: str, numbers: list[float], what: str) -> tuple[Point, ...]:
     if len(numbers) % 2:
         raise GeometryError(f"{name!r} has an odd count of coordinates: give x,y pairs.")
-    return tuple((round(numbers[i]), round(numbers[i + 1])) for i in range(0, len(numbers), 2))
+    pixels = [_pixel(number, f"The coordinates of {what} {name!r}") for number in numbers]
+    return tuple((pixels[i], pixels[i + 1]) for i in range(0, len(pixels), 2))
 
 
 def _parse(text: str, what: str) -> tuple[str, tuple[Point, ...]]:
@@ -267,7 +275,7 @@ def _parse(text: str, what: str) -> tuple[str, tuple[Point, ...]]:
         numbers = [float(part) for part in coordinates.split(",") if part.strip()]
     except ValueError:
         raise GeometryError(f"The coordinates of {what} {name!r} must be numbers.") from None
-    return name.strip(), _points(name.strip(), numbers)
+    return name.strip(), _points(name.strip(), numbers, what)
 
 
 def parse_line(text: str) -> CountingLine:
@@ -417,10 +425,10 @@ def from_json(value: Any) -> tuple[tuple[CountingLine, ...], tuple[CountingZone,
 
 def _pair(point: Any) -> Point:
     try:
-        x, y = point
-        return round(float(x)), round(float(y))
-    except (TypeError, ValueError, OverflowError):
-        raise GeometryError(f"A point is [x, y], not {point!r}.") from None
+        x, y = (float(value) for value in point)
+    except (TypeError, ValueError):
+        raise GeometryError(f"A point is [x, y], not {quoted(point)}.") from None
+    return _pixel(x, "A point's coordinates"), _pixel(y, "A point's coordinates")
 
 
 def to_json(lines: tuple[CountingLine, ...], zones: tuple[CountingZone, ...]) -> dict[str, Any]:
