@@ -174,6 +174,14 @@ def test_detect_weights_that_are_not_a_model_exit_2_with_one_line(video, tmp_pat
     assert not tracks.exists()
 
 
+def test_detect_on_a_folder_says_it_is_a_folder(tmp_path, capsys):
+    tracks = tmp_path / "out" / "t.json"
+    status = main(["detect", str(tmp_path), "--detector", "test_shapes", "--tracks", str(tracks)])
+    assert status == 2
+    _one_error_line(capsys.readouterr().err, f"{tmp_path.name} is a folder, not a video file.")
+    assert not list(tmp_path.iterdir())
+
+
 def test_track_command_on_public_detections(shared_assets, tmp_path, capsys):
     det = shared_assets / "mot" / "TUD-Campus" / "det_frcnn.txt"
     out = tmp_path / "result.txt"

@@ -149,6 +149,8 @@ def probe(path: str | Path, limits: VideoLimits | None = None) -> VideoInfo:
     """
     path = Path(path)
     limits = limits or VideoLimits()
+    if path.is_dir():
+        raise VideoError(f"{path.name or path} is a folder, not a video file.")
     if not path.is_file():
         raise VideoError(f"Video file not found: {path.name}")
     try:
