@@ -102,6 +102,14 @@ class MissingWeightsError(ModelError, FileNotFoundError):
         )
 
 
+class InvalidWeightsError(ModelError, ValueError):
+    """The weights file is there but is not a model its runtime can read (a wrong or broken file).
+
+    Not a :class:`MissingWeightsError`: the user named the file, and the fix is
+    another file, not another model.
+    """
+
+
 class InvalidQueryError(ModelError, ValueError):
     """A query names a class the model does not know, or is empty."""
 

@@ -18,6 +18,8 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from models.errors import InvalidWeightsError
+
 CPU_PROVIDER = "CPUExecutionProvider"
 ItemT = TypeVar("ItemT")
 ResultT = TypeVar("ResultT")
@@ -53,8 +55,16 @@ def onnx_session(
 
     Returns:
         The ``onnxruntime.InferenceSession``.
+
+    Raises:
+        InvalidWeightsError: ``path`` is not an ONNX model (not a protobuf, or no graph).
     """
     import onnxruntime as ort
+    from onnxruntime.capi.onnxruntime_pybind11_state import (
+        InvalidArgument,
+        InvalidGraph,
+        InvalidProtobuf,
+    )
 
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
@@ -70,7 +80,14 @@ def onnx_session(
     if profile_prefix is not None:
         options.enable_profiling = True
         options.profile_file_prefix = profile_prefix
-    return ort.InferenceSession(str(path), sess_options=options, providers=list(providers))
+    try:
+        return ort.InferenceSession(str(path), sess_options=options, providers=list(providers))
+    except (InvalidProtobuf, InvalidGraph, InvalidArgument) as exc:
+        # What ONNX Runtime says after its own "Load model from PATH failed:".
+        reason = str(exc).rpartition("failed:")[2].strip().rstrip(".") or type(exc).__name__
+        raise InvalidWeightsError(
+            f"{path} is not a valid ONNX model (ONNX Runtime: {reason})."
+        ) from exc
 
 
 class FrameParallelSession:

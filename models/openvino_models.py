@@ -24,7 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from models.errors import ModelError
+from models.errors import InvalidWeightsError, ModelError
 from models.onnx_sessions import run_split, usable_cpus
 from models.runtimes import BF16, FLOAT, split_runtime
 from models.weights import cache_dir
@@ -95,6 +95,7 @@ class OpenVinoModel:
         Raises:
             ModelError: ``precision`` is bf16 and the CPU has no bfloat16
                 instructions, or a precision OpenVINO has no name for.
+            InvalidWeightsError: ``path`` is no model OpenVINO can read.
         """
         import openvino as ov
 
@@ -108,7 +109,12 @@ class OpenVinoModel:
         self.path = Path(path)
         self.precision = precision
         self._core = ov.Core()
-        self._model = self._core.read_model(str(path))
+        try:
+            self._model = self._core.read_model(str(path))
+        except RuntimeError as exc:  # OpenVINO says only that no frontend could read it
+            raise InvalidWeightsError(
+                f"{path} is not a model OpenVINO can read (an ONNX or OpenVINO IR file)."
+            ) from exc
         self.workers = usable_cpus()
         self.compiled = self._compile(self._model, self.workers)
         self.input_shape = _shape(self.compiled.input(0).get_partial_shape())

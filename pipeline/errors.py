@@ -58,6 +58,14 @@ class VideoError(PipelineError):
     """The input is not a readable video, or breaks a limit (too long, too big)."""
 
 
+class OutputPathError(PipelineError):
+    """An output path cannot be written, or writing it would destroy a file the run needs."""
+
+
+class FileFormatError(PipelineError, ValueError):
+    """A file given as input (not a video) is not in its format; the message names file and line."""
+
+
 class RunFailed(PipelineError):
     """Something broke inside a run that the user did not cause (the message names it)."""
 

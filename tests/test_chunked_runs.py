@@ -132,7 +132,7 @@ def test_a_call_that_gives_the_wrong_frames_fails_the_run_clearly(
     folder = tmp_path / "bad"
     with pytest.raises(RunFailed, match="Call 2 gave a result for frame 11 at frame 10"):
         run("detection", clip, config, folder, ChunkPlan(10, skipping))
-    assert not any(folder.iterdir()), "a failed run keeps nothing"
+    assert not folder.exists(), "a failed run keeps nothing, not even the folder it made"
 
 
 def test_a_stop_between_calls_keeps_a_consistent_partial_result(clip: Path, tmp_path: Path) -> None:
@@ -236,4 +236,4 @@ def test_a_bad_query_in_a_split_run_fails_in_its_first_call_with_the_model_s_mes
     folder = tmp_path / "bad"
     with pytest.raises(Exception, match="does not know 'giraffe'"):
         run("detection", clip, config, folder, forked_calls("detection", clip, config))
-    assert not any(folder.iterdir()), "a failed run keeps nothing"
+    assert not folder.exists(), "a failed run keeps nothing, not even the folder it made"

@@ -99,12 +99,135 @@ def test_detect_bad_file(tmp_path, capsys):
     assert "not a readable video" in capsys.readouterr().err
 
 
+def _files(folder: Path) -> dict[str, bytes]:
+    """Every file under ``folder`` (hidden ones too) with its bytes."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def _one_error_line(err: str, message: str) -> None:
+    # One line: the run refused before its first frame (which prints "first frame: ...").
+    assert err.startswith("error: ") and err.count("\n") == 1, err
+    assert message in err and "Traceback" not in err, err
+
+
+@pytest.mark.parametrize(
+    ("outputs", "message"),
+    [
+        # Wrote the output over the input video.
+        (lambda d: ["--out", str(d / "clip.mp4")], "is the input clip.mp4"),
+        (lambda d: ["--out", str(d / "." / "clip.mp4")], "is the input clip.mp4"),
+        (lambda d: ["--tracks-csv", str(_link(d / "clip.mp4"))], "is the input clip.mp4"),
+        (lambda d: ["--mot", str(d / "p.json")], "is named for two outputs"),
+        # Ran every frame, then failed and deleted p.json, which the user had.
+        (lambda d: ["--out", str(d / "o.txt")], "must end in .mp4, .m4v or .mov"),
+        (lambda d: ["--heatmap-out", str(d / "heat.txt")], "must end in .png, .jpg or .jpeg"),
+        # Tracebacks: IsADirectoryError, and FileExistsError from making p.json a folder.
+        (lambda d: ["--objects-csv", str(d)], "is a folder"),
+        (lambda d: ["--csv", str(d / "p.json")], "p.json is not a folder"),
+    ],
+)
+def test_detect_refuses_output_paths_before_running_and_touches_no_file(
+    video, tmp_path, capsys, outputs, message
+):
+    clip = tmp_path / "clip.mp4"
+    clip.write_bytes(video.read_bytes())
+    tracks = tmp_path / "p.json"
+    tracks.write_text("precious")
+    argv = ["detect", str(clip), "--detector", "test_shapes", "--tracks", str(tracks)]
+    argv += [*outputs(tmp_path), "--no-progress"]
+    before = _files(tmp_path)
+    assert main(argv) == 2
+    _one_error_line(capsys.readouterr().err, message)
+    assert _files(tmp_path) == before
+
+
+def _link(path: Path) -> Path:
+    link = path.with_name("same.csv")
+    os.link(path, link)
+    return link
+
+
+def test_detect_replaces_a_file_the_user_had_only_with_a_finished_result(video, tmp_path, capsys):
+    tracks = tmp_path / "t.json"
+    tracks.write_text("precious")
+    tracks.chmod(0o640)
+    status = main(
+        ["detect", str(video), "--detector", "test_shapes", "--tracks", str(tracks),
+         "--no-progress"]
+    )  # fmt: skip
+    assert status == 0
+    assert len(json.loads(tracks.read_text())["frames"]) == 20
+    assert tracks.stat().st_mode & 0o777 == 0o640
+    assert [p.name for p in tmp_path.iterdir()] == ["t.json"]  # nothing written beside it left
+
+
+def test_detect_weights_that_are_not_a_model_exit_2_with_one_line(video, tmp_path, capsys):
+    weights = tmp_path / "passwd"
+    weights.write_text("root:x:0:0:root:/root:/bin/bash\n")
+    tracks = tmp_path / "t.json"
+    status = main(
+        ["detect", str(video), "--detector", "yolox_nano", "--weights", str(weights),
+         "--tracks", str(tracks), "--no-progress"]
+    )  # fmt: skip
+    assert status == 2
+    _one_error_line(capsys.readouterr().err, f"{weights} is not a valid ONNX model")
+    assert not tracks.exists()
+
+
+def test_detect_on_a_folder_says_it_is_a_folder(tmp_path, capsys):
+    tracks = tmp_path / "out" / "t.json"
+    status = main(["detect", str(tmp_path), "--detector", "test_shapes", "--tracks", str(tracks)])
+    assert status == 2
+    _one_error_line(capsys.readouterr().err, f"{tmp_path.name} is a folder, not a video file.")
+    assert not list(tmp_path.iterdir())
+
+
 def test_track_command_on_public_detections(shared_assets, tmp_path, capsys):
     det = shared_assets / "mot" / "TUD-Campus" / "det_frcnn.txt"
     out = tmp_path / "result.txt"
     assert main(["track", "--detections", str(det), "--out", str(out), "--fps", "25"]) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["frames"] == 71 and summary["rows"] == len(out.read_text().splitlines())
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"garbage\n", "det.txt:1: expected at least 6 MOTChallenge columns"),
+        (b"\x7fELF\x02\x01\x01\x00\xd0\xc3\n", "det.txt:1: not UTF-8 text"),
+    ],
+)
+def test_track_bad_detections_exit_2_with_one_line(tmp_path, capsys, content, message):
+    det = tmp_path / "det.txt"
+    det.write_bytes(content)
+    argv = ["track", "--detections", str(det), "--out", str(tmp_path / "new" / "r.txt")]
+    assert main(argv) == 2
+    _one_error_line(capsys.readouterr().err, message)
+    assert [p.name for p in tmp_path.iterdir()] == ["det.txt"]  # no result, no folder for it
+
+
+@pytest.mark.parametrize(
+    ("out", "message"),
+    [(lambda d: d / "det.txt", "is the input det.txt"), (lambda d: d, "is a folder")],
+)
+def test_track_refuses_an_output_that_is_its_input_or_a_folder(tmp_path, capsys, out, message):
+    det = tmp_path / "det.txt"
+    det.write_text("1,-1,10,10,20,20,0.9\n")
+    assert main(["track", "--detections", str(det), "--out", str(out(tmp_path))]) == 2
+    _one_error_line(capsys.readouterr().err, message)
+    assert det.read_text() == "1,-1,10,10,20,20,0.9\n"
+
+
+@pytest.mark.parametrize("fps", ["-1", "0", "nan", "inf", "fast"])
+def test_track_fps_must_be_a_positive_number(tmp_path, capsys, fps):
+    det = tmp_path / "det.txt"
+    det.write_text("1,-1,10,10,20,20,0.9\n")
+    with pytest.raises(SystemExit) as info:
+        main(["track", "--detections", str(det), "--out", str(tmp_path / "r.txt"), "--fps", fps])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert f"argument --fps: must be a positive number of frames a second, not '{fps}'" in err
+    assert "Traceback" not in err and not (tmp_path / "r.txt").exists()
 
 
 def test_architecture_weights_run_for_real_and_say_they_are_random(shared_assets, tmp_path):

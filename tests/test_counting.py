@@ -452,6 +452,12 @@ def _run_real(video: Path, folder: Path, **settings) -> tuple[Done, dict[str, Pa
         (lambda: parse_zone("flat:0,0,10,10,20,20"), "no area"),
         (lambda: parse_line("0,0,10,10"), "has no ':'"),
         (lambda: parse_line("door:a,b,c,d"), "must be numbers"),
+        (lambda: parse_line("door:nan,0,10,10"), "line 'door' must be finite numbers, not nan"),
+        (lambda: parse_zone("desk:0,0,inf,0,0,9"), "zone 'desk' must be finite numbers, not inf"),
+        (
+            lambda: as_lines([{"name": "door", "points": [[0, float("-inf")], [9, 9]]}]),
+            "A point's coordinates must be finite numbers, not -inf",
+        ),
         (lambda: parse_line(":0,0,10,10"), "not a valid name"),
         (lambda: DetectionConfig(lines=["a:0,0,9,9"], zones=["a:0,0,9,0,0,9"]), "used twice"),
         (lambda: from_json("{not json"), "not valid JSON"),
@@ -464,11 +470,11 @@ def _run_real(video: Path, folder: Path, **settings) -> tuple[Done, dict[str, Pa
         (lambda: from_json('{"zones": [{"name": true, "points": [[0, 0], [9, 0], [0, 9]]}]}'),
          "Name True is not a valid name"),
         (lambda: from_json('{"lines": [{"name": "x", "points": [["5", 0], [9, 9]]}]}'),
-         "two finite numbers, not \\['5', 0\\]"),
+         "two numbers, not \\['5', 0\\]"),
         (lambda: from_json('{"lines": [{"name": "x", "points": [[true, 0], [9, 9]]}]}'),
-         "two finite numbers"),
+         "two numbers"),
         (lambda: as_lines([{"name": "x", "points": [[float("inf"), 0], [9, 9]]}]),
-         "two finite numbers"),
+         "must be finite numbers"),
     ],
 )
 def test_bad_lines_and_zones_are_clear_errors(make, message):
@@ -511,6 +517,9 @@ def test_cli_counts_and_writes_the_csv_tables(crossing_clip, tmp_path, capsys):
         (["--zone", "desk:0,0,10,10"], "Zone 'desk' needs at least three points, not 2."),
         (["--line", "door:0,0,999,10"], "Line 'door' has the point (999, 10) outside the 320x240"),
         (["--line", "a:0,0,9,9", "--line", "a:1,1,9,9"], "The name 'a' is used twice"),
+        # Said "cannot convert float NaN to integer", and an infinity was a traceback.
+        (["--line", "door:nan,2,3,4"], "The coordinates of line 'door' must be finite numbers"),
+        (["--line", "door:inf,2,3,4"], "The coordinates of line 'door' must be finite numbers"),
     ],
 )
 def test_cli_bad_lines_and_zones_exit_2_with_one_line(

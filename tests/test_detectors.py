@@ -18,7 +18,12 @@ import supervision as sv
 import models
 from models.detectors import yolox_nano
 from models.detectors.base import Detector
-from models.errors import InvalidQueryError, MissingWeightsError, UnknownModelError
+from models.errors import (
+    InvalidQueryError,
+    InvalidWeightsError,
+    MissingWeightsError,
+    UnknownModelError,
+)
 from models.weights import resolve_weights
 
 DETECTORS = ("yolo11", "detr_resnet50", "grounding_dino", "drone_yolo", "yolox_nano")
@@ -298,6 +303,27 @@ def test_missing_weights_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DETR_WEIGHTS", "/nonexistent/detr")
     with pytest.raises(MissingWeightsError, match="/nonexistent/detr"):
         models.create("detector", "detr_resnet50")
+
+
+@pytest.mark.parametrize(
+    ("runtime", "message"),
+    [
+        ("auto", "is not a valid ONNX model"),
+        ("onnxruntime", "is not a valid ONNX model"),
+        ("openvino", "is not a model OpenVINO can read"),
+    ],
+)
+def test_a_weights_file_that_is_not_a_model_says_so(
+    runtime: str, message: str, tmp_path: Path
+) -> None:
+    # Found, so not missing: ONNX Runtime's and OpenVINO's own errors were tracebacks.
+    if runtime == "openvino":
+        pytest.importorskip("openvino")
+    weights = tmp_path / "notes.onnx"
+    weights.write_text("root:x:0:0:root:/root:/bin/bash\n")
+    with pytest.raises(InvalidWeightsError, match=message) as info:
+        models.create("detector", "yolox_nano", weights=str(weights), runtime=runtime)
+    assert str(weights) in str(info.value) and "\n" not in str(info.value)
 
 
 def test_weights_precedence(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -13,6 +13,7 @@ from test_segmentation import OracleSegmenter  # noqa: F401 - registers the test
 
 import pipeline
 from pipeline import Done, FirstFrame, Preview, Progress
+from pipeline.io.video import VIDEO_SUFFIXES
 
 FRAMES = 12
 
@@ -109,6 +110,63 @@ def test_a_failed_run_of_any_kind_leaves_nothing(video: Path, tmp_path: Path) ->
         with pytest.raises(pipeline.PipelineError, match="exploded on purpose"):
             list(pipeline.start(video, config, outputs))
         assert not any(path.exists() for path in outputs.values()), task
+
+
+def test_a_failed_run_leaves_the_files_the_user_had_and_removes_the_folders_it_made(
+    video: Path, tmp_path: Path
+) -> None:
+    # Its own fail_on_frame (a cached detector that has failed before fails at once), late
+    # enough that the files are open and written to when it fails.
+    config = pipeline.DetectionConfig(
+        detector="test_shapes", batch_size=1, detector_options=(("fail_on_frame", 8),)
+    )
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "tracks.json").write_text("precious")
+    outputs = {
+        "tracks": mine / "tracks.json",  # the user's
+        "mot": mine / "tracks.txt",
+        "video": tmp_path / "new" / "deeper" / "o.mp4",
+    }
+    with pytest.raises(pipeline.PipelineError, match="exploded on purpose"):
+        list(pipeline.start(video, config, outputs))
+    assert (mine / "tracks.json").read_text() == "precious"
+    assert [p.name for p in mine.iterdir()] == ["tracks.json"]  # nothing hidden left beside it
+    assert not (tmp_path / "new").exists()
+
+
+def test_a_finished_run_replaces_the_files_the_user_had(video: Path, tmp_path: Path) -> None:
+    config = pipeline.DetectionConfig(detector="test_shapes")
+    outputs = pipeline.output_paths("detection", tmp_path, config)
+    outputs["tracks"].write_text("old")
+    outputs["tracks"].chmod(0o640)
+    *_, done = pipeline.start(video, config, outputs)
+    # Replaced when Done arrives, not after: a client reads the files at once.
+    assert len(json.loads(done.outputs["tracks"].read_text())["frames"]) == FRAMES
+    assert outputs["tracks"].stat().st_mode & 0o777 == 0o640
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in outputs.values())
+
+
+def test_paths_that_cannot_be_written_or_would_destroy_a_file_are_refused_at_once(
+    video: Path, tmp_path: Path
+) -> None:
+    config = pipeline.DetectionConfig(detector="test_shapes")
+    tracks = tmp_path / "t.json"
+    refused = {
+        "is the input shapes.mp4": {"tracks": tracks, "video": video},
+        "is named for two outputs": {"tracks": tracks, "mot": tracks},
+        "must end in .mp4, .m4v or .mov": {"tracks": tracks, "video": tmp_path / "o.avi"},
+        "is a folder": {"tracks": tmp_path},
+    }
+    for message, outputs in refused.items():
+        # Raised by start() itself: before any event is asked for, any model loaded.
+        with pytest.raises(pipeline.errors.OutputPathError, match=message):
+            pipeline.start(video, config, outputs)
+    for task, run in pipeline.RUNS.items():
+        for name, output in run.outputs.items():
+            if name == "video" or name.endswith("_video"):
+                assert output.suffixes == VIDEO_SUFFIXES, (task, name)
+    assert not list(tmp_path.iterdir())
 
 
 def test_the_first_frame_of_any_kind(video: Path, tiny_depth_weights: Path) -> None:

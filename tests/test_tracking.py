@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import numpy as np
 import pytest
 import supervision as sv
 
+from pipeline.errors import ConfigError, FileFormatError
 from pipeline.evaluation.detection import count_matches, score_detections
 from pipeline.evaluation.mot import score_mot, track_detections_file
 from pipeline.io.mot_files import MotWriter, read_mot_detections, read_mot_rows, write_mot_results
@@ -138,6 +140,9 @@ def test_tracker_config_validates_and_frame_rate_must_be_positive() -> None:
         TrackerConfig(minimum_consecutive_frames=0)
     with pytest.raises(ValueError):
         ObjectTracker(frame_rate=0.0)
+    for frame_rate in (-1.0, math.nan, math.inf):
+        with pytest.raises(ConfigError, match="positive number of frames a second"):
+            ObjectTracker(frame_rate=frame_rate)
     assert TrackerConfig().minimum_matching_threshold == TrackerConfig().minimum_iou_threshold
 
 
@@ -156,6 +161,28 @@ def test_read_mot_detections_fills_empty_frames_and_converts_to_zero_based(tmp_p
     assert frames[1].tracker_id is None
     assert len(read_mot_detections(det, min_score=0.5)[1]) == 1
     assert list(read_mot_detections(det, num_frames=5)) == [1, 2, 3, 4, 5]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"garbage\n", r"det.txt:1: expected at least 6 MOTChallenge columns"),
+        (b"1,-1,1,1,5,5,0.9\n\n1,-1,x,1,5,5,0.9\n", r"det.txt:3: 'x' is not a finite number"),
+        (b"1,-1,nan,1,5,5,0.9\n", r"det.txt:1: 'nan' is not a finite number"),
+        (b"1,-1,1,1,5,5,0.9\n\x7fELF\xd0\x02\n", r"det.txt:2: not UTF-8 text"),
+        (b"0,-1,1,1,5,5,0.9\n", r"det.txt: MOTChallenge frame numbers start at 1"),
+    ],
+)
+def test_a_file_that_is_not_motchallenge_names_the_file_and_line(
+    tmp_path: Path, content: bytes, message: str
+) -> None:
+    det = tmp_path / "det.txt"
+    det.write_bytes(content)
+    # The project's own error, which the command line reports in one line; still a
+    # ValueError for the evaluation scripts that catch one.
+    with pytest.raises(FileFormatError, match=message):
+        read_mot_detections(det)
+    assert issubclass(FileFormatError, ValueError)
 
 
 def test_writer_round_trips_coordinates_and_counts(tmp_path: Path) -> None:

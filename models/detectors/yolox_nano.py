@@ -31,7 +31,7 @@ import supervision as sv
 
 from models.detectors.base import CLASS_NAME, Batch, Detector
 from models.detectors.coco import darknet_classes
-from models.errors import ModelError
+from models.errors import InvalidWeightsError, ModelError
 from models.int8 import calibration_frames, quantized_model
 from models.onnx_sessions import FrameParallelSession, frames_at_once, onnx_session, run_frames
 from models.openvino_models import OpenVinoModel, openvino_installed, precision_runs_here
@@ -375,6 +375,10 @@ def _auto_runtime(path: Path, device: str) -> str:
     def one_call(runtime: str) -> Any:
         try:
             detector = _build(path, device, str(path), runtime)
+        except InvalidWeightsError:
+            if runtime == "onnxruntime":  # the file as given: no other runtime reads it either
+                raise
+            return None
         except Exception as exc:  # a runtime that fails here is simply not a candidate
             log.warning("%s: %s unavailable for auto (%s: %s)", LABEL, runtime,
                         type(exc).__name__, exc)  # fmt: skip

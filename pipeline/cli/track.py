@@ -11,9 +11,11 @@ import json
 import textwrap
 from pathlib import Path
 
-from pipeline.errors import PipelineError
+from pipeline.errors import PipelineError, quoted
 from pipeline.evaluation.det_scores import SCORE_RULE
+from pipeline.io.output_files import check_outputs
 from pipeline.stages.tracker_registry import DEFAULT_TRACKER, TRACKERS, TrackerSpec
+from pipeline.stages.tracking import check_frame_rate
 
 
 def add_command(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -32,7 +34,9 @@ def add_command(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPars
     )
     parser.add_argument("--detections", type=Path, required=True, help="det.txt")
     parser.add_argument("--out", type=Path, required=True, help="result .txt")
-    parser.add_argument("--fps", type=float, default=25.0, help="sequence frame rate")
+    parser.add_argument(
+        "--fps", type=_frame_rate, default=25.0, help="sequence frame rate (default: 25)"
+    )
     parser.add_argument(
         "--tracker",
         default=DEFAULT_TRACKER,
@@ -55,6 +59,16 @@ def add_command(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPars
     return parser
 
 
+def _frame_rate(text: str) -> float:
+    # Refused with the options, before any file is read.
+    try:
+        return check_frame_rate(float(text))
+    except ValueError:  # not a number, or the tracker's ConfigError
+        raise argparse.ArgumentTypeError(
+            f"must be a positive number of frames a second, not {quoted(text)}"
+        ) from None
+
+
 def _tracker_help(spec: TrackerSpec) -> str:
     params = ", ".join(f"{name}={value}" for name, value in spec.defaults.items())
     indent = " " * 13
@@ -67,11 +81,14 @@ def run_track_command(args: argparse.Namespace) -> int:
     from pipeline.evaluation.mot import track_detections_file
     from pipeline.stages.tracker_params import as_tracker_params, checked_tracker_params
 
-    # An unknown name or parameter fails before any file is touched.
+    # An unknown name or parameter, or a path it cannot write, fails before any file is touched.
     params = checked_tracker_params(args.tracker, dict(as_tracker_params(args.tracker_param)))
+    if args.detections.is_dir():
+        raise PipelineError(f"{args.detections} is a folder, not a detections file.")
     if not args.detections.is_file():
         raise PipelineError(f"Detections file not found: {args.detections}")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
+    check_outputs({"--out": args.out}, inputs=[args.detections])
+    # The result's folder is made by its writer, once the detections are read.
     summary = track_detections_file(
         args.detections, args.out, fps=args.fps, min_score=args.min_score, tracker=args.tracker,
         params=params,

@@ -11,6 +11,7 @@ Tracking such a file and scoring the result live in :mod:`pipeline.evaluation.mo
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Mapping
 from os import PathLike
@@ -20,6 +21,8 @@ from typing import TextIO
 
 import numpy as np
 import supervision as sv
+
+from pipeline.errors import FileFormatError, quoted
 
 StrPath = str | PathLike[str]
 
@@ -39,27 +42,47 @@ def read_mot_rows(path: StrPath) -> np.ndarray:
         columns.
 
     Raises:
-        ValueError: A non-empty line has fewer than six numbers.
+        FileFormatError: Not UTF-8 text, or a non-empty line with fewer than six
+            fields or one of its first seven not a finite number; the message
+            names the file and the line.
+        OSError: The file cannot be opened.
     """
+    data = Path(path).read_bytes()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line_number = data.count(b"\n", 0, exc.start) + 1
+        raise FileFormatError(
+            f"{path}:{line_number}: not UTF-8 text; a MOTChallenge file is lines of numbers."
+        ) from None
     rows: list[list[float]] = []
-    with open(path, encoding="utf-8") as handle:
-        for line_number, line in enumerate(handle, start=1):
-            line = line.strip()
-            if not line:
-                continue
-            fields = _SEPARATOR.split(line)
-            if len(fields) < 6:
-                raise ValueError(
-                    f"{path}:{line_number}: expected at least 6 MOTChallenge columns "
-                    f"(frame,id,x,y,w,h[,conf]), got {len(fields)}"
-                )
-            values = [float(v) for v in fields[:7]]
-            if len(values) == 6:
-                values.append(1.0)
-            rows.append(values)
+    for line_number, line in enumerate(text.splitlines(), start=1):
+        line = line.strip()
+        if not line:
+            continue
+        fields = _SEPARATOR.split(line)
+        if len(fields) < 6:
+            raise FileFormatError(
+                f"{path}:{line_number}: expected at least 6 MOTChallenge columns "
+                f"(frame,id,x,y,w,h[,conf]), got {len(fields)}."
+            )
+        values = [_number(field, path, line_number) for field in fields[:7]]
+        if len(values) == 6:
+            values.append(1.0)
+        rows.append(values)
     if not rows:
         return np.zeros((0, 7), dtype=np.float64)
     return np.asarray(rows, dtype=np.float64)
+
+
+def _number(field: str, path: StrPath, line_number: int) -> float:
+    try:
+        value = float(field)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
+        raise FileFormatError(f"{path}:{line_number}: {quoted(field)} is not a finite number.")
+    return value
 
 
 def rows_to_detections(rows: np.ndarray) -> sv.Detections:
@@ -133,11 +156,11 @@ def mot_rows_by_frame(
         rows), in frame order.
 
     Raises:
-        ValueError: A frame number is below 1.
+        FileFormatError: A frame number is below 1.
     """
     frame_numbers = rows[:, 0].astype(int)
     if len(frame_numbers) and frame_numbers.min() < 1:
-        raise ValueError(f"{source}: MOTChallenge frame numbers start at 1")
+        raise FileFormatError(f"{source}: MOTChallenge frame numbers start at 1.")
     last = int(frame_numbers.max()) if len(frame_numbers) else 0
     if num_frames is not None:
         last = max(last, num_frames)

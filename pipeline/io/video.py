@@ -149,6 +149,8 @@ def probe(path: str | Path, limits: VideoLimits | None = None) -> VideoInfo:
     """
     path = Path(path)
     limits = limits or VideoLimits()
+    if path.is_dir():
+        raise VideoError(f"{path.name or path} is a folder, not a video file.")
     if not path.is_file():
         raise VideoError(f"Video file not found: {path.name}")
     try:
@@ -515,6 +517,10 @@ class FrameReader(_BackgroundThread):
 LIVE_TIME_BASE = Fraction(1, 1000)
 #: A live video is fragmented MP4: a header first, then self-contained fragments.
 LIVE_MOVFLAGS = "+frag_keyframe+empty_moov+default_base_moof"
+#: The extensions :class:`H264Writer` writes: MP4 and QuickTime, the containers its
+#: options are for (the index up front, a live video's fragments); FFmpeg picks the
+#: container by the extension, and has none for a name such as ``out.txt``.
+VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov")
 
 
 def _even(value: int) -> int:
@@ -528,7 +534,7 @@ class H264Writer(_BackgroundThread):
     ``+faststart`` so playback starts before the file is fully downloaded.
 
     Args:
-        path: Output ``.mp4`` file.
+        path: Output file, ending in one of :data:`VIDEO_SUFFIXES`.
         width: Frame width.
         height: Frame height.
         fps: Frame rate of the source.

@@ -29,6 +29,7 @@ from typing import Any
 from models.prefetch import fetch_weights
 from pipeline.configs import PREVIEW_INTERVAL_S, RunConfig
 from pipeline.errors import PipelineError
+from pipeline.io.output_files import check_outputs
 from pipeline.io.sources import LiveSource, source_spec
 from pipeline.io.video import VideoInfo
 from pipeline.runs.depth import DepthRun
@@ -127,7 +128,7 @@ def output_for(task: str, result: str, config: RunConfig | None = None) -> str |
 
 
 def _checked_outputs(
-    run: type[Run], config: RunConfig, outputs: Mapping[str, str | Path]
+    run: type[Run], config: RunConfig, outputs: Mapping[str, str | Path], video: str | Path
 ) -> dict[str, Path]:
     unknown = sorted(set(outputs) - set(run.outputs))
     if unknown:
@@ -146,8 +147,13 @@ def _checked_outputs(
             f"{', '.join(sorted(str(n) for n in needs))} on."
         )
     paths = {name: Path(path) for name, path in outputs.items() if path is not None}
-    for path in paths.values():
-        path.parent.mkdir(parents=True, exist_ok=True)
+    # A camera, a stream or standard input is no file an output could overwrite.
+    inputs = [Path(video)] if source_spec(str(video)) is None else []
+    check_outputs(
+        {f"the {name} output": path for name, path in paths.items()},
+        inputs=inputs,
+        suffixes={f"the {name} output": run.outputs[name].suffixes for name in paths},
+    )
     return paths
 
 
@@ -167,7 +173,7 @@ def start(
     Nothing happens until the first event is asked for. Setting ``stop``
     ends the run with a partial result (its ``Done`` summary's ``partial``
     is true); closing the generator early stops it the same way, keeping the
-    files. A run that fails removes its files.
+    files. A run that fails removes the files it made.
 
     Args:
         video: The input video file.
@@ -175,7 +181,10 @@ def start(
             (:class:`~pipeline.configs.DetectionConfig` for detection...).
         outputs: Where each file goes, by name (``run_type(task).outputs``
             lists them; :func:`output_paths` gives the usual names in a folder).
-            Their folders are created.
+            Their folders are created when the run starts writing. A file
+            that exists is replaced only once the run keeps its result: a
+            run that fails removes the files and folders it made, never one
+            that was there before.
         stop: Set it to stop the run.
         preview_interval_s: Least time between two yielded previews.
         with_first_frame: Yield a :class:`FirstFrame` first.
@@ -192,14 +201,16 @@ def start(
         with the outputs by name and the summary.
 
     Raises:
-        PipelineError: Outputs that do not fit the run (at once); while
+        PipelineError: Outputs that do not fit the run, or paths it cannot
+            write or that would destroy the input or another output
+            (:class:`~pipeline.errors.OutputPathError`), at once; while
             iterating: ``VideoError`` for a bad or too-long video,
             ``PipelineError`` for anything else that failed.
         TypeError: ``config`` is no run's config.
         models.ModelError: While iterating, an unknown model, bad query or missing weights.
     """
     run = run_type(task_of(config))
-    paths = _checked_outputs(run, config, outputs)
+    paths = _checked_outputs(run, config, outputs, video)
     return _events(run, video, config, paths, stop or threading.Event(), preview_interval_s,
                    with_first_frame, chunks, probed)  # fmt: skip
 

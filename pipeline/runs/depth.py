@@ -23,7 +23,7 @@ import models
 from models.depth.base import DepthEstimator
 from models.timing import timed
 from pipeline.configs import DepthConfig
-from pipeline.io.video import Frame, VideoInfo
+from pipeline.io.video import VIDEO_SUFFIXES, Frame, VideoInfo
 from pipeline.runtime.events import FirstFrame
 from pipeline.runtime.model_facts import ModelFacts
 from pipeline.runtime.template import Output, Run
@@ -75,7 +75,13 @@ class DepthRun(Run[DepthConfig, np.ndarray]):
     config_type = DepthConfig
     task = "depth"
     outputs = {
-        "video": Output("depth.mp4", "the H.264 depth video", "--out", aliases=("depth_video",))
+        "video": Output(
+            "depth.mp4",
+            "the H.264 depth video",
+            "--out",
+            aliases=("depth_video",),
+            suffixes=VIDEO_SUFFIXES,
+        )
     }
     results_noun = "depth maps"
 

@@ -29,7 +29,7 @@ from pipeline.errors import ConfigError
 from pipeline.io.csv_tables import ObjectsCsvWriter, TracksCsvWriter
 from pipeline.io.mot_files import MotWriter
 from pipeline.io.tracks_json import TracksWriter
-from pipeline.io.video import Frame, H264Writer, VideoInfo
+from pipeline.io.video import VIDEO_SUFFIXES, Frame, H264Writer, VideoInfo
 from pipeline.runs.after_counting import AfterCounting, check_privacy_classes, frame_slicer
 from pipeline.runs.depth import depth_normalizer, depth_painter
 from pipeline.runtime.events import FirstFrame
@@ -38,6 +38,7 @@ from pipeline.runtime.template import Output, OutputFile, Run
 from pipeline.stages.annotation import FrameAnnotator
 from pipeline.stages.counting import CountingStage, check_inside, to_json
 from pipeline.stages.depth_display import DepthNormalizer, DepthPainter
+from pipeline.stages.heatmap import IMAGE_SUFFIXES
 from pipeline.stages.object_depth import add_object_depths
 from pipeline.stages.slicing import check_tiles
 from pipeline.stages.stride import FixedStride, frame_stride
@@ -177,6 +178,7 @@ class DetectionRun(Run[DetectionConfig, FrameResult]):
             "--out",
             required=False,
             in_folder=True,
+            suffixes=VIDEO_SUFFIXES,
         ),
         "tracks": Output("tracks.json", "the tracks, per frame (JSON)", "--tracks"),
         "mot": Output("tracks.txt", "the tracks in MOTChallenge text", "--mot", required=False),
@@ -187,6 +189,7 @@ class DetectionRun(Run[DetectionConfig, FrameResult]):
             required=False,
             needs="depth",
             in_folder=True,
+            suffixes=VIDEO_SUFFIXES,
         ),
         "tracks_csv": Output(
             "tracks.csv",
@@ -209,6 +212,7 @@ class DetectionRun(Run[DetectionConfig, FrameResult]):
             required=False,
             needs="heatmap",
             in_folder=True,
+            suffixes=IMAGE_SUFFIXES,
         ),
     }
     results_noun = "detections"

@@ -52,7 +52,7 @@ from pipeline.configs import SegmentationConfig
 from pipeline.errors import RunStopped
 from pipeline.io.frame_store import FrameStore
 from pipeline.io.tracks_json import TracksWriter, segment_objects
-from pipeline.io.video import Frame, FrameReader, VideoInfo
+from pipeline.io.video import VIDEO_SUFFIXES, Frame, FrameReader, VideoInfo
 from pipeline.runs.after_counting import check_privacy_classes
 from pipeline.runtime.chunks import Chunk
 from pipeline.runtime.events import FirstFrame
@@ -134,6 +134,7 @@ class SegmentationRun(Run[SegmentationConfig, sv.Detections]):
             "--out",
             required=False,
             in_folder=True,
+            suffixes=VIDEO_SUFFIXES,
         ),
         "masks": Output(
             "masks.json",

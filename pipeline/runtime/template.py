@@ -21,8 +21,8 @@ their own ``postprocess``:
 prefetching decoder, the producer, the in-order stage in its own thread with
 the H.264 encoder, the bounded frames in flight, the throttled progress and
 previews, timing, stopping, joining, error conversion, the summary, the one
-:class:`~pipeline.runtime.events.Done` event, and removing the files of a run
-that did not finish.
+:class:`~pipeline.runtime.events.Done` event, and removing the files a run that
+did not finish made (never a file that was there before it).
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ import supervision as sv
 from models.errors import ModelError
 from models.timing import timed
 from pipeline.errors import PipelineError, RunFailed
+from pipeline.io.output_files import OutputFiles
 from pipeline.io.video import Frame, FrameReader, H264Writer, VideoInfo, probe
 from pipeline.io.video_limits import VideoLimits
 from pipeline.runtime.chunks import Chunk, ChunkedProducer, ChunkEnd, ChunkPlan
@@ -127,6 +128,9 @@ class Output:
         aliases: The other results it is (:func:`pipeline.runs.output_for`): a
             depth run's video is its ``"depth_video"``, a segmentation run's
             masks are its ``"tracks"``.
+        suffixes: The extensions its writer has a format for (lower case, with
+            the dot); a path ending otherwise is refused before the run. Empty:
+            any name (a text file).
     """
 
     filename: str
@@ -136,6 +140,7 @@ class Output:
     needs: str | None = None
     in_folder: bool = False
     aliases: tuple[str, ...] = ()
+    suffixes: tuple[str, ...] = ()
 
     def possible(self, config: object) -> bool:
         """Whether a run with ``config`` can write this file."""
@@ -386,7 +391,9 @@ class Run(abc.ABC, Generic[ConfigT, R]):
         ``partial`` true) hold exactly the frames processed; stopped before
         its first frame, it ends with no outputs. Closing the generator early
         stops the run the same way, keeping the files (there is no one left to
-        take the summary). A run that fails removes its files.
+        take the summary). A run that fails removes the files and folders it
+        made; a file that was there before is replaced only by a result that
+        is kept (:class:`~pipeline.io.output_files.OutputFiles`).
 
         Args:
             outputs: Where each of the run's files goes, by name.
@@ -409,10 +416,12 @@ class Run(abc.ABC, Generic[ConfigT, R]):
             yield self.preview(self.info.first_frame())
         first_frame_s = time.perf_counter() - first_started
         threads: _RunThreads[R] | None = None
+        files: OutputFiles | None = None
         failed = True
         try:
             with pipeline_errors(f"The {self.task} run"):
-                threads = _RunThreads(self, outputs, stop, chunks)
+                files = OutputFiles(outputs)
+                threads = _RunThreads(self, files.paths, stop, chunks)
                 total = min(self.info.frames, self.config.max_frames or self.info.frames) or None
                 first_pending = with_first_frame and not preview_first
                 for event in threads.report(total, preview_interval_s):
@@ -425,6 +434,9 @@ class Run(abc.ABC, Generic[ConfigT, R]):
                 summary = self._summary(threads, first_frame_s)
                 # Stopped before its first frame: there is nothing to keep.
                 failed = threads.stopped and threads.frames_done == 0
+                if not failed:
+                    # The files are finished: in place before anyone reads them.
+                    files.keep()
                 yield Done({} if failed else dict(outputs), summary)
         except (GeneratorExit, KeyboardInterrupt):
             failed = False  # closed or interrupted: a stop, which keeps what was done
@@ -435,9 +447,10 @@ class Run(abc.ABC, Generic[ConfigT, R]):
                 self.info.live.close()
             kept = threads is not None and threads.close(keep=not failed)
             self.close()
-            if not kept:
-                for path in outputs.values():
-                    path.unlink(missing_ok=True)
+            if files is not None and kept:
+                files.keep()
+            elif files is not None:
+                files.discard()
 
     def _cut_short(self, threads: _RunThreads[R]) -> str | None:
         """Why a file's run that was not stopped ended well before its stated frames, if it did.

@@ -54,6 +54,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
+from numbers import Real
 from typing import Any
 
 import cv2
@@ -253,10 +254,18 @@ def _check_name(name: str) -> None:
         raise GeometryError(f"Name {quoted(name, NAME_QUOTE_CHARS)} is not a valid name: {hint}.")
 
 
-def _points(name: str, numbers: list[float]) -> tuple[Point, ...]:
+def _pixel(value: float, whose: str) -> int:
+    """A coordinate as a whole pixel; NaN and the infinities are none."""
+    if not math.isfinite(value):
+        raise GeometryError(f"{whose} must be finite numbers, not {quoted(value)}.")
+    return round(value)
+
+
+def _points(name: str, numbers: list[float], what: str) -> tuple[Point, ...]:
     if len(numbers) % 2:
         raise GeometryError(f"{name!r} has an odd count of coordinates: give x,y pairs.")
-    return tuple((round(numbers[i]), round(numbers[i + 1])) for i in range(0, len(numbers), 2))
+    pixels = [_pixel(number, f"The coordinates of {what} {name!r}") for number in numbers]
+    return tuple((pixels[i], pixels[i + 1]) for i in range(0, len(pixels), 2))
 
 
 def _parse(text: str, what: str) -> tuple[str, tuple[Point, ...]]:
@@ -267,7 +276,7 @@ def _parse(text: str, what: str) -> tuple[str, tuple[Point, ...]]:
         numbers = [float(part) for part in coordinates.split(",") if part.strip()]
     except ValueError:
         raise GeometryError(f"The coordinates of {what} {name!r} must be numbers.") from None
-    return name.strip(), _points(name.strip(), numbers)
+    return name.strip(), _points(name.strip(), numbers, what)
 
 
 def parse_line(text: str) -> CountingLine:
@@ -419,15 +428,14 @@ def from_json(value: Any) -> tuple[tuple[CountingLine, ...], tuple[CountingZone,
 
 
 def _pair(point: Any) -> Point:
-    """``[x, y]`` of JSON numbers as a pixel; text, true/false and infinities are refused."""
+    """``[x, y]`` of numbers as a pixel; text and true/false are refused, not read as numbers."""
     if (
         not isinstance(point, list | tuple)
         or len(point) != 2
-        or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in point)
-        or not all(math.isfinite(v) for v in point)
+        or not all(isinstance(v, Real) and not isinstance(v, bool) for v in point)
     ):
-        raise GeometryError(f"A point is [x, y], two finite numbers, not {quoted(point)}.")
-    return round(point[0]), round(point[1])
+        raise GeometryError(f"A point is [x, y], two numbers, not {quoted(point)}.")
+    return _pixel(point[0], "A point's coordinates"), _pixel(point[1], "A point's coordinates")
 
 
 def to_json(lines: tuple[CountingLine, ...], zones: tuple[CountingZone, ...]) -> dict[str, Any]:

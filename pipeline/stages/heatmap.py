@@ -37,6 +37,8 @@ MAX_CLASS_PANELS = 8
 #: The heatmap image's panels per row.
 PANELS_PER_ROW = 2
 ALL_OBJECTS = "all objects"
+#: The extensions the heat map image is written as (OpenCV picks the format by the name).
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 
 
 class HeatmapStage:

@@ -50,6 +50,23 @@ _ROW_KEY = "_object_tracker_row"
 PREDICTED = "predicted"
 
 
+def check_frame_rate(frame_rate: float) -> float:
+    """``frame_rate`` if a tracker can scale its buffers by it: a positive finite number.
+
+    Raises:
+        ConfigError: Zero, negative, NaN or infinite.
+
+    Example:
+        >>> check_frame_rate(25.0)
+        25.0
+    """
+    if not (math.isfinite(frame_rate) and frame_rate > 0):
+        raise ConfigError(
+            f"The frame rate must be a positive number of frames a second, not {frame_rate!r}."
+        )
+    return frame_rate
+
+
 class ObjectTracker:
     """Assigns stable ids to detections across the frames of one video.
 
@@ -68,8 +85,8 @@ class ObjectTracker:
             names them); for ByteTrack they override ``config``.
 
     Raises:
-        ValueError: ``frame_rate`` is not a positive finite number.
-        pipeline.errors.ConfigError: Unknown tracker or parameter, a bad value, or a
+        pipeline.errors.ConfigError: ``frame_rate`` is not a positive finite number
+            (:func:`check_frame_rate`); unknown tracker or parameter, a bad value, or a
             ``config`` given to a tracker other than ByteTrack.
 
     Example:
@@ -91,8 +108,7 @@ class ObjectTracker:
         tracker: str = DEFAULT_TRACKER,
         params: Mapping[str, Any] | None = None,
     ) -> None:
-        if not (math.isfinite(frame_rate) and frame_rate > 0):
-            raise ValueError(f"frame_rate must be a positive number, got {frame_rate!r}")
+        check_frame_rate(frame_rate)
         self.spec = tracker_spec(tracker)
         if config is not None and tracker != "bytetrack":
             raise ConfigError(
