@@ -25,6 +25,7 @@ from __future__ import annotations
 import functools
 import json
 import re
+import tempfile
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -217,6 +218,12 @@ def walk_detection(page, size: str, full: bool) -> None:
     check_run_button(page, "Detection", size)
     if full:
         click_then_error_status(page, "#run-button", "status")
+        # A file that is no video is said as soon as it is chosen, not at Run.
+        with tempfile.TemporaryDirectory() as folder:
+            fake = Path(folder) / "notes.mp4"
+            fake.write_text("not a video\n")
+            page.locator("#input-video input[type=file]").set_input_files(str(fake))
+            wait_for_status(page, "status", "notes.mp4 is not a readable video")
     pick_example(page)
     if full:
         # The error spoke of no video: another video clears it (and the preview's).

@@ -183,6 +183,9 @@ class RunHandlers(Protocol):
     def stop(self, request: gr.Request | None = None) -> Any:
         """Stop the session's run."""
 
+    def video_chosen(self, video: str | None) -> tuple[Any, str]:
+        """The preview and status once another video is chosen."""
+
     def first_frame_shown(self) -> str:
         """The status after a First frame that worked."""
 
@@ -224,7 +227,8 @@ def wire_run_buttons(
             a First frame or a Run that failed.
         inputs: The handlers' inputs, in their order, the input video first:
             choosing another video (an upload, an example) clears the status
-            line and the preview, which spoke of the last one.
+            line and the preview, which spoke of the last one, or says why the
+            file cannot be run (``handlers.video_chosen``).
         first_frame_api: The First frame API name.
         run: The Run handler (a generator), public as ``/{run_api}``.
         run_outputs: Its outputs, the preview first.
@@ -252,8 +256,9 @@ def wire_run_buttons(
         )
     # An error or a preview of the last video would stay until the next Run.
     inputs[0].change(
-        lambda: (None, ""), outputs=[preview, status], queue=False, api_visibility="private"
-    )
+        handlers.video_chosen, inputs=inputs[0], outputs=[preview, status], queue=False,
+        api_visibility="private",
+    )  # fmt: skip
     first_frame_event = endpoint(
         buttons.first_frame, handlers.first_frame, first_frame_api, preview
     )

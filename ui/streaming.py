@@ -21,12 +21,13 @@ import gradio as gr
 import numpy as np
 
 from pipeline.configs import RunConfig
-from pipeline.errors import RunStopped
+from pipeline.errors import PipelineError, RunStopped
 from pipeline.io.video import VideoInfo
 from pipeline.jobs import Executor, Job, JobStore, QueueFull, UnknownJob, Waiting
 from pipeline.runs import check_input
 from pipeline.runtime.events import Done, Downloading, Event, FirstFrame, Preview, Progress
 from pipeline.runtime.summary import RunSummary
+from pipeline.runtime.template import check_video
 from ui import gpu
 from ui.clients import client_key
 from ui.errors import as_gr_errors, error_status, to_gr_error, user_error
@@ -215,6 +216,23 @@ class TabHandlers:
     def first_frame_shown(self) -> str:
         """The status line after First frame: what to do next."""
         return FIRST_FRAME_SHOWN
+
+    def video_chosen(self, video: str | None) -> tuple[None, str]:
+        """The preview and the status line once another video is chosen (an upload, an example).
+
+        Both spoke of the last video: they are cleared. The upload box takes any
+        file, so one that is no readable video, or is past the deployment's limits,
+        is said now rather than at Run (its header only is read).
+
+        Returns:
+            ``(preview, status)``.
+        """
+        if video:
+            try:
+                check_video(video, self.settings.video_limits)
+            except PipelineError as exc:
+                return None, error_status(user_error(str(exc)))
+        return None, ""
 
     def _stream(self, request: gr.Request | None, checked: Checked) -> Iterator[tuple[Any, ...]]:
         """Run the request as a job and turn its events into the tab's output values.
