@@ -213,6 +213,12 @@ def test_a_number_that_is_text_is_a_clear_error(client: Client, clip: Path) -> N
         client.predict(handle_file(str(clip)), "yolox_nano", "", "", "abc", api_name="/detect")
 
 
+def test_a_video_url_that_cannot_be_fetched_is_a_clear_error(client: Client) -> None:
+    # Gradio fetches a URL before the handler, and refuses local addresses.
+    with pytest.raises(AppError, match=r"Could not fetch 'http://127.0.0.1:9/clip.mp4' \(.+\)"):
+        client.predict(handle_file("http://127.0.0.1:9/clip.mp4"), "yolox_nano", api_name="/detect")
+
+
 def test_detect_counts_people_over_a_line_and_returns_the_tables(
     client: Client, clip: Path
 ) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import gradio as gr
 
-from ui.components import numbers_say_what_they_got
+from ui.components import client_values_said_clearly
 from ui.settings import Settings
 from ui.tabs.benchmark import build_benchmark_tab
 from ui.tabs.depth import build_depth_tab
@@ -84,5 +84,5 @@ def build_demo(settings: Settings | None = None) -> gr.Blocks:
             build_segmentation_tab(settings, examples=examples)
             build_live_tab(settings)
             build_benchmark_tab(settings, examples=examples)
-    numbers_say_what_they_got(demo)
+    client_values_said_clearly(demo)
     return demo
