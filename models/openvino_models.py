@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -66,6 +67,24 @@ def precision_runs_here(runtime: str) -> bool:
     return split_runtime(runtime)[1] != BF16 or bf16_supported()
 
 
+class ProfiledCall(NamedTuple):
+    """One inference of a model compiled with performance counters (``profile=True``).
+
+    Attributes:
+        start_s: When it started (``time.perf_counter``).
+        end_s: When it ended.
+        thread: The thread that made it.
+        layers: OpenVINO's ``ProfilingInfo`` per layer of the compiled model, in
+            execution order: ``node_name``, ``node_type``, ``exec_type``,
+            ``status`` and ``real_time`` (a ``timedelta``).
+    """
+
+    start_s: float
+    end_s: float
+    thread: int
+    layers: list[Any]
+
+
 class OpenVinoModel:
     """A model (ONNX or OpenVINO IR file) compiled for the CPU, called like a session.
 
@@ -87,10 +106,12 @@ class OpenVinoModel:
         workers: Frames it runs at once: the usable cores.
         input_shape: The first input's shape (-1 where dynamic).
         output_shape: The first output's shape (-1 where dynamic).
+        profiled: With ``profile=True``, each inference's per-layer times, in
+            the order they ended (else None).
     """
 
-    def __init__(self, path: str | Path, precision: str = FLOAT) -> None:
-        """Compile the model at ``path``.
+    def __init__(self, path: str | Path, precision: str = FLOAT, *, profile: bool = False) -> None:
+        """Compile the model at ``path``; with ``profile``, with its performance counters on.
 
         Raises:
             ModelError: ``precision`` is bf16 and the CPU has no bfloat16
@@ -108,6 +129,7 @@ class OpenVinoModel:
             )
         self.path = Path(path)
         self.precision = precision
+        self.profiled: list[ProfiledCall] | None = [] if profile else None
         self._core = ov.Core()
         try:
             self._model = self._core.read_model(str(path))
@@ -137,7 +159,7 @@ class OpenVinoModel:
 
     def run(self, blob: Any) -> Any:
         """The first output for ``blob`` (a copy: the request reuses its buffer)."""
-        return _infer(self._for(blob.shape).request, blob)
+        return self._infer(self._for(blob.shape).request, blob)
 
     def run_each(self, blobs: Sequence[Any]) -> list[Any]:
         """The first output for each blob, the blobs split among the per-core requests."""
@@ -145,20 +167,31 @@ class OpenVinoModel:
         if self._pool is None or len(blobs) < 2 or len(shapes) > 1:
             return [self.run(blob) for blob in blobs]
         per_core = self._for(blobs[0].shape).per_core
-        return run_split(self._pool, [functools.partial(_infer, r) for r in per_core], blobs)
+        return run_split(self._pool, [functools.partial(self._infer, r) for r in per_core], blobs)
+
+    def _infer(self, request: Any, blob: Any) -> Any:
+        if self.profiled is None:
+            return _infer(request, blob)
+        start = time.perf_counter()
+        output = _infer(request, blob)
+        # The counters hold the request's last inference only: read after each one.
+        end = time.perf_counter()
+        self.profiled.append(
+            ProfiledCall(start, end, threading.get_ident(), request.profiling_info)
+        )
+        return output
 
     def _compile(self, model: Any, threads: int) -> Any:
-        return self._core.compile_model(
-            model,
-            "CPU",
-            {
-                "PERFORMANCE_HINT": "LATENCY",
-                "INFERENCE_NUM_THREADS": threads,
-                "ENABLE_CPU_PINNING": False,
-                "INFERENCE_PRECISION_HINT": PRECISION_HINTS[self.precision],
-                "CACHE_DIR": str(cache_dir() / COMPILED_CACHE_FOLDER),
-            },
-        )
+        settings = {
+            "PERFORMANCE_HINT": "LATENCY",
+            "INFERENCE_NUM_THREADS": threads,
+            "ENABLE_CPU_PINNING": False,
+            "INFERENCE_PRECISION_HINT": PRECISION_HINTS[self.precision],
+            "CACHE_DIR": str(cache_dir() / COMPILED_CACHE_FOLDER),
+        }
+        if self.profiled is not None:
+            settings["PERF_COUNT"] = "YES"
+        return self._core.compile_model(model, "CPU", settings)
 
     def _requests(self, compiled: Any, model: Any) -> _Requests:
         # One single-threaded request per core for several frames at once: as

@@ -8,6 +8,7 @@ endpoints, the REST routes, and in Chromium.
 from __future__ import annotations
 
 import json
+import re
 import socket
 import threading
 import time
@@ -20,10 +21,12 @@ import numpy as np
 import pytest
 import synthetic
 from chromium import chromium
+from test_detectors import tiny_detr  # noqa: F401 - a fixture
 
 import models
+from models.runtimes import AUTO
 from pipeline import ConfigError, DetectionConfig, PipelineError, RunStopped
-from pipeline.evaluation import benchmark, benchmark_grid
+from pipeline.evaluation import benchmark, benchmark_grid, profiling
 from pipeline.evaluation.analysis import analyze
 from pipeline.evaluation.benchmark_grid import STAGES, BenchmarkPlan, run_grid
 from pipeline.evaluation.hardware import NO_GPU, hardware_report
@@ -201,7 +204,7 @@ def test_the_tab_compares_every_runtime_of_a_detector_in_one_run(
         assert job.task == "runtimes" and Path(figures["json"]).parent == job.folder
         with pytest.raises(gr.Error, match="Unknown detector 'yolo12'"):
             list(handlers.benchmark_runtimes(str(clip), "yolo12", "", 6))
-        with pytest.raises(gr.Error, match="The frame count must be whole numbers"):
+        with pytest.raises(gr.Error, match="The frame count must be a whole number, not 2.5"):
             list(handlers.benchmark_runtimes(str(clip), "yolox_nano", "", 2.5))
     finally:
         store.close()
@@ -242,11 +245,168 @@ def test_the_frames_a_grid_holds_decoded_are_bounded_in_memory(
         ({"batch_sizes": (0,)}, ConfigError, "at least 1, not 0"),
         ({"device_sets": (("cuda:7",),)}, PipelineError, "cuda:7 is not available"),
         ({"runtimes": ("tensorrt",)}, ConfigError, "Unknown runtime 'tensorrt'"),
+        # Not "no detector comes in any of the sizes asked for": no size was asked for.
+        ({"runtimes": ("torch",)}, ConfigError, re.escape(
+            "Nothing to measure: yolox_nano does not run on torch (its runtimes: onnxruntime, "
+            "onnxruntime-int8, openvino, openvino-int8, openvino-bf16).")),
+        ({"detectors": ("yolox_nano", "yolo11"), "sizes": ("zz",)}, ConfigError, re.escape(
+            "Nothing to measure: yolox_nano comes in one size only, not zz; "
+            "yolo11 does not come in zz (its sizes: n, s, m, l, x).")),
     ],
-)
+)  # fmt: skip
 def test_bad_plans_are_clear_errors(settings: dict, error: type, message: str) -> None:
     with pytest.raises(error, match=message):
         BenchmarkPlan(**{"detectors": ("yolox_nano",), **settings})
+
+
+def test_a_pytorch_only_detector_is_measured_on_torch(
+    tiny_detr: Path,  # noqa: F811 - the fixture imported above
+    tmp_path: Path,
+) -> None:
+    """Its factory takes no runtime: "torch" is the config's, not an option passed on."""
+    plan = BenchmarkPlan(
+        detectors=("detr_resnet50",), runtimes=("torch",), weights=str(tiny_detr), max_frames=2
+    )
+    [row] = run_grid(plan, CLIP, tmp_path)
+    assert row["runtime"] == "torch" and row["frames"] == 2
+
+
+def test_a_detector_without_weights_fails_at_once_as_a_run_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DETR, offline and not cached: a run's message, before anything loads.
+
+    Loaded directly, transformers retried its downloads for 95 s (without the offline
+    flag) and said so in a cut 300-character OSError.
+    """
+    from pipeline.jobs import JobStore
+    from pipeline.runs import first_frame
+    from ui.tabs.benchmark import BenchmarkHandlers
+
+    config = DetectionConfig(detector="detr_resnet50")
+    with pytest.raises(models.MissingWeightsError) as run:
+        first_frame(CLIP, config)
+    assert "no network connection" in run.value.summary
+
+    def loading(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the benchmark loaded a model whose weights are not here")
+
+    monkeypatch.setattr(benchmark, "load_detector", loading)
+    monkeypatch.setattr(models, "create", loading)
+    store = JobStore(tmp_path, devices=1, sweep_interval_s=None)
+    try:
+        handlers = BenchmarkHandlers(Settings(output_dir=tmp_path), store)
+        with pytest.raises(gr.Error) as grid:
+            list(handlers.benchmark(None, ["detr_resnet50"], "", [], "1", "", 8))
+        with pytest.raises(gr.Error) as profile:
+            handlers.benchmark_profile(None, "detr_resnet50", "", "", 1, "")
+    finally:
+        store.close()
+    assert grid.value.message == profile.value.message == run.value.summary
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda h: list(h.benchmark(None, ["yolox_nano"], "", [], "1", "", "abc")),
+         "max_frames must be a number, not 'abc'"),
+        (lambda h: list(h.benchmark(None, ["yolox_nano"], "", [], "1", "", 0)),
+         "max_frames must be at least 1, not 0"),
+        (lambda h: h.benchmark_profile(None, "yolox_nano", "", "", "abc", ""),
+         "The batch size must be a number, not 'abc'"),
+        (lambda h: h.benchmark_profile(None, "yolox_nano", "", "", 0, ""),
+         "must be at least 1, not 0"),
+        (lambda h: h.benchmark_profile(None, "yolox_nano", "", "", 2.5, ""),
+         "The batch size must be a whole number, not 2.5"),
+        (lambda h: h.benchmark_profile(None, "yolox_nano", "", "torch", 1, ""),
+         "YOLOX-Nano cannot run on 'torch'; it runs on: auto, onnxruntime"),
+        (lambda h: list(h.benchmark_runtimes(None, "yolox_nano", "", "abc")),
+         "The frame count must be a number, not 'abc'"),
+        (lambda h: list(h.benchmark_runtimes(None, "yolox_nano", "", 0)),
+         "must be at least 1, not 0"),
+        (lambda h: h.benchmark_analysis({"rows": [{}]}, "abc", 30),
+         "The video's length must be a number, not 'abc'"),
+        (lambda h: h.benchmark_analysis({"rows": [{}]}, 60, 0),
+         "The video's length and frame rate must be positive."),
+    ],
+    ids=["frames-text", "frames-0", "batch-text", "batch-0", "batch-2.5", "runtime-lacked",
+         "compare-frames-text", "compare-frames-0", "length-text", "rate-0"],
+)  # fmt: skip
+def test_the_tab_s_numbers_are_checked_by_its_handlers(tmp_path: Path, call, message: str) -> None:
+    """Text, 0 and fractions each get their message; 0 was taken for "empty" (all, the default)."""
+    from pipeline.jobs import JobStore
+    from ui.tabs.benchmark import BenchmarkHandlers
+
+    store = JobStore(tmp_path, devices=1, sweep_interval_s=None)
+    try:
+        with pytest.raises(gr.Error, match=re.escape(message)):
+            call(BenchmarkHandlers(Settings(output_dir=tmp_path), store))
+        assert store.all() == [], "a bad number was refused only once measuring"
+    finally:
+        store.close()
+
+
+def test_the_tab_starts_from_the_app_s_default_detector(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Benchmark, profile and comparison (which started on drone_yolo, whose weights are
+    not here) all take the detector the Detection tab does; the profile's runtime is
+    auto, named."""
+    from pipeline.jobs import JobStore
+    from ui.tabs import benchmark as tab
+
+    monkeypatch.setattr(models, "default_detector", lambda: "yolo11")
+    store = JobStore(tmp_path, devices=1, sweep_interval_s=None)
+    try:
+        handlers = tab.BenchmarkHandlers(Settings(output_dir=tmp_path), store)
+        with gr.Blocks() as demo, gr.Tabs():
+            tab.build_benchmark_tab(handlers=handlers)
+    finally:
+        store.close()
+    by_id = {block.elem_id: block for block in demo.blocks.values() if block.elem_id}
+    assert by_id["bench-detectors"].value == ["yolo11"]
+    assert by_id["bench-profile-detector"].value == "yolo11"
+    assert by_id["bench-runtimes-detector"].value == "yolo11"
+    runtime = by_id["bench-profile-runtime"]
+    assert runtime.value == AUTO and runtime.choices[0] == (tab.AUTO_CHOICE, AUTO)
+    assert all(label for label, _ in runtime.choices), "a blank choice"
+
+
+def test_the_devices_chart_names_each_device_set() -> None:
+    """One tick per set (a count was a continuous axis: one set read "1.000000")."""
+    from ui.tabs.benchmark import result_frames
+
+    stages = dict.fromkeys(STAGES, 1.0)
+    rows = [
+        {"detector": "yolox_nano", "size": None, "runtime": "onnxruntime", "batch_size": 1,
+         "devices": devices, "end_to_end_fps": fps, "stage_ms_per_frame": stages}
+        for devices, fps in ((["cuda:0"], 50.0), (["cuda:0", "cuda:1"], 90.0))
+    ]  # fmt: skip
+    *_, by_devices = result_frames(rows)
+    assert by_devices["devices"].tolist() == ["cuda:0", "cuda:0+cuda:1"]
+    plot = gr.ScatterPlot(x="devices", y="end_to_end_fps", color="config")
+    assert plot.postprocess(by_devices).datatypes["devices"] == "nominal"
+
+
+def test_a_profile_on_openvino_lists_its_layers_by_type(tmp_path: Path) -> None:
+    """OpenVINO's performance counters: an operator table and a trace of every layer run
+    (the profile fell to torch.profiler, which saw nothing: an empty table and trace)."""
+    from ui.benchmarking import profile_config
+
+    clip = synthetic.make_video(tmp_path / "clip.mp4", frames=8, width=160, height=128)
+    config = profile_config("yolox_nano", "", "openvino", 2, "cpu")
+    result = profiling.profile(config, clip, tmp_path / "profile", batches=2)
+    assert result["profiler"] == "openvino" and result["runtime"] == "openvino"
+    ops = {op["operator"]: op for op in result["top_ops"]}
+    assert "Convolution" in ops
+    assert all(op["self_ms"] > 0 and op["calls"] > 0 for op in ops.values())
+    assert sum(op["share"] for op in ops.values()) <= 1.0 + 1e-9
+    events = json.loads(Path(result["trace"]).read_text())
+    layers = [e for e in events if e["cat"] == "Node"]
+    calls = [e for e in events if e["cat"] == "Session"]
+    # Two batches of two frames, one inference each.
+    assert len(calls) == 4 and {e["args"]["op_type"] for e in layers} >= set(ops)
+    assert sum(e["dur"] for e in layers) / 1000 >= sum(op["self_ms"] for op in ops.values())
 
 
 # --------------------------------------------------------------------------- over the API
@@ -295,8 +455,10 @@ def test_rest_routes_answer_well_formed_figures(http: httpx.Client) -> None:
         ({"detectors": "yolox_nano", "batch_sizes": "0"}, 422, "at least 1, not 0"),
         ({"detectors": "yolox_nano", "devices": "cuda:7"}, 422, "cuda:7 is not available"),
         ({"detectors": ""}, 422, "at least one detector"),
+        ({"detectors": "detr_resnet50"}, 422, "Could not load the weights of DETR ResNet-50 "
+         "(no network connection, and not cached on this machine). Choose YOLOX-Nano"),
     ],
-)
+)  # fmt: skip
 def test_bad_benchmark_requests(
     http: httpx.Client, settings: Settings, form: dict, status: int, message: str
 ) -> None:
@@ -413,6 +575,7 @@ def test_named_endpoints(
     server: str, tmp_path: Path, yolox_runtime_rows: set[tuple[str, str, int]]
 ) -> None:
     from gradio_client import Client, handle_file
+    from gradio_client.exceptions import AppError
 
     client = Client(server, verbose=False, download_files=str(tmp_path))
     names = set(client.view_api(print_info=False, return_format="dict")["named_endpoints"])
@@ -434,6 +597,10 @@ def test_named_endpoints(
     )
     assert len(table["data"]) == len(yolox_runtime_rows)
     assert "auto" in text and figures["frames"] == 4
+    # Text for a number reaches the handler, which says what is wrong (Gradio's own
+    # rounding failed on it with a bare "Error").
+    with pytest.raises(AppError, match="max_frames must be a number, not 'abc'"):
+        client.predict(None, ["yolox_nano"], "", [], "1", "", "abc", api_name="/benchmark")
 
 
 @pytest.mark.browser
@@ -453,6 +620,27 @@ def test_the_tab_draws_its_plots_in_chromium(server: str) -> None:
         for plot_id in ("bench-stages", "bench-batch", "bench-scaling"):
             page.locator(f"#{plot_id} .vega-embed").wait_for()
         page.screenshot(path="/tmp/benchmark-tab.png", full_page=True)
+
+
+@pytest.mark.browser
+def test_the_monitor_chart_takes_a_phone_s_width(server: str) -> None:
+    """At 390 px its row wraps: the chart is as wide as the hardware report above it
+    (at half the row, 160 px, its title and legend were cut and its times ran together)."""
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": 390, "height": 844})
+        page.set_default_timeout(60_000)
+        page.goto(server)
+        page.locator("#run-button").wait_for()
+        tab = page.get_by_role("tab", name="Benchmark")
+        if not tab.is_visible():  # on a narrow page the last tabs are in a menu
+            page.get_by_role("button", name="More tabs").click()
+            tab = page.locator(".overflow-dropdown button").filter(has_text="Benchmark")
+        tab.click()
+        page.locator("#bench-monitor-machine .vega-embed").wait_for()
+        chart = page.locator("#bench-monitor-machine").bounding_box()
+        report = page.locator("#bench-hardware").bounding_box()
+        assert chart is not None and report is not None
+        assert chart["width"] >= report["width"] - 1, (chart, report)
 
 
 class FakeNvml:

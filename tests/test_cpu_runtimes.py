@@ -329,6 +329,40 @@ def test_auto_picks_a_measured_runtime_for_yolox_nano(
 
 
 @pytest.mark.slow
+def test_a_comparison_says_what_auto_runs_without_choosing_again(
+    measured: None, models_cache: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """``auto`` chooses once, at the first load; the comparison names that choice.
+
+    It measured again instead (and replaced the process's choice): on a loaded machine
+    it named onnxruntime-int8 while every run, and its own table, said openvino bf16.
+    """
+    from pipeline.evaluation import runtime_comparison
+    from pipeline.runs.detection import load_detector
+
+    # The first measurement finds OpenVINO fastest, any later one int8.
+    winners = iter(["openvino", "onnxruntime-int8"])
+
+    def seconds(calls: dict[str, Callable[[], object]]) -> dict[str, float]:
+        winner = next(winners)
+        return {name: 0.001 if name == winner else 0.01 for name in calls}
+
+    monkeypatch.setattr(runtimes, "_interleaved_seconds", seconds)
+    clip = make_video(tmp_path / "clip.mp4", frames=4, width=160, height=128)
+    config = DetectionConfig(detector="yolox_nano", max_frames=4)
+    models.clear_cache()
+    try:
+        run = load_detector(config, "cpu")  # what the app's warm-up, or a first run, loads
+        figures = runtime_comparison.compare_runtimes(config, clip, rounds=1)
+        again = load_detector(config, "cpu")
+    finally:
+        models.clear_cache()
+    assert run.runtime == figures["auto_picks"] == again.runtime == "openvino"
+    ran_on = {entry["ran_on"] for entry in figures["runtimes"]}
+    assert figures["fastest_end_to_end"] in ran_on
+
+
+@pytest.mark.slow
 def test_bench_compares_every_runtime(
     tmp_path: Path, models_cache: Path, yolox_runtime_rows: set[tuple[str, str, int]]
 ) -> None:

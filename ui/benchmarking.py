@@ -20,12 +20,11 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from models.runtimes import known_runtimes
 from pipeline.configs import ConfigError, DetectionConfig
 from pipeline.evaluation import analysis, benchmark_grid, profiling, runtime_comparison
 from pipeline.evaluation.benchmark_grid import BenchmarkPlan
 from pipeline.jobs import JobStore
-from pipeline.request import config_from_fields
+from pipeline.request import config_from_fields, number
 from pipeline.runtime.template import check_video
 
 #: What a benchmark measures when no video is given: a shipped example clip.
@@ -165,41 +164,39 @@ def profile_config(
     """The config a profile measures, from what a form or an API client sent.
 
     Args:
-        detector: The detector (empty: the bundled YOLOX-Nano).
+        detector: The detector (empty: the app's default, :func:`models.default_detector`).
         size: Its size (empty: its default).
-        runtime: YOLO runtime (empty: its own).
+        runtime: The runtime (empty: ``auto``, what a run uses).
         batch_size: Frames per call (empty: its default).
         device: ``cpu``, ``cuda`` or ``cuda:N`` (empty: the first GPU, else the CPU).
 
     Raises:
-        ConfigError: An unknown runtime, a batch size that is no whole number,
-            a value longer than :data:`MAX_NAME_CHARS`.
+        ConfigError: An unknown runtime or one the detector lacks, a batch size
+            that is no whole number of at least 1, a value longer than
+            :data:`MAX_NAME_CHARS`.
         models.UnknownModelError: An unknown detector or size.
     """
     for value in (detector, size, runtime, device, str(batch_size or "")):
         _check_name_length((value or "").strip())
-    runtime = (runtime or "").strip() or None
-    if runtime is not None and runtime not in known_runtimes():
-        known = ", ".join(known_runtimes())
-        raise ConfigError(f"Unknown runtime {runtime!r}. Choose one of {known}.")
-    batches = _whole_numbers("The batch size", [batch_size] if batch_size else None, ())
     device = (device or "").strip()
     return _measured_config(
         detector,
         size,
-        batch_size=batches[0] if batches else None,
+        runtime=runtime,
+        batch_size=number("The batch size", batch_size, int),
         devices=(device,) if device else (),
-        detector_options=(("runtime", runtime),) if runtime else (),
     )
 
 
-def _measured_config(detector: str | None, size: str | None, **fixed: Any) -> DetectionConfig:
-    """A measure's config: the detector and size a form sent, and the measure's own fields.
+def _measured_config(
+    detector: str | None, size: str | None, runtime: str | None = None, **fixed: Any
+) -> DetectionConfig:
+    """A measure's config: the detector, size and runtime a form sent, and the measure's fields.
 
-    An empty detector is the bundled YOLOX-Nano (weights here, whatever the
-    machine), an empty size its default; no video is too long to measure.
+    Empty ones take the config's defaults, as a run's do: the app's default
+    detector, its default size, ``auto``. No video is too long to measure.
     """
-    fields = {"detector": (detector or "").strip() or "yolox_nano", "size": size}
+    fields = {"detector": detector, "size": size, "runtime": runtime}
     return config_from_fields(DetectionConfig, fields, max_duration_s=None, **fixed)
 
 
@@ -272,12 +269,12 @@ COMPARISON_FRAMES = 60
 
 
 def comparison_config(
-    detector: str | None, size: str | None, max_frames: float | None
+    detector: str | None, size: str | None, max_frames: str | float | None
 ) -> DetectionConfig:
     """The settings a runtime comparison measures, from what a form or an API client sent.
 
     Args:
-        detector: The detector (empty: the bundled YOLOX-Nano).
+        detector: The detector (empty: the app's default, :func:`models.default_detector`).
         size: Its size (empty: its default).
         max_frames: Frames of the clip used (empty: :data:`COMPARISON_FRAMES`).
 
@@ -288,8 +285,10 @@ def comparison_config(
     """
     for value in (detector, size, str(max_frames or "")):
         _check_name_length((value or "").strip())
-    frames = _whole_numbers("The frame count", [max_frames] if max_frames else None, ())
-    return _measured_config(detector, size, max_frames=frames[0] if frames else COMPARISON_FRAMES)
+    frames = number("The frame count", max_frames, int)
+    return _measured_config(
+        detector, size, max_frames=COMPARISON_FRAMES if frames is None else frames
+    )
 
 
 def run_runtime_comparison(

@@ -17,9 +17,16 @@ from typing import Any
 from pipeline.configs import ConfigError
 from pipeline.evaluation.benchmark_grid import label
 
+#: The video an analysis plans for unless told: a minute at 30 fps.
+VIDEO_SECONDS = 60.0
+VIDEO_FPS = 30.0
+
 
 def analyze(
-    rows: list[dict[str, Any]], *, video_seconds: float = 60.0, video_fps: float = 30.0
+    rows: list[dict[str, Any]],
+    *,
+    video_seconds: float = VIDEO_SECONDS,
+    video_fps: float = VIDEO_FPS,
 ) -> dict[str, Any]:
     """The conclusions of a benchmark, in figures and in words.
 

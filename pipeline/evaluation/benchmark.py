@@ -34,13 +34,14 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 import models
+from models.prefetch import fetch_weights
 from pipeline.configs import DetectionConfig
 from pipeline.errors import RunStopped
 from pipeline.io.video import H264Writer, iter_frames, probe
@@ -71,6 +72,25 @@ def encode_only(video: Path, images: list[np.ndarray], workdir: Path) -> float:
         writer.write(image)
     writer.close()
     return len(images) / (time.perf_counter() - start)
+
+
+def fetch_weights_first(configs: Iterable[DetectionConfig]) -> None:
+    """Fetch the weights ``configs`` load, or find them cached, before anything is measured.
+
+    The step a run takes before it loads a model (:func:`models.prefetch.fetch_weights`).
+    A measurement loads its models directly, and a library asked for weights it cannot
+    download retries for a minute or more and then says so in its own words (DETR's
+    processor: a 300-character ``OSError``); checked here first, weights that cannot be
+    had fail at once, with the message a run gives.
+
+    Raises:
+        models.MissingWeightsError: Weights that are neither at hand nor downloadable;
+            the message names the models whose weights are at hand.
+        models.UnknownModelError: No such model or size.
+    """
+    loads = [load for config in configs for load in config.model_loads()]
+    for _ in fetch_weights(loads):
+        pass
 
 
 def model_only(
@@ -330,6 +350,7 @@ def run(
         "device_name": _device_name(prepare_devices(config.devices)[0]),
         "threads": threading.active_count(),
     }
+    fetch_weights_first([config])
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         results["decode_fps"], results["frames"] = decode_only(video)

@@ -27,10 +27,10 @@ from typing import Any
 import psutil
 
 import models
-from models.runtimes import INT8, known_runtimes, runtimes_for
+from models.runtimes import AUTO, INT8, known_runtimes, runtimes_for
 from pipeline.configs import ConfigError, DetectionConfig
 from pipeline.errors import RunStopped
-from pipeline.evaluation.benchmark import end_to_end, model_only
+from pipeline.evaluation.benchmark import end_to_end, fetch_weights_first, model_only
 from pipeline.io.video import iter_frames
 from pipeline.runtime.devices import resolve_devices
 
@@ -93,7 +93,7 @@ class BenchmarkPlan:
         if self.max_frames is not None and self.max_frames < 1:
             raise ConfigError(f"max_frames must be at least 1, not {self.max_frames}.")
         if not self.configs():
-            raise ConfigError("No detector comes in any of the sizes asked for.")
+            raise ConfigError(f"Nothing to measure: {'; '.join(self._unmeasured())}.")
 
     def configs(self) -> list[DetectionConfig]:
         """One config per combination a detector supports (its sizes, its runtimes)."""
@@ -106,7 +106,6 @@ class BenchmarkPlan:
                 continue
             if runtime is not None and runtime not in runtimes_for("detector", detector):
                 continue
-            options = (("runtime", runtime),) if runtime else ()
             configs.append(
                 DetectionConfig(
                     detector=detector,
@@ -116,10 +115,35 @@ class BenchmarkPlan:
                     devices=devices,
                     max_duration_s=None,
                     max_frames=self.max_frames,
-                    detector_options=options,
+                    # The config's field, not a model option: it leaves "torch" out for a
+                    # PyTorch-only detector, whose factory takes no runtime.
+                    runtime=runtime or AUTO,
                 )
             )
         return configs
+
+    def _unmeasured(self) -> list[str]:
+        """Per detector, the sizes or runtimes asked for that it lacks, and those it has."""
+        sizes = [size for size in self.sizes if size is not None]
+        runtimes = [runtime for runtime in self.runtimes if runtime is not None]
+        reasons = []
+        for detector in dict.fromkeys(self.detectors):
+            # None (each one's default, its own runtime) suits every detector.
+            own = models.spec("detector", detector).sizes
+            if len(sizes) == len(self.sizes) and not set(sizes) & set(own):
+                asked = ", ".join(sizes)
+                reasons.append(
+                    f"{detector} does not come in {asked} (its sizes: {', '.join(own)})"
+                    if own
+                    else f"{detector} comes in one size only, not {asked}"
+                )
+            offered = [r for r in runtimes_for("detector", detector) if r != AUTO]
+            if len(runtimes) == len(self.runtimes) and not set(runtimes) & set(offered):
+                reasons.append(
+                    f"{detector} does not run on {', '.join(runtimes)} "
+                    f"(its runtimes: {', '.join(offered)})"
+                )
+        return reasons
 
 
 def _runtime_name(model: dict[str, Any]) -> str:
@@ -244,10 +268,13 @@ def run_grid(
     Raises:
         RunStopped: ``stopped`` said so; the rows measured so far are dropped
             (a grid's figures mean something only together).
+        models.MissingWeightsError: A detector's weights cannot be had here
+            (said before anything is measured).
     """
+    configs = plan.configs()
+    fetch_weights_first(configs)
     images = model_only_frames(video, plan.max_frames)
     rows = []
-    configs = plan.configs()
     for index, config in enumerate(configs):
         if stopped is not None and stopped():
             raise RunStopped(

@@ -15,7 +15,10 @@ a time, as every runtime ran before.
 The model-only passes are interleaved (every runtime once per round, best
 round kept), so that a burst of load on a shared machine hits all of them
 alike; comparing figures from separate runs on a shared machine says little.
-The figures also say which runtime ``"auto"`` picks here.
+The figures also say which runtime ``"auto"`` picks here: the one a run of the
+detector gets, chosen once per process at its first load
+(:func:`models.runtimes.fastest`), and which runtime this comparison found
+fastest end to end, which need not be the same.
 """
 
 from __future__ import annotations
@@ -29,9 +32,14 @@ from typing import Any
 import numpy as np
 
 import models
-from models.runtimes import AUTO, forget_choices, runtimes_for, split_runtime
+from models.runtimes import AUTO, runtimes_for, split_runtime
 from pipeline.configs import DetectionConfig
-from pipeline.evaluation.benchmark import decode_only, encode_only, end_to_end
+from pipeline.evaluation.benchmark import (
+    decode_only,
+    encode_only,
+    end_to_end,
+    fetch_weights_first,
+)
 from pipeline.evaluation.benchmark_grid import model_only_frames
 from pipeline.runs.detection import load_detector
 from pipeline.runtime.devices import prepare_devices
@@ -54,7 +62,9 @@ def compare_runtimes(
         end_to_end_runs: Also run the whole pipeline once per runtime.
 
     Returns:
-        ``decode_fps``, ``encode_fps``, ``auto_picks`` and ``runtimes``: one
+        ``decode_fps``, ``encode_fps``, ``auto_picks`` (what ``auto`` runs here:
+        :func:`_auto_pick`), ``fastest_end_to_end`` (the runtime of the fastest
+        entry end to end; None without ``end_to_end_runs``) and ``runtimes``: one
         entry per runtime and ``frames_at_once`` with ``runtime``, ``precision``,
         ``model_only_fps``,
         ``end_to_end_fps``, ``ratio_model_only_over_onnxruntime``,
@@ -63,6 +73,7 @@ def compare_runtimes(
     """
     device = prepare_devices(config.devices)[0]
     names = [r for r in runtimes_for("detector", config.detector) if r != AUTO]
+    fetch_weights_first([config])
     # Held in memory for the model-only passes: at most max_frames, and a bounded size.
     images = model_only_frames(video, config.max_frames)
     results: dict[str, Any] = {
@@ -115,6 +126,9 @@ def compare_runtimes(
                 entry[key] = entry[figure] / reference[figure]
     results["runtimes"] = entries
     results["auto_picks"] = _auto_pick(config, device)
+    timed = [entry for entry in entries if "end_to_end_fps" in entry]
+    fastest = max(timed, key=lambda entry: entry["end_to_end_fps"], default=None)
+    results["fastest_end_to_end"] = fastest["ran_on"] if fastest is not None else None
     results["model_label"] = models.spec("detector", config.detector).label
     return results
 
@@ -143,10 +157,14 @@ def _interleaved_model_only(
 
 
 def _auto_pick(config: DetectionConfig, device: str) -> str | None:
-    """What ``runtime="auto"`` picks here, measured afresh (random weights: unmeasured)."""
-    forget_choices()
-    options = dataclasses.replace(config, runtime=AUTO).model_options()
-    detector = models.create("detector", config.detector, device=device, **options)
+    """The runtime ``auto`` runs here: that of the instance a run of ``config`` with it gets.
+
+    Not measured again: ``auto`` chooses once per process, at the detector's first
+    load, and runs keep that choice; measured afresh (on a machine the comparison
+    has just loaded) it named runtimes the runs did not use. In a process that has
+    not loaded the detector yet, this is that first load.
+    """
+    detector = load_detector(dataclasses.replace(config, runtime=AUTO), device)
     return getattr(detector, "runtime", None)
 
 

@@ -21,13 +21,15 @@ import gradio as gr
 import pandas as pd
 
 import models
-from models.runtimes import AUTO, known_runtimes, runtimes_for
+from models.runtimes import AUTO, MEASURE_ENV_VAR, known_runtimes, measuring, runtimes_for
 from pipeline.evaluation import analysis
 from pipeline.evaluation.benchmark_grid import iter_stage_bars, label
 from pipeline.evaluation.hardware import hardware_report
 from pipeline.jobs import JobStore
+from pipeline.request import number
 from ui.background import while_connected
 from ui.benchmarking import (
+    COMPARISON_FRAMES,
     comparison_config,
     parse_plan,
     profile_config,
@@ -57,10 +59,17 @@ NO_GPU = (
     "**No NVIDIA GPU on this machine**: there is no GPU use to chart. Runs and benchmarks "
     "use the CPU."
 )
+#: The profile's runtime ``auto``, as the dropdown offers it: what a run of the detector
+#: uses (on a CPU the runtime measured fastest at its first load, docs/cpu-runtimes.md).
+AUTO_CHOICE = "auto (what a run uses here)"
 #: What the benchmark's event fills: results, three plots, files, analysis.
 BENCHMARK_OUTPUTS = 6
 MONITOR_SERIES = ("cpu_percent", "memory_percent")
 GPU_SERIES = ("utilization_percent", "memory_used_mib", "power_w", "temperature_c")
+#: Narrowest a chart may be drawn. Half a phone's width (the row's other half: the GPU
+#: chart or its note) cut a chart's title and legend and ran its time labels together;
+#: wider than that, a row of charts wraps on a phone and each takes the full width.
+PLOT_MIN_WIDTH = 320
 
 
 def detector_marks(names: Sequence[str]) -> list[tuple[str, str]]:
@@ -102,7 +111,7 @@ def result_frames(rows: list[dict[str, Any]]) -> tuple[pd.DataFrame, ...]:
     Returns:
         ``(stages, batches, devices)``: per configuration and stage its ms per
         frame (stacked bars); end-to-end fps against the batch size; and
-        against the number of devices.
+        against the device set (``cpu``, ``cuda:0+cuda:1``).
     """
     stages = pd.DataFrame(list(iter_stage_bars(rows)), columns=["config", "stage", "ms_per_frame"])
     batches = pd.DataFrame(
@@ -119,7 +128,9 @@ def result_frames(rows: list[dict[str, Any]]) -> tuple[pd.DataFrame, ...]:
     devices = pd.DataFrame(
         [
             {
-                "devices": len(row["devices"]),
+                # Text, which the plot draws as one tick per device set: a count (a
+                # number) was drawn on a continuous axis, one set as ticks "1.000000".
+                "devices": "+".join(row["devices"]),
                 "end_to_end_fps": row["end_to_end_fps"],
                 "config": label(row).rsplit(" ", 1)[0],
             }
@@ -148,6 +159,30 @@ def runtime_frame(results: dict[str, Any]) -> pd.DataFrame:
     rows = [{title: row.get(key) for key, title in RUNTIME_COLUMNS.items()}
             for row in results["runtimes"]]  # fmt: skip
     return pd.DataFrame(rows, columns=list(RUNTIME_COLUMNS.values())).round(2)
+
+
+def auto_sentence(results: dict[str, Any]) -> str:
+    """What ``auto`` runs and how it chose; the comparison's fastest where that differs.
+
+    Example:
+        >>> text = auto_sentence({"auto_picks": "onnxruntime", "fastest_end_to_end": "openvino"})
+        >>> text.startswith("`auto` picks **onnxruntime** here"), "**openvino**" in text
+        (True, True)
+    """
+    picks, fastest = results["auto_picks"], results.get("fastest_end_to_end")
+    how = (
+        "chosen once, at the detector's first load in this app: the fastest of a few "
+        "model-only calls on the bundled clip, kept until a restart"
+        if measuring()
+        else f"unmeasured: {MEASURE_ENV_VAR} is off"
+    )
+    text = f"`auto` picks **{picks}** here, as every run of this detector does ({how})."
+    if fastest is not None and fastest != picks:
+        text += (
+            f" Fastest end to end in this comparison: **{fastest}** "
+            "(choose it as the Runtime to use it)."
+        )
+    return text
 
 
 def detectors_with_runtimes(names: Sequence[str]) -> list[str]:
@@ -212,7 +247,7 @@ class BenchmarkHandlers:
         runtimes: list[str] | None,
         batch_sizes: str | None,
         devices: str | None,
-        max_frames: float | None = None,
+        max_frames: str | float | None = None,
         request: gr.Request | None = None,
         progress: gr.Progress = gr.Progress(),  # noqa: B008 - gradio's injection idiom
     ) -> Iterator[tuple[Any, ...]]:
@@ -242,8 +277,10 @@ class BenchmarkHandlers:
             analysis in words.
 
         Raises:
-            gr.Error: An unknown model, a batch size under 1, a device that does
-                not exist, a video that is not one, or a full queue.
+            gr.Error: An unknown model, sizes or runtimes no detector asked for has,
+                weights not available here, a batch size or frame count that is no
+                whole number of at least 1, a device that does not exist, a video
+                that is not one, or a full queue.
         """
         with as_gr_errors():
             plan = parse_plan(
@@ -252,7 +289,7 @@ class BenchmarkHandlers:
                 runtimes,
                 batch_sizes,
                 devices,
-                max_frames=int(max_frames) if max_frames else None,
+                max_frames=number("max_frames", max_frames, int),
                 max_rows=self.settings.max_benchmark_rows,
             )
             client = self._client(request)
@@ -276,7 +313,7 @@ class BenchmarkHandlers:
         detector: str | None,
         size: str | None,
         runtime: str | None,
-        batch_size: float | None,
+        batch_size: str | float | None,
         device: str | None,
         request: gr.Request | None = None,
     ) -> tuple[pd.DataFrame, str]:
@@ -284,9 +321,9 @@ class BenchmarkHandlers:
 
         Args:
             video: The clip (none: the example clip).
-            detector: The detector.
+            detector: The detector (empty: the app's default).
             size: Its size (empty: its default).
-            runtime: YOLO runtime (empty: its own).
+            runtime: Its runtime (empty or ``auto``: what a run uses here).
             batch_size: Frames per call (empty: its default).
             device: ``cpu``, ``cuda`` or ``cuda:N`` (empty: the first GPU, else the CPU).
             request: Injected by Gradio: who asks, for their share of the queue.
@@ -311,7 +348,7 @@ class BenchmarkHandlers:
         video: str | None,
         detector: str | None,
         size: str | None,
-        max_frames: float | None = None,
+        max_frames: str | float | None = None,
         request: gr.Request | None = None,
     ) -> Iterator[tuple[Any, ...]]:
         """Every CPU runtime and precision of one detector, side by side in one run.
@@ -323,7 +360,8 @@ class BenchmarkHandlers:
 
         Args:
             video: The clip (none: the example clip ``one_by_one_person.mp4``).
-            detector: A detector with several runtimes (empty: ``yolox_nano``).
+            detector: A detector with several runtimes (empty: the app's default,
+                :func:`models.default_detector`).
             size: Its size (empty: its default).
             max_frames: Frames of the clip used (empty: 60).
             request: Injected by Gradio: who asks, for their share of the queue.
@@ -350,12 +388,15 @@ class BenchmarkHandlers:
             )
         text = (
             f"Decode {results['decode_fps']:.1f} fps, encode {results['encode_fps']:.1f} fps "
-            f"on {results['frames']} frames; `auto` picks **{results['auto_picks']}** here."
+            f"on {results['frames']} frames. {auto_sentence(results)}"
         )
         yield runtime_frame(results), text, results
 
     def benchmark_analysis(
-        self, results: dict[str, Any] | None, video_seconds: float | None, video_fps: float | None
+        self,
+        results: dict[str, Any] | None,
+        video_seconds: str | float | None,
+        video_fps: str | float | None,
     ) -> tuple[dict[str, Any], str]:
         """What a benchmark's results mean for a video of a given length.
 
@@ -369,14 +410,18 @@ class BenchmarkHandlers:
             device set and the expected time, in figures and in words.
 
         Raises:
-            gr.Error: No results, or a length or rate that is not positive.
+            gr.Error: No results, or a length or rate that is no positive number.
         """
         rows = (results or {}).get("rows") if isinstance(results, dict) else None
         if not rows:
             raise user_error("Run a benchmark first: there are no results to analyse.")
         with as_gr_errors():
+            seconds = number("The video's length", video_seconds)
+            fps = number("The frame rate", video_fps)
             found = analysis.analyze(
-                rows, video_seconds=video_seconds or 60.0, video_fps=video_fps or 30.0
+                rows,
+                video_seconds=analysis.VIDEO_SECONDS if seconds is None else seconds,
+                video_fps=analysis.VIDEO_FPS if fps is None else fps,
             )
         return found, found["text"]
 
@@ -385,7 +430,7 @@ def _fps_plot(plot: type[Any], x: str, by: str, elem_id: str) -> Any:
     """A plot of each configuration's end-to-end fps against ``x`` (named ``by`` in its title)."""
     return plot(
         x=x, y="end_to_end_fps", color="config", title=f"End-to-end fps by {by}", height=260,
-        elem_id=elem_id,
+        min_width=PLOT_MIN_WIDTH, elem_id=elem_id,
     )  # fmt: skip
 
 
@@ -393,7 +438,7 @@ def _monitor_plot(title: str, elem_id: str, **extra: Any) -> gr.LinePlot:
     """A live monitor's plot: each series' value over the time of day."""
     return gr.LinePlot(
         x="time", y="value", color="series", title=title, x_axis_format="%H:%M:%S",
-        height=240, elem_id=elem_id, **extra,
+        height=240, min_width=PLOT_MIN_WIDTH, elem_id=elem_id, **extra,
     )  # fmt: skip
 
 
@@ -410,6 +455,9 @@ def build_benchmark_tab(
     handlers = handlers or BenchmarkHandlers(settings)
     app_monitor()  # sampling from now on, so the plots have a past when first looked at
     detectors = models.available("detector")
+    # The Detection tab's default, read where it is decided (YOLO11 where its weights
+    # can be had, else the bundled YOLOX-Nano): each measure starts from it.
+    default = models.default_detector()
     with gr.Tab("Benchmark", id="benchmark"):
         gr.Markdown(INTRO)
         timer = gr.Timer(1.0)
@@ -423,7 +471,7 @@ def build_benchmark_tab(
                     # Named as the registry does (the API takes these names), each
                     # marked when its weights cannot be had here.
                     choices=[(f"{name}{mark}", name) for name, mark in detector_marks(detectors)],
-                    value=[name for name in ("yolox_nano",) if name in detectors],
+                    value=[default] if default in detectors else [],
                     label="Detectors",
                     elem_id="bench-detectors",
                 )
@@ -433,7 +481,7 @@ def build_benchmark_tab(
                     elem_id="bench-sizes",
                 )
                 runtimes = gr.CheckboxGroup(
-                    choices=[r for r in known_runtimes() if r != "auto"],
+                    choices=[r for r in known_runtimes() if r != AUTO],
                     label="Runtimes (none: each detector's own; each runs those it offers)",
                     elem_id="bench-runtimes",
                 )
@@ -445,10 +493,12 @@ def build_benchmark_tab(
                     placeholder="cuda:0; cuda:0,cuda:1",
                     elem_id="bench-devices",
                 )
+                # No precision on this tab's numbers: Gradio would round a value before the
+                # handler sees it, and fail on text (an API client's) with a bare "Error";
+                # the handler says what is wrong with it.
                 max_frames = gr.Number(
                     value=60,
                     label="Frames of the clip to use (empty: all)",
-                    precision=0,
                     elem_id="bench-max-frames",
                 )
             with gr.Column(scale=2):
@@ -494,15 +544,21 @@ def build_benchmark_tab(
             with gr.Column(scale=1):
                 profile_detector = gr.Dropdown(
                     detectors,
-                    value=chosen.value[0] if chosen.value else None,
+                    value=default if default in detectors else None,
                     label="Detector",
                     elem_id="bench-profile-detector",
                 )
                 profile_size = gr.Textbox(label="Size (empty: its default)")
                 profile_runtime = gr.Dropdown(
-                    ["", *[r for r in known_runtimes() if r != "auto"]], value="", label="Runtime"
+                    [(AUTO_CHOICE, AUTO), *[r for r in known_runtimes() if r != AUTO]],
+                    value=AUTO,
+                    label="Runtime",
+                    # An API client may send any text (or none, which is auto): the
+                    # handler names the runtimes the detector has.
+                    allow_custom_value=True,
+                    elem_id="bench-profile-runtime",
                 )
-                profile_batch = gr.Number(value=1, label="Batch size", precision=0)
+                profile_batch = gr.Number(value=1, label="Batch size")
                 profile_device = gr.Textbox(label="Device (empty: the first GPU, else the CPU)")
                 profile = gr.Button("Profile", elem_id="bench-profile-run")
             with gr.Column(scale=2):
@@ -513,13 +569,13 @@ def build_benchmark_tab(
                 with_runtimes = detectors_with_runtimes(detectors)
                 compare_detector = gr.Dropdown(
                     with_runtimes,
-                    value=with_runtimes[0] if with_runtimes else None,
+                    value=default if default in with_runtimes else next(iter(with_runtimes), None),
                     label="Detector (those with several runtimes)",
                     elem_id="bench-runtimes-detector",
                 )
                 compare_size = gr.Textbox(label="Size (empty: its default)")
                 compare_frames = gr.Number(
-                    value=60, label="Frames of the clip to use", precision=0,
+                    value=COMPARISON_FRAMES, label="Frames of the clip to use",
                     elem_id="bench-runtimes-frames",
                 )  # fmt: skip
                 compare = gr.Button("Compare runtimes", elem_id="bench-runtimes-run")
@@ -531,8 +587,8 @@ def build_benchmark_tab(
                 runtime_text = gr.Markdown(elem_id="bench-runtimes-text")
                 runtime_json = gr.JSON(label="Figures", visible=False)
         with gr.Accordion("Analysis for a video", open=False), gr.Row():
-            video_seconds = gr.Number(value=60, label="Video length (s)")
-            video_fps = gr.Number(value=30, label="Frame rate")
+            video_seconds = gr.Number(value=analysis.VIDEO_SECONDS, label="Video length (s)")
+            video_fps = gr.Number(value=analysis.VIDEO_FPS, label="Frame rate")
             analyse = gr.Button("Analyse the results", elem_id="bench-analyse")
             analysis_json = gr.JSON(label="Analysis", elem_id="bench-analysis")
         # The monitor's samples as JSON: an endpoint without a button.
