@@ -121,6 +121,23 @@ def test_api_lists_named_endpoints(client: Client) -> None:
     assert len(endpoints["/detect"]["returns"]) == 6
     # The first frame takes the run's request (ui.endpoints): the same parameters.
     assert endpoints["/first_frame"]["parameters"] == endpoints["/detect"]["parameters"]
+    # Every output is named, and only what has no default must be given: a run's video
+    # (the benchmark's is the example clip when left out) and the results to analyse.
+    for name, endpoint in endpoints.items():
+        labels = [answer.get("label") or "" for answer in endpoint["returns"]]
+        assert not any(label.startswith("value_") for label in labels), (name, labels)
+    required = {
+        name: [p["parameter_name"] for p in endpoint["parameters"]
+               if not p["parameter_has_default"]]
+        for name, endpoint in endpoints.items()
+    }  # fmt: skip
+    assert {name for name, params in required.items() if params == ["video"]} == {
+        "/detect", "/first_frame", "/depth", "/first_frame_depth", "/segment",
+        "/first_frame_segment",
+    }  # fmt: skip
+    assert required["/benchmark_analysis"] == ["results"]
+    assert all(not params for name, params in required.items() if name.startswith("/benchmark")
+               and name != "/benchmark_analysis")  # fmt: skip
 
 
 def test_detect_streams_previews_before_the_result(detect_run: list[tuple]) -> None:

@@ -241,12 +241,12 @@ class BenchmarkHandlers:
 
     def benchmark(
         self,
-        video: str | None,
-        detectors: list[str] | None,
-        sizes: str | None,
-        runtimes: list[str] | None,
-        batch_sizes: str | None,
-        devices: str | None,
+        video: str | None = None,
+        detectors: list[str] | None = None,
+        sizes: str | None = None,
+        runtimes: list[str] | None = None,
+        batch_sizes: str | None = None,
+        devices: str | None = None,
         max_frames: str | float | None = None,
         request: gr.Request | None = None,
         progress: gr.Progress = gr.Progress(),  # noqa: B008 - gradio's injection idiom
@@ -309,12 +309,12 @@ class BenchmarkHandlers:
 
     def benchmark_profile(
         self,
-        video: str | None,
-        detector: str | None,
-        size: str | None,
-        runtime: str | None,
-        batch_size: str | float | None,
-        device: str | None,
+        video: str | None = None,
+        detector: str | None = None,
+        size: str | None = None,
+        runtime: str | None = None,
+        batch_size: str | float | None = None,
+        device: str | None = None,
         request: gr.Request | None = None,
     ) -> tuple[pd.DataFrame, str]:
         """Profile a few batches of one detector: its operators by self time, and a trace.
@@ -345,9 +345,9 @@ class BenchmarkHandlers:
 
     def benchmark_runtimes(
         self,
-        video: str | None,
-        detector: str | None,
-        size: str | None,
+        video: str | None = None,
+        detector: str | None = None,
+        size: str | None = None,
         max_frames: str | float | None = None,
         request: gr.Request | None = None,
     ) -> Iterator[tuple[Any, ...]]:
@@ -429,7 +429,8 @@ class BenchmarkHandlers:
 def _fps_plot(plot: type[Any], x: str, by: str, elem_id: str) -> Any:
     """A plot of each configuration's end-to-end fps against ``x`` (named ``by`` in its title)."""
     return plot(
-        x=x, y="end_to_end_fps", color="config", title=f"End-to-end fps by {by}", height=260,
+        x=x, y="end_to_end_fps", color="config", title=f"End-to-end fps by {by}",
+        label=f"End-to-end fps by {by}", height=260,
         min_width=PLOT_MIN_WIDTH, elem_id=elem_id,
     )  # fmt: skip
 
@@ -502,12 +503,13 @@ def build_benchmark_tab(
                     elem_id="bench-max-frames",
                 )
             with gr.Column(scale=2):
-                analysis_text = gr.Markdown(elem_id="bench-analysis-text")
+                analysis_text = gr.Markdown(label="Analysis (text)", elem_id="bench-analysis-text")
                 stage_plot = gr.BarPlot(
                     x="config",
                     y="ms_per_frame",
                     color="stage",
                     title="Time per frame by stage (ms)",
+                    label="Time per frame by stage",
                     x_label_angle=-20,
                     height=320,
                     elem_id="bench-stages",
@@ -584,7 +586,7 @@ def build_benchmark_tab(
                     label="Each runtime and precision, measured in one run",
                     elem_id="bench-runtimes-table",
                 )
-                runtime_text = gr.Markdown(elem_id="bench-runtimes-text")
+                runtime_text = gr.Markdown(label="Comparison (text)", elem_id="bench-runtimes-text")
                 runtime_json = gr.JSON(label="Figures", visible=False)
         with gr.Accordion("Analysis for a video", open=False), gr.Row():
             video_seconds = gr.Number(value=analysis.VIDEO_SECONDS, label="Video length (s)")
