@@ -26,7 +26,7 @@ from test_detectors import tiny_detr  # noqa: F401 - a fixture
 import models
 from models.runtimes import AUTO
 from pipeline import ConfigError, DetectionConfig, PipelineError, RunStopped
-from pipeline.evaluation import benchmark, benchmark_grid, profiling
+from pipeline.evaluation import analysis, benchmark, benchmark_grid, profiling
 from pipeline.evaluation.analysis import analyze
 from pipeline.evaluation.benchmark_grid import STAGES, BenchmarkPlan, run_grid
 from pipeline.evaluation.hardware import NO_GPU, hardware_report
@@ -328,9 +328,15 @@ def test_a_detector_without_weights_fails_at_once_as_a_run_does(
          "The video's length must be a number, not 'abc'"),
         (lambda h: h.benchmark_analysis({"rows": [{}]}, 60, 0),
          "The video's length and frame rate must be positive."),
+        # Rows an API client made up are checked as REST checks them (were a KeyError).
+        (lambda h: h.benchmark_analysis({"rows": [{"detector": "x"}]}, 60, 30),
+         "Row 0 is not a benchmark's row: it lacks size, runtime"),
+        (lambda h: h.benchmark_analysis({"rows": [dict.fromkeys(analysis.ROW_KEYS, 1)]}, 60, 30),
+         "The rows hold values of the wrong kind"),
     ],
     ids=["frames-text", "frames-0", "batch-text", "batch-0", "batch-2.5", "runtime-lacked",
-         "compare-frames-text", "compare-frames-0", "length-text", "rate-0"],
+         "compare-frames-text", "compare-frames-0", "length-text", "rate-0", "row-keys",
+         "row-kinds"],
 )  # fmt: skip
 def test_the_tab_s_numbers_are_checked_by_its_handlers(tmp_path: Path, call, message: str) -> None:
     """Text, 0 and fractions each get their message; 0 was taken for "empty" (all, the default)."""

@@ -290,7 +290,7 @@ def test_a_vast_benchmark_grid_is_refused_before_its_combinations_are_walked(
                     "batch_size": 1, "end_to_end_fps": "fast", "stage_ms_per_frame": 3}]},
          "wrong kind"),
         ({"rows": [{}] * 5}, "at most 4"),
-        ({"rows": [{}], "video_seconds": "①"}, "Row 0"),
+        ({"rows": [{}], "video_seconds": "①"}, "video_seconds must be a number, not '①'"),
         ([1, 2, 3], "Input should be a valid dictionary"),
     ],
 )  # fmt: skip

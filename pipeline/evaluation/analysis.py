@@ -20,6 +20,68 @@ from pipeline.evaluation.benchmark_grid import label
 #: The video an analysis plans for unless told: a minute at 30 fps.
 VIDEO_SECONDS = 60.0
 VIDEO_FPS = 30.0
+#: Keys of a row that name its configuration.
+NAME_KEYS = ("detector", "size", "runtime")
+#: Keys of a benchmark's row that its analysis reads.
+ROW_KEYS = (
+    "detector", "size", "runtime", "devices", "batch_size", "end_to_end_fps",
+    "stage_ms_per_frame",
+)  # fmt: skip
+
+
+def analyze_sent(
+    rows: list[Any],
+    *,
+    most: int,
+    name_chars: int,
+    video_seconds: float = VIDEO_SECONDS,
+    video_fps: float = VIDEO_FPS,
+) -> dict[str, Any]:
+    """:func:`analyze` of rows a client sent back (the tab's API, REST): checked first.
+
+    Args:
+        rows: What the client sent as a benchmark's rows.
+        most: The most rows a benchmark gives here.
+        name_chars: The longest model, size, runtime or device name a row may hold.
+        video_seconds: Length of the video to plan for.
+        video_fps: Its frame rate.
+
+    Raises:
+        ConfigError: Rows no benchmark gave (too many, a key missing, a name too
+            long, values of the wrong kind), or as :func:`analyze`.
+    """
+    _check_video(video_seconds, video_fps)
+    if len(rows) > most:
+        raise ConfigError(f"{len(rows)} rows is more than a benchmark gives (at most {most}).")
+    for index, row in enumerate(rows):
+        missing = [key for key in ROW_KEYS if not isinstance(row, dict) or key not in row]
+        if missing:
+            raise ConfigError(
+                f"Row {index} is not a benchmark's row: it lacks {', '.join(missing)}. "
+                "Send the rows as the benchmark answered them."
+            )
+        # The analysis names each configuration by these, several times over.
+        names = [row[key] for key in NAME_KEYS]
+        names += row["devices"] if isinstance(row["devices"], list) else [row["devices"]]
+        if any(isinstance(name, str) and len(name) > name_chars for name in names):
+            raise ConfigError(
+                f"Row {index} names a model, size, runtime or device longer than "
+                f"{name_chars} characters; no benchmark's row does."
+            )
+    try:
+        return analyze(rows, video_seconds=video_seconds, video_fps=video_fps)
+    except ConfigError:
+        raise
+    except (TypeError, ValueError, AttributeError, ArithmeticError, KeyError):
+        # A row with every key, holding values of the wrong kind.
+        raise ConfigError(
+            "The rows hold values of the wrong kind; send them as the benchmark answered them."
+        ) from None
+
+
+def _check_video(video_seconds: float, video_fps: float) -> None:
+    if not (video_seconds > 0 and video_fps > 0):
+        raise ConfigError("The video's length and frame rate must be positive.")
 
 
 def analyze(
@@ -47,8 +109,7 @@ def analyze(
     """
     if not rows:
         raise ConfigError("There are no benchmark results to analyse: run a benchmark first.")
-    if video_seconds <= 0 or video_fps <= 0:
-        raise ConfigError("The video's length and frame rate must be positive.")
+    _check_video(video_seconds, video_fps)
     best = max(rows, key=lambda row: row["end_to_end_fps"])
     stages = best["stage_ms_per_frame"]
     slowest = max(stages, key=stages.get)

@@ -24,7 +24,6 @@ from fastapi import APIRouter, Body, File, Query, Request, UploadFile
 from fastapi.responses import FileResponse, JSONResponse, Response
 from starlette.datastructures import UploadFile as StarletteUploadFile
 
-from pipeline.errors import ConfigError
 from pipeline.evaluation import analysis, benchmark_grid
 from pipeline.evaluation.hardware import hardware_report
 from pipeline.jobs import JobStore
@@ -38,13 +37,6 @@ from ui.settings import Settings
 
 #: The clip a measuring route takes (none: the example clip).
 Clip = Annotated[UploadFile | None, File(description="the clip (none: an example)")]
-#: Keys of a row that name its configuration.
-NAME_KEYS = ("detector", "size", "runtime")
-#: Keys of a benchmark's row that its analysis reads.
-ROW_KEYS = (
-    "detector", "size", "runtime", "devices", "batch_size", "end_to_end_fps",
-    "stage_ms_per_frame",
-)  # fmt: skip
 #: The body ``/docs`` shows for ``POST /benchmark/analysis``: one row as ``POST /benchmark``
 #: answers it (its figures made up), which the route answers as it would a real one. No
 #: value is null: the schema drops those keys, and a row without its ``size`` is refused.
@@ -64,35 +56,16 @@ ANALYSIS_EXAMPLE = {
 }  # fmt: skip
 
 
-def rows_of(body: dict[str, Any], most: int) -> list[dict[str, Any]]:
-    """The rows of a ``POST /benchmark/analysis`` body, checked to be a benchmark's.
-
-    No rows at all is left to the analysis, which says there is nothing to analyse.
+def rows_of(body: dict[str, Any]) -> list[Any]:
+    """The rows of a ``POST /benchmark/analysis`` body (checked by the analysis itself).
 
     Raises:
-        ApiError: 422 for anything else.
+        ApiError: 422 for a body without a list of rows.
     """
     rows = body.get("rows")
     if not isinstance(rows, list):
         raise ApiError(422, 'Send the results of a benchmark as JSON: {"rows": [...]}.')
-    if len(rows) > most:
-        raise ApiError(422, f"{len(rows)} rows is more than a benchmark gives (at most {most}).")
-    for index, row in enumerate(rows):
-        missing = [key for key in ROW_KEYS if not isinstance(row, dict) or key not in row]
-        if missing:
-            raise ApiError(
-                422, f"Row {index} is not a benchmark's row: it lacks {', '.join(missing)}. "
-                "Send the rows as POST /benchmark answered them.",
-            )  # fmt: skip
-        # The analysis names each configuration by these, several times over.
-        names = [row[key] for key in NAME_KEYS]
-        names += row["devices"] if isinstance(row["devices"], list) else [row["devices"]]
-        if any(isinstance(name, str) and len(name) > MAX_NAME_CHARS for name in names):
-            raise ApiError(
-                422, f"Row {index} names a model, size, runtime or device longer than "
-                f"{MAX_NAME_CHARS} characters; no benchmark's row does.",
-            )  # fmt: skip
-    return rows  # type: ignore[return-value]
+    return rows
 
 
 def positive(body: dict[str, Any], key: str, default: float) -> float:
@@ -226,18 +199,14 @@ def build_benchmark_router(jobs: JobStore, settings: Settings) -> APIRouter:
         """
         with api_errors():
             body = body or {}
-            rows = rows_of(body, settings.max_benchmark_rows)
-            seconds = positive(body, "video_seconds", 60.0)
-            fps = positive(body, "video_fps", 30.0)
-            try:
-                return JSONResponse(analysis.analyze(rows, video_seconds=seconds, video_fps=fps))
-            except ConfigError:
-                raise  # the analysis's own words (no rows: nothing to analyse)
-            except (TypeError, ValueError, AttributeError, ArithmeticError):
-                # A row with every key, holding values of the wrong kind.
-                raise ApiError(
-                    422, "The rows hold values of the wrong kind; send them as "
-                    "POST /benchmark answered them.",
-                ) from None
+            rows = rows_of(body)
+            seconds = positive(body, "video_seconds", analysis.VIDEO_SECONDS)
+            fps = positive(body, "video_fps", analysis.VIDEO_FPS)
+            return JSONResponse(
+                analysis.analyze_sent(
+                    rows, most=settings.max_benchmark_rows, name_chars=MAX_NAME_CHARS,
+                    video_seconds=seconds, video_fps=fps,
+                )
+            )  # fmt: skip
 
     return router

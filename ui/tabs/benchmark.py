@@ -30,6 +30,7 @@ from pipeline.request import number
 from ui.background import while_connected
 from ui.benchmarking import (
     COMPARISON_FRAMES,
+    MAX_NAME_CHARS,
     comparison_config,
     parse_plan,
     profile_config,
@@ -418,8 +419,10 @@ class BenchmarkHandlers:
         with as_gr_errors():
             seconds = number("The video's length", video_seconds)
             fps = number("The frame rate", video_fps)
-            found = analysis.analyze(
-                rows,
+            found = analysis.analyze_sent(
+                rows if isinstance(rows, list) else [rows],
+                most=self.settings.max_benchmark_rows,
+                name_chars=MAX_NAME_CHARS,
                 video_seconds=analysis.VIDEO_SECONDS if seconds is None else seconds,
                 video_fps=analysis.VIDEO_FPS if fps is None else fps,
             )
