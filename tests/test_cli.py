@@ -327,3 +327,20 @@ def test_a_failed_download_s_error_starts_on_a_line_of_its_own(capsys) -> None:
     with pytest.raises(MissingWeightsError):
         follow_run(events(), threading.Event(), show_progress=True, on_done=print)
     assert capsys.readouterr().err == "\rDownloading YOLO11-m: 0 MB so far\n"
+
+
+@pytest.mark.parametrize("score", ["nan", "-0.1", "1.5", "high"])
+def test_track_min_score_must_be_a_score(tmp_path, capsys, score):
+    # NaN compared with every detection's score dropped them all, silently.
+    det = tmp_path / "det.txt"
+    det.write_text("1,-1,10,10,20,20,0.9\n")
+    with pytest.raises(SystemExit) as info:
+        main([
+            "track", "--detections", str(det), "--out", str(tmp_path / "r.txt"),
+            "--min-score", score,
+        ])  # fmt: skip
+    assert info.value.code == 2
+    assert f"argument --min-score: must be a score from 0 to 1, not '{score}'" in (
+        capsys.readouterr().err
+    )
+    assert not (tmp_path / "r.txt").exists()

@@ -171,6 +171,8 @@ def test_read_mot_detections_fills_empty_frames_and_converts_to_zero_based(tmp_p
         (b"1,-1,nan,1,5,5,0.9\n", r"det.txt:1: 'nan' is not a finite number"),
         (b"1,-1,1,1,5,5,0.9\n\x7fELF\xd0\x02\n", r"det.txt:2: not UTF-8 text"),
         (b"0,-1,1,1,5,5,0.9\n", r"det.txt: MOTChallenge frame numbers start at 1"),
+        # Every frame up to the last gets an entry: 1e12 would take all the memory.
+        (b"1e12,-1,1,1,5,5,0.9\n", r"det.txt: frame 1000000000000 is past the longest video"),
     ],
 )
 def test_a_file_that_is_not_motchallenge_names_the_file_and_line(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import textwrap
 from pathlib import Path
 
@@ -51,12 +52,23 @@ def add_command(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPars
     )
     parser.add_argument(
         "--min-score",
-        type=float,
+        type=_score,
         default=None,
         help="ignore detections below this score (0..1, after mapping)",
     )
     parser.set_defaults(handler=run_track_command)
     return parser
+
+
+def _score(text: str) -> float:
+    # A score is compared with detections' scores in 0..1: NaN would drop every one.
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be a score from 0 to 1, not {quoted(text)}")
+    return value
 
 
 def _frame_rate(text: str) -> float:

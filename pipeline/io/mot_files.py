@@ -23,6 +23,7 @@ import numpy as np
 import supervision as sv
 
 from pipeline.errors import FileFormatError, quoted
+from pipeline.io.video_limits import DEFAULT_MAX_VIDEO_FRAMES
 
 StrPath = str | PathLike[str]
 
@@ -156,11 +157,18 @@ def mot_rows_by_frame(
         rows), in frame order.
 
     Raises:
-        FileFormatError: A frame number is below 1.
+        FileFormatError: A frame number below 1, or past the longest video the app
+            takes (:data:`pipeline.io.video_limits.DEFAULT_MAX_VIDEO_FRAMES`): every
+            frame up to the last gets an entry.
     """
-    frame_numbers = rows[:, 0].astype(int)
-    if len(frame_numbers) and frame_numbers.min() < 1:
+    if len(rows) and rows[:, 0].min() < 1:
         raise FileFormatError(f"{source}: MOTChallenge frame numbers start at 1.")
+    if len(rows) and rows[:, 0].max() > DEFAULT_MAX_VIDEO_FRAMES:
+        raise FileFormatError(
+            f"{source}: frame {rows[:, 0].max():.0f} is past the longest video this app "
+            f"takes ({DEFAULT_MAX_VIDEO_FRAMES} frames)."
+        )
+    frame_numbers = rows[:, 0].astype(int)
     last = int(frame_numbers.max()) if len(frame_numbers) else 0
     if num_frames is not None:
         last = max(last, num_frames)
