@@ -185,3 +185,13 @@ def test_the_endpoint_table_gives_the_configs_defaults() -> None:
     """The ``/detect`` table's confidence is DetectionConfig's."""
     rows = {row[0]: row for row in table(DOCS / "gradio-client.md", "| input |")}
     assert rows["`confidence`"][2] == f"`{field_default(DetectionConfig, 'confidence')}`"
+
+
+def test_every_rest_form_field_is_documented() -> None:
+    """docs/rest-api.md names each field of the form the POST routes take."""
+    from ui.rest.forms import RunForm
+
+    text = (DOCS / "rest-api.md").read_text(encoding="utf-8")
+    documented = set(re.findall(r"`([a-z_]+)`", text))
+    missing = [f.name for f in dataclasses.fields(RunForm) if f.name not in documented]
+    assert not missing, f"form fields missing from docs/rest-api.md: {missing}"
