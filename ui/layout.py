@@ -24,6 +24,10 @@ from ui.mcp_tools import as_tool
 GPU_CONCURRENCY_ID = "gpu"
 
 
+#: Empties a preview and a status line, in the page (an event's ``js`` with no server call).
+CLEAR_JS = "() => [null, '']"
+
+
 def scroll_to_js(elem_id: str) -> str:
     """A page script that brings element ``elem_id`` into view when none of it is in view.
 
@@ -183,8 +187,8 @@ class RunHandlers(Protocol):
     def stop(self, request: gr.Request | None = None) -> Any:
         """Stop the session's run."""
 
-    def video_chosen(self, video: str | None) -> tuple[Any, str]:
-        """The preview and status once another video is chosen."""
+    def video_problem(self, video: str | None) -> Any:
+        """The status once another video is chosen: why it cannot run, or no change."""
 
     def first_frame_shown(self) -> str:
         """The status after a First frame that worked."""
@@ -227,8 +231,8 @@ def wire_run_buttons(
             a First frame or a Run that failed.
         inputs: The handlers' inputs, in their order, the input video first:
             choosing another video (an upload, an example) clears the status
-            line and the preview, which spoke of the last one, or says why the
-            file cannot be run (``handlers.video_chosen``).
+            line and the preview, which spoke of the last one, and says why
+            the file cannot be run if it cannot (``handlers.video_problem``).
         first_frame_api: The First frame API name.
         run: The Run handler (a generator), public as ``/{run_api}``.
         run_outputs: Its outputs, the preview first.
@@ -254,9 +258,12 @@ def wire_run_buttons(
         button.click(
             None, js=scroll_to_js(preview.elem_id), queue=False, api_visibility="private"
         )
-    # An error or a preview of the last video would stay until the next Run.
+    # An error or a preview of the last video would stay until the next Run. Cleared in
+    # the page itself: a server's answer could arrive after a quick First frame's, and
+    # clear what it showed. Only a problem with the file comes from the server.
+    inputs[0].change(None, js=CLEAR_JS, outputs=[preview, status], queue=False)
     inputs[0].change(
-        handlers.video_chosen, inputs=inputs[0], outputs=[preview, status], queue=False,
+        handlers.video_problem, inputs=inputs[0], outputs=status, queue=False,
         api_visibility="private",
     )  # fmt: skip
     first_frame_event = endpoint(

@@ -217,22 +217,24 @@ class TabHandlers:
         """The status line after First frame: what to do next."""
         return FIRST_FRAME_SHOWN
 
-    def video_chosen(self, video: str | None) -> tuple[None, str]:
-        """The preview and the status line once another video is chosen (an upload, an example).
+    def video_problem(self, video: str | None) -> Any:
+        """The status line once another video is chosen (an upload, an example), if it has one.
 
-        Both spoke of the last video: they are cleared. The upload box takes any
-        file, so one that is no readable video, or is past the deployment's limits,
-        is said now rather than at Run (its header only is read).
+        The upload box takes any file, so one that is no readable video, or is past
+        the deployment's limits, is said now rather than at Run (its header only is
+        read). A good file changes nothing here: the page has cleared the status
+        itself (:data:`ui.layout.CLEAR_JS`), and a First frame may already have
+        written it.
 
         Returns:
-            ``(preview, status)``.
+            The status, or ``gr.skip()``.
         """
         if video:
             try:
                 check_video(video, self.settings.video_limits)
             except PipelineError as exc:
-                return None, error_status(user_error(str(exc)))
-        return None, ""
+                return error_status(user_error(str(exc)))
+        return gr.skip()
 
     def _stream(self, request: gr.Request | None, checked: Checked) -> Iterator[tuple[Any, ...]]:
         """Run the request as a job and turn its events into the tab's output values.
