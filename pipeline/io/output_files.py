@@ -116,19 +116,17 @@ class OutputFiles:
         outputs: Each output's path, by name (checked by :func:`check_outputs`).
 
     Attributes:
-        outputs: The paths the run's files end up at, by name.
-        paths: Where the run writes each of them while it runs.
+        paths: Where the run writes each of its files while it runs, by name.
     """
 
     def __init__(self, outputs: Mapping[str, Path]) -> None:
-        self.outputs = dict(outputs)
         self.paths: dict[str, Path] = {}
         #: The existing file (symlinks followed) each file written beside it replaces.
         self._replaces: dict[str, Path] = {}
         self._folders: list[Path] = []
         self._settled = False
         try:
-            for name, path in self.outputs.items():
+            for name, path in outputs.items():
                 self._make_folders(path.parent)
                 self.paths[name] = self._beside(name, path) if path.exists() else path
         except BaseException:

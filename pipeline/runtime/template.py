@@ -422,7 +422,7 @@ class Run(abc.ABC, Generic[ConfigT, R]):
             with pipeline_errors(f"The {self.task} run"):
                 files = OutputFiles(outputs)
                 threads = _RunThreads(self, files.paths, stop, chunks)
-                total = min(self.info.frames, self.config.max_frames or self.info.frames) or None
+                total = self._frames_expected() or None
                 first_pending = with_first_frame and not preview_first
                 for event in threads.report(total, preview_interval_s):
                     if first_pending and threads.first is not None:
@@ -452,6 +452,10 @@ class Run(abc.ABC, Generic[ConfigT, R]):
             elif files is not None:
                 files.discard()
 
+    def _frames_expected(self) -> int:
+        """The frames the run will process: the stated length or max_frames (0: unknown)."""
+        return min(self.info.frames, self.config.max_frames or self.info.frames)
+
     def _cut_short(self, threads: _RunThreads[R]) -> str | None:
         """Why a file's run that was not stopped ended well before its stated frames, if it did.
 
@@ -462,7 +466,7 @@ class Run(abc.ABC, Generic[ConfigT, R]):
         """
         if self.info.live is not None or threads.stopped or not self.info.frames:
             return None
-        expected = min(self.info.frames, self.config.max_frames or self.info.frames)
+        expected = self._frames_expected()
         if expected - threads.frames_done <= max(CUT_SHORT_FRAMES, expected * CUT_SHORT_SHARE):
             return None
         return (
