@@ -18,7 +18,7 @@ import importlib
 import pkgutil
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
 from models.errors import UnknownModelError
@@ -30,29 +30,28 @@ Factory = Callable[..., Any]
 
 
 @dataclass(frozen=True)
-class ModelSpec:
-    """What the registry knows about one model.
+class ModelCard:
+    """What a user is told about a model before choosing it, written once per model.
+
+    The dropdowns, ``--help``, the licence lists and the ZeroGPU request sizing
+    all read these facts from the registry (:class:`ModelSpec` is a card with
+    the registry's own fields added).
 
     Attributes:
-        kind: Model family, e.g. ``"detector"``, ``"segmenter"``, ``"depth"``.
-        name: Registry name, e.g. ``"yolo11"``.
-        factory: Callable ``factory(device=..., **options)`` returning the model.
         label: Human-readable name for dropdowns.
-        sizes: Sizes the model comes in (first is not necessarily default).
-        default_size: Size used when none is given.
-        open_vocabulary: Whether queries are free text rather than class names.
         description: One line for the UI and ``--help``.
         license: Licence of the model and its default weights (SPDX-style, e.g.
             ``"Apache-2.0"``), or one per size; read it with :meth:`license_for`.
+        sizes: Sizes the model comes in (first is not necessarily default).
+        default_size: Size used when none is given.
+        open_vocabulary: Whether queries are free text rather than class names.
         throughput_fps: Rough end-to-end frames per second on a ZeroGPU slice
             (decode, model, track, annotate, encode), or one per size; None when
             not measured. Sizes a ZeroGPU request (:meth:`throughput_for`).
-        locate: The model's weights rule, ``locate(weights=..., size=...)`` (no
-            ``size`` for a model in one size) returning a
-            :class:`~models.weights_sources.WeightsLocation`; the factory loads
-            from it and :func:`models.weights_status` checks it without loading.
-        extra: Further metadata: ``env_var``, ``hidden`` (test-only models),
-            a segmenter's ``detector`` and ``sam2`` size...
+        env_var: The environment variable that names local weights ("" if none).
+
+    Raises:
+        ValueError: A per-size licence or speed does not cover exactly the sizes.
 
     Example:
         >>> depth = spec("depth", "depth_anything_v2")
@@ -60,18 +59,29 @@ class ModelSpec:
         ('CC-BY-NC-4.0', 'Apache-2.0', 6.0)
     """
 
-    kind: str
-    name: str
-    factory: Factory
     label: str
+    description: str = ""
+    license: str | Mapping[str, str] = ""
     sizes: tuple[str, ...] = ()
     default_size: str | None = None
     open_vocabulary: bool = False
-    description: str = ""
-    license: str | Mapping[str, str] = ""
     throughput_fps: float | Mapping[str, float] | None = None
-    locate: Callable[..., WeightsLocation] | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    env_var: str = ""
+
+    def __post_init__(self) -> None:
+        for what, value in (("license", self.license), ("throughput_fps", self.throughput_fps)):
+            if isinstance(value, Mapping) and set(value) != set(self.sizes):
+                raise ValueError(
+                    f"{self.label}: {what} has sizes {sorted(value)}, "
+                    f"the model {sorted(self.sizes)}"
+                )
+        # Frozen, so the normalised copies are set past the guard.
+        object.__setattr__(self, "sizes", tuple(self.sizes))
+        if isinstance(self.license, Mapping):
+            object.__setattr__(self, "license", dict(self.license))
+        if isinstance(self.throughput_fps, Mapping):
+            fps = {size: float(value) for size, value in self.throughput_fps.items()}
+            object.__setattr__(self, "throughput_fps", fps)
 
     def resolve_size(self, size: str | None) -> str | None:
         """The size a call with ``size`` uses: ``size`` itself, or the default for None.
@@ -127,6 +137,36 @@ class ModelSpec:
         for size in self.sizes:
             sizes_by_license.setdefault(self.license[size], []).append(size)
         return "; ".join(f"{text} ({', '.join(sizes)})" for text, sizes in sizes_by_license.items())
+
+
+@dataclass(frozen=True, kw_only=True)
+class ModelSpec(ModelCard):
+    """What the registry knows about one model: its card, and how to build it.
+
+    Attributes:
+        kind: Model family, e.g. ``"detector"``, ``"segmenter"``, ``"depth"``.
+        name: Registry name, e.g. ``"yolo11"``.
+        factory: Callable ``factory(device=..., **options)`` returning the model.
+        locate: The model's weights rule, ``locate(weights=..., size=...)`` (no
+            ``size`` for a model in one size) returning a
+            :class:`~models.weights_sources.WeightsLocation`; the factory loads
+            from it and :func:`models.weights_status` checks it without loading.
+        extra: Further metadata: ``hidden`` (test-only models), ``runtimes``,
+            ``requires``, a segmenter's ``detector`` and ``sam2`` size...
+    """
+
+    kind: str
+    name: str
+    factory: Factory
+    locate: Callable[..., WeightsLocation] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, card: ModelCard, **registry_fields: Any) -> ModelSpec:
+        """The spec that adds ``registry_fields`` (kind, name, factory...) to ``card``."""
+        return cls(
+            **{each.name: getattr(card, each.name) for each in fields(ModelCard)}, **registry_fields
+        )
 
 
 def _per_size(value: Any, size: str | None) -> Any:
@@ -185,14 +225,8 @@ def _ensure_loaded() -> None:
 def register(
     kind: str,
     name: str,
+    card: ModelCard | None = None,
     *,
-    label: str | None = None,
-    sizes: tuple[str, ...] = (),
-    default_size: str | None = None,
-    open_vocabulary: bool = False,
-    description: str = "",
-    license: str | Mapping[str, str] = "",
-    throughput_fps: float | Mapping[str, float] | None = None,
     locate: Callable[..., WeightsLocation] | None = None,
     **extra: Any,
 ) -> Callable[[Factory], Factory]:
@@ -201,54 +235,30 @@ def register(
     Args:
         kind: Model family, e.g. ``"detector"``.
         name: Unique name within the family.
-        label: Display name; defaults to ``name``.
-        sizes: Available sizes, if the model comes in several.
-        default_size: The size used when the caller gives none.
-        open_vocabulary: True when queries are free text (Grounding DINO).
-        description: One-line description.
-        license: The licence, or a mapping with one per size.
-        throughput_fps: Rough ZeroGPU end-to-end frames per second, or one per size.
+        card: What users are told about the model; None: a card with ``name`` as its label.
         locate: Where the weights come from, ``locate(weights=..., size=...)``
             (see :attr:`ModelSpec.locate`).
-        **extra: Any further metadata (``env_var``, ``hidden``...).
+        **extra: Any further metadata (``hidden``, ``runtimes``...).
 
     Returns:
         A decorator that registers and returns the factory unchanged.
 
     Raises:
-        ValueError: The name is taken, or a per-size mapping does not cover
-            exactly the sizes.
+        TypeError: ``extra`` names a card's field, which belongs in ``card``.
+        ValueError: The name is taken.
     """
-    for what, value in (("license", license), ("throughput_fps", throughput_fps)):
-        if isinstance(value, Mapping) and set(value) != set(sizes):
-            raise ValueError(
-                f"{kind} {name!r}: {what} has sizes {sorted(value)}, the model {sorted(sizes)}"
-            )
-    if isinstance(license, Mapping):
-        license = dict(license)
-        # Readers of the old key (the depth tab, the depth CLI) keep working.
-        extra.setdefault("licenses", dict(license))
-    if isinstance(throughput_fps, Mapping):
-        throughput_fps = {size: float(fps) for size, fps in throughput_fps.items()}
+    card = card or ModelCard(label=name)
+    misplaced = sorted(set(extra) & {each.name for each in fields(ModelCard)})
+    if misplaced:
+        raise TypeError(f"{kind} {name!r}: {', '.join(misplaced)} belongs in the model's card")
 
     def decorator(factory: Factory) -> Factory:
         key = (kind, name)
         if key in _REGISTRY:
             raise ValueError(f"{kind} {name!r} is already registered")
         _LISTING_RANKS[key] = _listing_rank(factory, len(_LISTING_RANKS))
-        _REGISTRY[key] = ModelSpec(
-            kind=kind,
-            name=name,
-            factory=factory,
-            label=label or name,
-            sizes=tuple(sizes),
-            default_size=default_size,
-            open_vocabulary=open_vocabulary,
-            description=description,
-            license=license,
-            throughput_fps=throughput_fps,
-            locate=locate,
-            extra=dict(extra),
+        _REGISTRY[key] = ModelSpec.of(
+            card, kind=kind, name=name, factory=factory, locate=locate, extra=dict(extra)
         )
         return factory
 

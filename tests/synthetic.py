@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 import supervision as sv
 
-from models import register
+from models import ModelCard, register
 from models.detectors.base import CLASS_NAME, Detector
 
 COLORS_BGR = {"red": (0, 0, 255), "green": (0, 255, 0), "blue": (255, 0, 0)}
@@ -158,6 +158,8 @@ class ShapeDetector(Detector):
         return results
 
 
-@register("detector", "test_shapes", hidden=True, description="test-only colour squares")
+@register(
+    "detector", "test_shapes", ModelCard("test_shapes", "test-only colour squares"), hidden=True
+)
 def _create_shape_detector(device: str = "cpu", **options) -> ShapeDetector:
     return ShapeDetector(device, **options)

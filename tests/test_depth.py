@@ -81,7 +81,7 @@ def test_depth_model_is_registered_with_sizes_and_licences():
     spec = models.spec("depth", "depth_anything_v2")
     assert spec.sizes == ("small", "base", "large")
     assert spec.default_size == "small"
-    assert spec.extra["licenses"] == {
+    assert spec.license == {
         "small": "Apache-2.0",
         "base": "CC-BY-NC-4.0",
         "large": "CC-BY-NC-4.0",

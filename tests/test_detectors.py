@@ -291,7 +291,7 @@ def test_missing_weights_offline(
 ) -> None:
     # As in a checkout without the bundled YOLOX-Nano: nothing local at all.
     monkeypatch.setattr(yolox_nano, "BUNDLED_WEIGHTS", tmp_path / "absent.onnx")
-    env_var = models.spec("detector", name).extra["env_var"]
+    env_var = models.spec("detector", name).env_var
     with pytest.raises(MissingWeightsError) as info:
         models.create("detector", name, device="cpu", **options)
     message = str(info.value)

@@ -43,8 +43,9 @@ def test_a_model_module_added_to_a_package_is_found(
         "extra_models",
         {
             "pretend_detector": (
-                "from models.registry import register\n\n"
-                "@register('detector', 'pretend', hidden=True, license='MIT')\n"
+                "from models.registry import ModelCard, register\n\n"
+                "@register('detector', 'pretend', ModelCard('Pretend', license='MIT'),\n"
+                "          hidden=True)\n"
                 "def create(*, device):\n"
                 "    raise NotImplementedError\n"
             ),
@@ -161,8 +162,14 @@ def test_licences_and_throughput_per_size() -> None:
     assert sam3.extra["text_prompts"] and "detector" not in sam3.extra
 
 
-def test_a_per_size_table_must_cover_every_size(scratch_registry: dict) -> None:
+def test_a_per_size_table_must_cover_every_size() -> None:
     with pytest.raises(ValueError, match="license has sizes"):
-        models.register("depth", "half_done", sizes=("a", "b"), license={"a": "MIT"})
+        models.ModelCard("Half done", sizes=("a", "b"), license={"a": "MIT"})
     with pytest.raises(ValueError, match="throughput_fps has sizes"):
-        models.register("depth", "half_done", sizes=("a",), throughput_fps={"a": 1, "b": 2})
+        models.ModelCard("Half done", sizes=("a",), throughput_fps={"a": 1, "b": 2})
+
+
+def test_a_card_fact_given_beside_the_card_is_refused(scratch_registry: dict) -> None:
+    # It would land in ``extra``, where nothing reads it: the licence would silently be "".
+    with pytest.raises(TypeError, match="license belongs in the model's card"):
+        models.register("detector", "stray", license="MIT")

@@ -203,7 +203,11 @@ class OracleTextSegmenter:
 
 
 models.register(
-    "segmenter", "test-text-oracle", hidden=True, open_vocabulary=True, text_prompts=True
+    "segmenter",
+    "test-text-oracle",
+    models.ModelCard("test-text-oracle", open_vocabulary=True),
+    hidden=True,
+    text_prompts=True,
 )(lambda device="cpu", **_: OracleTextSegmenter())
 
 # Red stays; blue leaves through the right edge (gone from frame 9); green comes in from the

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from models.depth.base import DepthEstimator
-from models.registry import register
+from models.registry import ModelCard, register
 from models.transfer import PinnedUploader
 from models.weights import loading_weights, looks_like_path, missing_weights_error, resolve_weights
 from models.weights_sources import HubRepo, WeightsLocation
@@ -207,18 +207,18 @@ def locate_weights(
     return WeightsLocation.download(label, chosen, env_var, repo)
 
 
-@register(
-    "depth",
-    "depth_anything_v2",
+CARD = ModelCard(
     label=LABEL,
-    sizes=SIZES,
-    default_size=DEFAULT_SIZE,
     description="Relative monocular depth (larger is nearer); small, base or large.",
     license=LICENSES,
+    sizes=SIZES,
+    default_size=DEFAULT_SIZE,
     throughput_fps=THROUGHPUT_FPS,
-    locate=locate_weights,
     env_var=ENV_VAR,
 )
+
+
+@register("depth", "depth_anything_v2", CARD, locate=locate_weights)
 def create_depth_anything_v2(
     *,
     device: str,

@@ -19,7 +19,7 @@ from models.detectors.transformers_common import (
     locate_pretrained,
     model_labels,
 )
-from models.registry import register
+from models.registry import ModelCard, register
 from models.weights import resolve_weights
 from models.weights_sources import WeightsLocation
 
@@ -80,16 +80,16 @@ def locate_weights(*, weights: str | None = None, revision: str | None = None) -
     return locate_pretrained(LABEL, chosen, ENV_VAR, required=required, revision=revision)
 
 
-@register(
-    "detector",
-    "detr_resnet50",
+CARD = ModelCard(
     label=LABEL,
     description="DETR (ResNet-50) trained on COCO; transformer detector, slower than YOLO.",
     license=LICENSE,
     throughput_fps=15.0,
-    locate=locate_weights,
     env_var=ENV_VAR,
 )
+
+
+@register("detector", "detr_resnet50", CARD, locate=locate_weights)
 def create_detr(
     *, device: str, weights: str | None = None, revision: str | None = None
 ) -> DetrDetector:

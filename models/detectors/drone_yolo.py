@@ -23,7 +23,8 @@ from __future__ import annotations
 import os
 import re
 
-from models.detectors.ultralytics_common import UltralyticsModel, locate
+from models.detectors.ultralytics_common import THROUGHPUT_FPS, UltralyticsModel, locate
+from models.registry import ModelCard
 from models.weights import resolve_weights
 from models.weights_sources import HubFile, WeightsLocation
 
@@ -90,17 +91,16 @@ def locate_weights(*, size: str = DEFAULT_SIZE, weights: str | None = None) -> W
     return locate(f"{LABEL}, size {size}", chosen, ENV_VAR, hub_file)
 
 
-MODEL = UltralyticsModel(
-    name="drone_yolo",
+CARD = ModelCard(
     label=LABEL,
     description="YOLOv8 fine-tuned on VisDrone aerial imagery (pedestrians, cars, bikes...).",
     license=LICENSE,
-    env_var=ENV_VAR,
-    locate=locate_weights,
-    classes=VISDRONE_CLASSES,
     sizes=SIZES,
     default_size=DEFAULT_SIZE,
+    throughput_fps=THROUGHPUT_FPS,
+    env_var=ENV_VAR,
 )
+MODEL = UltralyticsModel("drone_yolo", CARD, locate_weights, classes=VISDRONE_CLASSES)
 #: Build the VisDrone YOLO detector (:meth:`UltralyticsDetector.load`); ``size`` picks the
 #: default Hub repository (``$DRONE_YOLO_REPO``, ``{size}`` filled in) and ``weights`` may
 #: name another repository (its ``$DRONE_YOLO_FILE``).

@@ -26,7 +26,7 @@ from models.detectors.transformers_common import (
     locate_pretrained,
 )
 from models.errors import InvalidQueryError
-from models.registry import register
+from models.registry import ModelCard, register
 from models.weights import resolve_weights
 from models.weights_sources import WeightsLocation
 
@@ -171,19 +171,19 @@ def locate_weights(*, size: str = DEFAULT_SIZE, weights: str | None = None) -> W
     return locate_pretrained(f"{LABEL} {size}", chosen, ENV_VAR, required=REQUIRED_FILES)
 
 
-@register(
-    "detector",
-    "grounding_dino",
+CARD = ModelCard(
     label=LABEL,
+    description="Grounding DINO: finds any objects described in text ('red car, dog').",
+    license=LICENSE,
     sizes=SIZES,
     default_size=DEFAULT_SIZE,
     open_vocabulary=True,
-    description="Grounding DINO: finds any objects described in text ('red car, dog').",
-    license=LICENSE,
     throughput_fps=6.0,
-    locate=locate_weights,
     env_var=ENV_VAR,
 )
+
+
+@register("detector", "grounding_dino", CARD, locate=locate_weights)
 def create_grounding_dino(
     *, device: str, size: str = DEFAULT_SIZE, weights: str | None = None
 ) -> GroundingDinoDetector:

@@ -39,7 +39,7 @@ from models.detectors.transformers_common import (
     model_labels,
 )
 from models.errors import ModelError
-from models.registry import register
+from models.registry import ModelCard, register
 from models.weights import loading_weights, resolve_weights
 from models.weights_sources import WeightsLocation
 
@@ -52,6 +52,7 @@ __all__ = [
     "RealTimeDetrDetector",
     "architecture_config",
     "create_detector",
+    "family_card",
     "locate_weights",
 ]
 
@@ -65,6 +66,19 @@ ESTIMATED_ZEROGPU_FPS = 15.0
 RANDOM_PREFIX = "random:"
 #: The families offered, each registered under its ``name``.
 FAMILIES: tuple[Family, ...] = (d_fine.FAMILY, deimv2.FAMILY, rt_detr_v2.FAMILY)
+
+
+def family_card(family: Family) -> ModelCard:
+    """What users are told about one family: its own name, sizes and weights variable."""
+    return ModelCard(
+        label=family.label,
+        description=family.description,
+        license=LICENSE,
+        sizes=family.sizes,
+        default_size=family.default_size,
+        throughput_fps=ESTIMATED_ZEROGPU_FPS,
+        env_var=family.env_var,
+    )
 
 
 def locate_weights(
@@ -199,13 +213,7 @@ for _family in FAMILIES:
     register(
         "detector",
         _family.name,
-        label=_family.label,
-        sizes=_family.sizes,
-        default_size=_family.default_size,
-        description=_family.description,
-        license=LICENSE,
-        throughput_fps=ESTIMATED_ZEROGPU_FPS,
+        family_card(_family),
         locate=functools.partial(locate_weights, _family),
-        env_var=_family.env_var,
         requires=(_family.requirement,),
     )(functools.partial(create_detector, _family))

@@ -58,7 +58,7 @@ from models.int8 import calibration_frames
 from models.onnx_sessions import FrameParallelSession, frames_at_once
 from models.openvino_models import OpenVinoModel, openvino_installed, precision_runs_here
 from models.precision_check import MIN_AGREEMENT, agreement
-from models.registry import register
+from models.registry import ModelCard, register
 from models.requirements import ULTRALYTICS
 from models.runtimes import BF16, FLOAT, check_runtime, fastest, measured_batch, split_runtime
 from models.weights import cache_dir, is_architecture_file, is_offline, loading_weights
@@ -189,7 +189,7 @@ class UltralyticsDetector(Detector):
         """
         from ultralytics import YOLO
 
-        size = size or described.default_size
+        size = size or described.card.default_size
         location = described.locate(size=size, weights=weights)
         label, weights = location.label, location.weights
         check_runtime(label, runtime, RUNTIMES)
@@ -247,7 +247,7 @@ class UltralyticsDetector(Detector):
             imgsz=imgsz,
             random_weights=random_weights,
             network=network,
-            license=described.license,
+            license=described.card.license,
         )
 
     def _predict(self, batch: Batch) -> list[sv.Detections]:
@@ -679,34 +679,27 @@ class UltralyticsAsset:
         return path
 
 
+#: Rough ZeroGPU end-to-end frames per second of the ultralytics detectors' default sizes.
+THROUGHPUT_FPS = 40.0
+
+
 @dataclass(frozen=True)
 class UltralyticsModel:
-    """One ultralytics detector offered here: its registry facts and where its weights are.
+    """One ultralytics detector offered here: its card and where its weights are.
 
     Attributes:
         name: Registry name.
-        label: Display name.
-        description: The registry's one-line description.
-        license: Licence of the weights and of ultralytics.
-        env_var: Environment variable for local weights.
+        card: What users are told about it (its sizes, the licence of the weights and
+            of ultralytics, the environment variable for local weights...).
         locate: ``locate(size=..., weights=...)``: where a size's weights are (see :func:`locate`).
         classes: Names given to random weights whose class count matches, so that they
             accept the same queries as the trained ones.
-        sizes: The offered sizes.
-        default_size: The size used when none is given.
-        throughput_fps: Rough ZeroGPU end-to-end frames per second.
     """
 
     name: str
-    label: str
-    description: str
-    license: str
-    env_var: str
+    card: ModelCard
     locate: Callable[..., WeightsLocation]
     classes: Sequence[str]
-    sizes: tuple[str, ...]
-    default_size: str
-    throughput_fps: float = 40.0
 
     def register(self) -> Callable[..., UltralyticsDetector]:
         """Register :meth:`UltralyticsDetector.load` of this model under :attr:`name`.
@@ -718,14 +711,8 @@ class UltralyticsModel:
         return register(
             "detector",
             self.name,
-            label=self.label,
-            sizes=self.sizes,
-            default_size=self.default_size,
-            description=self.description,
-            license=self.license,
-            throughput_fps=self.throughput_fps,
+            self.card,
             locate=self.locate,
-            env_var=self.env_var,
             runtimes=RUNTIMES,
             requires=(ULTRALYTICS,),
         )(functools.partial(UltralyticsDetector.load, self))

@@ -10,7 +10,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from models.detectors.coco import COCO_CLASSES
-from models.detectors.ultralytics_common import UltralyticsAsset, UltralyticsModel, locate
+from models.detectors.ultralytics_common import (
+    THROUGHPUT_FPS,
+    UltralyticsAsset,
+    UltralyticsModel,
+    locate,
+)
+from models.registry import ModelCard
 from models.weights import resolve_weights
 from models.weights_sources import WeightsLocation
 
@@ -43,17 +49,16 @@ def _asset(name: str) -> UltralyticsAsset | None:
     return UltralyticsAsset(name) if Path(name).name == name else None
 
 
-MODEL = UltralyticsModel(
-    name="yolo11",
+CARD = ModelCard(
     label=LABEL,
     description="Ultralytics YOLO11 trained on COCO (80 classes); fast on GPU and CPU.",
     license=LICENSE,
-    env_var=ENV_VAR,
-    locate=locate_weights,
-    classes=COCO_CLASSES,
     sizes=SIZES,
     default_size=DEFAULT_SIZE,
+    throughput_fps=THROUGHPUT_FPS,
+    env_var=ENV_VAR,
 )
+MODEL = UltralyticsModel("yolo11", CARD, locate_weights, classes=COCO_CLASSES)
 #: Build a YOLO11 detector (:meth:`UltralyticsDetector.load`), e.g.
 #: ``create_yolo11(device="cpu", weights="yolo11n.yaml")`` for random weights.
 create_yolo11 = MODEL.register()

@@ -35,7 +35,7 @@ from models.errors import InvalidWeightsError, ModelError
 from models.int8 import calibration_frames, quantized_model
 from models.onnx_sessions import FrameParallelSession, frames_at_once, onnx_session, run_frames
 from models.openvino_models import OpenVinoModel, openvino_installed, precision_runs_here
-from models.registry import register
+from models.registry import ModelCard, register
 from models.runtimes import (
     AUTO,
     BF16,
@@ -266,17 +266,16 @@ def locate_weights(*, weights: str | None = None) -> WeightsLocation:
     return WeightsLocation.at_path(LABEL, chosen, ENV_VAR, bundled=bundled)
 
 
-@register(
-    "detector",
-    "yolox_nano",
+CARD = ModelCard(
     label=LABEL,
     description="YOLOX-Nano (COCO, 80 classes) on ONNX Runtime or OpenVINO; small and fast on CPU.",
     license=LICENSE,
     throughput_fps=60.0,
-    locate=locate_weights,
     env_var=ENV_VAR,
-    runtimes=RUNTIMES,
 )
+
+
+@register("detector", "yolox_nano", CARD, locate=locate_weights, runtimes=RUNTIMES)
 def create_yolox_nano(
     *, device: str, weights: str | None = None, runtime: str = AUTO
 ) -> YoloxNanoDetector:

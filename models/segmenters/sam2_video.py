@@ -29,7 +29,7 @@ from __future__ import annotations
 import functools
 
 from models.errors import ModelError
-from models.registry import register
+from models.registry import ModelCard, register
 from models.segmenters.sam2_architectures import check_image_size
 from models.segmenters.sam2_segmenter import Sam2VideoSegmenter
 from models.segmenters.sam2_session import Sam2Session
@@ -126,18 +126,21 @@ def register_segmenter(
         follower: The video model as the description's subject.
     """
     grounded = detector == "grounding_dino"
+    card = ModelCard(
+        label=f"{'Grounded' if grounded else 'YOLO'} {label}",
+        description=f"{PROMPTERS[detector]} finds objects on keyframes; "
+        f"{follower} follows their masks.",
+        license=LICENSE,
+        open_vocabulary=grounded,
+        throughput_fps=variant.throughput_fps,
+        env_var=variant.env_var,
+    )
     register(
         "segmenter",
         name,
-        label=f"{'Grounded' if grounded else 'YOLO'} {label}",
-        open_vocabulary=grounded,
-        description=f"{PROMPTERS[detector]} finds objects on keyframes; "
-        f"{follower} follows their masks.",
-        detector=detector,
-        env_var=variant.env_var,
-        license=LICENSE,
-        throughput_fps=variant.throughput_fps,
+        card,
         locate=functools.partial(locate_variant_weights, variant),
+        detector=detector,
         # Which video model, under its family's key (``sam2=``, ``edgetam=``).
         **{variant.family.key: variant.key},
     )(

@@ -48,7 +48,7 @@ import supervision as sv
 from models.base import Model
 from models.detectors.base import CLASS_NAME, normalize_queries
 from models.errors import InvalidQueryError, MissingWeightsError, ModelError
-from models.registry import register
+from models.registry import ModelCard, register
 from models.segmenters.base import FrameSource
 from models.segmenters.inference import SamVideoModel, WindowSession, propagated
 from models.segmenters.processors import video_processor
@@ -354,17 +354,14 @@ def create_sam3_segmenter(
     )
 
 
-register(
-    "segmenter",
-    NAME,
+CARD = ModelCard(
     label="SAM 3 (text prompts)",
-    open_vocabulary=True,
     description="SAM 3 finds every instance of what the text names on each frame and "
     f"follows their masks, in one model (no separate detector). Its weights ({HUB_ID}) are "
     "gated: request access on their Hub page, then set the HF_TOKEN Space secret.",
-    text_prompts=True,
-    env_var=ENV_VAR,
     license=LICENSE,
+    open_vocabulary=True,
     throughput_fps=THROUGHPUT_FPS,
-    locate=locate_weights,
-)(create_sam3_segmenter)
+    env_var=ENV_VAR,
+)
+register("segmenter", NAME, CARD, locate=locate_weights, text_prompts=True)(create_sam3_segmenter)
