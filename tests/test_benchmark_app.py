@@ -558,6 +558,45 @@ def test_a_rest_benchmark_whose_client_disconnects_is_cancelled(
     assert not job.folder.exists()
 
 
+def test_a_rest_profile_whose_client_leaves_while_queued_never_runs(
+    server: str, http: httpx.Client, settings: Settings, shared_assets: Path
+) -> None:
+    clip = shared_assets / "video" / "car_detection.mp4"
+    with clip.open("rb") as data:
+        run = http.post(
+            "/detect/async",
+            files={"video": (clip.name, data, "video/mp4")},
+            data={"detector": "yolox_nano"},
+        ).json()
+    from ui.jobs import job_store
+
+    jobs = job_store(settings)
+    before = job_ids(settings)
+    body = b"detector=yolox_nano"
+    port = int(server.rstrip("/").rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port)) as connection:
+        connection.sendall(
+            b"POST /benchmark/profile HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            b"Content-Type: application/x-www-form-urlencoded\r\n"
+            b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
+        )
+        for _ in range(600):
+            waiting = [j for j in jobs.all() if j.task == "profile" and j.id not in before]
+            if waiting:
+                break
+            time.sleep(0.05)
+        else:
+            raise AssertionError("the profile never queued")
+        profile = waiting[0]
+        assert profile.status is JobStatus.QUEUED, "it should wait behind the run"
+    # Gone while it waited: out of the queue, never run, its folder removed.
+    assert profile.wait_until(lambda j: j.status.finished, timeout=60)
+    http.post(run["urls"]["stop"])
+    assert profile.started is None, "the profile ran for a client that had left"
+    assert "cancelled while it waited" in (profile.error or "")
+    assert not profile.folder.exists()
+
+
 def test_a_page_benchmark_whose_client_disconnects_is_cancelled(
     server: str, settings: Settings
 ) -> None:

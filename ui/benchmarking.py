@@ -331,17 +331,22 @@ def run_profile(
     config: DetectionConfig,
     *,
     source: str,
+    cancel: threading.Event | None = None,
     client: str | None = None,
 ) -> dict[str, Any]:
     """Profile ``config``'s detector on a few batches of ``video``, holding every device.
 
-    ``client`` (who asks) counts it against that client's share of the queue.
+    ``client`` (who asks) counts it against that client's share of the queue; ``cancel``
+    (its client went away) takes it out of the queue. Once started it is a few batches.
 
     Returns:
         :func:`pipeline.evaluation.profiling.profile`'s result, with ``job_id``.
+
+    Raises:
+        PipelineError: Cancelled while it waited.
     """
     path = measured_clip(video)
-    with jobs.exclusive("profile", source=source, client=client) as job:
+    with jobs.exclusive("profile", source=source, cancel=cancel, client=client) as job:
         result = profiling.profile(config, path, job.folder)
         job.outputs["trace"] = Path(result["trace"])
     return {**result, "job_id": job.id}

@@ -155,7 +155,7 @@ def build_benchmark_router(jobs: JobStore, settings: Settings) -> APIRouter:
     @router.post(
         "/benchmark/profile", summary="Profile one detector", dependencies=FORM_ROUTE
     )
-    def profile(
+    async def profile(
         request: Request,
         video: Clip = None,
         detector: Text = None,
@@ -164,13 +164,20 @@ def build_benchmark_router(jobs: JobStore, settings: Settings) -> APIRouter:
         batch_size: Text = None,
         device: Text = None,
     ) -> JSONResponse:
-        """Its operators by self time over a few batches; the trace at ``trace_url``."""
-        with api_errors():
+        """Its operators by self time over a few batches; the trace at ``trace_url``.
+
+        A client that disconnects while it waits for the devices takes it out of the queue.
+        """
+        cancel = threading.Event()
+        client = client_of(request, settings)
+
+        def measure() -> dict[str, Any]:
             config = profile_config(detector, size, runtime, batch_size, device)
             with clip(video) as path:
-                result = run_profile(
-                    jobs, path, config, source="api", client=client_of(request, settings)
-                )
+                return run_profile(jobs, path, config, source="api", cancel=cancel, client=client)
+
+        with api_errors():
+            result = await unless_disconnected(request, measure, cancel)
             trace_url = f"/benchmark/trace/{result['job_id']}"
             return JSONResponse(
                 {**{k: v for k, v in result.items() if k != "trace"}, "trace_url": trace_url}
