@@ -46,6 +46,16 @@ def shown_file_name(name: str | None) -> str | None:
     return cut(shown) if shown else None
 
 
+def named_as_sent(message: str, stored_name: str, sent_name: str | None) -> str:
+    """``message`` naming an upload as its sender named it, not as the app stored it.
+
+    Example:
+        >>> named_as_sent("job-x1.mp4 is not a video.", "job-x1.mp4", "holiday.mp4")
+        'holiday.mp4 is not a video.'
+    """
+    return message if sent_name is None else message.replace(stored_name, sent_name)
+
+
 class PipelineError(Exception):
     """A run could not be done; the message says why in the user's terms."""
 

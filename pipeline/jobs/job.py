@@ -22,6 +22,7 @@ import cv2
 import numpy as np
 
 from pipeline.configs import RunConfig
+from pipeline.errors import named_as_sent
 from pipeline.runtime.events import Done, Downloading, Event, FirstFrame, Preview, Progress
 from pipeline.runtime.report import LatestValue, downscale
 from pipeline.runtime.summary import RunSummary
@@ -181,9 +182,8 @@ class Job:
             message: What went wrong, in the user's terms.
             internal: The app's fault (a bug, a crash), not the request's.
         """
-        if self.video_name is not None:
-            # The run names the stored input (job-<id>.mp4), a name its sender never gave.
-            message = message.replace(self.video.name, self.video_name)
+        # The run names the stored input (job-<id>.mp4), a name its sender never gave.
+        message = named_as_sent(message, self.video.name, self.video_name)
         with self._changed:
             self.error = message
             self.error_is_internal = internal

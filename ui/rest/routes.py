@@ -37,7 +37,7 @@ from fastapi.responses import FileResponse, JSONResponse, Response, StreamingRes
 from starlette.datastructures import UploadFile as StarletteUploadFile
 
 from pipeline.configs import RunConfig
-from pipeline.errors import VideoError, shown_file_name
+from pipeline.errors import VideoError, named_as_sent, shown_file_name
 from pipeline.io.tracks_json import read_frame_record
 from pipeline.io.video import read_first_frame
 from pipeline.jobs import Job, JobStatus, JobStore
@@ -406,7 +406,7 @@ def store_upload(
             turn.release()
     except VideoError as exc:
         path.unlink(missing_ok=True)
-        raise type(exc)(str(exc).replace(path.name, name)) from None
+        raise type(exc)(named_as_sent(str(exc), path.name, name)) from None
     except BaseException:
         path.unlink(missing_ok=True)
         raise
