@@ -11,8 +11,9 @@ import synthetic
 
 from pipeline import ConfigError, DepthConfig, DetectionConfig, SegmentationConfig
 from pipeline.cli.main import main
-from pipeline.cli.options import add_config_options, config_from_args, documented_attributes
+from pipeline.cli.options import add_config_options, config_from_args
 from pipeline.configs import field_default
+from pipeline.docstrings import documented_attributes
 
 
 @pytest.fixture(scope="module")

@@ -471,6 +471,29 @@ def test_the_docs_list_the_routes(http: httpx.Client) -> None:
     assert not any(p.startswith("/gradio_api") for p in paths)
 
 
+def test_every_field_on_the_docs_page_says_what_it_means(http: httpx.Client) -> None:
+    import re
+
+    schema = http.get("/openapi.json").json()
+    unexplained = []
+    for path, methods in schema["paths"].items():
+        for method, operation in methods.items():
+            fields = {p["name"]: p for p in operation.get("parameters", [])}
+            for content in operation.get("requestBody", {}).get("content", {}).values():
+                ref = content["schema"].get("$ref", "")
+                body = schema["components"]["schemas"][ref.rsplit("/", 1)[-1]] if ref else {}
+                fields.update(body.get("properties", {}))
+            unexplained += [f"{method} {path} {name}" for name, field in fields.items()
+                            if not field.get("description")]  # fmt: skip
+    assert not unexplained, unexplained
+    page = http.get("/docs").text
+    # Markup is shown as code, never as its backticks or a Sphinx role.
+    text = re.sub(r"<[^>]+>", "", page)
+    assert "`" not in text and ":func:" not in text, re.findall(r".{30}[`:]func.{30}", text)
+    assert "<code>/detect/async</code>" in page
+    assert re.search(r"<code>detectors</code>.*?Detector names", page)
+
+
 def test_the_readme_curl_session_against_python_app_py(tmp_path: Path) -> None:
     """The original session, word for word, against ``python app.py`` (curl, as a user runs it).
 

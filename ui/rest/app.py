@@ -19,13 +19,16 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.exceptions import HTTPException
 
+from pipeline.docstrings import documented_args, documented_attributes
 from pipeline.jobs import JobStore
+from ui.benchmarking import parse_plan, profile_config
 from ui.compat.gradio_launch import App, new_app
 from ui.jobs import job_store
 from ui.monitoring import app_monitor
 from ui.rest.benchmark_routes import build_benchmark_router
-from ui.rest.docs_page import docs_html
+from ui.rest.docs_page import add_meanings, docs_html
 from ui.rest.errors import ApiError, answer_api_error
+from ui.rest.forms import RunForm
 from ui.rest.guard import (
     REST_PATHS,
     BodyTooLarge,
@@ -44,6 +47,23 @@ Asynchronous jobs over HTTP: post a video to `/detect/async`, then follow
 named endpoints are served from the same port; jobs and tab runs share the
 devices and one queue.
 """
+
+#: Each route's fields, explained where they are read (their docstrings): ``/docs`` shows them.
+FIELD_MEANINGS = {
+    "/detect": documented_attributes(RunForm),
+    "/detect/async": documented_attributes(RunForm),
+    "/benchmark": {
+        **documented_args(parse_plan),
+        "devices": documented_args(parse_plan)["device_sets"],
+        "format": "``json`` (default) or ``csv`` (the rows alone).",
+    },
+    "/benchmark/profile": documented_args(profile_config),
+}
+#: Fields that mean the same on every route.
+SHARED_MEANINGS = {
+    "job_id": "The job's id, as the route that started it answered it.",
+    "frame_idx": "A frame's number, counting from 0.",
+}
 
 
 async def answer_invalid_request(request: Request, exc: Exception) -> Response:
@@ -115,8 +135,12 @@ def build_rest_app(settings: Settings, jobs: JobStore | None = None) -> App:
     # /docs shows the REST routes only: Gradio's own are its client's business
     # (the page's "Use via API" documents its named endpoints).
     schema = functools.cache(
-        lambda: get_openapi(
-            title=app.title, version=VERSION, description=DESCRIPTION, routes=router.routes
+        lambda: add_meanings(
+            get_openapi(
+                title=app.title, version=VERSION, description=DESCRIPTION, routes=router.routes
+            ),
+            FIELD_MEANINGS,
+            SHARED_MEANINGS,
         )
     )
     app.openapi = schema  # type: ignore[method-assign]

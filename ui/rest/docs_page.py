@@ -16,10 +16,13 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Mapping
 from typing import Any
 
-#: Sphinx ``literal`` markup in the route docstrings, shown as code.
-_LITERAL = re.compile(r"``(.+?)``")
+#: Literal markup, shown as code: Sphinx's ``double`` in the docstrings, Markdown's `single`
+#: in the API's description.
+#: A Sphinx role before it (``:func:``) is dropped, as is its ``~``.
+_LITERAL = re.compile(r"(?::\w+:)?``~?(.+?)``|(?::\w+:)?`~?([^`]+)`")
 _STYLE = """
 body { font: 15px/1.5 system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem;
        color: #1f2328; }
@@ -60,6 +63,42 @@ def docs_html(schema: dict[str, Any]) -> str:
         parts.extend(routes)
     parts.append("</body></html>")
     return "\n".join(parts)
+
+
+def add_meanings(
+    schema: dict[str, Any],
+    by_path: Mapping[str, Mapping[str, str]],
+    everywhere: Mapping[str, str],
+) -> dict[str, Any]:
+    """Give each parameter and form field without a description its meaning, in place.
+
+    The meanings are written once, in the docstrings of what reads the fields;
+    a route's own (``by_path``) win over those shared by every route.
+
+    Args:
+        schema: An OpenAPI schema.
+        by_path: Per route path, the meaning of each of its fields.
+        everywhere: Meanings of fields that mean the same on every route (``job_id``).
+
+    Returns:
+        ``schema``.
+    """
+    for path, methods in schema.get("paths", {}).items():
+        meanings = {**everywhere, **by_path.get(path, {})}
+        for operation in methods.values():
+            for name, field in _named(operation, schema):
+                if not field.get("description") and name in meanings:
+                    field["description"] = meanings[name]
+    return schema
+
+
+def _named(operation: dict[str, Any], schema: dict[str, Any]) -> list[tuple[str, dict]]:
+    """An operation's parameters and form fields, by name (the schema's own dicts)."""
+    found = [(parameter["name"], parameter) for parameter in operation.get("parameters", [])]
+    for content in operation.get("requestBody", {}).get("content", {}).values():
+        body = _resolve(schema, content.get("schema", {}))
+        found.extend(body.get("properties", {}).items())
+    return found
 
 
 def _route(schema: dict[str, Any], path: str, method: str, operation: dict[str, Any]) -> str:
@@ -115,7 +154,7 @@ def _text(value: str) -> str:
 
 
 def _inline(text: str) -> str:
-    return _LITERAL.sub(r"<code>\1</code>", _text(text))
+    return _LITERAL.sub(lambda found: f"<code>{found[1] or found[2]}</code>", _text(text))
 
 
 def _paragraphs(text: str) -> str:
