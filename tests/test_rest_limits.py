@@ -291,7 +291,8 @@ def test_a_vast_benchmark_grid_is_refused_before_its_combinations_are_walked(
          "wrong kind"),
         ({"rows": [{}] * 5}, "at most 4"),
         ({"rows": [{}], "video_seconds": "①"}, "video_seconds must be a number, not '①'"),
-        ([1, 2, 3], "Input should be a valid dictionary"),
+        ([1, 2, 3], "The body must be a JSON object ({...}), not a list."),
+        ("rows", "The body must be a JSON object ({...}), not text."),
     ],
 )  # fmt: skip
 def test_benchmark_analysis_of_rows_that_are_not_a_benchmark_s_is_a_422(

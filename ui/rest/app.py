@@ -66,6 +66,12 @@ SHARED_MEANINGS = {
 }
 
 
+#: What a JSON value is called, by the Python type it is read as.
+_JSON_NAMES = {
+    list: "a list", str: "text", int: "a number", float: "a number", bool: "true or false"
+}
+
+
 async def answer_invalid_request(request: Request, exc: Exception) -> Response:
     """A request its route's declaration refuses: one short line, never the value sent back.
 
@@ -82,6 +88,11 @@ async def answer_invalid_request(request: Request, exc: Exception) -> Response:
         # FastAPI's own words name a position as a field ("0: JSON decode error").
         reason = first.get("ctx", {}).get("error", "JSON decode error")
         message = f"The body is not valid JSON ({reason} at character {loc[-1]})."
+        return JSONResponse({"error": message, "status": 422}, 422)
+    if loc == ("body",) and first.get("type") == "dict_type":
+        # Pydantic's "Input should be a valid dictionary" names a Python type.
+        sent = _JSON_NAMES.get(type(first.get("input")), "a value")
+        message = f"The body must be a JSON object ({{...}}), not {sent}."
         return JSONResponse({"error": message, "status": 422}, 422)
     where = " ".join(str(part) for part in loc if part != "body")
     message = f"{where}: {first.get('msg', 'not valid')}".strip(": ")[:200]
