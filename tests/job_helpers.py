@@ -1,14 +1,18 @@
-"""A job store as the app's settings size it, and uploads to submit to it, for the job tests."""
+"""A job store as the app's settings size it, uploads to submit to it, and clients that leave."""
 
 from __future__ import annotations
 
 import shutil
+import socket
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
-from pipeline.jobs import JobStore
+import httpx
+
+from pipeline.jobs import Job, JobStatus, JobStore
 from ui.settings import Settings
 
 
@@ -45,3 +49,50 @@ def upload(clip: Path, tmp_path: Path) -> Path:
     target = tmp_path / f"upload-{time.monotonic_ns()}.mp4"
     shutil.copy(clip, target)
     return target
+
+
+def left_while(
+    server: str,
+    settings: Settings,
+    path: str,
+    states: tuple[JobStatus, ...],
+    *,
+    task: str | None = None,
+    **form: Any,
+) -> Job:
+    """``POST path`` from a client that leaves once its new job is in one of ``states``.
+
+    Args:
+        server: The app's base URL (its server runs in this process).
+        settings: The app's settings, whose job store the server uses.
+        path: The route, e.g. ``/detect``.
+        states: The job's states at which the client leaves.
+        task: Only a new job of this task counts (a benchmark's, a profile's).
+        **form: The request's ``data`` and ``files``, as for ``httpx``.
+
+    Returns:
+        The job, as its client left it.
+    """
+    from ui.jobs import job_store
+
+    jobs = job_store(settings)
+    before = {job.id for job in jobs.all()}
+    request = httpx.Request("POST", f"{server.rstrip('/')}{path}", **form)
+    body = request.read()
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        f"Content-Type: {request.headers['content-type']}\r\nContent-Length: {len(body)}\r\n\r\n"
+    )
+    port = int(server.rstrip("/").rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port)) as connection:
+        connection.sendall(head.encode() + body)
+        deadline = time.monotonic() + 60
+        while not (
+            new := [
+                job for job in jobs.all()
+                if job.id not in before and job.status in states and task in (None, job.task)
+            ]
+        ):  # fmt: skip
+            assert time.monotonic() < deadline, f"no new job got to {states}"
+            time.sleep(0.05)
+    return new[0]

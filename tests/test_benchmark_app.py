@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 import threading
 import time
 from pathlib import Path
@@ -21,6 +20,7 @@ import numpy as np
 import pytest
 import synthetic
 from chromium import chromium
+from job_helpers import left_while
 from test_detectors import tiny_detr  # noqa: F401 - a fixture
 
 import models
@@ -542,16 +542,8 @@ def job_ids(settings: Settings) -> set[str]:
 def test_a_rest_benchmark_whose_client_disconnects_is_cancelled(
     server: str, settings: Settings
 ) -> None:
-    before = job_ids(settings)
-    body = "&".join(f"{k}={v.replace(' ', '+')}" for k, v in LONG_GRID.items()).encode()
-    port = int(server.rstrip("/").rsplit(":", 1)[1])
-    with socket.create_connection(("127.0.0.1", port)) as connection:
-        connection.sendall(
-            b"POST /benchmark HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-            b"Content-Type: application/x-www-form-urlencoded\r\n"
-            b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
-        )
-        job = running_benchmark(settings, before)
+    running = (JobStatus.RUNNING,)
+    job = left_while(server, settings, "/benchmark", running, task="benchmark", data=LONG_GRID)
     # Gone: the grid stops within about a frame, keeping nothing.
     assert job.wait_until(lambda j: j.status.finished, timeout=120)
     assert job.status is JobStatus.STOPPED, (job.status, job.error)
@@ -568,27 +560,10 @@ def test_a_rest_profile_whose_client_leaves_while_queued_never_runs(
             files={"video": (clip.name, data, "video/mp4")},
             data={"detector": "yolox_nano"},
         ).json()
-    from ui.jobs import job_store
-
-    jobs = job_store(settings)
-    before = job_ids(settings)
-    body = b"detector=yolox_nano"
-    port = int(server.rstrip("/").rsplit(":", 1)[1])
-    with socket.create_connection(("127.0.0.1", port)) as connection:
-        connection.sendall(
-            b"POST /benchmark/profile HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-            b"Content-Type: application/x-www-form-urlencoded\r\n"
-            b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
-        )
-        for _ in range(600):
-            waiting = [j for j in jobs.all() if j.task == "profile" and j.id not in before]
-            if waiting:
-                break
-            time.sleep(0.05)
-        else:
-            raise AssertionError("the profile never queued")
-        profile = waiting[0]
-        assert profile.status is JobStatus.QUEUED, "it should wait behind the run"
+    # It waits behind the run; its client leaves then.
+    queued = (JobStatus.QUEUED,)
+    form = {"detector": "yolox_nano"}
+    profile = left_while(server, settings, "/benchmark/profile", queued, task="profile", data=form)
     # Gone while it waited: out of the queue, never run, its folder removed.
     assert profile.wait_until(lambda j: j.status.finished, timeout=60)
     http.post(run["urls"]["stop"])

@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import socket
 import threading
 import time
 from pathlib import Path
@@ -19,6 +18,7 @@ import av
 import httpx
 import pytest
 import synthetic
+from job_helpers import left_while
 from synthetic import MovingShape
 
 from ui.settings import Settings
@@ -204,25 +204,10 @@ def disconnected_detect(server: str, settings: Settings, video: Path, *states: s
     """``POST /detect`` whose client leaves once its job is in one of ``states``: the job."""
     from ui.jobs import job_store
 
-    jobs = job_store(settings)  # the server runs in this process
-    before = {job.id for job in jobs.all()}
-    request = httpx.Request(
-        "POST", f"{server.rstrip('/')}/detect", data={"detector": "yolox_nano"},
-        files={"video": (video.name, video.read_bytes(), "video/mp4")},
-    )  # fmt: skip
-    body = request.read()
-    head = (
-        f"POST /detect HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-        f"Content-Type: {request.headers['content-type']}\r\nContent-Length: {len(body)}\r\n\r\n"
-    )
-    port = int(server.rstrip("/").rsplit(":", 1)[1])
-    with socket.create_connection(("127.0.0.1", port)) as connection:
-        connection.sendall(head.encode() + body)
-        deadline = time.monotonic() + 60
-        while not (new := [j for j in jobs.all() if j.id not in before and j.status in states]):
-            assert time.monotonic() < deadline, "the job never got there"
-            time.sleep(0.05)
-    return jobs, new[0]
+    form = {"data": {"detector": "yolox_nano"},
+            "files": {"video": (video.name, video.read_bytes(), "video/mp4")}}  # fmt: skip
+    job = left_while(server, settings, "/detect", states, **form)
+    return job_store(settings), job
 
 
 def test_a_synchronous_job_whose_client_disconnects_is_stopped_and_deleted(
