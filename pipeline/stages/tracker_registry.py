@@ -150,6 +150,19 @@ DEFAULT_TRACKER = "cbiou"
 # from the images); it is off for both: the tracker stage gets boxes only, the MOT
 # sequences used for tuning have no images here, and untested sparse optical flow on
 # every frame would cost CPU for a gain nobody measured.
+#: BoT-SORT's tuned association settings, which McByte takes too: without its masks McByte
+#: tracks exactly as BoT-SORT does, so the same grid (``tune_trackers``) chose the same values.
+BOTSORT_ROUNDS_DEFAULTS = MappingProxyType(
+    {
+        "track_activation_threshold": 0.75,
+        "high_conf_det_threshold": 0.12,
+        "lost_track_buffer": 30,
+        "minimum_consecutive_frames": 3,
+        "minimum_iou_threshold_first_assoc": 0.2,
+        "minimum_iou_threshold_second_assoc": 0.5,
+        "minimum_iou_threshold_unconfirmed_assoc": 0.3,
+    }
+)
 TRACKERS: dict[str, TrackerSpec] = {
     spec.name: spec
     for spec in (
@@ -194,15 +207,7 @@ TRACKERS: dict[str, TrackerSpec] = {
             class_name="BoTSORTTracker",
             description="BoT-SORT: ByteTrack's rounds with IoU fused with scores (no camera "
             "motion compensation)",
-            defaults={
-                "track_activation_threshold": 0.75,
-                "high_conf_det_threshold": 0.12,
-                "lost_track_buffer": 30,
-                "minimum_consecutive_frames": 3,
-                "minimum_iou_threshold_first_assoc": 0.2,
-                "minimum_iou_threshold_second_assoc": 0.5,
-                "minimum_iou_threshold_unconfirmed_assoc": 0.3,
-            },
+            defaults=BOTSORT_ROUNDS_DEFAULTS,
             fixed={"enable_cmc": False},
             start_param="track_activation_threshold",
             keep_param="high_conf_det_threshold",
@@ -231,15 +236,7 @@ TRACKERS: dict[str, TrackerSpec] = {
             class_name="McByteTracker",
             description="McByte on boxes: ByteTrack with clear-match locking (without its "
             "SAM + Cutie masks)",
-            defaults={
-                "track_activation_threshold": 0.75,
-                "high_conf_det_threshold": 0.12,
-                "lost_track_buffer": 30,
-                "minimum_consecutive_frames": 3,
-                "minimum_iou_threshold_first_assoc": 0.2,
-                "minimum_iou_threshold_second_assoc": 0.5,
-                "minimum_iou_threshold_unconfirmed_assoc": 0.3,
-            },
+            defaults=BOTSORT_ROUNDS_DEFAULTS,
             # Its mask pipeline (SAM + Cutie) needs weights downloaded at run time and
             # the frames; without it McByte is a box tracker, its own default mode.
             fixed={"enable_cmc": False, "enable_mask_manager": False},
