@@ -96,3 +96,18 @@ def left_while(
             assert time.monotonic() < deadline, f"no new job got to {states}"
             time.sleep(0.05)
     return new[0]
+
+
+def post(
+    http: httpx.Client, video: Path, path: str = "/detect/async", **form: str
+) -> httpx.Response:
+    """``POST path`` with ``video`` uploaded and the other form fields."""
+    with video.open("rb") as data:
+        return http.post(path, files={"video": (video.name, data, "video/mp4")}, data=form)
+
+
+def start_job(http: httpx.Client, video: Path, **form: str) -> dict:
+    """A YOLOX-Nano job started on ``video`` (``POST /detect/async``): its answer."""
+    answer = post(http, video, detector="yolox_nano", **form)
+    assert answer.status_code == 202, answer.text
+    return answer.json()

@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 import synthetic
 from chromium import chromium
-from job_helpers import left_while
+from job_helpers import left_while, start_job
 from test_detectors import tiny_detr  # noqa: F401 - a fixture
 
 import models
@@ -492,13 +492,7 @@ def test_a_non_video_is_refused_and_leaves_nothing(http: httpx.Client, settings:
 def test_a_benchmark_queued_behind_a_run_waits_for_it(
     http: httpx.Client, shared_assets: Path
 ) -> None:
-    clip = shared_assets / "video" / "car_detection.mp4"
-    with clip.open("rb") as data:
-        job = http.post(
-            "/detect/async",
-            files={"video": (clip.name, data, "video/mp4")},
-            data={"detector": "yolox_nano"},
-        ).json()
+    job = start_job(http, shared_assets / "video" / "car_detection.mp4")
     assert job["status"] == "running"
     answers: dict[str, dict] = {}
 
@@ -553,13 +547,7 @@ def test_a_rest_benchmark_whose_client_disconnects_is_cancelled(
 def test_a_rest_profile_whose_client_leaves_while_queued_never_runs(
     server: str, http: httpx.Client, settings: Settings, shared_assets: Path
 ) -> None:
-    clip = shared_assets / "video" / "car_detection.mp4"
-    with clip.open("rb") as data:
-        run = http.post(
-            "/detect/async",
-            files={"video": (clip.name, data, "video/mp4")},
-            data={"detector": "yolox_nano"},
-        ).json()
+    run = start_job(http, shared_assets / "video" / "car_detection.mp4")
     # It waits behind the run; its client leaves then.
     queued = (JobStatus.QUEUED,)
     form = {"detector": "yolox_nano"}

@@ -18,7 +18,7 @@ import av
 import httpx
 import pytest
 import synthetic
-from job_helpers import left_while
+from job_helpers import left_while, post, start_job
 from synthetic import MovingShape
 
 from ui.settings import Settings
@@ -37,17 +37,6 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         max_queued_jobs=1,
         preview_interval_s=0.05,
     )
-
-
-def post(http: httpx.Client, video: Path, path: str = "/detect/async", **form: str):
-    with video.open("rb") as data:
-        return http.post(path, files={"video": (video.name, data, "video/mp4")}, data=form)
-
-
-def start_job(http: httpx.Client, video: Path, **form: str) -> dict:
-    answer = post(http, video, detector="yolox_nano", **form)
-    assert answer.status_code == 202, answer.text
-    return answer.json()
 
 
 def wait_status(http: httpx.Client, job_id: str, *states: str, timeout: float = 60) -> dict:
