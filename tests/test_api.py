@@ -294,6 +294,24 @@ def test_text_file_named_mp4_is_a_clear_error(
     assert files_under(app_env) == before
 
 
+def test_a_playlist_of_the_server_s_files_is_refused_on_the_tabs(
+    client: Client, tmp_path: Path, app_env: Path
+) -> None:
+    """Gradio keeps an upload's suffix: an ``.m3u8`` would be read as HLS, its entries too."""
+    from test_video_limits import mpegts
+
+    secret = mpegts(tmp_path / "secret.ts")
+    playlist = tmp_path / "holiday.m3u8"
+    playlist.write_text(
+        f"#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXTINF:1.0,\nfile://{secret}\n#EXT-X-ENDLIST\n"
+    )
+    before = files_under(app_env)
+    for endpoint in ("/detect", "/first_frame"):
+        with pytest.raises(AppError, match="holiday.m3u8 is a playlist or a list of other files"):
+            client.predict(handle_file(str(playlist)), "yolox_nano", "", "", 0.3, api_name=endpoint)
+    assert files_under(app_env) == before
+
+
 def job_id_in(status: str) -> str:
     match = re.search(r"\(job ([\w-]+)\)", status)
     assert match, f"no job id in {status!r}"

@@ -8,6 +8,7 @@ holds at most its share of the queue.
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from fractions import Fraction
@@ -20,7 +21,7 @@ import synthetic
 from test_jobs import upload
 
 from pipeline import DetectionConfig
-from pipeline.errors import VideoOverLimit, VideoTooLong
+from pipeline.errors import VideoError, VideoOverLimit, VideoTooLong
 from pipeline.io import video as video_io
 from pipeline.io.video import FrameReader, probe
 from pipeline.io.video_limits import VideoLimits
@@ -66,7 +67,7 @@ def test_too_many_pixels_are_refused_before_a_frame_is_decoded(
         opened.append(kwargs.get("stream_options"))
         return real_open(*args, **kwargs)
 
-    monkeypatch.setattr(video_io, "_first_frame_rotation", no_decoding)
+    monkeypatch.setattr(video_io, "_first_frame", no_decoding)
     monkeypatch.setattr(video_io.av, "open", recorded_open)
     with pytest.raises(VideoOverLimit, match="160x128 frames .* the limit is 20,479 pixels"):
         probe(clip, VideoLimits(max_pixels=160 * 128 - 1))
@@ -83,6 +84,91 @@ def test_a_raw_h264_stream_is_held_to_the_length_limits(tmp_path: Path) -> None:
         probe(stream, VideoLimits(max_duration_s=1, max_frames=1000))
     with pytest.raises(VideoTooLong, match="more than 40 frames"):
         probe(stream, VideoLimits(max_frames=40))
+
+
+def mpegts(path: Path, frames: int = 10, size: tuple[int, int] = (64, 48)) -> Path:
+    """A small MPEG-TS video: what an HLS playlist lists."""
+    with av.open(str(path), "w", format="mpegts") as container:
+        stream = container.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = *size, "yuv420p"
+        for index in range(frames):
+            image = np.full((size[1], size[0], 3), index * 20 % 255, np.uint8)
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="bgr24")))
+        container.mux(stream.encode())
+    return path
+
+
+@pytest.mark.parametrize(
+    ("name", "listing"),
+    [
+        ("clip.m3u8", "#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXTINF:1.0,\nfile://{}\n#EXT-X-ENDLIST\n"),
+        # The concat demuxer refuses an absolute path itself, not a relative one.
+        ("clip.mp4", "ffconcat version 1.0\nfile 'private/secret.ts'\n"),
+    ],
+)  # fmt: skip
+def test_a_playlist_of_the_server_s_own_files_is_no_video(
+    tmp_path: Path, name: str, listing: str
+) -> None:
+    # Were it read, an upload would have the server's own video (or any it can name) back.
+    (tmp_path / "private").mkdir()
+    secret = mpegts(tmp_path / "private" / "secret.ts")
+    playlist = tmp_path / name
+    playlist.write_text(listing.format(secret))
+    for read in (probe, video_io.read_first_frame, lambda path: list(video_io.iter_frames(path))):
+        with pytest.raises(VideoError, match=f"^{name} is a playlist or a list of other files"):
+            read(playlist)
+
+
+def test_frames_that_grow_past_the_first_one_are_refused(tmp_path: Path) -> None:
+    """A header states the first frames' size; a stream that grows its frames later is refused.
+
+    Else a tiny upload of a few huge frames would cost what the pixel limit is there to bound.
+    """
+    small = raw_h264(tmp_path / "small.h264", frames=5, fps=25, size=(64, 48))
+    large = raw_h264(tmp_path / "large.h264", frames=5, fps=25, size=(320, 240))
+    grown = tmp_path / "grown.h264"
+    grown.write_bytes(small.read_bytes() + large.read_bytes())
+    info = probe(grown, VideoLimits(max_pixels=64 * 48))  # its header is within the limit
+    assert (info.width, info.height) == (64, 48)
+    with pytest.raises(VideoError, match=r"^grown.h264's frames grow to 320x240 pixels at frame 5"):
+        list(video_io.iter_frames(grown))
+    # Frames no larger than the first are read (and scaled by the encoder) as before.
+    shrunk = tmp_path / "shrunk.h264"
+    shrunk.write_bytes(large.read_bytes() + small.read_bytes())
+    assert len(list(video_io.iter_frames(shrunk))) == 10
+
+
+def test_a_file_with_nothing_to_show_says_what_is_wrong(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.mp4"
+    empty.touch()
+    with pytest.raises(VideoError, match=r"^empty.mp4 is empty \(0 bytes\)\.$"):
+        probe(empty)
+    dot = tmp_path / "dot.mp4"
+    with av.open(str(dot), "w") as container:  # 4:4:4: x264 takes one pixel so
+        stream = container.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 1, 1, "yuv444p"
+        for _ in range(3):
+            image = np.zeros((1, 1, 3), np.uint8)
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="bgr24")))
+        container.mux(stream.encode())
+    with pytest.raises(VideoError, match=r"^dot.mp4 is 1x1 pixels: too small to encode"):
+        probe(dot)
+    # An MP4 cut anywhere inside its index (a stream without a codec context, PyAV's
+    # bare ValueError): one sentence in words, never a traceback or an exception's name.
+    whole = synthetic.make_video(tmp_path / "whole.mp4", frames=5, width=64, height=48)
+    data = whole.read_bytes()
+    cut = tmp_path / "cut.mp4"
+    said = set()
+    moov = data.find(b"moov") - 4  # the atom's size comes first
+    for end in range(moov + 8, moov + int.from_bytes(data[moov : moov + 4], "big"), 4):
+        cut.write_bytes(data[:end])
+        try:  # a cut in the index's tail can leave the frames readable
+            probe(cut)
+            list(video_io.iter_frames(cut))
+        except VideoError as refusal:
+            said.add(str(refusal))
+    assert "cut.mp4 is not a readable video (its data is damaged or cut short)." in said, said
+    assert not any(re.search(r"[A-Z][a-z]+Error", message) for message in said), said
 
 
 def test_a_high_frame_rate_is_refused(tmp_path: Path) -> None:

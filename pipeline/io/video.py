@@ -89,9 +89,48 @@ def _live_frames(live: LiveSource) -> Iterator[Frame]:
     yield from live.frames()
 
 
+#: Demuxers that read other files or addresses than the one opened (a playlist, a list of
+#: files, a session description): an upload in one of them would have the server read its
+#: own files, or the network, as the video.
+REFERENCING_FORMATS = frozenset(
+    {"hls", "dash", "concat", "imf", "sdp", "rtp", "rtsp", "sap", "webm_dash_manifest"}
+)
+#: The reason given for a file whose data the library cannot make sense of.
+DAMAGED = "its data is damaged or cut short"
+#: The smallest frame the H.264 encoder takes.
+MIN_SIDE = 2
+
+
+@contextlib.contextmanager
+def _open_file(path: Path, **options: object) -> Iterator[av.container.InputContainer]:
+    """``av.open`` of a video file that is one: never a list of other files or addresses.
+
+    Raises:
+        VideoError: ``path`` is a playlist, a list of files or a session description.
+    """
+    with av.open(str(path), **options) as container:  # type: ignore[call-overload]
+        if set(container.format.name.split(",")) & REFERENCING_FORMATS:
+            raise VideoError(
+                f"{path.name} is a playlist or a list of other files, not a video file."
+            )
+        yield container
+
+
+def _codec_context(path: Path, stream: av.video.stream.VideoStream) -> av.CodecContext:
+    """The stream's codec context, which a damaged header leaves without.
+
+    Raises:
+        VideoError: The stream has none.
+    """
+    if stream.codec_context is None:
+        raise VideoError(f"{path.name} is not a readable video ({DAMAGED}).")
+    return stream.codec_context
+
+
 def _reason(exc: BaseException) -> str:
     """The library's reason without the file's full path (server paths stay private)."""
-    return getattr(exc, "strerror", None) or type(exc).__name__
+    # PyAV raises a bare ValueError for a damaged index (an MP4 cut inside its moov).
+    return getattr(exc, "strerror", None) or DAMAGED
 
 
 def _quarter_turns(degrees: float) -> int:
@@ -109,21 +148,22 @@ def _quarter_turns(degrees: float) -> int:
     return round(degrees / 90) % 4
 
 
-def _first_frame_rotation(container: av.container.InputContainer) -> int:
-    """The display-matrix rotation that the decoder attaches to the first frame.
+def _first_frame(container: av.container.InputContainer) -> av.VideoFrame | None:
+    """The first decoded frame, for its rotation and its true size (None: it fails to decode).
 
     PyAV 18 can set a stream's display matrix but not read it, and the
     demuxer no longer exports it as a ``rotate`` tag, so the first decoded
-    frame's side data is the only place to read it. The frame iterator takes
-    the rotation from the same place, so the size reported here is the size
-    of every frame. A first frame that fails to decode counts as unrotated:
-    reading the frames reports that failure.
+    frame's side data is the only place to read the rotation. The frame
+    iterator takes the rotation from the same place, so the size reported
+    here is the size of every frame. A first frame that fails to decode
+    counts as unrotated: reading the frames reports that failure. Its size is
+    what the frame iterator holds the later frames to, so it is held to the
+    limits too: a header can state a size its frames do not have.
     """
     try:
-        frame = next(container.decode(container.streams.video[0]), None)
+        return next(container.decode(container.streams.video[0]), None)
     except av.FFmpegError:
-        return 0
-    return 0 if frame is None else frame.rotation
+        return None
 
 
 def probe(path: str | Path, limits: VideoLimits | None = None) -> VideoInfo:
@@ -153,14 +193,17 @@ def probe(path: str | Path, limits: VideoLimits | None = None) -> VideoInfo:
         raise VideoError(f"{path.name or path} is a folder, not a video file.")
     if not path.is_file():
         raise VideoError(f"Video file not found: {path.name}")
+    if path.stat().st_size == 0:
+        raise VideoError(f"{path.name} is empty (0 bytes).")
     try:
         if limits.max_pixels is not None:
             _check_size_undecoded(path, limits)
-        with av.open(str(path)) as container:
+        with _open_file(path) as container:
             if not container.streams.video:
                 raise VideoError(f"{path.name} has no video stream.")
             stream = container.streams.video[0]
-            width, height = stream.codec_context.width, stream.codec_context.height
+            context = _codec_context(path, stream)
+            width, height = context.width, context.height
             limits.check_size(path.name, width, height)
             rate = stream.average_rate or stream.guessed_rate or Fraction(25)
             fps = float(rate)
@@ -175,13 +218,21 @@ def probe(path: str | Path, limits: VideoLimits | None = None) -> VideoInfo:
                 frames = _count_packets(path, limits.max_frames + 1)
                 duration_s = frames / fps if fps > 0 else 0.0
             limits.check_length(duration_s, frames)
-            turns = _quarter_turns(_first_frame_rotation(container))
+            first = _first_frame(container)
+            if first is not None:
+                limits.check_size(path.name, first.width, first.height)
+            turns = _quarter_turns(first.rotation if first is not None else 0)
     except VideoError:
         raise
     except (av.FFmpegError, OSError, ValueError) as exc:
         raise VideoError(f"{path.name} is not a readable video ({_reason(exc)}).") from None
     if width <= 0 or height <= 0:
         raise VideoError(f"{path.name} has a video stream with no picture size.")
+    if min(width, height) < MIN_SIDE:
+        raise VideoError(
+            f"{path.name} is {width}x{height} pixels: too small to encode "
+            f"(under {MIN_SIDE}x{MIN_SIDE} pixels)."
+        )
     if turns % 2:
         width, height = height, width
     return VideoInfo(path, width, height, fps, int(frames), duration_s, rotation=90 * turns)
@@ -196,16 +247,16 @@ MOST_STREAMS = 16
 
 def _check_size_undecoded(path: Path, limits: VideoLimits) -> None:
     """Refuse frames over the pixel limit from the stream's header, decoding nothing."""
-    with av.open(str(path), stream_options=[UNDECODED] * MOST_STREAMS) as container:
+    with _open_file(path, stream_options=[UNDECODED] * MOST_STREAMS) as container:
         if container.streams.video:
-            context = container.streams.video[0].codec_context
+            context = _codec_context(path, container.streams.video[0])
             limits.check_size(path.name, context.width, context.height)
 
 
 def _count_packets(path: Path, most: int) -> int:
     """The video stream's packets (one per frame), demuxed without decoding, up to ``most``."""
     count = 0
-    with av.open(str(path)) as container:
+    with _open_file(path) as container:
         for packet in container.demux(container.streams.video[0]):
             if packet.size:  # the demuxer ends with an empty packet
                 count += 1
@@ -243,12 +294,13 @@ def iter_frames(
     """
     path = Path(path)
     try:
-        with av.open(str(path)) as container:
+        with _open_file(path) as container:
             stream = container.streams.video[0]
             stream.thread_type = "AUTO"
             rate = float(stream.average_rate or 25)
             frames = _decoded_from(container, stream, rate, start, start_time)
             turns: int | None = None
+            most_pixels = 0
             for count, (index, frame) in enumerate(frames):
                 if max_frames is not None and count >= max_frames:
                     return
@@ -256,6 +308,14 @@ def iter_frames(
                     # The first frame's rotation holds for the whole video, as
                     # in probe(): the encoder and trackers need one frame size.
                     turns = _quarter_turns(frame.rotation)
+                    most_pixels = frame.width * frame.height
+                elif frame.width * frame.height > most_pixels:
+                    # Only the header's size is checked against the limits: a stream
+                    # that grows its frames would cost memory and time past them.
+                    raise VideoError(
+                        f"{path.name}'s frames grow to {frame.width}x{frame.height} pixels at "
+                        f"frame {index}: a video is read at its first frame's size at most."
+                    )
                 timestamp = float(frame.time) if frame.time is not None else index / rate
                 yield Frame(index, timestamp, upright(frame.to_ndarray(format="bgr24"), turns))
     except (av.FFmpegError, OSError, IndexError) as exc:
@@ -566,8 +626,10 @@ class H264Writer(_BackgroundThread):
         self.live = live
         self._last_pts = -1
         self.width, self.height = _even(width), _even(height)
-        if self.width < 2 or self.height < 2:
-            raise VideoError("The video is too small to encode (under 2x2 pixels).")
+        if self.width < MIN_SIDE or self.height < MIN_SIDE:
+            raise VideoError(
+                f"The video is too small to encode (under {MIN_SIDE}x{MIN_SIDE} pixels)."
+            )
         self.rate = Fraction(fps).limit_denominator(1001) if fps > 0 else Fraction(25)
         self.crf, self.preset = crf, preset
         self.frames_written = 0
