@@ -173,3 +173,23 @@ def test_the_first_frame_of_any_kind(video: Path, tiny_depth_weights: Path) -> N
     for task, config in _configs(tiny_depth_weights).items():
         first = pipeline.first_frame(video, config)
         assert first.image.ndim == 3 and first.image.shape[0] == 240, task
+
+
+def test_progress_past_the_stated_frames_has_no_total() -> None:
+    """A header that understates the frames (timestamps all 0): never "frame 50 of 1"."""
+    import numpy as np
+
+    from pipeline.runtime.report import LatestValue, report_progress
+
+    latest: LatestValue = LatestValue()
+    image = np.zeros((4, 4, 3), np.uint8)
+    shown = []
+    for index in (0, 1, 5):
+        latest.publish((index, image))
+        events = report_progress(
+            latest, started=0.0, frames_done=lambda done=index + 1: done, total_frames=2,
+            preview_interval_s=0.0, preview_max_width=4,
+        )  # fmt: skip
+        shown.append(next(events))
+    assert [(p.frame_index, p.total_frames) for p in shown] == [(0, 2), (1, 2), (5, None)]
+    assert shown[-1].fraction is None

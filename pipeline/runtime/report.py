@@ -84,7 +84,7 @@ def report_progress(
         latest: Channel of ``(frame_index, BGR image)``; closed at the end of the run.
         started: ``time.perf_counter()`` at the start of the run.
         frames_done: Returns how many frames are fully processed.
-        total_frames: Frames expected, if known.
+        total_frames: Frames expected, if known (unknown once a frame past it comes).
         preview_interval_s: Least time between two previews.
         preview_max_width: Previews are downscaled to at most this width.
 
@@ -104,7 +104,10 @@ def report_progress(
         next_yield = now + preview_interval_s
         index, image = value
         elapsed = max(now - started, 1e-9)
-        yield Progress(index, total_frames or None, frames_done() / elapsed)
+        # A header can understate the frames (timestamps all 0, a second stream's
+        # count): past its total, the total is unknown, not "50 of 1".
+        total = total_frames if total_frames and index < total_frames else None
+        yield Progress(index, total, frames_done() / elapsed)
         yield Preview(index, downscale(image, preview_max_width))
 
 
