@@ -107,16 +107,34 @@ def mpegts(path: Path, frames: int = 10, size: tuple[int, int] = (64, 48)) -> Pa
     ],
 )  # fmt: skip
 def test_a_playlist_of_the_server_s_own_files_is_no_video(
-    tmp_path: Path, name: str, listing: str
+    tmp_path: Path, name: str, listing: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Were it read, an upload would have the server's own video (or any it can name) back.
     (tmp_path / "private").mkdir()
     secret = mpegts(tmp_path / "private" / "secret.ts")
     playlist = tmp_path / name
     playlist.write_text(listing.format(secret))
+    opened: list[str] = []
+    real_open = av.open
+    monkeypatch.setattr(
+        video_io.av, "open", lambda path, **kw: opened.append(path) or real_open(path, **kw)
+    )
     for read in (probe, video_io.read_first_frame, lambda path: list(video_io.iter_frames(path))):
         with pytest.raises(VideoError, match=f"^{name} is a playlist or a list of other files"):
             read(playlist)
+    # Refused from its first bytes: FFmpeg, which would open its first entry, never saw it.
+    assert not opened, opened
+
+
+def test_a_percent_in_a_file_name_is_no_pattern_for_the_files_beside_it(tmp_path: Path) -> None:
+    import cv2
+
+    named = tmp_path / "shot%03d.png"
+    cv2.imwrite(str(named), np.zeros((24, 32, 3), np.uint8))
+    for index in (1, 2, 3):  # what an image-sequence pattern would read instead
+        cv2.imwrite(str(tmp_path / f"shot{index:03d}.png"), np.full((48, 64, 3), 200, np.uint8))
+    frames = list(video_io.iter_frames(named))
+    assert [frame.image.shape[:2] for frame in frames] == [(24, 32)]
 
 
 def test_frames_that_grow_past_the_first_one_are_refused(tmp_path: Path) -> None:

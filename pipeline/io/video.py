@@ -101,6 +101,14 @@ DAMAGED = "its data is damaged or cut short"
 MIN_SIDE = 2
 
 
+#: How the text formats among :data:`REFERENCING_FORMATS` begin (after any blank space): such
+#: a file is refused before FFmpeg opens it, which would already open its first entry.
+LIST_STARTS = (b"#EXTM3U", b"ffconcat version", b"v=0", b"<?xml", b"<MPD")
+#: Demuxer options for every file: a ``%d`` in a name is a character, not a pattern for a
+#: sequence of image files beside it.
+FILE_OPTIONS = {"pattern_type": "none"}
+
+
 @contextlib.contextmanager
 def _open_file(path: Path, **options: object) -> Iterator[av.container.InputContainer]:
     """``av.open`` of a video file that is one: never a list of other files or addresses.
@@ -108,11 +116,16 @@ def _open_file(path: Path, **options: object) -> Iterator[av.container.InputCont
     Raises:
         VideoError: ``path`` is a playlist, a list of files or a session description.
     """
-    with av.open(str(path), **options) as container:  # type: ignore[call-overload]
+    listing = VideoError(f"{path.name} is a playlist or a list of other files, not a video file.")
+    with path.open("rb") as file:
+        start = file.read(256).lstrip(b"\xef\xbb\xbf \t\r\n")
+    if start.startswith(LIST_STARTS):
+        raise listing
+    opened = av.open(str(path), options=FILE_OPTIONS, **options)  # type: ignore[call-overload]
+    with opened as container:
+        # A list in a form its start does not show is still refused (its first entry read).
         if set(container.format.name.split(",")) & REFERENCING_FORMATS:
-            raise VideoError(
-                f"{path.name} is a playlist or a list of other files, not a video file."
-            )
+            raise listing
         yield container
 
 
