@@ -48,17 +48,25 @@ named endpoints are served from the same port; jobs and tab runs share the
 devices and one queue.
 """
 
-#: Each route's fields, explained where they are read (their docstrings): ``/docs`` shows them.
-FIELD_MEANINGS = {
-    "/detect": documented_attributes(RunForm),
-    "/detect/async": documented_attributes(RunForm),
-    "/benchmark": {
-        **documented_args(parse_plan),
-        "devices": documented_args(parse_plan)["device_sets"],
-        "format": "``json`` (default) or ``csv`` (the rows alone).",
-    },
-    "/benchmark/profile": documented_args(profile_config),
-}
+def field_meanings() -> dict[str, dict[str, str]]:
+    """Each route's fields, explained where they are read (their docstrings): ``/docs`` shows them.
+
+    Read when the schema is first asked for, not at start-up.
+    """
+    form = documented_attributes(RunForm)
+    plan = documented_args(parse_plan)
+    return {
+        "/detect": form,
+        "/detect/async": form,
+        "/benchmark": {
+            **plan,
+            "devices": plan["device_sets"],
+            "format": "``json`` (default) or ``csv`` (the rows alone).",
+        },
+        "/benchmark/profile": documented_args(profile_config),
+    }
+
+
 #: Fields that mean the same on every route.
 SHARED_MEANINGS = {
     "job_id": "The job's id, as the route that started it answered it.",
@@ -150,7 +158,7 @@ def build_rest_app(settings: Settings, jobs: JobStore | None = None) -> App:
             get_openapi(
                 title=app.title, version=VERSION, description=DESCRIPTION, routes=router.routes
             ),
-            FIELD_MEANINGS,
+            field_meanings(),
             SHARED_MEANINGS,
         )
     )

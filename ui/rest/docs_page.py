@@ -86,37 +86,33 @@ def add_meanings(
     for path, methods in schema.get("paths", {}).items():
         meanings = {**everywhere, **by_path.get(path, {})}
         for operation in methods.values():
-            for name, field in _named(operation, schema):
+            for name, _, _, field in _fields(schema, operation):
                 if not field.get("description") and name in meanings:
                     field["description"] = meanings[name]
     return schema
 
 
-def _named(operation: dict[str, Any], schema: dict[str, Any]) -> list[tuple[str, dict]]:
-    """An operation's parameters and form fields, by name (the schema's own dicts)."""
-    found = [(parameter["name"], parameter) for parameter in operation.get("parameters", [])]
-    for content in operation.get("requestBody", {}).get("content", {}).values():
-        body = _resolve(schema, content.get("schema", {}))
-        found.extend(body.get("properties", {}).items())
-    return found
-
-
-def _route(schema: dict[str, Any], path: str, method: str, operation: dict[str, Any]) -> str:
-    rows = [
-        (
-            parameter["name"],
-            parameter.get("in", ""),
-            parameter.get("required", False),
-            parameter.get("description", ""),
-        )
+def _fields(
+    schema: dict[str, Any], operation: dict[str, Any]
+) -> list[tuple[str, str, bool, dict[str, Any]]]:
+    """An operation's parameters and form fields: name, where, required, and its schema's dict."""
+    found = [
+        (parameter["name"], parameter.get("in", ""), parameter.get("required", False), parameter)
         for parameter in operation.get("parameters", [])
     ]
     for content in operation.get("requestBody", {}).get("content", {}).values():
         body = _resolve(schema, content.get("schema", {}))
         required = set(body.get("required", []))
         for name, field in body.get("properties", {}).items():
-            field = _resolve(schema, field)
-            rows.append((name, "form", name in required, field.get("description", "")))
+            found.append((name, "form", name in required, _resolve(schema, field)))
+    return found
+
+
+def _route(schema: dict[str, Any], path: str, method: str, operation: dict[str, Any]) -> str:
+    rows = [
+        (name, where, needed, field.get("description", ""))
+        for name, where, needed, field in _fields(schema, operation)
+    ]
     answers = ", ".join(
         f"{code} {answer.get('description', '')}"
         for code, answer in operation.get("responses", {}).items()
