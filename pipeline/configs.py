@@ -47,7 +47,13 @@ from pipeline.stages.counting import (
 from pipeline.stages.depth_display import COLORMAPS, VIEWS
 from pipeline.stages.privacy import PRIVACY_STYLES
 from pipeline.stages.slicing import MIN_SLICE_SIZE
-from pipeline.stages.speed import SpeedArea, as_points, as_size, check_area_points
+from pipeline.stages.speed import (
+    SpeedArea,
+    as_points,
+    as_size,
+    check_area_points,
+    check_area_size,
+)
 from pipeline.stages.stride import EVERY_FRAME, as_detect_every
 from pipeline.stages.tracker_params import as_tracker_params, checked_tracker_params
 from pipeline.stages.tracker_registry import DEFAULT_TRACKER, tracker_names
@@ -443,9 +449,9 @@ class DetectionConfig(PooledRunConfig):
             )
         if self.speed_area:
             check_area_points(self.speed_area)  # said first: a size would not mend them
-        if self.speed_area and self.speed_area_size is None:
-            raise ConfigError("The speed area needs its size in metres (W,L) to give km/h.")
-        self.speed_area_m  # noqa: B018 - builds the area, which checks its points
+            if self.speed_area_size is None:
+                raise ConfigError("The speed area needs its size in metres (W,L) to give km/h.")
+            check_area_size(*self.speed_area_size)
 
     def check_request(self) -> None:
         """A detector that finds what is described (Grounding DINO) is told what: queries.

@@ -65,12 +65,7 @@ class SpeedArea:
 
     def __post_init__(self) -> None:
         check_area_points(self.points)
-        for size in (self.width_m, self.length_m):
-            if not (isinstance(size, int | float) and 0 < size <= MAX_AREA_SIDE_M):
-                raise ConfigError(
-                    f"The speed area's sides must be positive metres, at most "
-                    f"{MAX_AREA_SIDE_M:g}, not {size}."
-                )
+        check_area_size(self.width_m, self.length_m)
 
     @property
     def transform(self) -> np.ndarray:
@@ -115,6 +110,20 @@ def check_area_points(points: Sequence[Point]) -> None:
             "The speed area's points must go around the rectangle in order "
             "(its edges cross as given)."
         )
+
+
+def check_area_size(width_m: float, length_m: float) -> None:
+    """A speed area's sides: positive metres, at most :data:`MAX_AREA_SIDE_M`.
+
+    Raises:
+        ConfigError: A side that is not.
+    """
+    for size in (width_m, length_m):
+        if not (isinstance(size, int | float) and 0 < size <= MAX_AREA_SIDE_M):
+            raise ConfigError(
+                f"The speed area's sides must be positive metres, at most "
+                f"{MAX_AREA_SIDE_M:g}, not {size}."
+            )
 
 
 def _cross(a: np.ndarray, b: np.ndarray) -> float:
