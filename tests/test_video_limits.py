@@ -169,7 +169,8 @@ def test_a_file_with_nothing_to_show_says_what_is_wrong(tmp_path: Path) -> None:
             image = np.zeros((1, 1, 3), np.uint8)
             container.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="bgr24")))
         container.mux(stream.encode())
-    with pytest.raises(VideoError, match=r"^dot.mp4 is 1x1 pixels: too small to encode"):
+    # A readable video under a limit (REST answers 422), not an unreadable one (415).
+    with pytest.raises(VideoOverLimit, match=r"^dot.mp4 is 1x1 pixels: too small to encode"):
         probe(dot)
     # An MP4 cut anywhere inside its index (a stream without a codec context, PyAV's
     # bare ValueError): one sentence in words, never a traceback or an exception's name.

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 import av
 import numpy as np
 
-from pipeline.errors import PipelineError, VideoError
+from pipeline.errors import PipelineError, VideoError, VideoOverLimit
 from pipeline.io.frames import Frame, upright
 from pipeline.io.video_limits import VideoLimits
 
@@ -198,7 +198,8 @@ def probe(path: str | Path, limits: VideoLimits | None = None) -> VideoInfo:
 
     Raises:
         VideoError: The file is missing, not a video, or has no video stream.
-        VideoOverLimit: Over one of ``limits`` (:class:`VideoTooLong` for its length).
+        VideoOverLimit: Over one of ``limits`` (:class:`VideoTooLong` for its length),
+            or under :data:`MIN_SIDE` pixels a side.
     """
     path = Path(path)
     limits = limits or VideoLimits()
@@ -242,7 +243,8 @@ def probe(path: str | Path, limits: VideoLimits | None = None) -> VideoInfo:
     if width <= 0 or height <= 0:
         raise VideoError(f"{path.name} has a video stream with no picture size.")
     if min(width, height) < MIN_SIDE:
-        raise VideoError(
+        # A limit, like too many pixels (422 over REST): the file itself is a readable video.
+        raise VideoOverLimit(
             f"{path.name} is {width}x{height} pixels: too small to encode "
             f"(under {MIN_SIDE}x{MIN_SIDE} pixels)."
         )
