@@ -52,23 +52,13 @@ def upload(clip: Path, tmp_path: Path) -> Path:
 
 
 def left_while(
-    server: str,
-    settings: Settings,
-    path: str,
-    states: tuple[JobStatus, ...],
-    *,
-    task: str | None = None,
-    **form: Any,
+    url: str, settings: Settings, states: tuple[JobStatus, ...], task: str | None, **form: Any
 ) -> Job:
-    """``POST path`` from a client that leaves once its new job is in one of ``states``.
+    """``POST url`` from a client that leaves once its new job is in one of ``states``.
 
-    Args:
-        server: The app's base URL (its server runs in this process).
-        settings: The app's settings, whose job store the server uses.
-        path: The route, e.g. ``/detect``.
-        states: The job's states at which the client leaves.
-        task: Only a new job of this task counts (a benchmark's, a profile's).
-        **form: The request's ``data`` and ``files``, as for ``httpx``.
+    ``settings`` are the app's, whose job store its server (in this process) uses;
+    only a new job of ``task`` counts when it is given (a benchmark's, a profile's);
+    ``form`` is the request's ``data`` and ``files``, as for ``httpx``.
 
     Returns:
         The job, as its client left it.
@@ -77,14 +67,13 @@ def left_while(
 
     jobs = job_store(settings)
     before = {job.id for job in jobs.all()}
-    request = httpx.Request("POST", f"{server.rstrip('/')}{path}", **form)
+    request = httpx.Request("POST", url, **form)
     body = request.read()
     head = (
-        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        f"POST {request.url.raw_path.decode()} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
         f"Content-Type: {request.headers['content-type']}\r\nContent-Length: {len(body)}\r\n\r\n"
     )
-    port = int(server.rstrip("/").rsplit(":", 1)[1])
-    with socket.create_connection(("127.0.0.1", port)) as connection:
+    with socket.create_connection(("127.0.0.1", request.url.port)) as connection:
         connection.sendall(head.encode() + body)
         deadline = time.monotonic() + 60
         while not (

@@ -13,6 +13,7 @@ import threading
 import time
 from pathlib import Path
 from types import SimpleNamespace
+from urllib.parse import urljoin
 
 import gradio as gr
 import httpx
@@ -366,7 +367,7 @@ def test_the_tab_starts_from_the_app_s_default_detector(
     try:
         handlers = tab.BenchmarkHandlers(Settings(output_dir=tmp_path), store)
         with gr.Blocks() as demo, gr.Tabs():
-            tab.build_benchmark_tab(handlers=handlers)
+            tab.build_benchmark_tab(handlers)
     finally:
         store.close()
     by_id = {block.elem_id: block for block in demo.blocks.values() if block.elem_id}
@@ -537,7 +538,7 @@ def test_a_rest_benchmark_whose_client_disconnects_is_cancelled(
     server: str, settings: Settings
 ) -> None:
     running = (JobStatus.RUNNING,)
-    job = left_while(server, settings, "/benchmark", running, task="benchmark", data=LONG_GRID)
+    job = left_while(urljoin(server, "/benchmark"), settings, running, "benchmark", data=LONG_GRID)
     # Gone: the grid stops within about a frame, keeping nothing.
     assert job.wait_until(lambda j: j.status.finished, timeout=120)
     assert job.status is JobStatus.STOPPED, (job.status, job.error)
@@ -550,8 +551,8 @@ def test_a_rest_profile_whose_client_leaves_while_queued_never_runs(
     run = start_job(http, shared_assets / "video" / "car_detection.mp4")
     # It waits behind the run; its client leaves then.
     queued = (JobStatus.QUEUED,)
-    form = {"detector": "yolox_nano"}
-    profile = left_while(server, settings, "/benchmark/profile", queued, task="profile", data=form)
+    url, form = urljoin(server, "/benchmark/profile"), {"detector": "yolox_nano"}
+    profile = left_while(url, settings, queued, "profile", data=form)
     # Gone while it waited: out of the queue, never run, its folder removed.
     assert profile.wait_until(lambda j: j.status.finished, timeout=60)
     http.post(run["urls"]["stop"])

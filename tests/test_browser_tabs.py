@@ -61,8 +61,8 @@ def app_url(
             config_overrides={"detector": "test_shapes", "max_objects": 3, "window": 8},
         )
         with gr.Blocks(delete_cache=settings.delete_cache) as demo, gr.Tabs():
-            build_depth_tab(handlers=DepthHandlers(settings))
-            build_segmentation_tab(handlers=segmentation)
+            build_depth_tab(DepthHandlers(settings))
+            build_segmentation_tab(segmentation)
         try:
             with served(demo) as url:
                 yield url

@@ -19,7 +19,7 @@ from synthetic import COLORS_BGR, DEFAULT_SHAPES, make_video
 
 import models
 from pipeline import SegmentationConfig, start
-from pipeline.cli.segment import main as segment_main
+from pipeline.cli.main import main as cli_main
 from pipeline.errors import ConfigError, PipelineError
 from pipeline.io.rle import decode
 from pipeline.io.video import iter_frames
@@ -198,8 +198,9 @@ def test_the_cli_follows_clicks_with_the_tiny_sam2(
         "frame": 1,
         "objects": [{"points": [[*centre("blue", 1), 1], [5, 5, 0]]}, {"box": [10, 20, 60, 70]}],
     }
-    status = segment_main(
+    status = cli_main(
         [
+            "segment",
             str(video),
             "--segmenter",
             "YSAM2-S",

@@ -330,7 +330,7 @@ def depth_app(tiny_depth_weights: Path, tmp_path_factory: pytest.TempPathFactory
     import gradio as gr
 
     from ui.settings import Settings
-    from ui.tabs.depth import build_depth_tab
+    from ui.tabs.depth import DepthHandlers, build_depth_tab
 
     saved = {k: os.environ.get(k) for k in ("DEPTH_ANYTHING_WEIGHTS",)}
     os.environ["DEPTH_ANYTHING_WEIGHTS"] = str(tiny_depth_weights)
@@ -338,7 +338,7 @@ def depth_app(tiny_depth_weights: Path, tmp_path_factory: pytest.TempPathFactory
     models.clear_cache()
     settings = Settings(output_dir=tmp_path_factory.mktemp("depth-runs"), preview_interval_s=0.05)
     with gr.Blocks(delete_cache=settings.delete_cache) as demo, gr.Tabs():
-        build_depth_tab(settings)
+        build_depth_tab(DepthHandlers(settings))
     demo.queue()
     _, url, _ = demo.launch(server_name="127.0.0.1", prevent_thread_lock=True, quiet=True)
     try:
@@ -388,14 +388,15 @@ def test_api_reports_user_errors(depth_app, video):
 
 
 def test_cli_depth(tiny_depth_weights, video, tmp_path, capsys):
-    from pipeline.cli.depth import main
+    from pipeline.cli.main import main
 
     out = tmp_path / "cli" / "depth.mp4"
-    args = [str(video), "--weights", str(tiny_depth_weights), "--view", "blend"]
+    args = ["depth", str(video), "--weights", str(tiny_depth_weights), "--view", "blend"]
     assert main([*args, "--colormap", "magma", "--out", str(out), "--no-progress"]) == 0
     assert _decoded_frames(out)[0] == FRAMES
     assert '"frames": 12' in capsys.readouterr().out
-    missing = [str(video), "--weights", str(tmp_path / "none"), "--out", str(tmp_path / "x.mp4")]
+    missing = ["depth", str(video), "--weights", str(tmp_path / "none")]
+    missing += ["--out", str(tmp_path / "x.mp4")]
     assert main(missing) == 2
     assert "DEPTH_ANYTHING_V2_SMALL_WEIGHTS" in capsys.readouterr().err
 

@@ -13,7 +13,7 @@ import synthetic
 from job_helpers import settings_store, upload
 
 from pipeline import DetectionConfig
-from pipeline.jobs import JobStatus, JobStore, QueueFull
+from pipeline.jobs import JobStatus, JobStore, QueueFull, Requester
 from ui.clients import client_key, forwarded_address
 from ui.settings import Settings
 from ui.streaming import QUEUE_FULL_WAIT
@@ -162,7 +162,7 @@ def test_a_benchmark_counts_against_its_client_s_share(
     running = store.submit(upload(clip, tmp_path), SLOW, client="address:x")
     waiting = store.submit(upload(clip, tmp_path), SLOW, client="address:x")
     with pytest.raises(QueueFull) as refused, store.exclusive(
-        "benchmark", source="api", client="address:x"
+        "benchmark", Requester("api", "address:x")
     ):
         pass
     assert refused.value.client_over_share

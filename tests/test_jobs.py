@@ -14,7 +14,7 @@ import synthetic
 from job_helpers import upload
 
 from pipeline import DetectionConfig, PipelineError, RunStopped
-from pipeline.jobs import JobStatus, JobStore, QueueFull, UnknownJob
+from pipeline.jobs import JobStatus, JobStore, QueueFull, Requester, UnknownJob
 from pipeline.jobs.folders import folder_bytes
 
 FRAMES = 12
@@ -104,12 +104,12 @@ def test_an_exclusive_job_whose_caller_left_leaves_the_queue(
     """A benchmark waiting behind a run, whose client disconnects, gives its place up."""
     running = store.submit(upload(clip, tmp_path), SLOW)
     assert running.wait_until(lambda j: j.status is JobStatus.RUNNING, timeout=10)
-    cancel = threading.Event()
+    requester = Requester("api")
     raised: list[BaseException] = []
 
     def benchmark() -> None:
         try:
-            with store.exclusive("benchmark", source="api", cancel=cancel):
+            with store.exclusive("benchmark", requester):
                 raise AssertionError("it ran although its caller had left")
         except BaseException as exc:  # noqa: BLE001 - checked below
             raised.append(exc)
@@ -123,7 +123,7 @@ def test_an_exclusive_job_whose_caller_left_leaves_the_queue(
             break
         time.sleep(0.05)
     assert waiting is not None and waiting.status is JobStatus.QUEUED
-    cancel.set()
+    requester.cancel.set()
     thread.join(timeout=10)
     assert len(raised) == 1 and isinstance(raised[0], PipelineError), raised
     assert "cancelled while it waited" in str(raised[0])
@@ -134,7 +134,7 @@ def test_an_exclusive_job_whose_caller_left_leaves_the_queue(
 
 
 def test_an_exclusive_job_stopped_while_it_runs_ends_stopped_and_keeps_nothing(store: JobStore):
-    with pytest.raises(RunStopped), store.exclusive("benchmark", source="api") as job:
+    with pytest.raises(RunStopped), store.exclusive("benchmark", Requester("api")) as job:
         (job.folder / "rows.json").write_text("[]")
         raise RunStopped("The benchmark was stopped after 1 of 3 configurations.")
     assert job.status is JobStatus.STOPPED and not job.folder.exists()

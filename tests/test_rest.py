@@ -13,6 +13,7 @@ import json
 import threading
 import time
 from pathlib import Path
+from urllib.parse import urljoin
 
 import av
 import httpx
@@ -195,7 +196,7 @@ def disconnected_detect(server: str, settings: Settings, video: Path, *states: s
 
     form = {"data": {"detector": "yolox_nano"},
             "files": {"video": (video.name, video.read_bytes(), "video/mp4")}}  # fmt: skip
-    job = left_while(server, settings, "/detect", states, **form)
+    job = left_while(urljoin(server, "/detect"), settings, states, None, **form)
     return job_store(settings), job
 
 

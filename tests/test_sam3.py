@@ -37,7 +37,7 @@ from models.segmenters.base import TextSegmenter, TextSession
 from models.segmenters.sam3_architecture import architecture, random_architecture
 from models.segmenters.sam3_video import HUB_ID, Sam3Segmenter, Sam3Session
 from pipeline import SegmentationConfig, start
-from pipeline.cli.segment import main as segment_main
+from pipeline.cli.main import main as cli_main
 from pipeline.configs import ConfigError
 from pipeline.io.rle import decode, rle_area
 from pipeline.io.video import iter_frames
@@ -292,9 +292,9 @@ def test_tiny_sam3_segments_from_text_on_the_cli(
     tiny_sam3: Path, video: Path, tmp_path: Path, capsys
 ) -> None:
     out, masks = tmp_path / "cli" / "s.mp4", tmp_path / "cli" / "s.json"
-    args = ["--segmenter", "SAM3", "--step", "4", "--window", "4", "--max-frames", "6"]
+    args = ["segment", "--segmenter", "SAM3", "--step", "4", "--window", "4", "--max-frames", "6"]
     files = ["--out", str(out), "--json", str(masks), "--no-progress"]
-    status = segment_main([str(video), *args, "--queries", "red square, blue square", *files])
+    status = cli_main([*args, str(video), "--queries", "red square, blue square", *files])
     assert status == 0, capsys.readouterr().err
     data = check_masks_json(masks, 6)
     model = data["model"]
@@ -312,10 +312,10 @@ def test_tiny_sam3_segments_from_text_on_the_cli(
     }
     assert "SAM License" in capsys.readouterr().out  # the summary's licences
 
-    status = segment_main([str(video), *args, *files])
+    status = cli_main([*args, str(video), *files])
     assert status == 2 and "enter text queries" in capsys.readouterr().err
-    status = segment_main(
-        [str(video), *args, "--queries", "cat", "--detector", "yolox_nano", *files]
+    status = cli_main(
+        [*args, str(video), "--queries", "cat", "--detector", "yolox_nano", *files]
     )
     assert status == 2 and "takes no detector" in capsys.readouterr().err
 
@@ -359,7 +359,7 @@ def client(tiny_sam3: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         settings, segmenters=["GSAM2-S", "SAM3"], config_overrides={"window": 4}
     )
     with gr.Blocks() as demo, gr.Tabs():
-        build_segmentation_tab(handlers=handlers)
+        build_segmentation_tab(handlers)
     with served(demo) as url:
         yield Client(url, verbose=False, download_files=str(tmp_path_factory.mktemp("client")))
 

@@ -34,7 +34,7 @@ from models.detectors.base import CLASS_NAME
 from models.segmenters.base import Segmenter, SegmenterSession
 from models.segmenters.sam2_video import Sam2Session, Sam2VideoSegmenter
 from pipeline import SegmentationConfig, start
-from pipeline.cli.segment import main as segment_main
+from pipeline.cli.main import main as cli_main
 from pipeline.errors import PipelineError
 from pipeline.io.frame_store import (
     MAX_DEFAULT_BUDGET,
@@ -511,8 +511,9 @@ def test_sam2_and_the_oracle_follow_the_segmenter_interface(tiny_env: Path) -> N
 
 def test_cli_segments_a_video(tiny_env: Path, video: Path, tmp_path: Path, capsys) -> None:
     out, masks = tmp_path / "cli" / "c.mp4", tmp_path / "cli" / "c.json"
-    status = segment_main(
+    status = cli_main(
         [
+            "segment",
             str(video),
             "--segmenter",
             "YSAM2-S",
@@ -533,8 +534,9 @@ def test_cli_segments_a_video(tiny_env: Path, video: Path, tmp_path: Path, capsy
     check_masks_json(masks, 5)
     assert read_video(out)[2] == 5
     assert "json:" in capsys.readouterr().out
-    status = segment_main(
+    status = cli_main(
         [
+            "segment",
             str(video),
             "--segmenter",
             "YSAM2-S",
@@ -578,7 +580,7 @@ def client(tiny_env: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         config_overrides={"detector": "test_shapes", "max_objects": 3, "window": 8},
     )
     with gr.Blocks() as demo, gr.Tabs():
-        build_segmentation_tab(handlers=handlers)
+        build_segmentation_tab(handlers)
     with served(demo) as url:
         yield Client(
             url,

@@ -13,11 +13,11 @@ import gradio as gr
 
 from ui.components import client_values_said_clearly
 from ui.settings import Settings
-from ui.tabs.benchmark import build_benchmark_tab
-from ui.tabs.depth import build_depth_tab
-from ui.tabs.detection import build_detection_tab
-from ui.tabs.live import CAMERA_CSS, build_live_tab
-from ui.tabs.segmentation import build_segmentation_tab
+from ui.tabs.benchmark import BenchmarkHandlers, build_benchmark_tab
+from ui.tabs.depth import DepthHandlers, build_depth_tab
+from ui.tabs.detection import DetectionHandlers, build_detection_tab
+from ui.tabs.live import CAMERA_CSS, LiveHandlers, build_live_tab
+from ui.tabs.segmentation import SegmentationHandlers, build_segmentation_tab
 
 TITLE = "Video detection and tracking"
 ASSETS_DIR = Path(__file__).resolve().parents[1] / "assets"
@@ -79,10 +79,10 @@ def build_demo(settings: Settings | None = None) -> gr.Blocks:
     with gr.Blocks(title=TITLE, delete_cache=settings.delete_cache) as demo:
         gr.Markdown(INTRO)
         with gr.Tabs():
-            build_detection_tab(settings, examples=examples)
-            build_depth_tab(settings, examples=examples)
-            build_segmentation_tab(settings, examples=examples)
-            build_live_tab(settings)
-            build_benchmark_tab(settings, examples=examples)
+            build_detection_tab(DetectionHandlers(settings), examples)
+            build_depth_tab(DepthHandlers(settings), examples)
+            build_segmentation_tab(SegmentationHandlers(settings), examples)
+            build_live_tab(LiveHandlers(settings))
+            build_benchmark_tab(BenchmarkHandlers(settings), examples)
     client_values_said_clearly(demo)
     return demo

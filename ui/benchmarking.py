@@ -16,14 +16,13 @@ from __future__ import annotations
 import json
 import math
 import tempfile
-import threading
 from pathlib import Path
 from typing import Any
 
 from pipeline.configs import ConfigError, DetectionConfig
 from pipeline.evaluation import analysis, benchmark_grid, profiling, runtime_comparison
 from pipeline.evaluation.benchmark_grid import BenchmarkPlan
-from pipeline.jobs import JobStore
+from pipeline.jobs import JobStore, Requester
 from pipeline.request import config_from_fields, number
 from pipeline.runtime.template import check_video
 
@@ -212,22 +211,14 @@ def measured_clip(video: str | Path | None) -> Path:
 
 
 def run_benchmark(
-    jobs: JobStore,
-    video: str | Path | None,
-    plan: BenchmarkPlan,
-    *,
-    source: str,
-    cancel: threading.Event | None = None,
-    client: str | None = None,
+    jobs: JobStore, video: str | Path | None, plan: BenchmarkPlan, requester: Requester
 ) -> dict[str, Any]:
     """Measure ``plan`` on ``video`` (the example clip when None), holding every device.
 
-    ``client`` (who asks) counts it against that client's share of the queue.
-
-    It ends early, keeping nothing, when its job is stopped (``POST
-    /detect/stop/{job_id}``) or ``cancel`` is set (its client went away): out
-    of the queue if it still waits, else within about a frame of the
-    configuration it measures.
+    It counts against ``requester``'s share of the queue. It ends early, keeping
+    nothing, when its job is stopped (``POST /detect/stop/{job_id}``) or
+    ``requester.cancel`` is set (its client went away): out of the queue if it
+    still waits, else within about a frame of the configuration it measures.
 
     Returns:
         ``job_id``, ``video``, ``rows`` (one per configuration), ``scaling``
@@ -241,10 +232,10 @@ def run_benchmark(
         PipelineError: Cancelled while it waited.
     """
     path = measured_clip(video)
-    with jobs.exclusive("benchmark", source=source, cancel=cancel, client=client) as job:
+    with jobs.exclusive("benchmark", requester) as job:
 
         def stopped() -> bool:
-            return job.stop_event.is_set() or (cancel is not None and cancel.is_set())
+            return job.stop_event.is_set() or requester.cancel.is_set()
 
         # The measured runs' outputs are thrown away; the results stay.
         with tempfile.TemporaryDirectory(dir=job.folder) as work:
@@ -292,13 +283,7 @@ def comparison_config(
 
 
 def run_runtime_comparison(
-    jobs: JobStore,
-    video: str | Path | None,
-    config: DetectionConfig,
-    *,
-    source: str,
-    cancel: threading.Event | None = None,
-    client: str | None = None,
+    jobs: JobStore, video: str | Path | None, config: DetectionConfig, requester: Requester
 ) -> dict[str, Any]:
     """Every runtime and precision of ``config``'s detector on ``video``, holding every device.
 
@@ -316,7 +301,7 @@ def run_runtime_comparison(
         PipelineError: Cancelled while it waited.
     """
     path = measured_clip(video)
-    with jobs.exclusive("runtimes", source=source, cancel=cancel, client=client) as job:
+    with jobs.exclusive("runtimes", requester) as job:
         results = runtime_comparison.compare_runtimes(config, path)
         results["video"] = path.name
         file = job.folder / "runtimes.json"
@@ -326,18 +311,12 @@ def run_runtime_comparison(
 
 
 def run_profile(
-    jobs: JobStore,
-    video: str | Path | None,
-    config: DetectionConfig,
-    *,
-    source: str,
-    cancel: threading.Event | None = None,
-    client: str | None = None,
+    jobs: JobStore, video: str | Path | None, config: DetectionConfig, requester: Requester
 ) -> dict[str, Any]:
     """Profile ``config``'s detector on a few batches of ``video``, holding every device.
 
-    ``client`` (who asks) counts it against that client's share of the queue; ``cancel``
-    (its client went away) takes it out of the queue. Once started it is a few batches.
+    It counts against ``requester``'s share of the queue; ``requester.cancel`` (its
+    client went away) takes it out of the queue. Once started it is a few batches.
 
     Returns:
         :func:`pipeline.evaluation.profiling.profile`'s result, with ``job_id``.
@@ -346,7 +325,7 @@ def run_profile(
         PipelineError: Cancelled while it waited.
     """
     path = measured_clip(video)
-    with jobs.exclusive("profile", source=source, cancel=cancel, client=client) as job:
+    with jobs.exclusive("profile", requester) as job:
         result = profiling.profile(config, path, job.folder)
         job.outputs["trace"] = Path(result["trace"])
     return {**result, "job_id": job.id}

@@ -1,16 +1,17 @@
 """The components and event wiring every tab shares: upload, buttons, outputs, Run and Stop.
 
-Each tab lays out its own settings between these pieces; element ids take the
-tab's prefix (``""`` for Detection, ``"depth-"``, ``"seg-"``), which the
-browser tests rely on.
+Each tab lays out its own settings between these pieces, in :func:`tab_page`;
+element ids take the tab's prefix (``""`` for Detection, ``"depth-"``,
+``"seg-"``), which the browser tests rely on.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import gradio as gr
 import pandas as pd
@@ -26,6 +27,28 @@ GPU_CONCURRENCY_ID = "gpu"
 
 #: Empties a preview and a status line, in the page (an event's ``js`` with no server call).
 CLEAR_JS = "() => [null, '']"
+
+
+@contextlib.contextmanager
+def tab_page(title: str, tab_id: str, intro: str) -> Iterator[gr.Row]:
+    """Lay out a tab: ``intro``, then a row for its columns (settings, then outputs).
+
+    Each column keeps its own height: stretched to the taller one, a short
+    column would fill with blank space. On a narrow screen (a phone) Gradio
+    puts the columns one above the other.
+
+    Args:
+        title: The tab's title.
+        tab_id: Its id (``gr.Tabs(selected=...)`` and the page's tests use it).
+        intro: The Markdown above its columns.
+
+    Yields:
+        The row; the block adds its ``gr.Column`` s to it.
+    """
+    with gr.Tab(title, id=tab_id):
+        gr.Markdown(intro)
+        with gr.Row(equal_height=False) as row:
+            yield row
 
 
 def scroll_to_js(elem_id: str) -> str:
@@ -88,7 +111,7 @@ def video_input(
     return video
 
 
-def run_buttons(prefix: str) -> RunButtons:
+def _run_buttons(prefix: str) -> RunButtons:
     """The First frame, Run and Stop buttons, in one row."""
     with gr.Row():
         return RunButtons(
@@ -98,20 +121,48 @@ def run_buttons(prefix: str) -> RunButtons:
         )
 
 
-def preview_image(prefix: str, label: str = "Preview") -> gr.Image:
-    """The image the first frame and the live frames are shown in."""
-    return gr.Image(
-        label=label,
-        type="numpy",
-        format="jpeg",  # Streamed frames: JPEG encodes faster and smaller than WebP.
-        interactive=False,
-        elem_id=f"{prefix}preview",
+def video_with_run_buttons(
+    prefix: str, examples: Sequence[Path] = (), counting: gr.Textbox | None = None
+) -> tuple[gr.Video, RunButtons]:
+    """A run tab's upload box (:func:`video_input`), its buttons right under it.
+
+    Right under it: once a video is chosen, Run is in the first screen, on a phone too.
+    """
+    return video_input(prefix, examples, counting), _run_buttons(prefix)
+
+
+class RunOutputs(NamedTuple):
+    """The top of a run tab's outputs column."""
+
+    preview: gr.Image
+    status: gr.Markdown
+    result: gr.Video
+
+
+def run_outputs(
+    prefix: str,
+    *,
+    preview_label: str = "Preview",
+    result_label: str = "Result (H.264)",
+    status: str = "",
+) -> RunOutputs:
+    """The preview (first frame, then the frames as they are made), the status line, the video.
+
+    The video plays as soon as it arrives.
+    """
+    return RunOutputs(
+        gr.Image(
+            label=preview_label,
+            type="numpy",
+            format="jpeg",  # Streamed frames: JPEG encodes faster and smaller than WebP.
+            interactive=False,
+            elem_id=f"{prefix}preview",
+        ),
+        gr.Markdown(status, label="Status", elem_id=f"{prefix}status"),
+        gr.Video(
+            label=result_label, interactive=False, autoplay=True, elem_id=f"{prefix}result-video"
+        ),
     )
-
-
-def result_video(prefix: str, label: str = "Result (H.264)") -> gr.Video:
-    """The finished run's video, playing as soon as it arrives."""
-    return gr.Video(label=label, interactive=False, autoplay=True, elem_id=f"{prefix}result-video")
 
 
 def tracker_dropdown(prefix: str) -> gr.Dropdown:

@@ -9,10 +9,11 @@
 
 from pipeline.jobs.execution import Executor, Waiting, run_in_process
 from pipeline.jobs.fair_queue import QueueFull
-from pipeline.jobs.job import Job, JobStatus
+from pipeline.jobs.job import Job, JobStatus, Requester
 from pipeline.jobs.store import JobStore, UnknownJob
 
 __all__ = [
-    "Executor", "Job", "JobStatus", "JobStore", "QueueFull", "UnknownJob", "Waiting",
+    "Executor", "Job", "JobStatus", "JobStore", "QueueFull", "Requester", "UnknownJob",
+    "Waiting",
     "run_in_process",
 ]  # fmt: skip

@@ -36,6 +36,23 @@ STREAM_MAX_WIDTH = 640
 STOP_FILE = "STOP"
 
 
+@dataclass(frozen=True)
+class Requester:
+    """Who asks for a job that holds the devices itself (a benchmark): its path and its share.
+
+    Attributes:
+        source: The path it came by: ``"api"`` or ``"app"``.
+        client: Who asks, for its share of the queue (None: no share applies).
+        cancel: Set when whoever asked is gone (a client that disconnected): the
+            job leaves the queue if it still waits; once it runs, its block
+            checks ``cancel`` itself.
+    """
+
+    source: str
+    client: str | None = None
+    cancel: threading.Event = field(default_factory=threading.Event)
+
+
 class JobStatus(str, enum.Enum):
     """Where a job is: waiting, running, or how it ended.
 

@@ -48,7 +48,7 @@ from pipeline.jobs import folders
 from pipeline.jobs.execution import Executor, Waiting, drain, follow, run_in_process
 from pipeline.jobs.fair_queue import FairQueue
 from pipeline.jobs.folders import JobFolders
-from pipeline.jobs.job import Job
+from pipeline.jobs.job import Job, Requester
 from pipeline.runs import output_paths, task_of
 from pipeline.runtime.events import Event
 
@@ -159,14 +159,7 @@ class JobStore:
         return job
 
     @contextlib.contextmanager
-    def exclusive(
-        self,
-        what: str,
-        *,
-        source: str,
-        cancel: threading.Event | None = None,
-        client: str | None = None,
-    ) -> Iterator[Job]:
+    def exclusive(self, what: str, requester: Requester) -> Iterator[Job]:
         """Hold every device for the block, after the jobs already waiting (a benchmark).
 
         The block's job is a job like the others (its status is served over
@@ -175,11 +168,9 @@ class JobStore:
 
         Args:
             what: What it is, e.g. ``"benchmark"`` (its ``task``: no config says it).
-            source: ``"api"`` or ``"app"``.
-            cancel: Set when whoever asked is gone (a client that disconnected):
-                the job leaves the queue if it still waits. Once it runs, the
-                block checks ``cancel`` and ``job.stop_event`` itself.
-            client: Who asks, for its share of the queue (None: no share applies).
+            requester: Who asks: its source, its share of the queue, and the event
+                set when it is gone. Once the block runs, it checks
+                ``requester.cancel`` and ``job.stop_event`` itself.
 
         Yields:
             The job, running.
@@ -193,14 +184,14 @@ class JobStore:
         def make() -> Job:
             job_id, folder = self.folders.new()
             return Job(
-                id=job_id, task=what, config=None, source=source, folder=folder,
-                video=folder, outputs={}, weight=self.queue.devices, client=client,
+                id=job_id, task=what, config=None, source=requester.source, folder=folder,
+                video=folder, outputs={}, weight=self.queue.devices, client=requester.client,
             )  # fmt: skip
 
-        job = self._add(self.queue.admit(client, make))
+        job = self._add(self.queue.admit(requester.client, make))
         try:
             while (started := self.acquire(job, timeout=CANCEL_POLL_S)) is None:
-                if cancel is not None and cancel.is_set():
+                if requester.cancel.is_set():
                     self.stop(job.id)  # out of the queue: the next acquire says so
             if not started:
                 raise PipelineError(f"The {what} was cancelled while it waited for the devices.")

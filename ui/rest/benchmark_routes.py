@@ -15,7 +15,6 @@ A benchmark or a profile waits in the app's queue for every device.
 from __future__ import annotations
 
 import contextlib
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
@@ -26,7 +25,7 @@ from starlette.datastructures import UploadFile as StarletteUploadFile
 
 from pipeline.evaluation import analysis, benchmark_grid
 from pipeline.evaluation.hardware import hardware_report
-from pipeline.jobs import JobStore
+from pipeline.jobs import JobStore, Requester
 from pipeline.request import number
 from ui.benchmarking import MAX_NAME_CHARS, parse_plan, profile_config, run_benchmark, run_profile
 from ui.monitoring import app_monitor
@@ -133,8 +132,7 @@ def build_benchmark_router(jobs: JobStore, settings: Settings) -> APIRouter:
         it: out of the queue, or within about a frame of the configuration it
         measures.
         """
-        cancel = threading.Event()
-        client = client_of(request, settings)
+        requester = Requester("api", client_of(request, settings))
 
         def measure() -> dict[str, Any]:
             frames = number("max_frames", max_frames, int)
@@ -143,11 +141,11 @@ def build_benchmark_router(jobs: JobStore, settings: Settings) -> APIRouter:
                 max_rows=settings.max_benchmark_rows,
             )  # fmt: skip
             with clip(video) as path:
-                return run_benchmark(jobs, path, plan, source="api", cancel=cancel, client=client)
+                return run_benchmark(jobs, path, plan, requester)
 
         with api_errors():
             # Every step in a worker thread (the upload's check too): none in the event loop.
-            results = await unless_disconnected(request, measure, cancel)
+            results = await unless_disconnected(request, measure, requester.cancel)
             if format == "csv":
                 return Response(benchmark_grid.to_csv(results["rows"]), media_type="text/csv")
             return JSONResponse({k: v for k, v in results.items() if k not in ("json", "csv")})
@@ -168,16 +166,15 @@ def build_benchmark_router(jobs: JobStore, settings: Settings) -> APIRouter:
 
         A client that disconnects while it waits for the devices takes it out of the queue.
         """
-        cancel = threading.Event()
-        client = client_of(request, settings)
+        requester = Requester("api", client_of(request, settings))
 
         def measure() -> dict[str, Any]:
             config = profile_config(detector, size, runtime, batch_size, device)
             with clip(video) as path:
-                return run_profile(jobs, path, config, source="api", cancel=cancel, client=client)
+                return run_profile(jobs, path, config, requester)
 
         with api_errors():
-            result = await unless_disconnected(request, measure, cancel)
+            result = await unless_disconnected(request, measure, requester.cancel)
             trace_url = f"/benchmark/trace/{result['job_id']}"
             return JSONResponse(
                 {**{k: v for k, v in result.items() if k != "trace"}, "trace_url": trace_url}

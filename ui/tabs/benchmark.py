@@ -6,13 +6,12 @@ waits in the app's queue and holds every device while it measures.
 
 Example:
     with gr.Blocks() as demo, gr.Tabs():
-        build_benchmark_tab()
+        build_benchmark_tab(BenchmarkHandlers())
 """
 
 from __future__ import annotations
 
 import datetime
-import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,7 @@ from models.runtimes import AUTO, MEASURE_ENV_VAR, known_runtimes, measuring, ru
 from pipeline.evaluation import analysis
 from pipeline.evaluation.benchmark_grid import iter_stage_bars, label
 from pipeline.evaluation.hardware import hardware_report
-from pipeline.jobs import JobStore
+from pipeline.jobs import JobStore, Requester
 from pipeline.request import number
 from ui.background import while_connected
 from ui.benchmarking import (
@@ -293,15 +292,12 @@ class BenchmarkHandlers:
                 max_frames=number("max_frames", max_frames, int),
                 max_rows=self.settings.max_benchmark_rows,
             )
-            client = self._client(request)
+            requester = Requester("app", self._client(request))
             total = len(plan.configs())
             progress(0, desc=f"Waiting for the devices ({total} configurations)...")
-            cancel = threading.Event()
             results = yield from while_connected(
-                lambda: run_benchmark(
-                    self.jobs, video, plan, source="app", cancel=cancel, client=client
-                ),
-                cancel,
+                lambda: run_benchmark(self.jobs, video, plan, requester),
+                requester.cancel,
                 beat=(gr.skip(),) * BENCHMARK_OUTPUTS,
             )
         stages, batches, device_counts = result_frames(results["rows"])
@@ -338,9 +334,7 @@ class BenchmarkHandlers:
         """
         with as_gr_errors():
             config = profile_config(detector, size, runtime, batch_size, device)
-            result = run_profile(
-                self.jobs, video, config, source="app", client=self._client(request)
-            )
+            result = run_profile(self.jobs, video, config, Requester("app", self._client(request)))
         top = pd.DataFrame(result["top_ops"], columns=["operator", "self_ms", "calls", "share"])
         return top.round(4), result["trace"]
 
@@ -378,13 +372,10 @@ class BenchmarkHandlers:
         """
         with as_gr_errors():
             config = comparison_config(detector, size, max_frames)
-            client = self._client(request)
-            cancel = threading.Event()
+            requester = Requester("app", self._client(request))
             results = yield from while_connected(
-                lambda: run_runtime_comparison(
-                    self.jobs, video, config, source="app", cancel=cancel, client=client
-                ),
-                cancel,
+                lambda: run_runtime_comparison(self.jobs, video, config, requester),
+                requester.cancel,
                 beat=(gr.skip(),) * 3,
             )
         text = (
@@ -446,17 +437,11 @@ def _monitor_plot(title: str, elem_id: str, **extra: Any) -> gr.LinePlot:
     )  # fmt: skip
 
 
-def build_benchmark_tab(
-    settings: Settings | None = None,
-    *,
-    handlers: BenchmarkHandlers | None = None,
-    examples: Sequence[Path] = (),
-) -> BenchmarkHandlers:
+def build_benchmark_tab(handlers: BenchmarkHandlers, examples: Sequence[Path] = ()) -> None:
     """Add the Benchmark tab to the current ``gr.Tabs`` and wire its events and endpoints.
 
-    Its arguments and what it returns are every tab builder's (:mod:`ui.tabs`).
+    Its arguments are every tab builder's (:mod:`ui.tabs`).
     """
-    handlers = handlers or BenchmarkHandlers(settings)
     app_monitor()  # sampling from now on, so the plots have a past when first looked at
     detectors = models.available("detector")
     # The Detection tab's default, read where it is decided (YOLO11 where its weights
@@ -640,4 +625,3 @@ def build_benchmark_tab(
         outputs=[analysis_json, analysis_text],
         api_name="benchmark_analysis",
     )
-    return handlers

@@ -2,7 +2,7 @@
 
 Example:
     with gr.Blocks() as demo, gr.Tabs():
-        build_depth_tab()
+        build_depth_tab(DepthHandlers())
 """
 
 from __future__ import annotations
@@ -23,15 +23,13 @@ from pipeline.stages.depth_display import COLORMAPS
 from ui.endpoints import takes_request_of
 from ui.layout import (
     GPU_CONCURRENCY_ID,
-    preview_image,
-    result_video,
-    run_buttons,
+    run_outputs,
     run_summary,
-    video_input,
+    tab_page,
+    video_with_run_buttons,
     wire_run_buttons,
 )
 from ui.model_choices import model_note, weights_note
-from ui.settings import Settings
 from ui.streaming import TabHandlers
 
 INTRO = """\
@@ -202,55 +200,45 @@ def _size_changed(size: str | None) -> str:
     return model_note("depth", MODEL, size or None)
 
 
-def build_depth_tab(
-    settings: Settings | None = None,
-    *,
-    handlers: DepthHandlers | None = None,
-    examples: Sequence[Path] = (),
-) -> DepthHandlers:
+def build_depth_tab(handlers: DepthHandlers, examples: Sequence[Path] = ()) -> None:
     """Add the Depth tab to the current ``gr.Tabs`` and wire its events.
 
     Registers the API endpoints ``/depth`` and ``/first_frame_depth``.
 
-    Its arguments and what it returns are every tab builder's (:mod:`ui.tabs`).
+    Its arguments are every tab builder's (:mod:`ui.tabs`).
     """
-    handlers = handlers or DepthHandlers(settings)
     spec = models.spec("depth", MODEL)
-    with gr.Tab("Depth", id="depth"):
-        gr.Markdown(INTRO)
-        with gr.Row(equal_height=False):
-            with gr.Column(scale=1):
-                video = video_input("depth-", examples)
-                # Where the eye is after choosing a video: in the first screen.
-                buttons = run_buttons("depth-")
-                # allow_custom_value: an API client naming a wrong size gets the
-                # list of valid ones rather than Gradio's generic message.
-                size = gr.Dropdown(
-                    choices=size_choices(),
-                    value=field_default(DepthConfig, "size") or spec.default_size,
-                    label="Model size (licence)",
-                    allow_custom_value=True,
-                    elem_id="depth-size",
-                )
-                model_info = gr.Markdown(model_note("depth", MODEL), elem_id="depth-licences")
-                colormap = gr.Dropdown(
-                    choices=list(COLORMAPS),
-                    value=field_default(DepthConfig, "colormap"),
-                    label="Colormap",
-                    allow_custom_value=True,
-                    elem_id="depth-colormap",
-                )
-                view = gr.Radio(
-                    choices=VIEW_CHOICES,
-                    value=field_default(DepthConfig, "view"),
-                    label="View",
-                    elem_id="depth-view",
-                )
-            with gr.Column(scale=1):
-                preview = preview_image("depth-", "Depth preview")
-                status = gr.Markdown(label="Status", elem_id="depth-status")
-                result = result_video("depth-", "Depth video (H.264)")
-                summary = run_summary("depth-")
+    with tab_page("Depth", "depth", INTRO):
+        with gr.Column(scale=1):
+            video, buttons = video_with_run_buttons("depth-", examples)
+            # allow_custom_value: an API client naming a wrong size gets the
+            # list of valid ones rather than Gradio's generic message.
+            size = gr.Dropdown(
+                choices=size_choices(),
+                value=field_default(DepthConfig, "size") or spec.default_size,
+                label="Model size (licence)",
+                allow_custom_value=True,
+                elem_id="depth-size",
+            )
+            model_info = gr.Markdown(model_note("depth", MODEL), elem_id="depth-licences")
+            colormap = gr.Dropdown(
+                choices=list(COLORMAPS),
+                value=field_default(DepthConfig, "colormap"),
+                label="Colormap",
+                allow_custom_value=True,
+                elem_id="depth-colormap",
+            )
+            view = gr.Radio(
+                choices=VIEW_CHOICES,
+                value=field_default(DepthConfig, "view"),
+                label="View",
+                elem_id="depth-view",
+            )
+        with gr.Column(scale=1):
+            preview, status, result = run_outputs(
+                "depth-", preview_label="Depth preview", result_label="Depth video (H.264)"
+            )
+            summary = run_summary("depth-")
 
     inputs = [video, size, colormap, view]
     size.change(
@@ -279,4 +267,3 @@ def build_depth_tab(
         api_visibility="private",
     )
     upload.failure(handlers.error_status, outputs=status, queue=False, api_visibility="private")
-    return handlers

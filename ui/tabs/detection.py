@@ -2,7 +2,7 @@
 
 Example:
     with gr.Blocks() as demo, gr.Tabs():
-        build_detection_tab()
+        build_detection_tab(DetectionHandlers(), example_videos())
 """
 
 from __future__ import annotations
@@ -29,17 +29,15 @@ from ui.after_counting import (
 from ui.components import api_values
 from ui.endpoints import takes_request_of
 from ui.layout import (
-    preview_image,
-    result_video,
-    run_buttons,
+    run_outputs,
     run_summary,
+    tab_page,
     tracker_dropdown,
-    video_input,
+    video_with_run_buttons,
     wire_run_buttons,
 )
 from ui.model_choices import licences_info, model_choices, model_note, weights_note
 from ui.render import summary_text
-from ui.settings import Settings
 from ui.streaming import TabHandlers
 
 INTRO = """\
@@ -393,12 +391,7 @@ def confidence_slider(prefix: str) -> gr.Slider:
     )
 
 
-def build_detection_tab(
-    settings: Settings | None = None,
-    *,
-    handlers: DetectionHandlers | None = None,
-    examples: Sequence[Path] = (),
-) -> DetectionHandlers:
+def build_detection_tab(handlers: DetectionHandlers, examples: Sequence[Path] = ()) -> None:
     """Add the Detection tab to the current ``gr.Tabs`` and wire its events.
 
     Registers the API endpoints ``/detect`` and ``/first_frame``. The detector
@@ -406,9 +399,8 @@ def build_detection_tab(
     load, else the bundled YOLOX-Nano); a detector without weights here says so
     under the dropdown before Run.
 
-    Its arguments and what it returns are every tab builder's (:mod:`ui.tabs`).
+    Its arguments are every tab builder's (:mod:`ui.tabs`).
     """
-    handlers = handlers or DetectionHandlers(settings)
     initial = models.default_detector()
     depth_label = models.spec("depth", DEPTH_MODEL).label
     depth_licence = models.spec("depth", DEPTH_MODEL).license_for(None)
@@ -416,63 +408,57 @@ def build_detection_tab(
     depth_weights = weights_note("depth", DEPTH_MODEL)
     if depth_weights:
         depth_info += f" {depth_weights}"
-    with gr.Tab("Detection", id="detection"):
-        gr.Markdown(INTRO)
-        with gr.Row(equal_height=False):
-            with gr.Column(scale=1):
-                counting = drawing.counting_box()
-                video = video_input("", examples, counting)
-                # Where the eye is after choosing a video: in the first screen.
-                buttons = run_buttons("")
-                detector = detector_dropdown("", initial)
-                detector_info = gr.Markdown(
-                    model_note("detector", initial), elem_id="detector-info"
+    with tab_page("Detection", "detection", INTRO):
+        with gr.Column(scale=1):
+            counting = drawing.counting_box()
+            video, buttons = video_with_run_buttons("", examples, counting)
+            detector = detector_dropdown("", initial)
+            detector_info = gr.Markdown(
+                model_note("detector", initial), elem_id="detector-info"
+            )
+            size = api_values(
+                gr.Dropdown(
+                    label="Model size",
+                    allow_custom_value=True,
+                    elem_id="size",
+                    **size_dropdown_values(initial),
+                ),
+                all_sizes(),
+            )
+            queries = gr.Textbox(value="", elem_id="queries", **queries_box_values(initial))
+            confidence = confidence_slider("")
+            object_depth = gr.Checkbox(
+                value=field_default(DetectionConfig, "depth"),
+                label=f"Measure each object's depth ({depth_label} small, {depth_licence})",
+                info=depth_info,
+                elem_id="object-depth",
+            )
+            drawing.build_counting_editor(video, text=counting)
+            after_counting = build_after_counting_controls(video)
+            with gr.Accordion("Advanced settings", open=False):
+                tracker = tracker_dropdown("")
+                runtime = gr.Dropdown(
+                    label="Runtime",
+                    info="What runs the detector: auto picks the fastest on a CPU "
+                    "(int8 and bf16 only where they keep accuracy).",
+                    allow_custom_value=True,
+                    elem_id="runtime",
+                    **runtime_dropdown_values(initial),
                 )
-                size = api_values(
-                    gr.Dropdown(
-                        label="Model size",
-                        allow_custom_value=True,
-                        elem_id="size",
-                        **size_dropdown_values(initial),
-                    ),
-                    all_sizes(),
-                )
-                queries = gr.Textbox(value="", elem_id="queries", **queries_box_values(initial))
-                confidence = confidence_slider("")
-                object_depth = gr.Checkbox(
-                    value=field_default(DetectionConfig, "depth"),
-                    label=f"Measure each object's depth ({depth_label} small, {depth_licence})",
-                    info=depth_info,
-                    elem_id="object-depth",
-                )
-                drawing.build_counting_editor(video, text=counting)
-                after_counting = build_after_counting_controls(video)
-                with gr.Accordion("Advanced settings", open=False):
-                    tracker = tracker_dropdown("")
-                    runtime = gr.Dropdown(
-                        label="Runtime",
-                        info="What runs the detector: auto picks the fastest on a CPU "
-                        "(int8 and bf16 only where they keep accuracy).",
-                        allow_custom_value=True,
-                        elem_id="runtime",
-                        **runtime_dropdown_values(initial),
-                    )
-                    detect_every = stride_dropdown("", "auto: every frame of a file.")
-            with gr.Column(scale=1):
-                preview = preview_image("")
-                status = gr.Markdown(READY, label="Status", elem_id="status")
-                result = result_video("")
-                tracks = gr.File(label="Tracks (JSON)", interactive=False, elem_id="tracks")
-                tables = gr.File(
-                    label="Tables (CSV): one row per track, one per object per frame; the heat map",
-                    file_count="multiple",
-                    interactive=False,
-                    elem_id="tables",
-                )
-                heatmap = gr.Image(
-                    label="Heat map", interactive=False, visible=False, elem_id="heatmap"
-                )
-                summary = run_summary("")
+                detect_every = stride_dropdown("", "auto: every frame of a file.")
+        with gr.Column(scale=1):
+            preview, status, result = run_outputs("", status=READY)
+            tracks = gr.File(label="Tracks (JSON)", interactive=False, elem_id="tracks")
+            tables = gr.File(
+                label="Tables (CSV): one row per track, one per object per frame; the heat map",
+                file_count="multiple",
+                interactive=False,
+                elem_id="tables",
+            )
+            heatmap = gr.Image(
+                label="Heat map", interactive=False, visible=False, elem_id="heatmap"
+            )
+            summary = run_summary("")
 
     detector.change(
         _detector_changed,
@@ -510,4 +496,3 @@ def build_detection_tab(
         queue=False,
         api_visibility="private",
     )
-    return handlers

@@ -9,7 +9,7 @@ its page is closed; a recording is then finished and offered for download.
 
 Example:
     with gr.Blocks() as demo, gr.Tabs():
-        build_live_tab()
+        build_live_tab(LiveHandlers())
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from pipeline.jobs import JobStore
 from ui import counting as drawing
 from ui.errors import as_gr_errors
 from ui.jobs import job_store
-from ui.layout import scroll_to_js, tracker_dropdown
+from ui.layout import scroll_to_js, tab_page, tracker_dropdown
 from ui.live import LiveSession
 from ui.model_choices import model_note
 from ui.render import summary_text
@@ -245,61 +245,56 @@ def _end_abandoned(session: LiveSession | Stopped | None) -> None:
         session.finish("The page was closed.")
 
 
-def build_live_tab(
-    settings: Settings | None = None, *, handlers: LiveHandlers | None = None
-) -> LiveHandlers:
+def build_live_tab(handlers: LiveHandlers) -> None:
     """Add the Live tab to the current ``gr.Tabs`` and wire its events.
 
-    Its arguments and what it returns are every tab builder's (:mod:`ui.tabs`).
+    Its arguments are every tab builder's (:mod:`ui.tabs`).
     """
-    handlers = handlers or LiveHandlers(settings)
     settings = handlers.settings
     initial = models.default_detector()
-    with gr.Tab("Live", id="live"):
-        gr.Markdown(INTRO)
-        with gr.Row(equal_height=False):
-            with gr.Column(scale=1):
-                camera = gr.Image(
-                    label="Camera",
-                    sources=["webcam"],
-                    streaming=True,
-                    type="numpy",
-                    webcam_options=gr.WebcamOptions(mirror=False),
-                    elem_id="live-camera",
-                )
-                with gr.Row():
-                    start = gr.Button("Start", variant="primary", elem_id="live-start")
-                    stop = gr.Button("Stop", variant="stop", elem_id="live-stop")
-                record = gr.Checkbox(
-                    value=False,
-                    label="Save a recording (H.264 video, tracks and tables, offered at Stop)",
-                    elem_id="live-record",
-                )
-                detector = detector_dropdown("live-", initial)
-                detector_info = gr.Markdown(model_note("detector", initial))
-                queries = gr.Textbox(
-                    value="", elem_id="live-queries", **queries_box_values(initial)
-                )
-                confidence = confidence_slider("live-")
-                with gr.Accordion("Advanced settings", open=False):
-                    tracker = tracker_dropdown("live-")
-                    detect_every = stride_dropdown("live-", AUTO_KEEPS_UP)
-                snapshot = gr.Image(type="filepath", format="png", visible=False)
-                draw = gr.Button("Draw lines and zones on the current frame", size="sm",
-                                 elem_id="live-snapshot")  # fmt: skip
-                counting = drawing.build_counting_editor(snapshot, prefix="live-")
-            with gr.Column(scale=1):
-                shown = gr.Image(
-                    label="Detections", format="jpeg", interactive=False, elem_id="live-output"
-                )
-                status = gr.Markdown(IDLE, elem_id="live-status")
-                video = gr.Video(label="Recording (H.264)", interactive=False,
-                                 elem_id="live-recording")  # fmt: skip
-                tracks = gr.File(label="Tracks (JSON)", interactive=False, elem_id="live-tracks")
-                tables = gr.File(label="Tables (CSV)", file_count="multiple", interactive=False,
-                                 elem_id="live-tables")  # fmt: skip
-                with gr.Accordion("Run details", open=False):
-                    summary = gr.JSON(label="Summary", elem_id="live-summary")
+    with tab_page("Live", "live", INTRO):
+        with gr.Column(scale=1):
+            camera = gr.Image(
+                label="Camera",
+                sources=["webcam"],
+                streaming=True,
+                type="numpy",
+                webcam_options=gr.WebcamOptions(mirror=False),
+                elem_id="live-camera",
+            )
+            with gr.Row():
+                start = gr.Button("Start", variant="primary", elem_id="live-start")
+                stop = gr.Button("Stop", variant="stop", elem_id="live-stop")
+            record = gr.Checkbox(
+                value=False,
+                label="Save a recording (H.264 video, tracks and tables, offered at Stop)",
+                elem_id="live-record",
+            )
+            detector = detector_dropdown("live-", initial)
+            detector_info = gr.Markdown(model_note("detector", initial))
+            queries = gr.Textbox(
+                value="", elem_id="live-queries", **queries_box_values(initial)
+            )
+            confidence = confidence_slider("live-")
+            with gr.Accordion("Advanced settings", open=False):
+                tracker = tracker_dropdown("live-")
+                detect_every = stride_dropdown("live-", AUTO_KEEPS_UP)
+            snapshot = gr.Image(type="filepath", format="png", visible=False)
+            draw = gr.Button("Draw lines and zones on the current frame", size="sm",
+                             elem_id="live-snapshot")  # fmt: skip
+            counting = drawing.build_counting_editor(snapshot, prefix="live-")
+        with gr.Column(scale=1):
+            shown = gr.Image(
+                label="Detections", format="jpeg", interactive=False, elem_id="live-output"
+            )
+            status = gr.Markdown(IDLE, elem_id="live-status")
+            video = gr.Video(label="Recording (H.264)", interactive=False,
+                             elem_id="live-recording")  # fmt: skip
+            tracks = gr.File(label="Tracks (JSON)", interactive=False, elem_id="live-tracks")
+            tables = gr.File(label="Tables (CSV)", file_count="multiple", interactive=False,
+                             elem_id="live-tables")  # fmt: skip
+            with gr.Accordion("Run details", open=False):
+                summary = gr.JSON(label="Summary", elem_id="live-summary")
         # Inside the tab: a component left directly under gr.Tabs is drawn as one more tab
         # label (a second "Benchmark", the next tab's, once that is selected).
         session = gr.State(
@@ -345,4 +340,3 @@ def build_live_tab(
     )
     draw.click(handlers.snapshot, inputs=session, outputs=[snapshot, status], queue=False,
                api_visibility="private")  # fmt: skip
-    return handlers

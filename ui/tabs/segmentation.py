@@ -2,7 +2,7 @@
 
 Example:
     with gr.Blocks() as demo, gr.Tabs():
-        build_segmentation_tab()
+        build_segmentation_tab(SegmentationHandlers())
 """
 
 from __future__ import annotations
@@ -23,11 +23,10 @@ from ui.after_counting import build_privacy_controls, privacy_settings
 from ui.endpoints import takes_request_of
 from ui.errors import as_gr_errors, user_error
 from ui.layout import (
-    preview_image,
-    result_video,
-    run_buttons,
+    run_outputs,
     run_summary,
-    video_input,
+    tab_page,
+    video_with_run_buttons,
     wire_run_buttons,
 )
 from ui.model_choices import licences_info, model_choices, model_note
@@ -238,64 +237,52 @@ def _segmenter_changed(segmenter: str | None) -> tuple[gr.Textbox, str]:
     return gr.Textbox(**queries_box_values(segmenter)), model_note("segmenter", segmenter)
 
 
-def build_segmentation_tab(
-    settings: Settings | None = None,
-    *,
-    handlers: SegmentationHandlers | None = None,
-    examples: Sequence[Path] = (),
-) -> SegmentationHandlers:
+def build_segmentation_tab(handlers: SegmentationHandlers, examples: Sequence[Path] = ()) -> None:
     """Add the Segmentation tab to the current ``gr.Tabs`` and wire its events.
 
     Registers the API endpoints ``/segment`` and ``/first_frame_segment``.
 
-    Its arguments and what it returns are every tab builder's (:mod:`ui.tabs`).
+    Its arguments are every tab builder's (:mod:`ui.tabs`).
     """
-    handlers = handlers or SegmentationHandlers(settings)
     offered = handlers.segmenters
     default = field_default(SegmentationConfig, "segmenter")
     initial = default if default in offered else (offered[0] if offered else None)
-    with gr.Tab("Segmentation", id="segmentation"):
-        gr.Markdown(INTRO)
-        with gr.Row(equal_height=False):
-            with gr.Column(scale=1):
-                video = video_input("seg-", examples)
-                # Where the eye is after choosing a video: in the first screen.
-                buttons = run_buttons("seg-")
-                # allow_custom_value: an API client naming a wrong segmenter gets
-                # the list of valid ones rather than Gradio's generic message.
-                segmenter = gr.Dropdown(
-                    choices=[
-                        (f"{name}: {label}", name)
-                        for label, name in model_choices("segmenter", offered)
-                    ],
-                    value=initial,
-                    label="Segmenter",
-                    info=licences_info("segmenter", offered),
-                    allow_custom_value=True,
-                    elem_id="seg-segmenter",
-                )
-                segmenter_info = gr.Markdown(
-                    model_note("segmenter", initial), elem_id="seg-segmenter-info"
-                )
-                queries = gr.Textbox(value="", elem_id="seg-queries", **queries_box_values(initial))
-                step = gr.Slider(
-                    minimum=1,
-                    maximum=SLIDER_MAX_STEP,
-                    value=field_default(SegmentationConfig, "step"),
-                    step=1,
-                    label="Keyframe step (the detector runs every N frames)",
-                    elem_id="seg-step",
-                )
-                prompts = click_picker(video)
-                privacy = build_privacy_controls("seg-")
-            with gr.Column(scale=1):
-                preview = preview_image("seg-")
-                status = gr.Markdown(label="Status", elem_id="seg-status")
-                result = result_video("seg-")
-                masks = gr.File(
-                    label="Masks (JSON, COCO RLE)", interactive=False, elem_id="seg-json"
-                )
-                summary = run_summary("seg-")
+    with tab_page("Segmentation", "segmentation", INTRO):
+        with gr.Column(scale=1):
+            video, buttons = video_with_run_buttons("seg-", examples)
+            # allow_custom_value: an API client naming a wrong segmenter gets
+            # the list of valid ones rather than Gradio's generic message.
+            segmenter = gr.Dropdown(
+                choices=[
+                    (f"{name}: {label}", name)
+                    for label, name in model_choices("segmenter", offered)
+                ],
+                value=initial,
+                label="Segmenter",
+                info=licences_info("segmenter", offered),
+                allow_custom_value=True,
+                elem_id="seg-segmenter",
+            )
+            segmenter_info = gr.Markdown(
+                model_note("segmenter", initial), elem_id="seg-segmenter-info"
+            )
+            queries = gr.Textbox(value="", elem_id="seg-queries", **queries_box_values(initial))
+            step = gr.Slider(
+                minimum=1,
+                maximum=SLIDER_MAX_STEP,
+                value=field_default(SegmentationConfig, "step"),
+                step=1,
+                label="Keyframe step (the detector runs every N frames)",
+                elem_id="seg-step",
+            )
+            prompts = click_picker(video)
+            privacy = build_privacy_controls("seg-")
+        with gr.Column(scale=1):
+            preview, status, result = run_outputs("seg-")
+            masks = gr.File(
+                label="Masks (JSON, COCO RLE)", interactive=False, elem_id="seg-json"
+            )
+            summary = run_summary("seg-")
 
     segmenter.change(
         _segmenter_changed,
@@ -315,4 +302,3 @@ def build_segmentation_tab(
         status=status,
         stop_api="stop_segment",
     )
-    return handlers
