@@ -198,7 +198,7 @@ def standalone_main(
     command: str,
     argv: Sequence[str] | None = None,
 ) -> int:
-    """Run one subcommand on its own (``python -m pipeline.cli.depth VIDEO ...``)."""
+    """Run one subcommand on its own (``python -m pipeline.cli.detect VIDEO ...``)."""
     parser = argparse.ArgumentParser(prog="python -m pipeline")
     add_command(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args([command, *(sys.argv[1:] if argv is None else argv)])

@@ -1,6 +1,6 @@
 """The command line: ``python -m pipeline detect|depth|segment|batch|track|bench|bench-grid``.
 
-Each subcommand is one module of this package with an ``add_command(subparsers)``.
+Each module of this package adds its subcommands with an ``add_command(subparsers)``.
 The run subcommands build the same config objects as the UI and the API
 (their options come from the configs) and follow the same events.
 """
@@ -10,10 +10,10 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from pipeline.cli import batch, bench, bench_grid, depth, detect, segment, track
+from pipeline.cli import batch, bench, bench_grid, detect, track, video_runs
 from pipeline.cli.common import run_handler
 
-SUBCOMMANDS = (detect, depth, segment, batch, track, bench, bench_grid)
+SUBCOMMANDS = (detect, video_runs, batch, track, bench, bench_grid)
 
 
 def build_parser() -> argparse.ArgumentParser:
