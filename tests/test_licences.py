@@ -20,7 +20,7 @@ from ui.model_choices import licence_text, model_note
 from ui.settings import Settings
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-#: What each registration must say, from the model cards (see the comment at each LICENSE).
+#: What each registration must say, from the model cards (the source is cited at each `license=`).
 EXPECTED = {
     ("detector", "yolo11"): "AGPL-3.0",
     ("detector", "yolox_nano"): "Apache-2.0",

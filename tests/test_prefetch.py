@@ -166,9 +166,9 @@ def test_the_drone_weights_come_from_the_commit_they_are_pinned_to(tmp_path: Pat
 def test_every_default_drone_size_is_pinned_and_another_repository_by_its_setting(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from models.detectors.drone_yolo import REVISIONS, SIZES, locate_weights
+    from models.detectors.drone_yolo import CARD, REVISIONS, locate_weights
 
-    for size in SIZES:
+    for size in CARD.sizes:
         remote = locate_weights(size=size).remote
         assert remote.repo_id == f"mshamrai/yolov8{size}-visdrone"
         assert remote.revision == REVISIONS[size] and len(remote.revision) == 40

@@ -28,17 +28,19 @@ from models.transfer import PinnedUploader
 from models.weights import loading_weights, looks_like_path, missing_weights_error, resolve_weights
 from models.weights_sources import HubRepo, WeightsLocation
 
-LABEL = "Depth Anything V2"
-SIZES = ("small", "base", "large")
-DEFAULT_SIZE = "small"
-HUB_IDS = {size: f"depth-anything/Depth-Anything-V2-{size.title()}-hf" for size in SIZES}
-# The model cards huggingface.co/depth-anything/Depth-Anything-V2-{Small,Base,Large}-hf:
-# "license: apache-2.0" (Small), "license: cc-by-nc-4.0" (Base, Large).
-LICENSES = {"small": "Apache-2.0", "base": "CC-BY-NC-4.0", "large": "CC-BY-NC-4.0"}
-#: Rough end-to-end frames per second on a ZeroGPU slice, per size.
-THROUGHPUT_FPS = {"small": 25.0, "base": 12.0, "large": 6.0}
-#: Read for every size, after the size's own variable.
-ENV_VAR = "DEPTH_ANYTHING_WEIGHTS"
+CARD = ModelCard(
+    label="Depth Anything V2",
+    description="Relative monocular depth (larger is nearer); small, base or large.",
+    # The model cards huggingface.co/depth-anything/Depth-Anything-V2-{Small,Base,Large}-hf:
+    # "license: apache-2.0" (Small), "license: cc-by-nc-4.0" (Base, Large).
+    license={"small": "Apache-2.0", "base": "CC-BY-NC-4.0", "large": "CC-BY-NC-4.0"},
+    sizes=("small", "base", "large"),
+    default_size="small",
+    throughput_fps={"small": 25.0, "base": 12.0, "large": 6.0},
+    # Read for every size, after the size's own variable (:func:`size_env_var`).
+    env_var="DEPTH_ANYTHING_WEIGHTS",
+)
+HUB_IDS = {size: f"depth-anything/Depth-Anything-V2-{size.title()}-hf" for size in CARD.sizes}
 #: What loading reads from the Hub besides the weights.
 REQUIRED_FILES = ("config.json", "preprocessor_config.json")
 
@@ -86,7 +88,7 @@ class DepthAnythingV2(DepthEstimator):
         half: bool,
     ) -> None:
         super().__init__(
-            device=device, weights=weights, size=size, license=LICENSES.get(size or "", "")
+            device=device, weights=weights, size=size, license=CARD.license_for(size)
         )
         self.model = model
         self.processor = processor
@@ -113,7 +115,7 @@ class DepthAnythingV2(DepthEstimator):
         """
         from transformers import AutoImageProcessor, AutoModelForDepthEstimation, DPTImageProcessor
 
-        label = f"{LABEL} {size}"
+        label = f"{CARD.label} {size}"
         env_var = size_env_var(size)
         local = Path(weights).expanduser()
         if looks_like_path(weights) and not (local / "config.json").is_file():
@@ -187,7 +189,7 @@ class DepthAnythingV2(DepthEstimator):
 
 
 def locate_weights(
-    *, size: str = DEFAULT_SIZE, weights: str | os.PathLike[str] | None = None
+    *, size: str = CARD.default_size, weights: str | os.PathLike[str] | None = None
 ) -> WeightsLocation:
     """Where one size's weights are (the rule in this module's docstring).
 
@@ -198,8 +200,8 @@ def locate_weights(
     Returns:
         The local folder (its ``config.json`` must exist) or the Hub repository.
     """
-    label, env_var = f"{LABEL} {size}", size_env_var(size)
-    fallback = resolve_weights(None, env_var=ENV_VAR, default=HUB_IDS[size])
+    label, env_var = f"{CARD.label} {size}", size_env_var(size)
+    fallback = resolve_weights(None, env_var=CARD.env_var, default=HUB_IDS[size])
     chosen = resolve_weights(weights, env_var=env_var, default=fallback)
     if looks_like_path(chosen):
         return WeightsLocation.at_path(label, chosen, env_var, Path(chosen) / "config.json")
@@ -207,22 +209,11 @@ def locate_weights(
     return WeightsLocation.download(label, chosen, env_var, repo)
 
 
-CARD = ModelCard(
-    label=LABEL,
-    description="Relative monocular depth (larger is nearer); small, base or large.",
-    license=LICENSES,
-    sizes=SIZES,
-    default_size=DEFAULT_SIZE,
-    throughput_fps=THROUGHPUT_FPS,
-    env_var=ENV_VAR,
-)
-
-
 @register("depth", "depth_anything_v2", CARD, locate=locate_weights)
 def create_depth_anything_v2(
     *,
     device: str,
-    size: str = DEFAULT_SIZE,
+    size: str = CARD.default_size,
     weights: str | os.PathLike[str] | None = None,
     half: bool | None = None,
 ) -> DepthAnythingV2:

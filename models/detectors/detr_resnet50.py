@@ -23,12 +23,16 @@ from models.registry import ModelCard, register
 from models.weights import resolve_weights
 from models.weights_sources import WeightsLocation
 
-ENV_VAR = "DETR_WEIGHTS"
+CARD = ModelCard(
+    label="DETR ResNet-50",
+    description="DETR (ResNet-50) trained on COCO; transformer detector, slower than YOLO.",
+    # The model card huggingface.co/facebook/detr-resnet-50: "license: apache-2.0".
+    license="Apache-2.0",
+    throughput_fps=15.0,
+    env_var="DETR_WEIGHTS",
+)
 DEFAULT_WEIGHTS = "facebook/detr-resnet-50"
 DEFAULT_REVISION = "no_timm"
-LABEL = "DETR ResNet-50"
-# The model card huggingface.co/facebook/detr-resnet-50: "license: apache-2.0".
-LICENSE = "Apache-2.0"
 # DETR's 91-id COCO label map keeps placeholders for ids COCO never used.
 UNUSED_LABEL = "N/A"
 
@@ -52,7 +56,7 @@ class DetrDetector(TransformersDetector):
             device=device,
             weights=weights,
             class_names=list(names),
-            license=LICENSE,
+            license=CARD.license_for(),
         )
 
     def _inputs(self, batch: Batch) -> Mapping[str, Any]:
@@ -73,20 +77,11 @@ def locate_weights(*, weights: str | None = None, revision: str | None = None) -
     Returns:
         The local folder or the Hub repository.
     """
-    chosen = resolve_weights(weights, env_var=ENV_VAR, default=DEFAULT_WEIGHTS)
+    chosen = resolve_weights(weights, env_var=CARD.env_var, default=DEFAULT_WEIGHTS)
     if revision is None and chosen == DEFAULT_WEIGHTS:
         revision = DEFAULT_REVISION
     required = ("config.json", "preprocessor_config.json")
-    return locate_pretrained(LABEL, chosen, ENV_VAR, required=required, revision=revision)
-
-
-CARD = ModelCard(
-    label=LABEL,
-    description="DETR (ResNet-50) trained on COCO; transformer detector, slower than YOLO.",
-    license=LICENSE,
-    throughput_fps=15.0,
-    env_var=ENV_VAR,
-)
+    return locate_pretrained(CARD.label, chosen, CARD.env_var, required=required, revision=revision)
 
 
 @register("detector", "detr_resnet50", CARD, locate=locate_weights)

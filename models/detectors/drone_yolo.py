@@ -23,12 +23,27 @@ from __future__ import annotations
 import os
 import re
 
-from models.detectors.ultralytics_common import THROUGHPUT_FPS, UltralyticsModel, locate
+from models.detectors.ultralytics_common import (
+    THROUGHPUT_FPS,
+    YOLO_SIZES,
+    UltralyticsModel,
+    locate,
+)
 from models.registry import ModelCard
 from models.weights import resolve_weights
 from models.weights_sources import HubFile, WeightsLocation
 
-ENV_VAR = "DRONE_YOLO_WEIGHTS"
+CARD = ModelCard(
+    label="Drone YOLO (VisDrone)",
+    description="YOLOv8 fine-tuned on VisDrone aerial imagery (pedestrians, cars, bikes...).",
+    # The model cards huggingface.co/mshamrai/yolov8{n,s,m,l,x}-visdrone say "license:
+    # openrail"; the weights are a YOLOv8 fine-tune run by ultralytics, which is AGPL-3.0.
+    license="OpenRAIL (weights), AGPL-3.0 (ultralytics)",
+    sizes=YOLO_SIZES,
+    default_size="m",
+    throughput_fps=THROUGHPUT_FPS,
+    env_var="DRONE_YOLO_WEIGHTS",
+)
 REPO_ENV_VAR = "DRONE_YOLO_REPO"
 FILE_ENV_VAR = "DRONE_YOLO_FILE"
 DEFAULT_REPO = "mshamrai/yolov8{size}-visdrone"
@@ -43,12 +58,6 @@ REVISIONS = {
     "l": "4b5b01be182f2dbb659c32a893281d0e6f9564d6",
     "x": "44532e02ac707b6a1a57fe96a2ea59e996c92832",
 }
-LABEL = "Drone YOLO (VisDrone)"
-SIZES = ("n", "s", "m", "l", "x")
-DEFAULT_SIZE = "m"
-# The model cards huggingface.co/mshamrai/yolov8{n,s,m,l,x}-visdrone say "license: openrail";
-# the weights are a YOLOv8 fine-tune run by ultralytics, which is AGPL-3.0.
-LICENSE = "OpenRAIL (weights), AGPL-3.0 (ultralytics)"
 VISDRONE_CLASSES = (
     "pedestrian",
     "people",
@@ -64,7 +73,7 @@ VISDRONE_CLASSES = (
 _REPO_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
 
 
-def locate_weights(*, size: str = DEFAULT_SIZE, weights: str | None = None) -> WeightsLocation:
+def locate_weights(*, size: str = CARD.default_size, weights: str | None = None) -> WeightsLocation:
     """Where the drone YOLO's weights are: ``weights``, ``$DRONE_YOLO_WEIGHTS``, or the Hub.
 
     Args:
@@ -77,7 +86,7 @@ def locate_weights(*, size: str = DEFAULT_SIZE, weights: str | None = None) -> W
         :data:`REVISIONS` for a default repository, else to ``$DRONE_YOLO_REVISION``.
     """
     repo = os.environ.get(REPO_ENV_VAR, "").strip() or DEFAULT_REPO
-    chosen = resolve_weights(weights, env_var=ENV_VAR, default=repo.format(size=size))
+    chosen = resolve_weights(weights, env_var=CARD.env_var, default=repo.format(size=size))
 
     def hub_file(repo_id: str) -> HubFile | None:
         # Anything but a repository id (``owner/name``) is a file that does not exist.
@@ -88,18 +97,9 @@ def locate_weights(*, size: str = DEFAULT_SIZE, weights: str | None = None) -> W
         revision = pinned or os.environ.get(REVISION_ENV_VAR, "").strip() or None
         return HubFile(repo_id, filename, revision=revision)
 
-    return locate(f"{LABEL}, size {size}", chosen, ENV_VAR, hub_file)
+    return locate(f"{CARD.label}, size {size}", chosen, CARD.env_var, hub_file)
 
 
-CARD = ModelCard(
-    label=LABEL,
-    description="YOLOv8 fine-tuned on VisDrone aerial imagery (pedestrians, cars, bikes...).",
-    license=LICENSE,
-    sizes=SIZES,
-    default_size=DEFAULT_SIZE,
-    throughput_fps=THROUGHPUT_FPS,
-    env_var=ENV_VAR,
-)
 MODEL = UltralyticsModel("drone_yolo", CARD, locate_weights, classes=VISDRONE_CLASSES)
 #: Build the VisDrone YOLO detector (:meth:`UltralyticsDetector.load`); ``size`` picks the
 #: default Hub repository (``$DRONE_YOLO_REPO``, ``{size}`` filled in) and ``weights`` may

@@ -30,15 +30,21 @@ from models.registry import ModelCard, register
 from models.weights import resolve_weights
 from models.weights_sources import WeightsLocation
 
-ENV_VAR = "GROUNDING_DINO_WEIGHTS"
+CARD = ModelCard(
+    label="Grounding DINO",
+    description="Grounding DINO: finds any objects described in text ('red car, dog').",
+    # The model cards huggingface.co/IDEA-Research/grounding-dino-{tiny,base}:
+    # "license: apache-2.0".
+    license="Apache-2.0",
+    sizes=("tiny", "base"),
+    default_size="tiny",
+    open_vocabulary=True,
+    throughput_fps=6.0,
+    env_var="GROUNDING_DINO_WEIGHTS",
+)
 HUB_IDS = {"tiny": "IDEA-Research/grounding-dino-tiny", "base": "IDEA-Research/grounding-dino-base"}
-LABEL = "Grounding DINO"
-SIZES = ("tiny", "base")
-DEFAULT_SIZE = "tiny"
 #: What its processor reads besides the weights: image processing and the text tokenizer.
 REQUIRED_FILES = ("config.json", "preprocessor_config.json", "tokenizer_config.json")
-# The model cards huggingface.co/IDEA-Research/grounding-dino-{tiny,base}: "license: apache-2.0".
-LICENSE = "Apache-2.0"
 
 
 def build_prompt(queries: tuple[str, ...]) -> str:
@@ -69,8 +75,9 @@ class GroundingDinoDetector(TransformersDetector):
     open_vocabulary = True
 
     def __init__(self, model: Any, processor: Any, *, device: str, weights: str, size: str) -> None:
+        license = CARD.license_for(size)
         super().__init__(
-            model, processor, device=device, weights=weights, size=size, license=LICENSE
+            model, processor, device=device, weights=weights, size=size, license=license
         )
         tokenizer = processor.tokenizer
         self._separator_id = tokenizer.convert_tokens_to_ids(".")
@@ -93,7 +100,7 @@ class GroundingDinoDetector(TransformersDetector):
         max_tokens = self.model.config.max_text_len
         if len(input_ids) > max_tokens:
             raise InvalidQueryError(
-                f"Too many or too long queries for {LABEL}: the prompt has "
+                f"Too many or too long queries for {CARD.label}: the prompt has "
                 f"{len(input_ids)} tokens, the model takes at most {max_tokens}."
             )
         positions: list[list[int]] = [[] for _ in range(n_queries)]
@@ -106,7 +113,7 @@ class GroundingDinoDetector(TransformersDetector):
             else:
                 positions[query].append(position)
         if not all(positions):
-            raise InvalidQueryError(f"Some queries have no tokens {LABEL} can read.")
+            raise InvalidQueryError(f"Some queries have no tokens {CARD.label} can read.")
         return positions
 
     def _inputs(self, batch: Batch) -> Mapping[str, Any]:
@@ -157,7 +164,7 @@ def _cxcywh_to_xyxy(boxes: Any) -> Any:
     return torch.cat([center - size / 2, center + size / 2], dim=-1)
 
 
-def locate_weights(*, size: str = DEFAULT_SIZE, weights: str | None = None) -> WeightsLocation:
+def locate_weights(*, size: str = CARD.default_size, weights: str | None = None) -> WeightsLocation:
     """Where Grounding DINO's weights are: ``weights``, ``$GROUNDING_DINO_WEIGHTS``, or the Hub.
 
     Args:
@@ -167,25 +174,13 @@ def locate_weights(*, size: str = DEFAULT_SIZE, weights: str | None = None) -> W
     Returns:
         The local folder or the Hub repository.
     """
-    chosen = resolve_weights(weights, env_var=ENV_VAR, default=HUB_IDS[size])
-    return locate_pretrained(f"{LABEL} {size}", chosen, ENV_VAR, required=REQUIRED_FILES)
-
-
-CARD = ModelCard(
-    label=LABEL,
-    description="Grounding DINO: finds any objects described in text ('red car, dog').",
-    license=LICENSE,
-    sizes=SIZES,
-    default_size=DEFAULT_SIZE,
-    open_vocabulary=True,
-    throughput_fps=6.0,
-    env_var=ENV_VAR,
-)
+    chosen = resolve_weights(weights, env_var=CARD.env_var, default=HUB_IDS[size])
+    return locate_pretrained(f"{CARD.label} {size}", chosen, CARD.env_var, required=REQUIRED_FILES)
 
 
 @register("detector", "grounding_dino", CARD, locate=locate_weights)
 def create_grounding_dino(
-    *, device: str, size: str = DEFAULT_SIZE, weights: str | None = None
+    *, device: str, size: str = CARD.default_size, weights: str | None = None
 ) -> GroundingDinoDetector:
     """Build a Grounding DINO detector.
 

@@ -681,6 +681,8 @@ class UltralyticsAsset:
 
 #: Rough ZeroGPU end-to-end frames per second of the ultralytics detectors' default sizes.
 THROUGHPUT_FPS = 40.0
+#: The sizes an ultralytics YOLO family comes in, nano to extra large.
+YOLO_SIZES = ("n", "s", "m", "l", "x")
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from pathlib import Path
 from models.detectors.coco import COCO_CLASSES
 from models.detectors.ultralytics_common import (
     THROUGHPUT_FPS,
+    YOLO_SIZES,
     UltralyticsAsset,
     UltralyticsModel,
     locate,
@@ -20,16 +21,21 @@ from models.registry import ModelCard
 from models.weights import resolve_weights
 from models.weights_sources import WeightsLocation
 
-ENV_VAR = "YOLO11_WEIGHTS"
-LABEL = "YOLO11"
-# Code and the yolo11*.pt weights: AGPL-3.0 (or an Ultralytics Enterprise licence), per
-# github.com/ultralytics/ultralytics LICENSE and docs.ultralytics.com/models/yolo11 ("Licensing").
-LICENSE = "AGPL-3.0"
-SIZES = ("n", "s", "m", "l", "x")
-DEFAULT_SIZE = "m"
+CARD = ModelCard(
+    label="YOLO11",
+    description="Ultralytics YOLO11 trained on COCO (80 classes); fast on GPU and CPU.",
+    # Code and the yolo11*.pt weights: AGPL-3.0 (or an Ultralytics Enterprise licence), per
+    # github.com/ultralytics/ultralytics LICENSE and docs.ultralytics.com/models/yolo11
+    # ("Licensing").
+    license="AGPL-3.0",
+    sizes=YOLO_SIZES,
+    default_size="m",
+    throughput_fps=THROUGHPUT_FPS,
+    env_var="YOLO11_WEIGHTS",
+)
 
 
-def locate_weights(*, size: str = DEFAULT_SIZE, weights: str | None = None) -> WeightsLocation:
+def locate_weights(*, size: str = CARD.default_size, weights: str | None = None) -> WeightsLocation:
     """Where YOLO11's weights are: ``weights``, else ``$YOLO11_WEIGHTS``, else the asset.
 
     Args:
@@ -40,8 +46,8 @@ def locate_weights(*, size: str = DEFAULT_SIZE, weights: str | None = None) -> W
         An architecture, a local ``.pt``, or the ultralytics asset (a bare file
         name such as ``yolo11{size}.pt``).
     """
-    chosen = resolve_weights(weights, env_var=ENV_VAR, default=f"yolo11{size}.pt")
-    return locate(f"{LABEL}-{size}", chosen, ENV_VAR, _asset)
+    chosen = resolve_weights(weights, env_var=CARD.env_var, default=f"yolo11{size}.pt")
+    return locate(f"{CARD.label}-{size}", chosen, CARD.env_var, _asset)
 
 
 def _asset(name: str) -> UltralyticsAsset | None:
@@ -49,15 +55,6 @@ def _asset(name: str) -> UltralyticsAsset | None:
     return UltralyticsAsset(name) if Path(name).name == name else None
 
 
-CARD = ModelCard(
-    label=LABEL,
-    description="Ultralytics YOLO11 trained on COCO (80 classes); fast on GPU and CPU.",
-    license=LICENSE,
-    sizes=SIZES,
-    default_size=DEFAULT_SIZE,
-    throughput_fps=THROUGHPUT_FPS,
-    env_var=ENV_VAR,
-)
 MODEL = UltralyticsModel("yolo11", CARD, locate_weights, classes=COCO_CLASSES)
 #: Build a YOLO11 detector (:meth:`UltralyticsDetector.load`), e.g.
 #: ``create_yolo11(device="cpu", weights="yolo11n.yaml")`` for random weights.

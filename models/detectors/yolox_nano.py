@@ -52,17 +52,21 @@ from models.weights_sources import UrlFile, WeightsLocation
 
 log = logging.getLogger(__name__)
 
-ENV_VAR = "YOLOX_NANO_WEIGHTS"
+CARD = ModelCard(
+    label="YOLOX-Nano",
+    description="YOLOX-Nano (COCO, 80 classes) on ONNX Runtime or OpenVINO; small and fast on CPU.",
+    # github.com/Megvii-BaseDetection/YOLOX is Apache-2.0; the bundled export ships that licence
+    # (assets/models/yolox_nano/LICENSE, see assets/README.md).
+    license="Apache-2.0",
+    throughput_fps=60.0,
+    env_var="YOLOX_NANO_WEIGHTS",
+)
 URL_ENV_VAR = "YOLOX_NANO_URL"
 DEFAULT_URL = (
     "https://github.com/Megvii-BaseDetection/YOLOX/releases/download/0.1.1rc0/yolox_nano.onnx"
 )
 #: The copy that ships with the app (see ``assets/README.md``).
 BUNDLED_WEIGHTS = BUNDLED_MODELS_DIR / "yolox_nano" / "yolox_nano.onnx"
-LABEL = "YOLOX-Nano"
-# github.com/Megvii-BaseDetection/YOLOX is Apache-2.0; the bundled export ships that licence
-# (assets/models/yolox_nano/LICENSE, see assets/README.md).
-LICENSE = "Apache-2.0"
 #: The runtimes it takes, ``"auto"`` first; the int8 and bf16 ones keep person
 #: precision and recall on TUD-Campus within a point of float32's
 #: (tests/test_cpu_runtimes.py).
@@ -141,7 +145,9 @@ class YoloxNanoDetector(Detector):
         openvino: OpenVinoModel | None = None,
         runtime: str = "onnxruntime",
     ) -> None:
-        super().__init__(device=device, weights=weights, class_names=class_names, license=LICENSE)
+        super().__init__(
+            device=device, weights=weights, class_names=class_names, license=CARD.license_for()
+        )
         if (session is None) == (openvino is None):
             raise ValueError("give an ONNX Runtime session or an OpenVINO model, not both")
         self.openvino = openvino
@@ -258,21 +264,12 @@ def locate_weights(*, weights: str | None = None) -> WeightsLocation:
     default = os.environ.get(URL_ENV_VAR, "").strip() or DEFAULT_URL
     if BUNDLED_WEIGHTS.is_file():
         default = str(BUNDLED_WEIGHTS)
-    chosen = resolve_weights(weights, env_var=ENV_VAR, default=default)
+    chosen = resolve_weights(weights, env_var=CARD.env_var, default=default)
     if urlparse(chosen).scheme in ("http", "https"):
         filename = Path(urlparse(chosen).path).name or "yolox_nano.onnx"
-        return WeightsLocation.download(LABEL, chosen, ENV_VAR, UrlFile(chosen, filename))
+        return WeightsLocation.download(CARD.label, chosen, CARD.env_var, UrlFile(chosen, filename))
     bundled = chosen == str(BUNDLED_WEIGHTS)
-    return WeightsLocation.at_path(LABEL, chosen, ENV_VAR, bundled=bundled)
-
-
-CARD = ModelCard(
-    label=LABEL,
-    description="YOLOX-Nano (COCO, 80 classes) on ONNX Runtime or OpenVINO; small and fast on CPU.",
-    license=LICENSE,
-    throughput_fps=60.0,
-    env_var=ENV_VAR,
-)
+    return WeightsLocation.at_path(CARD.label, chosen, CARD.env_var, bundled=bundled)
 
 
 @register("detector", "yolox_nano", CARD, locate=locate_weights, runtimes=RUNTIMES)
@@ -308,9 +305,9 @@ def create_yolox_nano(
         >>> detector.info()["runtime"], detector.class_names[:2]
         ('onnxruntime', ['person', 'bicycle'])
     """
-    check_runtime(LABEL, runtime, RUNTIMES)
+    check_runtime(CARD.label, runtime, RUNTIMES)
     location = locate_weights(weights=weights)
-    with loading_weights(LABEL, location.weights, ENV_VAR):
+    with loading_weights(CARD.label, location.weights, CARD.env_var):
         if isinstance(location.remote, UrlFile):
             path = location.remote.fetch()
         elif location.path is not None and location.path.is_file():
@@ -320,10 +317,10 @@ def create_yolox_nano(
     cpu = not device.startswith("cuda")
     if runtime.startswith("openvino") and not (cpu and openvino_installed()):
         why = "runs on the CPU only" if not cpu else "needs the openvino package"
-        raise InvalidRuntimeError(f"{LABEL}: {runtime!r} {why}; use 'onnxruntime' or 'auto'.")
+        raise InvalidRuntimeError(f"{CARD.label}: {runtime!r} {why}; use 'onnxruntime' or 'auto'.")
     if not precision_runs_here(runtime):
         raise InvalidRuntimeError(
-            f"{LABEL}: {runtime!r} needs a CPU with bfloat16 instructions (AVX-512 BF16 or "
+            f"{CARD.label}: {runtime!r} needs a CPU with bfloat16 instructions (AVX-512 BF16 or "
             "AMX), which this one lacks; use 'openvino' or 'auto'."
         )
     if runtime == AUTO:
@@ -345,7 +342,8 @@ def _build(path: Path, device: str, weights: str, runtime: str) -> YoloxNanoDete
             )
         except Exception as exc:  # a custom export the quantizer cannot handle
             raise ModelError(
-                f"{LABEL}: could not quantize {path.name} to int8 ({type(exc).__name__}: {exc}); "
+                f"{CARD.label}: could not quantize {path.name} to int8 "
+                f"({type(exc).__name__}: {exc}); "
                 "use 'onnxruntime' or 'auto'."
             ) from exc
     names_path = path  # a custom export's names sit beside the original file
@@ -379,7 +377,7 @@ def _auto_runtime(path: Path, device: str) -> str:
                 raise
             return None
         except Exception as exc:  # a runtime that fails here is simply not a candidate
-            log.warning("%s: %s unavailable for auto (%s: %s)", LABEL, runtime,
+            log.warning("%s: %s unavailable for auto (%s: %s)", CARD.label, runtime,
                         type(exc).__name__, exc)  # fmt: skip
             return None
         frames = measured_batch(calibration_frames(count=1)[0])
