@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import av
+import numpy as np
 import pytest
 import synthetic
 
@@ -15,6 +16,7 @@ import models
 from pipeline import first_frame, start
 from pipeline.configs import DetectionConfig
 from pipeline.errors import VideoError
+from pipeline.io.video import FRAME_STEPS, MAX_FRAME_GAP_S, H264Writer, probe
 from pipeline.runtime.events import Done, FirstFrame, Preview, Progress
 from ui.render import summary_text
 
@@ -98,6 +100,44 @@ def test_output_is_browser_playable_h264_matching_the_input(video, tmp_path):
         assert sum(1 for _ in container.decode(stream)) == FRAMES
     head = outputs["video"].read_bytes()[:4096]
     assert b"moov" in head, "moov atom must come first (+faststart) for streaming playback"
+
+
+def _shown_at(path: Path) -> list[float]:
+    with av.open(str(path)) as container:
+        return [float(frame.time) for frame in container.decode(video=0)]
+
+
+def test_a_variable_frame_rate_keeps_its_timing_in_the_output_video(tmp_path):
+    # Bursts 10 ms apart, then gaps of 0.3 s and 0.7 s: a phone's or a screen recorder's.
+    times_ms = [0, 40, 80, 400, 440, 480, 1200, 1240, 1250, 1260, 1300]
+    clip = synthetic.make_video(
+        tmp_path / "vfr.mp4", frames=len(times_ms), width=WIDTH, height=HEIGHT,
+        timestamps_ms=times_ms,
+    )  # fmt: skip
+    outputs = _outputs(tmp_path)
+    for _ in start(clip, DetectionConfig(detector="test_shapes"), outputs):
+        pass
+    # To an eighth of a frame of the average rate (8.2 fps here), not evened out at it.
+    step = 1 / (probe(clip).fps * FRAME_STEPS)
+    expected = [ms / 1000 for ms in times_ms]
+    assert _shown_at(outputs["video"]) == pytest.approx(expected, abs=step / 2 + 1e-3)
+
+
+def test_frames_without_good_times_are_evenly_spaced_and_a_gap_is_bounded(tmp_path):
+    image = np.zeros((48, 64, 3), np.uint8)
+    for name, times in {
+        "none": [None] * 4,
+        "zeros": [0.0] * 4,  # a file whose timestamps are all 0
+        "backwards": [3.0, 2.0, 1.0, 0.0],
+        "jump": [0.0, 0.04, 3600.0, 3600.04],  # a broken timestamp an hour on
+    }.items():
+        writer = H264Writer(tmp_path / f"{name}.mp4", 64, 48, 25)
+        for time_s in times:
+            writer.write(image, time_s)
+        writer.close()
+        shown = _shown_at(tmp_path / f"{name}.mp4")
+        expected = [0.0, 0.04, 0.04 + MAX_FRAME_GAP_S, 0.08 + MAX_FRAME_GAP_S]
+        assert shown == pytest.approx(expected if name == "jump" else [0, 0.04, 0.08, 0.12]), name
 
 
 def test_first_frame_preview(video):

@@ -590,6 +590,13 @@ class FrameReader(_BackgroundThread):
 
 #: Time unit of a live video's frame times: milliseconds.
 LIVE_TIME_BASE = Fraction(1, 1000)
+#: A file's video is timed in this many steps per frame of its frame rate: a
+#: variable-rate video's frames keep their own times to an eighth of a frame.
+FRAME_STEPS = 8
+#: A file's frame that comes more than this many seconds after the one before
+#: it is written this long after it: a broken timestamp (a jump of hours) does
+#: not make hours of one still frame.
+MAX_FRAME_GAP_S = 10.0
 #: A live video is fragmented MP4: a header first, then self-contained fragments.
 LIVE_MOVFLAGS = "+frag_keyframe+empty_moov+default_base_moof"
 #: The extensions :class:`H264Writer` writes: MP4 and QuickTime, the containers its
@@ -618,8 +625,15 @@ class H264Writer(_BackgroundThread):
         preset: x264 speed preset.
         live: Write for a live source: fragmented MP4 (a fragment about every
             second, each playable as soon as it is written, so a crash leaves a
-            playable video) with each frame at its own timestamp (the frames a
-            live run keeps are not evenly spaced).
+            playable video), each frame at its own timestamp in milliseconds
+            (the frames a live run keeps are not evenly spaced).
+
+    A file's frames are written at their own timestamps too, to
+    1/:data:`FRAME_STEPS` of a frame of ``fps``: a constant-rate video stays
+    evenly spaced at ``fps``, and a variable-rate one (a phone's) keeps its
+    timing rather than being evened out. A time that does not move forward
+    (no timestamp, timestamps all 0, or going back) is one frame after the
+    last; a gap is at most :data:`MAX_FRAME_GAP_S`.
 
     Every frame given to :meth:`write` is encoded: a stopped run's partial
     video holds exactly the frames it processed. :meth:`abort` drops the rest.
@@ -639,13 +653,17 @@ class H264Writer(_BackgroundThread):
     ) -> None:
         self.path = Path(path)
         self.live = live
-        self._last_pts = -1
+        self._first_timestamp: float | None = None
         self.width, self.height = _even(width), _even(height)
         if self.width < MIN_SIDE or self.height < MIN_SIDE:
             raise VideoError(
                 f"The video is too small to encode (under {MIN_SIDE}x{MIN_SIDE} pixels)."
             )
         self.rate = Fraction(fps).limit_denominator(1001) if fps > 0 else Fraction(25)
+        #: Presentation time steps: a live video's milliseconds, a file's fractions of a frame.
+        self.time_base = LIVE_TIME_BASE if live else 1 / (self.rate * FRAME_STEPS)
+        self._frame_ticks = 1 if live else FRAME_STEPS
+        self._last_pts = -self._frame_ticks  # so that a first frame without a time is at 0
         self.crf, self.preset = crf, preset
         self.frames_written = 0
         self.encode_seconds = 0.0
@@ -672,8 +690,7 @@ class H264Writer(_BackgroundThread):
             # frames of latency do not matter to a file. A live video is written
             # frame by frame, so it keeps slice threads.
             stream.codec_context.thread_type = "SLICE" if self.live else "FRAME"
-            time_base = LIVE_TIME_BASE if self.live else 1 / self.rate
-            stream.codec_context.time_base = time_base
+            stream.codec_context.time_base = self.time_base
             while True:
                 item = self._queue.get()
                 if item is self._END:
@@ -684,7 +701,7 @@ class H264Writer(_BackgroundThread):
                     np.ascontiguousarray(image[: self.height, : self.width]), format="bgr24"
                 )
                 frame.pts = self._pts(timestamp)
-                frame.time_base = time_base
+                frame.time_base = self.time_base
                 for packet in stream.encode(frame):
                     container.mux(packet)
                 self.frames_written += 1
@@ -701,11 +718,22 @@ class H264Writer(_BackgroundThread):
                 container.close()
 
     def _pts(self, timestamp: float | None) -> int:
-        """The frame's presentation time: its index, or its own time for a live video."""
-        if not self.live or timestamp is None:
-            return self.frames_written
-        self._last_pts = max(round(timestamp / LIVE_TIME_BASE), self._last_pts + 1)
-        return self._last_pts
+        """The frame's presentation time, in :attr:`time_base` steps (see the class)."""
+        if timestamp is not None and self._first_timestamp is None:
+            # A live time is since the source opened; a file's first frame starts its video.
+            self._first_timestamp = 0.0 if self.live else timestamp
+        tick = None
+        if timestamp is not None:
+            tick = round((timestamp - self._first_timestamp) / self.time_base)
+        if tick is None or tick <= self._last_pts:
+            tick = self._last_pts + self._frame_ticks
+        limit = self._last_pts + max(1, round(MAX_FRAME_GAP_S / self.time_base))
+        if not self.live and tick > limit:
+            # The gap is shortened; the frames after it keep their spacing from this one.
+            self._first_timestamp += float((tick - limit) * self.time_base)
+            tick = limit
+        self._last_pts = tick
+        return tick
 
     def _check(self) -> None:
         if self._error is not None:
@@ -716,8 +744,8 @@ class H264Writer(_BackgroundThread):
 
         Args:
             image: The frame.
-            timestamp: Its time in seconds; a live video shows it then (others
-                are evenly spaced at the frame rate).
+            timestamp: Its time in seconds, when known: the video shows it then
+                (to the nearest frame for a file); None: one frame after the last.
 
         Raises:
             PipelineError: The encoder failed.
