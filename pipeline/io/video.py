@@ -590,9 +590,9 @@ class FrameReader(_BackgroundThread):
 
 #: Time unit of a live video's frame times: milliseconds.
 LIVE_TIME_BASE = Fraction(1, 1000)
-#: A file's video is timed in this many steps per frame of its frame rate: a
-#: variable-rate video's frames keep their own times to an eighth of a frame.
-FRAME_STEPS = 8
+#: Time unit of a file's frame times: MPEG's 90 kHz clock, a whole number of
+#: steps per frame at the usual rates (24, 25, 29.97, 30, 50, 59.94, 60, 120...).
+FILE_TIME_BASE = Fraction(1, 90_000)
 #: A file's frame that comes more than this many seconds after the one before
 #: it is written this long after it: a broken timestamp (a jump of hours) does
 #: not make hours of one still frame.
@@ -628,12 +628,12 @@ class H264Writer(_BackgroundThread):
             playable video), each frame at its own timestamp in milliseconds
             (the frames a live run keeps are not evenly spaced).
 
-    A file's frames are written at their own timestamps too, to
-    1/:data:`FRAME_STEPS` of a frame of ``fps``: a constant-rate video stays
-    evenly spaced at ``fps``, and a variable-rate one (a phone's) keeps its
-    timing rather than being evened out. A time that does not move forward
-    (no timestamp, timestamps all 0, or going back) is one frame after the
-    last; a gap is at most :data:`MAX_FRAME_GAP_S`.
+    A file's frames are written at their own timestamps too, from its first
+    frame's, to :data:`FILE_TIME_BASE`: a constant-rate video stays evenly
+    spaced, and a variable-rate one (a phone's, a screen recording's) keeps
+    its timing rather than being evened out at its average rate. A time that
+    does not move forward (none, all 0, going back) is one frame of ``fps``
+    after the last; a gap is at most :data:`MAX_FRAME_GAP_S`.
 
     Every frame given to :meth:`write` is encoded: a stopped run's partial
     video holds exactly the frames it processed. :meth:`abort` drops the rest.
@@ -659,10 +659,16 @@ class H264Writer(_BackgroundThread):
             raise VideoError(
                 f"The video is too small to encode (under {MIN_SIDE}x{MIN_SIDE} pixels)."
             )
-        self.rate = Fraction(fps).limit_denominator(1001) if fps > 0 else Fraction(25)
-        #: Presentation time steps: a live video's milliseconds, a file's fractions of a frame.
-        self.time_base = LIVE_TIME_BASE if live else 1 / (self.rate * FRAME_STEPS)
-        self._frame_ticks = 1 if live else FRAME_STEPS
+        rate = Fraction(fps).limit_denominator(1001) if 0 < fps < float("inf") else Fraction(0)
+        # Under 1/2002 fps (a frame every half hour) the rate rounds to 0: 25 stands in.
+        self.rate = rate or Fraction(25)
+        #: The unit of the frames' presentation times.
+        self.time_base = LIVE_TIME_BASE if live else FILE_TIME_BASE
+        # A frame that has no time of its own comes this many units after the last: a
+        # live video's next millisecond, a file's next frame at its rate (within the gap).
+        self._max_gap_ticks = round(MAX_FRAME_GAP_S / self.time_base)
+        frame_ticks = round(1 / (self.rate * self.time_base))
+        self._frame_ticks = 1 if live else max(1, min(frame_ticks, self._max_gap_ticks))
         self._last_pts = -self._frame_ticks  # so that a first frame without a time is at 0
         self.crf, self.preset = crf, preset
         self.frames_written = 0
@@ -727,8 +733,9 @@ class H264Writer(_BackgroundThread):
             tick = round((timestamp - self._first_timestamp) / self.time_base)
         if tick is None or tick <= self._last_pts:
             tick = self._last_pts + self._frame_ticks
-        limit = self._last_pts + max(1, round(MAX_FRAME_GAP_S / self.time_base))
-        if not self.live and tick > limit:
+        limit = self._last_pts + self._max_gap_ticks
+        after_a_frame = self._last_pts >= 0 and self._first_timestamp is not None
+        if not self.live and after_a_frame and tick > limit:
             # The gap is shortened; the frames after it keep their spacing from this one.
             self._first_timestamp += float((tick - limit) * self.time_base)
             tick = limit
