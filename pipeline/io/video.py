@@ -752,7 +752,8 @@ class H264Writer(_BackgroundThread):
         Args:
             image: The frame.
             timestamp: Its time in seconds, when known: the video shows it then
-                (to the nearest frame for a file); None: one frame after the last.
+                (a file's counted from its first frame's); None: one frame after
+                the last.
 
         Raises:
             PipelineError: The encoder failed.
