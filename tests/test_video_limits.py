@@ -190,6 +190,22 @@ def test_a_file_with_nothing_to_show_says_what_is_wrong(tmp_path: Path) -> None:
     assert not any(re.search(r"[A-Z][a-z]+Error", message) for message in said), said
 
 
+@pytest.mark.parametrize("suffix", [".mkv", ".mp4"])
+def test_a_clip_whose_times_start_late_is_as_long_as_its_frames(tmp_path: Path, suffix: str):
+    """Cut from a long recording with its times kept: 1.6 s from 10 h on, not a 10 h video.
+
+    Matroska states its duration from 0 (FFmpeg reads 36001.6 s for this one), MP4 from its
+    first frame.
+    """
+    ten_hours_ms = 36_000_000
+    clip = synthetic.make_video(
+        tmp_path / f"late{suffix}", frames=40, width=64, height=48,
+        timestamps_ms=[ten_hours_ms + 40 * index for index in range(40)],
+    )  # fmt: skip
+    info = probe(clip)  # within the default 600 s limit
+    assert info.duration_s == pytest.approx(1.6, abs=0.01) and info.frames == 40
+
+
 def test_a_high_frame_rate_is_refused(tmp_path: Path) -> None:
     fast = synthetic.make_video(tmp_path / "fast.mp4", frames=10, width=64, height=48, fps=1000)
     with pytest.raises(VideoOverLimit, match="1000 frames per second; the limit is 240"):

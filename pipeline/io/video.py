@@ -227,6 +227,10 @@ def probe(path: str | Path, limits: VideoLimits | None = None) -> VideoInfo:
                 duration_s = float(stream.duration * stream.time_base)
             elif container.duration is not None:
                 duration_s = container.duration / av.time_base
+                if "matroska" in container.format.name and container.start_time:
+                    # Matroska's duration runs from 0, not from its first frame: a clip
+                    # cut from a long recording, its times kept, is not that long.
+                    duration_s -= max(0, container.start_time) / av.time_base
             frames = stream.frames or round(duration_s * fps)
             if not frames and limits.max_frames is not None:
                 frames = _count_packets(path, limits.max_frames + 1)
