@@ -13,6 +13,7 @@ from test_segmentation import OracleSegmenter  # noqa: F401 - registers the test
 
 import pipeline
 from pipeline import Done, FirstFrame, Preview, Progress
+from pipeline.io.output_files import OutputFiles
 from pipeline.io.video import VIDEO_SUFFIXES
 
 FRAMES = 12
@@ -133,6 +134,29 @@ def test_a_failed_run_leaves_the_files_the_user_had_and_removes_the_folders_it_m
     assert (mine / "tracks.json").read_text() == "precious"
     assert [p.name for p in mine.iterdir()] == ["tracks.json"]  # nothing hidden left beside it
     assert not (tmp_path / "new").exists()
+
+
+def test_a_folder_another_run_makes_meanwhile_is_used_and_not_removed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two runs writing to one new folder (a batch's workers start together) both go on.
+
+    The folder is made by the other run between this run's look and its ``mkdir``.
+    """
+    shared = tmp_path / "out"
+    real_mkdir = Path.mkdir
+
+    def made_meanwhile(path: Path, *args, **kwargs) -> None:
+        if path == shared:
+            real_mkdir(path)  # the other run's
+        real_mkdir(path, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "mkdir", made_meanwhile)
+    files = OutputFiles({"tracks": shared / "a" / "tracks.json"})
+    monkeypatch.undo()
+    assert files.paths["tracks"] == shared / "a" / "tracks.json"
+    files.discard()  # this run fails: the folder it made goes, the other run's stays
+    assert shared.is_dir() and not (shared / "a").exists()
 
 
 def test_a_finished_run_replaces_the_files_the_user_had(video: Path, tmp_path: Path) -> None:

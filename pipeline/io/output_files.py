@@ -136,7 +136,14 @@ class OutputFiles:
     def _make_folders(self, folder: Path) -> None:
         missing = [f for f in (folder, *folder.parents) if not f.exists()]
         for each in reversed(missing):
-            each.mkdir()
+            try:
+                each.mkdir()
+            except FileExistsError:
+                if not each.is_dir():
+                    raise
+                # Made meanwhile by another run writing there (a batch's workers start
+                # together): used, and not this run's to remove.
+                continue
             self._folders.append(each)
 
     def _beside(self, name: str, path: Path) -> Path:
