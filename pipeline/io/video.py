@@ -729,20 +729,19 @@ class H264Writer(_BackgroundThread):
 
     def _pts(self, timestamp: float | None) -> int:
         """The frame's presentation time, in :attr:`time_base` steps (see the class)."""
-        if timestamp is not None and self._first_timestamp is None:
-            # A live time is since the source opened; a file's first frame starts its video.
-            self._first_timestamp = 0.0 if self.live else timestamp
         tick = None
         if timestamp is not None:
+            if self._first_timestamp is None:
+                # A live time is since the source opened; a file's first frame starts its video.
+                self._first_timestamp = 0.0 if self.live else timestamp
             tick = round((timestamp - self._first_timestamp) / self.time_base)
         if tick is None or tick <= self._last_pts:
             tick = self._last_pts + self._frame_ticks
-        limit = self._last_pts + self._max_gap_ticks
-        after_a_frame = self._last_pts >= 0 and self._first_timestamp is not None
-        if not self.live and after_a_frame and tick > limit:
+        elif not self.live and tick > self._last_pts + self._max_gap_ticks:
             # The gap is shortened; the frames after it keep their spacing from this one.
-            self._first_timestamp += float((tick - limit) * self.time_base)
-            tick = limit
+            shortened = self._last_pts + self._max_gap_ticks
+            self._first_timestamp += float((tick - shortened) * self.time_base)
+            tick = shortened
         self._last_pts = tick
         return tick
 

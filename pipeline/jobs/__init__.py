@@ -14,6 +14,5 @@ from pipeline.jobs.store import JobStore, UnknownJob
 
 __all__ = [
     "Executor", "Job", "JobStatus", "JobStore", "QueueFull", "Requester", "UnknownJob",
-    "Waiting",
-    "run_in_process",
+    "Waiting", "run_in_process",
 ]  # fmt: skip
